@@ -1,0 +1,24 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  {ignores: ["dist/", "node_modules/", "bench/results/"]},
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.ts"],
+    rules: {
+      // Lodestar's conventions: built-ins through `node:`, no stray console output outside the CLI layer.
+      "no-restricted-imports": ["error", {patterns: [{regex: "^(fs|path|os|crypto|child_process|worker_threads|net|http)$", message: "import Node built-ins with the node: prefix"}]}],
+      "@typescript-eslint/no-unused-vars": ["error", {argsIgnorePattern: "^_", varsIgnorePattern: "^_"}],
+      "@typescript-eslint/consistent-type-imports": "error",
+      "eqeqeq": ["error", "always"],
+      "no-console": ["error", {allow: ["warn", "error"]}],
+    },
+  },
+  {
+    // The CLI and benchmarks talk to a person on stdout by design.
+    files: ["src/cli/**/*.ts", "src/main.ts", "bench/**/*.ts"],
+    rules: {"no-console": "off"},
+  },
+);

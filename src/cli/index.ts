@@ -1,0 +1,37 @@
+import {Command, CommanderError} from "commander";
+import {R3dvError, errorMessage} from "../util/errors.js";
+import {registerCreateCluster} from "./createClusterCmd.js";
+import {registerQuickstart} from "./quickstartCmd.js";
+import {registerVerifyCluster} from "./verifyClusterCmd.js";
+
+export function buildProgram(): Command {
+  const program = new Command("r3dv")
+    .description("r3dv: a distributed Ethereum validator. One validator key, split m-of-n across machines.")
+    .version(process.env.npm_package_version ?? "0.1.0")
+    .showHelpAfterError("(run r3dv --help for the commands, r3dv <command> --help for their flags)")
+    .exitOverride();
+  registerCreateCluster(program);
+  registerVerifyCluster(program);
+  registerQuickstart(program);
+  return program;
+}
+
+/** Exit codes: 0 success, 1 the command failed (message says why), 2 bad usage. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help" ? 0 : 2;
+    }
+    if (e instanceof R3dvError) {
+      console.error(`r3dv: error: ${e.message}`);
+      return e.code === "CLUSTER_BAD_OPTION" || e.code === "CLUSTER_OUT_NOT_EMPTY" ? 2 : 1;
+    }
+    console.error(`r3dv: unexpected error: ${errorMessage(e)}`);
+    if (e instanceof Error && e.stack) console.error(e.stack);
+    return 1;
+  }
+}

@@ -1,0 +1,34 @@
+import {readFile} from "node:fs/promises";
+import {generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf} from "@libp2p/crypto/keys";
+import type {PrivateKey} from "@libp2p/interface";
+import {peerIdFromPrivateKey} from "@libp2p/peer-id";
+import {R3dvError, errorMessage} from "../util/errors.js";
+import {writeSecretFile} from "./fsSecure.js";
+
+/** File name of a node's libp2p identity inside its node dir: the protobuf-encoded private key. */
+export const IDENTITY_FILE = "identity.key";
+
+export type IdentityErrorType = {code: "IDENTITY_UNREADABLE"; file: string; reason: string};
+export class IdentityError extends R3dvError<IdentityErrorType> {}
+
+/**
+ * Ed25519: what libp2p uses by default, and the fastest of its key types to verify (each chunk a node
+ * receives carries its origin's identity signature, checked before anything else).
+ */
+export async function generateIdentity(): Promise<{privateKey: PrivateKey; peerId: string}> {
+  const privateKey = await generateKeyPair("Ed25519");
+  return {privateKey, peerId: peerIdFromPrivateKey(privateKey).toString()};
+}
+
+export async function writeIdentity(file: string, privateKey: PrivateKey): Promise<void> {
+  await writeSecretFile(file, privateKeyToProtobuf(privateKey));
+}
+
+export async function loadIdentity(file: string): Promise<{privateKey: PrivateKey; peerId: string}> {
+  try {
+    const privateKey = privateKeyFromProtobuf(await readFile(file));
+    return {privateKey, peerId: peerIdFromPrivateKey(privateKey).toString()};
+  } catch (e) {
+    throw new IdentityError({code: "IDENTITY_UNREADABLE", file, reason: errorMessage(e)}, `cannot load node identity ${file}: ${errorMessage(e)}`);
+  }
+}

@@ -1,0 +1,82 @@
+import {randomBytes} from "node:crypto";
+import {readFile} from "node:fs/promises";
+import {Keystore, defaultPbkdfModule, defaultScryptModule} from "@chainsafe/bls-keystore";
+import {bytesEqual, fromHex, toHex} from "../hotpath/bytes.js";
+import {secretToPublicKey} from "../hotpath/threshold.js";
+import {R3dvError, errorMessage} from "../util/errors.js";
+
+export type Kdf = "scrypt" | "pbkdf2";
+export const KDFS: readonly Kdf[] = ["scrypt", "pbkdf2"];
+
+export type KeystoreErrorType =
+  | {code: "KEYSTORE_UNREADABLE"; file: string; reason: string}
+  | {code: "KEYSTORE_MALFORMED"; file: string; reason: string}
+  | {code: "KEYSTORE_WRONG_PASSWORD"; file: string}
+  | {code: "KEYSTORE_PUBKEY_MISMATCH"; file: string; declared: string; actual: string};
+
+export class KeystoreError extends R3dvError<KeystoreErrorType> {}
+
+/**
+ * EIP-2335 keystore for one secret. Both KDFs use the EIP's recommended work factors (scrypt n = 2^18,
+ * pbkdf2 c = 2^18): the password files sit next to the keystores, but a stolen backup of keystores alone
+ * must still be expensive to brute-force.
+ */
+export async function encryptKeystore(secret: Uint8Array, password: string, kdf: Kdf, description: string): Promise<Keystore> {
+  const kdfModule = kdf === "scrypt" ? defaultScryptModule() : defaultPbkdfModule();
+  // An empty path: a share is not derived from a seed, so no EIP-2334 path describes it.
+  return Keystore.create(password, secret, secretToPublicKey(secret), "", description, kdfModule);
+}
+
+/** 32 random bytes as hex: as strong as the key it protects, and plain ASCII so no normalisation applies. */
+export function generatePassword(): string {
+  return randomBytes(32).toString("hex");
+}
+
+/**
+ * Password files end with a newline when written by hand or by `echo`; EIP-2335 passwords never do, so
+ * strip trailing CR/LF (as staking tools do) and keep every other character.
+ */
+export async function readPasswordFile(file: string): Promise<string> {
+  try {
+    return (await readFile(file, "utf8")).replace(/[\r\n]+$/, "");
+  } catch (e) {
+    throw new KeystoreError({code: "KEYSTORE_UNREADABLE", file, reason: errorMessage(e)}, `cannot read password file ${file}: ${errorMessage(e)}`);
+  }
+}
+
+export interface DecryptedKeystore {
+  file: string;
+  secret: Uint8Array;
+  pubkey: Uint8Array;
+}
+
+/** Decrypts a keystore file and checks that the secret belongs to the public key the keystore declares. */
+export async function decryptKeystoreFile(file: string, password: string): Promise<DecryptedKeystore> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new KeystoreError({code: "KEYSTORE_UNREADABLE", file, reason: errorMessage(e)}, `cannot read keystore ${file}: ${errorMessage(e)}`);
+  }
+  let keystore: Keystore;
+  try {
+    keystore = Keystore.parse(text);
+  } catch (e) {
+    throw new KeystoreError({code: "KEYSTORE_MALFORMED", file, reason: errorMessage(e)}, `${file} is not an EIP-2335 keystore: ${errorMessage(e)}`);
+  }
+  if (!(await keystore.verifyPassword(password))) {
+    throw new KeystoreError({code: "KEYSTORE_WRONG_PASSWORD", file}, `wrong password for keystore ${file}: check the password file that belongs to it`);
+  }
+  const secret = await keystore.decrypt(password);
+  const pubkey = secretToPublicKey(secret);
+  if (keystore.pubkey) {
+    const declared = fromHex("0x" + keystore.pubkey.replace(/^0x/, ""));
+    if (!bytesEqual(declared, pubkey)) {
+      throw new KeystoreError(
+        {code: "KEYSTORE_PUBKEY_MISMATCH", file, declared: toHex(declared), actual: toHex(pubkey)},
+        `keystore ${file} declares pubkey ${toHex(declared)} but its secret belongs to ${toHex(pubkey)}`,
+      );
+    }
+  }
+  return {file, secret, pubkey};
+}

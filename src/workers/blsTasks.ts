@@ -1,0 +1,35 @@
+import type {PartialSignature, RecoverResult} from "../hotpath/threshold.js";
+
+/** Wire shapes between the main thread and BLS workers: plain bytes only, so structured clone stays cheap. */
+export interface SerializedSignatureSet {
+  pubkey: Uint8Array;
+  message: Uint8Array;
+  signature: Uint8Array;
+}
+
+export interface VerifySetsTask {
+  kind: "verifySets";
+  /** Each job is one caller's sets; the worker answers per job, so one bad set fails only its own caller. */
+  jobs: SerializedSignatureSet[][];
+}
+
+export interface VerifySetsResult {
+  /** Per job: true when every set in it verified. */
+  jobValid: boolean[];
+  /** How many sets went through one batched pairing check before any fallback. */
+  batchedSets: number;
+  /** Whether the batch failed and sets were re-verified one by one to find the bad ones. */
+  fellBack: boolean;
+}
+
+export interface RecoverTask {
+  kind: "recover";
+  message: Uint8Array;
+  pubkey: Uint8Array;
+  sharePubkeys: Record<number, Uint8Array>;
+  threshold: number;
+  partials: PartialSignature[];
+}
+
+export type BlsTask = VerifySetsTask | RecoverTask;
+export type {RecoverResult};
