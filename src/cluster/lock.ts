@@ -3,7 +3,7 @@ import {readFile} from "node:fs/promises";
 import {isValidAddress} from "@ethereumjs/util";
 import {peerIdFromString} from "@libp2p/peer-id";
 import canonicalizeModule from "canonicalize";
-import {z} from "zod";
+import type {z} from "zod";
 import {bytesEqual, fromHex, toHex} from "../hotpath/bytes.js";
 import {initHerumi} from "../hotpath/herumi.js";
 import {recoverPublicKey} from "../hotpath/threshold.js";

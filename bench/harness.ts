@@ -1,0 +1,58 @@
+import {Bench, type Fn} from "tinybench";
+
+export interface BenchRow {
+  suite: string;
+  task: string;
+  opsPerSec: number;
+  meanMs: number;
+  p99Ms: number;
+  samples: number;
+}
+
+export interface BenchTask {
+  name: string;
+  fn: Fn;
+  /**
+   * Operations one call of `fn` performs (e.g. K parallel pool jobs awaited together, to measure a pool's
+   * throughput); ops/s is then K / mean call time, and latency columns are per call.
+   */
+  opsPerCall?: number;
+}
+
+export interface Suite {
+  name: string;
+  /** Builds the tasks (keys, pools, fixtures) and returns them with a cleanup. */
+  setup(): Promise<{tasks: BenchTask[]; teardown?: () => Promise<void>}>;
+}
+
+/** Each task runs for this long (after warm-up): enough samples for a stable p99 at ~1 ms per op, short enough for a 2-core run. */
+const TASK_TIME_MS = 1500;
+
+export async function runSuite(suite: Suite): Promise<BenchRow[]> {
+  const {tasks, teardown} = await suite.setup();
+  const rows: BenchRow[] = [];
+  try {
+    for (const t of tasks) {
+      const bench = new Bench({
+        name: suite.name,
+        time: TASK_TIME_MS,
+        throws: true,
+      });
+      bench.add(t.name, t.fn);
+      await bench.run();
+      const r = bench.tasks[0]?.result;
+      if (!r || !("latency" in r)) throw new Error(`${suite.name}/${t.name}: no result (${r?.state})`);
+      rows.push({
+        suite: suite.name,
+        task: t.name,
+        opsPerSec: ((t.opsPerCall ?? 1) * 1000) / r.latency.mean,
+        meanMs: r.latency.mean,
+        p99Ms: r.latency.p99,
+        samples: r.latency.samplesCount,
+      });
+    }
+  } finally {
+    await teardown?.();
+  }
+  return rows;
+}
