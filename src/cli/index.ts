@@ -2,6 +2,7 @@ import {Command, CommanderError} from "commander";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import {registerCreateCluster} from "./createClusterCmd.js";
 import {registerQuickstart} from "./quickstartCmd.js";
+import {registerSlashingProtection} from "./slashingProtectionCmd.js";
 import {registerVerifyCluster} from "./verifyClusterCmd.js";
 
 export function buildProgram(): Command {
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerCreateCluster(program);
   registerVerifyCluster(program);
   registerQuickstart(program);
+  registerSlashingProtection(program);
   return program;
 }
 
