@@ -1,7 +1,7 @@
 import type {BeaconConfig} from "@lodestar/config";
-import {DOMAIN_BEACON_ATTESTER, DOMAIN_RANDAO, SLOTS_PER_EPOCH} from "@lodestar/params";
+import {DOMAIN_BEACON_ATTESTER, DOMAIN_BEACON_PROPOSER, DOMAIN_RANDAO, SLOTS_PER_EPOCH} from "@lodestar/params";
 import {computeSigningRoot} from "@lodestar/state-transition";
-import {type Epoch, type phase0, ssz} from "@lodestar/types";
+import {type BeaconBlock, type Epoch, type phase0, ssz} from "@lodestar/types";
 
 /**
  * Signing roots: what a share signs. Domains come from the beacon node's fork schedule and genesis
@@ -17,4 +17,9 @@ export function attestationSigningRoot(config: BeaconConfig, data: phase0.Attest
 
 export function randaoSigningRoot(config: BeaconConfig, epoch: Epoch): Uint8Array {
   return computeSigningRoot(ssz.Epoch, epoch, config.getDomain(epoch * SLOTS_PER_EPOCH, DOMAIN_RANDAO));
+}
+
+export function blockSigningRoot(config: BeaconConfig, block: BeaconBlock): Uint8Array {
+  const type = config.getForkTypes(block.slot).BeaconBlock as unknown as Parameters<typeof computeSigningRoot>[0];
+  return computeSigningRoot(type, block, config.getDomain(block.slot, DOMAIN_BEACON_PROPOSER));
 }

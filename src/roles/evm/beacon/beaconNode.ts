@@ -2,13 +2,14 @@ import {type ApiClient, getClient} from "@lodestar/api";
 import {type BeaconConfig, chainConfigFromJson, createBeaconConfig, createChainForkConfig} from "@lodestar/config";
 import {mainnetChainConfig, minimalChainConfig} from "@lodestar/config/configs";
 import {ACTIVE_PRESET, ForkSeq, SLOTS_PER_EPOCH} from "@lodestar/params";
-import {type Epoch, type Slot, type phase0, ssz} from "@lodestar/types";
+import {type BeaconBlock, type Epoch, type Slot, type electra, type phase0, ssz} from "@lodestar/types";
+import type {ForkName} from "@lodestar/params";
 import {BitArray} from "@chainsafe/ssz";
 import type {z} from "zod";
 import {fromHex, toHex} from "../../../hotpath/bytes.js";
 import {errorMessage} from "../../../util/errors.js";
 import {BeaconError} from "./errors.js";
-import {genesisResponse, specResponse, syncingResponse, validatorsResponse} from "./specSchema.js";
+import {genesisResponse, producedBlockResponse, specResponse, syncingResponse, validatorsResponse} from "./specSchema.js";
 
 /**
  * A beacon node request that takes longer than this is treated as failed: Charon's health checks call a beacon
@@ -30,6 +31,20 @@ export interface ProposerDuty {
   pubkey: string;
   validatorIndex: number;
   slot: Slot;
+}
+
+export interface ProducedBlock {
+  fork: ForkName;
+  block: BeaconBlock;
+  /** Electra and later: the contents (blobs and proofs) that publishing needs beside the signed block. */
+  contents?: electra.BlockContents;
+}
+
+/** Graffiti is 32 bytes; the API takes it as hex. */
+function encodeGraffiti(text: string): string {
+  const b = Buffer.alloc(32);
+  Buffer.from(text, "utf8").copy(b, 0, 0, 32);
+  return "0x" + b.toString("hex");
 }
 
 /** One validator's signed attestation, in the shape both the v1 (pre-Electra) and v2 (Electra) pools derive from. */
@@ -207,6 +222,43 @@ export class BeaconNode {
     await this.postJson("/eth/v1/beacon/pool/attestations", body);
   }
 
+  /**
+   * Asks the beacon node for a block. Before Electra through the v2 route (the one every such node serves),
+   * from Electra on through v3 with a locally built (never blinded) payload, returning its block contents.
+   */
+  async produceBlock(slot: Slot, randaoReveal: Uint8Array, graffiti: string): Promise<ProducedBlock> {
+    const fork = this.config.getForkName(slot);
+    if (this.isElectra(slot)) {
+      const res = await this.request("produceBlockV3", () => this.api.validator.produceBlockV3({slot, randaoReveal, graffiti, blindedLocal: false}));
+      const contents = this.value("produceBlockV3", res) as electra.BlockContents;
+      if ((res.meta() as {executionPayloadBlinded: boolean}).executionPayloadBlinded) {
+        throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: this.url, route: "produceBlockV3", reason: "blinded block"}, "beacon node returned a blinded block; r3dv does not use builders");
+      }
+      return {fork, block: contents.block, contents};
+    }
+    const route = `/eth/v2/validator/blocks/${slot}?randao_reveal=${toHex(randaoReveal)}&graffiti=${encodeGraffiti(graffiti)}`;
+    const res = await getJson(this.url, route, producedBlockResponse);
+    if (res.version !== fork) {
+      throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: this.url, route, reason: `block of fork ${res.version}, expected ${fork}`}, `beacon node produced a ${res.version} block for a ${fork} slot`);
+    }
+    try {
+      return {fork, block: this.config.getForkTypes(slot).BeaconBlock.fromJson(res.data)};
+    } catch (e) {
+      throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: this.url, route, reason: errorMessage(e)}, `beacon node produced an unreadable block: ${errorMessage(e)}`);
+    }
+  }
+
+  async publishBlock(produced: ProducedBlock, signature: Uint8Array): Promise<void> {
+    const slot = produced.block.slot;
+    if (produced.contents) {
+      const signedBlockOrContents = {signedBlock: {message: produced.block, signature}, kzgProofs: produced.contents.kzgProofs, blobs: produced.contents.blobs};
+      await this.call("publishBlockV2", () => this.api.beacon.publishBlockV2({signedBlockContents: signedBlockOrContents as never}));
+      return;
+    }
+    const signed = this.config.getForkTypes(slot).SignedBeaconBlock.toJson({message: produced.block as never, signature});
+    await this.postJson("/eth/v1/beacon/blocks", signed);
+  }
+
   private async postJson(route: string, body: unknown): Promise<void> {
     let res: Response;
     try {
@@ -216,6 +268,9 @@ export class BeaconNode {
     }
     if (!res.ok) {
       const reason = (await res.text()).slice(0, 300);
+      // Every node of the cluster submits what it recovered: the second copy is "already known", which means
+      // the message is in the pool. Lodestar answers that with an error status; it is a success for us.
+      if (/ALREADY_KNOWN/.test(reason)) return;
       throw new BeaconError({code: "BEACON_REFUSED", url: this.url, route, status: res.status, reason}, `beacon node ${this.url} refused ${route} (HTTP ${res.status}): ${reason}`);
     }
   }

@@ -29,3 +29,5 @@ export const syncingResponse = z.object({
 export const validatorsResponse = z.object({
   data: z.array(z.object({index: uintString, validator: z.object({pubkey: hex.length(98)})})),
 });
+
+export const producedBlockResponse = z.object({version: z.string(), data: z.record(z.string(), z.unknown())});
