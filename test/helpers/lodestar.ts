@@ -59,7 +59,8 @@ export async function startLodestar(opts: {validators: number; own: string; slot
   ];
   const logFile = join(dir, "lodestar.log");
   const log = createWriteStream(logFile);
-  const child: ChildProcess = spawn(NODE, args, {stdio: ["ignore", "pipe", "pipe"]});
+  // cwd: Lodestar dev writes genesis.ssz into its working directory.
+  const child: ChildProcess = spawn(NODE, args, {cwd: dir, stdio: ["ignore", "pipe", "pipe"]});
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const killOnExit = () => child.kill("SIGKILL");
