@@ -1,0 +1,99 @@
+import "./preset.js";
+import {createPubkeyCache, createCachedBeaconState} from "@lodestar/state-transition";
+import type {Logger} from "../util/logger.js";
+import {errorMessage} from "../util/errors.js";
+import {DevChain} from "./chain.js";
+import {devnetBeaconConfig, devnetForkConfig, type DevnetFork} from "./config.js";
+import {HashChainEngine} from "./execution/hashChainEngine.js";
+import type {ExecutionEngine} from "./execution/types.js";
+import {Faults} from "./faults.js";
+import {buildGenesisState} from "./genesis.js";
+import {SecretKeyCache} from "./keys.js";
+import {OwnValidators} from "./ownValidators.js";
+
+export interface DevnetOptions {
+  validators: number;
+  own: Set<number>;
+  slotMs: number;
+  fork: DevnetFork;
+  genesisDelaySec: number;
+  logger: Logger;
+  /** Builds the execution layer once the genesis time is known; the default is the EVM. */
+  engine?: (genesisTime: number) => Promise<ExecutionEngine> | ExecutionEngine;
+}
+
+/** The attestation deadline as a fraction of the slot (1/3), the spec's ATTESTATION_DUE_BPS of 3333. */
+const ATTESTATION_DUE_FRACTION = 1 / 3;
+
+/** A running devnet: genesis, the chain, its own validators and the slot clock that drives them. */
+export class Devnet {
+  readonly chain: DevChain;
+  readonly keys: SecretKeyCache;
+  readonly own: OwnValidators;
+  readonly faults = new Faults();
+  readonly feeRecipients = new Map<number, Uint8Array>();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly logger: Logger;
+
+  private constructor(chain: DevChain, keys: SecretKeyCache, own: Set<number>, logger: Logger) {
+    this.chain = chain;
+    this.keys = keys;
+    this.logger = logger;
+    this.own = new OwnValidators(chain, keys, own, logger, this.feeRecipients);
+  }
+
+  static async create(opts: DevnetOptions): Promise<Devnet> {
+    const keys = new SecretKeyCache();
+    const forkConfig = devnetForkConfig(opts.fork, opts.slotMs);
+    // Genesis time is fixed before the (slow) genesis build so the EL genesis block can carry it.
+    const genesisTime = Math.ceil(Date.now() / 1000) + opts.genesisDelaySec;
+    const engine = opts.engine ? await opts.engine(genesisTime) : new HashChainEngine(genesisTime);
+    const state = buildGenesisState(forkConfig, keys, opts.validators, engine.genesis(), genesisTime);
+    const config = devnetBeaconConfig(opts.fork, opts.slotMs, state.genesisValidatorsRoot);
+    const cached = createCachedBeaconState(state, {config, pubkeyCache: createPubkeyCache()});
+    const chain = new DevChain({config, genesisState: cached, engine, slotMs: opts.slotMs, logger: opts.logger});
+    return new Devnet(chain, keys, opts.own, opts.logger);
+  }
+
+  /** Starts the slot clock: proposals at slot start, own attestations and sync messages at one third. */
+  start(): void {
+    const tick = (): void => {
+      if (this.stopped) return;
+      const chain = this.chain;
+      const now = Date.now();
+      const slot = chain.currentSlot();
+      const slotStart = chain.slotStartMs(slot);
+      const attestAt = slotStart + chain.slotMs * ATTESTATION_DUE_FRACTION;
+      if (now >= slotStart && slot > 0 && this.lastProposed < slot) {
+        this.lastProposed = slot;
+        void this.runProposal(slot);
+      }
+      if (now >= attestAt && this.lastAttested < slot && now < slotStart + chain.slotMs) {
+        this.lastAttested = slot;
+        try {
+          this.own.attest(slot);
+        } catch (e) {
+          this.logger.warn("Own attestations failed", {slot}, errorMessage(e));
+        }
+      }
+      const next = this.lastAttested < slot ? attestAt : chain.slotStartMs(slot + 1);
+      this.timer = setTimeout(tick, Math.max(1, next - Date.now()));
+    };
+    tick();
+  }
+
+  private lastProposed = 0;
+  private lastAttested = -1;
+
+  private async runProposal(slot: number): Promise<void> {
+    const fault = this.faults.takeForSlot(slot);
+    if (fault?.kind === "late") await new Promise((r) => setTimeout(r, fault.delayMs));
+    await this.own.propose(slot, fault?.kind === "skip");
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
