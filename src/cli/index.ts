@@ -1,6 +1,7 @@
 import {Command, CommanderError} from "commander";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import {registerCreateCluster} from "./createClusterCmd.js";
+import {registerDevnetBeacon} from "./devnetBeaconCmd.js";
 import {registerQuickstart} from "./quickstartCmd.js";
 import {registerVerifyCluster} from "./verifyClusterCmd.js";
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   registerCreateCluster(program);
   registerVerifyCluster(program);
   registerQuickstart(program);
+  registerDevnetBeacon(program);
   return program;
 }
 
@@ -28,7 +30,7 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     if (e instanceof R3dvError) {
       console.error(`r3dv: error: ${e.message}`);
-      return e.code === "CLUSTER_BAD_OPTION" || e.code === "CLUSTER_OUT_NOT_EMPTY" ? 2 : 1;
+      return e.code === "CLUSTER_BAD_OPTION" || e.code === "CLUSTER_OUT_NOT_EMPTY" || e.code === "DEVNET_BAD_OPTION" ? 2 : 1;
     }
     console.error(`r3dv: unexpected error: ${errorMessage(e)}`);
     if (e instanceof Error && e.stack) console.error(e.stack);

@@ -1,11 +1,13 @@
 import "./preset.js";
-import {createPubkeyCache, createCachedBeaconState} from "@lodestar/state-transition";
+import {computeEpochAtSlot, createPubkeyCache, createCachedBeaconState} from "@lodestar/state-transition";
+import type {SignedBeaconBlock} from "@lodestar/types";
 import type {Logger} from "../util/logger.js";
 import {errorMessage} from "../util/errors.js";
 import {DevChain} from "./chain.js";
 import {devnetBeaconConfig, devnetForkConfig, type DevnetFork} from "./config.js";
 import {HashChainEngine} from "./execution/hashChainEngine.js";
 import type {ExecutionEngine} from "./execution/types.js";
+import {DutyRecorder} from "./effectiveness.js";
 import {Faults} from "./faults.js";
 import {buildGenesisState} from "./genesis.js";
 import {SecretKeyCache} from "./keys.js";
@@ -31,6 +33,7 @@ export class Devnet {
   readonly keys: SecretKeyCache;
   readonly own: OwnValidators;
   readonly faults = new Faults();
+  readonly duties = new DutyRecorder();
   readonly feeRecipients = new Map<number, Uint8Array>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -87,9 +90,35 @@ export class Devnet {
   private lastAttested = -1;
 
   private async runProposal(slot: number): Promise<void> {
-    const fault = this.faults.takeForSlot(slot);
+    try {
+      this.duties.record(this.chain, computeEpochAtSlot(slot));
+    } catch (e) {
+      this.logger.warn("Could not record duties", {slot}, errorMessage(e));
+    }
+    const fault = this.faults.peek(slot);
     if (fault?.kind === "late") await new Promise((r) => setTimeout(r, fault.delayMs));
     await this.own.propose(slot, fault?.kind === "skip");
+  }
+
+  /**
+   * Imports a block from a client. Injected faults apply here too, so they work whoever proposes: a skipped slot
+   * drops the block, a late one is held back, a fork also imports a sibling on the parent.
+   */
+  async publishBlock(signed: SignedBeaconBlock): Promise<void> {
+    const fault = this.faults.peek(signed.message.slot);
+    if (fault?.kind === "skip") return;
+    if (fault?.kind === "late") await new Promise((r) => setTimeout(r, fault.delayMs));
+    await this.chain.importBlock(signed);
+  }
+
+  /** Liveness as the Beacon API defines it: the validator's vote for `epoch` is on chain, or it proposed. */
+  isLive(index: number, epoch: number): boolean {
+    for (const b of this.chain.blocks.ancestors(this.chain.head())) {
+      if (computeEpochAtSlot(b.slot) < epoch) break;
+      if (b.slot > 0 && computeEpochAtSlot(b.slot) === epoch && b.signedBlock.message.proposerIndex === index) return true;
+      if (b.inclusions.some((i) => i.validatorIndex === index && i.targetEpoch === epoch)) return true;
+    }
+    return false;
   }
 
   stop(): void {
