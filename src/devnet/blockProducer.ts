@@ -12,6 +12,7 @@ import {
 import {ssz, type electra} from "@lodestar/types";
 import {toHex} from "../hotpath/bytes.js";
 import {errorMessage} from "../util/errors.js";
+import type {BlockEntry} from "./blockStore.js";
 import type {DevChain} from "./chain.js";
 import {reject} from "./errors.js";
 import {verifySignature} from "./signatures.js";
@@ -36,8 +37,9 @@ export async function produceBlock(
   randaoReveal: Uint8Array,
   graffiti: Uint8Array,
   feeRecipients: Map<number, Uint8Array>,
+  opts: {parent?: BlockEntry; badStateRoot?: boolean} = {},
 ): Promise<ProducedBlock> {
-  const head = chain.head();
+  const head = opts.parent ?? chain.head();
   if (slot <= head.slot) reject(`slot ${slot} is not after the head's slot ${head.slot}`);
   const state = chain.stateAt(head, slot) as CachedBeaconStateElectra;
   const proposerIndex = state.epochCtx.getBeaconProposer(slot);
@@ -45,7 +47,7 @@ export async function produceBlock(
   const randaoDomain = chain.config.getDomain(state.slot, DOMAIN_RANDAO, slot);
   verifySignature(state, proposerIndex, ssz.Epoch, epoch, randaoDomain, randaoReveal, (reason) => reject(`randao reveal: ${reason}; slot ${slot} belongs to proposer ${proposerIndex}`));
 
-  const payload = await chain.engine.buildPayload({
+  let payload = await chain.engine.buildPayload({
     parentHash: state.latestExecutionPayloadHeader.blockHash,
     timestamp: computeTimeAtSlot(chain.config, slot, state.genesisTime),
     prevRandao: getRandaoMix(state, epoch),
@@ -53,6 +55,7 @@ export async function produceBlock(
     withdrawals: getExpectedWithdrawals(ForkSeq.electra, state).expectedWithdrawals,
     parentBeaconBlockRoot: head.root,
   });
+  if (opts.badStateRoot && chain.engine.corruptStateRoot) payload = await chain.engine.corruptStateRoot(payload);
 
   const body: electra.BeaconBlockBody = {
     ...ssz.electra.BeaconBlockBody.defaultValue(),

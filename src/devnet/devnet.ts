@@ -5,13 +5,13 @@ import type {Logger} from "../util/logger.js";
 import {errorMessage} from "../util/errors.js";
 import {DevChain} from "./chain.js";
 import {devnetBeaconConfig, devnetForkConfig, type DevnetFork} from "./config.js";
-import {HashChainEngine} from "./execution/hashChainEngine.js";
+import {EvmEngine} from "./execution/evmEngine.js";
 import type {ExecutionEngine} from "./execution/types.js";
 import {DutyRecorder} from "./effectiveness.js";
 import {Faults} from "./faults.js";
 import {buildGenesisState} from "./genesis.js";
 import {SecretKeyCache} from "./keys.js";
-import {OwnValidators} from "./ownValidators.js";
+import {FORK_GRAFFITI, OwnValidators} from "./ownValidators.js";
 
 export interface DevnetOptions {
   validators: number;
@@ -51,7 +51,7 @@ export class Devnet {
     const forkConfig = devnetForkConfig(opts.fork, opts.slotMs);
     // Genesis time is fixed before the (slow) genesis build so the EL genesis block can carry it.
     const genesisTime = Math.ceil(Date.now() / 1000) + opts.genesisDelaySec;
-    const engine = opts.engine ? await opts.engine(genesisTime) : new HashChainEngine(genesisTime);
+    const engine = opts.engine ? await opts.engine(genesisTime) : await EvmEngine.create(genesisTime);
     const state = buildGenesisState(forkConfig, keys, opts.validators, engine.genesis(), genesisTime);
     const config = devnetBeaconConfig(opts.fork, opts.slotMs, state.genesisValidatorsRoot);
     const cached = createCachedBeaconState(state, {config, pubkeyCache: createPubkeyCache()});
@@ -97,7 +97,7 @@ export class Devnet {
     }
     const fault = this.faults.peek(slot);
     if (fault?.kind === "late") await new Promise((r) => setTimeout(r, fault.delayMs));
-    await this.own.propose(slot, fault?.kind === "skip");
+    await this.own.propose(slot, fault);
   }
 
   /**
@@ -105,10 +105,15 @@ export class Devnet {
    * drops the block, a late one is held back, a fork also imports a sibling on the parent.
    */
   async publishBlock(signed: SignedBeaconBlock): Promise<void> {
-    const fault = this.faults.peek(signed.message.slot);
+    const slot = signed.message.slot;
+    const fault = this.faults.peek(slot);
     if (fault?.kind === "skip") return;
     if (fault?.kind === "late") await new Promise((r) => setTimeout(r, fault.delayMs));
-    await this.chain.importBlock(signed);
+    const entry = await this.chain.importBlock(signed);
+    if (fault?.kind === "fork") {
+      const parent = this.chain.blocks.get(entry.parentRootHex);
+      if (parent) await this.own.proposeOn(slot, parent, FORK_GRAFFITI, false).catch((e) => this.logger.warn("Fork fault failed", {slot}, errorMessage(e)));
+    }
   }
 
   /** Liveness as the Beacon API defines it: the validator's vote for `epoch` is on chain, or it proposed. */

@@ -3,13 +3,20 @@ import {computeEpochAtSlot, computeSigningRoot} from "@lodestar/state-transition
 import {ssz} from "@lodestar/types";
 import type {Logger} from "../util/logger.js";
 import {errorMessage} from "../util/errors.js";
+import type {BlockEntry} from "./blockStore.js";
 import type {DevChain} from "./chain.js";
+import type {Fault} from "./faults.js";
 import {produceBlock} from "./blockProducer.js";
 import type {SecretKeyCache} from "./keys.js";
 
-/** Graffiti of blocks the devnet proposes itself, so a block explorer or a test can tell them apart. */
-const OWN_GRAFFITI = new Uint8Array(32);
-new TextEncoder().encodeInto("r3dv devnet", OWN_GRAFFITI);
+function graffiti(text: string): Uint8Array {
+  const g = new Uint8Array(32);
+  new TextEncoder().encodeInto(text, g);
+  return g;
+}
+/** Graffiti of blocks the devnet proposes itself, and of the competing block of a fork fault: tests tell them apart. */
+const OWN_GRAFFITI = graffiti("r3dv devnet");
+export const FORK_GRAFFITI = graffiti("r3dv devnet fork");
 
 /**
  * The validators the devnet runs itself (`--own`), like `lodestar dev --startValidators`: it proposes at slot
@@ -28,21 +35,33 @@ export class OwnValidators {
     return this.own.has(index);
   }
 
-  async propose(slot: number, skip: boolean): Promise<void> {
-    if (this.own.size === 0 || skip) return;
+  async propose(slot: number, fault: Fault | undefined): Promise<void> {
+    if (this.own.size === 0 || fault?.kind === "skip") return;
     const chain = this.chain;
-    const state = chain.stateAt(chain.head(), slot);
-    const proposer = state.epochCtx.getBeaconProposer(slot);
+    const parent = chain.head();
+    const proposer = chain.stateAt(parent, slot).epochCtx.getBeaconProposer(slot);
     if (!this.own.has(proposer)) return;
-    const epoch = computeEpochAtSlot(slot);
-    const randao = this.keys.sign(proposer, computeSigningRoot(ssz.Epoch, epoch, chain.config.getDomain(state.slot, DOMAIN_RANDAO, slot)));
     try {
-      const {block} = await produceBlock(chain, slot, randao, OWN_GRAFFITI, this.feeRecipients);
-      const signingRoot = computeSigningRoot(ssz.electra.BeaconBlock, block, chain.config.getDomain(state.slot, DOMAIN_BEACON_PROPOSER, slot));
-      await chain.importBlock({message: block, signature: this.keys.sign(proposer, signingRoot)});
+      await this.proposeOn(slot, parent, OWN_GRAFFITI, fault?.kind === "bad_state_root");
+      if (fault?.kind === "fork") await this.proposeOn(slot, parent, FORK_GRAFFITI, false);
     } catch (e) {
       this.logger.warn("Own proposal failed", {slot, proposer}, errorMessage(e));
     }
+  }
+
+  /**
+   * Builds, signs (with the proposer's interop key) and imports a block for `slot` on `parent`. Also used for
+   * the fork fault's competing block when a client proposed the first one: interop keys are public.
+   */
+  async proposeOn(slot: number, parent: BlockEntry, graffiti: Uint8Array, badStateRoot: boolean): Promise<BlockEntry> {
+    const chain = this.chain;
+    const state = chain.stateAt(parent, slot);
+    const proposer = state.epochCtx.getBeaconProposer(slot);
+    const epoch = computeEpochAtSlot(slot);
+    const randao = this.keys.sign(proposer, computeSigningRoot(ssz.Epoch, epoch, chain.config.getDomain(state.slot, DOMAIN_RANDAO, slot)));
+    const {block} = await produceBlock(chain, slot, randao, graffiti, this.feeRecipients, {parent, badStateRoot});
+    const signingRoot = computeSigningRoot(ssz.electra.BeaconBlock, block, chain.config.getDomain(state.slot, DOMAIN_BEACON_PROPOSER, slot));
+    return chain.importBlock({message: block, signature: this.keys.sign(proposer, signingRoot)});
   }
 
   attest(slot: number): void {

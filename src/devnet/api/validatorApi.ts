@@ -67,7 +67,9 @@ export function validatorMethods(devnet: Devnet) {
         if (graffiti.startsWith("0x")) g.set(fromHex(graffiti).subarray(0, 32));
         else new TextEncoder().encodeInto(graffiti, g);
       }
-      const {block, executionPayloadValue, consensusBlockValue} = await produceBlock(chain, slot, randaoReveal, g, devnet.feeRecipients);
+      const {block, executionPayloadValue, consensusBlockValue} = await produceBlock(chain, slot, randaoReveal, g, devnet.feeRecipients, {
+        badStateRoot: devnet.faults.peek(slot)?.kind === "bad_state_root",
+      });
       return {
         data: {block, kzgProofs: [], blobs: []},
         meta: {version: chain.config.getForkName(slot), executionPayloadBlinded: false, executionPayloadSource: "engine", executionPayloadValue, consensusBlockValue},
