@@ -55,4 +55,66 @@ describe("devnet-beacon --own 0..N-1 alone", () => {
     const report = await getJson<{code: number; message: string}>(`${devnet.url}/r3dv/v1/effectiveness?from_epoch=3&to_epoch=1`);
     assert.equal(report.status, 400);
   });
+
+  it("executes real payloads: transactions, gas, logs and withdrawals of rewards above 32 ETH", async () => {
+    type Payload = {block_number: string; gas_used: string; transactions: string[]; withdrawals: unknown[]; logs_bloom: string; state_root: string};
+    const {body} = await getJson<{data: {message: {slot: string; body: {execution_payload: Payload}}}}>(`${devnet.url}/eth/v2/beacon/blocks/head`);
+    const p = body.data.message.body.execution_payload;
+    assert.equal(p.transactions.length, 4);
+    assert.ok(Number(p.gas_used) > 4 * 21000);
+    assert.notEqual(p.logs_bloom, "0x" + "00".repeat(256));
+    assert.ok(Number(p.block_number) > 0 && Number(p.block_number) <= Number(body.data.message.slot));
+    assert.ok(p.withdrawals.length > 0, "balances above 32 ETH with 0x01 credentials are swept every block");
+  });
+
+  it("serves the read endpoints a validator client calls", async () => {
+    for (const path of [
+      "/eth/v1/config/spec",
+      "/eth/v1/config/deposit_contract",
+      "/eth/v1/node/version",
+      "/eth/v1/node/identity",
+      "/eth/v1/node/peer_count",
+      "/eth/v1/beacon/states/head/root",
+      "/eth/v1/beacon/states/head/fork",
+      "/eth/v1/beacon/states/head/validators?id=0,1",
+      "/eth/v1/beacon/states/head/committees",
+      "/eth/v1/beacon/states/head/sync_committees",
+      "/eth/v1/beacon/blocks/head/root",
+      "/eth/v1/validator/duties/proposer/1",
+    ]) {
+      const res = await fetch(devnet.url + path);
+      assert.equal(res.status, 200, `${path}: ${await res.text()}`);
+      await res.arrayBuffer().catch(() => undefined);
+    }
+    const health = await fetch(`${devnet.url}/eth/v1/node/health`);
+    assert.equal(health.status, 200);
+    const vals = await fetch(`${devnet.url}/eth/v1/beacon/states/head/validators`, {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify({ids: ["3"]})});
+    const v = (await vals.json()) as {data: {index: string; status: string}[]};
+    assert.deepEqual(v.data.map((x) => [x.index, x.status]), [["3", "active_ongoing"]]);
+    const rewards = await fetch(`${devnet.url}/eth/v1/beacon/rewards/attestations/1`, {method: "POST", headers: {"content-type": "application/json"}, body: "[]"});
+    const r = (await rewards.json()) as {data: {total_rewards: {validator_index: string; target: string}[]}};
+    assert.equal(rewards.status, 200, JSON.stringify(r));
+    assert.equal(r.data.total_rewards.length, 16);
+    assert.ok(r.data.total_rewards.every((t) => Number(t.target) > 0), "every validator earned its target reward in epoch 1");
+  });
+
+  it("streams head and block events over SSE", async () => {
+    const ctrl = new AbortController();
+    const res = await fetch(`${devnet.url}/eth/v1/events?topics=head,block`, {signal: ctrl.signal});
+    assert.equal(res.status, 200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let text = "";
+    const deadline = Date.now() + 10_000;
+    try {
+      while (Date.now() < deadline && !(text.includes("event: head") && text.includes("event: block"))) {
+        const {value, done} = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+    } finally {
+      ctrl.abort();
+    }
+    assert.match(text, /event: head\ndata: \{"slot":"\d+","block":"0x[0-9a-f]{64}"/);
+    assert.match(text, /event: block/);
+  });
 });

@@ -1,5 +1,6 @@
 import {chainConfigToJson, specValuesToJson} from "@lodestar/config";
-import {activePreset, presetToJson} from "@lodestar/params";
+import {BitArray} from "@chainsafe/ssz";
+import {ATTESTATION_SUBNET_COUNT, SYNC_COMMITTEE_SUBNET_COUNT, activePreset, presetToJson} from "@lodestar/params";
 import type {Devnet} from "../devnet.js";
 import {reject} from "../errors.js";
 
@@ -21,7 +22,7 @@ export function nodeMethods(devnet: Devnet) {
   };
   return {
     getNetworkIdentity: async () => ({
-      data: {peerId: "16Uiu2HAmDevnetR3dvEmbeddedBeaconNode", enr: "", p2pAddresses: [], discoveryAddresses: [], metadata: {seqNumber: 0n, attnets: undefined, syncnets: undefined, custodyGroupCount: 0}},
+      data: {peerId: "16Uiu2HAmDevnetR3dvEmbeddedBeaconNode", enr: "", p2pAddresses: [], discoveryAddresses: [], metadata: {seqNumber: 0n, attnets: BitArray.fromBitLen(ATTESTATION_SUBNET_COUNT), syncnets: BitArray.fromBitLen(SYNC_COMMITTEE_SUBNET_COUNT)}},
     }),
     getPeerCount: async () => ({data: {disconnected: 0, connecting: 0, connected: 0, disconnecting: 0}}),
     getPeers: async () => ({data: [], meta: {count: 0}}),

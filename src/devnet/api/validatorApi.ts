@@ -1,5 +1,5 @@
 import {computeEpochAtSlot, computeStartSlotAtEpoch, computeEndSlotAtEpoch} from "@lodestar/state-transition";
-import {ssz, type altair, type electra} from "@lodestar/types";
+import type {altair, electra} from "@lodestar/types";
 import {fromHex} from "../../hotpath/bytes.js";
 import {addAggregateAndProof, checkContributionAndProof} from "../aggregates.js";
 import {produceBlock} from "../blockProducer.js";
@@ -33,18 +33,25 @@ export function validatorMethods(devnet: Devnet) {
     getAttesterDuties: async ({epoch, indices}: {epoch: number; indices: number[]}) => {
       checkEpoch(epoch);
       const state = chain.dutyState(epoch);
+      if (epoch < computeEpochAtSlot(state.slot) - 1) reject(`attester duties of epoch ${epoch} are no longer kept; ask the current or previous epoch`);
       const duties = state.epochCtx.getCommitteeAssignments(epoch, indices);
-      const data = [...duties.values()].map((d) => ({...d, pubkey: state.epochCtx.pubkeyCache ? chain.headState().validators.getReadonly(d.validatorIndex).pubkey : new Uint8Array(48)}));
+      const data = [...duties.values()].map((d) => ({...d, pubkey: state.validators.getReadonly(d.validatorIndex).pubkey}));
       return {data, meta: depMeta(epoch - 1)};
     },
     getProposerDuties: async ({epoch}: {epoch: number}) => {
       checkEpoch(epoch);
-      const state = epoch > computeEpochAtSlot(chain.head().slot) ? chain.stateAt(chain.head(), computeStartSlotAtEpoch(epoch)) : chain.headState();
-      const data = [];
-      for (let slot = computeStartSlotAtEpoch(epoch); slot <= computeEndSlotAtEpoch(epoch); slot++) {
-        const validatorIndex = state.epochCtx.getBeaconProposer(slot);
-        data.push({slot, validatorIndex, pubkey: state.validators.getReadonly(validatorIndex).pubkey});
+      const headEpoch = computeEpochAtSlot(chain.head().slot);
+      let proposers: number[];
+      if (epoch < headEpoch) {
+        // Past epochs: the head state no longer holds their proposers; the recorder kept them.
+        proposers = devnet.duties.byEpoch.get(epoch)?.proposers ?? reject(`proposer duties of epoch ${epoch} are no longer kept`);
+      } else {
+        const state = epoch > headEpoch ? chain.stateAt(chain.head(), computeStartSlotAtEpoch(epoch)) : chain.headState();
+        proposers = [];
+        for (let slot = computeStartSlotAtEpoch(epoch); slot <= computeEndSlotAtEpoch(epoch); slot++) proposers.push(state.epochCtx.getBeaconProposer(slot));
       }
+      const validators = chain.headState().validators;
+      const data = proposers.map((validatorIndex, i) => ({slot: computeStartSlotAtEpoch(epoch) + i, validatorIndex, pubkey: validators.getReadonly(validatorIndex).pubkey}));
       return {data, meta: depMeta(epoch)};
     },
     getSyncCommitteeDuties: async ({epoch, indices}: {epoch: number; indices: number[]}) => {
@@ -99,6 +106,5 @@ export function validatorMethods(devnet: Devnet) {
     registerValidator: async () => undefined,
     submitBeaconCommitteeSelections: async () => reject("DVT selection aggregation is not offered by this beacon node"),
     getLiveness: async ({epoch, indices}: {epoch: number; indices: number[]}) => ({data: indices.map((index) => ({index, isLive: devnet.isLive(index, epoch)}))}),
-    _ssz: ssz,
   };
 }
