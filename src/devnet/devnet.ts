@@ -1,6 +1,7 @@
 import "./preset.js";
 import {computeEpochAtSlot, createPubkeyCache, createCachedBeaconState} from "@lodestar/state-transition";
 import type {SignedBeaconBlock} from "@lodestar/types";
+import {ACTIVE_PRESET, PresetName} from "@lodestar/params";
 import type {Logger} from "../util/logger.js";
 import {errorMessage} from "../util/errors.js";
 import {DevChain} from "./chain.js";
@@ -20,6 +21,8 @@ export interface DevnetOptions {
   fork: DevnetFork;
   genesisDelaySec: number;
   logger: Logger;
+  /** Clock override (benchmarks drive slots by hand); Date.now by default. */
+  now?: () => number;
   /** Builds the execution layer once the genesis time is known; the default is the EVM. */
   engine?: (genesisTime: number) => Promise<ExecutionEngine> | ExecutionEngine;
 }
@@ -47,6 +50,9 @@ export class Devnet {
   }
 
   static async create(opts: DevnetOptions): Promise<Devnet> {
+    if (ACTIVE_PRESET !== PresetName.minimal) {
+      throw new Error(`the devnet needs Lodestar's minimal preset but ${ACTIVE_PRESET} is active: import src/devnet/preset.js before any @lodestar package`);
+    }
     const keys = new SecretKeyCache();
     const forkConfig = devnetForkConfig(opts.fork, opts.slotMs);
     // Genesis time is fixed before the (slow) genesis build so the EL genesis block can carry it.
@@ -55,7 +61,7 @@ export class Devnet {
     const state = buildGenesisState(forkConfig, keys, opts.validators, engine.genesis(), genesisTime);
     const config = devnetBeaconConfig(opts.fork, opts.slotMs, state.genesisValidatorsRoot);
     const cached = createCachedBeaconState(state, {config, pubkeyCache: createPubkeyCache()});
-    const chain = new DevChain({config, genesisState: cached, engine, slotMs: opts.slotMs, logger: opts.logger});
+    const chain = new DevChain({config, genesisState: cached, engine, slotMs: opts.slotMs, logger: opts.logger, now: opts.now});
     return new Devnet(chain, keys, opts.own, opts.logger);
   }
 
