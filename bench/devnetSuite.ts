@@ -3,7 +3,7 @@ import {DataAvailabilityStatus, ExecutionPayloadStatus, computeSigningRoot, stat
 import {ssz, type SignedBeaconBlock} from "@lodestar/types";
 import {produceBlock} from "../src/devnet/blockProducer.js";
 import {Devnet} from "../src/devnet/devnet.js";
-import {EvmEngine} from "../src/devnet/execution/evmEngine.js";
+import type {EvmEngine} from "../src/devnet/execution/evmEngine.js";
 import {createLogger} from "../src/util/logger.js";
 import type {BenchTask, Suite} from "./harness.js";
 
