@@ -28,6 +28,8 @@ const SLOT_MS = 2000;
 const EPOCHS = 5;
 /** The validator whose epoch-1 attestation is sent three broken ways and never correctly. */
 const VICTIM_EPOCH = 1;
+/** A slot whose block is first published signed with the wrong key (refused), then correctly. */
+const BAD_BLOCK_SLOT = 2 * SLOTS_PER_EPOCH + 1;
 
 type Report = {
   data: {epochs: {epoch: number; validators: {index: number; included: boolean; correct_target: boolean; correct_source: boolean; refused: string | null}[]}[]};
@@ -44,6 +46,7 @@ describe("devnet-beacon driven by @lodestar/api's client, one interop key per va
   let contributionsPublished = 0;
   let aggregatesPublished = 0;
   let blocksPublished = 0;
+  let badBlock: {status: number; message: string} | null = null;
 
   before(async () => {
     devnet = await spawnDevnet(["--validators", String(VALIDATORS), "--own", "none", "--slot-ms", String(SLOT_MS), "--genesis-delay", "3"]);
@@ -71,7 +74,13 @@ describe("devnet-beacon driven by @lodestar/api's client, one interop key per va
     const produced = (await api.validator.produceBlockV3({slot, randaoReveal, graffiti: "lodestar-api test"})).value();
     const block = (produced as {block: electra.BeaconBlock}).block;
     assert.equal(block.proposerIndex, duty.validatorIndex);
-    const signature = sign(duty.validatorIndex, computeSigningRoot(ssz.electra.BeaconBlock, block, config.getDomain(slot, DOMAIN_BEACON_PROPOSER)));
+    const signingRoot = computeSigningRoot(ssz.electra.BeaconBlock, block, config.getDomain(slot, DOMAIN_BEACON_PROPOSER));
+    if (slot === BAD_BLOCK_SLOT) {
+      const wrongKey = (duty.validatorIndex + 1) % VALIDATORS;
+      const res = await api.beacon.publishBlockV2({signedBlockContents: {signedBlock: {message: block, signature: sign(wrongKey, signingRoot)}, kzgProofs: [], blobs: []}});
+      badBlock = {status: res.status, message: await res.errorBody().catch(() => "")};
+    }
+    const signature = sign(duty.validatorIndex, signingRoot);
     (await api.beacon.publishBlockV2({signedBlockContents: {signedBlock: {message: block, signature}, kzgProofs: [], blobs: []}})).assertOk();
     blocksPublished++;
   }
@@ -180,6 +189,12 @@ describe("devnet-beacon driven by @lodestar/api's client, one interop key per va
     assert.match(refusals[0]?.message ?? "", /invalid signature of validator/);
     assert.match(refusals[1]?.message ?? "", /invalid signature of validator .*domain/);
     assert.match(refusals[2]?.message ?? "", /in the future/);
+  });
+
+  it("refuses a block signed with the wrong key with 400 and the state transition's reason", () => {
+    assert.ok(badBlock, "the bad block was not sent");
+    assert.equal(badBlock.status, 400);
+    assert.match(badBlock.message, /block failed the state transition: .*signature/i);
   });
 
   it("shows every attestation included with the correct target, and the victim's miss with its reason", async () => {

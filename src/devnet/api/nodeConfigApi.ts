@@ -40,7 +40,8 @@ export function configMethods(devnet: Devnet) {
   return {
     getSpec: async () => ({data: {...presetToJson(activePreset), ...chainConfigToJson(config), ...specValuesToJson({})}}),
     getForkSchedule: async () => ({
-      data: config.forksAscendingEpochOrder.map((f) => ({previousVersion: f.prevVersion, currentVersion: f.version, epoch: f.epoch})),
+      // Unscheduled forks (epoch Infinity) are not part of this chain's schedule.
+      data: config.forksAscendingEpochOrder.filter((f) => Number.isFinite(f.epoch)).map((f) => ({previousVersion: f.prevVersion, currentVersion: f.version, epoch: f.epoch})),
     }),
     getDepositContract: async () => ({data: {chainId: config.DEPOSIT_CHAIN_ID, address: config.DEPOSIT_CONTRACT_ADDRESS}}),
   };
