@@ -54,11 +54,11 @@ export function addAggregateAndProof(chain: DevChain, signed: electra.SignedAggr
   const positions = aggregate.aggregationBits.getTrueBitIndexes();
   const root = computeSigningRoot(ssz.phase0.AttestationData, data, chain.config.getDomain(state.slot, DOMAIN_BEACON_ATTESTER, data.slot));
   const sig = verifyAggregateSignature(state, positions.map((p) => committee[p] as number), root, aggregate.signature, "aggregate attestation");
-  chain.attestationPool.add(data, committeeIndex, committee.length, positions, sig);
+  chain.attestationPool.add(data, committee, committeeIndex, positions, sig);
 }
 
-/** Gossip checks of a SignedContributionAndProof. The pool keeps the members' own messages, so it is only checked. */
-export function checkContributionAndProof(chain: DevChain, signed: altair.SignedContributionAndProof): void {
+/** Gossip checks of a SignedContributionAndProof, then into the sync pool where it beats the members' own messages. */
+export function addContributionAndProof(chain: DevChain, signed: altair.SignedContributionAndProof): void {
   const {aggregatorIndex, contribution, selectionProof} = signed.message;
   const current = chain.currentSlot();
   if (contribution.slot > current) reject(`contribution slot ${contribution.slot} is in the future (current slot ${current})`);
@@ -73,5 +73,7 @@ export function checkContributionAndProof(chain: DevChain, signed: altair.Signed
   verifySignature(state, aggregatorIndex, ssz.altair.ContributionAndProof, signed.message, chain.config.getDomain(state.slot, DOMAIN_CONTRIBUTION_AND_PROOF, contribution.slot), signed.signature, reject);
   const participants = contribution.aggregationBits.getTrueBitIndexes().map((p) => sub[p] as number);
   const root = computeSigningRoot(ssz.Root, contribution.beaconBlockRoot, chain.config.getDomain(state.slot, DOMAIN_SYNC_COMMITTEE, contribution.slot));
-  verifyAggregateSignature(state, participants, root, contribution.signature, "sync contribution");
+  const sig = verifyAggregateSignature(state, participants, root, contribution.signature, "sync contribution");
+  const positions = contribution.aggregationBits.getTrueBitIndexes().map((p) => start + p);
+  chain.syncPool.addContribution(contribution.slot, contribution.beaconBlockRoot, contribution.subcommitteeIndex, positions, sig);
 }

@@ -14,6 +14,8 @@ interface CommitteeVotes {
 interface DataEntry {
   data: phase0.AttestationData;
   committees: Map<number, CommitteeVotes>;
+  /** Validator indices of every vote held, so packing can skip votes the chain already has. */
+  validators: number[];
 }
 
 /** Checked votes waiting for a block: what a beacon node's op pool holds after gossip validation. */
@@ -21,17 +23,21 @@ export class AttestationPool {
   private readonly bySlot = new Map<number, Map<string, DataEntry>>();
 
   /** Adds validated votes; returns false when every position was already covered (a duplicate). */
-  add(data: phase0.AttestationData, committeeIndex: number, committeeSize: number, positions: number[], signature: Signature): boolean {
+  add(data: phase0.AttestationData, committee: Uint32Array, committeeIndex: number, positions: number[], signature: Signature): boolean {
+    const committeeSize = committee.length;
     let slotMap = this.bySlot.get(data.slot);
     if (!slotMap) this.bySlot.set(data.slot, (slotMap = new Map()));
     const key = toHex(ssz.phase0.AttestationData.hashTreeRoot(data));
     let entry = slotMap.get(key);
-    if (!entry) slotMap.set(key, (entry = {data, committees: new Map()}));
+    if (!entry) slotMap.set(key, (entry = {data, committees: new Map(), validators: []}));
     let votes = entry.committees.get(committeeIndex);
     if (!votes) entry.committees.set(committeeIndex, (votes = {size: committeeSize, signatures: new Map(), covered: new Set()}));
     // Disjoint sets aggregate exactly; an overlapping aggregate would double-count a signature, so it is skipped.
     if (positions.some((p) => votes.covered.has(p))) return false;
-    for (const p of positions) votes.covered.add(p);
+    for (const p of positions) {
+      votes.covered.add(p);
+      entry.validators.push(committee[p] as number);
+    }
     votes.signatures.set(positions[0] as number, {positions, signature});
     return true;
   }
@@ -58,16 +64,17 @@ export class AttestationPool {
   }
 
   /**
-   * Attestations for a block at `slot`, newest first, filtered by `accept` (the state's source check), at most
+   * Attestations for a block at `slot`, newest first, filtered by `accept` (the state's source check and "adds a
+   * vote the chain lacks"), at most
    * MAX_ATTESTATIONS_ELECTRA. Electra allows any slot of the current and previous epoch.
    */
-  pack(slot: number, accept: (data: phase0.AttestationData) => boolean): electra.Attestation[] {
+  pack(slot: number, accept: (data: phase0.AttestationData, validators: number[]) => boolean): electra.Attestation[] {
     const out: electra.Attestation[] = [];
     const oldest = Math.max(0, slot - 2 * SLOTS_PER_EPOCH);
     for (let s = slot - 1; s >= oldest && out.length < MAX_ATTESTATIONS_ELECTRA; s--) {
       for (const entry of this.bySlot.get(s)?.values() ?? []) {
         if (out.length >= MAX_ATTESTATIONS_ELECTRA) break;
-        if (!accept(entry.data)) continue;
+        if (!accept(entry.data, entry.validators)) continue;
         const att = this.aggregate(entry);
         if (att) out.push(att);
       }

@@ -1,4 +1,4 @@
-import {DOMAIN_RANDAO, ForkSeq} from "@lodestar/params";
+import {DOMAIN_RANDAO, ForkSeq, SLOTS_PER_EPOCH} from "@lodestar/params";
 import {
   DataAvailabilityStatus,
   ExecutionPayloadStatus,
@@ -57,12 +57,18 @@ export async function produceBlock(
   });
   if (opts.badStateRoot && chain.engine.corruptStateRoot) payload = await chain.engine.corruptStateRoot(payload);
 
+  // Votes the parent chain already carries (last two epochs): packing them again would waste the block's 8 slots.
+  const onChain = new Set<string>();
+  for (const b of chain.blocks.ancestors(head)) {
+    if (b.slot + 2 * SLOTS_PER_EPOCH < slot) break;
+    for (const inc of b.inclusions) onChain.add(`${inc.validatorIndex}:${inc.targetEpoch}`);
+  }
   const body: electra.BeaconBlockBody = {
     ...ssz.electra.BeaconBlockBody.defaultValue(),
     randaoReveal,
     eth1Data: state.eth1Data.toValue(),
     graffiti,
-    attestations: chain.attestationPool.pack(slot, (data) => chain.sourceMatches(state, data)),
+    attestations: chain.attestationPool.pack(slot, (data, validators) => chain.sourceMatches(state, data) && validators.some((v) => !onChain.has(`${v}:${data.target.epoch}`))),
     syncAggregate: chain.syncPool.syncAggregate(slot - 1, head.root),
     executionPayload: payload,
   };

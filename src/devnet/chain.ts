@@ -153,7 +153,7 @@ export class DevChain extends EventEmitter<ChainEvents> {
     if (position < 0) refuse(`validator ${att.attesterIndex} is not in committee ${att.committeeIndex} of slot ${data.slot}`);
     const domain = this.config.getDomain(state.slot, DOMAIN_BEACON_ATTESTER, data.slot);
     const signature = verifySignature(state, att.attesterIndex, ssz.phase0.AttestationData, data, domain, att.signature, refuse);
-    this.attestationPool.add(data, att.committeeIndex, committee.length, [position], signature);
+    this.attestationPool.add(data, committee, att.committeeIndex, [position], signature);
     this.rejections.delete(`${att.attesterIndex}:${data.target.epoch}`);
   }
 

@@ -1,7 +1,7 @@
 import {computeEpochAtSlot, computeStartSlotAtEpoch, computeEndSlotAtEpoch} from "@lodestar/state-transition";
 import type {altair, electra} from "@lodestar/types";
 import {fromHex} from "../../hotpath/bytes.js";
-import {addAggregateAndProof, checkContributionAndProof} from "../aggregates.js";
+import {addAggregateAndProof, addContributionAndProof} from "../aggregates.js";
 import {produceBlock} from "../blockProducer.js";
 import type {Devnet} from "../devnet.js";
 import {reject} from "../errors.js";
@@ -96,7 +96,7 @@ export function validatorMethods(devnet: Devnet) {
       collectFailures(signedAggregateAndProofs, (s) => addAggregateAndProof(chain, s));
     },
     publishContributionAndProofs: async ({contributionAndProofs}: {contributionAndProofs: altair.SignedContributionAndProof[]}) => {
-      collectFailures(contributionAndProofs, (s) => checkContributionAndProof(chain, s));
+      collectFailures(contributionAndProofs, (s) => addContributionAndProof(chain, s));
     },
     prepareBeaconCommitteeSubnet: async () => undefined,
     prepareSyncCommitteeSubnets: async () => undefined,
