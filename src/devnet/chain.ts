@@ -165,10 +165,12 @@ export class DevChain extends EventEmitter<ChainEvents> {
     const state = this.dutyState(epoch);
     const committees = state.epochCtx.getCommitteeCountPerSlot(epoch);
     if (committeeIndex >= committees) reject(`committee index ${committeeIndex} out of range (${committees} committees per slot)`);
-    const advanced = slot > head.slot ? this.stateAt(head, slot) : this.headState();
-    const target = this.blocks.atOrBefore(head, computeStartSlotAtEpoch(epoch)) ?? this.genesisBlock;
+    // For a past slot the vote is for the canonical block of that slot, as an honest attester then saw it.
+    const voted = slot >= head.slot ? head : (this.blocks.atOrBefore(head, slot) ?? this.genesisBlock);
+    const advanced = this.stateAt(voted, slot);
+    const target = this.blocks.atOrBefore(voted, computeStartSlotAtEpoch(epoch)) ?? this.genesisBlock;
     const source = advanced.currentJustifiedCheckpoint;
-    return {slot, index: 0, beaconBlockRoot: head.root, source: {epoch: source.epoch, root: source.root}, target: {epoch, root: target.root}};
+    return {slot, index: 0, beaconBlockRoot: voted.root, source: {epoch: source.epoch, root: source.root}, target: {epoch, root: target.root}};
   }
 
   /** A sync committee member's signature over the head root of `slot`, checked, then into the sync pool. */
@@ -267,7 +269,11 @@ export class DevChain extends EventEmitter<ChainEvents> {
     });
     const oldFin = oldState.finalizedCheckpoint;
     const newFin = newState.finalizedCheckpoint;
+    if (newState.currentJustifiedCheckpoint.epoch > oldState.currentJustifiedCheckpoint.epoch) {
+      this.logger.info("Justified", {epoch: newState.currentJustifiedCheckpoint.epoch, headSlot: entry.slot});
+    }
     if (newFin.epoch > oldFin.epoch) {
+      this.logger.info("Finalized", {epoch: newFin.epoch, root: toHex(newFin.root), headSlot: entry.slot});
       const finBlock = this.blocks.getByRoot(newFin.root);
       this.emit("finalized_checkpoint", {block: toHex(newFin.root), state: toHex(finBlock?.stateRoot ?? new Uint8Array(32)), epoch: newFin.epoch});
     }
