@@ -1,5 +1,5 @@
 import {DOMAIN_BEACON_PROPOSER, DOMAIN_RANDAO} from "@lodestar/params";
-import {DataAvailabilityStatus, ExecutionPayloadStatus, computeSigningRoot, stateTransition} from "@lodestar/state-transition";
+import {DataAvailabilityStatus, ExecutionPayloadStatus, computeSigningRoot, processSlots, stateTransition} from "@lodestar/state-transition";
 import {ssz, type SignedBeaconBlock} from "@lodestar/types";
 import {produceBlock} from "../src/devnet/blockProducer.js";
 import {Devnet} from "../src/devnet/devnet.js";
@@ -75,6 +75,12 @@ async function tasksFor(validators: number): Promise<BenchTask[]> {
           executionPayloadStatus: ExecutionPayloadStatus.valid,
           dataAvailabilityStatus: DataAvailabilityStatus.Available,
         });
+      },
+    },
+    {
+      name: `epoch transition: advance the head state 5 empty slots across an epoch boundary (${tag})`,
+      fn: () => {
+        processSlots(f.parent.postState?.clone() ?? f.state.clone(), 8);
       },
     },
     {
