@@ -1,6 +1,7 @@
 import {fastify, type FastifyInstance} from "fastify";
 import {registerRoutes, type BeaconApiMethods} from "@lodestar/api/beacon/server";
 import {ApiError, addSszContentTypeParser} from "@lodestar/api/server";
+import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import type {Logger} from "../../util/logger.js";
 import {DevnetError} from "../errors.js";
 import type {Devnet} from "../devnet.js";
@@ -83,7 +84,7 @@ export async function startApiServer(devnet: Devnet, port: number, logger: Logge
 
   server.get("/r3dv/v1/effectiveness", async (req) => {
     const q = req.query as Record<string, string | undefined>;
-    const current = Math.floor(devnet.chain.currentSlot() / 8);
+    const current = Math.floor(devnet.chain.currentSlot() / SLOTS_PER_EPOCH);
     const from = q.from_epoch === undefined ? 0 : Number(q.from_epoch);
     const to = q.to_epoch === undefined ? current : Number(q.to_epoch);
     return {data: effectivenessReport(devnet.chain, devnet.duties, from, to)};
