@@ -1,6 +1,6 @@
 import {EventEmitter} from "node:events";
 import type {BeaconConfig} from "@lodestar/config";
-import {DOMAIN_BEACON_ATTESTER, DOMAIN_SYNC_COMMITTEE, ForkSeq, SLOTS_PER_EPOCH} from "@lodestar/params";
+import {ForkSeq} from "@lodestar/params";
 import {
   DataAvailabilityStatus,
   ExecutionPayloadStatus,
@@ -19,7 +19,7 @@ import {AttestationPool} from "./attestationPool.js";
 import {BlockStore, type BlockEntry, type Inclusion} from "./blockStore.js";
 import {reject} from "./errors.js";
 import type {ExecutionEngine} from "./execution/types.js";
-import {verifySignature} from "./signatures.js";
+import {addSingleAttestation, addSyncCommitteeMessage, attestationData} from "./operations.js";
 import {SyncPool} from "./syncPool.js";
 
 /** Prepared (slot-advanced) states kept: a proposer and the duty endpoints ask for the same few again and again. */
@@ -129,61 +129,18 @@ export class DevChain extends EventEmitter<ChainEvents> {
     return this.stateAt(head, computeStartSlotAtEpoch(epoch));
   }
 
-  // ---- attestations ----
+  // ---- votes (checks live in operations.ts) ----
 
-  /** Gossip-style checks on an Electra `SingleAttestation`, then signature, then into the pool. */
   addSingleAttestation(att: electra.SingleAttestation): void {
-    const {data} = att;
-    const epoch = computeEpochAtSlot(data.slot);
-    const refuse = (reason: string): never => {
-      this.rejections.set(`${att.attesterIndex}:${data.target.epoch}`, reason);
-      reject(reason);
-    };
-    const current = this.currentSlot();
-    if (data.slot > current) refuse(`attestation slot ${data.slot} is in the future (current slot ${current})`);
-    if (data.slot + SLOTS_PER_EPOCH < current) refuse(`attestation slot ${data.slot} is older than one epoch (current slot ${current})`);
-    if (data.index !== 0) refuse(`attestation data index must be 0 after Electra, got ${data.index}`);
-    if (data.target.epoch !== epoch) refuse(`target epoch ${data.target.epoch} does not match the slot's epoch ${epoch}`);
-    if (!this.blocks.getByRoot(data.beaconBlockRoot)) refuse(`unknown beacon block root ${toHex(data.beaconBlockRoot)}`);
-    const state = this.dutyState(epoch);
-    const committeeCount = state.epochCtx.getCommitteeCountPerSlot(epoch);
-    if (att.committeeIndex >= committeeCount) refuse(`committee index ${att.committeeIndex} out of range (${committeeCount} committees per slot)`);
-    const committee = state.epochCtx.getBeaconCommittee(data.slot, att.committeeIndex);
-    const position = committee.indexOf(att.attesterIndex);
-    if (position < 0) refuse(`validator ${att.attesterIndex} is not in committee ${att.committeeIndex} of slot ${data.slot}`);
-    const domain = this.config.getDomain(state.slot, DOMAIN_BEACON_ATTESTER, data.slot);
-    const signature = verifySignature(state, att.attesterIndex, ssz.phase0.AttestationData, data, domain, att.signature, refuse);
-    this.attestationPool.add(data, committee, att.committeeIndex, [position], signature);
-    this.rejections.delete(`${att.attesterIndex}:${data.target.epoch}`);
+    addSingleAttestation(this, att);
   }
 
-  /** What an honest attester votes for at `slot`: the head, its target checkpoint and the justified source. */
   attestationData(slot: number, committeeIndex: number): phase0.AttestationData {
-    const head = this.headEntry;
-    if (slot > this.currentSlot()) reject(`slot ${slot} is in the future (current slot ${this.currentSlot()})`);
-    const epoch = computeEpochAtSlot(slot);
-    const state = this.dutyState(epoch);
-    const committees = state.epochCtx.getCommitteeCountPerSlot(epoch);
-    if (committeeIndex >= committees) reject(`committee index ${committeeIndex} out of range (${committees} committees per slot)`);
-    // For a past slot the vote is for the canonical block of that slot, as an honest attester then saw it.
-    const voted = slot >= head.slot ? head : (this.blocks.atOrBefore(head, slot) ?? this.genesisBlock);
-    const advanced = this.stateAt(voted, slot);
-    const target = this.blocks.atOrBefore(voted, computeStartSlotAtEpoch(epoch)) ?? this.genesisBlock;
-    const source = advanced.currentJustifiedCheckpoint;
-    return {slot, index: 0, beaconBlockRoot: voted.root, source: {epoch: source.epoch, root: source.root}, target: {epoch, root: target.root}};
+    return attestationData(this, slot, committeeIndex);
   }
 
-  /** A sync committee member's signature over the head root of `slot`, checked, then into the sync pool. */
   addSyncCommitteeMessage(msg: altair.SyncCommitteeMessage): void {
-    const current = this.currentSlot();
-    if (msg.slot > current) reject(`sync committee message slot ${msg.slot} is in the future (current slot ${current})`);
-    if (msg.slot + 1 < current) reject(`sync committee message slot ${msg.slot} is too old (current slot ${current})`);
-    const state = this.dutyState(computeEpochAtSlot(msg.slot));
-    const positions = state.epochCtx.getIndexedSyncCommittee(msg.slot).validatorIndexMap.get(msg.validatorIndex);
-    if (!positions) reject(`validator ${msg.validatorIndex} is not in the sync committee at slot ${msg.slot}`);
-    const domain = this.config.getDomain(state.slot, DOMAIN_SYNC_COMMITTEE, msg.slot);
-    const signature = verifySignature(state, msg.validatorIndex, ssz.Root, msg.beaconBlockRoot, domain, msg.signature, reject);
-    this.syncPool.add(msg.slot, msg.beaconBlockRoot, positions, signature);
+    addSyncCommitteeMessage(this, msg);
   }
 
   // ---- blocks ----
