@@ -54,6 +54,14 @@ describe("devnet-beacon --own 0..N-1 alone", () => {
     assert.match(badId.body.message, /invalid block id/);
     const report = await getJson<{code: number; message: string}>(`${devnet.url}/r3dv/v1/effectiveness?from_epoch=3&to_epoch=1`);
     assert.equal(report.status, 400);
+    const head = await getJson<{data: {root: string}}>(`${devnet.url}/eth/v1/beacon/headers/head`);
+    // The clock's slot, not the head's: a message more than a slot old is refused for age before its signature is checked.
+    const slot = Math.floor((Date.now() - devnet.genesisTime * 1000) / 1000);
+    const forged = {slot: String(slot), beacon_block_root: head.body.data.root, validator_index: "0", signature: "0x" + "ab".repeat(96)};
+    const sync = await fetch(`${devnet.url}/eth/v1/beacon/pool/sync_committees`, {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify([forged])});
+    assert.equal(sync.status, 400);
+    const syncBody = (await sync.json()) as {message: string};
+    assert.match(syncBody.message, /index 0: .*signature/, syncBody.message);
   });
 
   it("executes real payloads: transactions, gas, logs and withdrawals of rewards above 32 ETH", async () => {
