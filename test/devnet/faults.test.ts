@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import {after, before, describe, it} from "node:test";
 import {getJson, sleep, spawnDevnet, type RunningDevnet} from "./helpers.js";
 
-const SLOT_MS = 1000;
+/** 2 s slots: the late block (held 1.2 s) lands well after the own attesters voted at 667 ms, even on a loaded machine. */
+const SLOT_MS = 2000;
 type Headers = {data: {root: string; canonical: boolean; header: {message: {slot: string}}}[]};
 type Report = {data: {epochs: {validators: {index: number; duty: {slot: number}; included: boolean; correct_head: boolean}[]; missed_proposals: number[]}[]}};
 
@@ -20,7 +21,7 @@ describe("devnet-beacon fault injection", () => {
     skip = current + 3;
     for (const f of [
       {kind: "skip", slot: skip},
-      {kind: "late", slot: skip + 1, delay_ms: 600},
+      {kind: "late", slot: skip + 1, delay_ms: 1200},
       {kind: "fork", slot: skip + 2},
       {kind: "bad_state_root", slot: skip + 3},
     ]) {
