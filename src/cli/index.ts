@@ -1,6 +1,7 @@
 import {Command, CommanderError} from "commander";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import {registerCreateCluster} from "./createClusterCmd.js";
+import {registerDevnetBeacon} from "./devnetBeaconCmd.js";
 import {registerQuickstart} from "./quickstartCmd.js";
 import {registerSlashingProtection} from "./slashingProtectionCmd.js";
 import {registerVerifyCluster} from "./verifyClusterCmd.js";
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerVerifyCluster(program);
   registerQuickstart(program);
   registerSlashingProtection(program);
+  registerDevnetBeacon(program);
   return program;
 }
 
@@ -30,7 +32,7 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     if (e instanceof R3dvError) {
       console.error(`r3dv: error: ${e.message}`);
-      return e.code === "CLUSTER_BAD_OPTION" || e.code === "CLUSTER_OUT_NOT_EMPTY" ? 2 : 1;
+      return e.code === "CLUSTER_BAD_OPTION" || e.code === "CLUSTER_OUT_NOT_EMPTY" || e.code === "DEVNET_BAD_OPTION" ? 2 : 1;
     }
     console.error(`r3dv: unexpected error: ${errorMessage(e)}`);
     if (e instanceof Error && e.stack) console.error(e.stack);
