@@ -1,7 +1,8 @@
 import type {BeaconConfig} from "@lodestar/config";
-import {DOMAIN_BEACON_ATTESTER, DOMAIN_BEACON_PROPOSER, DOMAIN_RANDAO, SLOTS_PER_EPOCH} from "@lodestar/params";
+import {DOMAIN_AGGREGATE_AND_PROOF, DOMAIN_BEACON_ATTESTER, DOMAIN_BEACON_PROPOSER, DOMAIN_RANDAO, DOMAIN_SELECTION_PROOF, SLOTS_PER_EPOCH, TARGET_AGGREGATORS_PER_COMMITTEE} from "@lodestar/params";
 import {computeSigningRoot} from "@lodestar/state-transition";
-import {type BeaconBlock, type Epoch, type phase0, ssz} from "@lodestar/types";
+import {type BeaconBlock, type Epoch, type Slot, type phase0, ssz} from "@lodestar/types";
+import {createHash} from "node:crypto";
 
 /**
  * Signing roots: what a share signs. Domains come from the beacon node's fork schedule and genesis
@@ -22,4 +23,19 @@ export function randaoSigningRoot(config: BeaconConfig, epoch: Epoch): Uint8Arra
 export function blockSigningRoot(config: BeaconConfig, block: BeaconBlock): Uint8Array {
   const type = config.getForkTypes(block.slot).BeaconBlock as unknown as Parameters<typeof computeSigningRoot>[0];
   return computeSigningRoot(type, block, config.getDomain(block.slot, DOMAIN_BEACON_PROPOSER));
+}
+
+export function selectionProofSigningRoot(config: BeaconConfig, slot: Slot): Uint8Array {
+  return computeSigningRoot(ssz.Slot, slot, config.getDomain(slot, DOMAIN_SELECTION_PROOF));
+}
+
+export function aggregateAndProofSigningRoot(config: BeaconConfig, slot: Slot, message: unknown): Uint8Array {
+  const type = config.getForkTypes(slot).AggregateAndProof as unknown as Parameters<typeof computeSigningRoot>[0];
+  return computeSigningRoot(type, message, config.getDomain(slot, DOMAIN_AGGREGATE_AND_PROOF));
+}
+
+/** The spec's is_aggregator: about TARGET_AGGREGATORS_PER_COMMITTEE members of each committee aggregate. */
+export function isAggregator(committeeLength: number, selectionProof: Uint8Array): boolean {
+  const modulo = Math.max(1, Math.floor(committeeLength / TARGET_AGGREGATORS_PER_COMMITTEE));
+  return createHash("sha256").update(selectionProof).digest().readBigUInt64LE(0) % BigInt(modulo) === 0n;
 }

@@ -2,14 +2,14 @@ import {type ApiClient, getClient} from "@lodestar/api";
 import {type BeaconConfig, chainConfigFromJson, createBeaconConfig, createChainForkConfig} from "@lodestar/config";
 import {mainnetChainConfig, minimalChainConfig} from "@lodestar/config/configs";
 import {ACTIVE_PRESET, ForkSeq, SLOTS_PER_EPOCH} from "@lodestar/params";
-import {type BeaconBlock, type Epoch, type Slot, type electra, type phase0, ssz} from "@lodestar/types";
+import {type Attestation, type BeaconBlock, type Epoch, type Slot, type electra, type phase0, ssz} from "@lodestar/types";
 import type {ForkName} from "@lodestar/params";
 import {BitArray} from "@chainsafe/ssz";
 import type {z} from "zod";
 import {fromHex, toHex} from "../../../hotpath/bytes.js";
 import {errorMessage} from "../../../util/errors.js";
 import {BeaconError} from "./errors.js";
-import {genesisResponse, producedBlockResponse, specResponse, syncingResponse, validatorsResponse} from "./specSchema.js";
+import {dataResponse, genesisResponse, producedBlockResponse, specResponse, syncingResponse, validatorsResponse} from "./specSchema.js";
 
 /**
  * A beacon node request that takes longer than this is treated as failed: Charon's health checks call a beacon
@@ -220,6 +220,28 @@ export class BeaconNode {
       ssz.phase0.Attestation.toJson({aggregationBits: BitArray.fromSingleBit(a.committeeLength, a.validatorCommitteeIndex), data: a.data, signature: a.signature}),
     );
     await this.postJson("/eth/v1/beacon/pool/attestations", body);
+  }
+
+  /** The best aggregate the node holds for this attestation data (v1 before Electra, v2 with the committee after). */
+  async aggregateAttestation(slot: Slot, dataRoot: Uint8Array, committeeIndex: number): Promise<Attestation> {
+    if (this.isElectra(slot)) {
+      return this.call("getAggregatedAttestationV2", () => this.api.validator.getAggregatedAttestationV2({attestationDataRoot: dataRoot, slot, committeeIndex}));
+    }
+    const route = `/eth/v1/validator/aggregate_attestation?attestation_data_root=${toHex(dataRoot)}&slot=${slot}`;
+    const res = await getJson(this.url, route, dataResponse);
+    try {
+      return ssz.phase0.Attestation.fromJson(res.data);
+    } catch (e) {
+      throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: this.url, route, reason: errorMessage(e)}, `beacon node answered ${route} with an unreadable aggregate: ${errorMessage(e)}`);
+    }
+  }
+
+  async publishAggregates(slot: Slot, signed: {message: unknown; signature: Uint8Array}[]): Promise<void> {
+    if (this.isElectra(slot)) {
+      await this.call("publishAggregateAndProofsV2", () => this.api.validator.publishAggregateAndProofsV2({signedAggregateAndProofs: signed as never}));
+      return;
+    }
+    await this.postJson("/eth/v1/validator/aggregate_and_proofs", signed.map((s) => ssz.phase0.SignedAggregateAndProof.toJson(s as never)));
   }
 
   /**

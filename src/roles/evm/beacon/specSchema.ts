@@ -31,3 +31,5 @@ export const validatorsResponse = z.object({
 });
 
 export const producedBlockResponse = z.object({version: z.string(), data: z.record(z.string(), z.unknown())});
+
+export const dataResponse = z.object({data: z.record(z.string(), z.unknown())});

@@ -58,6 +58,8 @@ export interface AttesterServiceOptions {
   threshold: number;
   logger: Logger;
   onResult(result: DutyResult): void;
+  /** The slot's agreed attestation data, for the aggregation duty that follows at 2/3 of the slot. */
+  onDecided?(slot: number, byCommittee: Map<number, phase0.AttestationData>, duties: AttesterDuty[]): void;
 }
 
 /**
@@ -184,6 +186,7 @@ export class AttesterService {
       return fail("no_consensus", errorMessage(e));
     }
     const agreed = decodeAttestationValue(decided.value) as Map<number, phase0.AttestationData>;
+    this.o.onDecided?.(slot, agreed, duties);
     results.forEach((r) => ((r.stages.consensus = Date.now() - due), (r.round = decided.round)));
 
     const items = duties.map((d, k) => {

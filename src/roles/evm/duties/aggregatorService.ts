@@ -1,0 +1,206 @@
+import {type Attestation, type phase0, ssz} from "@lodestar/types";
+import {errorMessage} from "../../../util/errors.js";
+import type {Logger} from "../../../util/logger.js";
+import type {AttesterDuty, BeaconNode} from "../beacon/beaconNode.js";
+import type {InstanceFactory, QbftDriver} from "../qbft/driver.js";
+import {qbftLeader} from "../qbft/quorum.js";
+import {aggregateAndProofSigningRoot, isAggregator, selectionProofSigningRoot} from "../signing.js";
+import type {ShareKey} from "./shareKeys.js";
+import type {SignatureExchange} from "./signatureExchange.js";
+import {roundDeadlines} from "./timing.js";
+
+/** Index of the aggregation duty in the leader formula. */
+export const AGGREGATOR_DUTY_INDEX = 2;
+
+export interface AggregationResult {
+  duty: "aggregator";
+  slot: number;
+  pubkey: string;
+  validatorIndex: number;
+  status: "submitted" | "failed" | "not_selected";
+  reason?: "selection_failed" | "beacon_unavailable" | "no_consensus" | "signature_failed" | "publish_failed";
+  detail?: string;
+}
+
+export interface AggregatorServiceOptions {
+  beacon: BeaconNode;
+  driver: QbftDriver;
+  exchange: SignatureExchange;
+  shares: ShareKey[];
+  n: number;
+  logger: Logger;
+  onResult(r: AggregationResult): void;
+}
+
+/**
+ * Attestation aggregation as a distributed validator (DESIGN.md): partial selection proofs are exchanged
+ * and recovered, the spec's aggregator condition is checked on the recovered proof, and for every committee
+ * with one of our aggregators the aggregate is fetched at 2/3 of the slot, agreed by QBFT, threshold-signed
+ * as an AggregateAndProof and published. Without it, a committee whose aggregators are all ours would see
+ * its attestations never reach a block.
+ */
+export class AggregatorService {
+  private readonly sharesByPubkey: Map<string, ShareKey>;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(private readonly o: AggregatorServiceOptions) {
+    this.sharesByPubkey = new Map(o.shares.map((s) => [s.pubkey, s]));
+  }
+
+  instanceConfig(instance: string): ReturnType<InstanceFactory> {
+    const m = /^aggregator\/(\d+)$/.exec(instance);
+    if (!m) return undefined;
+    const slot = Number(m[1]);
+    const now = this.o.beacon.currentSlot();
+    if (slot < now - 1 || slot > now + 1) return undefined;
+    return {
+      slot,
+      leader: (round) => qbftLeader(slot, AGGREGATOR_DUTY_INDEX, round, this.o.n),
+      roundDeadline: roundDeadlines(this.aggregateDueMs(slot), this.o.beacon.slotMs),
+      isValid: (value) => decodeAggregates(value)?.every(([, a]) => a.data.slot === slot) ?? false,
+    };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+  }
+
+  /** Aggregates are due at 2/3 of the slot. */
+  private aggregateDueMs(slot: number): number {
+    return this.o.beacon.slotStartMs(slot) + Math.floor((2 * this.o.beacon.slotMs) / 3);
+  }
+
+  /** Called with each slot's agreed attestation data (from the attester duty). */
+  onAttestationDecided(slot: number, byCommittee: Map<number, phase0.AttestationData>, duties: AttesterDuty[]): void {
+    if (this.stopped) return;
+    void this.run(slot, byCommittee, duties).catch((e) => this.o.logger.error("aggregation failed", {slot}, e));
+  }
+
+  private async run(slot: number, byCommittee: Map<number, phase0.AttestationData>, duties: AttesterDuty[]): Promise<void> {
+    const {beacon, exchange} = this.o;
+    const deadline = new Promise<never>((_, reject) => {
+      const t = setTimeout(() => reject(new Error("slot ended")), Math.max(0, beacon.slotStartMs(slot + 1) - Date.now()));
+      this.timers.add(t);
+    });
+    deadline.catch(() => {});
+    const result = (d: AttesterDuty, r: Omit<AggregationResult, "duty" | "slot" | "pubkey" | "validatorIndex">) => this.o.onResult({duty: "aggregator", slot, pubkey: d.pubkey, validatorIndex: d.validatorIndex, ...r});
+
+    const selectionRoot = selectionProofSigningRoot(beacon.config, slot);
+    const selected: {duty: AttesterDuty; proof: Uint8Array}[] = [];
+    await Promise.all(
+      duties.map(async (d) => {
+        try {
+          const proof = await exchange.signAndExchange("selection", slot, this.sharesByPubkey.get(d.pubkey) as ShareKey, selectionRoot, deadline);
+          if (isAggregator(d.committeeLength, proof)) selected.push({duty: d, proof});
+          else result(d, {status: "not_selected"});
+        } catch (e) {
+          result(d, {status: "failed", reason: "selection_failed", detail: errorMessage(e)});
+        }
+      }),
+    );
+    if (selected.length === 0) return;
+    await new Promise((r) => setTimeout(r, Math.max(0, this.aggregateDueMs(slot) - Date.now())));
+
+    const electra = beacon.isElectra(slot);
+    const committees = [...new Set(selected.map((s) => s.duty.committeeIndex))].sort((a, b) => a - b);
+    let aggregates: [number, Attestation][];
+    try {
+      aggregates = await Promise.all(
+        committees.map(async (c) => {
+          const data = byCommittee.get(electra ? 0 : c) as phase0.AttestationData;
+          return [c, await beacon.aggregateAttestation(slot, ssz.phase0.AttestationData.hashTreeRoot(data), c)] as [number, Attestation];
+        }),
+      );
+    } catch (e) {
+      for (const s of selected) result(s.duty, {status: "failed", reason: "beacon_unavailable", detail: errorMessage(e)});
+      return;
+    }
+    let agreed: [number, Attestation][];
+    try {
+      const decided = await Promise.race([this.o.driver.run(`aggregator/${slot}`, encodeAggregates(beacon, slot, aggregates)), deadline]);
+      agreed = decodeAggregatesFor(beacon, slot, decided.value) ?? [];
+    } catch (e) {
+      for (const s of selected) result(s.duty, {status: "failed", reason: "no_consensus", detail: errorMessage(e)});
+      return;
+    }
+    const byCommitteeAgreed = new Map(agreed);
+    const signed: {message: unknown; signature: Uint8Array}[] = [];
+    const published: AttesterDuty[] = [];
+    await Promise.all(
+      selected.map(async ({duty, proof}) => {
+        const aggregate = byCommitteeAgreed.get(duty.committeeIndex);
+        if (!aggregate) return result(duty, {status: "failed", reason: "no_consensus", detail: "no agreed aggregate for its committee"});
+        const message = {aggregatorIndex: duty.validatorIndex, aggregate, selectionProof: proof};
+        try {
+          const signature = await exchange.signAndExchange("aggregate", slot, this.sharesByPubkey.get(duty.pubkey) as ShareKey, aggregateAndProofSigningRoot(beacon.config, slot, message), deadline);
+          signed.push({message, signature});
+          published.push(duty);
+        } catch (e) {
+          result(duty, {status: "failed", reason: "signature_failed", detail: errorMessage(e)});
+        }
+      }),
+    );
+    if (signed.length === 0) return;
+    try {
+      await beacon.publishAggregates(slot, signed);
+      for (const d of published) result(d, {status: "submitted"});
+    } catch (e) {
+      for (const d of published) result(d, {status: "failed", reason: "publish_failed", detail: errorMessage(e)});
+    }
+  }
+}
+
+type AttestationType = {serialize(v: Attestation): Uint8Array; deserialize(b: Uint8Array): Attestation};
+const attestationType = (beacon: BeaconNode, slot: number) => beacon.config.getForkTypes(slot).Attestation as unknown as AttestationType;
+
+/** Consensus value: (committee u64, length u32, SSZ Attestation of the slot's fork) per committee, sorted. */
+function encodeAggregates(beacon: BeaconNode, slot: number, aggregates: [number, Attestation][]): Uint8Array {
+  const type = attestationType(beacon, slot);
+  return new Uint8Array(
+    Buffer.concat(
+      aggregates.map(([c, a]) => {
+        const body = type.serialize(a);
+        const head = Buffer.alloc(12);
+        head.writeBigUInt64BE(BigInt(c), 0);
+        head.writeUInt32BE(body.length, 8);
+        return Buffer.concat([head, body]);
+      }),
+    ),
+  );
+}
+
+function decodeAggregates(value: Uint8Array): [number, {data: {slot: number}}][] | null {
+  // Validity only needs the slot; the full decode happens with the fork's type once decided.
+  const out: [number, {data: {slot: number}}][] = [];
+  const b = Buffer.from(value);
+  let o = 0;
+  while (o < b.length) {
+    if (o + 12 > b.length) return null;
+    const c = Number(b.readBigUInt64BE(o));
+    const len = b.readUInt32BE(o + 8);
+    // AttestationData sits after the 4-byte aggregation_bits offset in every fork's Attestation: slot is its first field.
+    if (o + 12 + len > b.length || len < 12) return null;
+    out.push([c, {data: {slot: Number(b.readBigUInt64LE(o + 12 + 4))}}]);
+    o += 12 + len;
+  }
+  return out.length > 0 ? out : null;
+}
+
+function decodeAggregatesFor(beacon: BeaconNode, slot: number, value: Uint8Array): [number, Attestation][] | null {
+  const type = attestationType(beacon, slot);
+  const out: [number, Attestation][] = [];
+  const b = Buffer.from(value);
+  try {
+    for (let o = 0; o < b.length; ) {
+      const c = Number(b.readBigUInt64BE(o));
+      const len = b.readUInt32BE(o + 8);
+      out.push([c, type.deserialize(b.subarray(o + 12, o + 12 + len))]);
+      o += 12 + len;
+    }
+  } catch {
+    return null;
+  }
+  return out;
+}
