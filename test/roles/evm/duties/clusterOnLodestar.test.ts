@@ -6,16 +6,7 @@ import {after, before, describe, it} from "node:test";
 import {createCluster, nodeDirName} from "../../../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
 import type {ClusterLock} from "../../../../src/cluster/lockSchema.js";
-import {BeaconNode} from "../../../../src/roles/evm/beacon/beaconNode.js";
-import {type AggregationResult, AggregatorService} from "../../../../src/roles/evm/duties/aggregatorService.js";
-import {AttesterService, type DutyResult} from "../../../../src/roles/evm/duties/attesterService.js";
-import {type ProposalResult, ProposerService} from "../../../../src/roles/evm/duties/proposerService.js";
-import {loadShareKeys} from "../../../../src/roles/evm/duties/shareKeys.js";
-import {SignatureExchange} from "../../../../src/roles/evm/duties/signatureExchange.js";
-import {QbftDriver} from "../../../../src/roles/evm/qbft/driver.js";
-import {ed25519QbftCrypto} from "../../../../src/roles/evm/qbft/ed25519Crypto.js";
-import {SlashingProtection} from "../../../../src/storage/slashing/slashingProtection.js";
-import {toHex} from "../../../../src/hotpath/bytes.js";
+import {type AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
 import {createLogger} from "../../../../src/util/logger.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
@@ -26,26 +17,22 @@ interface Finality {
   data: {finalized: {epoch: string}; current_justified: {epoch: string}};
 }
 
+type Tagged = AnyDutyResult & {node: number};
+
 /**
- * The duty layer end to end against a real Lodestar (Altair, v1 attestation pool): four r3dv attester
- * services, one per operator of a 3-of-4 cluster, run interop validators 5..15 of 16 while Lodestar runs
- * 0..4. Lodestar's chain can only justify with our attestations. The nodes talk through an in-process hub
- * (the real push network is the store role's, tested with real processes); everything else is real.
+ * The duty layer end to end against a real Lodestar (Altair: v1 attestation pool, v2/v1 block routes): the
+ * EVM roles of the four operators of a 3-of-4 cluster run interop validators 5..15 of 16 while Lodestar runs
+ * 0..4, so Lodestar's chain can only justify with our attestations, and only includes them if our aggregators
+ * aggregate. The nodes talk through an in-process hub (the real push network is the store role's, tested with
+ * real processes elsewhere); the beacon node, consensus, slashing DB, keys and worker pool are all real.
  */
 describe("a 3-of-4 cluster attesting, aggregating and proposing on a real Lodestar", {timeout: 600_000}, () => {
   let dir: string;
   let lodestar: LodestarNode;
   let lock: ClusterLock;
   const pool = new BlsPool({size: 1});
-  const services: AttesterService[] = [];
-  const proposers: ProposerService[] = [];
-  const exchanges: SignatureExchange[] = [];
-  const proposals: ProposalResult[] = [];
-  const aggregators: AggregatorService[] = [];
-  const aggregations: AggregationResult[] = [];
-  const drivers: QbftDriver[] = [];
-  const dbs: SlashingProtection[] = [];
-  const results: DutyResult[] = [];
+  const roles: EvmRole[] = [];
+  const results: Tagged[] = [];
 
   before(async () => {
     dir = await tempDir();
@@ -55,42 +42,15 @@ describe("a 3-of-4 cluster attesting, aggregating and proposing on a real Lodest
     const logger = createLogger("error", "test");
     for (let i = 1; i <= 4; i++) {
       const nodeDir = join(dir, "cluster", nodeDirName(i));
-      const identity = await loadIdentity(join(nodeDir, IDENTITY_FILE));
-      const transport = hub.transport(i);
-      const beacon = await BeaconNode.connect([lodestar.url]);
-      const slashing = SlashingProtection.open(join(dir, `sp-${i}`));
-      await slashing.ensureGenesisValidatorsRoot(toHex(beacon.genesisValidatorsRoot));
-      dbs.push(slashing);
-      // The driver asks the duty services for instance parameters; they are created right after it.
-      const duty: {attester?: AttesterService; proposer?: ProposerService; aggregator?: AggregatorService} = {};
-      const crypto = ed25519QbftCrypto(identity.privateKey, lock.operators.map((o) => o.peer_id));
-      const driver = new QbftDriver(transport, {crypto, n: 4, self: i}, (id) => duty.attester?.instanceConfig(id) ?? duty.proposer?.instanceConfig(id) ?? duty.aggregator?.instanceConfig(id));
-      drivers.push(driver);
-      const shares = await loadShareKeys(lock, nodeDir, i);
-      const exchange = new SignatureExchange(transport, pool, 3, new Set(["randao", "proposer", "selection", "aggregate"]), (s) => Math.abs(s - beacon.currentSlot()) <= 2);
-      exchanges.push(exchange);
-      duty.aggregator = new AggregatorService({beacon, driver, exchange, shares, n: 4, logger, onResult: (r) => aggregations.push({...r, node: i} as AggregationResult)});
-      duty.attester = new AttesterService({
-        beacon, transport, driver, slashing, pool, shares, n: 4, threshold: 3, logger,
-        onResult: (r) => results.push({...r, node: i} as DutyResult),
-        onDecided: (slot, data, duties) => duty.aggregator?.onAttestationDecided(slot, data, duties),
-      });
-      duty.proposer = new ProposerService({beacon, driver, exchange, slashing, shares, n: 4, logger, onResult: (r) => proposals.push({...r, node: i} as ProposalResult)});
-      services.push(duty.attester);
-      proposers.push(duty.proposer);
-      aggregators.push(duty.aggregator);
+      const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
+      const role = new EvmRole({lock, self: i, nodeDir, dataDir: join(dir, `data-${i}`), beaconUrls: [lodestar.url], privateKey, transport: hub.transport(i), pool, logger, onResult: (r) => results.push({...r, node: i})});
+      roles.push(role);
     }
-    await Promise.all(services.map((s) => s.start()));
-    proposers.forEach((p) => p.start());
+    await Promise.all(roles.map((r) => r.start()));
   });
 
   after(async () => {
-    services.forEach((s) => s.stop());
-    proposers.forEach((p) => p.stop());
-    aggregators.forEach((a) => a.stop());
-    exchanges.forEach((e) => e.stop());
-    drivers.forEach((d) => d.stop());
-    await Promise.all(dbs.map((d) => d.close()));
+    await Promise.all(roles.map((r) => r.stop()));
     await pool.close();
     await lodestar?.stop();
     await rm(dir, {recursive: true, force: true});
@@ -104,30 +64,26 @@ describe("a 3-of-4 cluster attesting, aggregating and proposing on a real Lodest
       if (Number(finality.data.finalized.epoch) >= 2) break;
       await new Promise((r) => setTimeout(r, 2000));
     }
-    const blocks: string[] = [];
-    for (let slot = 1; slot <= 24; slot++) {
-      const b = (await fetch(`${lodestar.url}/eth/v2/beacon/blocks/${slot}`).then((r) => r.json())) as {data?: {message: {proposer_index: string; body: {attestations: {aggregation_bits: string; data: {slot: string; target: {epoch: string; root: string}}}[]}}}};
-      blocks.push(b.data ? `${slot}:p${b.data.message.proposer_index}:${b.data.message.body.attestations.map((a) => `${a.data.slot}/${a.aggregation_bits}`).join(",")}` : `${slot}:-`);
-    }
     const summary: Record<string, number> = {};
-    for (const r of results) summary[`${r.status}:${r.reason ?? ""}`] = (summary[`${r.status}:${r.reason ?? ""}`] ?? 0) + 1;
-    const sample = results.filter((r) => r.status === "failed").slice(0, 3);
-    assert.ok(Number(finality?.data.finalized.epoch) >= 2, `finalized ${JSON.stringify(finality?.data)}; results ${JSON.stringify(summary)} ${JSON.stringify(sample)} blocks ${blocks.join(" ")} aggregations ${JSON.stringify(aggregations.filter((a) => a.status !== "not_selected").slice(0, 6))} proposals ${JSON.stringify(proposals.map((p) => [p.slot, p.status, p.reason, p.stages, (p.detail ?? "").slice(0, 150)]))}`);
+    for (const r of results) summary[`${r.duty}:${r.status}:${r.reason ?? ""}`] = (summary[`${r.duty}:${r.status}:${r.reason ?? ""}`] ?? 0) + 1;
+    const failures = results.filter((r) => r.status === "failed").slice(0, 4);
+    assert.ok(Number(finality?.data.finalized.epoch) >= 2, `finalized ${JSON.stringify(finality?.data)}; results ${JSON.stringify(summary)} ${JSON.stringify(failures)}`);
 
-    const submitted = results.filter((r) => r.status === "submitted");
-    const failed = results.filter((r) => r.status === "failed");
-    const bySlotValidator = new Set(submitted.map((r) => `${r.slot}/${r.pubkey}`));
-    assert.ok(submitted.length > 0);
-    // Each node reports its own outcome; what matters is that every duty got submitted by someone.
-    const duties = new Set(results.map((r) => `${r.slot}/${r.pubkey}`));
-    const missed = [...duties].filter((d) => !bySlotValidator.has(d));
-    assert.ok(missed.length <= duties.size * 0.01, `missed ${missed.length} of ${duties.size}: ${JSON.stringify(failed.slice(0, 3))}`);
+    // Each node reports its own outcome; a duty is done when any node submitted it.
+    const attest = results.filter((r) => r.duty === "attester");
+    const duties = new Set(attest.map((r) => `${r.slot}/${r.pubkey}`));
+    const submitted = new Set(attest.filter((r) => r.status === "submitted").map((r) => `${r.slot}/${r.pubkey}`));
+    const missed = [...duties].filter((d) => !submitted.has(d));
+    assert.ok(duties.size > 0);
+    assert.ok(missed.length <= duties.size * 0.01, `missed ${missed.length} of ${duties.size} attestations: ${JSON.stringify(summary)}`);
+    assert.ok(results.some((r) => r.duty === "aggregator" && r.status === "submitted"), "aggregates were published");
 
     const res = (await fetch(`${lodestar.url}/eth/v1/beacon/states/head/validator_balances?${lock.validators.map((v) => `id=${v.pubkey}`).join("&")}`).then((r) => r.json())) as {data: {balance: string}[]};
     assert.equal(res.data.length, 11);
     for (const b of res.data) assert.ok(Number(b.balance) > 32_000_000_000, `balance ${b.balance} did not rise`);
 
-    // Every slot one of our validators had to propose got a block from us, on Lodestar's chain.
+    // Every slot one of our validators had to propose holds a block by that validator on Lodestar's chain.
+    const proposals = results.filter((r) => r.duty === "proposer");
     const ourSlots = [...new Set(proposals.map((p) => p.slot))];
     assert.ok(ourSlots.length > 0, "our validators had proposals in this run");
     for (const slot of ourSlots) {
