@@ -1,0 +1,78 @@
+import "../../../helpers/minimalPreset.js";
+import assert from "node:assert/strict";
+import {rm} from "node:fs/promises";
+import {join} from "node:path";
+import {after, before, describe, it} from "node:test";
+import {createCluster, nodeDirName} from "../../../../src/cluster/createCluster.js";
+import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
+import {type AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
+import {createLogger} from "../../../../src/util/logger.js";
+import {BlsPool} from "../../../../src/workers/blsPool.js";
+import {tempDir} from "../../../helpers/cli.js";
+import {MemoryHub} from "../../../helpers/memoryTransport.js";
+import {type RunningDevnet, getJson, spawnDevnet} from "../../../devnet/helpers.js";
+
+interface Effectiveness {
+  data: {
+    epochs: {epoch: number; validators: {index: number; included: boolean; correct_target: boolean}[]; missed_proposals: number[]}[];
+  };
+}
+
+/**
+ * The same duty layer on the embedded devnet (Electra: SingleAttestation on the v2 pool, v3 block
+ * production with execution payloads, v2 aggregates), 64 interop validators all run by a 3-of-4 cluster and
+ * none by the devnet. Judged by the devnet's effectiveness report, read from the chain's own state.
+ */
+describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Electra)", {timeout: 600_000}, () => {
+  let dir: string;
+  let devnet: RunningDevnet;
+  const pool = new BlsPool({size: 1});
+  const roles: EvmRole[] = [];
+  const results: AnyDutyResult[] = [];
+
+  before(async () => {
+    dir = await tempDir();
+    const {lock} = await createCluster({nodes: 4, threshold: 3, keys: {kind: "interop", start: 0, count: 64}, network: "devnet", withdrawalAddress: "0x" + "11".repeat(20), kdf: "pbkdf2", out: join(dir, "cluster")});
+    devnet = await spawnDevnet(["--validators", "64", "--own", "none", "--slot-ms", "2000", "--genesis-delay", "8", "--log-level", "warn"]);
+    const hub = new MemoryHub();
+    const logger = createLogger("error", "test");
+    for (let i = 1; i <= 4; i++) {
+      const nodeDir = join(dir, "cluster", nodeDirName(i));
+      const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
+      roles.push(new EvmRole({lock, self: i, nodeDir, dataDir: join(dir, `data-${i}`), beaconUrls: [devnet.url], privateKey, transport: hub.transport(i), pool, logger, onResult: (r) => results.push(r)}));
+    }
+    await Promise.all(roles.map((r) => r.start()));
+  });
+
+  after(async () => {
+    await Promise.all(roles.map((r) => r.stop()));
+    await pool.close();
+    await devnet?.stop();
+    await rm(dir, {recursive: true, force: true});
+  });
+
+  it("finalizes, with at least 99% of attestations included on target and a block in every slot", async () => {
+    const slotMs = 2000;
+    // Epochs 1..3 complete, plus one epoch for their attestations to be included.
+    const until = devnet.genesisTime * 1000 + 5 * 8 * slotMs + 1000;
+    await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())));
+    const finality = await getJson<{data: {finalized: {epoch: string}}}>(`${devnet.url}/eth/v1/beacon/states/head/finality_checkpoints`);
+    const summary: Record<string, number> = {};
+    for (const r of results) summary[`${r.duty}:${r.status}:${r.reason ?? ""}`] = (summary[`${r.duty}:${r.status}:${r.reason ?? ""}`] ?? 0) + 1;
+    assert.ok(Number(finality.body.data.finalized.epoch) >= 2, `finalized ${JSON.stringify(finality.body.data)}; ${JSON.stringify(summary)} ${JSON.stringify(results.filter((r) => r.status === "failed").slice(0, 3))}`);
+
+    const {body} = await getJson<Effectiveness>(`${devnet.url}/r3dv/v1/effectiveness?from_epoch=1&to_epoch=3`);
+    let duties = 0;
+    let good = 0;
+    for (const e of body.data.epochs) {
+      for (const v of e.validators) {
+        duties++;
+        if (v.included && v.correct_target) good++;
+      }
+    }
+    assert.equal(duties, 3 * 64);
+    assert.ok(good >= duties * 0.99, `${good} of ${duties} attestations included on target; ${JSON.stringify(summary)}`);
+    const missed = body.data.epochs.flatMap((e) => e.missed_proposals);
+    assert.deepEqual(missed, [], `missed proposals: ${JSON.stringify(missed)}`);
+  });
+});
