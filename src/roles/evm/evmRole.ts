@@ -29,6 +29,8 @@ export interface EvmRoleOptions {
   logger: Logger;
   onResult(r: AnyDutyResult): void;
   qbftEvents?: QbftEvents;
+  /** An already connected beacon client (tests inject a faulty one); by default one is connected to `beaconUrls`. */
+  beacon?: BeaconNode;
 }
 
 /**
@@ -54,7 +56,7 @@ export class EvmRole {
   async start(): Promise<void> {
     const {lock, self, logger} = this.o;
     const shares = await loadShareKeys(lock, this.o.nodeDir, self);
-    const beacon = await BeaconNode.connect(this.o.beaconUrls);
+    const beacon = this.o.beacon ?? (await BeaconNode.connect(this.o.beaconUrls));
     this.beacon = beacon;
     const slashing = SlashingProtection.open(join(this.o.dataDir, SLASHING_DB_DIR));
     this.slashing = slashing;
@@ -93,6 +95,8 @@ export class EvmRole {
     this.aggregator?.stop();
     this.exchange?.stop();
     this.driver?.stop();
-    await this.slashing?.close();
+    const slashing = this.slashing;
+    this.slashing = null;
+    await slashing?.close();
   }
 }

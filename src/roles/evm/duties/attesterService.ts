@@ -1,4 +1,4 @@
-import type {phase0} from "@lodestar/types";
+import {type phase0, ssz} from "@lodestar/types";
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import {toHex} from "../../../hotpath/bytes.js";
 import {sign} from "../../../hotpath/threshold.js";
@@ -71,6 +71,8 @@ export class AttesterService {
   private readonly duties = new Map<number, AttesterDuty[]>();
   private readonly fetchedEpochs = new Map<number, string>();
   private readonly pending = new Map<string, Pending>();
+  /** This node's own attestation data per slot, fetched before consensus: proposals must agree with it on source and target. */
+  private readonly ownView = new Map<number, Map<number, phase0.AttestationData>>();
   private readonly collector = new PartialSigCollector();
   private readonly sharesByPubkey: Map<string, ShareKey>;
   private indices: number[] = [];
@@ -159,7 +161,16 @@ export class AttesterService {
       if (this.o.beacon.isElectra(slot) ? data.index !== 0 || committee !== 0 : data.index !== committee) return false;
     }
     const ours = this.duties.get(slot);
-    return !ours || ours.every((d) => byCommittee.has(this.committeeOf(slot, d)));
+    if (ours && !ours.every((d) => byCommittee.has(this.committeeOf(slot, d)))) return false;
+    // Source and target are the same for every honest beacon node within an epoch (the head may differ):
+    // a proposal voting for other checkpoints comes from a lying or broken beacon node, and is refused.
+    const own = this.ownView.get(slot)?.values().next().value;
+    if (own) {
+      for (const data of byCommittee.values()) {
+        if (!ssz.phase0.Checkpoint.equals(data.source, own.source) || !ssz.phase0.Checkpoint.equals(data.target, own.target)) return false;
+      }
+    }
+    return true;
   }
 
   private async runSlot(slot: number): Promise<void> {
@@ -178,6 +189,7 @@ export class AttesterService {
       return fail("beacon_unavailable", errorMessage(e));
     }
     results.forEach((r) => (r.stages.fetch = Date.now() - due));
+    this.ownView.set(slot, byCommittee);
     let decided: {value: Uint8Array; round: number};
     try {
       const deadline = new Promise<never>((_, reject) => this.at(this.o.beacon.slotStartMs(slot + DUTY_TTL_SLOTS), () => reject(new Error("no decision before the duty expired"))));
@@ -280,5 +292,6 @@ export class AttesterService {
     this.collector.prune(beforeSlot);
     this.o.driver.prune(beforeSlot);
     for (const s of this.duties.keys()) if (s < beforeSlot) this.duties.delete(s);
+    for (const s of this.ownView.keys()) if (s < beforeSlot) this.ownView.delete(s);
   }
 }

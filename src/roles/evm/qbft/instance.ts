@@ -30,6 +30,7 @@ export class QbftInstance {
   private readonly resentFor = new Set<number>();
   private readonly messages = new Map<string, SignedQbft>();
   private readonly sent = new Set<string>();
+  private readonly judged = new Map<string, boolean>();
   private readonly quorum: number;
   private readonly f: number;
   private out: QbftOutput = {broadcast: [], rejected: []};
@@ -122,7 +123,9 @@ export class QbftInstance {
     switch (msg.type) {
       case "PRE_PREPARE":
         if (msg.sender !== this.cfg.leader(msg.round)) return "pre-prepare from a non-leader";
-        if (!msg.value || !this.cfg.isValid(msg.value)) return "invalid proposed value";
+        // The value's validity is judged when the proposal is acted on (onPrePrepare), after this node has
+        // started with its own view: a proposal that arrives early waits instead of being judged blind.
+        if (!msg.value) return "invalid proposed value";
         return this.justifyPrePrepare(signed) ? null : "unjustified pre-prepare";
       case "PREPARE":
       case "COMMIT":
@@ -192,12 +195,24 @@ export class QbftInstance {
 
   /** A justified proposal for this round, or for a later one (its justification proves a quorum moved there). */
   private onPrePrepare(): boolean {
-    const pps = this.ofType("PRE_PREPARE").filter((s) => s.msg.round >= this.round && !this.sent.has(key("PREPARE", s.msg.round, this.cfg.self)));
+    const pps = this.ofType("PRE_PREPARE").filter((s) => s.msg.round >= this.round && !this.sent.has(key("PREPARE", s.msg.round, this.cfg.self)) && this.judge(s));
     const pp = pps.sort((a, b) => b.msg.round - a.msg.round)[0];
     if (!pp) return false;
     this.round = pp.msg.round;
     this.send({type: "PREPARE", round: pp.msg.round, valueHash: pp.msg.valueHash, value: null, preparedRound: 0}, []);
     return true;
+  }
+
+  /** Application validity of a proposal, judged once; an invalid one is refused (and the round times out). */
+  private judge(pp: SignedQbft): boolean {
+    const k = key("PRE_PREPARE", pp.msg.round, pp.msg.sender);
+    let ok = this.judged.get(k);
+    if (ok === undefined) {
+      ok = this.cfg.isValid(pp.msg.value as Uint8Array);
+      this.judged.set(k, ok);
+      if (!ok) this.out.rejected.push({from: pp.msg.sender, type: "PRE_PREPARE", round: pp.msg.round, reason: "invalid proposed value"});
+    }
+    return ok;
   }
 
   private onPrepareQuorum(): boolean {

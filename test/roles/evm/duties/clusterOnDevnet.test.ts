@@ -5,7 +5,10 @@ import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
 import {createCluster, nodeDirName} from "../../../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
+import {ssz} from "@lodestar/types";
+import {BeaconNode} from "../../../../src/roles/evm/beacon/beaconNode.js";
 import {type AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
+import {SLASHING_DB_DIR, SlashingProtection} from "../../../../src/storage/slashing/slashingProtection.js";
 import {createLogger} from "../../../../src/util/logger.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
@@ -19,6 +22,21 @@ interface Effectiveness {
 }
 
 /**
+ * Node 1's beacon node lies: its attestation data votes for a target root no honest node sees. The other
+ * three must refuse its proposals, outvote it, and nothing but the honest data may be signed.
+ */
+async function lyingBeacon(url: string): Promise<BeaconNode> {
+  const bn = await BeaconNode.connect([url]);
+  const honest = bn.attestationData.bind(bn);
+  bn.attestationData = async (slot, committeeIndex) => {
+    const data = ssz.phase0.AttestationData.clone(await honest(slot, committeeIndex));
+    data.target = {epoch: data.target.epoch, root: new Uint8Array(32).fill(0xbb)};
+    return data;
+  };
+  return bn;
+}
+
+/**
  * The same duty layer on the embedded devnet (Electra: SingleAttestation on the v2 pool, v3 block
  * production with execution payloads, v2 aggregates), 64 interop validators all run by a 3-of-4 cluster and
  * none by the devnet. Judged by the devnet's effectiveness report, read from the chain's own state.
@@ -29,6 +47,7 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
   const pool = new BlsPool({size: 1});
   const roles: EvmRole[] = [];
   const results: AnyDutyResult[] = [];
+  const refusedFrom: number[] = [];
 
   before(async () => {
     dir = await tempDir();
@@ -39,7 +58,14 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
     for (let i = 1; i <= 4; i++) {
       const nodeDir = join(dir, "cluster", nodeDirName(i));
       const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
-      roles.push(new EvmRole({lock, self: i, nodeDir, dataDir: join(dir, `data-${i}`), beaconUrls: [devnet.url], privateKey, transport: hub.transport(i), pool, logger, onResult: (r) => results.push(r)}));
+            roles.push(
+        new EvmRole({
+          lock, self: i, nodeDir, dataDir: join(dir, `data-${i}`), beaconUrls: [devnet.url], privateKey, transport: hub.transport(i), pool, logger,
+          onResult: (r) => results.push(r),
+          qbftEvents: {onRejected: (_instance, from, reason) => reason === "invalid proposed value" && refusedFrom.push(from)},
+          ...(i === 1 ? {beacon: await lyingBeacon(devnet.url)} : {}),
+        }),
+      );
     }
     await Promise.all(roles.map((r) => r.start()));
   });
@@ -51,7 +77,7 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
     await rm(dir, {recursive: true, force: true});
   });
 
-  it("finalizes, with at least 99% of attestations included on target and a block in every slot", async () => {
+  it("finalizes with one lying beacon node, with at least 99% of attestations included on target and a block in every slot", async () => {
     const slotMs = 2000;
     // Epochs 1..3 complete, plus one epoch for their attestations to be included.
     const until = devnet.genesisTime * 1000 + 5 * 8 * slotMs + 1000;
@@ -74,5 +100,32 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
     assert.ok(good >= duties * 0.99, `${good} of ${duties} attestations included on target; ${JSON.stringify(summary)}`);
     const missed = body.data.epochs.flatMap((e) => e.missed_proposals);
     assert.deepEqual(missed, [], `missed proposals: ${JSON.stringify(missed)}`);
+    // The liar's proposals were refused as invalid by honest nodes.
+    assert.ok(refusedFrom.filter((from) => from === 1).length > 0, "node 1's lying proposals were refused");
+  });
+
+  it("the lying node signed only what the cluster agreed: its slashing history holds honest targets only", async () => {
+    // Stop the roles first: their slashing DBs are read here.
+    await Promise.all(roles.map((r) => r.stop()));
+    const liar = SlashingProtection.open(join(dir, "data-1", SLASHING_DB_DIR));
+    try {
+      const history = liar.exportInterchange().data;
+      assert.ok(history.length > 0 && history.every((v) => v.signed_attestations.length > 0));
+      // Its attestations are the agreed ones: the same signing roots as an honest node's for the same targets.
+      const honest = SlashingProtection.open(join(dir, "data-2", SLASHING_DB_DIR));
+      try {
+        const honestRoots = new Map(honest.exportInterchange().data.flatMap((v) => v.signed_attestations.map((a) => [`${v.pubkey}/${a.target_epoch}`, a.signing_root])));
+        for (const v of history) {
+          for (const a of v.signed_attestations) {
+            const other = honestRoots.get(`${v.pubkey}/${a.target_epoch}`);
+            if (other) assert.equal(a.signing_root, other, `${v.pubkey} target ${a.target_epoch}`);
+          }
+        }
+      } finally {
+        await honest.close();
+      }
+    } finally {
+      await liar.close();
+    }
   });
 });

@@ -45,6 +45,13 @@ describe("QBFT instance", () => {
     assertAgreement(r, 4);
   });
 
+  it("a leader whose proposal honest nodes judge invalid (a lying beacon node) is outvoted", () => {
+    // Node 2 leads round 1 with a value only it believes; the others refuse it and decide round 2's value.
+    const r = simulate({n: 4, seed: 5, inputs: (i) => (i === 2 ? text("lie-of-2") : inputOf(i)), isValid: (node, v) => node === 2 || !Buffer.from(v).toString().startsWith("lie")});
+    assert.equal(assertAgreement(r, 4), "value-of-3");
+    assert.ok(r.rejected.filter((x) => x.reason === "invalid proposed value").length >= 3);
+  });
+
   it("an equivocating leader cannot split the cluster", () => {
     // Leader 2 signs two different proposals and sends each to half of the nodes.
     const crypto2 = fakeCrypto(2);

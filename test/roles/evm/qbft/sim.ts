@@ -48,6 +48,7 @@ export interface SimOptions {
   /** Replace what a node sends to one peer (byzantine behaviour). */
   tamper?: (from: number, to: number, s: SignedQbft) => SignedQbft | null;
   leader?: (round: number) => number;
+  isValid?: (node: number, value: Uint8Array) => boolean;
   base?: number;
   inc?: number;
   until?: number;
@@ -75,7 +76,7 @@ export function simulate(o: SimOptions): SimResult {
   };
   for (let i = 1; i <= o.n; i++) {
     if (o.crashed?.includes(i)) continue;
-    nodes.set(i, new QbftInstance({instance: "attester/7", n: o.n, self: i, leader, roundDeadline, isValid: (v) => v.length > 0, crypto: fakeCrypto(i)}));
+    nodes.set(i, new QbftInstance({instance: "attester/7", n: o.n, self: i, leader, roundDeadline, isValid: (v) => v.length > 0 && (o.isValid?.(i, v) ?? true), crypto: fakeCrypto(i)}));
     push({at: o.startAt?.(i) ?? 0, kind: "start", node: i});
   }
   const handle = (node: number, now: number, out: ReturnType<QbftInstance["tick"]>) => {
