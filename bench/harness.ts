@@ -22,13 +22,17 @@ export interface BenchTask {
 export interface Suite {
   name: string;
   /** Builds the tasks (keys, pools, fixtures) and returns them with a cleanup. */
-  setup(): Promise<{tasks: BenchTask[]; teardown?: () => Promise<void>}>;
+  setup?(): Promise<{tasks: BenchTask[]; teardown?: () => Promise<void>}>;
+  /** For end-to-end measurements that are not a repeated call (a cluster running duties): the rows themselves. */
+  run?(): Promise<BenchRow[]>;
 }
 
 /** Each task runs for this long (after warm-up): enough samples for a stable p99 at ~1 ms per op, short enough for a 2-core run. */
 const TASK_TIME_MS = 1500;
 
 export async function runSuite(suite: Suite): Promise<BenchRow[]> {
+  if (suite.run) return suite.run();
+  if (!suite.setup) throw new Error(`suite ${suite.name} has neither setup nor run`);
   const {tasks, teardown} = await suite.setup();
   const rows: BenchRow[] = [];
   try {

@@ -2,7 +2,8 @@
 import "../src/devnet/preset.js";
 import {blsSuite} from "./blsSuite.js";
 import {devnetSuite} from "./devnetSuite.js";
+import {dutySuite} from "./dutySuite.js";
 import type {Suite} from "./harness.js";
 
 /** Every benchmark suite `npm run bench` runs; `npm run bench -- NAME` runs only the suites whose name contains NAME. */
-export const suites: Suite[] = [blsSuite, devnetSuite];
+export const suites: Suite[] = [blsSuite, devnetSuite, dutySuite];
