@@ -3,6 +3,11 @@ import {R3dvError, errorMessage} from "../util/errors.js";
 import {registerCreateCluster} from "./createClusterCmd.js";
 import {registerQuickstart} from "./quickstartCmd.js";
 import {registerVerifyCluster} from "./verifyClusterCmd.js";
+import {registerLimiters} from "./limitersCmd.js";
+import {registerPeers} from "./peersCmd.js";
+import {registerRun} from "./runCmd.js";
+import {registerSeries} from "./seriesCmd.js";
+import {registerStatus} from "./statusCmd.js";
 
 export function buildProgram(): Command {
   const program = new Command("r3dv")
@@ -13,6 +18,11 @@ export function buildProgram(): Command {
   registerCreateCluster(program);
   registerVerifyCluster(program);
   registerQuickstart(program);
+  registerRun(program);
+  registerStatus(program);
+  registerPeers(program);
+  registerSeries(program);
+  registerLimiters(program);
   return program;
 }
 
@@ -28,7 +38,7 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     if (e instanceof R3dvError) {
       console.error(`r3dv: error: ${e.message}`);
-      return e.code === "CLUSTER_BAD_OPTION" || e.code === "CLUSTER_OUT_NOT_EMPTY" ? 2 : 1;
+      return e.code === "CLUSTER_BAD_OPTION" || e.code === "CLUSTER_OUT_NOT_EMPTY" || e.code === "CONFIG_BAD_FLAG" ? 2 : 1;
     }
     console.error(`r3dv: unexpected error: ${errorMessage(e)}`);
     if (e instanceof Error && e.stack) console.error(e.stack);

@@ -49,6 +49,8 @@ export interface ViewState {
   refused: Record<string, number>;
   /** Highest slot of a durable chunk this node holds: where catch-up starts after a restart. */
   lastChunkSlot: number;
+  /** Highest `seq` of a chunk this node originated: a restarted node continues after it, never reuses one. */
+  ownSeq: number;
 }
 
 export function emptyViews(slotsPerEpoch: number): ViewState {
@@ -63,6 +65,7 @@ export function emptyViews(slotsPerEpoch: number): ViewState {
     accepted: {},
     refused: {},
     lastChunkSlot: 0,
+    ownSeq: 0,
   };
 }
 
@@ -77,9 +80,9 @@ function peer(s: ViewState, index: number): PeerView {
 }
 
 /** Chunk entries hold `from u8 | chunk`; the header fields sit at fixed offsets of the chunk encoding. */
-function chunkHeader(body: Uint8Array): {from: number; kind: ChunkKind | undefined; origin: number; slot: number} {
+function chunkHeader(body: Uint8Array): {from: number; kind: ChunkKind | undefined; origin: number; slot: number; seq: number} {
   const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  return {from: b[0] as number, kind: CHUNK_KINDS[b[2] as number], origin: b[3] as number, slot: Number(b.readBigUInt64BE(4))};
+  return {from: b[0] as number, kind: CHUNK_KINDS[b[2] as number], origin: b[3] as number, slot: Number(b.readBigUInt64BE(4)), seq: Number(b.readBigUInt64BE(12))};
 }
 
 /**
@@ -108,6 +111,7 @@ export function applyEntry(s: ViewState, e: Entry, storedBytes: number): void {
     }
     case "chunk_sent": {
       const h = chunkHeader(e.body);
+      s.ownSeq = Math.max(s.ownSeq, h.seq);
       countSlot(s, h.slot);
       if (h.slot > s.lastChunkSlot) s.lastChunkSlot = h.slot;
       break;
