@@ -17,6 +17,13 @@ export function createMetrics() {
     chunksRefused: new Counter({name: "r3dv_chunks_refused_total", help: "chunks received and refused", labelNames: ["kind", "limiter", "reason"], registers: [register]}),
     chunksDuplicate: new Counter({name: "r3dv_chunks_duplicate_total", help: "chunks received that this node already held", registers: [register]}),
     pushRtt: new Histogram({name: "r3dv_push_rtt_seconds", help: "push round trip: sent to answer", buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1], registers: [register]}),
+    admission: new Histogram({
+      name: "r3dv_admission_seconds",
+      help: "received to answered, by stage: verify (waiting for and checking the signature), queue, write (durable commit)",
+      labelNames: ["stage"],
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers: [register],
+    }),
     queueDepth: new Gauge({name: "r3dv_inbound_queue_depth", help: "admitted chunks waiting to be stored", registers: [register]}),
     seriesEntries: new Gauge({name: "r3dv_series_entries", help: "entries in the series (after compaction)", registers: [register]}),
     seriesBytes: new Gauge({name: "r3dv_series_bytes", help: "bytes the series uses against the storage budget", registers: [register]}),

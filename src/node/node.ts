@@ -7,7 +7,7 @@ import type {PrivateKey} from "@libp2p/interface";
 import {createMetrics, type Metrics} from "../api/metrics.js";
 import {HttpApi} from "../api/http.js";
 import {IpcServer} from "../api/ipc.js";
-import {toHex} from "../hotpath/bytes.js";
+import {fromHex, toHex} from "../hotpath/bytes.js";
 import {CHUNK_KINDS, type ChunkKind, chunkId, decodeChunk, isChunkKind} from "../hotpath/chunk.js";
 import {CHUNK_ENTRY_TYPES, type Entry, parseJsonBody} from "../storage/entry.js";
 import {DhtRole, lockAddressToMultiaddr} from "../roles/dht/dhtRole.js";
@@ -249,10 +249,20 @@ export class R3dvNode {
         if (slot !== undefined && (!Number.isSafeInteger(slot) || slot < 0)) throw badRequest(`slot must be a non-negative integer`);
         return this.publish(kind, payload, slot);
       }
+      case "has": {
+        const ids = Array.isArray(params.ids) ? params.ids.map(String) : [];
+        return ids.map((id) => {
+          try {
+            return this.series.hasChunk(fromHex(id, 32));
+          } catch {
+            throw badRequest(`ids must be 0x-prefixed 32-byte hex, got ${id.slice(0, 20)}`);
+          }
+        });
+      }
       case "catchup":
         return {added: await this.store.catchUp()};
       default:
-        throw badRequest(`unknown method ${method}; methods: status, peers, series, limiters, publish, catchup`);
+        throw badRequest(`unknown method ${method}; methods: status, peers, series, limiters, publish, has, catchup`);
     }
   }
 }

@@ -26,6 +26,7 @@ export interface NodeStatus {
     duplicate: number;
     fetched: number;
     queueDepth: number;
+    writesInFlight: number;
     ethBlocksThisEpoch: Record<string, number>;
   };
   eventLoopDelayP99Ms: number;
@@ -47,6 +48,7 @@ export function buildStatus(n: R3dvNode, ready: NodeStatus["ready"], loopP99Ms: 
       duplicate: n.store.stats.duplicate,
       fetched: n.store.stats.fetched,
       queueDepth: n.store.queueDepth,
+      writesInFlight: n.store.writesInFlight,
       ethBlocksThisEpoch: v.ethBlocks.byOrigin,
     },
     eventLoopDelayP99Ms: loopP99Ms,

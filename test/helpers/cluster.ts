@@ -2,7 +2,7 @@ import {type ChildProcess, spawn} from "node:child_process";
 import {createWriteStream} from "node:fs";
 import {mkdtemp, rm} from "node:fs/promises";
 import {type Server, createServer as createHttpServer} from "node:http";
-import {createServer} from "node:net";
+import {type Server as NetServer, createServer} from "node:net";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {fileURLToPath} from "node:url";
@@ -14,7 +14,7 @@ export const MAIN = fileURLToPath(new URL("../../src/main.js", import.meta.url))
 /** Ports the OS reports free right now (bound to 0, then released): parallel suites never collide on fixed ports. */
 export async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({length: n}, () => new Promise<import("node:net").Server>((resolve) => {
+    Array.from({length: n}, () => new Promise<NetServer>((resolve) => {
       const s = createServer();
       s.listen(0, "127.0.0.1", () => resolve(s));
     })),

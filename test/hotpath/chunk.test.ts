@@ -47,3 +47,15 @@ describe("chunk encoding", () => {
     assert.throws(() => encodeChunk(big), (e: unknown) => e instanceof ChunkError && e.code === "CHUNK_BAD_FIELD");
   });
 });
+
+describe("ed25519 verifier", () => {
+  it("agrees with libp2p's verify on good and bad signatures", async () => {
+    const {ed25519Verifier} = await import("../../src/hotpath/ed25519.js");
+    const {chunk, key} = await signed();
+    const v = ed25519Verifier(key.publicKey.raw);
+    const msg = signingBytes(chunk, lockHash);
+    assert.equal(v(msg, chunk.sig), true);
+    assert.equal(v(signingBytes({...chunk, seq: 1}, lockHash), chunk.sig), false);
+    assert.equal(v(msg, chunk.sig.subarray(0, 63)), false);
+  });
+});

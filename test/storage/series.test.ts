@@ -27,7 +27,7 @@ describe("series", () => {
     const dir = await tmp();
     const s = await Series.open({dir, lockHash: LOCK, operator: 1, budgetBytes: 1e9, slotsPerEpoch: 8});
     const c = chunkBytes(17, 1, "eth_block");
-    await s.appendChunk("chunk_accepted", 2, c, "durable");
+    await s.appendChunk("chunk_accepted", 2, c, "flushed");
     for (let i = 0; i < 50; i++) void s.appendChunk("chunk_accepted", 3, chunkBytes(18, i + 2), "batched");
     await s.append("peer_event", jsonBody({peer: 2, event: "connected"}), "batched");
     await s.flush();
@@ -59,7 +59,7 @@ describe("series", () => {
   it("detects an edited entry", async () => {
     const dir = await tmp();
     const s = await Series.open({dir, lockHash: LOCK, operator: 1, budgetBytes: 1e9});
-    for (let i = 0; i < 5; i++) await s.appendChunk("chunk_accepted", 2, chunkBytes(1, i), "durable");
+    for (let i = 0; i < 5; i++) await s.appendChunk("chunk_accepted", 2, chunkBytes(1, i), "flushed");
     const rows = [...s.rawEntries()].map(({key, value}) => ({key: Buffer.from(key), value: Buffer.from(value)}));
     const row = rows[3] as {value: Buffer};
     row.value[60] = (row.value[60] as number) ^ 1;

@@ -16,6 +16,7 @@ import type {ClusterLock} from "../../cluster/lockSchema.js";
 import type {Metrics} from "../../api/metrics.js";
 import type {Logger} from "../../util/logger.js";
 import {errorMessage} from "../../util/errors.js";
+import {ed25519Verifier} from "../../hotpath/ed25519.js";
 import {clusterGater} from "./gater.js";
 
 /**
@@ -37,6 +38,8 @@ export interface ClusterPeer {
   peerId: PeerId;
   address: string;
   publicKey: PublicKey;
+  /** Signature check against this peer's identity, with the key parsed once. */
+  verify: (data: Uint8Array, sig: Uint8Array) => boolean;
   connected: boolean;
   rttMs?: number;
   clockOffsetMs?: number;
@@ -86,7 +89,7 @@ export class DhtRole {
       if (op.index === opts.self) continue;
       const peerId = peerIdFromString(op.peer_id);
       if (!peerId.publicKey) throw new Error(`operator ${op.index}: peer id carries no public key`);
-      this.peers.set(op.peer_id, {index: op.index, peerId, address: op.address, publicKey: peerId.publicKey, connected: false, failures: 0, nextDialAt: 0, dialing: false});
+      this.peers.set(op.peer_id, {index: op.index, peerId, address: op.address, publicKey: peerId.publicKey, verify: ed25519Verifier(peerId.publicKey.raw), connected: false, failures: 0, nextDialAt: 0, dialing: false});
     }
   }
 

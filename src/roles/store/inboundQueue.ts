@@ -67,10 +67,19 @@ class Bucket<T> {
     return undefined;
   }
 
-  /** Drops the newest item of the peer with the most queued. */
-  dropNewestOfBusiest(): Queued<T> | undefined {
+  /** Drops the newest item of the peer with the most queued; with `incoming`, that peer's count includes it. */
+  dropNewestOfBusiest(incoming?: number): Queued<T> | undefined | "incoming" {
     let busiest: Fifo<Queued<T>> | undefined;
-    for (const f of this.byPeer.values()) if (!busiest || f.length > busiest.length) busiest = f;
+    let busiestPeer = -1;
+    for (const [peer, f] of this.byPeer) {
+      if (!busiest || f.length > busiest.length) {
+        busiest = f;
+        busiestPeer = peer;
+      }
+    }
+    if (incoming !== undefined && (busiest === undefined || busiestPeer === incoming || (this.byPeer.get(incoming)?.length ?? 0) + 1 > busiest.length)) {
+      return "incoming";
+    }
     const q = busiest?.pop();
     if (q) this.size--;
     return q;
@@ -100,8 +109,10 @@ export class InboundQueue<T> {
     if (this.count >= this.capacity) {
       let lowest = 0;
       while (lowest < PRIORITY_LEVELS && (this.buckets[lowest] as Bucket<T>).size === 0) lowest++;
-      if (lowest >= level) return q;
-      const dropped = (this.buckets[lowest] as Bucket<T>).dropNewestOfBusiest();
+      if (lowest > level) return q;
+      // Same level: the peer with the most queued pays, which is the flooder, not the peer that sends one chunk.
+      const dropped = (this.buckets[lowest] as Bucket<T>).dropNewestOfBusiest(lowest === level ? q.peer : undefined);
+      if (dropped === "incoming") return q;
       (this.buckets[level] as Bucket<T>).push(q);
       return dropped;
     }

@@ -22,6 +22,8 @@ export class PushChannel {
   private stream: Promise<Stream> | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** Requests of one event turn leave in one write: one yamux frame and one noise encryption for all of them. */
+  private outbox: Uint8Array[] = [];
 
   constructor(
     private readonly libp2p: Libp2p,
@@ -37,13 +39,20 @@ export class PushChannel {
         reject(new PushError({code: "PUSH_TIMEOUT", peer: this.peer.toString()}, `push to ${this.peer.toString()} unanswered after ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(reqId, {resolve, reject, timer});
-      this.open().then(
-        async (s) => {
-          if (!s.send(frame(encodePushRequest(reqId, chunk)))) await s.onDrain().catch(() => undefined);
-        },
-        (e: unknown) => this.fail(e),
-      );
+      if (this.outbox.length === 0) setImmediate(() => this.flush());
+      this.outbox.push(frame(encodePushRequest(reqId, chunk)));
     });
+  }
+
+  private flush(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    this.open().then(
+      async (s) => {
+        if (!s.send(batch.length === 1 ? (batch[0] as Uint8Array) : Buffer.concat(batch))) await s.onDrain().catch(() => undefined);
+      },
+      (e: unknown) => this.fail(e),
+    );
   }
 
   private open(): Promise<Stream> {
