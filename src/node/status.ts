@@ -30,6 +30,7 @@ export interface NodeStatus {
     ethBlocksThisEpoch: Record<string, number>;
   };
   eventLoopDelayP99Ms: number;
+  lastCatchUp?: {fromSlot: number; toSlot: number; peers: number[]; added: number; viaDht: boolean; at: string};
 }
 
 export function buildStatus(n: R3dvNode, ready: NodeStatus["ready"], loopP99Ms: number, uptimeMs: number): NodeStatus {
@@ -52,5 +53,6 @@ export function buildStatus(n: R3dvNode, ready: NodeStatus["ready"], loopP99Ms: 
       ethBlocksThisEpoch: v.ethBlocks.byOrigin,
     },
     eventLoopDelayP99Ms: loopP99Ms,
+    lastCatchUp: n.store.lastCatchUp,
   };
 }

@@ -2,7 +2,7 @@ import {noise} from "@chainsafe/libp2p-noise";
 import {yamux} from "@chainsafe/libp2p-yamux";
 import {identify} from "@libp2p/identify";
 import type {Connection, Libp2p, PeerId, PrivateKey, PublicKey, Stream} from "@libp2p/interface";
-import {kadDHT, type KadDHT} from "@libp2p/kad-dht";
+import {kadDHT, type KadDHT, passthroughMapper} from "@libp2p/kad-dht";
 import {peerIdFromString} from "@libp2p/peer-id";
 import {ping, type Ping} from "@libp2p/ping";
 import {tcp} from "@libp2p/tcp";
@@ -114,7 +114,9 @@ export class DhtRole {
         identify: identify(),
         ping: ping(),
         // The protocol carries the lock hash: two clusters on one network never share a routing table.
-        dht: kadDHT({protocol: `/r3dv/${lock.lock_hash.slice(2, 18)}/kad/1.0.0`, clientMode: false}),
+        // passthroughMapper: kad-dht's default drops private and loopback addresses, which is where cluster
+        // nodes usually are; the gater already limits the table to the lock's operators.
+        dht: kadDHT({protocol: `/r3dv/${lock.lock_hash.slice(2, 18)}/kad/1.0.0`, clientMode: false, peerInfoMapper: passthroughMapper}),
       },
     });
     this.libp2p.addEventListener("peer:connect", (evt) => this.setConnected(evt.detail.toString(), true));
@@ -262,6 +264,11 @@ export class DhtRole {
       this.opts.metrics?.dhtOps.inc({op: "provide", result: "error"});
       this.opts.logger.debug("provide failed", {slot, reason: errorMessage(e)});
     }
+  }
+
+  /** Peers in the DHT routing table (they spoke the cluster's kad protocol through identify). */
+  routingTableSize(): number {
+    return this.libp2p.services.dht.routingTable.size;
   }
 
   /** Cluster peers that announced holding durable chunks of `slot`. */

@@ -93,6 +93,7 @@ export class StoreRole {
   private catchUpFrom: number;
   private catchingUp: Promise<number> | null = null;
   readonly stats = {received: 0, accepted: 0, duplicate: 0, refused: 0, fetched: 0};
+  lastCatchUp: {fromSlot: number; toSlot: number; peers: number[]; added: number; viaDht: boolean; at: string} | undefined;
 
   constructor(private readonly opts: StoreRoleOptions) {
     this.lockHash = fromHex(opts.lock.lock_hash);
@@ -517,6 +518,8 @@ export class StoreRole {
     const to = now ?? this.opts.series.views.lastChunkSlot;
     const from = Math.max(this.catchUpFrom, to - CATCHUP_MAX_SLOTS + 1, 0);
     const providers = new Map<number, ClusterPeer>();
+    // A peer enters the routing table a moment after it connects (identify, then kad's topology): give it 2 s.
+    for (let i = 0; i < 20 && this.opts.dht.routingTableSize() === 0; i++) await new Promise((r) => setTimeout(r, 100));
     // The range's first and last slots: a handful of lookups, not one per slot.
     for (const slot of new Set([from, to])) {
       for (const p of await this.opts.dht.findProviders(this.opts.lock.lock_hash, slot, 2000)) if (p.connected) providers.set(p.index, p);
@@ -531,7 +534,8 @@ export class StoreRole {
       }
     }
     if (targets.length > 0) this.catchUpFrom = Math.max(this.catchUpFrom, to);
-    this.opts.logger.info("catch-up done", {fromSlot: from, toSlot: to, peers: targets.map((p) => p.index), added, viaDht: providers.size > 0});
+    this.lastCatchUp = {fromSlot: from, toSlot: to, peers: targets.map((p) => p.index), added, viaDht: providers.size > 0, at: new Date().toISOString()};
+    this.opts.logger.info("catch-up done", this.lastCatchUp);
     return added;
   }
 }
