@@ -268,7 +268,7 @@ export class DhtRole {
 
   /** Peers in the DHT routing table (they spoke the cluster's kad protocol through identify). */
   routingTableSize(): number {
-    return this.libp2p.services.dht.routingTable.size;
+    return (this.libp2p.services.dht as unknown as {routingTable: {size: number}}).routingTable.size;
   }
 
   /** Cluster peers that announced holding durable chunks of `slot`. */
