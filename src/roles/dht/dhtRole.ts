@@ -266,7 +266,7 @@ export class DhtRole {
     }
   }
 
-  /** Peers in the DHT routing table (they spoke the cluster's kad protocol through identify). */
+  /** Peers in the DHT routing table. `routingTable` is on kad-dht 16's implementation, not on its public type. */
   routingTableSize(): number {
     return (this.libp2p.services.dht as unknown as {routingTable: {size: number}}).routingTable.size;
   }
