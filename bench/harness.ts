@@ -23,6 +23,11 @@ export interface Suite {
   name: string;
   /** Builds the tasks (keys, pools, fixtures) and returns them with a cleanup. */
   setup(): Promise<{tasks: BenchTask[]; teardown?: () => Promise<void>}>;
+  /**
+   * Measurements that are not one repeated function (a latency distribution under a background flood, a
+   * throughput over a fixed window): the suite computes its own rows.
+   */
+  measure?(): Promise<BenchRow[]>;
 }
 
 /** Each task runs for this long (after warm-up): enough samples for a stable p99 at ~1 ms per op, short enough for a 2-core run. */
@@ -54,5 +59,6 @@ export async function runSuite(suite: Suite): Promise<BenchRow[]> {
   } finally {
     await teardown?.();
   }
+  if (suite.measure) rows.push(...(await suite.measure()));
   return rows;
 }

@@ -3,6 +3,7 @@ import {join, resolve} from "node:path";
 import {multiaddr} from "@multiformats/multiaddr";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import type {LogLevel} from "../util/logger.js";
+import {PEER_RATE_PER_SEC} from "../roles/store/storeRole.js";
 
 /** DESIGN.md: the economic limiter's default budget. */
 export const DEFAULT_STORAGE_BUDGET = 10 * 2 ** 30;
@@ -23,6 +24,8 @@ export interface RunOptions {
   logLevel: LogLevel;
   storageBudget: number;
   replication: number;
+  /** Per-peer token bucket rate, chunks/s. */
+  peerRate: number;
 }
 
 export type ConfigErrorType = {code: "CONFIG_BAD_FLAG"; flag: string; env: string; reason: string};
@@ -41,6 +44,7 @@ export const RUN_FLAGS = {
   logLevel: "R3DV_LOG_LEVEL",
   storageBudget: "R3DV_STORAGE_BUDGET",
   replication: "R3DV_REPLICATION",
+  peerRate: "R3DV_PEER_RATE",
 } as const;
 
 const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
@@ -55,6 +59,7 @@ const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
   logLevel: "--log-level",
   storageBudget: "--storage-budget",
   replication: "--replication",
+  peerRate: "--peer-rate",
 };
 
 function bad(key: keyof typeof RUN_FLAGS, reason: string): ConfigError {
@@ -124,6 +129,7 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
     storageBudget = b;
   }
   const replication = raw.replication ? positiveInt("replication", raw.replication, 255) : DEFAULT_REPLICATION;
+  const peerRate = raw.peerRate ? positiveInt("peerRate", raw.peerRate, 10_000_000) : PEER_RATE_PER_SEC;
   const dataDir = resolve(raw.dataDir as string);
   return {
     lock: resolve(raw.lock as string),
@@ -137,5 +143,6 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
     logLevel,
     storageBudget,
     replication,
+    peerRate,
   };
 }

@@ -74,6 +74,7 @@ export class R3dvNode {
       dht: this.dht,
       budgetBytes: opts.storageBudget,
       replication: opts.replication,
+      peerRate: opts.peerRate,
       currentSlot: () => this.currentSlot(),
       metrics,
       logger: logger.child({role: "store"}),

@@ -4,16 +4,23 @@ import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
 import {IDENTITY_FILE, generateIdentity, writeIdentity} from "../../src/cluster/identity.js";
 import {Series} from "../../src/storage/series.js";
-import {type TestCluster, makeCluster, runCli} from "../helpers/cluster.js";
+import {MULTIPROCESS_LOCK, type TestCluster, makeCluster, runCli} from "../helpers/cluster.js";
+import {acquireExclusive} from "../helpers/exclusive.js";
 
 describe("r3dv run refuses to start, with a clear message", {timeout: 120_000}, () => {
   let c: TestCluster;
   const base = (): string[] => ["run", "--lock", c.lock, "--node-dir", c.nodeDir(1), "--data-dir", c.dataDir(1), "--beacon-node", "http://127.0.0.1:1"];
 
+  let release: (() => Promise<void>) | undefined;
+
   before(async () => {
+    release = await acquireExclusive(MULTIPROCESS_LOCK);
     c = await makeCluster(4);
   });
-  after(async () => c?.cleanup());
+  after(async () => {
+    await c?.cleanup();
+    await release?.();
+  });
 
   it("on missing and malformed flags (exit 2, naming the flag and its variable)", async () => {
     const cases: [string[], RegExp][] = [

@@ -9,6 +9,9 @@ import {fileURLToPath} from "node:url";
 import {LOCK_FILE, createCluster, nodeDirName} from "../../src/cluster/createCluster.js";
 import {ipcRequest} from "../../src/api/ipc.js";
 
+/** Held by the suites that run node clusters, so they never overlap (see exclusive.ts). */
+export const MULTIPROCESS_LOCK = "r3dv-node-multiprocess-tests";
+
 export const MAIN = fileURLToPath(new URL("../../src/main.js", import.meta.url));
 
 /** Ports the OS reports free right now (bound to 0, then released): parallel suites never collide on fixed ports. */

@@ -7,6 +7,8 @@ import type {ClusterLock} from "../../src/cluster/lockSchema.js";
 import type {NodeStatus, PeerStatus} from "../../src/node/status.js";
 import type {PublishResult} from "../../src/roles/store/storeRole.js";
 import {type FakeBeacon, type NodeProc, type TestCluster, fakeBeacon, ipc, makeCluster, runCli, spawnNode, waitFor} from "../helpers/cluster.js";
+import {MULTIPROCESS_LOCK} from "../helpers/cluster.js";
+import {acquireExclusive} from "../helpers/exclusive.js";
 import {Member} from "../helpers/member.js";
 
 function percentile(xs: number[], p: number): number {
@@ -17,12 +19,14 @@ function percentile(xs: number[], p: number): number {
 describe("a four-node cluster of real processes", {timeout: 300_000}, () => {
   let c: TestCluster;
   let beacon: FakeBeacon;
+  let release: (() => Promise<void>) | undefined;
   let lock: ClusterLock;
   const nodes: NodeProc[] = [];
   const members: Member[] = [];
   let spawnedAt = 0;
 
   before(async () => {
+    release = await acquireExclusive(MULTIPROCESS_LOCK);
     c = await makeCluster(4);
     lock = await loadLock(c.lock);
     beacon = await fakeBeacon({secondsPerSlot: 12, slotsPerEpoch: 8, slot: 1000});
@@ -35,6 +39,7 @@ describe("a four-node cluster of real processes", {timeout: 300_000}, () => {
     for (const n of nodes) await n.kill("SIGKILL");
     await beacon?.close();
     await c?.cleanup();
+    await release?.();
   });
 
   const node = (i: number): NodeProc => nodes.find((n) => n.index === i && n.proc.exitCode === null && n.proc.signalCode === null) as NodeProc;
@@ -152,9 +157,10 @@ describe("a four-node cluster of real processes", {timeout: 300_000}, () => {
   it("a peer flooding 10,000 chunks/s does not delay another peer's current-slot chunks by more than 50 ms at p99 (with margin)", async () => {
     const m4 = members.at(-1) as Member;
     const slot = (await ipc<NodeStatus>(node(1), "status")).slot as number;
-    const rtts = async (n: number): Promise<number[]> => {
+    const rtts = async (n: number, minMs = 0): Promise<number[]> => {
       const out: number[] = [];
-      for (let i = 0; i < n; i++) {
+      const t0 = Date.now();
+      for (let i = 0; i < n || Date.now() - t0 < minMs; i++) {
         const r = await ipc<PublishResult>(node(2), "publish", {kind: "probe", payload: `fair ${i}`});
         const a = r.answers.find((x) => x.peer === 1);
         assert.equal(a?.status, "accepted", JSON.stringify(a));
@@ -169,7 +175,8 @@ describe("a four-node cluster of real processes", {timeout: 300_000}, () => {
     let stop = false;
     const flooding = m4.flood(1, flood, 10_000, () => stop);
     await new Promise((r) => setTimeout(r, 300));
-    const during = await rtts(60);
+    // At least 2 s of flood: 20,000 chunks, long enough for any backlog to build.
+    const during = await rtts(60, 2000);
     stop = true;
     const {sent, seconds: floodSecs, answers} = await flooding;
     const refusedRate = answers["refused:rate"] ?? 0;
@@ -184,7 +191,7 @@ describe("a four-node cluster of real processes", {timeout: 300_000}, () => {
     assert.ok(sent / floodSecs > 5000, `the flood reached only ${sent / floodSecs}/s`);
     assert.ok(refusedRate > 0, "the flooder was never rate-limited");
     // The bound is 50 ms; a shared 2-core machine running four processes gets 4x that as margin. The benchmark measures it exactly.
-    assert.ok(delayP99 < 200, `victim delay p99 ${delayP99.toFixed(1)} ms`);
+    assert.ok(delayP99 < 200, `victim delay p99 ${delayP99.toFixed(1)} ms; samples ${during.map((x) => Math.round(x)).join(",")}`);
   });
 
   it("economic: a node over its storage budget refuses storage_full", async () => {

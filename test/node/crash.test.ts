@@ -7,15 +7,19 @@ import type {NodeStatus} from "../../src/node/status.js";
 import type {PublishResult} from "../../src/roles/store/storeRole.js";
 import type {ChainReport} from "../../src/storage/series.js";
 import {type FakeBeacon, type NodeProc, type TestCluster, fakeBeacon, ipc, makeCluster, spawnNode, waitFor} from "../helpers/cluster.js";
+import {MULTIPROCESS_LOCK} from "../helpers/cluster.js";
+import {acquireExclusive} from "../helpers/exclusive.js";
 import {Member} from "../helpers/member.js";
 
 describe("SIGKILL during heavy writes, then restart", {timeout: 240_000}, () => {
   let c: TestCluster;
   let beacon: FakeBeacon;
+  let release: (() => Promise<void>) | undefined;
   const procs: NodeProc[] = [];
   let member: Member | undefined;
 
   before(async () => {
+    release = await acquireExclusive(MULTIPROCESS_LOCK);
     c = await makeCluster(4);
     beacon = await fakeBeacon({secondsPerSlot: 12, slotsPerEpoch: 8, slot: 5000});
     for (const i of [1, 2, 3]) procs.push(await spawnNode(c, i, beacon.url));
@@ -26,6 +30,7 @@ describe("SIGKILL during heavy writes, then restart", {timeout: 240_000}, () => 
     for (const p of procs) await p.kill("SIGKILL");
     await beacon?.close();
     await c?.cleanup();
+    await release?.();
   });
 
   it("loses no committed entry, verifies its hash chain and catches up what it missed", async () => {

@@ -53,6 +53,8 @@ export interface StoreRoleOptions {
   budgetBytes: number;
   /** Peers that must accept a durable chunk before it counts as replicated. */
   replication: number;
+  /** Token bucket rate per peer (chunks/s); the burst is a quarter second of it. */
+  peerRate?: number;
   currentSlot: () => number | undefined;
   metrics?: Metrics;
   logger: Logger;
@@ -207,7 +209,8 @@ export class StoreRole {
     this.stats.received++;
     let bucket = this.buckets.get(from.index);
     if (!bucket) {
-      bucket = new TokenBucket(PEER_RATE_PER_SEC, PEER_BURST, Date.now());
+      const rate = this.opts.peerRate ?? PEER_RATE_PER_SEC;
+      bucket = new TokenBucket(rate, rate === PEER_RATE_PER_SEC ? PEER_BURST : Math.ceil(rate / 4), Date.now());
       this.buckets.set(from.index, bucket);
     }
     if (!bucket.take(Date.now())) {
