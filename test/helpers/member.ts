@@ -64,10 +64,18 @@ export class Member {
    * Pushes `chunks` at `ratePerSec` on one raw push stream, frames of each 10 ms tick in one write (what an
    * attacker would do: the cheapest flood per chunk), counting answers by status and limiter.
    */
-  async flood(operator: number, chunks: Uint8Array[], ratePerSec: number, shouldStop: () => boolean): Promise<{sent: number; seconds: number; answers: Record<string, number>}> {
+  async flood(
+    operator: number,
+    chunks: Uint8Array[],
+    ratePerSec: number,
+    shouldStop: () => boolean,
+    drainMs = 500,
+  ): Promise<{sent: number; seconds: number; drainedSeconds: number; answers: Record<string, number>}> {
     const op = this.lock.operators[operator - 1];
     if (!op) throw new Error(`no operator ${operator}`);
-    const stream = await this.libp2p.dialProtocol(peerIdFromString(op.peer_id), PUSH_PROTOCOL);
+    const stream = await this.libp2p.dialProtocol(peerIdFromString(op.peer_id), PUSH_PROTOCOL).catch((e: unknown) => {
+      throw new Error(`cannot open a push stream to operator ${operator}: ${e instanceof Error ? e.message : String((e as {type?: string}).type ?? e)}`);
+    });
     const answers: Record<string, number> = {};
     const reading = (async () => {
       const decoder = new FrameDecoder(4096);
@@ -85,14 +93,23 @@ export class Member {
       const due = Math.min(chunks.length, Math.floor(((Date.now() - t0) / 1000) * ratePerSec));
       const batch: Uint8Array[] = [];
       for (; sent < due; sent++) batch.push(frame(encodePushRequest(sent + 1, chunks[sent] as Uint8Array)));
-      if (batch.length > 0 && !stream.send(Buffer.concat(batch))) await stream.onDrain();
+      if (stream.status !== "open") throw new Error(`flood stream to operator ${operator} is ${stream.status}`);
+      if (batch.length > 0 && !stream.send(Buffer.concat(batch))) {
+        await stream.onDrain().catch(() => {
+          throw new Error(`flood stream to operator ${operator} closed`);
+        });
+      }
       await new Promise((r) => setTimeout(r, 10));
     }
     const seconds = (Date.now() - t0) / 1000;
-    await new Promise((r) => setTimeout(r, 500));
+    // Wait for the answers still on their way (up to `drainMs`), then close.
+    const answered = () => Object.values(answers).reduce((a, b) => a + b, 0);
+    const until = Date.now() + drainMs;
+    while (answered() < sent && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const drainedSeconds = (Date.now() - t0) / 1000;
     await stream.close().catch(() => undefined);
     await Promise.race([reading, new Promise((r) => setTimeout(r, 2000))]);
-    return {sent, seconds, answers};
+    return {sent, seconds, drainedSeconds, answers};
   }
 
   async stop(): Promise<void> {
