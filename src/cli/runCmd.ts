@@ -24,6 +24,9 @@ export function registerRun(program: Command): void {
     .action(async (flags: RawRunFlags) => {
       const opts = resolveRunOptions(flags);
       const logger = createLogger(opts.logLevel, "r3dv");
+      // A library promise rejected with nobody listening (a stream closed mid-write) must not take down a
+      // validator: log it and keep running. Programming errors still surface in the log at error level.
+      process.on("unhandledRejection", (reason) => logger.error("unhandled rejection", {}, reason));
       const node = await R3dvNode.create(opts, logger);
       let stopping: Promise<void> | null = null;
       const stopped = new Promise<void>((resolve) => {

@@ -58,6 +58,18 @@ describe("a four-node cluster of real processes", {timeout: 300_000}, () => {
     }
   });
 
+  it("/readyz turns 503 while the beacon node is syncing, and back", async () => {
+    beacon.synced = false;
+    const r = await waitFor("not ready", async () => {
+      const res = await fetch(`${node(1).http}/readyz`);
+      return res.status === 503 && ((await res.json()) as {beaconSynced: boolean});
+    });
+    assert.equal(r.beaconSynced, false);
+    assert.equal((await fetch(`${node(1).http}/livez`)).status, 200);
+    beacon.synced = true;
+    await waitFor("ready again", async () => (await fetch(`${node(1).http}/readyz`)).status === 200);
+  });
+
   it("`r3dv peers` and `r3dv status` show the peers with RTT, the series and the limiter counters", async () => {
     for (const n of nodes) {
       const r = await runCli(["peers", "--ipc", n.ipc]);
