@@ -9,5 +9,8 @@ if (major < MIN_NODE_MAJOR) {
   );
   process.exit(1);
 }
+// Lodestar freezes its preset when @lodestar/params is first loaded (the CLI's imports do that): the devnet runs
+// the minimal preset, so it must be chosen before anything is imported.
+if (process.argv[2] === "devnet-beacon" && process.env.LODESTAR_PRESET === undefined) process.env.LODESTAR_PRESET = "minimal";
 const {runCli} = await import("./cli/index.js");
 process.exitCode = await runCli(process.argv);

@@ -1,7 +1,9 @@
 import {Command, CommanderError} from "commander";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import {registerCreateCluster} from "./createClusterCmd.js";
+import {registerDevnetBeacon} from "./devnetBeaconCmd.js";
 import {registerQuickstart} from "./quickstartCmd.js";
+import {registerSlashingProtection} from "./slashingProtectionCmd.js";
 import {registerVerifyCluster} from "./verifyClusterCmd.js";
 import {registerLimiters} from "./limitersCmd.js";
 import {registerPeers} from "./peersCmd.js";
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
   registerCreateCluster(program);
   registerVerifyCluster(program);
   registerQuickstart(program);
+  registerSlashingProtection(program);
+  registerDevnetBeacon(program);
   registerRun(program);
   registerStatus(program);
   registerPeers(program);
@@ -38,7 +42,7 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     if (e instanceof R3dvError) {
       console.error(`r3dv: error: ${e.message}`);
-      return e.code === "CLUSTER_BAD_OPTION" || e.code === "CLUSTER_OUT_NOT_EMPTY" || e.code === "CONFIG_BAD_FLAG" ? 2 : 1;
+      return e.code === "CLUSTER_BAD_OPTION" || e.code === "CLUSTER_OUT_NOT_EMPTY" || e.code === "DEVNET_BAD_OPTION" || e.code === "CONFIG_BAD_FLAG" ? 2 : 1;
     }
     console.error(`r3dv: unexpected error: ${errorMessage(e)}`);
     if (e instanceof Error && e.stack) console.error(e.stack);

@@ -1,4 +1,5 @@
-import {pino, destination, type Logger as PinoLogger} from "pino";
+import {R3dvError} from "./errors.js";
+import {type DestinationStream, pino, destination, type Logger as PinoLogger} from "pino";
 
 /** Lodestar's shape: `(message, context, error)`. Context is structured, never a formatted string. */
 export interface Logger {
@@ -16,6 +17,13 @@ export type LogLevel = "error" | "warn" | "info" | "debug";
  * careless `logger.info("x", {keystore})` cannot leak a password or a key share.
  */
 const REDACT_PATHS = ["password", "secret", "secretKey", "privateKey", "share", "*.password", "*.secret", "*.secretKey", "*.privateKey", "*.share"];
+
+/** Typed errors keep their `code` and structured context in the log line; pino's default would drop `type`. */
+function serializeError(e: unknown): Record<string, unknown> {
+  if (!(e instanceof Error)) return {message: String(e)};
+  const typed = e instanceof R3dvError ? {code: e.code, context: e.type} : {};
+  return {name: e.name, message: e.message, ...typed, stack: e.stack};
+}
 
 class PinoAdapter implements Logger {
   constructor(private readonly log: PinoLogger) {}
@@ -38,7 +46,7 @@ class PinoAdapter implements Logger {
 }
 
 /** JSON lines on stderr: stdout stays for a command's own output, so `r3dv ... | jq` keeps working. */
-export function createLogger(level: LogLevel = "info", module?: string): Logger {
-  const log = pino({level, redact: {paths: REDACT_PATHS, censor: "[redacted]"}, base: module ? {module} : {}}, destination(2));
+export function createLogger(level: LogLevel = "info", module?: string, dest: DestinationStream = destination(2)): Logger {
+  const log = pino({level, serializers: {err: serializeError}, redact: {paths: REDACT_PATHS, censor: "[redacted]"}, base: module ? {module} : {}}, dest);
   return new PinoAdapter(log);
 }

@@ -84,7 +84,11 @@ describe("SIGKILL during heavy writes, then restart", {timeout: 240_000}, () => 
     assert.equal(verify.ok, true, verify.error);
     assert.ok(verify.entries > committed.length);
     await waitFor("missed chunks fetched", async () => (await ipc<boolean[]>(again, "has", {ids: missed})).every(Boolean), 30_000, 250);
-    const st = await ipc<NodeStatus>(again, "status");
+    // The chunks are visible a moment before the catch-up that wrote them reports: wait for its record.
+    const st = await waitFor("catch-up report", async () => {
+      const s = await ipc<NodeStatus>(again, "status");
+      return s.lastCatchUp !== undefined && s;
+    });
     assert.ok(st.limiters.fetched >= missed.length, JSON.stringify(st.lastCatchUp));
     assert.ok(st.lastCatchUp && st.lastCatchUp.added >= missed.length);
     assert.equal(st.lastCatchUp.viaDht, true, "providers were not found through the DHT");

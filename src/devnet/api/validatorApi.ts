@@ -1,0 +1,110 @@
+import {computeEpochAtSlot, computeStartSlotAtEpoch, computeEndSlotAtEpoch} from "@lodestar/state-transition";
+import type {altair, electra} from "@lodestar/types";
+import {fromHex} from "../../hotpath/bytes.js";
+import {addAggregateAndProof, addContributionAndProof} from "../aggregates.js";
+import {produceBlock} from "../blockProducer.js";
+import type {Devnet} from "../devnet.js";
+import {reject} from "../errors.js";
+
+/** Epochs ahead of the head for which duties are served: the spec allows the next epoch; more is not knowable. */
+const MAX_DUTY_LOOKAHEAD_EPOCHS = 1;
+
+function collectFailures<T>(items: T[], fn: (item: T) => void): void {
+  const failures: string[] = [];
+  items.forEach((item, i) => {
+    try {
+      fn(item);
+    } catch (e) {
+      failures.push(`index ${i}: ${(e as Error).message}`);
+    }
+  });
+  if (failures.length > 0) reject(`some submissions were refused: ${failures.join("; ")}`);
+}
+
+export function validatorMethods(devnet: Devnet) {
+  const chain = devnet.chain;
+  const checkEpoch = (epoch: number) => {
+    const current = computeEpochAtSlot(chain.currentSlot());
+    if (epoch > current + MAX_DUTY_LOOKAHEAD_EPOCHS) reject(`duties for epoch ${epoch} are not known yet (current epoch ${current}, at most ${MAX_DUTY_LOOKAHEAD_EPOCHS} ahead)`);
+  };
+  const depMeta = (epoch: number) => ({executionOptimistic: false, dependentRoot: chain.dependentRoot(chain.head(), epoch)});
+
+  return {
+    getAttesterDuties: async ({epoch, indices}: {epoch: number; indices: number[]}) => {
+      checkEpoch(epoch);
+      const state = chain.dutyState(epoch);
+      if (epoch < computeEpochAtSlot(state.slot) - 1) reject(`attester duties of epoch ${epoch} are no longer kept; ask the current or previous epoch`);
+      const duties = state.epochCtx.getCommitteeAssignments(epoch, indices);
+      const data = [...duties.values()].map((d) => ({...d, pubkey: state.validators.getReadonly(d.validatorIndex).pubkey}));
+      return {data, meta: depMeta(epoch - 1)};
+    },
+    getProposerDuties: async ({epoch}: {epoch: number}) => {
+      checkEpoch(epoch);
+      const headEpoch = computeEpochAtSlot(chain.head().slot);
+      let proposers: number[];
+      if (epoch < headEpoch) {
+        // Past epochs: the head state no longer holds their proposers; the recorder kept them.
+        proposers = devnet.duties.byEpoch.get(epoch)?.proposers ?? reject(`proposer duties of epoch ${epoch} are no longer kept`);
+      } else {
+        const state = epoch > headEpoch ? chain.stateAt(chain.head(), computeStartSlotAtEpoch(epoch)) : chain.headState();
+        proposers = [];
+        for (let slot = computeStartSlotAtEpoch(epoch); slot <= computeEndSlotAtEpoch(epoch); slot++) proposers.push(state.epochCtx.getBeaconProposer(slot));
+      }
+      const validators = chain.headState().validators;
+      const data = proposers.map((validatorIndex, i) => ({slot: computeStartSlotAtEpoch(epoch) + i, validatorIndex, pubkey: validators.getReadonly(validatorIndex).pubkey}));
+      return {data, meta: depMeta(epoch)};
+    },
+    getSyncCommitteeDuties: async ({epoch, indices}: {epoch: number; indices: number[]}) => {
+      checkEpoch(epoch);
+      const state = chain.dutyState(epoch);
+      const map = state.epochCtx.getIndexedSyncCommitteeAtEpoch(epoch).validatorIndexMap;
+      const data = [];
+      for (const validatorIndex of indices) {
+        const positions = map.get(validatorIndex);
+        if (positions) data.push({pubkey: state.validators.getReadonly(validatorIndex).pubkey, validatorIndex, validatorSyncCommitteeIndices: positions});
+      }
+      return {data, meta: {executionOptimistic: false}};
+    },
+    produceAttestationData: async ({slot, committeeIndex}: {slot: number; committeeIndex?: number}) => ({data: chain.attestationData(slot, committeeIndex ?? 0)}),
+    produceBlockV3: async ({slot, randaoReveal, graffiti}: {slot: number; randaoReveal: Uint8Array; graffiti?: string}) => {
+      const current = chain.currentSlot();
+      if (slot > current + 1) reject(`slot ${slot} is in the future (current slot ${current})`);
+      const g = new Uint8Array(32);
+      if (graffiti) {
+        if (graffiti.startsWith("0x")) g.set(fromHex(graffiti).subarray(0, 32));
+        else new TextEncoder().encodeInto(graffiti, g);
+      }
+      const {block, executionPayloadValue, consensusBlockValue} = await produceBlock(chain, slot, randaoReveal, g, devnet.feeRecipients, {
+        badStateRoot: devnet.faults.peek(slot)?.kind === "bad_state_root",
+      });
+      return {
+        data: {block, kzgProofs: [], blobs: []},
+        meta: {version: chain.config.getForkName(slot), executionPayloadBlinded: false, executionPayloadSource: "engine", executionPayloadValue, consensusBlockValue},
+      };
+    },
+    produceSyncCommitteeContribution: async ({slot, subcommitteeIndex, beaconBlockRoot}: {slot: number; subcommitteeIndex: number; beaconBlockRoot: Uint8Array}) => {
+      const c = chain.syncPool.contribution(slot, beaconBlockRoot, subcommitteeIndex);
+      if (!c) reject(`no sync committee messages for slot ${slot}, subcommittee ${subcommitteeIndex} and that block root`);
+      return {data: c};
+    },
+    getAggregatedAttestationV2: async ({attestationDataRoot, slot, committeeIndex}: {attestationDataRoot: Uint8Array; slot: number; committeeIndex: number}) => {
+      const att = chain.attestationPool.getAggregate(slot, attestationDataRoot, committeeIndex);
+      if (!att) reject(`no attestation for slot ${slot}, committee ${committeeIndex} and that data root in the pool`);
+      return {data: att, meta: {version: chain.config.getForkName(slot)}};
+    },
+    publishAggregateAndProofsV2: async ({signedAggregateAndProofs}: {signedAggregateAndProofs: electra.SignedAggregateAndProof[]}) => {
+      collectFailures(signedAggregateAndProofs, (s) => addAggregateAndProof(chain, s));
+    },
+    publishContributionAndProofs: async ({contributionAndProofs}: {contributionAndProofs: altair.SignedContributionAndProof[]}) => {
+      collectFailures(contributionAndProofs, (s) => addContributionAndProof(chain, s));
+    },
+    prepareBeaconCommitteeSubnet: async () => undefined,
+    prepareSyncCommitteeSubnets: async () => undefined,
+    prepareBeaconProposer: async ({proposers}: {proposers: {validatorIndex: number; feeRecipient: string}[]}) => {
+      for (const p of proposers) devnet.feeRecipients.set(p.validatorIndex, fromHex(p.feeRecipient, 20));
+    },
+    registerValidator: async () => undefined,
+    submitBeaconCommitteeSelections: async () => reject("DVT selection aggregation is not offered by this beacon node"),
+    getLiveness: async ({epoch, indices}: {epoch: number; indices: number[]}) => ({data: indices.map((index) => ({index, isLive: devnet.isLive(index, epoch)}))}),
+  };
+}

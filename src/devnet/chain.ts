@@ -1,0 +1,255 @@
+import {EventEmitter} from "node:events";
+import type {BeaconConfig} from "@lodestar/config";
+import {ForkSeq} from "@lodestar/params";
+import {
+  DataAvailabilityStatus,
+  ExecutionPayloadStatus,
+  computeEpochAtSlot,
+  computeStartSlotAtEpoch,
+  getBlockRootAtSlot,
+  processSlots,
+  stateTransition,
+  type CachedBeaconStateAllForks,
+} from "@lodestar/state-transition";
+import {ssz, type SignedBeaconBlock, type altair, type electra, type phase0} from "@lodestar/types";
+import {bytesEqual, toHex} from "../hotpath/bytes.js";
+import type {Logger} from "../util/logger.js";
+import {errorMessage} from "../util/errors.js";
+import {AttestationPool} from "./attestationPool.js";
+import {BlockStore, type BlockEntry, type Inclusion} from "./blockStore.js";
+import {reject} from "./errors.js";
+import type {ExecutionEngine} from "./execution/types.js";
+import {addSingleAttestation, addSyncCommitteeMessage, attestationData} from "./operations.js";
+import {SyncPool} from "./syncPool.js";
+
+/** Prepared (slot-advanced) states kept: a proposer and the duty endpoints ask for the same few again and again. */
+const PREPARED_STATES_CACHED = 8;
+
+export interface ChainEvents {
+  block: [{slot: number; block: string}];
+  head: [{slot: number; block: string; state: string; epochTransition: boolean; previousDutyDependentRoot: string; currentDutyDependentRoot: string}];
+  finalized_checkpoint: [{block: string; state: string; epoch: number}];
+}
+
+export interface ChainOptions {
+  config: BeaconConfig;
+  genesisState: CachedBeaconStateAllForks;
+  engine: ExecutionEngine;
+  slotMs: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * The devnet's beacon chain: a block tree whose every block went through Lodestar's state transition with
+ * signatures verified, the op pools, and the head. Fork choice is "highest justified, then highest slot", which
+ * is what LMD-GHOST picks on a devnet whose only forks are the ones a test injects.
+ */
+export class DevChain extends EventEmitter<ChainEvents> {
+  readonly config: BeaconConfig;
+  readonly genesisTime: number;
+  readonly genesisValidatorsRoot: Uint8Array;
+  readonly slotMs: number;
+  readonly blocks = new BlockStore();
+  readonly attestationPool = new AttestationPool();
+  readonly syncPool = new SyncPool();
+  readonly engine: ExecutionEngine;
+  readonly genesisBlock: BlockEntry;
+  /** validator:epoch -> why the devnet refused that validator's vote; shown by the effectiveness report. */
+  readonly rejections = new Map<string, string>();
+  private headEntry: BlockEntry;
+  private readonly prepared = new Map<string, CachedBeaconStateAllForks>();
+  private readonly logger: Logger;
+  private readonly now: () => number;
+
+  constructor(opts: ChainOptions) {
+    super();
+    this.config = opts.config;
+    this.engine = opts.engine;
+    this.slotMs = opts.slotMs;
+    this.logger = opts.logger;
+    this.now = opts.now ?? Date.now;
+    const state = opts.genesisState;
+    this.genesisTime = state.genesisTime;
+    this.genesisValidatorsRoot = state.genesisValidatorsRoot;
+    const block = ssz.electra.BeaconBlock.defaultValue();
+    block.stateRoot = state.hashTreeRoot();
+    const root = ssz.electra.BeaconBlock.hashTreeRoot(block);
+    this.genesisBlock = {
+      root,
+      rootHex: toHex(root),
+      slot: 0,
+      parentRootHex: toHex(new Uint8Array(32)),
+      signedBlock: {message: block, signature: new Uint8Array(96)},
+      stateRoot: block.stateRoot,
+      postState: state,
+      inclusions: [],
+      receivedAtMs: this.now(),
+    };
+    this.blocks.add(this.genesisBlock);
+    this.headEntry = this.genesisBlock;
+  }
+
+  currentSlot(): number {
+    const ms = this.now() - this.genesisTime * 1000;
+    return ms < 0 ? 0 : Math.floor(ms / this.slotMs);
+  }
+
+  slotStartMs(slot: number): number {
+    return this.genesisTime * 1000 + slot * this.slotMs;
+  }
+
+  head(): BlockEntry {
+    return this.headEntry;
+  }
+
+  headState(): CachedBeaconStateAllForks {
+    return this.headEntry.postState as CachedBeaconStateAllForks;
+  }
+
+  /** `entry`'s post-state advanced through empty slots to `slot` (a copy; callers may not mutate it). */
+  stateAt(entry: BlockEntry, slot: number): CachedBeaconStateAllForks {
+    if (!entry.postState) reject(`the state of block ${entry.rootHex} at slot ${entry.slot} is no longer kept; build on a recent block`);
+    if (slot <= entry.slot) return entry.postState;
+    const key = `${entry.rootHex}:${slot}`;
+    let state = this.prepared.get(key);
+    if (!state) {
+      state = processSlots(entry.postState.clone(), slot);
+      this.prepared.set(key, state);
+      if (this.prepared.size > PREPARED_STATES_CACHED) this.prepared.delete(this.prepared.keys().next().value as string);
+    }
+    return state;
+  }
+
+  /** A state whose epoch caches cover `epoch`'s duties: the head's, advanced to that epoch if needed. */
+  dutyState(epoch: number): CachedBeaconStateAllForks {
+    const head = this.headEntry;
+    const headEpoch = computeEpochAtSlot(head.slot);
+    if (epoch <= headEpoch) return this.headState();
+    return this.stateAt(head, computeStartSlotAtEpoch(epoch));
+  }
+
+  // ---- votes (checks live in operations.ts) ----
+
+  addSingleAttestation(att: electra.SingleAttestation): void {
+    addSingleAttestation(this, att);
+  }
+
+  attestationData(slot: number, committeeIndex: number): phase0.AttestationData {
+    return attestationData(this, slot, committeeIndex);
+  }
+
+  addSyncCommitteeMessage(msg: altair.SyncCommitteeMessage): void {
+    addSyncCommitteeMessage(this, msg);
+  }
+
+  // ---- blocks ----
+
+  /** Runs the full state transition (signatures, proposer, state root) and makes the block the head if it wins. */
+  async importBlock(signed: SignedBeaconBlock): Promise<BlockEntry> {
+    const block = signed.message as electra.BeaconBlock;
+    const types = this.config.getForkTypes(block.slot);
+    const root = types.BeaconBlock.hashTreeRoot(block);
+    const rootHex = toHex(root);
+    const known = this.blocks.get(rootHex);
+    if (known) return known;
+    const current = this.currentSlot();
+    if (block.slot > current) reject(`block slot ${block.slot} is in the future (current slot ${current})`);
+    const parent = this.blocks.getByRoot(block.parentRoot);
+    if (!parent) reject(`unknown parent block ${toHex(block.parentRoot)}`);
+    if (block.slot <= parent.slot) reject(`block slot ${block.slot} is not after its parent's slot ${parent.slot}`);
+    const el = await this.engine.newPayload(block.body.executionPayload, block.parentRoot);
+    if (!el.valid) reject(`invalid execution payload: ${el.reason ?? "refused by the execution layer"}`);
+    const preState = this.stateAt(parent, block.slot);
+    let postState: CachedBeaconStateAllForks;
+    try {
+      postState = stateTransition(preState, signed, {
+        verifyStateRoot: true,
+        verifyProposer: true,
+        verifySignatures: true,
+        executionPayloadStatus: ExecutionPayloadStatus.valid,
+        dataAvailabilityStatus: DataAvailabilityStatus.Available,
+      });
+    } catch (e) {
+      reject(`block failed the state transition: ${errorMessage(e)}`);
+    }
+    const entry: BlockEntry = {
+      root,
+      rootHex,
+      slot: block.slot,
+      parentRootHex: toHex(block.parentRoot),
+      signedBlock: signed,
+      stateRoot: block.stateRoot,
+      postState,
+      inclusions: this.inclusionsOf(postState, block),
+      receivedAtMs: this.now(),
+    };
+    this.blocks.add(entry);
+    this.logger.debug("Imported block", {slot: entry.slot, root: rootHex, attestations: block.body.attestations.length});
+    this.emit("block", {slot: entry.slot, block: rootHex});
+    this.maybeUpdateHead(entry);
+    return entry;
+  }
+
+  private inclusionsOf(postState: CachedBeaconStateAllForks, block: electra.BeaconBlock): Inclusion[] {
+    const out: Inclusion[] = [];
+    for (const att of block.body.attestations) {
+      const {data} = att;
+      const targetSlot = computeStartSlotAtEpoch(data.target.epoch);
+      const correctHead = bytesEqual(data.beaconBlockRoot, getBlockRootAtSlot(postState, data.slot));
+      const correctTarget = bytesEqual(data.target.root, getBlockRootAtSlot(postState, targetSlot));
+      for (const validatorIndex of postState.epochCtx.getAttestingIndices(ForkSeq.electra, att)) {
+        out.push({validatorIndex, attestationSlot: data.slot, targetEpoch: data.target.epoch, inclusionSlot: block.slot, correctSource: true, correctTarget, correctHead});
+      }
+    }
+    return out;
+  }
+
+  private maybeUpdateHead(entry: BlockEntry): void {
+    const old = this.headEntry;
+    const newState = entry.postState as CachedBeaconStateAllForks;
+    const oldState = old.postState ?? newState;
+    const better =
+      entry.parentRootHex === old.rootHex ||
+      newState.currentJustifiedCheckpoint.epoch > oldState.currentJustifiedCheckpoint.epoch ||
+      (newState.currentJustifiedCheckpoint.epoch === oldState.currentJustifiedCheckpoint.epoch && entry.slot > old.slot);
+    if (!better) return;
+    this.headEntry = entry;
+    const epoch = computeEpochAtSlot(entry.slot);
+    this.emit("head", {
+      slot: entry.slot,
+      block: entry.rootHex,
+      state: toHex(entry.stateRoot),
+      epochTransition: computeEpochAtSlot(old.slot) !== epoch,
+      previousDutyDependentRoot: toHex(this.dependentRoot(entry, epoch - 1)),
+      currentDutyDependentRoot: toHex(this.dependentRoot(entry, epoch)),
+    });
+    const oldFin = oldState.finalizedCheckpoint;
+    const newFin = newState.finalizedCheckpoint;
+    if (newState.currentJustifiedCheckpoint.epoch > oldState.currentJustifiedCheckpoint.epoch) {
+      this.logger.info("Justified", {epoch: newState.currentJustifiedCheckpoint.epoch, headSlot: entry.slot});
+    }
+    if (newFin.epoch > oldFin.epoch) {
+      this.logger.info("Finalized", {epoch: newFin.epoch, root: toHex(newFin.root), headSlot: entry.slot});
+      const finBlock = this.blocks.getByRoot(newFin.root);
+      this.emit("finalized_checkpoint", {block: toHex(newFin.root), state: toHex(finBlock?.stateRoot ?? new Uint8Array(32)), epoch: newFin.epoch});
+    }
+    this.blocks.pruneStates(entry.slot, new Set([entry.rootHex]));
+    this.attestationPool.prune(this.currentSlot());
+    this.syncPool.prune(this.currentSlot());
+  }
+
+  /** The block root at the last slot of the epoch before `epoch`: the duties of `epoch` depend on it. */
+  dependentRoot(head: BlockEntry, epoch: number): Uint8Array {
+    if (epoch <= 0) return this.genesisBlock.root;
+    return (this.blocks.atOrBefore(head, computeStartSlotAtEpoch(epoch) - 1) ?? this.genesisBlock).root;
+  }
+
+  /** Source check for block packing: a vote enters a block only if its source is the state's justified checkpoint. */
+  sourceMatches(state: CachedBeaconStateAllForks, data: phase0.AttestationData): boolean {
+    const epoch = computeEpochAtSlot(state.slot);
+    const cp = data.target.epoch === epoch ? state.currentJustifiedCheckpoint : state.previousJustifiedCheckpoint;
+    if (data.target.epoch !== epoch && data.target.epoch !== epoch - 1) return false;
+    return cp.epoch === data.source.epoch && bytesEqual(cp.root, data.source.root);
+  }
+}

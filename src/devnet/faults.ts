@@ -1,0 +1,34 @@
+import {reject} from "./errors.js";
+
+/**
+ * Faults a test can inject for one slot: leave it empty, publish the devnet's block late, fork the head
+ * (two competing blocks), or build a payload with a wrong execution state root.
+ */
+export type Fault =
+  | {kind: "skip"; slot: number}
+  | {kind: "late"; slot: number; delayMs: number}
+  | {kind: "fork"; slot: number}
+  | {kind: "bad_state_root"; slot: number};
+
+export class Faults {
+  private readonly bySlot = new Map<number, Fault>();
+
+  add(fault: Fault): void {
+    if (!Number.isSafeInteger(fault.slot) || fault.slot <= 0) reject(`fault slot must be a positive integer, got ${fault.slot}`);
+    this.bySlot.set(fault.slot, fault);
+  }
+
+  peek(slot: number): Fault | undefined {
+    return this.bySlot.get(slot);
+  }
+
+  takeForSlot(slot: number): Fault | undefined {
+    const f = this.bySlot.get(slot);
+    this.bySlot.delete(slot);
+    return f;
+  }
+
+  list(): Fault[] {
+    return [...this.bySlot.values()];
+  }
+}

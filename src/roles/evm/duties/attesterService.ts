@@ -1,0 +1,281 @@
+import type {phase0} from "@lodestar/types";
+import {SLOTS_PER_EPOCH} from "@lodestar/params";
+import {toHex} from "../../../hotpath/bytes.js";
+import {sign} from "../../../hotpath/threshold.js";
+import type {SlashingProtection} from "../../../storage/slashing/slashingProtection.js";
+import {errorMessage} from "../../../util/errors.js";
+import type {Logger} from "../../../util/logger.js";
+import type {BlsPool} from "../../../workers/blsPool.js";
+import type {AttesterDuty, BeaconNode, SignedAttestationInput} from "../beacon/beaconNode.js";
+import type {QbftDriver} from "../qbft/driver.js";
+import {qbftLeader} from "../qbft/quorum.js";
+import {attestationSigningRoot} from "../signing.js";
+import {decodeAttestationValue, encodeAttestationValue} from "./attestationValue.js";
+import {PartialSigCollector, decodePartialSigs, encodePartialSigs} from "./partialSigs.js";
+import type {ShareKey} from "./shareKeys.js";
+import {roundDeadlines} from "./timing.js";
+import type {ClusterTransport} from "./transport.js";
+
+/** Index of the attester duty in the leader formula (slot + duty + round) mod n. */
+export const ATTESTER_DUTY_INDEX = 0;
+/** A duty still unfinished this many slots after its own is reported failed and forgotten. */
+const DUTY_TTL_SLOTS = 2;
+
+export type DutyFailure = "beacon_unavailable" | "no_consensus" | "slashing_refused" | "insufficient_partials" | "recover_failed" | "submit_failed";
+
+export interface DutyResult {
+  duty: "attester";
+  slot: number;
+  pubkey: string;
+  validatorIndex: number;
+  status: "submitted" | "failed";
+  reason?: DutyFailure;
+  detail?: string;
+  /** ms from the attestation due time to the end of each stage reached. */
+  stages: {fetch?: number; consensus?: number; sign?: number; recover?: number; submit?: number};
+  round?: number;
+}
+
+interface Pending {
+  duty: AttesterDuty;
+  data: phase0.AttestationData;
+  root: Uint8Array;
+  share: ShareKey;
+  result: DutyResult;
+  recovering: boolean;
+  done: boolean;
+  signature?: Uint8Array;
+}
+
+export interface AttesterServiceOptions {
+  beacon: BeaconNode;
+  transport: ClusterTransport;
+  driver: QbftDriver;
+  slashing: SlashingProtection;
+  pool: BlsPool;
+  shares: ShareKey[];
+  n: number;
+  threshold: number;
+  logger: Logger;
+  onResult(result: DutyResult): void;
+}
+
+/**
+ * The attester duty, end to end (DESIGN.md): duties per epoch, attestation data at the due time, one QBFT
+ * instance per slot for all validators, slashing protection, share signatures exchanged as `partial_sig`
+ * chunks, recovery in the worker pool, submission. Every duty ends in exactly one DutyResult.
+ */
+export class AttesterService {
+  private readonly duties = new Map<number, AttesterDuty[]>();
+  private readonly fetchedEpochs = new Map<number, string>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly collector = new PartialSigCollector();
+  private readonly sharesByPubkey: Map<string, ShareKey>;
+  private indices: number[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private submitQueue: Pending[] = [];
+  private stopped = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly o: AttesterServiceOptions) {
+    this.sharesByPubkey = new Map(o.shares.map((s) => [s.pubkey, s]));
+    this.unsubscribe = o.transport.subscribe("partial_sig", (origin, _slot, payload) => this.onPartials(origin, payload));
+  }
+
+  /** Parameters of "attester/<slot>" instances, for the QBFT driver; undefined for slots not near now. */
+  instanceConfig(instance: string): ReturnType<ConstructorParameters<typeof QbftDriver>[2]> {
+    const m = /^attester\/(\d+)$/.exec(instance);
+    if (!m) return undefined;
+    const slot = Number(m[1]);
+    const now = this.o.beacon.currentSlot();
+    if (slot < now - 1 || slot > now + 1) return undefined;
+    const {beacon} = this.o;
+    return {
+      slot,
+      leader: (round) => qbftLeader(slot, ATTESTER_DUTY_INDEX, round, this.o.n),
+      roundDeadline: roundDeadlines(beacon.attestationDueMs(slot), beacon.slotMs),
+      isValid: (value) => this.isValidValue(slot, value),
+    };
+  }
+
+  async start(): Promise<void> {
+    const found = await this.o.beacon.validatorIndices([...this.sharesByPubkey.keys()]);
+    this.indices = [...found.values()];
+    const missing = [...this.sharesByPubkey.keys()].filter((p) => !found.has(p));
+    if (missing.length > 0) this.o.logger.warn("validators unknown to the beacon node (not deposited or not active yet)", {count: missing.length});
+    this.onSlot(this.o.beacon.currentSlot());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe();
+    for (const t of this.timers) clearTimeout(t);
+  }
+
+  private at(ms: number, f: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopped) f();
+    }, Math.max(0, ms - Date.now()));
+    this.timers.add(t);
+  }
+
+  /** Every slot: make sure duties of this and the next epoch are known, arm this slot's duty, expire old ones. */
+  private onSlot(slot: number): void {
+    this.at(this.o.beacon.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
+    const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
+    void this.ensureDuties(epoch, slot % SLOTS_PER_EPOCH === 0).then(() => this.ensureDuties(epoch + 1, false));
+    this.at(this.o.beacon.attestationDueMs(slot), () => void this.runSlot(slot));
+    this.expire(slot - DUTY_TTL_SLOTS);
+  }
+
+  private async ensureDuties(epoch: number, refresh: boolean): Promise<void> {
+    if (this.fetchedEpochs.has(epoch) && !refresh) return;
+    if (this.indices.length === 0) return;
+    try {
+      const {dependentRoot, duties} = await this.o.beacon.attesterDuties(epoch, this.indices);
+      if (this.fetchedEpochs.get(epoch) === dependentRoot) return;
+      // First fetch, or the dependent root changed (a reorg moved the shuffling): replace the epoch's duties.
+      for (let s = epoch * SLOTS_PER_EPOCH; s < (epoch + 1) * SLOTS_PER_EPOCH; s++) this.duties.delete(s);
+      for (const d of duties) this.duties.set(d.slot, [...(this.duties.get(d.slot) ?? []), d]);
+      this.fetchedEpochs.set(epoch, dependentRoot);
+    } catch (e) {
+      this.o.logger.warn("attester duties not fetched", {epoch}, e);
+    }
+  }
+
+  private committeeOf(slot: number, d: AttesterDuty): number {
+    return this.o.beacon.isElectra(slot) ? 0 : d.committeeIndex;
+  }
+
+  private isValidValue(slot: number, value: Uint8Array): boolean {
+    const byCommittee = decodeAttestationValue(value);
+    if (!byCommittee) return false;
+    const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
+    for (const [committee, data] of byCommittee) {
+      if (data.slot !== slot || data.target.epoch !== epoch || data.source.epoch > data.target.epoch) return false;
+      if (this.o.beacon.isElectra(slot) ? data.index !== 0 || committee !== 0 : data.index !== committee) return false;
+    }
+    const ours = this.duties.get(slot);
+    return !ours || ours.every((d) => byCommittee.has(this.committeeOf(slot, d)));
+  }
+
+  private async runSlot(slot: number): Promise<void> {
+    const duties = this.duties.get(slot);
+    if (!duties || duties.length === 0) return;
+    const due = this.o.beacon.attestationDueMs(slot);
+    const results = duties.map((d): DutyResult => ({duty: "attester", slot, pubkey: d.pubkey, validatorIndex: d.validatorIndex, status: "failed", stages: {}}));
+    const fail = (reason: DutyFailure, detail: string, which = results) => {
+      for (const r of which) this.o.onResult({...r, reason, detail});
+    };
+    let byCommittee: Map<number, phase0.AttestationData>;
+    try {
+      const committees = [...new Set(duties.map((d) => this.committeeOf(slot, d)))];
+      byCommittee = new Map(await Promise.all(committees.map(async (c) => [c, await this.o.beacon.attestationData(slot, c)] as const)));
+    } catch (e) {
+      return fail("beacon_unavailable", errorMessage(e));
+    }
+    results.forEach((r) => (r.stages.fetch = Date.now() - due));
+    let decided: {value: Uint8Array; round: number};
+    try {
+      const deadline = new Promise<never>((_, reject) => this.at(this.o.beacon.slotStartMs(slot + DUTY_TTL_SLOTS), () => reject(new Error("no decision before the duty expired"))));
+      decided = await Promise.race([this.o.driver.run(`attester/${slot}`, encodeAttestationValue(byCommittee)), deadline]);
+    } catch (e) {
+      return fail("no_consensus", errorMessage(e));
+    }
+    const agreed = decodeAttestationValue(decided.value) as Map<number, phase0.AttestationData>;
+    results.forEach((r) => ((r.stages.consensus = Date.now() - due), (r.round = decided.round)));
+
+    const items = duties.map((d, k) => {
+      const data = agreed.get(this.committeeOf(slot, d)) as phase0.AttestationData;
+      return {d, data, root: attestationSigningRoot(this.o.beacon.config, data), share: this.sharesByPubkey.get(d.pubkey) as ShareKey, result: results[k] as DutyResult};
+    });
+    const verdicts = await this.o.slashing.checkAndInsertAttestations(
+      items.map((i) => ({pubkey: i.d.pubkey, sourceEpoch: i.data.source.epoch, targetEpoch: i.data.target.epoch, signingRoot: toHex(i.root)})),
+    );
+    const sigs: {pubkey: string; root: string; sig: string}[] = [];
+    items.forEach((i, k) => {
+      const v = verdicts[k];
+      if (!v?.ok) return fail("slashing_refused", v ? v.error.message : "no verdict", [i.result]);
+      const sig = sign(i.share.secret, i.root);
+      i.result.stages.sign = Date.now() - due;
+      const rootHex = toHex(i.root);
+      const key = PartialSigCollector.key("attester", slot, i.d.pubkey, rootHex);
+      this.pending.set(key, {duty: i.d, data: i.data, root: i.root, share: i.share, result: i.result, recovering: false, done: false});
+      sigs.push({pubkey: i.d.pubkey, root: rootHex, sig: toHex(sig)});
+    });
+    if (sigs.length === 0) return;
+    this.o.transport.publish("partial_sig", slot, encodePartialSigs({duty: "attester", slot, sigs}));
+    for (const s of sigs) this.addPartial(PartialSigCollector.key("attester", slot, s.pubkey, s.root), this.o.transport.self, Buffer.from(s.sig.slice(2), "hex"));
+  }
+
+  private onPartials(origin: number, payload: Uint8Array): void {
+    const batch = decodePartialSigs(payload);
+    if (!batch || batch.duty !== "attester") return;
+    const now = this.o.beacon.currentSlot();
+    if (batch.slot < now - DUTY_TTL_SLOTS || batch.slot > now + 1) return;
+    for (const s of batch.sigs) {
+      if (!this.sharesByPubkey.has(s.pubkey)) continue;
+      this.addPartial(PartialSigCollector.key("attester", batch.slot, s.pubkey, s.root), origin, Buffer.from(s.sig.slice(2), "hex"));
+    }
+  }
+
+  private addPartial(key: string, shareIndex: number, sig: Uint8Array): void {
+    const count = this.collector.add(key, shareIndex, new Uint8Array(sig));
+    const p = this.pending.get(key);
+    if (p && !p.done && !p.recovering && count >= this.o.threshold) void this.recover(key, p);
+  }
+
+  private async recover(key: string, p: Pending): Promise<void> {
+    p.recovering = true;
+    const due = this.o.beacon.attestationDueMs(p.duty.slot);
+    try {
+      const res = await this.o.pool.recoverAndVerify({message: p.root, pubkey: Buffer.from(p.duty.pubkey.slice(2), "hex"), sharePubkeys: p.share.sharePubkeys, threshold: this.o.threshold, partials: this.collector.partials(key)});
+      if (res.badShares.length > 0) this.o.logger.warn("bad partial signatures", {slot: p.duty.slot, pubkey: p.duty.pubkey, shares: res.badShares});
+      if (!res.ok) {
+        p.recovering = false;
+        // Wait for more partials: the next one to arrive retries.
+        return;
+      }
+      p.done = true;
+      p.result.stages.recover = Date.now() - due;
+      p.signature = res.signature;
+      this.submitQueue.push(p);
+      if (this.submitQueue.length === 1) setImmediate(() => void this.flushSubmissions());
+    } catch (e) {
+      p.recovering = false;
+      this.o.logger.error("signature recovery failed", {slot: p.duty.slot, pubkey: p.duty.pubkey}, e);
+    }
+  }
+
+  /** Submits every attestation recovered in the same tick in one request. */
+  private async flushSubmissions(): Promise<void> {
+    const batch = this.submitQueue;
+    this.submitQueue = [];
+    if (batch.length === 0) return;
+    const atts: SignedAttestationInput[] = batch.map((p) => ({...p.duty, data: p.data, signature: p.signature as Uint8Array}));
+    try {
+      await this.o.beacon.submitAttestations(atts);
+      for (const p of batch) {
+        p.result.stages.submit = Date.now() - this.o.beacon.attestationDueMs(p.duty.slot);
+        this.o.onResult({...p.result, status: "submitted"});
+      }
+    } catch (e) {
+      for (const p of batch) this.o.onResult({...p.result, reason: "submit_failed", detail: errorMessage(e)});
+    }
+  }
+
+  private expire(beforeSlot: number): void {
+    for (const [key, p] of this.pending) {
+      if (p.duty.slot >= beforeSlot) continue;
+      this.pending.delete(key);
+      if (!p.done) {
+        const have = this.collector.partials(key).length;
+        this.o.onResult({...p.result, reason: "insufficient_partials", detail: `${have} of ${this.o.threshold} partial signatures`});
+      }
+    }
+    this.collector.prune(beforeSlot);
+    this.o.driver.prune(beforeSlot);
+    for (const s of this.duties.keys()) if (s < beforeSlot) this.duties.delete(s);
+  }
+}

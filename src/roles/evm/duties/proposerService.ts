@@ -1,0 +1,176 @@
+import {SLOTS_PER_EPOCH} from "@lodestar/params";
+import {toHex} from "../../../hotpath/bytes.js";
+import type {SlashingProtection} from "../../../storage/slashing/slashingProtection.js";
+import {errorMessage} from "../../../util/errors.js";
+import type {Logger} from "../../../util/logger.js";
+import type {BeaconNode, ProposerDuty} from "../beacon/beaconNode.js";
+import type {InstanceFactory, QbftDriver} from "../qbft/driver.js";
+import {qbftLeader} from "../qbft/quorum.js";
+import {blockSigningRoot, randaoSigningRoot} from "../signing.js";
+import {decodeBlockValue, encodeBlockValue} from "./blockValue.js";
+import type {ShareKey} from "./shareKeys.js";
+import type {SignatureExchange} from "./signatureExchange.js";
+import {roundDeadlines} from "./timing.js";
+
+/** Index of the proposer duty in the leader formula, so a slot's attester and proposer leaders differ. */
+export const PROPOSER_DUTY_INDEX = 1;
+/** The graffiti r3dv blocks carry, so a cluster's blocks are recognisable on explorers. */
+const GRAFFITI = "r3dv";
+
+export type ProposalFailure = "randao_failed" | "beacon_unavailable" | "no_consensus" | "slashing_refused" | "signature_failed" | "publish_failed";
+
+export interface ProposalResult {
+  duty: "proposer";
+  slot: number;
+  pubkey: string;
+  validatorIndex: number;
+  status: "submitted" | "failed";
+  reason?: ProposalFailure;
+  detail?: string;
+  /** ms from slot start to the end of each stage reached. */
+  stages: {randao?: number; fetch?: number; consensus?: number; sign?: number; submit?: number};
+  round?: number;
+}
+
+export interface ProposerServiceOptions {
+  beacon: BeaconNode;
+  driver: QbftDriver;
+  exchange: SignatureExchange;
+  slashing: SlashingProtection;
+  shares: ShareKey[];
+  n: number;
+  logger: Logger;
+  onResult(r: ProposalResult): void;
+}
+
+/**
+ * Block proposals (DESIGN.md): a randao reveal threshold-signed over the epoch, the block built by each
+ * node's beacon node, one block agreed by QBFT (the leader's), slashing protection, the block threshold-signed
+ * and published. Proposals start at the slot start; the whole duty must fit in the slot.
+ */
+export class ProposerService {
+  private readonly duties = new Map<number, ProposerDuty>();
+  private readonly fetched = new Map<number, string>();
+  private readonly sharesByPubkey: Map<string, ShareKey>;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(private readonly o: ProposerServiceOptions) {
+    this.sharesByPubkey = new Map(o.shares.map((s) => [s.pubkey, s]));
+  }
+
+  instanceConfig(instance: string): ReturnType<InstanceFactory> {
+    const m = /^proposer\/(\d+)$/.exec(instance);
+    if (!m) return undefined;
+    const slot = Number(m[1]);
+    const now = this.o.beacon.currentSlot();
+    if (slot < now - 1 || slot > now + 1) return undefined;
+    return {
+      slot,
+      leader: (round) => qbftLeader(slot, PROPOSER_DUTY_INDEX, round, this.o.n),
+      roundDeadline: roundDeadlines(this.o.beacon.slotStartMs(slot), this.o.beacon.slotMs),
+      isValid: (value) => {
+        const p = decodeBlockValue(this.o.beacon.config, slot, value);
+        const duty = this.duties.get(slot);
+        return p !== null && p.block.slot === slot && (!duty || p.block.proposerIndex === duty.validatorIndex);
+      },
+    };
+  }
+
+  start(): void {
+    this.onSlot(this.o.beacon.currentSlot());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+  }
+
+  private at(ms: number, f: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopped) f();
+    }, Math.max(0, ms - Date.now()));
+    this.timers.add(t);
+  }
+
+  private onSlot(slot: number): void {
+    this.at(this.o.beacon.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
+    const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
+    // Fetch at the epoch start and again mid-epoch: proposer duties depend on the previous epoch's last block.
+    void this.ensureDuties(epoch, slot % SLOTS_PER_EPOCH === 0).then(async () => {
+      // Slot 0 is the genesis block's: nobody proposes there.
+      if (slot > 0 && this.duties.has(slot)) await this.propose(slot, this.duties.get(slot) as ProposerDuty);
+    });
+    for (const s of this.duties.keys()) if (s < slot - 2) this.duties.delete(s);
+    this.o.driver.prune(slot - 2);
+    this.o.exchange.prune(slot - 2);
+  }
+
+  private async ensureDuties(epoch: number, refresh: boolean): Promise<void> {
+    if (this.fetched.has(epoch) && !refresh) return;
+    try {
+      const {dependentRoot, duties} = await this.o.beacon.proposerDuties(epoch);
+      if (this.fetched.get(epoch) === dependentRoot) return;
+      for (let s = epoch * SLOTS_PER_EPOCH; s < (epoch + 1) * SLOTS_PER_EPOCH; s++) this.duties.delete(s);
+      for (const d of duties) if (this.sharesByPubkey.has(d.pubkey.toLowerCase())) this.duties.set(d.slot, {...d, pubkey: d.pubkey.toLowerCase()});
+      this.fetched.set(epoch, dependentRoot);
+    } catch (e) {
+      this.o.logger.warn("proposer duties not fetched", {epoch}, e);
+    }
+  }
+
+  private async propose(slot: number, duty: ProposerDuty): Promise<void> {
+    const {beacon} = this.o;
+    const start = beacon.slotStartMs(slot);
+    const share = this.sharesByPubkey.get(duty.pubkey) as ShareKey;
+    const result: ProposalResult = {duty: "proposer", slot, pubkey: duty.pubkey, validatorIndex: duty.validatorIndex, status: "failed", stages: {}};
+    const fail = (reason: ProposalFailure, e: unknown) => this.o.onResult({...result, reason, detail: errorMessage(e)});
+    const deadline = new Promise<never>((_, reject) => this.at(beacon.slotStartMs(slot + 1), () => reject(new Error("slot ended"))));
+    deadline.catch(() => {});
+    let randao: Uint8Array;
+    try {
+      randao = await this.o.exchange.signAndExchange("randao", slot, share, randaoSigningRoot(beacon.config, Math.floor(slot / SLOTS_PER_EPOCH)), deadline);
+      result.stages.randao = Date.now() - start;
+    } catch (e) {
+      return fail("randao_failed", e);
+    }
+    let mine;
+    try {
+      mine = await beacon.produceBlock(slot, randao, GRAFFITI);
+      result.stages.fetch = Date.now() - start;
+    } catch (e) {
+      return fail("beacon_unavailable", e);
+    }
+    let decided;
+    try {
+      decided = await Promise.race([this.o.driver.run(`proposer/${slot}`, encodeBlockValue(beacon.config, mine)), deadline]);
+      result.stages.consensus = Date.now() - start;
+      result.round = decided.round;
+    } catch (e) {
+      return fail("no_consensus", e);
+    }
+    const block = decodeBlockValue(beacon.config, slot, decided.value);
+    if (!block) return fail("no_consensus", new Error("decided value is not a block"));
+    const root = blockSigningRoot(beacon.config, block.block);
+    try {
+      await this.o.slashing.checkAndInsertBlock({pubkey: duty.pubkey, slot, signingRoot: toHex(root)});
+    } catch (e) {
+      return fail("slashing_refused", e);
+    }
+    let signature: Uint8Array;
+    try {
+      signature = await this.o.exchange.signAndExchange("proposer", slot, share, root, deadline);
+      result.stages.sign = Date.now() - start;
+    } catch (e) {
+      return fail("signature_failed", e);
+    }
+    try {
+      await beacon.publishBlock(block, signature);
+      result.stages.submit = Date.now() - start;
+      this.o.onResult({...result, status: "submitted"});
+    } catch (e) {
+      fail("publish_failed", e);
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import {join} from "node:path";
+import {KEYS_DIR, keystoreFileName, passwordFileName} from "../../../cluster/createCluster.js";
+import {decryptKeystoreFile, readPasswordFile} from "../../../cluster/keystores.js";
+import type {ClusterLock} from "../../../cluster/lockSchema.js";
+import {bytesEqual, fromHex} from "../../../hotpath/bytes.js";
+import {R3dvError} from "../../../util/errors.js";
+
+export interface ShareKey {
+  /** The validator's (group) public key, lower-case 0x hex. */
+  pubkey: string;
+  /** This node's share of it. */
+  secret: Uint8Array;
+  /** Every share's public key by share index, to name a bad partial. */
+  sharePubkeys: Record<number, Uint8Array>;
+}
+
+export type ShareKeyErrorType = {code: "SHARE_KEY_MISMATCH"; file: string; validator: string};
+export class ShareKeyError extends R3dvError<ShareKeyErrorType> {}
+
+/** Decrypts this node's share of every validator in the lock and checks each against the lock's share key. */
+export async function loadShareKeys(lock: ClusterLock, nodeDir: string, self: number): Promise<ShareKey[]> {
+  const out: ShareKey[] = [];
+  for (const [j, v] of lock.validators.entries()) {
+    const dir = join(nodeDir, KEYS_DIR);
+    const ks = await decryptKeystoreFile(join(dir, keystoreFileName(j)), await readPasswordFile(join(dir, passwordFileName(j))));
+    if (!bytesEqual(ks.pubkey, fromHex(v.share_pubkeys[self - 1] as string))) {
+      throw new ShareKeyError({code: "SHARE_KEY_MISMATCH", file: ks.file, validator: v.pubkey}, `${ks.file} is not share ${self} of validator ${v.pubkey}: is this node dir the lock's operator ${self}?`);
+    }
+    out.push({pubkey: v.pubkey.toLowerCase(), secret: ks.secret, sharePubkeys: Object.fromEntries(v.share_pubkeys.map((p, i) => [i + 1, fromHex(p)]))});
+  }
+  return out;
+}

@@ -1,0 +1,25 @@
+import type {BeaconConfig} from "@lodestar/config";
+import {DOMAIN_BEACON_ATTESTER, DOMAIN_BEACON_PROPOSER, DOMAIN_RANDAO, SLOTS_PER_EPOCH} from "@lodestar/params";
+import {computeSigningRoot} from "@lodestar/state-transition";
+import {type BeaconBlock, type Epoch, type phase0, ssz} from "@lodestar/types";
+
+/**
+ * Signing roots: what a share signs. Domains come from the beacon node's fork schedule and genesis
+ * validators root (through `config`), so a wrong network or fork can never produce a valid-looking signature.
+ *
+ * Never build a changed SSZ value with object spread (`{...data, slot}`): @chainsafe/ssz caches a value's hash
+ * tree root in a symbol property that spread copies, so the copy hashes to the original's root. Clone
+ * through the type (`ssz.phase0.AttestationData.clone`) instead.
+ */
+export function attestationSigningRoot(config: BeaconConfig, data: phase0.AttestationData): Uint8Array {
+  return computeSigningRoot(ssz.phase0.AttestationData, data, config.getDomain(data.slot, DOMAIN_BEACON_ATTESTER));
+}
+
+export function randaoSigningRoot(config: BeaconConfig, epoch: Epoch): Uint8Array {
+  return computeSigningRoot(ssz.Epoch, epoch, config.getDomain(epoch * SLOTS_PER_EPOCH, DOMAIN_RANDAO));
+}
+
+export function blockSigningRoot(config: BeaconConfig, block: BeaconBlock): Uint8Array {
+  const type = config.getForkTypes(block.slot).BeaconBlock as unknown as Parameters<typeof computeSigningRoot>[0];
+  return computeSigningRoot(type, block, config.getDomain(block.slot, DOMAIN_BEACON_PROPOSER));
+}

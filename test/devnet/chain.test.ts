@@ -1,0 +1,86 @@
+import "../../src/devnet/preset.js";
+import assert from "node:assert/strict";
+import {before, describe, it} from "node:test";
+import {aggregateSignatures, SecretKey} from "@chainsafe/blst";
+import {DOMAIN_RANDAO} from "@lodestar/params";
+import {computeSigningRoot} from "@lodestar/state-transition";
+import {ssz, type electra} from "@lodestar/types";
+import {produceBlock} from "../../src/devnet/blockProducer.js";
+import {Devnet} from "../../src/devnet/devnet.js";
+import {DevnetError} from "../../src/devnet/errors.js";
+import {SyncPool} from "../../src/devnet/syncPool.js";
+import {interopSecretKey} from "../../src/hotpath/interop.js";
+import {createLogger} from "../../src/util/logger.js";
+
+const SLOT_MS = 1000;
+
+describe("devnet chain, driven slot by slot", () => {
+  let devnet: Devnet;
+  let nowMs = 0;
+  before(async () => {
+    devnet = await Devnet.create({
+      validators: 16,
+      own: new Set(Array.from({length: 16}, (_, i) => i)),
+      slotMs: SLOT_MS,
+      fork: "electra",
+      genesisDelaySec: 0,
+      logger: createLogger("error", "test"),
+      now: () => nowMs,
+    });
+    for (let slot = 1; slot <= 3; slot++) {
+      nowMs = devnet.chain.slotStartMs(slot);
+      await devnet.own.propose(slot, undefined);
+      nowMs += SLOT_MS / 3;
+      devnet.own.attest(slot);
+    }
+  });
+
+  const produce = async (slot: number): Promise<electra.BeaconBlock> => {
+    nowMs = devnet.chain.slotStartMs(slot);
+    const state = devnet.chain.stateAt(devnet.chain.head(), slot);
+    const proposer = state.epochCtx.getBeaconProposer(slot);
+    const randao = devnet.keys.sign(proposer, computeSigningRoot(ssz.Epoch, 0, devnet.chain.config.getDomain(slot, DOMAIN_RANDAO, slot)));
+    return (await produceBlock(devnet.chain, slot, randao, new Uint8Array(32), devnet.feeRecipients)).block;
+  };
+
+  it("imported every own block through the state transition", () => {
+    assert.equal(devnet.chain.head().slot, 3);
+  });
+
+  it("packs only votes the chain lacks (one aggregate per slot, none repeated)", async () => {
+    const block = await produce(4);
+    const slots = block.body.attestations.map((a) => a.data.slot);
+    assert.deepEqual(slots, [3], "slots 1 and 2 were already included by blocks 2 and 3");
+    assert.equal(block.body.attestations[0]?.aggregationBits.getTrueBitIndexes().length, 2, "16 validators: 2 attesters per slot");
+  });
+
+  it("fills the sync aggregate from the previous slot's messages", async () => {
+    const block = await produce(4);
+    assert.equal(block.body.syncAggregate.syncCommitteeBits.getTrueBitIndexes().length, 32, "all 32 positions held by own validators");
+  });
+
+  it("refuses a randao reveal from the wrong key with a reason", async () => {
+    nowMs = devnet.chain.slotStartMs(4);
+    const bad = devnet.keys.sign(0, new Uint8Array(32));
+    await assert.rejects(produceBlock(devnet.chain, 4, bad, new Uint8Array(32), devnet.feeRecipients), (e: unknown) => {
+      assert.ok(e instanceof DevnetError);
+      assert.match(e.message, /randao reveal: invalid signature/);
+      return true;
+    });
+  });
+});
+
+describe("sync pool", () => {
+  it("uses a contribution where it covers more of a subcommittee than the members' own messages", () => {
+    const pool = new SyncPool();
+    const root = new Uint8Array(32).fill(1);
+    const sk = (i: number) => SecretKey.fromBytes(interopSecretKey(i));
+    pool.add(5, root, [0], sk(0).sign(root));
+    const contribution = aggregateSignatures([1, 2, 3].map((i) => sk(i).sign(root)));
+    pool.addContribution(5, root, 0, [1, 2, 3], contribution);
+    assert.deepEqual(pool.syncAggregate(5, root).syncCommitteeBits.getTrueBitIndexes(), [1, 2, 3]);
+    pool.add(5, root, [8], sk(8).sign(root));
+    assert.deepEqual(pool.syncAggregate(5, root).syncCommitteeBits.getTrueBitIndexes(), [1, 2, 3, 8], "other subcommittees keep their messages");
+    assert.equal(pool.contribution(5, root, 1)?.aggregationBits.getTrueBitIndexes().length, 1);
+  });
+});

@@ -1,0 +1,66 @@
+import {spawn, type ChildProcess} from "node:child_process";
+import {once} from "node:events";
+import {fileURLToPath} from "node:url";
+
+/** dist/src/main.js, next to this compiled test in dist/test/devnet. */
+export const MAIN = fileURLToPath(new URL("../../src/main.js", import.meta.url));
+
+export interface RunningDevnet {
+  url: string;
+  genesisTime: number;
+  child: ChildProcess;
+  stderr: () => string;
+  stop: () => Promise<void>;
+}
+
+/** Spawns `r3dv devnet-beacon` on a free port and waits until it prints its URL and genesis time. */
+export async function spawnDevnet(args: string[], startTimeoutMs = 60_000): Promise<RunningDevnet> {
+  // The child chooses its own preset; a test process that set one for its client must not pass it down.
+  const env = {...process.env};
+  delete env.LODESTAR_PRESET;
+  const child = spawn(process.execPath, [MAIN, "devnet-beacon", "--port", "0", ...args], {stdio: ["ignore", "pipe", "pipe"], env});
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, "exit");
+    if (child.pid !== undefined) process.kill(child.pid, "SIGTERM");
+    const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, "SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const deadline = Date.now() + startTimeoutMs;
+  while (!/genesis time \d+/.test(out)) {
+    if (child.exitCode !== null) throw new Error(`devnet exited with ${child.exitCode}: ${err}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`devnet did not start within ${startTimeoutMs} ms: ${out} ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const url = (/listening on (http:\/\/\S+)/.exec(out) as RegExpExecArray)[1] as string;
+  const genesisTime = Number((/genesis time (\d+)/.exec(out) as RegExpExecArray)[1]);
+  return {url, genesisTime, child, stderr: () => err, stop};
+}
+
+/** Runs the CLI to completion (for flag errors) and returns its exit code and output. */
+export async function runCli(args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
+  const child = spawn(process.execPath, [MAIN, ...args], {stdio: ["ignore", "pipe", "pipe"]});
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, "SIGKILL"), 60_000);
+  const [code] = (await once(child, "exit")) as [number | null];
+  clearTimeout(timer);
+  return {code, stdout, stderr};
+}
+
+export async function getJson<T>(url: string): Promise<{status: number; headers: Headers; body: T}> {
+  const res = await fetch(url);
+  return {status: res.status, headers: res.headers, body: (await res.json()) as T};
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

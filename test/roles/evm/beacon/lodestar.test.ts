@@ -1,0 +1,99 @@
+import "../../../helpers/minimalPreset.js";
+import assert from "node:assert/strict";
+import {type Server, createServer} from "node:http";
+import {after, before, describe, it} from "node:test";
+import {DOMAIN_BEACON_PROPOSER, SLOTS_PER_EPOCH} from "@lodestar/params";
+import {computeSigningRoot} from "@lodestar/state-transition";
+import {ssz} from "@lodestar/types";
+import {BeaconError} from "../../../../src/roles/evm/beacon/errors.js";
+import {BeaconNode} from "../../../../src/roles/evm/beacon/beaconNode.js";
+import {attestationSigningRoot} from "../../../../src/roles/evm/signing.js";
+import {toHex} from "../../../../src/hotpath/bytes.js";
+import {interopSecretKey} from "../../../../src/hotpath/interop.js";
+import {secretToPublicKey, sign} from "../../../../src/hotpath/threshold.js";
+import {type LodestarNode, freePort, startLodestar} from "../../../helpers/lodestar.js";
+
+const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())));
+
+/** Against a real Lodestar v1.5.1 (Altair) beacon node: our client reads its chain and it accepts what we sign. */
+describe("beacon node client against a real Lodestar", {timeout: 300_000}, () => {
+  let lodestar: LodestarNode;
+  let bn: BeaconNode;
+  const ours = Array.from({length: 11}, (_, k) => k + 5);
+  const pubkeys = ours.map((i) => toHex(secretToPublicKey(interopSecretKey(i))));
+
+  before(async () => {
+    lodestar = await startLodestar({validators: 16, own: "0..4", genesisDelay: 8});
+    bn = await BeaconNode.connect(["http://127.0.0.1:1", lodestar.url]);
+  });
+  after(() => lodestar?.stop());
+
+  it("reads spec, genesis and fork schedule from the node (falling over an unreachable first URL)", async () => {
+    assert.equal(bn.url, lodestar.url);
+    assert.equal(bn.slotMs, 2000);
+    assert.equal(bn.genesisTime, lodestar.genesisTime);
+    assert.equal(bn.config.getForkName(0), "altair");
+    assert.equal(bn.isElectra(0), false);
+    assert.equal(bn.attestationDueMs(3) - bn.slotStartMs(3), Math.floor(2000 / 3), "an Altair node publishes no ATTESTATION_DUE_BPS: a third of the slot");
+    const res = await fetch(`${lodestar.url}/eth/v1/beacon/genesis`).then((r) => r.json() as Promise<{data: {genesis_validators_root: string}}>);
+    assert.equal(toHex(bn.genesisValidatorsRoot), res.data.genesis_validators_root);
+  });
+
+  it("finds our validators and their attester duties", async () => {
+    const indices = await bn.validatorIndices(pubkeys);
+    assert.deepEqual(pubkeys.map((p) => indices.get(p)), ours);
+    const {duties, dependentRoot} = await bn.attesterDuties(0, ours);
+    assert.equal(duties.length, ours.length);
+    assert.match(dependentRoot, /^0x[0-9a-f]{64}$/);
+    assert.deepEqual(duties.map((d) => d.pubkey).sort(), [...pubkeys].sort());
+    assert.ok(duties.every((d) => d.slot < SLOTS_PER_EPOCH && d.validatorCommitteeIndex < d.committeeLength));
+  });
+
+  it("an attestation signed with our domain is accepted; one signed under another domain is refused", async () => {
+    await sleepUntil(bn.slotStartMs(1));
+    const epoch = bn.epochOf(bn.currentSlot()) + 1;
+    const {duties} = await bn.attesterDuties(epoch, ours);
+    const duty = duties.sort((a, b) => a.slot - b.slot)[0]!;
+    await sleepUntil(bn.attestationDueMs(duty.slot));
+    const data = await bn.attestationData(duty.slot, duty.committeeIndex);
+    assert.equal(data.slot, duty.slot);
+    const sk = interopSecretKey(duty.validatorIndex);
+    const good = {...duty, data, signature: sign(sk, attestationSigningRoot(bn.config, data))};
+    // The bad one first: a node that has seen the good one answers "already known" before checking signatures.
+    // The same data under the proposer's domain: a signature Lodestar must not accept as an attestation.
+    const wrongRoot = computeSigningRoot(ssz.phase0.AttestationData, data, bn.config.getDomain(data.slot, DOMAIN_BEACON_PROPOSER));
+    assert.notDeepEqual(wrongRoot, attestationSigningRoot(bn.config, data));
+    await assert.rejects(bn.submitAttestations([{...good, signature: sign(sk, wrongRoot)}]), (e) => {
+      assert.ok(e instanceof BeaconError, String(e));
+      assert.equal(e.code, "BEACON_REFUSED");
+      assert.match(e.message, /INVALID_SIGNATURE/);
+      return true;
+    });
+    await bn.submitAttestations([good]);
+  });
+});
+
+describe("beacon node client against garbage", () => {
+  let server: Server;
+  let url: string;
+  before(async () => {
+    const port = await freePort();
+    // A broken "beacon node": valid HTTP, nonsense bodies. Fault injection for the layer above HTTP.
+    server = createServer((req, res) => {
+      if (req.url === "/eth/v1/beacon/genesis") return void res.end(JSON.stringify({data: {genesis_time: "soon"}}));
+      res.end("<html>teapot</html>");
+    });
+    await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
+    url = `http://127.0.0.1:${port}`;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  it("says which node answered what, instead of failing later", async () => {
+    await assert.rejects(BeaconNode.connect([url]), (e) => {
+      assert.ok(e instanceof BeaconError);
+      assert.equal(e.code, "BEACON_UNREACHABLE");
+      assert.match(e.message, /\/eth\/v1\/beacon\/genesis with an invalid body: data\.genesis_time|not JSON/);
+      return true;
+    });
+  });
+});
