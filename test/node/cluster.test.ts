@@ -138,6 +138,52 @@ describe("a four-node cluster of real processes", {timeout: 300_000}, () => {
     assert.equal(rec?.body.from, 4);
   });
 
+  it("a peer flooding 10,000 chunks/s does not delay another peer's current-slot chunks by more than 50 ms at p99 (with margin)", async () => {
+    const m4 = members.at(-1) as Member;
+    const slot = (await ipc<NodeStatus>(node(1), "status")).slot as number;
+    // Node 2 pushes each chunk to node 1 (flooded) and node 3 (not) at once: the difference of the two round
+    // trips is the flood's delay, with what the whole machine's load does to both taken out.
+    const rtts = async (n: number, minMs = 0): Promise<number[]> => {
+      const out: number[] = [];
+      const t0 = Date.now();
+      for (let i = 0; i < n || Date.now() - t0 < minMs; i++) {
+        const r = await ipc<PublishResult>(node(2), "publish", {kind: "probe", payload: `fair ${i}`});
+        const a = r.answers.find((x) => x.peer === 1);
+        const b = r.answers.find((x) => x.peer === 3);
+        assert.equal(a?.status, "accepted", JSON.stringify(a));
+        assert.equal(b?.status, "accepted", JSON.stringify(b));
+        out.push((a?.ms as number) - (b?.ms as number));
+      }
+      return out;
+    };
+    const baseline = await rtts(60);
+    // Signed in advance: the flooder's own signing cost must not throttle the flood.
+    const flood: Uint8Array[] = [];
+    for (let i = 0; i < 30_000; i++) flood.push(await m4.chunk("probe", slot, 10_000 + i, Buffer.alloc(100, i & 255)));
+    let stop = false;
+    const flooding = m4.flood(1, flood, 10_000, () => stop);
+    await new Promise((r) => setTimeout(r, 300));
+    // At least 2 s of flood: 20,000 chunks, long enough for any backlog to build.
+    const during = await rtts(60, 2000);
+    stop = true;
+    const {sent, seconds: floodSecs, answers} = await flooding;
+    const refusedRate = answers["refused:rate"] ?? 0;
+    const delayP99 = percentile(during, 99) - percentile(baseline, 50);
+    const delayP50 = percentile(during, 50) - percentile(baseline, 50);
+    if (process.env.R3DV_DEBUG_FLOOD) {
+      console.error(during.map((x) => Math.round(x)).join(","));
+      console.error((await (await fetch(`${node(1).http}/metrics`)).text()).split("\n").filter((l) => /admission_seconds_bucket|eventloop_lag|gc_duration_seconds_sum/.test(l)).join("\n"));
+      console.error("node2 loop p99", (await ipc<NodeStatus>(node(2), "status")).eventLoopDelayP99Ms, "node1", (await ipc<NodeStatus>(node(1), "status")).eventLoopDelayP99Ms);
+    }
+    console.error(`flood: ${sent} chunks in ${floodSecs.toFixed(1)} s (${Math.round(sent / floodSecs)}/s), answers ${JSON.stringify(answers)}; ` +
+      `victim RTT to node 1 minus RTT to node 3: baseline p50 ${percentile(baseline, 50).toFixed(1)} p99 ${percentile(baseline, 99).toFixed(1)} ms, during flood p50 ${percentile(during, 50).toFixed(1)} p99 ${percentile(during, 99).toFixed(1)} ms`);
+    assert.ok(sent / floodSecs > 5000, `the flood reached only ${sent / floodSecs}/s`);
+    assert.ok(refusedRate > 0, "the flooder was never rate-limited");
+    // The bound is 50 ms; a shared 2-core machine running four processes gets 4x that as margin. The benchmark measures it exactly.
+    assert.ok(delayP50 < 50, `victim delay p50 ${delayP50.toFixed(1)} ms`);
+    assert.ok(delayP99 < 200, `victim delay p99 ${delayP99.toFixed(1)} ms; samples ${during.map((x) => Math.round(x)).join(",")}`);
+  });
+
   it("each limiter refuses with its own reason under its condition", async () => {
     const m4 = members.at(-1) as Member;
     const ch = m4.channel(1);
@@ -158,52 +204,12 @@ describe("a four-node cluster of real processes", {timeout: 300_000}, () => {
     await waitFor("node 1 down to 2 peers", async () => (await ipc<NodeStatus>(node(1), "status")).ready.peersConnected === 2);
     assert.deepEqual(await ch.push(await m4.chunk("probe", slot - 20, seq++, Buffer.from("b"))), {status: "refused", limiter: "topology", reason: "too_few_peers"});
     assert.equal((await ch.push(await m4.chunk("probe", slot, seq++, Buffer.from("c")))).status, "accepted");
-    const lim = await ipc<{refused: Record<string, number>; window: {refusedByLimiter: Record<string, number>}}>(node(1), "limiters", {window: 1000});
+    const lim = await ipc<{refused: Record<string, number>; window: {refusedByLimiter: Record<string, number>}}>(node(1), "limiters", {window: 100_000});
     for (const k of ["objective:too_old", "w_tracking:epoch_allowance_spent", "topology:too_few_peers", "signature:bad_signature"]) assert.equal(lim.refused[k], 1, k);
     assert.deepEqual(
       Object.keys(lim.window.refusedByLimiter).sort(),
-      ["objective", "signature", "topology", "w_tracking"],
+      ["objective", "rate", "signature", "topology", "w_tracking"],
     );
-  });
-
-  it("a peer flooding 10,000 chunks/s does not delay another peer's current-slot chunks by more than 50 ms at p99 (with margin)", async () => {
-    const m4 = members.at(-1) as Member;
-    const slot = (await ipc<NodeStatus>(node(1), "status")).slot as number;
-    const rtts = async (n: number, minMs = 0): Promise<number[]> => {
-      const out: number[] = [];
-      const t0 = Date.now();
-      for (let i = 0; i < n || Date.now() - t0 < minMs; i++) {
-        const r = await ipc<PublishResult>(node(2), "publish", {kind: "probe", payload: `fair ${i}`});
-        const a = r.answers.find((x) => x.peer === 1);
-        assert.equal(a?.status, "accepted", JSON.stringify(a));
-        out.push(a?.ms as number);
-      }
-      return out;
-    };
-    const baseline = await rtts(60);
-    // Signed in advance: the flooder's own signing cost must not throttle the flood.
-    const flood: Uint8Array[] = [];
-    for (let i = 0; i < 30_000; i++) flood.push(await m4.chunk("probe", slot, 10_000 + i, Buffer.alloc(100, i & 255)));
-    let stop = false;
-    const flooding = m4.flood(1, flood, 10_000, () => stop);
-    await new Promise((r) => setTimeout(r, 300));
-    // At least 2 s of flood: 20,000 chunks, long enough for any backlog to build.
-    const during = await rtts(60, 2000);
-    stop = true;
-    const {sent, seconds: floodSecs, answers} = await flooding;
-    const refusedRate = answers["refused:rate"] ?? 0;
-    const delayP99 = percentile(during, 99) - percentile(baseline, 50);
-    if (process.env.R3DV_DEBUG_FLOOD) {
-      console.error(during.map((x) => Math.round(x)).join(","));
-      console.error((await (await fetch(`${node(1).http}/metrics`)).text()).split("\n").filter((l) => /admission_seconds_bucket|eventloop_lag|gc_duration_seconds_sum/.test(l)).join("\n"));
-      console.error("node2 loop p99", (await ipc<NodeStatus>(node(2), "status")).eventLoopDelayP99Ms, "node1", (await ipc<NodeStatus>(node(1), "status")).eventLoopDelayP99Ms);
-    }
-    console.error(`flood: ${sent} chunks in ${floodSecs.toFixed(1)} s (${Math.round(sent / floodSecs)}/s), answers ${JSON.stringify(answers)}; ` +
-      `victim push RTT baseline p50 ${percentile(baseline, 50).toFixed(1)} p99 ${percentile(baseline, 99).toFixed(1)} ms, during flood p50 ${percentile(during, 50).toFixed(1)} p99 ${percentile(during, 99).toFixed(1)} ms`);
-    assert.ok(sent / floodSecs > 5000, `the flood reached only ${sent / floodSecs}/s`);
-    assert.ok(refusedRate > 0, "the flooder was never rate-limited");
-    // The bound is 50 ms; a shared 2-core machine running four processes gets 4x that as margin. The benchmark measures it exactly.
-    assert.ok(delayP99 < 200, `victim delay p99 ${delayP99.toFixed(1)} ms; samples ${during.map((x) => Math.round(x)).join(",")}`);
   });
 
   it("economic: a node over its storage budget refuses storage_full", async () => {
