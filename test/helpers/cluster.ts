@@ -14,17 +14,24 @@ export const MULTIPROCESS_LOCK = "r3dv-node-multiprocess-tests";
 
 export const MAIN = fileURLToPath(new URL("../../src/main.js", import.meta.url));
 
-/** Ports the OS reports free right now (bound to 0, then released): parallel suites never collide on fixed ports. */
+/**
+ * Free ports for node listeners, drawn at random from 20000-31999 and checked by binding. Below Linux's
+ * ephemeral range (32768+) on purpose: port 0 and every outgoing connection of parallel suites take ports
+ * from that range, and one of them could take a port between this probe and the node's own listen.
+ */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({length: n}, () => new Promise<NetServer>((resolve) => {
-      const s = createServer();
-      s.listen(0, "127.0.0.1", () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as {port: number}).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
+  const out: number[] = [];
+  while (out.length < n) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (out.includes(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const s: NetServer = createServer();
+      s.once("error", () => resolve(false));
+      s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+    });
+    if (free) out.push(port);
+  }
+  return out;
 }
 
 export interface FakeBeacon {
