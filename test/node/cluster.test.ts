@@ -88,13 +88,14 @@ describe("a four-node cluster of real processes", {timeout: 300_000}, () => {
   it("a chunk pushed by each node is accepted and stored by the other three", async () => {
     for (const n of nodes) {
       const r = await ipc<PublishResult>(n, "publish", {kind: "probe", payload: `hello from ${n.index}`});
-      assert.deepEqual(r.answers.map((a) => a.status), ["accepted", "accepted", "accepted"], JSON.stringify(r.answers));
+      // `duplicate` means the peer already held it (a catch-up fetch can overtake the push): stored either way.
+      assert.deepEqual(r.answers.map((a) => (a.status === "duplicate" ? "accepted" : a.status)), ["accepted", "accepted", "accepted"], JSON.stringify(r.answers));
       assert.equal(r.replicated, true);
       for (const other of nodes) assert.deepEqual(await ipc(other, "has", {ids: [r.id]}), [true]);
     }
     const metrics = await (await fetch(`${node(1).http}/metrics`)).text();
     assert.match(metrics, /^r3dv_peers_connected 3$/m);
-    assert.match(metrics, /^r3dv_chunks_accepted_total\{kind="probe"\} 3$/m);
+    assert.match(metrics, /^r3dv_chunks_accepted_total\{kind="probe"\} [1-3]$/m);
     assert.match(metrics, /^r3dv_peer_rtt_seconds\{peer="2"\} /m);
     const status = (await (await fetch(`${node(1).http}/r3dv/v1/status`)).json()) as NodeStatus;
     assert.equal(status.limiters.accepted.probe, 3);
@@ -150,8 +151,9 @@ describe("a four-node cluster of real processes", {timeout: 300_000}, () => {
         const r = await ipc<PublishResult>(node(2), "publish", {kind: "probe", payload: `fair ${i}`});
         const a = r.answers.find((x) => x.peer === 1);
         const b = r.answers.find((x) => x.peer === 3);
-        assert.equal(a?.status, "accepted", JSON.stringify(a));
-        assert.equal(b?.status, "accepted", JSON.stringify(b));
+        // `duplicate`: the peer already held it (a catch-up fetch can be faster than the push): stored either way.
+        assert.ok(a?.status === "accepted" || a?.status === "duplicate", JSON.stringify(a));
+        assert.ok(b?.status === "accepted" || b?.status === "duplicate", JSON.stringify(b));
         out.push((a?.ms as number) - (b?.ms as number));
       }
       return out;
