@@ -88,7 +88,7 @@ async function measure(validators: number): Promise<BenchRow[]> {
 /** A 3-of-4 cluster's four EVM roles in this process, the embedded devnet as a separate process. */
 export const dutySuite: Suite = {
   name: "duties",
-  async run() {
+  async measure() {
     const sizes = (process.env.R3DV_BENCH_DUTY_VALIDATORS ?? "64").split(",").map(Number);
     const rows: BenchRow[] = [];
     for (const v of sizes) rows.push(...(await measure(v)));

@@ -23,17 +23,18 @@ export interface Suite {
   name: string;
   /** Builds the tasks (keys, pools, fixtures) and returns them with a cleanup. */
   setup?(): Promise<{tasks: BenchTask[]; teardown?: () => Promise<void>}>;
-  /** For end-to-end measurements that are not a repeated call (a cluster running duties): the rows themselves. */
-  run?(): Promise<BenchRow[]>;
+  /**
+   * Measurements that are not one repeated function (a latency distribution under a background flood, a
+   * cluster running duties for some epochs): the suite computes its own rows.
+   */
+  measure?(): Promise<BenchRow[]>;
 }
 
 /** Each task runs for this long (after warm-up): enough samples for a stable p99 at ~1 ms per op, short enough for a 2-core run. */
 const TASK_TIME_MS = 1500;
 
 export async function runSuite(suite: Suite): Promise<BenchRow[]> {
-  if (suite.run) return suite.run();
-  if (!suite.setup) throw new Error(`suite ${suite.name} has neither setup nor run`);
-  const {tasks, teardown} = await suite.setup();
+  const {tasks, teardown} = (await suite.setup?.()) ?? {tasks: []};
   const rows: BenchRow[] = [];
   try {
     for (const t of tasks) {
@@ -58,5 +59,6 @@ export async function runSuite(suite: Suite): Promise<BenchRow[]> {
   } finally {
     await teardown?.();
   }
+  if (suite.measure) rows.push(...(await suite.measure()));
   return rows;
 }

@@ -9,6 +9,11 @@ function fmt(n: number, digits = 3): string {
   return n >= 100 ? n.toFixed(0) : n.toPrecision(digits);
 }
 
+// A library promise rejected with nobody listening must not end a benchmark run without saying what it was.
+process.on("unhandledRejection", (reason) => {
+  console.error("unhandled rejection:", reason instanceof Error ? reason.stack : reason);
+});
+
 const filter = process.argv[2];
 const selected = suites.filter((s) => !filter || s.name.includes(filter));
 if (selected.length === 0) {

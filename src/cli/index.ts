@@ -5,6 +5,11 @@ import {registerDevnetBeacon} from "./devnetBeaconCmd.js";
 import {registerQuickstart} from "./quickstartCmd.js";
 import {registerSlashingProtection} from "./slashingProtectionCmd.js";
 import {registerVerifyCluster} from "./verifyClusterCmd.js";
+import {registerLimiters} from "./limitersCmd.js";
+import {registerPeers} from "./peersCmd.js";
+import {registerRun} from "./runCmd.js";
+import {registerSeries} from "./seriesCmd.js";
+import {registerStatus} from "./statusCmd.js";
 
 export function buildProgram(): Command {
   const program = new Command("r3dv")
@@ -17,6 +22,11 @@ export function buildProgram(): Command {
   registerQuickstart(program);
   registerSlashingProtection(program);
   registerDevnetBeacon(program);
+  registerRun(program);
+  registerStatus(program);
+  registerPeers(program);
+  registerSeries(program);
+  registerLimiters(program);
   return program;
 }
 
@@ -32,7 +42,7 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     if (e instanceof R3dvError) {
       console.error(`r3dv: error: ${e.message}`);
-      return e.code === "CLUSTER_BAD_OPTION" || e.code === "CLUSTER_OUT_NOT_EMPTY" || e.code === "DEVNET_BAD_OPTION" ? 2 : 1;
+      return e.code === "CLUSTER_BAD_OPTION" || e.code === "CLUSTER_OUT_NOT_EMPTY" || e.code === "DEVNET_BAD_OPTION" || e.code === "CONFIG_BAD_FLAG" ? 2 : 1;
     }
     console.error(`r3dv: unexpected error: ${errorMessage(e)}`);
     if (e instanceof Error && e.stack) console.error(e.stack);

@@ -1,0 +1,37 @@
+import Fastify, {type FastifyInstance} from "fastify";
+import type {R3dvNode} from "../node/node.js";
+import type {Logger} from "../util/logger.js";
+
+/** Operator-facing HTTP: Prometheus metrics, liveness, readiness, status JSON. Read-only: nothing here changes the node. */
+export class HttpApi {
+  private readonly app: FastifyInstance;
+  address: string | undefined;
+
+  constructor(
+    node: R3dvNode,
+    private readonly logger: Logger,
+  ) {
+    this.app = Fastify({logger: false});
+    this.app.get("/metrics", async (_req, reply) => {
+      reply.header("content-type", node.metrics.register.contentType);
+      return node.metrics.register.metrics();
+    });
+    // Alive means the event loop answers: a stuck loop fails this, a busy one does not.
+    this.app.get("/livez", async () => ({status: "ok"}));
+    this.app.get("/readyz", async (_req, reply) => {
+      const r = await node.readiness();
+      reply.code(r.ready ? 200 : 503);
+      return r;
+    });
+    this.app.get("/r3dv/v1/status", async () => node.status());
+  }
+
+  async start(host: string, port: number): Promise<void> {
+    this.address = await this.app.listen({host, port});
+    this.logger.info("http listening", {address: this.address});
+  }
+
+  async stop(): Promise<void> {
+    await this.app.close();
+  }
+}

@@ -1,0 +1,41 @@
+import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from "prom-client";
+
+/** Every metric the node exports, on its own registry (two nodes in one test process never share counters). */
+export function createMetrics() {
+  const register = new Registry();
+  // Process metrics include nodejs_eventloop_lag_seconds: the main thread's health under a flood.
+  collectDefaultMetrics({register, prefix: "r3dv_"});
+  return {
+    register,
+    peersConnected: new Gauge({name: "r3dv_peers_connected", help: "cluster peers with an open connection", registers: [register]}),
+    peerRtt: new Gauge({name: "r3dv_peer_rtt_seconds", help: "last ping round trip per peer", labelNames: ["peer"], registers: [register]}),
+    peerClockOffset: new Gauge({name: "r3dv_peer_clock_offset_seconds", help: "peer clock minus ours, estimated from the time exchange", labelNames: ["peer"], registers: [register]}),
+    connectionsRefused: new Counter({name: "r3dv_connections_refused_total", help: "connections the gater refused (peer not in the lock)", labelNames: ["direction"], registers: [register]}),
+    dials: new Counter({name: "r3dv_dials_total", help: "dial attempts to cluster peers", labelNames: ["result"], registers: [register]}),
+    chunksPushed: new Counter({name: "r3dv_chunks_pushed_total", help: "chunks this node pushed, by answer", labelNames: ["kind", "result"], registers: [register]}),
+    chunksAccepted: new Counter({name: "r3dv_chunks_accepted_total", help: "chunks received and accepted", labelNames: ["kind"], registers: [register]}),
+    chunksRefused: new Counter({name: "r3dv_chunks_refused_total", help: "chunks received and refused", labelNames: ["kind", "limiter", "reason"], registers: [register]}),
+    chunksDuplicate: new Counter({name: "r3dv_chunks_duplicate_total", help: "chunks received that this node already held", registers: [register]}),
+    pushRtt: new Histogram({name: "r3dv_push_rtt_seconds", help: "push round trip: sent to answer", buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1], registers: [register]}),
+    admission: new Histogram({
+      name: "r3dv_admission_seconds",
+      help: "received to answered, by stage: verify (waiting for and checking the signature), queue, write (durable commit)",
+      labelNames: ["stage"],
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers: [register],
+    }),
+    queueDepth: new Gauge({name: "r3dv_inbound_queue_depth", help: "admitted chunks waiting to be stored", registers: [register]}),
+    seriesEntries: new Gauge({name: "r3dv_series_entries", help: "entries in the series (after compaction)", registers: [register]}),
+    seriesBytes: new Gauge({name: "r3dv_series_bytes", help: "bytes the series uses against the storage budget", registers: [register]}),
+    seriesAppends: new Counter({name: "r3dv_series_appends_total", help: "entries appended, by type", labelNames: ["type"], registers: [register]}),
+    seriesErrors: new Counter({name: "r3dv_series_errors_total", help: "failed series writes", registers: [register]}),
+    compactions: new Counter({name: "r3dv_series_compactions_total", help: "compactions run", registers: [register]}),
+    workerQueue: new Gauge({name: "r3dv_worker_pool_queue", help: "tasks waiting for a limiter worker", registers: [register]}),
+    limiterAudits: new Counter({name: "r3dv_limiter_audits_total", help: "long-window limiter evaluations in the worker pool, by result", labelNames: ["result"], registers: [register]}),
+    fetchServed: new Counter({name: "r3dv_fetch_served_chunks_total", help: "chunks served to peers by /r3dv/fetch/1", registers: [register]}),
+    catchUp: new Counter({name: "r3dv_catchup_chunks_total", help: "missed chunks fetched from peers after a restart or reconnect", labelNames: ["result"], registers: [register]}),
+    dhtOps: new Counter({name: "r3dv_dht_ops_total", help: "DHT provide and find operations", labelNames: ["op", "result"], registers: [register]}),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

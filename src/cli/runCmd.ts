@@ -1,0 +1,51 @@
+import {type Command, Option} from "commander";
+import {R3dvNode} from "../node/node.js";
+import {DEFAULT_REPLICATION, RUN_FLAGS, type RawRunFlags, resolveRunOptions} from "../node/config.js";
+import {createLogger} from "../util/logger.js";
+
+export function registerRun(program: Command): void {
+  const opt = (flags: string, description: string, env: string) => new Option(flags, description).env(env);
+  program
+    .command("run")
+    .summary("run one node of a cluster: p2p host, chunk store, series, HTTP and IPC")
+    .description("Run one node of a cluster. Every flag can also be given as its R3DV_* environment variable (for docker run -e).")
+    .addOption(opt("--lock <FILE>", "cluster-lock.json of the cluster", RUN_FLAGS.lock))
+    .addOption(opt("--node-dir <DIR>", "this node's folder from create-cluster (identity.key, key shares)", RUN_FLAGS.nodeDir))
+    .addOption(opt("--data-dir <DIR>", "where the node keeps its series (LMDB); created if missing", RUN_FLAGS.dataDir))
+    .addOption(opt("--beacon-node <URL[,URL...]>", "Beacon API URL(s); the first good answer wins", RUN_FLAGS.beaconNode))
+    .addOption(opt("--p2p-listen <MULTIADDR>", "libp2p listen address (default: this operator's lock address)", RUN_FLAGS.p2pListen))
+    .addOption(opt("--http <IP:PORT>", "serve /metrics, /livez, /readyz, /r3dv/v1/status here", RUN_FLAGS.http))
+    .addOption(opt("--ipc <PATH>", "unix socket for local tools (default: DATA_DIR/r3dv.sock)", RUN_FLAGS.ipc))
+    .addOption(opt("--workers <K>", "limiter worker threads (default 1)", RUN_FLAGS.workers))
+    .addOption(opt("--log-level <LEVEL>", "error, warn, info or debug (default info)", RUN_FLAGS.logLevel))
+    .addOption(opt("--storage-budget <BYTES>", "series storage budget, e.g. 10G (default 10G)", RUN_FLAGS.storageBudget))
+    .addOption(opt("--replication <K>", `peers that must accept a durable chunk (default ${DEFAULT_REPLICATION})`, RUN_FLAGS.replication))
+    .addOption(opt("--peer-rate <N>", "chunks/s each peer may push before refusals (default 1000)", RUN_FLAGS.peerRate))
+    .action(async (flags: RawRunFlags) => {
+      const opts = resolveRunOptions(flags);
+      const logger = createLogger(opts.logLevel, "r3dv");
+      // A library promise rejected with nobody listening (a stream closed mid-write) must not take down a
+      // validator: log it and keep running. Programming errors still surface in the log at error level.
+      process.on("unhandledRejection", (reason) => logger.error("unhandled rejection", {}, reason));
+      const node = await R3dvNode.create(opts, logger);
+      let stopping: Promise<void> | null = null;
+      const stopped = new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          logger.info("stopping", {signal});
+          stopping ??= node.stop().then(resolve, (e: unknown) => {
+            logger.error("stop failed", {}, e);
+            resolve();
+          });
+        };
+        process.once("SIGINT", () => stop("SIGINT"));
+        process.once("SIGTERM", () => stop("SIGTERM"));
+      });
+      try {
+        await node.start();
+      } catch (e) {
+        await node.stop().catch(() => undefined);
+        throw e;
+      }
+      await stopped;
+    });
+}

@@ -1,0 +1,22 @@
+import type {Command} from "commander";
+import {ipcRequest} from "../api/ipc.js";
+import type {NodeStatus} from "../node/status.js";
+import {socketPath, withIpcOptions} from "./ipcOptions.js";
+import {formatPeers} from "./peersCmd.js";
+
+export function registerStatus(program: Command): void {
+  withIpcOptions(program.command("status").summary("a running node's readiness, peers, series size and limiter counters")).action(
+    async (flags: {ipc?: string; dataDir?: string; json?: boolean}) => {
+      const s = await ipcRequest<NodeStatus>(socketPath(flags), "status");
+      if (flags.json) {
+        console.log(JSON.stringify(s, null, 2));
+        return;
+      }
+      console.log(`cluster ${s.cluster.name} (${s.cluster.lockHash.slice(0, 18)}…) operator ${s.node.operator}/${s.cluster.operators}, threshold ${s.cluster.threshold}`);
+      console.log(`ready ${s.ready.ready} (peers ${s.ready.peersConnected}/${s.ready.peersNeeded} needed, beacon synced ${s.ready.beaconSynced}), slot ${s.slot ?? "unknown"}`);
+      console.log(`series ${s.series.entries} entries, ${s.series.bytes} of ${s.series.budget} bytes, head ${s.series.lastSeq} ${s.series.headHash.slice(0, 18)}…`);
+      console.log(`limiters received ${s.limiters.received}, accepted ${JSON.stringify(s.limiters.accepted)}, refused ${JSON.stringify(s.limiters.refused)}, queue ${s.limiters.queueDepth}`);
+      console.log(formatPeers(s.peers));
+    },
+  );
+}

@@ -1,0 +1,148 @@
+import {isIP} from "node:net";
+import {join, resolve} from "node:path";
+import {multiaddr} from "@multiformats/multiaddr";
+import {R3dvError, errorMessage} from "../util/errors.js";
+import type {LogLevel} from "../util/logger.js";
+import {PEER_RATE_PER_SEC} from "../roles/store/storeRole.js";
+
+/** DESIGN.md: the economic limiter's default budget. */
+export const DEFAULT_STORAGE_BUDGET = 10 * 2 ** 30;
+/** Durable chunks count as replicated once this many peers accepted them: with n=4, m=3, any m-1 peers that survive still hold it. */
+export const DEFAULT_REPLICATION = 2;
+export const IPC_SOCKET_FILE = "r3dv.sock";
+
+export interface RunOptions {
+  lock: string;
+  nodeDir: string;
+  dataDir: string;
+  beaconNodes: string[];
+  /** Undefined: derived from this operator's lock address. */
+  p2pListen?: string;
+  http?: {host: string; port: number};
+  ipc: string;
+  workers: number;
+  logLevel: LogLevel;
+  storageBudget: number;
+  replication: number;
+  /** Per-peer token bucket rate, chunks/s. */
+  peerRate: number;
+}
+
+export type ConfigErrorType = {code: "CONFIG_BAD_FLAG"; flag: string; env: string; reason: string};
+export class ConfigError extends R3dvError<ConfigErrorType> {}
+
+/** Flags and their R3DV_* environment variables (commander reads the variable when the flag is absent). */
+export const RUN_FLAGS = {
+  lock: "R3DV_LOCK",
+  nodeDir: "R3DV_NODE_DIR",
+  dataDir: "R3DV_DATA_DIR",
+  beaconNode: "R3DV_BEACON_NODE",
+  p2pListen: "R3DV_P2P_LISTEN",
+  http: "R3DV_HTTP",
+  ipc: "R3DV_IPC",
+  workers: "R3DV_WORKERS",
+  logLevel: "R3DV_LOG_LEVEL",
+  storageBudget: "R3DV_STORAGE_BUDGET",
+  replication: "R3DV_REPLICATION",
+  peerRate: "R3DV_PEER_RATE",
+} as const;
+
+const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
+  lock: "--lock",
+  nodeDir: "--node-dir",
+  dataDir: "--data-dir",
+  beaconNode: "--beacon-node",
+  p2pListen: "--p2p-listen",
+  http: "--http",
+  ipc: "--ipc",
+  workers: "--workers",
+  logLevel: "--log-level",
+  storageBudget: "--storage-budget",
+  replication: "--replication",
+  peerRate: "--peer-rate",
+};
+
+function bad(key: keyof typeof RUN_FLAGS, reason: string): ConfigError {
+  const flag = FLAG_NAMES[key];
+  return new ConfigError({code: "CONFIG_BAD_FLAG", flag, env: RUN_FLAGS[key], reason}, `${flag} (or ${RUN_FLAGS[key]}): ${reason}`);
+}
+
+export type RawRunFlags = Partial<Record<keyof typeof RUN_FLAGS, string>>;
+
+const LOG_LEVELS: LogLevel[] = ["error", "warn", "info", "debug"];
+
+function positiveInt(key: keyof typeof RUN_FLAGS, v: string, max: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1 || n > max) throw bad(key, `expected an integer from 1 to ${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Byte sizes as plain integers or with a binary suffix (K, M, G, T), e.g. 10G. */
+export function parseBytes(v: string): number | undefined {
+  const m = /^(\d+)([KMGT]i?B?)?$/i.exec(v.trim());
+  if (!m) return undefined;
+  const unit = (m[2] ?? "").charAt(0).toUpperCase();
+  const mult = {"": 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40}[unit] ?? 1;
+  return Number(m[1]) * mult;
+}
+
+/** Checks every flag before anything starts; each error names the flag, its variable, and what is expected. */
+export function resolveRunOptions(raw: RawRunFlags): RunOptions {
+  for (const key of ["lock", "nodeDir", "dataDir", "beaconNode"] as const) {
+    if (!raw[key]) throw bad(key, "is required");
+  }
+  const beaconNodes = (raw.beaconNode as string).split(",").map((u) => u.trim()).filter(Boolean);
+  for (const u of beaconNodes) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw bad("beaconNode", `${JSON.stringify(u)} is not a URL; expected http(s)://host:port`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw bad("beaconNode", `${u}: expected an http or https URL`);
+  }
+  if (beaconNodes.length === 0) throw bad("beaconNode", "expected at least one URL");
+  let p2pListen: string | undefined;
+  if (raw.p2pListen) {
+    try {
+      const c = multiaddr(raw.p2pListen).getComponents();
+      if (!c.some((x) => x.name === "tcp")) throw new Error("no /tcp/ component");
+    } catch (e) {
+      throw bad("p2pListen", `${JSON.stringify(raw.p2pListen)} is not a TCP multiaddr like /ip4/127.0.0.1/tcp/9001 (${errorMessage(e)})`);
+    }
+    p2pListen = raw.p2pListen;
+  }
+  let http: RunOptions["http"];
+  if (raw.http) {
+    const m = /^(.+):(\d{1,5})$/.exec(raw.http);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || isIP(m[1] as string) === 0 || port > 65535) throw bad("http", `${JSON.stringify(raw.http)} is not IP:PORT (e.g. 127.0.0.1:8551; port 0 picks a free one)`);
+    http = {host: m[1] as string, port};
+  }
+  const workers = raw.workers ? positiveInt("workers", raw.workers, 64) : 1;
+  const logLevel = (raw.logLevel ?? "info") as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw bad("logLevel", `expected one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(raw.logLevel)}`);
+  let storageBudget = DEFAULT_STORAGE_BUDGET;
+  if (raw.storageBudget) {
+    const b = parseBytes(raw.storageBudget);
+    if (b === undefined || b < 1) throw bad("storageBudget", `expected a size in bytes like 10G or 500000, got ${JSON.stringify(raw.storageBudget)}`);
+    storageBudget = b;
+  }
+  const replication = raw.replication ? positiveInt("replication", raw.replication, 255) : DEFAULT_REPLICATION;
+  const peerRate = raw.peerRate ? positiveInt("peerRate", raw.peerRate, 10_000_000) : PEER_RATE_PER_SEC;
+  const dataDir = resolve(raw.dataDir as string);
+  return {
+    lock: resolve(raw.lock as string),
+    nodeDir: resolve(raw.nodeDir as string),
+    dataDir,
+    beaconNodes,
+    p2pListen,
+    http,
+    ipc: raw.ipc ? resolve(raw.ipc) : join(dataDir, IPC_SOCKET_FILE),
+    workers,
+    logLevel,
+    storageBudget,
+    replication,
+    peerRate,
+  };
+}

@@ -1,0 +1,58 @@
+import type {R3dvNode} from "./node.js";
+
+export interface PeerStatus {
+  operator: number;
+  peerId: string;
+  address: string;
+  connected: boolean;
+  rttMs?: number;
+  clockOffsetMs?: number;
+  accepted: number;
+  refused: number;
+  rateLimited: number;
+}
+
+export interface NodeStatus {
+  cluster: {name: string; lockHash: string; threshold: number; operators: number};
+  node: {operator: number; peerId: string; listen: string[]; http?: string; ipc: string; uptimeSec: number};
+  slot?: number;
+  ready: {ready: boolean; peersConnected: number; peersNeeded: number; beaconSynced: boolean};
+  peers: PeerStatus[];
+  series: {entries: number; bytes: number; budget: number; lastSeq: number; headHash: string};
+  limiters: {
+    received: number;
+    accepted: Record<string, number>;
+    refused: Record<string, number>;
+    duplicate: number;
+    fetched: number;
+    queueDepth: number;
+    writesInFlight: number;
+    ethBlocksThisEpoch: Record<string, number>;
+  };
+  eventLoopDelayP99Ms: number;
+  lastCatchUp?: {fromSlot: number; toSlot: number; peers: number[]; added: number; viaDht: boolean; at: string};
+}
+
+export function buildStatus(n: R3dvNode, ready: NodeStatus["ready"], loopP99Ms: number, uptimeMs: number): NodeStatus {
+  const v = n.series.views;
+  return {
+    cluster: {name: n.lock.name, lockHash: n.lock.lock_hash, threshold: n.lock.threshold, operators: n.lock.operators.length},
+    node: {operator: n.self, peerId: n.peerId, listen: n.dht.listenAddrs(), http: n.httpAddress, ipc: n.opts.ipc, uptimeSec: Math.round(uptimeMs / 1000)},
+    slot: n.currentSlot(),
+    ready,
+    peers: n.peers(),
+    series: {entries: v.entries, bytes: v.bytesStored, budget: n.opts.storageBudget, lastSeq: v.lastSeq, headHash: n.series.headHash},
+    limiters: {
+      received: n.store.stats.received,
+      accepted: v.accepted,
+      refused: v.refused,
+      duplicate: n.store.stats.duplicate,
+      fetched: n.store.stats.fetched,
+      queueDepth: n.store.queueDepth,
+      writesInFlight: n.store.writesInFlight,
+      ethBlocksThisEpoch: v.ethBlocks.byOrigin,
+    },
+    eventLoopDelayP99Ms: loopP99Ms,
+    lastCatchUp: n.store.lastCatchUp,
+  };
+}

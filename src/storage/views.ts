@@ -1,0 +1,164 @@
+import {CHUNK_KINDS, type ChunkKind} from "../hotpath/chunk.js";
+import {type Entry, parseJsonBody} from "./entry.js";
+
+/** Chunks-per-slot keeps this many recent slots: two mainnet epochs, enough for the objective limiter's "recent" band. */
+export const SLOT_WINDOW = 128;
+
+export interface PeerView {
+  connected: boolean;
+  accepted: number;
+  refused: number;
+  rateLimited: number;
+  lastEventT: number;
+}
+
+export interface RefusedEntryBody {
+  from: number;
+  origin: number;
+  kind: string;
+  slot: number;
+  id: string;
+  limiter: string;
+  reason: string;
+}
+
+export interface PeerEventBody {
+  peer: number;
+  event: "connected" | "disconnected";
+}
+
+export interface CompactionBody {
+  fromSeq: number;
+  toSeq: number;
+  entries: number;
+  bytes: number;
+  lastRemovedHash: string;
+}
+
+/** Everything derived from the series, as plain JSON so a snapshot entry can hold it. */
+export interface ViewState {
+  lastSeq: number;
+  entries: number;
+  bytesStored: number;
+  slotsPerEpoch: number;
+  peers: Record<string, PeerView>;
+  /** `eth_block` chunks accepted per origin in `epoch` (W-tracking's input). */
+  ethBlocks: {epoch: number; byOrigin: Record<string, number>};
+  chunksPerSlot: Record<string, number>;
+  accepted: Record<string, number>;
+  refused: Record<string, number>;
+  /** Highest slot of a durable chunk this node holds: where catch-up starts after a restart. */
+  lastChunkSlot: number;
+  /** Highest `seq` of a chunk this node originated: a restarted node continues after it, never reuses one. */
+  ownSeq: number;
+}
+
+export function emptyViews(slotsPerEpoch: number): ViewState {
+  return {
+    lastSeq: 0,
+    entries: 0,
+    bytesStored: 0,
+    slotsPerEpoch,
+    peers: {},
+    ethBlocks: {epoch: 0, byOrigin: {}},
+    chunksPerSlot: {},
+    accepted: {},
+    refused: {},
+    lastChunkSlot: 0,
+    ownSeq: 0,
+  };
+}
+
+function peer(s: ViewState, index: number): PeerView {
+  const key = String(index);
+  let p = s.peers[key];
+  if (!p) {
+    p = {connected: false, accepted: 0, refused: 0, rateLimited: 0, lastEventT: 0};
+    s.peers[key] = p;
+  }
+  return p;
+}
+
+/** Chunk entries hold `from u8 | chunk`; the header fields sit at fixed offsets of the chunk encoding. */
+function chunkHeader(body: Uint8Array): {from: number; kind: ChunkKind | undefined; origin: number; slot: number; seq: number} {
+  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return {from: b[0] as number, kind: CHUNK_KINDS[b[2] as number], origin: b[3] as number, slot: Number(b.readBigUInt64BE(4)), seq: Number(b.readBigUInt64BE(12))};
+}
+
+/**
+ * Applies one entry, once, in series order: the incremental fold every derived view is made of. O(1) per
+ * entry, except pruning chunks-per-slot, which runs once per new slot and removes at most what was added.
+ */
+export function applyEntry(s: ViewState, e: Entry, storedBytes: number): void {
+  s.lastSeq = e.seq;
+  s.entries++;
+  s.bytesStored += storedBytes;
+  switch (e.type) {
+    case "chunk_accepted":
+    case "chunk_fetched": {
+      const h = chunkHeader(e.body);
+      const kind = h.kind ?? "unknown";
+      s.accepted[kind] = (s.accepted[kind] ?? 0) + 1;
+      if (h.from !== 0) peer(s, h.from).accepted++;
+      countSlot(s, h.slot);
+      if (h.slot > s.lastChunkSlot) s.lastChunkSlot = h.slot;
+      if (kind === "eth_block") {
+        const epoch = Math.floor(h.slot / s.slotsPerEpoch);
+        if (epoch > s.ethBlocks.epoch) s.ethBlocks = {epoch, byOrigin: {}};
+        if (epoch === s.ethBlocks.epoch) s.ethBlocks.byOrigin[h.origin] = (s.ethBlocks.byOrigin[h.origin] ?? 0) + 1;
+      }
+      break;
+    }
+    case "chunk_sent": {
+      const h = chunkHeader(e.body);
+      s.ownSeq = Math.max(s.ownSeq, h.seq);
+      countSlot(s, h.slot);
+      if (h.slot > s.lastChunkSlot) s.lastChunkSlot = h.slot;
+      break;
+    }
+    case "chunk_refused": {
+      const b = parseJsonBody<RefusedEntryBody>(e);
+      const key = `${b.limiter}:${b.reason}`;
+      s.refused[key] = (s.refused[key] ?? 0) + 1;
+      if (b.from !== 0) peer(s, b.from).refused++;
+      break;
+    }
+    case "rate_limited": {
+      const b = parseJsonBody<{peer: number; count: number}>(e);
+      peer(s, b.peer).rateLimited += b.count;
+      s.refused["rate:rate_limited"] = (s.refused["rate:rate_limited"] ?? 0) + b.count;
+      break;
+    }
+    case "peer_event": {
+      const b = parseJsonBody<PeerEventBody>(e);
+      const p = peer(s, b.peer);
+      p.connected = b.event === "connected";
+      p.lastEventT = e.t;
+      break;
+    }
+    case "compaction": {
+      const b = parseJsonBody<CompactionBody>(e);
+      s.entries -= b.entries;
+      s.bytesStored -= b.bytes;
+      break;
+    }
+    case "genesis":
+    case "snapshot":
+      break;
+  }
+}
+
+function countSlot(s: ViewState, slot: number): void {
+  const key = String(slot);
+  const had = s.chunksPerSlot[key];
+  s.chunksPerSlot[key] = (had ?? 0) + 1;
+  if (had === undefined) {
+    for (const k of Object.keys(s.chunksPerSlot)) if (Number(k) <= slot - SLOT_WINDOW) delete s.chunksPerSlot[k];
+  }
+}
+
+/** W-tracking's input for a chunk: this origin's accepted block views in the chunk's epoch. */
+export function ethBlocksInEpoch(s: ViewState, origin: number, slot: number): number {
+  const epoch = Math.floor(slot / s.slotsPerEpoch);
+  return epoch === s.ethBlocks.epoch ? (s.ethBlocks.byOrigin[origin] ?? 0) : 0;
+}

@@ -1,0 +1,232 @@
+import assert from "node:assert/strict";
+import {stat} from "node:fs/promises";
+import {after, before, describe, it} from "node:test";
+import {generateKeyPair} from "@libp2p/crypto/keys";
+import {loadLock} from "../../src/cluster/lock.js";
+import type {ClusterLock} from "../../src/cluster/lockSchema.js";
+import type {NodeStatus, PeerStatus} from "../../src/node/status.js";
+import type {PublishResult} from "../../src/roles/store/storeRole.js";
+import {type FakeBeacon, type NodeProc, type TestCluster, fakeBeacon, ipc, makeCluster, runCli, spawnNode, waitFor} from "../helpers/cluster.js";
+import {MULTIPROCESS_LOCK} from "../helpers/cluster.js";
+import {acquireExclusive} from "../helpers/exclusive.js";
+import {Member} from "../helpers/member.js";
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+}
+
+describe("a four-node cluster of real processes", {timeout: 300_000}, () => {
+  let c: TestCluster;
+  let beacon: FakeBeacon;
+  let release: (() => Promise<void>) | undefined;
+  let lock: ClusterLock;
+  const nodes: NodeProc[] = [];
+  const members: Member[] = [];
+  let spawnedAt = 0;
+
+  before(async () => {
+    release = await acquireExclusive(MULTIPROCESS_LOCK);
+    c = await makeCluster(4);
+    lock = await loadLock(c.lock);
+    beacon = await fakeBeacon({secondsPerSlot: 12, slotsPerEpoch: 8, slot: 1000});
+    spawnedAt = Date.now();
+    for (let i = 1; i <= 4; i++) nodes.push(await spawnNode(c, i, beacon.url));
+  });
+
+  after(async () => {
+    for (const m of members) await m.stop().catch(() => undefined);
+    for (const n of nodes) await n.kill("SIGKILL");
+    await beacon?.close();
+    await c?.cleanup();
+    await release?.();
+  });
+
+  const node = (i: number): NodeProc => nodes.find((n) => n.index === i && n.proc.exitCode === null && n.proc.signalCode === null) as NodeProc;
+
+  it("all four are ready on /readyz within 10 s, and each sees the other three", async () => {
+    for (const n of nodes) {
+      await waitFor(`node ${n.index} ready`, async () => (await fetch(`${n.http}/readyz`)).status === 200, Math.max(1000, 10_000 - (Date.now() - spawnedAt)));
+    }
+    assert.ok(Date.now() - spawnedAt < 10_000 + 2000, "readiness took longer than 10 s");
+    for (const n of nodes) {
+      const peers = await waitFor(`node ${n.index} RTT to every peer`, async () => {
+        const ps = await ipc<PeerStatus[]>(n, "peers");
+        return ps.every((p) => p.connected && p.rttMs !== undefined) && ps;
+      });
+      assert.deepEqual(peers.map((p) => p.operator).sort(), [1, 2, 3, 4].filter((i) => i !== n.index));
+    }
+  });
+
+  it("/readyz turns 503 while the beacon node is syncing, and back", async () => {
+    beacon.synced = false;
+    const r = await waitFor("not ready", async () => {
+      const res = await fetch(`${node(1).http}/readyz`);
+      return res.status === 503 && ((await res.json()) as {beaconSynced: boolean});
+    });
+    assert.equal(r.beaconSynced, false);
+    assert.equal((await fetch(`${node(1).http}/livez`)).status, 200);
+    beacon.synced = true;
+    await waitFor("ready again", async () => (await fetch(`${node(1).http}/readyz`)).status === 200);
+  });
+
+  it("`r3dv peers` and `r3dv status` show the peers with RTT, the series and the limiter counters", async () => {
+    for (const n of nodes) {
+      const r = await runCli(["peers", "--ipc", n.ipc]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split("\n").slice(1);
+      assert.equal(lines.length, 3);
+      for (const line of lines) assert.match(line, /^\d\tconnected\t\d+(\.\d)?ms\t/);
+    }
+    const s = await runCli(["status", "--ipc", node(1).ipc]);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stdout, /ready true \(peers 3\/2 needed, beacon synced true\)/);
+    assert.match(s.stdout, /series \d+ entries/);
+    assert.match(s.stdout, /limiters received \d+/);
+  });
+
+  it("a chunk pushed by each node is accepted and stored by the other three", async () => {
+    for (const n of nodes) {
+      const r = await ipc<PublishResult>(n, "publish", {kind: "probe", payload: `hello from ${n.index}`});
+      // `duplicate` means the peer already held it (a catch-up fetch can overtake the push): stored either way.
+      assert.deepEqual(r.answers.map((a) => (a.status === "duplicate" ? "accepted" : a.status)), ["accepted", "accepted", "accepted"], JSON.stringify(r.answers));
+      assert.equal(r.replicated, true);
+      for (const other of nodes) assert.deepEqual(await ipc(other, "has", {ids: [r.id]}), [true]);
+    }
+    const metrics = await (await fetch(`${node(1).http}/metrics`)).text();
+    assert.match(metrics, /^r3dv_peers_connected 3$/m);
+    assert.match(metrics, /^r3dv_chunks_accepted_total\{kind="probe"\} [1-3]$/m);
+    assert.match(metrics, /^r3dv_peer_rtt_seconds\{peer="2"\} /m);
+    const status = (await (await fetch(`${node(1).http}/r3dv/v1/status`)).json()) as NodeStatus;
+    assert.equal(status.limiters.accepted.probe, 3);
+    assert.equal((await stat(node(1).ipc)).mode & 0o777, 0o600);
+    const v = await runCli(["series", "--ipc", node(2).ipc, "--verify", "--tail", "5"]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.match(v.stdout, /chain verified: \d+ entries/);
+  });
+
+  it("refuses a peer with a valid identity that is not in the lock", async () => {
+    const outsider = await Member.start(lock, c.nodeDir(1), 9, await generateKeyPair("Ed25519"));
+    members.push(outsider);
+    await assert.rejects(async () => {
+      await outsider.dial(1);
+      // The gater may let the handshake finish and close right after: a push must fail either way.
+      await outsider.channel(1).push(new Uint8Array(40), 3000);
+    });
+    const metrics = await waitFor("refusal metric", async () => {
+      const m = await (await fetch(`${node(1).http}/metrics`)).text();
+      return /^r3dv_connections_refused_total\{direction="inbound"\} [1-9]/m.test(m) && m;
+    });
+    assert.match(metrics, /^r3dv_peers_connected 3$/m);
+  });
+
+  it("refuses and records a chunk with a forged signature", async () => {
+    await node(4).kill();
+    await waitFor("node 1 sees node 4 gone", async () => (await ipc<PeerStatus[]>(node(1), "peers")).some((p) => p.operator === 4 && !p.connected));
+    const m4 = await Member.start(lock, c.nodeDir(4), 4);
+    members.push(m4);
+    await m4.dial(1);
+    const ch = m4.channel(1);
+    const slot = (await ipc<NodeStatus>(node(1), "status")).slot as number;
+    const forged = await m4.chunk("probe", slot, 1, Buffer.from("forged"), {origin: 2});
+    assert.deepEqual(await ch.push(forged), {status: "refused", limiter: "signature", reason: "bad_signature"});
+    const honest = await m4.chunk("probe", slot, 2, Buffer.from("honest"));
+    assert.deepEqual(await ch.push(honest), {status: "accepted"});
+    const tail = await ipc<{entries: {type: string; body: {limiter: string; reason: string; origin: number; from: number}}[]}>(node(1), "series", {tail: 5, kind: "chunk_refused"});
+    const rec = tail.entries.at(-1);
+    assert.equal(rec?.body.reason, "bad_signature");
+    assert.equal(rec?.body.origin, 2);
+    assert.equal(rec?.body.from, 4);
+  });
+
+  it("a peer flooding 10,000 chunks/s does not delay another peer's current-slot chunks by more than 50 ms at p99 (with margin)", async () => {
+    const m4 = members.at(-1) as Member;
+    const slot = (await ipc<NodeStatus>(node(1), "status")).slot as number;
+    // Node 2 pushes each chunk to node 1 (flooded) and node 3 (not) at once: the difference of the two round
+    // trips is the flood's delay, with what the whole machine's load does to both taken out.
+    const rtts = async (n: number, minMs = 0): Promise<number[]> => {
+      const out: number[] = [];
+      const t0 = Date.now();
+      for (let i = 0; i < n || Date.now() - t0 < minMs; i++) {
+        const r = await ipc<PublishResult>(node(2), "publish", {kind: "probe", payload: `fair ${i}`});
+        const a = r.answers.find((x) => x.peer === 1);
+        const b = r.answers.find((x) => x.peer === 3);
+        // `duplicate`: the peer already held it (a catch-up fetch can be faster than the push): stored either way.
+        assert.ok(a?.status === "accepted" || a?.status === "duplicate", JSON.stringify(a));
+        assert.ok(b?.status === "accepted" || b?.status === "duplicate", JSON.stringify(b));
+        out.push((a?.ms as number) - (b?.ms as number));
+      }
+      return out;
+    };
+    // Baseline and flood are sampled alike (>= 2 s each), so whatever else loads the machine loads both.
+    const baseline = await rtts(60, 2000);
+    // Signed in advance: the flooder's own signing cost must not throttle the flood.
+    const flood: Uint8Array[] = [];
+    for (let i = 0; i < 30_000; i++) flood.push(await m4.chunk("probe", slot, 10_000 + i, Buffer.alloc(100, i & 255)));
+    let stop = false;
+    const flooding = m4.flood(1, flood, 10_000, () => stop);
+    await new Promise((r) => setTimeout(r, 300));
+    // At least 2 s of flood: 20,000 chunks, long enough for any backlog to build.
+    const during = await rtts(60, 2000);
+    stop = true;
+    const {sent, seconds: floodSecs, answers} = await flooding;
+    const refusedRate = answers["refused:rate"] ?? 0;
+    const delayP99 = percentile(during, 99) - percentile(baseline, 99);
+    const delayP50 = percentile(during, 50) - percentile(baseline, 50);
+    if (process.env.R3DV_DEBUG_FLOOD) {
+      console.error(during.map((x) => Math.round(x)).join(","));
+      console.error((await (await fetch(`${node(1).http}/metrics`)).text()).split("\n").filter((l) => /admission_seconds_bucket|eventloop_lag|gc_duration_seconds_sum/.test(l)).join("\n"));
+      console.error("node2 loop p99", (await ipc<NodeStatus>(node(2), "status")).eventLoopDelayP99Ms, "node1", (await ipc<NodeStatus>(node(1), "status")).eventLoopDelayP99Ms);
+    }
+    console.error(`flood: ${sent} chunks in ${floodSecs.toFixed(1)} s (${Math.round(sent / floodSecs)}/s), answers ${JSON.stringify(answers)}; ` +
+      `victim RTT to node 1 minus RTT to node 3: baseline p50 ${percentile(baseline, 50).toFixed(1)} p99 ${percentile(baseline, 99).toFixed(1)} ms, during flood p50 ${percentile(during, 50).toFixed(1)} p99 ${percentile(during, 99).toFixed(1)} ms`);
+    assert.ok(sent / floodSecs > 5000, `the flood reached only ${sent / floodSecs}/s`);
+    assert.ok(refusedRate > 0, "the flooder was never rate-limited");
+    // The bound is 50 ms; a shared 2-core machine running four processes gets 4x that as margin. The benchmark measures it exactly.
+    assert.ok(delayP50 < 50, `victim delay p50 ${delayP50.toFixed(1)} ms`);
+    assert.ok(delayP99 < 200, `victim delay p99 ${delayP99.toFixed(1)} ms; samples ${during.map((x) => Math.round(x)).join(",")}`);
+  });
+
+  it("each limiter refuses with its own reason under its condition", async () => {
+    const m4 = members.at(-1) as Member;
+    const ch = m4.channel(1);
+    const slot = (await ipc<NodeStatus>(node(1), "status")).slot as number;
+    let seq = 100;
+    // objective: 200 slots old is refused; the current slot is not.
+    assert.deepEqual(await ch.push(await m4.chunk("probe", slot - 200, seq++, Buffer.from("old"))), {status: "refused", limiter: "objective", reason: "too_old"});
+    assert.equal((await ch.push(await m4.chunk("probe", slot, seq++, Buffer.from("now")))).status, "accepted");
+    // W-tracking: 32 block views of one epoch from one origin, then the 33rd is refused.
+    for (let i = 0; i < 32; i++) {
+      const a = await ch.push(await m4.chunk("eth_block", slot, seq++, Buffer.from(`block ${i}`)));
+      assert.equal(a.status, "accepted", `eth_block ${i + 1}: ${JSON.stringify(a)}`);
+    }
+    assert.deepEqual(await ch.push(await m4.chunk("eth_block", slot, seq++, Buffer.from("block 33"))), {status: "refused", limiter: "w_tracking", reason: "epoch_allowance_spent"});
+    // topology: with 3 connected store peers a 20-slot-old chunk is taken; with 2 it is not, a current one still is.
+    assert.equal((await ch.push(await m4.chunk("probe", slot - 20, seq++, Buffer.from("a")))).status, "accepted");
+    await node(3).kill();
+    await waitFor("node 1 down to 2 peers", async () => (await ipc<NodeStatus>(node(1), "status")).ready.peersConnected === 2);
+    assert.deepEqual(await ch.push(await m4.chunk("probe", slot - 20, seq++, Buffer.from("b"))), {status: "refused", limiter: "topology", reason: "too_few_peers"});
+    assert.equal((await ch.push(await m4.chunk("probe", slot, seq++, Buffer.from("c")))).status, "accepted");
+    const lim = await ipc<{refused: Record<string, number>; window: {refusedByLimiter: Record<string, number>}}>(node(1), "limiters", {window: 100_000});
+    for (const k of ["objective:too_old", "w_tracking:epoch_allowance_spent", "topology:too_few_peers", "signature:bad_signature"]) assert.equal(lim.refused[k], 1, k);
+    assert.deepEqual(
+      Object.keys(lim.window.refusedByLimiter).sort(),
+      ["objective", "rate", "signature", "topology", "w_tracking"],
+    );
+  });
+
+  it("economic: a node over its storage budget refuses storage_full", async () => {
+    await node(1).kill();
+    const n1 = await spawnNode(c, 1, beacon.url, ["--storage-budget", "4096"]);
+    nodes.push(n1);
+    const m4 = members.at(-1) as Member;
+    await waitFor("node 1 back", async () => (await fetch(`${n1.http}/livez`)).ok);
+    await waitFor("member reconnected", async () => {
+      await m4.dial(1);
+      return true;
+    });
+    const slot = (await ipc<NodeStatus>(n1, "status")).slot as number;
+    const a = await m4.channel(1).push(await m4.chunk("probe", slot, 99_999, Buffer.from("too much")));
+    assert.deepEqual(a, {status: "refused", limiter: "economic", reason: "storage_full"});
+  });
+});

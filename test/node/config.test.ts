@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import {describe, it} from "node:test";
+import {ConfigError, DEFAULT_STORAGE_BUDGET, parseBytes, resolveRunOptions} from "../../src/node/config.js";
+
+const ok = {lock: "l.json", nodeDir: "n", dataDir: "/tmp/d", beaconNode: "http://127.0.0.1:5052,http://10.0.0.2:5052"};
+
+describe("run options", () => {
+  it("resolves defaults and lists of beacon nodes", () => {
+    const o = resolveRunOptions(ok);
+    assert.deepEqual(o.beaconNodes, ["http://127.0.0.1:5052", "http://10.0.0.2:5052"]);
+    assert.equal(o.ipc, "/tmp/d/r3dv.sock");
+    assert.equal(o.storageBudget, DEFAULT_STORAGE_BUDGET);
+    assert.equal(o.http, undefined);
+    assert.deepEqual(resolveRunOptions({...ok, http: "127.0.0.1:0"}).http, {host: "127.0.0.1", port: 0});
+  });
+
+  it("parses sizes", () => {
+    assert.equal(parseBytes("4096"), 4096);
+    assert.equal(parseBytes("10G"), 10 * 2 ** 30);
+    assert.equal(parseBytes("512MiB"), 512 * 2 ** 20);
+    assert.equal(parseBytes("ten"), undefined);
+  });
+
+  it("names the flag and the variable in every error", () => {
+    assert.throws(() => resolveRunOptions({...ok, replication: "0"}), (e: unknown) => e instanceof ConfigError && e.type.flag === "--replication" && e.type.env === "R3DV_REPLICATION");
+    assert.throws(() => resolveRunOptions({...ok, beaconNode: "ftp://x"}), /expected an http or https URL/);
+  });
+});

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import {type ChildProcess, spawn} from "node:child_process";
+import {after, before, describe, it} from "node:test";
+import {MAIN, MULTIPROCESS_LOCK, type NodeProc, type TestCluster, freePorts, makeCluster, runCli, spawnNode, waitFor} from "../helpers/cluster.js";
+import {acquireExclusive} from "../helpers/exclusive.js";
+
+describe("four r3dv run processes against the embedded devnet beacon node", {timeout: 180_000}, () => {
+  let c: TestCluster;
+  let devnet: ChildProcess | undefined;
+  let url = "";
+  const nodes: NodeProc[] = [];
+  let release: (() => Promise<void>) | undefined;
+
+  before(async () => {
+    release = await acquireExclusive(MULTIPROCESS_LOCK);
+    const [port] = await freePorts(1);
+    url = `http://127.0.0.1:${port}`;
+    devnet = spawn(process.execPath, [MAIN, "devnet-beacon", "--port", String(port), "--own", "none", "--log-level", "warn"], {stdio: "ignore"});
+    c = await makeCluster(4);
+    await waitFor("devnet beacon node answering", async () => (await fetch(`${url}/eth/v1/node/syncing`)).ok, 60_000, 250);
+  });
+
+  after(async () => {
+    for (const n of nodes) await n.kill("SIGKILL");
+    if (devnet && devnet.exitCode === null) {
+      const exited = new Promise((r) => devnet?.once("exit", r));
+      devnet.kill("SIGKILL");
+      await exited;
+    }
+    await c?.cleanup();
+    await release?.();
+  });
+
+  it("are all ready on /readyz within 10 s, and `r3dv status` shows peers, series and limiters", async () => {
+    const t0 = Date.now();
+    for (let i = 1; i <= 4; i++) nodes.push(await spawnNode(c, i, url));
+    for (const n of nodes) await waitFor(`node ${n.index} ready`, async () => (await fetch(`${n.http}/readyz`)).status === 200, Math.max(1000, 10_000 - (Date.now() - t0)));
+    assert.ok(Date.now() - t0 < 10_000 + 1000);
+    for (const n of nodes) {
+      const r = await runCli(["status", "--ipc", n.ipc]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`operator ${n.index}/4`));
+      assert.match(r.stdout, /beacon synced true\), slot \d+/);
+      assert.match(r.stdout, /^series \d+ entries, \d+ of \d+ bytes/m);
+      assert.match(r.stdout, /^limiters received \d+/m);
+      assert.equal(r.stdout.split("\n").filter((l) => /^\d\tconnected\t/.test(l)).length, 3);
+    }
+  });
+});

@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import {describe, it} from "node:test";
+import {InboundQueue} from "../../../src/roles/store/inboundQueue.js";
+
+describe("inbound queue", () => {
+  it("serves the highest priority first, and peers in turn within a priority", () => {
+    const q = new InboundQueue<string>(100);
+    for (let i = 0; i < 5; i++) q.push({peer: 1, priority: 0.5, item: `flood${i}`});
+    q.push({peer: 2, priority: 0.5, item: "victim"});
+    q.push({peer: 3, priority: 1, item: "urgent"});
+    assert.equal(q.shift()?.item, "urgent");
+    const next = [q.shift()?.item, q.shift()?.item];
+    assert.ok(next.includes("victim"), `victim waited behind the flood: ${next.join(",")}`);
+    assert.equal(q.length, 4);
+  });
+
+  it("when full, drops the lowest priority first and, within it, the busiest peer's newest", () => {
+    const q = new InboundQueue<string>(4);
+    q.push({peer: 1, priority: 0.5, item: "f0"});
+    q.push({peer: 1, priority: 0.5, item: "f1"});
+    q.push({peer: 1, priority: 0.5, item: "f2"});
+    q.push({peer: 1, priority: 0.1, item: "low"});
+    assert.equal(q.push({peer: 2, priority: 0.5, item: "victim"})?.item, "low");
+    assert.equal(q.push({peer: 2, priority: 0.55, item: "victim2"})?.item, "f2");
+    assert.equal(q.push({peer: 1, priority: 0.5, item: "f3"})?.item, "f3", "the flooder's own newest is refused");
+    assert.equal(q.push({peer: 1, priority: 0.05, item: "lower"})?.item, "lower");
+    const out: string[] = [];
+    for (let x = q.shift(); x; x = q.shift()) out.push(x.item);
+    assert.deepEqual(out.sort(), ["f0", "f1", "victim", "victim2"]);
+  });
+});
