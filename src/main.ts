@@ -11,6 +11,10 @@ if (major < MIN_NODE_MAJOR) {
 }
 // Lodestar freezes its preset when @lodestar/params is first loaded (the CLI's imports do that): the devnet runs
 // the minimal preset, so it must be chosen before anything is imported.
-if (process.argv[2] === "devnet-beacon" && process.env.LODESTAR_PRESET === undefined) process.env.LODESTAR_PRESET = "minimal";
+if (process.env.LODESTAR_PRESET === undefined) {
+  const {presetForCommand} = await import("./presetForCommand.js");
+  const preset = presetForCommand(process.argv.slice(2), process.env);
+  if (preset) process.env.LODESTAR_PRESET = preset;
+}
 const {runCli} = await import("./cli/index.js");
 process.exitCode = await runCli(process.argv);

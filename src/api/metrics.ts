@@ -35,6 +35,11 @@ export function createMetrics() {
     fetchServed: new Counter({name: "r3dv_fetch_served_chunks_total", help: "chunks served to peers by /r3dv/fetch/1", registers: [register]}),
     catchUp: new Counter({name: "r3dv_catchup_chunks_total", help: "missed chunks fetched from peers after a restart or reconnect", labelNames: ["result"], registers: [register]}),
     dhtOps: new Counter({name: "r3dv_dht_ops_total", help: "DHT provide and find operations", labelNames: ["op", "result"], registers: [register]}),
+    dutyResults: new Counter({name: "r3dv_duty_results_total", help: "validator duties by outcome, as this node saw them", labelNames: ["duty", "status", "reason"], registers: [register]}),
+    // Buckets span a 2 s devnet slot's third (667 ms) to a mainnet one (4 s): where a duty stands against its deadline.
+    dutyStageSeconds: new Histogram({name: "r3dv_duty_stage_seconds", help: "time from a duty's start (attestation due time, slot start for proposals) to the end of each stage", labelNames: ["duty", "stage"], buckets: [0.05, 0.1, 0.25, 0.5, 0.667, 1, 2, 4, 8], registers: [register]}),
+    consensusRounds: new Counter({name: "r3dv_consensus_round_changes_total", help: "QBFT round changes this node started", registers: [register]}),
+    consensusRejected: new Counter({name: "r3dv_consensus_rejected_total", help: "QBFT messages refused, by reason", labelNames: ["reason"], registers: [register]}),
   };
 }
 

@@ -1,6 +1,7 @@
 import {type ApiClient, getClient} from "@lodestar/api";
 import {createChainForkConfig} from "@lodestar/config";
-import {mainnetChainConfig} from "@lodestar/config/networks";
+import {mainnetChainConfig, minimalChainConfig} from "@lodestar/config/configs";
+import {ACTIVE_PRESET, PresetName} from "@lodestar/params";
 import type {NetworkName} from "../cluster/network.js";
 import {R3dvError, errorMessage} from "../util/errors.js";
 
@@ -28,11 +29,11 @@ export class Beacon {
     readonly urls: string[],
     readonly network: NetworkName,
   ) {
-    // Lodestar's preset is process-wide (mainnet unless LODESTAR_PRESET says otherwise) and a minimal-preset
-    // config cannot be built under it. The client's config only picks fork-specific SSZ types; the endpoints
-    // read here (syncing, genesis, spec) have none, so the mainnet config serves every network. Timing comes
-    // from the beacon node's spec, never from this config.
-    this.api = getClient({urls, globalInit: {timeoutMs: BEACON_TIMEOUT_MS}}, {config: createChainForkConfig(mainnetChainConfig)});
+    // Lodestar's preset is process-wide (main.ts picks minimal for a devnet lock) and a config can only be built
+    // for the active one. The client's config only picks fork-specific SSZ types; the endpoints read here
+    // (syncing, genesis, spec) have none. Timing comes from the beacon node's spec, never from this config.
+    const base = ACTIVE_PRESET === PresetName.minimal ? minimalChainConfig : mainnetChainConfig;
+    this.api = getClient({urls, globalInit: {timeoutMs: BEACON_TIMEOUT_MS}}, {config: createChainForkConfig(base)});
   }
 
   /** True when a beacon node answers `/eth/v1/node/syncing` with is_syncing false. */

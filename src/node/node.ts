@@ -9,7 +9,10 @@ import {HttpApi} from "../api/http.js";
 import {IpcServer} from "../api/ipc.js";
 import {fromHex, toHex} from "../hotpath/bytes.js";
 import {CHUNK_KINDS, type ChunkKind, chunkId, decodeChunk, isChunkKind} from "../hotpath/chunk.js";
-import {CHUNK_ENTRY_TYPES, type Entry, parseJsonBody} from "../storage/entry.js";
+import {CHUNK_ENTRY_TYPES, type Entry, jsonBody, parseJsonBody} from "../storage/entry.js";
+import {type AnyDutyResult, EvmRole} from "../roles/evm/evmRole.js";
+import {BlsPool} from "../workers/blsPool.js";
+import {storeTransport} from "./storeTransport.js";
 import {DhtRole, lockAddressToMultiaddr} from "../roles/dht/dhtRole.js";
 import {type PublishResult, StoreRole} from "../roles/store/storeRole.js";
 import {Series} from "../storage/series.js";
@@ -39,6 +42,8 @@ export class R3dvNode {
   readonly dht: DhtRole;
   readonly store: StoreRole;
   readonly pool: LimiterPool;
+  readonly blsPool: BlsPool;
+  readonly evm: EvmRole;
   readonly beacon: Beacon;
   private http: HttpApi | null = null;
   private ipc: IpcServer | null = null;
@@ -54,7 +59,7 @@ export class R3dvNode {
     readonly lock: ClusterLock,
     readonly self: number,
     readonly peerId: string,
-    privateKey: PrivateKey,
+    private readonly privateKey: PrivateKey,
     series: Series,
     metrics: Metrics,
     readonly logger: Logger,
@@ -79,6 +84,31 @@ export class R3dvNode {
       metrics,
       logger: logger.child({role: "store"}),
     });
+    this.blsPool = new BlsPool({size: opts.workers});
+    this.evm = new EvmRole({
+      lock,
+      self,
+      nodeDir: opts.nodeDir,
+      dataDir: opts.dataDir,
+      beaconUrls: opts.beaconNodes,
+      privateKey: this.privateKey,
+      transport: storeTransport(this.store, self, logger.child({role: "evm"})),
+      pool: this.blsPool,
+      logger: logger.child({role: "evm"}),
+      onResult: (r) => this.recordDuty(r),
+      qbftEvents: {
+        onRoundChange: () => this.metrics.consensusRounds.inc(),
+        onRejected: (_instance, _from, reason) => this.metrics.consensusRejected.inc({reason}),
+      },
+    });
+  }
+
+  /** Every duty outcome is a series entry (`r3dv series --kind duty_result`) and a metric. */
+  private recordDuty(r: AnyDutyResult): void {
+    this.metrics.dutyResults.inc({duty: r.duty, status: r.status, reason: r.reason ?? ""});
+    if ("stages" in r) for (const [stage, ms] of Object.entries(r.stages)) if (typeof ms === "number") this.metrics.dutyStageSeconds.observe({duty: r.duty, stage}, ms / 1000);
+    void this.series.append("duty_result", jsonBody(r), "batched").catch((e: unknown) => this.logger.error("duty result not recorded", {duty: r.duty, slot: r.slot}, e));
+    if (r.status === "failed") this.logger.warn("duty failed", {duty: r.duty, slot: r.slot, validator: r.validatorIndex, reason: r.reason, detail: r.detail});
   }
 
   /** Loads and checks everything a node needs, refusing (with what to do) a bad lock, node dir or data dir. */
@@ -117,6 +147,8 @@ export class R3dvNode {
       await this.http.start(this.opts.http.host, this.opts.http.port);
     }
     void this.fetchClock();
+    // Key shares are decrypted here: a wrong keystore password stops the node at start, with its message.
+    await this.evm.start();
     this.timers.push(setInterval(() => this.updateGauges(), 1000));
     this.timers.push(
       setInterval(() => {
@@ -148,6 +180,8 @@ export class R3dvNode {
     this.loopDelay.disable();
     await this.ipc?.stop().catch(() => undefined);
     await this.http?.stop().catch(() => undefined);
+    await this.evm.stop().catch(() => undefined);
+    await this.blsPool.close().catch(() => undefined);
     await this.store.stop().catch(() => undefined);
     await this.dht.stop().catch(() => undefined);
     await this.pool.close().catch(() => undefined);

@@ -14,6 +14,8 @@ export const ENTRY_TYPES = [
   "rate_limited",
   "snapshot",
   "compaction",
+  // Append only: the index of a type is its byte on disk.
+  "duty_result",
 ] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];
 

@@ -7,7 +7,7 @@ import {join} from "node:path";
  * runs files in parallel, and two four-node clusters on a 2-core machine would measure each other, not r3dv.
  * mkdir is atomic; a lock whose owner pid is gone is stale and taken over.
  */
-export async function acquireExclusive(name: string, timeoutMs = 300_000): Promise<() => Promise<void>> {
+export async function acquireExclusive(name: string, timeoutMs = 900_000): Promise<() => Promise<void>> {
   const dir = join(tmpdir(), `${name}.lock`);
   const end = Date.now() + timeoutMs;
   for (;;) {

@@ -9,11 +9,14 @@ import {BeaconNode} from "./beacon/beaconNode.js";
 import {type AggregationResult, AggregatorService} from "./duties/aggregatorService.js";
 import {AttesterService, type DutyResult} from "./duties/attesterService.js";
 import {type ProposalResult, ProposerService} from "./duties/proposerService.js";
-import {loadShareKeys} from "./duties/shareKeys.js";
+import {type ShareKey, loadShareKeys} from "./duties/shareKeys.js";
 import {SignatureExchange} from "./duties/signatureExchange.js";
 import type {ClusterTransport} from "./duties/transport.js";
 import {type QbftEvents, QbftDriver} from "./qbft/driver.js";
 import {ed25519QbftCrypto} from "./qbft/ed25519Crypto.js";
+
+/** How often a node retries a beacon node that is not answering (or not the right chain) before duties start. */
+const BEACON_RETRY_MS = 2000;
 
 export type AnyDutyResult = DutyResult | ProposalResult | AggregationResult;
 
@@ -46,6 +49,7 @@ export class EvmRole {
   private attester: AttesterService | null = null;
   private proposer: ProposerService | null = null;
   private aggregator: AggregatorService | null = null;
+  private running = false;
 
   constructor(private readonly o: EvmRoleOptions) {}
 
@@ -53,10 +57,33 @@ export class EvmRole {
     return this.beacon;
   }
 
+  /**
+   * Loads this node's key shares (a wrong password or a foreign node dir stops the node here, at start), then
+   * connects to the beacon node in the background, retrying until it answers: a node must come up, join its
+   * peers and report not-ready while its beacon node is still starting.
+   */
   async start(): Promise<void> {
+    const shares = await loadShareKeys(this.o.lock, this.o.nodeDir, this.o.self);
+    this.running = true;
+    if (this.o.beacon) return this.run(this.o.beacon, shares);
+    void this.connectLoop(shares);
+  }
+
+  private async connectLoop(shares: ShareKey[]): Promise<void> {
+    while (this.running) {
+      try {
+        await this.run(await BeaconNode.connect(this.o.beaconUrls), shares);
+        return;
+      } catch (e) {
+        await this.stopServices();
+        this.o.logger.warn("validator duties wait for the beacon node", {urls: this.o.beaconUrls, retryMs: BEACON_RETRY_MS}, e);
+        await new Promise((r) => setTimeout(r, BEACON_RETRY_MS));
+      }
+    }
+  }
+
+  private async run(beacon: BeaconNode, shares: ShareKey[]): Promise<void> {
     const {lock, self, logger} = this.o;
-    const shares = await loadShareKeys(lock, this.o.nodeDir, self);
-    const beacon = this.o.beacon ?? (await BeaconNode.connect(this.o.beaconUrls));
     this.beacon = beacon;
     const slashing = SlashingProtection.open(join(this.o.dataDir, SLASHING_DB_DIR));
     this.slashing = slashing;
@@ -87,15 +114,24 @@ export class EvmRole {
     this.proposer = new ProposerService({...common, exchange, slashing, onResult: this.o.onResult});
     await this.attester.start();
     this.proposer.start();
+    logger.info("validator duties started", {beacon: beacon.url, validators: shares.length, genesisTime: beacon.genesisTime, slotMs: beacon.slotMs});
   }
 
   async stop(): Promise<void> {
+    this.running = false;
+    await this.stopServices();
+  }
+
+  private async stopServices(): Promise<void> {
     this.attester?.stop();
     this.proposer?.stop();
     this.aggregator?.stop();
     this.exchange?.stop();
     this.driver?.stop();
     const slashing = this.slashing;
+    this.attester = this.proposer = this.aggregator = null;
+    this.exchange = null;
+    this.driver = null;
     this.slashing = null;
     await slashing?.close();
   }

@@ -95,6 +95,7 @@ export class StoreRole {
   private catchUpFrom: number;
   private catchingUp: Promise<number> | null = null;
   readonly stats = {received: 0, accepted: 0, duplicate: 0, refused: 0, fetched: 0};
+  private readonly listeners = new Set<(chunk: Chunk) => void>();
   lastCatchUp: {fromSlot: number; toSlot: number; peers: number[]; added: number; viaDht: boolean; at: string} | undefined;
 
   constructor(private readonly opts: StoreRoleOptions) {
@@ -352,6 +353,7 @@ export class StoreRole {
           this.opts.metrics?.chunksAccepted.inc({kind: chunk.kind});
           reply({status: "accepted"});
           if (durable) this.announce(chunk.slot);
+          this.notify(chunk);
         },
         (e: unknown) => {
           this.opts.metrics?.seriesErrors.inc();
@@ -384,6 +386,25 @@ export class StoreRole {
   // ---- sending ----
 
   /** Signs a chunk with this node's identity, records it, and pushes it to every connected peer. */
+  /**
+   * Hear every chunk a peer pushed once it is admitted and in the series: the duty layer acts only on what
+   * the node has recorded. Returns the unsubscribe function.
+   */
+  onChunk(listener: (chunk: Chunk) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private notify(chunk: Chunk): void {
+    for (const l of this.listeners) {
+      try {
+        l(chunk);
+      } catch (e) {
+        this.opts.logger.error("chunk listener failed", {kind: chunk.kind, slot: chunk.slot, origin: chunk.origin}, e);
+      }
+    }
+  }
+
   async publish(kind: ChunkKind, payload: Uint8Array, slot?: number): Promise<PublishResult> {
     this.ownSeq = Math.max(this.ownSeq, this.opts.series.views.ownSeq) + 1;
     const body = {kind, slot: slot ?? this.opts.currentSlot() ?? 0, origin: this.opts.self, seq: this.ownSeq, t: Date.now(), payload};

@@ -1,0 +1,22 @@
+import type {ClusterTransport, DutyChunkKind} from "../roles/evm/duties/transport.js";
+import type {StoreRole} from "../roles/store/storeRole.js";
+import type {Logger} from "../util/logger.js";
+
+/**
+ * The duty layer's view of the store role: publishing is pushing a signed chunk to every peer (recorded in
+ * the series first), hearing is being told of each admitted chunk of a kind. Publishing does not wait for
+ * answers: a duty never blocks on a slow peer; replication retries what a peer missed.
+ */
+export function storeTransport(store: StoreRole, self: number, logger: Logger): ClusterTransport {
+  return {
+    self,
+    publish(kind: DutyChunkKind, slot: number, payload: Uint8Array): void {
+      store.publish(kind, payload, slot).catch((e: unknown) => logger.warn("duty chunk not pushed", {kind, slot}, e));
+    },
+    subscribe(kind, handler) {
+      return store.onChunk((c) => {
+        if (c.kind === kind) handler(c.origin, c.slot, c.payload);
+      });
+    },
+  };
+}
