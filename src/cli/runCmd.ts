@@ -7,7 +7,7 @@ export function registerRun(program: Command): void {
   const opt = (flags: string, description: string, env: string) => new Option(flags, description).env(env);
   program
     .command("run")
-    .summary("run one node of a cluster: p2p host, chunk store, series, HTTP and IPC")
+    .summary("run one node of a cluster: p2p host, chunk store, series, validator duties, HTTP and IPC")
     .description("Run one node of a cluster. Every flag can also be given as its R3DV_* environment variable (for docker run -e).")
     .addOption(opt("--lock <FILE>", "cluster-lock.json of the cluster", RUN_FLAGS.lock))
     .addOption(opt("--node-dir <DIR>", "this node's folder from create-cluster (identity.key, key shares)", RUN_FLAGS.nodeDir))
@@ -16,7 +16,7 @@ export function registerRun(program: Command): void {
     .addOption(opt("--p2p-listen <MULTIADDR>", "libp2p listen address (default: this operator's lock address)", RUN_FLAGS.p2pListen))
     .addOption(opt("--http <IP:PORT>", "serve /metrics, /livez, /readyz, /r3dv/v1/status here", RUN_FLAGS.http))
     .addOption(opt("--ipc <PATH>", "unix socket for local tools (default: DATA_DIR/r3dv.sock)", RUN_FLAGS.ipc))
-    .addOption(opt("--workers <K>", "limiter worker threads (default 1)", RUN_FLAGS.workers))
+    .addOption(opt("--workers <K>", "worker threads for each pool: BLS recovery and verification, limiter scans (default 1)", RUN_FLAGS.workers))
     .addOption(opt("--log-level <LEVEL>", "error, warn, info or debug (default info)", RUN_FLAGS.logLevel))
     .addOption(opt("--storage-budget <BYTES>", "series storage budget, e.g. 10G (default 10G)", RUN_FLAGS.storageBudget))
     .addOption(opt("--replication <K>", `peers that must accept a durable chunk (default ${DEFAULT_REPLICATION})`, RUN_FLAGS.replication))
