@@ -7,6 +7,7 @@ import {qbftLeader} from "../qbft/quorum.js";
 import {aggregateAndProofSigningRoot, isAggregator, selectionProofSigningRoot} from "../signing.js";
 import type {ShareKey} from "./shareKeys.js";
 import type {SignatureExchange} from "./signatureExchange.js";
+import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import {roundDeadlines} from "./timing.js";
 
 /** Index of the aggregation duty in the leader formula. */
@@ -41,19 +42,15 @@ export interface AggregatorServiceOptions {
  */
 export class AggregatorService {
   private readonly sharesByPubkey: Map<string, ShareKey>;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private stopped = false;
+  private readonly timers = new DutyTimers();
 
   constructor(private readonly o: AggregatorServiceOptions) {
     this.sharesByPubkey = new Map(o.shares.map((s) => [s.pubkey, s]));
   }
 
   instanceConfig(instance: string): ReturnType<InstanceFactory> {
-    const m = /^aggregator\/(\d+)$/.exec(instance);
-    if (!m) return undefined;
-    const slot = Number(m[1]);
-    const now = this.o.beacon.currentSlot();
-    if (slot < now - 1 || slot > now + 1) return undefined;
+    const slot = instanceSlot("aggregator", instance, this.o.beacon.currentSlot());
+    if (slot === undefined) return undefined;
     return {
       slot,
       leader: (round) => qbftLeader(slot, AGGREGATOR_DUTY_INDEX, round, this.o.n),
@@ -63,8 +60,7 @@ export class AggregatorService {
   }
 
   stop(): void {
-    this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
+    this.timers.stop();
   }
 
   /** Aggregates are due at 2/3 of the slot. */
@@ -74,17 +70,13 @@ export class AggregatorService {
 
   /** Called with each slot's agreed attestation data (from the attester duty). */
   onAttestationDecided(slot: number, byCommittee: Map<number, phase0.AttestationData>, duties: AttesterDuty[]): void {
-    if (this.stopped) return;
+    if (this.timers.isStopped) return;
     void this.run(slot, byCommittee, duties).catch((e) => this.o.logger.error("aggregation failed", {slot}, e));
   }
 
   private async run(slot: number, byCommittee: Map<number, phase0.AttestationData>, duties: AttesterDuty[]): Promise<void> {
     const {beacon, exchange} = this.o;
-    const deadline = new Promise<never>((_, reject) => {
-      const t = setTimeout(() => reject(new Error("slot ended")), Math.max(0, beacon.slotStartMs(slot + 1) - Date.now()));
-      this.timers.add(t);
-    });
-    deadline.catch(() => {});
+    const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
     const result = (d: AttesterDuty, r: Omit<AggregationResult, "duty" | "slot" | "pubkey" | "validatorIndex">) => this.o.onResult({duty: "aggregator", slot, pubkey: d.pubkey, validatorIndex: d.validatorIndex, ...r});
 
     const selectionRoot = selectionProofSigningRoot(beacon.config, slot);
@@ -101,7 +93,8 @@ export class AggregatorService {
       }),
     );
     if (selected.length === 0) return;
-    await new Promise((r) => setTimeout(r, Math.max(0, this.aggregateDueMs(slot) - Date.now())));
+    // A stopped service never resumes here: the timer is cancelled.
+    await new Promise<void>((r) => this.timers.at(this.aggregateDueMs(slot), r));
 
     const electra = beacon.isElectra(slot);
     const committees = [...new Set(selected.map((s) => s.duty.committeeIndex))].sort((a, b) => a - b);

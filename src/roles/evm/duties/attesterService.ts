@@ -13,6 +13,7 @@ import {attestationSigningRoot} from "../signing.js";
 import {decodeAttestationValue, encodeAttestationValue} from "./attestationValue.js";
 import {PartialSigCollector, decodePartialSigs, encodePartialSigs} from "./partialSigs.js";
 import type {ShareKey} from "./shareKeys.js";
+import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import {roundDeadlines} from "./timing.js";
 import type {ClusterTransport} from "./transport.js";
 
@@ -76,9 +77,8 @@ export class AttesterService {
   private readonly collector = new PartialSigCollector();
   private readonly sharesByPubkey: Map<string, ShareKey>;
   private indices: number[] = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new DutyTimers();
   private submitQueue: Pending[] = [];
-  private stopped = false;
   private readonly unsubscribe: () => void;
 
   constructor(private readonly o: AttesterServiceOptions) {
@@ -88,11 +88,8 @@ export class AttesterService {
 
   /** Parameters of "attester/<slot>" instances, for the QBFT driver; undefined for slots not near now. */
   instanceConfig(instance: string): ReturnType<ConstructorParameters<typeof QbftDriver>[2]> {
-    const m = /^attester\/(\d+)$/.exec(instance);
-    if (!m) return undefined;
-    const slot = Number(m[1]);
-    const now = this.o.beacon.currentSlot();
-    if (slot < now - 1 || slot > now + 1) return undefined;
+    const slot = instanceSlot("attester", instance, this.o.beacon.currentSlot());
+    if (slot === undefined) return undefined;
     const {beacon} = this.o;
     return {
       slot,
@@ -111,25 +108,16 @@ export class AttesterService {
   }
 
   stop(): void {
-    this.stopped = true;
     this.unsubscribe();
-    for (const t of this.timers) clearTimeout(t);
-  }
-
-  private at(ms: number, f: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      if (!this.stopped) f();
-    }, Math.max(0, ms - Date.now()));
-    this.timers.add(t);
+    this.timers.stop();
   }
 
   /** Every slot: make sure duties of this and the next epoch are known, arm this slot's duty, expire old ones. */
   private onSlot(slot: number): void {
-    this.at(this.o.beacon.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
+    this.timers.at(this.o.beacon.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
     const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
     void this.ensureDuties(epoch, slot % SLOTS_PER_EPOCH === 0).then(() => this.ensureDuties(epoch + 1, false));
-    this.at(this.o.beacon.attestationDueMs(slot), () => void this.runSlot(slot));
+    this.timers.at(this.o.beacon.attestationDueMs(slot), () => void this.runSlot(slot));
     this.expire(slot - DUTY_TTL_SLOTS);
   }
 
@@ -192,7 +180,7 @@ export class AttesterService {
     this.ownView.set(slot, byCommittee);
     let decided: {value: Uint8Array; round: number};
     try {
-      const deadline = new Promise<never>((_, reject) => this.at(this.o.beacon.slotStartMs(slot + DUTY_TTL_SLOTS), () => reject(new Error("no decision before the duty expired"))));
+      const deadline = this.timers.deadline(this.o.beacon.slotStartMs(slot + DUTY_TTL_SLOTS), "no decision before the duty expired");
       decided = await Promise.race([this.o.driver.run(`attester/${slot}`, encodeAttestationValue(byCommittee)), deadline]);
     } catch (e) {
       return fail("no_consensus", errorMessage(e));

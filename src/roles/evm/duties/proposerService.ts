@@ -10,6 +10,7 @@ import {blockSigningRoot, randaoSigningRoot} from "../signing.js";
 import {decodeBlockValue, encodeBlockValue} from "./blockValue.js";
 import type {ShareKey} from "./shareKeys.js";
 import type {SignatureExchange} from "./signatureExchange.js";
+import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import {roundDeadlines} from "./timing.js";
 
 /** Index of the proposer duty in the leader formula, so a slot's attester and proposer leaders differ. */
@@ -52,19 +53,15 @@ export class ProposerService {
   private readonly duties = new Map<number, ProposerDuty>();
   private readonly fetched = new Map<number, string>();
   private readonly sharesByPubkey: Map<string, ShareKey>;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private stopped = false;
+  private readonly timers = new DutyTimers();
 
   constructor(private readonly o: ProposerServiceOptions) {
     this.sharesByPubkey = new Map(o.shares.map((s) => [s.pubkey, s]));
   }
 
   instanceConfig(instance: string): ReturnType<InstanceFactory> {
-    const m = /^proposer\/(\d+)$/.exec(instance);
-    if (!m) return undefined;
-    const slot = Number(m[1]);
-    const now = this.o.beacon.currentSlot();
-    if (slot < now - 1 || slot > now + 1) return undefined;
+    const slot = instanceSlot("proposer", instance, this.o.beacon.currentSlot());
+    if (slot === undefined) return undefined;
     return {
       slot,
       leader: (round) => qbftLeader(slot, PROPOSER_DUTY_INDEX, round, this.o.n),
@@ -82,20 +79,11 @@ export class ProposerService {
   }
 
   stop(): void {
-    this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-  }
-
-  private at(ms: number, f: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      if (!this.stopped) f();
-    }, Math.max(0, ms - Date.now()));
-    this.timers.add(t);
+    this.timers.stop();
   }
 
   private onSlot(slot: number): void {
-    this.at(this.o.beacon.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
+    this.timers.at(this.o.beacon.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
     const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
     // Fetch at the epoch start and again mid-epoch: proposer duties depend on the previous epoch's last block.
     void this.ensureDuties(epoch, slot % SLOTS_PER_EPOCH === 0).then(async () => {
@@ -126,8 +114,7 @@ export class ProposerService {
     const share = this.sharesByPubkey.get(duty.pubkey) as ShareKey;
     const result: ProposalResult = {duty: "proposer", slot, pubkey: duty.pubkey, validatorIndex: duty.validatorIndex, status: "failed", stages: {}};
     const fail = (reason: ProposalFailure, e: unknown) => this.o.onResult({...result, reason, detail: errorMessage(e)});
-    const deadline = new Promise<never>((_, reject) => this.at(beacon.slotStartMs(slot + 1), () => reject(new Error("slot ended"))));
-    deadline.catch(() => {});
+    const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
     let randao: Uint8Array;
     try {
       randao = await this.o.exchange.signAndExchange("randao", slot, share, randaoSigningRoot(beacon.config, Math.floor(slot / SLOTS_PER_EPOCH)), deadline);
