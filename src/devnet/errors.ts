@@ -12,6 +12,19 @@ export function reject(reason: string): never {
   throw new DevnetError({code: "DEVNET_REJECTED", reason}, reason);
 }
 
+/** Runs `fn` on every submitted item; one bad item does not hide the others: the 400 lists them all. */
+export function rejectFailures<T>(items: T[], fn: (item: T) => void): void {
+  const failures: string[] = [];
+  items.forEach((item, i) => {
+    try {
+      fn(item);
+    } catch (e) {
+      failures.push(`index ${i}: ${(e as Error).message}`);
+    }
+  });
+  if (failures.length > 0) reject(`some submissions were refused: ${failures.join("; ")}`);
+}
+
 export function notFound(what: string): never {
   throw new DevnetError({code: "DEVNET_NOT_FOUND", what}, `${what} not found`);
 }

@@ -8,7 +8,7 @@ import {
 } from "@lodestar/state-transition";
 import type {SignedBeaconBlock, altair, electra} from "@lodestar/types";
 import type {BlockEntry} from "../blockStore.js";
-import {reject} from "../errors.js";
+import {reject, rejectFailures} from "../errors.js";
 import type {Devnet} from "../devnet.js";
 import {isCanonical, resolveBlock, resolveState, resolveValidatorIds, validatorStatus} from "./resolve.js";
 
@@ -23,19 +23,6 @@ function header(chain: Devnet["chain"], e: BlockEntry) {
     canonical: isCanonical(chain, e),
     header: {message: {slot: m.slot, proposerIndex: m.proposerIndex, parentRoot: m.parentRoot, stateRoot: m.stateRoot, bodyRoot}, signature: e.signedBlock.signature},
   };
-}
-
-/** Collects every submission's failure so one bad item does not hide the others; 400 lists them all. */
-function runAll<T>(items: T[], fn: (item: T) => void): void {
-  const failures: string[] = [];
-  items.forEach((item, i) => {
-    try {
-      fn(item);
-    } catch (e) {
-      failures.push(`index ${i}: ${(e as Error).message}`);
-    }
-  });
-  if (failures.length > 0) reject(`some submissions were refused: ${failures.join("; ")}`);
 }
 
 export function beaconMethods(devnet: Devnet) {
@@ -149,10 +136,10 @@ export function beaconMethods(devnet: Devnet) {
       return {data, meta: {version: versionOf(current)}};
     },
     submitPoolAttestationsV2: async ({signedAttestations}: {signedAttestations: electra.SingleAttestation[]}) => {
-      runAll(signedAttestations, (a) => chain.addSingleAttestation(a));
+      rejectFailures(signedAttestations, (a) => chain.addSingleAttestation(a));
     },
     submitPoolSyncCommitteeSignatures: async ({signatures}: {signatures: altair.SyncCommitteeMessage[]}) => {
-      runAll(signatures, (m) => chain.addSyncCommitteeMessage(m));
+      rejectFailures(signatures, (m) => chain.addSyncCommitteeMessage(m));
     },
     getAttestationsRewards: async ({epoch, validatorIds}: {epoch: number; validatorIds?: (string | number)[]}) => {
       const end = computeEndSlotAtEpoch(epoch + 1);

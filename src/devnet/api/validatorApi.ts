@@ -4,22 +4,10 @@ import {fromHex} from "../../hotpath/bytes.js";
 import {addAggregateAndProof, addContributionAndProof} from "../aggregates.js";
 import {produceBlock} from "../blockProducer.js";
 import type {Devnet} from "../devnet.js";
-import {reject} from "../errors.js";
+import {reject, rejectFailures} from "../errors.js";
 
 /** Epochs ahead of the head for which duties are served: the spec allows the next epoch; more is not knowable. */
 const MAX_DUTY_LOOKAHEAD_EPOCHS = 1;
-
-function collectFailures<T>(items: T[], fn: (item: T) => void): void {
-  const failures: string[] = [];
-  items.forEach((item, i) => {
-    try {
-      fn(item);
-    } catch (e) {
-      failures.push(`index ${i}: ${(e as Error).message}`);
-    }
-  });
-  if (failures.length > 0) reject(`some submissions were refused: ${failures.join("; ")}`);
-}
 
 export function validatorMethods(devnet: Devnet) {
   const chain = devnet.chain;
@@ -93,10 +81,10 @@ export function validatorMethods(devnet: Devnet) {
       return {data: att, meta: {version: chain.config.getForkName(slot)}};
     },
     publishAggregateAndProofsV2: async ({signedAggregateAndProofs}: {signedAggregateAndProofs: electra.SignedAggregateAndProof[]}) => {
-      collectFailures(signedAggregateAndProofs, (s) => addAggregateAndProof(chain, s));
+      rejectFailures(signedAggregateAndProofs, (s) => addAggregateAndProof(chain, s));
     },
     publishContributionAndProofs: async ({contributionAndProofs}: {contributionAndProofs: altair.SignedContributionAndProof[]}) => {
-      collectFailures(contributionAndProofs, (s) => addContributionAndProof(chain, s));
+      rejectFailures(contributionAndProofs, (s) => addContributionAndProof(chain, s));
     },
     prepareBeaconCommitteeSubnet: async () => undefined,
     prepareSyncCommitteeSubnets: async () => undefined,

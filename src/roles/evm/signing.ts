@@ -1,8 +1,7 @@
 import type {BeaconConfig} from "@lodestar/config";
-import {DOMAIN_AGGREGATE_AND_PROOF, DOMAIN_BEACON_ATTESTER, DOMAIN_BEACON_PROPOSER, DOMAIN_RANDAO, DOMAIN_SELECTION_PROOF, SLOTS_PER_EPOCH, TARGET_AGGREGATORS_PER_COMMITTEE} from "@lodestar/params";
+import {DOMAIN_AGGREGATE_AND_PROOF, DOMAIN_BEACON_ATTESTER, DOMAIN_BEACON_PROPOSER, DOMAIN_RANDAO, DOMAIN_SELECTION_PROOF, SLOTS_PER_EPOCH} from "@lodestar/params";
 import {computeSigningRoot} from "@lodestar/state-transition";
 import {type BeaconBlock, type Epoch, type Slot, type phase0, ssz} from "@lodestar/types";
-import {createHash} from "node:crypto";
 
 /**
  * Signing roots: what a share signs. Domains come from the beacon node's fork schedule and genesis
@@ -34,8 +33,3 @@ export function aggregateAndProofSigningRoot(config: BeaconConfig, slot: Slot, m
   return computeSigningRoot(type, message, config.getDomain(slot, DOMAIN_AGGREGATE_AND_PROOF));
 }
 
-/** The spec's is_aggregator: about TARGET_AGGREGATORS_PER_COMMITTEE members of each committee aggregate. */
-export function isAggregator(committeeLength: number, selectionProof: Uint8Array): boolean {
-  const modulo = Math.max(1, Math.floor(committeeLength / TARGET_AGGREGATORS_PER_COMMITTEE));
-  return createHash("sha256").update(selectionProof).digest().readBigUInt64LE(0) % BigInt(modulo) === 0n;
-}

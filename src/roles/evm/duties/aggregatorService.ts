@@ -4,7 +4,8 @@ import type {Logger} from "../../../util/logger.js";
 import type {AttesterDuty, BeaconNode} from "../beacon/beaconNode.js";
 import type {InstanceFactory, QbftDriver} from "../qbft/driver.js";
 import {qbftLeader} from "../qbft/quorum.js";
-import {aggregateAndProofSigningRoot, isAggregator, selectionProofSigningRoot} from "../signing.js";
+import {isAggregatorFromCommitteeLength} from "@lodestar/state-transition";
+import {aggregateAndProofSigningRoot, selectionProofSigningRoot} from "../signing.js";
 import type {ShareKey} from "./shareKeys.js";
 import type {SignatureExchange} from "./signatureExchange.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
@@ -85,7 +86,7 @@ export class AggregatorService {
       duties.map(async (d) => {
         try {
           const proof = await exchange.signAndExchange("selection", slot, this.sharesByPubkey.get(d.pubkey) as ShareKey, selectionRoot, deadline);
-          if (isAggregator(d.committeeLength, proof)) selected.push({duty: d, proof});
+          if (isAggregatorFromCommitteeLength(d.committeeLength, proof)) selected.push({duty: d, proof});
           else result(d, {status: "not_selected"});
         } catch (e) {
           result(d, {status: "failed", reason: "selection_failed", detail: errorMessage(e)});
