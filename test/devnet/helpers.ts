@@ -1,9 +1,8 @@
 import {spawn, type ChildProcess} from "node:child_process";
 import {once} from "node:events";
-import {fileURLToPath} from "node:url";
+import {type CliResult, MAIN, runR3dv} from "../helpers/cli.js";
 
-/** dist/src/main.js, next to this compiled test in dist/test/devnet. */
-export const MAIN = fileURLToPath(new URL("../../src/main.js", import.meta.url));
+export {MAIN};
 
 export interface RunningDevnet {
   url: string;
@@ -46,16 +45,8 @@ export async function spawnDevnet(args: string[], startTimeoutMs = 60_000): Prom
 }
 
 /** Runs the CLI to completion (for flag errors) and returns its exit code and output. */
-export async function runCli(args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
-  const child = spawn(process.execPath, [MAIN, ...args], {stdio: ["ignore", "pipe", "pipe"]});
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, "SIGKILL"), 60_000);
-  const [code] = (await once(child, "exit")) as [number | null];
-  clearTimeout(timer);
-  return {code, stdout, stderr};
+export function runCli(args: string[]): Promise<CliResult> {
+  return runR3dv(args, {timeoutMs: 60_000});
 }
 
 export async function getJson<T>(url: string): Promise<{status: number; headers: Headers; body: T}> {

@@ -1,3 +1,4 @@
+import {type CliResult, MAIN, runR3dv} from "./cli.js";
 import {type ChildProcess, spawn} from "node:child_process";
 import {createWriteStream} from "node:fs";
 import {mkdtemp, rm} from "node:fs/promises";
@@ -5,14 +6,13 @@ import {type Server, createServer as createHttpServer} from "node:http";
 import {type Server as NetServer, createServer} from "node:net";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
-import {fileURLToPath} from "node:url";
 import {LOCK_FILE, createCluster, nodeDirName} from "../../src/cluster/createCluster.js";
 import {ipcRequest} from "../../src/api/ipc.js";
 
 /** Held by the suites that run node clusters, so they never overlap (see exclusive.ts). */
 export const MULTIPROCESS_LOCK = "r3dv-node-multiprocess-tests";
 
-export const MAIN = fileURLToPath(new URL("../../src/main.js", import.meta.url));
+export {MAIN};
 
 /**
  * Free ports for node listeners, drawn at random from 20000-31999 and checked by binding. Below Linux's
@@ -169,17 +169,6 @@ export function ipc<T = unknown>(n: NodeProc, method: string, params: Record<str
 }
 
 /** Runs the CLI to completion and returns its exit code and output. */
-export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MAIN, ...args], {stdio: ["ignore", "pipe", "pipe"], env: {...process.env, ...env}});
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
-    p.once("exit", (code) => {
-      clearTimeout(t);
-      resolve({code, stdout, stderr});
-    });
-  });
+export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliResult> {
+  return runR3dv(args, {env, timeoutMs});
 }

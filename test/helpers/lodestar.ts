@@ -1,11 +1,11 @@
 import {type ChildProcess, execFile, spawn} from "node:child_process";
 import {createWriteStream, existsSync} from "node:fs";
 import {mkdtemp, rm} from "node:fs/promises";
-import {createServer} from "node:net";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {fileURLToPath} from "node:url";
 import {promisify} from "node:util";
+import {freePorts} from "./cluster.js";
 
 /**
  * The project's own harness for a real, independent beacon node: Lodestar v1.5.1 in `dev` mode (minimal
@@ -19,15 +19,9 @@ const LODESTAR = join(HARNESS, "node_modules/@chainsafe/lodestar/lib/index.js");
 /** Lodestar needs 10+ s to shut down cleanly; after this it is killed. */
 const STOP_GRACE_MS = 15_000;
 
+/** One free port, drawn the way node tests draw theirs (below the ephemeral range). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as {port: number}).port;
-      srv.close(() => resolve(port));
-    });
-  });
+  return (await freePorts(1))[0] as number;
 }
 
 export async function ensureLodestarInstalled(): Promise<void> {
