@@ -17,6 +17,7 @@ import {
   type CachedBeaconStateAllForks,
 } from "@lodestar/state-transition";
 import {ssz, type altair, type electra} from "@lodestar/types";
+import {toHex} from "../hotpath/bytes.js";
 import {errorMessage} from "../util/errors.js";
 import type {DevChain} from "./chain.js";
 import {reject} from "./errors.js";
@@ -44,6 +45,8 @@ export function addAggregateAndProof(chain: DevChain, signed: electra.SignedAggr
   const committeeIndices = aggregate.committeeBits.getTrueBitIndexes();
   if (committeeIndices.length !== 1) reject(`an aggregate must have exactly one committee bit, got ${committeeIndices.length}`);
   const committeeIndex = committeeIndices[0] as number;
+  const seenKey = `aggregate:${aggregatorIndex}:${committeeIndex}:${toHex(ssz.electra.AggregateAndProof.hashTreeRoot(signed.message))}`;
+  if (chain.seen.has(data.slot, seenKey)) return;
   const state = chain.dutyState(computeEpochAtSlot(data.slot));
   const committee = state.epochCtx.getBeaconCommittee(data.slot, committeeIndex);
   if (aggregate.aggregationBits.bitLen !== committee.length) reject(`aggregation bits length ${aggregate.aggregationBits.bitLen} != committee size ${committee.length}`);
@@ -55,6 +58,8 @@ export function addAggregateAndProof(chain: DevChain, signed: electra.SignedAggr
   const root = computeSigningRoot(ssz.phase0.AttestationData, data, chain.config.getDomain(state.slot, DOMAIN_BEACON_ATTESTER, data.slot));
   const sig = verifyAggregateSignature(state, positions.map((p) => committee[p] as number), root, aggregate.signature, "aggregate attestation");
   chain.attestationPool.add(data, committee, committeeIndex, positions, sig);
+  chain.submissions.addAggregate({slot: data.slot, aggregatorIndex, committeeIndex, validators: positions.map((p) => committee[p] as number)});
+  chain.seen.add(data.slot, seenKey);
 }
 
 /** Gossip checks of a SignedContributionAndProof, then into the sync pool where it beats the members' own messages. */
@@ -62,6 +67,8 @@ export function addContributionAndProof(chain: DevChain, signed: altair.SignedCo
   const {aggregatorIndex, contribution, selectionProof} = signed.message;
   const current = chain.currentSlot();
   if (contribution.slot > current) reject(`contribution slot ${contribution.slot} is in the future (current slot ${current})`);
+  const seenKey = `contribution:${toHex(ssz.altair.ContributionAndProof.hashTreeRoot(signed.message))}`;
+  if (chain.seen.has(contribution.slot, seenKey)) return;
   const state = chain.dutyState(computeEpochAtSlot(contribution.slot));
   const members = state.epochCtx.getIndexedSyncCommittee(contribution.slot).validatorIndices;
   const start = contribution.subcommitteeIndex * SYNC_COMMITTEE_SUBNET_SIZE;
@@ -76,4 +83,5 @@ export function addContributionAndProof(chain: DevChain, signed: altair.SignedCo
   const sig = verifyAggregateSignature(state, participants, root, contribution.signature, "sync contribution");
   const positions = contribution.aggregationBits.getTrueBitIndexes().map((p) => start + p);
   chain.syncPool.addContribution(contribution.slot, contribution.beaconBlockRoot, contribution.subcommitteeIndex, positions, sig);
+  chain.seen.add(contribution.slot, seenKey);
 }

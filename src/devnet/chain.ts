@@ -20,6 +20,8 @@ import {BlockStore, type BlockEntry, type Inclusion} from "./blockStore.js";
 import {reject} from "./errors.js";
 import type {ExecutionEngine} from "./execution/types.js";
 import {addSingleAttestation, addSyncCommitteeMessage, attestationData} from "./operations.js";
+import {SeenCache} from "./seen.js";
+import {SubmissionLog} from "./submissions.js";
 import {SyncPool} from "./syncPool.js";
 
 /** Prepared (slot-advanced) states kept: a proposer and the duty endpoints ask for the same few again and again. */
@@ -53,6 +55,10 @@ export class DevChain extends EventEmitter<ChainEvents> {
   readonly blocks = new BlockStore();
   readonly attestationPool = new AttestationPool();
   readonly syncPool = new SyncPool();
+  /** Accepted aggregates and subnet subscriptions, for the effectiveness report. */
+  readonly submissions = new SubmissionLog();
+  /** Sync messages, contributions and aggregates already validated (duplicates skip the BLS work). */
+  readonly seen = new SeenCache();
   readonly engine: ExecutionEngine;
   readonly genesisBlock: BlockEntry;
   /** validator:epoch -> why the devnet refused that validator's vote; shown by the effectiveness report. */

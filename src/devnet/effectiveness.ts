@@ -1,4 +1,6 @@
+import {SYNC_COMMITTEE_SIZE} from "@lodestar/params";
 import {computeEndSlotAtEpoch, computeEpochAtSlot, computeStartSlotAtEpoch} from "@lodestar/state-transition";
+import type {altair} from "@lodestar/types";
 import {toHex} from "../hotpath/bytes.js";
 import type {Inclusion} from "./blockStore.js";
 import type {DevChain} from "./chain.js";
@@ -42,8 +44,16 @@ export function effectivenessReport(chain: DevChain, duties: DutyRecorder, fromE
   const head = chain.head();
   const firstInclusion = new Map<string, Inclusion>();
   const canonicalSlots = new Set<number>();
+  /** Per epoch: canonical blocks and the sync committee bits their sync aggregates set. */
+  const sync = new Map<number, {blocks: number; bits: number}>();
   for (const block of chain.blocks.ancestors(head)) {
     canonicalSlots.add(block.slot);
+    const aggregate = (block.signedBlock.message.body as altair.BeaconBlockBody).syncAggregate as altair.SyncAggregate | undefined;
+    const blockEpoch = computeEpochAtSlot(block.slot);
+    if (aggregate && block.slot > 0) {
+      const s = sync.get(blockEpoch) ?? {blocks: 0, bits: 0};
+      sync.set(blockEpoch, {blocks: s.blocks + 1, bits: s.bits + aggregate.syncCommitteeBits.getTrueBitIndexes().length});
+    }
     if (computeEpochAtSlot(block.slot) < fromEpoch) break;
     for (const inc of block.inclusions) {
       if (inc.targetEpoch < fromEpoch || inc.targetEpoch > toEpoch) continue;
@@ -76,7 +86,22 @@ export function effectivenessReport(chain: DevChain, duties: DutyRecorder, fromE
       const slot = computeStartSlotAtEpoch(epoch) + i;
       return {slot, proposer, proposed: canonicalSlots.has(slot), due: slot <= chain.currentSlot()};
     });
-    epochs.push({epoch, validators, proposals, missed_proposals: proposals.filter((p) => p.due && !p.proposed && p.slot > 0).map((p) => p.slot)});
+    const s = sync.get(epoch) ?? {blocks: 0, bits: 0};
+    const log = chain.submissions.get(epoch);
+    const aggregates = log?.aggregates ?? [];
+    // An aggregate is included when every vote it carries is on the canonical chain (in it or another aggregate).
+    const notIncluded = aggregates.filter((a) => !a.validators.every((v) => firstInclusion.has(`${v}:${epoch}`)));
+    const committeeSubs = [...(log?.committeeSubscriptions.values() ?? [])];
+    epochs.push({
+      epoch,
+      validators,
+      proposals,
+      missed_proposals: proposals.filter((p) => p.due && !p.proposed && p.slot > 0).map((p) => p.slot),
+      // Each block's sync aggregate signs the previous slot; participation is the share of committee bits set over the epoch's blocks.
+      sync_committee: {blocks: s.blocks, bits_set: s.bits, participation: s.blocks === 0 ? null : s.bits / (s.blocks * SYNC_COMMITTEE_SIZE)},
+      aggregates: {accepted: aggregates.length, included: aggregates.length - notIncluded.length, not_included: notIncluded.map((a) => ({slot: a.slot, aggregator: a.aggregatorIndex, committee_index: a.committeeIndex}))},
+      subscriptions: {beacon_committee: committeeSubs.length, aggregators: committeeSubs.filter((x) => x).length, sync_committee: log?.syncSubscriptions.size ?? 0},
+    });
   }
   const s = chain.headState();
   const cp = (c: {epoch: number; root: Uint8Array}) => ({epoch: c.epoch, root: toHex(c.root)});

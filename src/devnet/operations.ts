@@ -58,10 +58,13 @@ export function addSyncCommitteeMessage(chain: DevChain, msg: altair.SyncCommitt
   const current = chain.currentSlot();
   if (msg.slot > current) reject(`sync committee message slot ${msg.slot} is in the future (current slot ${current})`);
   if (msg.slot + 1 < current) reject(`sync committee message slot ${msg.slot} is too old (current slot ${current})`);
+  const seenKey = `sync:${msg.validatorIndex}:${toHex(msg.beaconBlockRoot)}`;
+  if (chain.seen.has(msg.slot, seenKey)) return;
   const state = chain.dutyState(computeEpochAtSlot(msg.slot));
   const positions = state.epochCtx.getIndexedSyncCommittee(msg.slot).validatorIndexMap.get(msg.validatorIndex);
   if (!positions) reject(`validator ${msg.validatorIndex} is not in the sync committee at slot ${msg.slot}`);
   const domain = chain.config.getDomain(state.slot, DOMAIN_SYNC_COMMITTEE, msg.slot);
   const signature = verifySignature(state, msg.validatorIndex, ssz.Root, msg.beaconBlockRoot, domain, msg.signature, reject);
   chain.syncPool.add(msg.slot, msg.beaconBlockRoot, positions, signature);
+  chain.seen.add(msg.slot, seenKey);
 }

@@ -86,8 +86,26 @@ export function validatorMethods(devnet: Devnet) {
     publishContributionAndProofs: async ({contributionAndProofs}: {contributionAndProofs: altair.SignedContributionAndProof[]}) => {
       rejectFailures(contributionAndProofs, (s) => addContributionAndProof(chain, s));
     },
-    prepareBeaconCommitteeSubnet: async () => undefined,
-    prepareSyncCommitteeSubnets: async () => undefined,
+    // No gossip subnets here, but a subscription is checked as a beacon node would and logged for the effectiveness report.
+    prepareBeaconCommitteeSubnet: async ({subscriptions}: {subscriptions: {validatorIndex: number; committeeIndex: number; slot: number; isAggregator: boolean}[]}) => {
+      rejectFailures(subscriptions, (s) => {
+        const epoch = computeEpochAtSlot(s.slot);
+        checkEpoch(epoch);
+        const state = chain.dutyState(epoch);
+        if (s.committeeIndex >= state.epochCtx.getCommitteeCountPerSlot(epoch)) reject(`committee index ${s.committeeIndex} out of range at slot ${s.slot}`);
+        if (!state.epochCtx.getBeaconCommittee(s.slot, s.committeeIndex).includes(s.validatorIndex)) reject(`validator ${s.validatorIndex} is not in committee ${s.committeeIndex} of slot ${s.slot}`);
+        chain.submissions.addCommitteeSubscription(s.slot, s.validatorIndex, s.isAggregator);
+      });
+    },
+    prepareSyncCommitteeSubnets: async ({subscriptions}: {subscriptions: {validatorIndex: number; syncCommitteeIndices: number[]; untilEpoch: number}[]}) => {
+      const epoch = computeEpochAtSlot(chain.currentSlot());
+      rejectFailures(subscriptions, (s) => {
+        if (s.untilEpoch <= epoch) reject(`until_epoch ${s.untilEpoch} is not after the current epoch ${epoch}`);
+        const members = chain.dutyState(epoch).epochCtx.getIndexedSyncCommitteeAtEpoch(s.untilEpoch - 1).validatorIndexMap;
+        if (!members.has(s.validatorIndex)) reject(`validator ${s.validatorIndex} is not in the sync committee that ends before epoch ${s.untilEpoch}`);
+        chain.submissions.addSyncSubscription(epoch, s.validatorIndex);
+      });
+    },
     prepareBeaconProposer: async ({proposers}: {proposers: {validatorIndex: number; feeRecipient: string}[]}) => {
       for (const p of proposers) devnet.feeRecipients.set(p.validatorIndex, fromHex(p.feeRecipient, 20));
     },

@@ -11,6 +11,9 @@ import {AttesterService, type DutyResult} from "./duties/attesterService.js";
 import {type ProposalResult, ProposerService} from "./duties/proposerService.js";
 import {type ShareKey, loadShareKeys} from "./duties/shareKeys.js";
 import {SignatureExchange} from "./duties/signatureExchange.js";
+import {type SyncMessageResult, SyncCommitteeService} from "./duties/syncCommitteeService.js";
+import {type SyncContributionResult, SyncContributionService} from "./duties/syncContributionService.js";
+import {SyncDuties} from "./duties/syncDuties.js";
 import type {ClusterTransport} from "./duties/transport.js";
 import {type QbftEvents, QbftDriver} from "./qbft/driver.js";
 import {ed25519QbftCrypto} from "./qbft/ed25519Crypto.js";
@@ -18,7 +21,7 @@ import {ed25519QbftCrypto} from "./qbft/ed25519Crypto.js";
 /** How often a node retries a beacon node that is not answering (or not the right chain) before duties start. */
 const BEACON_RETRY_MS = 2000;
 
-export type AnyDutyResult = DutyResult | ProposalResult | AggregationResult;
+export type AnyDutyResult = DutyResult | ProposalResult | AggregationResult | SyncMessageResult | SyncContributionResult;
 
 export interface EvmRoleOptions {
   lock: ClusterLock;
@@ -49,6 +52,8 @@ export class EvmRole {
   private attester: AttesterService | null = null;
   private proposer: ProposerService | null = null;
   private aggregator: AggregatorService | null = null;
+  private syncMessages: SyncCommitteeService | null = null;
+  private syncContributions: SyncContributionService | null = null;
   private running = false;
 
   constructor(private readonly o: EvmRoleOptions) {}
@@ -93,15 +98,23 @@ export class EvmRole {
     const driver = new QbftDriver(
       this.o.transport,
       {crypto, n, self},
-      (id) => this.attester?.instanceConfig(id) ?? this.proposer?.instanceConfig(id) ?? this.aggregator?.instanceConfig(id),
+      (id) =>
+        this.attester?.instanceConfig(id) ??
+        this.proposer?.instanceConfig(id) ??
+        this.aggregator?.instanceConfig(id) ??
+        this.syncMessages?.instanceConfig(id) ??
+        this.syncContributions?.instanceConfig(id),
       logger,
       this.o.qbftEvents,
     );
     this.driver = driver;
-    const exchange = new SignatureExchange(this.o.transport, this.o.pool, lock.threshold, new Set(["randao", "proposer", "selection", "aggregate"]), (s) => Math.abs(s - beacon.currentSlot()) <= 2);
+    const exchange = new SignatureExchange(this.o.transport, this.o.pool, lock.threshold, new Set(["randao", "proposer", "selection", "aggregate", "sync_message", "sync_selection", "sync_contribution"]), (s) => Math.abs(s - beacon.currentSlot()) <= 2);
     this.exchange = exchange;
     const common = {beacon, driver, shares, n, logger};
-    this.aggregator = new AggregatorService({...common, exchange, onResult: this.o.onResult});
+    this.aggregator = new AggregatorService({...common, exchange, onResult: this.o.onResult, dutiesAt: (slot) => this.attester?.dutiesAt(slot)});
+    const syncDuties = new SyncDuties(beacon, shares.map((s) => s.pubkey), logger);
+    this.syncContributions = new SyncContributionService({...common, exchange, duties: syncDuties, onResult: this.o.onResult});
+    this.syncMessages = new SyncCommitteeService({...common, exchange, duties: syncDuties, onResult: this.o.onResult, onDecided: (slot, root) => this.syncContributions?.onMessageDecided(slot, root)});
     this.attester = new AttesterService({
       ...common,
       transport: this.o.transport,
@@ -114,6 +127,9 @@ export class EvmRole {
     this.proposer = new ProposerService({...common, exchange, slashing, onResult: this.o.onResult});
     await this.attester.start();
     this.proposer.start();
+    this.aggregator.start();
+    this.syncMessages.start();
+    this.syncContributions.start();
     logger.info("validator duties started", {beacon: beacon.url, validators: shares.length, genesisTime: beacon.genesisTime, slotMs: beacon.slotMs});
   }
 
@@ -126,10 +142,13 @@ export class EvmRole {
     this.attester?.stop();
     this.proposer?.stop();
     this.aggregator?.stop();
+    this.syncMessages?.stop();
+    this.syncContributions?.stop();
     this.exchange?.stop();
     this.driver?.stop();
     const slashing = this.slashing;
     this.attester = this.proposer = this.aggregator = null;
+    this.syncMessages = this.syncContributions = null;
     this.exchange = null;
     this.driver = null;
     this.slashing = null;

@@ -1,7 +1,17 @@
 import type {BeaconConfig} from "@lodestar/config";
-import {DOMAIN_AGGREGATE_AND_PROOF, DOMAIN_BEACON_ATTESTER, DOMAIN_BEACON_PROPOSER, DOMAIN_RANDAO, DOMAIN_SELECTION_PROOF, SLOTS_PER_EPOCH} from "@lodestar/params";
+import {
+  DOMAIN_AGGREGATE_AND_PROOF,
+  DOMAIN_BEACON_ATTESTER,
+  DOMAIN_BEACON_PROPOSER,
+  DOMAIN_CONTRIBUTION_AND_PROOF,
+  DOMAIN_RANDAO,
+  DOMAIN_SELECTION_PROOF,
+  DOMAIN_SYNC_COMMITTEE,
+  DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF,
+  SLOTS_PER_EPOCH,
+} from "@lodestar/params";
 import {computeSigningRoot} from "@lodestar/state-transition";
-import {type BeaconBlock, type Epoch, type Slot, type phase0, ssz} from "@lodestar/types";
+import {type BeaconBlock, type Epoch, type Slot, type altair, type phase0, ssz} from "@lodestar/types";
 
 /**
  * Signing roots: what a share signs. Domains come from the beacon node's fork schedule and genesis
@@ -33,3 +43,16 @@ export function aggregateAndProofSigningRoot(config: BeaconConfig, slot: Slot, m
   return computeSigningRoot(type, message, config.getDomain(slot, DOMAIN_AGGREGATE_AND_PROOF));
 }
 
+
+/** A sync committee message: the member's signature over the head block root (not slashable). */
+export function syncCommitteeMessageSigningRoot(config: BeaconConfig, slot: Slot, beaconBlockRoot: Uint8Array): Uint8Array {
+  return computeSigningRoot(ssz.Root, beaconBlockRoot, config.getDomain(slot, DOMAIN_SYNC_COMMITTEE));
+}
+
+export function syncSelectionProofSigningRoot(config: BeaconConfig, slot: Slot, subcommitteeIndex: number): Uint8Array {
+  return computeSigningRoot(ssz.altair.SyncAggregatorSelectionData, {slot, subcommitteeIndex}, config.getDomain(slot, DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF));
+}
+
+export function contributionAndProofSigningRoot(config: BeaconConfig, message: altair.ContributionAndProof): Uint8Array {
+  return computeSigningRoot(ssz.altair.ContributionAndProof, message, config.getDomain(message.contribution.slot, DOMAIN_CONTRIBUTION_AND_PROOF));
+}

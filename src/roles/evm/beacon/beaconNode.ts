@@ -2,7 +2,7 @@ import {type ApiClient, getClient} from "@lodestar/api";
 import {type BeaconConfig, chainConfigFromJson, createBeaconConfig, createChainForkConfig} from "@lodestar/config";
 import {mainnetChainConfig, minimalChainConfig} from "@lodestar/config/configs";
 import {ACTIVE_PRESET, ForkSeq, SLOTS_PER_EPOCH} from "@lodestar/params";
-import {type Attestation, type BeaconBlock, type Epoch, type Slot, type electra, type phase0, ssz} from "@lodestar/types";
+import {type Attestation, type BeaconBlock, type Epoch, type Slot, type altair, type electra, type phase0, ssz} from "@lodestar/types";
 import type {ForkName} from "@lodestar/params";
 import {BitArray} from "@chainsafe/ssz";
 import type {z} from "zod";
@@ -322,4 +322,65 @@ export class BeaconNode {
       throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: this.url, route, reason: errorMessage(e)}, `beacon node answered ${route} with an invalid body: ${errorMessage(e)}`);
     }
   }
+
+  // ---- sync committee and subnet subscriptions ----
+
+  /** This epoch's sync committee members among `indices`, with their positions in the committee (Altair and later). */
+  async syncCommitteeDuties(epoch: Epoch, indices: number[]): Promise<SyncDuty[]> {
+    const duties = await this.call("getSyncCommitteeDuties", () => this.api.validator.getSyncCommitteeDuties({epoch, indices}));
+    return duties.map((d) => ({pubkey: toHex(d.pubkey), validatorIndex: d.validatorIndex, validatorSyncCommitteeIndices: [...d.validatorSyncCommitteeIndices]}));
+  }
+
+  /** The root of the node's head block: what a sync committee message signs. */
+  async headBlockRoot(): Promise<Uint8Array> {
+    const res = await this.call("getBlockRoot", () => this.api.beacon.getBlockRoot({blockId: "head"}));
+    return res.root;
+  }
+
+  async submitSyncCommitteeMessages(signatures: altair.SyncCommitteeMessage[]): Promise<void> {
+    if (signatures.length === 0) return;
+    await this.call("submitPoolSyncCommitteeSignatures", () => this.api.beacon.submitPoolSyncCommitteeSignatures({signatures}));
+  }
+
+  async syncCommitteeContribution(slot: Slot, subcommitteeIndex: number, beaconBlockRoot: Uint8Array): Promise<altair.SyncCommitteeContribution> {
+    return this.call("produceSyncCommitteeContribution", () => this.api.validator.produceSyncCommitteeContribution({slot, subcommitteeIndex, beaconBlockRoot}));
+  }
+
+  async publishContributions(contributionAndProofs: altair.SignedContributionAndProof[]): Promise<void> {
+    if (contributionAndProofs.length === 0) return;
+    await this.call("publishContributionAndProofs", () => this.api.validator.publishContributionAndProofs({contributionAndProofs}));
+  }
+
+  /** `POST /eth/v1/validator/beacon_committee_subscriptions`: the node joins the subnets, and aggregates where `isAggregator`. */
+  async prepareBeaconCommitteeSubnets(subscriptions: BeaconCommitteeSubscription[]): Promise<void> {
+    if (subscriptions.length === 0) return;
+    await this.call("prepareBeaconCommitteeSubnet", () => this.api.validator.prepareBeaconCommitteeSubnet({subscriptions}));
+  }
+
+  /** `POST /eth/v1/validator/sync_committee_subscriptions`: the node joins the sync subnets until `untilEpoch`. */
+  async prepareSyncCommitteeSubnets(subscriptions: SyncCommitteeSubscription[]): Promise<void> {
+    if (subscriptions.length === 0) return;
+    await this.call("prepareSyncCommitteeSubnets", () => this.api.validator.prepareSyncCommitteeSubnets({subscriptions}));
+  }
+}
+
+export interface SyncDuty {
+  pubkey: string;
+  validatorIndex: number;
+  /** Every position the validator holds in the sync committee (small committees repeat members). */
+  validatorSyncCommitteeIndices: number[];
+}
+
+export interface BeaconCommitteeSubscription {
+  validatorIndex: number;
+  committeeIndex: number;
+  committeesAtSlot: number;
+  slot: Slot;
+  isAggregator: boolean;
+}
+
+export interface SyncCommitteeSubscription {
+  validatorIndex: number;
+  syncCommitteeIndices: number[];
+  untilEpoch: Epoch;
 }

@@ -4,12 +4,12 @@ import type {Logger} from "../../../util/logger.js";
 import type {AttesterDuty, BeaconNode} from "../beacon/beaconNode.js";
 import type {InstanceFactory, QbftDriver} from "../qbft/driver.js";
 import {qbftLeader} from "../qbft/quorum.js";
-import {isAggregatorFromCommitteeLength} from "@lodestar/state-transition";
-import {aggregateAndProofSigningRoot, selectionProofSigningRoot} from "../signing.js";
+import {aggregateAndProofSigningRoot} from "../signing.js";
 import type {ShareKey} from "./shareKeys.js";
 import type {SignatureExchange} from "./signatureExchange.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import {type DutyOutcome, consensusFailure, exchangeFailure} from "./outcome.js";
+import {AggregatorSelections} from "./subscriptions.js";
 import {roundDeadlines} from "./timing.js";
 
 /** Index of the aggregation duty in the leader formula. */
@@ -30,6 +30,8 @@ export interface AggregatorServiceOptions {
   n: number;
   logger: Logger;
   onResult(r: AggregationResult): void;
+  /** A slot's attester duties once known: selection proofs and subscriptions are made a slot ahead. */
+  dutiesAt?(slot: number): AttesterDuty[] | undefined;
 }
 
 /**
@@ -42,9 +44,23 @@ export interface AggregatorServiceOptions {
 export class AggregatorService {
   private readonly sharesByPubkey: Map<string, ShareKey>;
   private readonly timers = new DutyTimers();
+  private readonly selections: AggregatorSelections;
 
   constructor(private readonly o: AggregatorServiceOptions) {
     this.sharesByPubkey = new Map(o.shares.map((s) => [s.pubkey, s]));
+    this.selections = new AggregatorSelections(o);
+  }
+
+  /** Every slot start: selection proofs and committee subscriptions for the next slot's duties. */
+  start(): void {
+    this.onSlot(this.o.beacon.currentSlot());
+  }
+
+  private onSlot(slot: number): void {
+    this.timers.at(this.o.beacon.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
+    this.selections.prune(slot - 2);
+    const next = this.o.dutiesAt?.(slot + 1);
+    if (next && next.length > 0) void this.selections.select(slot + 1, next, this.timers.deadline(this.o.beacon.slotStartMs(slot + 2), "slot ended"));
   }
 
   instanceConfig(instance: string): ReturnType<InstanceFactory> {
@@ -78,19 +94,15 @@ export class AggregatorService {
     const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
     const result = (d: AttesterDuty, r: Omit<AggregationResult, "duty" | "slot" | "pubkey" | "validatorIndex">) => this.o.onResult({duty: "aggregator", slot, pubkey: d.pubkey, validatorIndex: d.validatorIndex, ...r});
 
-    const selectionRoot = selectionProofSigningRoot(beacon.config, slot);
+    const selections = await this.selections.select(slot, duties, deadline);
     const selected: {duty: AttesterDuty; proof: Uint8Array}[] = [];
-    await Promise.all(
-      duties.map(async (d) => {
-        try {
-          const proof = await exchange.signAndExchange("selection", slot, this.sharesByPubkey.get(d.pubkey) as ShareKey, selectionRoot, deadline);
-          if (isAggregatorFromCommitteeLength(d.committeeLength, proof)) selected.push({duty: d, proof});
-          else result(d, {status: "not_selected"});
-        } catch (e) {
-          result(d, exchangeFailure(this.o.n, e, "selection proof"));
-        }
-      }),
-    );
+    for (const d of duties) {
+      const s = selections.get(d.pubkey);
+      if (!s) continue;
+      if ("failure" in s) result(d, s.failure);
+      else if (s.isAggregator) selected.push({duty: d, proof: s.proof});
+      else result(d, {status: "not_selected"});
+    }
     if (selected.length === 0) return;
     // A stopped service never resumes here: the timer is cancelled.
     await new Promise<void>((r) => this.timers.at(this.aggregateDueMs(slot), r));

@@ -103,6 +103,11 @@ export class AttesterService {
     };
   }
 
+  /** A slot's duties once fetched: the aggregator prepares selection proofs and subscriptions a slot ahead. */
+  dutiesAt(slot: number): AttesterDuty[] | undefined {
+    return this.duties.get(slot);
+  }
+
   async start(): Promise<void> {
     const found = await this.o.beacon.validatorIndices([...this.sharesByPubkey.keys()]);
     this.indices = [...found.values()];

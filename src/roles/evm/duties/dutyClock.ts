@@ -38,7 +38,7 @@ export class DutyTimers {
  * peers' messages for other slots are refused before any state is kept for them.
  */
 export function instanceSlot(duty: string, instance: string, currentSlot: number): number | undefined {
-  const m = /^([a-z]+)\/(\d+)$/.exec(instance);
+  const m = /^([a-z_]+)\/(\d+)$/.exec(instance);
   if (!m || m[1] !== duty) return undefined;
   const slot = Number(m[2]);
   return slot < currentSlot - 1 || slot > currentSlot + 1 ? undefined : slot;

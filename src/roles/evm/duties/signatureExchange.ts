@@ -45,22 +45,42 @@ export class SignatureExchange {
    * SignatureStepError that says which nodes sent partials and whose did not verify.
    */
   signAndExchange(duty: string, slot: number, share: ShareKey, message: Uint8Array, deadline: Promise<never>): Promise<Uint8Array> {
-    const root = toHex(message);
-    const key = PartialSigCollector.key(duty, slot, share.pubkey, root);
-    const waiter: Waiter = {message, share, resolve: () => {}, recovering: false, done: false};
-    const recovered = new Promise<Uint8Array>((resolve) => (waiter.resolve = resolve));
-    this.waiters.set(key, waiter);
-    const sig = sign(share.secret, message);
-    this.transport.publish("partial_sig", slot, encodePartialSigs({duty, slot, sigs: [{pubkey: share.pubkey, root, sig: toHex(sig)}]}));
-    this.add(key, this.transport.self, sig);
-    const explained = deadline.catch((e: unknown) => {
-      const have = this.collector.partials(key).map((p) => p.shareIndex);
-      throw new SignatureStepError(
-        {code: "PARTIALS_INSUFFICIENT", duty, slot, have, invalid: [...(this.invalid.get(key) ?? [])], threshold: this.threshold},
-        `${duty} signature for slot ${slot} not recovered (${e instanceof Error ? e.message : String(e)}): partials from node(s) ${have.join(", ") || "none"}`,
-      );
+    return this.signAndExchangeAll(duty, slot, [{share, message}], deadline)[0] as Promise<Uint8Array>;
+  }
+
+  /**
+   * The same for many validators at once (a slot's sync committee members): one `partial_sig` chunk carries
+   * every partial, so a slot costs each peer one chunk instead of one per validator. One promise per item.
+   */
+  signAndExchangeAll(duty: string, slot: number, items: {share: ShareKey; message: Uint8Array}[], deadline: Promise<never>): Promise<Uint8Array>[] {
+    const sigs: {pubkey: string; root: string; sig: string}[] = [];
+    const own: [string, Uint8Array][] = [];
+    const byKey = new Map<string, Promise<Uint8Array>>();
+    const out = items.map(({share, message}) => {
+      const root = toHex(message);
+      const key = PartialSigCollector.key(duty, slot, share.pubkey, root);
+      const known = byKey.get(key);
+      if (known) return known;
+      const waiter: Waiter = {message, share, resolve: () => {}, recovering: false, done: false};
+      const recovered = new Promise<Uint8Array>((resolve) => (waiter.resolve = resolve));
+      this.waiters.set(key, waiter);
+      const sig = sign(share.secret, message);
+      sigs.push({pubkey: share.pubkey, root, sig: toHex(sig)});
+      own.push([key, sig]);
+      const explained = deadline.catch((e: unknown) => {
+        const have = this.collector.partials(key).map((p) => p.shareIndex);
+        throw new SignatureStepError(
+          {code: "PARTIALS_INSUFFICIENT", duty, slot, have, invalid: [...(this.invalid.get(key) ?? [])], threshold: this.threshold},
+          `${duty} signature for slot ${slot} not recovered (${e instanceof Error ? e.message : String(e)}): partials from node(s) ${have.join(", ") || "none"}`,
+        );
+      });
+      const p = Promise.race([recovered, explained]).finally(() => this.waiters.delete(key));
+      byKey.set(key, p);
+      return p;
     });
-    return Promise.race([recovered, explained]).finally(() => this.waiters.delete(key));
+    if (sigs.length > 0) this.transport.publish("partial_sig", slot, encodePartialSigs({duty, slot, sigs}));
+    for (const [key, sig] of own) this.add(key, this.transport.self, sig);
+    return out;
   }
 
   /** Operators whose partial for this signature did not verify (so far). */

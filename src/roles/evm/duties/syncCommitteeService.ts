@@ -1,0 +1,129 @@
+import {SLOTS_PER_EPOCH} from "@lodestar/params";
+import type {altair} from "@lodestar/types";
+import {errorMessage} from "../../../util/errors.js";
+import type {Logger} from "../../../util/logger.js";
+import type {BeaconNode} from "../beacon/beaconNode.js";
+import type {QbftDriver} from "../qbft/driver.js";
+import {syncCommitteeMessageSigningRoot} from "../signing.js";
+import {type DutyOutcome, consensusFailure, exchangeFailure} from "./outcome.js";
+import type {ShareKey} from "./shareKeys.js";
+import {SlotDutyService} from "./slotDutyService.js";
+import type {SignatureExchange} from "./signatureExchange.js";
+import {SubmitBatcher} from "./submitBatcher.js";
+import type {SyncDuties, SyncMember} from "./syncDuties.js";
+
+/** Index of the sync committee message duty in the leader formula (attester 0, proposer 1, aggregator 2). */
+export const SYNC_MESSAGE_DUTY_INDEX = 3;
+
+export interface SyncMessageResult extends DutyOutcome {
+  duty: "sync_message";
+  slot: number;
+  pubkey: string;
+  validatorIndex: number;
+  /** ms from the message due time (1/3 slot) to the end of each stage reached. */
+  stages: {fetch?: number; consensus?: number; recover?: number; submit?: number};
+  round?: number;
+}
+
+/** What both sync committee services need. */
+export interface SyncServiceOptions {
+  beacon: BeaconNode;
+  driver: QbftDriver;
+  exchange: SignatureExchange;
+  duties: SyncDuties;
+  shares: ShareKey[];
+  n: number;
+  logger: Logger;
+}
+
+export interface SyncCommitteeServiceOptions extends SyncServiceOptions {
+  onResult(r: SyncMessageResult): void;
+  /** The slot's agreed block root, for the contributions that follow at 2/3 of the slot. */
+  onDecided?(slot: number, root: Uint8Array): void;
+}
+
+/**
+ * Sync committee messages every slot (Altair and later): at 1/3 of the slot each node reads its beacon node's
+ * head root, the cluster agrees on one root by QBFT (partials over different roots never recover), every
+ * member's share signs it, and the recovered signatures are submitted in one request. Not slashable, so no
+ * slashing-protection record; agreement is what makes the partials combine.
+ */
+export class SyncCommitteeService extends SlotDutyService {
+  private readonly submitter: SubmitBatcher<altair.SyncCommitteeMessage>;
+
+  constructor(private readonly o: SyncCommitteeServiceOptions) {
+    super({duty: "sync_message", dutyIndex: SYNC_MESSAGE_DUTY_INDEX, n: o.n, beacon: o.beacon, shares: o.shares});
+    this.submitter = new SubmitBatcher((msgs) => o.beacon.submitSyncCommitteeMessages(msgs));
+  }
+
+  /** Any 32-byte root: which block is the head is the beacon nodes' view, and a vote for it is not slashable. */
+  protected isValidValue(_slot: number, value: Uint8Array): boolean {
+    return value.length === 32;
+  }
+
+  /** Sync committee messages are due when attestations are: a third into the slot (the spec's SYNC_MESSAGE_DUE_BPS equals ATTESTATION_DUE_BPS from Gloas on too). */
+  protected dueMs(slot: number): number {
+    return this.o.beacon.attestationDueMs(slot);
+  }
+
+  protected slot(slot: number): void {
+    if (!this.o.duties.active(slot)) return;
+    const known = this.o.duties.ensure(Math.floor(slot / SLOTS_PER_EPOCH));
+    this.timers.at(this.dueMs(slot), () => void known.then(() => this.run(slot)).catch((e) => this.o.logger.error("sync committee duty failed", {slot}, e)));
+    this.o.duties.prune(slot - 2);
+  }
+
+  private async run(slot: number): Promise<void> {
+    const members = this.o.duties.at(slot)?.filter((m) => this.sharesByPubkey.has(m.pubkey));
+    if (!members || members.length === 0) return;
+    const {beacon} = this.o;
+    const due = this.dueMs(slot);
+    const result = (m: SyncMember, r: Omit<SyncMessageResult, "duty" | "slot" | "pubkey" | "validatorIndex">) =>
+      this.o.onResult({duty: "sync_message", slot, pubkey: m.pubkey, validatorIndex: m.validatorIndex, ...r});
+    const stages: SyncMessageResult["stages"] = {};
+    let root: Uint8Array;
+    try {
+      root = await beacon.headBlockRoot();
+      stages.fetch = Date.now() - due;
+    } catch (e) {
+      for (const m of members) result(m, {status: "failed", reason: "beacon_unavailable", detail: errorMessage(e), stages});
+      return;
+    }
+    const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
+    const instance = `sync_message/${slot}`;
+    let decided: {value: Uint8Array; round: number};
+    try {
+      decided = await Promise.race([this.o.driver.run(instance, root), deadline]);
+      stages.consensus = Date.now() - due;
+    } catch (e) {
+      const outcome = consensusFailure(this.o.driver, instance, this.o.n, e);
+      for (const m of members) result(m, {...outcome, stages});
+      return;
+    }
+    this.o.onDecided?.(slot, decided.value);
+    const signingRoot = syncCommitteeMessageSigningRoot(beacon.config, slot, decided.value);
+    const recovered = this.o.exchange.signAndExchangeAll("sync_message", slot, members.map((m) => ({share: this.sharesByPubkey.get(m.pubkey) as ShareKey, message: signingRoot})), deadline);
+    // Contributions are fetched at 2/3 of the slot: a message recovered after that reaches only the next proposer directly.
+    const lateAfter = beacon.slotStartMs(slot) + Math.floor((2 * beacon.slotMs) / 3);
+    await Promise.all(
+      members.map(async (m, k) => {
+        const own: SyncMessageResult["stages"] = {...stages};
+        let signature: Uint8Array;
+        try {
+          signature = await (recovered[k] as Promise<Uint8Array>);
+          own.recover = Date.now() - due;
+        } catch (e) {
+          return result(m, {...exchangeFailure(this.o.n, e, "sync committee message signature"), stages: own, round: decided.round});
+        }
+        try {
+          await this.submitter.add({slot, beaconBlockRoot: decided.value, validatorIndex: m.validatorIndex, signature});
+          own.submit = Date.now() - due;
+          const late = Date.now() > lateAfter;
+          result(m, {status: late ? "late" : "submitted", stages: own, round: decided.round, ...(late ? {detail: `submitted ${own.submit} ms after the due time, after the contributions were fetched`} : {})});
+        } catch (e) {
+          result(m, {status: "failed", reason: "submit_failed", detail: errorMessage(e), stages: own, round: decided.round});
+        }
+      }),
+    );
+  }
+}
