@@ -12,7 +12,43 @@ const SLOT_MS = 2000;
 const EPOCH_MS = 8 * SLOT_MS;
 
 interface Effectiveness {
-  data: {epochs: {epoch: number; validators: {index: number; included: boolean; correct_target: boolean}[]; missed_proposals: number[]}[]};
+  data: {
+    epochs: {
+      epoch: number;
+      validators: {index: number; included: boolean; correct_target: boolean}[];
+      missed_proposals: number[];
+      sync_committee: {blocks: number; bits_set: number; participation: number | null};
+      aggregates: {accepted: number; included: number; not_included: unknown[]};
+      subscriptions: {beacon_committee: number; aggregators: number; sync_committee: number};
+    }[];
+  };
+}
+
+type DutyEntry = {type: string; body?: {duty: string; status: string; slot: number; reason?: string; detail?: string}};
+
+/**
+ * Sync committee participation (from the blocks' sync aggregates) at least 95% in each epoch, every aggregate
+ * the devnet accepted on chain, every validator's committee subscription sent, and node `node`'s series holding
+ * a submitted aggregator result for every aggregator duty of those epochs.
+ */
+async function assertSyncAndAggregation(devnet: RunningDevnet, node: NodeProc, fromEpoch: number, toEpoch: number): Promise<void> {
+  const {body} = await getJson<Effectiveness>(`${devnet.url}/r3dv/v1/effectiveness?from_epoch=${fromEpoch}&to_epoch=${toEpoch}`);
+  const series = await ipc<{entries: DutyEntry[]}>(node, "series", {tail: 10_000, kind: "duty_result"});
+  const inRange = series.entries.flatMap((e) => (e.body && e.body.slot >= fromEpoch * 8 && e.body.slot < (toEpoch + 1) * 8 ? [e.body] : []));
+  const count = (duty: string) => {
+    const by: Record<string, number> = {};
+    for (const r of inRange.filter((x) => x.duty === duty)) by[`${r.status}:${r.reason ?? ""}`] = (by[`${r.status}:${r.reason ?? ""}`] ?? 0) + 1;
+    return JSON.stringify(by);
+  };
+  assert.equal(body.data.epochs.length, toEpoch - fromEpoch + 1);
+  for (const e of body.data.epochs) {
+    assert.ok((e.sync_committee.participation ?? 0) >= 0.95, `epoch ${e.epoch}: sync ${JSON.stringify(e.sync_committee)}; node ${node.index} sync_message ${count("sync_message")} sync_contribution ${count("sync_contribution")}`);
+    assert.ok(e.aggregates.accepted > 0 && e.aggregates.included === e.aggregates.accepted, `epoch ${e.epoch}: aggregates ${JSON.stringify(e.aggregates)}`);
+    assert.equal(e.subscriptions.beacon_committee, 64, `epoch ${e.epoch}: subscriptions ${JSON.stringify(e.subscriptions)}`);
+  }
+  const aggregations = inRange.filter((r) => r.duty === "aggregator" && r.status !== "not_selected");
+  assert.ok(aggregations.length > 0 && aggregations.every((r) => r.status === "submitted"), `node ${node.index} aggregator results: ${count("aggregator")}`);
+  assert.ok(inRange.some((r) => r.duty === "sync_contribution" && r.status === "submitted"), `node ${node.index} sync_contribution results: ${count("sync_contribution")}`);
 }
 
 /**
@@ -66,9 +102,21 @@ describe("four r3dv run processes run 64 validators on the devnet", {timeout: 90
     assert.ok(good >= all.length * 0.99, `${good} of ${all.length} attestations included on target`);
     assert.deepEqual(body.data.epochs.flatMap((e) => e.missed_proposals), []);
 
-    const entries = await ipc<{entries: {type: string; body?: {duty: string; status: string}}[]}>(nodes[0] as NodeProc, "series", {tail: 50, kind: "duty_result"});
+    const entries = await ipc<{entries: DutyEntry[]}>(nodes[0] as NodeProc, "series", {tail: 50, kind: "duty_result"});
     assert.ok(entries.entries.length > 0 && entries.entries.every((e) => e.type === "duty_result"), JSON.stringify(entries).slice(0, 300));
     const metrics = await fetch(`${(nodes[0] as NodeProc).http}/metrics`).then((r) => r.text());
     assert.match(metrics, /r3dv_duty_results_total\{duty="attester",status="submitted",reason=""\} [1-9]/);
+    assert.match(metrics, /r3dv_duty_results_total\{duty="sync_message",status="submitted",reason=""\} [1-9]/);
+  });
+
+  it("fills at least 95% of the sync aggregates per epoch, publishes every aggregation and gets every aggregate on chain", async () => {
+    await assertSyncAndAggregation(devnet, nodes[0] as NodeProc, 1, 4);
+  });
+
+  it("does the same with node 4 SIGKILLed for the later epochs", async () => {
+    await (nodes[3] as NodeProc).kill("SIGKILL");
+    // Node 4 dies in epoch 6; epochs 7 and 8 run on three nodes, judged two slots into epoch 9 (inclusion of their last aggregates).
+    await new Promise((r) => setTimeout(r, Math.max(0, devnet.genesisTime * 1000 + 9 * EPOCH_MS + 2 * SLOT_MS - Date.now())));
+    await assertSyncAndAggregation(devnet, nodes[0] as NodeProc, 7, 8);
   });
 });

@@ -331,10 +331,10 @@ export class BeaconNode {
     return duties.map((d) => ({pubkey: toHex(d.pubkey), validatorIndex: d.validatorIndex, validatorSyncCommitteeIndices: [...d.validatorSyncCommitteeIndices]}));
   }
 
-  /** The root of the node's head block: what a sync committee message signs. */
-  async headBlockRoot(): Promise<Uint8Array> {
-    const res = await this.call("getBlockRoot", () => this.api.beacon.getBlockRoot({blockId: "head"}));
-    return res.root;
+  /** The node's head block (slot and root): a sync committee message signs its root. */
+  async headBlock(): Promise<{slot: Slot; root: Uint8Array}> {
+    const res = await this.call("getBlockHeader", () => this.api.beacon.getBlockHeader({blockId: "head"}));
+    return {slot: res.header.message.slot, root: res.root};
   }
 
   async submitSyncCommitteeMessages(signatures: altair.SyncCommitteeMessage[]): Promise<void> {
