@@ -73,7 +73,13 @@ async function measure(validators: number): Promise<BenchRow[]> {
     const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
     const cpuMsPerDuty = (cpu.user + cpu.system) / 1000 / Math.max(1, duties);
     console.log(`duty bench ${validators} validators: ${latencies.length} submissions by 4 nodes for ${duties} duties, failed ${att.filter((r) => r.status === "failed").length}; p50 ${q(0.5)} ms, p99 ${q(0.99)} ms from the due time; CPU ${cpuMsPerDuty.toFixed(2)} ms per duty (4 nodes and every duty: attest, aggregate, propose)`);
+    const syncLatencies = results
+      .slice(from)
+      .flatMap((r) => (r.duty === "sync_message" && r.status === "submitted" && r.stages.submit !== undefined ? [r.stages.submit] : []))
+      .sort((a, b) => a - b);
+    const qs = (p: number) => syncLatencies[Math.min(syncLatencies.length - 1, Math.floor(p * syncLatencies.length))] ?? NaN;
     return [
+      {suite: "duties", task: `sync committee message due->submit, ${validators} validators (p50 in mean column)`, opsPerSec: syncLatencies.length / (MEASURED_EPOCHS * epochMs / 1000), meanMs: qs(0.5), p99Ms: qs(0.99), samples: syncLatencies.length},
       {suite: "duties", task: `attestation due->submit, ${validators} validators (p50 in mean column)`, opsPerSec: duties / (MEASURED_EPOCHS * epochMs / 1000), meanMs: q(0.5), p99Ms: q(0.99), samples: latencies.length},
       {suite: "duties", task: `CPU per attestation duty, 4 nodes, ${validators} validators`, opsPerSec: NaN, meanMs: cpuMsPerDuty, p99Ms: NaN, samples: duties},
     ];
