@@ -31,7 +31,7 @@ type DutyEntry = {type: string; body?: {duty: string; status: string; slot: numb
  * the devnet accepted on chain, every validator's committee subscription sent, and node `node`'s series holding
  * a submitted aggregator result for every aggregator duty of those epochs.
  */
-async function assertSyncAndAggregation(devnet: RunningDevnet, node: NodeProc, fromEpoch: number, toEpoch: number): Promise<void> {
+async function assertSyncAndAggregation(devnet: RunningDevnet, node: NodeProc, fromEpoch: number, toEpoch: number): Promise<string> {
   const {body} = await getJson<Effectiveness>(`${devnet.url}/r3dv/v1/effectiveness?from_epoch=${fromEpoch}&to_epoch=${toEpoch}`);
   const series = await ipc<{entries: DutyEntry[]}>(node, "series", {tail: 10_000, kind: "duty_result"});
   const inRange = series.entries.flatMap((e) => (e.body && e.body.slot >= fromEpoch * 8 && e.body.slot < (toEpoch + 1) * 8 ? [e.body] : []));
@@ -49,12 +49,15 @@ async function assertSyncAndAggregation(devnet: RunningDevnet, node: NodeProc, f
   const aggregations = inRange.filter((r) => r.duty === "aggregator" && r.status !== "not_selected");
   assert.ok(aggregations.length > 0 && aggregations.every((r) => r.status === "submitted"), `node ${node.index} aggregator results: ${count("aggregator")}`);
   assert.ok(inRange.some((r) => r.duty === "sync_contribution" && r.status === "submitted"), `node ${node.index} sync_contribution results: ${count("sync_contribution")}`);
+  const perEpoch = body.data.epochs.map((e) => `${e.epoch}: sync ${((e.sync_committee.participation ?? 0) * 100).toFixed(1)}%, aggregates ${e.aggregates.included}/${e.aggregates.accepted}`);
+  return `${perEpoch.join("; ")}; node ${node.index} sync_message ${count("sync_message")}, aggregator ${count("aggregator")}`;
 }
 
 /**
  * The whole product as an operator runs it: four `r3dv run` processes of a 3-of-4 cluster (libp2p push
  * network, series, store role, EVM role) run all 64 validators of the embedded devnet, which signs nothing
- * itself. The chain's own state says how they did.
+ * itself: attestations, proposals, aggregation, sync committee messages and contributions, subscriptions.
+ * The chain's own state says how they did, with all four nodes and then with node 4 SIGKILLed.
  */
 describe("four r3dv run processes run 64 validators on the devnet", {timeout: 900_000}, () => {
   let release: () => Promise<void>;
@@ -109,14 +112,14 @@ describe("four r3dv run processes run 64 validators on the devnet", {timeout: 90
     assert.match(metrics, /r3dv_duty_results_total\{duty="sync_message",status="submitted",reason=""\} [1-9]/);
   });
 
-  it("fills at least 95% of the sync aggregates per epoch, publishes every aggregation and gets every aggregate on chain", async () => {
-    await assertSyncAndAggregation(devnet, nodes[0] as NodeProc, 1, 4);
+  it("fills at least 95% of the sync aggregates per epoch, publishes every aggregation and gets every aggregate on chain", async (t) => {
+    t.diagnostic(await assertSyncAndAggregation(devnet, nodes[0] as NodeProc, 1, 4));
   });
 
-  it("does the same with node 4 SIGKILLed for the later epochs", async () => {
+  it("does the same with node 4 SIGKILLed for the later epochs", async (t) => {
     await (nodes[3] as NodeProc).kill("SIGKILL");
     // Node 4 dies in epoch 6; epochs 7 and 8 run on three nodes, judged two slots into epoch 9 (inclusion of their last aggregates).
     await new Promise((r) => setTimeout(r, Math.max(0, devnet.genesisTime * 1000 + 9 * EPOCH_MS + 2 * SLOT_MS - Date.now())));
-    await assertSyncAndAggregation(devnet, nodes[0] as NodeProc, 7, 8);
+    t.diagnostic(await assertSyncAndAggregation(devnet, nodes[0] as NodeProc, 7, 8));
   });
 });
