@@ -26,7 +26,7 @@ export abstract class SlotDutyService {
     return {
       slot,
       leader: (round) => qbftLeader(slot, this.base.dutyIndex, round, this.base.n),
-      roundDeadline: roundDeadlines(this.dueMs(slot), this.base.beacon.slotMs),
+      roundDeadline: roundDeadlines(this.roundsFromMs(slot), this.base.beacon.slotMs),
       isValid: (value) => this.isValidValue(slot, value),
     };
   }
@@ -43,6 +43,11 @@ export abstract class SlotDutyService {
   private onSlot(slot: number): void {
     this.timers.at(this.base.beacon.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
     this.slot(slot);
+  }
+
+  /** When round 1's clock starts: the due time, unless the duty may start later than that. */
+  protected roundsFromMs(slot: number): number {
+    return this.dueMs(slot);
   }
 
   protected abstract slot(slot: number): void;

@@ -73,6 +73,19 @@ export class SyncCommitteeService extends SlotDutyService {
     this.o.duties.prune(slot - 2);
   }
 
+  /** Nodes that wait for a late block start consensus as late as half the slot. */
+  private latestStartMs(slot: number): number {
+    return this.o.beacon.slotStartMs(slot) + this.o.beacon.slotMs / 2;
+  }
+
+  /**
+   * Round 1 runs until a round-length after the latest start, so nodes that waited for a late block do not
+   * begin in a round that has already timed out (and change rounds together instead of deciding).
+   */
+  protected roundsFromMs(slot: number): number {
+    return this.latestStartMs(slot);
+  }
+
   /**
    * The head root to sign. If the slot's block has not arrived by the due time, wait for it a little: the
    * next block's sync aggregate must sign its parent, so a message over the previous head is wasted whenever
@@ -81,7 +94,7 @@ export class SyncCommitteeService extends SlotDutyService {
    */
   private async headRoot(slot: number): Promise<Uint8Array> {
     const {beacon} = this.o;
-    const until = beacon.slotStartMs(slot) + beacon.slotMs / 2;
+    const until = this.latestStartMs(slot);
     for (;;) {
       const head = await beacon.headBlock();
       if (head.slot >= slot || Date.now() + beacon.slotMs / 24 > until) return head.root;
