@@ -82,7 +82,7 @@ export class SyncCommitteeService extends SlotDutyService {
    * Round 1 runs until a round-length after the latest start, so nodes that waited for a late block do not
    * begin in a round that has already timed out (and change rounds together instead of deciding).
    */
-  protected roundsFromMs(slot: number): number {
+  protected override roundsFromMs(slot: number): number {
     return this.latestStartMs(slot);
   }
 
