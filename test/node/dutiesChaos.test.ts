@@ -22,6 +22,7 @@ interface Effectiveness {
  * restarted node must take part again), then two nodes frozen across one slot's duties (a miss the cluster
  * cannot avoid, which `r3dv duty` must explain: no quorum, and which nodes were missing).
  */
+// R3DV_TEST_KEEP=1 keeps the cluster dir (node logs at info level) for a post-mortem.
 describe("a 3-of-4 cluster of r3dv run processes under faults", {timeout: 900_000}, () => {
   let release: () => Promise<void>;
   let dir: string;
@@ -47,14 +48,14 @@ describe("a 3-of-4 cluster of r3dv run processes under faults", {timeout: 900_00
     });
     cluster = {dir, lock: join(dir, "cluster", LOCK_FILE), ports, nodeDir: (i) => join(dir, "cluster", nodeDirName(i)), dataDir: (i) => join(dir, `data-${i}`), cleanup: () => rm(dir, {recursive: true, force: true})};
     devnet = await spawnDevnet(["--validators", "64", "--own", "none", "--slot-ms", String(SLOT_MS), "--genesis-delay", "25", "--log-level", "warn"]);
-    for (let i = 1; i <= 4; i++) nodes.set(i, await spawnNode(cluster, i, devnet.url, ["--log-level", process.env.KEEP ? "info" : "warn"]));
+    for (let i = 1; i <= 4; i++) nodes.set(i, await spawnNode(cluster, i, devnet.url, ["--log-level", process.env.R3DV_TEST_KEEP ? "info" : "warn"]));
   });
 
   after(async () => {
     for (const n of nodes.values()) n.proc.kill("SIGCONT");
     await Promise.all([...nodes.values()].map((n) => n.kill()));
     await devnet?.stop();
-    if (!process.env.KEEP) await cluster?.cleanup();
+    if (!process.env.R3DV_TEST_KEEP) await cluster?.cleanup();
     await release?.();
   });
 
@@ -62,7 +63,7 @@ describe("a 3-of-4 cluster of r3dv run processes under faults", {timeout: 900_00
     await at(2 * EPOCH_MS);
     await node(2).kill("SIGKILL");
     await at(4 * EPOCH_MS);
-    nodes.set(2, await spawnNode(cluster, 2, devnet.url, ["--log-level", process.env.KEEP ? "info" : "warn"]));
+    nodes.set(2, await spawnNode(cluster, 2, devnet.url, ["--log-level", process.env.R3DV_TEST_KEEP ? "info" : "warn"]));
     // Epochs 1..5 complete, and one more slot for the last attestations to be included.
     await at(6 * EPOCH_MS + SLOT_MS);
     const finality = await getJson<{data: {finalized: {epoch: string}}}>(`${devnet.url}/eth/v1/beacon/states/head/finality_checkpoints`);

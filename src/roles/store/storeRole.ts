@@ -179,7 +179,13 @@ export class StoreRole {
     const flush = () => {
       const batch = outbox;
       outbox = [];
-      if (stream.status === "open" && batch.length > 0) stream.send(batch.length === 1 ? (batch[0] as Uint8Array) : Buffer.concat(batch));
+      if (batch.length === 0 || stream.status !== "open" || stream.writeStatus !== "writable") return;
+      try {
+        stream.send(batch.length === 1 ? (batch[0] as Uint8Array) : Buffer.concat(batch));
+      } catch (e) {
+        // Closed under us (the pusher went away): its pushes time out and are retried on a new stream.
+        this.opts.logger.debug("push answers not sent", {peer: peer.index, answers: batch.length, reason: errorMessage(e)});
+      }
     };
     const reply = (reqId: number) => (a: PushAnswer) => {
       if (outbox.length === 0) setImmediate(flush);
