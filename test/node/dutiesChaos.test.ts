@@ -107,7 +107,8 @@ describe("a 3-of-4 cluster of r3dv run processes under faults", {timeout: 900_00
     assert.match(one.stdout.split("\n")[0] ?? "", new RegExp(`^slot ${slot}, validator ${validator}: 1 attester FAILED no_quorum missing node\\(s\\) 3, 4`), one.stdout);
 
     // Once they are back, the cluster attests again.
-    const later = await ipc<DutyTrail>(node(1), "duty", {slot: slot + 3});
+    await at((slot + 5) * SLOT_MS);
+    const later = await ipc<DutyTrail>(node(1), "duty", {slot: slot + 4});
     assert.ok(later.results.some((r) => r.duty === "attester" && r.status === "submitted"), later.headline);
   });
 });

@@ -1,3 +1,4 @@
+import {availableParallelism} from "node:os";
 import {join} from "node:path";
 import {KEYS_DIR, keystoreFileName, passwordFileName} from "../../../cluster/createCluster.js";
 import {decryptKeystoreFile, readPasswordFile} from "../../../cluster/keystores.js";
@@ -15,10 +16,11 @@ export interface ShareKey {
 }
 
 /**
- * Keystores decrypted at once when a node starts: libuv's default pool has 4 threads (more would queue
- * anyway), and 4 scrypt runs take 1 GiB at EIP-2335's work factor, the most a node should ask for at start.
+ * Keystores decrypted at once when a node starts: one core stays free for the event loop (the node is
+ * already joining its peers and its beacon node), at most 4 because libuv's default pool has 4 threads and
+ * 4 scrypt runs take 1 GiB at EIP-2335's work factor, the most a node should ask for at start.
  */
-const DECRYPT_CONCURRENCY = 4;
+const DECRYPT_CONCURRENCY = Math.max(1, Math.min(4, availableParallelism() - 1));
 
 export type ShareKeyErrorType = {code: "SHARE_KEY_MISMATCH"; file: string; validator: string};
 export class ShareKeyError extends R3dvError<ShareKeyErrorType> {}
