@@ -2,6 +2,7 @@ import {Command, CommanderError} from "commander";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import {registerCreateCluster} from "./createClusterCmd.js";
 import {registerDevnetBeacon} from "./devnetBeaconCmd.js";
+import {registerDuty} from "./dutyCmd.js";
 import {registerQuickstart} from "./quickstartCmd.js";
 import {registerSlashingProtection} from "./slashingProtectionCmd.js";
 import {registerVerifyCluster} from "./verifyClusterCmd.js";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerPeers(program);
   registerSeries(program);
+  registerDuty(program);
   registerLimiters(program);
   return program;
 }

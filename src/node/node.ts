@@ -11,6 +11,7 @@ import {fromHex, toHex} from "../hotpath/bytes.js";
 import {CHUNK_KINDS, type ChunkKind, chunkId, decodeChunk, isChunkKind} from "../hotpath/chunk.js";
 import {CHUNK_ENTRY_TYPES, type Entry, jsonBody, parseJsonBody} from "../storage/entry.js";
 import {type AnyDutyResult, EvmRole} from "../roles/evm/evmRole.js";
+import type {InclusionResult} from "../roles/evm/duties/inclusionChecker.js";
 import {BlsPool} from "../workers/blsPool.js";
 import {storeTransport} from "./storeTransport.js";
 import {DhtRole, lockAddressToMultiaddr} from "../roles/dht/dhtRole.js";
@@ -20,6 +21,7 @@ import {R3dvError, errorMessage} from "../util/errors.js";
 import type {Logger} from "../util/logger.js";
 import {LimiterPool} from "../workers/limiterPool.js";
 import {Beacon, type SlotClock, currentSlot} from "./beacon.js";
+import {buildDutyTrail} from "./dutyTrail.js";
 import type {RunOptions} from "./config.js";
 import {type NodeStatus, type PeerStatus, buildStatus} from "./status.js";
 
@@ -96,6 +98,7 @@ export class R3dvNode {
       pool: this.blsPool,
       logger: logger.child({role: "evm"}),
       onResult: (r) => this.recordDuty(r),
+      onInclusion: (r) => this.recordInclusion(r),
       qbftEvents: {
         onRoundChange: () => this.metrics.consensusRounds.inc(),
         onRejected: (_instance, _from, reason) => this.metrics.consensusRejected.inc({reason}),
@@ -107,8 +110,17 @@ export class R3dvNode {
   private recordDuty(r: AnyDutyResult): void {
     this.metrics.dutyResults.inc({duty: r.duty, status: r.status, reason: r.reason ?? ""});
     if ("stages" in r) for (const [stage, ms] of Object.entries(r.stages)) if (typeof ms === "number") this.metrics.dutyStageSeconds.observe({duty: r.duty, stage}, ms / 1000);
-    void this.series.append("duty_result", jsonBody(r), "batched").catch((e: unknown) => this.logger.error("duty result not recorded", {duty: r.duty, slot: r.slot}, e));
+    void this.series.append("duty_result", jsonBody(r), "batched", r.slot).catch((e: unknown) => this.logger.error("duty result not recorded", {duty: r.duty, slot: r.slot}, e));
     if (r.status === "failed") this.logger.warn("duty failed", {duty: r.duty, slot: r.slot, validator: r.validatorIndex, reason: r.reason, detail: r.detail});
+  }
+
+  /** What the chain says about a submitted attestation: a series entry beside the duty's result, and metrics. */
+  private recordInclusion(r: InclusionResult): void {
+    const outcome = r.error ? "unknown" : !r.included ? "missed" : r.correctTarget ? "included" : "wrong_target";
+    this.metrics.inclusions.inc({outcome});
+    if (r.delay !== undefined) this.metrics.inclusionDelay.observe(r.delay);
+    void this.series.append("duty_inclusion", jsonBody(r), "batched", r.slot).catch((e: unknown) => this.logger.error("inclusion not recorded", {slot: r.slot}, e));
+    if (outcome === "missed" || outcome === "wrong_target") this.logger.warn("attestation not included as signed", {slot: r.slot, validator: r.validatorIndex, outcome});
   }
 
   /** Loads and checks everything a node needs, refusing (with what to do) a bad lock, node dir or data dir. */
@@ -270,6 +282,14 @@ export class R3dvNode {
         const verify = params.verify ? await this.pool.verifyChain(this.series.dir) : undefined;
         return {lastSeq: this.series.lastSeq, headHash: this.series.headHash, entries: entries.map(describeEntry), verify};
       }
+      case "duty": {
+        const slot = Number(params.slot);
+        if (!Number.isSafeInteger(slot) || slot < 0) throw badRequest(`slot must be a non-negative integer, got ${String(params.slot)}`);
+        const validator = params.validator === undefined ? undefined : Number(params.validator);
+        if (validator !== undefined && (!Number.isSafeInteger(validator) || validator < 0)) throw badRequest(`validator must be a non-negative integer, got ${String(params.validator)}`);
+        const slotStart = this.clock ? (this.clock.genesisTime + slot * this.clock.secondsPerSlot) * 1000 : undefined;
+        return buildDutyTrail(this.series.entriesBySlot(slot), this.self, slot, slotStart, validator);
+      }
       case "limiters": {
         const window = Number(params.window ?? 100_000);
         if (!Number.isInteger(window) || window < 1) throw badRequest(`window must be a positive integer, got ${String(params.window)}`);
@@ -297,7 +317,7 @@ export class R3dvNode {
       case "catchup":
         return {added: await this.store.catchUp()};
       default:
-        throw badRequest(`unknown method ${method}; methods: status, peers, series, limiters, publish, has, catchup`);
+        throw badRequest(`unknown method ${method}; methods: status, peers, series, duty, limiters, publish, has, catchup`);
     }
   }
 }

@@ -15,6 +15,7 @@ import {type SyncMessageResult, SyncCommitteeService} from "./duties/syncCommitt
 import {type SyncContributionResult, SyncContributionService} from "./duties/syncContributionService.js";
 import {SyncDuties} from "./duties/syncDuties.js";
 import type {ClusterTransport} from "./duties/transport.js";
+import {type InclusionResult, InclusionChecker} from "./duties/inclusionChecker.js";
 import {type QbftEvents, QbftDriver} from "./qbft/driver.js";
 import {ed25519QbftCrypto} from "./qbft/ed25519Crypto.js";
 
@@ -34,6 +35,8 @@ export interface EvmRoleOptions {
   pool: BlsPool;
   logger: Logger;
   onResult(r: AnyDutyResult): void;
+  /** What the chain says, a few slots later, about each submitted attestation. */
+  onInclusion?(r: InclusionResult): void;
   qbftEvents?: QbftEvents;
   /** An already connected beacon client (tests inject a faulty one); by default one is connected to `beaconUrls`. */
   beacon?: BeaconNode;
@@ -122,6 +125,7 @@ export class EvmRole {
       pool: this.o.pool,
       threshold: lock.threshold,
       onResult: this.o.onResult,
+      ...(this.o.onInclusion ? {inclusion: new InclusionChecker(beacon, this.o.onInclusion, logger)} : {}),
       onDecided: (slot, data, duties) => this.aggregator?.onAttestationDecided(slot, data, duties),
     });
     this.proposer = new ProposerService({...common, exchange, slashing, onResult: this.o.onResult});
