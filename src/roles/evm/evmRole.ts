@@ -35,6 +35,11 @@ export interface EvmRoleOptions {
   /** What the chain says, a few slots later, about each submitted attestation. */
   onInclusion?(r: InclusionResult): void;
   qbftEvents?: QbftEvents;
+  /**
+   * Share keys already in memory (benchmarks split 1024 keys in memory: their 4096 EIP-2335 KDF runs would
+   * take minutes); by default they are decrypted from the node dir's keystores at start.
+   */
+  shares?: ShareKey[];
   /** An already connected beacon client (tests inject a faulty one); by default one is connected to `beaconUrls`. */
   beacon?: BeaconNode;
 }
@@ -66,7 +71,7 @@ export class EvmRole {
    * peers and report not-ready while its beacon node is still starting.
    */
   async start(): Promise<void> {
-    const shares = await loadShareKeys(this.o.lock, this.o.nodeDir, this.o.self);
+    const shares = this.o.shares ?? (await loadShareKeys(this.o.lock, this.o.nodeDir, this.o.self));
     this.running = true;
     if (this.o.beacon) return this.run(this.o.beacon, shares);
     void this.connectLoop(shares);
