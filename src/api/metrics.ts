@@ -39,6 +39,13 @@ export function createMetrics() {
     // Buckets span a 2 s devnet slot's third (667 ms) to a mainnet one (4 s): where a duty stands against its deadline.
     dutyStageSeconds: new Histogram({name: "r3dv_duty_stage_seconds", help: "time from a duty's start (attestation due time, slot start for proposals) to the end of each stage", labelNames: ["duty", "stage"], buckets: [0.05, 0.1, 0.25, 0.5, 0.667, 1, 2, 4, 8], registers: [register]}),
     consensusRounds: new Counter({name: "r3dv_consensus_round_changes_total", help: "QBFT round changes this node started", registers: [register]}),
+    // Beacon nodes are labelled by their redacted URL (scheme, host, port): credentials in a URL never reach a metric.
+    beaconHealthy: new Gauge({name: "r3dv_beacon_node_healthy", help: "1 when the beacon node answered its last health probe as synced, 0 when benched or not yet probed", labelNames: ["beacon"], registers: [register]}),
+    beaconLatency: new Gauge({name: "r3dv_beacon_node_latency_seconds", help: "moving average of the beacon node's health probe round trip (orders reads)", labelNames: ["beacon"], registers: [register]}),
+    beaconRequests: new Counter({name: "r3dv_beacon_requests_total", help: "requests per beacon node, by kind (read, submit, probe) and result", labelNames: ["beacon", "kind", "result"], registers: [register]}),
+    // From a local node's few ms to the 2 s timeout: where a read or submission spends the duty's budget.
+    beaconRequestSeconds: new Histogram({name: "r3dv_beacon_request_seconds", help: "beacon node request duration, by kind", labelNames: ["beacon", "kind"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2], registers: [register]}),
+    beaconBenched: new Counter({name: "r3dv_beacon_benched_total", help: "times a beacon node was benched, by reason (unreachable, syncing, bad_response)", labelNames: ["beacon", "reason"], registers: [register]}),
     consensusRejected: new Counter({name: "r3dv_consensus_rejected_total", help: "QBFT messages refused, by reason", labelNames: ["reason"], registers: [register]}),
   };
 }
