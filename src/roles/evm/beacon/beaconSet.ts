@@ -136,8 +136,8 @@ function mostTelling(errors: BeaconError[]): BeaconError {
  * Several beacon nodes behind one client. Reads go to the first healthy node, in the operator's order unless
  * one is markedly faster (LATENCY_BAND_MS), falling over to the next on failure; submissions go to every
  * healthy node at once and succeed when any accepts. A node that fails (no answer, 5xx, garbage) or syncs
- * is benched: skipped by reads and submissions until a background probe finds it well again, with a bench
- * that doubles per consecutive failure. Only when no node is healthy are benched ones tried (a long shot
+ * is benched: skipped by reads and submissions until a background probe finds it well again; a failing
+ * node's bench doubles per consecutive failure. Only when no node is healthy are benched ones tried (a long shot
  * beats certain failure).
  *
  * Hand-written rather than Lodestar's own fallback (`getClient({urls})`): that one retries on its next URL
@@ -313,7 +313,10 @@ export class BeaconSet {
     const now = Date.now();
     if (e.health === "healthy" && now - e.healthySince > STABLE_MS) e.failures = 0;
     e.failures++;
-    e.benchedUntil = now + Math.min(BENCH_MAX_MS, this.benchBaseMs * 2 ** (e.failures - 1));
+    // A syncing node answers at once, so probing it costs nothing: it is checked again after the base bench
+    // every time and is back as soon as it is synced. A failing one backs off.
+    const backoff = reason === "syncing" ? this.benchBaseMs : Math.min(BENCH_MAX_MS, this.benchBaseMs * 2 ** (e.failures - 1));
+    e.benchedUntil = now + backoff;
     e.lastError = detail.slice(0, 300);
     const previous = e.health;
     const changed = previous !== "benched" || e.reason !== reason;

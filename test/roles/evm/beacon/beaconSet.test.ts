@@ -86,7 +86,7 @@ describe("BeaconSet over real HTTP servers", () => {
   });
 
   for (const syncing of ["flag", "503"] as const) {
-    it(`benches a syncing node (${syncing === "flag" ? "is_syncing true" : "503 on every route"}) and brings it back once synced`, async () => {
+    it(`benches a syncing node (${syncing === "flag" ? "is_syncing true" : "503 on every route"}), probes it without backoff, and brings it back once synced`, async () => {
       const [a, b] = [await stub(), await stub()];
       const health: string[] = [];
       const set = new BeaconSet([a.url, b.url], {health: (s) => health.push(`${s.index}:${s.health}:${s.reason ?? ""}`)}, {benchBaseMs: BENCH_MS});
@@ -96,6 +96,11 @@ describe("BeaconSet over real HTTP servers", () => {
       assert.equal(endpoint(set, 1).reason, "syncing");
       assert.equal(await read(set), b.url);
       assert.equal(set.anySynced(), true, "the second node is synced");
+      await sleep(BENCH_MS + 20);
+      await set.probe();
+      const still = endpoint(set, 1);
+      assert.equal(still.failures, 2);
+      assert.ok((still.retryInMs ?? Infinity) <= BENCH_MS, `a syncing node's bench does not grow: ${still.retryInMs} ms`);
       a.behaviour.syncing = "no";
       await sleep(BENCH_MS + 20);
       await set.probe();
