@@ -47,7 +47,7 @@ export class Beacon {
   async slotClock(): Promise<SlotClock> {
     try {
       const [genesis, spec] = await this.set.read("genesis and spec", (e) =>
-        Promise.all([getJson(e, "/eth/v1/beacon/genesis", genesisResponse), getJson(e, "/eth/v1/config/spec", slotSpecResponse)]),
+        Promise.all([getJson(e, "/eth/v1/beacon/genesis", genesisResponse), getJson(e, "/eth/v1/config/spec", slotSpecResponse)]), {bench: false},
       );
       const s = spec.data;
       const secondsPerSlot = Number(s.SECONDS_PER_SLOT ?? Number(s.SLOT_DURATION_MS) / 1000);

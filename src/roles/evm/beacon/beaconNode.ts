@@ -97,7 +97,9 @@ export class BeaconNode {
         );
       }
       return {genesis, spec};
-    });
+      // The spec check is this client's: a node it refuses (wrong preset, a spec it cannot read) may still be
+      // well for readiness, so connecting leaves health to the probe and the duties' own requests.
+    }, {bench: false});
     const {genesis, spec} = chain;
     const base = spec.data.PRESET_BASE === "minimal" ? minimalChainConfig : mainnetChainConfig;
     const chainConfig = createChainForkConfig({...base, ...chainConfigFromJson(spec.data as Record<string, unknown>)});

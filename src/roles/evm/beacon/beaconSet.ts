@@ -196,8 +196,13 @@ export class BeaconSet {
     return this.endpoints.map((e) => e.status(now));
   }
 
-  /** A read: the first node in order that answers wins; a failing node is benched and the next one asked. */
-  async read<T>(route: string, f: (e: BeaconEndpoint) => Promise<T>): Promise<T> {
+  /**
+   * A read: the first node in order that answers wins; a failing node is benched and the next one asked.
+   * `bench: false` leaves health alone: for reads whose failure can be the answer's content rather than the
+   * node's state (a client checking the chain's spec against its own), so one client's refusal does not
+   * bench a node that readiness and the probe find well.
+   */
+  async read<T>(route: string, f: (e: BeaconEndpoint) => Promise<T>, opts: {bench?: boolean} = {}): Promise<T> {
     const errors: BeaconError[] = [];
     for (const e of this.candidates()) {
       const t0 = performance.now();
@@ -206,7 +211,7 @@ export class BeaconSet {
         this.answered(e, "read", route, t0);
         return value;
       } catch (err) {
-        errors.push(this.failed(e, "read", route, err, t0));
+        errors.push(this.failed(e, "read", route, err, t0, opts.bench ?? true));
       }
     }
     throw mostTelling(errors);
@@ -292,11 +297,11 @@ export class BeaconSet {
   }
 
   /** Records a failed request against its node and returns it as a typed error; anything else is a bug, rethrown. */
-  private failed(e: BeaconEndpoint, kind: RequestKind, route: string, err: unknown, t0: number): BeaconError {
+  private failed(e: BeaconEndpoint, kind: RequestKind, route: string, err: unknown, t0: number, bench = true): BeaconError {
     if (!(err instanceof BeaconError)) throw err;
     const result = classify(err);
     this.events.request?.(e.label, kind, result, (performance.now() - t0) / 1000, route, err);
-    if (result === "unreachable" || result === "syncing" || result === "bad_response") this.bench(e, result, errorMessage(err));
+    if (bench && (result === "unreachable" || result === "syncing" || result === "bad_response")) this.bench(e, result, errorMessage(err));
     return err;
   }
 

@@ -118,6 +118,17 @@ describe("BeaconSet over real HTTP servers", () => {
     assert.equal(await read(set), a.url, "a syncing node's answer beats none");
   });
 
+  it("leaves health alone for a read that asks not to bench (a client refusing the answer's content)", async () => {
+    const a = await stub();
+    const set = new BeaconSet([a.url]);
+    await set.probe();
+    const garbage = z.object({data: z.object({PRESET_BASE: z.string()})});
+    await assert.rejects(set.read("/eth/v1/config/spec", (e) => getJson(e, "/eth/v1/config/spec", garbage), {bench: false}), (e) => e instanceof BeaconError && e.code === "BEACON_BAD_RESPONSE");
+    assert.equal(endpoint(set, 1).health, "healthy");
+    await assert.rejects(set.read("/eth/v1/config/spec", (e) => getJson(e, "/eth/v1/config/spec", garbage)));
+    assert.equal(endpoint(set, 1).reason, "bad_response", "the same failure benches by default");
+  });
+
   it("submits to every healthy node: one refusing with 400 while another accepts is a success", async () => {
     const [a, b] = [await stub(), await stub()];
     const results: string[] = [];
