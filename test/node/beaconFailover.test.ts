@@ -78,7 +78,12 @@ describe("four r3dv nodes with two beacon nodes each survive the first one dying
       const trail = duties.entries.filter((e) => e.body && (slots.has(e.body.slot) || slots.has(e.body.slot + 1))).map((e) => JSON.stringify(e.body));
       assert.fail(`${bad.length} of ${all.length} attestations missed or off target: ${JSON.stringify(bad.map((v) => [v.epoch, v.index, v.included, v.correct_target]))}\nnode 1's duty results there:\n${trail.join("\n")}`);
     }
-    assert.deepEqual(body.data.epochs.flatMap((e) => e.missed_proposals), []);
+    const missed = body.data.epochs.flatMap((e) => e.missed_proposals);
+    if (missed.length > 0) {
+      const trails = await Promise.all(nodes.map((n) => ipc<{entries: {body?: {duty: string; slot: number}}[]}>(n, "series", {tail: 2000, kind: "duty_result"})));
+      const trail = trails.flatMap((t, i) => t.entries.filter((e) => e.body?.duty === "proposer" && missed.includes(e.body.slot)).map((e) => `node ${i + 1}: ${JSON.stringify(e.body)}`));
+      assert.fail(`missed proposals ${missed.join(", ")} (the kill was in slot ${KILL_EPOCH * 8 + 4}); duty results there:\n${trail.join("\n")}`);
+    }
 
     for (const n of nodes) {
       const metrics = await fetch(`${n.http}/metrics`).then((r) => r.text());
