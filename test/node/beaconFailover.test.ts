@@ -93,7 +93,7 @@ describe("four r3dv nodes with two beacon nodes each survive the first one dying
       // (signature_failed) is the exchange's timing, not the beacon nodes': it is printed, not failed on.
       const beaconCaused = failed.filter((l) => /duty="(attester|proposer)"|reason="(beacon_unavailable|publish_failed|submit_failed)"/.test(l));
       assert.deepEqual(beaconCaused, [], `node ${n.index} failed duties`);
-      if (failed.length > 0) console.log(`node ${n.index} failed duties for other reasons: ${failed.join("; ")}`);
+      if (failed.length > 0) console.warn(`node ${n.index} failed duties for other reasons: ${failed.join("; ")}`);
       assert.match(metrics, /r3dv_duty_results_total\{duty="attester",status="submitted",reason=""\} [1-9]/);
       const proxyLabel = proxies[n.index - 1]?.url as string;
       assert.match(metrics, new RegExp(`r3dv_beacon_node_healthy\\{beacon="${proxyLabel}"\\} 0`), `node ${n.index}: first beacon node unhealthy`);
