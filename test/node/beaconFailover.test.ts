@@ -57,7 +57,7 @@ describe("four r3dv nodes with two beacon nodes each survive the first one dying
     await release?.();
   });
 
-  it("misses no attestation or proposal around the kill, fails no duty, and shows the dead node benched", async () => {
+  it("misses no attestation or proposal around the kill, fails no duty for a beacon reason, and shows the dead node benched", async () => {
     const genesisMs = devnet.genesisTime * 1000;
     await sleepUntil(genesisMs + KILL_AT_MS);
     const passedBeforeKill = proxies.map((p) => p.passed);
