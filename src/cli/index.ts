@@ -2,6 +2,7 @@ import {Command, CommanderError} from "commander";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import {registerCreateCluster} from "./createClusterCmd.js";
 import {registerDevnetBeacon} from "./devnetBeaconCmd.js";
+import {registerDevnet} from "./devnetCmd.js";
 import {registerQuickstart} from "./quickstartCmd.js";
 import {registerSlashingProtection} from "./slashingProtectionCmd.js";
 import {registerVerifyCluster} from "./verifyClusterCmd.js";
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerQuickstart(program);
   registerSlashingProtection(program);
   registerDevnetBeacon(program);
+  registerDevnet(program);
   registerRun(program);
   registerStatus(program);
   registerPeers(program);
