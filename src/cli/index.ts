@@ -3,6 +3,7 @@ import {R3dvError, errorMessage} from "../util/errors.js";
 import {registerCreateCluster} from "./createClusterCmd.js";
 import {registerDevnetBeacon} from "./devnetBeaconCmd.js";
 import {registerDevnet} from "./devnetCmd.js";
+import {registerDuty} from "./dutyCmd.js";
 import {registerQuickstart} from "./quickstartCmd.js";
 import {registerSlashingProtection} from "./slashingProtectionCmd.js";
 import {registerVerifyCluster} from "./verifyClusterCmd.js";
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerPeers(program);
   registerSeries(program);
+  registerDuty(program);
   registerLimiters(program);
   return program;
 }

@@ -20,6 +20,7 @@ import {R3dvError, errorMessage} from "../util/errors.js";
 import type {Logger} from "../util/logger.js";
 import {LimiterPool} from "../workers/limiterPool.js";
 import {Beacon, type SlotClock, currentSlot} from "./beacon.js";
+import {buildDutyTrail} from "./dutyTrail.js";
 import type {RunOptions} from "./config.js";
 import {type NodeStatus, type PeerStatus, buildStatus} from "./status.js";
 
@@ -107,7 +108,7 @@ export class R3dvNode {
   private recordDuty(r: AnyDutyResult): void {
     this.metrics.dutyResults.inc({duty: r.duty, status: r.status, reason: r.reason ?? ""});
     if ("stages" in r) for (const [stage, ms] of Object.entries(r.stages)) if (typeof ms === "number") this.metrics.dutyStageSeconds.observe({duty: r.duty, stage}, ms / 1000);
-    void this.series.append("duty_result", jsonBody(r), "batched").catch((e: unknown) => this.logger.error("duty result not recorded", {duty: r.duty, slot: r.slot}, e));
+    void this.series.append("duty_result", jsonBody(r), "batched", r.slot).catch((e: unknown) => this.logger.error("duty result not recorded", {duty: r.duty, slot: r.slot}, e));
     if (r.status === "failed") this.logger.warn("duty failed", {duty: r.duty, slot: r.slot, validator: r.validatorIndex, reason: r.reason, detail: r.detail});
   }
 
@@ -270,6 +271,14 @@ export class R3dvNode {
         const verify = params.verify ? await this.pool.verifyChain(this.series.dir) : undefined;
         return {lastSeq: this.series.lastSeq, headHash: this.series.headHash, entries: entries.map(describeEntry), verify};
       }
+      case "duty": {
+        const slot = Number(params.slot);
+        if (!Number.isSafeInteger(slot) || slot < 0) throw badRequest(`slot must be a non-negative integer, got ${String(params.slot)}`);
+        const validator = params.validator === undefined ? undefined : Number(params.validator);
+        if (validator !== undefined && (!Number.isSafeInteger(validator) || validator < 0)) throw badRequest(`validator must be a non-negative integer, got ${String(params.validator)}`);
+        const slotStart = this.clock ? (this.clock.genesisTime + slot * this.clock.secondsPerSlot) * 1000 : undefined;
+        return buildDutyTrail(this.series.entriesBySlot(slot), this.self, slot, slotStart, validator);
+      }
       case "limiters": {
         const window = Number(params.window ?? 100_000);
         if (!Number.isInteger(window) || window < 1) throw badRequest(`window must be a positive integer, got ${String(params.window)}`);
@@ -297,7 +306,7 @@ export class R3dvNode {
       case "catchup":
         return {added: await this.store.catchUp()};
       default:
-        throw badRequest(`unknown method ${method}; methods: status, peers, series, limiters, publish, has, catchup`);
+        throw badRequest(`unknown method ${method}; methods: status, peers, series, duty, limiters, publish, has, catchup`);
     }
   }
 }

@@ -6,6 +6,7 @@ import {R3dvError, errorMessage} from "../util/errors.js";
 import {
   type Entry,
   type EntryType,
+  ENTRY_TYPES,
   ZERO_HASH,
   CHUNK_ENTRY_TYPES,
   chunkEntryBody,
@@ -68,6 +69,17 @@ interface Meta {
   snapshotSeq?: number;
   /** After a compaction: the first kept entry and the hash its prevHash must equal. */
   anchor?: {seq: number; prevHash: string};
+}
+
+/**
+ * Entries that are not chunks but belong to a slot (a duty's outcome) share the by-slot index under a
+ * "kind" byte above every chunk kind (chunk kinds are < 64), with their seq as the id, so one range read
+ * returns everything this node saw and did for a slot.
+ */
+const TYPED_SLOT_KIND = 0x80;
+
+function typedSlotKey(slot: number, type: EntryType, seq: number): Buffer {
+  return slotKey(slot, TYPED_SLOT_KIND + ENTRY_TYPES.indexOf(type), seqKey(seq));
 }
 
 /** Key prefix of the by-slot index: slot u64 | kind u8 | chunk id. */
@@ -175,7 +187,7 @@ export class Series {
    * Appends one entry and folds it into the views at once; the promise resolves at the chosen durability
    * (see Durability). Callers await it before acting on the entry (answering `accepted`, releasing a signature).
    */
-  append(type: EntryType, body: Uint8Array, durability: Durability): Promise<Entry> {
+  append(type: EntryType, body: Uint8Array, durability: Durability, slot?: number): Promise<Entry> {
     if (this.closed) return Promise.reject(new SeriesError({code: "SERIES_CLOSED"}, "series is closed"));
     const seq = this.views.lastSeq + 1;
     const e: Entry = {seq, type, t: Date.now(), prevHash: this.lastHash, body};
@@ -184,6 +196,7 @@ export class Series {
     const written = this.log.put(seqKey(seq), value);
     const bytes = storedBytes(type, value.length);
     if (CHUNK_ENTRY_TYPES.has(type)) this.indexChunk(seq, body);
+    else if (slot !== undefined) void this.slots.put(typedSlotKey(slot, type, seq), seq);
     applyEntry(this.views, e, bytes);
     this.opts.onAppend?.(e, bytes);
     if (this.views.entries > 1 && seq % SNAPSHOT_EVERY === 0) void this.snapshot();
@@ -238,6 +251,21 @@ export class Series {
     return out;
   }
 
+  /** Every entry of one slot, in series order: the chunks this node sent and received for it, and its slot-indexed entries. */
+  entriesBySlot(slot: number, limit = 100_000): Entry[] {
+    const start = Buffer.alloc(9);
+    start.writeBigUInt64BE(BigInt(slot));
+    const end = Buffer.alloc(9);
+    end.writeBigUInt64BE(BigInt(slot + 1));
+    const seqs = [...this.slots.getRange({start, end, limit})].map((r) => r.value).sort((a, b) => a - b);
+    const out: Entry[] = [];
+    for (const seq of seqs) {
+      const raw = this.log.get(seqKey(seq));
+      if (raw) out.push(decodeEntryValue(seq, raw));
+    }
+    return out;
+  }
+
   /** The last `n` entries (optionally of one type), newest last. */
   tail(n: number, filter?: (e: Entry) => boolean): Entry[] {
     const out: Entry[] = [];
@@ -287,6 +315,9 @@ export class Series {
           const c = decodeChunk(encoded);
           void this.ids.remove(Buffer.from(id));
           void this.slots.remove(slotKey(c.slot, encoded[1] as number, id));
+        } else if (e.type === "duty_result") {
+          const slot = (parseJsonBody<{slot?: unknown}>(e)).slot;
+          if (typeof slot === "number") void this.slots.remove(typedSlotKey(slot, e.type, seq));
         }
         void this.log.remove(key);
         lastRemovedHash = entryHash(seq, value);

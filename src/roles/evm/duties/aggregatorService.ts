@@ -9,19 +9,17 @@ import {aggregateAndProofSigningRoot, selectionProofSigningRoot} from "../signin
 import type {ShareKey} from "./shareKeys.js";
 import type {SignatureExchange} from "./signatureExchange.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
+import {type DutyOutcome, consensusFailure, exchangeFailure} from "./outcome.js";
 import {roundDeadlines} from "./timing.js";
 
 /** Index of the aggregation duty in the leader formula. */
 export const AGGREGATOR_DUTY_INDEX = 2;
 
-export interface AggregationResult {
+export interface AggregationResult extends DutyOutcome {
   duty: "aggregator";
   slot: number;
   pubkey: string;
   validatorIndex: number;
-  status: "submitted" | "failed" | "not_selected";
-  reason?: "selection_failed" | "beacon_unavailable" | "no_consensus" | "signature_failed" | "publish_failed";
-  detail?: string;
 }
 
 export interface AggregatorServiceOptions {
@@ -89,7 +87,7 @@ export class AggregatorService {
           if (isAggregatorFromCommitteeLength(d.committeeLength, proof)) selected.push({duty: d, proof});
           else result(d, {status: "not_selected"});
         } catch (e) {
-          result(d, {status: "failed", reason: "selection_failed", detail: errorMessage(e)});
+          result(d, exchangeFailure(this.o.n, e, "selection proof"));
         }
       }),
     );
@@ -116,7 +114,8 @@ export class AggregatorService {
       const decided = await Promise.race([this.o.driver.run(`aggregator/${slot}`, encodeAggregates(beacon, slot, aggregates)), deadline]);
       agreed = decodeAggregatesFor(beacon, slot, decided.value) ?? [];
     } catch (e) {
-      for (const s of selected) result(s.duty, {status: "failed", reason: "no_consensus", detail: errorMessage(e)});
+      const outcome = consensusFailure(this.o.driver, `aggregator/${slot}`, this.o.n, e);
+      for (const s of selected) result(s.duty, outcome);
       return;
     }
     const byCommitteeAgreed = new Map(agreed);
@@ -125,14 +124,14 @@ export class AggregatorService {
     await Promise.all(
       selected.map(async ({duty, proof}) => {
         const aggregate = byCommitteeAgreed.get(duty.committeeIndex);
-        if (!aggregate) return result(duty, {status: "failed", reason: "no_consensus", detail: "no agreed aggregate for its committee"});
+        if (!aggregate) return result(duty, {status: "failed", reason: "beacon_unavailable", detail: "the agreed aggregates hold none for its committee"});
         const message = {aggregatorIndex: duty.validatorIndex, aggregate, selectionProof: proof};
         try {
           const signature = await exchange.signAndExchange("aggregate", slot, this.sharesByPubkey.get(duty.pubkey) as ShareKey, aggregateAndProofSigningRoot(beacon.config, slot, message), deadline);
           signed.push({message, signature});
           published.push(duty);
         } catch (e) {
-          result(duty, {status: "failed", reason: "signature_failed", detail: errorMessage(e)});
+          result(duty, exchangeFailure(this.o.n, e, "aggregate signature"));
         }
       }),
     );
@@ -141,7 +140,7 @@ export class AggregatorService {
       await beacon.publishAggregates(slot, signed);
       for (const d of published) result(d, {status: "submitted"});
     } catch (e) {
-      for (const d of published) result(d, {status: "failed", reason: "publish_failed", detail: errorMessage(e)});
+      for (const d of published) result(d, {status: "failed", reason: "submit_failed", detail: errorMessage(e)});
     }
   }
 }

@@ -16,22 +16,24 @@ import type {ShareKey} from "./shareKeys.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import {roundDeadlines} from "./timing.js";
 import type {ClusterTransport} from "./transport.js";
+import {type DutyOutcome, type FailureReason, consensusFailure, signatureFailure} from "./outcome.js";
 
 /** Index of the attester duty in the leader formula (slot + duty + round) mod n. */
 export const ATTESTER_DUTY_INDEX = 0;
 /** A duty still unfinished this many slots after its own is reported failed and forgotten. */
 const DUTY_TTL_SLOTS = 2;
 
-export type DutyFailure = "beacon_unavailable" | "no_consensus" | "slashing_refused" | "insufficient_partials" | "recover_failed" | "submit_failed";
+/**
+ * An attestation submitted this long after its due time (that is, after 2/3 of the slot) missed the
+ * aggregators, who fetch their aggregates then: it is reported late, since it will rarely be included.
+ */
+const LATE_AFTER_SLOT_FRACTION = 1 / 3;
 
-export interface DutyResult {
+export interface DutyResult extends DutyOutcome {
   duty: "attester";
   slot: number;
   pubkey: string;
   validatorIndex: number;
-  status: "submitted" | "failed";
-  reason?: DutyFailure;
-  detail?: string;
   /** ms from the attestation due time to the end of each stage reached. */
   stages: {fetch?: number; consensus?: number; sign?: number; recover?: number; submit?: number};
   round?: number;
@@ -46,6 +48,8 @@ interface Pending {
   recovering: boolean;
   done: boolean;
   signature?: Uint8Array;
+  /** Operators whose partial did not verify. */
+  invalid: Set<number>;
 }
 
 export interface AttesterServiceOptions {
@@ -116,8 +120,12 @@ export class AttesterService {
   private onSlot(slot: number): void {
     this.timers.at(this.o.beacon.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
     const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
-    void this.ensureDuties(epoch, slot % SLOTS_PER_EPOCH === 0).then(() => this.ensureDuties(epoch + 1, false));
-    this.timers.at(this.o.beacon.attestationDueMs(slot), () => void this.runSlot(slot));
+    const fetched = this.ensureDuties(epoch, slot % SLOTS_PER_EPOCH === 0);
+    void fetched.then(() => this.ensureDuties(epoch + 1, false));
+    // An epoch-start refresh (reorg check) need not delay the slot when its duties are already known.
+    const known = this.fetchedEpochs.has(epoch) ? Promise.resolve() : fetched;
+    // After the duties are known: a node (re)started past the due time runs the slot late rather than not at all.
+    this.timers.at(this.o.beacon.attestationDueMs(slot), () => void known.then(() => this.runSlot(slot)));
     this.expire(slot - DUTY_TTL_SLOTS);
   }
 
@@ -166,9 +174,10 @@ export class AttesterService {
     if (!duties || duties.length === 0) return;
     const due = this.o.beacon.attestationDueMs(slot);
     const results = duties.map((d): DutyResult => ({duty: "attester", slot, pubkey: d.pubkey, validatorIndex: d.validatorIndex, status: "failed", stages: {}}));
-    const fail = (reason: DutyFailure, detail: string, which = results) => {
-      for (const r of which) this.o.onResult({...r, reason, detail});
+    const failWith = (outcome: DutyOutcome, which = results) => {
+      for (const r of which) this.o.onResult({...r, ...outcome});
     };
+    const fail = (reason: FailureReason, detail: string, which = results) => failWith({status: "failed", reason, detail}, which);
     let byCommittee: Map<number, phase0.AttestationData>;
     try {
       const committees = [...new Set(duties.map((d) => this.committeeOf(slot, d)))];
@@ -183,7 +192,7 @@ export class AttesterService {
       const deadline = this.timers.deadline(this.o.beacon.slotStartMs(slot + DUTY_TTL_SLOTS), "no decision before the duty expired");
       decided = await Promise.race([this.o.driver.run(`attester/${slot}`, encodeAttestationValue(byCommittee)), deadline]);
     } catch (e) {
-      return fail("no_consensus", errorMessage(e));
+      return failWith(consensusFailure(this.o.driver, `attester/${slot}`, this.o.n, e));
     }
     const agreed = decodeAttestationValue(decided.value) as Map<number, phase0.AttestationData>;
     this.o.onDecided?.(slot, agreed, duties);
@@ -204,7 +213,7 @@ export class AttesterService {
       i.result.stages.sign = Date.now() - due;
       const rootHex = toHex(i.root);
       const key = PartialSigCollector.key("attester", slot, i.d.pubkey, rootHex);
-      this.pending.set(key, {duty: i.d, data: i.data, root: i.root, share: i.share, result: i.result, recovering: false, done: false});
+      this.pending.set(key, {duty: i.d, data: i.data, root: i.root, share: i.share, result: i.result, recovering: false, done: false, invalid: new Set()});
       sigs.push({pubkey: i.d.pubkey, root: rootHex, sig: toHex(sig)});
     });
     if (sigs.length === 0) return;
@@ -234,7 +243,11 @@ export class AttesterService {
     const due = this.o.beacon.attestationDueMs(p.duty.slot);
     try {
       const res = await this.o.pool.recoverAndVerify({message: p.root, pubkey: Buffer.from(p.duty.pubkey.slice(2), "hex"), sharePubkeys: p.share.sharePubkeys, threshold: this.o.threshold, partials: this.collector.partials(key)});
-      if (res.badShares.length > 0) this.o.logger.warn("bad partial signatures", {slot: p.duty.slot, pubkey: p.duty.pubkey, shares: res.badShares});
+      if (res.badShares.length > 0) {
+        for (const b of res.badShares) p.invalid.add(b);
+        p.result.invalidPartials = [...p.invalid].sort((a, b) => a - b);
+        this.o.logger.warn("invalid partial signatures", {slot: p.duty.slot, pubkey: p.duty.pubkey, nodes: p.result.invalidPartials});
+      }
       if (!res.ok) {
         p.recovering = false;
         // Wait for more partials: the next one to arrive retries.
@@ -260,11 +273,13 @@ export class AttesterService {
     try {
       await this.o.beacon.submitAttestations(atts);
       for (const p of batch) {
-        p.result.stages.submit = Date.now() - this.o.beacon.attestationDueMs(p.duty.slot);
-        this.o.onResult({...p.result, status: "submitted"});
+        const after = Date.now() - this.o.beacon.attestationDueMs(p.duty.slot);
+        p.result.stages.submit = after;
+        const late = after > this.o.beacon.slotMs * LATE_AFTER_SLOT_FRACTION;
+        this.o.onResult({...p.result, status: late ? "late" : "submitted", ...(late ? {detail: `submitted ${after} ms after the due time, after the aggregators fetched`} : {})});
       }
     } catch (e) {
-      for (const p of batch) this.o.onResult({...p.result, reason: "submit_failed", detail: errorMessage(e)});
+      for (const p of batch) this.o.onResult({...p.result, status: "failed", reason: "submit_failed", detail: errorMessage(e)});
     }
   }
 
@@ -273,8 +288,8 @@ export class AttesterService {
       if (p.duty.slot >= beforeSlot) continue;
       this.pending.delete(key);
       if (!p.done) {
-        const have = this.collector.partials(key).length;
-        this.o.onResult({...p.result, reason: "insufficient_partials", detail: `${have} of ${this.o.threshold} partial signatures`});
+        const have = this.collector.partials(key).map((x) => x.shareIndex);
+        this.o.onResult({...p.result, ...signatureFailure(this.o.n, this.o.threshold, have, [...p.invalid], "attestation signature")});
       }
     }
     this.collector.prune(beforeSlot);

@@ -11,6 +11,7 @@ import {decodeBlockValue, encodeBlockValue} from "./blockValue.js";
 import type {ShareKey} from "./shareKeys.js";
 import type {SignatureExchange} from "./signatureExchange.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
+import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "./outcome.js";
 import {roundDeadlines} from "./timing.js";
 
 /** Index of the proposer duty in the leader formula, so a slot's attester and proposer leaders differ. */
@@ -18,16 +19,17 @@ export const PROPOSER_DUTY_INDEX = 1;
 /** The graffiti r3dv blocks carry, so a cluster's blocks are recognisable on explorers. */
 const GRAFFITI = "r3dv";
 
-export type ProposalFailure = "randao_failed" | "beacon_unavailable" | "no_consensus" | "slashing_refused" | "signature_failed" | "publish_failed";
+/**
+ * A block published after the attestation due time (1/3 of the slot) is reported late: the slot's attesters
+ * have already voted for its parent, so it will likely be orphaned or at least miss their votes.
+ */
+const LATE_AFTER_SLOT_FRACTION = 1 / 3;
 
-export interface ProposalResult {
+export interface ProposalResult extends DutyOutcome {
   duty: "proposer";
   slot: number;
   pubkey: string;
   validatorIndex: number;
-  status: "submitted" | "failed";
-  reason?: ProposalFailure;
-  detail?: string;
   /** ms from slot start to the end of each stage reached. */
   stages: {randao?: number; fetch?: number; consensus?: number; sign?: number; submit?: number};
   round?: number;
@@ -113,14 +115,15 @@ export class ProposerService {
     const start = beacon.slotStartMs(slot);
     const share = this.sharesByPubkey.get(duty.pubkey) as ShareKey;
     const result: ProposalResult = {duty: "proposer", slot, pubkey: duty.pubkey, validatorIndex: duty.validatorIndex, status: "failed", stages: {}};
-    const fail = (reason: ProposalFailure, e: unknown) => this.o.onResult({...result, reason, detail: errorMessage(e)});
+    const failWith = (outcome: DutyOutcome) => this.o.onResult({...result, ...outcome});
+    const fail = (reason: FailureReason, e: unknown) => failWith({status: "failed", reason, detail: errorMessage(e)});
     const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
     let randao: Uint8Array;
     try {
       randao = await this.o.exchange.signAndExchange("randao", slot, share, randaoSigningRoot(beacon.config, Math.floor(slot / SLOTS_PER_EPOCH)), deadline);
       result.stages.randao = Date.now() - start;
     } catch (e) {
-      return fail("randao_failed", e);
+      return failWith(exchangeFailure(this.o.n, e, "randao reveal"));
     }
     let mine;
     try {
@@ -135,10 +138,11 @@ export class ProposerService {
       result.stages.consensus = Date.now() - start;
       result.round = decided.round;
     } catch (e) {
-      return fail("no_consensus", e);
+      return failWith(consensusFailure(this.o.driver, `proposer/${slot}`, this.o.n, e));
     }
     const block = decodeBlockValue(beacon.config, slot, decided.value);
-    if (!block) return fail("no_consensus", new Error("decided value is not a block"));
+    // Unreachable for honest nodes (validity is checked before deciding); a bug, not a peer, if it happens.
+    if (!block) return fail("consensus_timeout", new Error("decided value is not a block"));
     const root = blockSigningRoot(beacon.config, block.block);
     try {
       await this.o.slashing.checkAndInsertBlock({pubkey: duty.pubkey, slot, signingRoot: toHex(root)});
@@ -150,14 +154,18 @@ export class ProposerService {
       signature = await this.o.exchange.signAndExchange("proposer", slot, share, root, deadline);
       result.stages.sign = Date.now() - start;
     } catch (e) {
-      return fail("signature_failed", e);
+      return failWith(exchangeFailure(this.o.n, e, "block signature"));
     }
+    const invalid = this.o.exchange.invalidPartials("proposer", slot, duty.pubkey, root);
+    if (invalid.length > 0) result.invalidPartials = invalid;
     try {
       await beacon.publishBlock(block, signature);
-      result.stages.submit = Date.now() - start;
-      this.o.onResult({...result, status: "submitted"});
+      const after = Date.now() - start;
+      result.stages.submit = after;
+      const late = after > beacon.slotMs * LATE_AFTER_SLOT_FRACTION;
+      this.o.onResult({...result, status: late ? "late" : "submitted", ...(late ? {reason: "late_block" as const, detail: `published ${after} ms into the slot, after the attesters voted`} : {})});
     } catch (e) {
-      fail("publish_failed", e);
+      fail("submit_failed", e);
     }
   }
 }

@@ -13,6 +13,8 @@ interface Running {
   slot: number;
   timer: NodeJS.Timeout | null;
   decided: Promise<{value: Uint8Array; round: number}>;
+  /** Operators that sent anything for this instance (this node once it starts): the no-quorum diagnosis. */
+  heard: Set<number>;
   resolve: (d: {value: Uint8Array; round: number}) => void;
 }
 
@@ -46,11 +48,17 @@ export class QbftDriver {
     const r = this.get(instance);
     if (!r) return Promise.reject(new Error(`QBFT instance ${instance} is not acceptable now`));
     const started = Date.now();
+    r.heard.add(this.base.self);
     this.apply(instance, r, r.inst.start(input, Date.now()));
     return r.decided.then((d) => {
       this.events.onDecided?.(instance, d.round, Date.now() - started);
       return d;
     });
+  }
+
+  /** Operators heard from in an instance, ascending; empty for an instance this node never saw. */
+  heardFrom(instance: string): number[] {
+    return [...(this.running.get(instance)?.heard ?? [])].sort((a, b) => a - b);
   }
 
   /** Forgets instances of slots before `slot`: their duties are over. */
@@ -75,7 +83,7 @@ export class QbftDriver {
     if (!cfg) return undefined;
     let resolve!: Running["resolve"];
     const decided = new Promise<{value: Uint8Array; round: number}>((res) => (resolve = res));
-    r = {inst: new QbftInstance({...cfg, ...this.base, instance}), slot: cfg.slot, timer: null, decided, resolve};
+    r = {inst: new QbftInstance({...cfg, ...this.base, instance}), slot: cfg.slot, timer: null, decided, heard: new Set(), resolve};
     this.running.set(instance, r);
     return r;
   }
@@ -98,6 +106,7 @@ export class QbftDriver {
       this.events.onRejected?.(signed.msg.instance, origin, "instance not acceptable now");
       return;
     }
+    r.heard.add(origin);
     this.apply(signed.msg.instance, r, r.inst.receive(signed, Date.now()));
   }
 

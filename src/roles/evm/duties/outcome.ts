@@ -1,0 +1,84 @@
+import {R3dvError, errorMessage} from "../../../util/errors.js";
+import type {QbftDriver} from "../qbft/driver.js";
+import {qbftQuorum} from "../qbft/quorum.js";
+
+/**
+ * Why a duty failed: the same words in every duty's result, in the `r3dv_duty_results_total` metric's
+ * `reason` label and at the top of `r3dv duty SLOT`, so an operator can grep one word across all three.
+ * - no_quorum: too few nodes took part (in consensus, or in signing after it); `missing` names them.
+ * - consensus_timeout: enough nodes took part but they did not decide in time (slow or split views).
+ * - invalid_partial: partials arrived, but too many of them were invalid; `invalidPartials` names their nodes.
+ * - late_block: the slot's block was too late for the duty (proposal published after attesters voted).
+ */
+export type FailureReason =
+  | "no_quorum"
+  | "consensus_timeout"
+  | "beacon_unavailable"
+  | "slashing_refused"
+  | "invalid_partial"
+  | "submit_failed"
+  | "late_block";
+
+export type DutyStatus = "submitted" | "late" | "failed" | "not_selected";
+
+/** What every duty's result carries besides its own stages. */
+export interface DutyOutcome {
+  status: DutyStatus;
+  reason?: FailureReason;
+  detail?: string;
+  /** Operators (1-based) this node heard nothing from for the failed step. */
+  missing?: number[];
+  /** Operators whose partial signature did not verify against their share key. */
+  invalidPartials?: number[];
+}
+
+export type SignatureStepErrorType = {code: "PARTIALS_INSUFFICIENT"; duty: string; slot: number; have: number[]; invalid: number[]; threshold: number};
+/** A threshold signature that could not be made: who sent a partial, whose did not verify. */
+export class SignatureStepError extends R3dvError<SignatureStepErrorType> {}
+
+/** 1..n without the given operators. */
+export function othersThan(n: number, present: Iterable<number>): number[] {
+  const have = new Set(present);
+  const out: number[] = [];
+  for (let i = 1; i <= n; i++) if (!have.has(i)) out.push(i);
+  return out;
+}
+
+/**
+ * A consensus instance that ended without a decision: no_quorum when fewer than a QBFT quorum of nodes sent
+ * anything for it (so no decision was possible), else consensus_timeout.
+ */
+export function consensusFailure(driver: QbftDriver, instance: string, n: number, e: unknown): DutyOutcome {
+  const heard = driver.heardFrom(instance);
+  const quorum = qbftQuorum(n);
+  if (heard.length < quorum) {
+    const missing = othersThan(n, heard);
+    return {status: "failed", reason: "no_quorum", missing, detail: `consensus ${instance}: heard ${heard.length} of the ${quorum} nodes a decision needs; nothing from node(s) ${missing.join(", ")}`};
+  }
+  return {status: "failed", reason: "consensus_timeout", detail: `consensus ${instance}: ${heard.length} nodes took part but did not decide in time (${errorMessage(e)})`};
+}
+
+/**
+ * A threshold signature that was not recovered: invalid_partial when enough partials arrived but some did
+ * not verify, else no_quorum naming the nodes whose partials never came.
+ */
+export function signatureFailure(n: number, threshold: number, have: number[], invalid: number[], step: string): DutyOutcome {
+  const valid = have.filter((i) => !invalid.includes(i));
+  if (invalid.length > 0 && have.length >= threshold) {
+    return {status: "failed", reason: "invalid_partial", invalidPartials: invalid, detail: `${step}: partial signature(s) from node(s) ${invalid.join(", ")} did not verify; ${valid.length} of ${threshold} valid`};
+  }
+  const missing = othersThan(n, have);
+  return {
+    status: "failed",
+    reason: "no_quorum",
+    missing,
+    ...(invalid.length > 0 ? {invalidPartials: invalid} : {}),
+    detail: `${step}: ${valid.length} of ${threshold} partial signatures; nothing from node(s) ${missing.join(", ")}`,
+  };
+}
+
+/** Outcome of a failed SignatureExchange step (deadline or error). */
+export function exchangeFailure(n: number, e: unknown, step: string): DutyOutcome {
+  if (e instanceof SignatureStepError) return signatureFailure(n, e.type.threshold, e.type.have, e.type.invalid, step);
+  return {status: "failed", reason: "no_quorum", detail: `${step}: ${errorMessage(e)}`};
+}

@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import {mkdtemp, rm} from "node:fs/promises";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
+import {after, before, describe, it} from "node:test";
+import {LOCK_FILE, createCluster, nodeDirName} from "../../src/cluster/createCluster.js";
+import type {DutyTrail} from "../../src/node/dutyTrail.js";
+import {MULTIPROCESS_LOCK, type NodeProc, type TestCluster, freePorts, ipc, runCli, spawnNode} from "../helpers/cluster.js";
+import {acquireExclusive} from "../helpers/exclusive.js";
+import {type RunningDevnet, getJson, sleep, spawnDevnet} from "../devnet/helpers.js";
+
+const SLOT_MS = 2000;
+const EPOCH_MS = 8 * SLOT_MS;
+
+interface Effectiveness {
+  data: {epochs: {epoch: number; validators: {index: number; included: boolean; correct_target: boolean}[]; missed_proposals: number[]}[]};
+}
+
+/**
+ * Faults an operator meets, on four real `r3dv run` processes running all 64 validators of the devnet:
+ * one node SIGKILLed in epoch 2 and restarted in epoch 4 (the cluster must not notice on chain, and the
+ * restarted node must take part again), then two nodes frozen across one slot's duties (a miss the cluster
+ * cannot avoid, which `r3dv duty` must explain: no quorum, and which nodes were missing).
+ */
+describe("a 3-of-4 cluster of r3dv run processes under faults", {timeout: 900_000}, () => {
+  let release: () => Promise<void>;
+  let dir: string;
+  let devnet: RunningDevnet;
+  let cluster: TestCluster;
+  const nodes = new Map<number, NodeProc>();
+  const at = (ms: number) => sleep(Math.max(0, devnet.genesisTime * 1000 + ms - Date.now()));
+  const node = (i: number) => nodes.get(i) as NodeProc;
+
+  before(async () => {
+    release = await acquireExclusive(MULTIPROCESS_LOCK);
+    dir = await mkdtemp(join(tmpdir(), "r3dv-chaos-"));
+    const ports = await freePorts(4);
+    await createCluster({
+      nodes: 4,
+      threshold: 3,
+      keys: {kind: "interop", start: 0, count: 64},
+      network: "devnet",
+      withdrawalAddress: "0x000000000000000000000000000000000000dEaD",
+      kdf: "pbkdf2",
+      out: join(dir, "cluster"),
+      operators: ports.map((p) => `127.0.0.1:${p}`),
+    });
+    cluster = {dir, lock: join(dir, "cluster", LOCK_FILE), ports, nodeDir: (i) => join(dir, "cluster", nodeDirName(i)), dataDir: (i) => join(dir, `data-${i}`), cleanup: () => rm(dir, {recursive: true, force: true})};
+    devnet = await spawnDevnet(["--validators", "64", "--own", "none", "--slot-ms", String(SLOT_MS), "--genesis-delay", "25", "--log-level", "warn"]);
+    for (let i = 1; i <= 4; i++) nodes.set(i, await spawnNode(cluster, i, devnet.url, ["--log-level", process.env.KEEP ? "info" : "warn"]));
+  });
+
+  after(async () => {
+    for (const n of nodes.values()) n.proc.kill("SIGCONT");
+    await Promise.all([...nodes.values()].map((n) => n.kill()));
+    await devnet?.stop();
+    if (!process.env.KEEP) await cluster?.cleanup();
+    await release?.();
+  });
+
+  it("node 2 SIGKILLed from epoch 2 to epoch 4: finality, at least 99% of attestations on target, every proposal, and node 2 attests again", async () => {
+    await at(2 * EPOCH_MS);
+    await node(2).kill("SIGKILL");
+    await at(4 * EPOCH_MS);
+    nodes.set(2, await spawnNode(cluster, 2, devnet.url, ["--log-level", process.env.KEEP ? "info" : "warn"]));
+    // Epochs 1..5 complete, and one more slot for the last attestations to be included.
+    await at(6 * EPOCH_MS + SLOT_MS);
+    const finality = await getJson<{data: {finalized: {epoch: string}}}>(`${devnet.url}/eth/v1/beacon/states/head/finality_checkpoints`);
+    assert.ok(Number(finality.body.data.finalized.epoch) >= 3, `finalized ${JSON.stringify(finality.body.data)}`);
+    const {body} = await getJson<Effectiveness>(`${devnet.url}/r3dv/v1/effectiveness?from_epoch=1&to_epoch=5`);
+    const all = body.data.epochs.flatMap((e) => e.validators);
+    const good = all.filter((v) => v.included && v.correct_target).length;
+    assert.equal(all.length, 5 * 64);
+    assert.ok(good >= all.length * 0.99, `${good} of ${all.length} attestations included on target`);
+    assert.deepEqual(body.data.epochs.flatMap((e) => e.missed_proposals), []);
+
+    // The restarted node took part in epoch 5: its own series holds its submitted attestations.
+    const trail = await ipc<DutyTrail>(node(2), "duty", {slot: 5 * 8 + 3});
+    assert.ok(trail.results.length > 0 && trail.results.every((r) => r.status === "submitted"), trail.headline);
+  });
+
+  it("nodes 3 and 4 frozen across a slot's duties: `r3dv duty SLOT` says no quorum and names them", async () => {
+    const slot = 6 * 8 + 4;
+    await at(slot * SLOT_MS);
+    node(3).proc.kill("SIGSTOP");
+    node(4).proc.kill("SIGSTOP");
+    // The attestation's consensus runs until two slots after its own.
+    await at((slot + 2) * SLOT_MS + 300);
+    node(3).proc.kill("SIGCONT");
+    node(4).proc.kill("SIGCONT");
+    await at((slot + 3) * SLOT_MS);
+
+    const text = await runCli(["duty", String(slot), "--ipc", node(1).ipc]);
+    assert.equal(text.code, 0, text.stderr);
+    const headline = text.stdout.split("\n")[0] ?? "";
+    assert.match(headline, new RegExp(`^slot ${slot}: \\d+ attester FAILED no_quorum missing node\\(s\\) 3, 4`), text.stdout);
+    assert.match(text.stdout, new RegExp(`attester/${slot}: nodes 1, 2;`), "the consensus section shows who took part");
+
+    const json = await runCli(["duty", String(slot), "--ipc", node(1).ipc, "--json"]);
+    const trail = JSON.parse(json.stdout) as DutyTrail;
+    const validator = trail.results.find((r) => r.duty === "attester")?.validatorIndex as number;
+    const one = await runCli(["duty", String(slot), "--validator", String(validator), "--ipc", node(1).ipc]);
+    assert.match(one.stdout.split("\n")[0] ?? "", new RegExp(`^slot ${slot}, validator ${validator}: 1 attester FAILED no_quorum missing node\\(s\\) 3, 4`), one.stdout);
+
+    // Once they are back, the cluster attests again.
+    const later = await ipc<DutyTrail>(node(1), "duty", {slot: slot + 3});
+    assert.ok(later.results.some((r) => r.duty === "attester" && r.status === "submitted"), later.headline);
+  });
+});
