@@ -24,9 +24,9 @@ export function registerDevnet(program: Command): void {
     .option("--chaos <SCHEDULE>", "faults: ACTION:NODE@EPOCH,... with ACTION kill (SIGKILL) or start", DEFAULT_CHAOS)
     .option("--no-chaos", "no faults")
     .option("--out <DIR>", "where the report, logs and slashing-protection exports go", "devnet-out")
-    .option("--genesis-delay <SECONDS>", "seconds from the devnet's start to genesis: the nodes' startup", "15")
+    .option("--genesis-delay <SECONDS>", "seconds from the devnet beacon node's start (once every node has loaded its keys) to genesis", "10")
     .option("--keep", "keep the cluster's keys and the nodes' data dirs (a temp folder) instead of deleting them")
-    .addOption(new Option("--log-level <level>", "the nodes' log level (their logs are in OUT/logs)").choices(["error", "warn", "info", "debug"]).default("warn"))
+    .addOption(new Option("--log-level <level>", "the nodes' log level (their logs are in OUT/logs)").choices(["warn", "info", "debug"]).default("warn"))
     .action(async (flags: DevnetRunFlags) => {
       const opts = parseRunOptions(flags);
       // Loaded after main.ts chose the minimal preset for this command.

@@ -4,7 +4,6 @@ import {registerCreateCluster} from "./createClusterCmd.js";
 import {registerDevnetBeacon} from "./devnetBeaconCmd.js";
 import {registerDevnet} from "./devnetCmd.js";
 import {registerDuty} from "./dutyCmd.js";
-import {registerQuickstart} from "./quickstartCmd.js";
 import {registerSlashingProtection} from "./slashingProtectionCmd.js";
 import {registerVerifyCluster} from "./verifyClusterCmd.js";
 import {registerLimiters} from "./limitersCmd.js";
@@ -21,7 +20,6 @@ export function buildProgram(): Command {
     .exitOverride();
   registerCreateCluster(program);
   registerVerifyCluster(program);
-  registerQuickstart(program);
   registerSlashingProtection(program);
   registerDevnetBeacon(program);
   registerDevnet(program);

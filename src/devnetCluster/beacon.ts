@@ -17,8 +17,8 @@ const BEACON_START_TIMEOUT_MS = 60_000;
  * Starts `r3dv devnet-beacon` on a free port, signing nothing itself (`--own none`: the cluster is every
  * validator), and waits for the genesis.json it writes once it listens.
  */
-export async function startBeacon(sup: Supervisor, o: {validators: number; genesisDelaySec: number; dir: string; log: string}): Promise<DevnetBeacon> {
-  const args = ["devnet-beacon", "--validators", String(o.validators), "--own", "none", "--port", "0", "--slot-ms", String(SLOT_MS), "--genesis-delay", String(o.genesisDelaySec), "--data-dir", o.dir, "--log-level", "warn"];
+export async function startBeacon(sup: Supervisor, o: {validators: number; genesisDelaySec: number; port: number; dir: string; log: string}): Promise<DevnetBeacon> {
+  const args = ["devnet-beacon", "--validators", String(o.validators), "--own", "none", "--port", String(o.port), "--slot-ms", String(SLOT_MS), "--genesis-delay", String(o.genesisDelaySec), "--data-dir", o.dir, "--log-level", "warn"];
   const child = await sup.start("devnet-beacon", args, o.log);
   const end = Date.now() + BEACON_START_TIMEOUT_MS;
   for (;;) {

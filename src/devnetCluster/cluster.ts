@@ -18,6 +18,9 @@ export interface DevnetNode {
 export interface DevnetCluster {
   lock: string;
   nodes: DevnetNode[];
+  /** Chosen before the beacon node starts: the nodes start first, and are told where it will be. */
+  beaconUrl: string;
+  beaconPort: number;
 }
 
 /**
@@ -26,7 +29,8 @@ export interface DevnetCluster {
  * of key derivation to every start.
  */
 export async function createDevnetCluster(o: {work: string; logs: string; nodes: number; threshold: number; validators: number}): Promise<DevnetCluster> {
-  const ports = await freeLocalPorts(2 * o.nodes);
+  const ports = await freeLocalPorts(2 * o.nodes + 1);
+  const beaconPort = ports[2 * o.nodes] as number;
   const p2p = ports.slice(0, o.nodes);
   const out = join(o.work, "cluster");
   await createCluster({
@@ -53,11 +57,11 @@ export async function createDevnetCluster(o: {work: string; logs: string; nodes:
       log: join(o.logs, `node-${index}.log`),
     };
   });
-  return {lock: join(out, LOCK_FILE), nodes};
+  return {lock: join(out, LOCK_FILE), nodes, beaconPort, beaconUrl: `http://127.0.0.1:${beaconPort}`};
 }
 
 /** `r3dv run` for one node, the way an operator starts it. */
-export function runArgs(c: DevnetCluster, n: DevnetNode, beaconUrl: string, logLevel: string): string[] {
+export function runArgs(c: DevnetCluster, n: DevnetNode, logLevel: string): string[] {
   const http = n.httpUrl.slice("http://".length);
-  return ["run", "--lock", c.lock, "--node-dir", n.nodeDir, "--data-dir", n.dataDir, "--beacon-node", beaconUrl, "--http", http, "--ipc", n.ipc, "--log-level", logLevel];
+  return ["run", "--lock", c.lock, "--node-dir", n.nodeDir, "--data-dir", n.dataDir, "--beacon-node", c.beaconUrl, "--http", http, "--ipc", n.ipc, "--log-level", logLevel];
 }

@@ -1,4 +1,4 @@
-import {mkdir, mkdtemp, rm, writeFile} from "node:fs/promises";
+import {mkdir, mkdtemp, rm, stat, writeFile} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {setTimeout as sleep} from "node:timers/promises";
@@ -6,7 +6,9 @@ import type {Logger} from "../util/logger.js";
 import {errorMessage} from "../util/errors.js";
 import {fetchEffectiveness, startBeacon} from "./beacon.js";
 import {type DevnetCluster, type DevnetNode, createDevnetCluster, runArgs} from "./cluster.js";
+import {DevnetRunError} from "./errors.js";
 import {LiveView} from "./liveView.js";
+import {KEYS_LOADED_LINE, waitForLogLine} from "./logWatch.js";
 import {DutyLog, type SlotSample, sampleFinality, sampleNode} from "./observer.js";
 import {type DevnetRunOptions, SLOTS_PER_EPOCH, SLOT_MS} from "./options.js";
 import {type Child, Supervisor} from "./processes.js";
@@ -29,6 +31,9 @@ const FINAL_TAIL = 10_000;
  * included by the next slot's block, produced at its start and imported a few hundred ms later.
  */
 const INCLUSION_TAIL_MS = SLOT_MS + 1000;
+
+/** Key derivation for 64 pbkdf2 shares takes a node a few seconds; a minute means it is stuck or this machine is far too busy. */
+const KEYS_TIMEOUT_MS = 90_000;
 
 export interface RunIo {
   out: NodeJS.WriteStream;
@@ -66,11 +71,26 @@ async function orchestrate(o: DevnetRunOptions, io: RunIo, sup: Supervisor, view
   view.note(`r3dv devnet: ${o.nodes} nodes, threshold ${o.threshold}, ${o.validators} validators, ${o.epochs === undefined ? "until Ctrl-C" : `${o.epochs} epochs`}; logs in ${logs}`);
   view.note(`creating the cluster (${o.validators} validators split ${o.threshold}-of-${o.nodes})`);
   const cluster = await createDevnetCluster({work, logs, nodes: o.nodes, threshold: o.threshold, validators: o.validators});
-  const beacon = await startBeacon(sup, {validators: o.validators, genesisDelaySec: o.genesisDelaySec, dir: join(work, "beacon"), log: join(logs, "devnet-beacon.log")});
-  view.note(`devnet beacon node on ${beacon.url}, genesis in ${Math.round(beacon.genesisTime - Date.now() / 1000)} s; starting ${o.nodes} r3dv run processes`);
   const running = new Map<number, Child>();
-  const startNode = async (n: DevnetNode) => running.set(n.index, await sup.start(`node-${n.index}`, runArgs(cluster, n, beacon.url, o.logLevel), n.log));
-  for (const n of cluster.nodes) await startNode(n);
+  const startNode = async (n: DevnetNode): Promise<{child: Child; from: number}> => {
+    const from = await stat(n.log).then((st) => st.size, () => 0);
+    const child = await sup.start(`node-${n.index}`, runArgs(cluster, n, o.logLevel), n.log);
+    running.set(n.index, child);
+    return {child, from};
+  };
+  // The nodes start before the beacon node: deriving every share's key takes them seconds of CPU, and genesis
+  // is then set a fixed time after they are done, however slow this machine is.
+  view.note(`starting ${o.nodes} r3dv run processes; each decrypts its ${o.validators} key shares`);
+  const started: {child: Child; from: number}[] = [];
+  for (const n of cluster.nodes) started.push(await startNode(n));
+  const loaded = await Promise.all(cluster.nodes.map((n, k) => waitForLogLine(n.log, (started[k] as {from: number}).from, KEYS_LOADED_LINE, (started[k] as {child: Child}).child, Date.now() + KEYS_TIMEOUT_MS, io.signal)));
+  if (io.signal.aborted) return undefined;
+  const stuck = cluster.nodes.filter((_, k) => !loaded[k]).map((n) => n.index);
+  if (stuck.length) {
+    throw new DevnetRunError({code: "DEVNET_RUN_START_FAILED", process: `node ${stuck.join(", ")}`, reason: "keys not loaded"}, `node(s) ${stuck.join(", ")} did not load their key shares within ${KEYS_TIMEOUT_MS / 1000} s; see ${logs}`);
+  }
+  const beacon = await startBeacon(sup, {validators: o.validators, genesisDelaySec: o.genesisDelaySec, port: cluster.beaconPort, dir: join(work, "beacon"), log: join(logs, "devnet-beacon.log")});
+  view.note(`devnet beacon node on ${beacon.url}, genesis in ${Math.round(beacon.genesisTime - Date.now() / 1000)} s`);
   const genesisMs = beacon.genesisTime * 1000;
   const readyAt = await waitReady(cluster, genesisMs + SLOT_MS * SLOTS_PER_EPOCH, io.signal);
   view.note(readyAt ? `every node ready ${readyWhen(readyAt - genesisMs)}` : "not every node was ready by the end of epoch 0; running anyway");
@@ -95,7 +115,7 @@ async function orchestrate(o: DevnetRunOptions, io: RunIo, sup: Supervisor, view
             record.pid = child.pid;
             await sup.kill(child);
           } else {
-            record.pid = (await startNode(node)).get(e.node)?.pid;
+            record.pid = (await startNode(node)).child.pid;
           }
         } catch (err) {
           record.error = errorMessage(err);
