@@ -26,7 +26,8 @@ export function registerDevnet(program: Command): void {
     .option("--out <DIR>", "where the report, logs and slashing-protection exports go", "devnet-out")
     .option("--genesis-delay <SECONDS>", "seconds from the devnet beacon node's start (once every node has loaded its keys) to genesis", "10")
     .option("--keep", "keep the cluster's keys and the nodes' data dirs (a temp folder) instead of deleting them")
-    .addOption(new Option("--log-level <level>", "the nodes' log level (their logs are in OUT/logs)").choices(["warn", "info", "debug"]).default("warn"))
+    // Not below info: the run reads the nodes' "validator duties started" line to know a restart is over.
+    .addOption(new Option("--log-level <level>", "the nodes' log level (their logs are in OUT/logs)").choices(["info", "debug"]).default("info"))
     .action(async (flags: DevnetRunFlags) => {
       const opts = parseRunOptions(flags);
       // Loaded after main.ts chose the minimal preset for this command.

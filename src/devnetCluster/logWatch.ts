@@ -8,6 +8,9 @@ import type {Child} from "./processes.js";
  */
 export const KEYS_LOADED_LINE = "validator duties wait for the beacon node";
 
+/** What a node logs (at info) once its duty services run: its restart is over. */
+export const DUTIES_STARTED_LINE = "validator duties started";
+
 /** Waits until `log`, read from byte `from`, contains `needle`; false if the process exits, the time runs out or the run is interrupted. */
 export async function waitForLogLine(log: string, from: number, needle: string, child: Child, deadlineMs: number, signal: AbortSignal): Promise<boolean> {
   let text = "";

@@ -25,6 +25,8 @@ export interface FaultRecord {
   at: number;
   pid?: number;
   error?: string;
+  /** How the restart was run (its CPU priority while it derived its keys). */
+  note?: string;
 }
 
 export interface RunFacts {

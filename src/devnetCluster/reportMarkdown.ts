@@ -44,9 +44,9 @@ export function renderMarkdown(r: Report): string {
     const effect =
       x.event.action === "kill"
         ? `slots ${x.slot}-${x.untilSlot}: ${x.failedDuties} duty failures reported (${reasons}), ${x.missedOnChain} attestations missing on chain`
-        : x.recoveredSlot !== undefined
-          ? `node ${x.event.node} submitted again from slot ${x.recoveredSlot}, ${x.recoveredAfterSec?.toFixed(1)} s after its start`
-          : `node ${x.event.node} submitted nothing before the run ended`;
+        : (x.recoveredSlot !== undefined
+            ? `node ${x.event.node} submitted again from slot ${x.recoveredSlot}, ${x.recoveredAfterSec?.toFixed(1)} s after its start`
+            : `node ${x.event.node} submitted nothing before the run ended`) + (x.note ? `; ${x.note}` : "");
     return [`${x.event.action}:${x.event.node}@${x.event.epoch}`, x.slot, x.error ? `${what}: failed: ${x.error}` : what, effect];
   });
   out.push("## Faults injected\n\n" + (faults.length ? table(["fault", "slot", "what was done", "what it did"], faults) : "None (--no-chaos)."));

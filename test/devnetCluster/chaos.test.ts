@@ -3,7 +3,7 @@ import {describe, it} from "node:test";
 import {DEFAULT_CHAOS, downAfter, parseChaos} from "../../src/devnetCluster/chaos.js";
 import {type DevnetRunFlags, parseRunOptions} from "../../src/devnetCluster/options.js";
 
-const flags = (f: Partial<DevnetRunFlags> = {}): DevnetRunFlags => ({nodes: "4", validators: "64", epochs: "8", chaos: DEFAULT_CHAOS, out: "x", genesisDelay: "15", logLevel: "warn", ...f});
+const flags = (f: Partial<DevnetRunFlags> = {}): DevnetRunFlags => ({nodes: "4", validators: "64", epochs: "8", chaos: DEFAULT_CHAOS, out: "x", genesisDelay: "15", logLevel: "info", ...f});
 
 describe("devnet chaos schedule and options", () => {
   it("parses a schedule and knows which nodes are down after each epoch", () => {
