@@ -120,6 +120,7 @@ async function orchestrate(o: DevnetRunOptions, io: RunIo, sup: Supervisor, view
           } else {
             const {child, from} = await startNode(node);
             record.pid = child.pid;
+            record.note = `at nice ${LOWEST_PRIORITY} until its duties start`;
             void deprioritizeWhileStarting(child, node.log, from, io.signal).then((note) => (record.note = note));
           }
         } catch (err) {
