@@ -76,7 +76,7 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
     const noQuorum = report.failures.find((f) => f.duty === "attester" && f.reason === "no_quorum");
     assert.ok(noQuorum, `no attester no_quorum failure in ${JSON.stringify(report.failures)}`);
     assert.ok(noQuorum.slots[0] >= 8 && noQuorum.count > 0, JSON.stringify(noQuorum));
-    assert.deepEqual(noQuorum.missing, [1, 2]);
+    assert.ok(noQuorum.missing.includes(1) && noQuorum.missing.includes(2), `the killed nodes named as missing: ${noQuorum.missing}`);
     assert.match(res.stdout, /\| attester \| no quorum \| \d+ \|/);
     // While both were down (epochs 1 and 2) the chain has none of the cluster's attestations; after, it has them again.
     assert.equal(report.epochs[1]?.good, 0);
