@@ -35,11 +35,12 @@ export function plainLine(frame: LiveFrame): string {
   const down = s.nodes.filter((n) => !n.up).map((n) => n.node);
   const att = frame.fresh.filter((d) => d.duty === "attester");
   const ok = att.filter((d) => d.status === "submitted").length;
+  const late = att.filter((d) => d.status === "late").length;
   const lat = att.map((d) => d.stages.submit).filter((x): x is number => typeof x === "number").sort((a, b) => a - b);
   const failed = [...new Set(att.filter((d) => d.status === "failed").map((d) => d.reason ?? "unknown"))];
   return (
     `slot ${s.slot} epoch ${frame.epoch}: up ${up.join(",") || "none"}${down.length ? ` down ${down.join(",")}` : ""}; ` +
-    `attester results ${ok} submitted ${att.length - ok} failed${failed.length ? ` (${failed.join(", ")})` : ""}` +
+    `attester results ${ok} submitted${late ? ` ${late} late` : ""} ${att.length - ok - late} failed${failed.length ? ` (${failed.join(", ")})` : ""}` +
     `${lat.length ? `, p50 ${Math.round(quantile(lat, 0.5))} ms` : ""}; justified ${s.justified ?? "?"} finalized ${s.finalized ?? "?"}`
   );
 }
