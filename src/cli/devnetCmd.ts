@@ -36,9 +36,10 @@ export function registerDevnet(program: Command): void {
       const abort = new AbortController();
       let interrupted: string | undefined;
       const onSignal = (signal: NodeJS.Signals) => {
-        if (interrupted) return; // a second Ctrl-C: the run is already stopping every process
+        // A second Ctrl-C: stop waiting. The run's exit hook SIGKILLs every process it started.
+        if (interrupted) process.exit(EXIT_INTERRUPTED);
         interrupted = signal;
-        console.log(`\n${signal}: stopping the run and every process it started`);
+        console.log(`\n${signal}: stopping the run and every process it started (again to kill them at once)`);
         abort.abort();
       };
       process.on("SIGINT", onSignal);
