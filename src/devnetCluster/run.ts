@@ -1,4 +1,4 @@
-import {mkdir, mkdtemp, rm, stat, writeFile} from "node:fs/promises";
+import {mkdir, mkdtemp, readdir, rm, stat, writeFile} from "node:fs/promises";
 import {setPriority, tmpdir} from "node:os";
 import {join} from "node:path";
 import {setTimeout as sleep} from "node:timers/promises";
@@ -186,16 +186,32 @@ async function orchestrate(o: DevnetRunOptions, io: RunIo, sup: Supervisor, view
  */
 async function deprioritizeWhileStarting(child: Child, log: string, from: number, signal: AbortSignal): Promise<string> {
   try {
-    setPriority(child.pid, LOWEST_PRIORITY);
+    await setProcessPriority(child.pid, LOWEST_PRIORITY);
   } catch (e) {
     return `not deprioritized during key derivation: ${errorMessage(e)}`;
   }
   const started = await waitForLogLine(log, from, DUTIES_STARTED_LINE, child, Date.now() + KEYS_TIMEOUT_MS, signal);
   try {
-    setPriority(child.pid, 0);
+    await setProcessPriority(child.pid, 0);
     return `ran at nice ${LOWEST_PRIORITY} until its duties started${started ? "" : " (they did not)"}`;
   } catch {
     return `stays at nice ${LOWEST_PRIORITY}: raising a priority needs CAP_SYS_NICE`;
+  }
+}
+
+/**
+ * Linux sets a priority per thread (`setpriority` on a pid is its main thread only, and new threads inherit
+ * their creator's): every thread of the process, listed in /proc, gets it. Elsewhere, the pid alone.
+ */
+async function setProcessPriority(pid: number, priority: number): Promise<void> {
+  const tids = await readdir(`/proc/${pid}/task`).then((t) => t.map(Number), () => [pid]);
+  for (const tid of tids) {
+    try {
+      setPriority(tid, priority);
+    } catch (e) {
+      // A thread that ended between the listing and now is no failure; any other refusal is.
+      if ((e as {code?: string}).code !== "ESRCH" && tid === pid) throw e;
+    }
   }
 }
 
