@@ -38,6 +38,9 @@ export function createMetrics() {
     dutyResults: new Counter({name: "r3dv_duty_results_total", help: "validator duties by outcome, as this node saw them", labelNames: ["duty", "status", "reason"], registers: [register]}),
     // Buckets span a 2 s devnet slot's third (667 ms) to a mainnet one (4 s): where a duty stands against its deadline.
     dutyStageSeconds: new Histogram({name: "r3dv_duty_stage_seconds", help: "time from a duty's start (attestation due time, slot start for proposals) to the end of each stage", labelNames: ["duty", "stage"], buckets: [0.05, 0.1, 0.25, 0.5, 0.667, 1, 2, 4, 8], registers: [register]}),
+    inclusions: new Counter({name: "r3dv_attestation_inclusions_total", help: "submitted attestations as the chain shows them a few slots later: included (correct or wrong target), missed, or unknown (chain unreadable)", labelNames: ["outcome"], registers: [register]}),
+    // Slots from the attestation's own to the block holding it: 1 is perfect, the window ends at 4.
+    inclusionDelay: new Histogram({name: "r3dv_attestation_inclusion_delay_slots", help: "slots between an attestation's slot and the first block holding it", buckets: [1, 2, 3, 4], registers: [register]}),
     consensusRounds: new Counter({name: "r3dv_consensus_round_changes_total", help: "QBFT round changes this node started", registers: [register]}),
     consensusRejected: new Counter({name: "r3dv_consensus_rejected_total", help: "QBFT messages refused, by reason", labelNames: ["reason"], registers: [register]}),
   };

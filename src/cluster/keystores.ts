@@ -64,10 +64,17 @@ export async function decryptKeystoreFile(file: string, password: string): Promi
   } catch (e) {
     throw new KeystoreError({code: "KEYSTORE_MALFORMED", file, reason: errorMessage(e)}, `${file} is not an EIP-2335 keystore: ${errorMessage(e)}`);
   }
-  if (!(await keystore.verifyPassword(password))) {
-    throw new KeystoreError({code: "KEYSTORE_WRONG_PASSWORD", file}, `wrong password for keystore ${file}: check the password file that belongs to it`);
+  // One KDF run: decrypt checks the checksum itself (and throws "Invalid password"), so a separate
+  // verifyPassword would double the deliberately slow part of every node start.
+  let secret: Uint8Array;
+  try {
+    secret = await keystore.decrypt(password);
+  } catch (e) {
+    if (errorMessage(e) === "Invalid password") {
+      throw new KeystoreError({code: "KEYSTORE_WRONG_PASSWORD", file}, `wrong password for keystore ${file}: check the password file that belongs to it`);
+    }
+    throw new KeystoreError({code: "KEYSTORE_MALFORMED", file, reason: errorMessage(e)}, `${file} cannot be decrypted: ${errorMessage(e)}`);
   }
-  const secret = await keystore.decrypt(password);
   const pubkey = secretToPublicKey(secret);
   if (keystore.pubkey) {
     const declared = fromHex("0x" + keystore.pubkey.replace(/^0x/, ""));

@@ -3,6 +3,7 @@ import {CHUNK_ENTRY_TYPES, type Entry, parseJsonBody} from "../storage/entry.js"
 import {decodePartialSigs} from "../roles/evm/duties/partialSigs.js";
 import {decodeSignedQbft} from "../roles/evm/qbft/codec.js";
 import type {AnyDutyResult} from "../roles/evm/evmRole.js";
+import type {InclusionResult} from "../roles/evm/duties/inclusionChecker.js";
 
 /** One thing this node saw or did for the slot, in series order. */
 export interface TrailEvent {
@@ -10,7 +11,7 @@ export interface TrailEvent {
   at: number;
   /** The operator the chunk came from (this node for what it sent). */
   node: number;
-  kind: "qbft" | "partial_sig" | "result";
+  kind: "qbft" | "partial_sig" | "result" | "inclusion";
   text: string;
 }
 
@@ -20,6 +21,8 @@ export interface DutyTrail {
   /** The answer to "what happened, and why" in one line. */
   headline: string;
   results: AnyDutyResult[];
+  /** What the chain showed for the submitted attestations, once their inclusion window closed. */
+  inclusions: InclusionResult[];
   /** Per consensus instance: who took part and how it ended, as this node saw it. */
   consensus: {instance: string; nodes: number[]; messages: number; decidedRound?: number; lateNodes?: number[]}[];
   /** Per duty: the operators whose partial signatures reached this node (for the validator, if one is given). */
@@ -37,6 +40,10 @@ export function buildDutyTrail(entries: Entry[], self: number, slot: number, slo
   const results = entries
     .filter((e) => e.type === "duty_result")
     .map((e) => parseJsonBody<AnyDutyResult>(e))
+    .filter((r) => r.slot === slot && (validator === undefined || r.validatorIndex === validator));
+  const inclusions = entries
+    .filter((e) => e.type === "duty_inclusion")
+    .map((e) => parseJsonBody<InclusionResult>(e))
     .filter((r) => r.slot === slot && (validator === undefined || r.validatorIndex === validator));
   const pubkey = validator === undefined ? undefined : results[0]?.pubkey;
   const events: TrailEvent[] = [];
@@ -56,6 +63,11 @@ export function buildDutyTrail(entries: Entry[], self: number, slot: number, slo
     if (e.type === "duty_result") {
       const r = parseJsonBody<AnyDutyResult>(e);
       if (validator === undefined || r.validatorIndex === validator) events.push({at, node: self, kind: "result", text: `${r.duty} v${r.validatorIndex} ${describeOutcome(r)}`});
+      continue;
+    }
+    if (e.type === "duty_inclusion") {
+      const r = parseJsonBody<InclusionResult>(e);
+      if (validator === undefined || r.validatorIndex === validator) events.push({at, node: self, kind: "inclusion", text: `attester v${r.validatorIndex} ${describeInclusion(r)}`});
       continue;
     }
     if (!CHUNK_ENTRY_TYPES.has(e.type)) continue;
@@ -89,8 +101,9 @@ export function buildDutyTrail(entries: Entry[], self: number, slot: number, slo
   return {
     slot,
     ...(validator === undefined ? {} : {validator}),
-    headline: headline(slot, validator, results),
+    headline: headline(slot, validator, results, inclusions),
     results,
+    inclusions,
     consensus: [...consensus].map(([instance, c]) => {
       const late = [...c.late].filter((n) => !c.nodes.has(n)).sort((a, b) => a - b);
       return {instance, nodes: [...c.nodes].sort((a, b) => a - b), messages: c.messages, ...(c.decidedRound === undefined ? {} : {decidedRound: c.decidedRound}), ...(late.length ? {lateNodes: late} : {})};
@@ -109,7 +122,13 @@ function describeOutcome(r: AnyDutyResult): string {
 }
 
 /** "slot S: N <duty> FAILED <reason> ... (detail)" for the most common failure, or "slot S: all submitted (...)". */
-function headline(slot: number, validator: number | undefined, results: AnyDutyResult[]): string {
+function describeInclusion(r: InclusionResult): string {
+  if (r.error) return `inclusion unknown: ${r.error}`;
+  if (!r.included) return "NOT INCLUDED in the blocks of its window";
+  return `included in slot ${String(r.inclusionSlot)} (delay ${String(r.delay)})${r.correctTarget ? "" : " with a WRONG TARGET"}`;
+}
+
+function headline(slot: number, validator: number | undefined, results: AnyDutyResult[], inclusions: InclusionResult[]): string {
   const who = validator === undefined ? `slot ${slot}` : `slot ${slot}, validator ${validator}`;
   if (results.length === 0) return `${who}: no duty results recorded by this node (no duty, or the node was not running)`;
   const groups = new Map<string, {n: number; r: AnyDutyResult}>();
@@ -124,7 +143,11 @@ function headline(slot: number, validator: number | undefined, results: AnyDutyR
   // A submitted duty that met an invalid partial is news too: some node is signing wrong.
   const bad = all.filter((g) => g.r.status !== "submitted" || (g.r.invalidPartials?.length ?? 0) > 0).sort((a, b) => b.n - a.n);
   const first = bad[0];
-  if (!first) return `${who}: all submitted (${all.map((g) => `${g.n} ${g.r.duty}`).join(", ") || "no duty to perform"})`;
+  if (!first) {
+    const ok = inclusions.filter((r) => r.included && r.correctTarget).length;
+    const chain = inclusions.length > 0 ? `; ${ok} of ${inclusions.length} attestations included with the right target` : "";
+    return `${who}: all submitted (${all.map((g) => `${g.n} ${g.r.duty}`).join(", ") || "no duty to perform"})${chain}`;
+  }
   const {r} = first;
   const outcome = describeOutcome(r).replace(r.status, r.status.toUpperCase());
   const more = bad.length > 1 ? `; ${bad.length - 1} other outcome(s) worth a look below` : "";
@@ -137,6 +160,10 @@ export function formatDutyTrail(t: DutyTrail): string {
   for (const r of t.results) {
     const stages = "stages" in r ? Object.entries(r.stages).map(([k, v]) => `${k} ${String(v)} ms`).join(", ") : "";
     lines.push(`  ${r.duty} validator ${r.validatorIndex}: ${describeOutcome(r)}${"round" in r && r.round ? `, round ${r.round}` : ""}${stages ? ` [${stages}]` : ""}`);
+  }
+  if (t.inclusions.length > 0) {
+    lines.push("on chain:");
+    for (const r of t.inclusions) lines.push(`  attester validator ${r.validatorIndex}: ${describeInclusion(r)}`);
   }
   lines.push("consensus (nodes heard, messages):");
   for (const c of t.consensus) {

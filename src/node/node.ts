@@ -11,6 +11,7 @@ import {fromHex, toHex} from "../hotpath/bytes.js";
 import {CHUNK_KINDS, type ChunkKind, chunkId, decodeChunk, isChunkKind} from "../hotpath/chunk.js";
 import {CHUNK_ENTRY_TYPES, type Entry, jsonBody, parseJsonBody} from "../storage/entry.js";
 import {type AnyDutyResult, EvmRole} from "../roles/evm/evmRole.js";
+import type {InclusionResult} from "../roles/evm/duties/inclusionChecker.js";
 import {BlsPool} from "../workers/blsPool.js";
 import {storeTransport} from "./storeTransport.js";
 import {DhtRole, lockAddressToMultiaddr} from "../roles/dht/dhtRole.js";
@@ -97,6 +98,7 @@ export class R3dvNode {
       pool: this.blsPool,
       logger: logger.child({role: "evm"}),
       onResult: (r) => this.recordDuty(r),
+      onInclusion: (r) => this.recordInclusion(r),
       qbftEvents: {
         onRoundChange: () => this.metrics.consensusRounds.inc(),
         onRejected: (_instance, _from, reason) => this.metrics.consensusRejected.inc({reason}),
@@ -110,6 +112,15 @@ export class R3dvNode {
     if ("stages" in r) for (const [stage, ms] of Object.entries(r.stages)) if (typeof ms === "number") this.metrics.dutyStageSeconds.observe({duty: r.duty, stage}, ms / 1000);
     void this.series.append("duty_result", jsonBody(r), "batched", r.slot).catch((e: unknown) => this.logger.error("duty result not recorded", {duty: r.duty, slot: r.slot}, e));
     if (r.status === "failed") this.logger.warn("duty failed", {duty: r.duty, slot: r.slot, validator: r.validatorIndex, reason: r.reason, detail: r.detail});
+  }
+
+  /** What the chain says about a submitted attestation: a series entry beside the duty's result, and metrics. */
+  private recordInclusion(r: InclusionResult): void {
+    const outcome = r.error ? "unknown" : !r.included ? "missed" : r.correctTarget ? "included" : "wrong_target";
+    this.metrics.inclusions.inc({outcome});
+    if (r.delay !== undefined) this.metrics.inclusionDelay.observe(r.delay);
+    void this.series.append("duty_inclusion", jsonBody(r), "batched", r.slot).catch((e: unknown) => this.logger.error("inclusion not recorded", {slot: r.slot}, e));
+    if (outcome === "missed" || outcome === "wrong_target") this.logger.warn("attestation not included as signed", {slot: r.slot, validator: r.validatorIndex, outcome});
   }
 
   /** Loads and checks everything a node needs, refusing (with what to do) a bad lock, node dir or data dir. */

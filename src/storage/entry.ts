@@ -16,6 +16,7 @@ export const ENTRY_TYPES = [
   "compaction",
   // Append only: the index of a type is its byte on disk.
   "duty_result",
+  "duty_inclusion",
 ] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];
 

@@ -315,7 +315,7 @@ export class Series {
           const c = decodeChunk(encoded);
           void this.ids.remove(Buffer.from(id));
           void this.slots.remove(slotKey(c.slot, encoded[1] as number, id));
-        } else if (e.type === "duty_result") {
+        } else if (e.type === "duty_result" || e.type === "duty_inclusion") {
           const slot = (parseJsonBody<{slot?: unknown}>(e)).slot;
           if (typeof slot === "number") void this.slots.remove(typedSlotKey(slot, e.type, seq));
         }

@@ -22,6 +22,7 @@ interface Effectiveness {
  * restarted node must take part again), then two nodes frozen across one slot's duties (a miss the cluster
  * cannot avoid, which `r3dv duty` must explain: no quorum, and which nodes were missing).
  */
+// R3DV_TEST_KEEP=1 keeps the cluster dir (node logs at info level) for a post-mortem.
 describe("a 3-of-4 cluster of r3dv run processes under faults", {timeout: 900_000}, () => {
   let release: () => Promise<void>;
   let dir: string;
@@ -47,14 +48,14 @@ describe("a 3-of-4 cluster of r3dv run processes under faults", {timeout: 900_00
     });
     cluster = {dir, lock: join(dir, "cluster", LOCK_FILE), ports, nodeDir: (i) => join(dir, "cluster", nodeDirName(i)), dataDir: (i) => join(dir, `data-${i}`), cleanup: () => rm(dir, {recursive: true, force: true})};
     devnet = await spawnDevnet(["--validators", "64", "--own", "none", "--slot-ms", String(SLOT_MS), "--genesis-delay", "25", "--log-level", "warn"]);
-    for (let i = 1; i <= 4; i++) nodes.set(i, await spawnNode(cluster, i, devnet.url, ["--log-level", process.env.KEEP ? "info" : "warn"]));
+    for (let i = 1; i <= 4; i++) nodes.set(i, await spawnNode(cluster, i, devnet.url, ["--log-level", process.env.R3DV_TEST_KEEP ? "info" : "warn"]));
   });
 
   after(async () => {
     for (const n of nodes.values()) n.proc.kill("SIGCONT");
     await Promise.all([...nodes.values()].map((n) => n.kill()));
     await devnet?.stop();
-    if (!process.env.KEEP) await cluster?.cleanup();
+    if (!process.env.R3DV_TEST_KEEP) await cluster?.cleanup();
     await release?.();
   });
 
@@ -62,7 +63,7 @@ describe("a 3-of-4 cluster of r3dv run processes under faults", {timeout: 900_00
     await at(2 * EPOCH_MS);
     await node(2).kill("SIGKILL");
     await at(4 * EPOCH_MS);
-    nodes.set(2, await spawnNode(cluster, 2, devnet.url, ["--log-level", process.env.KEEP ? "info" : "warn"]));
+    nodes.set(2, await spawnNode(cluster, 2, devnet.url, ["--log-level", process.env.R3DV_TEST_KEEP ? "info" : "warn"]));
     // Epochs 1..5 complete, and one more slot for the last attestations to be included.
     await at(6 * EPOCH_MS + SLOT_MS);
     const finality = await getJson<{data: {finalized: {epoch: string}}}>(`${devnet.url}/eth/v1/beacon/states/head/finality_checkpoints`);
@@ -77,6 +78,9 @@ describe("a 3-of-4 cluster of r3dv run processes under faults", {timeout: 900_00
     // The restarted node took part in epoch 5: its own series holds its submitted attestations.
     const trail = await ipc<DutyTrail>(node(2), "duty", {slot: 5 * 8 + 3});
     assert.ok(trail.results.length > 0 && trail.results.every((r) => r.status === "submitted"), trail.headline);
+    // And checked them on chain once their inclusion window closed: every one included with the right target.
+    assert.equal(trail.inclusions.length, trail.results.filter((r) => r.duty === "attester").length, JSON.stringify(trail.inclusions));
+    assert.ok(trail.inclusions.every((r) => r.included && r.correctTarget && (r.delay ?? 99) <= 2), JSON.stringify(trail.inclusions));
   });
 
   it("nodes 3 and 4 frozen across a slot's duties: `r3dv duty SLOT` says no quorum and names them", async () => {
@@ -103,7 +107,8 @@ describe("a 3-of-4 cluster of r3dv run processes under faults", {timeout: 900_00
     assert.match(one.stdout.split("\n")[0] ?? "", new RegExp(`^slot ${slot}, validator ${validator}: 1 attester FAILED no_quorum missing node\\(s\\) 3, 4`), one.stdout);
 
     // Once they are back, the cluster attests again.
-    const later = await ipc<DutyTrail>(node(1), "duty", {slot: slot + 3});
+    await at((slot + 5) * SLOT_MS);
+    const later = await ipc<DutyTrail>(node(1), "duty", {slot: slot + 4});
     assert.ok(later.results.some((r) => r.duty === "attester" && r.status === "submitted"), later.headline);
   });
 });

@@ -12,6 +12,7 @@ import {type ProposalResult, ProposerService} from "./duties/proposerService.js"
 import {type ShareKey, loadShareKeys} from "./duties/shareKeys.js";
 import {SignatureExchange} from "./duties/signatureExchange.js";
 import type {ClusterTransport} from "./duties/transport.js";
+import {type InclusionResult, InclusionChecker} from "./duties/inclusionChecker.js";
 import {type QbftEvents, QbftDriver} from "./qbft/driver.js";
 import {ed25519QbftCrypto} from "./qbft/ed25519Crypto.js";
 
@@ -31,7 +32,14 @@ export interface EvmRoleOptions {
   pool: BlsPool;
   logger: Logger;
   onResult(r: AnyDutyResult): void;
+  /** What the chain says, a few slots later, about each submitted attestation. */
+  onInclusion?(r: InclusionResult): void;
   qbftEvents?: QbftEvents;
+  /**
+   * Share keys already in memory (benchmarks split 1024 keys in memory: their 4096 EIP-2335 KDF runs would
+   * take minutes); by default they are decrypted from the node dir's keystores at start.
+   */
+  shares?: ShareKey[];
   /** An already connected beacon client (tests inject a faulty one); by default one is connected to `beaconUrls`. */
   beacon?: BeaconNode;
 }
@@ -63,7 +71,7 @@ export class EvmRole {
    * peers and report not-ready while its beacon node is still starting.
    */
   async start(): Promise<void> {
-    const shares = await loadShareKeys(this.o.lock, this.o.nodeDir, this.o.self);
+    const shares = this.o.shares ?? (await loadShareKeys(this.o.lock, this.o.nodeDir, this.o.self));
     this.running = true;
     if (this.o.beacon) return this.run(this.o.beacon, shares);
     void this.connectLoop(shares);
@@ -109,6 +117,7 @@ export class EvmRole {
       pool: this.o.pool,
       threshold: lock.threshold,
       onResult: this.o.onResult,
+      ...(this.o.onInclusion ? {inclusion: new InclusionChecker(beacon, this.o.onInclusion, logger)} : {}),
       onDecided: (slot, data, duties) => this.aggregator?.onAttestationDecided(slot, data, duties),
     });
     this.proposer = new ProposerService({...common, exchange, slashing, onResult: this.o.onResult});

@@ -47,12 +47,14 @@ export class PushChannel {
   private flush(): void {
     const batch = this.outbox;
     this.outbox = [];
-    this.open().then(
-      async (s) => {
+    // The stream can close between opening and this write (the peer restarted): sending then throws, and the
+    // whole batch fails over to a fresh stream on the next push instead of surfacing as an unhandled rejection.
+    this.open()
+      .then(async (s) => {
+        if (s.writeStatus !== "writable") throw new Error(`stream is ${s.writeStatus}`);
         if (!s.send(batch.length === 1 ? (batch[0] as Uint8Array) : Buffer.concat(batch))) await s.onDrain().catch(() => undefined);
-      },
-      (e: unknown) => this.fail(e),
-    );
+      })
+      .catch((e: unknown) => this.fail(e));
   }
 
   private open(): Promise<Stream> {

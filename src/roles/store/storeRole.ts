@@ -111,6 +111,8 @@ export class StoreRole {
     this.opts.dht.onPeer("disconnect", (p) => {
       this.channels.get(p.index)?.close();
       this.channels.delete(p.index);
+      // Cut off from every peer: what the cluster does from now on must be fetched when a peer is back.
+      if (this.opts.dht.connected().length === 0) this.catchUpFrom = this.opts.currentSlot() ?? this.opts.series.views.lastChunkSlot;
       void this.opts.series.append("peer_event", jsonBody({peer: p.index, event: "disconnected"}), "batched");
     });
     this.timers.push(setInterval(() => this.flushRateSummaries(), RATE_SUMMARY_MS));
@@ -144,8 +146,11 @@ export class StoreRole {
         () => undefined,
       );
     }
-    // And what this node missed: once some peer is back, ask for it (debounced by the single flight).
-    if (!this.catchingUp) {
+    // And what this node missed: only when it was cut off from every peer (just started, or isolated). While
+    // any peer stays connected nothing is missed: chunks a peer could not deliver are pushed again by it on
+    // reconnect (above), so a catch-up then would only re-read, re-verify and discard the whole range.
+    const wasIsolated = this.opts.dht.connected().every((c) => c.index === p.index);
+    if (wasIsolated && !this.catchingUp) {
       this.catchingUp = new Promise<void>((r) => setTimeout(r, 300))
         .then(() => this.catchUp())
         .catch((e: unknown) => {
@@ -179,7 +184,13 @@ export class StoreRole {
     const flush = () => {
       const batch = outbox;
       outbox = [];
-      if (stream.status === "open" && batch.length > 0) stream.send(batch.length === 1 ? (batch[0] as Uint8Array) : Buffer.concat(batch));
+      if (batch.length === 0 || stream.status !== "open" || stream.writeStatus !== "writable") return;
+      try {
+        stream.send(batch.length === 1 ? (batch[0] as Uint8Array) : Buffer.concat(batch));
+      } catch (e) {
+        // Closed under us (the pusher went away): its pushes time out and are retried on a new stream.
+        this.opts.logger.debug("push answers not sent", {peer: peer.index, answers: batch.length, reason: errorMessage(e)});
+      }
     };
     const reply = (reqId: number) => (a: PushAnswer) => {
       if (outbox.length === 0) setImmediate(flush);

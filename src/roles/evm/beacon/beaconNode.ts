@@ -297,6 +297,19 @@ export class BeaconNode {
     }
   }
 
+  /** Every committee of a slot, as validator indices in committee order (for reading aggregation bits). */
+  async committeesAt(slot: Slot): Promise<Map<number, number[]>> {
+    const res = await this.call("getEpochCommittees", () => this.api.beacon.getEpochCommittees({stateId: "head", epoch: this.epochOf(slot), slot}));
+    return new Map(res.map((c) => [c.index, c.validators]));
+  }
+
+  /** The attestations a block carries, or null when the slot has no block (404). */
+  async blockAttestations(blockSlot: Slot): Promise<Attestation[] | null> {
+    const res = await this.request("getBlockAttestationsV2", () => this.api.beacon.getBlockAttestationsV2({blockId: blockSlot}));
+    if (res.status === 404) return null;
+    return this.value("getBlockAttestationsV2", res);
+  }
+
   private async call<T>(route: string, f: () => Promise<{ok: boolean; status: number; value(): T; error(): unknown}>): Promise<T> {
     return this.value(route, await this.request(route, f));
   }

@@ -16,6 +16,7 @@ import type {ShareKey} from "./shareKeys.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import {roundDeadlines} from "./timing.js";
 import type {ClusterTransport} from "./transport.js";
+import type {InclusionChecker} from "./inclusionChecker.js";
 import {type DutyOutcome, type FailureReason, consensusFailure, signatureFailure} from "./outcome.js";
 
 /** Index of the attester duty in the leader formula (slot + duty + round) mod n. */
@@ -63,6 +64,8 @@ export interface AttesterServiceOptions {
   threshold: number;
   logger: Logger;
   onResult(result: DutyResult): void;
+  /** Checks submitted attestations against the chain a few slots later. */
+  inclusion?: InclusionChecker;
   /** The slot's agreed attestation data, for the aggregation duty that follows at 2/3 of the slot. */
   onDecided?(slot: number, byCommittee: Map<number, phase0.AttestationData>, duties: AttesterDuty[]): void;
 }
@@ -127,6 +130,7 @@ export class AttesterService {
     // After the duties are known: a node (re)started past the due time runs the slot late rather than not at all.
     this.timers.at(this.o.beacon.attestationDueMs(slot), () => void known.then(() => this.runSlot(slot)));
     this.expire(slot - DUTY_TTL_SLOTS);
+    this.o.inclusion?.onSlot(slot);
   }
 
   private async ensureDuties(epoch: number, refresh: boolean): Promise<void> {
@@ -275,6 +279,7 @@ export class AttesterService {
       for (const p of batch) {
         const after = Date.now() - this.o.beacon.attestationDueMs(p.duty.slot);
         p.result.stages.submit = after;
+        this.o.inclusion?.track(p.duty.slot, p.duty.validatorIndex, p.data.target);
         const late = after > this.o.beacon.slotMs * LATE_AFTER_SLOT_FRACTION;
         this.o.onResult({...p.result, status: late ? "late" : "submitted", ...(late ? {detail: `submitted ${after} ms after the due time, after the aggregators fetched`} : {})});
       }

@@ -8,6 +8,8 @@ import {qbftQuorum} from "../qbft/quorum.js";
  * - no_quorum: too few nodes took part (in consensus, or in signing after it); `missing` names them.
  * - consensus_timeout: enough nodes took part but they did not decide in time (slow or split views).
  * - invalid_partial: partials arrived, but too many of them were invalid; `invalidPartials` names their nodes.
+ * - recover_timeout: enough partials arrived but recovering the signature did not finish in time (an
+ *   overloaded node: its worker pool or event loop is behind).
  * - late_block: the slot's block was too late for the duty (proposal published after attesters voted).
  */
 export type FailureReason =
@@ -16,6 +18,7 @@ export type FailureReason =
   | "beacon_unavailable"
   | "slashing_refused"
   | "invalid_partial"
+  | "recover_timeout"
   | "submit_failed"
   | "late_block";
 
@@ -64,6 +67,9 @@ export function consensusFailure(driver: QbftDriver, instance: string, n: number
  */
 export function signatureFailure(n: number, threshold: number, have: number[], invalid: number[], step: string): DutyOutcome {
   const valid = have.filter((i) => !invalid.includes(i));
+  if (valid.length >= threshold) {
+    return {status: "failed", reason: "recover_timeout", detail: `${step}: ${valid.length} partial signatures arrived (from node(s) ${valid.join(", ")}) but the signature was not recovered before the deadline`};
+  }
   if (invalid.length > 0 && have.length >= threshold) {
     return {status: "failed", reason: "invalid_partial", invalidPartials: invalid, detail: `${step}: partial signature(s) from node(s) ${invalid.join(", ")} did not verify; ${valid.length} of ${threshold} valid`};
   }
