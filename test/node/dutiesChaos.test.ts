@@ -106,9 +106,11 @@ describe("a 3-of-4 cluster of r3dv run processes under faults", {timeout: 900_00
     const one = await runCli(["duty", String(slot), "--validator", String(validator), "--ipc", node(1).ipc]);
     assert.match(one.stdout.split("\n")[0] ?? "", new RegExp(`^slot ${slot}, validator ${validator}: 1 attester FAILED no_quorum missing node\\(s\\) 3, 4`), one.stdout);
 
-    // Once they are back, the cluster attests again.
-    await at((slot + 5) * SLOT_MS);
-    const later = await ipc<DutyTrail>(node(1), "duty", {slot: slot + 4});
-    assert.ok(later.results.some((r) => r.duty === "attester" && r.status === "submitted"), later.headline);
+    // Once they are back (after SIGCONT each catches up with a backlog of timers and reconnections, which can
+    // make the next slot or two late on two shared cores), the cluster attests on time again.
+    await at((slot + 9) * SLOT_MS);
+    const after: string[] = [];
+    for (let s = slot + 3; s <= slot + 8; s++) after.push((await ipc<DutyTrail>(node(1), "duty", {slot: s})).headline);
+    assert.ok(after.some((h) => /: all submitted \(.*\d+ attester/.test(h)), after.join("\n"));
   });
 });

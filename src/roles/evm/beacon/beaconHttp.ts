@@ -22,10 +22,16 @@ export function postJsonFor<T>(t: BeaconTarget, route: string, body: unknown, sc
   return requestJson(t, route, schema, {method: "POST", headers: {...t.headers, accept: "application/json", "content-type": "application/json"}, body: JSON.stringify(body)});
 }
 
-/** A POST whose answer carries nothing but its status (submissions). */
+/**
+ * A POST whose answer carries nothing but its status (submissions). Any error status is a refusal: the node
+ * looked at the messages and said no. Older Lodestar answers an invalid attestation in a batch with HTTP 500
+ * and its per-item failures; that says nothing about the node's health, so it must not bench it.
+ */
 export async function postJson(t: BeaconTarget, route: string, body: unknown): Promise<void> {
   const res = await send(t, route, {method: "POST", headers: {...t.headers, "content-type": "application/json"}, body: JSON.stringify(body)});
-  if (!res.ok) throw httpError(t, route, res.status, (await readText(t, route, res)).slice(0, 300));
+  if (res.ok) return;
+  const reason = (await readText(t, route, res)).slice(0, 300);
+  throw new BeaconError({code: "BEACON_REFUSED", url: t.label, route, status: res.status, reason}, `beacon node ${t.label} refused ${route} (HTTP ${res.status}): ${reason}`);
 }
 
 async function send(t: BeaconTarget, route: string, init: RequestInit, timeoutMs = BEACON_TIMEOUT_MS): Promise<Response> {
