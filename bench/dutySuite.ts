@@ -6,6 +6,7 @@ import {fileURLToPath} from "node:url";
 import {generateIdentity} from "../src/cluster/identity.js";
 import type {ClusterLock} from "../src/cluster/lockSchema.js";
 import {toHex} from "../src/hotpath/bytes.js";
+import {initHerumi} from "../src/hotpath/herumi.js";
 import {interopSecretKey} from "../src/hotpath/interop.js";
 import {secretToPublicKey, splitSecretKey} from "../src/hotpath/threshold.js";
 import type {ShareKey} from "../src/roles/evm/duties/shareKeys.js";
@@ -47,6 +48,7 @@ function hub(): (self: number) => ClusterTransport {
  * 4096 EIP-2335 keystores would spend minutes in their KDF before the first slot.
  */
 async function memoryCluster(validators: number): Promise<{lock: ClusterLock; identities: Awaited<ReturnType<typeof generateIdentity>>[]; shares: ShareKey[][]}> {
+  await initHerumi();
   const identities = await Promise.all([1, 2, 3, 4].map(() => generateIdentity()));
   const lock = {threshold: 3, operators: identities.map((id, i) => ({index: i + 1, peer_id: id.peerId}))} as unknown as ClusterLock;
   const shares: ShareKey[][] = [[], [], [], []];
@@ -92,6 +94,9 @@ async function measure(validators: number): Promise<BenchRow[]> {
     const duties = new Set(att.map((r) => `${r.slot}/${r.pubkey}`)).size;
     const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
     const cpuMsPerDuty = (cpu.user + cpu.system) / 1000 / Math.max(1, duties);
+    const reasons = new Map<string, number>();
+    for (const r of att) if (r.status !== "submitted") reasons.set(`${r.status}:${r.reason ?? ""}`, (reasons.get(`${r.status}:${r.reason ?? ""}`) ?? 0) + 1);
+    if (reasons.size > 0) console.log(`  not submitted, by reason: ${JSON.stringify(Object.fromEntries(reasons))}; first: ${att.find((r) => r.status !== "submitted")?.detail ?? ""}`);
     console.log(`duty bench ${validators} validators: ${latencies.length} submissions by 4 nodes for ${duties} duties, failed ${att.filter((r) => r.status === "failed").length}; p50 ${q(0.5)} ms, p99 ${q(0.99)} ms from the due time; CPU ${cpuMsPerDuty.toFixed(2)} ms per duty (4 nodes and every duty: attest, aggregate, propose)`);
     return [
       {suite: "duties", task: `attestation due->submit, ${validators} validators (p50 in mean column)`, opsPerSec: duties / (MEASURED_EPOCHS * epochMs / 1000), meanMs: q(0.5), p99Ms: q(0.99), samples: latencies.length},
