@@ -4,6 +4,11 @@ import {type CliResult, MAIN, runR3dv} from "../helpers/cli.js";
 
 export {MAIN};
 
+/** The devnet's /r3dv/v1/effectiveness answer, read from its beacon state: what cluster tests judge by. */
+export interface Effectiveness {
+  data: {epochs: {epoch: number; validators: {index: number; included: boolean; correct_target: boolean}[]; missed_proposals: number[]}[]};
+}
+
 export interface RunningDevnet {
   url: string;
   genesisTime: number;

@@ -5,7 +5,7 @@ import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
 import {MAIN, runR3dv, tempDir} from "../helpers/cli.js";
 import {MULTIPROCESS_LOCK} from "../helpers/cluster.js";
-import {acquireExclusive} from "../helpers/exclusive.js";
+import {acquireExclusive, alive} from "../helpers/exclusive.js";
 
 interface ReportJson {
   passed: boolean;
@@ -17,15 +17,6 @@ interface ReportJson {
 
 /** A devnet run's whole budget: cluster creation, genesis delay, 4 epochs of 16 s, the report. */
 const RUN_TIMEOUT_MS = 300_000;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function startedPids(out: string): Promise<number[]> {
   const list = JSON.parse(await readFile(join(out, "processes.json"), "utf8")) as {name: string; pid: number}[];

@@ -4,7 +4,7 @@ import type {NodeStatus} from "../../src/node/status.js";
 import {MULTIPROCESS_LOCK, type NodeProc, type TestCluster, ipc, makeCluster, runCli, spawnNode} from "../helpers/cluster.js";
 import {acquireExclusive} from "../helpers/exclusive.js";
 import {FaultyProxy} from "../helpers/faultyProxy.js";
-import {type RunningDevnet, getJson, spawnDevnet} from "../devnet/helpers.js";
+import {type Effectiveness, type RunningDevnet, getJson, spawnDevnet} from "../devnet/helpers.js";
 
 const SLOT_MS = 2000;
 const EPOCH_MS = 8 * SLOT_MS;
@@ -16,9 +16,6 @@ const EPOCH_MS = 8 * SLOT_MS;
 const KILL_EPOCH = 3;
 const KILL_AT_MS = KILL_EPOCH * EPOCH_MS + 4 * SLOT_MS + 700;
 
-interface Effectiveness {
-  data: {epochs: {epoch: number; validators: {index: number; included: boolean; correct_target: boolean}[]; missed_proposals: number[]}[]};
-}
 
 const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())));
 
