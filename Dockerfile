@@ -16,15 +16,28 @@ RUN npx tsc -p tsconfig.build.json
 
 # Stage 3: the runtime, as the unprivileged `node` user that the official image provides.
 FROM node:24-slim
-ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY package.json ./
 RUN chmod 755 /app/dist/src/main.js && ln -s /app/dist/src/main.js /usr/local/bin/r3dv \
-  && mkdir -p /data && chown node:node /data
+  && mkdir -p /data /config && chown node:node /data
 USER node
+# `r3dv run` reads every flag from its R3DV_* variable. Mount the lock and this operator's node dir (read-only)
+# under /config and give R3DV_BEACON_NODE; listeners bind every interface of the container so that -p can
+# publish them (publish HTTP on the host's 127.0.0.1 only: it serves metrics and status, not the world).
+ENV NODE_ENV=production \
+    R3DV_LOCK=/config/cluster-lock.json \
+    R3DV_NODE_DIR=/config/node \
+    R3DV_DATA_DIR=/data \
+    R3DV_P2P_LISTEN=/ip4/0.0.0.0/tcp/9000 \
+    R3DV_HTTP=0.0.0.0:8080
+# p2p (libp2p TCP: the port peers dial, as in the lock's operator address) and HTTP (/metrics, /livez, /readyz, status).
+EXPOSE 9000/tcp 8080/tcp
 # Node state (the series, slashing protection) lives here: mount a volume so it outlives the container.
 VOLUME ["/data"]
+# The slim image has no curl: Node itself asks /livez on the HTTP address the node was given.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "const a=(process.env.R3DV_HTTP||'0.0.0.0:8080').replace(/^0\\.0\\.0\\.0:/,'127.0.0.1:');fetch('http://'+a+'/livez',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["r3dv"]
-CMD ["--help"]
+CMD ["run"]

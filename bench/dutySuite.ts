@@ -3,8 +3,13 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {spawn} from "node:child_process";
 import {fileURLToPath} from "node:url";
-import {createCluster, nodeDirName} from "../src/cluster/createCluster.js";
-import {IDENTITY_FILE, loadIdentity} from "../src/cluster/identity.js";
+import {generateIdentity} from "../src/cluster/identity.js";
+import type {ClusterLock} from "../src/cluster/lockSchema.js";
+import {toHex} from "../src/hotpath/bytes.js";
+import {initHerumi} from "../src/hotpath/herumi.js";
+import {interopSecretKey} from "../src/hotpath/interop.js";
+import {secretToPublicKey, splitSecretKey} from "../src/hotpath/threshold.js";
+import type {ShareKey} from "../src/roles/evm/duties/shareKeys.js";
 import type {DutyResult} from "../src/roles/evm/duties/attesterService.js";
 import type {ClusterTransport, DutyChunkKind} from "../src/roles/evm/duties/transport.js";
 import {type AnyDutyResult, EvmRole} from "../src/roles/evm/evmRole.js";
@@ -38,6 +43,24 @@ function hub(): (self: number) => ClusterTransport {
   };
 }
 
+/**
+ * A 3-of-4 cluster of interop validators split in memory: the bench measures duties, and 1024 validators'
+ * 4096 EIP-2335 keystores would spend minutes in their KDF before the first slot.
+ */
+async function memoryCluster(validators: number): Promise<{lock: ClusterLock; identities: Awaited<ReturnType<typeof generateIdentity>>[]; shares: ShareKey[][]}> {
+  await initHerumi();
+  const identities = await Promise.all([1, 2, 3, 4].map(() => generateIdentity()));
+  const lock = {threshold: 3, operators: identities.map((id, i) => ({index: i + 1, peer_id: id.peerId}))} as unknown as ClusterLock;
+  const shares: ShareKey[][] = [[], [], [], []];
+  for (let j = 0; j < validators; j++) {
+    const secret = interopSecretKey(j);
+    const parts = splitSecretKey(secret, 3, 4);
+    const sharePubkeys = Object.fromEntries(parts.map((p, i) => [i + 1, secretToPublicKey(p)]));
+    parts.forEach((p, i) => shares[i]?.push({pubkey: toHex(secretToPublicKey(secret)), secret: p, sharePubkeys}));
+  }
+  return {lock, identities, shares};
+}
+
 async function measure(validators: number): Promise<BenchRow[]> {
   const dir = await mkdtemp(join(tmpdir(), "r3dv-bench-duty-"));
   // The devnet chooses its own preset: do not hand it this process's.
@@ -52,13 +75,12 @@ async function measure(validators: number): Promise<BenchRow[]> {
     while (!/genesis time \d+/.test(out)) await new Promise((r) => setTimeout(r, 100));
     const url = (/listening on (http:\/\/\S+)/.exec(out) as RegExpExecArray)[1] as string;
     const genesisTime = Number((/genesis time (\d+)/.exec(out) as RegExpExecArray)[1]);
-    const {lock} = await createCluster({nodes: 4, threshold: 3, keys: {kind: "interop", start: 0, count: validators}, network: "devnet", withdrawalAddress: "0x" + "11".repeat(20), kdf: "pbkdf2", out: join(dir, "cluster")});
+    const {lock, identities, shares} = await memoryCluster(validators);
     const transport = hub();
     const results: AnyDutyResult[] = [];
     for (let i = 1; i <= 4; i++) {
-      const nodeDir = join(dir, "cluster", nodeDirName(i));
-      const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
-      roles.push(new EvmRole({lock, self: i, nodeDir, dataDir: join(dir, `data-${i}`), beaconUrls: [url], privateKey, transport: transport(i), pool, logger: createLogger("error", "bench"), onResult: (r) => results.push(r)}));
+      const {privateKey} = identities[i - 1] as (typeof identities)[number];
+      roles.push(new EvmRole({lock, self: i, nodeDir: dir, dataDir: join(dir, `data-${i}`), beaconUrls: [url], privateKey, shares: shares[i - 1] as ShareKey[], transport: transport(i), pool, logger: createLogger("error", "bench"), onResult: (r) => results.push(r)}));
     }
     await Promise.all(roles.map((r) => r.start()));
     const epochMs = 8 * SLOT_MS;
@@ -72,6 +94,9 @@ async function measure(validators: number): Promise<BenchRow[]> {
     const duties = new Set(att.map((r) => `${r.slot}/${r.pubkey}`)).size;
     const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
     const cpuMsPerDuty = (cpu.user + cpu.system) / 1000 / Math.max(1, duties);
+    const reasons = new Map<string, number>();
+    for (const r of att) if (r.status !== "submitted") reasons.set(`${r.status}:${r.reason ?? ""}`, (reasons.get(`${r.status}:${r.reason ?? ""}`) ?? 0) + 1);
+    if (reasons.size > 0) console.log(`  not submitted, by reason: ${JSON.stringify(Object.fromEntries(reasons))}; first: ${att.find((r) => r.status !== "submitted")?.detail ?? ""}`);
     console.log(`duty bench ${validators} validators: ${latencies.length} submissions by 4 nodes for ${duties} duties, failed ${att.filter((r) => r.status === "failed").length}; p50 ${q(0.5)} ms, p99 ${q(0.99)} ms from the due time; CPU ${cpuMsPerDuty.toFixed(2)} ms per duty (4 nodes and every duty: attest, aggregate, propose)`);
     const syncLatencies = results
       .slice(from)
@@ -95,7 +120,7 @@ async function measure(validators: number): Promise<BenchRow[]> {
 export const dutySuite: Suite = {
   name: "duties",
   async measure() {
-    const sizes = (process.env.R3DV_BENCH_DUTY_VALIDATORS ?? "64").split(",").map(Number);
+    const sizes = (process.env.R3DV_BENCH_DUTY_VALIDATORS ?? "64,1024").split(",").map(Number);
     const rows: BenchRow[] = [];
     for (const v of sizes) rows.push(...(await measure(v)));
     return rows;

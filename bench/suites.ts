@@ -1,5 +1,6 @@
 // The devnet runs Lodestar's minimal preset, which must be chosen before any @lodestar package is loaded.
 import "../src/devnet/preset.js";
+import {beaconSuite} from "./beaconSuite.js";
 import {blsSuite} from "./blsSuite.js";
 import {devnetSuite} from "./devnetSuite.js";
 import {dutySuite} from "./dutySuite.js";
@@ -7,4 +8,4 @@ import type {Suite} from "./harness.js";
 import {nodeSuite} from "./nodeSuite.js";
 
 /** Every benchmark suite `npm run bench` runs; `npm run bench -- NAME` runs only the suites whose name contains NAME. */
-export const suites: Suite[] = [blsSuite, devnetSuite, nodeSuite, dutySuite];
+export const suites: Suite[] = [blsSuite, beaconSuite, devnetSuite, nodeSuite, dutySuite];

@@ -2,12 +2,13 @@ import {readFileSync} from "node:fs";
 
 /**
  * Which Lodestar preset this process needs, decided before any @lodestar module loads (they freeze it on
- * first import): the devnet beacon node runs minimal; `r3dv run` follows its lock (a devnet cluster is
+ * first import): the devnet beacon node and `r3dv devnet`
+ * (which creates a devnet cluster and whose children inherit the preset) run minimal; `r3dv run` follows its lock (a devnet cluster is
  * minimal, every public network mainnet). Reads only the lock's `network` field; a lock that cannot be read
  * here is left for `run` to refuse with its full error.
  */
 export function presetForCommand(args: string[], env: NodeJS.ProcessEnv): "minimal" | undefined {
-  if (args[0] === "devnet-beacon") return "minimal";
+  if (args[0] === "devnet-beacon" || args[0] === "devnet") return "minimal";
   if (args[0] !== "run") return undefined;
   let lock = env.R3DV_LOCK;
   for (let i = 1; i < args.length; i++) {

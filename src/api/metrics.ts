@@ -42,6 +42,13 @@ export function createMetrics() {
     // Slots from the attestation's own to the block holding it: 1 is perfect, the window ends at 4.
     inclusionDelay: new Histogram({name: "r3dv_attestation_inclusion_delay_slots", help: "slots between an attestation's slot and the first block holding it", buckets: [1, 2, 3, 4], registers: [register]}),
     consensusRounds: new Counter({name: "r3dv_consensus_round_changes_total", help: "QBFT round changes this node started", registers: [register]}),
+    // Beacon nodes are labelled by their redacted URL (scheme, host, port): credentials in a URL never reach a metric.
+    beaconHealthy: new Gauge({name: "r3dv_beacon_node_healthy", help: "1 when the beacon node answered its last health probe as synced, 0 when benched or not yet probed", labelNames: ["beacon"], registers: [register]}),
+    beaconLatency: new Gauge({name: "r3dv_beacon_node_latency_seconds", help: "moving average of the beacon node's health probe round trip (orders reads)", labelNames: ["beacon"], registers: [register]}),
+    beaconRequests: new Counter({name: "r3dv_beacon_requests_total", help: "requests per beacon node, by kind (read, submit, probe) and result", labelNames: ["beacon", "kind", "result"], registers: [register]}),
+    // From a local node's few ms to the 2 s timeout: where a read or submission spends the duty's budget.
+    beaconRequestSeconds: new Histogram({name: "r3dv_beacon_request_seconds", help: "beacon node request duration, by kind", labelNames: ["beacon", "kind"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2], registers: [register]}),
+    beaconBenched: new Counter({name: "r3dv_beacon_benched_total", help: "times a beacon node was benched, by reason (unreachable, syncing, bad_response)", labelNames: ["beacon", "reason"], registers: [register]}),
     consensusRejected: new Counter({name: "r3dv_consensus_rejected_total", help: "QBFT messages refused, by reason", labelNames: ["reason"], registers: [register]}),
   };
 }

@@ -12,7 +12,7 @@ export function registerRun(program: Command): void {
     .addOption(opt("--lock <FILE>", "cluster-lock.json of the cluster", RUN_FLAGS.lock))
     .addOption(opt("--node-dir <DIR>", "this node's folder from create-cluster (identity.key, key shares)", RUN_FLAGS.nodeDir))
     .addOption(opt("--data-dir <DIR>", "where the node keeps its series (LMDB); created if missing", RUN_FLAGS.dataDir))
-    .addOption(opt("--beacon-node <URL[,URL...]>", "Beacon API URL(s); the first good answer wins", RUN_FLAGS.beaconNode))
+    .addOption(opt("--beacon-node <URL[,URL...]>", "Beacon API URL(s), comma-separated: reads go to the first healthy one (a markedly faster one first), submissions to all", RUN_FLAGS.beaconNode))
     .addOption(opt("--p2p-listen <MULTIADDR>", "libp2p listen address (default: this operator's lock address)", RUN_FLAGS.p2pListen))
     .addOption(opt("--http <IP:PORT>", "serve /metrics, /livez, /readyz, /r3dv/v1/status here", RUN_FLAGS.http))
     .addOption(opt("--ipc <PATH>", "unix socket for local tools (default: DATA_DIR/r3dv.sock)", RUN_FLAGS.ipc))

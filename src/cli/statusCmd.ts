@@ -1,6 +1,7 @@
 import type {Command} from "commander";
 import {ipcRequest} from "../api/ipc.js";
 import type {NodeStatus} from "../node/status.js";
+import type {BeaconEndpointStatus} from "../roles/evm/beacon/beaconSet.js";
 import {socketPath, withIpcOptions} from "./ipcOptions.js";
 import {formatPeers} from "./peersCmd.js";
 
@@ -14,9 +15,22 @@ export function registerStatus(program: Command): void {
       }
       console.log(`cluster ${s.cluster.name} (${s.cluster.lockHash.slice(0, 18)}…) operator ${s.node.operator}/${s.cluster.operators}, threshold ${s.cluster.threshold}`);
       console.log(`ready ${s.ready.ready} (peers ${s.ready.peersConnected}/${s.ready.peersNeeded} needed, beacon synced ${s.ready.beaconSynced}), slot ${s.slot ?? "unknown"}`);
+      console.log(formatBeacons(s.beacons));
       console.log(`series ${s.series.entries} entries, ${s.series.bytes} of ${s.series.budget} bytes, head ${s.series.lastSeq} ${s.series.headHash.slice(0, 18)}…`);
       console.log(`limiters received ${s.limiters.received}, accepted ${JSON.stringify(s.limiters.accepted)}, refused ${JSON.stringify(s.limiters.refused)}, queue ${s.limiters.queueDepth}`);
       console.log(formatPeers(s.peers));
     },
   );
+}
+
+/** One line per beacon node: where reads and submissions can go, and why one is benched. */
+export function formatBeacons(beacons: BeaconEndpointStatus[]): string {
+  return beacons
+    .map((b) => {
+      const latency = b.latencyMs === undefined ? "latency unknown" : `latency ${b.latencyMs} ms`;
+      const head = b.headSlot === undefined ? "" : `, head ${b.headSlot}`;
+      const bench = b.health === "benched" ? ` (${b.reason}, ${b.failures} failures, retry in ${Math.ceil((b.retryInMs ?? 0) / 1000)} s: ${b.lastError ?? ""})` : "";
+      return `beacon ${b.index} ${b.url} ${b.health}${bench}, ${latency}${head}`;
+    })
+    .join("\n");
 }

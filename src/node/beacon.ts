@@ -1,15 +1,9 @@
-import {type ApiClient, getClient} from "@lodestar/api";
-import {createChainForkConfig} from "@lodestar/config";
-import {mainnetChainConfig, minimalChainConfig} from "@lodestar/config/configs";
-import {ACTIVE_PRESET, PresetName} from "@lodestar/params";
+import {z} from "zod";
 import type {NetworkName} from "../cluster/network.js";
+import {getJson} from "../roles/evm/beacon/beaconHttp.js";
+import type {BeaconEndpointStatus, BeaconSet} from "../roles/evm/beacon/beaconSet.js";
+import {genesisResponse} from "../roles/evm/beacon/specSchema.js";
 import {R3dvError, errorMessage} from "../util/errors.js";
-
-/**
- * 2 s per Beacon API call: Charon treats beacon latency above 1 s as unhealthy, so an answer slower than
- * twice that is worth less than trying the next URL.
- */
-export const BEACON_TIMEOUT_MS = 2000;
 
 export interface SlotClock {
   genesisTime: number;
@@ -20,41 +14,46 @@ export interface SlotClock {
 export type BeaconErrorType = {code: "BEACON_UNAVAILABLE"; urls: string[]; reason: string};
 export class BeaconError extends R3dvError<BeaconErrorType> {}
 
+/** Only the timing keys: the node runtime needs the slot clock before (and without) the validator's full config. */
+const slotSpecResponse = z.object({
+  data: z.object({SECONDS_PER_SLOT: z.string().optional(), SLOT_DURATION_MS: z.string().optional(), SLOTS_PER_EPOCH: z.string()}).passthrough(),
+});
 
-/** The node's view of its beacon node(s), through Lodestar's typed client (first good answer wins, fallbacks). */
+/**
+ * The node runtime's view of its beacon nodes: readiness and the slot clock, through the same `BeaconSet`
+ * the validator duties use, so /readyz, `r3dv status` and the duties agree on which node is healthy.
+ */
 export class Beacon {
-  private readonly api: ApiClient;
-
   constructor(
-    readonly urls: string[],
+    readonly set: BeaconSet,
     readonly network: NetworkName,
-  ) {
-    // Lodestar's preset is process-wide (main.ts picks minimal for a devnet lock) and a config can only be built
-    // for the active one. The client's config only picks fork-specific SSZ types; the endpoints read here
-    // (syncing, genesis, spec) have none. Timing comes from the beacon node's spec, never from this config.
-    const base = ACTIVE_PRESET === PresetName.minimal ? minimalChainConfig : mainnetChainConfig;
-    this.api = getClient({urls, globalInit: {timeoutMs: BEACON_TIMEOUT_MS}}, {config: createChainForkConfig(base)});
+  ) {}
+
+  get urls(): string[] {
+    return this.set.labels;
   }
 
-  /** True when a beacon node answers `/eth/v1/node/syncing` with is_syncing false. */
+  /** True when at least one beacon node answers `/eth/v1/node/syncing` with is_syncing false. */
   async isSynced(): Promise<boolean> {
-    try {
-      const s = (await this.api.node.getSyncingStatus()).value();
-      return !s.isSyncing;
-    } catch {
-      return false;
-    }
+    await this.set.probe();
+    return this.set.anySynced();
   }
 
-  /** Genesis time and slot timing from the beacon node: never hard-coded (DESIGN.md "Timing facts"). */
+  status(): BeaconEndpointStatus[] {
+    return this.set.status();
+  }
+
+  /** Genesis time and slot timing from a beacon node: never hard-coded (DESIGN.md "Timing facts"). */
   async slotClock(): Promise<SlotClock> {
     try {
-      const genesis = (await this.api.beacon.getGenesis()).value();
-      const spec = (await this.api.config.getSpec()).value() as Record<string, string>;
-      const secondsPerSlot = Number(spec.SECONDS_PER_SLOT ?? Number(spec.SLOT_DURATION_MS) / 1000);
-      const slotsPerEpoch = Number(spec.SLOTS_PER_EPOCH);
-      if (!(secondsPerSlot > 0) || !(slotsPerEpoch > 0)) throw new Error(`spec has SECONDS_PER_SLOT=${spec.SECONDS_PER_SLOT} SLOTS_PER_EPOCH=${spec.SLOTS_PER_EPOCH}`);
-      return {genesisTime: Number(genesis.genesisTime), secondsPerSlot, slotsPerEpoch};
+      const [genesis, spec] = await this.set.read("genesis and spec", (e) =>
+        Promise.all([getJson(e, "/eth/v1/beacon/genesis", genesisResponse), getJson(e, "/eth/v1/config/spec", slotSpecResponse)]), {bench: false},
+      );
+      const s = spec.data;
+      const secondsPerSlot = Number(s.SECONDS_PER_SLOT ?? Number(s.SLOT_DURATION_MS) / 1000);
+      const slotsPerEpoch = Number(s.SLOTS_PER_EPOCH);
+      if (!(secondsPerSlot > 0) || !(slotsPerEpoch > 0)) throw new Error(`spec has SECONDS_PER_SLOT=${s.SECONDS_PER_SLOT} SLOTS_PER_EPOCH=${s.SLOTS_PER_EPOCH}`);
+      return {genesisTime: Number(genesis.data.genesis_time), secondsPerSlot, slotsPerEpoch};
     } catch (e) {
       throw new BeaconError({code: "BEACON_UNAVAILABLE", urls: this.urls, reason: errorMessage(e)}, `no beacon node answered genesis and spec (${this.urls.join(", ")}): ${errorMessage(e)}`);
     }

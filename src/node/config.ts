@@ -4,6 +4,7 @@ import {multiaddr} from "@multiformats/multiaddr";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import type {LogLevel} from "../util/logger.js";
 import {PEER_RATE_PER_SEC} from "../roles/store/storeRole.js";
+import {redactUrl} from "../roles/evm/beacon/beaconUrl.js";
 
 /** DESIGN.md: the economic limiter's default budget. */
 export const DEFAULT_STORAGE_BUDGET = 10 * 2 ** 30;
@@ -99,8 +100,10 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
     } catch {
       throw bad("beaconNode", `${JSON.stringify(u)} is not a URL; expected http(s)://host:port`);
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw bad("beaconNode", `${u}: expected an http or https URL`);
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw bad("beaconNode", `${redactUrl(u)}: expected an http or https URL`);
   }
+  const twice = beaconNodes.find((u, i) => beaconNodes.indexOf(u) !== i);
+  if (twice !== undefined) throw bad("beaconNode", `${redactUrl(twice)} is listed twice; list each beacon node once (submissions go to every one)`);
   if (beaconNodes.length === 0) throw bad("beaconNode", "expected at least one URL");
   let p2pListen: string | undefined;
   if (raw.p2pListen) {

@@ -22,6 +22,7 @@ import type {Logger} from "../util/logger.js";
 import {LimiterPool} from "../workers/limiterPool.js";
 import {Beacon, type SlotClock, currentSlot} from "./beacon.js";
 import {buildDutyTrail} from "./dutyTrail.js";
+import {BeaconSet, type BeaconSetEvents} from "../roles/evm/beacon/beaconSet.js";
 import type {RunOptions} from "./config.js";
 import {type NodeStatus, type PeerStatus, buildStatus} from "./status.js";
 
@@ -71,7 +72,7 @@ export class R3dvNode {
     const me = lock.operators[self - 1];
     const listen = opts.p2pListen ?? lockAddressToMultiaddr(me?.address ?? "127.0.0.1:0").toString();
     this.dht = new DhtRole({lock, self, privateKey, listen, metrics, logger: logger.child({role: "dht"})});
-    this.beacon = new Beacon(opts.beaconNodes, lock.network);
+    this.beacon = new Beacon(new BeaconSet(opts.beaconNodes, this.beaconEvents()), lock.network);
     this.pool = new LimiterPool(opts.workers);
     this.store = new StoreRole({
       lock,
@@ -93,6 +94,7 @@ export class R3dvNode {
       nodeDir: opts.nodeDir,
       dataDir: opts.dataDir,
       beaconUrls: opts.beaconNodes,
+      beaconSet: this.beacon.set,
       privateKey: this.privateKey,
       transport: storeTransport(this.store, self, logger.child({role: "evm"})),
       pool: this.blsPool,
@@ -121,6 +123,30 @@ export class R3dvNode {
     if (r.delay !== undefined) this.metrics.inclusionDelay.observe(r.delay);
     void this.series.append("duty_inclusion", jsonBody(r), "batched", r.slot).catch((e: unknown) => this.logger.error("inclusion not recorded", {slot: r.slot}, e));
     if (outcome === "missed" || outcome === "wrong_target") this.logger.warn("attestation not included as signed", {slot: r.slot, validator: r.validatorIndex, outcome});
+  }
+
+  /**
+   * Beacon node health is a metric per node, a log line and a series entry on each change; every request a
+   * metric. Failed requests log at debug: a benching says the same once, at warn.
+   */
+  private beaconEvents(): BeaconSetEvents {
+    return {
+      request: (beacon, kind, result, seconds, route, error) => {
+        this.metrics.beaconRequests.inc({beacon, kind, result});
+        this.metrics.beaconRequestSeconds.observe({beacon, kind}, seconds);
+        if (error) this.logger.debug("beacon node request failed", {beacon, kind, result, route}, error);
+      },
+      health: (status, previous) => {
+        this.metrics.beaconHealthy.set({beacon: status.url}, status.health === "healthy" ? 1 : 0);
+        if (status.health === "benched") {
+          this.metrics.beaconBenched.inc({beacon: status.url, reason: status.reason ?? ""});
+          this.logger.warn("beacon node benched", {beacon: status.url, reason: status.reason, failures: status.failures, retryInMs: status.retryInMs, error: status.lastError});
+        } else {
+          this.logger.info("beacon node healthy", {beacon: status.url, previous, latencyMs: status.latencyMs});
+        }
+        void this.series.append("beacon_health", jsonBody({...status, previous}), "batched").catch((e: unknown) => this.logger.error("beacon health not recorded", {beacon: status.url}, e));
+      },
+    };
   }
 
   /** Loads and checks everything a node needs, refusing (with what to do) a bad lock, node dir or data dir. */
@@ -158,6 +184,7 @@ export class R3dvNode {
       this.http = new HttpApi(this, this.logger);
       await this.http.start(this.opts.http.host, this.opts.http.port);
     }
+    this.beacon.set.start();
     void this.fetchClock();
     // Key shares are decrypted here: a wrong keystore password stops the node at start, with its message.
     await this.evm.start();
@@ -189,6 +216,7 @@ export class R3dvNode {
   async stop(): Promise<void> {
     this.running = false;
     for (const t of this.timers) clearInterval(t);
+    this.beacon.set.stop();
     this.loopDelay.disable();
     await this.ipc?.stop().catch(() => undefined);
     await this.http?.stop().catch(() => undefined);
@@ -208,7 +236,7 @@ export class R3dvNode {
         this.logger.info("slot clock from beacon node", {...this.clock, slot: this.currentSlot()});
         return;
       } catch (e) {
-        this.logger.warn("beacon node not answering genesis/spec yet; retrying", {urls: this.opts.beaconNodes, reason: errorMessage(e)});
+        this.logger.warn("beacon node not answering genesis/spec yet; retrying", {beacons: this.beacon.urls, reason: errorMessage(e)});
         await new Promise((r) => setTimeout(r, CLOCK_RETRY_MS));
       }
     }
@@ -238,6 +266,7 @@ export class R3dvNode {
     this.metrics.queueDepth.set(this.store.queueDepth);
     this.metrics.workerQueue.set(this.pool.queueSize);
     this.metrics.peersConnected.set(this.dht.connected().length);
+    for (const b of this.beacon.status()) if (b.latencyMs !== undefined) this.metrics.beaconLatency.set({beacon: b.url}, b.latencyMs / 1000);
   }
 
   peers(): PeerStatus[] {

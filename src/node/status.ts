@@ -1,3 +1,4 @@
+import type {BeaconEndpointStatus} from "../roles/evm/beacon/beaconSet.js";
 import type {R3dvNode} from "./node.js";
 
 export interface PeerStatus {
@@ -18,6 +19,8 @@ export interface NodeStatus {
   slot?: number;
   ready: {ready: boolean; peersConnected: number; peersNeeded: number; beaconSynced: boolean};
   peers: PeerStatus[];
+  /** Every beacon node in --beacon-node order, redacted, with its health and probe latency. */
+  beacons: BeaconEndpointStatus[];
   series: {entries: number; bytes: number; budget: number; lastSeq: number; headHash: string};
   limiters: {
     received: number;
@@ -41,6 +44,7 @@ export function buildStatus(n: R3dvNode, ready: NodeStatus["ready"], loopP99Ms: 
     slot: n.currentSlot(),
     ready,
     peers: n.peers(),
+    beacons: n.beacon.status(),
     series: {entries: v.entries, bytes: v.bytesStored, budget: n.opts.storageBudget, lastSeq: v.lastSeq, headHash: n.series.headHash},
     limiters: {
       received: n.store.stats.received,

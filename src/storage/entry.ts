@@ -17,6 +17,7 @@ export const ENTRY_TYPES = [
   // Append only: the index of a type is its byte on disk.
   "duty_result",
   "duty_inclusion",
+  "beacon_health",
 ] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];
 

@@ -3,7 +3,7 @@ import {execFileSync} from "node:child_process";
 import {describe, it} from "node:test";
 import {runR3dv} from "../helpers/cli.js";
 
-const COMMANDS = ["create-cluster", "verify-cluster", "quickstart", "slashing-protection"];
+const COMMANDS = ["create-cluster", "verify-cluster", "devnet", "slashing-protection"];
 
 describe("r3dv --help", () => {
   it("lists every command with a one-line purpose", async () => {

@@ -4,6 +4,20 @@ import {type CliResult, MAIN, runR3dv} from "../helpers/cli.js";
 
 export {MAIN};
 
+/** The devnet's /r3dv/v1/effectiveness answer, read from its beacon state: what cluster tests judge by. */
+export interface Effectiveness {
+  data: {
+    epochs: {
+      epoch: number;
+      validators: {index: number; included: boolean; correct_target: boolean}[];
+      missed_proposals: number[];
+      sync_committee: {blocks: number; bits_set: number; participation: number | null};
+      aggregates: {accepted: number; included: number; not_included: unknown[]};
+      subscriptions: {beacon_committee: number; aggregators: number; sync_committee: number};
+    }[];
+  };
+}
+
 export interface RunningDevnet {
   url: string;
   genesisTime: number;

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
-import {execFile} from "node:child_process";
+import {execFile, spawn} from "node:child_process";
 import {access, readFile, rm} from "node:fs/promises";
 import {join} from "node:path";
 import {fileURLToPath} from "node:url";
 import {promisify} from "node:util";
 import {after, describe, it} from "node:test";
+import {MULTIPROCESS_LOCK, freePorts, makeCluster, waitFor} from "../helpers/cluster.js";
+import {acquireExclusive} from "../helpers/exclusive.js";
+import {spawnDevnet} from "../devnet/helpers.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 /** Where this test compiles the image's output; inside the repo so node_modules resolve as in the image. */
@@ -27,6 +30,22 @@ async function instructions(): Promise<Instruction[]> {
       const [op, ...rest] = l.split(/\s+/);
       return {op: (op as string).toUpperCase(), args: rest.join(" ")};
     });
+}
+
+/** The image's ENV as docker would set it: `ENV K=V K=V ...`. */
+function imageEnv(ins: Instruction[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const i of ins.filter((x) => x.op === "ENV")) for (const m of i.args.matchAll(/(\w+)=(\S+)/g)) env[m[1] as string] = m[2] as string;
+  return env;
+}
+
+/** HEALTHCHECK [OPTIONS] CMD ["exec", "form"]. */
+function healthcheck(ins: Instruction[]): string[] {
+  const h = ins.find((i) => i.op === "HEALTHCHECK");
+  assert.ok(h, "the image has a HEALTHCHECK");
+  const m = /\bCMD\s+(\[.*\])$/.exec(h.args);
+  assert.ok(m, `HEALTHCHECK uses the exec form: ${h.args}`);
+  return JSON.parse(m[1] as string) as string[];
 }
 
 /**
@@ -55,6 +74,20 @@ describe("Dockerfile", () => {
     }
   });
 
+  it("runs `r3dv run` by default, configured by R3DV_* variables, exposing the p2p and HTTP ports it listens on", async () => {
+    const ins = await instructions();
+    assert.deepEqual(JSON.parse(ins.find((i) => i.op === "CMD")!.args), ["run"]);
+    const env = imageEnv(ins);
+    assert.equal(env.R3DV_DATA_DIR, "/data");
+    assert.ok(ins.some((i) => i.op === "VOLUME" && i.args.includes("/data")), "the data dir is a volume");
+    const p2pPort = /\/tcp\/(\d+)$/.exec(env.R3DV_P2P_LISTEN ?? "")?.[1];
+    const httpPort = /:(\d+)$/.exec(env.R3DV_HTTP ?? "")?.[1];
+    const exposed = ins.filter((i) => i.op === "EXPOSE").flatMap((i) => i.args.split(/\s+/));
+    assert.ok(p2pPort && exposed.includes(`${p2pPort}/tcp`), `p2p port ${p2pPort} exposed: ${exposed.join(" ")}`);
+    assert.ok(httpPort && exposed.includes(`${httpPort}/tcp`), `HTTP port ${httpPort} exposed: ${exposed.join(" ")}`);
+    assert.doesNotMatch(healthcheck(ins).join(" "), /curl|wget/, "node:24-slim has neither curl nor wget");
+  });
+
   it("the image's command line works on output built the way the Dockerfile builds it", async () => {
     const ins = await instructions();
     const build = ins.find((i) => i.op === "RUN" && i.args.includes("tsc"))!.args;
@@ -63,8 +96,44 @@ describe("Dockerfile", () => {
     await run(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", join(ROOT, project), "--outDir", OUT], {cwd: ROOT});
     const main = join(OUT, "src/main.js");
     assert.match(await readFile(main, "utf8"), /^#!\/usr\/bin\/env node\n/, "entrypoint script has a node shebang");
-    const cmd = JSON.parse(ins.find((i) => i.op === "CMD")!.args) as string[];
-    const {stdout} = await run(process.execPath, [main, ...cmd], {cwd: ROOT});
+    const {stdout} = await run(process.execPath, [main, "--help"], {cwd: ROOT});
     assert.match(stdout, /create-cluster/);
+
+    // `docker run -e ... r3dv`: the image's ENV, with paths and addresses overridden as an operator's -e would
+    // (here: a real cluster and the devnet beacon node on this machine), then ENTRYPOINT + CMD.
+    const release = await acquireExclusive(MULTIPROCESS_LOCK);
+    const c = await makeCluster(4);
+    const devnet = await spawnDevnet(["--validators", "8", "--own", "none", "--genesis-delay", "2", "--log-level", "warn"]);
+    const [httpPort] = await freePorts(1);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...imageEnv(ins),
+      R3DV_LOCK: c.lock,
+      R3DV_NODE_DIR: c.nodeDir(1),
+      R3DV_DATA_DIR: c.dataDir(1),
+      R3DV_BEACON_NODE: devnet.url,
+      R3DV_P2P_LISTEN: `/ip4/127.0.0.1/tcp/${c.ports[0]}`,
+      R3DV_HTTP: `127.0.0.1:${httpPort}`,
+    };
+    delete env.LODESTAR_PRESET;
+    const [probe, ...probeArgs] = healthcheck(ins);
+    assert.equal(probe, "node");
+    const health = () => run(process.execPath, probeArgs, {env}).then(() => 0, (e: {code?: number}) => e.code ?? 1);
+    const cmd = JSON.parse(ins.find((i) => i.op === "CMD")!.args) as string[];
+    const node = spawn(process.execPath, [main, ...cmd], {env, cwd: ROOT, stdio: ["ignore", "ignore", "pipe"]});
+    let stderr = "";
+    node.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    try {
+      assert.equal(await health(), 1, "unhealthy before the node listens");
+      await waitFor("the HEALTHCHECK to pass", async () => node.exitCode === null && (await health()) === 0, 60_000, 500).catch((e: unknown) => {
+        throw new Error(`${String(e)}; node exit ${node.exitCode}: ${stderr.slice(-2000)}`);
+      });
+    } finally {
+      node.kill("SIGTERM");
+      if (node.exitCode === null) await new Promise((r) => node.once("exit", r));
+      await devnet.stop();
+      await c.cleanup();
+      await release();
+    }
   });
 });

@@ -88,12 +88,13 @@ export interface TestCluster {
   cleanup(): Promise<void>;
 }
 
-export async function makeCluster(nodes = 4): Promise<TestCluster> {
+/** A cluster of `nodes` operators (default threshold) running interop validators 0..validators-1. */
+export async function makeCluster(nodes = 4, validators = 1): Promise<TestCluster> {
   const dir = await mkdtemp(join(tmpdir(), "r3dv-node-"));
   const ports = await freePorts(nodes);
   await createCluster({
     nodes,
-    keys: {kind: "interop", start: 0, count: 1},
+    keys: {kind: "interop", start: 0, count: validators},
     network: "devnet",
     withdrawalAddress: "0x000000000000000000000000000000000000dEaD",
     kdf: "pbkdf2",

@@ -12,6 +12,8 @@ export class FaultyProxy {
   private server: Server | null = null;
   private readonly hanging = new Set<ServerResponse>();
   url = "";
+  /** Requests passed through to the beacon node (so a test can tell the proxy was really used). */
+  passed = 0;
 
   constructor(private readonly target: string) {}
 
@@ -38,6 +40,7 @@ export class FaultyProxy {
     if (mode === "error500") return void res.writeHead(500, {"content-type": "application/json"}).end(JSON.stringify({code: 500, message: "internal error"}));
     if (mode === "garbage") return void res.writeHead(200, {"content-type": "application/json"}).end("{\"data\": [1, 2, oops");
     if (mode === "syncing") return void res.writeHead(503, {"content-type": "application/json"}).end(JSON.stringify({code: 503, message: "Beacon node is currently syncing"}));
+    this.passed++;
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const headers: Record<string, string> = {};

@@ -1,28 +1,11 @@
 import assert from "node:assert/strict";
-import {mkdtemp, rm} from "node:fs/promises";
-import {tmpdir} from "node:os";
-import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {LOCK_FILE, createCluster, nodeDirName} from "../../src/cluster/createCluster.js";
-import {MULTIPROCESS_LOCK, type NodeProc, type TestCluster, freePorts, ipc, spawnNode} from "../helpers/cluster.js";
+import {MULTIPROCESS_LOCK, type NodeProc, type TestCluster, makeCluster, ipc, spawnNode} from "../helpers/cluster.js";
 import {acquireExclusive} from "../helpers/exclusive.js";
-import {type RunningDevnet, getJson, spawnDevnet} from "../devnet/helpers.js";
+import {type Effectiveness, type RunningDevnet, getJson, spawnDevnet} from "../devnet/helpers.js";
 
 const SLOT_MS = 2000;
 const EPOCH_MS = 8 * SLOT_MS;
-
-interface Effectiveness {
-  data: {
-    epochs: {
-      epoch: number;
-      validators: {index: number; included: boolean; correct_target: boolean}[];
-      missed_proposals: number[];
-      sync_committee: {blocks: number; bits_set: number; participation: number | null};
-      aggregates: {accepted: number; included: number; not_included: unknown[]};
-      subscriptions: {beacon_committee: number; aggregators: number; sync_committee: number};
-    }[];
-  };
-}
 
 type DutyEntry = {type: string; body?: {duty: string; status: string; slot: number; reason?: string; detail?: string}};
 
@@ -61,26 +44,13 @@ async function assertSyncAndAggregation(devnet: RunningDevnet, node: NodeProc, f
  */
 describe("four r3dv run processes run 64 validators on the devnet", {timeout: 900_000}, () => {
   let release: () => Promise<void>;
-  let dir: string;
   let devnet: RunningDevnet;
   let cluster: TestCluster;
   const nodes: NodeProc[] = [];
 
   before(async () => {
     release = await acquireExclusive(MULTIPROCESS_LOCK);
-    dir = await mkdtemp(join(tmpdir(), "r3dv-duties-"));
-    const ports = await freePorts(4);
-    await createCluster({
-      nodes: 4,
-      threshold: 3,
-      keys: {kind: "interop", start: 0, count: 64},
-      network: "devnet",
-      withdrawalAddress: "0x000000000000000000000000000000000000dEaD",
-      kdf: "pbkdf2",
-      out: join(dir, "cluster"),
-      operators: ports.map((p) => `127.0.0.1:${p}`),
-    });
-    cluster = {dir, lock: join(dir, "cluster", LOCK_FILE), ports, nodeDir: (i) => join(dir, "cluster", nodeDirName(i)), dataDir: (i) => join(dir, `data-${i}`), cleanup: () => rm(dir, {recursive: true, force: true})};
+    cluster = await makeCluster(4, 64);
     // Genesis far enough ahead for four processes to decrypt 64 keystores each on two cores.
     devnet = await spawnDevnet(["--validators", "64", "--own", "none", "--slot-ms", String(SLOT_MS), "--genesis-delay", "25", "--log-level", "warn"]);
     for (let i = 1; i <= 4; i++) nodes.push(await spawnNode(cluster, i, devnet.url, ["--log-level", "warn"]));

@@ -1,20 +1,13 @@
 import assert from "node:assert/strict";
-import {mkdtemp, rm} from "node:fs/promises";
-import {tmpdir} from "node:os";
-import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {LOCK_FILE, createCluster, nodeDirName} from "../../src/cluster/createCluster.js";
 import type {DutyTrail} from "../../src/node/dutyTrail.js";
-import {MULTIPROCESS_LOCK, type NodeProc, type TestCluster, freePorts, ipc, runCli, spawnNode} from "../helpers/cluster.js";
+import {MULTIPROCESS_LOCK, type NodeProc, type TestCluster, makeCluster, ipc, runCli, spawnNode} from "../helpers/cluster.js";
 import {acquireExclusive} from "../helpers/exclusive.js";
-import {type RunningDevnet, getJson, sleep, spawnDevnet} from "../devnet/helpers.js";
+import {type Effectiveness, type RunningDevnet, getJson, sleep, spawnDevnet} from "../devnet/helpers.js";
 
 const SLOT_MS = 2000;
 const EPOCH_MS = 8 * SLOT_MS;
 
-interface Effectiveness {
-  data: {epochs: {epoch: number; validators: {index: number; included: boolean; correct_target: boolean}[]; missed_proposals: number[]}[]};
-}
 
 /**
  * Faults an operator meets, on four real `r3dv run` processes running all 64 validators of the devnet:
@@ -25,7 +18,6 @@ interface Effectiveness {
 // R3DV_TEST_KEEP=1 keeps the cluster dir (node logs at info level) for a post-mortem.
 describe("a 3-of-4 cluster of r3dv run processes under faults", {timeout: 900_000}, () => {
   let release: () => Promise<void>;
-  let dir: string;
   let devnet: RunningDevnet;
   let cluster: TestCluster;
   const nodes = new Map<number, NodeProc>();
@@ -34,19 +26,7 @@ describe("a 3-of-4 cluster of r3dv run processes under faults", {timeout: 900_00
 
   before(async () => {
     release = await acquireExclusive(MULTIPROCESS_LOCK);
-    dir = await mkdtemp(join(tmpdir(), "r3dv-chaos-"));
-    const ports = await freePorts(4);
-    await createCluster({
-      nodes: 4,
-      threshold: 3,
-      keys: {kind: "interop", start: 0, count: 64},
-      network: "devnet",
-      withdrawalAddress: "0x000000000000000000000000000000000000dEaD",
-      kdf: "pbkdf2",
-      out: join(dir, "cluster"),
-      operators: ports.map((p) => `127.0.0.1:${p}`),
-    });
-    cluster = {dir, lock: join(dir, "cluster", LOCK_FILE), ports, nodeDir: (i) => join(dir, "cluster", nodeDirName(i)), dataDir: (i) => join(dir, `data-${i}`), cleanup: () => rm(dir, {recursive: true, force: true})};
+    cluster = await makeCluster(4, 64);
     devnet = await spawnDevnet(["--validators", "64", "--own", "none", "--slot-ms", String(SLOT_MS), "--genesis-delay", "25", "--log-level", "warn"]);
     for (let i = 1; i <= 4; i++) nodes.set(i, await spawnNode(cluster, i, devnet.url, ["--log-level", process.env.R3DV_TEST_KEEP ? "info" : "warn"]));
   });
@@ -106,9 +86,11 @@ describe("a 3-of-4 cluster of r3dv run processes under faults", {timeout: 900_00
     const one = await runCli(["duty", String(slot), "--validator", String(validator), "--ipc", node(1).ipc]);
     assert.match(one.stdout.split("\n")[0] ?? "", new RegExp(`^slot ${slot}, validator ${validator}: 1 attester FAILED no_quorum missing node\\(s\\) 3, 4`), one.stdout);
 
-    // Once they are back, the cluster attests again.
-    await at((slot + 5) * SLOT_MS);
-    const later = await ipc<DutyTrail>(node(1), "duty", {slot: slot + 4});
-    assert.ok(later.results.some((r) => r.duty === "attester" && r.status === "submitted"), later.headline);
+    // Once they are back (after SIGCONT each catches up with a backlog of timers and reconnections, which can
+    // make the next slot or two late on two shared cores), the cluster attests on time again.
+    await at((slot + 9) * SLOT_MS);
+    const after: string[] = [];
+    for (let s = slot + 3; s <= slot + 8; s++) after.push((await ipc<DutyTrail>(node(1), "duty", {slot: s})).headline);
+    assert.ok(after.some((h) => /: all submitted \(.*\d+ attester/.test(h)), after.join("\n"));
   });
 });

@@ -6,6 +6,8 @@ import {SLASHING_DB_DIR, SlashingProtection} from "../../storage/slashing/slashi
 import type {Logger} from "../../util/logger.js";
 import type {BlsPool} from "../../workers/blsPool.js";
 import {BeaconNode} from "./beacon/beaconNode.js";
+import type {BeaconSet} from "./beacon/beaconSet.js";
+import {redactUrl} from "./beacon/beaconUrl.js";
 import {type AggregationResult, AggregatorService} from "./duties/aggregatorService.js";
 import {AttesterService, type DutyResult} from "./duties/attesterService.js";
 import {type ProposalResult, ProposerService} from "./duties/proposerService.js";
@@ -38,6 +40,13 @@ export interface EvmRoleOptions {
   /** What the chain says, a few slots later, about each submitted attestation. */
   onInclusion?(r: InclusionResult): void;
   qbftEvents?: QbftEvents;
+  /**
+   * Share keys already in memory (benchmarks split 1024 keys in memory: their 4096 EIP-2335 KDF runs would
+   * take minutes); by default they are decrypted from the node dir's keystores at start.
+   */
+  shares?: ShareKey[];
+  /** The node runtime's beacon set (shared with readiness and status); without it the client makes its own from `beaconUrls`. */
+  beaconSet?: BeaconSet;
   /** An already connected beacon client (tests inject a faulty one); by default one is connected to `beaconUrls`. */
   beacon?: BeaconNode;
 }
@@ -71,7 +80,7 @@ export class EvmRole {
    * peers and report not-ready while its beacon node is still starting.
    */
   async start(): Promise<void> {
-    const shares = await loadShareKeys(this.o.lock, this.o.nodeDir, this.o.self);
+    const shares = this.o.shares ?? (await loadShareKeys(this.o.lock, this.o.nodeDir, this.o.self));
     this.running = true;
     if (this.o.beacon) return this.run(this.o.beacon, shares);
     void this.connectLoop(shares);
@@ -80,11 +89,11 @@ export class EvmRole {
   private async connectLoop(shares: ShareKey[]): Promise<void> {
     while (this.running) {
       try {
-        await this.run(await BeaconNode.connect(this.o.beaconUrls), shares);
+        await this.run(await BeaconNode.connect(this.o.beaconSet ?? this.o.beaconUrls), shares);
         return;
       } catch (e) {
         await this.stopServices();
-        this.o.logger.warn("validator duties wait for the beacon node", {urls: this.o.beaconUrls, retryMs: BEACON_RETRY_MS}, e);
+        this.o.logger.warn("validator duties wait for the beacon node", {beacons: (this.o.beaconSet?.labels ?? this.o.beaconUrls.map(redactUrl)), retryMs: BEACON_RETRY_MS}, e);
         await new Promise((r) => setTimeout(r, BEACON_RETRY_MS));
       }
     }
@@ -134,12 +143,13 @@ export class EvmRole {
     this.aggregator.start();
     this.syncMessages.start();
     this.syncContributions.start();
-    logger.info("validator duties started", {beacon: beacon.url, validators: shares.length, genesisTime: beacon.genesisTime, slotMs: beacon.slotMs});
+    logger.info("validator duties started", {beacons: beacon.urls, validators: shares.length, genesisTime: beacon.genesisTime, slotMs: beacon.slotMs});
   }
 
   async stop(): Promise<void> {
     this.running = false;
     await this.stopServices();
+    this.beacon?.close();
   }
 
   private async stopServices(): Promise<void> {

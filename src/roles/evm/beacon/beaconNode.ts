@@ -5,17 +5,15 @@ import {ACTIVE_PRESET, ForkSeq, SLOTS_PER_EPOCH} from "@lodestar/params";
 import {type Attestation, type BeaconBlock, type Epoch, type Slot, type altair, type electra, type phase0, ssz} from "@lodestar/types";
 import type {ForkName} from "@lodestar/params";
 import {BitArray} from "@chainsafe/ssz";
-import type {z} from "zod";
 import {fromHex, toHex} from "../../../hotpath/bytes.js";
 import {errorMessage} from "../../../util/errors.js";
+import {BEACON_TIMEOUT_MS, getJson, httpError, postJson, postJsonFor} from "./beaconHttp.js";
+import {type BeaconEndpoint, BeaconSet} from "./beaconSet.js";
+import {scrubUrl} from "./beaconUrl.js";
 import {BeaconError} from "./errors.js";
 import {dataResponse, genesisResponse, producedBlockResponse, specResponse, syncingResponse, validatorsResponse} from "./specSchema.js";
 
-/**
- * A beacon node request that takes longer than this is treated as failed: Charon's health checks call a beacon
- * node unhealthy beyond 1 s, and an attestation has a third of a slot (4 s on mainnet) for everything.
- */
-export const BEACON_TIMEOUT_MS = 2_000;
+export {BEACON_TIMEOUT_MS} from "./beaconHttp.js";
 
 export interface AttesterDuty {
   pubkey: string;
@@ -57,86 +55,76 @@ export interface SignedAttestationInput {
   signature: Uint8Array;
 }
 
-function getJson<T>(url: string, route: string, schema: z.ZodType<T>): Promise<T> {
-  return requestJson(url, route, schema, {headers: {accept: "application/json"}});
-}
-
-function postJsonFor<T>(url: string, route: string, body: unknown, schema: z.ZodType<T>): Promise<T> {
-  return requestJson(url, route, schema, {method: "POST", headers: {accept: "application/json", "content-type": "application/json"}, body: JSON.stringify(body)});
-}
-
-async function requestJson<T>(url: string, route: string, schema: z.ZodType<T>, init: RequestInit): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(url + route, {...init, signal: AbortSignal.timeout(BEACON_TIMEOUT_MS)});
-  } catch (e) {
-    throw new BeaconError({code: "BEACON_UNREACHABLE", urls: [url], reason: errorMessage(e)}, `beacon node ${url} did not answer ${route}: ${errorMessage(e)}`);
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    throw new BeaconError({code: "BEACON_BAD_RESPONSE", url, route, status: res.status, reason: text.slice(0, 200)}, `beacon node ${url} answered ${route} with HTTP ${res.status}: ${text.slice(0, 200)}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new BeaconError({code: "BEACON_BAD_RESPONSE", url, route, status: res.status, reason: "not JSON"}, `beacon node ${url} answered ${route} with something that is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join(".") || "(root)";
-    throw new BeaconError(
-      {code: "BEACON_BAD_RESPONSE", url, route, status: res.status, reason: `${field}: ${issue?.message}`},
-      `beacon node ${url} answered ${route} with an invalid body: ${field}: ${issue?.message}`,
-    );
-  }
-  return parsed.data;
-}
+/** Lodestar's typed client answers with this shape; `value()` throws on a bad body. */
+type ApiResponse<T> = {ok: boolean; status: number; value(): T; error(): unknown};
 
 /**
- * The validator's view of a beacon node (or several: reads try each URL in order until one answers). Spec,
- * genesis and fork schedule are read from the node, never assumed; request and response bodies are checked,
- * so a garbage answer is an error that names the node and the route, not a wrong signature later.
+ * The validator's view of its beacon nodes (a `BeaconSet`: reads fail over in health and latency order,
+ * submissions go to every healthy node). Spec, genesis and fork schedule are read from a node, never
+ * assumed; request and response bodies are checked, so a garbage answer is an error that names the node
+ * and the route, not a wrong signature later.
+ *
+ * Every request goes through `read` or `submit` with a function of one node (`e`): raw routes call
+ * `getJson(e, …)`/`postJson(e, …)`, Lodestar-client routes `this.call(e, route, () => this.api(e).….…(args))`.
  */
 export class BeaconNode {
   private constructor(
-    readonly urls: string[],
-    readonly url: string,
+    readonly set: BeaconSet,
     readonly config: BeaconConfig,
     readonly genesisTime: number,
     readonly slotMs: number,
     /** The node's ATTESTATION_DUE_BPS (Gloas and later specs); undefined means the classic third of a slot. */
     private readonly attestationDueBps: number | undefined,
-    private readonly api: ApiClient,
+    private readonly apis: Map<BeaconEndpoint, ApiClient>,
+    /** Whether this client started the set's probe (and so stops it on close). */
+    private readonly ownsSet: boolean,
   ) {}
 
-  static async connect(urls: string[]): Promise<BeaconNode> {
-    const errors: string[] = [];
-    for (const url of urls.map((u) => u.replace(/\/+$/, ""))) {
-      try {
-        const [genesis, spec] = await Promise.all([getJson(url, "/eth/v1/beacon/genesis", genesisResponse), getJson(url, "/eth/v1/config/spec", specResponse)]);
-        const preset = spec.data.PRESET_BASE;
-        if (preset !== ACTIVE_PRESET) {
-          throw new BeaconError(
-            {code: "BEACON_PRESET_MISMATCH", url, nodePreset: preset, localPreset: ACTIVE_PRESET},
-            `beacon node ${url} runs the ${preset} preset but r3dv was started with ${ACTIVE_PRESET}; a devnet lock selects minimal, every other network mainnet`,
-          );
-        }
-        const base = preset === "minimal" ? minimalChainConfig : mainnetChainConfig;
-        const chainConfig = createChainForkConfig({...base, ...chainConfigFromJson(spec.data as Record<string, unknown>)});
-        const gvr = fromHex(genesis.data.genesis_validators_root);
-        const config = createBeaconConfig(chainConfig, gvr);
-        const slotMs = spec.data.SLOT_DURATION_MS !== undefined ? Number(spec.data.SLOT_DURATION_MS) : Number(spec.data.SECONDS_PER_SLOT) * 1000;
-        const api = getClient({urls, globalInit: {timeoutMs: BEACON_TIMEOUT_MS}}, {config});
-        const dueBps = (spec.data as Record<string, unknown>).ATTESTATION_DUE_BPS;
-        return new BeaconNode(urls, url, config, Number(genesis.data.genesis_time), slotMs, dueBps === undefined ? undefined : Number(dueBps), api);
-      } catch (e) {
-        if (e instanceof BeaconError && e.code === "BEACON_PRESET_MISMATCH") throw e;
-        errors.push(errorMessage(e));
+  /**
+   * Reads genesis and spec from the first node that answers. Given URLs, the client owns a new set and its
+   * health probe; given a set (the node runtime shares one with readiness and status), it uses that one.
+   */
+  static async connect(urlsOrSet: string[] | BeaconSet): Promise<BeaconNode> {
+    const owned = Array.isArray(urlsOrSet);
+    const set = owned ? new BeaconSet(urlsOrSet) : urlsOrSet;
+    const chain = await set.read("genesis and spec", async (e) => {
+      const [genesis, spec] = await Promise.all([getJson(e, "/eth/v1/beacon/genesis", genesisResponse), getJson(e, "/eth/v1/config/spec", specResponse)]);
+      const preset = spec.data.PRESET_BASE;
+      if (preset !== ACTIVE_PRESET) {
+        throw new BeaconError(
+          {code: "BEACON_PRESET_MISMATCH", url: e.label, nodePreset: preset, localPreset: ACTIVE_PRESET},
+          `beacon node ${e.label} runs the ${preset} preset but r3dv was started with ${ACTIVE_PRESET}; a devnet lock selects minimal, every other network mainnet`,
+        );
       }
-    }
-    throw new BeaconError({code: "BEACON_UNREACHABLE", urls, reason: errors.join("; ")}, `no beacon node answered: ${errors.join("; ")}`);
+      return {genesis, spec};
+      // The spec check is this client's: a node it refuses (wrong preset, a spec it cannot read) may still be
+      // well for readiness, so connecting leaves health to the probe and the duties' own requests.
+    }, {bench: false});
+    const {genesis, spec} = chain;
+    const base = spec.data.PRESET_BASE === "minimal" ? minimalChainConfig : mainnetChainConfig;
+    const chainConfig = createChainForkConfig({...base, ...chainConfigFromJson(spec.data as Record<string, unknown>)});
+    const config = createBeaconConfig(chainConfig, fromHex(genesis.data.genesis_validators_root));
+    const slotMs = spec.data.SLOT_DURATION_MS !== undefined ? Number(spec.data.SLOT_DURATION_MS) : Number(spec.data.SECONDS_PER_SLOT) * 1000;
+    // One Lodestar client per node, each with one URL: failover and health are the set's, not the library's.
+    const apis = new Map<BeaconEndpoint, ApiClient>(set.endpoints.map((e) => [e, getClient({baseUrl: e.url, globalInit: {timeoutMs: BEACON_TIMEOUT_MS, headers: e.headers}}, {config})]));
+    const dueBps = (spec.data as Record<string, unknown>).ATTESTATION_DUE_BPS;
+    if (owned) set.start();
+    return new BeaconNode(set, config, Number(genesis.data.genesis_time), slotMs, dueBps === undefined ? undefined : Number(dueBps), apis, owned);
+  }
+
+  /** Stops the health probe if this client started it. */
+  close(): void {
+    if (this.ownsSet) this.set.stop();
+  }
+
+  /** Every node, redacted. */
+  get urls(): string[] {
+    return this.set.labels;
+  }
+
+  /** The node reads go to now (redacted). */
+  get url(): string {
+    return (this.set.ordered()[0] ?? this.set.endpoints[0])?.label ?? "";
   }
 
   get genesisValidatorsRoot(): Uint8Array {
@@ -166,7 +154,7 @@ export class BeaconNode {
   }
 
   async syncing(): Promise<{headSlot: number; syncDistance: number; isSyncing: boolean; isOptimistic: boolean}> {
-    const res = await getJson(this.url, "/eth/v1/node/syncing", syncingResponse);
+    const res = await this.read("/eth/v1/node/syncing", (e) => getJson(e, "/eth/v1/node/syncing", syncingResponse));
     return {headSlot: Number(res.data.head_slot), syncDistance: Number(res.data.sync_distance), isSyncing: res.data.is_syncing, isOptimistic: res.data.is_optimistic ?? false};
   }
 
@@ -175,32 +163,40 @@ export class BeaconNode {
     // Read raw, not through the client library: nodes older than the library omit metadata it insists on,
     // and the POST form is newer than some nodes still in use (they answer 404/405 and serve the GET form).
     const route = "/eth/v1/beacon/states/head/validators";
-    let res: z.infer<typeof validatorsResponse>;
-    try {
-      res = await postJsonFor(this.url, route, {ids: pubkeys}, validatorsResponse);
-    } catch (e) {
-      if (!(e instanceof BeaconError && [404, 405].includes((e.type as {status?: number}).status ?? 0))) throw e;
-      res = await getJson(this.url, `${route}?${pubkeys.map((p) => `id=${p}`).join("&")}`, validatorsResponse);
-    }
+    const res = await this.read(route, async (e) => {
+      try {
+        return await postJsonFor(e, route, {ids: pubkeys}, validatorsResponse);
+      } catch (err) {
+        if (!(err instanceof BeaconError && [404, 405].includes((err.type as {status?: number}).status ?? 0))) throw err;
+        return getJson(e, `${route}?${pubkeys.map((p) => `id=${p}`).join("&")}`, validatorsResponse);
+      }
+    });
     return new Map(res.data.map((v) => [v.validator.pubkey.toLowerCase(), Number(v.index)]));
   }
 
   async attesterDuties(epoch: Epoch, indices: number[]): Promise<{dependentRoot: string; duties: AttesterDuty[]}> {
-    const res = await this.request("getAttesterDuties", () => this.api.validator.getAttesterDuties({epoch, indices}));
-    const duties = this.value("getAttesterDuties", res);
-    const meta = res.meta() as {dependentRoot: string};
-    return {dependentRoot: meta.dependentRoot, duties: duties.map((d) => ({...d, pubkey: toHex(d.pubkey)}))};
+    const route = "getAttesterDuties";
+    return this.read(route, async (e) => {
+      const res = await this.request(e, route, () => this.api(e).validator.getAttesterDuties({epoch, indices}));
+      const duties = this.value(e, route, res);
+      const meta = res.meta() as {dependentRoot: string};
+      return {dependentRoot: meta.dependentRoot, duties: duties.map((d) => ({...d, pubkey: toHex(d.pubkey)}))};
+    });
   }
 
   async proposerDuties(epoch: Epoch): Promise<{dependentRoot: string; duties: ProposerDuty[]}> {
-    const res = await this.request("getProposerDuties", () => this.api.validator.getProposerDuties({epoch}));
-    const duties = this.value("getProposerDuties", res);
-    const meta = res.meta() as {dependentRoot: string};
-    return {dependentRoot: meta.dependentRoot, duties: duties.map((d) => ({...d, pubkey: toHex(d.pubkey)}))};
+    const route = "getProposerDuties";
+    return this.read(route, async (e) => {
+      const res = await this.request(e, route, () => this.api(e).validator.getProposerDuties({epoch}));
+      const duties = this.value(e, route, res);
+      const meta = res.meta() as {dependentRoot: string};
+      return {dependentRoot: meta.dependentRoot, duties: duties.map((d) => ({...d, pubkey: toHex(d.pubkey)}))};
+    });
   }
 
   async attestationData(slot: Slot, committeeIndex: number): Promise<phase0.AttestationData> {
-    return this.call("produceAttestationData", () => this.api.validator.produceAttestationData({slot, committeeIndex}));
+    const route = "produceAttestationData";
+    return this.read(route, (e) => this.call(e, route, () => this.api(e).validator.produceAttestationData({slot, committeeIndex})));
   }
 
   /**
@@ -213,126 +209,136 @@ export class BeaconNode {
     const slot = atts[0]?.data.slot as number;
     if (this.isElectra(slot)) {
       const signedAttestations = atts.map((a) => ({committeeIndex: a.committeeIndex, attesterIndex: a.validatorIndex, data: a.data, signature: a.signature}));
-      await this.call("submitPoolAttestationsV2", () => this.api.beacon.submitPoolAttestationsV2({signedAttestations}));
-      return;
+      const route = "submitPoolAttestationsV2";
+      return this.submit(route, (e) => this.call(e, route, () => this.api(e).beacon.submitPoolAttestationsV2({signedAttestations})));
     }
     const body = atts.map((a) =>
       ssz.phase0.Attestation.toJson({aggregationBits: BitArray.fromSingleBit(a.committeeLength, a.validatorCommitteeIndex), data: a.data, signature: a.signature}),
     );
-    await this.postJson("/eth/v1/beacon/pool/attestations", body);
+    const route = "/eth/v1/beacon/pool/attestations";
+    return this.submit(route, (e) => postJson(e, route, body));
   }
 
   /** The best aggregate the node holds for this attestation data (v1 before Electra, v2 with the committee after). */
   async aggregateAttestation(slot: Slot, dataRoot: Uint8Array, committeeIndex: number): Promise<Attestation> {
     if (this.isElectra(slot)) {
-      return this.call("getAggregatedAttestationV2", () => this.api.validator.getAggregatedAttestationV2({attestationDataRoot: dataRoot, slot, committeeIndex}));
+      const route = "getAggregatedAttestationV2";
+      return this.read(route, (e) => this.call(e, route, () => this.api(e).validator.getAggregatedAttestationV2({attestationDataRoot: dataRoot, slot, committeeIndex})));
     }
     const route = `/eth/v1/validator/aggregate_attestation?attestation_data_root=${toHex(dataRoot)}&slot=${slot}`;
-    const res = await getJson(this.url, route, dataResponse);
-    try {
-      return ssz.phase0.Attestation.fromJson(res.data);
-    } catch (e) {
-      throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: this.url, route, reason: errorMessage(e)}, `beacon node answered ${route} with an unreadable aggregate: ${errorMessage(e)}`);
-    }
+    return this.read(route, async (e) => {
+      const res = await getJson(e, route, dataResponse);
+      try {
+        return ssz.phase0.Attestation.fromJson(res.data);
+      } catch (err) {
+        throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: errorMessage(err)}, `beacon node ${e.label} answered ${route} with an unreadable aggregate: ${errorMessage(err)}`);
+      }
+    });
   }
 
   async publishAggregates(slot: Slot, signed: {message: unknown; signature: Uint8Array}[]): Promise<void> {
     if (this.isElectra(slot)) {
-      await this.call("publishAggregateAndProofsV2", () => this.api.validator.publishAggregateAndProofsV2({signedAggregateAndProofs: signed as never}));
-      return;
+      const route = "publishAggregateAndProofsV2";
+      return this.submit(route, (e) => this.call(e, route, () => this.api(e).validator.publishAggregateAndProofsV2({signedAggregateAndProofs: signed as never})));
     }
-    await this.postJson("/eth/v1/validator/aggregate_and_proofs", signed.map((s) => ssz.phase0.SignedAggregateAndProof.toJson(s as never)));
+    const route = "/eth/v1/validator/aggregate_and_proofs";
+    const body = signed.map((s) => ssz.phase0.SignedAggregateAndProof.toJson(s as never));
+    return this.submit(route, (e) => postJson(e, route, body));
   }
 
   /**
-   * Asks the beacon node for a block. Before Electra through the v2 route (the one every such node serves),
+   * Asks a beacon node for a block. Before Electra through the v2 route (the one every such node serves),
    * from Electra on through v3 with a locally built (never blinded) payload, returning its block contents.
    */
   async produceBlock(slot: Slot, randaoReveal: Uint8Array, graffiti: string): Promise<ProducedBlock> {
     const fork = this.config.getForkName(slot);
     if (this.isElectra(slot)) {
-      const res = await this.request("produceBlockV3", () => this.api.validator.produceBlockV3({slot, randaoReveal, graffiti, blindedLocal: false}));
-      const contents = this.value("produceBlockV3", res) as electra.BlockContents;
-      if ((res.meta() as {executionPayloadBlinded: boolean}).executionPayloadBlinded) {
-        throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: this.url, route: "produceBlockV3", reason: "blinded block"}, "beacon node returned a blinded block; r3dv does not use builders");
-      }
-      return {fork, block: contents.block, contents};
+      const route = "produceBlockV3";
+      return this.read(route, async (e) => {
+        const res = await this.request(e, route, () => this.api(e).validator.produceBlockV3({slot, randaoReveal, graffiti, blindedLocal: false}));
+        const contents = this.value(e, route, res) as electra.BlockContents;
+        if ((res.meta() as {executionPayloadBlinded: boolean}).executionPayloadBlinded) {
+          throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: "blinded block"}, `beacon node ${e.label} returned a blinded block; r3dv does not use builders`);
+        }
+        return {fork, block: contents.block, contents};
+      });
     }
     const route = `/eth/v2/validator/blocks/${slot}?randao_reveal=${toHex(randaoReveal)}&graffiti=${encodeGraffiti(graffiti)}`;
-    const res = await getJson(this.url, route, producedBlockResponse);
-    if (res.version !== fork) {
-      throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: this.url, route, reason: `block of fork ${res.version}, expected ${fork}`}, `beacon node produced a ${res.version} block for a ${fork} slot`);
-    }
-    try {
-      return {fork, block: this.config.getForkTypes(slot).BeaconBlock.fromJson(res.data)};
-    } catch (e) {
-      throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: this.url, route, reason: errorMessage(e)}, `beacon node produced an unreadable block: ${errorMessage(e)}`);
-    }
+    return this.read(route, async (e) => {
+      const res = await getJson(e, route, producedBlockResponse);
+      if (res.version !== fork) {
+        throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: `block of fork ${res.version}, expected ${fork}`}, `beacon node ${e.label} produced a ${res.version} block for a ${fork} slot`);
+      }
+      try {
+        return {fork, block: this.config.getForkTypes(slot).BeaconBlock.fromJson(res.data)};
+      } catch (err) {
+        throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: errorMessage(err)}, `beacon node ${e.label} produced an unreadable block: ${errorMessage(err)}`);
+      }
+    });
   }
 
   async publishBlock(produced: ProducedBlock, signature: Uint8Array): Promise<void> {
     const slot = produced.block.slot;
     if (produced.contents) {
       const signedBlockOrContents = {signedBlock: {message: produced.block, signature}, kzgProofs: produced.contents.kzgProofs, blobs: produced.contents.blobs};
-      await this.call("publishBlockV2", () => this.api.beacon.publishBlockV2({signedBlockContents: signedBlockOrContents as never}));
-      return;
+      const route = "publishBlockV2";
+      return this.submit(route, (e) => this.call(e, route, () => this.api(e).beacon.publishBlockV2({signedBlockContents: signedBlockOrContents as never})));
     }
     const signed = this.config.getForkTypes(slot).SignedBeaconBlock.toJson({message: produced.block as never, signature});
-    await this.postJson("/eth/v1/beacon/blocks", signed);
+    const route = "/eth/v1/beacon/blocks";
+    return this.submit(route, (e) => postJson(e, route, signed));
   }
 
-  private async postJson(route: string, body: unknown): Promise<void> {
-    let res: Response;
-    try {
-      res = await fetch(this.url + route, {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body), signal: AbortSignal.timeout(BEACON_TIMEOUT_MS)});
-    } catch (e) {
-      throw new BeaconError({code: "BEACON_UNREACHABLE", urls: [this.url], reason: errorMessage(e)}, `beacon node ${this.url} did not answer ${route}: ${errorMessage(e)}`);
-    }
-    if (!res.ok) {
-      const reason = (await res.text()).slice(0, 300);
-      // Every node of the cluster submits what it recovered: the second copy is "already known", which means
-      // the message is in the pool. Lodestar answers that with an error status; it is a success for us.
-      if (/ALREADY_KNOWN/.test(reason)) return;
-      throw new BeaconError({code: "BEACON_REFUSED", url: this.url, route, status: res.status, reason}, `beacon node ${this.url} refused ${route} (HTTP ${res.status}): ${reason}`);
-    }
+  /** A read: the first healthy node (latency-aware order) that answers; the next on failure. */
+  private read<T>(route: string, f: (e: BeaconEndpoint) => Promise<T>): Promise<T> {
+    return this.set.read(route, f);
+  }
+
+  /** A submission: every healthy node at once; done when one accepts (or already knew the message). */
+  private submit(route: string, f: (e: BeaconEndpoint) => Promise<void>): Promise<void> {
+    return this.set.submit(route, f);
   }
 
   /** Every committee of a slot, as validator indices in committee order (for reading aggregation bits). */
   async committeesAt(slot: Slot): Promise<Map<number, number[]>> {
-    const res = await this.call("getEpochCommittees", () => this.api.beacon.getEpochCommittees({stateId: "head", epoch: this.epochOf(slot), slot}));
+    const route = "getEpochCommittees";
+    const res = await this.read(route, (e) => this.call(e, route, () => this.api(e).beacon.getEpochCommittees({stateId: "head", epoch: this.epochOf(slot), slot})));
     return new Map(res.map((c) => [c.index, c.validators]));
   }
 
-  /** The attestations a block carries, or null when the slot has no block (404). */
-  async blockAttestations(blockSlot: Slot): Promise<Attestation[] | null> {
-    const res = await this.request("getBlockAttestationsV2", () => this.api.beacon.getBlockAttestationsV2({blockId: blockSlot}));
-    if (res.status === 404) return null;
-    return this.value("getBlockAttestationsV2", res);
+  /** The attestations a block carries, or null when the slot has no block (a 404 is an answer, not a failure). */
+  blockAttestations(blockSlot: Slot): Promise<Attestation[] | null> {
+    const route = "getBlockAttestationsV2";
+    return this.read(route, async (e) => {
+      const res = await this.request(e, route, () => this.api(e).beacon.getBlockAttestationsV2({blockId: blockSlot}));
+      return res.status === 404 ? null : this.value(e, route, res);
+    });
   }
 
-  private async call<T>(route: string, f: () => Promise<{ok: boolean; status: number; value(): T; error(): unknown}>): Promise<T> {
-    return this.value(route, await this.request(route, f));
+  private api(e: BeaconEndpoint): ApiClient {
+    return this.apis.get(e) as ApiClient;
   }
 
-  /** Network failures and timeouts become typed errors naming the route. */
-  private async request<R>(route: string, f: () => Promise<R>): Promise<R> {
+  private async call<T>(e: BeaconEndpoint, route: string, f: () => Promise<ApiResponse<T>>): Promise<T> {
+    return this.value(e, route, await this.request(e, route, f));
+  }
+
+  /** Network failures and timeouts become typed errors naming the node (by label: the library quotes the real URL). */
+  private async request<R>(e: BeaconEndpoint, route: string, f: () => Promise<R>): Promise<R> {
     try {
       return await f();
-    } catch (e) {
-      throw new BeaconError({code: "BEACON_UNREACHABLE", urls: this.urls, reason: errorMessage(e)}, `beacon node call ${route} failed: ${errorMessage(e)}`);
+    } catch (err) {
+      const reason = scrubUrl(e, errorMessage(err));
+      throw new BeaconError({code: "BEACON_UNREACHABLE", urls: [e.label], reason}, `beacon node ${e.label} call ${route} failed: ${reason}`);
     }
   }
 
-  private value<T>(route: string, res: {ok: boolean; status: number; value(): T; error(): unknown}): T {
-    if (!res.ok) {
-      const reason = errorMessage(res.error());
-      const code = res.status >= 400 && res.status < 500 ? "BEACON_REFUSED" : "BEACON_BAD_RESPONSE";
-      throw new BeaconError({code, url: this.url, route, status: res.status, reason}, `beacon node refused ${route} (HTTP ${res.status}): ${reason}`);
-    }
+  private value<T>(e: BeaconEndpoint, route: string, res: ApiResponse<T>): T {
+    if (!res.ok) throw httpError(e, route, res.status, scrubUrl(e, errorMessage(res.error())));
     try {
       return res.value();
-    } catch (e) {
-      throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: this.url, route, reason: errorMessage(e)}, `beacon node answered ${route} with an invalid body: ${errorMessage(e)}`);
+    } catch (err) {
+      throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: errorMessage(err)}, `beacon node ${e.label} answered ${route} with an invalid body: ${errorMessage(err)}`);
     }
   }
 
@@ -340,40 +346,50 @@ export class BeaconNode {
 
   /** This epoch's sync committee members among `indices`, with their positions in the committee (Altair and later). */
   async syncCommitteeDuties(epoch: Epoch, indices: number[]): Promise<SyncDuty[]> {
-    const duties = await this.call("getSyncCommitteeDuties", () => this.api.validator.getSyncCommitteeDuties({epoch, indices}));
+    const route = "getSyncCommitteeDuties";
+    const duties = await this.read(route, (e) => this.call(e, route, () => this.api(e).validator.getSyncCommitteeDuties({epoch, indices})));
     return duties.map((d) => ({pubkey: toHex(d.pubkey), validatorIndex: d.validatorIndex, validatorSyncCommitteeIndices: [...d.validatorSyncCommitteeIndices]}));
   }
 
   /** The node's head block (slot and root): a sync committee message signs its root. */
   async headBlock(): Promise<{slot: Slot; root: Uint8Array}> {
-    const res = await this.call("getBlockHeader", () => this.api.beacon.getBlockHeader({blockId: "head"}));
+    const route = "getBlockHeader";
+    const res = await this.read(route, (e) => this.call(e, route, () => this.api(e).beacon.getBlockHeader({blockId: "head"})));
     return {slot: res.header.message.slot, root: res.root};
   }
 
   async submitSyncCommitteeMessages(signatures: altair.SyncCommitteeMessage[]): Promise<void> {
     if (signatures.length === 0) return;
-    await this.call("submitPoolSyncCommitteeSignatures", () => this.api.beacon.submitPoolSyncCommitteeSignatures({signatures}));
+    const route = "submitPoolSyncCommitteeSignatures";
+    return this.submit(route, (e) => this.call(e, route, () => this.api(e).beacon.submitPoolSyncCommitteeSignatures({signatures})));
   }
 
-  async syncCommitteeContribution(slot: Slot, subcommitteeIndex: number, beaconBlockRoot: Uint8Array): Promise<altair.SyncCommitteeContribution> {
-    return this.call("produceSyncCommitteeContribution", () => this.api.validator.produceSyncCommitteeContribution({slot, subcommitteeIndex, beaconBlockRoot}));
+  syncCommitteeContribution(slot: Slot, subcommitteeIndex: number, beaconBlockRoot: Uint8Array): Promise<altair.SyncCommitteeContribution> {
+    const route = "produceSyncCommitteeContribution";
+    return this.read(route, (e) => this.call(e, route, () => this.api(e).validator.produceSyncCommitteeContribution({slot, subcommitteeIndex, beaconBlockRoot})));
   }
 
   async publishContributions(contributionAndProofs: altair.SignedContributionAndProof[]): Promise<void> {
     if (contributionAndProofs.length === 0) return;
-    await this.call("publishContributionAndProofs", () => this.api.validator.publishContributionAndProofs({contributionAndProofs}));
+    const route = "publishContributionAndProofs";
+    return this.submit(route, (e) => this.call(e, route, () => this.api(e).validator.publishContributionAndProofs({contributionAndProofs})));
   }
 
-  /** `POST /eth/v1/validator/beacon_committee_subscriptions`: the node joins the subnets, and aggregates where `isAggregator`. */
+  /**
+   * `POST /eth/v1/validator/beacon_committee_subscriptions`: the node joins the subnets, and aggregates where
+   * `isAggregator`. Sent to every beacon node, since whichever one serves the aggregate must have subscribed.
+   */
   async prepareBeaconCommitteeSubnets(subscriptions: BeaconCommitteeSubscription[]): Promise<void> {
     if (subscriptions.length === 0) return;
-    await this.call("prepareBeaconCommitteeSubnet", () => this.api.validator.prepareBeaconCommitteeSubnet({subscriptions}));
+    const route = "prepareBeaconCommitteeSubnet";
+    return this.submit(route, (e) => this.call(e, route, () => this.api(e).validator.prepareBeaconCommitteeSubnet({subscriptions})));
   }
 
   /** `POST /eth/v1/validator/sync_committee_subscriptions`: the node joins the sync subnets until `untilEpoch`. */
   async prepareSyncCommitteeSubnets(subscriptions: SyncCommitteeSubscription[]): Promise<void> {
     if (subscriptions.length === 0) return;
-    await this.call("prepareSyncCommitteeSubnets", () => this.api.validator.prepareSyncCommitteeSubnets({subscriptions}));
+    const route = "prepareSyncCommitteeSubnets";
+    return this.submit(route, (e) => this.call(e, route, () => this.api(e).validator.prepareSyncCommitteeSubnets({subscriptions})));
   }
 }
 

@@ -53,6 +53,10 @@ export function othersThan(n: number, present: Iterable<number>): number[] {
  */
 export function consensusFailure(driver: QbftDriver, instance: string, n: number, e: unknown): DutyOutcome {
   const heard = driver.heardFrom(instance);
+  if (heard.length === 0) {
+    // This node never ran the instance: it reached the duty after its consensus window (overloaded or just restarted).
+    return {status: "failed", reason: "consensus_timeout", detail: `consensus ${instance}: this node reached the duty after its consensus window (${errorMessage(e)})`};
+  }
   const quorum = qbftQuorum(n);
   if (heard.length < quorum) {
     const missing = othersThan(n, heard);

@@ -91,7 +91,8 @@ describe("beacon node client against garbage", () => {
   it("says which node answered what, instead of failing later", async () => {
     await assert.rejects(BeaconNode.connect([url]), (e) => {
       assert.ok(e instanceof BeaconError);
-      assert.equal(e.code, "BEACON_UNREACHABLE");
+      // It answered, with garbage: a bad response, not an unreachable node.
+      assert.equal(e.code, "BEACON_BAD_RESPONSE");
       assert.match(e.message, /\/eth\/v1\/beacon\/genesis with an invalid body: data\.genesis_time|not JSON/);
       return true;
     });

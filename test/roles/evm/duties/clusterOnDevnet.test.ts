@@ -13,13 +13,8 @@ import {createLogger} from "../../../../src/util/logger.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
-import {type RunningDevnet, getJson, spawnDevnet} from "../../../devnet/helpers.js";
+import {type Effectiveness, type RunningDevnet, getJson, spawnDevnet} from "../../../devnet/helpers.js";
 
-interface Effectiveness {
-  data: {
-    epochs: {epoch: number; validators: {index: number; included: boolean; correct_target: boolean}[]; missed_proposals: number[]}[];
-  };
-}
 
 /**
  * Node 1's beacon node lies: its attestation data votes for a target root no honest node sees. The other

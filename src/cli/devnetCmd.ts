@@ -1,0 +1,65 @@
+import {Option, type Command} from "commander";
+import {DEFAULT_CHAOS} from "../devnetCluster/chaos.js";
+import {DevnetRunError} from "../devnetCluster/errors.js";
+import {type DevnetRunFlags, parseRunOptions} from "../devnetCluster/options.js";
+import {createLogger} from "../util/logger.js";
+
+/** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
+const EXIT_INTERRUPTED = 130;
+
+export function registerDevnet(program: Command): void {
+  program
+    .command("devnet")
+    .summary("what `npm start` runs: a cluster on the embedded devnet, nodes killed and restarted, a live view and a report judged by the chain")
+    .description(
+      "Creates a cluster of interop validators, starts the devnet beacon node and one `r3dv run` process per node on 127.0.0.1, " +
+        "kills and restarts nodes on a schedule, shows the cluster every slot, and ends with a report (stdout, OUT/report.md, OUT/report.html). " +
+        "Exit code 0 only if at least 99% of attestations were included with the correct target, finality advanced, and no slashable signature exists.",
+    )
+    .option("--nodes <N>", "nodes in the cluster", "4")
+    .option("--threshold <M>", "signatures needed (default ceil(2N/3))")
+    .option("--validators <V>", "interop validators (the whole devnet)", "64")
+    // 7 epochs: with the build and the cluster's start, `npm start` ends within 3 minutes on a busy 2-core machine.
+    .option("--epochs <E>", "epochs to run (8 slots of 2 s each)", "7")
+    .option("--forever", "run until Ctrl-C, then report")
+    .option("--chaos <SCHEDULE>", "faults: ACTION:NODE@EPOCH,... with ACTION kill (SIGKILL) or start", DEFAULT_CHAOS)
+    .option("--no-chaos", "no faults")
+    .option("--out <DIR>", "where the report, logs and slashing-protection exports go", "devnet-out")
+    .option("--genesis-delay <SECONDS>", "seconds from the devnet beacon node's start (once every node has loaded its keys) to genesis", "8")
+    .option("--keep", "keep the cluster's keys and the nodes' data dirs (a temp folder) instead of deleting them")
+    // Not below info: the run reads the nodes' "validator duties started" line to know a restart is over.
+    .addOption(new Option("--log-level <level>", "the nodes' log level (their logs are in OUT/logs)").choices(["info", "debug"]).default("info"))
+    .action(async (flags: DevnetRunFlags) => {
+      const opts = parseRunOptions(flags);
+      // Loaded after main.ts chose the minimal preset for this command.
+      const {runDevnet} = await import("../devnetCluster/run.js");
+      const logger = createLogger("warn", "devnet");
+      const abort = new AbortController();
+      let interrupted: string | undefined;
+      const onSignal = (signal: NodeJS.Signals) => {
+        // A second Ctrl-C: stop waiting. The run's exit hook SIGKILLs every process it started.
+        if (interrupted) process.exit(EXIT_INTERRUPTED);
+        interrupted = signal;
+        console.log(`\n${signal}: stopping the run and every process it started (again to kill them at once)`);
+        abort.abort();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      try {
+        const result = await runDevnet(opts, {out: process.stdout, signal: abort.signal, logger});
+        if (result) console.log("\n" + result.markdown + `\nreport: ${opts.out}/report.md and ${opts.out}/report.html`);
+        if (interrupted && !opts.epochs) {
+          if (!result?.report.passed) process.exitCode = EXIT_INTERRUPTED;
+          return;
+        }
+        if (interrupted) throw new DevnetRunError({code: "DEVNET_RUN_INTERRUPTED", signal: interrupted}, `interrupted by ${interrupted}; every process the run started is stopped`);
+        if (result && !result.report.passed) {
+          const failed = result.report.targets.filter((t) => !t.met).map((t) => t.name);
+          throw new DevnetRunError({code: "DEVNET_RUN_TARGETS_MISSED", failed, report: `${opts.out}/report.md`}, `the run missed its targets: ${failed.join(", ")} (see ${opts.out}/report.md)`);
+        }
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      }
+    });
+}

@@ -1,0 +1,51 @@
+import {badOption} from "./errors.js";
+
+export type ChaosAction = "kill" | "start";
+
+/** One scheduled fault: at the first slot of `epoch`, SIGKILL (kill) or start again (start) node `node`. */
+export interface ChaosEvent {
+  action: ChaosAction;
+  node: number;
+  epoch: number;
+}
+
+/** The issue's default: node 2 dies in epoch 2 and comes back in epoch 4, while 3 of 4 keep the quorum. */
+export const DEFAULT_CHAOS = "kill:2@2,start:2@4";
+
+/**
+ * Parses `kill:2@2,start:2@4` and checks it against the cluster and the run: nodes exist, epochs fall inside
+ * the run, and each node alternates kill, start, kill... (a start needs a kill before it).
+ */
+export function parseChaos(spec: string, nodes: number, epochs: number | undefined): ChaosEvent[] {
+  const events: ChaosEvent[] = [];
+  for (const part of spec.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(kill|start):(\d+)@(\d+)$/.exec(part);
+    if (!m) throw badOption("--chaos", `${JSON.stringify(part)} is not ACTION:NODE@EPOCH (ACTION kill or start), e.g. kill:2@2,start:2@4`);
+    const event = {action: m[1] as ChaosAction, node: Number(m[2]), epoch: Number(m[3])};
+    if (event.node < 1 || event.node > nodes) throw badOption("--chaos", `${part}: node ${event.node} does not exist; nodes are 1 to ${nodes}`);
+    if (event.epoch < 1) throw badOption("--chaos", `${part}: epoch 0 is the cluster's first; schedule faults from epoch 1`);
+    if (epochs !== undefined && event.epoch >= epochs) throw badOption("--chaos", `${part}: the run covers epochs 0 to ${epochs - 1}; raise --epochs or move the fault`);
+    events.push(event);
+  }
+  // Stable sort: events of one epoch keep the order they were written in.
+  events.sort((a, b) => a.epoch - b.epoch);
+  const down = new Set<number>();
+  for (const e of events) {
+    if (e.action === "kill" && down.has(e.node)) throw badOption("--chaos", `kill:${e.node}@${e.epoch}: node ${e.node} is already down then`);
+    if (e.action === "start" && !down.has(e.node)) throw badOption("--chaos", `start:${e.node}@${e.epoch}: node ${e.node} is running then; kill it first`);
+    if (e.action === "kill") down.add(e.node);
+    else down.delete(e.node);
+  }
+  return events;
+}
+
+/** Nodes down after every event up to and including `epoch` has run. */
+export function downAfter(events: ChaosEvent[], epoch: number): Set<number> {
+  const down = new Set<number>();
+  for (const e of events) {
+    if (e.epoch > epoch) break;
+    if (e.action === "kill") down.add(e.node);
+    else down.delete(e.node);
+  }
+  return down;
+}

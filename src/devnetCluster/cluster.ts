@@ -1,0 +1,67 @@
+import {join} from "node:path";
+import {LOCK_FILE, createCluster, nodeDirName} from "../cluster/createCluster.js";
+import {freeLocalPorts} from "./ports.js";
+
+/** Interop keys are public: their withdrawals go to an address everyone knows is burnt. */
+const DEVNET_WITHDRAWAL = "0x000000000000000000000000000000000000dEaD";
+
+export interface DevnetNode {
+  index: number;
+  nodeDir: string;
+  dataDir: string;
+  p2pPort: number;
+  httpUrl: string;
+  ipc: string;
+  log: string;
+}
+
+export interface DevnetCluster {
+  lock: string;
+  nodes: DevnetNode[];
+  /** Chosen before the beacon node starts: the nodes start first, and are told where it will be. */
+  beaconUrl: string;
+  beaconPort: number;
+}
+
+/**
+ * A cluster of the devnet's interop validators in `work` (keys, then one data dir per node), each node on its
+ * own free p2p and HTTP ports on 127.0.0.1. pbkdf2: the devnet's keys are public, and scrypt would add a minute
+ * of key derivation to every start.
+ */
+export async function createDevnetCluster(o: {work: string; logs: string; nodes: number; threshold: number; validators: number}): Promise<DevnetCluster> {
+  const ports = await freeLocalPorts(2 * o.nodes + 1);
+  const beaconPort = ports[2 * o.nodes] as number;
+  const p2p = ports.slice(0, o.nodes);
+  const out = join(o.work, "cluster");
+  await createCluster({
+    nodes: o.nodes,
+    threshold: o.threshold,
+    keys: {kind: "interop", start: 0, count: o.validators},
+    network: "devnet",
+    withdrawalAddress: DEVNET_WITHDRAWAL,
+    kdf: "pbkdf2",
+    out,
+    name: "r3dv-devnet",
+    operators: p2p.map((p) => `127.0.0.1:${p}`),
+  });
+  const nodes = p2p.map((p2pPort, k) => {
+    const index = k + 1;
+    const dataDir = join(o.work, `data-${index}`);
+    return {
+      index,
+      nodeDir: join(out, nodeDirName(index)),
+      dataDir,
+      p2pPort,
+      httpUrl: `http://127.0.0.1:${ports[o.nodes + k] as number}`,
+      ipc: join(dataDir, "r3dv.sock"),
+      log: join(o.logs, `node-${index}.log`),
+    };
+  });
+  return {lock: join(out, LOCK_FILE), nodes, beaconPort, beaconUrl: `http://127.0.0.1:${beaconPort}`};
+}
+
+/** `r3dv run` for one node, the way an operator starts it. */
+export function runArgs(c: DevnetCluster, n: DevnetNode, logLevel: string): string[] {
+  const http = n.httpUrl.slice("http://".length);
+  return ["run", "--lock", c.lock, "--node-dir", n.nodeDir, "--data-dir", n.dataDir, "--beacon-node", c.beaconUrl, "--http", http, "--ipc", n.ipc, "--log-level", logLevel];
+}

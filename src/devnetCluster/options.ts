@@ -1,0 +1,64 @@
+import {type ChaosEvent, DEFAULT_CHAOS, parseChaos} from "./chaos.js";
+import {badOption} from "./errors.js";
+
+/** The devnet's slot length: a whole number of seconds (the Beacon API's SECONDS_PER_SLOT), short enough for a run of minutes. */
+export const SLOT_MS = 2000;
+/** Minimal preset. */
+export const SLOTS_PER_EPOCH = 8;
+
+export interface DevnetRunOptions {
+  nodes: number;
+  threshold: number;
+  validators: number;
+  /** Undefined with --forever: run until SIGINT. */
+  epochs: number | undefined;
+  chaos: ChaosEvent[];
+  out: string;
+  genesisDelaySec: number;
+  keep: boolean;
+  logLevel: string;
+}
+
+export interface DevnetRunFlags {
+  nodes: string;
+  threshold?: string;
+  validators: string;
+  epochs: string;
+  forever?: boolean;
+  /** False with --no-chaos. */
+  chaos: string | false;
+  out: string;
+  genesisDelay: string;
+  keep?: boolean;
+  logLevel: string;
+}
+
+function int(option: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw badOption(option, `expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Checks every flag before anything starts, so a bad one costs nothing and says what to change. */
+export function parseRunOptions(f: DevnetRunFlags): DevnetRunOptions {
+  // 10 nodes of 64 validators each already take the two cores of a laptop; more would measure the machine.
+  const nodes = int("--nodes", f.nodes, 1, 10);
+  const threshold = f.threshold === undefined ? Math.ceil((2 * nodes) / 3) : int("--threshold", f.threshold, 1, nodes);
+  if (threshold * 2 <= nodes) throw badOption("--threshold", `${threshold} of ${nodes} is not a majority: two disjoint groups could sign conflicting messages; use at least ${Math.floor(nodes / 2) + 1}`);
+  // The devnet's interop genesis: at least one committee member per slot, at most what one machine signs in time.
+  const validators = int("--validators", f.validators, SLOTS_PER_EPOCH, 1024);
+  const epochs = f.forever ? undefined : int("--epochs", f.epochs, 2, 1000);
+  let chaos: ChaosEvent[] = [];
+  if (f.chaos !== false) {
+    const isDefault = f.chaos === DEFAULT_CHAOS;
+    try {
+      chaos = parseChaos(f.chaos, nodes, epochs);
+    } catch (e) {
+      if (!isDefault) throw e;
+      throw badOption("--chaos", `the default schedule ${DEFAULT_CHAOS} does not fit ${nodes} node(s) and ${epochs} epoch(s): pass your own --chaos, or --no-chaos`);
+    }
+  }
+  const genesisDelaySec = int("--genesis-delay", f.genesisDelay, 5, 600);
+  if (!f.out.trim()) throw badOption("--out", "expected a folder for the report");
+  return {nodes, threshold, validators, epochs, chaos, out: f.out, genesisDelaySec, keep: Boolean(f.keep), logLevel: f.logLevel};
+}

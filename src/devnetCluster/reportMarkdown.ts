@@ -1,0 +1,77 @@
+import {type Report, pct} from "./report.js";
+
+const ms = (x: number): string => (Number.isFinite(x) ? `${Math.round(x)} ms` : "n/a");
+const nodeList = (xs: number[]): string => (xs.length ? xs.join(", ") : "none");
+/** A failure reason as a person reads it: `no_quorum` -> "no quorum". */
+export const readable = (reason: string): string => reason.replace(/_/g, " ");
+
+export const readyWhen = (msFromGenesis: number): string => `${(Math.abs(msFromGenesis) / 1000).toFixed(1)} s ${msFromGenesis < 0 ? "before" : "after"} genesis`;
+
+function table(head: string[], rows: (string | number)[][]): string {
+  return [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+/** The report as Markdown: what `r3dv devnet` prints at the end and writes to OUT/report.md. */
+export function renderMarkdown(r: Report): string {
+  const f = r.facts;
+  const nodes = Array.from({length: f.nodes}, (_, k) => k + 1);
+  const out: string[] = [];
+  out.push(`# r3dv devnet run: ${r.passed ? "PASSED" : "FAILED"}`);
+  out.push(
+    `${f.nodes} nodes, threshold ${f.threshold}, ${f.validators} validators, ${f.epochs} epochs of ${f.slotsPerEpoch} slots of ${f.slotMs / 1000} s; ` +
+      `genesis ${new Date(f.genesisTime * 1000).toISOString()}, run ${Math.round((f.endedAt - f.startedAt) / 1000)} s` +
+      (f.readyAt ? `, every node ready ${readyWhen(f.readyAt - f.genesisTime * 1000)}` : ", not every node became ready in epoch 0"),
+  );
+  out.push("## Targets\n\n" + table(["target", "met", "measured"], r.targets.map((t) => [t.name, t.met ? "yes" : "**NO**", t.detail])));
+  out.push(
+    "## Effectiveness (read from the devnet's beacon state)\n\n" +
+      table(
+        ["epoch", "attestations on target", "of duties", "effectiveness", "mean inclusion delay", "proposals made", "missed proposals"],
+        r.epochs.map((e) => [e.epoch, e.good, e.duties, e.duties ? pct(e.good / e.duties) : "n/a", e.meanInclusionDelay?.toFixed(2) ?? "n/a", e.proposed, e.missed.length ? e.missed.join(", ") : "none"]),
+      ) +
+      `\n\nTotal: ${r.attestationsGood} of ${r.attestationDuties} (${pct(r.effectiveness)}), mean inclusion delay ${r.meanInclusionDelay?.toFixed(2) ?? "n/a"} slots; ` +
+      `${r.proposed} proposals made, ${r.missedProposals.length} missed${r.missedProposals.length ? ` (slots ${r.missedProposals.join(", ")})` : ""}. ` +
+      `Finality: finalized epoch ${r.finalizedAtStart} -> ${r.finalizedAtEnd}, justified ${r.justifiedAtEnd}.`,
+  );
+  out.push(
+    "## Duty latency\n\n" +
+      `Attestations submitted, from the due time (1/3 slot) to submission, over every node: p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)} ` +
+      `against the 1/3-slot deadline of ${r.latency.deadlineMs} ms (${r.latency.overDeadline} of ${r.latency.count} over it); consensus decided at p50 ${ms(r.latency.consensusP50)}, p99 ${ms(r.latency.consensusP99)}.`,
+  );
+  const faults = r.faults.map((x) => {
+    const what = x.event.action === "kill" ? `SIGKILL node ${x.event.node} (pid ${x.pid ?? "?"})` : `start node ${x.event.node} (pid ${x.pid ?? "?"})`;
+    const reasons = Object.entries(x.reasons).map(([k, v]) => `${v} ${readable(k)}`).join(", ") || "none";
+    const effect =
+      x.event.action === "kill"
+        ? `slots ${x.slot}-${x.untilSlot}: ${x.failedDuties} duty failures reported (${reasons}), ${x.missedOnChain} attestations missing on chain`
+        : (x.recoveredSlot !== undefined
+            ? `node ${x.event.node} submitted again from slot ${x.recoveredSlot}, ${x.recoveredAfterSec?.toFixed(1)} s after its start`
+            : `node ${x.event.node} submitted nothing before the run ended`) + (x.note ? `; ${x.note}` : "");
+    return [`${x.event.action}:${x.event.node}@${x.event.epoch}`, x.slot, x.error ? `${what}: failed: ${x.error}` : what, effect];
+  });
+  out.push("## Faults injected\n\n" + (faults.length ? table(["fault", "slot", "what was done", "what it did"], faults) : "None (--no-chaos)."));
+  if (f.crashes.length) out.push("Processes that ended on their own: " + f.crashes.map((c) => `node ${c.node} at slot ${c.slot} (${c.exit})`).join("; ") + ".");
+  out.push(
+    "## Missed duties and why (as the nodes recorded them)\n\n" +
+      (r.failures.length
+        ? table(
+            ["duty", "reason", "failures", "slots", "reported by nodes", "missing nodes", "fewest nodes up"],
+            r.failures.map((g) => [g.duty, readable(g.reason), g.count, `${g.slots[0]}-${g.slots[1]}`, nodeList(g.reportedBy), nodeList(g.missing), `${g.minNodesUp} of ${f.nodes} (threshold ${f.threshold})`]),
+          )
+        : "None: every duty every node saw was submitted."),
+  );
+  out.push(
+    "## Duty outcomes per node\n\n" +
+      table(["duty", "status", "reason", ...nodes.map((n) => `node ${n}`)], r.outcomes.map((o) => [o.duty, o.status, readable(o.reason) || "-", ...nodes.map((n) => o.perNode[n] ?? 0)])),
+  );
+  const refusals = r.refusals.length ? table(["node", "limiter", "refused"], r.refusals.map((x) => [x.node, x.limiter, x.count])) : "No chunk was refused by any limiter.";
+  out.push("## Limiter refusals\n\n" + refusals);
+  out.push("## Series size per node\n\n" + table(["node", "entries", "bytes"], r.series.map((s) => [s.node, s.entries, s.bytes])));
+  const s = f.slashing;
+  out.push(
+    "## Slashing protection audit\n\n" +
+      `Exported the EIP-3076 history of nodes ${nodeList(s.nodes)}: ${s.attestations} attestation and ${s.blocks} block records, ${s.fullySigned} messages signed by at least ${f.threshold} shares. ` +
+      `Slashable pairs: ${s.slashable.length ? s.slashable.join("; ") : "none"}. Share disagreements below the threshold: ${s.conflicts.length ? s.conflicts.join("; ") : "none"}.`,
+  );
+  return out.join("\n\n") + "\n";
+}

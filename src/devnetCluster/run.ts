@@ -1,0 +1,245 @@
+import {mkdir, mkdtemp, readdir, rm, stat, writeFile} from "node:fs/promises";
+import {setPriority, tmpdir} from "node:os";
+import {join} from "node:path";
+import {setTimeout as sleep} from "node:timers/promises";
+import type {Logger} from "../util/logger.js";
+import {errorMessage} from "../util/errors.js";
+import {fetchEffectiveness, startBeacon} from "./beacon.js";
+import {type DevnetCluster, type DevnetNode, createDevnetCluster, runArgs} from "./cluster.js";
+import {DevnetRunError} from "./errors.js";
+import {LiveView} from "./liveView.js";
+import {DUTIES_STARTED_LINE, KEYS_LOADED_LINE, waitForLogLine} from "./logWatch.js";
+import {DutyLog, type SlotSample, sampleFinality, sampleNode} from "./observer.js";
+import {type DevnetRunOptions, SLOTS_PER_EPOCH, SLOT_MS} from "./options.js";
+import {type Child, Supervisor} from "./processes.js";
+import {type EffectivenessAnswer, type FaultRecord, type Report, type RunFacts, buildReport} from "./report.js";
+import {renderHtml} from "./reportHtml.js";
+import {readyWhen, renderMarkdown} from "./reportMarkdown.js";
+import {auditSlashing} from "./slashingAudit.js";
+
+/**
+ * Where in a slot the cluster is sampled: after the attestation's due time (1/3 slot) and the round of
+ * consensus and signing after it (about 300 ms here), before the next slot's proposal.
+ */
+const SAMPLE_OFFSET_MS = 1500;
+/** A node's duty results that arrive between two samples: about 20 per slot with 64 validators; 200 leaves room for a late poll. */
+const LIVE_TAIL = 200;
+/** The most a node's series answers at once; a run of 8 epochs records about 1,500 duty results per node. */
+const FINAL_TAIL = 10_000;
+/**
+ * After the run's last slot, wait this long before reading effectiveness: the last slot's attestations are
+ * included by the next slot's block, produced at its start and imported a few hundred ms later.
+ */
+const INCLUSION_TAIL_MS = SLOT_MS + 1000;
+
+/** Key derivation for 64 pbkdf2 shares takes a node a few seconds; a minute means it is stuck or this machine is far too busy. */
+const KEYS_TIMEOUT_MS = 90_000;
+
+/** Linux's lowest scheduling priority (nice 19). */
+const LOWEST_PRIORITY = 19;
+
+export interface RunIo {
+  out: NodeJS.WriteStream;
+  signal: AbortSignal;
+  logger: Logger;
+}
+
+export interface RunResult {
+  report: Report;
+  markdown: string;
+}
+
+/** `r3dv devnet`: a cluster on the embedded devnet, with chaos, watched every slot and judged by the chain. */
+export async function runDevnet(o: DevnetRunOptions, io: RunIo): Promise<RunResult | undefined> {
+  await mkdir(join(o.out, "logs"), {recursive: true});
+  await mkdir(join(o.out, "slashing-protection"), {recursive: true});
+  const work = await mkdtemp(join(tmpdir(), "r3dv-devnet-"));
+  const sup = new Supervisor(join(o.out, "processes.json"));
+  const killNow = () => sup.killAllNow();
+  process.once("exit", killNow);
+  const view = new LiveView(io.out);
+  try {
+    return await orchestrate(o, io, sup, view, work);
+  } finally {
+    await sup.stopAll();
+    process.off("exit", killNow);
+    if (o.keep) view.note(`kept the cluster and the nodes' data in ${work}`);
+    else await rm(work, {recursive: true, force: true});
+  }
+}
+
+async function orchestrate(o: DevnetRunOptions, io: RunIo, sup: Supervisor, view: LiveView, work: string): Promise<RunResult | undefined> {
+  const startedAt = Date.now();
+  const logs = join(o.out, "logs");
+  view.note(`r3dv devnet: ${o.nodes} nodes, threshold ${o.threshold}, ${o.validators} validators, ${o.epochs === undefined ? "until Ctrl-C" : `${o.epochs} epochs`}; logs in ${logs}`);
+  view.note(`creating the cluster (${o.validators} validators split ${o.threshold}-of-${o.nodes})`);
+  const cluster = await createDevnetCluster({work, logs, nodes: o.nodes, threshold: o.threshold, validators: o.validators});
+  const running = new Map<number, Child>();
+  const startNode = async (n: DevnetNode): Promise<{child: Child; from: number}> => {
+    const from = await stat(n.log).then((st) => st.size, () => 0);
+    const child = await sup.start(`node-${n.index}`, runArgs(cluster, n, o.logLevel), n.log);
+    running.set(n.index, child);
+    return {child, from};
+  };
+  // The nodes start before the beacon node: deriving every share's key takes them seconds of CPU, and genesis
+  // is then set a fixed time after they are done, however slow this machine is.
+  view.note(`starting ${o.nodes} r3dv run processes; each decrypts its ${o.validators} key shares`);
+  const started: {child: Child; from: number}[] = [];
+  for (const n of cluster.nodes) started.push(await startNode(n));
+  const loaded = await Promise.all(cluster.nodes.map((n, k) => waitForLogLine(n.log, (started[k] as {from: number}).from, KEYS_LOADED_LINE, (started[k] as {child: Child}).child, Date.now() + KEYS_TIMEOUT_MS, io.signal)));
+  if (io.signal.aborted) return undefined;
+  const stuck = cluster.nodes.filter((_, k) => !loaded[k]).map((n) => n.index);
+  if (stuck.length) {
+    throw new DevnetRunError({code: "DEVNET_RUN_START_FAILED", process: `node ${stuck.join(", ")}`, reason: "keys not loaded"}, `node(s) ${stuck.join(", ")} did not load their key shares within ${KEYS_TIMEOUT_MS / 1000} s; see ${logs}`);
+  }
+  const beacon = await startBeacon(sup, {validators: o.validators, genesisDelaySec: o.genesisDelaySec, port: cluster.beaconPort, dir: join(work, "beacon"), log: join(logs, "devnet-beacon.log")});
+  view.note(`devnet beacon node on ${beacon.url}, genesis in ${Math.round(beacon.genesisTime - Date.now() / 1000)} s`);
+  const genesisMs = beacon.genesisTime * 1000;
+  const readyAt = await waitReady(cluster, genesisMs + SLOT_MS * SLOTS_PER_EPOCH, io.signal);
+  view.note(readyAt ? `every node ready ${readyWhen(readyAt - genesisMs)}` : "not every node was ready by the end of epoch 0; running anyway");
+
+  const totalSlots = o.epochs === undefined ? undefined : o.epochs * SLOTS_PER_EPOCH;
+  const samples: SlotSample[] = [];
+  const faults: FaultRecord[] = [];
+  const crashes: RunFacts["crashes"] = [];
+  const chaosKilled = new Set<Child>();
+  const duties = new DutyLog();
+  let slot = 0;
+  for (; totalSlots === undefined || slot < totalSlots; slot++) {
+    if (!(await until(genesisMs + slot * SLOT_MS, io.signal))) break;
+    if (slot % SLOTS_PER_EPOCH === 0) {
+      for (const e of o.chaos.filter((c) => c.epoch * SLOTS_PER_EPOCH === slot)) {
+        const node = cluster.nodes[e.node - 1] as DevnetNode;
+        const record: FaultRecord = {event: e, slot, at: Date.now()};
+        try {
+          if (e.action === "kill") {
+            const child = running.get(e.node) as Child;
+            chaosKilled.add(child);
+            record.pid = child.pid;
+            await sup.kill(child);
+          } else {
+            const {child, from} = await startNode(node);
+            record.pid = child.pid;
+            record.note = `at nice ${LOWEST_PRIORITY} until its duties start`;
+            void deprioritizeWhileStarting(child, node.log, from, io.signal).then((note) => (record.note = note));
+          }
+        } catch (err) {
+          record.error = errorMessage(err);
+        }
+        faults.push(record);
+        view.note(`slot ${slot}: ${e.action === "kill" ? "SIGKILL" : "started"} node ${e.node} (pid ${record.pid ?? "?"})${record.error ? `: ${record.error}` : ""}`);
+      }
+    }
+    for (const [index, child] of running) {
+      if (!child.alive() && !chaosKilled.has(child) && !crashes.some((c) => c.node === index)) {
+        crashes.push({node: index, slot, exit: String(await child.exited)});
+        view.note(`slot ${slot}: node ${index} exited on its own (${await child.exited}); see ${cluster.nodes[index - 1]?.log}`);
+      }
+    }
+    if (!(await until(genesisMs + slot * SLOT_MS + SAMPLE_OFFSET_MS, io.signal))) break;
+    const sample = await takeSample(cluster, running, beacon.url, slot);
+    samples.push(sample);
+    const fresh = (await Promise.all(cluster.nodes.filter((n) => sample.nodes[n.index - 1]?.up).map((n) => duties.pull(n, LIVE_TAIL).catch(() => [])))).flat();
+    const secondsLeft = totalSlots === undefined ? undefined : (genesisMs + totalSlots * SLOT_MS + INCLUSION_TAIL_MS - Date.now()) / 1000;
+    view.show({sample, fresh, epoch: Math.floor(slot / SLOTS_PER_EPOCH), totalSlots, secondsLeft, threshold: o.threshold});
+  }
+  const epochs = Math.floor(slot / SLOTS_PER_EPOCH);
+  if (io.signal.aborted) view.note(`interrupted at slot ${slot}: ${epochs} whole epoch(s) ran; stopping every process`);
+  if (epochs === 0) return undefined;
+  if (!io.signal.aborted) await until(genesisMs + slot * SLOT_MS + INCLUSION_TAIL_MS, io.signal);
+  const effectiveness = await fetchEffectiveness<EffectivenessAnswer>(beacon.url, 0, epochs - 1);
+  for (const n of cluster.nodes) if (running.get(n.index)?.alive()) await duties.pull(n, FINAL_TAIL).catch((e: unknown) => io.logger.warn("could not read a node's duty results", {node: n.index}, e));
+  // The DBs are read once their nodes have stopped: complete, and no writer left.
+  await sup.stopAll();
+  const slashing = await auditSlashing(cluster.nodes, o.threshold, join(o.out, "slashing-protection"));
+  const facts: RunFacts = {
+    nodes: o.nodes,
+    threshold: o.threshold,
+    validators: o.validators,
+    epochs,
+    slotMs: SLOT_MS,
+    slotsPerEpoch: SLOTS_PER_EPOCH,
+    genesisTime: beacon.genesisTime,
+    startedAt,
+    readyAt,
+    endedAt: Date.now(),
+    effectiveness,
+    samples,
+    duties: duties.all(),
+    faults,
+    crashes,
+    slashing,
+  };
+  const report = buildReport(facts);
+  const markdown = renderMarkdown(report);
+  await writeFile(join(o.out, "report.md"), markdown);
+  await writeFile(join(o.out, "report.html"), renderHtml(report));
+  await writeFile(join(o.out, "report.json"), JSON.stringify({passed: report.passed, targets: report.targets, epochs: report.epochs, failures: report.failures, faults: report.faults, latency: report.latency}, null, 2) + "\n");
+  return {report, markdown};
+}
+
+/**
+ * A devnet's nodes share one machine's cores, and a restarting node spends seconds of every core deriving its
+ * share keys: enough to starve the running nodes' consensus for a slot or two, which on separate machines (the
+ * real deployment) cannot happen. So a restarted node runs at the lowest CPU priority until its duties start.
+ * Raising it back needs CAP_SYS_NICE (root has it); without, the node stays low, and the report says so.
+ */
+async function deprioritizeWhileStarting(child: Child, log: string, from: number, signal: AbortSignal): Promise<string> {
+  try {
+    await setProcessPriority(child.pid, LOWEST_PRIORITY);
+  } catch (e) {
+    return `not deprioritized during key derivation: ${errorMessage(e)}`;
+  }
+  const started = await waitForLogLine(log, from, DUTIES_STARTED_LINE, child, Date.now() + KEYS_TIMEOUT_MS, signal);
+  try {
+    await setProcessPriority(child.pid, 0);
+    return `ran at nice ${LOWEST_PRIORITY} until its duties started${started ? "" : " (they did not)"}`;
+  } catch {
+    return `stays at nice ${LOWEST_PRIORITY}: raising a priority needs CAP_SYS_NICE`;
+  }
+}
+
+/**
+ * Linux sets a priority per thread (`setpriority` on a pid is its main thread only, and new threads inherit
+ * their creator's): every thread of the process, listed in /proc, gets it. Elsewhere, the pid alone.
+ */
+async function setProcessPriority(pid: number, priority: number): Promise<void> {
+  const tids = await readdir(`/proc/${pid}/task`).then((t) => t.map(Number), () => [pid]);
+  for (const tid of tids) {
+    try {
+      setPriority(tid, priority);
+    } catch (e) {
+      // A thread that ended between the listing and now is no failure; any other refusal is.
+      if ((e as {code?: string}).code !== "ESRCH" && tid === pid) throw e;
+    }
+  }
+}
+
+/** Sleeps until `atMs`; false if the run was interrupted first. */
+async function until(atMs: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  const wait = atMs - Date.now();
+  if (wait > 0) await sleep(wait, undefined, {signal}).catch(() => undefined);
+  return !signal.aborted;
+}
+
+async function waitReady(cluster: DevnetCluster, deadlineMs: number, signal: AbortSignal): Promise<number | undefined> {
+  const ready = new Set<number>();
+  while (Date.now() < deadlineMs && !signal.aborted) {
+    await Promise.all(
+      cluster.nodes.map(async (n) => {
+        if (ready.has(n.index)) return;
+        const ok = await fetch(`${n.httpUrl}/readyz`, {signal: AbortSignal.timeout(1000)}).then((r) => r.ok, () => false);
+        if (ok) ready.add(n.index);
+      }),
+    );
+    if (ready.size === cluster.nodes.length) return Date.now();
+    await sleep(250);
+  }
+  return undefined;
+}
+
+async function takeSample(cluster: DevnetCluster, running: Map<number, Child>, beaconUrl: string, slot: number): Promise<SlotSample> {
+  const [nodes, finality] = await Promise.all([Promise.all(cluster.nodes.map((n) => sampleNode(n, running.get(n.index)?.alive() ?? false))), sampleFinality(beaconUrl)]);
+  return {slot, t: Date.now(), nodes, ...(finality ?? {})};
+}

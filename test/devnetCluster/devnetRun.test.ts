@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import {spawn} from "node:child_process";
+import {readFile, rm} from "node:fs/promises";
+import {join} from "node:path";
+import {after, before, describe, it} from "node:test";
+import {MAIN, runR3dv, tempDir} from "../helpers/cli.js";
+import {MULTIPROCESS_LOCK} from "../helpers/cluster.js";
+import {acquireExclusive, alive} from "../helpers/exclusive.js";
+
+interface ReportJson {
+  passed: boolean;
+  targets: {name: string; met: boolean; detail: string}[];
+  epochs: {epoch: number; duties: number; good: number}[];
+  failures: {duty: string; reason: string; count: number; slots: [number, number]; missing: number[]}[];
+  faults: {event: {action: string; node: number; epoch: number}; slot: number; pid?: number; recoveredSlot?: number}[];
+}
+
+/** A devnet run's whole budget: cluster creation, genesis delay, 4 epochs of 16 s, the report. */
+const RUN_TIMEOUT_MS = 300_000;
+
+async function startedPids(out: string): Promise<number[]> {
+  const list = JSON.parse(await readFile(join(out, "processes.json"), "utf8")) as {name: string; pid: number}[];
+  return list.map((p) => p.pid);
+}
+
+/**
+ * The main job as a newcomer runs it: `r3dv devnet` as a real process, which runs the devnet beacon node and
+ * one `r3dv run` per node, kills and restarts nodes, and judges the run by the chain.
+ */
+describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
+  let release: () => Promise<void>;
+  let dir: string;
+
+  before(async () => {
+    release = await acquireExclusive(MULTIPROCESS_LOCK);
+    dir = await tempDir("r3dv-devnet-run-");
+  });
+  after(async () => {
+    await rm(dir, {recursive: true, force: true});
+    await release?.();
+  });
+
+  it("keeps validating through a node's kill and restart: exit 0, the kill in the report, at least 99% effectiveness", async () => {
+    const out = join(dir, "one-down");
+    const res = await runR3dv(["devnet", "--epochs", "4", "--chaos", "kill:2@1,start:2@3", "--out", out], {timeoutMs: RUN_TIMEOUT_MS});
+    const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as ReportJson;
+    assert.equal(res.code, 0, `exit ${res.code}\n${res.stdout.slice(-4000)}\n${res.stderr.slice(-2000)}`);
+    assert.equal(report.passed, true);
+    const kill = report.faults.find((f) => f.event.action === "kill");
+    assert.deepEqual(kill?.event, {action: "kill", node: 2, epoch: 1});
+    assert.equal(kill?.slot, 8);
+    assert.match(res.stdout, /\| kill:2@1 \| 8 \| SIGKILL node 2 \(pid \d+\)/);
+    const duties = report.epochs.reduce((a, e) => a + e.duties, 0);
+    const good = report.epochs.reduce((a, e) => a + e.good, 0);
+    assert.equal(duties, 4 * 64);
+    assert.ok(good >= 0.99 * duties, `${good} of ${duties}`);
+    assert.match(await readFile(join(out, "report.html"), "utf8"), /Effectiveness per epoch[\s\S]*<svg/);
+    for (const pid of await startedPids(out)) assert.equal(alive(pid), false, `pid ${pid} still alive after the run`);
+  });
+
+  it("reports the duties missed without a quorum, recovers when the nodes return, and exits non-zero", async () => {
+    const out = join(dir, "two-down");
+    const res = await runR3dv(["devnet", "--epochs", "4", "--chaos", "kill:1@1,kill:2@1,start:1@3,start:2@3", "--out", out], {timeoutMs: RUN_TIMEOUT_MS});
+    const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as ReportJson;
+    assert.equal(res.code, 1, `exit ${res.code}\n${res.stdout.slice(-4000)}`);
+    assert.equal(report.targets.find((t) => t.name === "effectiveness")?.met, false);
+    const noQuorum = report.failures.find((f) => f.duty === "attester" && f.reason === "no_quorum");
+    assert.ok(noQuorum, `no attester no_quorum failure in ${JSON.stringify(report.failures)}`);
+    assert.ok(noQuorum.slots[0] >= 8 && noQuorum.count > 0, JSON.stringify(noQuorum));
+    assert.ok(noQuorum.missing.includes(1) && noQuorum.missing.includes(2), `the killed nodes named as missing: ${noQuorum.missing}`);
+    assert.match(res.stdout, /\| attester \| no quorum \| \d+ \|/);
+    // While both were down (epochs 1 and 2) the chain has none of the cluster's attestations; after, it has them again.
+    assert.equal(report.epochs[1]?.good, 0);
+    assert.equal(report.epochs[2]?.good, 0);
+    const starts = report.faults.filter((f) => f.event.action === "start");
+    assert.equal(starts.length, 2);
+    for (const s of starts) assert.ok(s.recoveredSlot !== undefined && s.recoveredSlot >= 24, `node ${s.event.node} never submitted after its restart: ${JSON.stringify(s)}`);
+    assert.ok((report.epochs[3]?.good ?? 0) > 0, `no attestation of epoch 3 included: ${JSON.stringify(report.epochs)}`);
+    for (const pid of await startedPids(out)) assert.equal(alive(pid), false, `pid ${pid} still alive after the run`);
+  });
+
+  it("stops every process it started on SIGINT", async () => {
+    const out = join(dir, "sigint");
+    const child = spawn(process.execPath, [MAIN, "devnet", "--epochs", "4", "--out", out, "--chaos", "kill:3@1,start:3@2"], {stdio: ["ignore", "pipe", "pipe"]});
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    try {
+      // Interrupt mid-run: the beacon node and all four nodes are up and the chain has started.
+      const end = Date.now() + RUN_TIMEOUT_MS;
+      while (!/slot 2 epoch 0/.test(stdout)) {
+        assert.ok(Date.now() < end && child.exitCode === null, `the run did not reach slot 2: ${stdout}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const pids = await startedPids(out);
+      assert.equal(pids.length, 5, "devnet beacon node and four nodes");
+      assert.ok(pids.every(alive));
+      child.kill("SIGINT");
+      const code = await exited;
+      assert.notEqual(code, 0);
+      for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} still alive after SIGINT`);
+      assert.match(stdout, /SIGINT: stopping the run and every process it started/);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+  });
+});

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import {describe, it} from "node:test";
+import type {DutyRecord, SlotSample} from "../../src/devnetCluster/observer.js";
+import {type EffectivenessAnswer, type RunFacts, buildReport} from "../../src/devnetCluster/report.js";
+import {renderMarkdown} from "../../src/devnetCluster/reportMarkdown.js";
+import {renderHtml} from "../../src/devnetCluster/reportHtml.js";
+
+/** Two epochs of 8 validators (one per slot); nodes 1 and 2 down in slots 4-11, back from slot 12. */
+function facts(): RunFacts {
+  const down = (slot: number) => slot >= 4 && slot < 12;
+  const effectiveness: EffectivenessAnswer = {
+    finalized: {epoch: 1},
+    current_justified: {epoch: 2},
+    epochs: [0, 1].map((epoch) => ({
+      epoch,
+      validators: Array.from({length: 8}, (_, i) => {
+        const slot = epoch * 8 + i;
+        return {index: i, duty: {slot}, included: !down(slot), correct_target: !down(slot), inclusion_delay: down(slot) ? null : 1};
+      }),
+      proposals: Array.from({length: 8}, (_, i) => ({slot: epoch * 8 + i, proposed: !down(epoch * 8 + i), due: true})),
+      missed_proposals: Array.from({length: 8}, (_, i) => epoch * 8 + i).filter(down),
+    })),
+  };
+  const samples: SlotSample[] = Array.from({length: 16}, (_, slot) => ({
+    slot,
+    t: slot * 2000,
+    nodes: [1, 2, 3, 4].map((node) => ({node, up: node > 2 || !down(slot), peers: 3, seriesEntries: 100 + slot, seriesBytes: 1000, refused: {}})),
+    finalized: slot < 8 ? 0 : 1,
+  }));
+  const duties: DutyRecord[] = [];
+  let seq = 0;
+  for (let slot = 0; slot < 16; slot++) {
+    for (const node of [1, 2, 3, 4]) {
+      if (node <= 2 && down(slot)) continue;
+      const failed = down(slot);
+      duties.push({node, seq: seq++, duty: "attester", slot, validatorIndex: slot % 8, status: failed ? "failed" : "submitted", stages: failed ? {fetch: 5} : {consensus: 100, submit: 300 + node}, ...(failed ? {reason: "no_quorum", missing: [1, 2]} : {})});
+    }
+  }
+  return {
+    nodes: 4, threshold: 3, validators: 8, epochs: 2, slotMs: 2000, slotsPerEpoch: 8, genesisTime: 0, startedAt: 0, readyAt: -1000, endedAt: 40_000,
+    effectiveness, samples, duties,
+    faults: [
+      {event: {action: "kill", node: 1, epoch: 0}, slot: 4, at: 8000, pid: 11},
+      {event: {action: "kill", node: 2, epoch: 0}, slot: 4, at: 8000, pid: 12},
+      {event: {action: "start", node: 1, epoch: 1}, slot: 12, at: 24_000, pid: 13},
+      {event: {action: "start", node: 2, epoch: 1}, slot: 12, at: 24_000, pid: 14},
+    ],
+    crashes: [],
+    slashing: {nodes: [1, 2, 3, 4], attestations: 10, blocks: 2, fullySigned: 4, slashable: [], conflicts: [], errors: []},
+  };
+}
+
+describe("devnet report", () => {
+  it("judges effectiveness from the chain, names no_quorum failures with their missing nodes, and finds the recovery", () => {
+    const r = buildReport(facts());
+    assert.equal(r.attestationDuties, 16);
+    assert.equal(r.attestationsGood, 8);
+    assert.equal(r.passed, false);
+    assert.deepEqual(r.targets.map((t) => [t.name, t.met]), [["effectiveness", false], ["finality", true], ["no slashable signature", true]]);
+    assert.deepEqual(r.failures, [{duty: "attester", reason: "no_quorum", count: 16, slots: [4, 11], reportedBy: [3, 4], missing: [1, 2], minNodesUp: 2}]);
+    const kill = r.faults[0];
+    assert.equal(kill?.untilSlot, 11);
+    assert.equal(kill?.missedOnChain, 8);
+    assert.deepEqual(r.faults.slice(2).map((f) => [f.recoveredSlot, f.recoveredAfterSec]), [[12, 0], [12, 0]]);
+    assert.equal(r.latency.p50, 302);
+    assert.deepEqual(r.timeline.slice(3, 5).map((t) => [t.submitted, t.failed]), [[1, 0], [0, 1]]);
+    const md = renderMarkdown(r);
+    assert.match(md, /\| attester \| no quorum \| 16 \| 4-11 \| 3, 4 \| 1, 2 \| 2 of 4 \(threshold 3\) \|/);
+    assert.match(md, /node 1 submitted again from slot 12/);
+    assert.equal((renderHtml(r).match(/<svg/g) ?? []).length, 3);
+  });
+
+  it("passes a run that met every target, and fails one whose slashing audit could not read every node", () => {
+    const f = facts();
+    for (const e of f.effectiveness.epochs) for (const v of e.validators) Object.assign(v, {included: true, correct_target: true, inclusion_delay: 1});
+    assert.equal(buildReport(f).passed, true);
+    f.slashing = {...f.slashing, nodes: [1, 2, 3], errors: ["node 4: cannot open"]};
+    assert.equal(buildReport(f).targets.find((t) => t.name === "no slashable signature")?.met, false);
+  });
+});
