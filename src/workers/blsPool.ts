@@ -1,8 +1,8 @@
 import {availableParallelism} from "node:os";
 import {Piscina} from "piscina";
-import type {RecoverInput, RecoverResult} from "../hotpath/threshold.js";
+import {type RecoverInput, type RecoverResult, ThresholdError} from "../hotpath/threshold.js";
 import {R3dvError} from "../util/errors.js";
-import type {BlsTask, SerializedSignatureSet, VerifySetsResult} from "./blsTasks.js";
+import type {BlsTask, RecoverOutcome, SerializedSignatureSet, VerifySetsResult} from "./blsTasks.js";
 
 /**
  * Buffer small verification jobs up to this many signature sets before sending them to a worker. blst's
@@ -24,6 +24,15 @@ export const MAX_BUFFER_WAIT_MS = 5;
  * workers, and a failed batch (which falls back to one-by-one checks, ~2x the cost) stays under ~200 ms.
  */
 export const MAX_SETS_PER_TASK = 128;
+
+/**
+ * Recoveries asked for in the same turn of the event loop go to the workers together (one pairing per
+ * message, hotpath/batchRecover.ts). They come in bursts: a peer's `partial_sig` chunk carries a whole slot's
+ * partials, so the chunk that completes the threshold completes every validator's at once. A task gets at
+ * least this many, so the one pairing is shared (it costs about as much as recovering 8 signatures' checks
+ * one by one), and bursts bigger than size x this spread over every worker.
+ */
+export const MIN_RECOVERIES_PER_TASK = 8;
 
 export function defaultPoolSize(): number {
   return Math.max(1, availableParallelism() - 1);
@@ -50,6 +59,12 @@ export interface BlsPoolStats {
   recoveryFailures: number;
 }
 
+interface PendingRecovery {
+  input: RecoverInput;
+  resolve: (r: RecoverResult) => void;
+  reject: (e: unknown) => void;
+}
+
 interface PendingJob {
   sets: SerializedSignatureSet[];
   resolve: (valid: boolean) => void;
@@ -64,6 +79,7 @@ export class BlsPool {
   private buffer: PendingJob[] = [];
   private bufferedSets = 0;
   private bufferTimer: NodeJS.Timeout | null = null;
+  private recoveries: PendingRecovery[] = [];
   private closed = false;
   private readonly counters = {tasksRun: 0, setsVerified: 0, batchFallbacks: 0, recoveries: 0, recoveryFailures: 0};
 
@@ -105,15 +121,43 @@ export class BlsPool {
     });
   }
 
-  /** Recover-then-verify-once in a worker; names bad shares when the optimistic path fails. */
-  async recoverAndVerify(input: RecoverInput): Promise<RecoverResult> {
-    if (this.closed) throw new BlsPoolError({code: "BLS_POOL_CLOSED"}, "BLS worker pool is closed");
-    const task: BlsTask = {kind: "recover", ...input};
-    const result = (await this.piscina.run(task)) as RecoverResult;
+  /**
+   * Recover-then-verify in a worker; names bad shares when the optimistic path fails. Calls made in the same
+   * event-loop turn share one task and one pairing per message.
+   */
+  recoverAndVerify(input: RecoverInput): Promise<RecoverResult> {
+    if (this.closed) return Promise.reject(new BlsPoolError({code: "BLS_POOL_CLOSED"}, "BLS worker pool is closed"));
+    return new Promise<RecoverResult>((resolve, reject) => {
+      if (this.recoveries.length === 0) setImmediate(() => this.flushRecoveries());
+      this.recoveries.push({input, resolve, reject});
+    });
+  }
+
+  private flushRecoveries(): void {
+    const all = this.recoveries;
+    this.recoveries = [];
+    const tasks = Math.max(1, Math.min(this.size, Math.floor(all.length / MIN_RECOVERIES_PER_TASK)));
+    const per = Math.ceil(all.length / tasks);
+    for (let i = 0; i < all.length; i += per) void this.runRecoveries(all.slice(i, i + per));
+  }
+
+  private async runRecoveries(batch: PendingRecovery[]): Promise<void> {
+    let outcomes: RecoverOutcome[];
+    try {
+      const task: BlsTask = {kind: "recoverMany", items: batch.map((b) => b.input)};
+      outcomes = (await this.piscina.run(task)) as RecoverOutcome[];
+    } catch (e) {
+      for (const b of batch) b.reject(e);
+      return;
+    }
     this.counters.tasksRun++;
-    this.counters.recoveries++;
-    if (!result.ok) this.counters.recoveryFailures++;
-    return result;
+    batch.forEach((b, i) => {
+      const o = outcomes[i] as RecoverOutcome;
+      this.counters.recoveries++;
+      if ("error" in o) return b.reject(new ThresholdError(o.error.type, o.error.message));
+      if (!o.result.ok) this.counters.recoveryFailures++;
+      b.resolve(o.result);
+    });
   }
 
   stats(): BlsPoolStats {
@@ -123,6 +167,7 @@ export class BlsPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.flush();
+    this.flushRecoveries();
     this.closed = true;
     await this.piscina.close();
   }

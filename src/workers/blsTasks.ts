@@ -1,4 +1,5 @@
-import type {PartialSignature, RecoverResult} from "../hotpath/threshold.js";
+import type {RecoverOutcome} from "../hotpath/batchRecover.js";
+import type {RecoverInput, RecoverResult} from "../hotpath/threshold.js";
 
 /** Wire shapes between the main thread and BLS workers: plain bytes only, so structured clone stays cheap. */
 export interface SerializedSignatureSet {
@@ -22,14 +23,11 @@ export interface VerifySetsResult {
   fellBack: boolean;
 }
 
-export interface RecoverTask {
-  kind: "recover";
-  message: Uint8Array;
-  pubkey: Uint8Array;
-  sharePubkeys: Record<number, Uint8Array>;
-  threshold: number;
-  partials: PartialSignature[];
+/** Many recoveries in one task: checked with one pairing per message (hotpath/batchRecover.ts). */
+export interface RecoverManyTask {
+  kind: "recoverMany";
+  items: RecoverInput[];
 }
 
-export type BlsTask = VerifySetsTask | RecoverTask;
-export type {RecoverResult};
+export type BlsTask = VerifySetsTask | RecoverManyTask;
+export type {RecoverOutcome, RecoverResult};

@@ -3,7 +3,7 @@ import {randomBytes} from "node:crypto";
 import {after, before, describe, it} from "node:test";
 import {SecretKey} from "@chainsafe/blst";
 import {initHerumi} from "../../src/hotpath/herumi.js";
-import {secretToPublicKey, sign, splitSecretKey, verifySignature} from "../../src/hotpath/threshold.js";
+import {ThresholdError, secretToPublicKey, sign, splitSecretKey, verifySignature} from "../../src/hotpath/threshold.js";
 import {BlsPool, BlsPoolError, MAX_SETS_PER_TASK, defaultPoolSize} from "../../src/workers/blsPool.js";
 import type {SerializedSignatureSet} from "../../src/workers/blsTasks.js";
 
@@ -87,6 +87,27 @@ describe("BLS worker pool", () => {
     const named = await pool.recoverAndVerify({message, pubkey, sharePubkeys, threshold: 3, partials});
     assert.deepEqual(named.badShares, [1]);
     assert.equal(named.ok, true);
+  });
+
+  it("sends recoveries asked in one turn together, one task per worker, and answers each caller", async () => {
+    const message = randomBytes(32);
+    const inputs = Array.from({length: 24}, () => {
+      const secret = SecretKey.fromKeygen(randomBytes(32)).toBytes();
+      const shares = splitSecretKey(secret, 3, 4);
+      return {
+        message,
+        pubkey: secretToPublicKey(secret),
+        sharePubkeys: Object.fromEntries(shares.map((s, i) => [i + 1, secretToPublicKey(s)])),
+        threshold: 3,
+        partials: shares.slice(0, 3).map((s, i) => ({shareIndex: i + 1, signature: sign(s, message)})),
+      };
+    });
+    const before = pool.stats();
+    const results = await Promise.all(inputs.map((i) => pool.recoverAndVerify(i)));
+    assert.equal(pool.stats().tasksRun - before.tasksRun, 2, "24 recoveries on 2 workers: 2 tasks");
+    assert.equal(pool.stats().recoveries - before.recoveries, 24);
+    results.forEach((r, k) => assert.ok(r.ok && verifySignature(inputs[k]!.pubkey, message, r.signature), `recovery ${k}`));
+    await assert.rejects(pool.recoverAndVerify({...inputs[0]!, partials: inputs[0]!.partials.slice(0, 2)}), (e) => e instanceof ThresholdError && e.code === "THRESHOLD_NOT_ENOUGH_PARTIALS");
   });
 
   it("rejects work after close", async () => {

@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import {randomBytes} from "node:crypto";
+import {before, describe, it} from "node:test";
+import {SecretKey} from "@chainsafe/blst";
+import {recoverAndVerifyMany} from "../../src/hotpath/batchRecover.js";
+import {herumi, initHerumi} from "../../src/hotpath/herumi.js";
+import {type RecoverInput, secretToPublicKey, sign, splitSecretKey, verifySignature} from "../../src/hotpath/threshold.js";
+
+before(() => initHerumi());
+
+/** BLS12-381's group order: sign(r - k, m) is -sign(k, m). */
+const R = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n;
+
+function validator(message: Uint8Array): RecoverInput & {shares: Uint8Array[]} {
+  const secret = SecretKey.fromKeygen(randomBytes(32)).toBytes();
+  const shares = splitSecretKey(secret, 3, 4);
+  return {
+    message,
+    pubkey: secretToPublicKey(secret),
+    sharePubkeys: Object.fromEntries(shares.map((s, i) => [i + 1, secretToPublicKey(s)])),
+    threshold: 3,
+    partials: shares.map((s, i) => ({shareIndex: i + 1, signature: sign(s, message)})),
+    shares,
+  };
+}
+
+function addPoints(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const bls = herumi();
+  const x = new bls.Signature();
+  const y = new bls.Signature();
+  x.deserialize(a);
+  y.deserialize(b);
+  x.add(y);
+  return x.serialize();
+}
+
+function okSignature(o: ReturnType<typeof recoverAndVerifyMany>[number]): Uint8Array {
+  assert.ok("result" in o && o.result.ok, JSON.stringify(o));
+  return o.result.signature;
+}
+
+describe("recoverAndVerifyMany", () => {
+  it("recovers every signature of two messages and each verifies alone", () => {
+    const m1 = randomBytes(32);
+    const m2 = randomBytes(32);
+    const items = [validator(m1), validator(m1), validator(m2), validator(m1), validator(m2)];
+    const out = recoverAndVerifyMany(items);
+    assert.equal(out.length, items.length);
+    out.forEach((o, i) => assert.ok(verifySignature(items[i]!.pubkey, items[i]!.message, okSignature(o)), `item ${i}`));
+  });
+
+  it("names the node whose partial is wrong and still signs for the others", () => {
+    const m = randomBytes(32);
+    const items = [validator(m), validator(m), validator(m)];
+    // Node 2 sends validator 1's partial signed with validator 0's share: a valid point, the wrong key.
+    items[1]!.partials[1] = {shareIndex: 2, signature: sign(items[0]!.shares[1]!, m)};
+    const out = recoverAndVerifyMany(items);
+    const named = out[1]!;
+    assert.ok("result" in named && named.result.ok);
+    assert.deepEqual(named.result.badShares, [2]);
+    assert.deepEqual(named.result.usedShares, [1, 3, 4]);
+    for (const i of [0, 2]) assert.ok(verifySignature(items[i]!.pubkey, m, okSignature(out[i]!)));
+  });
+
+  it("is not fooled by two wrong partials that cancel out in a plain sum", () => {
+    const m = randomBytes(32);
+    const items = [validator(m), validator(m), validator(m)];
+    const k = SecretKey.fromKeygen(randomBytes(32)).toBytes();
+    const minusK = Buffer.from(((R - BigInt("0x" + Buffer.from(k).toString("hex"))) % R).toString(16).padStart(64, "0"), "hex");
+    // Node 3 shifts validator 0's partial by D and validator 1's by -D: the sum of all recovered signatures is unchanged.
+    items[0]!.partials[2] = {shareIndex: 3, signature: addPoints(items[0]!.partials[2]!.signature, sign(k, m))};
+    items[1]!.partials[2] = {shareIndex: 3, signature: addPoints(items[1]!.partials[2]!.signature, sign(minusK, m))};
+    const out = recoverAndVerifyMany(items);
+    for (const i of [0, 1]) {
+      const o = out[i]!;
+      assert.ok("result" in o && o.result.ok, `item ${i}`);
+      assert.deepEqual(o.result.badShares, [3], `item ${i} names node 3`);
+      assert.ok(verifySignature(items[i]!.pubkey, m, o.result.signature));
+    }
+    assert.ok(verifySignature(items[2]!.pubkey, m, okSignature(out[2]!)));
+  });
+
+  it("answers a malformed item with its own typed error and the rest with signatures", () => {
+    const m = randomBytes(32);
+    const items = [validator(m), validator(m)];
+    const bad = {...items[0]!, partials: items[0]!.partials.slice(0, 2)};
+    const out = recoverAndVerifyMany([bad, items[1]!]);
+    const e = out[0]!;
+    assert.ok("error" in e && e.error.type.code === "THRESHOLD_NOT_ENOUGH_PARTIALS", JSON.stringify(e));
+    assert.ok(verifySignature(items[1]!.pubkey, m, okSignature(out[1]!)));
+  });
+});
