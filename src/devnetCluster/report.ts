@@ -14,6 +14,8 @@ export interface EffectivenessAnswer {
     validators: {index: number; duty: {slot: number}; included: boolean; correct_target: boolean; inclusion_delay: number | null}[];
     proposals: {slot: number; proposed: boolean; due: boolean}[];
     missed_proposals: number[];
+    sync_committee: {blocks: number; bits_set: number; participation: number | null};
+    aggregates: {accepted: number; included: number};
   }[];
 }
 
@@ -56,6 +58,10 @@ export interface EpochLine {
   meanInclusionDelay: number | null;
   proposed: number;
   missed: number[];
+  /** Share of sync committee bits set in the epoch's blocks (null: no block). */
+  syncParticipation: number | null;
+  aggregatesAccepted: number;
+  aggregatesIncluded: number;
 }
 
 export interface FailureGroup {
@@ -89,6 +95,10 @@ export interface Report {
   meanInclusionDelay: number | null;
   proposed: number;
   missedProposals: number[];
+  /** Over the run's blocks: sync committee bits set over bits there were. */
+  syncParticipation: number | null;
+  aggregatesAccepted: number;
+  aggregatesIncluded: number;
   finalizedAtStart: number;
   finalizedAtEnd: number;
   justifiedAtEnd: number;
@@ -127,6 +137,9 @@ export function buildReport(f: RunFacts): Report {
       meanInclusionDelay: delays.length ? delays.reduce((a, b) => a + b, 0) / delays.length : null,
       proposed: e.proposals.filter((p) => p.due && p.proposed).length,
       missed: e.missed_proposals,
+      syncParticipation: e.sync_committee.participation,
+      aggregatesAccepted: e.aggregates.accepted,
+      aggregatesIncluded: e.aggregates.included,
     };
   });
   const attestationDuties = epochs.reduce((a, e) => a + e.duties, 0);
@@ -149,6 +162,9 @@ export function buildReport(f: RunFacts): Report {
     meanInclusionDelay: allDelays.length ? allDelays.reduce((a, b) => a + b, 0) / allDelays.length : null,
     proposed: epochs.reduce((a, e) => a + e.proposed, 0),
     missedProposals: epochs.flatMap((e) => e.missed),
+    syncParticipation: syncParticipation(f.effectiveness),
+    aggregatesAccepted: epochs.reduce((a, e) => a + e.aggregatesAccepted, 0),
+    aggregatesIncluded: epochs.reduce((a, e) => a + e.aggregatesIncluded, 0),
     finalizedAtStart,
     finalizedAtEnd: f.effectiveness.finalized.epoch,
     justifiedAtEnd: f.effectiveness.current_justified.epoch,
@@ -188,6 +204,18 @@ export function buildReport(f: RunFacts): Report {
 }
 
 export const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+/** Weighted by blocks: an epoch with two blocks must not count as much as one with eight. */
+function syncParticipation(e: EffectivenessAnswer): number | null {
+  let bits = 0;
+  let possible = 0;
+  for (const x of e.epochs) {
+    if (x.sync_committee.participation === null || x.sync_committee.blocks === 0) continue;
+    bits += x.sync_committee.bits_set;
+    possible += x.sync_committee.bits_set / x.sync_committee.participation;
+  }
+  return possible > 0 ? bits / possible : null;
+}
 
 function timeline(f: RunFacts, lastSlot: number): Report["timeline"] {
   const bySlot = new Map<number, Map<number, boolean>>();

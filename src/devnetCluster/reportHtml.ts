@@ -30,9 +30,12 @@ function effectivenessChart(r: Report): string {
     })
     .join("");
   const target = `<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(0.99)}" y2="${y(0.99)}" class="limit"/>`;
+  const sync = r.epochs
+    .flatMap((e, i) => (e.syncParticipation === null ? [] : [`${(PAD.l + (i + 0.5) * bw).toFixed(1)},${y(e.syncParticipation).toFixed(1)}`]))
+    .join(" ");
   return frame(
-    "Effectiveness per epoch (attestations included with the correct target / duties); line: 99% target",
-    bars + target,
+    "Effectiveness per epoch (attestations included with the correct target / duties); blue line: sync committee participation; red: 99% target",
+    bars + target + `<polyline points="${sync}" class="sync"/>`,
     [0, 0.5, 1].map((v) => ({y: y(v), text: `${v * 100}%`})),
     r.epochs.map((e, i) => ({x: PAD.l + (i + 0.5) * bw, text: `epoch ${e.epoch}`})),
   );
@@ -95,7 +98,7 @@ function markdownToHtml(md: string): string {
 }
 
 const STYLE = `body{font:14px system-ui,sans-serif;margin:2em auto;max-width:820px;color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}
-svg text{font-size:11px;fill:#555}.grid{stroke:#eee}.ok{fill:#3a3}.bad{fill:#d33}.limit{stroke:#d33;stroke-dasharray:4 3}.mark{stroke:#333;stroke-dasharray:3 3}.p50{fill:none;stroke:#000;stroke-width:1.5}
+svg text{font-size:11px;fill:#555}.grid{stroke:#eee}.ok{fill:#3a3}.bad{fill:#d33}.limit{stroke:#d33;stroke-dasharray:4 3}.mark{stroke:#333;stroke-dasharray:3 3}.p50{fill:none;stroke:#000;stroke-width:1.5}.sync{fill:none;stroke:#36c;stroke-width:2}
 .n1{fill:#1f77b4}.n2{fill:#ff7f0e}.n3{fill:#2ca02c}.n4{fill:#9467bd}.n5{fill:#8c564b}.n6{fill:#e377c2}.n7{fill:#7f7f7f}.n8{fill:#bcbd22}.n9{fill:#17becf}.n10{fill:#d62728}figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}`;
 
 /** OUT/report.html: the charts first, then the same tables as report.md. */

@@ -26,11 +26,22 @@ export function renderMarkdown(r: Report): string {
   out.push(
     "## Effectiveness (read from the devnet's beacon state)\n\n" +
       table(
-        ["epoch", "attestations on target", "of duties", "effectiveness", "mean inclusion delay", "proposals made", "missed proposals"],
-        r.epochs.map((e) => [e.epoch, e.good, e.duties, e.duties ? pct(e.good / e.duties) : "n/a", e.meanInclusionDelay?.toFixed(2) ?? "n/a", e.proposed, e.missed.length ? e.missed.join(", ") : "none"]),
+        ["epoch", "attestations on target", "of duties", "effectiveness", "mean inclusion delay", "proposals made", "missed proposals", "sync committee participation", "aggregates included"],
+        r.epochs.map((e) => [
+          e.epoch,
+          e.good,
+          e.duties,
+          e.duties ? pct(e.good / e.duties) : "n/a",
+          e.meanInclusionDelay?.toFixed(2) ?? "n/a",
+          e.proposed,
+          e.missed.length ? e.missed.join(", ") : "none",
+          e.syncParticipation === null ? "n/a" : pct(e.syncParticipation),
+          `${e.aggregatesIncluded} of ${e.aggregatesAccepted}`,
+        ]),
       ) +
       `\n\nTotal: ${r.attestationsGood} of ${r.attestationDuties} (${pct(r.effectiveness)}), mean inclusion delay ${r.meanInclusionDelay?.toFixed(2) ?? "n/a"} slots; ` +
       `${r.proposed} proposals made, ${r.missedProposals.length} missed${r.missedProposals.length ? ` (slots ${r.missedProposals.join(", ")})` : ""}. ` +
+      `Sync committee participation ${r.syncParticipation === null ? "n/a" : pct(r.syncParticipation)}; ${r.aggregatesIncluded} of ${r.aggregatesAccepted} published aggregates included. ` +
       `Finality: finalized epoch ${r.finalizedAtStart} -> ${r.finalizedAtEnd}, justified ${r.justifiedAtEnd}.`,
   );
   out.push(

@@ -22,9 +22,13 @@ import {auditSlashing} from "./slashingAudit.js";
  * consensus and signing after it (about 300 ms here), before the next slot's proposal.
  */
 const SAMPLE_OFFSET_MS = 1500;
-/** A node's duty results that arrive between two samples: about 20 per slot with 64 validators; 200 leaves room for a late poll. */
-const LIVE_TAIL = 200;
-/** The most a node's series answers at once; a run of 8 epochs records about 1,500 duty results per node. */
+/**
+ * A node's duty results that arrive between two samples: about 80 per slot with 64 validators (8 attester and
+ * 8 aggregator results, ~30 sync messages, ~30 sync contribution results, mostly not_selected); 500 covers a
+ * poll that lags by several slots.
+ */
+const LIVE_TAIL = 500;
+/** The most a node's series answers at once; a run of 8 epochs records about 5,000 duty results per node. */
 const FINAL_TAIL = 10_000;
 /**
  * After the run's last slot, wait this long before reading effectiveness: the last slot's attestations are

@@ -128,6 +128,16 @@ function describeInclusion(r: InclusionResult): string {
   return `included in slot ${String(r.inclusionSlot)} (delay ${String(r.delay)})${r.correctTarget ? "" : " with a WRONG TARGET"}`;
 }
 
+/**
+ * Which failure the headline names: the duty worth most to the validator over an epoch comes first, whatever
+ * the counts (a slot's 30 sync contribution results would otherwise hide its 8 failed attestations).
+ */
+const HEADLINE_ORDER = ["attester", "proposer", "aggregator", "sync_message", "sync_contribution"];
+const dutyRank = (duty: string): number => {
+  const i = HEADLINE_ORDER.indexOf(duty);
+  return i < 0 ? HEADLINE_ORDER.length : i;
+};
+
 function headline(slot: number, validator: number | undefined, results: AnyDutyResult[], inclusions: InclusionResult[]): string {
   const who = validator === undefined ? `slot ${slot}` : `slot ${slot}, validator ${validator}`;
   if (results.length === 0) return `${who}: no duty results recorded by this node (no duty, or the node was not running)`;
@@ -141,7 +151,9 @@ function headline(slot: number, validator: number | undefined, results: AnyDutyR
   }
   const all = [...groups.values()];
   // A submitted duty that met an invalid partial is news too: some node is signing wrong.
-  const bad = all.filter((g) => g.r.status !== "submitted" || (g.r.invalidPartials?.length ?? 0) > 0).sort((a, b) => b.n - a.n);
+  const bad = all
+    .filter((g) => g.r.status !== "submitted" || (g.r.invalidPartials?.length ?? 0) > 0)
+    .sort((a, b) => dutyRank(a.r.duty) - dutyRank(b.r.duty) || b.n - a.n);
   const first = bad[0];
   if (!first) {
     const ok = inclusions.filter((r) => r.included && r.correctTarget).length;

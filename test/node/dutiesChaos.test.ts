@@ -57,7 +57,8 @@ describe("a 3-of-4 cluster of r3dv run processes under faults", {timeout: 900_00
 
     // The restarted node took part in epoch 5: its own series holds its submitted attestations.
     const trail = await ipc<DutyTrail>(node(2), "duty", {slot: 5 * 8 + 3});
-    assert.ok(trail.results.length > 0 && trail.results.every((r) => r.status === "submitted"), trail.headline);
+    // Every duty submitted, except those whose selection proof did not make the validator an aggregator.
+    assert.ok(trail.results.length > 0 && trail.results.every((r) => r.status === "submitted" || r.status === "not_selected"), trail.headline);
     // And checked them on chain once their inclusion window closed: every one included with the right target.
     assert.equal(trail.inclusions.length, trail.results.filter((r) => r.duty === "attester").length, JSON.stringify(trail.inclusions));
     assert.ok(trail.inclusions.every((r) => r.included && r.correctTarget && (r.delay ?? 99) <= 2), JSON.stringify(trail.inclusions));

@@ -83,4 +83,17 @@ describe("duty trail", () => {
       await s.close();
     }
   });
+
+  it("names a failed attestation before more numerous sync contribution failures", async () => {
+    const s = await seriesOfMissedSlot();
+    try {
+      for (const v of [20, 21, 22]) {
+        await s.append("duty_result", jsonBody({duty: "sync_contribution", slot: SLOT, pubkey: PK(v), validatorIndex: v, subcommitteeIndex: 0, status: "failed", reason: "no_quorum", missing: [2, 3, 4]}), "flushed", SLOT);
+      }
+      const trail = buildDutyTrail(s.entriesBySlot(SLOT), 1, SLOT, undefined);
+      assert.match(trail.headline, /^slot 42: 2 attester FAILED no_quorum missing node\(s\) 3, 4 .*; 1 other outcome\(s\) worth a look below$/);
+    } finally {
+      await s.close();
+    }
+  });
 });

@@ -159,7 +159,8 @@ export class SyncContributionService extends SlotDutyService {
    * all the same agreed contribution, so a second one adds no signature to any block but costs two more
    * threshold signatures (selection proof and contribution), and on a small devnet every member is selected.
    * Candidates are tried in waves, a subcommittee's next member only if the previous one was not selected;
-   * members never tried end as not_selected, naming the cluster's aggregator of their subcommittee.
+   * members never tried end as not_selected, naming the cluster's aggregator of their subcommittee, or with
+   * the failure of the proof that was tried.
    */
   private async selectAggregators(
     slot: number,
@@ -193,7 +194,13 @@ export class SyncContributionService extends SlotDutyService {
             for (const member of rest) result({member, subcommitteeIndex: d.subcommitteeIndex}, {status: "not_selected", detail: `validator ${d.member.validatorIndex} aggregates subcommittee ${d.subcommitteeIndex} for the cluster`});
             candidates.delete(d.subcommitteeIndex);
           } catch (e) {
-            result(d, exchangeFailure(this.o.n, e, "sync selection proof"));
+            // The exchange ran out of time (or partials were invalid): the next member's proof would meet the
+            // same deadline, so the subcommittee's other members share this outcome instead of being tried.
+            const failure = exchangeFailure(this.o.n, e, "sync selection proof");
+            result(d, failure);
+            const rest = (candidates.get(d.subcommitteeIndex) ?? []).slice(wave + 1);
+            for (const member of rest) result({member, subcommitteeIndex: d.subcommitteeIndex}, {...failure, detail: `validator ${d.member.validatorIndex}'s selection proof for subcommittee ${d.subcommitteeIndex} failed: ${failure.detail ?? failure.reason ?? ""}`});
+            candidates.delete(d.subcommitteeIndex);
           }
         }),
       );
