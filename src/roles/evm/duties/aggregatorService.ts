@@ -9,6 +9,7 @@ import type {ShareKey} from "./shareKeys.js";
 import type {SignatureExchange} from "./signatureExchange.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import {type DutyOutcome, consensusFailure, exchangeFailure} from "./outcome.js";
+import {poolReadEveryMs, poolReadUntilMs, readFromPool} from "./poolRead.js";
 import {AggregatorSelections} from "./subscriptions.js";
 import {roundDeadlines} from "./timing.js";
 
@@ -109,12 +110,14 @@ export class AggregatorService {
 
     const electra = beacon.isElectra(slot);
     const committees = [...new Set(selected.map((s) => s.duty.committeeIndex))].sort((a, b) => a - b);
+    const retry = {everyMs: poolReadEveryMs(beacon.slotMs), untilMs: poolReadUntilMs(beacon.slotStartMs(slot), beacon.slotMs), timers: this.timers};
     let aggregates: [number, Attestation][];
     try {
       aggregates = await Promise.all(
         committees.map(async (c) => {
           const data = byCommittee.get(electra ? 0 : c) as phase0.AttestationData;
-          return [c, await beacon.aggregateAttestation(slot, ssz.phase0.AttestationData.hashTreeRoot(data), c)] as [number, Attestation];
+          const root = ssz.phase0.AttestationData.hashTreeRoot(data);
+          return [c, await readFromPool(() => beacon.aggregateAttestation(slot, root, c), retry)] as [number, Attestation];
         }),
       );
     } catch (e) {
