@@ -47,7 +47,9 @@ export function recoverAndVerifyMany(items: RecoverInput[]): RecoverOutcome[] {
   const byMessage = new Map<string, number[]>();
   items.forEach((item, i) => {
     const key = toHex(item.message);
-    byMessage.set(key, [...(byMessage.get(key) ?? []), i]);
+    const group = byMessage.get(key);
+    if (group) group.push(i);
+    else byMessage.set(key, [i]);
   });
   for (const indices of byMessage.values()) {
     if (indices.length === 1) {
