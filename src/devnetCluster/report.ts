@@ -205,16 +205,19 @@ export function buildReport(f: RunFacts): Report {
 
 export const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
-/** Weighted by blocks: an epoch with two blocks must not count as much as one with eight. */
+/**
+ * Weighted by blocks: an epoch with two blocks must not count as much as one with eight. The committee size
+ * is the same in every epoch, so this is the run's bits set over the bits its blocks had.
+ */
 function syncParticipation(e: EffectivenessAnswer): number | null {
-  let bits = 0;
-  let possible = 0;
+  let weighted = 0;
+  let blocks = 0;
   for (const x of e.epochs) {
     if (x.sync_committee.participation === null || x.sync_committee.blocks === 0) continue;
-    bits += x.sync_committee.bits_set;
-    possible += x.sync_committee.bits_set / x.sync_committee.participation;
+    weighted += x.sync_committee.participation * x.sync_committee.blocks;
+    blocks += x.sync_committee.blocks;
   }
-  return possible > 0 ? bits / possible : null;
+  return blocks > 0 ? weighted / blocks : null;
 }
 
 function timeline(f: RunFacts, lastSlot: number): Report["timeline"] {

@@ -19,8 +19,8 @@ function facts(): RunFacts {
       }),
       proposals: Array.from({length: 8}, (_, i) => ({slot: epoch * 8 + i, proposed: !down(epoch * 8 + i), due: true})),
       missed_proposals: Array.from({length: 8}, (_, i) => epoch * 8 + i).filter(down),
-      // 4 blocks per epoch of a 32-seat committee: every seat signed in epoch 0, a quarter in epoch 1.
-      sync_committee: epoch === 0 ? {blocks: 4, bits_set: 128, participation: 1} : {blocks: 4, bits_set: 32, participation: 0.25},
+      // 4 blocks in epoch 0 with every seat signed, 2 in epoch 1 with none (weights: 4 and 2).
+      sync_committee: epoch === 0 ? {blocks: 4, bits_set: 128, participation: 1} : {blocks: 2, bits_set: 0, participation: 0},
       aggregates: {accepted: 4, included: epoch === 0 ? 4 : 3},
     })),
   };
@@ -60,9 +60,9 @@ describe("devnet report", () => {
     assert.equal(r.attestationsGood, 8);
     assert.equal(r.passed, false);
     assert.deepEqual(r.targets.map((t) => [t.name, t.met]), [["effectiveness", false], ["finality", true], ["no slashable signature", true]]);
-    assert.equal(r.syncParticipation, 160 / 256);
+    assert.equal(r.syncParticipation, 128 / 192);
     assert.deepEqual([r.aggregatesIncluded, r.aggregatesAccepted], [7, 8]);
-    assert.deepEqual(r.epochs.map((e) => e.syncParticipation), [1, 0.25]);
+    assert.deepEqual(r.epochs.map((e) => e.syncParticipation), [1, 0]);
     assert.deepEqual(r.failures, [{duty: "attester", reason: "no_quorum", count: 16, slots: [4, 11], reportedBy: [3, 4], missing: [1, 2], minNodesUp: 2}]);
     const kill = r.faults[0];
     assert.equal(kill?.untilSlot, 11);
@@ -73,8 +73,8 @@ describe("devnet report", () => {
     const md = renderMarkdown(r);
     assert.match(md, /\| attester \| no quorum \| 16 \| 4-11 \| 3, 4 \| 1, 2 \| 2 of 4 \(threshold 3\) \|/);
     assert.match(md, /node 1 submitted again from slot 12/);
-    assert.match(md, /Sync committee participation 62\.5%; 7 of 8 published aggregates included/);
-    assert.match(md, /\| 1 \| 4 \| 8 \| 50\.0% \| 1\.00 \| 4 \| 8, 9, 10, 11 \| 25\.0% \| 3 of 4 \|/);
+    assert.match(md, /Sync committee participation 66\.7%; 7 of 8 published aggregates included/);
+    assert.match(md, /\| 1 \| 4 \| 8 \| 50\.0% \| 1\.00 \| 4 \| 8, 9, 10, 11 \| 0\.0% \| 3 of 4 \|/);
     assert.equal((renderHtml(r).match(/<svg/g) ?? []).length, 3);
   });
 
