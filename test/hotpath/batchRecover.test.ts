@@ -4,25 +4,15 @@ import {before, describe, it} from "node:test";
 import {SecretKey} from "@chainsafe/blst";
 import {recoverAndVerifyMany} from "../../src/hotpath/batchRecover.js";
 import {herumi, initHerumi} from "../../src/hotpath/herumi.js";
-import {type RecoverInput, secretToPublicKey, sign, splitSecretKey, verifySignature} from "../../src/hotpath/threshold.js";
+import {sign, verifySignature} from "../../src/hotpath/threshold.js";
+import {thresholdValidator} from "../helpers/thresholdValidator.js";
 
 before(() => initHerumi());
 
 /** BLS12-381's group order: sign(r - k, m) is -sign(k, m). */
 const R = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n;
 
-function validator(message: Uint8Array): RecoverInput & {shares: Uint8Array[]} {
-  const secret = SecretKey.fromKeygen(randomBytes(32)).toBytes();
-  const shares = splitSecretKey(secret, 3, 4);
-  return {
-    message,
-    pubkey: secretToPublicKey(secret),
-    sharePubkeys: Object.fromEntries(shares.map((s, i) => [i + 1, secretToPublicKey(s)])),
-    threshold: 3,
-    partials: shares.map((s, i) => ({shareIndex: i + 1, signature: sign(s, message)})),
-    shares,
-  };
-}
+const validator = (message: Uint8Array) => thresholdValidator(3, 4, message);
 
 function addPoints(a: Uint8Array, b: Uint8Array): Uint8Array {
   const bls = herumi();

@@ -9,25 +9,17 @@ import {
   recoverAndVerify,
   recoverPublicKey,
   recoverSignature,
-  secretToPublicKey,
   sign,
   splitSecretKey,
   verifySignature,
 } from "../../src/hotpath/threshold.js";
 import {defaultThreshold} from "../../src/cluster/quorum.js";
 import {bytesToBigintBE, interpolateAtZero} from "../helpers/lagrange.js";
+import {thresholdValidator} from "../helpers/thresholdValidator.js";
 
 before(() => initHerumi());
 
-function fixture(n: number, m: number) {
-  const secret = SecretKey.fromKeygen(randomBytes(32)).toBytes();
-  const pubkey = secretToPublicKey(secret);
-  const shares = splitSecretKey(secret.slice(), m, n);
-  const message = randomBytes(32);
-  const partials = shares.map((s, i) => ({shareIndex: i + 1, signature: sign(s, message)}));
-  const sharePubkeys = Object.fromEntries(shares.map((s, i) => [i + 1, secretToPublicKey(s)]));
-  return {secret, pubkey, shares, message, partials, sharePubkeys};
-}
+const fixture = (n: number, m: number) => thresholdValidator(m, n);
 
 describe("threshold BLS", () => {
   for (const n of [3, 4, 7, 10]) {

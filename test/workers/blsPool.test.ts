@@ -3,9 +3,10 @@ import {randomBytes} from "node:crypto";
 import {after, before, describe, it} from "node:test";
 import {SecretKey} from "@chainsafe/blst";
 import {initHerumi} from "../../src/hotpath/herumi.js";
-import {ThresholdError, secretToPublicKey, sign, splitSecretKey, verifySignature} from "../../src/hotpath/threshold.js";
+import {ThresholdError, sign, verifySignature} from "../../src/hotpath/threshold.js";
 import {BlsPool, BlsPoolError, MAX_SETS_PER_TASK, defaultPoolSize} from "../../src/workers/blsPool.js";
 import type {SerializedSignatureSet} from "../../src/workers/blsTasks.js";
+import {thresholdValidator} from "../helpers/thresholdValidator.js";
 
 function sets(count: number): SerializedSignatureSet[] {
   return Array.from({length: count}, () => {
@@ -74,12 +75,7 @@ describe("BLS worker pool", () => {
   });
 
   it("recovers in a worker, and names the bad share when the optimistic path fails", async () => {
-    const secret = SecretKey.fromKeygen(randomBytes(32)).toBytes();
-    const pubkey = secretToPublicKey(secret);
-    const shares = splitSecretKey(secret, 3, 4);
-    const message = randomBytes(32);
-    const sharePubkeys = Object.fromEntries(shares.map((s, i) => [i + 1, secretToPublicKey(s)]));
-    const partials = shares.map((s, i) => ({shareIndex: i + 1, signature: sign(s, message)}));
+    const {message, pubkey, sharePubkeys, partials, shares} = thresholdValidator(3, 4);
     const good = await pool.recoverAndVerify({message, pubkey, sharePubkeys, threshold: 3, partials});
     assert.equal(good.ok, true);
     if (good.ok) assert.ok(verifySignature(pubkey, message, good.signature));
@@ -92,15 +88,8 @@ describe("BLS worker pool", () => {
   it("sends recoveries asked in one turn together, one task per worker, and answers each caller", async () => {
     const message = randomBytes(32);
     const inputs = Array.from({length: 24}, () => {
-      const secret = SecretKey.fromKeygen(randomBytes(32)).toBytes();
-      const shares = splitSecretKey(secret, 3, 4);
-      return {
-        message,
-        pubkey: secretToPublicKey(secret),
-        sharePubkeys: Object.fromEntries(shares.map((s, i) => [i + 1, secretToPublicKey(s)])),
-        threshold: 3,
-        partials: shares.slice(0, 3).map((s, i) => ({shareIndex: i + 1, signature: sign(s, message)})),
-      };
+      const v = thresholdValidator(3, 4, message);
+      return {...v, partials: v.partials.slice(0, 3)};
     });
     const before = pool.stats();
     const results = await Promise.all(inputs.map((i) => pool.recoverAndVerify(i)));
