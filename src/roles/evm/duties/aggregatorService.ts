@@ -9,7 +9,7 @@ import type {ShareKey} from "./shareKeys.js";
 import type {SignatureExchange} from "./signatureExchange.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import {type DutyOutcome, consensusFailure, exchangeFailure} from "./outcome.js";
-import {poolReadEveryMs, poolReadUntilMs, readFromPool} from "./poolRead.js";
+import {poolReadOptions, readFromPool} from "./poolRead.js";
 import {AggregatorSelections} from "./subscriptions.js";
 import {roundDeadlines} from "./timing.js";
 
@@ -110,7 +110,7 @@ export class AggregatorService {
 
     const electra = beacon.isElectra(slot);
     const committees = [...new Set(selected.map((s) => s.duty.committeeIndex))].sort((a, b) => a - b);
-    const retry = {everyMs: poolReadEveryMs(beacon.slotMs), untilMs: poolReadUntilMs(beacon.slotStartMs(slot), beacon.slotMs), timers: this.timers};
+    const retry = poolReadOptions(beacon.slotStartMs(slot), beacon.slotMs, this.timers);
     let aggregates: [number, Attestation][];
     try {
       aggregates = await Promise.all(

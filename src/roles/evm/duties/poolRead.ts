@@ -8,7 +8,7 @@ import type {DutyTimers} from "./dutyClock.js";
  * submissions can land just after the 2/3-slot due time: failing at once would lose an aggregate that exists
  * a moment later. Unreachable or broken nodes are not retried here (the beacon set already tried every node).
  */
-export async function readFromPool<T>(read: () => Promise<T>, o: {everyMs: number; untilMs: number; timers: DutyTimers}): Promise<T> {
+export async function readFromPool<T>(read: () => Promise<T>, o: PoolReadOptions): Promise<T> {
   for (;;) {
     try {
       return await read();
@@ -21,15 +21,17 @@ export async function readFromPool<T>(read: () => Promise<T>, o: {everyMs: numbe
   }
 }
 
-/**
- * Until when a pool read may be retried: 5/6 of the slot, which leaves the last sixth (333 ms on a 2 s devnet
- * slot, 2 s on mainnet) to agree on the aggregates, sign them and publish before the slot ends.
- */
-export function poolReadUntilMs(slotStartMs: number, slotMs: number): number {
-  return slotStartMs + Math.floor((5 * slotMs) / 6);
+export interface PoolReadOptions {
+  everyMs: number;
+  untilMs: number;
+  timers: DutyTimers;
 }
 
-/** How often to ask again: 1/24 of a slot (83 ms on the devnet, 500 ms on mainnet), a handful of tries in all. */
-export function poolReadEveryMs(slotMs: number): number {
-  return Math.max(1, Math.floor(slotMs / 24));
+/**
+ * The retry window of a slot's pool reads. Until 5/6 of the slot, which leaves the last sixth (333 ms on a 2 s
+ * devnet slot, 2 s on mainnet) to agree on the aggregates, sign them and publish before the slot ends; every
+ * 1/24 of a slot (83 ms on the devnet, 500 ms on mainnet), a handful of tries in all.
+ */
+export function poolReadOptions(slotStartMs: number, slotMs: number, timers: DutyTimers): PoolReadOptions {
+  return {everyMs: Math.max(1, Math.floor(slotMs / 24)), untilMs: slotStartMs + Math.floor((5 * slotMs) / 6), timers};
 }

@@ -4,7 +4,7 @@ import {type altair, ssz} from "@lodestar/types";
 import {errorMessage} from "../../../util/errors.js";
 import {contributionAndProofSigningRoot, syncSelectionProofSigningRoot} from "../signing.js";
 import {type DutyOutcome, consensusFailure, exchangeFailure} from "./outcome.js";
-import {poolReadEveryMs, poolReadUntilMs, readFromPool} from "./poolRead.js";
+import {poolReadOptions, readFromPool} from "./poolRead.js";
 import type {ShareKey} from "./shareKeys.js";
 import {SlotDutyService} from "./slotDutyService.js";
 import {SubmitBatcher} from "./submitBatcher.js";
@@ -107,7 +107,7 @@ export class SyncContributionService extends SlotDutyService {
     await new Promise<void>((r) => this.timers.at(this.dueMs(slot), r));
 
     const subs = [...new Set(selected.map((s) => s.subcommitteeIndex))].sort((a, b) => a - b);
-    const retry = {everyMs: poolReadEveryMs(beacon.slotMs), untilMs: poolReadUntilMs(beacon.slotStartMs(slot), beacon.slotMs), timers: this.timers};
+    const retry = poolReadOptions(beacon.slotStartMs(slot), beacon.slotMs, this.timers);
     const fetched = await Promise.allSettled(subs.map((sub) => readFromPool(() => beacon.syncCommitteeContribution(slot, sub, root), retry)));
     const mine = fetched.flatMap((f) => (f.status === "fulfilled" ? [f.value] : []));
     if (mine.length === 0) {
