@@ -186,23 +186,24 @@ export class SyncContributionService extends SlotDutyService {
         tries.map((d) => ({share: this.sharesByPubkey.get(d.member.pubkey) as ShareKey, message: syncSelectionProofSigningRoot(beacon.config, slot, d.subcommitteeIndex)})),
         deadline,
       );
+      // This wave settled the subcommittee: its untried members end with `outcome` and are not tried.
+      const settle = (d: {member: SyncMember; subcommitteeIndex: number}, outcome: DutyOutcome) => {
+        for (const member of (candidates.get(d.subcommitteeIndex) ?? []).slice(wave + 1)) result({member, subcommitteeIndex: d.subcommitteeIndex}, outcome);
+        candidates.delete(d.subcommitteeIndex);
+      };
       await Promise.all(
         tries.map(async (d, k) => {
           try {
             const proof = await (proofs[k] as Promise<Uint8Array>);
             if (!isSyncCommitteeAggregator(proof)) return result(d, {status: "not_selected"});
             selected.push({...d, proof});
-            const rest = (candidates.get(d.subcommitteeIndex) ?? []).slice(wave + 1);
-            for (const member of rest) result({member, subcommitteeIndex: d.subcommitteeIndex}, {status: "not_selected", detail: `validator ${d.member.validatorIndex} aggregates subcommittee ${d.subcommitteeIndex} for the cluster`});
-            candidates.delete(d.subcommitteeIndex);
+            settle(d, {status: "not_selected", detail: `validator ${d.member.validatorIndex} aggregates subcommittee ${d.subcommitteeIndex} for the cluster`});
           } catch (e) {
             // The exchange ran out of time (or partials were invalid): the next member's proof would meet the
             // same deadline, so the subcommittee's other members share this outcome instead of being tried.
             const failure = exchangeFailure(this.o.n, e, "sync selection proof");
             result(d, failure);
-            const rest = (candidates.get(d.subcommitteeIndex) ?? []).slice(wave + 1);
-            for (const member of rest) result({member, subcommitteeIndex: d.subcommitteeIndex}, {...failure, detail: `validator ${d.member.validatorIndex}'s selection proof for subcommittee ${d.subcommitteeIndex} failed: ${failure.detail ?? failure.reason ?? ""}`});
-            candidates.delete(d.subcommitteeIndex);
+            settle(d, {...failure, detail: `validator ${d.member.validatorIndex}'s selection proof for subcommittee ${d.subcommitteeIndex} failed: ${failure.detail ?? failure.reason ?? ""}`});
           }
         }),
       );
