@@ -10,7 +10,7 @@ export function createMetrics() {
     peersConnected: new Gauge({name: "r3dv_peers_connected", help: "cluster peers with an open connection", registers: [register]}),
     peerRtt: new Gauge({name: "r3dv_peer_rtt_seconds", help: "last ping round trip per peer", labelNames: ["peer"], registers: [register]}),
     peerClockOffset: new Gauge({name: "r3dv_peer_clock_offset_seconds", help: "peer clock minus ours, estimated from the time exchange", labelNames: ["peer"], registers: [register]}),
-    connectionsRefused: new Counter({name: "r3dv_connections_refused_total", help: "connections the gater refused (peer not in the lock)", labelNames: ["direction"], registers: [register]}),
+    connectionsRefused: new Counter({name: "r3dv_connections_refused_total", help: "connections the gater refused: stage address (inbound from no operator's address, before the handshake) or peer_id (not in the lock)", labelNames: ["direction", "stage"], registers: [register]}),
     dials: new Counter({name: "r3dv_dials_total", help: "dial attempts to cluster peers", labelNames: ["result"], registers: [register]}),
     chunksPushed: new Counter({name: "r3dv_chunks_pushed_total", help: "chunks this node pushed, by answer", labelNames: ["kind", "result"], registers: [register]}),
     chunksAccepted: new Counter({name: "r3dv_chunks_accepted_total", help: "chunks received and accepted", labelNames: ["kind"], registers: [register]}),

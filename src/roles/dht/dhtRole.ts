@@ -11,13 +11,14 @@ import {createLibp2p} from "libp2p";
 import {CID} from "multiformats/cid";
 import * as Digest from "multiformats/hashes/digest";
 import {sha256} from "multiformats/hashes/sha2";
-import {isIPv4} from "node:net";
+import {isIPv4, isIPv6} from "node:net";
 import type {ClusterLock} from "../../cluster/lockSchema.js";
 import type {Metrics} from "../../api/metrics.js";
 import type {Logger} from "../../util/logger.js";
 import {errorMessage} from "../../util/errors.js";
 import {ed25519Verifier} from "../../hotpath/ed25519.js";
 import {clusterGater} from "./gater.js";
+import {OperatorAddresses, hostOf} from "./operatorAddresses.js";
 
 /**
  * Redial backoff: first retry after 250 ms (a restarting peer is back within a second), doubling to 5 s.
@@ -30,13 +31,24 @@ export const DIAL_BACKOFF_MAX_MS = 5000;
 const DHT_LOOKUP_AFTER_FAILURES = 3;
 /** Ping and time exchange every 2 s: a 12 s slot sees six samples per peer, and it costs ~100 bytes per peer per second. */
 export const MEASURE_INTERVAL_MS = 2000;
+/**
+ * How long an inbound connection may take from accept to a muxed, encrypted connection. A noise XX handshake
+ * and two multistream-select negotiations are about three round trips: under 1 s even at a 300 ms
+ * intercontinental RTT, so 3 s leaves room for a busy event loop while a slot held by a silent socket is
+ * freed three times sooner than with libp2p's 10 s default. Members do not depend on it (they bypass the
+ * pending-connection limit) and a dial that times out is retried with backoff.
+ */
+export const INBOUND_UPGRADE_TIMEOUT_MS = 3000;
 const TIME_PROTOCOL = "/r3dv/time/1";
 const RAW_CODEC = 0x55;
 
 export interface ClusterPeer {
   index: number;
   peerId: PeerId;
+  /** Where the lock says the peer listens: always dialled, whatever the DHT says. */
   address: string;
+  /** Another address the DHT reported for the peer, dialled beside the lock's until the peer connects. */
+  dhtAddress?: string;
   publicKey: PublicKey;
   /** Signature check against this peer's identity, with the key parsed once. */
   verify: (data: Uint8Array, sig: Uint8Array) => boolean;
@@ -60,10 +72,16 @@ export interface DhtRoleOptions {
 type Services = {ping: Ping; dht: KadDHT; identify: unknown};
 
 export function lockAddressToMultiaddr(address: string, peerId?: string): Multiaddr {
-  const i = address.lastIndexOf(":");
-  const host = address.slice(0, i);
-  const port = address.slice(i + 1);
-  return multiaddr(`/${isIPv4(host) ? "ip4" : "dns4"}/${host}/tcp/${port}${peerId ? `/p2p/${peerId}` : ""}`);
+  const host = hostOf(address);
+  const port = address.slice(address.lastIndexOf(":") + 1);
+  const proto = isIPv4(host) ? "ip4" : isIPv6(host) ? "ip6" : "dns4";
+  return multiaddr(`/${proto}/${host}/tcp/${port}${peerId ? `/p2p/${peerId}` : ""}`);
+}
+
+/** The lock's address first, then what the DHT said, if anything: a lying member cannot take the lock's away. */
+export function dialAddresses(p: Pick<ClusterPeer, "address" | "dhtAddress" | "peerId">): Multiaddr[] {
+  const addresses = [p.address, ...(p.dhtAddress ? [p.dhtAddress] : [])];
+  return addresses.map((a) => lockAddressToMultiaddr(a, p.peerId.toString()));
 }
 
 /** Provider-record key for the durable chunks of one slot: a CID over sha256("r3dv/slot/<lock hash>/<slot>"). */
@@ -81,6 +99,7 @@ export class DhtRole {
   libp2p!: Libp2p<Services>;
   readonly peers = new Map<string, ClusterPeer>();
   private timer: NodeJS.Timeout | null = null;
+  private readonly operatorAddresses: OperatorAddresses;
   private measureTimer: NodeJS.Timeout | null = null;
   private readonly listeners: {connect: ((p: ClusterPeer) => void)[]; disconnect: ((p: ClusterPeer) => void)[]} = {connect: [], disconnect: []};
 
@@ -91,6 +110,15 @@ export class DhtRole {
       if (!peerId.publicKey) throw new Error(`operator ${op.index}: peer id carries no public key`);
       this.peers.set(op.peer_id, {index: op.index, peerId, address: op.address, publicKey: peerId.publicKey, verify: ed25519Verifier(peerId.publicKey.raw), connected: false, failures: 0, nextDialAt: 0, dialing: false});
     }
+    this.operatorAddresses = new OperatorAddresses(
+      [...this.peers.values()].map((p) => hostOf(p.address)),
+      (hosts, error) =>
+        opts.logger.warn(
+          "operator address does not resolve: connections from any address reach the handshake until it does",
+          {hosts},
+          error,
+        ),
+    );
   }
 
   onPeer(event: "connect" | "disconnect", cb: (p: ClusterPeer) => void): void {
@@ -100,16 +128,29 @@ export class DhtRole {
   async start(): Promise<void> {
     const {lock, metrics, logger} = this.opts;
     const members = new Set(lock.operators.map((o) => o.peer_id));
+    await this.operatorAddresses.start();
     this.libp2p = await createLibp2p<Services>({
       privateKey: this.opts.privateKey,
       addresses: {listen: [this.opts.listen]},
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      connectionGater: clusterGater(members, (peer, direction) => {
-        metrics?.connectionsRefused.inc({direction});
-        logger.warn("refused a connection from a peer outside the cluster lock", {peer, direction});
-      }),
+      connectionManager: {
+        // Members skip the pending-handshake limit and the per-host rate limit, so strangers can never use up
+        // the slots a member needs. Addresses as resolved at start; the gater follows later DNS changes.
+        allow: this.operatorAddresses.known().map((ip) => `/${isIPv4(ip) ? "ip4" : "ip6"}/${ip}`),
+        inboundUpgradeTimeout: INBOUND_UPGRADE_TIMEOUT_MS,
+      },
+      connectionGater: clusterGater(
+        members,
+        (ip) => this.operatorAddresses.mayConnect(ip),
+        (who, direction, stage) => {
+          metrics?.connectionsRefused.inc({direction, stage});
+          // A stranger refused by address can open sockets by the thousand: those log at debug only.
+          if (stage === "address") logger.debug("refused a connection from an address that is no operator's", {address: who});
+          else logger.warn("refused a connection from a peer outside the cluster lock", {peer: who, direction});
+        },
+      ),
       services: {
         identify: identify(),
         ping: ping(),
@@ -130,6 +171,7 @@ export class DhtRole {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     if (this.measureTimer) clearInterval(this.measureTimer);
+    this.operatorAddresses.stop();
     await this.libp2p?.stop();
   }
 
@@ -156,6 +198,7 @@ export class DhtRole {
     p.connected = connected;
     if (connected) {
       p.failures = 0;
+      p.dhtAddress = undefined;
       void this.measure(p);
     } else {
       p.nextDialAt = Date.now() + DIAL_BACKOFF_MIN_MS;
@@ -177,7 +220,7 @@ export class DhtRole {
     p.dialing = true;
     try {
       if (p.failures >= DHT_LOOKUP_AFTER_FAILURES && this.connected().length > 0) await this.lookUp(p);
-      await this.libp2p.dial(lockAddressToMultiaddr(p.address, p.peerId.toString()), {signal: AbortSignal.timeout(5000)});
+      await this.libp2p.dial(dialAddresses(p), {signal: AbortSignal.timeout(5000)});
       this.opts.metrics?.dials.inc({result: "ok"});
     } catch (e) {
       p.failures++;
@@ -190,7 +233,10 @@ export class DhtRole {
     }
   }
 
-  /** Finds a peer's current addresses through the DHT (another member may know where it moved). */
+  /**
+   * Finds a peer's current address through the DHT (another member may know where it moved). The answer
+   * comes from other members, one of whom may lie: it is dialled beside the lock's address, never instead.
+   */
   private async lookUp(p: ClusterPeer): Promise<void> {
     try {
       const info = await this.libp2p.peerRouting.findPeer(p.peerId, {signal: AbortSignal.timeout(3000)});
@@ -199,8 +245,8 @@ export class DhtRole {
         const c = m.getComponents();
         const host = c.find((x) => x.name === "ip4" || x.name === "dns4")?.value;
         const port = c.find((x) => x.name === "tcp")?.value;
-        if (host && port) {
-          p.address = `${host}:${port}`;
+        if (host && port && `${host}:${port}` !== p.address) {
+          p.dhtAddress = `${host}:${port}`;
           break;
         }
       }
