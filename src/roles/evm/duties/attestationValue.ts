@@ -1,3 +1,4 @@
+import {MAX_COMMITTEES_PER_SLOT} from "@lodestar/params";
 import {type phase0, ssz} from "@lodestar/types";
 
 /**
@@ -17,13 +18,26 @@ export function encodeAttestationValue(byCommittee: Map<number, phase0.Attestati
   return new Uint8Array(out);
 }
 
+/**
+ * The inverse of `encodeAttestationValue`, and only of it: committees strictly ascending (a repeated committee
+ * would let two encodings stand for one value) and below the protocol's committee count per slot, and every
+ * record read back exactly.
+ */
 export function decodeAttestationValue(bytes: Uint8Array): Map<number, phase0.AttestationData> | null {
   if (bytes.length === 0 || bytes.length % RECORD !== 0) return null;
   const b = Buffer.from(bytes);
   const out = new Map<number, phase0.AttestationData>();
+  let previous = -1;
   try {
     for (let o = 0; o < b.length; o += RECORD) {
-      out.set(Number(b.readBigUInt64BE(o)), ssz.phase0.AttestationData.deserialize(b.subarray(o + 8, o + RECORD)));
+      const committee = b.readBigUInt64BE(o);
+      if (committee >= BigInt(MAX_COMMITTEES_PER_SLOT) || Number(committee) <= previous) return null;
+      previous = Number(committee);
+      const record = b.subarray(o + 8, o + RECORD);
+      const data = ssz.phase0.AttestationData.deserialize(record);
+      // SSZ's number type reads a uint64 above 2^53 as Infinity: such a slot or epoch is no real value.
+      if (!record.equals(ssz.phase0.AttestationData.serialize(data))) return null;
+      out.set(previous, data);
     }
   } catch {
     return null;
