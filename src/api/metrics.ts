@@ -49,6 +49,7 @@ export function createMetrics() {
     // From a local node's few ms to the 2 s timeout: where a read or submission spends the duty's budget.
     beaconRequestSeconds: new Histogram({name: "r3dv_beacon_request_seconds", help: "beacon node request duration, by kind", labelNames: ["beacon", "kind"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2], registers: [register]}),
     beaconBenched: new Counter({name: "r3dv_beacon_benched_total", help: "times a beacon node was benched, by reason (unreachable, syncing, bad_response)", labelNames: ["beacon", "reason"], registers: [register]}),
+    proposerPreparations: new Counter({name: "r3dv_proposer_preparations_total", help: "epochs' prepare_beacon_proposer calls (the lock's fee recipients told to the beacon nodes), by result (ok, unsupported, failed)", labelNames: ["result"], registers: [register]}),
     consensusRejected: new Counter({name: "r3dv_consensus_rejected_total", help: "QBFT messages refused, by reason", labelNames: ["reason"], registers: [register]}),
   };
 }

@@ -10,6 +10,7 @@ import type {BeaconSet} from "./beacon/beaconSet.js";
 import {redactUrl} from "./beacon/beaconUrl.js";
 import {type AggregationResult, AggregatorService} from "./duties/aggregatorService.js";
 import {AttesterService, type DutyResult} from "./duties/attesterService.js";
+import {type PreparationResult, ProposerPreparation} from "./duties/proposerPreparation.js";
 import {type ProposalResult, ProposerService} from "./duties/proposerService.js";
 import {type ShareKey, loadShareKeys} from "./duties/shareKeys.js";
 import {SignatureExchange} from "./duties/signatureExchange.js";
@@ -39,6 +40,8 @@ export interface EvmRoleOptions {
   onResult(r: AnyDutyResult): void;
   /** What the chain says, a few slots later, about each submitted attestation. */
   onInclusion?(r: InclusionResult): void;
+  /** Each epoch's telling of the lock's fee recipients to the beacon nodes. */
+  onPreparation?(r: PreparationResult): void;
   qbftEvents?: QbftEvents;
   /**
    * Share keys already in memory (benchmarks split 1024 keys in memory: their 4096 EIP-2335 KDF runs would
@@ -63,6 +66,7 @@ export class EvmRole {
   private exchange: SignatureExchange | null = null;
   private attester: AttesterService | null = null;
   private proposer: ProposerService | null = null;
+  private preparation: ProposerPreparation | null = null;
   private aggregator: AggregatorService | null = null;
   private syncMessages: SyncCommitteeService | null = null;
   private syncContributions: SyncContributionService | null = null;
@@ -137,7 +141,10 @@ export class EvmRole {
       ...(this.o.onInclusion ? {inclusion: new InclusionChecker(beacon, this.o.onInclusion, logger)} : {}),
       onDecided: (slot, data, duties) => this.aggregator?.onAttestationDecided(slot, data, duties),
     });
-    this.proposer = new ProposerService({...common, exchange, slashing, onResult: this.o.onResult});
+    const feeRecipients = new Map(lock.validators.map((v) => [v.pubkey.toLowerCase(), v.fee_recipient.toLowerCase()]));
+    this.preparation = new ProposerPreparation({beacon, feeRecipients, logger, onResult: this.o.onPreparation});
+    this.proposer = new ProposerService({...common, exchange, slashing, feeRecipients, onResult: this.o.onResult});
+    this.preparation.start();
     await this.attester.start();
     this.proposer.start();
     this.aggregator.start();
@@ -155,6 +162,7 @@ export class EvmRole {
   private async stopServices(): Promise<void> {
     this.attester?.stop();
     this.proposer?.stop();
+    this.preparation?.stop();
     this.aggregator?.stop();
     this.syncMessages?.stop();
     this.syncContributions?.stop();
@@ -162,6 +170,7 @@ export class EvmRole {
     this.driver?.stop();
     const slashing = this.slashing;
     this.attester = this.proposer = this.aggregator = null;
+    this.preparation = null;
     this.syncMessages = this.syncContributions = null;
     this.exchange = null;
     this.driver = null;

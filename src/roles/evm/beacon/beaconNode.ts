@@ -391,6 +391,22 @@ export class BeaconNode {
     const route = "prepareSyncCommitteeSubnets";
     return this.submit(route, (e) => this.call(e, route, () => this.api(e).validator.prepareSyncCommitteeSubnets({subscriptions})));
   }
+
+  /**
+   * `POST /eth/v1/validator/prepare_beacon_proposer`: the fee recipient each validator's blocks must pay. Sent
+   * to every beacon node, since whichever one serves the block must know it; a node keeps it until restarted.
+   */
+  async prepareBeaconProposer(proposers: ProposerPreparation[]): Promise<void> {
+    if (proposers.length === 0) return;
+    const route = "prepareBeaconProposer";
+    return this.submit(route, (e) => this.call(e, route, () => this.api(e).validator.prepareBeaconProposer({proposers})));
+  }
+}
+
+export interface ProposerPreparation {
+  validatorIndex: number;
+  /** 0x hex execution address. */
+  feeRecipient: string;
 }
 
 export interface SyncDuty {

@@ -12,6 +12,7 @@ import type {ShareKey} from "./shareKeys.js";
 import type {SignatureExchange} from "./signatureExchange.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "./outcome.js";
+import {type ProposalRefusalReason, checkProposal} from "./proposalCheck.js";
 import {roundDeadlines} from "./timing.js";
 
 /** Index of the proposer duty in the leader formula, so a slot's attester and proposer leaders differ. */
@@ -33,6 +34,15 @@ export interface ProposalResult extends DutyOutcome {
   /** ms from slot start to the end of each stage reached. */
   stages: {randao?: number; fetch?: number; consensus?: number; sign?: number; submit?: number};
   round?: number;
+  /** Proposals this node refused in the slot's consensus: whose, in which round, and why. */
+  refused?: RefusedProposal[];
+}
+
+export interface RefusedProposal {
+  from: number;
+  round: number;
+  reason: ProposalRefusalReason;
+  detail: string;
 }
 
 export interface ProposerServiceOptions {
@@ -41,6 +51,8 @@ export interface ProposerServiceOptions {
   exchange: SignatureExchange;
   slashing: SlashingProtection;
   shares: ShareKey[];
+  /** The lock's fee recipient of each validator (public key to address, both lower-case hex). */
+  feeRecipients: ReadonlyMap<string, string>;
   n: number;
   logger: Logger;
   onResult(r: ProposalResult): void;
@@ -48,14 +60,26 @@ export interface ProposerServiceOptions {
 
 /**
  * Block proposals (DESIGN.md): a randao reveal threshold-signed over the epoch, the block built by each
- * node's beacon node, one block agreed by QBFT (the leader's), slashing protection, the block threshold-signed
- * and published. Proposals start at the slot start; the whole duty must fit in the slot.
+ * node's beacon node, one block agreed by QBFT (the leader's, if it pays the lock's fee recipient and builds
+ * on this node's head), slashing protection, the block threshold-signed and published. Proposals start at the
+ * slot start; the whole duty must fit in the slot.
  */
 export class ProposerService {
   private readonly duties = new Map<number, ProposerDuty>();
   private readonly fetched = new Map<number, string>();
   private readonly sharesByPubkey: Map<string, ShareKey>;
   private readonly timers = new DutyTimers();
+  /**
+   * Per slot, every head root this node's beacon node gave while the slot's consensus ran: its own block's
+   * parent, plus the head read again after each refused parent. A proposal must build on one of them.
+   * Tolerance: a leader whose beacon node saw a newer block than ours is refused in its round, but the refusal
+   * re-reads our head, so once our beacon node has that block a later round's proposal on it is accepted (and
+   * the other nodes, if a quorum has it, decide without us). Accepting any recent ancestor instead would let a
+   * byzantine leader orphan the newest block, which is what the check is for.
+   */
+  private readonly heads = new Map<number, Set<string>>();
+  private readonly refusals = new Map<number, RefusedProposal[]>();
+  private readonly headReads = new Set<number>();
 
   constructor(private readonly o: ProposerServiceOptions) {
     this.sharesByPubkey = new Map(o.shares.map((s) => [s.pubkey, s]));
@@ -68,12 +92,42 @@ export class ProposerService {
       slot,
       leader: (round) => qbftLeader(slot, PROPOSER_DUTY_INDEX, round, this.o.n),
       roundDeadline: roundDeadlines(this.o.beacon.slotStartMs(slot), this.o.beacon.slotMs),
-      isValid: (value) => {
+      isValid: (value, from, round) => {
         const p = decodeBlockValue(this.o.beacon.config, slot, value);
         const duty = this.duties.get(slot);
-        return p !== null && p.block.slot === slot && (!duty || p.block.proposerIndex === duty.validatorIndex);
+        if (p === null || p.block.slot !== slot || (duty && p.block.proposerIndex !== duty.validatorIndex)) return false;
+        const feeRecipient = duty && this.o.feeRecipients.get(duty.pubkey);
+        const heads = this.heads.get(slot);
+        // Proposals are judged after this node started the slot's instance with its own block (so with a duty
+        // and a head); a node that never started cannot judge, and only follows a quorum's decision.
+        if (!feeRecipient || !heads) return true;
+        const refusal = checkProposal(p.block, {feeRecipient, heads});
+        if (!refusal) return true;
+        this.refusedIn(slot).push({from, round, ...refusal});
+        if (refusal.reason === "wrong_parent") void this.rereadHead(slot);
+        return refusal;
       },
     };
+  }
+
+  private refusedIn(slot: number): RefusedProposal[] {
+    let list = this.refusals.get(slot);
+    if (!list) this.refusals.set(slot, (list = []));
+    return list;
+  }
+
+  /** Reads the head again after a refused parent (one read at a time per slot): a later round may build on it. */
+  private async rereadHead(slot: number): Promise<void> {
+    if (this.headReads.has(slot)) return;
+    this.headReads.add(slot);
+    try {
+      const head = await this.o.beacon.headBlock();
+      this.heads.get(slot)?.add(toHex(head.root).toLowerCase());
+    } catch (e) {
+      this.o.logger.debug("head not read again after a refused parent", {slot}, e);
+    } finally {
+      this.headReads.delete(slot);
+    }
   }
 
   start(): void {
@@ -92,7 +146,7 @@ export class ProposerService {
       // Slot 0 is the genesis block's: nobody proposes there.
       if (slot > 0 && this.duties.has(slot)) await this.propose(slot, this.duties.get(slot) as ProposerDuty);
     });
-    for (const s of this.duties.keys()) if (s < slot - 2) this.duties.delete(s);
+    for (const m of [this.duties, this.heads, this.refusals]) for (const s of m.keys()) if (s < slot - 2) m.delete(s);
     this.o.driver.prune(slot - 2);
     this.o.exchange.prune(slot - 2);
   }
@@ -115,15 +169,16 @@ export class ProposerService {
     const start = beacon.slotStartMs(slot);
     const share = this.sharesByPubkey.get(duty.pubkey) as ShareKey;
     const result: ProposalResult = {duty: "proposer", slot, pubkey: duty.pubkey, validatorIndex: duty.validatorIndex, status: "failed", stages: {}};
-    const failWith = (outcome: DutyOutcome) => this.o.onResult({...result, ...outcome});
-    const fail = (reason: FailureReason, e: unknown) => failWith({status: "failed", reason, detail: errorMessage(e)});
+    const refused = this.refusedIn(slot);
+    const report = (outcome: DutyOutcome) => this.o.onResult({...result, ...(refused.length > 0 ? {refused: [...refused]} : {}), ...outcome});
+    const fail = (reason: FailureReason, e: unknown) => report({status: "failed", reason, detail: errorMessage(e)});
     const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
     let randao: Uint8Array;
     try {
       randao = await this.o.exchange.signAndExchange("randao", slot, share, randaoSigningRoot(beacon.config, Math.floor(slot / SLOTS_PER_EPOCH)), deadline);
       result.stages.randao = Date.now() - start;
     } catch (e) {
-      return failWith(exchangeFailure(this.o.n, e, "randao reveal"));
+      return report(exchangeFailure(this.o.n, e, "randao reveal"));
     }
     let mine;
     try {
@@ -132,13 +187,14 @@ export class ProposerService {
     } catch (e) {
       return fail("beacon_unavailable", e);
     }
+    this.heads.set(slot, new Set([toHex(mine.block.parentRoot).toLowerCase()]));
     let decided;
     try {
       decided = await Promise.race([this.o.driver.run(`proposer/${slot}`, encodeBlockValue(beacon.config, mine)), deadline]);
       result.stages.consensus = Date.now() - start;
       result.round = decided.round;
     } catch (e) {
-      return failWith(consensusFailure(this.o.driver, `proposer/${slot}`, this.o.n, e));
+      return report(consensusFailure(this.o.driver, `proposer/${slot}`, this.o.n, e));
     }
     const block = decodeBlockValue(beacon.config, slot, decided.value);
     // Unreachable for honest nodes (validity is checked before deciding); a bug, not a peer, if it happens.
@@ -154,7 +210,7 @@ export class ProposerService {
       signature = await this.o.exchange.signAndExchange("proposer", slot, share, root, deadline);
       result.stages.sign = Date.now() - start;
     } catch (e) {
-      return failWith(exchangeFailure(this.o.n, e, "block signature"));
+      return report(exchangeFailure(this.o.n, e, "block signature"));
     }
     const invalid = this.o.exchange.invalidPartials("proposer", slot, duty.pubkey, root);
     if (invalid.length > 0) result.invalidPartials = invalid;
@@ -163,7 +219,7 @@ export class ProposerService {
       const after = Date.now() - start;
       result.stages.submit = after;
       const late = after > beacon.slotMs * LATE_AFTER_SLOT_FRACTION;
-      this.o.onResult({...result, status: late ? "late" : "submitted", ...(late ? {reason: "late_block" as const, detail: `published ${after} ms into the slot, after the attesters voted`} : {})});
+      report({status: late ? "late" : "submitted", ...(late ? {reason: "late_block" as const, detail: `published ${after} ms into the slot, after the attesters voted`} : {})});
     } catch (e) {
       fail("submit_failed", e);
     }

@@ -208,9 +208,11 @@ export class QbftInstance {
     const k = key("PRE_PREPARE", pp.msg.round, pp.msg.sender);
     let ok = this.judged.get(k);
     if (ok === undefined) {
-      ok = this.cfg.isValid(pp.msg.value as Uint8Array);
+      const verdict = this.cfg.isValid(pp.msg.value as Uint8Array, pp.msg.sender, pp.msg.round);
+      ok = verdict === true;
       this.judged.set(k, ok);
-      if (!ok) this.out.rejected.push({from: pp.msg.sender, type: "PRE_PREPARE", round: pp.msg.round, reason: "invalid proposed value"});
+      const reason = typeof verdict === "object" ? verdict.reason : "invalid proposed value";
+      if (!ok) this.out.rejected.push({from: pp.msg.sender, type: "PRE_PREPARE", round: pp.msg.round, reason});
     }
     return ok;
   }

@@ -38,6 +38,12 @@ export interface QbftCrypto {
   hash(value: Uint8Array): Uint8Array;
 }
 
+/** Why a proposed value was refused: a short code (a metric label) and what was wrong with this value. */
+export interface ValueRefusal {
+  reason: string;
+  detail: string;
+}
+
 export interface QbftConfig {
   instance: string;
   /** Number of operators. */
@@ -48,8 +54,12 @@ export interface QbftConfig {
   leader(round: number): number;
   /** Absolute time (ms) at which `round` times out; anchored to the slot, identical on every node. */
   roundDeadline(round: number): number;
-  /** Application check of a proposed value (e.g. attestation data for the right slot); invalid proposals are ignored. */
-  isValid(value: Uint8Array): boolean;
+  /**
+   * Application check of a proposed value (e.g. attestation data for the right slot), given its proposer and
+   * round; invalid proposals are ignored. A refusal with a reason names why (metrics, duty results); `false`
+   * is refused as "invalid proposed value".
+   */
+  isValid(value: Uint8Array, from: number, round: number): boolean | ValueRefusal;
   crypto: QbftCrypto;
 }
 

@@ -15,6 +15,8 @@ import {tempDir} from "../../../helpers/cli.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {type Effectiveness, type RunningDevnet, getJson, spawnDevnet} from "../../../devnet/helpers.js";
 
+/** Not the withdrawal address, and not the devnet's default: blocks paying it were told so by the cluster. */
+const FEE_RECIPIENT = "0x" + "22".repeat(20);
 
 /**
  * Node 1's beacon node lies: its attestation data votes for a target root no honest node sees. The other
@@ -43,10 +45,11 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
   const roles: EvmRole[] = [];
   const results: AnyDutyResult[] = [];
   const refusedFrom: number[] = [];
+  const blocksRefused: string[] = [];
 
   before(async () => {
     dir = await tempDir();
-    const {lock} = await createCluster({nodes: 4, threshold: 3, keys: {kind: "interop", start: 0, count: 64}, network: "devnet", withdrawalAddress: "0x" + "11".repeat(20), kdf: "pbkdf2", out: join(dir, "cluster")});
+    const {lock} = await createCluster({nodes: 4, threshold: 3, keys: {kind: "interop", start: 0, count: 64}, network: "devnet", withdrawalAddress: "0x" + "11".repeat(20), feeRecipient: FEE_RECIPIENT, kdf: "pbkdf2", out: join(dir, "cluster")});
     devnet = await spawnDevnet(["--validators", "64", "--own", "none", "--slot-ms", "2000", "--genesis-delay", "8", "--log-level", "warn"]);
     const hub = new MemoryHub();
     const logger = createLogger("error", "test");
@@ -57,7 +60,7 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
         new EvmRole({
           lock, self: i, nodeDir, dataDir: join(dir, `data-${i}`), beaconUrls: [devnet.url], privateKey, transport: hub.transport(i), pool, logger,
           onResult: (r) => results.push(r),
-          qbftEvents: {onRejected: (_instance, from, reason) => reason === "invalid proposed value" && refusedFrom.push(from)},
+          qbftEvents: {onRejected: (instance, from, reason) => (reason === "invalid proposed value" ? refusedFrom.push(from) : instance.startsWith("proposer/") && blocksRefused.push(`${from}:${reason}`))},
           ...(i === 1 ? {beacon: await lyingBeacon(devnet.url)} : {}),
         }),
       );
@@ -92,11 +95,24 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
       }
     }
     assert.equal(duties, 3 * 64);
-    assert.ok(good >= duties * 0.99, `${good} of ${duties} attestations included on target; ${JSON.stringify(summary)}`);
+    assert.ok(good >= duties * 0.99, `${good} of ${duties} attestations included on target; ${JSON.stringify(summary)}; blocks refused ${blocksRefused}`);
     const missed = body.data.epochs.flatMap((e) => e.missed_proposals);
     assert.deepEqual(missed, [], `missed proposals: ${JSON.stringify(missed)}`);
     // The liar's proposals were refused as invalid by honest nodes.
     assert.ok(refusedFrom.filter((from) => from === 1).length > 0, "node 1's lying proposals were refused");
+  });
+
+  it("every block of the cluster pays the lock's fee recipient", async () => {
+    // The nodes told the devnet (prepare_beacon_proposer), which builds each proposer's execution payload for
+    // the address it was told, as real beacon nodes do; without that it pays its default address.
+    let blocks = 0;
+    for (let slot = 8; slot < 4 * 8; slot++) {
+      const block = await getJson<{data: {message: {body: {execution_payload: {fee_recipient: string}}}}}>(`${devnet.url}/eth/v2/beacon/blocks/${slot}`);
+      if (block.status === 404) continue;
+      blocks++;
+      assert.equal(block.body.data.message.body.execution_payload.fee_recipient.toLowerCase(), FEE_RECIPIENT, `block of slot ${slot}`);
+    }
+    assert.ok(blocks > 0, "the cluster proposed blocks");
   });
 
   it("the lying node signed only what the cluster agreed: its slashing history holds honest targets only", async () => {
