@@ -23,10 +23,11 @@ export interface Submissions {
  */
 export function submissions(results: AnyDutyResult[], duty: "attester" | "sync_message", slotMs: number): Submissions {
   const mine = results.filter((r): r is DutyResult | SyncMessageResult => r.duty === duty);
-  const submitMs = (r: DutyResult | SyncMessageResult) => (r.status === "submitted" ? r.stages.submit : undefined);
+  // "late" was submitted too, after the deadline: its latency counts, it is just not on time.
+  const submitMs = (r: DutyResult | SyncMessageResult) => (r.status === "submitted" || r.status === "late" ? r.stages.submit : undefined);
   const onTime = new Set(mine.filter((r) => (submitMs(r) ?? Infinity) <= slotMs / 3).map((r) => `${r.slot}/${r.pubkey}`));
   const notSubmitted: Record<string, number> = {};
-  for (const r of mine) if (r.status !== "submitted") notSubmitted[r.status] = (notSubmitted[r.status] ?? 0) + 1;
+  for (const r of mine) if (submitMs(r) === undefined) notSubmitted[r.status] = (notSubmitted[r.status] ?? 0) + 1;
   return {
     latency: latencyStats(mine.flatMap((r) => submitMs(r) ?? [])),
     onTime: onTime.size,
