@@ -9,6 +9,21 @@ export interface BenchRow {
   samples: number;
 }
 
+/** Mean, p50 and p99 of measured durations (ms); NaN for an empty list, which the run then reports as a failure. */
+export function latencyStats(ms: number[]): {mean: number; p50: number; p99: number; count: number} {
+  const s = [...ms].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN;
+  return {mean: s.length ? s.reduce((a, b) => a + b, 0) / s.length : NaN, p50: q(0.5), p99: q(0.99), count: s.length};
+}
+
+/**
+ * Rows that measured nothing: a row with no samples has no value to report (its ops/s and latency would be
+ * made up), so the run names them and fails instead of printing them as if they were numbers.
+ */
+export function emptyRows(rows: BenchRow[]): BenchRow[] {
+  return rows.filter((r) => !(r.samples > 0));
+}
+
 export interface BenchTask {
   name: string;
   fn: Fn;

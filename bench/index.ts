@@ -1,6 +1,6 @@
 import {mkdir, writeFile} from "node:fs/promises";
 import {availableParallelism, cpus, totalmem} from "node:os";
-import {type BenchRow, runSuite} from "./harness.js";
+import {type BenchRow, emptyRows, runSuite} from "./harness.js";
 import {suites} from "./suites.js";
 
 const RESULTS_FILE = new URL("../../bench/results/latest.json", import.meta.url);
@@ -30,3 +30,9 @@ const machine = {node: process.version, cpu: cpus()[0]?.model, cores: availableP
 await mkdir(new URL(".", RESULTS_FILE), {recursive: true});
 await writeFile(RESULTS_FILE, JSON.stringify({date: new Date().toISOString(), machine, rows}, null, 2) + "\n");
 console.log(`wrote ${RESULTS_FILE.pathname}`);
+const empty = emptyRows(rows);
+if (empty.length > 0) {
+  console.error(`FAILED: ${empty.length} row(s) measured nothing (0 samples), so their numbers mean nothing:`);
+  for (const r of empty) console.error(`  ${r.suite}: ${r.task}`);
+  process.exitCode = 1;
+}

@@ -22,13 +22,19 @@ export function renderMarkdown(r: Report): string {
       `genesis ${new Date(f.genesisTime * 1000).toISOString()}, run ${Math.round((f.endedAt - f.startedAt) / 1000)} s` +
       (f.readyAt ? `, every node ready ${readyWhen(f.readyAt - f.genesisTime * 1000)}` : ", not every node became ready in epoch 0"),
   );
-  out.push("## Targets\n\n" + table(["target", "met", "measured"], r.targets.map((t) => [t.name, t.met ? "yes" : "**NO**", t.detail])));
+  out.push(
+    "## Verdict\n\n" +
+      table(["target", "measured", "required", "result"], r.targets.map((t) => [t.name, t.measured, t.target, t.met ? "pass" : "**FAIL**"])) +
+      `\n\n${r.passed ? "Every target met: exit code 0." : `Missed: ${r.targets.filter((t) => !t.met).map((t) => t.name).join(", ")}; exit code 1.`}` +
+      (r.epochsWithoutQuorum.length ? ` Epochs ${r.epochsWithoutQuorum.join(", ")} had fewer than ${f.threshold} nodes up after an injected fault: their sync committee, aggregate and proposal duties are shown below but not judged.` : ""),
+  );
   out.push(
     "## Effectiveness (read from the devnet's beacon state)\n\n" +
       table(
-        ["epoch", "attestations on target", "of duties", "effectiveness", "mean inclusion delay", "proposals made", "missed proposals", "sync committee participation", "aggregates included"],
+        ["epoch", "quorum up", "attestations on target", "of duties", "effectiveness", "mean inclusion delay", "proposals made", "missed proposals", "sync committee participation", "aggregates included"],
         r.epochs.map((e) => [
           e.epoch,
+          e.quorum ? "yes" : "no",
           e.good,
           e.duties,
           e.duties ? pct(e.good / e.duties) : "n/a",

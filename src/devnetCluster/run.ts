@@ -178,7 +178,7 @@ async function orchestrate(o: DevnetRunOptions, io: RunIo, sup: Supervisor, view
   const markdown = renderMarkdown(report);
   await writeFile(join(o.out, "report.md"), markdown);
   await writeFile(join(o.out, "report.html"), renderHtml(report));
-  await writeFile(join(o.out, "report.json"), JSON.stringify({passed: report.passed, targets: report.targets, epochs: report.epochs, failures: report.failures, faults: report.faults, latency: report.latency}, null, 2) + "\n");
+  await writeFile(join(o.out, "report.json"), JSON.stringify({passed: report.passed, targets: report.targets, epochsWithoutQuorum: report.epochsWithoutQuorum, epochs: report.epochs, failures: report.failures, faults: report.faults, latency: report.latency}, null, 2) + "\n");
   return {report, markdown};
 }
 

@@ -59,7 +59,17 @@ describe("devnet report", () => {
     assert.equal(r.attestationDuties, 16);
     assert.equal(r.attestationsGood, 8);
     assert.equal(r.passed, false);
-    assert.deepEqual(r.targets.map((t) => [t.name, t.met]), [["effectiveness", false], ["finality", true], ["no slashable signature", true]]);
+    // Nodes 1 and 2 were down in slots 4-11, so neither epoch had a quorum throughout: nothing to judge sync
+    // committee, aggregate and proposal duties by, and a target that judged nothing fails.
+    assert.deepEqual(r.epochsWithoutQuorum, [0, 1]);
+    assert.deepEqual(r.targets.map((t) => [t.name, t.met]), [
+      ["effectiveness", false],
+      ["finality", true],
+      ["sync committee participation", false],
+      ["aggregates included", false],
+      ["no missed proposal", false],
+      ["no slashable signature", true],
+    ]);
     assert.equal(r.syncParticipation, 128 / 192);
     assert.deepEqual([r.aggregatesIncluded, r.aggregatesAccepted], [7, 8]);
     assert.deepEqual(r.epochs.map((e) => e.syncParticipation), [1, 0]);
@@ -74,15 +84,81 @@ describe("devnet report", () => {
     assert.match(md, /\| attester \| no quorum \| 16 \| 4-11 \| 3, 4 \| 1, 2 \| 2 of 4 \(threshold 3\) \|/);
     assert.match(md, /node 1 submitted again from slot 12/);
     assert.match(md, /Sync committee participation 66\.7%; 7 of 8 published aggregates included/);
-    assert.match(md, /\| 1 \| 4 \| 8 \| 50\.0% \| 1\.00 \| 4 \| 8, 9, 10, 11 \| 0\.0% \| 3 of 4 \|/);
+    assert.match(md, /\| 1 \| no \| 4 \| 8 \| 50\.0% \| 1\.00 \| 4 \| 8, 9, 10, 11 \| 0\.0% \| 3 of 4 \|/);
+    assert.match(md, /\| effectiveness \| 50\.0% of 16 attestations included with the correct target \| at least 99\.0% \| \*\*FAIL\*\* \|/);
+    assert.match(md, /Missed: effectiveness, sync committee participation, aggregates included, no missed proposal; exit code 1\./);
     assert.equal((renderHtml(r).match(/<svg/g) ?? []).length, 3);
   });
 
   it("passes a run that met every target, and fails one whose slashing audit could not read every node", () => {
-    const f = facts();
-    for (const e of f.effectiveness.epochs) for (const v of e.validators) Object.assign(v, {included: true, correct_target: true, inclusion_delay: 1});
-    assert.equal(buildReport(f).passed, true);
+    const f = healthy();
+    const r = buildReport(f);
+    assert.deepEqual(r.targets.filter((t) => !t.met), []);
+    assert.equal(r.passed, true);
+    assert.match(renderMarkdown(r), /\| no missed proposal \| 0 missed in 2 epoch\(s\) with a quorum up \| none outside epochs without a quorum \| pass \|/);
     f.slashing = {...f.slashing, nodes: [1, 2, 3], errors: ["node 4: cannot open"]};
     assert.equal(buildReport(f).targets.find((t) => t.name === "no slashable signature")?.met, false);
   });
+
+  it("fails a run that missed a proposal while 3 of 4 nodes were up", () => {
+    const f = healthy();
+    miss(f, 6);
+    const r = buildReport(f);
+    assert.deepEqual(r.epochsWithoutQuorum, []);
+    assert.deepEqual(r.targets.filter((t) => !t.met).map((t) => [t.name, t.measured]), [["no missed proposal", "1 missed (slots 6) in 2 epoch(s) with a quorum up"]]);
+    assert.equal(r.passed, false);
+  });
+
+  it("excuses missed proposals, sync bits and aggregates of an epoch where a fault left no quorum, and judges the rest", () => {
+    const f = healthy();
+    // Nodes 1 and 2 killed at slot 8 (epoch 1), both back and submitting from slot 12.
+    f.faults = [
+      {event: {action: "kill", node: 1, epoch: 1}, slot: 8, at: 16_000, pid: 11},
+      {event: {action: "kill", node: 2, epoch: 1}, slot: 8, at: 16_000, pid: 12},
+      {event: {action: "start", node: 1, epoch: 1}, slot: 12, at: 24_000, pid: 13},
+      {event: {action: "start", node: 2, epoch: 1}, slot: 12, at: 24_000, pid: 14},
+    ];
+    const e1 = f.effectiveness.epochs[1] as EffectivenessAnswer["epochs"][number];
+    for (const slot of [8, 9, 10, 11]) miss(f, slot);
+    e1.sync_committee = {blocks: 4, bits_set: 0, participation: 0};
+    e1.aggregates = {accepted: 4, included: 0};
+    let r = buildReport(f);
+    assert.deepEqual(r.epochsWithoutQuorum, [1]);
+    assert.deepEqual(r.targets.filter((t) => !t.met), []);
+    // The same misses in epoch 0, where every node was up, fail each target.
+    const e0 = f.effectiveness.epochs[0] as EffectivenessAnswer["epochs"][number];
+    miss(f, 3);
+    e0.sync_committee = {blocks: 7, bits_set: 7 * 32 - 3, participation: (7 * 32 - 3) / (7 * 32)};
+    e0.aggregates = {accepted: 4, included: 3};
+    r = buildReport(f);
+    assert.deepEqual(r.targets.filter((t) => !t.met).map((t) => t.name), ["sync committee participation", "aggregates included", "no missed proposal"]);
+    assert.match(r.targets[2]?.measured ?? "", /^98\.7% of the sync committee bits in 7 blocks of 1 epoch\(s\) with a quorum up; epochs 1 excused/);
+  });
+
+  it("fails a run in which no aggregate was accepted: every accepted aggregate included proves nothing then", () => {
+    const f = healthy();
+    for (const e of f.effectiveness.epochs) e.aggregates = {accepted: 0, included: 0};
+    assert.deepEqual(buildReport(f).targets.filter((t) => !t.met).map((t) => t.name), ["aggregates included"]);
+  });
 });
+
+/** facts() with every duty on chain and one fault: node 2 down in slots 4-11, so 3 of 4 (the threshold) stay up. */
+function healthy(): RunFacts {
+  const f = facts();
+  for (const e of f.effectiveness.epochs) {
+    for (const v of e.validators) Object.assign(v, {included: true, correct_target: true, inclusion_delay: 1});
+    for (const p of e.proposals) p.proposed = true;
+    e.missed_proposals = [];
+    e.sync_committee = {blocks: 8, bits_set: 8 * 32, participation: 1};
+    e.aggregates = {accepted: 4, included: 4};
+  }
+  f.faults = f.faults.filter((x) => x.event.node === 2);
+  return f;
+}
+
+/** The proposal of `slot` did not make it on chain. */
+function miss(f: RunFacts, slot: number): void {
+  const e = f.effectiveness.epochs[Math.floor(slot / 8)] as EffectivenessAnswer["epochs"][number];
+  (e.proposals.find((p) => p.slot === slot) as {proposed: boolean}).proposed = false;
+  e.missed_proposals = [...e.missed_proposals, slot].sort((a, b) => a - b);
+}
