@@ -101,6 +101,7 @@ export class R3dvNode {
       logger: logger.child({role: "evm"}),
       onResult: (r) => this.recordDuty(r),
       onInclusion: (r) => this.recordInclusion(r),
+      onPartialsDropped: (reason, count) => this.metrics.partialSigsDropped.inc({reason}, count),
       qbftEvents: {
         onRoundChange: () => this.metrics.consensusRounds.inc(),
         onRejected: (_instance, _from, reason) => this.metrics.consensusRejected.inc({reason}),
