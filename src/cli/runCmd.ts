@@ -20,7 +20,7 @@ export function registerRun(program: Command): void {
     .addOption(opt("--log-level <LEVEL>", "error, warn, info or debug (default info)", RUN_FLAGS.logLevel))
     .addOption(opt("--storage-budget <BYTES>", "series storage budget, e.g. 10G (default 10G)", RUN_FLAGS.storageBudget))
     .addOption(opt("--replication <K>", `peers that must accept a durable chunk (default ${DEFAULT_REPLICATION})`, RUN_FLAGS.replication))
-    .addOption(opt("--peer-rate <N>", "chunks/s each peer may push before refusals (default 1000)", RUN_FLAGS.peerRate))
+    .addOption(opt("--peer-rate <N>", "chunks/s each peer may push before refusals (default 1000; raising it raises the 2 MiB/s byte budget alike)", RUN_FLAGS.peerRate))
     .action(async (flags: RawRunFlags) => {
       const opts = resolveRunOptions(flags);
       const logger = createLogger(opts.logLevel, "r3dv");

@@ -51,6 +51,20 @@ const HEADER_LEN = 1 + 1 + 1 + 8 + 8 + 8 + 4;
  * bytes); blocks themselves come from the beacon node, never through peers. Anything bigger is an attack.
  */
 export const MAX_PAYLOAD_BYTES = 1 << 20;
+/**
+ * Payload caps per kind, checked from the header before a signature is verified. A kind's cap is the most an
+ * honest node puts in one chunk of it, with room to spare: partial_sig batches carry one ~400-byte partial per
+ * validator (1 MiB: ~2,600 validators in one chunk); qbft steps carry a justification of up to 512 signed
+ * messages; block views and duty results are a header and a few roots; probes are operators' test messages.
+ */
+export const MAX_PAYLOAD_BY_KIND: Readonly<Record<ChunkKind, number>> = {
+  eth_block: 64 * 1024,
+  qbft: MAX_PAYLOAD_BYTES,
+  partial_sig: MAX_PAYLOAD_BYTES,
+  duty_result: 64 * 1024,
+  limiter_decision: 64 * 1024,
+  probe: 64 * 1024,
+};
 /** Ed25519 signatures are 64 bytes; the length byte leaves room for another key type in a later version. */
 const MAX_SIG_LEN = 255;
 
@@ -107,6 +121,17 @@ export interface ChunkHeader {
   kind: ChunkKind;
   origin: number;
   slot: number;
+}
+
+/** The header without decoding the rest: what admission reads before it spends a signature check. */
+export function readChunkHeader(bytes: Uint8Array): ChunkHeader & {payloadLength: number} {
+  if (bytes.length < HEADER_LEN) throw new ChunkError({code: "CHUNK_TRUNCATED", length: bytes.length, needed: HEADER_LEN});
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const kind = CHUNK_KINDS[b[1] as number];
+  if (kind === undefined) throw new ChunkError({code: "CHUNK_BAD_KIND", kind: b[1] as number});
+  const slot = b.readBigUInt64BE(3);
+  if (slot > BigInt(Number.MAX_SAFE_INTEGER)) throw new ChunkError({code: "CHUNK_BAD_FIELD", field: "slot", reason: "exceeds 2^53"});
+  return {kind, origin: b[2] as number, slot: Number(slot), payloadLength: b.readUInt32BE(27)};
 }
 
 export function decodeChunk(bytes: Uint8Array): Chunk {

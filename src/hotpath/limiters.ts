@@ -11,6 +11,12 @@ export const ECONOMIC_REFUSE_BELOW = 0.2;
 /** Objective bands in slots (DESIGN.md): under 10 slots is the current duty, under 100 still useful for catch-up and audit. */
 export const OBJECTIVE_CURRENT_SLOTS = 10;
 export const OBJECTIVE_RECENT_SLOTS = 100;
+/**
+ * How far ahead of this node's slot a chunk may be: one slot covers an honest peer whose clock (or slot
+ * boundary) is ahead of ours by up to a slot; anything further is not a duty yet, and would count as
+ * "current" for as long as the clock takes to get there.
+ */
+export const OBJECTIVE_FUTURE_SLOTS = 1;
 /** One block view per slot of a 32-slot epoch per origin: W-tracking's denominator (DESIGN.md). */
 export const W_EPOCH_ALLOWANCE = 32;
 /** W-tracking's floor (DESIGN.md): a busy origin is deprioritised, not silenced, until its allowance is spent. */
@@ -45,7 +51,7 @@ export function economicFactor(used: number, budget: number): number {
   return budget <= 0 ? 0 : Math.max(0, 1 - used / budget);
 }
 
-/** Chunks from the future (a peer's clock ahead by a slot) count as current. */
+/** Chunks from the next slot (a peer's clock ahead) count as current; further ahead is refused by evaluateLimiters. */
 export function objectiveFactor(currentSlot: number, chunkSlot: number): number {
   const age = currentSlot - chunkSlot;
   if (age < OBJECTIVE_CURRENT_SLOTS) return 1.0;
@@ -65,7 +71,8 @@ export function topologyFactor(peers: number): number {
  * Factors, then the refusals the table implies when the node is not under load; which chunks are refused
  * under load is the inbound queue's job (lowest priority first). Each limiter refuses at the end of its range:
  * - economic below 0.2 (`storage_full`, the table's rule);
- * - objective at its floor: 100 slots or older is history, which a node fetches, never accepts by push;
+ * - objective at its floor: 100 slots or older is history, which a node fetches, never accepts by push; and
+ *   beyond the next slot (`future_slot`): no duty is there yet;
  * - W-tracking when 1 - n/32 reaches 0: the origin's allowance of one block view per slot is spent;
  * - topology while isolated, for everything but the current duty (objective 1.0), which is never starved.
  */
@@ -80,6 +87,7 @@ export function evaluateLimiters(x: LimiterInputs): Admission {
   const refuse = (limiter: LimiterName, reason: string): Admission => ({admit: false, priority, factors, limiter, reason});
   if (factors.economic < ECONOMIC_REFUSE_BELOW) return refuse("economic", "storage_full");
   if (x.currentSlot - x.chunkSlot >= OBJECTIVE_RECENT_SLOTS) return refuse("objective", "too_old");
+  if (x.chunkSlot - x.currentSlot > OBJECTIVE_FUTURE_SLOTS) return refuse("objective", "future_slot");
   if (x.isEthBlock && x.ethBlocksThisEpoch >= W_EPOCH_ALLOWANCE) return refuse("w_tracking", "epoch_allowance_spent");
   if (x.connectedStorePeers < TOPOLOGY_MIN_PEERS && factors.objective < 1.0) return refuse("topology", "too_few_peers");
   return {admit: true, priority, factors};

@@ -4,7 +4,7 @@ export class TokenBucket {
   private last: number;
 
   constructor(
-    private readonly ratePerSec: number,
+    readonly ratePerSec: number,
     private readonly burst: number,
     now: number,
   ) {

@@ -3,7 +3,7 @@ import {join, resolve} from "node:path";
 import {multiaddr} from "@multiformats/multiaddr";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import type {LogLevel} from "../util/logger.js";
-import {PEER_RATE_PER_SEC} from "../roles/store/storeRole.js";
+import {PEER_RATE_PER_SEC} from "../roles/store/peerBudget.js";
 import {redactUrl} from "../roles/evm/beacon/beaconUrl.js";
 
 /** DESIGN.md: the economic limiter's default budget. */

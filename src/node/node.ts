@@ -102,6 +102,7 @@ export class R3dvNode {
       onResult: (r) => this.recordDuty(r),
       onInclusion: (r) => this.recordInclusion(r),
       onPreparation: (r) => this.metrics.proposerPreparations.inc({result: r.result}),
+      onPartialsDropped: (reason, count) => this.metrics.partialSigsDropped.inc({reason}, count),
       qbftEvents: {
         onRoundChange: () => this.metrics.consensusRounds.inc(),
         onRejected: (_instance, _from, reason) => this.metrics.consensusRejected.inc({reason}),

@@ -124,9 +124,11 @@ export function applyEntry(s: ViewState, e: Entry, storedBytes: number): void {
       break;
     }
     case "rate_limited": {
-      const b = parseJsonBody<{peer: number; count: number}>(e);
+      // `reason` says which budget (chunks or bytes); entries written before byte budgets have none.
+      const b = parseJsonBody<{peer: number; count: number; reason?: string}>(e);
       peer(s, b.peer).rateLimited += b.count;
-      s.refused["rate:rate_limited"] = (s.refused["rate:rate_limited"] ?? 0) + b.count;
+      const key = `rate:${b.reason ?? "rate_limited"}`;
+      s.refused[key] = (s.refused[key] ?? 0) + b.count;
       break;
     }
     case "peer_event": {

@@ -27,6 +27,16 @@ describe("limiters", () => {
     assert.equal(!a.admit && a.limiter, "objective");
   });
 
+  it("objective refuses a chunk more than one slot ahead (future_slot), and takes the next slot as current", () => {
+    const next = evaluateLimiters({...ok, chunkSlot: 501});
+    assert.equal(next.admit, true);
+    assert.equal(next.factors.objective, 1);
+    const a = evaluateLimiters({...ok, chunkSlot: 502});
+    assert.equal(!a.admit && a.limiter, "objective");
+    assert.equal(!a.admit && a.reason, "future_slot");
+    assert.equal(evaluateLimiters({...ok, chunkSlot: 1_000_000}).admit, false);
+  });
+
   it("W-tracking declines to its floor and refuses the 33rd block view of an epoch", () => {
     assert.equal(wTrackingFactor(0), 1);
     assert.equal(wTrackingFactor(16), 0.5);

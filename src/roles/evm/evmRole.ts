@@ -13,7 +13,7 @@ import {AttesterService, type DutyResult} from "./duties/attesterService.js";
 import {type PreparationResult, ProposerPreparation} from "./duties/proposerPreparation.js";
 import {type ProposalResult, ProposerService} from "./duties/proposerService.js";
 import {type ShareKey, loadShareKeys} from "./duties/shareKeys.js";
-import {SignatureExchange} from "./duties/signatureExchange.js";
+import {type PartialDropReason, SignatureExchange} from "./duties/signatureExchange.js";
 import {type SyncMessageResult, SyncCommitteeService} from "./duties/syncCommitteeService.js";
 import {type SyncContributionResult, SyncContributionService} from "./duties/syncContributionService.js";
 import {SyncDuties} from "./duties/syncDuties.js";
@@ -43,6 +43,8 @@ export interface EvmRoleOptions {
   /** Each epoch's telling of the lock's fee recipients to the beacon nodes. */
   onPreparation?(r: PreparationResult): void;
   qbftEvents?: QbftEvents;
+  /** Partial signatures dropped before collection (signatureExchange.ts says why): a metric in the node. */
+  onPartialsDropped?(reason: PartialDropReason, count: number): void;
   /**
    * Share keys already in memory (benchmarks split 1024 keys in memory: their 4096 EIP-2335 KDF runs would
    * take minutes); by default they are decrypted from the node dir's keystores at start.
@@ -124,7 +126,10 @@ export class EvmRole {
       this.o.qbftEvents,
     );
     this.driver = driver;
-    const exchange = new SignatureExchange(this.o.transport, this.o.pool, lock.threshold, new Set(["randao", "proposer", "selection", "aggregate", "sync_message", "sync_selection", "sync_contribution"]), (s) => Math.abs(s - beacon.currentSlot()) <= 2);
+    const exchange = new SignatureExchange(this.o.transport, this.o.pool, lock.threshold, new Set(["randao", "proposer", "selection", "aggregate", "sync_message", "sync_selection", "sync_contribution"]), (s) => Math.abs(s - beacon.currentSlot()) <= 2, {
+      validators: new Set(shares.map((s) => s.pubkey)),
+      onDropped: (reason, _origin, count) => this.o.onPartialsDropped?.(reason, count),
+    });
     this.exchange = exchange;
     const common = {beacon, driver, shares, n, logger};
     this.aggregator = new AggregatorService({...common, exchange, onResult: this.o.onResult, dutiesAt: (slot) => this.attester?.dutiesAt(slot)});

@@ -1,8 +1,10 @@
 /**
  * The bounded inbound queue: admitted chunks wait here for their series write. Priorities (the limiters'
  * product, in [0, 1]) fall into PRIORITY_LEVELS buckets; the highest bucket is served first, and within a
- * bucket peers take turns, so a flooding peer only ever delays itself. When the queue is full the newest
- * item of the busiest peer in the lowest bucket is dropped: lowest priority first, flooder first.
+ * bucket peers take turns, so a flooding peer only ever delays itself. The queue is bounded in items and in
+ * bytes (a thousand 1 MiB chunks are not "a thousand chunks"); when either bound is passed the newest item of
+ * the peer holding the most bytes in the lowest bucket is dropped, until both hold again: lowest priority
+ * first, flooder first.
  */
 export const PRIORITY_LEVELS = 10;
 
@@ -10,11 +12,14 @@ export interface Queued<T> {
   peer: number;
   priority: number;
   item: T;
+  /** What the item weighs against the byte bound (its encoded size); 0 when only the item count matters. */
+  bytes?: number;
 }
 
 class Fifo<T> {
   private items: T[] = [];
   private head = 0;
+  bytes = 0;
   get length(): number {
     return this.items.length - this.head;
   }
@@ -50,6 +55,7 @@ class Bucket<T> {
       this.order.push(q.peer);
     }
     f.push(q);
+    f.bytes += q.bytes ?? 0;
     this.size++;
   }
 
@@ -57,9 +63,10 @@ class Bucket<T> {
   shift(): Queued<T> | undefined {
     for (let i = 0; i < this.order.length; i++) {
       this.turn = (this.turn + 1) % this.order.length;
-      const peer = this.order[this.turn] as number;
-      const q = this.byPeer.get(peer)?.shift();
-      if (q) {
+      const f = this.byPeer.get(this.order[this.turn] as number);
+      const q = f?.shift();
+      if (f && q) {
+        f.bytes -= q.bytes ?? 0;
         this.size--;
         return q;
       }
@@ -67,21 +74,17 @@ class Bucket<T> {
     return undefined;
   }
 
-  /** Drops the newest item of the peer with the most queued; with `incoming`, that peer's count includes it. */
-  dropNewestOfBusiest(incoming?: number): Queued<T> | undefined | "incoming" {
+  /** Drops the newest item of the peer holding the most bytes (the most items, when bytes tie). */
+  dropNewestOfBusiest(): Queued<T> | undefined {
     let busiest: Fifo<Queued<T>> | undefined;
-    let busiestPeer = -1;
-    for (const [peer, f] of this.byPeer) {
-      if (!busiest || f.length > busiest.length) {
-        busiest = f;
-        busiestPeer = peer;
-      }
-    }
-    if (incoming !== undefined && (busiest === undefined || busiestPeer === incoming || (this.byPeer.get(incoming)?.length ?? 0) + 1 > busiest.length)) {
-      return "incoming";
+    for (const f of this.byPeer.values()) {
+      if (!busiest || f.bytes > busiest.bytes || (f.bytes === busiest.bytes && f.length > busiest.length)) busiest = f;
     }
     const q = busiest?.pop();
-    if (q) this.size--;
+    if (busiest && q) {
+      busiest.bytes -= q.bytes ?? 0;
+      this.size--;
+    }
     return q;
   }
 }
@@ -89,11 +92,19 @@ class Bucket<T> {
 export class InboundQueue<T> {
   private readonly buckets: Bucket<T>[] = Array.from({length: PRIORITY_LEVELS}, () => new Bucket<T>());
   private count = 0;
+  private queuedBytes = 0;
 
-  constructor(readonly capacity: number) {}
+  constructor(
+    readonly capacity: number,
+    readonly capacityBytes = Number.POSITIVE_INFINITY,
+  ) {}
 
   get length(): number {
     return this.count;
+  }
+
+  get bytes(): number {
+    return this.queuedBytes;
   }
 
   private level(priority: number): number {
@@ -101,32 +112,37 @@ export class InboundQueue<T> {
   }
 
   /**
-   * Enqueues; when full, returns what lost its place: the lowest-priority item (possibly the new one).
-   * Returns undefined when nothing was dropped.
+   * Enqueues; when a bound is passed, returns what lost its place (possibly the new item itself), lowest
+   * priority first and, within a priority, the busiest peer's newest. Empty when nothing was dropped.
    */
-  push(q: Queued<T>): Queued<T> | undefined {
-    const level = this.level(q.priority);
-    if (this.count >= this.capacity) {
-      let lowest = 0;
-      while (lowest < PRIORITY_LEVELS && (this.buckets[lowest] as Bucket<T>).size === 0) lowest++;
-      if (lowest > level) return q;
-      // Same level: the peer with the most queued pays, which is the flooder, not the peer that sends one chunk.
-      const dropped = (this.buckets[lowest] as Bucket<T>).dropNewestOfBusiest(lowest === level ? q.peer : undefined);
-      if (dropped === "incoming") return q;
-      (this.buckets[level] as Bucket<T>).push(q);
-      return dropped;
-    }
-    (this.buckets[level] as Bucket<T>).push(q);
+  push(q: Queued<T>): Queued<T>[] {
+    (this.buckets[this.level(q.priority)] as Bucket<T>).push(q);
     this.count++;
-    return undefined;
+    this.queuedBytes += q.bytes ?? 0;
+    const dropped: Queued<T>[] = [];
+    while (this.count > this.capacity || this.queuedBytes > this.capacityBytes) {
+      const lowest = this.buckets.find((b) => b.size > 0);
+      const d = lowest?.dropNewestOfBusiest();
+      if (!d) break;
+      this.count--;
+      this.queuedBytes -= d.bytes ?? 0;
+      dropped.push(d);
+      // The queue held within its bounds before this push: once the new item itself is out, it does again.
+      if (d === q) break;
+    }
+    return dropped;
   }
 
   shift(): Queued<T> | undefined {
     for (let l = PRIORITY_LEVELS - 1; l >= 0; l--) {
       const b = this.buckets[l] as Bucket<T>;
       if (b.size > 0) {
-        this.count--;
-        return b.shift();
+        const q = b.shift();
+        if (q) {
+          this.count--;
+          this.queuedBytes -= q.bytes ?? 0;
+        }
+        return q;
       }
     }
     return undefined;

@@ -2,30 +2,35 @@ import type {Connection, PrivateKey, Stream} from "@libp2p/interface";
 import type {Metrics} from "../../api/metrics.js";
 import type {ClusterLock} from "../../cluster/lockSchema.js";
 import {fromHex, toHex} from "../../hotpath/bytes.js";
-import {CHUNK_KINDS, type Chunk, type ChunkKind, DURABLE_KINDS, chunkId, decodeChunk, encodeChunk, signingBytes} from "../../hotpath/chunk.js";
+import {type Chunk, type ChunkKind, DURABLE_KINDS, MAX_PAYLOAD_BY_KIND, chunkId, decodeChunk, encodeChunk, readChunkHeader, signingBytes} from "../../hotpath/chunk.js";
+import {ed25519Verifier} from "../../hotpath/ed25519.js";
 import {FrameDecoder, frame} from "../../hotpath/frames.js";
 import {type Admission, evaluateLimiters, weakestLimiter} from "../../hotpath/limiters.js";
-import {TokenBucket} from "../../hotpath/tokenBucket.js";
 import {jsonBody} from "../../storage/entry.js";
 import type {Series} from "../../storage/series.js";
 import {ethBlocksInEpoch, type RefusedEntryBody} from "../../storage/views.js";
 import {errorMessage} from "../../util/errors.js";
 import type {Logger} from "../../util/logger.js";
 import type {ClusterPeer, DhtRole} from "../dht/dhtRole.js";
+import {type FetchResult, fetchChunks} from "./fetchClient.js";
+import {CATCHUP_MAX_SLOTS, type FetchRequest, serveFetch} from "./fetchServer.js";
 import {InboundQueue} from "./inboundQueue.js";
+import {type BudgetRefusal, PEER_BYTE_BURST, PEER_BYTES_PER_SEC, PeerBudget} from "./peerBudget.js";
 import {PushChannel} from "./pushClient.js";
 import {FETCH_PROTOCOL, PUSH_PROTOCOL, type PushAnswer, decodePushRequest, encodePushAnswer} from "./pushWire.js";
 
-/**
- * Per-peer token bucket: 1000 chunks/s sustained, bursts of 250. A cluster's honest load is one eth_block,
- * a few qbft steps per duty type and one partial_sig per validator per duty per slot: a few hundred chunks per
- * slot for hundreds of validators, i.e. well under 500/s even on a 2 s devnet slot. 2x headroom, then refuse:
- * every admitted chunk costs a signature check (~0.15 ms) and a durable write, and n-1 peers may flood at once.
- */
-export const PEER_RATE_PER_SEC = 1000;
-export const PEER_BURST = 250;
-/** Queue bound: ~2 s of one peer's full rate; beyond that, waiting only makes a chunk late for its duty. */
+/** Queue bound in items: ~2 s of one peer's full chunk rate; beyond that, waiting only makes a chunk late for its duty. */
 export const INBOUND_QUEUE_CAPACITY = 4096;
+/**
+ * Queue bound in bytes: 4 s of one peer's full byte budget. Items alone let 4096 chunks of 1 MiB (4 GiB) wait;
+ * a flood beyond this is dropped lowest priority and busiest peer first, so a current-duty chunk keeps its place.
+ */
+export const INBOUND_QUEUE_BYTES = 4 * PEER_BYTES_PER_SEC;
+/**
+ * Bytes one peer may have waiting for their signature check: its byte burst. The budget lets no more in at
+ * once; a backlog beyond it means checks fall behind, and refusing is cheaper than holding what will be late.
+ */
+export const VERIFY_BACKLOG_BYTES = PEER_BYTE_BURST;
 /**
  * Signature checks run in slices of this many ms per event-loop turn (~40 checks), then the loop serves the
  * network: a flood costs other peers at most one slice of waiting per turn, far under the 50 ms bound.
@@ -37,10 +42,6 @@ export const MAX_IN_FLIGHT = 256;
 const MAX_PUSH_FRAME = (1 << 20) + 1024;
 /** Rate-limit refusals are summarised once a second per peer: a flood must not become a flood of disk writes. */
 const RATE_SUMMARY_MS = 1000;
-/** Most chunks one fetch answer carries: bounds a response at ~10 MB for typical (~1 KiB) chunks. */
-export const FETCH_MAX_CHUNKS = 10_000;
-/** Catch-up looks back at most this far: the objective limiter's "recent" band (older history is audit, not duty). */
-export const CATCHUP_MAX_SLOTS = 100;
 /** Unreplicated durable chunks remembered for a retry when a peer comes back. */
 const MAX_UNREPLICATED = 10_000;
 
@@ -53,12 +54,19 @@ export interface StoreRoleOptions {
   budgetBytes: number;
   /** Peers that must accept a durable chunk before it counts as replicated. */
   replication: number;
-  /** Token bucket rate per peer (chunks/s); the burst is a quarter second of it. */
+  /** Chunk rate per peer (chunks/s); the burst is a quarter second of it, and the byte budget scales with it. */
   peerRate?: number;
   currentSlot: () => number | undefined;
+  /** A fetch's overall deadline (fetchClient.ts's FETCH_DEADLINE_MS unless set; tests shorten it). */
+  fetchDeadlineMs?: number;
+  /** Most chunks one fetch answer may carry (FETCH_MAX_CHUNKS unless set; tests lower it). */
+  fetchMaxChunks?: number;
   metrics?: Metrics;
   logger: Logger;
 }
+
+/** Pushed by a peer, or pulled by this node's catch-up: the same admission, recorded as different entries. */
+export type ChunkSource = "push" | "fetch";
 
 interface Inbound {
   /** performance.now() when it entered the queue. */
@@ -67,6 +75,15 @@ interface Inbound {
   chunk: Chunk;
   id: Uint8Array;
   reply: (a: PushAnswer) => void;
+  source: ChunkSource;
+}
+
+interface ToVerify {
+  from: ClusterPeer;
+  encoded: Uint8Array;
+  reply: (a: PushAnswer) => void;
+  t: number;
+  source: ChunkSource;
 }
 
 export interface PublishResult {
@@ -80,14 +97,16 @@ export interface PublishResult {
 
 export class StoreRole {
   private readonly lockHash: Uint8Array;
-  private readonly buckets = new Map<number, TokenBucket>();
-  private readonly rateLimited = new Map<number, number>();
-  private readonly queue = new InboundQueue<Inbound>(INBOUND_QUEUE_CAPACITY);
+  /** Per peer and source: catch-up pulls never spend the budget a peer's pushes for the current duty need. */
+  private readonly budgets = new Map<string, PeerBudget>();
+  private readonly rateLimited = new Map<string, {peer: number; reason: BudgetRefusal; count: number}>();
+  private readonly queue = new InboundQueue<Inbound>(INBOUND_QUEUE_CAPACITY, INBOUND_QUEUE_BYTES);
   private readonly channels = new Map<number, PushChannel>();
   private readonly unreplicated = new Map<string, {encoded: Uint8Array; missing: Set<number>}>();
   private readonly provided = new Set<number>();
   private inFlight = 0;
-  private readonly toVerify = new Map<number, {from: ClusterPeer; encoded: Uint8Array; reply: (a: PushAnswer) => void; t: number}[]>();
+  private readonly toVerify = new Map<number, {items: ToVerify[]; bytes: number}>();
+  private readonly verifySelf: (data: Uint8Array, sig: Uint8Array) => boolean;
   private verifyScheduled = false;
   private pumpScheduled = false;
   private ownSeq = 0;
@@ -101,12 +120,16 @@ export class StoreRole {
   constructor(private readonly opts: StoreRoleOptions) {
     this.lockHash = fromHex(opts.lock.lock_hash);
     this.catchUpFrom = opts.series.views.lastChunkSlot;
+    this.verifySelf = ed25519Verifier(opts.privateKey.publicKey.raw);
   }
 
   async start(): Promise<void> {
     const {libp2p} = this.opts.dht;
     await libp2p.handle(PUSH_PROTOCOL, (stream, conn) => this.servePush(stream, conn));
-    await libp2p.handle(FETCH_PROTOCOL, (stream, conn) => this.serveFetch(stream, conn));
+    await libp2p.handle(FETCH_PROTOCOL, (stream, conn) => {
+      if (!this.opts.dht.byPeerId(conn.remotePeer.toString())) stream.abort(new Error("not a cluster member"));
+      else void serveFetch(stream, this.opts.series, this.opts.metrics);
+    });
     this.opts.dht.onPeer("connect", (p) => this.onPeerConnected(p));
     this.opts.dht.onPeer("disconnect", (p) => {
       this.channels.get(p.index)?.close();
@@ -131,6 +154,10 @@ export class StoreRole {
 
   get queueDepth(): number {
     return this.queue.length;
+  }
+
+  get queueBytes(): number {
+    return this.queue.bytes;
   }
 
   private onPeerConnected(p: ClusterPeer): void {
@@ -212,33 +239,58 @@ export class StoreRole {
   }
 
   /**
-   * Admission, in order: the sender's token bucket (connection level, before any work), the signature, then
-   * the four limiters, then the bounded priority queue. Signature checks wait in per-peer queues served in
-   * turn, a few ms per event-loop turn, so a flooding peer's backlog never stands in front of another peer's
-   * chunk and the network keeps being served in between.
+   * Admission, in order: the sender's budget in chunks and bytes (connection level, before any work), the
+   * kind's size cap, a bounded signature-check backlog, the signature, then the four limiters, then the
+   * priority queue bounded in items and bytes. Signature checks wait in per-peer queues served in turn, a few
+   * ms per event-loop turn, so a flooding peer's backlog never stands in front of another peer's chunk and the
+   * network keeps being served in between. Fetched (catch-up) chunks take the same path with their own budget.
    */
-  receive(from: ClusterPeer, encoded: Uint8Array, reply: (a: PushAnswer) => void): void {
+  receive(from: ClusterPeer, encoded: Uint8Array, reply: (a: PushAnswer) => void, source: ChunkSource = "push"): void {
     this.stats.received++;
-    let bucket = this.buckets.get(from.index);
-    if (!bucket) {
-      const rate = this.opts.peerRate ?? PEER_RATE_PER_SEC;
-      bucket = new TokenBucket(rate, rate === PEER_RATE_PER_SEC ? PEER_BURST : Math.ceil(rate / 4), Date.now());
-      this.buckets.set(from.index, bucket);
-    }
-    if (!bucket.take(Date.now())) {
-      this.rateLimited.set(from.index, (this.rateLimited.get(from.index) ?? 0) + 1);
-      this.opts.metrics?.chunksRefused.inc({kind: "unknown", limiter: "rate", reason: "rate_limited"});
+    const refusal = this.budget(from.index, source).take(encoded.length, Date.now());
+    if (refusal) {
+      const key = `${from.index}/${refusal}`;
+      const r = this.rateLimited.get(key) ?? {peer: from.index, reason: refusal, count: 0};
+      r.count++;
+      this.rateLimited.set(key, r);
+      this.opts.metrics?.chunksRefused.inc({kind: "unknown", limiter: "rate", reason: refusal});
       this.stats.refused++;
-      reply({status: "refused", limiter: "rate", reason: "rate_limited"});
+      reply({status: "refused", limiter: "rate", reason: refusal});
+      return;
+    }
+    let header: ReturnType<typeof readChunkHeader>;
+    try {
+      header = readChunkHeader(encoded);
+    } catch (e) {
+      this.refuse(from.index, undefined, encoded, "malformed", errorMessage(e), reply);
+      return;
+    }
+    if (header.payloadLength > MAX_PAYLOAD_BY_KIND[header.kind]) {
+      this.refuse(from.index, undefined, encoded, "size", "payload_too_large", reply, header);
       return;
     }
     let q = this.toVerify.get(from.index);
     if (!q) {
-      q = [];
+      q = {items: [], bytes: 0};
       this.toVerify.set(from.index, q);
     }
-    q.push({from, encoded, reply, t: performance.now()});
+    if (q.bytes + encoded.length > VERIFY_BACKLOG_BYTES) {
+      this.refuse(from.index, undefined, encoded, "rate", "verify_backlog", reply, header);
+      return;
+    }
+    q.items.push({from, encoded, reply, t: performance.now(), source});
+    q.bytes += encoded.length;
     this.scheduleVerify();
+  }
+
+  private budget(peer: number, source: ChunkSource): PeerBudget {
+    const key = `${peer}/${source}`;
+    let b = this.budgets.get(key);
+    if (!b) {
+      b = new PeerBudget(Date.now(), this.opts.peerRate);
+      this.budgets.set(key, b);
+    }
+    return b;
   }
 
   private scheduleVerify(): void {
@@ -256,19 +308,20 @@ export class StoreRole {
     while (more && performance.now() < end) {
       more = false;
       for (const [peer, q] of this.toVerify) {
-        const item = q.shift();
+        const item = q.items.shift();
         if (!item) {
           this.toVerify.delete(peer);
           continue;
         }
+        q.bytes -= item.encoded.length;
         more = true;
-        this.admit(item.from, item.encoded, item.reply, item.t);
+        this.admit(item);
       }
     }
     if (this.toVerify.size > 0) this.scheduleVerify();
   }
 
-  private admit(from: ClusterPeer, encoded: Uint8Array, reply: (a: PushAnswer) => void, t: number): void {
+  private admit({from, encoded, reply, t, source}: ToVerify): void {
     let chunk: Chunk;
     try {
       chunk = decodeChunk(encoded);
@@ -276,12 +329,13 @@ export class StoreRole {
       this.refuse(from.index, undefined, encoded, "malformed", errorMessage(e), reply);
       return;
     }
-    const origin = chunk.origin === this.opts.self ? undefined : this.opts.dht.byIndex(chunk.origin);
-    if (!origin) {
+    // This node's own chunks come back by catch-up (its data dir lost or restored from a backup).
+    const verify = chunk.origin === this.opts.self ? this.verifySelf : this.opts.dht.byIndex(chunk.origin)?.verify;
+    if (!verify) {
       this.refuse(from.index, chunk, encoded, "signature", "unknown_origin", reply);
       return;
     }
-    if (!origin.verify(signingBytes(chunk, this.lockHash), chunk.sig)) {
+    if (!verify(signingBytes(chunk, this.lockHash), chunk.sig)) {
       this.refuse(from.index, chunk, encoded, "signature", "bad_signature", reply);
       return;
     }
@@ -299,13 +353,12 @@ export class StoreRole {
     }
     const now = performance.now();
     this.opts.metrics?.admission.observe({stage: "verify"}, (now - t) / 1000);
-    const dropped = this.queue.push({peer: from.index, priority: a.priority, item: {encoded, chunk, id, reply, t: now}});
-    if (dropped) {
-      const d = dropped.item;
+    const dropped = this.queue.push({peer: from.index, priority: a.priority, bytes: encoded.length, item: {encoded, chunk, id, reply, t: now, source}});
+    for (const {peer, item: d} of dropped) {
       const f = this.evaluate(d.chunk).factors;
       // Named after the limiter that put it at the back; when every factor is 1, load alone refused it.
       const limiter = f[weakestLimiter(f)] < 1 ? weakestLimiter(f) : "queue";
-      this.refuse(dropped.peer, d.chunk, d.encoded, limiter, "queue_full", d.reply);
+      this.refuse(peer, d.chunk, d.encoded, limiter, "queue_full", d.reply);
     }
     this.opts.metrics?.queueDepth.set(this.queue.length);
     this.schedulePump();
@@ -325,11 +378,20 @@ export class StoreRole {
     });
   }
 
-  private refuse(from: number, chunk: Chunk | undefined, encoded: Uint8Array, limiter: string, reason: string, reply: (a: PushAnswer) => void): void {
+  private refuse(
+    from: number,
+    chunk: Chunk | undefined,
+    encoded: Uint8Array,
+    limiter: string,
+    reason: string,
+    reply: (a: PushAnswer) => void,
+    header?: Pick<Chunk, "kind" | "slot" | "origin">,
+  ): void {
     this.stats.refused++;
-    const kind = chunk?.kind ?? "unknown";
+    const known = chunk ?? header;
+    const kind = known?.kind ?? "unknown";
     this.opts.metrics?.chunksRefused.inc({kind, limiter, reason});
-    const body: RefusedEntryBody = {from, origin: chunk?.origin ?? 0, kind, slot: chunk?.slot ?? 0, id: toHex(chunkId(encoded)), limiter, reason};
+    const body: RefusedEntryBody = {from, origin: known?.origin ?? 0, kind, slot: known?.slot ?? 0, id: toHex(chunkId(encoded)), limiter, reason};
     void this.opts.series.append("chunk_refused", jsonBody(body), "batched").catch(() => this.opts.metrics?.seriesErrors.inc());
     reply({status: "refused", limiter, reason});
   }
@@ -348,7 +410,7 @@ export class StoreRole {
     while (this.inFlight < MAX_IN_FLIGHT) {
       const q = this.queue.shift();
       if (!q) break;
-      const {encoded, chunk, id, reply, t} = q.item;
+      const {encoded, chunk, id, reply, t, source} = q.item;
       if (this.opts.series.hasChunk(id)) {
         reply({status: "duplicate"});
         continue;
@@ -357,14 +419,16 @@ export class StoreRole {
       this.opts.metrics?.admission.observe({stage: "queue"}, (w - t) / 1000);
       this.inFlight++;
       const durable = DURABLE_KINDS.has(chunk.kind);
-      this.opts.series.appendChunk("chunk_accepted", q.peer, encoded, durable ? "committed" : "batched").then(
+      const entry = source === "fetch" ? "chunk_fetched" : "chunk_accepted";
+      this.opts.series.appendChunk(entry, q.peer, encoded, durable && source === "push" ? "committed" : "batched").then(
         () => {
           this.opts.metrics?.admission.observe({stage: "write"}, (performance.now() - w) / 1000);
           this.stats.accepted++;
           this.opts.metrics?.chunksAccepted.inc({kind: chunk.kind});
           reply({status: "accepted"});
           if (durable) this.announce(chunk.slot);
-          this.notify(chunk);
+          // Catch-up fills history; the duty layer hears only what peers push for the duties at hand.
+          if (source === "push") this.notify(chunk);
         },
         (e: unknown) => {
           this.opts.metrics?.seriesErrors.inc();
@@ -380,8 +444,8 @@ export class StoreRole {
   }
 
   private flushRateSummaries(): void {
-    for (const [peer, count] of this.rateLimited) {
-      void this.opts.series.append("rate_limited", jsonBody({peer, count}), "batched").catch(() => this.opts.metrics?.seriesErrors.inc());
+    for (const r of this.rateLimited.values()) {
+      void this.opts.series.append("rate_limited", jsonBody(r), "batched").catch(() => this.opts.metrics?.seriesErrors.inc());
     }
     this.rateLimited.clear();
   }
@@ -452,96 +516,24 @@ export class StoreRole {
 
   // ---- fetch ----
 
-  private serveFetch(stream: Stream, conn: Connection): void {
-    if (!this.opts.dht.byPeerId(conn.remotePeer.toString())) {
-      stream.abort(new Error("not a cluster member"));
-      return;
-    }
-    void (async () => {
-      const decoder = new FrameDecoder(64 * 1024);
-      try {
-        let req: FetchRequest | undefined;
-        for await (const buf of stream) {
-          const f = decoder.push(buf)[0];
-          if (f) {
-            req = JSON.parse(Buffer.from(f).toString("utf8")) as FetchRequest;
-            break;
-          }
-        }
-        if (!req) throw new Error("no request");
-        let n = 0;
-        for (const c of this.lookUp(req)) {
-          if (!stream.send(frame(c))) await stream.onDrain();
-          n++;
-        }
-        this.opts.metrics?.fetchServed.inc(n);
-        stream.send(frame(new Uint8Array(0)));
-        await stream.close();
-      } catch (e) {
-        stream.abort(e instanceof Error ? e : new Error(String(e)));
-      }
-    })();
-  }
-
-  private *lookUp(req: FetchRequest): Generator<Uint8Array> {
-    const s = this.opts.series;
-    let n = 0;
-    if (req.ids) {
-      for (const id of req.ids.slice(0, FETCH_MAX_CHUNKS)) {
-        const c = s.getChunk(fromHex(id, 32));
-        if (c) yield c;
-      }
-      return;
-    }
-    const from = Math.max(0, req.fromSlot ?? 0);
-    const to = Math.min(req.toSlot ?? from, from + CATCHUP_MAX_SLOTS);
-    const kind = req.kind !== undefined ? CHUNK_KINDS.indexOf(req.kind as ChunkKind) : undefined;
-    for (let slot = from; slot <= to; slot++) {
-      for (const c of s.chunksBySlot(slot, kind !== undefined && kind >= 0 ? kind : undefined, FETCH_MAX_CHUNKS - n)) {
-        if (req.durableOnly && !DURABLE_KINDS.has(CHUNK_KINDS[c[1] as number] as ChunkKind)) continue;
-        yield c;
-        if (++n >= FETCH_MAX_CHUNKS) return;
-      }
-    }
-  }
-
-  /** Asks one peer for chunks; verifies each, stores the ones this node lacks. Returns how many were new. */
+  /**
+   * Asks one peer for chunks; each passes the push path's admission (paced by the peer's fetch budget). The
+   * client enforces its request, a chunk cap and a deadline (fetchClient.ts). Returns how many were new.
+   */
   async fetchFrom(p: ClusterPeer, req: FetchRequest): Promise<number> {
-    const stream = await this.opts.dht.libp2p.dialProtocol(p.peerId, FETCH_PROTOCOL, {signal: AbortSignal.timeout(10_000)});
-    stream.send(frame(Buffer.from(JSON.stringify(req), "utf8")));
-    const decoder = new FrameDecoder(MAX_PUSH_FRAME);
-    let added = 0;
-    const writes: Promise<unknown>[] = [];
-    outer: for await (const buf of stream) {
-      for (const f of decoder.push(buf)) {
-        if (f.length === 0) break outer;
-        const encoded = Uint8Array.from(f);
-        const ok = await this.verifyFetched(encoded);
-        if (!ok) {
-          this.opts.metrics?.catchUp.inc({result: "bad_signature"});
-          continue;
-        }
-        if (this.opts.series.hasChunk(chunkId(encoded))) continue;
-        writes.push(this.opts.series.appendChunk("chunk_fetched", p.index, encoded, "batched"));
-        added++;
-        this.opts.metrics?.catchUp.inc({result: "stored"});
-      }
-    }
-    await stream.close().catch(() => undefined);
-    await Promise.all(writes);
+    const r: FetchResult = await fetchChunks(
+      this.opts.dht.libp2p,
+      p,
+      req,
+      {
+        waitMs: (peer, size) => this.budget(peer, "fetch").waitMs(size, Date.now()),
+        admit: (peer, encoded) => new Promise<PushAnswer>((resolve) => this.receive(peer, encoded, resolve, "fetch")),
+      },
+      {metrics: this.opts.metrics, deadlineMs: this.opts.fetchDeadlineMs, maxChunks: this.opts.fetchMaxChunks},
+    );
     await this.opts.series.flush();
-    this.stats.fetched += added;
-    return added;
-  }
-
-  private async verifyFetched(encoded: Uint8Array): Promise<boolean> {
-    try {
-      const c = decodeChunk(encoded);
-      const key = c.origin === this.opts.self ? this.opts.privateKey.publicKey : this.opts.dht.byIndex(c.origin)?.publicKey;
-      return key !== undefined && (await key.verify(signingBytes(c, this.lockHash), c.sig));
-    } catch {
-      return false;
-    }
+    this.stats.fetched += r.added;
+    return r.added;
   }
 
   /**
@@ -573,12 +565,4 @@ export class StoreRole {
     this.opts.logger.info("catch-up done", this.lastCatchUp);
     return added;
   }
-}
-
-export interface FetchRequest {
-  ids?: string[];
-  fromSlot?: number;
-  toSlot?: number;
-  kind?: string;
-  durableOnly?: boolean;
 }

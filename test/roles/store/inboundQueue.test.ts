@@ -20,12 +20,27 @@ describe("inbound queue", () => {
     q.push({peer: 1, priority: 0.5, item: "f1"});
     q.push({peer: 1, priority: 0.5, item: "f2"});
     q.push({peer: 1, priority: 0.1, item: "low"});
-    assert.equal(q.push({peer: 2, priority: 0.5, item: "victim"})?.item, "low");
-    assert.equal(q.push({peer: 2, priority: 0.55, item: "victim2"})?.item, "f2");
-    assert.equal(q.push({peer: 1, priority: 0.5, item: "f3"})?.item, "f3", "the flooder's own newest is refused");
-    assert.equal(q.push({peer: 1, priority: 0.05, item: "lower"})?.item, "lower");
+    assert.equal(q.push({peer: 2, priority: 0.5, item: "victim"})[0]?.item, "low");
+    assert.equal(q.push({peer: 2, priority: 0.55, item: "victim2"})[0]?.item, "f2");
+    assert.equal(q.push({peer: 1, priority: 0.5, item: "f3"})[0]?.item, "f3", "the flooder's own newest is refused");
+    assert.equal(q.push({peer: 1, priority: 0.05, item: "lower"})[0]?.item, "lower");
     const out: string[] = [];
     for (let x = q.shift(); x; x = q.shift()) out.push(x.item);
     assert.deepEqual(out.sort(), ["f0", "f1", "victim", "victim2"]);
+  });
+});
+
+describe("inbound queue bounded by bytes", () => {
+  it("drops the busiest peer's newest bytes once the byte bound is passed, and keeps the current duty's small chunk", () => {
+    const q = new InboundQueue<string>(4096, 3_000_000);
+    const dropped: string[] = [];
+    for (let i = 0; i < 5; i++) dropped.push(...q.push({peer: 4, priority: 1, bytes: 1_000_000, item: `flood${i}`}).map((d) => d.item));
+    dropped.push(...q.push({peer: 2, priority: 1, bytes: 500, item: "duty"}).map((d) => d.item));
+    assert.ok(q.bytes <= 3_000_000, `${q.bytes} bytes queued`);
+    assert.deepEqual(dropped, ["flood3", "flood4", "flood2"]);
+    const out: string[] = [];
+    for (let x = q.shift(); x; x = q.shift()) out.push(x.item);
+    assert.ok(out.includes("duty"), `the duty chunk lost its place: ${out.join(",")}`);
+    assert.equal(q.bytes, 0);
   });
 });

@@ -39,6 +39,10 @@ export class PartialSigCollector {
     return `${duty}/${slot}/${pubkey}/${root}`;
   }
 
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
   /** Adds a partial; returns how many distinct shares now signed this root. */
   add(key: string, shareIndex: number, sig: Uint8Array): number {
     let m = this.byKey.get(key);

@@ -6,6 +6,32 @@ import {PartialSigCollector, decodePartialSigs, encodePartialSigs} from "./parti
 import type {ShareKey} from "./shareKeys.js";
 import type {ClusterTransport} from "./transport.js";
 
+/**
+ * Partials one origin may have waiting for this node's own decision, per cluster validator: a validator signs
+ * at most ~8 roots a slot (randao or proposal, selection, aggregate, sync message, up to 4 sync subcommittee
+ * selections), and a peer ahead of this node by one decision sends all of them before this node awaits them.
+ */
+export const EARLY_PER_VALIDATOR = 8;
+/** The early buffer's floor, for tiny clusters and tests without a validator set: a slot of one validator's roots, many times over. */
+export const EARLY_MIN = 64;
+/**
+ * Most partials one batch carries per cluster validator: one per root it signs for one duty in one slot,
+ * at most one per sync subcommittee (4). A bigger batch is not from an honest node and is dropped unread.
+ */
+export const MAX_SIGS_PER_VALIDATOR = 4;
+/** Bytes of one partial in a batch's JSON (pubkey 98, root 66, sig 194 characters, keys and quotes): the payload cap's unit. */
+const PARTIAL_JSON_BYTES = 400;
+
+/** Why partials were dropped before the collector: each a metric label. */
+export type PartialDropReason = "malformed" | "not_accepted" | "oversized" | "unknown_validator" | "early_evicted";
+
+export interface SignatureExchangeOptions {
+  /** The cluster's validator pubkeys (0x hex): partials for any other key are dropped. */
+  validators?: ReadonlySet<string>;
+  /** Told of every drop, with how many partials it cost (a batch dropped whole counts its size, or 1 unread). */
+  onDropped?: (reason: PartialDropReason, origin: number, count: number) => void;
+}
+
 interface Waiter {
   message: Uint8Array;
   share: ShareKey;
@@ -25,6 +51,14 @@ export class SignatureExchange {
   /** Operators whose partial did not verify, per signature, as the pool named them; kept until pruned so results can cite them. */
   private readonly invalid = new Map<string, Set<number>>();
   private readonly unsubscribe: () => void;
+  /**
+   * Per origin: partials for roots this node neither awaits nor signed yet, oldest first, bounded. They join
+   * the collector when this node awaits their root; until then a flooding member fills only its own buffer.
+   */
+  private readonly early = new Map<number, Map<string, {slot: number; sig: Uint8Array}>>();
+  private readonly earlyCap: number;
+  private readonly maxSigs: number;
+  readonly dropped: Record<PartialDropReason, number> = {malformed: 0, not_accepted: 0, oversized: 0, unknown_validator: 0, early_evicted: 0};
 
   constructor(
     private readonly transport: ClusterTransport,
@@ -32,12 +66,68 @@ export class SignatureExchange {
     private readonly threshold: number,
     private readonly duties: ReadonlySet<string>,
     private readonly acceptSlot: (slot: number) => boolean,
+    private readonly o: SignatureExchangeOptions = {},
   ) {
-    this.unsubscribe = transport.subscribe("partial_sig", (origin, _slot, payload) => {
-      const batch = decodePartialSigs(payload);
-      if (!batch || !this.duties.has(batch.duty) || !this.acceptSlot(batch.slot)) return;
-      for (const s of batch.sigs) this.add(PartialSigCollector.key(batch.duty, batch.slot, s.pubkey, s.root), origin, Buffer.from(s.sig.slice(2), "hex"));
-    });
+    const validators = o.validators?.size;
+    this.earlyCap = validators === undefined ? EARLY_MIN * 16 : Math.max(EARLY_MIN, EARLY_PER_VALIDATOR * validators);
+    this.maxSigs = validators === undefined ? Number.POSITIVE_INFINITY : Math.max(1, MAX_SIGS_PER_VALIDATOR * validators);
+    this.unsubscribe = transport.subscribe("partial_sig", (origin, _slot, payload) => this.receive(origin, payload));
+  }
+
+  private drop(reason: PartialDropReason, origin: number, count: number): void {
+    this.dropped[reason] += count;
+    this.o.onDropped?.(reason, origin, count);
+  }
+
+  private receive(origin: number, payload: Uint8Array): void {
+    // Sized before parsing: a 1 MiB batch is ~20 ms of JSON and schema work an honest batch never needs.
+    if (payload.length > this.maxSigs * PARTIAL_JSON_BYTES + 256) return this.drop("oversized", origin, 1);
+    const batch = decodePartialSigs(payload);
+    if (!batch) return this.drop("malformed", origin, 1);
+    if (!this.duties.has(batch.duty) || !this.acceptSlot(batch.slot)) return this.drop("not_accepted", origin, batch.sigs.length);
+    if (batch.sigs.length > this.maxSigs) return this.drop("oversized", origin, batch.sigs.length);
+    let unknown = 0;
+    for (const s of batch.sigs) {
+      if (this.o.validators && !this.o.validators.has(s.pubkey)) {
+        unknown++;
+        continue;
+      }
+      const key = PartialSigCollector.key(batch.duty, batch.slot, s.pubkey, s.root);
+      const sig = Buffer.from(s.sig.slice(2), "hex");
+      // Awaited, or signed by this node already (its own partial is in the collector): the collector keeps it.
+      if (this.waiters.has(key) || this.collector.has(key)) this.add(key, origin, sig);
+      else this.hold(origin, key, batch.slot, sig);
+    }
+    if (unknown > 0) this.drop("unknown_validator", origin, unknown);
+  }
+
+  /** An early arrival waits in its origin's bounded buffer; the oldest goes when it is full. */
+  private hold(origin: number, key: string, slot: number, sig: Uint8Array): void {
+    let buf = this.early.get(origin);
+    if (!buf) this.early.set(origin, (buf = new Map()));
+    if (buf.has(key)) return;
+    if (buf.size >= this.earlyCap) {
+      buf.delete(buf.keys().next().value as string);
+      this.drop("early_evicted", origin, 1);
+    }
+    buf.set(key, {slot, sig});
+  }
+
+  /** Partials that arrived before this node awaited `key`, now that it does. */
+  private release(key: string): void {
+    for (const [origin, buf] of this.early) {
+      const e = buf.get(key);
+      if (!e) continue;
+      buf.delete(key);
+      this.add(key, origin, e.sig);
+    }
+  }
+
+  /** Early arrivals held, over every origin (for tests and status). */
+  get earlyHeld(): number {
+    let n = 0;
+    for (const b of this.early.values()) n += b.size;
+    return n;
   }
 
   /**
@@ -79,7 +169,10 @@ export class SignatureExchange {
       return p;
     });
     if (sigs.length > 0) this.transport.publish("partial_sig", slot, encodePartialSigs({duty, slot, sigs}));
-    for (const [key, sig] of own) this.add(key, this.transport.self, sig);
+    for (const [key, sig] of own) {
+      this.add(key, this.transport.self, sig);
+      this.release(key);
+    }
     return out;
   }
 
@@ -91,6 +184,7 @@ export class SignatureExchange {
   prune(beforeSlot: number): void {
     this.collector.prune(beforeSlot);
     for (const k of this.invalid.keys()) if (Number(k.split("/")[1]) < beforeSlot) this.invalid.delete(k);
+    for (const buf of this.early.values()) for (const [k, e] of buf) if (e.slot < beforeSlot) buf.delete(k);
   }
 
   stop(): void {

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import {randomBytes} from "node:crypto";
+import {after, before, describe, it} from "node:test";
+import {toHex} from "../../../../src/hotpath/bytes.js";
+import {initHerumi} from "../../../../src/hotpath/herumi.js";
+import {verifySignature} from "../../../../src/hotpath/threshold.js";
+import {encodePartialSigs} from "../../../../src/roles/evm/duties/partialSigs.js";
+import type {ShareKey} from "../../../../src/roles/evm/duties/shareKeys.js";
+import {EARLY_MIN, SignatureExchange} from "../../../../src/roles/evm/duties/signatureExchange.js";
+import {BlsPool} from "../../../../src/workers/blsPool.js";
+import {MemoryHub} from "../../../helpers/memoryTransport.js";
+import {thresholdValidator} from "../../../helpers/thresholdValidator.js";
+
+const hex = (n: number) => toHex(randomBytes(n));
+const settle = () => new Promise((r) => setImmediate(r));
+
+describe("SignatureExchange against a flooding member", () => {
+  const pool = new BlsPool({size: 1});
+  before(() => initHerumi());
+  after(() => pool.close());
+
+  function cluster() {
+    const v = thresholdValidator(3, 4);
+    const pubkey = toHex(v.pubkey);
+    const share = (node: number): ShareKey => ({pubkey, secret: v.shares[node - 1] as Uint8Array, sharePubkeys: v.sharePubkeys});
+    const hub = new MemoryHub();
+    const validators = new Set([pubkey]);
+    const make = (node: number) => new SignatureExchange(hub.transport(node), pool, 3, new Set(["sync_message"]), () => true, {validators});
+    return {v, pubkey, share, hub, make};
+  }
+
+  it("drops and counts partials for validators outside the cluster, and batches larger than the cluster could sign", async () => {
+    const {hub, make, pubkey} = cluster();
+    const x1 = make(1);
+    const flooder = hub.transport(4);
+    flooder.publish("partial_sig", 5, encodePartialSigs({duty: "sync_message", slot: 5, sigs: [0, 1, 2].map(() => ({pubkey: hex(48), root: hex(32), sig: hex(96)}))}));
+    flooder.publish("partial_sig", 5, encodePartialSigs({duty: "sync_message", slot: 5, sigs: Array.from({length: 100}, () => ({pubkey, root: hex(32), sig: hex(96)}))}));
+    await settle();
+    assert.equal(x1.dropped.unknown_validator, 3);
+    assert.equal(x1.dropped.oversized, 1, "a 100-partial batch for a 1-validator cluster was read");
+    assert.equal(x1.earlyHeld, 0);
+    x1.stop();
+  });
+
+  it("keeps partials for roots it does not await in a bounded buffer per origin, and a flood there does not evict another origin's", async () => {
+    const {v, hub, make, pubkey, share} = cluster();
+    const [x1, x2, x3] = [make(1), make(2), make(3)];
+    const message = v.message;
+    const never = new Promise<never>(() => {});
+    // Nodes 2 and 3 decide first: their partials for `message` reach node 1 before node 1 awaits that root.
+    void x2.signAndExchangeAll("sync_message", 5, [{share: share(2), message}], never);
+    void x3.signAndExchangeAll("sync_message", 5, [{share: share(3), message}], never);
+    // Member 4 floods partials for roots nobody decided, in batches of the largest size an honest node sends.
+    const flooder = hub.transport(4);
+    for (let i = 0; i < 200; i++) flooder.publish("partial_sig", 5, encodePartialSigs({duty: "sync_message", slot: 5, sigs: [{pubkey, root: hex(32), sig: hex(96)}]}));
+    await settle();
+    await settle();
+    assert.equal(x1.earlyHeld, EARLY_MIN + 2, "the flood held more than its origin's bound, or the honest early partials were lost");
+    assert.equal(x1.dropped.early_evicted, 200 - EARLY_MIN);
+    // Node 1 decides the same root: its own partial and the two early ones recover the signature.
+    const [sig] = await Promise.all(x1.signAndExchangeAll("sync_message", 5, [{share: share(1), message}], new Promise<never>((_, r) => setTimeout(() => r(new Error("not recovered in 10 s")), 10_000).unref())));
+    assert.ok(verifySignature(v.pubkey, message, sig as Uint8Array));
+    x1.prune(6);
+    assert.equal(x1.earlyHeld, 0, "pruning the slot left early partials behind");
+    for (const x of [x1, x2, x3]) x.stop();
+  });
+});
