@@ -1,3 +1,8 @@
+import {R3dvError} from "../../util/errors.js";
+
+export type PushWireErrorType = {code: "PUSH_MALFORMED"; what: "request" | "answer"; length: number};
+export class PushWireError extends R3dvError<PushWireErrorType> {}
+
 /** `/r3dv/push/1` frames. One long-lived stream per sender carries many pushes, matched by request id. */
 export const PUSH_PROTOCOL = "/r3dv/push/1";
 export const FETCH_PROTOCOL = "/r3dv/fetch/1";
@@ -21,7 +26,9 @@ export function encodePushRequest(reqId: number, chunk: Uint8Array): Uint8Array 
 }
 
 export function decodePushRequest(frame: Uint8Array): {reqId: number; chunk: Uint8Array} {
-  if (frame.length < 4) throw new Error(`push request of ${frame.length} bytes`);
+  if (frame.length < 4) {
+    throw new PushWireError({code: "PUSH_MALFORMED", what: "request", length: frame.length}, `push request of ${frame.length} bytes: a request id (4 bytes) and a chunk expected`);
+  }
   const b = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
   return {reqId: b.readUInt32BE(0), chunk: b.subarray(4)};
 }
@@ -39,7 +46,9 @@ export function encodePushAnswer(reqId: number, a: PushAnswer): Uint8Array {
 export function decodePushAnswer(frame: Uint8Array): {reqId: number; answer: PushAnswer} {
   const b = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
   const status = STATUSES[b[4] as number];
-  if (b.length < 5 || !status) throw new Error("malformed push answer");
+  if (b.length < 5 || !status) {
+    throw new PushWireError({code: "PUSH_MALFORMED", what: "answer", length: b.length}, `malformed push answer of ${b.length} bytes: a request id (4 bytes) and a status expected`);
+  }
   if (status !== "refused") return {reqId: b.readUInt32BE(0), answer: {status}};
   const detail = b.subarray(5).toString("utf8");
   const i = detail.indexOf(":");
