@@ -49,6 +49,18 @@ describe("r3dv create-cluster and verify-cluster (CLI)", () => {
     {name: "unknown network", args: (o) => [...base(o), "--nodes", "4", "--validators", "1", "--network", "goerli"], message: /unknown network "goerli"/},
     {name: "operators count", args: (o) => [...base(o), "--nodes", "4", "--validators", "1", "--operators", "a:1,b:2"], message: /lists 2 addresses for 4 nodes/},
   ];
+  // Interop keys are public: deposit data for them on a real network would hand the stake to anyone.
+  const publicNet = (o: string, network?: string) => [
+    "create-cluster", "--withdrawal-address", ADDR, "--kdf", "pbkdf2", "--out", o, "--nodes", "4", "--interop", "0:2",
+    ...(network === undefined ? [] : ["--network", network]),
+  ];
+  for (const network of [undefined, "mainnet", "hoodi", "sepolia"]) {
+    refusals.push({
+      name: `--interop on ${network ?? "the default network (mainnet)"}`,
+      args: (o) => publicNet(o, network),
+      message: new RegExp(`--interop: interop keys are public .* refused for --network ${network ?? "mainnet"}; use them only with --network devnet`),
+    });
+  }
   for (const r of refusals) {
     it(`refuses ${r.name} with a clear error and writes nothing`, async () => {
       const out = join(dir, `out-${r.name.replace(/\W+/g, "-")}`);
