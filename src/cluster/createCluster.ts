@@ -15,6 +15,7 @@ import {IDENTITY_FILE, generateIdentity, writeIdentity} from "./identity.js";
 import {type Kdf, decryptKeystoreFile, generatePassword, readPasswordFile} from "./keystores.js";
 import {computeLockHash} from "./lock.js";
 import {type ClusterLock, LOCK_VERSION, type LockBody} from "./lockSchema.js";
+import {signLockHash} from "./lockSignature.js";
 import {type NetworkName, genesisForkVersionHex} from "./network.js";
 import {writePublicFile, writeSecretFile} from "./fsSecure.js";
 import {checkQuorum, defaultThreshold} from "./quorum.js";
@@ -246,7 +247,10 @@ export async function createCluster(opts: CreateClusterOptions): Promise<Created
         withdrawal_credentials: toHex(creds),
       })),
     };
-    const lock: ClusterLock = {...body, lock_hash: computeLockHash(body)};
+    const lockHash = computeLockHash(body);
+    // create-cluster holds every operator's identity, so it signs for all; each node checks every signature.
+    const signatures = await Promise.all(identities.map((id) => signLockHash(id.privateKey, lockHash)));
+    const lock: ClusterLock = {...body, lock_hash: lockHash, node_signatures: signatures};
     await writePublicFile(join(tmp, LOCK_FILE), JSON.stringify(lock, null, 2) + "\n");
     await writePublicFile(join(tmp, DEPOSIT_FILE), JSON.stringify(validators.map((v) => v.deposit), null, 2) + "\n");
     await moveIntoPlace(tmp, out);
