@@ -75,8 +75,8 @@ export async function parseLock(text: string, file: string): Promise<ClusterLock
     throw new LockError(
       {code: "LOCK_UNSIGNED", file},
       `${file} has no node_signatures: it was written before r3dv signed locks, so nothing proves its operators ` +
-        `approved this content; create the cluster again with r3dv create-cluster (--split-keystores keeps the ` +
-        `same validators) and give every operator the new files`,
+        `approved this content; create the cluster again with r3dv create-cluster (--split-keystores keeps ` +
+        `validators whose keystores you hold) and give every operator the new files`,
     );
   }
   const lock = {...unsigned, node_signatures: signatures};
