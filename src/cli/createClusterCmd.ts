@@ -83,7 +83,10 @@ export function registerCreateCluster(program: Command): void {
     .option("--validators <V>", "key source: create V new random validator keys")
     .option("--split-keystores <DIR>", "key source: split the EIP-2335 keystore*.json files in DIR")
     .option("--password-file <F>", "password of the keystores given with --split-keystores")
-    .option("--interop <START:COUNT>", "key source: the public interop keys START..START+COUNT-1 (only with --network devnet)")
+    .option(
+      "--interop <START:COUNT>",
+      "key source: the public interop keys START..START+COUNT-1 (only with --network devnet)",
+    )
     .option("--network <NAME>", `${NETWORK_NAMES.join("|")}: fork version and deposit domain`, "mainnet")
     .requiredOption("--withdrawal-address <0x..>", "execution address that receives withdrawals (0x01 credentials)")
     .option("--compounding", "use 0x02 (compounding, EIP-7251) withdrawal credentials")

@@ -67,8 +67,8 @@ export async function parseLock(text: string, file: string): Promise<ClusterLock
   if (actual !== unsigned.lock_hash.toLowerCase()) {
     throw new LockError(
       {code: "LOCK_HASH_MISMATCH", file, expected: unsigned.lock_hash, actual},
-      `${file}: lock_hash ${unsigned.lock_hash} does not match the content (hash ${actual}): the file was changed after ` +
-        `create-cluster; get the original cluster-lock.json from another operator`,
+      `${file}: lock_hash ${unsigned.lock_hash} does not match the content (hash ${actual}): the file was changed ` +
+        `after create-cluster; get the original cluster-lock.json from another operator`,
     );
   }
   if (signatures === undefined) {
@@ -100,7 +100,11 @@ function checkSignatures(lock: ClusterLock, file: string): void {
   const who = `operator ${operator} (${peerId})`;
   switch (bad.problem) {
     case "not_ed25519":
-      throw inconsistent(file, `operators[${operator - 1}].peer_id`, `is not an Ed25519 peer id: r3dv checks ${who}'s lock signature with the public key such an id carries`);
+      throw inconsistent(
+        file,
+        `operators[${operator - 1}].peer_id`,
+        `is not an Ed25519 peer id: r3dv checks ${who}'s lock signature with the public key such an id carries`,
+      );
     case "missing":
       throw new LockError(
         {code: "LOCK_SIGNATURE_MISSING", file, operator, peerId},

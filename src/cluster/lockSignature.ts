@@ -29,7 +29,11 @@ export type LockSignatureProblem =
  * The first operator whose signature over `lockHash` is missing or does not verify under the key its peer id
  * carries (Ed25519 peer ids embed the public key), or undefined when all n verify.
  */
-export function findBadLockSignature(operators: LockOperator[], lockHash: string, signatures: string[]): LockSignatureProblem | undefined {
+export function findBadLockSignature(
+  operators: LockOperator[],
+  lockHash: string,
+  signatures: string[],
+): LockSignatureProblem | undefined {
   const bytes = lockSigningBytes(lockHash);
   for (const [k, op] of operators.entries()) {
     const at = {operator: op.index, peerId: op.peer_id};

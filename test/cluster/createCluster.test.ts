@@ -94,11 +94,13 @@ describe("create-cluster", () => {
       const keys = {kind: "interop", start: 0, count: 1} as const;
       await assert.rejects(createCluster({nodes: 3, keys, network, withdrawalAddress: WITHDRAWAL, kdf: "pbkdf2", out}), (e) => {
         assert.ok(e instanceof CreateClusterError, String(e));
-        assert.deepEqual({code: e.type.code, option: (e.type as {option?: string}).option}, {code: "CLUSTER_BAD_OPTION", option: "--interop"});
+        const {code, option} = e.type as {code: string; option?: string};
+        assert.deepEqual({code, option}, {code: "CLUSTER_BAD_OPTION", option: "--interop"});
         assert.match(e.message, new RegExp(`interop keys are public.*--network ${network}.*--network devnet.*--validators`));
         return true;
       });
-      assert.deepEqual((await readdir(parent)).filter((f) => f.includes(`interop-${network}`)), [], `nothing written for ${network}`);
+      const written = (await readdir(parent)).filter((f) => f.includes(`interop-${network}`));
+      assert.deepEqual(written, [], `nothing written for ${network}`);
     }
   });
 

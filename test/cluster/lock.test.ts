@@ -87,7 +87,11 @@ describe("cluster lock", () => {
   /** What someone who can write a node's lock, but holds no operator's identity key, can do: edit and re-hash. */
   const REHASHED: {field: string; mutate: (l: RawLock) => Promise<void> | void; operator: number}[] = [
     {field: "operators[1].address", mutate: (l) => void (l.operators[1].address = "127.0.0.2:9999"), operator: 1},
-    {field: "validators[0].fee_recipient", mutate: (l) => void (l.validators[0].fee_recipient = flip(l.validators[0].fee_recipient)), operator: 1},
+    {
+      field: "validators[0].fee_recipient",
+      mutate: (l) => void (l.validators[0].fee_recipient = flip(l.validators[0].fee_recipient)),
+      operator: 1,
+    },
     {
       field: "operators[2].peer_id (an attacker's key)",
       mutate: async (l) => void (l.operators[2].peer_id = (await generateIdentity()).peerId),
@@ -110,8 +114,10 @@ describe("cluster lock", () => {
       const lock = structuredClone(original) as RawLock;
       await m.mutate(lock);
       lock.lock_hash = computeLockHash(lock);
-      const e = await assertRefused(lock, "LOCK_SIGNATURE_INVALID", new RegExp(`signature of operator ${m.operator} \\(12D3Koo\\w+\\), does not verify.*original`));
-      assert.deepEqual(e.type, {code: "LOCK_SIGNATURE_INVALID", file: "test-lock.json", operator: m.operator, peerId: lock.operators[m.operator - 1].peer_id});
+      const names = new RegExp(`signature of operator ${m.operator} \\(12D3Koo\\w+\\), does not verify.*original`);
+      const e = await assertRefused(lock, "LOCK_SIGNATURE_INVALID", names);
+      const peerId = lock.operators[m.operator - 1].peer_id;
+      assert.deepEqual(e.type, {code: "LOCK_SIGNATURE_INVALID", file: "test-lock.json", operator: m.operator, peerId});
     });
   }
 
