@@ -1,5 +1,11 @@
 import type {Command} from "commander";
-import {type CreateClusterOptions, type KeySource, CreateClusterError, createCluster} from "../cluster/createCluster.js";
+import {
+  type CreateClusterOptions,
+  type KeySource,
+  CreateClusterError,
+  checkInteropNetwork,
+  createCluster,
+} from "../cluster/createCluster.js";
 import {KDFS, type Kdf} from "../cluster/keystores.js";
 import {NETWORK_NAMES, isNetworkName} from "../cluster/network.js";
 
@@ -47,10 +53,12 @@ function keySource(o: RawOptions): KeySource {
 export function toCreateOptions(o: RawOptions): CreateClusterOptions {
   if (!isNetworkName(o.network)) throw bad("--network", `unknown network ${JSON.stringify(o.network)}; one of ${NETWORK_NAMES.join(", ")}`);
   if (!(KDFS as readonly string[]).includes(o.kdf)) throw bad("--kdf", `unknown KDF ${JSON.stringify(o.kdf)}; one of ${KDFS.join(", ")}`);
+  const keys = keySource(o);
+  checkInteropNetwork(keys, o.network);
   return {
     nodes: int("--nodes", o.nodes),
     threshold: o.threshold === undefined ? undefined : int("--threshold", o.threshold),
-    keys: keySource(o),
+    keys,
     network: o.network,
     withdrawalAddress: o.withdrawalAddress,
     compounding: o.compounding ?? false,
@@ -75,7 +83,10 @@ export function registerCreateCluster(program: Command): void {
     .option("--validators <V>", "key source: create V new random validator keys")
     .option("--split-keystores <DIR>", "key source: split the EIP-2335 keystore*.json files in DIR")
     .option("--password-file <F>", "password of the keystores given with --split-keystores")
-    .option("--interop <START:COUNT>", "key source: the deterministic interop keys START..START+COUNT-1 (devnets only)")
+    .option(
+      "--interop <START:COUNT>",
+      "key source: the public interop keys START..START+COUNT-1 (only with --network devnet)",
+    )
     .option("--network <NAME>", `${NETWORK_NAMES.join("|")}: fork version and deposit domain`, "mainnet")
     .requiredOption("--withdrawal-address <0x..>", "execution address that receives withdrawals (0x01 credentials)")
     .option("--compounding", "use 0x02 (compounding, EIP-7251) withdrawal credentials")

@@ -15,6 +15,7 @@ import {IDENTITY_FILE, generateIdentity, writeIdentity} from "./identity.js";
 import {type Kdf, decryptKeystoreFile, generatePassword, readPasswordFile} from "./keystores.js";
 import {computeLockHash} from "./lock.js";
 import {type ClusterLock, LOCK_VERSION, type LockBody} from "./lockSchema.js";
+import {signLockHash} from "./lockSignature.js";
 import {type NetworkName, genesisForkVersionHex} from "./network.js";
 import {writePublicFile, writeSecretFile} from "./fsSecure.js";
 import {checkQuorum, defaultThreshold} from "./quorum.js";
@@ -63,6 +64,20 @@ function badOption(option: string, reason: string): CreateClusterError {
   return new CreateClusterError({code: "CLUSTER_BAD_OPTION", option, reason}, `${option}: ${reason}`);
 }
 
+/**
+ * Interop secret keys are derived from their index by a published formula: anyone can sign, slash or exit such a
+ * validator. Refused for every network but the devnet, so no code path writes interop deposit data for real stake.
+ */
+export function checkInteropNetwork(keys: KeySource, network: NetworkName): void {
+  if (keys.kind !== "interop" || network === "devnet") return;
+  throw badOption(
+    "--interop",
+    `interop keys are public (anyone can derive their secret keys and sign, slash or exit the validators), so they ` +
+      `are refused for --network ${network}; use them only with --network devnet, and for ${network} create new keys ` +
+      `with --validators V or split your own with --split-keystores DIR`,
+  );
+}
+
 /** A mixed-case address must carry a valid EIP-55 checksum: a typo in a withdrawal address loses the stake. */
 export function checkAddress(option: string, address: string): void {
   if (!isValidAddress(address)) throw badOption(option, `${JSON.stringify(address)} is not a 0x-prefixed 20-byte address`);
@@ -94,6 +109,7 @@ async function validateOptions(opts: CreateClusterOptions): Promise<{threshold: 
   operators.forEach(checkOperatorAddress);
   if (new Set(operators).size !== operators.length) throw badOption("--operators", "an address appears twice");
   const k = opts.keys;
+  checkInteropNetwork(k, opts.network);
   if ((k.kind === "random" || k.kind === "interop") && (!Number.isInteger(k.count) || k.count < 1)) {
     throw badOption(k.kind === "random" ? "--validators" : "--interop", `needs at least one validator, got ${k.count}`);
   }
@@ -231,7 +247,10 @@ export async function createCluster(opts: CreateClusterOptions): Promise<Created
         withdrawal_credentials: toHex(creds),
       })),
     };
-    const lock: ClusterLock = {...body, lock_hash: computeLockHash(body)};
+    const lockHash = computeLockHash(body);
+    // create-cluster holds every operator's identity, so it signs for all; each node checks every signature.
+    const signatures = await Promise.all(identities.map((id) => signLockHash(id.privateKey, lockHash)));
+    const lock: ClusterLock = {...body, lock_hash: lockHash, node_signatures: signatures};
     await writePublicFile(join(tmp, LOCK_FILE), JSON.stringify(lock, null, 2) + "\n");
     await writePublicFile(join(tmp, DEPOSIT_FILE), JSON.stringify(validators.map((v) => v.deposit), null, 2) + "\n");
     await moveIntoPlace(tmp, out);

@@ -9,6 +9,7 @@ import {initHerumi} from "../hotpath/herumi.js";
 import {recoverPublicKey} from "../hotpath/threshold.js";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import {type ClusterLock, type LockBody, lockSchema} from "./lockSchema.js";
+import {findBadLockSignature} from "./lockSignature.js";
 import {genesisForkVersionHex} from "./network.js";
 import {checkQuorum} from "./quorum.js";
 import {isValidWithdrawalCredentials} from "./withdrawal.js";
@@ -17,19 +18,26 @@ export type LockErrorType =
   | {code: "LOCK_UNREADABLE"; file: string; reason: string}
   | {code: "LOCK_MALFORMED"; file: string; field: string; reason: string}
   | {code: "LOCK_INCONSISTENT"; file: string; field: string; reason: string}
-  | {code: "LOCK_HASH_MISMATCH"; file: string; expected: string; actual: string};
+  | {code: "LOCK_HASH_MISMATCH"; file: string; expected: string; actual: string}
+  | {code: "LOCK_UNSIGNED"; file: string}
+  | {code: "LOCK_SIGNATURE_MISSING"; file: string; operator: number; peerId: string}
+  | {code: "LOCK_SIGNATURE_INVALID"; file: string; operator: number; peerId: string};
 
 export class LockError extends R3dvError<LockErrorType> {}
 
 // The package is CommonJS (`module.exports = serialize`) while its types declare an ES default export.
 const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
 
+/** Locks written before r3dv signed them have no `node_signatures`: read so the refusal can say so and what to do. */
+const lockFileSchema = lockSchema.extend({node_signatures: lockSchema.shape.node_signatures.optional()});
+
 /**
- * SHA-256 over the RFC 8785 (JCS) canonical JSON of every field but `lock_hash`. JCS fixes key order,
- * whitespace and number format, so any tool in any language reproduces the hash from the file alone.
+ * SHA-256 over the RFC 8785 (JCS) canonical JSON of every field but `lock_hash` and `node_signatures` (the
+ * signatures are over this hash). JCS fixes key order, whitespace and number format, so any tool in any
+ * language reproduces the hash from the file alone.
  */
 export function computeLockHash(body: LockBody): string {
-  const {lock_hash: _ignored, ...rest} = body as LockBody & {lock_hash?: string};
+  const {lock_hash: _hash, node_signatures: _signatures, ...rest} = body as Partial<ClusterLock>;
   const canonical = canonicalize(rest);
   if (canonical === undefined) throw new Error("lock body cannot be canonicalised");
   return toHex(createHash("sha256").update(canonical).digest());
@@ -39,7 +47,7 @@ function zodField(issue: z.core.$ZodIssue): string {
   return issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "") || "(root)";
 }
 
-/** Parses and fully checks a lock: schema, internal consistency, then the hash. */
+/** Parses and fully checks a lock: schema, internal consistency, the hash, then every operator's signature. */
 export async function parseLock(text: string, file: string): Promise<ClusterLock> {
   let json: unknown;
   try {
@@ -47,23 +55,70 @@ export async function parseLock(text: string, file: string): Promise<ClusterLock
   } catch (e) {
     throw new LockError({code: "LOCK_MALFORMED", file, field: "(root)", reason: errorMessage(e)}, `${file} is not valid JSON: ${errorMessage(e)}`);
   }
-  const parsed = lockSchema.safeParse(json);
+  const parsed = lockFileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0] as z.core.$ZodIssue;
     const field = zodField(issue);
     throw new LockError({code: "LOCK_MALFORMED", file, field, reason: issue.message}, `${file}: field ${field}: ${issue.message}`);
   }
-  const lock = parsed.data;
-  await checkConsistency(lock, file);
-  const actual = computeLockHash(lock);
-  if (actual !== lock.lock_hash.toLowerCase()) {
+  const {node_signatures: signatures, ...unsigned} = parsed.data;
+  await checkConsistency(unsigned, file);
+  const actual = computeLockHash(unsigned);
+  if (actual !== unsigned.lock_hash.toLowerCase()) {
     throw new LockError(
-      {code: "LOCK_HASH_MISMATCH", file, expected: lock.lock_hash, actual},
-      `${file}: lock_hash ${lock.lock_hash} does not match the content (hash ${actual}): the file was changed after ` +
-        `create-cluster; get the original cluster-lock.json from another operator`,
+      {code: "LOCK_HASH_MISMATCH", file, expected: unsigned.lock_hash, actual},
+      `${file}: lock_hash ${unsigned.lock_hash} does not match the content (hash ${actual}): the file was changed ` +
+        `after create-cluster; get the original cluster-lock.json from another operator`,
     );
   }
+  if (signatures === undefined) {
+    throw new LockError(
+      {code: "LOCK_UNSIGNED", file},
+      `${file} has no node_signatures: it was written before r3dv signed locks, so nothing proves its operators ` +
+        `approved this content; create the cluster again with r3dv create-cluster (--split-keystores keeps ` +
+        `validators whose keystores you hold) and give every operator the new files`,
+    );
+  }
+  const lock = {...unsigned, node_signatures: signatures};
+  checkSignatures(lock, file);
   return lock;
+}
+
+/**
+ * A hash only detects accidents: whoever can write the file can re-hash it. Every operator's signature over the
+ * hash is required, so a node refuses any content its own operator (whose identity key never leaves its node
+ * dir) did not sign, and the others' signatures show they approved the same content.
+ */
+function checkSignatures(lock: ClusterLock, file: string): void {
+  const n = lock.operators.length;
+  if (lock.node_signatures.length > n) {
+    throw inconsistent(file, "node_signatures", `has ${lock.node_signatures.length} signatures for ${n} operators`);
+  }
+  const bad = findBadLockSignature(lock.operators, lock.lock_hash, lock.node_signatures);
+  if (bad === undefined) return;
+  const {operator, peerId} = bad;
+  const who = `operator ${operator} (${peerId})`;
+  switch (bad.problem) {
+    case "not_ed25519":
+      throw inconsistent(
+        file,
+        `operators[${operator - 1}].peer_id`,
+        `is not an Ed25519 peer id: r3dv checks ${who}'s lock signature with the public key such an id carries`,
+      );
+    case "missing":
+      throw new LockError(
+        {code: "LOCK_SIGNATURE_MISSING", file, operator, peerId},
+        `${file}: node_signatures[${operator - 1}] is missing: ${who} has not signed lock_hash ${lock.lock_hash}; ` +
+          `use the cluster-lock.json create-cluster wrote, which every operator signed`,
+      );
+    case "invalid":
+      throw new LockError(
+        {code: "LOCK_SIGNATURE_INVALID", file, operator, peerId},
+        `${file}: node_signatures[${operator - 1}], the signature of ${who}, does not verify over lock_hash ` +
+          `${lock.lock_hash}: the lock was changed and re-hashed after its operators signed it, or the signature was ` +
+          `altered; do not run it, get the original cluster-lock.json from another operator`,
+      );
+  }
 }
 
 export async function loadLock(file: string): Promise<ClusterLock> {
@@ -81,7 +136,7 @@ function inconsistent(file: string, field: string, reason: string): LockError {
 }
 
 /** Checks what the schema cannot: relations between fields, and that share keys belong to their validator. */
-async function checkConsistency(lock: ClusterLock, file: string): Promise<void> {
+async function checkConsistency(lock: LockBody, file: string): Promise<void> {
   const n = lock.operators.length;
   try {
     checkQuorum(n, lock.threshold);

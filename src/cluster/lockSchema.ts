@@ -34,7 +34,11 @@ export const lockBodySchema = z.strictObject({
   validators: z.array(validatorSchema).min(1),
 });
 
-export const lockSchema = lockBodySchema.extend({lock_hash: hex(32)});
+/**
+ * `lock_hash` is over the body; `node_signatures[i]` is operator i+1's Ed25519 identity signature over that hash
+ * (see lockSignature.ts). Neither is hashed: the hash is what is signed.
+ */
+export const lockSchema = lockBodySchema.extend({lock_hash: hex(32), node_signatures: z.array(hex(64))});
 
 export type LockBody = z.infer<typeof lockBodySchema>;
 export type ClusterLock = z.infer<typeof lockSchema>;

@@ -38,7 +38,10 @@ export async function verifyCluster(dir: string, onCheck: (line: string) => void
     onCheck(line);
   };
   const lock = await loadLock(join(dir, LOCK_FILE));
-  passed(`lock ${lock.lock_hash}: schema, consistency and hash ok (${lock.operators.length} operators, threshold ${lock.threshold}, ${lock.validators.length} validators, ${lock.network})`);
+  passed(
+    `lock ${lock.lock_hash}: schema, consistency, hash and every operator's signature ok (${lock.operators.length} ` +
+      `operators, threshold ${lock.threshold}, ${lock.validators.length} validators, ${lock.network})`,
+  );
 
   const n = lock.operators.length;
   // shares[j][i] = share i+1 of validator j, decrypted.

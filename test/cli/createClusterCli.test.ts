@@ -3,6 +3,7 @@ import {mkdir, readFile, readdir, rename, rm, writeFile} from "node:fs/promises"
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
 import {encryptKeystore} from "../../src/cluster/keystores.js";
+import {computeLockHash} from "../../src/cluster/lock.js";
 import {toHex} from "../../src/hotpath/bytes.js";
 import {interopSecretKey} from "../../src/hotpath/interop.js";
 import {secretToPublicKey} from "../../src/hotpath/threshold.js";
@@ -49,6 +50,18 @@ describe("r3dv create-cluster and verify-cluster (CLI)", () => {
     {name: "unknown network", args: (o) => [...base(o), "--nodes", "4", "--validators", "1", "--network", "goerli"], message: /unknown network "goerli"/},
     {name: "operators count", args: (o) => [...base(o), "--nodes", "4", "--validators", "1", "--operators", "a:1,b:2"], message: /lists 2 addresses for 4 nodes/},
   ];
+  // Interop keys are public: deposit data for them on a real network would hand the stake to anyone.
+  const publicNet = (o: string, network?: string) => [
+    "create-cluster", "--withdrawal-address", ADDR, "--kdf", "pbkdf2", "--out", o, "--nodes", "4", "--interop", "0:2",
+    ...(network === undefined ? [] : ["--network", network]),
+  ];
+  for (const network of [undefined, "mainnet", "hoodi", "sepolia"]) {
+    refusals.push({
+      name: `--interop on ${network ?? "the default network (mainnet)"}`,
+      args: (o) => publicNet(o, network),
+      message: new RegExp(`--interop: interop keys are public .* refused for --network ${network ?? "mainnet"}; use them only with`),
+    });
+  }
   for (const r of refusals) {
     it(`refuses ${r.name} with a clear error and writes nothing`, async () => {
       const out = join(dir, `out-${r.name.replace(/\W+/g, "-")}`);
@@ -105,5 +118,35 @@ describe("r3dv create-cluster and verify-cluster (CLI)", () => {
     const edited = await runR3dv(["verify-cluster", out]);
     assert.equal(edited.code, 1);
     assert.match(edited.stderr, /lock_hash .* does not match the content/);
+
+    // Re-hashing the edit is what anyone who can write the file can do; the operators' signatures still refuse it.
+    lock.lock_hash = computeLockHash(lock);
+    await writeFile(lockFile, JSON.stringify(lock));
+    const rehashed = await runR3dv(["verify-cluster", out]);
+    assert.equal(rehashed.code, 1);
+    assert.match(rehashed.stderr, /node_signatures\[0\], the signature of operator 1 .* does not verify over lock_hash/);
+
+    delete lock.node_signatures;
+    await writeFile(lockFile, JSON.stringify(lock));
+    const unsigned = await runR3dv(["verify-cluster", out]);
+    assert.equal(unsigned.code, 1);
+    assert.match(unsigned.stderr, /has no node_signatures.*create the cluster again with r3dv create-cluster/);
+  });
+
+  it("r3dv run refuses a lock whose fee recipient was changed and re-hashed, naming the operator's signature", async () => {
+    const out = join(dir, "run-tampered");
+    assert.equal((await runR3dv([...base(out), "--nodes", "4", "--interop", "0:1"])).code, 0);
+    const lockFile = join(out, "cluster-lock.json");
+    const lock = JSON.parse(await readFile(lockFile, "utf8"));
+    lock.validators[0].fee_recipient = "0x" + "ee".repeat(20);
+    lock.lock_hash = computeLockHash(lock);
+    await writeFile(lockFile, JSON.stringify(lock));
+    // Nothing listens on port 1: the node must refuse the lock before it reaches the network or the beacon node.
+    const args = ["run", "--lock", lockFile, "--node-dir", join(out, "node-2"), "--data-dir", join(dir, "run-data")];
+    args.push("--beacon-node", "http://127.0.0.1:1");
+    const r = await runR3dv(args, {timeoutMs: 60_000});
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^r3dv: error: .*cluster-lock\.json: node_signatures\[0\], the signature of operator 1 \(12D3Koo\w+\), does not verify/m);
+    assert.match(r.stderr, /get the original cluster-lock\.json from another operator/);
   });
 });

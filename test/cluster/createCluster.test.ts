@@ -4,7 +4,7 @@ import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
 import {rm} from "node:fs/promises";
 import {SecretKey} from "@chainsafe/blst";
-import {DEPOSIT_FILE, KEYS_DIR, LOCK_FILE, createCluster, keystoreFileName, nodeDirName, passwordFileName} from "../../src/cluster/createCluster.js";
+import {CreateClusterError, DEPOSIT_FILE, KEYS_DIR, LOCK_FILE, createCluster, keystoreFileName, nodeDirName, passwordFileName} from "../../src/cluster/createCluster.js";
 import type {DepositDataJson} from "../../src/cluster/deposit.js";
 import {checkDepositData} from "../../src/cluster/deposit.js";
 import {IDENTITY_FILE, loadIdentity} from "../../src/cluster/identity.js";
@@ -88,10 +88,26 @@ describe("create-cluster", () => {
     assert.equal(report.checks.length, 6);
   });
 
+  it("refuses interop keys for every network but the devnet, before writing anything", async () => {
+    for (const network of ["mainnet", "hoodi", "sepolia"] as const) {
+      const out = join(parent, `interop-${network}`);
+      const keys = {kind: "interop", start: 0, count: 1} as const;
+      await assert.rejects(createCluster({nodes: 3, keys, network, withdrawalAddress: WITHDRAWAL, kdf: "pbkdf2", out}), (e) => {
+        assert.ok(e instanceof CreateClusterError, String(e));
+        const {code, option} = e.type as {code: string; option?: string};
+        assert.deepEqual({code, option}, {code: "CLUSTER_BAD_OPTION", option: "--interop"});
+        assert.match(e.message, new RegExp(`interop keys are public.*--network ${network}.*--network devnet.*--validators`));
+        return true;
+      });
+      const written = (await readdir(parent)).filter((f) => f.includes(`interop-${network}`));
+      assert.deepEqual(written, [], `nothing written for ${network}`);
+    }
+  });
+
   it("signs deposit data that verifies under its own network's deposit domain only", async () => {
     for (const network of ["mainnet", "hoodi", "sepolia", "devnet"] as const) {
       const out = join(parent, `deposit-${network}`);
-      await createCluster({nodes: 3, keys: {kind: "interop", start: 0, count: 1}, network, withdrawalAddress: WITHDRAWAL, kdf: "pbkdf2", out});
+      await createCluster({nodes: 3, keys: {kind: "random", count: 1}, network, withdrawalAddress: WITHDRAWAL, kdf: "pbkdf2", out});
       const [entry] = JSON.parse(await readFile(join(out, DEPOSIT_FILE), "utf8")) as DepositDataJson[];
       assert.ok(entry);
       assert.deepEqual(checkDepositData(entry, network), [], network);

@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import {readFile, rm, writeFile} from "node:fs/promises";
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {LOCK_FILE, createCluster} from "../../src/cluster/createCluster.js";
+import {LOCK_FILE, createCluster, nodeDirName} from "../../src/cluster/createCluster.js";
+import {IDENTITY_FILE, generateIdentity, loadIdentity} from "../../src/cluster/identity.js";
 import {LockError, computeLockHash, loadLock, parseLock} from "../../src/cluster/lock.js";
 import type {ClusterLock} from "../../src/cluster/lockSchema.js";
+import {signLockHash} from "../../src/cluster/lockSignature.js";
 import {tempDir} from "../helpers/cli.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- mutations poke arbitrary fields of the raw JSON
@@ -67,6 +69,95 @@ describe("cluster lock", () => {
       });
     });
   }
+
+  /** Parses `lock` and expects a LockError with `code` whose message names `names`. */
+  async function assertRefused(lock: RawLock, code: LockError["code"], names: RegExp): Promise<LockError> {
+    let error: LockError | undefined;
+    await assert.rejects(parseLock(JSON.stringify(lock), "test-lock.json"), (e) => {
+      assert.ok(e instanceof LockError, `expected LockError, got ${String(e)}`);
+      assert.equal(e.code, code, e.message);
+      assert.match(e.message, names);
+      assert.ok(e.message.includes("test-lock.json"), "message names the file");
+      error = e;
+      return true;
+    });
+    return error as LockError;
+  }
+
+  /** What someone who can write a node's lock, but holds no operator's identity key, can do: edit and re-hash. */
+  const REHASHED: {field: string; mutate: (l: RawLock) => Promise<void> | void; operator: number}[] = [
+    {field: "operators[1].address", mutate: (l) => void (l.operators[1].address = "127.0.0.2:9999"), operator: 1},
+    {
+      field: "validators[0].fee_recipient",
+      mutate: (l) => void (l.validators[0].fee_recipient = flip(l.validators[0].fee_recipient)),
+      operator: 1,
+    },
+    {
+      field: "operators[2].peer_id (an attacker's key)",
+      mutate: async (l) => void (l.operators[2].peer_id = (await generateIdentity()).peerId),
+      operator: 1,
+    },
+    {
+      // The attacker signs the swapped operator's slot with its own key; the other operators' signatures still fail.
+      field: "operators[0].peer_id (an attacker's key, which signs slot 0)",
+      mutate: async (l) => {
+        const attacker = await generateIdentity();
+        l.operators[0].peer_id = attacker.peerId;
+        l.lock_hash = computeLockHash(l);
+        l.node_signatures[0] = await signLockHash(attacker.privateKey, l.lock_hash);
+      },
+      operator: 2,
+    },
+  ];
+  for (const m of REHASHED) {
+    it(`refuses a lock with ${m.field} changed and re-hashed, naming operator ${m.operator}'s signature`, async () => {
+      const lock = structuredClone(original) as RawLock;
+      await m.mutate(lock);
+      lock.lock_hash = computeLockHash(lock);
+      const names = new RegExp(`signature of operator ${m.operator} \\(12D3Koo\\w+\\), does not verify.*original`);
+      const e = await assertRefused(lock, "LOCK_SIGNATURE_INVALID", names);
+      const peerId = lock.operators[m.operator - 1].peer_id;
+      assert.deepEqual(e.type, {code: "LOCK_SIGNATURE_INVALID", file: "test-lock.json", operator: m.operator, peerId});
+    });
+  }
+
+  it("refuses a tampered, swapped or extra signature, naming the operator or the field", async () => {
+    const flipped = structuredClone(original) as RawLock;
+    flipped.node_signatures[2] = flip(flipped.node_signatures[2]);
+    await assertRefused(flipped, "LOCK_SIGNATURE_INVALID", /node_signatures\[2\], the signature of operator 3 .* does not verify/);
+    // A valid signature over the right hash, but by another operator's key.
+    const swapped = structuredClone(original) as RawLock;
+    swapped.node_signatures[3] = swapped.node_signatures[1];
+    await assertRefused(swapped, "LOCK_SIGNATURE_INVALID", /signature of operator 4 /);
+    const extra = structuredClone(original) as RawLock;
+    extra.node_signatures.push(extra.node_signatures[0]);
+    await assertRefused(extra, "LOCK_INCONSISTENT", /field node_signatures: has 5 signatures for 4 operators/);
+    const garbage = structuredClone(original) as RawLock;
+    garbage.node_signatures[0] = "0x1234";
+    await assertRefused(garbage, "LOCK_MALFORMED", /field node_signatures\[0\]: expected 0x-prefixed hex of 64 bytes/);
+  });
+
+  it("refuses a missing signature, and an unsigned lock, saying what to do", async () => {
+    const short = structuredClone(original) as RawLock;
+    short.node_signatures.pop();
+    const e = await assertRefused(short, "LOCK_SIGNATURE_MISSING", /node_signatures\[3\] is missing: operator 4 .* has not signed/);
+    assert.equal((e.type as {operator: number}).operator, 4);
+    const unsigned = structuredClone(original) as RawLock;
+    delete unsigned.node_signatures;
+    await assertRefused(unsigned, "LOCK_UNSIGNED", /has no node_signatures.*create the cluster again with r3dv create-cluster/);
+  });
+
+  it("signs the hash, which does not cover the signatures: each verifies under its operator's identity key", async () => {
+    const lock = structuredClone(original) as RawLock;
+    lock.node_signatures = [];
+    assert.equal(computeLockHash(lock), original.lock_hash, "signatures are not hashed");
+    for (const op of original.operators) {
+      const {privateKey, peerId} = await loadIdentity(join(dir, "c", nodeDirName(op.index), IDENTITY_FILE));
+      assert.equal(peerId, op.peer_id);
+      // Ed25519 is deterministic: the operator re-signing the hash reproduces the lock's signature exactly.
+      assert.equal(await signLockHash(privateKey, original.lock_hash), original.node_signatures[op.index - 1]);
+    }
+  });
 
   it("refuses a file that is not JSON, or not there, saying so", async () => {
     const bad = join(dir, "bad.json");
