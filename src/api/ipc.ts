@@ -104,14 +104,18 @@ async function removeSocket(path: string): Promise<void> {
   try {
     const st = await lstat(path);
     if (st.isSocket()) return void (await rm(path, {force: true}));
-    kind = st.isFile() ? "regular file" : st.isDirectory() ? "directory" : st.isSymbolicLink() ? "symbolic link" : "special file";
+    if (st.isFile()) kind = "regular file";
+    else if (st.isDirectory()) kind = "directory";
+    else kind = st.isSymbolicLink() ? "symbolic link" : "special file";
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw new IpcError({code: "IPC_UNAVAILABLE", path, reason: errorMessage(e)}, `cannot inspect the IPC path ${path}: ${errorMessage(e)}`);
+    const reason = errorMessage(e);
+    throw new IpcError({code: "IPC_UNAVAILABLE", path, reason}, `cannot inspect the IPC path ${path}: ${reason}`);
   }
   throw new IpcError(
     {code: "IPC_PATH_NOT_SOCKET", path, kind},
-    `the IPC path ${path} is a ${kind}, not a socket; r3dv replaces only its own stale socket: give --ipc a path of its own`,
+    `the IPC path ${path} is a ${kind}, not a socket; r3dv replaces only its own stale socket: ` +
+      "give --ipc a path of its own",
   );
 }
 

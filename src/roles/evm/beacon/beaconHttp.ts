@@ -49,7 +49,8 @@ async function readText(t: BeaconTarget, route: string, res: Response): Promise<
     return await res.text();
   } catch (e) {
     if (e instanceof BodyCapError) {
-      throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: t.label, route, status: res.status, reason: e.message}, `beacon node ${t.label} answered ${route}: ${e.message}`);
+      const type = {code: "BEACON_BAD_RESPONSE" as const, url: t.label, route, status: res.status, reason: e.message};
+      throw new BeaconError(type, `beacon node ${t.label} answered ${route}: ${e.message}`);
     }
     throw new BeaconError({code: "BEACON_UNREACHABLE", urls: [t.label], reason: errorMessage(e)}, `beacon node ${t.label} broke off its answer to ${route}: ${errorMessage(e)}`);
   }

@@ -16,7 +16,11 @@ export class BodyCapError extends R3dvError<BodyCapErrorType> {}
  * when the node declares a longer Content-Length: a drop-in for global fetch, for raw routes and the Lodestar
  * client alike. The count is of decoded bytes, which is what would be held in memory.
  */
-export async function cappedFetch(input: string | URL | Request, init?: RequestInit, limit = MAX_BEACON_BODY_BYTES): Promise<Response> {
+export async function cappedFetch(
+  input: string | URL | Request,
+  init?: RequestInit,
+  limit = MAX_BEACON_BODY_BYTES,
+): Promise<Response> {
   const res = await fetch(input, init);
   if (!res.body) return res;
   const declared = res.headers.has("content-length") ? Number(res.headers.get("content-length")) : null;
