@@ -32,8 +32,10 @@ ENV NODE_ENV=production \
     R3DV_DATA_DIR=/data \
     R3DV_P2P_LISTEN=/ip4/0.0.0.0/tcp/9000 \
     R3DV_HTTP=0.0.0.0:8080
-# p2p (libp2p TCP: the port peers dial, as in the lock's operator address) and HTTP (/metrics, /livez, /readyz, status).
-EXPOSE 9000/tcp 8080/tcp
+# p2p (libp2p TCP: the port peers dial, as in the lock's operator address). HTTP (8080: /metrics, /livez, /readyz,
+# status) is deliberately not EXPOSEd: `docker run -P` would publish it on every host interface. Publish it
+# yourself, on the host's loopback unless you mean otherwise: -p 127.0.0.1:8080:8080.
+EXPOSE 9000/tcp
 # Node state (the series, slashing protection) lives here: mount a volume so it outlives the container.
 VOLUME ["/data"]
 # The slim image has no curl: Node itself asks /livez on the HTTP address the node was given.

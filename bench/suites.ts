@@ -7,6 +7,7 @@ import {dutySuite} from "./dutySuite.js";
 import {floodSuite} from "./floodSuite.js";
 import type {Suite} from "./harness.js";
 import {nodeSuite} from "./nodeSuite.js";
+import {slashingSuite} from "./slashingSuite.js";
 
 /** Every benchmark suite `npm run bench` runs; `npm run bench -- NAME` runs only the suites whose name contains NAME. */
-export const suites: Suite[] = [blsSuite, beaconSuite, devnetSuite, nodeSuite, floodSuite, dutySuite];
+export const suites: Suite[] = [blsSuite, beaconSuite, devnetSuite, nodeSuite, floodSuite, dutySuite, slashingSuite];

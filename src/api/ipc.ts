@@ -1,4 +1,4 @@
-import {chmod, rm} from "node:fs/promises";
+import {chmod, lstat, rm} from "node:fs/promises";
 import {type Server, type Socket, connect, createServer} from "node:net";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import type {Logger} from "../util/logger.js";
@@ -6,7 +6,11 @@ import type {Logger} from "../util/logger.js";
 /** A request line longer than this is not a tool talking to us: close the connection. */
 const MAX_LINE_BYTES = 64 * 1024;
 
-export type IpcErrorType = {code: "IPC_IN_USE"; path: string} | {code: "IPC_UNAVAILABLE"; path: string; reason: string} | {code: "IPC_REMOTE_ERROR"; method: string; reason: string};
+export type IpcErrorType =
+  | {code: "IPC_IN_USE"; path: string}
+  | {code: "IPC_UNAVAILABLE"; path: string; reason: string}
+  | {code: "IPC_PATH_NOT_SOCKET"; path: string; kind: string}
+  | {code: "IPC_REMOTE_ERROR"; method: string; reason: string};
 export class IpcError extends R3dvError<IpcErrorType> {}
 
 export type IpcHandler = (method: string, params: Record<string, unknown>) => Promise<unknown>;
@@ -30,7 +34,7 @@ export class IpcServer {
       throw new IpcError({code: "IPC_IN_USE", path: this.path}, `another r3dv node is already running on ${this.path}; stop it, or give this node its own --data-dir / --ipc`);
     }
     // A socket file left by a killed node: nobody answers on it, so it is safe to replace.
-    await rm(this.path, {force: true});
+    await removeSocket(this.path);
     const server = createServer((s) => this.serve(s));
     // The umask makes the socket 0600 from the moment it exists; chmod below is belt and braces.
     const old = process.umask(0o177);
@@ -87,8 +91,32 @@ export class IpcServer {
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-    await rm(this.path, {force: true});
+    await removeSocket(this.path).catch(() => undefined);
   }
+}
+
+/**
+ * Removes the socket at `path`, and nothing else: `--ipc` pointed at a keystore, a lock file or a directory
+ * by mistake must fail the start, not delete it. Nothing there is fine.
+ */
+async function removeSocket(path: string): Promise<void> {
+  let kind: string;
+  try {
+    const st = await lstat(path);
+    if (st.isSocket()) return void (await rm(path, {force: true}));
+    if (st.isFile()) kind = "regular file";
+    else if (st.isDirectory()) kind = "directory";
+    else kind = st.isSymbolicLink() ? "symbolic link" : "special file";
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    const reason = errorMessage(e);
+    throw new IpcError({code: "IPC_UNAVAILABLE", path, reason}, `cannot inspect the IPC path ${path}: ${reason}`);
+  }
+  throw new IpcError(
+    {code: "IPC_PATH_NOT_SOCKET", path, kind},
+    `the IPC path ${path} is a ${kind}, not a socket; r3dv replaces only its own stale socket: ` +
+      "give --ipc a path of its own",
+  );
 }
 
 function isListening(path: string): Promise<boolean> {

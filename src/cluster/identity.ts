@@ -3,6 +3,7 @@ import {generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf} from "@li
 import type {PrivateKey} from "@libp2p/interface";
 import {peerIdFromPrivateKey} from "@libp2p/peer-id";
 import {R3dvError, errorMessage} from "../util/errors.js";
+import {assertOwnerOnly} from "./filePermissions.js";
 import {writeSecretFile} from "./fsSecure.js";
 
 /** File name of a node's libp2p identity inside its node dir: the protobuf-encoded private key. */
@@ -25,6 +26,7 @@ export async function writeIdentity(file: string, privateKey: PrivateKey): Promi
 }
 
 export async function loadIdentity(file: string): Promise<{privateKey: PrivateKey; peerId: string}> {
+  await assertOwnerOnly(file, "node identity");
   try {
     const privateKey = privateKeyFromProtobuf(await readFile(file));
     return {privateKey, peerId: peerIdFromPrivateKey(privateKey).toString()};

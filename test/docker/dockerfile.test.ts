@@ -74,7 +74,7 @@ describe("Dockerfile", () => {
     }
   });
 
-  it("runs `r3dv run` by default, configured by R3DV_* variables, exposing the p2p and HTTP ports it listens on", async () => {
+  it("runs `r3dv run` by default, configured by R3DV_* variables, exposing the p2p port but not HTTP", async () => {
     const ins = await instructions();
     assert.deepEqual(JSON.parse(ins.find((i) => i.op === "CMD")!.args), ["run"]);
     const env = imageEnv(ins);
@@ -84,8 +84,26 @@ describe("Dockerfile", () => {
     const httpPort = /:(\d+)$/.exec(env.R3DV_HTTP ?? "")?.[1];
     const exposed = ins.filter((i) => i.op === "EXPOSE").flatMap((i) => i.args.split(/\s+/));
     assert.ok(p2pPort && exposed.includes(`${p2pPort}/tcp`), `p2p port ${p2pPort} exposed: ${exposed.join(" ")}`);
-    assert.ok(httpPort && exposed.includes(`${httpPort}/tcp`), `HTTP port ${httpPort} exposed: ${exposed.join(" ")}`);
+    // An EXPOSEd port is what `docker run -P` publishes, on every host interface: HTTP must be published by hand.
+    assert.ok(httpPort && !exposed.some((p) => p.split("/")[0] === httpPort), `HTTP port ${httpPort} not exposed: ${exposed.join(" ")}`);
     assert.doesNotMatch(healthcheck(ins).join(" "), /curl|wget/, "node:24-slim has neither curl nor wget");
+  });
+
+  it("docker-compose.yml and the README's docker run publish the HTTP port on the host's 127.0.0.1 only", async () => {
+    const httpPort = /:(\d+)$/.exec(imageEnv(await instructions()).R3DV_HTTP ?? "")?.[1] as string;
+    const publishes = (mapping: string) => mapping.split(":").at(-1)?.split("/")[0] === httpPort;
+    // Compose `ports:` in flow form, one list per service (the form the file uses; a block list would not match).
+    const compose = await readFile(join(ROOT, "docker-compose.yml"), "utf8");
+    const mappings = [...compose.matchAll(/^\s*ports:\s*(\[.*\])\s*$/gm)].flatMap((m) => JSON.parse(m[1] as string) as string[]);
+    assert.equal(mappings.filter(publishes).length, 4, `each of the 4 nodes publishes HTTP: ${mappings.join(", ")}`);
+    for (const m of mappings.filter(publishes)) assert.match(m, /^127\.0\.0\.1:\d+:/, `compose publishes HTTP on loopback: ${m}`);
+    assert.doesNotMatch(compose, /^\s*ports:\s*$/m, "ports are written in flow form, as this test reads them");
+    const readme = (await readFile(join(ROOT, "README.md"), "utf8")).replace(/\\\n/g, " ");
+    const runLine = readme.split("\n").find((l) => /docker run .* r3dv\s*$/.test(l));
+    assert.ok(runLine, "the README shows a docker run line");
+    const published = [...runLine.matchAll(/-p\s+(\S+)/g)].map((m) => m[1] as string);
+    assert.ok(published.some(publishes), `README publishes HTTP: ${published.join(", ")}`);
+    for (const p of published.filter(publishes)) assert.match(p, /^127\.0\.0\.1:/, `README publishes HTTP on loopback: ${p}`);
   });
 
   it("the image's command line works on output built the way the Dockerfile builds it", async () => {

@@ -58,7 +58,8 @@ export class SlashingDbError extends R3dvError<SlashingDbErrorType> {}
  * commit is durable on disk: callers release a signature only after `await`ing an `ok` verdict.
  */
 export class SlashingProtection {
-  private constructor(
+  /** `open` is the way in; the constructor takes an opened environment (a test may watch the db's flushes). */
+  constructor(
     private readonly env: RootDatabase,
     private readonly db: Database,
   ) {}
@@ -83,7 +84,7 @@ export class SlashingProtection {
   /** Binds the DB to one chain on first use; refuses another chain's root ever after. */
   async ensureGenesisValidatorsRoot(root: string): Promise<void> {
     const gvr = root.toLowerCase();
-    await this.db.transaction(() => {
+    await this.durably(() => {
       const existing = this.genesisValidatorsRoot();
       if (existing === undefined) void this.db.put(GVR_KEY, gvr);
       else if (existing !== gvr) {
@@ -97,7 +98,7 @@ export class SlashingProtection {
 
   /** Checks and records a batch of attestations in one durable commit (a slot's duties for all validators). */
   async checkAndInsertAttestations(reqs: AttestationRequest[]): Promise<SigningVerdict[]> {
-    return this.db.transaction(() => reqs.map((r) => this.attestationInTxn({...r, pubkey: r.pubkey.toLowerCase(), signingRoot: r.signingRoot.toLowerCase()})));
+    return this.durably(() => reqs.map((r) => this.attestationInTxn({...r, pubkey: r.pubkey.toLowerCase(), signingRoot: r.signingRoot.toLowerCase()})));
   }
 
   async checkAndInsertAttestation(req: AttestationRequest): Promise<void> {
@@ -106,9 +107,24 @@ export class SlashingProtection {
   }
 
   async checkAndInsertBlock(req: BlockRequest): Promise<{repeat: boolean}> {
-    const verdict = await this.db.transaction(() => this.blockInTxn({...req, pubkey: req.pubkey.toLowerCase(), signingRoot: req.signingRoot.toLowerCase()}));
+    const verdict = await this.durably(() => this.blockInTxn({...req, pubkey: req.pubkey.toLowerCase(), signingRoot: req.signingRoot.toLowerCase()}));
     if (!verdict.ok) throw verdict.error;
     return {repeat: verdict.repeat};
+  }
+
+  /**
+   * Runs `txn` in a write transaction and resolves once its commit is on disk. lmdb-js commits with
+   * `overlappingSync` (its default off Windows): a transaction's promise resolves when the commit is visible,
+   * and the fsync finishes later, outside the writer lock. A verdict released then could let a signature
+   * leave the node while its record is still only in the page cache; a power cut would then forget it and
+   * the node could sign a conflicting message after restart. So the verdict also waits for `db.flushed`,
+   * captured right after queueing so it is this transaction's flush (or a later one, which covers it).
+   */
+  private async durably<T>(txn: () => T): Promise<T> {
+    const committed = this.db.transaction(txn);
+    const flushed = new Promise<void>((resolve, reject) => void this.db.flushed.then(() => resolve(), reject));
+    const [result] = await Promise.all([committed, flushed]);
+    return result;
   }
 
   private watermark(pk: string): Watermark {
@@ -250,7 +266,7 @@ export class SlashingProtection {
     await this.ensureGenesisValidatorsRoot(metadata.genesis_validators_root);
     let blocks = 0;
     let attestations = 0;
-    await this.db.transaction(() => {
+    await this.durably(() => {
       for (const v of data) {
         const pk = v.pubkey.toLowerCase();
         const wm = this.watermark(pk);

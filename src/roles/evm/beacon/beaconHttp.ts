@@ -1,6 +1,7 @@
 import type {z} from "zod";
 import {errorMessage} from "../../../util/errors.js";
 import type {BeaconTarget} from "./beaconUrl.js";
+import {BodyCapError, cappedFetch} from "./cappedFetch.js";
 import {BeaconError} from "./errors.js";
 
 /**
@@ -36,7 +37,7 @@ export async function postJson(t: BeaconTarget, route: string, body: unknown): P
 
 async function send(t: BeaconTarget, route: string, init: RequestInit, timeoutMs = BEACON_TIMEOUT_MS): Promise<Response> {
   try {
-    return await fetch(t.url + route, {...init, signal: AbortSignal.timeout(timeoutMs)});
+    return await cappedFetch(t.url + route, {...init, signal: AbortSignal.timeout(timeoutMs)});
   } catch (e) {
     throw new BeaconError({code: "BEACON_UNREACHABLE", urls: [t.label], reason: errorMessage(e)}, `beacon node ${t.label} did not answer ${route}: ${errorMessage(e)}`);
   }
@@ -47,6 +48,10 @@ async function readText(t: BeaconTarget, route: string, res: Response): Promise<
   try {
     return await res.text();
   } catch (e) {
+    if (e instanceof BodyCapError) {
+      const type = {code: "BEACON_BAD_RESPONSE" as const, url: t.label, route, status: res.status, reason: e.message};
+      throw new BeaconError(type, `beacon node ${t.label} answered ${route}: ${e.message}`);
+    }
     throw new BeaconError({code: "BEACON_UNREACHABLE", urls: [t.label], reason: errorMessage(e)}, `beacon node ${t.label} broke off its answer to ${route}: ${errorMessage(e)}`);
   }
 }

@@ -10,6 +10,7 @@ import {errorMessage} from "../../../util/errors.js";
 import {BEACON_TIMEOUT_MS, getJson, httpError, postJson, postJsonFor} from "./beaconHttp.js";
 import {type BeaconEndpoint, BeaconSet} from "./beaconSet.js";
 import {scrubUrl} from "./beaconUrl.js";
+import {cappedFetch} from "./cappedFetch.js";
 import {BeaconError} from "./errors.js";
 import {dataResponse, genesisResponse, producedBlockResponse, specResponse, syncingResponse, validatorsResponse} from "./specSchema.js";
 
@@ -106,7 +107,7 @@ export class BeaconNode {
     const config = createBeaconConfig(chainConfig, fromHex(genesis.data.genesis_validators_root));
     const slotMs = spec.data.SLOT_DURATION_MS !== undefined ? Number(spec.data.SLOT_DURATION_MS) : Number(spec.data.SECONDS_PER_SLOT) * 1000;
     // One Lodestar client per node, each with one URL: failover and health are the set's, not the library's.
-    const apis = new Map<BeaconEndpoint, ApiClient>(set.endpoints.map((e) => [e, getClient({baseUrl: e.url, globalInit: {timeoutMs: BEACON_TIMEOUT_MS, headers: e.headers}}, {config})]));
+    const apis = new Map<BeaconEndpoint, ApiClient>(set.endpoints.map((e) => [e, getClient({baseUrl: e.url, globalInit: {timeoutMs: BEACON_TIMEOUT_MS, headers: e.headers}, fetch: cappedFetch}, {config})]));
     const dueBps = (spec.data as Record<string, unknown>).ATTESTATION_DUE_BPS;
     if (owned) set.start();
     return new BeaconNode(set, config, Number(genesis.data.genesis_time), slotMs, dueBps === undefined ? undefined : Number(dueBps), apis, owned);

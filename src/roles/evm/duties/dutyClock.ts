@@ -1,3 +1,5 @@
+import {parseInstanceId} from "../qbft/instanceId.js";
+
 /**
  * Timers of a duty service: each fires once at an absolute time unless the service stopped first, and
  * stopping cancels every pending one. Shared by the attester, proposer and aggregator services.
@@ -38,8 +40,13 @@ export class DutyTimers {
  * peers' messages for other slots are refused before any state is kept for them.
  */
 export function instanceSlot(duty: string, instance: string, currentSlot: number): number | undefined {
-  const m = /^([a-z_]+)\/(\d+)$/.exec(instance);
-  if (!m || m[1] !== duty) return undefined;
-  const slot = Number(m[2]);
+  let slot: number;
+  try {
+    const id = parseInstanceId(instance);
+    if (id.duty !== duty) return undefined;
+    slot = id.slot;
+  } catch {
+    return undefined;
+  }
   return slot < currentSlot - 1 || slot > currentSlot + 1 ? undefined : slot;
 }

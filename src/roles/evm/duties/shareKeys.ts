@@ -1,6 +1,7 @@
 import {availableParallelism} from "node:os";
 import {join} from "node:path";
 import {KEYS_DIR, keystoreFileName, passwordFileName} from "../../../cluster/createCluster.js";
+import {assertOwnerOnly} from "../../../cluster/filePermissions.js";
 import {decryptKeystoreFile, readPasswordFile} from "../../../cluster/keystores.js";
 import type {ClusterLock} from "../../../cluster/lockSchema.js";
 import {bytesEqual, fromHex} from "../../../hotpath/bytes.js";
@@ -30,6 +31,8 @@ export async function loadShareKeys(lock: ClusterLock, nodeDir: string, self: nu
   const dir = join(nodeDir, KEYS_DIR);
   const load = async (j: number): Promise<ShareKey> => {
     const v = lock.validators[j] as ClusterLock["validators"][number];
+    // Here, not in decryptKeystoreFile: create-cluster also reads the user's own keystores (deposit-cli writes 0440).
+    for (const f of [keystoreFileName(j), passwordFileName(j)]) await assertOwnerOnly(join(dir, f), "keystore file");
     const ks = await decryptKeystoreFile(join(dir, keystoreFileName(j)), await readPasswordFile(join(dir, passwordFileName(j))));
     if (!bytesEqual(ks.pubkey, fromHex(v.share_pubkeys[self - 1] as string))) {
       throw new ShareKeyError({code: "SHARE_KEY_MISMATCH", file: ks.file, validator: v.pubkey}, `${ks.file} is not share ${self} of validator ${v.pubkey}: is this node dir the lock's operator ${self}?`);

@@ -1,5 +1,6 @@
 import {R3dvError} from "../../../util/errors.js";
 import {encodeQbftMessage} from "./encoding.js";
+import {parseInstanceId} from "./instanceId.js";
 import type {QbftMessage, QbftType, SignedQbft} from "./types.js";
 
 const TYPES: QbftType[] = ["PRE_PREPARE", "PREPARE", "COMMIT", "ROUND_CHANGE", "DECIDED"];
@@ -17,6 +18,7 @@ export class QbftCodecError extends R3dvError<QbftCodecErrorType> {}
  * Wire form of a signed QBFT message, the payload of a `qbft` chunk:
  *   u32 headerLen | header (encodeQbftMessage) | u32 valueLen | value | u8 sigLen | sig | u16 count | (u32 len | signed)*
  * The header is exactly the signed bytes, so decoding re-reads what was signed; no field is parsed twice.
+ * Decoding refuses an instance id that is not canonical (`parseInstanceId`).
  */
 export function encodeSignedQbft(s: SignedQbft): Uint8Array {
   const header = encodeQbftMessage(s.msg);
@@ -49,6 +51,8 @@ export function decodeSignedQbft(bytes: Uint8Array, depth = 0): SignedQbft {
   o += 4;
   need(headerLen);
   const msg = decodeHeader(b.subarray(o, o + headerLen));
+  // Throws InstanceIdError: a peer's message for a non-canonical id never reaches the driver's instance map.
+  parseInstanceId(msg.instance);
   o += headerLen;
   need(4);
   const valueLen = b.readUInt32BE(o);

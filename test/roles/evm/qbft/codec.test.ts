@@ -27,7 +27,7 @@ describe("QBFT wire codec and Ed25519 signatures", () => {
   });
 
   it("refuses truncated, padded and nested-too-deep input with a typed error", () => {
-    const msg: QbftMessage = {instance: "x", type: "PREPARE", round: 1, sender: 1, valueHash: new Uint8Array(32), value: null, preparedRound: 0};
+    const msg: QbftMessage = {instance: "attester/1", type: "PREPARE", round: 1, sender: 1, valueHash: new Uint8Array(32), value: null, preparedRound: 0};
     const inner: SignedQbft = {msg, sig: new Uint8Array(64), justification: []};
     const bytes = encodeSignedQbft(inner);
     const malformed = (b: Uint8Array) => assert.throws(() => decodeSignedQbft(b), (e) => e instanceof QbftCodecError && e.code === "QBFT_MALFORMED");
