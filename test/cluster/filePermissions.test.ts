@@ -23,7 +23,7 @@ describe("secret files open to other users are refused at load", () => {
   before(async () => {
     parent = await tempDir();
     const out = join(parent, "cluster");
-    ({lock} = await createCluster({nodes: 4, threshold: 3, keys: {kind: "interop", start: 0, count: 1}, network: "hoodi", withdrawalAddress: "0x" + "ab".repeat(20), kdf: "pbkdf2", out}));
+    ({lock} = await createCluster({nodes: 4, threshold: 3, keys: {kind: "interop", start: 0, count: 1}, network: "devnet", withdrawalAddress: "0x" + "ab".repeat(20), kdf: "pbkdf2", out}));
     nodeDir = join(out, nodeDirName(1));
   });
   after(() => rm(parent, {recursive: true, force: true}));
