@@ -152,8 +152,11 @@ export class AggregatorService {
     );
     if (signed.length === 0) return;
     try {
-      await beacon.publishAggregates(slot, signed);
-      for (const d of published) result(d, {status: "submitted"});
+      const refused = await beacon.publishAggregates(slot, signed);
+      published.forEach((d, k) => {
+        const why = refused.get(k);
+        result(d, why ? {status: "failed", reason: "submit_failed", detail: errorMessage(why)} : {status: "submitted"});
+      });
     } catch (e) {
       for (const d of published) result(d, {status: "failed", reason: "submit_failed", detail: errorMessage(e)});
     }

@@ -280,14 +280,16 @@ export class AttesterService {
     if (batch.length === 0) return;
     const atts: SignedAttestationInput[] = batch.map((p) => ({...p.duty, data: p.data, signature: p.signature as Uint8Array}));
     try {
-      await this.o.beacon.submitAttestations(atts);
-      for (const p of batch) {
+      const refused = await this.o.beacon.submitAttestations(atts);
+      batch.forEach((p, k) => {
+        const why = refused.get(k);
+        if (why) return this.o.onResult({...p.result, status: "failed", reason: "submit_failed", detail: errorMessage(why)});
         const after = Date.now() - this.o.beacon.attestationDueMs(p.duty.slot);
         p.result.stages.submit = after;
         this.o.inclusion?.track(p.duty.slot, p.duty.validatorIndex, p.data.target);
         const late = after > this.o.beacon.slotMs * LATE_AFTER_SLOT_FRACTION;
         this.o.onResult({...p.result, status: late ? "late" : "submitted", ...(late ? {detail: `submitted ${after} ms after the due time, after the aggregators fetched`} : {})});
-      }
+      });
     } catch (e) {
       for (const p of batch) this.o.onResult({...p.result, status: "failed", reason: "submit_failed", detail: errorMessage(e)});
     }
