@@ -3,15 +3,13 @@ import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {createCluster, nodeDirName} from "../../../../src/cluster/createCluster.js";
-import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
 import {UNKNOWN_VALIDATOR} from "../../../../src/roles/evm/duties/dutyFetchFailures.js";
-import {type AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
-import {createLogger} from "../../../../src/util/logger.js";
+import type {AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
+import {createCluster} from "../../../../src/cluster/createCluster.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
+import {startEvmRoles} from "../../../helpers/evmRoles.js";
 import {FaultyProxy} from "../../../helpers/faultyProxy.js";
-import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {type RunningDevnet, sleep, spawnDevnet} from "../../../devnet/helpers.js";
 
 const SLOT_MS = 2000;
@@ -48,14 +46,7 @@ describe("duties whose duty fetch failed", {timeout: 600_000}, () => {
     proxy.faultOnly = dutyRoutesOf("2|3");
     proxy.mode = "error500";
     await proxy.start();
-    const hub = new MemoryHub();
-    const logger = createLogger("error", "test");
-    for (let i = 1; i <= NODES; i++) {
-      const nodeDir = join(dir, "cluster", nodeDirName(i));
-      const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
-      roles.push(new EvmRole({lock, self: i, nodeDir, dataDir: join(dir, `data-${i}`), beaconUrls: [proxy.url], privateKey, transport: hub.transport(i), pool, logger, onResult: (r) => results.push({...r, node: i})}));
-    }
-    await Promise.all(roles.map((r) => r.start()));
+    roles.push(...(await startEvmRoles({lock, dir, nodes: NODES, beaconUrls: [proxy.url], pool, onResult: (r) => results.push(r)})));
   });
 
   after(async () => {
