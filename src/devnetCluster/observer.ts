@@ -37,7 +37,12 @@ export interface DutyRecord {
   round?: number;
   /** Operators whose messages were missing, when the node could name them. */
   missing?: number[];
+  /** A duty_fetch_failed duty whose slot is unknown: the slots it may have fallen in (`slot` is the first). */
+  window?: {from: number; to: number};
 }
+
+const isWindow = (w: unknown): w is {from: number; to: number} =>
+  typeof w === "object" && w !== null && typeof (w as {from?: unknown}).from === "number" && typeof (w as {to?: unknown}).to === "number";
 
 /** A status request must not hold up a slot's sample: a node that cannot answer in this time counts as down. */
 const STATUS_TIMEOUT_MS = 1000;
@@ -94,6 +99,7 @@ export class DutyLog {
         ...(b.detail !== undefined ? {detail: String(b.detail)} : {}),
         ...(typeof b.round === "number" ? {round: b.round} : {}),
         ...(Array.isArray(b.missing) ? {missing: b.missing.map(Number)} : {}),
+        ...(isWindow(b.window) ? {window: {from: b.window.from, to: b.window.to}} : {}),
       };
       this.byKey.set(key, r);
       fresh.push(r);

@@ -341,6 +341,9 @@ function outcomes(duties: DutyRecord[]): Report["outcomes"] {
   return [...m.values()].sort((a, b) => a.duty.localeCompare(b.duty) || a.status.localeCompare(b.status) || a.reason.localeCompare(b.reason));
 }
 
+/** A duty whose slot is unknown (duty_fetch_failed, epoch never fetched) may have fallen as late as its window's end. */
+const lastSlotOf = (d: DutyRecord): number => d.window?.to ?? d.slot;
+
 function groupFailures(f: RunFacts): FailureGroup[] {
   const groups = new Map<string, FailureGroup>();
   for (const d of f.duties) {
@@ -351,7 +354,7 @@ function groupFailures(f: RunFacts): FailureGroup[] {
     g.count++;
     const up = f.samples.find((x) => x.slot === d.slot)?.nodes.filter((n) => n.up).length;
     if (up !== undefined) g.minNodesUp = Math.min(g.minNodesUp, up);
-    g.slots = [Math.min(g.slots[0], d.slot), Math.max(g.slots[1], d.slot)];
+    g.slots = [Math.min(g.slots[0], d.slot), Math.max(g.slots[1], lastSlotOf(d))];
     if (!g.reportedBy.includes(d.node)) g.reportedBy.push(d.node);
     for (const m of d.missing ?? []) if (!g.missing.includes(m)) g.missing.push(m);
     groups.set(key, g);
@@ -367,7 +370,7 @@ function faultLines(f: RunFacts, lastSlot: number): FaultLine[] {
   return f.faults.map((r, i) => {
     const next = f.faults.slice(i + 1).find((x) => x.event.node === r.event.node);
     const untilSlot = r.event.action === "kill" ? Math.min(next?.slot ?? lastSlot + 1, lastSlot + 1) - 1 : lastSlot;
-    const inWindow = f.duties.filter((d) => d.slot >= r.slot && d.slot <= untilSlot && d.status === "failed");
+    const inWindow = f.duties.filter((d) => lastSlotOf(d) >= r.slot && d.slot <= untilSlot && d.status === "failed");
     const reasons: Record<string, number> = {};
     for (const d of inWindow) reasons[d.reason ?? "unknown"] = (reasons[d.reason ?? "unknown"] ?? 0) + 1;
     const missedOnChain = f.effectiveness.epochs

@@ -1,9 +1,11 @@
+import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import {decodeChunk} from "../hotpath/chunk.js";
 import {CHUNK_ENTRY_TYPES, type Entry, parseJsonBody} from "../storage/entry.js";
 import {decodePartialSigs} from "../roles/evm/duties/partialSigs.js";
 import {decodeSignedQbft} from "../roles/evm/qbft/codec.js";
 import type {AnyDutyResult} from "../roles/evm/evmRole.js";
 import type {InclusionResult} from "../roles/evm/duties/inclusionChecker.js";
+import {UNKNOWN_VALIDATOR} from "../roles/evm/duties/dutyFetchFailures.js";
 
 /** One thing this node saw or did for the slot, in series order. */
 export interface TrailEvent {
@@ -40,7 +42,7 @@ export function buildDutyTrail(entries: Entry[], self: number, slot: number, slo
   const results = entries
     .filter((e) => e.type === "duty_result")
     .map((e) => parseJsonBody<AnyDutyResult>(e))
-    .filter((r) => r.slot === slot && (validator === undefined || r.validatorIndex === validator));
+    .filter((r) => covers(r, slot) && (validator === undefined || r.validatorIndex === validator));
   const inclusions = entries
     .filter((e) => e.type === "duty_inclusion")
     .map((e) => parseJsonBody<InclusionResult>(e))
@@ -62,7 +64,7 @@ export function buildDutyTrail(entries: Entry[], self: number, slot: number, slo
     const at = e.t - zero;
     if (e.type === "duty_result") {
       const r = parseJsonBody<AnyDutyResult>(e);
-      if (validator === undefined || r.validatorIndex === validator) events.push({at, node: self, kind: "result", text: `${r.duty} v${r.validatorIndex} ${describeOutcome(r)}`});
+      if (validator === undefined || r.validatorIndex === validator) events.push({at, node: self, kind: "result", text: `${r.duty} ${whom(r)} ${describeOutcome(r)}`});
       continue;
     }
     if (e.type === "duty_inclusion") {
@@ -111,6 +113,32 @@ export function buildDutyTrail(entries: Entry[], self: number, slot: number, slo
     partials: [...partials].map(([duty, nodes]) => ({duty, nodes: [...nodes].sort((a, b) => a - b)})),
     events,
   };
+}
+
+/**
+ * The duty results recorded at earlier slots of `slot`'s epoch whose window covers it: a duty whose epoch's
+ * duties were never fetched is recorded once, at the first slot it may have fallen in, and asked about any
+ * other slot of its window, `r3dv duty` must still show it. Windows never leave their epoch.
+ */
+export function windowedResults(entriesAt: (slot: number) => Entry[], slot: number): Entry[] {
+  const out: Entry[] = [];
+  for (let s = slot - (slot % SLOTS_PER_EPOCH); s < slot; s++) {
+    for (const e of entriesAt(s)) if (e.type === "duty_result" && covers(parseJsonBody<AnyDutyResult>(e), slot)) out.push(e);
+  }
+  return out;
+}
+
+/**
+ * A result is the slot's when it is at the slot, or when its slot is unknown (duties never fetched) and the
+ * slot is within the window it may have fallen in: asked about any of them, the answer is that failure.
+ */
+function covers(r: AnyDutyResult, slot: number): boolean {
+  return r.slot === slot || (r.window !== undefined && slot >= r.window.from && slot <= r.window.to);
+}
+
+/** "validator 12", or, for an epoch-wide result standing for duties of validators unknown, what it stands for. */
+function whom(r: AnyDutyResult): string {
+  return r.validatorIndex === UNKNOWN_VALIDATOR ? "(validators unknown)" : `validator ${r.validatorIndex}`;
 }
 
 function describeOutcome(r: AnyDutyResult): string {
@@ -171,7 +199,7 @@ export function formatDutyTrail(t: DutyTrail): string {
   const lines = [t.headline, "", "outcomes:"];
   for (const r of t.results) {
     const stages = "stages" in r ? Object.entries(r.stages).map(([k, v]) => `${k} ${String(v)} ms`).join(", ") : "";
-    lines.push(`  ${r.duty} validator ${r.validatorIndex}: ${describeOutcome(r)}${"round" in r && r.round ? `, round ${r.round}` : ""}${stages ? ` [${stages}]` : ""}`);
+    lines.push(`  ${r.duty} ${whom(r)}: ${describeOutcome(r)}${"round" in r && r.round ? `, round ${r.round}` : ""}${stages ? ` [${stages}]` : ""}`);
   }
   if (t.inclusions.length > 0) {
     lines.push("on chain:");

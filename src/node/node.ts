@@ -21,7 +21,7 @@ import {R3dvError, errorMessage} from "../util/errors.js";
 import type {Logger} from "../util/logger.js";
 import {LimiterPool} from "../workers/limiterPool.js";
 import {Beacon, type SlotClock, currentSlot} from "./beacon.js";
-import {buildDutyTrail} from "./dutyTrail.js";
+import {buildDutyTrail, windowedResults} from "./dutyTrail.js";
 import {BeaconSet, type BeaconSetEvents} from "../roles/evm/beacon/beaconSet.js";
 import type {RunOptions} from "./config.js";
 import {type NodeStatus, type PeerStatus, buildStatus} from "./status.js";
@@ -319,7 +319,8 @@ export class R3dvNode {
         const validator = params.validator === undefined ? undefined : Number(params.validator);
         if (validator !== undefined && (!Number.isSafeInteger(validator) || validator < 0)) throw badRequest(`validator must be a non-negative integer, got ${String(params.validator)}`);
         const slotStart = this.clock ? (this.clock.genesisTime + slot * this.clock.secondsPerSlot) * 1000 : undefined;
-        return buildDutyTrail(this.series.entriesBySlot(slot), this.self, slot, slotStart, validator);
+        const entries = [...windowedResults((s) => this.series.entriesBySlot(s), slot), ...this.series.entriesBySlot(slot)].sort((a, b) => a.seq - b.seq);
+        return buildDutyTrail(entries, this.self, slot, slotStart, validator);
       }
       case "limiters": {
         const window = Number(params.window ?? 100_000);

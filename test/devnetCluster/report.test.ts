@@ -90,6 +90,22 @@ describe("devnet report", () => {
     assert.equal((renderHtml(r).match(/<svg/g) ?? []).length, 3);
   });
 
+  it("counts duties whose duty fetch failed over the slots they may have fallen in", () => {
+    const f = facts();
+    let seq = 1000;
+    const window = {from: 8, to: 15};
+    // Node 3 never fetched epoch 1's duties: one result per validator at the epoch's first slot, one epoch-wide proposer result.
+    for (let v = 0; v < 8; v++) f.duties.push({node: 3, seq: seq++, duty: "attester", slot: 8, validatorIndex: v, status: "failed", reason: "duty_fetch_failed", stages: {}, window});
+    f.duties.push({node: 3, seq: seq++, duty: "proposer", slot: 8, validatorIndex: -1, status: "failed", reason: "duty_fetch_failed", stages: {}, window});
+    const r = buildReport(f);
+    const group = (duty: string) => r.failures.find((g) => g.duty === duty && g.reason === "duty_fetch_failed");
+    assert.deepEqual([group("attester")?.count, group("attester")?.slots], [8, [8, 15]]);
+    assert.deepEqual([group("proposer")?.count, group("proposer")?.slots], [1, [8, 15]]);
+    assert.deepEqual(r.outcomes.find((o) => o.duty === "attester" && o.reason === "duty_fetch_failed")?.perNode, {3: 8});
+    // The kill at slot 4 (until slot 11) overlaps their window: they count among the failures while it lasted.
+    assert.equal(r.faults[0]?.reasons.duty_fetch_failed, 9);
+  });
+
   it("passes a run that met every target, and fails one whose slashing audit could not read every node", () => {
     const f = healthy();
     const r = buildReport(f);

@@ -9,6 +9,8 @@ export type ProxyMode = "pass" | "timeout" | "error500" | "garbage" | "syncing";
  */
 export class FaultyProxy {
   mode: ProxyMode = "pass";
+  /** When set, only requests whose URL matches it are faulted (one route failing while the others answer). */
+  faultOnly: RegExp | undefined;
   private server: Server | null = null;
   private readonly hanging = new Set<ServerResponse>();
   url = "";
@@ -31,7 +33,8 @@ export class FaultyProxy {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const always = req.url === "/eth/v1/beacon/genesis" || req.url === "/eth/v1/config/spec";
-    const mode: ProxyMode = always ? "pass" : this.mode;
+    const spared = this.faultOnly !== undefined && !this.faultOnly.test(req.url ?? "");
+    const mode: ProxyMode = always || spared ? "pass" : this.mode;
     if (mode === "timeout") {
       this.hanging.add(res);
       res.on("close", () => this.hanging.delete(res));

@@ -4,7 +4,8 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, describe, it} from "node:test";
 import {encodeChunk} from "../../src/hotpath/chunk.js";
-import {buildDutyTrail, formatDutyTrail} from "../../src/node/dutyTrail.js";
+import {buildDutyTrail, formatDutyTrail, windowedResults} from "../../src/node/dutyTrail.js";
+import {UNKNOWN_VALIDATOR} from "../../src/roles/evm/duties/dutyFetchFailures.js";
 import {encodePartialSigs} from "../../src/roles/evm/duties/partialSigs.js";
 import {encodeSignedQbft} from "../../src/roles/evm/qbft/codec.js";
 import type {QbftType} from "../../src/roles/evm/qbft/types.js";
@@ -92,6 +93,30 @@ describe("duty trail", () => {
       }
       const trail = buildDutyTrail(s.entriesBySlot(SLOT), 1, SLOT, undefined);
       assert.match(trail.headline, /^slot 42: 2 attester FAILED no_quorum missing node\(s\) 3, 4 .*; 1 other outcome\(s\) worth a look below$/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("shows a duty whose slot is unknown (its epoch's duties never fetched) for every slot of its window", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "r3dv-trail-"));
+    dirs.push(dir);
+    const s = await Series.open({dir, lockHash: "0x" + "ab".repeat(32), operator: 1, budgetBytes: 1e9, slotsPerEpoch: 8});
+    // Slots 40-47 share an epoch under both presets (8 and 32 slots); the results sit at the first blind slot.
+    const window = {from: 40, to: 45};
+    const detail = "attester duties of epoch 5 were never fetched (slots 40-45 ran without them), so the duty's slot is unknown: HTTP 500";
+    try {
+      for (const v of [7, 9]) {
+        await s.append("duty_result", jsonBody({duty: "attester", slot: 40, pubkey: PK(v), validatorIndex: v, status: "failed", reason: "duty_fetch_failed", detail, window, stages: {}}), "flushed", 40);
+      }
+      await s.append("duty_result", jsonBody({duty: "proposer", slot: 40, pubkey: "", validatorIndex: UNKNOWN_VALIDATOR, status: "failed", reason: "duty_fetch_failed", detail, window, stages: {}}), "flushed", 40);
+      const at = (slot: number) => buildDutyTrail([...windowedResults((x) => s.entriesBySlot(x), slot), ...s.entriesBySlot(slot)], 1, slot, undefined);
+      const trail = at(44);
+      assert.equal(trail.results.length, 3);
+      assert.equal(trail.headline, `slot 44: 2 attester FAILED duty_fetch_failed (${detail}); 1 other outcome(s) worth a look below`);
+      assert.match(formatDutyTrail(trail), /proposer \(validators unknown\): failed duty_fetch_failed/);
+      assert.equal(at(40).results.length, 3, "at its own slot, counted once");
+      assert.equal(at(46).results.length, 0, "outside its window");
     } finally {
       await s.close();
     }

@@ -3,6 +3,7 @@ import {errorMessage} from "../../../util/errors.js";
 import type {BeaconTarget} from "./beaconUrl.js";
 import {BodyCapError, cappedFetch} from "./cappedFetch.js";
 import {BeaconError} from "./errors.js";
+import {itemsRefused} from "./submitFailures.js";
 
 /**
  * A beacon node request that takes longer than this is treated as failed: Charon's health checks call a beacon
@@ -31,7 +32,11 @@ export function postJsonFor<T>(t: BeaconTarget, route: string, body: unknown, sc
 export async function postJson(t: BeaconTarget, route: string, body: unknown): Promise<void> {
   const res = await send(t, route, {method: "POST", headers: {...t.headers, "content-type": "application/json"}, body: JSON.stringify(body)});
   if (res.ok) return;
-  const reason = (await readText(t, route, res)).slice(0, 300);
+  const text = await readText(t, route, res);
+  // A batch refused item by item says which items: the valid ones were taken (see submitFailures.ts).
+  const refused = Array.isArray(body) ? itemsRefused(t, route, res.status, text, body.length) : undefined;
+  if (refused) throw refused;
+  const reason = text.slice(0, 300);
   throw new BeaconError({code: "BEACON_REFUSED", url: t.label, route, status: res.status, reason}, `beacon node ${t.label} refused ${route} (HTTP ${res.status}): ${reason}`);
 }
 

@@ -12,6 +12,7 @@ import {type BeaconEndpoint, BeaconSet} from "./beaconSet.js";
 import {scrubUrl} from "./beaconUrl.js";
 import {cappedFetch} from "./cappedFetch.js";
 import {BeaconError} from "./errors.js";
+import {type ItemFailures, itemsRefused} from "./submitFailures.js";
 import {dataResponse, genesisResponse, producedBlockResponse, specResponse, syncingResponse, validatorsResponse} from "./specSchema.js";
 
 export {BEACON_TIMEOUT_MS} from "./beaconHttp.js";
@@ -58,6 +59,8 @@ export interface SignedAttestationInput {
 
 /** Lodestar's typed client answers with this shape; `value()` throws on a bad body. */
 type ApiResponse<T> = {ok: boolean; status: number; value(): T; error(): unknown};
+/** A submission's answer, whose error body (read once by the client, then cached) names the refused items. */
+type BatchResponse = ApiResponse<unknown> & {errorBody(): Promise<string>};
 
 /**
  * The validator's view of its beacon nodes (a `BeaconSet`: reads fail over in health and latency order,
@@ -203,21 +206,22 @@ export class BeaconNode {
   /**
    * Publishes attestations in the fork's format: Electra's `SingleAttestation` on the v2 pool, and before
    * Electra a phase0 `Attestation` with one aggregation bit on the v1 pool (the v1 route predates the client
-   * library, which only speaks v2, so it is posted here directly).
+   * library, which only speaks v2, so it is posted here directly). Resolves with the attestations no beacon
+   * node took, by position.
    */
-  async submitAttestations(atts: SignedAttestationInput[]): Promise<void> {
-    if (atts.length === 0) return;
+  async submitAttestations(atts: SignedAttestationInput[]): Promise<ItemFailures> {
+    if (atts.length === 0) return new Map();
     const slot = atts[0]?.data.slot as number;
     if (this.isElectra(slot)) {
       const signedAttestations = atts.map((a) => ({committeeIndex: a.committeeIndex, attesterIndex: a.validatorIndex, data: a.data, signature: a.signature}));
       const route = "submitPoolAttestationsV2";
-      return this.submit(route, (e) => this.call(e, route, () => this.api(e).beacon.submitPoolAttestationsV2({signedAttestations})));
+      return this.set.submitItems(route, signedAttestations, (e, items) => this.callBatch(e, route, items.length, () => this.api(e).beacon.submitPoolAttestationsV2({signedAttestations: items})));
     }
     const body = atts.map((a) =>
       ssz.phase0.Attestation.toJson({aggregationBits: BitArray.fromSingleBit(a.committeeLength, a.validatorCommitteeIndex), data: a.data, signature: a.signature}),
     );
     const route = "/eth/v1/beacon/pool/attestations";
-    return this.submit(route, (e) => postJson(e, route, body));
+    return this.set.submitItems(route, body, (e, items) => postJson(e, route, items));
   }
 
   /** The best aggregate the node holds for this attestation data (v1 before Electra, v2 with the committee after). */
@@ -237,14 +241,15 @@ export class BeaconNode {
     });
   }
 
-  async publishAggregates(slot: Slot, signed: {message: unknown; signature: Uint8Array}[]): Promise<void> {
+  /** Resolves with the aggregates no beacon node took, by position. */
+  async publishAggregates(slot: Slot, signed: {message: unknown; signature: Uint8Array}[]): Promise<ItemFailures> {
     if (this.isElectra(slot)) {
       const route = "publishAggregateAndProofsV2";
-      return this.submit(route, (e) => this.call(e, route, () => this.api(e).validator.publishAggregateAndProofsV2({signedAggregateAndProofs: signed as never})));
+      return this.set.submitItems(route, signed, (e, items) => this.callBatch(e, route, items.length, () => this.api(e).validator.publishAggregateAndProofsV2({signedAggregateAndProofs: items as never})));
     }
     const route = "/eth/v1/validator/aggregate_and_proofs";
     const body = signed.map((s) => ssz.phase0.SignedAggregateAndProof.toJson(s as never));
-    return this.submit(route, (e) => postJson(e, route, body));
+    return this.set.submitItems(route, body, (e, items) => postJson(e, route, items));
   }
 
   /**
@@ -324,6 +329,12 @@ export class BeaconNode {
     return this.value(e, route, await this.request(e, route, f));
   }
 
+  /** A batch submission of `count` items through the client: a refusal keeps the failures of its items. */
+  private async callBatch(e: BeaconEndpoint, route: string, count: number, f: () => Promise<BatchResponse>): Promise<void> {
+    const res = await this.request(e, route, f);
+    if (!res.ok) throw itemsRefused(e, route, res.status, await res.errorBody(), count) ?? httpError(e, route, res.status, scrubUrl(e, errorMessage(res.error())));
+  }
+
   /** Network failures and timeouts become typed errors naming the node (by label: the library quotes the real URL). */
   private async request<R>(e: BeaconEndpoint, route: string, f: () => Promise<R>): Promise<R> {
     try {
@@ -359,10 +370,11 @@ export class BeaconNode {
     return {slot: res.header.message.slot, root: res.root};
   }
 
-  async submitSyncCommitteeMessages(signatures: altair.SyncCommitteeMessage[]): Promise<void> {
-    if (signatures.length === 0) return;
+  /** Resolves with the messages no beacon node took, by position. */
+  async submitSyncCommitteeMessages(signatures: altair.SyncCommitteeMessage[]): Promise<ItemFailures> {
+    if (signatures.length === 0) return new Map();
     const route = "submitPoolSyncCommitteeSignatures";
-    return this.submit(route, (e) => this.call(e, route, () => this.api(e).beacon.submitPoolSyncCommitteeSignatures({signatures})));
+    return this.set.submitItems(route, signatures, (e, items) => this.callBatch(e, route, items.length, () => this.api(e).beacon.submitPoolSyncCommitteeSignatures({signatures: items})));
   }
 
   syncCommitteeContribution(slot: Slot, subcommitteeIndex: number, beaconBlockRoot: Uint8Array): Promise<altair.SyncCommitteeContribution> {
@@ -370,10 +382,11 @@ export class BeaconNode {
     return this.read(route, (e) => this.call(e, route, () => this.api(e).validator.produceSyncCommitteeContribution({slot, subcommitteeIndex, beaconBlockRoot})));
   }
 
-  async publishContributions(contributionAndProofs: altair.SignedContributionAndProof[]): Promise<void> {
-    if (contributionAndProofs.length === 0) return;
+  /** Resolves with the contributions no beacon node took, by position. */
+  async publishContributions(contributionAndProofs: altair.SignedContributionAndProof[]): Promise<ItemFailures> {
+    if (contributionAndProofs.length === 0) return new Map();
     const route = "publishContributionAndProofs";
-    return this.submit(route, (e) => this.call(e, route, () => this.api(e).validator.publishContributionAndProofs({contributionAndProofs})));
+    return this.set.submitItems(route, contributionAndProofs, (e, items) => this.callBatch(e, route, items.length, () => this.api(e).validator.publishContributionAndProofs({contributionAndProofs: items})));
   }
 
   /**

@@ -4,6 +4,7 @@ import {BEACON_TIMEOUT_MS, getJson} from "./beaconHttp.js";
 import {type BeaconTarget, beaconTarget} from "./beaconUrl.js";
 import {BeaconError} from "./errors.js";
 import {syncingResponse} from "./specSchema.js";
+import {type ItemFailures, ItemsRefusedError, isAlreadyKnown} from "./submitFailures.js";
 
 /**
  * The first bench lasts this long: a node that failed once (a restart, one dropped connection) is probed
@@ -118,11 +119,10 @@ function classify(e: BeaconError): RequestResult {
   if (t.code === "BEACON_UNREACHABLE") return "unreachable";
   const status = "status" in t ? t.status : undefined;
   if (status === 503) return "syncing";
+  // A batch refused item by item was already known only if every refused item was.
+  if (e instanceof ItemsRefusedError) return e.failures.every((f) => isAlreadyKnown(f.message)) ? "already_known" : "refused";
   if (t.code === "BEACON_REFUSED" || (status !== undefined && status >= 400 && status < 500)) {
-    // Every node of the cluster submits what it recovered, to every beacon node it has: all copies but the
-    // first are "already known" (Lodestar answers them with an error status), which means the message is in
-    // the pool. That is what a submission wants.
-    return /ALREADY_KNOWN|already known/i.test("reason" in t ? t.reason : "") ? "already_known" : "refused";
+    return isAlreadyKnown("reason" in t ? t.reason : "") ? "already_known" : "refused";
   }
   return "bad_response";
 }
@@ -248,6 +248,64 @@ export class BeaconSet {
         );
       }
     });
+  }
+
+  /**
+   * A batch submission (pool messages), judged item by item: sent to every healthy node at once, an item is
+   * taken when any node takes it (accepts it, or already knew it) and failed when every node refused or
+   * failed it, with the most telling error. A node that refuses a batch without saying which items (Lodestar
+   * 1.5.1 names none) is asked again with each item alone, so one already known item never hides the invalid
+   * ones of its batch, and one invalid item never fails the valid ones. Resolves with the failed items.
+   */
+  submitItems<T>(route: string, items: T[], send: (e: BeaconEndpoint, items: T[]) => Promise<void>): Promise<ItemFailures> {
+    const targets = this.candidates();
+    const errors = items.map((): BeaconError[] => []);
+    const taken = items.map(() => false);
+    const failures: ItemFailures = new Map();
+    let undecided = items.length;
+    return new Promise<ItemFailures>((resolve, reject) => {
+      if (undecided === 0) return resolve(failures);
+      for (const e of targets) {
+        this.itemVerdicts(e, route, items, send).then((verdicts) => {
+          verdicts.forEach((v, i) => {
+            if (taken[i] || failures.has(i)) return;
+            if (v === null) {
+              taken[i] = true;
+              undecided--;
+            } else if ((errors[i] as BeaconError[]).push(v) === targets.length) {
+              failures.set(i, mostTelling(errors[i] as BeaconError[]));
+              undecided--;
+            }
+          });
+          if (undecided === 0) resolve(failures);
+        }, reject);
+      }
+    });
+  }
+
+  /** One node's verdict on each item: null when it took the item, else why not. */
+  private async itemVerdicts<T>(e: BeaconEndpoint, route: string, items: T[], send: (e: BeaconEndpoint, items: T[]) => Promise<void>): Promise<(BeaconError | null)[]> {
+    const t0 = performance.now();
+    try {
+      await send(e, items);
+      this.answered(e, "submit", route, t0);
+      return items.map(() => null);
+    } catch (err) {
+      const be = this.failed(e, "submit", route, err, t0);
+      if (be instanceof ItemsRefusedError) {
+        const refused = new Map(be.failures.map((f) => [f.index, f]));
+        return items.map((_, i) => {
+          const f = refused.get(i);
+          return f === undefined || isAlreadyKnown(f.message) ? null : be.itemError(f);
+        });
+      }
+      const result = classify(be);
+      if (items.length === 1) return [result === "already_known" ? null : be];
+      if (result !== "refused" && result !== "already_known") return items.map(() => be);
+      // Refused without naming items: which ones is only known by asking item by item (failure path only).
+      const alone = await Promise.all(items.map((item) => this.itemVerdicts(e, route, [item], send)));
+      return alone.map((v) => v[0] ?? null);
+    }
   }
 
   /**

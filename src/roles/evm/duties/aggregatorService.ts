@@ -60,6 +60,9 @@ export class AggregatorService {
   private onSlot(slot: number): void {
     this.timers.at(this.o.beacon.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
     this.selections.prune(slot - 2);
+    // A slot whose attester duties were not fetched has no aggregation duty to report: being an aggregator is
+    // decided by a selection proof over the duty's own slot, so none is known to be missed, and the
+    // attester's duty_fetch_failed result stands for the validator.
     const next = this.o.dutiesAt?.(slot + 1);
     if (next && next.length > 0) void this.selections.select(slot + 1, next, this.timers.deadline(this.o.beacon.slotStartMs(slot + 2), "slot ended"));
   }
@@ -152,8 +155,11 @@ export class AggregatorService {
     );
     if (signed.length === 0) return;
     try {
-      await beacon.publishAggregates(slot, signed);
-      for (const d of published) result(d, {status: "submitted"});
+      const refused = await beacon.publishAggregates(slot, signed);
+      published.forEach((d, k) => {
+        const why = refused.get(k);
+        result(d, why ? {status: "failed", reason: "submit_failed", detail: errorMessage(why)} : {status: "submitted"});
+      });
     } catch (e) {
       for (const d of published) result(d, {status: "failed", reason: "submit_failed", detail: errorMessage(e)});
     }

@@ -18,6 +18,7 @@ import {roundDeadlines} from "./timing.js";
 import type {ClusterTransport} from "./transport.js";
 import type {InclusionChecker} from "./inclusionChecker.js";
 import {type DutyOutcome, type FailureReason, consensusFailure, signatureFailure} from "./outcome.js";
+import {BlindSlots} from "./dutyFetchFailures.js";
 
 /** Index of the attester duty in the leader formula (slot + duty + round) mod n. */
 export const ATTESTER_DUTY_INDEX = 0;
@@ -84,6 +85,9 @@ export class AttesterService {
   private readonly collector = new PartialSigCollector();
   private readonly sharesByPubkey: Map<string, ShareKey>;
   private indices: number[] = [];
+  /** This node's validators known to the beacon node, [pubkey, index]: the ones that have attester duties. */
+  private validators: [string, number][] = [];
+  private readonly blind = new BlindSlots("attester");
   private readonly timers = new DutyTimers();
   private submitQueue: Pending[] = [];
   private readonly unsubscribe: () => void;
@@ -114,6 +118,7 @@ export class AttesterService {
   async start(): Promise<void> {
     const found = await this.o.beacon.validatorIndices([...this.sharesByPubkey.keys()]);
     this.indices = [...found.values()];
+    this.validators = [...found];
     const missing = [...this.sharesByPubkey.keys()].filter((p) => !found.has(p));
     if (missing.length > 0) this.o.logger.warn("validators unknown to the beacon node (not deposited or not active yet)", {count: missing.length});
     this.onSlot(this.o.beacon.currentSlot());
@@ -135,7 +140,32 @@ export class AttesterService {
     // After the duties are known: a node (re)started past the due time runs the slot late rather than not at all.
     this.timers.at(this.o.beacon.attestationDueMs(slot), () => void known.then(() => this.runSlot(slot)));
     this.expire(slot - DUTY_TTL_SLOTS);
+    this.reportUnfetched(Math.floor((slot - DUTY_TTL_SLOTS) / SLOTS_PER_EPOCH));
     this.o.inclusion?.onSlot(slot);
+  }
+
+  /**
+   * Epochs that ended (DUTY_TTL_SLOTS ago, so a slot run late is marked first) without their duties ever
+   * fetched. Every validator attests exactly once per epoch, so the number of duties is known even though
+   * their slots are not: one duty_fetch_failed result per validator keeps the failure count, the report's
+   * per-validator timeline and the metrics exact. Each sits at the first slot run blind, with the window of
+   * slots its duty may have fallen in, which `r3dv duty` shows for each of those slots.
+   */
+  private reportUnfetched(beforeEpoch: number): void {
+    for (const u of this.blind.takeUnfetched(beforeEpoch)) {
+      for (const [pubkey, validatorIndex] of this.validators) {
+        this.o.onResult({duty: "attester", slot: u.window.from, pubkey, validatorIndex, stages: {}, ...u.outcome});
+      }
+    }
+  }
+
+  /** The epoch's duties arrived after some of its slots came due without them: those slots' duties failed. */
+  private reportFetchedLate(epoch: number, duties: AttesterDuty[]): void {
+    const late = this.blind.takeFetched(epoch);
+    if (!late) return;
+    for (const d of duties) {
+      if (late.slots.has(d.slot)) this.o.onResult({duty: "attester", slot: d.slot, pubkey: d.pubkey, validatorIndex: d.validatorIndex, stages: {}, ...late.outcome});
+    }
   }
 
   private async ensureDuties(epoch: number, refresh: boolean): Promise<void> {
@@ -148,7 +178,9 @@ export class AttesterService {
       for (let s = epoch * SLOTS_PER_EPOCH; s < (epoch + 1) * SLOTS_PER_EPOCH; s++) this.duties.delete(s);
       for (const d of duties) this.duties.set(d.slot, [...(this.duties.get(d.slot) ?? []), d]);
       this.fetchedEpochs.set(epoch, dependentRoot);
+      this.reportFetchedLate(epoch, duties);
     } catch (e) {
+      this.blind.fetchFailed(epoch, e);
       this.o.logger.warn("attester duties not fetched", {epoch}, e);
     }
   }
@@ -179,6 +211,11 @@ export class AttesterService {
   }
 
   private async runSlot(slot: number): Promise<void> {
+    if (!this.fetchedEpochs.has(Math.floor(slot / SLOTS_PER_EPOCH))) {
+      // Duties unknown at the due time: whatever duty fell here ends in duty_fetch_failed, once it is known.
+      if (this.indices.length > 0) this.blind.mark(slot);
+      return;
+    }
     const duties = this.duties.get(slot);
     if (!duties || duties.length === 0) return;
     const due = this.o.beacon.attestationDueMs(slot);
@@ -280,14 +317,16 @@ export class AttesterService {
     if (batch.length === 0) return;
     const atts: SignedAttestationInput[] = batch.map((p) => ({...p.duty, data: p.data, signature: p.signature as Uint8Array}));
     try {
-      await this.o.beacon.submitAttestations(atts);
-      for (const p of batch) {
+      const refused = await this.o.beacon.submitAttestations(atts);
+      batch.forEach((p, k) => {
+        const why = refused.get(k);
+        if (why) return this.o.onResult({...p.result, status: "failed", reason: "submit_failed", detail: errorMessage(why)});
         const after = Date.now() - this.o.beacon.attestationDueMs(p.duty.slot);
         p.result.stages.submit = after;
         this.o.inclusion?.track(p.duty.slot, p.duty.validatorIndex, p.data.target);
         const late = after > this.o.beacon.slotMs * LATE_AFTER_SLOT_FRACTION;
         this.o.onResult({...p.result, status: late ? "late" : "submitted", ...(late ? {detail: `submitted ${after} ms after the due time, after the aggregators fetched`} : {})});
-      }
+      });
     } catch (e) {
       for (const p of batch) this.o.onResult({...p.result, status: "failed", reason: "submit_failed", detail: errorMessage(e)});
     }

@@ -11,6 +11,7 @@ import {qbftQuorum} from "../qbft/quorum.js";
  * - recover_timeout: enough partials arrived but recovering the signature did not finish in time (an
  *   overloaded node: its worker pool or event loop is behind).
  * - late_block: the slot's block was too late for the duty (proposal published after attesters voted).
+ * - duty_fetch_failed: the duty came due while the beacon node(s) could not say what the duties were.
  */
 export type FailureReason =
   | "no_quorum"
@@ -20,7 +21,8 @@ export type FailureReason =
   | "invalid_partial"
   | "recover_timeout"
   | "submit_failed"
-  | "late_block";
+  | "late_block"
+  | "duty_fetch_failed";
 
 export type DutyStatus = "submitted" | "late" | "failed" | "not_selected";
 
@@ -33,6 +35,12 @@ export interface DutyOutcome {
   missing?: number[];
   /** Operators whose partial signature did not verify against their share key. */
   invalidPartials?: number[];
+  /**
+   * A duty_fetch_failed result whose own slot is unknown (its epoch's duties were never fetched): the slots it
+   * may have fallen in. `slot` is the first of them, so the result is counted once, and `r3dv duty` shows it
+   * for each of them.
+   */
+  window?: {from: number; to: number};
 }
 
 export type SignatureStepErrorType = {code: "PARTIALS_INSUFFICIENT"; duty: string; slot: number; have: number[]; invalid: number[]; threshold: number};

@@ -13,6 +13,7 @@ import type {SignatureExchange} from "./signatureExchange.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "./outcome.js";
 import {type ProposalRefusalReason, checkProposal} from "./proposalCheck.js";
+import {BlindSlots, UNKNOWN_VALIDATOR} from "./dutyFetchFailures.js";
 import {roundDeadlines} from "./timing.js";
 
 /** Index of the proposer duty in the leader formula, so a slot's attester and proposer leaders differ. */
@@ -80,6 +81,7 @@ export class ProposerService {
   private readonly heads = new Map<number, Set<string>>();
   private readonly refusals = new Map<number, RefusedProposal[]>();
   private readonly headReads = new Set<number>();
+  private readonly blind = new BlindSlots("proposer");
 
   constructor(private readonly o: ProposerServiceOptions) {
     this.sharesByPubkey = new Map(o.shares.map((s) => [s.pubkey, s]));
@@ -144,8 +146,12 @@ export class ProposerService {
     // Fetch at the epoch start and again mid-epoch: proposer duties depend on the previous epoch's last block.
     void this.ensureDuties(epoch, slot % SLOTS_PER_EPOCH === 0).then(async () => {
       // Slot 0 is the genesis block's: nobody proposes there.
-      if (slot > 0 && this.duties.has(slot)) await this.propose(slot, this.duties.get(slot) as ProposerDuty);
+      if (slot === 0) return;
+      if (!this.fetched.has(epoch)) return this.blind.mark(slot);
+      if (this.duties.has(slot)) await this.propose(slot, this.duties.get(slot) as ProposerDuty);
     });
+    // Two slots late, like the pruning below, so a slot whose fetch answered late is marked first.
+    this.reportUnfetched(Math.floor((slot - 2) / SLOTS_PER_EPOCH));
     for (const m of [this.duties, this.heads, this.refusals]) for (const s of m.keys()) if (s < slot - 2) m.delete(s);
     this.o.driver.prune(slot - 2);
     this.o.exchange.prune(slot - 2);
@@ -159,8 +165,33 @@ export class ProposerService {
       for (let s = epoch * SLOTS_PER_EPOCH; s < (epoch + 1) * SLOTS_PER_EPOCH; s++) this.duties.delete(s);
       for (const d of duties) if (this.sharesByPubkey.has(d.pubkey.toLowerCase())) this.duties.set(d.slot, {...d, pubkey: d.pubkey.toLowerCase()});
       this.fetched.set(epoch, dependentRoot);
+      this.reportFetchedLate(epoch);
     } catch (e) {
+      this.blind.fetchFailed(epoch, e);
       this.o.logger.warn("proposer duties not fetched", {epoch}, e);
+    }
+  }
+
+  /** The epoch's duties arrived after some of its slots came due without them: our proposals there failed. */
+  private reportFetchedLate(epoch: number): void {
+    const late = this.blind.takeFetched(epoch);
+    if (!late) return;
+    for (const slot of late.slots) {
+      const d = this.duties.get(slot);
+      if (d) this.o.onResult({duty: "proposer", slot, pubkey: d.pubkey, validatorIndex: d.validatorIndex, stages: {}, ...late.outcome});
+    }
+  }
+
+  /**
+   * Epochs that ended without their proposer duties ever fetched. Unlike attesting, proposing is rare (a
+   * validator of a large chain proposes a few times a year), so one result per validator would invent
+   * failures of duties that mostly never were, and none would hide that the node was blind. One epoch-wide
+   * result (no validator, UNKNOWN_VALIDATOR) says "this node could not tell whether it had to propose":
+   * counted once per epoch in the metrics and the report, and shown by `r3dv duty` for every blind slot.
+   */
+  private reportUnfetched(beforeEpoch: number): void {
+    for (const u of this.blind.takeUnfetched(beforeEpoch)) {
+      this.o.onResult({duty: "proposer", slot: u.window.from, pubkey: "", validatorIndex: UNKNOWN_VALIDATOR, stages: {}, ...u.outcome});
     }
   }
 
