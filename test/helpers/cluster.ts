@@ -42,8 +42,9 @@ export interface FakeBeacon {
 
 /**
  * A Beacon-API-shaped HTTP server answering only what the node runtime reads (node/syncing, beacon/genesis,
- * config/spec). Stand-in until the embedded devnet beacon node (issue 3) lands; the node's client code is
- * Lodestar's real HTTP client either way. Genesis is set so that "now" is `slot` slots after it.
+ * config/spec), with genesis set so that "now" is `slot` slots after it. Only the node bench (bench/nodeSuite.ts)
+ * still uses it; the tests run the embedded devnet. Its spec has no PRESET_BASE, so a node's validator half never
+ * starts (it retries): what runs against it is the network and store half alone.
  */
 export async function fakeBeacon(opts: {secondsPerSlot?: number; slotsPerEpoch?: number; slot?: number} = {}): Promise<FakeBeacon> {
   const secondsPerSlot = opts.secondsPerSlot ?? 12;

@@ -33,8 +33,8 @@ describe("slashing protection (LMDB, EIP-3076)", () => {
   });
 
   it("signs a new attestation, allows the identical repeat, refuses a double vote", async () => {
-    await sp.checkAndInsertAttestation({pubkey: PK, sourceEpoch: 2, targetEpoch: 3, signingRoot: root(1)});
-    await sp.checkAndInsertAttestation({pubkey: PK, sourceEpoch: 2, targetEpoch: 3, signingRoot: root(1)});
+    assert.deepEqual(await sp.checkAndInsertAttestations([{pubkey: PK, sourceEpoch: 2, targetEpoch: 3, signingRoot: root(1)}]), [{ok: true, repeat: false}]);
+    assert.deepEqual(await sp.checkAndInsertAttestations([{pubkey: PK, sourceEpoch: 2, targetEpoch: 3, signingRoot: root(1)}]), [{ok: true, repeat: true}]);
     await assert.rejects(sp.checkAndInsertAttestation({pubkey: PK, sourceEpoch: 2, targetEpoch: 3, signingRoot: root(2)}), refusedWith("SLASHING_DOUBLE_VOTE"));
     await assert.rejects(sp.checkAndInsertAttestation({pubkey: PK, sourceEpoch: 1, targetEpoch: 3, signingRoot: root(1)}), refusedWith("SLASHING_DOUBLE_VOTE"));
   });
@@ -51,11 +51,14 @@ describe("slashing protection (LMDB, EIP-3076)", () => {
     // Not slashable, but behind the watermark: refused too (a missed attestation is cheaper than a risk).
     await assert.rejects(sp.checkAndInsertAttestation({pubkey: PK, sourceEpoch: 6, targetEpoch: 8, signingRoot: root(7)}), refusedWith("SLASHING_ATTESTATION_BELOW_WATERMARK"));
     await assert.rejects(sp.checkAndInsertAttestation({pubkey: PK, sourceEpoch: 12, targetEpoch: 11, signingRoot: root(7)}), refusedWith("SLASHING_SOURCE_AFTER_TARGET"));
-    await sp.checkAndInsertAttestation({pubkey: PK, sourceEpoch: 10, targetEpoch: 11, signingRoot: root(8)});
+    assert.deepEqual(await sp.checkAndInsertAttestations([{pubkey: PK, sourceEpoch: 10, targetEpoch: 11, signingRoot: root(8)}]), [{ok: true, repeat: false}]);
   });
 
   it("keeps validators apart", async () => {
-    await sp.checkAndInsertAttestation({pubkey: PK2, sourceEpoch: 2, targetEpoch: 3, signingRoot: root(99)});
+    // PK already signed another root for 2->3: for PK2 the same vote is new, not a double vote or a repeat.
+    assert.deepEqual(await sp.checkAndInsertAttestations([{pubkey: PK2, sourceEpoch: 2, targetEpoch: 3, signingRoot: root(99)}]), [{ok: true, repeat: false}]);
+    await assert.rejects(sp.checkAndInsertAttestation({pubkey: PK2, sourceEpoch: 2, targetEpoch: 3, signingRoot: root(98)}), refusedWith("SLASHING_DOUBLE_VOTE"));
+    assert.deepEqual(await sp.checkAndInsertAttestations([{pubkey: PK, sourceEpoch: 2, targetEpoch: 3, signingRoot: root(1)}]), [{ok: true, repeat: true}]);
   });
 
   it("refuses a double proposal and an earlier slot, allows the identical repeat", async () => {
@@ -63,7 +66,7 @@ describe("slashing protection (LMDB, EIP-3076)", () => {
     assert.deepEqual(await sp.checkAndInsertBlock({pubkey: PK, slot: 100, signingRoot: root(10)}), {repeat: true});
     await assert.rejects(sp.checkAndInsertBlock({pubkey: PK, slot: 100, signingRoot: root(11)}), refusedWith("SLASHING_DOUBLE_PROPOSAL"));
     await assert.rejects(sp.checkAndInsertBlock({pubkey: PK, slot: 99, signingRoot: root(12)}), refusedWith("SLASHING_BLOCK_BELOW_WATERMARK"));
-    await sp.checkAndInsertBlock({pubkey: PK2, slot: 99, signingRoot: root(12)});
+    assert.deepEqual(await sp.checkAndInsertBlock({pubkey: PK2, slot: 99, signingRoot: root(12)}), {repeat: false});
   });
 
   it("of many concurrent conflicting requests, exactly one signs", async () => {
@@ -96,8 +99,8 @@ describe("slashing protection (LMDB, EIP-3076)", () => {
       assert.equal(counts.validators, 2);
       await assert.rejects(fresh.checkAndInsertAttestation({pubkey: PK, sourceEpoch: 4, targetEpoch: 12, signingRoot: root(50)}), refusedWith("SLASHING_SURROUNDING_VOTE"));
       await assert.rejects(fresh.checkAndInsertBlock({pubkey: PK, slot: 100, signingRoot: root(11)}), refusedWith("SLASHING_DOUBLE_PROPOSAL"));
-      await fresh.checkAndInsertBlock({pubkey: PK, slot: 100, signingRoot: root(10)});
-      await fresh.checkAndInsertAttestation({pubkey: PK, sourceEpoch: 11, targetEpoch: 21, signingRoot: root(51)});
+      assert.deepEqual(await fresh.checkAndInsertBlock({pubkey: PK, slot: 100, signingRoot: root(10)}), {repeat: true});
+      assert.deepEqual(await fresh.checkAndInsertAttestations([{pubkey: PK, sourceEpoch: 11, targetEpoch: 21, signingRoot: root(51)}]), [{ok: true, repeat: false}]);
     } finally {
       await fresh.close();
     }
@@ -112,7 +115,7 @@ describe("slashing protection (LMDB, EIP-3076)", () => {
       });
       await assert.rejects(db.checkAndInsertBlock({pubkey: PK, slot: 500, signingRoot: root(1)}), refusedWith("SLASHING_DOUBLE_PROPOSAL"));
       await assert.rejects(db.checkAndInsertAttestation({pubkey: PK, sourceEpoch: 39, targetEpoch: 42, signingRoot: root(1)}), refusedWith("SLASHING_SURROUNDING_VOTE"));
-      await db.checkAndInsertAttestation({pubkey: PK, sourceEpoch: 41, targetEpoch: 42, signingRoot: root(1)});
+      assert.deepEqual(await db.checkAndInsertAttestations([{pubkey: PK, sourceEpoch: 41, targetEpoch: 42, signingRoot: root(1)}]), [{ok: true, repeat: false}]);
       const bad = {metadata: {interchange_format_version: "5", genesis_validators_root: GVR}, data: [{pubkey: PK, signed_blocks: [{slot: 7}], signed_attestations: []}]};
       await assert.rejects(db.importInterchange(bad), (e) => e instanceof InterchangeError && e.code === "INTERCHANGE_MALFORMED" && /data\.0\.signed_blocks\.0\.slot/.test(e.message));
       await assert.rejects(db.importInterchange({...bad, metadata: {interchange_format_version: "4", genesis_validators_root: GVR}, data: []}), (e) => e instanceof InterchangeError && e.code === "INTERCHANGE_VERSION");

@@ -5,6 +5,7 @@ import {getJson, postJson} from "../../../../src/roles/evm/beacon/beaconHttp.js"
 import {type BeaconEndpointStatus, BeaconSet, type RequestResult} from "../../../../src/roles/evm/beacon/beaconSet.js";
 import {redactUrl} from "../../../../src/roles/evm/beacon/beaconUrl.js";
 import {BeaconError} from "../../../../src/roles/evm/beacon/errors.js";
+import {waitFor} from "../../../helpers/cluster.js";
 import {StubBeacon} from "../../../helpers/stubBeacon.js";
 
 const versionResponse = z.object({data: z.object({version: z.string()})});
@@ -136,7 +137,8 @@ describe("BeaconSet over real HTTP servers", () => {
     await set.probe();
     a.behaviour.post = {status: 400, message: "PRIORITY_0: attestation references unknown block"};
     await submit(set);
-    await sleep(50);
+    // The submission resolves at the first acceptance; the other node's answer may still be on its way.
+    await waitFor("both answers", async () => results.length === 2, 10_000, 10);
     assert.deepEqual([a.hits.posts, b.hits.posts], [1, 1], "both nodes received the submission");
     assert.deepEqual(results.sort(), ["a:refused", "b:ok"]);
     assert.equal(endpoint(set, 1).health, "healthy", "a refusal is the request's fault, not the node's: no bench");

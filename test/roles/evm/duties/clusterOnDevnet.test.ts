@@ -123,14 +123,17 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
       const history = liar.exportInterchange().data;
       assert.ok(history.length > 0 && history.every((v) => v.signed_attestations.length > 0));
       // Its attestations are the agreed ones: the same signing roots as an honest node's for the same targets.
+      // Every node signs its share of every agreed attestation, so in the epochs judged above (targets 1..3; the
+      // roles stop mid-epoch 5) the honest node holds each target the liar does.
       const honest = SlashingProtection.open(join(dir, "data-2", SLASHING_DB_DIR));
       try {
         const honestRoots = new Map(honest.exportInterchange().data.flatMap((v) => v.signed_attestations.map((a) => [`${v.pubkey}/${a.target_epoch}`, a.signing_root])));
-        for (const v of history) {
-          for (const a of v.signed_attestations) {
-            const other = honestRoots.get(`${v.pubkey}/${a.target_epoch}`);
-            if (other) assert.equal(a.signing_root, other, `${v.pubkey} target ${a.target_epoch}`);
-          }
+        const judged = history.flatMap((v) => v.signed_attestations.filter((x) => Number(x.target_epoch) >= 1 && Number(x.target_epoch) <= 3).map((a) => ({v, a})));
+        assert.ok(judged.length >= 3 * 64 * 0.99, `the liar signed ${judged.length} attestations with targets 1..3`);
+        for (const {v, a} of judged) {
+          const key = `${v.pubkey}/${a.target_epoch}`;
+          assert.ok(honestRoots.has(key), `the liar signed ${key}, which the honest node 2 never signed`);
+          assert.equal(a.signing_root, honestRoots.get(key), key);
         }
       } finally {
         await honest.close();

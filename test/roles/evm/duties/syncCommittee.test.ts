@@ -67,7 +67,7 @@ describe("sync committee messages, contributions and subscriptions of a 3-of-4 c
     await release?.();
   });
 
-  it("fills at least 95% of the sync aggregate bits per epoch, publishes every contribution and aggregate, and subscribes, also with node 4 down", async () => {
+  it("fills at least 95% of the sync aggregate bits per epoch, submits 99% of its sync duties on time (none failed with node 4 down), and subscribes", async () => {
     const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())));
     // Epochs 1 and 2 with all four nodes; node 4 cut off for epoch 3; then one more epoch for inclusion.
     await sleepUntil(devnet.genesisTime * 1000 + 3 * EPOCH_MS);
@@ -84,13 +84,18 @@ describe("sync committee messages, contributions and subscriptions of a 3-of-4 c
     }
     assert.ok(body.data.epochs.some((e) => e.subscriptions.sync_committee > 0), "sync committee subscriptions sent");
 
-    // Node 1's view of the slots in epochs 1..3: every sync message and contribution of the cluster submitted.
-    const inEpochs = (r: AnyDutyResult & {node: number}) => r.node === 1 && r.slot >= 8 && r.slot < 32;
+    // Node 1's view: with all four nodes (epochs 1 and 2) at least 99% of each duty submitted on time; a late
+    // message misses the contributions built at 2/3 of the slot, so it does not count. With node 4 cut off
+    // (epoch 3) a dead leader costs a consensus round, so a message may be late, but none may fail.
+    const count = (from: number, to: number, duty: string) => {
+      const mine = results.filter((r) => r.node === 1 && r.slot >= from * 8 && r.slot < (to + 1) * 8 && r.duty === duty && r.status !== "not_selected");
+      return {all: mine.length, onTime: mine.filter((r) => r.status === "submitted").length, failed: mine.filter((r) => r.status === "failed").length};
+    };
     for (const duty of ["sync_message", "sync_contribution", "aggregator"]) {
-      const mine = results.filter((r) => inEpochs(r) && r.duty === duty);
-      // A late sync message (after 2/3, when a dead leader cost a round) is still submitted and reaches the next block.
-      const submitted = mine.filter((r) => r.status === "submitted" || r.status === "late");
-      assert.ok(mine.length > 0 && submitted.length >= mine.filter((r) => r.status !== "not_selected").length * 0.95, `${duty}: ${JSON.stringify(summary)}`);
+      const healthy = count(1, 2, duty);
+      assert.ok(healthy.all > 0 && healthy.onTime >= healthy.all * 0.99, `${duty} in epochs 1-2: ${JSON.stringify(healthy)}; ${JSON.stringify(summary)}`);
+      const oneDown = count(3, 3, duty);
+      assert.ok(oneDown.all > 0 && oneDown.failed === 0, `${duty} in epoch 3, node 4 down: ${JSON.stringify(oneDown)}; ${JSON.stringify(summary)}`);
     }
   });
 });
