@@ -143,7 +143,7 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     });
     const metrics = await waitFor("refusal metric", async () => {
       const m = await (await fetch(`${node(1).http}/metrics`)).text();
-      return /^r3dv_connections_refused_total\{direction="inbound"\} [1-9]/m.test(m) && m;
+      return /^r3dv_connections_refused_total\{direction="inbound",stage="peer_id"\} [1-9]/m.test(m) && m;
     });
     assert.match(metrics, /^r3dv_peers_connected 3$/m);
   });
