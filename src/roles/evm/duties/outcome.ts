@@ -11,6 +11,7 @@ import {qbftQuorum} from "../qbft/quorum.js";
  * - recover_timeout: enough partials arrived but recovering the signature did not finish in time (an
  *   overloaded node: its worker pool or event loop is behind).
  * - late_block: the slot's block was too late for the duty (proposal published after attesters voted).
+ * - duty_fetch_failed: the beacon nodes did not say what the duties are, so none could run; `detail` says why.
  */
 export type FailureReason =
   | "no_quorum"
@@ -20,7 +21,8 @@ export type FailureReason =
   | "invalid_partial"
   | "recover_timeout"
   | "submit_failed"
-  | "late_block";
+  | "late_block"
+  | "duty_fetch_failed";
 
 export type DutyStatus = "submitted" | "late" | "failed" | "not_selected";
 

@@ -1,50 +1,10 @@
 import "../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
-import {readFileSync} from "node:fs";
-import {type Server, createServer} from "node:http";
 import {after, describe, it} from "node:test";
-import {fileURLToPath} from "node:url";
 import {toHex} from "../../../../src/hotpath/bytes.js";
 import {BeaconNode} from "../../../../src/roles/evm/beacon/beaconNode.js";
 import {BeaconError} from "../../../../src/roles/evm/beacon/errors.js";
-
-type Answer = {status: number; body: Record<string, unknown>};
-
-/**
- * Answers recorded from a real Lodestar v1.5.1 (`dev`, minimal, Altair from genesis, slot 4 the head) by
- * asking it each route the duties read; keys are paths with their numbers as `{n}`. Its shapes differ from
- * today's spec: no `finalized` beside a header or committees, `canonical` and `block_value` extra. The
- * aggregate answer is Lodestar's `{data}` around one of the recorded block's attestations.
- */
-const RECORDED = JSON.parse(readFileSync(fileURLToPath(new URL("../../../../../test/roles/evm/beacon/lodestar-1.5.1-answers.json", import.meta.url)), "utf8")) as Record<string, Answer>;
-const HEAD = RECORDED["/eth/v1/beacon/headers/head"]?.body as {data: {root: string; header: {message: {slot: string}}}};
-const HEAD_SLOT = Number(HEAD.data.header.message.slot);
-const MISSING_BLOCK_SLOT = 54;
-
-/** A node:http server answering like that Lodestar; `edit` rewrites an answer before it is sent. */
-async function recordedNode(edit: (key: string, a: Answer) => Answer = (_k, a) => a): Promise<{url: string; close(): Promise<void>}> {
-  const server: Server = createServer((req, res) => {
-    void (async () => {
-      let posted = "";
-      for await (const chunk of req) posted += String(chunk);
-      const path = (req.url ?? "").split("?")[0] as string;
-      const key = path.replace(/\/\d+(?=\/|$)/g, "/{n}");
-      const missing = key.endsWith("/attestations") && path.includes(`/${MISSING_BLOCK_SLOT}/`);
-      const recorded = RECORDED[missing ? `${key} 404` : key];
-      const found = recorded && structuredClone(recorded);
-      // Duties for the validators asked for, as a node answers them (the recording asked for more).
-      if (found && req.method === "POST" && key.includes("/duties/")) {
-        const asked = JSON.parse(posted) as string[];
-        found.body.data = (found.body.data as {validator_index: string}[]).filter((d) => asked.includes(d.validator_index));
-      }
-      const a = found ? edit(key, found) : {status: 404, body: {statusCode: 404, error: "Not Found", message: `Route ${path} not found`}};
-      res.writeHead(a.status, {"content-type": "application/json; charset=utf-8"}).end(JSON.stringify(a.body));
-    })();
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const url = `http://127.0.0.1:${(server.address() as {port: number}).port}`;
-  return {url, close: () => new Promise<void>((r) => server.close(() => r()))};
-}
+import {type Answer, HEAD, HEAD_SLOT, MISSING_BLOCK_SLOT, RECORDED, recordedNode} from "../../../helpers/recordedLodestar.js";
 
 /** Every read a duty makes, with what each must yield from the recorded chain. */
 async function readEveryDuty(bn: BeaconNode): Promise<{dependentRoots: string[]}> {
@@ -79,7 +39,7 @@ async function readEveryDuty(bn: BeaconNode): Promise<{dependentRoots: string[]}
 describe("beacon node client on the answers of a real Lodestar 1.5.1", () => {
   const nodes: {close(): Promise<void>}[] = [];
   const clients: BeaconNode[] = [];
-  const connect = async (edit?: (key: string, a: Answer) => Answer) => {
+  const connect = async (edit?: (key: string, a: Answer | undefined) => Answer | undefined) => {
     const node = await recordedNode(edit);
     nodes.push(node);
     const bn = await BeaconNode.connect([node.url]);
@@ -98,7 +58,7 @@ describe("beacon node client on the answers of a real Lodestar 1.5.1", () => {
   });
 
   it("neither missing nor unknown metadata fails a duty; without dependent_root the duties themselves key the cache", async () => {
-    const bareData = (_key: string, a: Answer): Answer => ({status: a.status, body: {data: a.body.data, some_future_field: {x: 1}}});
+    const bareData = (_key: string, a: Answer | undefined) => a && {status: a.status, body: {data: a.body.data, some_future_field: {x: 1}}};
     const bn = await connect(bareData);
     const {dependentRoots} = await readEveryDuty(bn);
     for (const r of dependentRoots) assert.match(r, /^duties:[0-9a-f]{64}$/);
@@ -113,7 +73,7 @@ describe("beacon node client on the answers of a real Lodestar 1.5.1", () => {
       ["/eth/v1/validator/duties/sync/{n}", (a) => delete a.body.data],
       ["/eth/v2/validator/blocks/{n}", (a) => (a.body.version = "phase0")],
     ]);
-    const bn = await connect((key, a) => (broken.get(key)?.(a), a));
+    const bn = await connect((key, a) => (a && broken.get(key)?.(a), a));
     const typed = (route: RegExp, why: RegExp) => (e: unknown) => {
       assert.ok(e instanceof BeaconError, String(e));
       assert.equal(e.code, "BEACON_BAD_RESPONSE");
