@@ -69,14 +69,21 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
     lodestar = await startLodestar({validators: VALIDATORS, own: `0..${LODESTAR_OWNS - 1}`, slotSeconds: SLOT_SECONDS, genesisDelay: 30});
     for (let i = 1; i <= 4; i++) nodes.push(await spawnNode(cluster, i, lodestar.url, ["--log-level", "warn"]));
     const slotStart = (slot: number) => (lodestar.genesisTime + slot * SLOT_SECONDS) * 1000;
-    await new Promise((r) => setTimeout(r, Math.max(0, slotStart(JUDGE_AT_SLOT) - Date.now())));
+    const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())));
+    // Each epoch's duties as Lodestar gives them during that epoch (a node keeps only recent shufflings).
+    const ids = OURS.map(String);
+    const attesterDuties: AttesterDuty[] = [];
+    const proposerDuties: {slot: string; validator_index: string}[] = [];
+    let sync: {data: {validator_index: string; validator_sync_committee_indices: string[]}[]} | null = null;
+    for (let e = FIRST_EPOCH; e <= LAST_EPOCH; e++) {
+      await sleepUntil(slotStart(e * SLOTS_PER_EPOCH));
+      attesterDuties.push(...((await get<{data: AttesterDuty[]}>(`/eth/v1/validator/duties/attester/${e}`, ids))?.data ?? []));
+      proposerDuties.push(...((await get<{data: {slot: string; validator_index: string}[]}>(`/eth/v1/validator/duties/proposer/${e}`))?.data ?? []));
+      sync ??= await get(`/eth/v1/validator/duties/sync/${e}`, ids);
+    }
+    await sleepUntil(slotStart(JUDGE_AT_SLOT));
     await waitFor("Lodestar's head at the judging slot", async () => Number((await get<{data: {head_slot: string}}>("/eth/v1/node/syncing"))?.data.head_slot) >= JUDGE_AT_SLOT - 1, 30_000, 500);
 
-    const epochs = Array.from({length: LAST_EPOCH - FIRST_EPOCH + 1}, (_, k) => k + FIRST_EPOCH);
-    const ids = OURS.map(String);
-    const attesterDuties = (await Promise.all(epochs.map((e) => get<{data: AttesterDuty[]}>(`/eth/v1/validator/duties/attester/${e}`, ids)))).flatMap((d) => d?.data ?? []);
-    const proposerDuties = (await Promise.all(epochs.map((e) => get<{data: {slot: string; validator_index: string}[]}>(`/eth/v1/validator/duties/proposer/${e}`)))).flatMap((d) => d?.data ?? []);
-    const sync = await get<{data: {validator_index: string; validator_sync_committee_indices: string[]}[]}>(`/eth/v1/validator/duties/sync/${FIRST_EPOCH}`, ids);
     const blocks = new Map<number, altair.BeaconBlock>();
     for (let slot = FIRST_SLOT; slot <= JUDGE_AT_SLOT; slot++) {
       const b = await get<{data: unknown}>(`/eth/v2/beacon/blocks/${slot}`);
