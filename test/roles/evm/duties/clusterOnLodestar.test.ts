@@ -58,7 +58,7 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
     const init = body === undefined ? {} : {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body)};
     const res = await fetch(lodestar.url + path, init);
     if (res.status === 404) return null;
-    assert.ok(res.ok, `${path}: HTTP ${res.status} ${await res.text()}`);
+    if (!res.ok) assert.fail(`${path}: HTTP ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   };
 
