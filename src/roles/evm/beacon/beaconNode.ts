@@ -459,10 +459,12 @@ export interface SyncCommitteeSubscription {
 
 /**
  * The key a duties answer is cached under: its `dependent_root`, or where a node omits it (optional in older
- * specs) a digest of the duties themselves, so a changed shuffling still replaces them.
+ * specs) or sends something that is not a root, a digest of the duties themselves, so a changed shuffling
+ * still replaces them.
  */
-function dependentKey(dependentRoot: string | undefined, duties: unknown): string {
-  return dependentRoot ?? `duties:${createHash("sha256").update(JSON.stringify(duties)).digest("hex")}`;
+function dependentKey(dependentRoot: unknown, duties: unknown): string {
+  if (typeof dependentRoot === "string" && /^0x[0-9a-fA-F]{64}$/.test(dependentRoot)) return dependentRoot;
+  return `duties:${createHash("sha256").update(JSON.stringify(duties)).digest("hex")}`;
 }
 
 /** An SSZ type's reading of a body that passed its envelope check; what it refuses is a typed error naming the node. */

@@ -23,7 +23,8 @@ export const headerResponse = z.object({
   data: z.object({root, header: z.object({message: z.object({slot: uintString}).passthrough(), signature: hex})}),
 });
 
-const dutiesMeta = {dependent_root: root.optional(), execution_optimistic: z.boolean().optional()};
+/** Only a cache key (see dependentKey): a malformed one (the embedded devnet's is an object) is not a failure. */
+const dutiesMeta = {dependent_root: z.unknown().optional()};
 
 export const attesterDutiesResponse = z.object({
   ...dutiesMeta,
@@ -43,7 +44,6 @@ export const attesterDutiesResponse = z.object({
 export const proposerDutiesResponse = z.object({...dutiesMeta, data: z.array(z.object({pubkey, validator_index: uintString, slot: uintString}))});
 
 export const syncDutiesResponse = z.object({
-  execution_optimistic: z.boolean().optional(),
   data: z.array(z.object({pubkey, validator_index: uintString, validator_sync_committee_indices: z.array(uintString)})),
 });
 

@@ -66,6 +66,12 @@ describe("beacon node client on the answers of a real Lodestar 1.5.1", () => {
     assert.notEqual((await bn.attesterDuties(0, [5, 6])).dependentRoot, dependentRoots[0], "other duties give another key");
   });
 
+  it("a dependent_root that is not a root (an object, as the embedded devnet sent) keys by the duties too", async () => {
+    const bn = await connect((key, a) => (a && key.includes("/duties/") ? {...a, body: {...a.body, dependent_root: {0: 56, 1: 161}}} : a));
+    assert.match((await bn.attesterDuties(0, [5, 6, 7])).dependentRoot, /^duties:[0-9a-f]{64}$/);
+    assert.match((await bn.proposerDuties(0)).dependentRoot, /^duties:[0-9a-f]{64}$/);
+  });
+
   it("a body without what the duty needs fails with a typed error naming the node, the route and the field", async () => {
     const broken = new Map<string, (a: Answer) => void>([
       ["/eth/v1/beacon/headers/head", (a) => delete (a.body.data as Record<string, unknown>).root],
