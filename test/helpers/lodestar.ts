@@ -5,7 +5,8 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {fileURLToPath} from "node:url";
 import {promisify} from "node:util";
-import {freePorts} from "./cluster.js";
+import {LOCK_FILE, createCluster, nodeDirName} from "../../src/cluster/createCluster.js";
+import {type TestCluster, freePorts} from "./cluster.js";
 
 /**
  * The project's own harness for a real, independent beacon node: Lodestar v1.5.1 in `dev` mode (minimal
@@ -84,4 +85,23 @@ export async function startLodestar(opts: {validators: number; own: string; slot
     throw e;
   }
   return {url, genesisTime, logFile, stop};
+}
+
+/**
+ * A 3-of-4 cluster of interop validators `first..first+count-1` (the ones a Lodestar started with `--own`
+ * below `first` leaves to us), laid out as `spawnNode` expects.
+ */
+export async function lodestarCluster(first: number, count: number): Promise<TestCluster> {
+  const dir = await mkdtemp(join(tmpdir(), "r3dv-on-lodestar-"));
+  const ports = await freePorts(4);
+  const out = join(dir, "cluster");
+  await createCluster({nodes: 4, threshold: 3, keys: {kind: "interop", start: first, count}, network: "devnet", withdrawalAddress: "0x" + "11".repeat(20), kdf: "pbkdf2", out, operators: ports.map((p) => `127.0.0.1:${p}`)});
+  return {
+    dir,
+    lock: join(out, LOCK_FILE),
+    ports,
+    nodeDir: (i) => join(out, nodeDirName(i)),
+    dataDir: (i) => join(dir, `data-${i}`),
+    cleanup: () => rm(dir, {recursive: true, force: true}),
+  };
 }

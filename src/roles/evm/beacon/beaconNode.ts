@@ -2,8 +2,9 @@ import {type ApiClient, getClient} from "@lodestar/api";
 import {type BeaconConfig, chainConfigFromJson, createBeaconConfig, createChainForkConfig} from "@lodestar/config";
 import {mainnetChainConfig, minimalChainConfig} from "@lodestar/config/configs";
 import {ACTIVE_PRESET, ForkSeq, SLOTS_PER_EPOCH} from "@lodestar/params";
-import {type Attestation, type BeaconBlock, type Epoch, type Slot, type altair, type electra, type phase0, ssz} from "@lodestar/types";
-import type {ForkName} from "@lodestar/params";
+import {createHash} from "node:crypto";
+import {type Attestation, type BeaconBlock, type Epoch, type Slot, type altair, type electra, type phase0, ssz, sszTypesFor} from "@lodestar/types";
+import type {ForkName, ForkPostElectra} from "@lodestar/params";
 import {BitArray} from "@chainsafe/ssz";
 import {fromHex, toHex} from "../../../hotpath/bytes.js";
 import {errorMessage} from "../../../util/errors.js";
@@ -13,7 +14,18 @@ import {scrubUrl} from "./beaconUrl.js";
 import {cappedFetch} from "./cappedFetch.js";
 import {BeaconError} from "./errors.js";
 import {type ItemFailures, itemsRefused} from "./submitFailures.js";
-import {dataResponse, genesisResponse, producedBlockResponse, specResponse, syncingResponse, validatorsResponse} from "./specSchema.js";
+import {
+  attesterDutiesResponse,
+  committeesResponse,
+  headerResponse,
+  objectData,
+  producedBlockV3Response,
+  proposerDutiesResponse,
+  syncDutiesResponse,
+  versionedData,
+  versionedList,
+} from "./dutySchema.js";
+import {genesisResponse, specResponse, syncingResponse, validatorsResponse} from "./specSchema.js";
 
 export {BEACON_TIMEOUT_MS} from "./beaconHttp.js";
 
@@ -68,8 +80,9 @@ type BatchResponse = ApiResponse<unknown> & {errorBody(): Promise<string>};
  * assumed; request and response bodies are checked, so a garbage answer is an error that names the node
  * and the route, not a wrong signature later.
  *
- * Every request goes through `read` or `submit` with a function of one node (`e`): raw routes call
- * `getJson(e, …)`/`postJson(e, …)`, Lodestar-client routes `this.call(e, route, () => this.api(e).….…(args))`.
+ * Every request goes through `read` or `submit` with a function of one node (`e`). Reads are raw routes,
+ * `getJson(e, …)` with a schema that requires what the duty needs and tolerates metadata (dutySchema.ts);
+ * submissions, whose answers carry nothing to parse, go through `this.call(e, route, () => this.api(e).…(args))`.
  */
 export class BeaconNode {
   private constructor(
@@ -178,29 +191,40 @@ export class BeaconNode {
     return new Map(res.data.map((v) => [v.validator.pubkey.toLowerCase(), Number(v.index)]));
   }
 
+  /**
+   * The duty reads below go through raw routes with their own schemas, not the client library: the library
+   * refuses a whole body when metadata it insists on is missing (`finalized`, which Lodestar 1.5.1 never sends,
+   * `dependent_root`, `version`), although none of it changes what a validator signs. See dutySchema.ts.
+   */
   async attesterDuties(epoch: Epoch, indices: number[]): Promise<{dependentRoot: string; duties: AttesterDuty[]}> {
-    const route = "getAttesterDuties";
-    return this.read(route, async (e) => {
-      const res = await this.request(e, route, () => this.api(e).validator.getAttesterDuties({epoch, indices}));
-      const duties = this.value(e, route, res);
-      const meta = res.meta() as {dependentRoot: string};
-      return {dependentRoot: meta.dependentRoot, duties: duties.map((d) => ({...d, pubkey: toHex(d.pubkey)}))};
-    });
+    const route = `/eth/v1/validator/duties/attester/${epoch}`;
+    const res = await this.read(route, (e) => postJsonFor(e, route, indices.map(String), attesterDutiesResponse));
+    const duties = res.data.map((d) => ({
+      pubkey: d.pubkey.toLowerCase(),
+      validatorIndex: Number(d.validator_index),
+      committeeIndex: Number(d.committee_index),
+      committeeLength: Number(d.committee_length),
+      committeesAtSlot: Number(d.committees_at_slot),
+      validatorCommitteeIndex: Number(d.validator_committee_index),
+      slot: Number(d.slot),
+    }));
+    return {dependentRoot: dependentKey(res.dependent_root, res.data), duties};
   }
 
   async proposerDuties(epoch: Epoch): Promise<{dependentRoot: string; duties: ProposerDuty[]}> {
-    const route = "getProposerDuties";
-    return this.read(route, async (e) => {
-      const res = await this.request(e, route, () => this.api(e).validator.getProposerDuties({epoch}));
-      const duties = this.value(e, route, res);
-      const meta = res.meta() as {dependentRoot: string};
-      return {dependentRoot: meta.dependentRoot, duties: duties.map((d) => ({...d, pubkey: toHex(d.pubkey)}))};
-    });
+    const route = `/eth/v1/validator/duties/proposer/${epoch}`;
+    const res = await this.read(route, (e) => getJson(e, route, proposerDutiesResponse));
+    const duties = res.data.map((d) => ({pubkey: d.pubkey.toLowerCase(), validatorIndex: Number(d.validator_index), slot: Number(d.slot)}));
+    return {dependentRoot: dependentKey(res.dependent_root, res.data), duties};
   }
 
   async attestationData(slot: Slot, committeeIndex: number): Promise<phase0.AttestationData> {
-    const route = "produceAttestationData";
-    return this.read(route, (e) => this.call(e, route, () => this.api(e).validator.produceAttestationData({slot, committeeIndex})));
+    const route = `/eth/v1/validator/attestation_data?slot=${slot}&committee_index=${committeeIndex}`;
+    // Read inside the set's read: a node answering garbage is passed over for the next one.
+    return this.read(route, async (e) => {
+      const res = await getJson(e, route, objectData);
+      return readSsz(e, route, "attestation data", () => ssz.phase0.AttestationData.fromJson(res.data));
+    });
   }
 
   /**
@@ -226,18 +250,20 @@ export class BeaconNode {
 
   /** The best aggregate the node holds for this attestation data (v1 before Electra, v2 with the committee after). */
   async aggregateAttestation(slot: Slot, dataRoot: Uint8Array, committeeIndex: number): Promise<Attestation> {
+    const query = `attestation_data_root=${toHex(dataRoot)}&slot=${slot}`;
     if (this.isElectra(slot)) {
-      const route = "getAggregatedAttestationV2";
-      return this.read(route, (e) => this.call(e, route, () => this.api(e).validator.getAggregatedAttestationV2({attestationDataRoot: dataRoot, slot, committeeIndex})));
+      const route = `/eth/v2/validator/aggregate_attestation?${query}&committee_index=${committeeIndex}`;
+      return this.read(route, async (e) => {
+        const res = await getJson(e, route, versionedData);
+        const fork = this.forkOf(e, route, slot, res.version);
+        return readSsz(e, route, "aggregate", () => sszTypesFor(fork as ForkPostElectra).Attestation.fromJson(res.data));
+      });
     }
-    const route = `/eth/v1/validator/aggregate_attestation?attestation_data_root=${toHex(dataRoot)}&slot=${slot}`;
+    const route = `/eth/v1/validator/aggregate_attestation?${query}`;
+    // Read inside the set's read: a node answering garbage is passed over for the next one.
     return this.read(route, async (e) => {
-      const res = await getJson(e, route, dataResponse);
-      try {
-        return ssz.phase0.Attestation.fromJson(res.data);
-      } catch (err) {
-        throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: errorMessage(err)}, `beacon node ${e.label} answered ${route} with an unreadable aggregate: ${errorMessage(err)}`);
-      }
+      const res = await getJson(e, route, objectData);
+      return readSsz(e, route, "aggregate", () => ssz.phase0.Attestation.fromJson(res.data));
     });
   }
 
@@ -257,30 +283,34 @@ export class BeaconNode {
    * from Electra on through v3 with a locally built (never blinded) payload, returning its block contents.
    */
   async produceBlock(slot: Slot, randaoReveal: Uint8Array, graffiti: string): Promise<ProducedBlock> {
-    const fork = this.config.getForkName(slot);
+    const query = `randao_reveal=${toHex(randaoReveal)}&graffiti=${encodeGraffiti(graffiti)}`;
     if (this.isElectra(slot)) {
-      const route = "produceBlockV3";
+      const route = `/eth/v3/validator/blocks/${slot}?${query}&blinded_local=false`;
       return this.read(route, async (e) => {
-        const res = await this.request(e, route, () => this.api(e).validator.produceBlockV3({slot, randaoReveal, graffiti, blindedLocal: false}));
-        const contents = this.value(e, route, res) as electra.BlockContents;
-        if ((res.meta() as {executionPayloadBlinded: boolean}).executionPayloadBlinded) {
+        const res = await getJson(e, route, producedBlockV3Response);
+        const fork = this.forkOf(e, route, slot, res.version);
+        if (res.execution_payload_blinded) {
           throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: "blinded block"}, `beacon node ${e.label} returned a blinded block; r3dv does not use builders`);
         }
+        const contents = readSsz(e, route, "block", () => sszTypesFor(fork as ForkPostElectra).BlockContents.fromJson(res.data)) as electra.BlockContents;
         return {fork, block: contents.block, contents};
       });
     }
-    const route = `/eth/v2/validator/blocks/${slot}?randao_reveal=${toHex(randaoReveal)}&graffiti=${encodeGraffiti(graffiti)}`;
+    const route = `/eth/v2/validator/blocks/${slot}?${query}`;
     return this.read(route, async (e) => {
-      const res = await getJson(e, route, producedBlockResponse);
-      if (res.version !== fork) {
-        throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: `block of fork ${res.version}, expected ${fork}`}, `beacon node ${e.label} produced a ${res.version} block for a ${fork} slot`);
-      }
-      try {
-        return {fork, block: this.config.getForkTypes(slot).BeaconBlock.fromJson(res.data)};
-      } catch (err) {
-        throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: errorMessage(err)}, `beacon node ${e.label} produced an unreadable block: ${errorMessage(err)}`);
-      }
+      const res = await getJson(e, route, versionedData);
+      const fork = this.forkOf(e, route, slot, res.version);
+      return {fork, block: readSsz(e, route, "block", () => this.config.getForkTypes(slot).BeaconBlock.fromJson(res.data))};
     });
+  }
+
+  /** The fork an answer is in: its `version` if it names one (and it must be the slot's), else the slot's. */
+  private forkOf(e: BeaconEndpoint, route: string, slot: Slot, version: string | undefined): ForkName {
+    const fork = this.config.getForkName(slot);
+    if (version !== undefined && version !== fork) {
+      throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: `${version} answer, expected ${fork}`}, `beacon node ${e.label} answered ${route} for a ${fork} slot in the ${version} format`);
+    }
+    return fork;
   }
 
   async publishBlock(produced: ProducedBlock, signature: Uint8Array): Promise<void> {
@@ -307,17 +337,26 @@ export class BeaconNode {
 
   /** Every committee of a slot, as validator indices in committee order (for reading aggregation bits). */
   async committeesAt(slot: Slot): Promise<Map<number, number[]>> {
-    const route = "getEpochCommittees";
-    const res = await this.read(route, (e) => this.call(e, route, () => this.api(e).beacon.getEpochCommittees({stateId: "head", epoch: this.epochOf(slot), slot})));
-    return new Map(res.map((c) => [c.index, c.validators]));
+    const route = `/eth/v1/beacon/states/head/committees?epoch=${this.epochOf(slot)}&slot=${slot}`;
+    const res = await this.read(route, (e) => getJson(e, route, committeesResponse));
+    return new Map(res.data.filter((c) => Number(c.slot) === slot).map((c) => [Number(c.index), c.validators.map(Number)]));
   }
 
-  /** The attestations a block carries, or null when the slot has no block (a 404 is an answer, not a failure). */
+  /**
+   * The attestations a block carries, or null when the slot has no block (a 404 is an answer, not a failure).
+   * Before Electra through v1, the route nodes of that time serve (Lodestar 1.5.1 has no v2).
+   */
   blockAttestations(blockSlot: Slot): Promise<Attestation[] | null> {
-    const route = "getBlockAttestationsV2";
+    const electra = this.isElectra(blockSlot);
+    const route = `/eth/${electra ? "v2" : "v1"}/beacon/blocks/${blockSlot}/attestations`;
     return this.read(route, async (e) => {
-      const res = await this.request(e, route, () => this.api(e).beacon.getBlockAttestationsV2({blockId: blockSlot}));
-      return res.status === 404 ? null : this.value(e, route, res);
+      const res = await getJson(e, route, versionedList).catch((err: unknown) => {
+        if (err instanceof BeaconError && (err.type as {status?: number}).status === 404) return null;
+        throw err;
+      });
+      if (res === null) return null;
+      const type = electra ? sszTypesFor(this.forkOf(e, route, blockSlot, res.version) as ForkPostElectra).Attestation : ssz.phase0.Attestation;
+      return readSsz(e, route, "attestation list", () => res.data.map((a) => type.fromJson(a)));
     });
   }
 
@@ -358,16 +397,16 @@ export class BeaconNode {
 
   /** This epoch's sync committee members among `indices`, with their positions in the committee (Altair and later). */
   async syncCommitteeDuties(epoch: Epoch, indices: number[]): Promise<SyncDuty[]> {
-    const route = "getSyncCommitteeDuties";
-    const duties = await this.read(route, (e) => this.call(e, route, () => this.api(e).validator.getSyncCommitteeDuties({epoch, indices})));
-    return duties.map((d) => ({pubkey: toHex(d.pubkey), validatorIndex: d.validatorIndex, validatorSyncCommitteeIndices: [...d.validatorSyncCommitteeIndices]}));
+    const route = `/eth/v1/validator/duties/sync/${epoch}`;
+    const res = await this.read(route, (e) => postJsonFor(e, route, indices.map(String), syncDutiesResponse));
+    return res.data.map((d) => ({pubkey: d.pubkey.toLowerCase(), validatorIndex: Number(d.validator_index), validatorSyncCommitteeIndices: d.validator_sync_committee_indices.map(Number)}));
   }
 
   /** The node's head block (slot and root): a sync committee message signs its root. */
   async headBlock(): Promise<{slot: Slot; root: Uint8Array}> {
-    const route = "getBlockHeader";
-    const res = await this.read(route, (e) => this.call(e, route, () => this.api(e).beacon.getBlockHeader({blockId: "head"})));
-    return {slot: res.header.message.slot, root: res.root};
+    const route = "/eth/v1/beacon/headers/head";
+    const res = await this.read(route, (e) => getJson(e, route, headerResponse));
+    return {slot: Number(res.data.header.message.slot), root: fromHex(res.data.root)};
   }
 
   /** Resolves with the messages no beacon node took, by position. */
@@ -377,9 +416,13 @@ export class BeaconNode {
     return this.set.submitItems(route, signatures, (e, items) => this.callBatch(e, route, items.length, () => this.api(e).beacon.submitPoolSyncCommitteeSignatures({signatures: items})));
   }
 
-  syncCommitteeContribution(slot: Slot, subcommitteeIndex: number, beaconBlockRoot: Uint8Array): Promise<altair.SyncCommitteeContribution> {
-    const route = "produceSyncCommitteeContribution";
-    return this.read(route, (e) => this.call(e, route, () => this.api(e).validator.produceSyncCommitteeContribution({slot, subcommitteeIndex, beaconBlockRoot})));
+  async syncCommitteeContribution(slot: Slot, subcommitteeIndex: number, beaconBlockRoot: Uint8Array): Promise<altair.SyncCommitteeContribution> {
+    const route = `/eth/v1/validator/sync_committee_contribution?slot=${slot}&subcommittee_index=${subcommitteeIndex}&beacon_block_root=${toHex(beaconBlockRoot)}`;
+    // Read inside the set's read: a node answering garbage is passed over for the next one.
+    return this.read(route, async (e) => {
+      const res = await getJson(e, route, objectData);
+      return readSsz(e, route, "contribution", () => ssz.altair.SyncCommitteeContribution.fromJson(res.data));
+    });
   }
 
   /** Resolves with the contributions no beacon node took, by position. */
@@ -442,4 +485,23 @@ export interface SyncCommitteeSubscription {
   validatorIndex: number;
   syncCommitteeIndices: number[];
   untilEpoch: Epoch;
+}
+
+/**
+ * The key a duties answer is cached under: its `dependent_root`, or where a node omits it (optional in older
+ * specs) or sends something that is not a root, a digest of the duties themselves, so a changed shuffling
+ * still replaces them.
+ */
+function dependentKey(dependentRoot: unknown, duties: unknown): string {
+  if (typeof dependentRoot === "string" && /^0x[0-9a-fA-F]{64}$/.test(dependentRoot)) return dependentRoot;
+  return `duties:${createHash("sha256").update(JSON.stringify(duties)).digest("hex")}`;
+}
+
+/** An SSZ type's reading of a body that passed its envelope check; what it refuses is a typed error naming the node. */
+function readSsz<T>(e: BeaconEndpoint, route: string, what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: errorMessage(err)}, `beacon node ${e.label} answered ${route} with an unreadable ${what}: ${errorMessage(err)}`);
+  }
 }

@@ -29,7 +29,3 @@ export const syncingResponse = z.object({
 export const validatorsResponse = z.object({
   data: z.array(z.object({index: uintString, validator: z.object({pubkey: hex.length(98)})})),
 });
-
-export const producedBlockResponse = z.object({version: z.string(), data: z.record(z.string(), z.unknown())});
-
-export const dataResponse = z.object({data: z.record(z.string(), z.unknown())});

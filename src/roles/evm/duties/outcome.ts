@@ -11,7 +11,8 @@ import {qbftQuorum} from "../qbft/quorum.js";
  * - recover_timeout: enough partials arrived but recovering the signature did not finish in time (an
  *   overloaded node: its worker pool or event loop is behind).
  * - late_block: the slot's block was too late for the duty (proposal published after attesters voted).
- * - duty_fetch_failed: the duty came due while the beacon node(s) could not say what the duties were.
+ * - duty_fetch_failed: the duty came due while the beacon node(s) could not say what the duties were; `detail`
+ *   says why.
  */
 export type FailureReason =
   | "no_quorum"

@@ -10,7 +10,7 @@ import type {ShareKey} from "./shareKeys.js";
 import {SlotDutyService} from "./slotDutyService.js";
 import type {SignatureExchange} from "./signatureExchange.js";
 import {SubmitBatcher} from "./submitBatcher.js";
-import type {SyncDuties, SyncMember} from "./syncDuties.js";
+import type {SyncDuties} from "./syncDuties.js";
 
 /**
  * Attestations first: both are due at 1/3 of the slot and share the node's BLS worker, and an attestation is
@@ -111,12 +111,17 @@ export class SyncCommitteeService extends SlotDutyService {
   }
 
   private async run(slot: number): Promise<void> {
+    const result = (m: {pubkey: string; validatorIndex: number}, r: Omit<SyncMessageResult, "duty" | "slot" | "pubkey" | "validatorIndex">) =>
+      this.o.onResult({duty: "sync_message", slot, pubkey: m.pubkey, validatorIndex: m.validatorIndex, ...r});
+    const unknown = this.o.duties.fetchFailure(slot);
+    if (unknown) {
+      for (const v of unknown.validators) if (this.sharesByPubkey.has(v.pubkey)) result(v, {status: "failed", reason: "duty_fetch_failed", detail: `sync committee duties not fetched: ${unknown.reason}`, stages: {}});
+      return;
+    }
     const members = this.o.duties.at(slot)?.filter((m) => this.sharesByPubkey.has(m.pubkey));
     if (!members || members.length === 0) return;
     const {beacon} = this.o;
     const due = this.dueMs(slot);
-    const result = (m: SyncMember, r: Omit<SyncMessageResult, "duty" | "slot" | "pubkey" | "validatorIndex">) =>
-      this.o.onResult({duty: "sync_message", slot, pubkey: m.pubkey, validatorIndex: m.validatorIndex, ...r});
     const stages: SyncMessageResult["stages"] = {};
     let root: Uint8Array;
     try {

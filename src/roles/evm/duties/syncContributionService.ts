@@ -19,6 +19,7 @@ export interface SyncContributionResult extends DutyOutcome {
   slot: number;
   pubkey: string;
   validatorIndex: number;
+  /** -1 when the duties were not fetched (duty_fetch_failed): the subcommittee is unknown too. */
   subcommitteeIndex: number;
 }
 
@@ -85,12 +86,19 @@ export class SyncContributionService extends SlotDutyService {
 
   private async run(slot: number): Promise<void> {
     if (this.timers.isStopped) return;
+    const result = (s: {member: {pubkey: string; validatorIndex: number}; subcommitteeIndex: number}, r: DutyOutcome) =>
+      this.o.onResult({duty: "sync_contribution", slot, pubkey: s.member.pubkey, validatorIndex: s.member.validatorIndex, subcommitteeIndex: s.subcommitteeIndex, ...r});
+    const unknown = this.o.duties.fetchFailure(slot);
+    if (unknown) {
+      // Which subcommittees the validator sits in is part of what is unknown: -1.
+      const outcome: DutyOutcome = {status: "failed", reason: "duty_fetch_failed", detail: `sync committee duties not fetched: ${unknown.reason}`};
+      for (const member of unknown.validators) if (this.sharesByPubkey.has(member.pubkey)) result({member, subcommitteeIndex: -1}, outcome);
+      return;
+    }
     const members = this.o.duties.at(slot)?.filter((m) => this.sharesByPubkey.has(m.pubkey));
     if (!members || members.length === 0) return;
     const {beacon, exchange} = this.o;
     const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
-    const result = (s: {member: SyncMember; subcommitteeIndex: number}, r: DutyOutcome) =>
-      this.o.onResult({duty: "sync_contribution", slot, pubkey: s.member.pubkey, validatorIndex: s.member.validatorIndex, subcommitteeIndex: s.subcommitteeIndex, ...r});
 
     const selected = await this.selectAggregators(slot, members, deadline, result);
     if (selected.length === 0) return;

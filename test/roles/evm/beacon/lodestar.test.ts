@@ -2,15 +2,16 @@ import "../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
 import {type Server, createServer} from "node:http";
 import {after, before, describe, it} from "node:test";
-import {DOMAIN_BEACON_PROPOSER, SLOTS_PER_EPOCH} from "@lodestar/params";
-import {computeSigningRoot} from "@lodestar/state-transition";
+import {DOMAIN_BEACON_PROPOSER, SLOTS_PER_EPOCH, SYNC_COMMITTEE_SUBNET_SIZE} from "@lodestar/params";
+import {computeSigningRoot, isSyncCommitteeAggregator} from "@lodestar/state-transition";
 import {ssz} from "@lodestar/types";
 import {BeaconError} from "../../../../src/roles/evm/beacon/errors.js";
 import {BeaconNode} from "../../../../src/roles/evm/beacon/beaconNode.js";
-import {attestationSigningRoot} from "../../../../src/roles/evm/signing.js";
+import {attestationSigningRoot, contributionAndProofSigningRoot, syncCommitteeMessageSigningRoot, syncSelectionProofSigningRoot} from "../../../../src/roles/evm/signing.js";
 import {toHex} from "../../../../src/hotpath/bytes.js";
 import {interopSecretKey} from "../../../../src/hotpath/interop.js";
 import {secretToPublicKey, sign} from "../../../../src/hotpath/threshold.js";
+import {waitFor} from "../../../helpers/cluster.js";
 import {type LodestarNode, freePort, startLodestar} from "../../../helpers/lodestar.js";
 
 const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())));
@@ -69,6 +70,41 @@ describe("beacon node client against a real Lodestar", {timeout: 300_000}, () =>
     assert.equal(e.code, "BEACON_REFUSED");
     assert.match(e.message, /INVALID_SIGNATURE/);
     assert.equal((await bn.submitAttestations([good])).size, 0, "the valid one is taken");
+  });
+
+  it("a sync committee message over the head is accepted, counted in the contribution we read, and our contribution reaches the next block", async () => {
+    const v = ours[0] as number;
+    const sk = interopSecretKey(v);
+    // Only Lodestar's validators 0..4 propose here: take a slot whose next block is theirs, in this epoch or the next.
+    const slot = await waitFor("a slot before a block of Lodestar's own", async () => {
+      const now = bn.currentSlot();
+      const {duties} = await bn.proposerDuties(bn.epochOf(now));
+      const theirs = duties.filter((d) => d.validatorIndex < ours[0]! && d.slot > now + 1).map((d) => d.slot - 1);
+      return theirs.length > 0 ? Math.min(...theirs) : undefined;
+    }, 3 * SLOTS_PER_EPOCH * bn.slotMs, bn.slotMs);
+    const [duty] = await bn.syncCommitteeDuties(bn.epochOf(slot), [v]);
+    assert.ok(duty, "every validator of a 16-validator chain sits in its 32-seat sync committee");
+    await sleepUntil(bn.attestationDueMs(slot));
+    // The next block's sync aggregate is over its parent, the head now (the slot's own block, if it has one).
+    const head = await bn.headBlock();
+    const position = duty.validatorSyncCommitteeIndices[0] as number;
+    const subcommitteeIndex = Math.floor(position / SYNC_COMMITTEE_SUBNET_SIZE);
+    await bn.submitSyncCommitteeMessages([{slot, beaconBlockRoot: head.root, validatorIndex: v, signature: sign(sk, syncCommitteeMessageSigningRoot(bn.config, slot, head.root))}]);
+
+    const contribution = await bn.syncCommitteeContribution(slot, subcommitteeIndex, head.root);
+    assert.ok(contribution.aggregationBits.get(position % SYNC_COMMITTEE_SUBNET_SIZE), `our bit ${position} in ${JSON.stringify(contribution.aggregationBits.getTrueBitIndexes())}`);
+    const selectionProof = sign(sk, syncSelectionProofSigningRoot(bn.config, slot, subcommitteeIndex));
+    assert.ok(isSyncCommitteeAggregator(selectionProof), "the minimal preset makes every member an aggregator");
+    const message = {aggregatorIndex: v, contribution, selectionProof};
+    await bn.publishContributions([{message, signature: sign(sk, contributionAndProofSigningRoot(bn.config, message))}]);
+
+    type Block = {data: {message: {body: {sync_aggregate: {sync_committee_bits: string}}}}};
+    const next = await waitFor(`the block at slot ${slot + 1}`, async () => {
+      const res = await fetch(`${lodestar.url}/eth/v2/beacon/blocks/${slot + 1}`);
+      return res.ok && ((await res.json()) as Block);
+    }, 4 * bn.slotMs, 200);
+    const bits = ssz.altair.SyncAggregate.fields.syncCommitteeBits.fromJson(next.data.message.body.sync_aggregate.sync_committee_bits);
+    assert.ok(bits.get(position), `our seat ${position} not in block ${slot + 1}'s sync aggregate ${JSON.stringify(bits.getTrueBitIndexes())}`);
   });
 });
 
