@@ -1,6 +1,6 @@
 import {computeEpochAtSlot, computeStartSlotAtEpoch, computeEndSlotAtEpoch} from "@lodestar/state-transition";
 import type {altair, electra} from "@lodestar/types";
-import {fromHex} from "../../hotpath/bytes.js";
+import {fromHex, toHex} from "../../hotpath/bytes.js";
 import {addAggregateAndProof, addContributionAndProof} from "../aggregates.js";
 import {produceBlock} from "../blockProducer.js";
 import type {Devnet} from "../devnet.js";
@@ -15,7 +15,8 @@ export function validatorMethods(devnet: Devnet) {
     const current = computeEpochAtSlot(chain.currentSlot());
     if (epoch > current + MAX_DUTY_LOOKAHEAD_EPOCHS) reject(`duties for epoch ${epoch} are not known yet (current epoch ${current}, at most ${MAX_DUTY_LOOKAHEAD_EPOCHS} ahead)`);
   };
-  const depMeta = (epoch: number) => ({executionOptimistic: false, dependentRoot: chain.dependentRoot(chain.head(), epoch)});
+  // The Beacon API sends dependent_root as a 0x hex string, as every real beacon node does.
+  const depMeta = (epoch: number) => ({executionOptimistic: false, dependentRoot: toHex(chain.dependentRoot(chain.head(), epoch))});
 
   return {
     getAttesterDuties: async ({epoch, indices}: {epoch: number; indices: number[]}) => {
