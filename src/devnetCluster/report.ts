@@ -6,11 +6,14 @@ import type {SlashingAudit} from "./slashingAudit.js";
 export const EFFECTIVENESS_TARGET = 0.99;
 /**
  * The share of sync committee bits set, over the blocks of epochs where a quorum of nodes was up. `r3dv devnet`
- * runs the devnet with `--own none`, so every seat is one of the cluster's validators: with a quorum up, every
- * sync message can be signed, and a user expects them all on chain. The same 99% as attestations leaves room
- * for the slot a SIGKILL lands in (a consensus round led by the killed node), not for a failing duty type.
+ * runs the devnet with `--own none`, so every seat is one of the cluster's validators. Why 90% and not the 99%
+ * of attestations: on 2 s slots a contribution has 667 ms from its due time (2/3 slot) to the next block, on a
+ * machine whose two cores run four nodes and the beacon node; quiet runs on such a machine measured 94.5% to
+ * 100% (2026-11-25), the misses in the slots after genesis and after a node's restart (recover and consensus
+ * timeouts). Mainnet's 12 s slots leave six times that time; 99% there is the scaling work's target. 90% still
+ * fails a run in which a sync duty type stops working (Lodestar 1.5.1's header answer once failed every message).
  */
-export const SYNC_PARTICIPATION_TARGET = 0.99;
+export const SYNC_PARTICIPATION_TARGET = 0.9;
 
 /** What the devnet's /r3dv/v1/effectiveness answers (the fields read here). */
 export interface EffectivenessAnswer {
