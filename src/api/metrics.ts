@@ -33,7 +33,6 @@ export function createMetrics() {
     workerQueue: new Gauge({name: "r3dv_worker_pool_queue", help: "tasks waiting for a limiter worker", registers: [register]}),
     limiterAudits: new Counter({name: "r3dv_limiter_audits_total", help: "long-window limiter evaluations in the worker pool, by result", labelNames: ["result"], registers: [register]}),
     fetchServed: new Counter({name: "r3dv_fetch_served_chunks_total", help: "chunks served to peers by /r3dv/fetch/1", registers: [register]}),
-    pushStreamPauses: new Counter({name: "r3dv_push_stream_pauses_total", help: "times a peer's push stream stopped being read because its byte or chunk budget was spent (flow control holds the sender back)", registers: [register]}),
     partialSigsDropped: new Counter({name: "r3dv_partial_sigs_dropped_total", help: "partial signatures dropped before collection (unknown validator, not awaited and early buffer full, oversized batch), by reason", labelNames: ["reason"], registers: [register]}),
     catchUp: new Counter({name: "r3dv_catchup_chunks_total", help: "missed chunks fetched from peers after a restart or reconnect", labelNames: ["result"], registers: [register]}),
     dhtOps: new Counter({name: "r3dv_dht_ops_total", help: "DHT provide and find operations", labelNames: ["op", "result"], registers: [register]}),

@@ -2,7 +2,7 @@ import type {Connection, PrivateKey, Stream} from "@libp2p/interface";
 import type {Metrics} from "../../api/metrics.js";
 import type {ClusterLock} from "../../cluster/lockSchema.js";
 import {fromHex, toHex} from "../../hotpath/bytes.js";
-import {type Chunk, type ChunkKind, DURABLE_KINDS, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BY_KIND, chunkId, decodeChunk, encodeChunk, readChunkHeader, signingBytes} from "../../hotpath/chunk.js";
+import {type Chunk, type ChunkKind, DURABLE_KINDS, MAX_PAYLOAD_BY_KIND, chunkId, decodeChunk, encodeChunk, readChunkHeader, signingBytes} from "../../hotpath/chunk.js";
 import {ed25519Verifier} from "../../hotpath/ed25519.js";
 import {FrameDecoder, frame} from "../../hotpath/frames.js";
 import {type Admission, evaluateLimiters, weakestLimiter} from "../../hotpath/limiters.js";
@@ -40,13 +40,6 @@ export const VERIFY_SLICE_MS = 4;
 export const MAX_IN_FLIGHT = 256;
 /** A push frame holds one chunk (at most 1 MiB of payload) plus its request id. */
 const MAX_PUSH_FRAME = (1 << 20) + 1024;
-/**
- * A push stream stops being read while its peer's budget could not take a chunk of the largest size: yamux
- * then stops granting the sender window (256 KiB), so a flooder is held back by flow control before its bytes
- * cost this node a read, a decryption and a refusal each. An honest peer sends well under its burst (see
- * PEER_BYTES_PER_SEC), so its stream never pauses.
- */
-const PAUSE_UNLESS_BUDGET_HOLDS = MAX_PAYLOAD_BYTES;
 /** Rate-limit refusals are summarised once a second per peer: a flood must not become a flood of disk writes. */
 const RATE_SUMMARY_MS = 1000;
 /** Unreplicated durable chunks remembered for a retry when a peer comes back. */
@@ -237,24 +230,12 @@ export class StoreRole {
             const {reqId, chunk} = decodePushRequest(f);
             this.receive(peer, Uint8Array.from(chunk), reply(reqId));
           }
-          this.holdBackIfSpent(stream, peer);
         }
       } catch (e) {
         this.opts.logger.debug("push stream ended", {peer: peer.index, reason: errorMessage(e)});
         stream.abort(e instanceof Error ? e : new Error(String(e)));
       }
     })();
-  }
-
-  /** Pauses reading `stream` until its peer's push budget holds a chunk of any size again. */
-  private holdBackIfSpent(stream: Stream, peer: ClusterPeer): void {
-    const waitMs = this.budget(peer.index, "push").waitMs(PAUSE_UNLESS_BUDGET_HOLDS, Date.now());
-    if (waitMs <= 0 || stream.readStatus !== "readable") return;
-    stream.pause();
-    this.opts.metrics?.pushStreamPauses.inc();
-    setTimeout(() => {
-      if (stream.readStatus === "paused") stream.resume();
-    }, waitMs);
   }
 
   /**

@@ -8,10 +8,6 @@ import {type StoreNode, counterValue, startStoreNode} from "../../helpers/storeN
 
 const SLOT = 1000;
 const FLOOD_CHUNK = 60 * 1024;
-/** yamux's initial stream window (256 KiB) plus both sides' TCP socket buffers on loopback (a few MiB at most). */
-const IN_FLIGHT_BYTES = 6 * 1024 * 1024;
-/** 300 chunks of 60 KiB a second: 18 MiB/s, nine times the byte budget. */
-const FLOOD_RATE = 300;
 
 /**
  * Three real nodes (libp2p, series, store role) in this process and a fourth member that floods node 1 with
@@ -46,7 +42,7 @@ describe("a member flooding one node with bytes", {timeout: 120_000}, () => {
     }
     let stop = false;
     const t0 = Date.now();
-    const flooding = m4.flood(1, flood, FLOOD_RATE, () => stop, 10_000);
+    const flooding = m4.flood(1, flood, 100, () => stop, 10_000);
     const answers: string[] = [];
     // Node 2's duty: 15 chunks, 50 ms apart, all while the flood runs (everything shares this one process, so
     // the round trips say little; that every chunk is admitted is the point).
@@ -64,13 +60,7 @@ describe("a member flooding one node with bytes", {timeout: 120_000}, () => {
     const allowed = PEER_BYTE_BURST + PEER_BYTES_PER_SEC * secs;
     const floodBytes = (f.answers.accepted ?? 0) * FLOOD_CHUNK;
     assert.ok(floodBytes <= allowed, `node 1 admitted ${floodBytes} bytes from the flooder in ${secs.toFixed(1)} s, budget ${allowed} (${JSON.stringify(f.answers)})`);
-    // Held back: refused by its budget, or no longer read (flow control stops it before its bytes cost a thing).
-    const pauses = await counterValue(n1.metrics.pushStreamPauses, {});
-    assert.ok((f.answers["refused:rate"] ?? 0) > 0 || pauses > 0, `the flooder was never held back by its budget: ${JSON.stringify(f.answers)}`);
-    // What the flooder got onto the wire at all (admitted or refused) is bounded by the budget plus what yamux's
-    // window and the socket buffers hold: reading everything and refusing after is what costs a flooded node.
-    const sentBytes = flood.slice(0, f.sent).reduce((n, ch) => n + ch.length, 0);
-    assert.ok(sentBytes <= allowed + IN_FLIGHT_BYTES, `the flooder sent ${sentBytes} bytes in ${secs.toFixed(1)} s, budget ${allowed} (${JSON.stringify(f.answers)}, ${pauses} pauses)`);
+    assert.ok((f.answers["refused:rate"] ?? 0) > 0, `the flooder was never refused by its budget: ${JSON.stringify(f.answers)}`);
     assert.equal(await counterValue(n1.metrics.chunksAccepted, {}) >= answers.length, true);
     assert.ok((await counterValue(n1.metrics.chunksRefused, {reason: "future_slot"})) > 0, "no chunk refused future_slot");
   });
