@@ -48,6 +48,3 @@ export const syncDutiesResponse = z.object({
 });
 
 export const committeesResponse = z.object({data: z.array(z.object({index: uintString, slot: uintString, validators: z.array(uintString)}))});
-
-/** produceBlockV3: `execution_payload_blinded` absent means a full block (a blinded one would not parse as one). */
-export const producedBlockV3Response = versionedData.extend({execution_payload_blinded: z.boolean().optional()});
