@@ -3,6 +3,9 @@ import {R3dvNode} from "../node/node.js";
 import {DEFAULT_REPLICATION, RUN_FLAGS, type RawRunFlags, resolveRunOptions} from "../node/config.js";
 import {createLogger} from "../util/logger.js";
 
+/** A stop closes LMDB, libp2p and the HTTP servers in 1-2 s; several times that means something hangs. */
+const STOP_DEADLINE_MS = 15_000;
+
 export function registerRun(program: Command): void {
   const opt = (flags: string, description: string, env: string) => new Option(flags, description).env(env);
   program
@@ -32,6 +35,13 @@ export function registerRun(program: Command): void {
       const stopped = new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           logger.info("stopping", {signal});
+          // A library that never finishes closing must not keep a stopped validator alive (a supervisor would
+          // wait, then SIGKILL it anyway). Nothing is lost by exiting: every slashing record is committed
+          // before its signature leaves the node, and LMDB commits are atomic.
+          setTimeout(() => {
+            logger.error("stop did not finish in time; exiting", {signal, deadlineMs: STOP_DEADLINE_MS});
+            process.exit(1);
+          }, STOP_DEADLINE_MS).unref();
           stopping ??= node.stop().then(resolve, (e: unknown) => {
             logger.error("stop failed", {}, e);
             resolve();

@@ -53,6 +53,8 @@ export class R3dvNode {
   private clock: SlotClock | undefined;
   private timers: NodeJS.Timeout[] = [];
   private running = false;
+  /** The start in progress: a stop that arrives while keys are still being decrypted waits for it (see stop). */
+  private starting: Promise<void> | null = null;
   private synced = {value: false, at: 0};
   private readonly startedAt = Date.now();
   private readonly loopDelay = monitorEventLoopDelay({resolution: 10});
@@ -174,7 +176,12 @@ export class R3dvNode {
     return new R3dvNode(opts, lock, self, identity.peerId, identity.privateKey, series, metrics, logger.child({operator: self}));
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.startRoles();
+    return this.starting;
+  }
+
+  private async startRoles(): Promise<void> {
     this.loopDelay.enable();
     this.running = true;
     // The socket first: a second node on the same data dir fails here, before it touches the network.
@@ -216,6 +223,10 @@ export class R3dvNode {
   }
 
   async stop(): Promise<void> {
+    // HTTP answers /livez before the key shares are decrypted, so a SIGTERM can land mid-start. Stopping then
+    // would close the roles started so far, and the rest of start would open timers and duty loops after the
+    // stop: a process that never exits. Waiting for start (failed or not) first closes everything it opened.
+    await this.starting?.catch(() => undefined);
     this.running = false;
     for (const t of this.timers) clearInterval(t);
     this.beacon.set.stop();

@@ -4,7 +4,7 @@ import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
 import {IDENTITY_FILE, generateIdentity, writeIdentity} from "../../src/cluster/identity.js";
 import {Series} from "../../src/storage/series.js";
-import {MULTIPROCESS_LOCK, type TestCluster, makeCluster, runCli} from "../helpers/cluster.js";
+import {MULTIPROCESS_LOCK, type TestCluster, makeCluster, runCli, spawnNode, waitFor} from "../helpers/cluster.js";
 import {acquireExclusive} from "../helpers/exclusive.js";
 
 describe("r3dv run refuses to start, with a clear message", {timeout: 120_000}, () => {
@@ -74,5 +74,19 @@ describe("r3dv run refuses to start, with a clear message", {timeout: 120_000}, 
     const r = await runCli([...base().slice(0, 5), "--data-dir", other, "--beacon-node", "http://127.0.0.1:1"]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /data dir .*other-data belongs to cluster 0x1111/);
+  });
+
+  it("exits 0 on a SIGTERM that lands while it is still starting (keys decrypting, beacon node unreachable)", async () => {
+    const n = await spawnNode(c, 2, "http://127.0.0.1:1");
+    try {
+      // /livez answers before the key shares are decrypted: a SIGTERM at that moment once stopped the roles
+      // started so far, and the rest of start then opened a beacon retry loop that kept the process alive.
+      await waitFor("/livez", async () => (await fetch(`${n.http}/livez`).catch(() => undefined))?.ok, 30_000, 10);
+      n.proc.kill("SIGTERM");
+      const code = await Promise.race([n.exited, new Promise<"hung">((r) => setTimeout(() => r("hung"), 10_000))]);
+      assert.equal(code, 0, `exit within 10 s of SIGTERM, cleanly: ${await readFile(n.log, "utf8")}`);
+    } finally {
+      await n.kill("SIGKILL");
+    }
   });
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {execFile, spawn} from "node:child_process";
+import {once} from "node:events";
 import {access, readFile, rm} from "node:fs/promises";
 import {join} from "node:path";
 import {fileURLToPath} from "node:url";
@@ -7,7 +8,7 @@ import {promisify} from "node:util";
 import {after, describe, it} from "node:test";
 import {MULTIPROCESS_LOCK, freePorts, makeCluster, waitFor} from "../helpers/cluster.js";
 import {acquireExclusive} from "../helpers/exclusive.js";
-import {spawnDevnet} from "../devnet/helpers.js";
+import {sleep, spawnDevnet} from "../devnet/helpers.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 /** Where this test compiles the image's output; inside the repo so node_modules resolve as in the image. */
@@ -146,9 +147,20 @@ describe("Dockerfile", () => {
       await waitFor("the HEALTHCHECK to pass", async () => node.exitCode === null && (await health()) === 0, 60_000, 500).catch((e: unknown) => {
         throw new Error(`${String(e)}; node exit ${node.exitCode}: ${stderr.slice(-2000)}`);
       });
-    } finally {
+      // `docker stop`: SIGTERM, and the node must be gone before docker's 10 s grace ends in a SIGKILL. Sent
+      // right after /livez answers, while the key shares may still be decrypting (a stop mid-start once left
+      // a process that never exited).
+      const exited = once(node, "exit");
       node.kill("SIGTERM");
-      if (node.exitCode === null) await new Promise((r) => node.once("exit", r));
+      const stopped = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
+      assert.ok(stopped, `the node exits within 10 s of SIGTERM: ${stderr.slice(-2000)}`);
+      assert.equal(node.exitCode, 0, `a clean stop exits 0: ${stderr.slice(-2000)}`);
+    } finally {
+      if (node.exitCode === null && node.signalCode === null) {
+        const exited = once(node, "exit");
+        node.kill("SIGKILL");
+        await exited;
+      }
       await devnet.stop();
       await c.cleanup();
       await release();
