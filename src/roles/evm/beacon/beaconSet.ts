@@ -121,9 +121,10 @@ function classify(e: BeaconError): RequestResult {
   if (status === 503) return "syncing";
   // A batch refused item by item was already known only if every refused item was.
   if (e instanceof ItemsRefusedError) return e.failures.every((f) => isAlreadyKnown(f.message)) ? "already_known" : "refused";
-  if (t.code === "BEACON_REFUSED" || (status !== undefined && status >= 400 && status < 500)) {
-    return isAlreadyKnown("reason" in t ? t.reason : "") ? "already_known" : "refused";
-  }
+  // Checked before the status: Lodestar 1.5.1 answers a block its gossip already saw with HTTP 500
+  // `PublishError.Duplicate`, which says the block is on the network, not that the node is failing.
+  if (isAlreadyKnown("reason" in t ? t.reason : "")) return "already_known";
+  if (t.code === "BEACON_REFUSED" || (status !== undefined && status >= 400 && status < 500)) return "refused";
   return "bad_response";
 }
 

@@ -28,7 +28,8 @@ const indexedErrorMessage = z.object({
  * what a submission wants.
  */
 export function isAlreadyKnown(message: string): boolean {
-  return /ALREADY_KNOWN|already known/i.test(message);
+  // PublishError.Duplicate: Lodestar 1.5.1's answer (HTTP 500) to a block its gossip layer already carries.
+  return /ALREADY_KNOWN|already known|PublishError\.Duplicate/i.test(message);
 }
 
 /** A batch the node refused item by item: the error of the request, with the failures of its items. */

@@ -155,6 +155,17 @@ describe("BeaconSet over real HTTP servers", () => {
     await submit(set);
   });
 
+  it("takes Lodestar 1.5.1's HTTP 500 PublishError.Duplicate as already known, without benching the node", async () => {
+    const [a, b] = [await stub(), await stub()];
+    const set = new BeaconSet([a.url, b.url]);
+    for (const s of [a, b]) s.behaviour.post = {status: 500, message: "PublishError.Duplicate"};
+    await submit(set);
+    assert.ok(set.status().every((e) => e.health !== "benched"), JSON.stringify(set.status()));
+    // A 500 that says anything else still fails the submission.
+    for (const s of [a, b]) s.behaviour.post = {status: 500, message: "internal error"};
+    await assert.rejects(submit(set), (e) => e instanceof BeaconError && /internal error/.test(e.message));
+  });
+
   it("sends URL credentials as authorization and never shows them in errors, status or labels", async () => {
     const a = await stub();
     a.behaviour.auth = `Basic ${Buffer.from("user:s3cret").toString("base64")}`;
