@@ -28,6 +28,13 @@ import {OperatorAddresses, hostOf} from "./operatorAddresses.js";
 export const DIAL_BACKOFF_MIN_MS = 250;
 export const DIAL_BACKOFF_MAX_MS = 5000;
 /** After this many failed dials at the lock address, ask the DHT whether the peer moved. */
+/**
+ * A stream's receive window: what a peer may have in flight to us. The store pauses the push stream of a peer
+ * over its byte budget (flow control), and while it is paused what was in flight piles up in the stream's read
+ * buffer, which libp2p caps at 4 MiB by resetting the stream. yamux grows windows to 16 MiB; 2 MiB keeps a
+ * paused stream under the cap and is still a second of a peer's byte budget per round trip.
+ */
+export const MAX_STREAM_WINDOW_BYTES = 2 * 1024 * 1024;
 const DHT_LOOKUP_AFTER_FAILURES = 3;
 /** Ping and time exchange every 2 s: a 12 s slot sees six samples per peer, and it costs ~100 bytes per peer per second. */
 export const MEASURE_INTERVAL_MS = 2000;
@@ -134,7 +141,7 @@ export class DhtRole {
       addresses: {listen: [this.opts.listen]},
       transports: [tcp()],
       connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+      streamMuxers: [yamux({streamOptions: {maxStreamWindowSize: MAX_STREAM_WINDOW_BYTES}})],
       connectionManager: {
         // Members skip the pending-handshake limit and the per-host rate limit, so strangers can never use up
         // the slots a member needs. Addresses as resolved at start; the gater follows later DNS changes.

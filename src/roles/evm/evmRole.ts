@@ -126,7 +126,7 @@ export class EvmRole {
       this.o.qbftEvents,
     );
     this.driver = driver;
-    const exchange = new SignatureExchange(this.o.transport, this.o.pool, lock.threshold, new Set(["randao", "proposer", "selection", "aggregate", "sync_message", "sync_selection", "sync_contribution"]), (s) => Math.abs(s - beacon.currentSlot()) <= 2, {
+    const exchange = new SignatureExchange(this.o.transport, this.o.pool, lock.threshold, new Set(["attester", "randao", "proposer", "selection", "aggregate", "sync_message", "sync_selection", "sync_contribution"]), (s) => Math.abs(s - beacon.currentSlot()) <= 2, {
       validators: new Set(shares.map((s) => s.pubkey)),
       onDropped: (reason, _origin, count) => this.o.onPartialsDropped?.(reason, count),
     });
@@ -138,10 +138,8 @@ export class EvmRole {
     this.syncMessages = new SyncCommitteeService({...common, exchange, duties: syncDuties, onResult: this.o.onResult, onDecided: (slot, root) => this.syncContributions?.onMessageDecided(slot, root)});
     this.attester = new AttesterService({
       ...common,
-      transport: this.o.transport,
+      exchange,
       slashing,
-      pool: this.o.pool,
-      threshold: lock.threshold,
       onResult: this.o.onResult,
       ...(this.o.onInclusion ? {inclusion: new InclusionChecker(beacon, this.o.onInclusion, logger)} : {}),
       onDecided: (slot, data, duties) => this.aggregator?.onAttestationDecided(slot, data, duties),

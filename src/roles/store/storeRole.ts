@@ -40,6 +40,16 @@ export const VERIFY_SLICE_MS = 4;
 export const MAX_IN_FLIGHT = 256;
 /** A push frame holds one chunk (at most 1 MiB of payload) plus its request id. */
 const MAX_PUSH_FRAME = (1 << 20) + 1024;
+/**
+ * Longest pause of a push stream over budget: a 1 MiB chunk refills in half a second at 2 MiB/s; past a second
+ * the peer's answers for chunks already read would be late for their duty.
+ */
+const MAX_PUSH_PAUSE_MS = 1000;
+/**
+ * Shortest pause: a refill of a few ms (one small chunk) would resume before the peer even saw the window
+ * close. 100 ms is a tenth of the chunk budget, and far less than a duty's slack for an honest peer's burst.
+ */
+const MIN_PUSH_PAUSE_MS = 100;
 /** Rate-limit refusals are summarised once a second per peer: a flood must not become a flood of disk writes. */
 const RATE_SUMMARY_MS = 1000;
 /** Unreplicated durable chunks remembered for a retry when a peer comes back. */
@@ -223,13 +233,16 @@ export class StoreRole {
       if (outbox.length === 0) setImmediate(flush);
       outbox.push(frame(encodePushAnswer(reqId, a)));
     };
+    let resumeAt = 0;
     void (async () => {
       try {
         for await (const buf of stream) {
           for (const f of decoder.push(buf)) {
             const {reqId, chunk} = decodePushRequest(f);
-            this.receive(peer, Uint8Array.from(chunk), reply(reqId));
+            const refused = this.receive(peer, chunk, reply(reqId));
+            if (refused) resumeAt = Math.max(resumeAt, Date.now() + this.pushPauseMs(peer.index, chunk.length));
           }
+          if (resumeAt > Date.now() && stream.readStatus === "readable") this.pausePush(stream, peer.index, resumeAt - Date.now());
         }
       } catch (e) {
         this.opts.logger.debug("push stream ended", {peer: peer.index, reason: errorMessage(e)});
@@ -239,13 +252,32 @@ export class StoreRole {
   }
 
   /**
+   * Flow control for a peer over its budget: stop reading its push stream until the budget has refilled.
+   * Paused, the stream sends the peer no window updates, so it can have at most one window in flight: a
+   * flooder's bytes then stay on its side instead of costing this node decryption, copies and garbage
+   * (refusing alone still read all 50 MiB/s of a 1 MiB-chunk flood).
+   */
+  private pushPauseMs(peer: number, refusedSize: number): number {
+    const refill = this.budget(peer, "push").waitMs(refusedSize, Date.now());
+    return Math.min(MAX_PUSH_PAUSE_MS, Math.max(MIN_PUSH_PAUSE_MS, refill));
+  }
+
+  private pausePush(stream: Stream, peer: number, ms: number): void {
+    stream.pause();
+    this.opts.metrics?.pushPauses.inc({peer: String(peer)});
+    setTimeout(() => {
+      if (stream.readStatus === "paused") stream.resume();
+    }, ms).unref();
+  }
+
+  /**
    * Admission, in order: the sender's budget in chunks and bytes (connection level, before any work), the
    * kind's size cap, a bounded signature-check backlog, the signature, then the four limiters, then the
    * priority queue bounded in items and bytes. Signature checks wait in per-peer queues served in turn, a few
    * ms per event-loop turn, so a flooding peer's backlog never stands in front of another peer's chunk and the
    * network keeps being served in between. Fetched (catch-up) chunks take the same path with their own budget.
    */
-  receive(from: ClusterPeer, encoded: Uint8Array, reply: (a: PushAnswer) => void, source: ChunkSource = "push"): void {
+  receive(from: ClusterPeer, encoded: Uint8Array, reply: (a: PushAnswer) => void, source: ChunkSource = "push"): BudgetRefusal | undefined {
     this.stats.received++;
     const refusal = this.budget(from.index, source).take(encoded.length, Date.now());
     if (refusal) {
@@ -256,7 +288,7 @@ export class StoreRole {
       this.opts.metrics?.chunksRefused.inc({kind: "unknown", limiter: "rate", reason: refusal});
       this.stats.refused++;
       reply({status: "refused", limiter: "rate", reason: refusal});
-      return;
+      return refusal;
     }
     let header: ReturnType<typeof readChunkHeader>;
     try {
@@ -278,7 +310,9 @@ export class StoreRole {
       this.refuse(from.index, undefined, encoded, "rate", "verify_backlog", reply, header);
       return;
     }
-    q.items.push({from, encoded, reply, t: performance.now(), source});
+    // A copy, taken only now that the chunk is admitted this far: a frame may be a view into the stream's
+    // receive buffer, which it would otherwise keep alive while it waits.
+    q.items.push({from, encoded: Uint8Array.from(encoded), reply, t: performance.now(), source});
     q.bytes += encoded.length;
     this.scheduleVerify();
   }

@@ -1,23 +1,20 @@
 import {type phase0, ssz} from "@lodestar/types";
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import {toHex} from "../../../hotpath/bytes.js";
-import {sign} from "../../../hotpath/threshold.js";
 import type {SlashingProtection} from "../../../storage/slashing/slashingProtection.js";
 import {errorMessage} from "../../../util/errors.js";
 import type {Logger} from "../../../util/logger.js";
-import type {BlsPool} from "../../../workers/blsPool.js";
 import type {AttesterDuty, BeaconNode, SignedAttestationInput} from "../beacon/beaconNode.js";
 import type {QbftDriver} from "../qbft/driver.js";
 import {qbftLeader} from "../qbft/quorum.js";
 import {attestationSigningRoot} from "../signing.js";
 import {decodeAttestationValue, encodeAttestationValue} from "./attestationValue.js";
-import {PartialSigCollector, decodePartialSigs, encodePartialSigs} from "./partialSigs.js";
 import type {ShareKey} from "./shareKeys.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import {roundDeadlines} from "./timing.js";
-import type {ClusterTransport} from "./transport.js";
+import type {SignatureExchange} from "./signatureExchange.js";
 import type {InclusionChecker} from "./inclusionChecker.js";
-import {type DutyOutcome, type FailureReason, consensusFailure, signatureFailure} from "./outcome.js";
+import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "./outcome.js";
 import {BlindSlots} from "./dutyFetchFailures.js";
 
 /** Index of the attester duty in the leader formula (slot + duty + round) mod n. */
@@ -41,28 +38,22 @@ export interface DutyResult extends DutyOutcome {
   round?: number;
 }
 
-interface Pending {
+/** A recovered attestation waiting for its batch to be submitted. */
+interface Recovered {
   duty: AttesterDuty;
   data: phase0.AttestationData;
-  root: Uint8Array;
-  share: ShareKey;
   result: DutyResult;
-  recovering: boolean;
-  done: boolean;
-  signature?: Uint8Array;
-  /** Operators whose partial did not verify. */
-  invalid: Set<number>;
+  signature: Uint8Array;
 }
 
 export interface AttesterServiceOptions {
   beacon: BeaconNode;
-  transport: ClusterTransport;
   driver: QbftDriver;
   slashing: SlashingProtection;
-  pool: BlsPool;
+  /** The partial signature exchange every duty shares: its limits hold for attestations too. */
+  exchange: SignatureExchange;
   shares: ShareKey[];
   n: number;
-  threshold: number;
   logger: Logger;
   onResult(result: DutyResult): void;
   /** Checks submitted attestations against the chain a few slots later. */
@@ -79,22 +70,18 @@ export interface AttesterServiceOptions {
 export class AttesterService {
   private readonly duties = new Map<number, AttesterDuty[]>();
   private readonly fetchedEpochs = new Map<number, string>();
-  private readonly pending = new Map<string, Pending>();
   /** This node's own attestation data per slot, fetched before consensus: proposals must agree with it on source and target. */
   private readonly ownView = new Map<number, Map<number, phase0.AttestationData>>();
-  private readonly collector = new PartialSigCollector();
   private readonly sharesByPubkey: Map<string, ShareKey>;
   private indices: number[] = [];
   /** This node's validators known to the beacon node, [pubkey, index]: the ones that have attester duties. */
   private validators: [string, number][] = [];
   private readonly blind = new BlindSlots("attester");
   private readonly timers = new DutyTimers();
-  private submitQueue: Pending[] = [];
-  private readonly unsubscribe: () => void;
+  private submitQueue: Recovered[] = [];
 
   constructor(private readonly o: AttesterServiceOptions) {
     this.sharesByPubkey = new Map(o.shares.map((s) => [s.pubkey, s]));
-    this.unsubscribe = o.transport.subscribe("partial_sig", (origin, _slot, payload) => this.onPartials(origin, payload));
   }
 
   /** Parameters of "attester/<slot>" instances, for the QBFT driver; undefined for slots not near now. */
@@ -125,7 +112,6 @@ export class AttesterService {
   }
 
   stop(): void {
-    this.unsubscribe();
     this.timers.stop();
   }
 
@@ -251,63 +237,29 @@ export class AttesterService {
     const verdicts = await this.o.slashing.checkAndInsertAttestations(
       items.map((i) => ({pubkey: i.d.pubkey, sourceEpoch: i.data.source.epoch, targetEpoch: i.data.target.epoch, signingRoot: toHex(i.root)})),
     );
-    const sigs: {pubkey: string; root: string; sig: string}[] = [];
-    items.forEach((i, k) => {
+    const signing = items.filter((i, k) => {
       const v = verdicts[k];
-      if (!v?.ok) return fail("slashing_refused", v ? v.error.message : "no verdict", [i.result]);
-      const sig = sign(i.share.secret, i.root);
-      i.result.stages.sign = Date.now() - due;
-      const rootHex = toHex(i.root);
-      const key = PartialSigCollector.key("attester", slot, i.d.pubkey, rootHex);
-      this.pending.set(key, {duty: i.d, data: i.data, root: i.root, share: i.share, result: i.result, recovering: false, done: false, invalid: new Set()});
-      sigs.push({pubkey: i.d.pubkey, root: rootHex, sig: toHex(sig)});
+      if (v?.ok) return true;
+      fail("slashing_refused", v ? v.error.message : "no verdict", [i.result]);
+      return false;
     });
-    if (sigs.length === 0) return;
-    this.o.transport.publish("partial_sig", slot, encodePartialSigs({duty: "attester", slot, sigs}));
-    for (const s of sigs) this.addPartial(PartialSigCollector.key("attester", slot, s.pubkey, s.root), this.o.transport.self, Buffer.from(s.sig.slice(2), "hex"));
-  }
-
-  private onPartials(origin: number, payload: Uint8Array): void {
-    const batch = decodePartialSigs(payload);
-    if (!batch || batch.duty !== "attester") return;
-    const now = this.o.beacon.currentSlot();
-    if (batch.slot < now - DUTY_TTL_SLOTS || batch.slot > now + 1) return;
-    for (const s of batch.sigs) {
-      if (!this.sharesByPubkey.has(s.pubkey)) continue;
-      this.addPartial(PartialSigCollector.key("attester", batch.slot, s.pubkey, s.root), origin, Buffer.from(s.sig.slice(2), "hex"));
-    }
-  }
-
-  private addPartial(key: string, shareIndex: number, sig: Uint8Array): void {
-    const count = this.collector.add(key, shareIndex, new Uint8Array(sig));
-    const p = this.pending.get(key);
-    if (p && !p.done && !p.recovering && count >= this.o.threshold) void this.recover(key, p);
-  }
-
-  private async recover(key: string, p: Pending): Promise<void> {
-    p.recovering = true;
-    const due = this.o.beacon.attestationDueMs(p.duty.slot);
-    try {
-      const res = await this.o.pool.recoverAndVerify({message: p.root, pubkey: Buffer.from(p.duty.pubkey.slice(2), "hex"), sharePubkeys: p.share.sharePubkeys, threshold: this.o.threshold, partials: this.collector.partials(key)});
-      if (res.badShares.length > 0) {
-        for (const b of res.badShares) p.invalid.add(b);
-        p.result.invalidPartials = [...p.invalid].sort((a, b) => a - b);
-        this.o.logger.warn("invalid partial signatures", {slot: p.duty.slot, pubkey: p.duty.pubkey, nodes: p.result.invalidPartials});
-      }
-      if (!res.ok) {
-        p.recovering = false;
-        // Wait for more partials: the next one to arrive retries.
-        return;
-      }
-      p.done = true;
-      p.result.stages.recover = Date.now() - due;
-      p.signature = res.signature;
-      this.submitQueue.push(p);
-      if (this.submitQueue.length === 1) setImmediate(() => void this.flushSubmissions());
-    } catch (e) {
-      p.recovering = false;
-      this.o.logger.error("signature recovery failed", {slot: p.duty.slot, pubkey: p.duty.pubkey}, e);
-    }
+    if (signing.length === 0) return;
+    const deadline = this.timers.deadline(this.o.beacon.slotStartMs(slot + DUTY_TTL_SLOTS), "the duty expired");
+    const recovered = this.o.exchange.signAndExchangeAll("attester", slot, signing.map((i) => ({share: i.share, message: i.root})), deadline);
+    const signedAt = Date.now() - due;
+    signing.forEach((i, k) => {
+      i.result.stages.sign = signedAt;
+      (recovered[k] as Promise<Uint8Array>).then(
+        (signature) => {
+          i.result.stages.recover = Date.now() - due;
+          const invalid = this.o.exchange.invalidPartials("attester", slot, i.d.pubkey, i.root);
+          if (invalid.length > 0) i.result.invalidPartials = invalid;
+          this.submitQueue.push({duty: i.d, data: i.data, result: i.result, signature});
+          if (this.submitQueue.length === 1) setImmediate(() => void this.flushSubmissions());
+        },
+        (e: unknown) => this.o.onResult({...i.result, ...exchangeFailure(this.o.n, e, "attestation signature")}),
+      );
+    });
   }
 
   /** Submits every attestation recovered in the same tick in one request. */
@@ -315,7 +267,7 @@ export class AttesterService {
     const batch = this.submitQueue;
     this.submitQueue = [];
     if (batch.length === 0) return;
-    const atts: SignedAttestationInput[] = batch.map((p) => ({...p.duty, data: p.data, signature: p.signature as Uint8Array}));
+    const atts: SignedAttestationInput[] = batch.map((p) => ({...p.duty, data: p.data, signature: p.signature}));
     try {
       const refused = await this.o.beacon.submitAttestations(atts);
       batch.forEach((p, k) => {
@@ -333,15 +285,6 @@ export class AttesterService {
   }
 
   private expire(beforeSlot: number): void {
-    for (const [key, p] of this.pending) {
-      if (p.duty.slot >= beforeSlot) continue;
-      this.pending.delete(key);
-      if (!p.done) {
-        const have = this.collector.partials(key).map((x) => x.shareIndex);
-        this.o.onResult({...p.result, ...signatureFailure(this.o.n, this.o.threshold, have, [...p.invalid], "attestation signature")});
-      }
-    }
-    this.collector.prune(beforeSlot);
     this.o.driver.prune(beforeSlot);
     for (const s of this.duties.keys()) if (s < beforeSlot) this.duties.delete(s);
     for (const s of this.ownView.keys()) if (s < beforeSlot) this.ownView.delete(s);
