@@ -13,6 +13,7 @@ import {AttesterService, type DutyResult} from "./duties/attesterService.js";
 import {type PreparationResult, ProposerPreparation} from "./duties/proposerPreparation.js";
 import {type ProposalResult, ProposerService} from "./duties/proposerService.js";
 import {type ShareKey, loadShareKeys} from "./duties/shareKeys.js";
+import {Signer} from "./duties/signer.js";
 import {type PartialDropReason, SignatureExchange} from "./duties/signatureExchange.js";
 import {type SyncMessageResult, SyncCommitteeService} from "./duties/syncCommitteeService.js";
 import {type SyncContributionResult, SyncContributionService} from "./duties/syncContributionService.js";
@@ -126,12 +127,15 @@ export class EvmRole {
       this.o.qbftEvents,
     );
     this.driver = driver;
-    const exchange = new SignatureExchange(this.o.transport, this.o.pool, lock.threshold, new Set(["attester", "randao", "proposer", "selection", "aggregate", "sync_message", "sync_selection", "sync_contribution"]), (s) => Math.abs(s - beacon.currentSlot()) <= 2, {
+    // The Signer alone keeps the share secrets; the duties see the public halves.
+    const signer = new Signer(shares, slashing);
+    const publicShares = signer.publicShares();
+    const exchange = new SignatureExchange(this.o.transport, signer, this.o.pool, lock.threshold, new Set(["attester", "randao", "proposer", "selection", "aggregate", "sync_message", "sync_selection", "sync_contribution"]), (s) => Math.abs(s - beacon.currentSlot()) <= 2, {
       validators: new Set(shares.map((s) => s.pubkey)),
       onDropped: (reason, _origin, count) => this.o.onPartialsDropped?.(reason, count),
     });
     this.exchange = exchange;
-    const common = {beacon, driver, shares, n, logger};
+    const common = {beacon, driver, shares: publicShares, n, logger};
     this.aggregator = new AggregatorService({...common, exchange, onResult: this.o.onResult, dutiesAt: (slot) => this.attester?.dutiesAt(slot)});
     const syncDuties = new SyncDuties(beacon, shares.map((s) => s.pubkey), logger);
     this.syncContributions = new SyncContributionService({...common, exchange, duties: syncDuties, onResult: this.o.onResult});
@@ -139,14 +143,13 @@ export class EvmRole {
     this.attester = new AttesterService({
       ...common,
       exchange,
-      slashing,
       onResult: this.o.onResult,
       ...(this.o.onInclusion ? {inclusion: new InclusionChecker(beacon, this.o.onInclusion, logger)} : {}),
       onDecided: (slot, data, duties) => this.aggregator?.onAttestationDecided(slot, data, duties),
     });
     const feeRecipients = new Map(lock.validators.map((v) => [v.pubkey.toLowerCase(), v.fee_recipient.toLowerCase()]));
     this.preparation = new ProposerPreparation({beacon, feeRecipients, logger, onResult: this.o.onPreparation});
-    this.proposer = new ProposerService({...common, exchange, slashing, feeRecipients, onResult: this.o.onResult});
+    this.proposer = new ProposerService({...common, exchange, feeRecipients, onResult: this.o.onResult});
     this.preparation.start();
     await this.attester.start();
     this.proposer.start();

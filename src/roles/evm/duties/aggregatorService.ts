@@ -5,7 +5,7 @@ import type {AttesterDuty, BeaconNode} from "../beacon/beaconNode.js";
 import type {InstanceFactory, QbftDriver} from "../qbft/driver.js";
 import {qbftLeader} from "../qbft/quorum.js";
 import {aggregateAndProofSigningRoot} from "../signing.js";
-import type {ShareKey} from "./shareKeys.js";
+import type {PublicShare} from "./shareKeys.js";
 import type {SignatureExchange} from "./signatureExchange.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import {type DutyOutcome, consensusFailure, exchangeFailure} from "./outcome.js";
@@ -27,7 +27,7 @@ export interface AggregatorServiceOptions {
   beacon: BeaconNode;
   driver: QbftDriver;
   exchange: SignatureExchange;
-  shares: ShareKey[];
+  shares: PublicShare[];
   n: number;
   logger: Logger;
   onResult(r: AggregationResult): void;
@@ -43,7 +43,7 @@ export interface AggregatorServiceOptions {
  * its attestations never reach a block.
  */
 export class AggregatorService {
-  private readonly sharesByPubkey: Map<string, ShareKey>;
+  private readonly sharesByPubkey: Map<string, PublicShare>;
   private readonly timers = new DutyTimers();
   private readonly selections: AggregatorSelections;
 
@@ -145,7 +145,7 @@ export class AggregatorService {
         if (!aggregate) return result(duty, {status: "failed", reason: "beacon_unavailable", detail: "the agreed aggregates hold none for its committee"});
         const message = {aggregatorIndex: duty.validatorIndex, aggregate, selectionProof: proof};
         try {
-          const signature = await exchange.signAndExchange("aggregate", slot, this.sharesByPubkey.get(duty.pubkey) as ShareKey, aggregateAndProofSigningRoot(beacon.config, slot, message), deadline);
+          const signature = await exchange.signAndExchange("aggregate", slot, {share: this.sharesByPubkey.get(duty.pubkey) as PublicShare, message: aggregateAndProofSigningRoot(beacon.config, slot, message)}, deadline);
           signed.push({message, signature});
           published.push(duty);
         } catch (e) {

@@ -1,7 +1,5 @@
 import {type phase0, ssz} from "@lodestar/types";
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
-import {toHex} from "../../../hotpath/bytes.js";
-import type {SlashingProtection} from "../../../storage/slashing/slashingProtection.js";
 import {errorMessage} from "../../../util/errors.js";
 import type {Logger} from "../../../util/logger.js";
 import type {AttesterDuty, BeaconNode, SignedAttestationInput} from "../beacon/beaconNode.js";
@@ -9,7 +7,7 @@ import type {QbftDriver} from "../qbft/driver.js";
 import {qbftLeader} from "../qbft/quorum.js";
 import {attestationSigningRoot} from "../signing.js";
 import {decodeAttestationValue, encodeAttestationValue} from "./attestationValue.js";
-import type {ShareKey} from "./shareKeys.js";
+import type {PublicShare} from "./shareKeys.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import {roundDeadlines} from "./timing.js";
 import type {SignatureExchange} from "./signatureExchange.js";
@@ -49,10 +47,9 @@ interface Recovered {
 export interface AttesterServiceOptions {
   beacon: BeaconNode;
   driver: QbftDriver;
-  slashing: SlashingProtection;
   /** The partial signature exchange every duty shares: its limits hold for attestations too. */
   exchange: SignatureExchange;
-  shares: ShareKey[];
+  shares: PublicShare[];
   n: number;
   logger: Logger;
   onResult(result: DutyResult): void;
@@ -72,7 +69,7 @@ export class AttesterService {
   private readonly fetchedEpochs = new Map<number, string>();
   /** This node's own attestation data per slot, fetched before consensus: proposals must agree with it on source and target. */
   private readonly ownView = new Map<number, Map<number, phase0.AttestationData>>();
-  private readonly sharesByPubkey: Map<string, ShareKey>;
+  private readonly sharesByPubkey: Map<string, PublicShare>;
   private indices: number[] = [];
   /** This node's validators known to the beacon node, [pubkey, index]: the ones that have attester duties. */
   private validators: [string, number][] = [];
@@ -232,23 +229,21 @@ export class AttesterService {
 
     const items = duties.map((d, k) => {
       const data = agreed.get(this.committeeOf(slot, d)) as phase0.AttestationData;
-      return {d, data, root: attestationSigningRoot(this.o.beacon.config, data), share: this.sharesByPubkey.get(d.pubkey) as ShareKey, result: results[k] as DutyResult};
+      return {d, data, root: attestationSigningRoot(this.o.beacon.config, data), share: this.sharesByPubkey.get(d.pubkey) as PublicShare, result: results[k] as DutyResult};
     });
-    const verdicts = await this.o.slashing.checkAndInsertAttestations(
-      items.map((i) => ({pubkey: i.d.pubkey, sourceEpoch: i.data.source.epoch, targetEpoch: i.data.target.epoch, signingRoot: toHex(i.root)})),
-    );
-    const signing = items.filter((i, k) => {
-      const v = verdicts[k];
-      if (v?.ok) return true;
-      fail("slashing_refused", v ? v.error.message : "no verdict", [i.result]);
-      return false;
-    });
-    if (signing.length === 0) return;
     const deadline = this.timers.deadline(this.o.beacon.slotStartMs(slot + DUTY_TTL_SLOTS), "the duty expired");
-    const recovered = this.o.exchange.signAndExchangeAll("attester", slot, signing.map((i) => ({share: i.share, message: i.root})), deadline);
-    const signedAt = Date.now() - due;
-    signing.forEach((i, k) => {
-      i.result.stages.sign = signedAt;
+    const recovered = this.o.exchange.signAndExchangeAll(
+      "attester",
+      slot,
+      items.map((i) => ({
+        share: i.share,
+        message: i.root,
+        slashable: {kind: "attestation" as const, sourceEpoch: i.data.source.epoch, targetEpoch: i.data.target.epoch},
+        onSigned: () => (i.result.stages.sign = Date.now() - due),
+      })),
+      deadline,
+    );
+    items.forEach((i, k) => {
       (recovered[k] as Promise<Uint8Array>).then(
         (signature) => {
           i.result.stages.recover = Date.now() - due;

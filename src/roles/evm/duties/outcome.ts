@@ -1,6 +1,7 @@
 import {R3dvError, errorMessage} from "../../../util/errors.js";
 import type {QbftDriver} from "../qbft/driver.js";
 import {qbftQuorum} from "../qbft/quorum.js";
+import {SignerError} from "./signer.js";
 
 /**
  * Why a duty failed: the same words in every duty's result, in the `r3dv_duty_results_total` metric's
@@ -96,8 +97,9 @@ export function signatureFailure(n: number, threshold: number, have: number[], i
   };
 }
 
-/** Outcome of a failed SignatureExchange step (deadline or error). */
+/** Outcome of a failed SignatureExchange step (this node's Signer refused, the deadline passed, or an error). */
 export function exchangeFailure(n: number, e: unknown, step: string): DutyOutcome {
+  if (e instanceof SignerError) return {status: "failed", reason: "slashing_refused", detail: `${step}: ${e.message}`};
   if (e instanceof SignatureStepError) return signatureFailure(n, e.type.threshold, e.type.have, e.type.invalid, step);
   return {status: "failed", reason: "no_quorum", detail: `${step}: ${errorMessage(e)}`};
 }

@@ -1,6 +1,5 @@
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import {toHex} from "../../../hotpath/bytes.js";
-import type {SlashingProtection} from "../../../storage/slashing/slashingProtection.js";
 import {errorMessage} from "../../../util/errors.js";
 import type {Logger} from "../../../util/logger.js";
 import type {BeaconNode, ProposerDuty} from "../beacon/beaconNode.js";
@@ -8,7 +7,7 @@ import type {InstanceFactory, QbftDriver} from "../qbft/driver.js";
 import {qbftLeader} from "../qbft/quorum.js";
 import {blockSigningRoot, randaoSigningRoot} from "../signing.js";
 import {decodeBlockValue, encodeBlockValue} from "./blockValue.js";
-import type {ShareKey} from "./shareKeys.js";
+import type {PublicShare} from "./shareKeys.js";
 import type {SignatureExchange} from "./signatureExchange.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "./outcome.js";
@@ -50,8 +49,7 @@ export interface ProposerServiceOptions {
   beacon: BeaconNode;
   driver: QbftDriver;
   exchange: SignatureExchange;
-  slashing: SlashingProtection;
-  shares: ShareKey[];
+  shares: PublicShare[];
   /** The lock's fee recipient of each validator (public key to address, both lower-case hex). */
   feeRecipients: ReadonlyMap<string, string>;
   n: number;
@@ -68,7 +66,7 @@ export interface ProposerServiceOptions {
 export class ProposerService {
   private readonly duties = new Map<number, ProposerDuty>();
   private readonly fetched = new Map<number, string>();
-  private readonly sharesByPubkey: Map<string, ShareKey>;
+  private readonly sharesByPubkey: Map<string, PublicShare>;
   private readonly timers = new DutyTimers();
   /**
    * Per slot, every head root this node's beacon node gave while the slot's consensus ran: its own block's
@@ -198,7 +196,7 @@ export class ProposerService {
   private async propose(slot: number, duty: ProposerDuty): Promise<void> {
     const {beacon} = this.o;
     const start = beacon.slotStartMs(slot);
-    const share = this.sharesByPubkey.get(duty.pubkey) as ShareKey;
+    const share = this.sharesByPubkey.get(duty.pubkey) as PublicShare;
     const result: ProposalResult = {duty: "proposer", slot, pubkey: duty.pubkey, validatorIndex: duty.validatorIndex, status: "failed", stages: {}};
     const refused = this.refusedIn(slot);
     const report = (outcome: DutyOutcome) => this.o.onResult({...result, ...(refused.length > 0 ? {refused: [...refused]} : {}), ...outcome});
@@ -206,7 +204,7 @@ export class ProposerService {
     const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
     let randao: Uint8Array;
     try {
-      randao = await this.o.exchange.signAndExchange("randao", slot, share, randaoSigningRoot(beacon.config, Math.floor(slot / SLOTS_PER_EPOCH)), deadline);
+      randao = await this.o.exchange.signAndExchange("randao", slot, {share, message: randaoSigningRoot(beacon.config, Math.floor(slot / SLOTS_PER_EPOCH))}, deadline);
       result.stages.randao = Date.now() - start;
     } catch (e) {
       return report(exchangeFailure(this.o.n, e, "randao reveal"));
@@ -231,15 +229,10 @@ export class ProposerService {
     // Unreachable for honest nodes (validity is checked before deciding); a bug, not a peer, if it happens.
     if (!block) return fail("consensus_timeout", new Error("decided value is not a block"));
     const root = blockSigningRoot(beacon.config, block.block);
-    try {
-      await this.o.slashing.checkAndInsertBlock({pubkey: duty.pubkey, slot, signingRoot: toHex(root)});
-    } catch (e) {
-      return fail("slashing_refused", e);
-    }
     let signature: Uint8Array;
     try {
-      signature = await this.o.exchange.signAndExchange("proposer", slot, share, root, deadline);
-      result.stages.sign = Date.now() - start;
+      const onSigned = () => (result.stages.sign = Date.now() - start);
+      signature = await this.o.exchange.signAndExchange("proposer", slot, {share, message: root, slashable: {kind: "block", slot}, onSigned}, deadline);
     } catch (e) {
       return report(exchangeFailure(this.o.n, e, "block signature"));
     }

@@ -7,13 +7,17 @@ import type {ClusterLock} from "../../../cluster/lockSchema.js";
 import {bytesEqual, fromHex} from "../../../hotpath/bytes.js";
 import {R3dvError} from "../../../util/errors.js";
 
-export interface ShareKey {
+/** What a duty may know of one validator's shares: no secret (only the Signer holds those). */
+export interface PublicShare {
   /** The validator's (group) public key, lower-case 0x hex. */
   pubkey: string;
-  /** This node's share of it. */
-  secret: Uint8Array;
   /** Every share's public key by share index, to name a bad partial. */
   sharePubkeys: Record<number, Uint8Array>;
+}
+
+export interface ShareKey extends PublicShare {
+  /** This node's share of it. */
+  secret: Uint8Array;
 }
 
 /**

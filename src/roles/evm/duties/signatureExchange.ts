@@ -1,9 +1,10 @@
 import {toHex} from "../../../hotpath/bytes.js";
-import {sign} from "../../../hotpath/threshold.js";
 import type {BlsPool} from "../../../workers/blsPool.js";
 import {SignatureStepError} from "./outcome.js";
 import {PartialSigCollector, decodePartialSigs, encodePartialSigs} from "./partialSigs.js";
-import type {ShareKey} from "./shareKeys.js";
+import type {PublicShare} from "./shareKeys.js";
+import {type Signer, type Slashable, SignerError} from "./signer.js";
+import {errorMessage} from "../../../util/errors.js";
 import type {ClusterTransport} from "./transport.js";
 
 /**
@@ -34,10 +35,31 @@ export interface SignatureExchangeOptions {
 
 interface Waiter {
   message: Uint8Array;
-  share: ShareKey;
+  share: PublicShare;
   resolve: (sig: Uint8Array) => void;
+  /**
+   * Whether this node's own share signed (slashing protection allowed it). Until then partials only gather:
+   * a duty this node refused to sign must not end in a signature recovered from the others' partials.
+   */
+  signed: boolean;
   recovering: boolean;
   done: boolean;
+}
+
+/** One message to sign for one validator. */
+export interface ExchangeItem {
+  share: PublicShare;
+  message: Uint8Array;
+  /** For the Signer's slashing protection; absent for messages no one can be slashed for. */
+  slashable?: Slashable;
+  /** Told once this node's share signed (the duty's `sign` stage). */
+  onSigned?: () => void;
+}
+
+interface Fresh {
+  key: string;
+  item: ExchangeItem;
+  refuse: (e: unknown) => void;
 }
 
 /**
@@ -62,6 +84,7 @@ export class SignatureExchange {
 
   constructor(
     private readonly transport: ClusterTransport,
+    private readonly signer: Signer,
     private readonly pool: BlsPool,
     private readonly threshold: number,
     private readonly duties: ReadonlySet<string>,
@@ -132,31 +155,32 @@ export class SignatureExchange {
 
   /**
    * Signs `message` for one validator and waits for the recovered signature; at `deadline` it rejects with a
-   * SignatureStepError that says which nodes sent partials and whose did not verify.
+   * SignatureStepError that says which nodes sent partials and whose did not verify, and at once with the
+   * Signer's error when this node refuses to sign (slashing protection).
    */
-  signAndExchange(duty: string, slot: number, share: ShareKey, message: Uint8Array, deadline: Promise<never>): Promise<Uint8Array> {
-    return this.signAndExchangeAll(duty, slot, [{share, message}], deadline)[0] as Promise<Uint8Array>;
+  signAndExchange(duty: string, slot: number, item: ExchangeItem, deadline: Promise<never>): Promise<Uint8Array> {
+    return this.signAndExchangeAll(duty, slot, [item], deadline)[0] as Promise<Uint8Array>;
   }
 
   /**
-   * The same for many validators at once (a slot's sync committee members): one `partial_sig` chunk carries
-   * every partial, so a slot costs each peer one chunk instead of one per validator. One promise per item.
+   * The same for many validators at once (a slot's attesters or sync committee members): one Signer call
+   * (one slashing-protection commit), and one `partial_sig` chunk carries every partial, so a slot costs each
+   * peer one chunk instead of one per validator. One promise per item.
    */
-  signAndExchangeAll(duty: string, slot: number, items: {share: ShareKey; message: Uint8Array}[], deadline: Promise<never>): Promise<Uint8Array>[] {
-    const sigs: {pubkey: string; root: string; sig: string}[] = [];
-    const own: [string, Uint8Array][] = [];
+  signAndExchangeAll(duty: string, slot: number, items: ExchangeItem[], deadline: Promise<never>): Promise<Uint8Array>[] {
+    const fresh: Fresh[] = [];
     const byKey = new Map<string, Promise<Uint8Array>>();
-    const out = items.map(({share, message}) => {
-      const root = toHex(message);
-      const key = PartialSigCollector.key(duty, slot, share.pubkey, root);
+    const out = items.map((item) => {
+      const key = PartialSigCollector.key(duty, slot, item.share.pubkey, toHex(item.message));
       const known = byKey.get(key);
       if (known) return known;
-      const waiter: Waiter = {message, share, resolve: () => {}, recovering: false, done: false};
-      const recovered = new Promise<Uint8Array>((resolve) => (waiter.resolve = resolve));
+      const waiter: Waiter = {message: item.message, share: item.share, resolve: () => {}, signed: false, recovering: false, done: false};
+      let refuse: (e: unknown) => void = () => {};
+      const recovered = new Promise<Uint8Array>((resolve, reject) => {
+        waiter.resolve = resolve;
+        refuse = reject;
+      });
       this.waiters.set(key, waiter);
-      const sig = sign(share.secret, message);
-      sigs.push({pubkey: share.pubkey, root, sig: toHex(sig)});
-      own.push([key, sig]);
       const explained = deadline.catch((e: unknown) => {
         const have = this.collector.partials(key).map((p) => p.shareIndex);
         throw new SignatureStepError(
@@ -166,14 +190,42 @@ export class SignatureExchange {
       });
       const p = Promise.race([recovered, explained]).finally(() => this.waiters.delete(key));
       byKey.set(key, p);
+      fresh.push({key, item, refuse});
       return p;
+    });
+    if (fresh.length > 0) void this.signAndPublish(duty, slot, fresh);
+    return out;
+  }
+
+  private async signAndPublish(duty: string, slot: number, fresh: Fresh[]): Promise<void> {
+    let outcomes;
+    try {
+      outcomes = await this.signer.signAll(fresh.map(({item}) => ({pubkey: item.share.pubkey, message: item.message, ...(item.slashable ? {slashable: item.slashable} : {})})));
+    } catch (e) {
+      // Slashing protection could not answer (its DB failed): nothing was signed.
+      for (const f of fresh) f.refuse(new SignerError({code: "SLASHING_REFUSED", pubkey: f.item.share.pubkey, reason: errorMessage(e)}, `slashing protection failed: ${errorMessage(e)}`));
+      return;
+    }
+    const sigs: {pubkey: string; root: string; sig: string}[] = [];
+    const own: [string, Uint8Array][] = [];
+    fresh.forEach((f, k) => {
+      const o = outcomes[k];
+      if (!o?.ok) {
+        const w = this.waiters.get(f.key);
+        if (w) w.done = true;
+        return f.refuse(o?.error ?? new Error("the signer gave no answer"));
+      }
+      f.item.onSigned?.();
+      sigs.push({pubkey: f.item.share.pubkey, root: toHex(f.item.message), sig: toHex(o.signature)});
+      own.push([f.key, o.signature]);
     });
     if (sigs.length > 0) this.transport.publish("partial_sig", slot, encodePartialSigs({duty, slot, sigs}));
     for (const [key, sig] of own) {
+      const w = this.waiters.get(key);
+      if (w) w.signed = true;
       this.add(key, this.transport.self, sig);
       this.release(key);
     }
-    return out;
   }
 
   /** Operators whose partial for this signature did not verify (so far). */
@@ -194,7 +246,7 @@ export class SignatureExchange {
   private add(key: string, shareIndex: number, sig: Uint8Array): void {
     const count = this.collector.add(key, shareIndex, new Uint8Array(sig));
     const w = this.waiters.get(key);
-    if (!w || w.done || w.recovering || count < this.threshold) return;
+    if (!w || !w.signed || w.done || w.recovering || count < this.threshold) return;
     w.recovering = true;
     void this.pool
       .recoverAndVerify({message: w.message, pubkey: Buffer.from(w.share.pubkey.slice(2), "hex"), sharePubkeys: w.share.sharePubkeys, threshold: this.threshold, partials: this.collector.partials(key)})

@@ -2,7 +2,7 @@ import type {BeaconNode} from "../beacon/beaconNode.js";
 import type {InstanceFactory} from "../qbft/driver.js";
 import {qbftLeader} from "../qbft/quorum.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
-import type {ShareKey} from "./shareKeys.js";
+import type {PublicShare} from "./shareKeys.js";
 import {roundDeadlines} from "./timing.js";
 
 /**
@@ -11,11 +11,11 @@ import {roundDeadlines} from "./timing.js";
  * (slot + dutyIndex + round) mod n, rounds timed from the duty's due time).
  */
 export abstract class SlotDutyService {
-  protected readonly sharesByPubkey: Map<string, ShareKey>;
+  protected readonly sharesByPubkey: Map<string, PublicShare>;
   protected readonly timers = new DutyTimers();
 
   constructor(
-    private readonly base: {duty: string; dutyIndex: number; n: number; beacon: BeaconNode; shares: ShareKey[]},
+    private readonly base: {duty: string; dutyIndex: number; n: number; beacon: BeaconNode; shares: PublicShare[]},
   ) {
     this.sharesByPubkey = new Map(base.shares.map((s) => [s.pubkey, s]));
   }

@@ -3,7 +3,7 @@ import type {Logger} from "../../../util/logger.js";
 import type {AttesterDuty, BeaconNode} from "../beacon/beaconNode.js";
 import {selectionProofSigningRoot} from "../signing.js";
 import {type DutyOutcome, exchangeFailure} from "./outcome.js";
-import type {ShareKey} from "./shareKeys.js";
+import type {PublicShare} from "./shareKeys.js";
 import type {SignatureExchange} from "./signatureExchange.js";
 
 /** A duty's recovered selection proof and whether it makes the validator an aggregator, or why there is none. */
@@ -12,7 +12,7 @@ export type Selection = {proof: Uint8Array; isAggregator: boolean} | {failure: D
 export interface AggregatorSelectionsOptions {
   beacon: BeaconNode;
   exchange: SignatureExchange;
-  shares: ShareKey[];
+  shares: PublicShare[];
   n: number;
   logger: Logger;
 }
@@ -26,7 +26,7 @@ export interface AggregatorSelectionsOptions {
  */
 export class AggregatorSelections {
   private readonly bySlot = new Map<number, Promise<Map<string, Selection>>>();
-  private readonly sharesByPubkey: Map<string, ShareKey>;
+  private readonly sharesByPubkey: Map<string, PublicShare>;
 
   constructor(private readonly o: AggregatorSelectionsOptions) {
     this.sharesByPubkey = new Map(o.shares.map((s) => [s.pubkey, s]));
@@ -46,7 +46,7 @@ export class AggregatorSelections {
     const {beacon} = this.o;
     const ours = duties.filter((d) => this.sharesByPubkey.has(d.pubkey));
     const root = selectionProofSigningRoot(beacon.config, slot);
-    const proofs = this.o.exchange.signAndExchangeAll("selection", slot, ours.map((d) => ({share: this.sharesByPubkey.get(d.pubkey) as ShareKey, message: root})), deadline);
+    const proofs = this.o.exchange.signAndExchangeAll("selection", slot, ours.map((d) => ({share: this.sharesByPubkey.get(d.pubkey) as PublicShare, message: root})), deadline);
     const out = new Map<string, Selection>();
     await Promise.all(
       ours.map(async (d, k) => {

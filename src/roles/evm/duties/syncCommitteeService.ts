@@ -6,7 +6,7 @@ import type {BeaconNode} from "../beacon/beaconNode.js";
 import type {QbftDriver} from "../qbft/driver.js";
 import {syncCommitteeMessageSigningRoot} from "../signing.js";
 import {type DutyOutcome, consensusFailure, exchangeFailure} from "./outcome.js";
-import type {ShareKey} from "./shareKeys.js";
+import type {PublicShare} from "./shareKeys.js";
 import {SlotDutyService} from "./slotDutyService.js";
 import type {SignatureExchange} from "./signatureExchange.js";
 import {SubmitBatcher} from "./submitBatcher.js";
@@ -39,7 +39,7 @@ export interface SyncServiceOptions {
   driver: QbftDriver;
   exchange: SignatureExchange;
   duties: SyncDuties;
-  shares: ShareKey[];
+  shares: PublicShare[];
   n: number;
   logger: Logger;
 }
@@ -144,7 +144,7 @@ export class SyncCommitteeService extends SlotDutyService {
     }
     this.o.onDecided?.(slot, decided.value);
     const signingRoot = syncCommitteeMessageSigningRoot(beacon.config, slot, decided.value);
-    const recovered = this.o.exchange.signAndExchangeAll("sync_message", slot, members.map((m) => ({share: this.sharesByPubkey.get(m.pubkey) as ShareKey, message: signingRoot})), deadline);
+    const recovered = this.o.exchange.signAndExchangeAll("sync_message", slot, members.map((m) => ({share: this.sharesByPubkey.get(m.pubkey) as PublicShare, message: signingRoot})), deadline);
     // Contributions are fetched at 2/3 of the slot: a message recovered after that reaches only the next proposer directly.
     const lateAfter = beacon.slotStartMs(slot) + Math.floor((2 * beacon.slotMs) / 3);
     await Promise.all(

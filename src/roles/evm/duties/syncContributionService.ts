@@ -5,7 +5,7 @@ import {errorMessage} from "../../../util/errors.js";
 import {contributionAndProofSigningRoot, syncSelectionProofSigningRoot} from "../signing.js";
 import {type DutyOutcome, consensusFailure, exchangeFailure} from "./outcome.js";
 import {poolReadOptions, readFromPool} from "./poolRead.js";
-import type {ShareKey} from "./shareKeys.js";
+import type {PublicShare} from "./shareKeys.js";
 import {SlotDutyService} from "./slotDutyService.js";
 import {SubmitBatcher} from "./submitBatcher.js";
 import type {SyncServiceOptions} from "./syncCommitteeService.js";
@@ -143,7 +143,7 @@ export class SyncContributionService extends SlotDutyService {
     const sigs = exchange.signAndExchangeAll(
       "sync_contribution",
       slot,
-      toSign.map((t) => ({share: this.sharesByPubkey.get(t.s.member.pubkey) as ShareKey, message: contributionAndProofSigningRoot(beacon.config, t.message)})),
+      toSign.map((t) => ({share: this.sharesByPubkey.get(t.s.member.pubkey) as PublicShare, message: contributionAndProofSigningRoot(beacon.config, t.message)})),
       deadline,
     );
     await Promise.all(
@@ -191,7 +191,7 @@ export class SyncContributionService extends SlotDutyService {
       const proofs = exchange.signAndExchangeAll(
         "sync_selection",
         slot,
-        tries.map((d) => ({share: this.sharesByPubkey.get(d.member.pubkey) as ShareKey, message: syncSelectionProofSigningRoot(beacon.config, slot, d.subcommitteeIndex)})),
+        tries.map((d) => ({share: this.sharesByPubkey.get(d.member.pubkey) as PublicShare, message: syncSelectionProofSigningRoot(beacon.config, slot, d.subcommitteeIndex)})),
         deadline,
       );
       // This wave settled the subcommittee: its untried members end with `outcome` and are not tried.

@@ -7,8 +7,11 @@ import {verifySignature} from "../../../../src/hotpath/threshold.js";
 import {encodePartialSigs} from "../../../../src/roles/evm/duties/partialSigs.js";
 import type {ShareKey} from "../../../../src/roles/evm/duties/shareKeys.js";
 import {EARLY_MIN, SignatureExchange} from "../../../../src/roles/evm/duties/signatureExchange.js";
+import {type SignRequest, type Signer, SignerError} from "../../../../src/roles/evm/duties/signer.js";
+import {exchangeFailure} from "../../../../src/roles/evm/duties/outcome.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
+import {TestSigners} from "../../../helpers/testSigner.js";
 import {thresholdValidator} from "../../../helpers/thresholdValidator.js";
 
 const hex = (n: number) => toHex(randomBytes(n));
@@ -16,8 +19,15 @@ const settle = () => new Promise((r) => setImmediate(r));
 
 describe("SignatureExchange against a flooding member", () => {
   const pool = new BlsPool({size: 1});
-  before(() => initHerumi());
-  after(() => pool.close());
+  let signers: TestSigners;
+  before(async () => {
+    await initHerumi();
+    signers = await TestSigners.create();
+  });
+  after(async () => {
+    await pool.close();
+    await signers.close();
+  });
 
   function cluster() {
     const v = thresholdValidator(3, 4);
@@ -25,7 +35,7 @@ describe("SignatureExchange against a flooding member", () => {
     const share = (node: number): ShareKey => ({pubkey, secret: v.shares[node - 1] as Uint8Array, sharePubkeys: v.sharePubkeys});
     const hub = new MemoryHub();
     const validators = new Set([pubkey]);
-    const make = (node: number) => new SignatureExchange(hub.transport(node), pool, 3, new Set(["sync_message"]), () => true, {validators});
+    const make = (node: number) => new SignatureExchange(hub.transport(node), signers.signer([share(node)]), pool, 3, new Set(["sync_message"]), () => true, {validators});
     return {v, pubkey, share, hub, make};
   }
 
@@ -63,5 +73,43 @@ describe("SignatureExchange against a flooding member", () => {
     x1.prune(6);
     assert.equal(x1.earlyHeld, 0, "pruning the slot left early partials behind");
     for (const x of [x1, x2, x3]) x.stop();
+  });
+
+  it("never resolves a signature this node's slashing protection refused, though the others' partials recover it", async () => {
+    const {v, hub, pubkey, share} = cluster();
+    const signAll = ["attester"];
+    // Node 1's slashing protection answers only once the test opens `gate`: the others' partials arrive while
+    // node 1 is still deciding whether it may sign.
+    let open = () => {};
+    let gate = Promise.resolve();
+    const s1 = signers.signer([share(1)]);
+    const slow = Object.assign(Object.create(s1) as Signer, {signAll: async (r: SignRequest[]) => (await gate, s1.signAll(r))});
+    const make = (node: number) =>
+      new SignatureExchange(hub.transport(node), node === 1 ? slow : signers.signer([share(node)]), pool, 3, new Set(signAll), () => true, {validators: new Set([pubkey])});
+    const [x1, x2, x3, x4] = [make(1), make(2), make(3), make(4)];
+    const deadline = () => {
+      const d = new Promise<never>((_, r) => setTimeout(() => r(new Error("not recovered in 10 s")), 10_000).unref());
+      d.catch(() => {});
+      return d;
+    };
+    const vote = (message: Uint8Array) => ({share: share(1), message, slashable: {kind: "attestation" as const, sourceEpoch: 0, targetEpoch: 5}});
+    // Every node signs vote A for target epoch 5: it recovers.
+    const a = v.message;
+    const signedA = [x1, x2, x3, x4].map((x, k) => x.signAndExchangeAll("attester", 5, [{...vote(a), share: share(k + 1)}], deadline())[0] as Promise<Uint8Array>);
+    assert.ok(verifySignature(v.pubkey, a, await (signedA[0] as Promise<Uint8Array>)));
+    await Promise.all(signedA);
+    // Vote B for the same target is a double vote for node 1; nodes 2-4 sign it (their DBs were wiped, say).
+    const b = randomBytes(32);
+    let signedAt: number | undefined;
+    gate = new Promise<void>((r) => (open = r));
+    const refused = x1.signAndExchangeAll("attester", 5, [{...vote(b), onSigned: () => (signedAt = Date.now())}], deadline())[0] as Promise<Uint8Array>;
+    const others = [x2, x3, x4].map((x, k) => x.signAndExchangeAll("attester", 5, [{...vote(b), share: share(k + 2), slashable: {kind: "attestation" as const, sourceEpoch: 0, targetEpoch: 6}}], deadline())[0]);
+    await Promise.all(others);
+    await settle();
+    open();
+    await assert.rejects(refused, (e: unknown) => e instanceof SignerError && e.type.code === "SLASHING_REFUSED");
+    assert.equal(signedAt, undefined, "node 1 signed a double vote");
+    assert.deepEqual(exchangeFailure(4, await refused.catch((e: unknown) => e), "attestation signature").reason, "slashing_refused");
+    for (const x of [x1, x2, x3, x4]) x.stop();
   });
 });

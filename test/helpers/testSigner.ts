@@ -1,0 +1,27 @@
+import {mkdtemp, rm} from "node:fs/promises";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
+import type {ShareKey} from "../../src/roles/evm/duties/shareKeys.js";
+import {Signer} from "../../src/roles/evm/duties/signer.js";
+import {SlashingProtection} from "../../src/storage/slashing/slashingProtection.js";
+
+/** Signers over real slashing-protection DBs (LMDB in a temp dir), one per node; `close` removes them all. */
+export class TestSigners {
+  private readonly open: SlashingProtection[] = [];
+  private constructor(private readonly dir: string) {}
+
+  static async create(): Promise<TestSigners> {
+    return new TestSigners(await mkdtemp(join(tmpdir(), "r3dv-signer-")));
+  }
+
+  signer(shares: ShareKey[]): Signer {
+    const db = SlashingProtection.open(join(this.dir, String(this.open.length)));
+    this.open.push(db);
+    return new Signer(shares, db);
+  }
+
+  async close(): Promise<void> {
+    for (const db of this.open) await db.close();
+    await rm(this.dir, {recursive: true, force: true});
+  }
+}
