@@ -1,6 +1,9 @@
 import {mkdtemp, rm} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
+import {after, before} from "node:test";
+import {initHerumi} from "../../src/hotpath/herumi.js";
+import {BlsPool} from "../../src/workers/blsPool.js";
 import type {ShareKey} from "../../src/roles/evm/duties/shareKeys.js";
 import {Signer} from "../../src/roles/evm/duties/signer.js";
 import {SlashingProtection} from "../../src/storage/slashing/slashingProtection.js";
@@ -24,4 +27,19 @@ export class TestSigners {
     for (const db of this.open) await db.close();
     await rm(this.dir, {recursive: true, force: true});
   }
+}
+
+/** For a describe block of exchange tests: BLS ready, one worker pool, and signers, all closed after. */
+export function exchangeKit(): {pool: BlsPool; signers: () => TestSigners} {
+  const pool = new BlsPool({size: 1});
+  let signers: TestSigners | undefined;
+  before(async () => {
+    await initHerumi();
+    signers = await TestSigners.create();
+  });
+  after(async () => {
+    await pool.close();
+    await signers?.close();
+  });
+  return {pool, signers: () => signers as TestSigners};
 }

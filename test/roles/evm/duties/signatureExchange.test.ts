@@ -1,33 +1,22 @@
 import assert from "node:assert/strict";
 import {randomBytes} from "node:crypto";
-import {after, before, describe, it} from "node:test";
+import {describe, it} from "node:test";
 import {toHex} from "../../../../src/hotpath/bytes.js";
-import {initHerumi} from "../../../../src/hotpath/herumi.js";
 import {verifySignature} from "../../../../src/hotpath/threshold.js";
 import {encodePartialSigs} from "../../../../src/roles/evm/duties/partialSigs.js";
 import type {ShareKey} from "../../../../src/roles/evm/duties/shareKeys.js";
 import {EARLY_MIN, SignatureExchange} from "../../../../src/roles/evm/duties/signatureExchange.js";
 import {type SignRequest, type Signer, SignerError} from "../../../../src/roles/evm/duties/signer.js";
 import {exchangeFailure} from "../../../../src/roles/evm/duties/outcome.js";
-import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
-import {TestSigners} from "../../../helpers/testSigner.js";
+import {exchangeKit} from "../../../helpers/testSigner.js";
 import {thresholdValidator} from "../../../helpers/thresholdValidator.js";
 
 const hex = (n: number) => toHex(randomBytes(n));
 const settle = () => new Promise((r) => setImmediate(r));
 
 describe("SignatureExchange against a flooding member", () => {
-  const pool = new BlsPool({size: 1});
-  let signers: TestSigners;
-  before(async () => {
-    await initHerumi();
-    signers = await TestSigners.create();
-  });
-  after(async () => {
-    await pool.close();
-    await signers.close();
-  });
+  const {pool, signers} = exchangeKit();
 
   function cluster() {
     const v = thresholdValidator(3, 4);
@@ -35,7 +24,7 @@ describe("SignatureExchange against a flooding member", () => {
     const share = (node: number): ShareKey => ({pubkey, secret: v.shares[node - 1] as Uint8Array, sharePubkeys: v.sharePubkeys});
     const hub = new MemoryHub();
     const validators = new Set([pubkey]);
-    const make = (node: number) => new SignatureExchange(hub.transport(node), signers.signer([share(node)]), pool, 3, new Set(["sync_message"]), () => true, {validators});
+    const make = (node: number) => new SignatureExchange(hub.transport(node), signers().signer([share(node)]), pool, 3, new Set(["sync_message"]), () => true, {validators});
     return {v, pubkey, share, hub, make};
   }
 
@@ -82,10 +71,10 @@ describe("SignatureExchange against a flooding member", () => {
     // node 1 is still deciding whether it may sign.
     let open = () => {};
     let gate = Promise.resolve();
-    const s1 = signers.signer([share(1)]);
+    const s1 = signers().signer([share(1)]);
     const slow = Object.assign(Object.create(s1) as Signer, {signAll: async (r: SignRequest[]) => (await gate, s1.signAll(r))});
     const make = (node: number) =>
-      new SignatureExchange(hub.transport(node), node === 1 ? slow : signers.signer([share(node)]), pool, 3, new Set(signAll), () => true, {validators: new Set([pubkey])});
+      new SignatureExchange(hub.transport(node), node === 1 ? slow : signers().signer([share(node)]), pool, 3, new Set(signAll), () => true, {validators: new Set([pubkey])});
     const [x1, x2, x3, x4] = [make(1), make(2), make(3), make(4)];
     const deadline = () => {
       const d = new Promise<never>((_, r) => setTimeout(() => r(new Error("not recovered in 10 s")), 10_000).unref());

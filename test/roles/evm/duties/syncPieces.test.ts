@@ -1,13 +1,12 @@
 import "../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
 import {randomBytes} from "node:crypto";
-import {after, before, describe, it} from "node:test";
+import {describe, it} from "node:test";
 import {SecretKey} from "@chainsafe/blst";
 import {BitArray} from "@chainsafe/ssz";
 import {SYNC_COMMITTEE_SUBNET_SIZE} from "@lodestar/params";
 import {ssz} from "@lodestar/types";
 import {toHex} from "../../../../src/hotpath/bytes.js";
-import {initHerumi} from "../../../../src/hotpath/herumi.js";
 import {secretToPublicKey, splitSecretKey, verifySignature} from "../../../../src/hotpath/threshold.js";
 import {SignatureStepError} from "../../../../src/roles/evm/duties/outcome.js";
 import type {ShareKey} from "../../../../src/roles/evm/duties/shareKeys.js";
@@ -15,9 +14,8 @@ import {SignatureExchange} from "../../../../src/roles/evm/duties/signatureExcha
 import {SubmitBatcher} from "../../../../src/roles/evm/duties/submitBatcher.js";
 import {decodeContributions, encodeContributions} from "../../../../src/roles/evm/duties/syncContributionService.js";
 import type {ClusterTransport, DutyChunkKind} from "../../../../src/roles/evm/duties/transport.js";
-import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
-import {TestSigners} from "../../../helpers/testSigner.js";
+import {exchangeKit} from "../../../helpers/testSigner.js";
 
 function contribution(subcommitteeIndex: number, slot = 9) {
   return {slot, beaconBlockRoot: randomBytes(32), subcommitteeIndex, aggregationBits: BitArray.fromSingleBit(SYNC_COMMITTEE_SUBNET_SIZE, 1), signature: randomBytes(96)};
@@ -53,16 +51,7 @@ describe("SubmitBatcher", () => {
 });
 
 describe("SignatureExchange.signAndExchangeAll", () => {
-  const pool = new BlsPool({size: 1});
-  let signers: TestSigners;
-  before(async () => {
-    await initHerumi();
-    signers = await TestSigners.create();
-  });
-  after(async () => {
-    await pool.close();
-    await signers.close();
-  });
+  const {pool, signers} = exchangeKit();
 
   /** Three validators split 3-of-4: `shares[node - 1][v]` is node's share of validator v. */
   function validators() {
@@ -95,7 +84,7 @@ describe("SignatureExchange.signAndExchangeAll", () => {
     const {pubkeys, shares} = validators();
     const hub = new MemoryHub();
     const counts = new Map<number, number>();
-    const exchanges = [1, 2, 3, 4].map((i) => new SignatureExchange(counted(hub.transport(i), counts), signers.signer(shares[i - 1] as ShareKey[]), pool, 3, new Set(["sync_message"]), () => true));
+    const exchanges = [1, 2, 3, 4].map((i) => new SignatureExchange(counted(hub.transport(i), counts), signers().signer(shares[i - 1] as ShareKey[]), pool, 3, new Set(["sync_message"]), () => true));
     hub.down.add(4);
     const message = randomBytes(32);
     const never = new Promise<never>(() => {});
@@ -108,7 +97,7 @@ describe("SignatureExchange.signAndExchangeAll", () => {
   it("rejects at the deadline naming who sent partials when only two nodes sign", async () => {
     const {shares} = validators();
     const hub = new MemoryHub();
-    const exchanges = [1, 2].map((i) => new SignatureExchange(hub.transport(i), signers.signer(shares[i - 1] as ShareKey[]), pool, 3, new Set(["sync_message"]), () => true));
+    const exchanges = [1, 2].map((i) => new SignatureExchange(hub.transport(i), signers().signer(shares[i - 1] as ShareKey[]), pool, 3, new Set(["sync_message"]), () => true));
     const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("slot ended")), 200));
     deadline.catch(() => {});
     const message = randomBytes(32);
