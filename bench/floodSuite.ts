@@ -56,15 +56,22 @@ export const floodSuite: Suite = {
         }
         return out;
       };
-      const during = async (chunks: Uint8Array[], rate: number): Promise<{samples: number[]; answers: Record<string, number>; rate: number}> => {
+      // What the flood costs node 1 in bytes it reads (flow control keeps the rest on the flooder's side).
+      const bytesRead = async (): Promise<number> => {
+        const text = await (await fetch(`${n1.http}/metrics`)).text();
+        return Number(/^r3dv_push_bytes_read_total\{peer="4"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+      };
+      const during = async (chunks: Uint8Array[], rate: number): Promise<{samples: number[]; answers: Record<string, number>; rate: number; readMiBps: number}> => {
+        const [read0, t0] = [await bytesRead(), Date.now()];
         let stop = false;
         const flooding = member.flood(1, chunks, rate, () => stop);
         flooding.catch(() => undefined);
         await new Promise((r) => setTimeout(r, 500));
         const samples = await duty(PHASE_MS);
+        const readMiBps = ((await bytesRead()) - read0) / ((Date.now() - t0) / 1000) / 2 ** 20;
         stop = true;
         const f = await flooding;
-        return {samples, answers: f.answers, rate: f.sent / f.seconds};
+        return {samples, answers: f.answers, rate: f.sent / f.seconds, readMiBps};
       };
       console.log("flood: baseline...");
       await duty(1000);
@@ -76,14 +83,14 @@ export const floodSuite: Suite = {
       for (let k = 0; k < 40; k++) big.push(await member.chunk("partial_sig", slot, 1 + k, Buffer.alloc((1 << 20) - 64, 0x20 + (k % 64))));
       const bytes = await during(Array.from({length: 2000}, (_, k) => big[k % big.length] as Uint8Array), 50);
       console.log("byte flood answers", JSON.stringify(bytes.answers));
-      rows.push(row(`honest duty push to node 1, member flooding 1 MiB chunks at ${Math.round(bytes.rate)}/s`, bytes.samples));
+      rows.push(row(`honest duty push to node 1, member flooding 1 MiB chunks at ${Math.round(bytes.rate)}/s, node 1 reading ${bytes.readMiBps.toFixed(1)} MiB/s of them`, bytes.samples));
 
       console.log("flood: 100-byte chunks...");
       const small: Uint8Array[] = [];
       for (let k = 0; k < 80_000; k++) small.push(await member.chunk("probe", k % 2 === 0 ? slot : slot + 100 + k, 10_000 + k, Buffer.alloc(100, k & 255)));
       const chunks = await during(small, 10_000);
       console.log("chunk flood answers", JSON.stringify(chunks.answers));
-      rows.push(row(`honest duty push to node 1, member flooding ${Math.round(chunks.rate)} chunks/s`, chunks.samples));
+      rows.push(row(`honest duty push to node 1, member flooding ${Math.round(chunks.rate)} chunks/s, node 1 reading ${chunks.readMiBps.toFixed(1)} MiB/s of them`, chunks.samples));
 
       const base = pct(alone, 99);
       for (const [name, s] of [["byte flood", bytes.samples], ["chunk flood", chunks.samples]] as const) {

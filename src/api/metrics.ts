@@ -15,6 +15,7 @@ export function createMetrics() {
     chunksPushed: new Counter({name: "r3dv_chunks_pushed_total", help: "chunks this node pushed, by answer", labelNames: ["kind", "result"], registers: [register]}),
     chunksAccepted: new Counter({name: "r3dv_chunks_accepted_total", help: "chunks received and accepted", labelNames: ["kind"], registers: [register]}),
     chunksRefused: new Counter({name: "r3dv_chunks_refused_total", help: "chunks received and refused", labelNames: ["kind", "limiter", "reason"], registers: [register]}),
+    pushBytesRead: new Counter({name: "r3dv_push_bytes_read_total", help: "bytes read from peers' push streams (admitted or not): what a flooder costs this node", labelNames: ["peer"], registers: [register]}),
     pushPauses: new Counter({name: "r3dv_push_pauses_total", help: "times a peer's push stream was paused for being over its budget (flow control)", labelNames: ["peer"], registers: [register]}),
     chunksDuplicate: new Counter({name: "r3dv_chunks_duplicate_total", help: "chunks received that this node already held", registers: [register]}),
     pushRtt: new Histogram({name: "r3dv_push_rtt_seconds", help: "push round trip: sent to answer", buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1], registers: [register]}),

@@ -237,6 +237,7 @@ export class StoreRole {
     void (async () => {
       try {
         for await (const buf of stream) {
+          this.opts.metrics?.pushBytesRead.inc({peer: String(peer.index)}, buf.byteLength);
           for (const f of decoder.push(buf)) {
             const {reqId, chunk} = decodePushRequest(f);
             const refused = this.receive(peer, chunk, reply(reqId));
@@ -266,7 +267,13 @@ export class StoreRole {
     stream.pause();
     this.opts.metrics?.pushPauses.inc({peer: String(peer)});
     setTimeout(() => {
-      if (stream.readStatus === "paused") stream.resume();
+      if (stream.status !== "open" || stream.readStatus !== "paused") return;
+      try {
+        stream.resume();
+      } catch (e) {
+        // Reset by the peer while paused: nothing left to read.
+        this.opts.logger.debug("push stream not resumed", {peer, reason: errorMessage(e)});
+      }
     }, ms).unref();
   }
 

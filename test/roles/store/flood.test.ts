@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {after, before, describe, it} from "node:test";
 import {loadLock} from "../../../src/cluster/lock.js";
+import {MAX_STREAM_WINDOW_BYTES} from "../../../src/roles/dht/dhtRole.js";
 import {PEER_BYTE_BURST, PEER_BYTES_PER_SEC} from "../../../src/roles/store/peerBudget.js";
 import {type TestCluster, makeCluster, waitFor} from "../../helpers/cluster.js";
 import {Member} from "../../helpers/member.js";
@@ -8,6 +9,10 @@ import {type StoreNode, counterValue, startStoreNode} from "../../helpers/storeN
 
 const SLOT = 1000;
 const FLOOD_CHUNK = 60 * 1024;
+/** The byte flood: 1 MiB chunks at 50/s, 25 times the byte budget, for 3 s. */
+const BIG_CHUNK = (1 << 20) - 64;
+const BIG_RATE = 50;
+const BIG_FLOOD_MS = 3000;
 
 /**
  * Three real nodes (libp2p, series, store role) in this process and a fourth member that floods node 1 with
@@ -63,5 +68,28 @@ describe("a member flooding one node with bytes", {timeout: 120_000}, () => {
     assert.ok((f.answers["refused:rate"] ?? 0) > 0, `the flooder was never refused by its budget: ${JSON.stringify(f.answers)}`);
     assert.equal(await counterValue(n1.metrics.chunksAccepted, {}) >= answers.length, true);
     assert.ok((await counterValue(n1.metrics.chunksRefused, {reason: "future_slot"})) > 0, "no chunk refused future_slot");
+  });
+
+  it("keeps a byte flood on the flooder's side: node 1 reads its budget and one stream window per pause, not the flood", async () => {
+    const n1 = nodes[0] as StoreNode;
+    const big: Uint8Array[] = [];
+    for (let k = 0; k < 20; k++) big.push(await m4.chunk("probe", SLOT, 100_000 + k, Buffer.alloc(BIG_CHUNK, k)));
+    const read = () => counterValue(n1.metrics.pushBytesRead, {peer: "4"});
+    const pauses = () => counterValue(n1.metrics.pushPauses, {peer: "4"});
+    const [read0, pauses0] = [await read(), await pauses()];
+    let stop = false;
+    const t0 = Date.now();
+    const flooding = m4.flood(1, Array.from({length: 1000}, (_, k) => big[k % big.length] as Uint8Array), BIG_RATE, () => stop, 0);
+    await new Promise((r) => setTimeout(r, BIG_FLOOD_MS));
+    const secs = (Date.now() - t0) / 1000;
+    const [bytes, paused] = [(await read()) - read0, (await pauses()) - pauses0];
+    stop = true;
+    const f = await flooding;
+    const offered = f.sent * BIG_CHUNK;
+    const bound = PEER_BYTE_BURST + PEER_BYTES_PER_SEC * secs + (paused + 1) * MAX_STREAM_WINDOW_BYTES;
+    const mib = (x: number) => `${(x / 2 ** 20).toFixed(1)} MiB`;
+    assert.ok(paused > 0, "node 1 never paused the flooder's stream");
+    assert.ok(bytes <= bound, `node 1 read ${mib(bytes)} in ${secs.toFixed(1)} s, more than its budget and ${paused} windows (${mib(bound)})`);
+    assert.ok(bytes < offered / 2, `node 1 read ${mib(bytes)} of the ${mib(offered)} the flooder wrote: flow control held nothing back`);
   });
 });
