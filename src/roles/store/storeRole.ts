@@ -46,8 +46,9 @@ const MAX_PUSH_FRAME = (1 << 20) + 1024;
  */
 const MAX_PUSH_PAUSE_MS = 1000;
 /**
- * Shortest pause: a refill of a few ms (one small chunk) would resume before the peer even saw the window
- * close. 100 ms is a tenth of the chunk budget, and far less than a duty's slack for an honest peer's burst.
+ * Refills shorter than this do not pause the stream: a pause of a few ms would end before the peer even saw
+ * the window close, and an honest burst of small chunks refills within it. A flood of 1 MiB chunks needs
+ * ~500 ms per chunk at 2 MiB/s and is paused.
  */
 const MIN_PUSH_PAUSE_MS = 100;
 /** Rate-limit refusals are summarised once a second per peer: a flood must not become a flood of disk writes. */
@@ -241,7 +242,8 @@ export class StoreRole {
           for (const f of decoder.push(buf)) {
             const {reqId, chunk} = decodePushRequest(f);
             const refused = this.receive(peer, chunk, reply(reqId));
-            if (refused) resumeAt = Math.max(resumeAt, Date.now() + this.pushPauseMs(peer.index, chunk.length));
+            const pauseMs = refused ? this.pushPauseMs(peer.index, chunk.length) : 0;
+            if (pauseMs > 0) resumeAt = Math.max(resumeAt, Date.now() + pauseMs);
           }
           if (resumeAt > Date.now() && stream.readStatus === "readable") this.pausePush(stream, peer.index, resumeAt - Date.now());
         }
@@ -260,7 +262,9 @@ export class StoreRole {
    */
   private pushPauseMs(peer: number, refusedSize: number): number {
     const refill = this.budget(peer, "push").waitMs(refusedSize, Date.now());
-    return Math.min(MAX_PUSH_PAUSE_MS, Math.max(MIN_PUSH_PAUSE_MS, refill));
+    // A refusal that refills within a pause's length (a burst of small chunks, as an honest peer sends after a
+    // reconnect) is left to the budget alone: pausing would hold back that peer's current-duty chunks too.
+    return refill < MIN_PUSH_PAUSE_MS ? 0 : Math.min(MAX_PUSH_PAUSE_MS, refill);
   }
 
   private pausePush(stream: Stream, peer: number, ms: number): void {
