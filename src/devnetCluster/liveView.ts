@@ -41,8 +41,28 @@ export function plainLine(frame: LiveFrame): string {
   return (
     `slot ${s.slot} epoch ${frame.epoch}: up ${up.join(",") || "none"}${down.length ? ` down ${down.join(",")}` : ""}; ` +
     `attester results ${ok} submitted${late ? ` ${late} late` : ""} ${att.length - ok - late} failed${failed.length ? ` (${failed.join(", ")})` : ""}` +
-    `${lat.length ? `, p50 ${Math.round(quantile(lat, 0.5))} ms` : ""}; justified ${s.justified ?? "?"} finalized ${s.finalized ?? "?"}`
+    `${lat.length ? `, p50 ${Math.round(quantile(lat, 0.5))} ms` : ""}${late > 0 ? ` (stages p50 ${stagesP50(att)})` : ""}; ` +
+    `justified ${s.justified ?? "?"} finalized ${s.finalized ?? "?"}${proposals(frame.fresh)}`
   );
+}
+
+/** Each stage's median end over these results: a late slot says where its time went. */
+function stagesP50(results: DutyRecord[]): string {
+  const names = [...new Set(results.flatMap((d) => Object.keys(d.stages)))];
+  return names
+    .map((n) => {
+      const v = results.map((d) => d.stages[n]).filter((x): x is number => typeof x === "number").sort((a, b) => a - b);
+      return `${n} ${Math.round(quantile(v, 0.5))}`;
+    })
+    .join(", ");
+}
+
+/** The slot's block as each node saw it: when it was published (ms into the slot), in which round, and each stage. */
+function proposals(fresh: DutyRecord[]): string {
+  const mine = fresh.filter((d) => d.duty === "proposer" && d.validatorIndex >= 0);
+  if (mine.length === 0) return "";
+  const one = mine.map((d) => `node ${d.node} ${d.status}${d.round ? ` round ${d.round}` : ""} (${Object.entries(d.stages).map(([k, v]) => `${k} ${v}`).join(", ")})`);
+  return `; proposal: ${one.join("; ")}`;
 }
 
 /** The terminal view: a progress bar to the end of the run and one row per node, redrawn every slot. */

@@ -106,6 +106,16 @@ export interface PublishResult {
   replicated: boolean;
 }
 
+/**
+ * Provider lookups of a catch-up in flight at once: a 100-slot gap (CATCHUP_MAX_SLOTS) is looked up in a few
+ * rounds of lookups instead of 100 in a row, without 100 concurrent DHT queries on a node that just started.
+ */
+const CATCHUP_LOOKUPS_IN_FLIGHT = 4;
+/** One provider lookup's time limit: a small cluster's DHT answers in a few round trips, a loaded machine in seconds. */
+const CATCHUP_LOOKUP_MS = 3000;
+/** A catch-up whose every fetch failed is tried again after this: a peer busy or restarting answers in seconds. */
+const CATCHUP_RETRY_MS = 2000;
+
 export class StoreRole {
   private readonly lockHash: Uint8Array;
   /** Per peer and source: catch-up pulls never spend the budget a peer's pushes for the current duty need. */
@@ -124,6 +134,8 @@ export class StoreRole {
   private timers: NodeJS.Timeout[] = [];
   private catchUpFrom: number;
   private catchingUp: Promise<number> | null = null;
+  private catchUpRetry: NodeJS.Timeout | undefined;
+  private stopped = false;
   readonly stats = {received: 0, accepted: 0, duplicate: 0, refused: 0, fetched: 0};
   private readonly listeners = new Set<(chunk: Chunk) => void>();
   lastCatchUp: {fromSlot: number; toSlot: number; peers: number[]; added: number; viaDht: boolean; at: string} | undefined;
@@ -153,6 +165,8 @@ export class StoreRole {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.catchUpRetry);
     for (const t of this.timers) clearInterval(t);
     this.flushRateSummaries();
     for (const c of this.channels.values()) c.close();
@@ -562,6 +576,24 @@ export class StoreRole {
   // ---- fetch ----
 
   /**
+   * A catch-up none of whose peers answered is tried again (its range stays open): with a peer connected no
+   * new catch-up starts on its own, so the chunks of the outage would otherwise never be fetched.
+   */
+  private retryCatchUp(): void {
+    if (this.stopped || this.catchUpRetry) return;
+    this.catchUpRetry = setTimeout(() => {
+      this.catchUpRetry = undefined;
+      if (this.stopped || this.catchingUp) return;
+      this.catchingUp = this.catchUp()
+        .catch((e: unknown) => {
+          this.opts.logger.warn("catch-up failed", {}, e);
+          return 0;
+        })
+        .finally(() => (this.catchingUp = null));
+    }, CATCHUP_RETRY_MS);
+  }
+
+  /**
    * Asks one peer for chunks; each passes the push path's admission (paced by the peer's fetch budget). The
    * client enforces its request, a chunk cap and a deadline (fetchClient.ts). Returns how many were new.
    */
@@ -592,20 +624,30 @@ export class StoreRole {
     const providers = new Map<number, ClusterPeer>();
     // A peer enters the routing table a moment after it connects (identify, then kad's topology): give it 2 s.
     for (let i = 0; i < 20 && this.opts.dht.routingTableSize() === 0; i++) await new Promise((r) => setTimeout(r, 100));
-    // The range's first and last slots: a handful of lookups, not one per slot.
-    for (const slot of new Set([from, to])) {
-      for (const p of await this.opts.dht.findProviders(this.opts.lock.lock_hash, slot, 2000)) if (p.connected) providers.set(p.index, p);
-    }
+    // Every slot of the gap may hold the only durable chunks of the outage: each is looked up, newest first,
+    // until every connected peer is known to provide (no lookup can add a target then).
+    const slots = Array.from({length: Math.max(0, to - from + 1)}, (_, k) => to - k);
+    const connected = this.opts.dht.connected().length;
+    const lookups = async () => {
+      for (let slot = slots.shift(); slot !== undefined && providers.size < connected; slot = slots.shift()) {
+        for (const p of await this.opts.dht.findProviders(this.opts.lock.lock_hash, slot, CATCHUP_LOOKUP_MS)) if (p.connected) providers.set(p.index, p);
+      }
+    };
+    // A few loops share the queue (p-limit would be a dependency for these lines).
+    await Promise.all(Array.from({length: CATCHUP_LOOKUPS_IN_FLIGHT}, lookups));
     const targets = providers.size > 0 ? [...providers.values()] : this.opts.dht.connected();
     let added = 0;
+    let answered = 0;
     for (const p of targets) {
       try {
         added += await this.fetchFrom(p, {fromSlot: from, toSlot: to, durableOnly: true});
+        answered++;
       } catch (e) {
-        this.opts.logger.debug("catch-up fetch failed", {peer: p.index, reason: errorMessage(e)});
+        this.opts.logger.warn("catch-up fetch failed", {peer: p.index, fromSlot: from, toSlot: to}, e);
       }
     }
-    if (targets.length > 0) this.catchUpFrom = Math.max(this.catchUpFrom, to);
+    if (answered > 0) this.catchUpFrom = Math.max(this.catchUpFrom, to);
+    else if (targets.length > 0) this.retryCatchUp();
     this.lastCatchUp = {fromSlot: from, toSlot: to, peers: targets.map((p) => p.index), added, viaDht: providers.size > 0, at: new Date().toISOString()};
     this.opts.logger.info("catch-up done", this.lastCatchUp);
     return added;

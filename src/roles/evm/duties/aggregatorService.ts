@@ -8,7 +8,7 @@ import {aggregateAndProofSigningRoot} from "../signing.js";
 import type {PublicShare} from "./shareKeys.js";
 import type {SignatureExchange} from "./signatureExchange.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
-import {type DutyOutcome, consensusFailure, exchangeFailure} from "./outcome.js";
+import {type DutyOutcome, consensusFailure, exchangeFailure, poolReadFailure} from "./outcome.js";
 import {poolReadOptions, readFromPool} from "./poolRead.js";
 import {AggregatorSelections} from "./subscriptions.js";
 import {roundDeadlines} from "./timing.js";
@@ -124,7 +124,7 @@ export class AggregatorService {
         }),
       );
     } catch (e) {
-      for (const s of selected) result(s.duty, {status: "failed", reason: "beacon_unavailable", detail: errorMessage(e)});
+      for (const s of selected) result(s.duty, {status: "failed", reason: poolReadFailure(e), detail: errorMessage(e)});
       return;
     }
     let agreed: [number, Attestation][];

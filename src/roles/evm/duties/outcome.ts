@@ -2,6 +2,7 @@ import {R3dvError, errorMessage} from "../../../util/errors.js";
 import type {QbftDriver} from "../qbft/driver.js";
 import {qbftQuorum} from "../qbft/quorum.js";
 import {SignerError} from "./signer.js";
+import {BeaconError} from "../beacon/errors.js";
 
 /**
  * Why a duty failed: the same words in every duty's result, in the `r3dv_duty_results_total` metric's
@@ -12,6 +13,9 @@ import {SignerError} from "./signer.js";
  * - recover_timeout: enough partials arrived but recovering the signature did not finish in time (an
  *   overloaded node: its worker pool or event loop is behind).
  * - late_block: the slot's block was too late for the duty (proposal published after attesters voted).
+ * - pool_empty: the beacon node answered, but its pool held no attestation (sync message) for the agreed
+ *   data by the aggregation's last try (5/6 of the slot): they reached it too late or not at all. The
+ *   attester (sync message) results of the slot say which.
  * - duty_fetch_failed: the duty came due while the beacon node(s) could not say what the duties were; `detail`
  *   says why.
  */
@@ -24,7 +28,16 @@ export type FailureReason =
   | "recover_timeout"
   | "submit_failed"
   | "late_block"
+  | "pool_empty"
   | "duty_fetch_failed";
+
+/**
+ * Why a read of a beacon node's pool (an aggregate, a sync contribution) failed: a refusal after every retry
+ * is an empty pool (the node works; the messages were not there), anything else is the beacon node's.
+ */
+export function poolReadFailure(e: unknown): FailureReason {
+  return e instanceof BeaconError && e.code === "BEACON_REFUSED" ? "pool_empty" : "beacon_unavailable";
+}
 
 export type DutyStatus = "submitted" | "late" | "failed" | "not_selected";
 

@@ -25,6 +25,22 @@ const GRAFFITI = "r3dv";
  * have already voted for its parent, so it will likely be orphaned or at least miss their votes.
  */
 const LATE_AFTER_SLOT_FRACTION = 1 / 3;
+/**
+ * When, in the slot before a proposal, its randao reveal is threshold-signed: after that slot's attestations
+ * (due at 1/3) and before its aggregations (2/3). The reveal signs only the epoch, so it can be made ahead, and
+ * made at the proposal's slot start it cost 130-780 ms on a 2 s devnet slot (the slot start's busiest moment:
+ * selection proofs, sync messages and duty fetches share the exchange and the worker pool), which pushed
+ * most blocks past the attestation due time.
+ */
+const RANDAO_AHEAD_AT_SLOT_FRACTION = 1 / 2;
+/**
+ * Consensus rounds on a block start this far into the slot: the leader first has its beacon node build the
+ * block (100-400 ms measured on the loaded devnet), so a round 1 counted from the slot start (1/8 of it)
+ * expired before any leader had a block, and every proposal took two or three rounds. 1/12 is 1 s on mainnet,
+ * where a local block takes a few hundred ms; a dead leader's round still ends before the attestation due time
+ * on a 2 s slot (round 2 from 417 ms).
+ */
+const PROPOSAL_ROUNDS_FROM_SLOT_FRACTION = 1 / 12;
 
 export interface ProposalResult extends DutyOutcome {
   duty: "proposer";
@@ -80,6 +96,8 @@ export class ProposerService {
   private readonly refusals = new Map<number, RefusedProposal[]>();
   private readonly headReads = new Set<number>();
   private readonly blind = new BlindSlots("proposer");
+  /** Randao reveals made in the slot before their proposal, by `${slot}/${pubkey}`. */
+  private readonly randaos = new Map<string, {slot: number; reveal: Promise<Uint8Array>}>();
 
   constructor(private readonly o: ProposerServiceOptions) {
     this.sharesByPubkey = new Map(o.shares.map((s) => [s.pubkey, s]));
@@ -91,7 +109,7 @@ export class ProposerService {
     return {
       slot,
       leader: (round) => qbftLeader(slot, PROPOSER_DUTY_INDEX, round, this.o.n),
-      roundDeadline: roundDeadlines(this.o.beacon.slotStartMs(slot), this.o.beacon.slotMs),
+      roundDeadline: roundDeadlines(this.o.beacon.slotStartMs(slot) + this.o.beacon.slotMs * PROPOSAL_ROUNDS_FROM_SLOT_FRACTION, this.o.beacon.slotMs),
       isValid: (value, from, round) => {
         const p = decodeBlockValue(this.o.beacon.config, slot, value);
         const duty = this.duties.get(slot);
@@ -142,20 +160,44 @@ export class ProposerService {
     this.timers.at(this.o.beacon.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
     const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
     // Fetch at the epoch start and again mid-epoch: proposer duties depend on the previous epoch's last block.
-    void this.ensureDuties(epoch, slot % SLOTS_PER_EPOCH === 0).then(async () => {
+    const fetched = this.ensureDuties(epoch, slot % SLOTS_PER_EPOCH === 0);
+    // The epoch-start refresh (reorg check) need not delay a proposal whose duty the slot before already knew:
+    // were the proposer changed, our block's proposer index would fail the value check, and nothing is signed.
+    const known = this.fetched.has(epoch) ? Promise.resolve() : fetched;
+    void known.then(async () => {
       // Slot 0 is the genesis block's: nobody proposes there.
       if (slot === 0) return;
       if (!this.fetched.has(epoch)) return this.blind.mark(slot);
       if (this.duties.has(slot)) await this.propose(slot, this.duties.get(slot) as ProposerDuty);
     });
+    this.timers.at(this.o.beacon.slotStartMs(slot) + this.o.beacon.slotMs * RANDAO_AHEAD_AT_SLOT_FRACTION, () => void this.revealAhead(slot + 1));
     // Two slots late, like the pruning below, so a slot whose fetch answered late is marked first.
     this.reportUnfetched(Math.floor((slot - 2) / SLOTS_PER_EPOCH));
     for (const m of [this.duties, this.heads, this.refusals]) for (const s of m.keys()) if (s < slot - 2) m.delete(s);
+    for (const [k, r] of this.randaos) if (r.slot < slot) this.randaos.delete(k);
     this.o.driver.prune(slot - 2);
     this.o.exchange.prune(slot - 2);
   }
 
-  private async ensureDuties(epoch: number, refresh: boolean): Promise<void> {
+  /**
+   * The next slot's randao reveal, if one of our validators proposes there. For a slot in the next epoch its
+   * duties are asked for now; a beacon node that cannot tell them yet is asked again at the epoch start (the
+   * reveal is then made there), so that failure is not the epoch's duty fetch failure.
+   */
+  private async revealAhead(slot: number): Promise<void> {
+    const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
+    if (!this.fetched.has(epoch)) await this.ensureDuties(epoch, false, true);
+    const duty = this.duties.get(slot);
+    if (!duty || slot === 0 || this.timers.isStopped) return;
+    const share = this.sharesByPubkey.get(duty.pubkey) as PublicShare;
+    const deadline = this.timers.deadline(this.o.beacon.slotStartMs(slot + 1), "slot ended");
+    const reveal = this.o.exchange.signAndExchange("randao", slot, {share, message: randaoSigningRoot(this.o.beacon.config, epoch)}, deadline);
+    // Its failure is the proposal's to report (it asks again at its slot start).
+    reveal.catch(() => undefined);
+    this.randaos.set(`${slot}/${duty.pubkey}`, {slot, reveal});
+  }
+
+  private async ensureDuties(epoch: number, refresh: boolean, ahead = false): Promise<void> {
     if (this.fetched.has(epoch) && !refresh) return;
     try {
       const {dependentRoot, duties} = await this.o.beacon.proposerDuties(epoch);
@@ -165,6 +207,7 @@ export class ProposerService {
       this.fetched.set(epoch, dependentRoot);
       this.reportFetchedLate(epoch);
     } catch (e) {
+      if (ahead) return this.o.logger.debug("next epoch's proposer duties not known yet", {epoch}, e);
       this.blind.fetchFailed(epoch, e);
       this.o.logger.warn("proposer duties not fetched", {epoch}, e);
     }
@@ -204,7 +247,10 @@ export class ProposerService {
     const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
     let randao: Uint8Array;
     try {
-      randao = await this.o.exchange.signAndExchange("randao", slot, {share, message: randaoSigningRoot(beacon.config, Math.floor(slot / SLOTS_PER_EPOCH))}, deadline);
+      const ahead = this.randaos.get(`${slot}/${duty.pubkey}`)?.reveal.catch(() => undefined);
+      randao =
+        (await ahead) ??
+        (await this.o.exchange.signAndExchange("randao", slot, {share, message: randaoSigningRoot(beacon.config, Math.floor(slot / SLOTS_PER_EPOCH))}, deadline));
       result.stages.randao = Date.now() - start;
     } catch (e) {
       return report(exchangeFailure(this.o.n, e, "randao reveal"));

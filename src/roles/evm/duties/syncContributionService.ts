@@ -3,7 +3,7 @@ import {isSyncCommitteeAggregator} from "@lodestar/state-transition";
 import {type altair, ssz} from "@lodestar/types";
 import {errorMessage} from "../../../util/errors.js";
 import {contributionAndProofSigningRoot, syncSelectionProofSigningRoot} from "../signing.js";
-import {type DutyOutcome, consensusFailure, exchangeFailure} from "./outcome.js";
+import {type DutyOutcome, consensusFailure, exchangeFailure, poolReadFailure} from "./outcome.js";
 import {poolReadOptions, readFromPool} from "./poolRead.js";
 import type {PublicShare} from "./shareKeys.js";
 import {SlotDutyService} from "./slotDutyService.js";
@@ -120,7 +120,7 @@ export class SyncContributionService extends SlotDutyService {
     const mine = fetched.flatMap((f) => (f.status === "fulfilled" ? [f.value] : []));
     if (mine.length === 0) {
       const reason = fetched.find((f) => f.status === "rejected")?.reason;
-      for (const s of selected) result(s, {status: "failed", reason: "beacon_unavailable", detail: errorMessage(reason)});
+      for (const s of selected) result(s, {status: "failed", reason: poolReadFailure(reason), detail: errorMessage(reason)});
       return;
     }
     const instance = `sync_contribution/${slot}`;

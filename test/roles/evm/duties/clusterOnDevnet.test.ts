@@ -13,6 +13,7 @@ import {createLogger} from "../../../../src/util/logger.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
+import {decodePartialSigs} from "../../../../src/roles/evm/duties/partialSigs.js";
 import {type Effectiveness, type RunningDevnet, getJson, spawnDevnet} from "../../../devnet/helpers.js";
 
 /** Not the withdrawal address, and not the devnet's default: blocks paying it were told so by the cluster. */
@@ -46,12 +47,22 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
   const results: AnyDutyResult[] = [];
   const refusedFrom: number[] = [];
   const blocksRefused: string[] = [];
+  /** When each node first published its randao partial, by proposal slot. */
+  const randaoSent = new Map<number, {node: number; at: number}[]>();
 
   before(async () => {
     dir = await tempDir();
     const {lock} = await createCluster({nodes: 4, threshold: 3, keys: {kind: "interop", start: 0, count: 64}, network: "devnet", withdrawalAddress: "0x" + "11".repeat(20), feeRecipient: FEE_RECIPIENT, kdf: "pbkdf2", out: join(dir, "cluster")});
     devnet = await spawnDevnet(["--validators", "64", "--own", "none", "--slot-ms", "2000", "--genesis-delay", "8", "--log-level", "warn"]);
     const hub = new MemoryHub();
+    // A fifth hub member that only listens: it hears every node's partials as the nodes' peers do.
+    hub.transport(5).subscribe("partial_sig", (origin, _slot, payload) => {
+      const batch = decodePartialSigs(payload);
+      if (batch?.duty !== "randao") return;
+      const sent = randaoSent.get(batch.slot) ?? [];
+      if (!sent.some((s) => s.node === origin)) sent.push({node: origin, at: Date.now()});
+      randaoSent.set(batch.slot, sent);
+    });
     const logger = createLogger("error", "test");
     for (let i = 1; i <= 4; i++) {
       const nodeDir = join(dir, "cluster", nodeDirName(i));
@@ -100,6 +111,17 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
     assert.deepEqual(missed, [], `missed proposals: ${JSON.stringify(missed)}`);
     // The liar's proposals were refused as invalid by honest nodes.
     assert.ok(refusedFrom.filter((from) => from === 1).length > 0, "node 1's lying proposals were refused");
+  });
+
+  it("makes each proposal's randao reveal in the slot before it, so the block is fetched at the slot start", async () => {
+    const proposed = [...new Set(results.filter((r) => r.duty === "proposer" && r.status !== "failed" && r.slot >= 8).map((r) => r.slot))];
+    assert.ok(proposed.length >= 16, `proposals from epoch 1 on: ${proposed.length}`);
+    for (const slot of proposed) {
+      const slotStart = (devnet.genesisTime * 1000) + slot * 2000;
+      const early = (randaoSent.get(slot) ?? []).filter((s) => s.at < slotStart);
+      // The nodes' clocks are this process's: a threshold of nodes signed before the slot started.
+      assert.ok(early.length >= 3, `slot ${slot}: randao partials before the slot from nodes ${early.map((s) => s.node).join(", ") || "none"}`);
+    }
   });
 
   it("every block of the cluster pays the lock's fee recipient", async () => {

@@ -3,6 +3,7 @@ import {describe, it} from "node:test";
 import {BeaconError} from "../../../../src/roles/evm/beacon/errors.js";
 import {DutyTimers} from "../../../../src/roles/evm/duties/dutyClock.js";
 import {readFromPool} from "../../../../src/roles/evm/duties/poolRead.js";
+import {poolReadFailure} from "../../../../src/roles/evm/duties/outcome.js";
 
 const refused = () => new BeaconError({code: "BEACON_REFUSED", url: "bn", route: "aggregate", status: 404, reason: "no attestations yet"}, "refused");
 const unreachable = () => new BeaconError({code: "BEACON_UNREACHABLE", urls: ["bn"], reason: "ECONNREFUSED"}, "unreachable");
@@ -54,5 +55,14 @@ describe("readFromPool", () => {
       (e) => e instanceof BeaconError && e.code === "BEACON_UNREACHABLE",
     );
     assert.equal(calls, 1);
+  });
+});
+
+describe("poolReadFailure", () => {
+  it("names an answer of 'nothing in the pool' pool_empty, and anything else the beacon node's", () => {
+    assert.equal(poolReadFailure(refused()), "pool_empty");
+    assert.equal(poolReadFailure(unreachable()), "beacon_unavailable");
+    assert.equal(poolReadFailure(new BeaconError({code: "BEACON_BAD_RESPONSE", url: "bn", route: "aggregate", reason: "not JSON"}, "bad")), "beacon_unavailable");
+    assert.equal(poolReadFailure(new Error("socket hang up")), "beacon_unavailable");
   });
 });
