@@ -1,5 +1,5 @@
-import {mkdir, mkdtemp, readdir, rm, stat, writeFile} from "node:fs/promises";
-import {setPriority, tmpdir} from "node:os";
+import {mkdir, mkdtemp, rm, stat, writeFile} from "node:fs/promises";
+import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {setTimeout as sleep} from "node:timers/promises";
 import type {Logger} from "../util/logger.js";
@@ -8,7 +8,8 @@ import {fetchEffectiveness, startBeacon} from "./beacon.js";
 import {type DevnetCluster, type DevnetNode, createDevnetCluster, runArgs} from "./cluster.js";
 import {DevnetRunError} from "./errors.js";
 import {LiveView} from "./liveView.js";
-import {DUTIES_STARTED_LINE, KEYS_LOADED_LINE, waitForLogLine} from "./logWatch.js";
+import {KEYS_LOADED_LINE, waitForLogLine} from "./logWatch.js";
+import {LOWEST_PRIORITY, deprioritizeWhileStarting} from "./priority.js";
 import {DutyLog, type SlotSample, sampleFinality, sampleNode} from "./observer.js";
 import {type DevnetRunOptions, SLOTS_PER_EPOCH, SLOT_MS} from "./options.js";
 import {type Child, Supervisor} from "./processes.js";
@@ -39,8 +40,6 @@ const INCLUSION_TAIL_MS = SLOT_MS + 1000;
 /** Key derivation for 64 pbkdf2 shares takes a node a few seconds; a minute means it is stuck or this machine is far too busy. */
 const KEYS_TIMEOUT_MS = 90_000;
 
-/** Linux's lowest scheduling priority (nice 19). */
-const LOWEST_PRIORITY = 19;
 
 export interface RunIo {
   out: NodeJS.WriteStream;
@@ -125,7 +124,7 @@ async function orchestrate(o: DevnetRunOptions, io: RunIo, sup: Supervisor, view
             const {child, from} = await startNode(node);
             record.pid = child.pid;
             record.note = `at nice ${LOWEST_PRIORITY} until its duties start`;
-            void deprioritizeWhileStarting(child, node.log, from, io.signal).then((note) => (record.note = note));
+            void deprioritizeWhileStarting(child, node.log, from, io.signal, KEYS_TIMEOUT_MS).then((note) => (record.note = note));
           }
         } catch (err) {
           record.error = errorMessage(err);
@@ -180,43 +179,6 @@ async function orchestrate(o: DevnetRunOptions, io: RunIo, sup: Supervisor, view
   await writeFile(join(o.out, "report.html"), renderHtml(report));
   await writeFile(join(o.out, "report.json"), JSON.stringify({passed: report.passed, targets: report.targets, epochsWithoutQuorum: report.epochsWithoutQuorum, epochs: report.epochs, failures: report.failures, faults: report.faults, latency: report.latency}, null, 2) + "\n");
   return {report, markdown};
-}
-
-/**
- * A devnet's nodes share one machine's cores, and a restarting node spends seconds of every core deriving its
- * share keys: enough to starve the running nodes' consensus for a slot or two, which on separate machines (the
- * real deployment) cannot happen. So a restarted node runs at the lowest CPU priority until its duties start.
- * Raising it back needs CAP_SYS_NICE (root has it); without, the node stays low, and the report says so.
- */
-async function deprioritizeWhileStarting(child: Child, log: string, from: number, signal: AbortSignal): Promise<string> {
-  try {
-    await setProcessPriority(child.pid, LOWEST_PRIORITY);
-  } catch (e) {
-    return `not deprioritized during key derivation: ${errorMessage(e)}`;
-  }
-  const started = await waitForLogLine(log, from, DUTIES_STARTED_LINE, child, Date.now() + KEYS_TIMEOUT_MS, signal);
-  try {
-    await setProcessPriority(child.pid, 0);
-    return `ran at nice ${LOWEST_PRIORITY} until its duties started${started ? "" : " (they did not)"}`;
-  } catch {
-    return `stays at nice ${LOWEST_PRIORITY}: raising a priority needs CAP_SYS_NICE`;
-  }
-}
-
-/**
- * Linux sets a priority per thread (`setpriority` on a pid is its main thread only, and new threads inherit
- * their creator's): every thread of the process, listed in /proc, gets it. Elsewhere, the pid alone.
- */
-async function setProcessPriority(pid: number, priority: number): Promise<void> {
-  const tids = await readdir(`/proc/${pid}/task`).then((t) => t.map(Number), () => [pid]);
-  for (const tid of tids) {
-    try {
-      setPriority(tid, priority);
-    } catch (e) {
-      // A thread that ended between the listing and now is no failure; any other refusal is.
-      if ((e as {code?: string}).code !== "ESRCH" && tid === pid) throw e;
-    }
-  }
 }
 
 /** Sleeps until `atMs`; false if the run was interrupted first. */
