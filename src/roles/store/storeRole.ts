@@ -202,15 +202,19 @@ export class StoreRole {
     // any peer stays connected nothing is missed: chunks a peer could not deliver are pushed again by it on
     // reconnect (above), so a catch-up then would only re-read, re-verify and discard the whole range.
     const wasIsolated = this.opts.dht.connected().every((c) => c.index === p.index);
-    if (wasIsolated && !this.catchingUp) {
-      this.catchingUp = new Promise<void>((r) => setTimeout(r, 300))
-        .then(() => this.catchUp())
-        .catch((e: unknown) => {
-          this.opts.logger.warn("catch-up failed", {}, e);
-          return 0;
-        })
-        .finally(() => (this.catchingUp = null));
-    }
+    if (wasIsolated) this.startCatchUp(300);
+  }
+
+  /** One catch-up at a time, after `delayMs`; its failure is logged, never thrown. */
+  private startCatchUp(delayMs: number): void {
+    if (this.catchingUp) return;
+    this.catchingUp = new Promise<void>((r) => setTimeout(r, delayMs))
+      .then(() => this.catchUp())
+      .catch((e: unknown) => {
+        this.opts.logger.warn("catch-up failed", {}, e);
+        return 0;
+      })
+      .finally(() => (this.catchingUp = null));
   }
 
   private channel(p: ClusterPeer): PushChannel {
@@ -583,13 +587,7 @@ export class StoreRole {
     if (this.stopped || this.catchUpRetry) return;
     this.catchUpRetry = setTimeout(() => {
       this.catchUpRetry = undefined;
-      if (this.stopped || this.catchingUp) return;
-      this.catchingUp = this.catchUp()
-        .catch((e: unknown) => {
-          this.opts.logger.warn("catch-up failed", {}, e);
-          return 0;
-        })
-        .finally(() => (this.catchingUp = null));
+      if (!this.stopped) this.startCatchUp(0);
     }, CATCHUP_RETRY_MS);
   }
 

@@ -189,12 +189,16 @@ export class ProposerService {
     if (!this.fetched.has(epoch)) await this.ensureDuties(epoch, false, true);
     const duty = this.duties.get(slot);
     if (!duty || slot === 0 || this.timers.isStopped) return;
-    const share = this.sharesByPubkey.get(duty.pubkey) as PublicShare;
-    const deadline = this.timers.deadline(this.o.beacon.slotStartMs(slot + 1), "slot ended");
-    const reveal = this.o.exchange.signAndExchange("randao", slot, {share, message: randaoSigningRoot(this.o.beacon.config, epoch)}, deadline);
+    const reveal = this.exchangeReveal(slot, this.sharesByPubkey.get(duty.pubkey) as PublicShare, this.timers.deadline(this.o.beacon.slotStartMs(slot + 1), "slot ended"));
     // Its failure is the proposal's to report (it asks again at its slot start).
     reveal.catch(() => undefined);
     this.randaos.set(`${slot}/${duty.pubkey}`, {slot, reveal});
+  }
+
+  /** The proposal's randao reveal: this node's share signs the slot's epoch, and a threshold recovers it. */
+  private exchangeReveal(slot: number, share: PublicShare, deadline: Promise<never>): Promise<Uint8Array> {
+    const message = randaoSigningRoot(this.o.beacon.config, Math.floor(slot / SLOTS_PER_EPOCH));
+    return this.o.exchange.signAndExchange("randao", slot, {share, message}, deadline);
   }
 
   private async ensureDuties(epoch: number, refresh: boolean, ahead = false): Promise<void> {
@@ -248,9 +252,7 @@ export class ProposerService {
     let randao: Uint8Array;
     try {
       const ahead = this.randaos.get(`${slot}/${duty.pubkey}`)?.reveal.catch(() => undefined);
-      randao =
-        (await ahead) ??
-        (await this.o.exchange.signAndExchange("randao", slot, {share, message: randaoSigningRoot(beacon.config, Math.floor(slot / SLOTS_PER_EPOCH))}, deadline));
+      randao = (await ahead) ?? (await this.exchangeReveal(slot, share, deadline));
       result.stages.randao = Date.now() - start;
     } catch (e) {
       return report(exchangeFailure(this.o.n, e, "randao reveal"));
