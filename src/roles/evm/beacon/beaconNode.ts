@@ -12,6 +12,7 @@ import {BEACON_TIMEOUT_MS, getJson, httpError, postJson, postJsonFor} from "./be
 import {type BeaconEndpoint, BeaconSet} from "./beaconSet.js";
 import {scrubUrl} from "./beaconUrl.js";
 import {cappedFetch} from "./cappedFetch.js";
+import {emptyPoolAsRefusal} from "./emptyPool.js";
 import {BeaconError} from "./errors.js";
 import {type ItemFailures, itemsRefused} from "./submitFailures.js";
 import {
@@ -253,7 +254,7 @@ export class BeaconNode {
     if (this.isElectra(slot)) {
       const route = `/eth/v2/validator/aggregate_attestation?${query}&committee_index=${committeeIndex}`;
       return this.read(route, async (e) => {
-        const res = await getJson(e, route, versionedData);
+        const res = await getJson(e, route, versionedData).catch(emptyPoolAsRefusal);
         const fork = this.forkOf(e, route, slot, res.version);
         return readSsz(e, route, "aggregate", () => sszTypesFor(fork as ForkPostElectra).Attestation.fromJson(res.data));
       });
@@ -261,7 +262,7 @@ export class BeaconNode {
     const route = `/eth/v1/validator/aggregate_attestation?${query}`;
     // Read inside the set's read: a node answering garbage is passed over for the next one.
     return this.read(route, async (e) => {
-      const res = await getJson(e, route, objectData);
+      const res = await getJson(e, route, objectData).catch(emptyPoolAsRefusal);
       return readSsz(e, route, "aggregate", () => ssz.phase0.Attestation.fromJson(res.data));
     });
   }
@@ -421,7 +422,7 @@ export class BeaconNode {
     const route = `/eth/v1/validator/sync_committee_contribution?slot=${slot}&subcommittee_index=${subcommitteeIndex}&beacon_block_root=${toHex(beaconBlockRoot)}`;
     // Read inside the set's read: a node answering garbage is passed over for the next one.
     return this.read(route, async (e) => {
-      const res = await getJson(e, route, objectData);
+      const res = await getJson(e, route, objectData).catch(emptyPoolAsRefusal);
       return readSsz(e, route, "contribution", () => ssz.altair.SyncCommitteeContribution.fromJson(res.data));
     });
   }

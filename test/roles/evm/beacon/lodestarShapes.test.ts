@@ -1,9 +1,12 @@
 import "../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
 import {after, describe, it} from "node:test";
-import {toHex} from "../../../../src/hotpath/bytes.js";
+import {fromHex, toHex} from "../../../../src/hotpath/bytes.js";
 import {BeaconNode} from "../../../../src/roles/evm/beacon/beaconNode.js";
 import {BeaconError} from "../../../../src/roles/evm/beacon/errors.js";
+import {DutyTimers} from "../../../../src/roles/evm/duties/dutyClock.js";
+import {poolReadFailure} from "../../../../src/roles/evm/duties/outcome.js";
+import {readFromPool} from "../../../../src/roles/evm/duties/poolRead.js";
 import {type Answer, HEAD, HEAD_SLOT, MISSING_BLOCK_SLOT, RECORDED, recordedNode} from "../../../helpers/recordedLodestar.js";
 
 /** Every read a duty makes, with what each must yield from the recorded chain. */
@@ -36,20 +39,22 @@ async function readEveryDuty(bn: BeaconNode): Promise<{dependentRoots: string[]}
   return {dependentRoots: [attester.dependentRoot, proposer.dependentRoot]};
 }
 
+const nodes: {close(): Promise<void>}[] = [];
+const clients: BeaconNode[] = [];
+/** A client of a node answering as the recording did, after `edit`; closed when the file's tests end. */
+async function connect(edit?: (key: string, a: Answer | undefined) => Answer | undefined): Promise<BeaconNode> {
+  const node = await recordedNode(edit);
+  nodes.push(node);
+  const bn = await BeaconNode.connect([node.url]);
+  clients.push(bn);
+  return bn;
+}
+after(async () => {
+  for (const c of clients) c.close();
+  await Promise.all(nodes.map((n) => n.close()));
+});
+
 describe("beacon node client on the answers of a real Lodestar 1.5.1", () => {
-  const nodes: {close(): Promise<void>}[] = [];
-  const clients: BeaconNode[] = [];
-  const connect = async (edit?: (key: string, a: Answer | undefined) => Answer | undefined) => {
-    const node = await recordedNode(edit);
-    nodes.push(node);
-    const bn = await BeaconNode.connect([node.url]);
-    clients.push(bn);
-    return bn;
-  };
-  after(async () => {
-    for (const c of clients) c.close();
-    await Promise.all(nodes.map((n) => n.close()));
-  });
 
   it("reads every answer a duty needs, as that Lodestar sends it (no `finalized`, extra `canonical`)", async () => {
     const {dependentRoots} = await readEveryDuty(await connect());
@@ -91,6 +96,42 @@ describe("beacon node client on the answers of a real Lodestar 1.5.1", () => {
     await assert.rejects(bn.attestationData(HEAD_SLOT, 0), typed(/attestation_data/, /unreadable attestation data.*target/i));
     await assert.rejects(bn.syncCommitteeDuties(0, [5]), typed(/duties\/sync\/0/, /invalid body: data/));
     await assert.rejects(bn.produceBlock(HEAD_SLOT + 1, new Uint8Array(96), "r3dv"), typed(/validator\/blocks/, /phase0 format/));
+  });
+});
+
+describe("an empty pool as Lodestar 1.5.1 answers it (HTTP 500 where the Beacon API says 404)", () => {
+  const POOL_ROUTES = ["/eth/v1/validator/aggregate_attestation", "/eth/v1/validator/sync_committee_contribution"];
+  /** A recorded node whose pool routes answer `empty(key)` (the recorded empty answer, or another) while it says so. */
+  const connectEmpty = (empty: (key: string) => Answer | undefined) => connect((key, a) => (POOL_ROUTES.includes(key) ? (empty(key) ?? a) : a));
+  const isRefusal = (e: unknown) => {
+    assert.ok(e instanceof BeaconError, String(e));
+    assert.equal(e.code, "BEACON_REFUSED");
+    assert.match(e.message, /nothing in its pool/);
+    assert.equal(poolReadFailure(e), "pool_empty");
+    return true;
+  };
+
+  it("is a refusal (pool_empty): the node is not benched, and a read asked again gets what the pool holds a moment later", async () => {
+    let emptyAnswers = 2;
+    const bn = await connectEmpty((key) => (emptyAnswers-- > 0 ? RECORDED[`${key} 500 empty`] : undefined));
+    await assert.rejects(bn.aggregateAttestation(HEAD_SLOT - 1, new Uint8Array(32), 0), isRefusal);
+    await assert.rejects(bn.syncCommitteeContribution(HEAD_SLOT, 0, fromHex(HEAD.data.root)), isRefusal);
+    assert.deepEqual(bn.set.status().map((s) => s.health), ["healthy"], "an empty pool says nothing about the node's health");
+    emptyAnswers = 1;
+    const timers = new DutyTimers();
+    const contribution = await readFromPool(() => bn.syncCommitteeContribution(HEAD_SLOT, 0, fromHex(HEAD.data.root)), {everyMs: 5, untilMs: Date.now() + 5_000, timers});
+    assert.equal(contribution.aggregationBits.getTrueBitIndexes().length, 8);
+    timers.stop();
+  });
+
+  it("any other HTTP 500 on those routes still counts against the node", async () => {
+    const bn = await connectEmpty(() => ({status: 500, body: {statusCode: 500, error: "Internal Server Error", message: "Cannot read properties of undefined"}}));
+    await assert.rejects(bn.syncCommitteeContribution(HEAD_SLOT, 0, fromHex(HEAD.data.root)), (e: unknown) => {
+      assert.ok(e instanceof BeaconError && e.code === "BEACON_BAD_RESPONSE", String(e));
+      assert.equal(poolReadFailure(e), "beacon_unavailable");
+      return true;
+    });
+    assert.deepEqual(bn.set.status().map((s) => s.health), ["benched"]);
   });
 });
 
