@@ -1,12 +1,24 @@
+import {getPriority, setPriority} from "node:os";
 import {loadLock} from "../src/cluster/lock.js";
+import {LOWEST_PRIORITY} from "../src/devnetCluster/priority.js";
+import {errorMessage} from "../src/util/errors.js";
 import type {NodeStatus} from "../src/node/status.js";
 import type {PublishResult} from "../src/roles/store/storeRole.js";
 import {type NodeProc, fakeBeacon, ipc, makeCluster, spawnNode, waitFor} from "../test/helpers/cluster.js";
 import {Member} from "../test/helpers/member.js";
 import type {BenchRow, Suite} from "./harness.js";
 
-/** Each phase samples this long: ~100+ duty round trips, enough for a p99 that is not the single worst one. */
-const PHASE_MS = 6000;
+/**
+ * Each phase samples one whole 12 s slot: ~400 duty round trips, so a p99 is not the few worst ones, and each
+ * phase sees the same slot-boundary work.
+ */
+const PHASE_MS = 12_000;
+/**
+ * Measured before any phase: for the first ~2.5 s after the nodes connect, their start-up work (catch-up
+ * lookups, JIT) made honest pushes take 50-250 ms with no flood at all, which landed in the baseline's p99 and
+ * made the flood's cost read anywhere from -130 to +74 ms.
+ */
+const WARMUP_MS = 5000;
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -33,6 +45,7 @@ export const floodSuite: Suite = {
     const procs: NodeProc[] = [];
     let m4: Member | undefined;
     const rows: BenchRow[] = [];
+    const priority = getPriority();
     try {
       for (const i of [1, 2, 3]) procs.push(await spawnNode(c, i, beacon.url));
       const [n1, n2] = procs as [NodeProc, NodeProc];
@@ -41,6 +54,11 @@ export const floodSuite: Suite = {
         return s.ready.peersConnected >= 2 && s.slot !== undefined;
       }, 60_000);
       const slot = (await ipc<NodeStatus>(n1, "status")).slot as number;
+      // The flooding member runs in this process; a real one floods from its own machine. Two shared cores
+      // would otherwise charge the honest nodes for its noise encryption (half a core measured in the byte
+      // flood), so from here on this process (the flooder and the probe's IPC client) runs at the lowest
+      // priority. The nodes were started before and keep theirs.
+      setPriority(LOWEST_PRIORITY);
       m4 = await Member.start(lock, c.nodeDir(4), 4);
       await m4.dial(1);
       const member = m4;
@@ -74,7 +92,7 @@ export const floodSuite: Suite = {
         return {samples, answers: f.answers, rate: f.sent / f.seconds, readMiBps};
       };
       console.log("flood: baseline...");
-      await duty(1000);
+      await duty(WARMUP_MS);
       const alone = await duty(PHASE_MS);
       rows.push(row("honest duty push to node 1, no flood", alone));
 
@@ -98,6 +116,12 @@ export const floodSuite: Suite = {
         rows.push({suite: "flood", task: `p99 added by the ${name} (target < 50 ms)`, opsPerSec: Number.NaN, meanMs: Number.NaN, p99Ms: added, samples: s.length});
       }
     } finally {
+      try {
+        setPriority(priority);
+      } catch (e) {
+        // Raising a priority back needs CAP_SYS_NICE: without it the rest of the run stays low, which is said.
+        console.log(`flood: the bench stays at the lowest CPU priority (${errorMessage(e)})`);
+      }
       await m4?.stop().catch(() => undefined);
       for (const p of procs) await p.kill("SIGKILL");
       await beacon.close();

@@ -10,11 +10,16 @@ import {TokenBucket} from "../../hotpath/tokenBucket.js";
 export const PEER_RATE_PER_SEC = 1000;
 export const PEER_BURST = 250;
 /**
- * Per-peer byte budget: 2 MiB/s sustained. The heaviest honest chunk is a partial_sig batch of ~400 bytes per
- * validator (a 1,000-validator cluster's attestations: ~400 KB per slot from each peer, 0.2 MB/s on a 2 s
- * slot): 10x headroom. Counting chunks alone let a peer send 1000 MiB/s of 1 MiB chunks; this lets it send 2.
+ * Per-peer byte budget: 1 MiB/s sustained. A peer's honest bytes per slot are its partial_sig batches (~400
+ * bytes per validator and duty) for the validators with a duty in that slot: a 10,000-validator cluster has
+ * ~310 attesters per slot (each attests once per epoch), as many selection proofs, and a handful of sync
+ * committee seats, ~300 KB per slot in all: 150 KB/s on a 2 s devnet slot, 25 KB/s on mainnet, so 1 MiB/s
+ * leaves 6x headroom where slots are shortest, and the burst below takes a whole slot's batches at once. At
+ * 2 MiB/s a member flooding 1 MiB chunks added 45-90 ms to the honest duty push p99 on this disk (the
+ * admitted flood is written durably); at 1 MiB/s, see `npm run bench -- flood`. Counting chunks alone let a
+ * peer send 1000 MiB/s of 1 MiB chunks.
  */
-export const PEER_BYTES_PER_SEC = 2 * 1024 * 1024;
+export const PEER_BYTES_PER_SEC = 1024 * 1024;
 /** The byte burst holds one chunk of the largest size plus a slot's honest batches, so a legal chunk always fits. */
 export const PEER_BYTE_BURST = MAX_PAYLOAD_BYTES + 1024 * 1024;
 
