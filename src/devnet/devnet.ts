@@ -29,6 +29,13 @@ export interface DevnetOptions {
 
 /** The attestation deadline as a fraction of the slot (1/3), the spec's ATTESTATION_DUE_BPS of 3333. */
 const ATTESTATION_DUE_FRACTION = 1 / 3;
+/**
+ * When the head's state is advanced to the next slot ahead of time, as real beacon nodes do (Lodestar's
+ * PrepareNextSlotScheduler): at an epoch's last slot this runs the epoch transition, which otherwise ran inside
+ * the first block's production and made it 250-450 ms slower, late enough that the epoch's first attesters voted
+ * before the block came. At 3/4 of the slot: after the attestations (1/3) and aggregates (2/3) it would delay.
+ */
+const PREPARE_NEXT_SLOT_FRACTION = 3 / 4;
 
 /** A running devnet: genesis, the chain, its own validators and the slot clock that drives them. */
 export class Devnet {
@@ -89,7 +96,16 @@ export class Devnet {
           this.logger.warn("Own attestations failed", {slot: s}, errorMessage(e));
         }
       }
-      const next = this.lastAttested < slot ? attestAt : chain.slotStartMs(slot + 1);
+      const prepareAt = slotStart + chain.slotMs * PREPARE_NEXT_SLOT_FRACTION;
+      if (now >= prepareAt && this.lastPrepared < slot) {
+        this.lastPrepared = slot;
+        try {
+          chain.stateAt(chain.head(), slot + 1);
+        } catch (e) {
+          this.logger.warn("Next slot not prepared", {slot: slot + 1}, errorMessage(e));
+        }
+      }
+      const next = this.lastAttested < slot ? attestAt : this.lastPrepared < slot ? prepareAt : chain.slotStartMs(slot + 1);
       this.timer = setTimeout(tick, Math.max(1, next - Date.now()));
     };
     tick();
@@ -97,6 +113,7 @@ export class Devnet {
 
   private lastProposed = 0;
   private lastAttested = -1;
+  private lastPrepared = -1;
 
   private async runProposal(slot: number): Promise<void> {
     try {

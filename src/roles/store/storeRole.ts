@@ -41,14 +41,14 @@ export const MAX_IN_FLIGHT = 256;
 /** A push frame holds one chunk (at most 1 MiB of payload) plus its request id. */
 const MAX_PUSH_FRAME = (1 << 20) + 1024;
 /**
- * Longest pause of a push stream over budget: a 1 MiB chunk refills in half a second at 2 MiB/s; past a second
- * the peer's answers for chunks already read would be late for their duty.
+ * Longest pause of a push stream over budget: a 1 MiB chunk refills in a second at 1 MiB/s; past a second the
+ * peer's answers for chunks already read would be late for their duty.
  */
 const MAX_PUSH_PAUSE_MS = 1000;
 /**
  * Refills shorter than this do not pause the stream: a pause of a few ms would end before the peer even saw
  * the window close, and an honest burst of small chunks refills within it. A flood of 1 MiB chunks needs
- * ~500 ms per chunk at 2 MiB/s and is paused.
+ * ~1 s per chunk at 1 MiB/s and is paused.
  */
 const MIN_PUSH_PAUSE_MS = 100;
 /** Rate-limit refusals are summarised once a second per peer: a flood must not become a flood of disk writes. */
