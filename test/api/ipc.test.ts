@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import {link, mkdir, readFile, rm, stat, writeFile} from "node:fs/promises";
+import {link, lstat, mkdir, readFile, rm, stat, symlink, writeFile} from "node:fs/promises";
 import {createServer} from "node:net";
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
@@ -43,6 +43,21 @@ describe("IPC socket path", () => {
       await s.stop();
     }
     assert.ok((await stat(join(path, "inside"))).isFile());
+  });
+
+  it("an --ipc path naming a symbolic link fails the start and leaves the link and what it points at", async () => {
+    const target = join(dir, "cluster-lock.json");
+    await writeFile(target, "the lock");
+    const path = join(dir, "r3dv.sock");
+    await symlink(target, path);
+    const s = server(path);
+    try {
+      await assert.rejects(s.start(), notSocket("symbolic link"));
+    } finally {
+      await s.stop();
+    }
+    assert.ok((await lstat(path)).isSymbolicLink());
+    assert.equal(await readFile(target, "utf8"), "the lock");
   });
 
   it("a stale socket left by a killed node is replaced, and stop removes the socket", async () => {

@@ -50,7 +50,8 @@ export function parseFetchRequest(bytes: Uint8Array): FetchRequest {
   return r.data;
 }
 
-function* lookUp(series: Series, req: FetchRequest): Generator<Uint8Array> {
+/** The chunks this node answers a request with: the ids asked for, or the range's chunks of the kind and durability asked for. */
+export function* lookUp(series: Series, req: FetchRequest): Generator<Uint8Array> {
   if (req.ids) {
     for (const id of req.ids) {
       const c = series.getChunk(fromHex(id, 32));

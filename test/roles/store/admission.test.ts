@@ -94,6 +94,18 @@ describe("store admission on a real node (libp2p, series) against a member's pus
     assert.equal(n1.series.hasChunk(chunkId(outside)), false);
   });
 
+  it("fetch: a chunk of a kind not asked for, or not durable in a durable-only fetch, ends the fetch and is not stored", async () => {
+    const asked = await m4.chunk("probe", 953, 720, Buffer.from("durable, asked"));
+    const notDurable = await m4.chunk("qbft", 953, 721, Buffer.from("a consensus step"));
+    answer = {chunks: [asked, notDurable]};
+    await assert.rejects(n1.store.fetchFrom(peer4, {fromSlot: 950, toSlot: 960, durableOnly: true}), (e: unknown) => (e as {code?: string}).code === "FETCH_OUT_OF_RANGE" && /not durable/.test(String(e)));
+    assert.equal(n1.series.hasChunk(chunkId(notDurable)), false);
+    const otherKind = await m4.chunk("probe", 954, 722, Buffer.from("a probe, partial_sig asked"));
+    answer = {chunks: [otherKind]};
+    await assert.rejects(n1.store.fetchFrom(peer4, {fromSlot: 950, toSlot: 960, kind: "partial_sig"}), (e: unknown) => (e as {code?: string}).code === "FETCH_OUT_OF_RANGE" && /asked partial_sig/.test(String(e)));
+    assert.equal(n1.series.hasChunk(chunkId(otherKind)), false);
+  });
+
   it("fetch: an answer with a chunk that was not asked by id ends the fetch", async () => {
     const asked = await m4.chunk("probe", 951, 710, Buffer.from("asked"));
     const other = await m4.chunk("probe", 951, 711, Buffer.from("not asked"));
