@@ -358,7 +358,7 @@ export class R3dvNode {
         });
       }
       case "catchup":
-        return {added: await this.store.catchUp()};
+        return {added: await this.store.catchUps.run()};
       default:
         throw badRequest(`unknown method ${method}; methods: status, peers, series, duty, limiters, publish, has, catchup`);
     }

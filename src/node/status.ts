@@ -1,4 +1,5 @@
 import type {BeaconEndpointStatus} from "../roles/evm/beacon/beaconSet.js";
+import type {CatchUpReport} from "../roles/store/catchUp.js";
 import type {R3dvNode} from "./node.js";
 
 export interface PeerStatus {
@@ -33,7 +34,7 @@ export interface NodeStatus {
     ethBlocksThisEpoch: Record<string, number>;
   };
   eventLoopDelayP99Ms: number;
-  lastCatchUp?: {fromSlot: number; toSlot: number; peers: number[]; added: number; viaDht: boolean; at: string};
+  lastCatchUp?: CatchUpReport;
 }
 
 export function buildStatus(n: R3dvNode, ready: NodeStatus["ready"], loopP99Ms: number, uptimeMs: number): NodeStatus {
@@ -57,6 +58,6 @@ export function buildStatus(n: R3dvNode, ready: NodeStatus["ready"], loopP99Ms: 
       ethBlocksThisEpoch: v.ethBlocks.byOrigin,
     },
     eventLoopDelayP99Ms: loopP99Ms,
-    lastCatchUp: n.store.lastCatchUp,
+    lastCatchUp: n.store.catchUps.last,
   };
 }

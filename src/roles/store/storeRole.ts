@@ -1,10 +1,9 @@
-import type {Connection, PrivateKey, Stream} from "@libp2p/interface";
+import type {PrivateKey} from "@libp2p/interface";
 import type {Metrics} from "../../api/metrics.js";
 import type {ClusterLock} from "../../cluster/lockSchema.js";
 import {fromHex, toHex} from "../../hotpath/bytes.js";
 import {type Chunk, type ChunkKind, DURABLE_KINDS, MAX_PAYLOAD_BY_KIND, chunkId, decodeChunk, encodeChunk, readChunkHeader, signingBytes} from "../../hotpath/chunk.js";
 import {ed25519Verifier} from "../../hotpath/ed25519.js";
-import {FrameDecoder, frame} from "../../hotpath/frames.js";
 import {type Admission, evaluateLimiters, weakestLimiter} from "../../hotpath/limiters.js";
 import {jsonBody} from "../../storage/entry.js";
 import type {Series} from "../../storage/series.js";
@@ -13,11 +12,13 @@ import {errorMessage} from "../../util/errors.js";
 import type {Logger} from "../../util/logger.js";
 import type {ClusterPeer, DhtRole} from "../dht/dhtRole.js";
 import {type FetchResult, fetchChunks} from "./fetchClient.js";
+import {CatchUp} from "./catchUp.js";
 import {CATCHUP_MAX_SLOTS, type FetchRequest, serveFetch} from "./fetchServer.js";
 import {InboundQueue} from "./inboundQueue.js";
 import {type BudgetRefusal, PEER_BYTE_BURST, PEER_BYTES_PER_SEC, PeerBudget} from "./peerBudget.js";
 import {PushChannel} from "./pushClient.js";
-import {FETCH_PROTOCOL, PUSH_PROTOCOL, type PushAnswer, decodePushRequest, encodePushAnswer} from "./pushWire.js";
+import {servePush} from "./pushServer.js";
+import {FETCH_PROTOCOL, PUSH_PROTOCOL, type PushAnswer} from "./pushWire.js";
 
 /** Queue bound in items: ~2 s of one peer's full chunk rate; beyond that, waiting only makes a chunk late for its duty. */
 export const INBOUND_QUEUE_CAPACITY = 4096;
@@ -38,19 +39,6 @@ export const VERIFY_BACKLOG_BYTES = PEER_BYTE_BURST;
 export const VERIFY_SLICE_MS = 4;
 /** Series writes in flight: enough for lmdb-js to batch hundreds per commit, few enough that priority still orders them. */
 export const MAX_IN_FLIGHT = 256;
-/** A push frame holds one chunk (at most 1 MiB of payload) plus its request id. */
-const MAX_PUSH_FRAME = (1 << 20) + 1024;
-/**
- * Longest pause of a push stream over budget: a 1 MiB chunk refills in a second at 1 MiB/s; past a second the
- * peer's answers for chunks already read would be late for their duty.
- */
-const MAX_PUSH_PAUSE_MS = 1000;
-/**
- * Refills shorter than this do not pause the stream: a pause of a few ms would end before the peer even saw
- * the window close, and an honest burst of small chunks refills within it. A flood of 1 MiB chunks needs
- * ~1 s per chunk at 1 MiB/s and is paused.
- */
-const MIN_PUSH_PAUSE_MS = 100;
 /** Rate-limit refusals are summarised once a second per peer: a flood must not become a flood of disk writes. */
 const RATE_SUMMARY_MS = 1000;
 /** Unreplicated durable chunks remembered for a retry when a peer comes back. */
@@ -106,15 +94,6 @@ export interface PublishResult {
   replicated: boolean;
 }
 
-/**
- * Provider lookups of a catch-up in flight at once: a 100-slot gap (CATCHUP_MAX_SLOTS) is looked up in a few
- * rounds of lookups instead of 100 in a row, without 100 concurrent DHT queries on a node that just started.
- */
-const CATCHUP_LOOKUPS_IN_FLIGHT = 4;
-/** One provider lookup's time limit: a small cluster's DHT answers in a few round trips, a loaded machine in seconds. */
-const CATCHUP_LOOKUP_MS = 3000;
-/** A catch-up whose every fetch failed is tried again after this: a peer busy or restarting answers in seconds. */
-const CATCHUP_RETRY_MS = 2000;
 
 export class StoreRole {
   private readonly lockHash: Uint8Array;
@@ -132,23 +111,29 @@ export class StoreRole {
   private pumpScheduled = false;
   private ownSeq = 0;
   private timers: NodeJS.Timeout[] = [];
-  private catchUpFrom: number;
-  private catchingUp: Promise<number> | null = null;
-  private catchUpRetry: NodeJS.Timeout | undefined;
-  private stopped = false;
   readonly stats = {received: 0, accepted: 0, duplicate: 0, refused: 0, fetched: 0};
   private readonly listeners = new Set<(chunk: Chunk) => void>();
-  lastCatchUp: {fromSlot: number; toSlot: number; peers: number[]; added: number; viaDht: boolean; at: string} | undefined;
+  /** Fetching what this node missed while it was cut off from every peer. */
+  readonly catchUps: CatchUp;
 
   constructor(private readonly opts: StoreRoleOptions) {
     this.lockHash = fromHex(opts.lock.lock_hash);
-    this.catchUpFrom = opts.series.views.lastChunkSlot;
+    this.catchUps = new CatchUp({...opts, fetchFrom: (p, req) => this.fetchFrom(p, req)});
     this.verifySelf = ed25519Verifier(opts.privateKey.publicKey.raw);
   }
 
   async start(): Promise<void> {
     const {libp2p} = this.opts.dht;
-    await libp2p.handle(PUSH_PROTOCOL, (stream, conn) => this.servePush(stream, conn));
+    await libp2p.handle(PUSH_PROTOCOL, (stream, conn) => {
+      const peer = this.opts.dht.byPeerId(conn.remotePeer.toString());
+      if (!peer) return stream.abort(new Error("not a cluster member"));
+      servePush(stream, peer, {
+        receive: (from, encoded, reply) => this.receive(from, encoded, reply),
+        refillMs: (index, size) => this.budget(index, "push").waitMs(size, Date.now()),
+        metrics: this.opts.metrics,
+        logger: this.opts.logger,
+      });
+    });
     await libp2p.handle(FETCH_PROTOCOL, (stream, conn) => {
       if (!this.opts.dht.byPeerId(conn.remotePeer.toString())) stream.abort(new Error("not a cluster member"));
       else void serveFetch(stream, this.opts.series, this.opts.metrics);
@@ -158,19 +143,17 @@ export class StoreRole {
       this.channels.get(p.index)?.close();
       this.channels.delete(p.index);
       // Cut off from every peer: what the cluster does from now on must be fetched when a peer is back.
-      if (this.opts.dht.connected().length === 0) this.catchUpFrom = this.opts.currentSlot() ?? this.opts.series.views.lastChunkSlot;
+      if (this.opts.dht.connected().length === 0) this.catchUps.cutOff();
       void this.opts.series.append("peer_event", jsonBody({peer: p.index, event: "disconnected"}), "batched");
     });
     this.timers.push(setInterval(() => this.flushRateSummaries(), RATE_SUMMARY_MS));
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.catchUpRetry);
     for (const t of this.timers) clearInterval(t);
     this.flushRateSummaries();
     for (const c of this.channels.values()) c.close();
-    await this.catchingUp?.catch(() => undefined);
+    await this.catchUps.stop();
   }
 
   get writesInFlight(): number {
@@ -202,20 +185,9 @@ export class StoreRole {
     // any peer stays connected nothing is missed: chunks a peer could not deliver are pushed again by it on
     // reconnect (above), so a catch-up then would only re-read, re-verify and discard the whole range.
     const wasIsolated = this.opts.dht.connected().every((c) => c.index === p.index);
-    if (wasIsolated) this.startCatchUp(300);
+    if (wasIsolated) this.catchUps.start(300);
   }
 
-  /** One catch-up at a time, after `delayMs`; its failure is logged, never thrown. */
-  private startCatchUp(delayMs: number): void {
-    if (this.catchingUp) return;
-    this.catchingUp = new Promise<void>((r) => setTimeout(r, delayMs))
-      .then(() => this.catchUp())
-      .catch((e: unknown) => {
-        this.opts.logger.warn("catch-up failed", {}, e);
-        return 0;
-      })
-      .finally(() => (this.catchingUp = null));
-  }
 
   private channel(p: ClusterPeer): PushChannel {
     let c = this.channels.get(p.index);
@@ -228,76 +200,6 @@ export class StoreRole {
 
   // ---- receiving ----
 
-  private servePush(stream: Stream, conn: Connection): void {
-    const peer = this.opts.dht.byPeerId(conn.remotePeer.toString());
-    if (!peer) {
-      stream.abort(new Error("not a cluster member"));
-      return;
-    }
-    const decoder = new FrameDecoder(MAX_PUSH_FRAME);
-    // Answers of one event turn leave in one write: one noise frame and one syscall instead of one per chunk.
-    let outbox: Uint8Array[] = [];
-    const flush = () => {
-      const batch = outbox;
-      outbox = [];
-      if (batch.length === 0 || stream.status !== "open" || stream.writeStatus !== "writable") return;
-      try {
-        stream.send(batch.length === 1 ? (batch[0] as Uint8Array) : Buffer.concat(batch));
-      } catch (e) {
-        // Closed under us (the pusher went away): its pushes time out and are retried on a new stream.
-        this.opts.logger.debug("push answers not sent", {peer: peer.index, answers: batch.length, reason: errorMessage(e)});
-      }
-    };
-    const reply = (reqId: number) => (a: PushAnswer) => {
-      if (outbox.length === 0) setImmediate(flush);
-      outbox.push(frame(encodePushAnswer(reqId, a)));
-    };
-    let resumeAt = 0;
-    void (async () => {
-      try {
-        for await (const buf of stream) {
-          this.opts.metrics?.pushBytesRead.inc({peer: String(peer.index)}, buf.byteLength);
-          for (const f of decoder.push(buf)) {
-            const {reqId, chunk} = decodePushRequest(f);
-            const refused = this.receive(peer, chunk, reply(reqId));
-            const pauseMs = refused ? this.pushPauseMs(peer.index, chunk.length) : 0;
-            if (pauseMs > 0) resumeAt = Math.max(resumeAt, Date.now() + pauseMs);
-          }
-          if (resumeAt > Date.now() && stream.readStatus === "readable") this.pausePush(stream, peer.index, resumeAt - Date.now());
-        }
-      } catch (e) {
-        this.opts.logger.debug("push stream ended", {peer: peer.index, reason: errorMessage(e)});
-        stream.abort(e instanceof Error ? e : new Error(String(e)));
-      }
-    })();
-  }
-
-  /**
-   * Flow control for a peer over its budget: stop reading its push stream until the budget has refilled.
-   * Paused, the stream sends the peer no window updates, so it can have at most one window in flight: a
-   * flooder's bytes then stay on its side instead of costing this node decryption, copies and garbage
-   * (refusing alone still read all 50 MiB/s of a 1 MiB-chunk flood).
-   */
-  private pushPauseMs(peer: number, refusedSize: number): number {
-    const refill = this.budget(peer, "push").waitMs(refusedSize, Date.now());
-    // A refusal that refills within a pause's length (a burst of small chunks, as an honest peer sends after a
-    // reconnect) is left to the budget alone: pausing would hold back that peer's current-duty chunks too.
-    return refill < MIN_PUSH_PAUSE_MS ? 0 : Math.min(MAX_PUSH_PAUSE_MS, refill);
-  }
-
-  private pausePush(stream: Stream, peer: number, ms: number): void {
-    stream.pause();
-    this.opts.metrics?.pushPauses.inc({peer: String(peer)});
-    setTimeout(() => {
-      if (stream.status !== "open" || stream.readStatus !== "paused") return;
-      try {
-        stream.resume();
-      } catch (e) {
-        // Reset by the peer while paused: nothing left to read.
-        this.opts.logger.debug("push stream not resumed", {peer, reason: errorMessage(e)});
-      }
-    }, ms).unref();
-  }
 
   /**
    * Admission, in order: the sender's budget in chunks and bytes (connection level, before any work), the
@@ -582,18 +484,6 @@ export class StoreRole {
   // ---- fetch ----
 
   /**
-   * A catch-up none of whose peers answered is tried again (its range stays open): with a peer connected no
-   * new catch-up starts on its own, so the chunks of the outage would otherwise never be fetched.
-   */
-  private retryCatchUp(): void {
-    if (this.stopped || this.catchUpRetry) return;
-    this.catchUpRetry = setTimeout(() => {
-      this.catchUpRetry = undefined;
-      if (!this.stopped) this.startCatchUp(0);
-    }, CATCHUP_RETRY_MS);
-  }
-
-  /**
    * Asks one peer for chunks; each passes the push path's admission (paced by the peer's fetch budget). The
    * client enforces its request, a chunk cap and a deadline (fetchClient.ts). Returns how many were new.
    */
@@ -611,45 +501,5 @@ export class StoreRole {
     await this.opts.series.flush();
     this.stats.fetched += r.added;
     return r.added;
-  }
-
-  /**
-   * After a restart: durable chunks of the slots this node was away for. Providers come from the DHT's
-   * records for those slots; when the DHT knows none yet, every connected peer is asked.
-   */
-  async catchUp(): Promise<number> {
-    const now = this.opts.currentSlot();
-    const to = now ?? this.opts.series.views.lastChunkSlot;
-    const from = Math.max(this.catchUpFrom, to - CATCHUP_MAX_SLOTS + 1, 0);
-    const providers = new Map<number, ClusterPeer>();
-    // A peer enters the routing table a moment after it connects (identify, then kad's topology): give it 2 s.
-    for (let i = 0; i < 20 && this.opts.dht.routingTableSize() === 0; i++) await new Promise((r) => setTimeout(r, 100));
-    // Every slot of the gap may hold the only durable chunks of the outage: each is looked up, newest first,
-    // until every connected peer is known to provide (no lookup can add a target then).
-    const slots = Array.from({length: Math.max(0, to - from + 1)}, (_, k) => to - k);
-    const connected = this.opts.dht.connected().length;
-    const lookups = async () => {
-      for (let slot = slots.shift(); slot !== undefined && providers.size < connected; slot = slots.shift()) {
-        for (const p of await this.opts.dht.findProviders(this.opts.lock.lock_hash, slot, CATCHUP_LOOKUP_MS)) if (p.connected) providers.set(p.index, p);
-      }
-    };
-    // A few loops share the queue (p-limit would be a dependency for these lines).
-    await Promise.all(Array.from({length: CATCHUP_LOOKUPS_IN_FLIGHT}, lookups));
-    const targets = providers.size > 0 ? [...providers.values()] : this.opts.dht.connected();
-    let added = 0;
-    let answered = 0;
-    for (const p of targets) {
-      try {
-        added += await this.fetchFrom(p, {fromSlot: from, toSlot: to, durableOnly: true});
-        answered++;
-      } catch (e) {
-        this.opts.logger.warn("catch-up fetch failed", {peer: p.index, fromSlot: from, toSlot: to}, e);
-      }
-    }
-    if (answered > 0) this.catchUpFrom = Math.max(this.catchUpFrom, to);
-    else if (targets.length > 0) this.retryCatchUp();
-    this.lastCatchUp = {fromSlot: from, toSlot: to, peers: targets.map((p) => p.index), added, viaDht: providers.size > 0, at: new Date().toISOString()};
-    this.opts.logger.info("catch-up done", this.lastCatchUp);
-    return added;
   }
 }
