@@ -5,7 +5,8 @@ import {StubBeacon} from "../test/helpers/stubBeacon.js";
 import type {Suite} from "./harness.js";
 
 const versionResponse = z.object({data: z.object({version: z.string()})});
-const read = (set: BeaconSet) => set.read("/eth/v1/node/version", (e) => getJson(e, "/eth/v1/node/version", versionResponse));
+const read = (set: BeaconSet) =>
+  set.read("/eth/v1/node/version", (e) => getJson(e, "/eth/v1/node/version", versionResponse));
 
 /**
  * What a dead first beacon node costs a read (local HTTP, so the numbers are the client's overhead, not a
@@ -25,7 +26,10 @@ export const beaconSuite: Suite = {
     return {
       tasks: [
         {name: "read, one beacon node", fn: () => read(one).then(() => undefined)},
-        {name: "read, first node just died (failover in the read)", fn: () => read(new BeaconSet([dead.url, live.url])).then(() => undefined)},
+        {
+          name: "read, first node just died (failover in the read)",
+          fn: () => read(new BeaconSet([dead.url, live.url])).then(() => undefined),
+        },
         {name: "read, first node dead and benched", fn: () => read(benched).then(() => undefined)},
       ],
       teardown: () => live.stop(),

@@ -1,5 +1,11 @@
 import {DOMAIN_BEACON_PROPOSER, DOMAIN_RANDAO} from "@lodestar/params";
-import {DataAvailabilityStatus, ExecutionPayloadStatus, computeSigningRoot, processSlots, stateTransition} from "@lodestar/state-transition";
+import {
+  DataAvailabilityStatus,
+  ExecutionPayloadStatus,
+  computeSigningRoot,
+  processSlots,
+  stateTransition,
+} from "@lodestar/state-transition";
 import {ssz, type SignedBeaconBlock} from "@lodestar/types";
 import {produceBlock} from "../src/devnet/blockProducer.js";
 import {Devnet} from "../src/devnet/devnet.js";
@@ -39,11 +45,17 @@ async function fixture(validators: number) {
   const parent = chain.head();
   const state = chain.stateAt(parent, slot);
   const proposer = state.epochCtx.getBeaconProposer(slot);
-  const randao = devnet.keys.sign(proposer, computeSigningRoot(ssz.Epoch, 0, chain.config.getDomain(slot, DOMAIN_RANDAO, slot)));
+  const randao = devnet.keys.sign(
+    proposer,
+    computeSigningRoot(ssz.Epoch, 0, chain.config.getDomain(slot, DOMAIN_RANDAO, slot)),
+  );
   const proposerDomain = chain.config.getDomain(slot, DOMAIN_BEACON_PROPOSER, slot);
   const sign = (message: SignedBeaconBlock["message"]): SignedBeaconBlock => ({
     message,
-    signature: devnet.keys.sign(proposer, computeSigningRoot(ssz.electra.BeaconBlock, message as never, proposerDomain)),
+    signature: devnet.keys.sign(
+      proposer,
+      computeSigningRoot(ssz.electra.BeaconBlock, message as never, proposerDomain),
+    ),
   });
   const {block} = await produceBlock(chain, slot, randao, new Uint8Array(32), devnet.feeRecipients, {parent});
   return {devnet, chain, slot, parent, state, randao, signed: sign(block), sign};
@@ -59,7 +71,8 @@ async function tasksFor(validators: number): Promise<BenchTask[]> {
     return g;
   };
   const engine = f.chain.engine as EvmEngine;
-  const payload = (f.signed.message.body as {executionPayload: {blockHash: Uint8Array; parentHash: Uint8Array}}).executionPayload;
+  const payload = (f.signed.message.body as {executionPayload: {blockHash: Uint8Array; parentHash: Uint8Array}})
+    .executionPayload;
   const elBlock = engine.block(payload.blockHash);
   const elParent = engine.block(payload.parentHash);
   if (!elBlock || !elParent) throw new Error("bench fixture: the payload's EL blocks are missing");
@@ -99,7 +112,9 @@ async function tasksFor(validators: number): Promise<BenchTask[]> {
     {
       name: `block production + signing + import (${tag}); share of a ${SLOT_MS} ms slot = mean / ${SLOT_MS}`,
       fn: async () => {
-        const {block} = await produceBlock(f.chain, f.slot, f.randao, graffiti(), f.devnet.feeRecipients, {parent: f.parent});
+        const {block} = await produceBlock(f.chain, f.slot, f.randao, graffiti(), f.devnet.feeRecipients, {
+          parent: f.parent,
+        });
         await f.chain.importBlock(f.sign(block));
       },
     },

@@ -4,7 +4,8 @@ import type {AnyDutyResult} from "../src/roles/evm/evmRole.js";
 import {type BenchRow, latencyStats} from "./harness.js";
 
 /** Says in every duty row what the setup is, so that none reads as a deployed cluster's numbers. */
-export const IN_PROCESS_SETUP = "4 nodes in one process (one event loop, one BLS pool, in-memory transport: no libp2p, no series)";
+export const IN_PROCESS_SETUP =
+  "4 nodes in one process (one event loop, one BLS pool, in-memory transport: no libp2p, no series)";
 
 export interface Submissions {
   /** Due->submit (ms) of every node's submission. */
@@ -24,8 +25,11 @@ export interface Submissions {
 export function submissions(results: AnyDutyResult[], duty: "attester" | "sync_message", slotMs: number): Submissions {
   const mine = results.filter((r): r is DutyResult | SyncMessageResult => r.duty === duty);
   // "late" was submitted too, after the deadline: its latency counts, it is just not on time.
-  const submitMs = (r: DutyResult | SyncMessageResult) => (r.status === "submitted" || r.status === "late" ? r.stages.submit : undefined);
-  const onTime = new Set(mine.filter((r) => (submitMs(r) ?? Infinity) <= slotMs / 3).map((r) => `${r.slot}/${r.pubkey}`));
+  const submitMs = (r: DutyResult | SyncMessageResult) =>
+    r.status === "submitted" || r.status === "late" ? r.stages.submit : undefined;
+  const onTime = new Set(
+    mine.filter((r) => (submitMs(r) ?? Infinity) <= slotMs / 3).map((r) => `${r.slot}/${r.pubkey}`),
+  );
   const notSubmitted: Record<string, number> = {};
   for (const r of mine) if (submitMs(r) === undefined) notSubmitted[r.status] = (notSubmitted[r.status] ?? 0) + 1;
   return {

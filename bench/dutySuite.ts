@@ -29,7 +29,8 @@ function hub(): (self: number) => ClusterTransport {
     return {
       self,
       publish: (kind, slot, payload) => {
-        for (const [node, kinds] of subs) if (node !== self) for (const h of kinds.get(kind) ?? []) setImmediate(() => h(self, slot, payload));
+        for (const [node, kinds] of subs)
+          if (node !== self) for (const h of kinds.get(kind) ?? []) setImmediate(() => h(self, slot, payload));
       },
       subscribe: (kind, handler) => {
         const set = mine.get(kind) ?? new Set();
@@ -45,10 +46,15 @@ function hub(): (self: number) => ClusterTransport {
  * A 3-of-4 cluster of interop validators split in memory: the bench measures duties, and 1024 validators'
  * 4096 EIP-2335 keystores would spend minutes in their KDF before the first slot.
  */
-async function memoryCluster(validators: number): Promise<{lock: ClusterLock; identities: Awaited<ReturnType<typeof generateIdentity>>[]; shares: ShareKey[][]}> {
+async function memoryCluster(
+  validators: number,
+): Promise<{lock: ClusterLock; identities: Awaited<ReturnType<typeof generateIdentity>>[]; shares: ShareKey[][]}> {
   await initHerumi();
   const identities = await Promise.all([1, 2, 3, 4].map(() => generateIdentity()));
-  const lock = {threshold: 3, operators: identities.map((id, i) => ({index: i + 1, peer_id: id.peerId}))} as unknown as ClusterLock;
+  const lock = {
+    threshold: 3,
+    operators: identities.map((id, i) => ({index: i + 1, peer_id: id.peerId})),
+  } as unknown as ClusterLock;
   const shares: ShareKey[][] = [[], [], [], []];
   for (let j = 0; j < validators; j++) {
     const secret = interopSecretKey(j);
@@ -61,7 +67,18 @@ async function memoryCluster(validators: number): Promise<{lock: ClusterLock; id
 
 async function measure(validators: number): Promise<BenchRow[]> {
   const dir = await mkdtemp(join(tmpdir(), "r3dv-bench-duty-"));
-  const devnet = await spawnDevnet(["--validators", String(validators), "--own", "none", "--slot-ms", String(SLOT_MS), "--genesis-delay", "10", "--log-level", "error"]);
+  const devnet = await spawnDevnet([
+    "--validators",
+    String(validators),
+    "--own",
+    "none",
+    "--slot-ms",
+    String(SLOT_MS),
+    "--genesis-delay",
+    "10",
+    "--log-level",
+    "error",
+  ]);
   const pool = new BlsPool();
   const roles: EvmRole[] = [];
   try {
@@ -70,7 +87,21 @@ async function measure(validators: number): Promise<BenchRow[]> {
     const results: AnyDutyResult[] = [];
     for (let i = 1; i <= 4; i++) {
       const {privateKey} = identities[i - 1] as (typeof identities)[number];
-      roles.push(new EvmRole({lock, self: i, nodeDir: dir, dataDir: join(dir, `data-${i}`), beaconUrls: [devnet.url], privateKey, shares: shares[i - 1] as ShareKey[], transport: transport(i), pool, logger: createLogger("error", "bench"), onResult: (r) => results.push(r)}));
+      roles.push(
+        new EvmRole({
+          lock,
+          self: i,
+          nodeDir: dir,
+          dataDir: join(dir, `data-${i}`),
+          beaconUrls: [devnet.url],
+          privateKey,
+          shares: shares[i - 1] as ShareKey[],
+          transport: transport(i),
+          pool,
+          logger: createLogger("error", "bench"),
+          onResult: (r) => results.push(r),
+        }),
+      );
     }
     await Promise.all(roles.map((r) => r.start()));
     const epochMs = 8 * SLOT_MS;
@@ -87,18 +118,30 @@ async function measure(validators: number): Promise<BenchRow[]> {
     const cpuMsPerSlot = (cpu.user + cpu.system) / 1000 / slots;
     const perDuty = new Map<string, number>();
     for (const r of measured) perDuty.set(r.duty, (perDuty.get(r.duty) ?? 0) + 1);
-    for (const [name, x] of [["attestations", att], ["sync committee messages", sync]] as const) {
+    for (const [name, x] of [
+      ["attestations", att],
+      ["sync committee messages", sync],
+    ] as const) {
       console.log(
         `duty bench ${validators} validators, ${name}: ${x.onTime} of ${x.scheduled} scheduled submitted on time (<= ${Math.round(SLOT_MS / 3)} ms after due) by at least one node; ` +
           `${x.latency.count} submissions by the 4 nodes, p50 ${x.latency.p50} ms, p99 ${x.latency.p99} ms; not submitted: ${JSON.stringify(x.notSubmitted)}`,
       );
     }
-    console.log(`duty bench ${validators} validators: CPU ${cpuMsPerSlot.toFixed(1)} ms per ${SLOT_MS} ms slot for every duty type together (results: ${JSON.stringify(Object.fromEntries(perDuty))}); the devnet's CPU is not counted`);
+    console.log(
+      `duty bench ${validators} validators: CPU ${cpuMsPerSlot.toFixed(1)} ms per ${SLOT_MS} ms slot for every duty type together (results: ${JSON.stringify(Object.fromEntries(perDuty))}); the devnet's CPU is not counted`,
+    );
     return [
       submissionRow("attestations", att, seconds, validators),
       submissionRow("sync committee messages", sync, seconds, validators),
       // The process's CPU cannot be split by duty type (one event loop and one pool serve them all): the row says so.
-      {suite: "duties", task: `CPU ms per slot, all duty types together (attest, aggregate, propose, sync message, sync contribution), ${validators} validators, ${IN_PROCESS_SETUP}`, opsPerSec: NaN, meanMs: cpuMsPerSlot, p99Ms: NaN, samples: slots},
+      {
+        suite: "duties",
+        task: `CPU ms per slot, all duty types together (attest, aggregate, propose, sync message, sync contribution), ${validators} validators, ${IN_PROCESS_SETUP}`,
+        opsPerSec: NaN,
+        meanMs: cpuMsPerSlot,
+        p99Ms: NaN,
+        samples: slots,
+      },
     ];
   } finally {
     await Promise.all(roles.map((r) => r.stop()));

@@ -27,7 +27,14 @@ function pct(xs: number[], p: number): number {
 
 function row(task: string, samples: number[]): BenchRow {
   const mean = samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length);
-  return {suite: "flood", task: `${task} (p50 ${pct(samples, 50).toFixed(2)} ms)`, opsPerSec: 1000 / mean, meanMs: mean, p99Ms: pct(samples, 99), samples: samples.length};
+  return {
+    suite: "flood",
+    task: `${task} (p50 ${pct(samples, 50).toFixed(2)} ms)`,
+    opsPerSec: 1000 / mean,
+    meanMs: mean,
+    p99Ms: pct(samples, 99),
+    samples: samples.length,
+  };
 }
 
 /**
@@ -49,10 +56,14 @@ export const floodSuite: Suite = {
     try {
       for (const i of [1, 2, 3]) procs.push(await spawnNode(c, i, beacon.url));
       const [n1, n2] = procs as [NodeProc, NodeProc];
-      await waitFor("nodes up", async () => {
-        const s = await ipc<NodeStatus>(n1, "status");
-        return s.ready.peersConnected >= 2 && s.slot !== undefined;
-      }, 60_000);
+      await waitFor(
+        "nodes up",
+        async () => {
+          const s = await ipc<NodeStatus>(n1, "status");
+          return s.ready.peersConnected >= 2 && s.slot !== undefined;
+        },
+        60_000,
+      );
       const slot = (await ipc<NodeStatus>(n1, "status")).slot as number;
       // The flooding member runs in this process; a real one floods from its own machine. Two shared cores
       // would otherwise charge the honest nodes for its noise encryption (half a core measured in the byte
@@ -68,7 +79,8 @@ export const floodSuite: Suite = {
         while (Date.now() < end) {
           const r = await ipc<PublishResult>(n2, "publish", {kind: "probe", payload: "duty"});
           const a = r.answers.find((x) => x.peer === 1);
-          if (a?.status !== "accepted" || a.ms === undefined) throw new Error(`node 1 did not admit an honest duty chunk: ${JSON.stringify(a)}`);
+          if (a?.status !== "accepted" || a.ms === undefined)
+            throw new Error(`node 1 did not admit an honest duty chunk: ${JSON.stringify(a)}`);
           out.push(a.ms);
           await new Promise((r) => setTimeout(r, 20));
         }
@@ -79,7 +91,10 @@ export const floodSuite: Suite = {
         const text = await (await fetch(`${n1.http}/metrics`)).text();
         return Number(/^r3dv_push_bytes_read_total\{peer="4"\} (\S+)$/m.exec(text)?.[1] ?? 0);
       };
-      const during = async (chunks: Uint8Array[], rate: number): Promise<{samples: number[]; answers: Record<string, number>; rate: number; readMiBps: number}> => {
+      const during = async (
+        chunks: Uint8Array[],
+        rate: number,
+      ): Promise<{samples: number[]; answers: Record<string, number>; rate: number; readMiBps: number}> => {
         const [read0, t0] = [await bytesRead(), Date.now()];
         let stop = false;
         const flooding = member.flood(1, chunks, rate, () => stop);
@@ -98,22 +113,49 @@ export const floodSuite: Suite = {
 
       console.log("flood: 1 MiB partial_sig chunks...");
       const big: Uint8Array[] = [];
-      for (let k = 0; k < 40; k++) big.push(await member.chunk("partial_sig", slot, 1 + k, Buffer.alloc((1 << 20) - 64, 0x20 + (k % 64))));
-      const bytes = await during(Array.from({length: 2000}, (_, k) => big[k % big.length] as Uint8Array), 50);
+      for (let k = 0; k < 40; k++)
+        big.push(await member.chunk("partial_sig", slot, 1 + k, Buffer.alloc((1 << 20) - 64, 0x20 + (k % 64))));
+      const bytes = await during(
+        Array.from({length: 2000}, (_, k) => big[k % big.length] as Uint8Array),
+        50,
+      );
       console.log("byte flood answers", JSON.stringify(bytes.answers));
-      rows.push(row(`honest duty push to node 1, member flooding 1 MiB chunks at ${Math.round(bytes.rate)}/s, node 1 reading ${bytes.readMiBps.toFixed(1)} MiB/s of them`, bytes.samples));
+      rows.push(
+        row(
+          `honest duty push to node 1, member flooding 1 MiB chunks at ${Math.round(bytes.rate)}/s, node 1 reading ${bytes.readMiBps.toFixed(1)} MiB/s of them`,
+          bytes.samples,
+        ),
+      );
 
       console.log("flood: 100-byte chunks...");
       const small: Uint8Array[] = [];
-      for (let k = 0; k < 80_000; k++) small.push(await member.chunk("probe", k % 2 === 0 ? slot : slot + 100 + k, 10_000 + k, Buffer.alloc(100, k & 255)));
+      for (let k = 0; k < 80_000; k++)
+        small.push(
+          await member.chunk("probe", k % 2 === 0 ? slot : slot + 100 + k, 10_000 + k, Buffer.alloc(100, k & 255)),
+        );
       const chunks = await during(small, 10_000);
       console.log("chunk flood answers", JSON.stringify(chunks.answers));
-      rows.push(row(`honest duty push to node 1, member flooding ${Math.round(chunks.rate)} chunks/s, node 1 reading ${chunks.readMiBps.toFixed(1)} MiB/s of them`, chunks.samples));
+      rows.push(
+        row(
+          `honest duty push to node 1, member flooding ${Math.round(chunks.rate)} chunks/s, node 1 reading ${chunks.readMiBps.toFixed(1)} MiB/s of them`,
+          chunks.samples,
+        ),
+      );
 
       const base = pct(alone, 99);
-      for (const [name, s] of [["byte flood", bytes.samples], ["chunk flood", chunks.samples]] as const) {
+      for (const [name, s] of [
+        ["byte flood", bytes.samples],
+        ["chunk flood", chunks.samples],
+      ] as const) {
         const added = pct(s, 99) - base;
-        rows.push({suite: "flood", task: `p99 added by the ${name} (target < 50 ms)`, opsPerSec: Number.NaN, meanMs: Number.NaN, p99Ms: added, samples: s.length});
+        rows.push({
+          suite: "flood",
+          task: `p99 added by the ${name} (target < 50 ms)`,
+          opsPerSec: Number.NaN,
+          meanMs: Number.NaN,
+          p99Ms: added,
+          samples: s.length,
+        });
       }
     } finally {
       try {

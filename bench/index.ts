@@ -17,7 +17,9 @@ process.on("unhandledRejection", (reason) => {
 const filter = process.argv[2];
 const selected = suites.filter((s) => !filter || s.name.includes(filter));
 if (selected.length === 0) {
-  console.error(`no benchmark suite matches ${JSON.stringify(filter)}; suites: ${suites.map((s) => s.name).join(", ")}`);
+  console.error(
+    `no benchmark suite matches ${JSON.stringify(filter)}; suites: ${suites.map((s) => s.name).join(", ")}`,
+  );
   process.exit(2);
 }
 const rows: BenchRow[] = [];
@@ -25,8 +27,22 @@ for (const suite of selected) {
   console.log(`running suite ${suite.name}...`);
   rows.push(...(await runSuite(suite)));
 }
-console.table(rows.map((r) => ({suite: r.suite, task: r.task, "ops/s": fmt(r.opsPerSec), "mean ms": fmt(r.meanMs), "p99 ms": fmt(r.p99Ms), samples: r.samples})));
-const machine = {node: process.version, cpu: cpus()[0]?.model, cores: availableParallelism(), memGiB: Math.round(totalmem() / 2 ** 30)};
+console.table(
+  rows.map((r) => ({
+    suite: r.suite,
+    task: r.task,
+    "ops/s": fmt(r.opsPerSec),
+    "mean ms": fmt(r.meanMs),
+    "p99 ms": fmt(r.p99Ms),
+    samples: r.samples,
+  })),
+);
+const machine = {
+  node: process.version,
+  cpu: cpus()[0]?.model,
+  cores: availableParallelism(),
+  memGiB: Math.round(totalmem() / 2 ** 30),
+};
 await mkdir(new URL(".", RESULTS_FILE), {recursive: true});
 await writeFile(RESULTS_FILE, JSON.stringify({date: new Date().toISOString(), machine, rows}, null, 2) + "\n");
 console.log(`wrote ${RESULTS_FILE.pathname}`);

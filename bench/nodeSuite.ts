@@ -21,11 +21,26 @@ const DEPLOYED_SLOT_MS = 12_000;
 
 function row(task: string, samples: number[], opsPerSec?: number): BenchRow {
   const x = latencyStats(samples);
-  return {suite: "node", task: `${task} (p50 ${x.p50.toFixed(2)} ms)`, opsPerSec: opsPerSec ?? 1000 / x.mean, meanMs: x.mean, p99Ms: x.p99, samples: x.count};
+  return {
+    suite: "node",
+    task: `${task} (p50 ${x.p50.toFixed(2)} ms)`,
+    opsPerSec: opsPerSec ?? 1000 / x.mean,
+    meanMs: x.mean,
+    p99Ms: x.p99,
+    samples: x.count,
+  };
 }
 
 function chunkBytes(i: number, payload = 32): Uint8Array {
-  return encodeChunk({kind: "probe", slot: 1 + (i >> 10), origin: 2, seq: i, t: 1, payload: Buffer.alloc(payload, i & 255), sig: new Uint8Array(64)});
+  return encodeChunk({
+    kind: "probe",
+    slot: 1 + (i >> 10),
+    origin: 2,
+    seq: i,
+    t: 1,
+    payload: Buffer.alloc(payload, i & 255),
+    sig: new Uint8Array(64),
+  });
 }
 
 /** A series of `n` entries (chunks and refusals), written in batches. */
@@ -34,7 +49,12 @@ async function seriesOf(n: number): Promise<{series: Series; dir: string}> {
   const series = await Series.open({dir, lockHash: LOCK, operator: 1, budgetBytes: 1e12, slotsPerEpoch: 32});
   for (let i = 0; i < n; i += 10_000) {
     for (let j = i; j < Math.min(n, i + 10_000); j++) {
-      if (j % 4 === 3) void series.append("chunk_refused", jsonBody({from: 2, origin: 2, kind: "probe", slot: 1, id: "0x", limiter: "objective", reason: "too_old"}), "batched");
+      if (j % 4 === 3)
+        void series.append(
+          "chunk_refused",
+          jsonBody({from: 2, origin: 2, kind: "probe", slot: 1, id: "0x", limiter: "objective", reason: "too_old"}),
+          "batched",
+        );
       else void series.appendChunk("chunk_accepted", 2, chunkBytes(j), "batched");
     }
     await series.flush();
@@ -65,8 +85,14 @@ export const nodeSuite: Suite = {
       });
     };
     const tasks: BenchTask[] = [
-      {name: "series append, flushed (fsync) each", fn: async () => void (await s.appendChunk("chunk_accepted", 2, chunkBytes(i++, 1024), "flushed"))},
-      {name: "series append, committed each", fn: async () => void (await s.appendChunk("chunk_accepted", 2, chunkBytes(i++, 1024), "committed"))},
+      {
+        name: "series append, flushed (fsync) each",
+        fn: async () => void (await s.appendChunk("chunk_accepted", 2, chunkBytes(i++, 1024), "flushed")),
+      },
+      {
+        name: "series append, committed each",
+        fn: async () => void (await s.appendChunk("chunk_accepted", 2, chunkBytes(i++, 1024), "committed")),
+      },
       {
         name: "series append, batched x1000",
         opsPerCall: 1000,
@@ -77,7 +103,10 @@ export const nodeSuite: Suite = {
       },
       {name: "limiter evaluation, 10k-entry series", fn: evalOn(small.series)},
       {name: "limiter evaluation, 1M-entry series", fn: evalOn(big.series)},
-      {name: "long-window limiter scan (worker), 10k entries", fn: async () => void (await pool.window(small.dir, 10_000))},
+      {
+        name: "long-window limiter scan (worker), 10k entries",
+        fn: async () => void (await pool.window(small.dir, 10_000)),
+      },
     ];
     return {
       tasks,
@@ -98,7 +127,18 @@ export const nodeSuite: Suite = {
   async measure() {
     const c = await makeCluster(4);
     // The cluster's validator 0 is one of 64; the devnet signs for the other 63 so the chain runs as a network would.
-    const beacon = await spawnDevnet(["--validators", "64", "--own", "1..63", "--slot-ms", String(DEPLOYED_SLOT_MS), "--genesis-delay", "2", "--log-level", "error"]);
+    const beacon = await spawnDevnet([
+      "--validators",
+      "64",
+      "--own",
+      "1..63",
+      "--slot-ms",
+      String(DEPLOYED_SLOT_MS),
+      "--genesis-delay",
+      "2",
+      "--log-level",
+      "error",
+    ]);
     const lock = await loadLock(c.lock);
     const procs: NodeProc[] = [];
     const members: Member[] = [];
@@ -107,7 +147,12 @@ export const nodeSuite: Suite = {
       procs.push(await spawnNode(c, 1, beacon.url, ["--peer-rate", "1000000"]));
       procs.push(await spawnNode(c, 2, beacon.url));
       const [n1, n2] = procs as [NodeProc, NodeProc];
-      await waitFor("nodes up", async () => (await ipc<NodeStatus>(n1, "status")).ready.peersConnected >= 1 && (await ipc<NodeStatus>(n1, "status")).slot !== undefined);
+      await waitFor(
+        "nodes up",
+        async () =>
+          (await ipc<NodeStatus>(n1, "status")).ready.peersConnected >= 1 &&
+          (await ipc<NodeStatus>(n1, "status")).slot !== undefined,
+      );
       const slot = (await ipc<NodeStatus>(n1, "status")).slot as number;
       for (const i of [3, 4]) {
         const m = await Member.start(lock, c.nodeDir(i), i);
@@ -136,15 +181,25 @@ export const nodeSuite: Suite = {
       const batches = await Promise.all(
         [m3, m4].map(async (m, j) => {
           const out: Uint8Array[] = [];
-          for (let k = 0; k < per; k++) out.push(await m.chunk("probe", slot, 100_000 * (j + 1) + k, Buffer.alloc(1024, k & 255)));
+          for (let k = 0; k < per; k++)
+            out.push(await m.chunk("probe", slot, 100_000 * (j + 1) + k, Buffer.alloc(1024, k & 255)));
           return out;
         }),
       );
-      const results = await Promise.all([m3, m4].map((m, j) => m.flood(1, batches[j] as Uint8Array[], 1e9, () => false, 60_000)));
+      const results = await Promise.all(
+        [m3, m4].map((m, j) => m.flood(1, batches[j] as Uint8Array[], 1e9, () => false, 60_000)),
+      );
       const secs = Math.max(...results.map((r) => r.drainedSeconds));
       const accepted = results.reduce((n, r) => n + (r.answers.accepted ?? 0), 0);
       console.log("throughput answers", results.map((r) => JSON.stringify(r.answers)).join(" "));
-      rows.push({suite: "node", task: `chunks accepted through one node (2 peers, 1 KiB, ${accepted} of ${2 * per})`, opsPerSec: accepted / secs, meanMs: NaN, p99Ms: NaN, samples: accepted});
+      rows.push({
+        suite: "node",
+        task: `chunks accepted through one node (2 peers, 1 KiB, ${accepted} of ${2 * per})`,
+        opsPerSec: accepted / secs,
+        meanMs: NaN,
+        p99Ms: NaN,
+        samples: accepted,
+      });
 
       console.log("measuring fairness under a flood...");
       // Fairness: a victim's (node 2's) push round trip to node 1, alone and while m4 floods 10,000 chunks/s.
@@ -154,10 +209,17 @@ export const nodeSuite: Suite = {
       await rm(c.dataDir(1), {recursive: true, force: true});
       procs.unshift(await spawnNode(c, 1, beacon.url));
       const n1b = procs[0] as NodeProc;
-      await waitFor("node 1 back", async () => (await ipc<NodeStatus>(n1b, "status")).peers.some((p) => p.operator === 2 && p.connected), 30_000);
+      await waitFor(
+        "node 1 back",
+        async () => (await ipc<NodeStatus>(n1b, "status")).peers.some((p) => p.operator === 2 && p.connected),
+        30_000,
+      );
       await waitFor("flooder reconnected", async () => {
         await m4.dial(1);
-        return (await m4.channel(1).push(await m4.chunk("probe", slot, 999_999, Buffer.from("hello")), 2000)).status === "accepted";
+        return (
+          (await m4.channel(1).push(await m4.chunk("probe", slot, 999_999, Buffer.from("hello")), 2000)).status ===
+          "accepted"
+        );
       });
       // Let the restart settle (catch-up, DHT refresh) before the baseline.
       await new Promise((r) => setTimeout(r, 3000));
@@ -173,7 +235,8 @@ export const nodeSuite: Suite = {
       };
       const alone = await victim(3000);
       const flood: Uint8Array[] = [];
-      for (let k = 0; k < 60_000; k++) flood.push(await m4.chunk("probe", slot, 1_000_000 + k, Buffer.alloc(100, k & 255)));
+      for (let k = 0; k < 60_000; k++)
+        flood.push(await m4.chunk("probe", slot, 1_000_000 + k, Buffer.alloc(100, k & 255)));
       let stop = false;
       // Right after a restart the first stream can be refused while the connection settles: retry its start.
       const startFlood = async (): Promise<Awaited<ReturnType<Member["flood"]>>> => {

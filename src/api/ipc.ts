@@ -31,7 +31,10 @@ export class IpcServer {
 
   async start(): Promise<void> {
     if (await isListening(this.path)) {
-      throw new IpcError({code: "IPC_IN_USE", path: this.path}, `another r3dv node is already running on ${this.path}; stop it, or give this node its own --data-dir / --ipc`);
+      throw new IpcError(
+        {code: "IPC_IN_USE", path: this.path},
+        `another r3dv node is already running on ${this.path}; stop it, or give this node its own --data-dir / --ipc`,
+      );
     }
     // A socket file left by a killed node: nobody answers on it, so it is safe to replace.
     await removeSocket(this.path);
@@ -44,7 +47,10 @@ export class IpcServer {
         server.listen(this.path, () => resolve());
       });
     } catch (e) {
-      throw new IpcError({code: "IPC_UNAVAILABLE", path: this.path, reason: errorMessage(e)}, `cannot create the IPC socket ${this.path}: ${errorMessage(e)}`);
+      throw new IpcError(
+        {code: "IPC_UNAVAILABLE", path: this.path, reason: errorMessage(e)},
+        `cannot create the IPC socket ${this.path}: ${errorMessage(e)}`,
+      );
     } finally {
       process.umask(old);
     }
@@ -131,13 +137,23 @@ function isListening(path: string): Promise<boolean> {
 }
 
 /** One request to a node's IPC socket (what `r3dv status` and friends use). */
-export function ipcRequest<T = unknown>(path: string, method: string, params: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
+export function ipcRequest<T = unknown>(
+  path: string,
+  method: string,
+  params: Record<string, unknown> = {},
+  timeoutMs = 30_000,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const s = connect(path);
     let buf = "";
     const timer = setTimeout(() => {
       s.destroy();
-      reject(new IpcError({code: "IPC_UNAVAILABLE", path, reason: "timeout"}, `node on ${path} did not answer ${method} within ${timeoutMs} ms`));
+      reject(
+        new IpcError(
+          {code: "IPC_UNAVAILABLE", path, reason: "timeout"},
+          `node on ${path} did not answer ${method} within ${timeoutMs} ms`,
+        ),
+      );
     }, timeoutMs);
     s.setEncoding("utf8");
     s.once("connect", () => s.write(JSON.stringify({id: 1, method, params}) + "\n"));
@@ -148,12 +164,18 @@ export function ipcRequest<T = unknown>(path: string, method: string, params: Re
       clearTimeout(timer);
       s.destroy();
       const res = JSON.parse(buf.slice(0, i)) as {result?: T; error?: string};
-      if (res.error !== undefined) reject(new IpcError({code: "IPC_REMOTE_ERROR", method, reason: res.error}, res.error));
+      if (res.error !== undefined)
+        reject(new IpcError({code: "IPC_REMOTE_ERROR", method, reason: res.error}, res.error));
       else resolve(res.result as T);
     });
     s.once("error", (e) => {
       clearTimeout(timer);
-      reject(new IpcError({code: "IPC_UNAVAILABLE", path, reason: errorMessage(e)}, `cannot reach a node on ${path}: ${errorMessage(e)}; is \`r3dv run\` running with this --data-dir (or --ipc)?`));
+      reject(
+        new IpcError(
+          {code: "IPC_UNAVAILABLE", path, reason: errorMessage(e)},
+          `cannot reach a node on ${path}: ${errorMessage(e)}; is \`r3dv run\` running with this --data-dir (or --ipc)?`,
+        ),
+      );
     });
   });
 }

@@ -26,7 +26,8 @@ interface RawOptions {
   name?: string;
 }
 
-const bad = (option: string, reason: string) => new CreateClusterError({code: "CLUSTER_BAD_OPTION", option, reason}, `${option}: ${reason}`);
+const bad = (option: string, reason: string) =>
+  new CreateClusterError({code: "CLUSTER_BAD_OPTION", option, reason}, `${option}: ${reason}`);
 
 function int(option: string, value: string): number {
   if (!/^\d+$/.test(value)) throw bad(option, `expected a whole number, got ${JSON.stringify(value)}`);
@@ -34,11 +35,18 @@ function int(option: string, value: string): number {
 }
 
 function keySource(o: RawOptions): KeySource {
-  const given = [o.validators !== undefined && "--validators", o.splitKeystores !== undefined && "--split-keystores", o.interop !== undefined && "--interop"].filter(
-    (x): x is string => x !== false,
-  );
+  const given = [
+    o.validators !== undefined && "--validators",
+    o.splitKeystores !== undefined && "--split-keystores",
+    o.interop !== undefined && "--interop",
+  ].filter((x): x is string => x !== false);
   if (given.length !== 1) {
-    throw bad("keys", given.length === 0 ? "give exactly one of --validators V, --split-keystores DIR, --interop START:COUNT" : `give only one key source, got ${given.join(" and ")}`);
+    throw bad(
+      "keys",
+      given.length === 0
+        ? "give exactly one of --validators V, --split-keystores DIR, --interop START:COUNT"
+        : `give only one key source, got ${given.join(" and ")}`,
+    );
   }
   if (o.validators !== undefined) return {kind: "random", count: int("--validators", o.validators)};
   if (o.interop !== undefined) {
@@ -46,13 +54,16 @@ function keySource(o: RawOptions): KeySource {
     if (!m) throw bad("--interop", `expected START:COUNT, got ${JSON.stringify(o.interop)}`);
     return {kind: "interop", start: Number(m[1]), count: Number(m[2])};
   }
-  if (o.passwordFile === undefined) throw bad("--password-file", "required with --split-keystores: the file holding the keystores' password");
+  if (o.passwordFile === undefined)
+    throw bad("--password-file", "required with --split-keystores: the file holding the keystores' password");
   return {kind: "keystores", dir: o.splitKeystores as string, passwordFile: o.passwordFile};
 }
 
 export function toCreateOptions(o: RawOptions): CreateClusterOptions {
-  if (!isNetworkName(o.network)) throw bad("--network", `unknown network ${JSON.stringify(o.network)}; one of ${NETWORK_NAMES.join(", ")}`);
-  if (!(KDFS as readonly string[]).includes(o.kdf)) throw bad("--kdf", `unknown KDF ${JSON.stringify(o.kdf)}; one of ${KDFS.join(", ")}`);
+  if (!isNetworkName(o.network))
+    throw bad("--network", `unknown network ${JSON.stringify(o.network)}; one of ${NETWORK_NAMES.join(", ")}`);
+  if (!(KDFS as readonly string[]).includes(o.kdf))
+    throw bad("--kdf", `unknown KDF ${JSON.stringify(o.kdf)}; one of ${KDFS.join(", ")}`);
   const keys = keySource(o);
   checkInteropNetwork(keys, o.network);
   return {
@@ -104,7 +115,9 @@ export function registerCreateCluster(program: Command): void {
       console.log(`  network     ${lock.network} (fork version ${lock.fork_version})`);
       console.log(`  threshold   ${lock.threshold} of ${lock.operators.length}`);
       for (const op of lock.operators) console.log(`  node-${op.index}      ${op.peer_id} at ${op.address}`);
-      console.log(`  validators  ${lock.validators.length}: ${lock.validators.map((v) => v.pubkey.slice(0, 12) + "..").join(" ")}`);
+      console.log(
+        `  validators  ${lock.validators.length}: ${lock.validators.map((v) => v.pubkey.slice(0, 12) + "..").join(" ")}`,
+      );
       console.log(`give each operator its node-<i>/ folder and cluster-lock.json; deposit with deposit-data.json`);
     });
 }

@@ -10,7 +10,11 @@ export function registerDevnetBeacon(program: Command): void {
     .command("devnet-beacon")
     .summary("run an embedded devnet beacon chain (real consensus rules) serving the Beacon API on 127.0.0.1")
     .option("--validators <N>", "number of interop genesis validators", "64")
-    .option("--own <a..b|none>", "validators the devnet signs for itself (attestations, proposals, sync messages)", "none")
+    .option(
+      "--own <a..b|none>",
+      "validators the devnet signs for itself (attestations, proposals, sync messages)",
+      "none",
+    )
     .option("--port <P>", "HTTP port on 127.0.0.1 (0 picks a free one)", "5052")
     .option("--slot-ms <S>", "slot length in milliseconds (a multiple of 1000, at least 1000)", "2000")
     .addOption(new Option("--fork <fork>", "fork active from genesis").choices(["electra", "fulu"]).default("electra"))
@@ -30,18 +34,29 @@ export function registerDevnetBeacon(program: Command): void {
         ({url, server} = await startApiServer(devnet, opts.port, logger));
       } catch (e) {
         if ((e as {code?: string}).code === "EADDRINUSE") {
-          throw new DevnetError({code: "DEVNET_BAD_OPTION", option: "--port", reason: "in use"}, `port ${opts.port} on 127.0.0.1 is already in use: stop what listens there or pick another --port (0 picks a free one)`);
+          throw new DevnetError(
+            {code: "DEVNET_BAD_OPTION", option: "--port", reason: "in use"},
+            `port ${opts.port} on 127.0.0.1 is already in use: stop what listens there or pick another --port (0 picks a free one)`,
+          );
         }
         throw e;
       }
       devnet.start();
-      const info = {url, genesis_time: devnet.chain.genesisTime, validators: opts.validators, slot_ms: opts.slotMs, fork: opts.fork};
+      const info = {
+        url,
+        genesis_time: devnet.chain.genesisTime,
+        validators: opts.validators,
+        slot_ms: opts.slotMs,
+        fork: opts.fork,
+      };
       if (flags.dataDir) {
         await mkdir(flags.dataDir, {recursive: true});
         await writeFile(join(flags.dataDir, "genesis.json"), JSON.stringify(info, null, 2) + "\n");
       }
       console.log(`devnet beacon node listening on ${url}`);
-      console.log(`genesis time ${devnet.chain.genesisTime} (${new Date(devnet.chain.genesisTime * 1000).toISOString()}), ${opts.validators} validators, slot ${opts.slotMs} ms, ${opts.fork}`);
+      console.log(
+        `genesis time ${devnet.chain.genesisTime} (${new Date(devnet.chain.genesisTime * 1000).toISOString()}), ${opts.validators} validators, slot ${opts.slotMs} ms, ${opts.fork}`,
+      );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once("SIGINT", stop);

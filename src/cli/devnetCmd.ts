@@ -10,12 +10,14 @@ const EXIT_INTERRUPTED = 130;
 export function registerDevnet(program: Command): void {
   program
     .command("devnet")
-    .summary("what `npm start` runs: a cluster on the embedded devnet, nodes killed and restarted, a live view and a report judged by the chain")
+    .summary(
+      "what `npm start` runs: a cluster on the embedded devnet, nodes killed and restarted, a live view and a report judged by the chain",
+    )
     .description(
       "Creates a cluster of interop validators, starts the devnet beacon node and one `r3dv run` process per node on 127.0.0.1, " +
         "kills and restarts nodes on a schedule, shows the cluster every slot, and ends with a report (stdout, OUT/report.md, OUT/report.html). " +
         "Exit code 0 only if every target in the report's verdict is met: 99% effectiveness, finality, 99% sync committee participation, " +
-          "every accepted aggregate included and no missed proposal (in epochs with a quorum up), no slashable signature.",
+        "every accepted aggregate included and no missed proposal (in epochs with a quorum up), no slashable signature.",
     )
     .option("--nodes <N>", "nodes in the cluster", "4")
     .option("--threshold <M>", "signatures needed (default ceil(2N/3))")
@@ -26,10 +28,18 @@ export function registerDevnet(program: Command): void {
     .option("--chaos <SCHEDULE>", "faults: ACTION:NODE@EPOCH,... with ACTION kill (SIGKILL) or start", DEFAULT_CHAOS)
     .option("--no-chaos", "no faults")
     .option("--out <DIR>", "where the report, logs and slashing-protection exports go", "devnet-out")
-    .option("--genesis-delay <SECONDS>", "seconds from the devnet beacon node's start (once every node has loaded its keys) to genesis", "8")
+    .option(
+      "--genesis-delay <SECONDS>",
+      "seconds from the devnet beacon node's start (once every node has loaded its keys) to genesis",
+      "8",
+    )
     .option("--keep", "keep the cluster's keys and the nodes' data dirs (a temp folder) instead of deleting them")
     // Not below info: the run reads the nodes' "validator duties started" line to know a restart is over.
-    .addOption(new Option("--log-level <level>", "the nodes' log level (their logs are in OUT/logs)").choices(["info", "debug"]).default("info"))
+    .addOption(
+      new Option("--log-level <level>", "the nodes' log level (their logs are in OUT/logs)")
+        .choices(["info", "debug"])
+        .default("info"),
+    )
     .action(async (flags: DevnetRunFlags) => {
       const opts = parseRunOptions(flags);
       // Loaded after main.ts chose the minimal preset for this command.
@@ -53,10 +63,17 @@ export function registerDevnet(program: Command): void {
           if (!result?.report.passed) process.exitCode = EXIT_INTERRUPTED;
           return;
         }
-        if (interrupted) throw new DevnetRunError({code: "DEVNET_RUN_INTERRUPTED", signal: interrupted}, `interrupted by ${interrupted}; every process the run started is stopped`);
+        if (interrupted)
+          throw new DevnetRunError(
+            {code: "DEVNET_RUN_INTERRUPTED", signal: interrupted},
+            `interrupted by ${interrupted}; every process the run started is stopped`,
+          );
         if (result && !result.report.passed) {
           const failed = result.report.targets.filter((t) => !t.met).map((t) => t.name);
-          throw new DevnetRunError({code: "DEVNET_RUN_TARGETS_MISSED", failed, report: `${opts.out}/report.md`}, `the run missed its targets: ${failed.join(", ")} (see ${opts.out}/report.md)`);
+          throw new DevnetRunError(
+            {code: "DEVNET_RUN_TARGETS_MISSED", failed, report: `${opts.out}/report.md`},
+            `the run missed its targets: ${failed.join(", ")} (see ${opts.out}/report.md)`,
+          );
         }
       } finally {
         process.off("SIGINT", onSignal);

@@ -40,11 +40,18 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      return e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help" ? 0 : 2;
+      return e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help"
+        ? 0
+        : 2;
     }
     if (e instanceof R3dvError) {
       console.error(`r3dv: error: ${e.message}`);
-      return e.code === "CLUSTER_BAD_OPTION" || e.code === "CLUSTER_OUT_NOT_EMPTY" || e.code === "DEVNET_BAD_OPTION" || e.code === "CONFIG_BAD_FLAG" ? 2 : 1;
+      return e.code === "CLUSTER_BAD_OPTION" ||
+        e.code === "CLUSTER_OUT_NOT_EMPTY" ||
+        e.code === "DEVNET_BAD_OPTION" ||
+        e.code === "CONFIG_BAD_FLAG"
+        ? 2
+        : 1;
     }
     console.error(`r3dv: unexpected error: ${errorMessage(e)}`);
     if (e instanceof Error && e.stack) console.error(e.stack);

@@ -10,12 +10,17 @@ export class IpcFlagError extends R3dvError<IpcFlagErrorType> {}
 export function withIpcOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option("--ipc <PATH>", "the node's IPC socket").env("R3DV_IPC"))
-    .addOption(new Option("--data-dir <DIR>", "the node's data dir (its socket is DATA_DIR/r3dv.sock)").env("R3DV_DATA_DIR"))
+    .addOption(
+      new Option("--data-dir <DIR>", "the node's data dir (its socket is DATA_DIR/r3dv.sock)").env("R3DV_DATA_DIR"),
+    )
     .addOption(new Option("--json", "print raw JSON"));
 }
 
 export function socketPath(flags: {ipc?: string; dataDir?: string}): string {
   if (flags.ipc) return resolve(flags.ipc);
   if (flags.dataDir) return join(resolve(flags.dataDir), IPC_SOCKET_FILE);
-  throw new IpcFlagError({code: "CONFIG_BAD_FLAG", flag: "--ipc", env: "R3DV_IPC", reason: "missing"}, "give the node's --ipc socket or its --data-dir (or R3DV_IPC / R3DV_DATA_DIR)");
+  throw new IpcFlagError(
+    {code: "CONFIG_BAD_FLAG", flag: "--ipc", env: "R3DV_IPC", reason: "missing"},
+    "give the node's --ipc socket or its --data-dir (or R3DV_IPC / R3DV_DATA_DIR)",
+  );
 }

@@ -20,10 +20,10 @@ export function formatPeers(peers: PeerStatus[]): string {
 }
 
 export function registerPeers(program: Command): void {
-  withIpcOptions(program.command("peers").summary("a running node's cluster peers: connection, RTT, clock offset, chunks")).action(
-    async (flags: {ipc?: string; dataDir?: string; json?: boolean}) => {
-      const peers = await ipcRequest<PeerStatus[]>(socketPath(flags), "peers");
-      console.log(flags.json ? JSON.stringify(peers, null, 2) : formatPeers(peers));
-    },
-  );
+  withIpcOptions(
+    program.command("peers").summary("a running node's cluster peers: connection, RTT, clock offset, chunks"),
+  ).action(async (flags: {ipc?: string; dataDir?: string; json?: boolean}) => {
+    const peers = await ipcRequest<PeerStatus[]>(socketPath(flags), "peers");
+    console.log(flags.json ? JSON.stringify(peers, null, 2) : formatPeers(peers));
+  });
 }

@@ -11,19 +11,55 @@ export function registerRun(program: Command): void {
   program
     .command("run")
     .summary("run one node of a cluster: p2p host, chunk store, series, validator duties, HTTP and IPC")
-    .description("Run one node of a cluster. Every flag can also be given as its R3DV_* environment variable (for docker run -e).")
+    .description(
+      "Run one node of a cluster. Every flag can also be given as its R3DV_* environment variable (for docker run -e).",
+    )
     .addOption(opt("--lock <FILE>", "cluster-lock.json of the cluster", RUN_FLAGS.lock))
-    .addOption(opt("--node-dir <DIR>", "this node's folder from create-cluster (identity.key, key shares)", RUN_FLAGS.nodeDir))
+    .addOption(
+      opt("--node-dir <DIR>", "this node's folder from create-cluster (identity.key, key shares)", RUN_FLAGS.nodeDir),
+    )
     .addOption(opt("--data-dir <DIR>", "where the node keeps its series (LMDB); created if missing", RUN_FLAGS.dataDir))
-    .addOption(opt("--beacon-node <URL[,URL...]>", "Beacon API URL(s), comma-separated: reads go to the first healthy one (a markedly faster one first), submissions to all", RUN_FLAGS.beaconNode))
-    .addOption(opt("--p2p-listen <MULTIADDR>", "libp2p listen address (default: this operator's lock address)", RUN_FLAGS.p2pListen))
+    .addOption(
+      opt(
+        "--beacon-node <URL[,URL...]>",
+        "Beacon API URL(s), comma-separated: reads go to the first healthy one (a markedly faster one first), submissions to all",
+        RUN_FLAGS.beaconNode,
+      ),
+    )
+    .addOption(
+      opt(
+        "--p2p-listen <MULTIADDR>",
+        "libp2p listen address (default: this operator's lock address)",
+        RUN_FLAGS.p2pListen,
+      ),
+    )
     .addOption(opt("--http <IP:PORT>", "serve /metrics, /livez, /readyz, /r3dv/v1/status here", RUN_FLAGS.http))
     .addOption(opt("--ipc <PATH>", "unix socket for local tools (default: DATA_DIR/r3dv.sock)", RUN_FLAGS.ipc))
-    .addOption(opt("--workers <K>", "worker threads for each pool: BLS recovery and verification, limiter scans (default 1)", RUN_FLAGS.workers))
+    .addOption(
+      opt(
+        "--workers <K>",
+        "worker threads for each pool: BLS recovery and verification, limiter scans (default 1)",
+        RUN_FLAGS.workers,
+      ),
+    )
     .addOption(opt("--log-level <LEVEL>", "error, warn, info or debug (default info)", RUN_FLAGS.logLevel))
-    .addOption(opt("--storage-budget <BYTES>", "series storage budget, e.g. 10G (default 10G)", RUN_FLAGS.storageBudget))
-    .addOption(opt("--replication <K>", `peers that must accept a durable chunk (default ${DEFAULT_REPLICATION})`, RUN_FLAGS.replication))
-    .addOption(opt("--peer-rate <N>", "chunks/s each peer may push before refusals (default 1000; raising it raises the 2 MiB/s byte budget alike)", RUN_FLAGS.peerRate))
+    .addOption(
+      opt("--storage-budget <BYTES>", "series storage budget, e.g. 10G (default 10G)", RUN_FLAGS.storageBudget),
+    )
+    .addOption(
+      opt(
+        "--replication <K>",
+        `peers that must accept a durable chunk (default ${DEFAULT_REPLICATION})`,
+        RUN_FLAGS.replication,
+      ),
+    )
+    .addOption(
+      opt(
+        "--peer-rate <N>",
+        "chunks/s each peer may push before refusals (default 1000; raising it raises the 2 MiB/s byte budget alike)",
+        RUN_FLAGS.peerRate,
+      ),
+    )
     .action(async (flags: RawRunFlags) => {
       const opts = resolveRunOptions(flags);
       const logger = createLogger(opts.logLevel, "r3dv");

@@ -25,7 +25,9 @@ async function withDb<T>(dataDir: string, mustExist: boolean, f: (db: SlashingPr
 }
 
 export function registerSlashingProtection(program: Command): void {
-  const cmd = program.command("slashing-protection").summary("export or import the node's slashing protection history (EIP-3076 interchange v5)");
+  const cmd = program
+    .command("slashing-protection")
+    .summary("export or import the node's slashing protection history (EIP-3076 interchange v5)");
   cmd
     .command("export")
     .summary("write the complete signing history as an EIP-3076 v5 interchange file")
@@ -33,9 +35,14 @@ export function registerSlashingProtection(program: Command): void {
     .requiredOption("--out <FILE>", "file to write (must not exist)")
     .option("--pubkeys <0x..,...>", "only these validators")
     .action(async (o: {dataDir: string; out: string; pubkeys?: string}) => {
-      const file = await withDb(o.dataDir, true, async (db) => db.exportInterchange(o.pubkeys?.split(",").map((p) => p.trim())));
+      const file = await withDb(o.dataDir, true, async (db) =>
+        db.exportInterchange(o.pubkeys?.split(",").map((p) => p.trim())),
+      );
       await writeFile(o.out, JSON.stringify(file, null, 2) + "\n", {flag: "wx"}).catch((e: unknown) => {
-        throw new InterchangeError({code: "INTERCHANGE_MALFORMED", field: "--out", reason: errorMessage(e)}, `cannot write ${o.out}: ${errorMessage(e)}`);
+        throw new InterchangeError(
+          {code: "INTERCHANGE_MALFORMED", field: "--out", reason: errorMessage(e)},
+          `cannot write ${o.out}: ${errorMessage(e)}`,
+        );
       });
       const blocks = file.data.reduce((n, d) => n + d.signed_blocks.length, 0);
       const atts = file.data.reduce((n, d) => n + d.signed_attestations.length, 0);
@@ -51,9 +58,14 @@ export function registerSlashingProtection(program: Command): void {
       try {
         json = JSON.parse(await readFile(file, "utf8"));
       } catch (e) {
-        throw new InterchangeError({code: "INTERCHANGE_MALFORMED", field: "(file)", reason: errorMessage(e)}, `cannot read interchange file ${file}: ${errorMessage(e)}`);
+        throw new InterchangeError(
+          {code: "INTERCHANGE_MALFORMED", field: "(file)", reason: errorMessage(e)},
+          `cannot read interchange file ${file}: ${errorMessage(e)}`,
+        );
       }
       const counts = await withDb(o.dataDir, false, (db) => db.importInterchange(json));
-      console.log(`imported ${counts.validators} validator(s), ${counts.blocks} block(s), ${counts.attestations} attestation(s) from ${file}`);
+      console.log(
+        `imported ${counts.validators} validator(s), ${counts.blocks} block(s), ${counts.attestations} attestation(s) from ${file}`,
+      );
     });
 }

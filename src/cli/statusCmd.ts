@@ -6,21 +6,29 @@ import {socketPath, withIpcOptions} from "./ipcOptions.js";
 import {formatPeers} from "./peersCmd.js";
 
 export function registerStatus(program: Command): void {
-  withIpcOptions(program.command("status").summary("a running node's readiness, peers, series size and limiter counters")).action(
-    async (flags: {ipc?: string; dataDir?: string; json?: boolean}) => {
-      const s = await ipcRequest<NodeStatus>(socketPath(flags), "status");
-      if (flags.json) {
-        console.log(JSON.stringify(s, null, 2));
-        return;
-      }
-      console.log(`cluster ${s.cluster.name} (${s.cluster.lockHash.slice(0, 18)}…) operator ${s.node.operator}/${s.cluster.operators}, threshold ${s.cluster.threshold}`);
-      console.log(`ready ${s.ready.ready} (peers ${s.ready.peersConnected}/${s.ready.peersNeeded} needed, beacon synced ${s.ready.beaconSynced}), slot ${s.slot ?? "unknown"}`);
-      console.log(formatBeacons(s.beacons));
-      console.log(`series ${s.series.entries} entries, ${s.series.bytes} of ${s.series.budget} bytes, head ${s.series.lastSeq} ${s.series.headHash.slice(0, 18)}…`);
-      console.log(`limiters received ${s.limiters.received}, accepted ${JSON.stringify(s.limiters.accepted)}, refused ${JSON.stringify(s.limiters.refused)}, queue ${s.limiters.queueDepth}`);
-      console.log(formatPeers(s.peers));
-    },
-  );
+  withIpcOptions(
+    program.command("status").summary("a running node's readiness, peers, series size and limiter counters"),
+  ).action(async (flags: {ipc?: string; dataDir?: string; json?: boolean}) => {
+    const s = await ipcRequest<NodeStatus>(socketPath(flags), "status");
+    if (flags.json) {
+      console.log(JSON.stringify(s, null, 2));
+      return;
+    }
+    console.log(
+      `cluster ${s.cluster.name} (${s.cluster.lockHash.slice(0, 18)}…) operator ${s.node.operator}/${s.cluster.operators}, threshold ${s.cluster.threshold}`,
+    );
+    console.log(
+      `ready ${s.ready.ready} (peers ${s.ready.peersConnected}/${s.ready.peersNeeded} needed, beacon synced ${s.ready.beaconSynced}), slot ${s.slot ?? "unknown"}`,
+    );
+    console.log(formatBeacons(s.beacons));
+    console.log(
+      `series ${s.series.entries} entries, ${s.series.bytes} of ${s.series.budget} bytes, head ${s.series.lastSeq} ${s.series.headHash.slice(0, 18)}…`,
+    );
+    console.log(
+      `limiters received ${s.limiters.received}, accepted ${JSON.stringify(s.limiters.accepted)}, refused ${JSON.stringify(s.limiters.refused)}, queue ${s.limiters.queueDepth}`,
+    );
+    console.log(formatPeers(s.peers));
+  });
 }
 
 /** One line per beacon node: where reads and submissions can go, and why one is benched. */
@@ -29,7 +37,10 @@ export function formatBeacons(beacons: BeaconEndpointStatus[]): string {
     .map((b) => {
       const latency = b.latencyMs === undefined ? "latency unknown" : `latency ${b.latencyMs} ms`;
       const head = b.headSlot === undefined ? "" : `, head ${b.headSlot}`;
-      const bench = b.health === "benched" ? ` (${b.reason}, ${b.failures} failures, retry in ${Math.ceil((b.retryInMs ?? 0) / 1000)} s: ${b.lastError ?? ""})` : "";
+      const bench =
+        b.health === "benched"
+          ? ` (${b.reason}, ${b.failures} failures, retry in ${Math.ceil((b.retryInMs ?? 0) / 1000)} s: ${b.lastError ?? ""})`
+          : "";
       return `beacon ${b.index} ${b.url} ${b.health}${bench}, ${latency}${head}`;
     })
     .join("\n");

@@ -8,6 +8,8 @@ export function registerVerifyCluster(program: Command): void {
     .argument("<DIR>", "folder written by create-cluster")
     .action(async (dir: string) => {
       const report = await verifyCluster(dir, (line) => console.log(`ok  ${line}`));
-      console.log(`cluster ${report.lock.name} (${report.lock.lock_hash}) verified: ${report.checks.length} checks passed`);
+      console.log(
+        `cluster ${report.lock.name} (${report.lock.lock_hash}) verified: ${report.checks.length} checks passed`,
+      );
     });
 }

@@ -80,7 +80,8 @@ export function checkInteropNetwork(keys: KeySource, network: NetworkName): void
 
 /** A mixed-case address must carry a valid EIP-55 checksum: a typo in a withdrawal address loses the stake. */
 export function checkAddress(option: string, address: string): void {
-  if (!isValidAddress(address)) throw badOption(option, `${JSON.stringify(address)} is not a 0x-prefixed 20-byte address`);
+  if (!isValidAddress(address))
+    throw badOption(option, `${JSON.stringify(address)} is not a 0x-prefixed 20-byte address`);
   const hex = address.slice(2);
   if (hex !== hex.toLowerCase() && hex !== hex.toUpperCase() && !isValidChecksumAddress(address)) {
     throw badOption(option, `${address} has a wrong EIP-55 checksum: check it for a typo`);
@@ -89,11 +90,14 @@ export function checkAddress(option: string, address: string): void {
 
 function checkOperatorAddress(address: string): void {
   const m = /^([^\s:]+):(\d{1,5})$/.exec(address);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw badOption("--operators", `${JSON.stringify(address)} is not host:port`);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535)
+    throw badOption("--operators", `${JSON.stringify(address)} is not host:port`);
 }
 
 /** Everything is checked before the first byte is written, so a bad flag never leaves a half-made cluster. */
-async function validateOptions(opts: CreateClusterOptions): Promise<{threshold: number; operators: string[]; warnings: string[]}> {
+async function validateOptions(
+  opts: CreateClusterOptions,
+): Promise<{threshold: number; operators: string[]; warnings: string[]}> {
   const threshold = opts.threshold ?? defaultThreshold(opts.nodes);
   const warnings: string[] = [];
   try {
@@ -104,8 +108,10 @@ async function validateOptions(opts: CreateClusterOptions): Promise<{threshold: 
   }
   checkAddress("--withdrawal-address", opts.withdrawalAddress);
   if (opts.feeRecipient !== undefined) checkAddress("--fee-recipient", opts.feeRecipient);
-  const operators = opts.operators ?? Array.from({length: opts.nodes}, (_, i) => `127.0.0.1:${DEFAULT_BASE_P2P_PORT + i + 1}`);
-  if (operators.length !== opts.nodes) throw badOption("--operators", `lists ${operators.length} addresses for ${opts.nodes} nodes`);
+  const operators =
+    opts.operators ?? Array.from({length: opts.nodes}, (_, i) => `127.0.0.1:${DEFAULT_BASE_P2P_PORT + i + 1}`);
+  if (operators.length !== opts.nodes)
+    throw badOption("--operators", `lists ${operators.length} addresses for ${opts.nodes} nodes`);
   operators.forEach(checkOperatorAddress);
   if (new Set(operators).size !== operators.length) throw badOption("--operators", "an address appears twice");
   const k = opts.keys;
@@ -113,7 +119,8 @@ async function validateOptions(opts: CreateClusterOptions): Promise<{threshold: 
   if ((k.kind === "random" || k.kind === "interop") && (!Number.isInteger(k.count) || k.count < 1)) {
     throw badOption(k.kind === "random" ? "--validators" : "--interop", `needs at least one validator, got ${k.count}`);
   }
-  if (k.kind === "interop" && (!Number.isInteger(k.start) || k.start < 0)) throw badOption("--interop", `start must be a non-negative integer`);
+  if (k.kind === "interop" && (!Number.isInteger(k.start) || k.start < 0))
+    throw badOption("--interop", `start must be a non-negative integer`);
   await checkOutDir(opts.out);
   return {threshold, operators, warnings};
 }
@@ -128,7 +135,10 @@ async function checkOutDir(out: string): Promise<void> {
     throw badOption("--out", errorMessage(e));
   }
   if (entries.length > 0) {
-    throw new CreateClusterError({code: "CLUSTER_OUT_NOT_EMPTY", out}, `--out ${out} is not empty: choose a new folder, r3dv never overwrites keys`);
+    throw new CreateClusterError(
+      {code: "CLUSTER_OUT_NOT_EMPTY", out},
+      `--out ${out} is not empty: choose a new folder, r3dv never overwrites keys`,
+    );
   }
 }
 
@@ -166,7 +176,14 @@ interface SplitValidator {
  * Splits one key and proves the shares work before anything is written: the deposit is signed by the first
  * m shares, recovered, and verified under the validator's key. The full secret is wiped here.
  */
-function splitValidator(secret: Uint8Array, j: number, threshold: number, nodes: number, network: NetworkName, creds: Uint8Array): SplitValidator {
+function splitValidator(
+  secret: Uint8Array,
+  j: number,
+  threshold: number,
+  nodes: number,
+  network: NetworkName,
+  creds: Uint8Array,
+): SplitValidator {
   const pubkey = secretToPublicKey(secret);
   const shares = splitSecretKey(secret, threshold, nodes);
   secret.fill(0);
@@ -176,9 +193,17 @@ function splitValidator(secret: Uint8Array, j: number, threshold: number, nodes:
   const byIndex = Object.fromEntries(sharePubkeys.map((pk, i) => [i + 1, pk]));
   const result = recoverAndVerify({message: root, pubkey, sharePubkeys: byIndex, threshold, partials});
   if (!result.ok) {
-    throw new CreateClusterError({code: "CLUSTER_SELF_CHECK_FAILED", validator: j, reason: result.reason}, `validator ${j}: shares do not recover a valid deposit signature`);
+    throw new CreateClusterError(
+      {code: "CLUSTER_SELF_CHECK_FAILED", validator: j, reason: result.reason},
+      `validator ${j}: shares do not recover a valid deposit signature`,
+    );
   }
-  return {pubkey, shares, sharePubkeys, deposit: buildDepositData(network, pubkey, creds, DEFAULT_DEPOSIT_GWEI, result.signature)};
+  return {
+    pubkey,
+    shares,
+    sharePubkeys,
+    deposit: buildDepositData(network, pubkey, creds, DEFAULT_DEPOSIT_GWEI, result.signature),
+  };
 }
 
 export interface CreatedCluster {
@@ -252,7 +277,14 @@ export async function createCluster(opts: CreateClusterOptions): Promise<Created
     const signatures = await Promise.all(identities.map((id) => signLockHash(id.privateKey, lockHash)));
     const lock: ClusterLock = {...body, lock_hash: lockHash, node_signatures: signatures};
     await writePublicFile(join(tmp, LOCK_FILE), JSON.stringify(lock, null, 2) + "\n");
-    await writePublicFile(join(tmp, DEPOSIT_FILE), JSON.stringify(validators.map((v) => v.deposit), null, 2) + "\n");
+    await writePublicFile(
+      join(tmp, DEPOSIT_FILE),
+      JSON.stringify(
+        validators.map((v) => v.deposit),
+        null,
+        2,
+      ) + "\n",
+    );
     await moveIntoPlace(tmp, out);
     return {lock, out, warnings};
   } catch (e) {

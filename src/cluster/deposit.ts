@@ -31,7 +31,12 @@ export function depositDomain(network: NetworkName): Uint8Array {
   return computeDomain(DOMAIN_DEPOSIT, genesisForkVersion(network), ZERO_ROOT);
 }
 
-export function depositSigningRoot(network: NetworkName, pubkey: Uint8Array, withdrawalCredentials: Uint8Array, amountGwei: number): Uint8Array {
+export function depositSigningRoot(
+  network: NetworkName,
+  pubkey: Uint8Array,
+  withdrawalCredentials: Uint8Array,
+  amountGwei: number,
+): Uint8Array {
   const message = {pubkey, withdrawalCredentials, amount: amountGwei};
   return computeSigningRoot(ssz.phase0.DepositMessage, message, depositDomain(network));
 }
@@ -71,10 +76,14 @@ export function checkDepositData(entry: DepositDataJson, network: NetworkName): 
     return [`malformed field: ${(e as Error).message}`];
   }
   if (entry.network_name !== network) problems.push(`network_name is ${entry.network_name}, expected ${network}`);
-  if (entry.fork_version !== strip(genesisForkVersion(network))) problems.push(`fork_version ${entry.fork_version} is not ${network}'s`);
+  if (entry.fork_version !== strip(genesisForkVersion(network)))
+    problems.push(`fork_version ${entry.fork_version} is not ${network}'s`);
   const message = {pubkey, withdrawalCredentials: creds, amount: entry.amount};
-  if (entry.deposit_message_root !== strip(ssz.phase0.DepositMessage.hashTreeRoot(message))) problems.push("deposit_message_root is wrong");
-  if (!bytesEqual(fromHex("0x" + entry.deposit_data_root), ssz.phase0.DepositData.hashTreeRoot({...message, signature}))) {
+  if (entry.deposit_message_root !== strip(ssz.phase0.DepositMessage.hashTreeRoot(message)))
+    problems.push("deposit_message_root is wrong");
+  if (
+    !bytesEqual(fromHex("0x" + entry.deposit_data_root), ssz.phase0.DepositData.hashTreeRoot({...message, signature}))
+  ) {
     problems.push("deposit_data_root is wrong");
   }
   if (!verifySignature(pubkey, depositSigningRoot(network, pubkey, creds, entry.amount), signature)) {

@@ -31,6 +31,9 @@ export async function loadIdentity(file: string): Promise<{privateKey: PrivateKe
     const privateKey = privateKeyFromProtobuf(await readFile(file));
     return {privateKey, peerId: peerIdFromPrivateKey(privateKey).toString()};
   } catch (e) {
-    throw new IdentityError({code: "IDENTITY_UNREADABLE", file, reason: errorMessage(e)}, `cannot load node identity ${file}: ${errorMessage(e)}`);
+    throw new IdentityError(
+      {code: "IDENTITY_UNREADABLE", file, reason: errorMessage(e)},
+      `cannot load node identity ${file}: ${errorMessage(e)}`,
+    );
   }
 }

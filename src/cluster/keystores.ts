@@ -21,7 +21,12 @@ export class KeystoreError extends R3dvError<KeystoreErrorType> {}
  * pbkdf2 c = 2^18): the password files sit next to the keystores, but a stolen backup of keystores alone
  * must still be expensive to brute-force.
  */
-export async function encryptKeystore(secret: Uint8Array, password: string, kdf: Kdf, description: string): Promise<Keystore> {
+export async function encryptKeystore(
+  secret: Uint8Array,
+  password: string,
+  kdf: Kdf,
+  description: string,
+): Promise<Keystore> {
   const kdfModule = kdf === "scrypt" ? defaultScryptModule() : defaultPbkdfModule();
   // An empty path: a share is not derived from a seed, so no EIP-2334 path describes it.
   return Keystore.create(password, secret, secretToPublicKey(secret), "", description, kdfModule);
@@ -40,7 +45,10 @@ export async function readPasswordFile(file: string): Promise<string> {
   try {
     return (await readFile(file, "utf8")).replace(/[\r\n]+$/, "");
   } catch (e) {
-    throw new KeystoreError({code: "KEYSTORE_UNREADABLE", file, reason: errorMessage(e)}, `cannot read password file ${file}: ${errorMessage(e)}`);
+    throw new KeystoreError(
+      {code: "KEYSTORE_UNREADABLE", file, reason: errorMessage(e)},
+      `cannot read password file ${file}: ${errorMessage(e)}`,
+    );
   }
 }
 
@@ -56,13 +64,19 @@ export async function decryptKeystoreFile(file: string, password: string): Promi
   try {
     text = await readFile(file, "utf8");
   } catch (e) {
-    throw new KeystoreError({code: "KEYSTORE_UNREADABLE", file, reason: errorMessage(e)}, `cannot read keystore ${file}: ${errorMessage(e)}`);
+    throw new KeystoreError(
+      {code: "KEYSTORE_UNREADABLE", file, reason: errorMessage(e)},
+      `cannot read keystore ${file}: ${errorMessage(e)}`,
+    );
   }
   let keystore: Keystore;
   try {
     keystore = Keystore.parse(text);
   } catch (e) {
-    throw new KeystoreError({code: "KEYSTORE_MALFORMED", file, reason: errorMessage(e)}, `${file} is not an EIP-2335 keystore: ${errorMessage(e)}`);
+    throw new KeystoreError(
+      {code: "KEYSTORE_MALFORMED", file, reason: errorMessage(e)},
+      `${file} is not an EIP-2335 keystore: ${errorMessage(e)}`,
+    );
   }
   // One KDF run: decrypt checks the checksum itself (and throws "Invalid password"), so a separate
   // verifyPassword would double the deliberately slow part of every node start.
@@ -71,9 +85,15 @@ export async function decryptKeystoreFile(file: string, password: string): Promi
     secret = await keystore.decrypt(password);
   } catch (e) {
     if (errorMessage(e) === "Invalid password") {
-      throw new KeystoreError({code: "KEYSTORE_WRONG_PASSWORD", file}, `wrong password for keystore ${file}: check the password file that belongs to it`);
+      throw new KeystoreError(
+        {code: "KEYSTORE_WRONG_PASSWORD", file},
+        `wrong password for keystore ${file}: check the password file that belongs to it`,
+      );
     }
-    throw new KeystoreError({code: "KEYSTORE_MALFORMED", file, reason: errorMessage(e)}, `${file} cannot be decrypted: ${errorMessage(e)}`);
+    throw new KeystoreError(
+      {code: "KEYSTORE_MALFORMED", file, reason: errorMessage(e)},
+      `${file} cannot be decrypted: ${errorMessage(e)}`,
+    );
   }
   const pubkey = secretToPublicKey(secret);
   if (keystore.pubkey) {

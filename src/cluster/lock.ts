@@ -44,7 +44,12 @@ export function computeLockHash(body: LockBody): string {
 }
 
 function zodField(issue: z.core.$ZodIssue): string {
-  return issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "") || "(root)";
+  return (
+    issue.path
+      .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+      .join("")
+      .replace(/^\./, "") || "(root)"
+  );
 }
 
 /** Parses and fully checks a lock: schema, internal consistency, the hash, then every operator's signature. */
@@ -53,13 +58,19 @@ export async function parseLock(text: string, file: string): Promise<ClusterLock
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new LockError({code: "LOCK_MALFORMED", file, field: "(root)", reason: errorMessage(e)}, `${file} is not valid JSON: ${errorMessage(e)}`);
+    throw new LockError(
+      {code: "LOCK_MALFORMED", file, field: "(root)", reason: errorMessage(e)},
+      `${file} is not valid JSON: ${errorMessage(e)}`,
+    );
   }
   const parsed = lockFileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0] as z.core.$ZodIssue;
     const field = zodField(issue);
-    throw new LockError({code: "LOCK_MALFORMED", file, field, reason: issue.message}, `${file}: field ${field}: ${issue.message}`);
+    throw new LockError(
+      {code: "LOCK_MALFORMED", file, field, reason: issue.message},
+      `${file}: field ${field}: ${issue.message}`,
+    );
   }
   const {node_signatures: signatures, ...unsigned} = parsed.data;
   await checkConsistency(unsigned, file);
@@ -126,7 +137,10 @@ export async function loadLock(file: string): Promise<ClusterLock> {
   try {
     text = await readFile(file, "utf8");
   } catch (e) {
-    throw new LockError({code: "LOCK_UNREADABLE", file, reason: errorMessage(e)}, `cannot read cluster lock ${file}: ${errorMessage(e)}`);
+    throw new LockError(
+      {code: "LOCK_UNREADABLE", file, reason: errorMessage(e)},
+      `cannot read cluster lock ${file}: ${errorMessage(e)}`,
+    );
   }
   return parseLock(text, file);
 }
@@ -145,11 +159,16 @@ async function checkConsistency(lock: LockBody, file: string): Promise<void> {
   }
   const expectedFork = genesisForkVersionHex(lock.network);
   if (lock.fork_version.toLowerCase() !== expectedFork) {
-    throw inconsistent(file, "fork_version", `${lock.fork_version} is not the genesis fork version of ${lock.network} (${expectedFork})`);
+    throw inconsistent(
+      file,
+      "fork_version",
+      `${lock.fork_version} is not the genesis fork version of ${lock.network} (${expectedFork})`,
+    );
   }
   const peerIds = new Set<string>();
   lock.operators.forEach((op, k) => {
-    if (op.index !== k + 1) throw inconsistent(file, `operators[${k}].index`, `expected ${k + 1}: operators are listed by index from 1`);
+    if (op.index !== k + 1)
+      throw inconsistent(file, `operators[${k}].index`, `expected ${k + 1}: operators are listed by index from 1`);
     try {
       peerIdFromString(op.peer_id);
     } catch (e) {
@@ -171,9 +190,15 @@ async function checkConsistency(lock: LockBody, file: string): Promise<void> {
     }
     if (!isValidAddress(v.fee_recipient)) throw inconsistent(file, `${at}.fee_recipient`, "not an execution address");
     if (!isValidWithdrawalCredentials(fromHex(v.withdrawal_credentials))) {
-      throw inconsistent(file, `${at}.withdrawal_credentials`, "expected 0x01 or 0x02 followed by 11 zero bytes and an address");
+      throw inconsistent(
+        file,
+        `${at}.withdrawal_credentials`,
+        "expected 0x01 or 0x02 followed by 11 zero bytes and an address",
+      );
     }
-    checkSharesRecoverPubkey(v.pubkey, v.share_pubkeys, lock.threshold, (field, reason) => inconsistent(file, `${at}.${field}`, reason));
+    checkSharesRecoverPubkey(v.pubkey, v.share_pubkeys, lock.threshold, (field, reason) =>
+      inconsistent(file, `${at}.${field}`, reason),
+    );
   });
 }
 
@@ -199,7 +224,12 @@ function checkSharesRecoverPubkey(
     }
     if (!bytesEqual(recovered, pubkey)) {
       const field = j === threshold - 1 ? "share_pubkeys" : `share_pubkeys[${j}]`;
-      throw fail(field, j === threshold - 1 ? `shares 1..${threshold} do not recover the validator's pubkey` : `share ${j + 1} is not a share of the validator's pubkey`);
+      throw fail(
+        field,
+        j === threshold - 1
+          ? `shares 1..${threshold} do not recover the validator's pubkey`
+          : `share ${j + 1} is not a share of the validator's pubkey`,
+      );
     }
   }
 }

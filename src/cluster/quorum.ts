@@ -21,7 +21,10 @@ export class QuorumError extends R3dvError<QuorumErrorType> {}
  */
 export function checkQuorum(nodes: number, threshold: number): {warning?: string} {
   if (!Number.isInteger(nodes) || nodes < MIN_NODES) {
-    throw new QuorumError({code: "QUORUM_TOO_FEW_NODES", nodes, min: MIN_NODES}, `a cluster needs at least ${MIN_NODES} nodes, got ${nodes}`);
+    throw new QuorumError(
+      {code: "QUORUM_TOO_FEW_NODES", nodes, min: MIN_NODES},
+      `a cluster needs at least ${MIN_NODES} nodes, got ${nodes}`,
+    );
   }
   if (!Number.isInteger(threshold) || threshold > nodes) {
     throw new QuorumError(

@@ -31,7 +31,10 @@ export interface VerifyClusterReport {
  * against the lock, every m-subset of shares recovering a signature the validator key verifies, and the
  * deposit data. Stops at the first failure with an error that names it; `onCheck` reports each check passed.
  */
-export async function verifyCluster(dir: string, onCheck: (line: string) => void = () => {}): Promise<VerifyClusterReport> {
+export async function verifyCluster(
+  dir: string,
+  onCheck: (line: string) => void = () => {},
+): Promise<VerifyClusterReport> {
   const checks: string[] = [];
   const passed = (line: string): void => {
     checks.push(line);
@@ -68,7 +71,9 @@ export async function verifyCluster(dir: string, onCheck: (line: string) => void
       }
       (shares[j] as Uint8Array[])[op.index - 1] = ks.secret;
     }
-    passed(`node-${op.index}: identity ${op.peer_id} and ${lock.validators.length} share keystore(s) decrypt and match the lock`);
+    passed(
+      `node-${op.index}: identity ${op.peer_id} and ${lock.validators.length} share keystore(s) decrypt and match the lock`,
+    );
   }
 
   // A message no other protocol signs, so this check can never produce a usable signature.
@@ -81,13 +86,18 @@ export async function verifyCluster(dir: string, onCheck: (line: string) => void
       const sig = recoverSignature(subset.map((i) => partials[i] as (typeof partials)[number]));
       if (!verifySignature(pubkey, message, sig)) {
         const names = subset.map((i) => i + 1);
-        throw new VerifyClusterError({code: "VERIFY_SUBSET_FAILED", validator: j, shares: names}, `validator ${j} (${v.pubkey}): shares ${names.join(",")} do not recover a valid signature`);
+        throw new VerifyClusterError(
+          {code: "VERIFY_SUBSET_FAILED", validator: j, shares: names},
+          `validator ${j} (${v.pubkey}): shares ${names.join(",")} do not recover a valid signature`,
+        );
       }
       subsetCount++;
     }
     (shares[j] as Uint8Array[]).forEach((s) => s.fill(0));
   }
-  passed(`threshold signing: all ${subsetCount} ${lock.threshold}-of-${n} share subsets recover signatures that verify under their validator key`);
+  passed(
+    `threshold signing: all ${subsetCount} ${lock.threshold}-of-${n} share subsets recover signatures that verify under their validator key`,
+  );
 
   const depositFile = join(dir, DEPOSIT_FILE);
   let deposits: DepositDataJson[];
@@ -95,16 +105,26 @@ export async function verifyCluster(dir: string, onCheck: (line: string) => void
     deposits = JSON.parse(await readFile(depositFile, "utf8")) as DepositDataJson[];
     if (!Array.isArray(deposits)) throw new Error("expected a JSON array");
   } catch (e) {
-    throw new VerifyClusterError({code: "VERIFY_DEPOSIT_MISSING", file: depositFile, reason: errorMessage(e)}, `${depositFile}: ${errorMessage(e)}`);
+    throw new VerifyClusterError(
+      {code: "VERIFY_DEPOSIT_MISSING", file: depositFile, reason: errorMessage(e)},
+      `${depositFile}: ${errorMessage(e)}`,
+    );
   }
   for (const [j, v] of lock.validators.entries()) {
     const entry = deposits.find((d) => "0x" + d.pubkey === v.pubkey.toLowerCase());
-    const problems = entry === undefined ? ["no deposit entry for this validator"] : checkDepositData(entry, lock.network);
-    if (entry && "0x" + entry.withdrawal_credentials !== v.withdrawal_credentials.toLowerCase()) problems.push("withdrawal_credentials differ from the lock");
+    const problems =
+      entry === undefined ? ["no deposit entry for this validator"] : checkDepositData(entry, lock.network);
+    if (entry && "0x" + entry.withdrawal_credentials !== v.withdrawal_credentials.toLowerCase())
+      problems.push("withdrawal_credentials differ from the lock");
     if (problems.length > 0) {
-      throw new VerifyClusterError({code: "VERIFY_DEPOSIT_INVALID", validator: j, problems}, `deposit data of validator ${j} (${v.pubkey}): ${problems.join("; ")}`);
+      throw new VerifyClusterError(
+        {code: "VERIFY_DEPOSIT_INVALID", validator: j, problems},
+        `deposit data of validator ${j} (${v.pubkey}): ${problems.join("; ")}`,
+      );
     }
   }
-  passed(`deposit data: ${lock.validators.length} deposit(s) verify under ${lock.network}'s deposit domain with the lock's withdrawal credentials`);
+  passed(
+    `deposit data: ${lock.validators.length} deposit(s) verify under ${lock.network}'s deposit domain with the lock's withdrawal credentials`,
+  );
   return {lock, checks};
 }

@@ -23,7 +23,13 @@ export class AttestationPool {
   private readonly bySlot = new Map<number, Map<string, DataEntry>>();
 
   /** Adds validated votes; returns false when every position was already covered (a duplicate). */
-  add(data: phase0.AttestationData, committee: Uint32Array, committeeIndex: number, positions: number[], signature: Signature): boolean {
+  add(
+    data: phase0.AttestationData,
+    committee: Uint32Array,
+    committeeIndex: number,
+    positions: number[],
+    signature: Signature,
+  ): boolean {
     const committeeSize = committee.length;
     let slotMap = this.bySlot.get(data.slot);
     if (!slotMap) this.bySlot.set(data.slot, (slotMap = new Map()));
@@ -31,7 +37,8 @@ export class AttestationPool {
     let entry = slotMap.get(key);
     if (!entry) slotMap.set(key, (entry = {data, committees: new Map(), validators: []}));
     let votes = entry.committees.get(committeeIndex);
-    if (!votes) entry.committees.set(committeeIndex, (votes = {size: committeeSize, signatures: new Map(), covered: new Set()}));
+    if (!votes)
+      entry.committees.set(committeeIndex, (votes = {size: committeeSize, signatures: new Map(), covered: new Set()}));
     // Disjoint sets aggregate exactly; an overlapping aggregate would double-count a signature, so it is skipped.
     if (positions.some((p) => votes.covered.has(p))) return false;
     for (const p of positions) {
@@ -49,7 +56,9 @@ export class AttestationPool {
   }
 
   private aggregate(entry: DataEntry, onlyCommittee?: number): electra.Attestation | null {
-    const committeeIndices = [...entry.committees.keys()].filter((c) => onlyCommittee === undefined || c === onlyCommittee).sort((a, b) => a - b);
+    const committeeIndices = [...entry.committees.keys()]
+      .filter((c) => onlyCommittee === undefined || c === onlyCommittee)
+      .sort((a, b) => a - b);
     if (committeeIndices.length === 0) return null;
     const bits: boolean[] = [];
     const sigs: Signature[] = [];
@@ -60,7 +69,12 @@ export class AttestationPool {
       for (let i = 0; i < votes.size; i++) bits.push(votes.covered.has(i));
       for (const s of votes.signatures.values()) sigs.push(s.signature);
     }
-    return {aggregationBits: BitArray.fromBoolArray(bits), data: entry.data, committeeBits, signature: aggregateSignatures(sigs).toBytes()};
+    return {
+      aggregationBits: BitArray.fromBoolArray(bits),
+      data: entry.data,
+      committeeBits,
+      signature: aggregateSignatures(sigs).toBytes(),
+    };
   }
 
   /**

@@ -45,7 +45,9 @@ export async function produceBlock(
   const proposerIndex = state.epochCtx.getBeaconProposer(slot);
   const epoch = computeEpochAtSlot(slot);
   const randaoDomain = chain.config.getDomain(state.slot, DOMAIN_RANDAO, slot);
-  verifySignature(state, proposerIndex, ssz.Epoch, epoch, randaoDomain, randaoReveal, (reason) => reject(`randao reveal: ${reason}; slot ${slot} belongs to proposer ${proposerIndex}`));
+  verifySignature(state, proposerIndex, ssz.Epoch, epoch, randaoDomain, randaoReveal, (reason) =>
+    reject(`randao reveal: ${reason}; slot ${slot} belongs to proposer ${proposerIndex}`),
+  );
 
   let payload = await chain.engine.buildPayload({
     parentHash: state.latestExecutionPayloadHeader.blockHash,
@@ -68,20 +70,28 @@ export async function produceBlock(
     randaoReveal,
     eth1Data: state.eth1Data.toValue(),
     graffiti,
-    attestations: chain.attestationPool.pack(slot, (data, validators) => chain.sourceMatches(state, data) && validators.some((v) => !onChain.has(`${v}:${data.target.epoch}`))),
+    attestations: chain.attestationPool.pack(
+      slot,
+      (data, validators) =>
+        chain.sourceMatches(state, data) && validators.some((v) => !onChain.has(`${v}:${data.target.epoch}`)),
+    ),
     syncAggregate: chain.syncPool.syncAggregate(slot - 1, head.root),
     executionPayload: payload,
   };
   const block: electra.BeaconBlock = {slot, proposerIndex, parentRoot: head.root, stateRoot: new Uint8Array(32), body};
   let postState;
   try {
-    postState = stateTransition(state, {message: block, signature: new Uint8Array(96)}, {
-      verifyStateRoot: false,
-      verifyProposer: false,
-      verifySignatures: false,
-      executionPayloadStatus: ExecutionPayloadStatus.valid,
-      dataAvailabilityStatus: DataAvailabilityStatus.Available,
-    });
+    postState = stateTransition(
+      state,
+      {message: block, signature: new Uint8Array(96)},
+      {
+        verifyStateRoot: false,
+        verifyProposer: false,
+        verifySignatures: false,
+        executionPayloadStatus: ExecutionPayloadStatus.valid,
+        dataAvailabilityStatus: DataAvailabilityStatus.Available,
+      },
+    );
   } catch (e) {
     reject(`could not build a valid block for slot ${slot} on ${toHex(head.root)}: ${errorMessage(e)}`);
   }

@@ -65,7 +65,8 @@ export class BlockStore {
 
   pruneStates(headSlot: number, keep: Set<string>): void {
     for (const e of this.byRoot.values()) {
-      if (e.postState && e.slot > 0 && e.slot < headSlot - STATES_KEPT_SLOTS && !keep.has(e.rootHex)) e.postState = null;
+      if (e.postState && e.slot > 0 && e.slot < headSlot - STATES_KEPT_SLOTS && !keep.has(e.rootHex))
+        e.postState = null;
     }
   }
 

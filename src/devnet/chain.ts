@@ -29,7 +29,16 @@ const PREPARED_STATES_CACHED = 8;
 
 export interface ChainEvents {
   block: [{slot: number; block: string}];
-  head: [{slot: number; block: string; state: string; epochTransition: boolean; previousDutyDependentRoot: string; currentDutyDependentRoot: string}];
+  head: [
+    {
+      slot: number;
+      block: string;
+      state: string;
+      epochTransition: boolean;
+      previousDutyDependentRoot: string;
+      currentDutyDependentRoot: string;
+    },
+  ];
   finalized_checkpoint: [{block: string; state: string; epoch: number}];
 }
 
@@ -115,14 +124,16 @@ export class DevChain extends EventEmitter<ChainEvents> {
 
   /** `entry`'s post-state advanced through empty slots to `slot` (a copy; callers may not mutate it). */
   stateAt(entry: BlockEntry, slot: number): CachedBeaconStateAllForks {
-    if (!entry.postState) reject(`the state of block ${entry.rootHex} at slot ${entry.slot} is no longer kept; build on a recent block`);
+    if (!entry.postState)
+      reject(`the state of block ${entry.rootHex} at slot ${entry.slot} is no longer kept; build on a recent block`);
     if (slot <= entry.slot) return entry.postState;
     const key = `${entry.rootHex}:${slot}`;
     let state = this.prepared.get(key);
     if (!state) {
       state = processSlots(entry.postState.clone(), slot);
       this.prepared.set(key, state);
-      if (this.prepared.size > PREPARED_STATES_CACHED) this.prepared.delete(this.prepared.keys().next().value as string);
+      if (this.prepared.size > PREPARED_STATES_CACHED)
+        this.prepared.delete(this.prepared.keys().next().value as string);
     }
     return state;
   }
@@ -191,7 +202,11 @@ export class DevChain extends EventEmitter<ChainEvents> {
       receivedAtMs: this.now(),
     };
     this.blocks.add(entry);
-    this.logger.debug("Imported block", {slot: entry.slot, root: rootHex, attestations: block.body.attestations.length});
+    this.logger.debug("Imported block", {
+      slot: entry.slot,
+      root: rootHex,
+      attestations: block.body.attestations.length,
+    });
     this.emit("block", {slot: entry.slot, block: rootHex});
     this.maybeUpdateHead(entry);
     return entry;
@@ -205,7 +220,15 @@ export class DevChain extends EventEmitter<ChainEvents> {
       const correctHead = bytesEqual(data.beaconBlockRoot, getBlockRootAtSlot(postState, data.slot));
       const correctTarget = bytesEqual(data.target.root, getBlockRootAtSlot(postState, targetSlot));
       for (const validatorIndex of postState.epochCtx.getAttestingIndices(ForkSeq.electra, att)) {
-        out.push({validatorIndex, attestationSlot: data.slot, targetEpoch: data.target.epoch, inclusionSlot: block.slot, correctSource: true, correctTarget, correctHead});
+        out.push({
+          validatorIndex,
+          attestationSlot: data.slot,
+          targetEpoch: data.target.epoch,
+          inclusionSlot: block.slot,
+          correctSource: true,
+          correctTarget,
+          correctHead,
+        });
       }
     }
     return out;
@@ -218,7 +241,8 @@ export class DevChain extends EventEmitter<ChainEvents> {
     const better =
       entry.parentRootHex === old.rootHex ||
       newState.currentJustifiedCheckpoint.epoch > oldState.currentJustifiedCheckpoint.epoch ||
-      (newState.currentJustifiedCheckpoint.epoch === oldState.currentJustifiedCheckpoint.epoch && entry.slot > old.slot);
+      (newState.currentJustifiedCheckpoint.epoch === oldState.currentJustifiedCheckpoint.epoch &&
+        entry.slot > old.slot);
     if (!better) return;
     this.headEntry = entry;
     const epoch = computeEpochAtSlot(entry.slot);
@@ -238,7 +262,11 @@ export class DevChain extends EventEmitter<ChainEvents> {
     if (newFin.epoch > oldFin.epoch) {
       this.logger.info("Finalized", {epoch: newFin.epoch, root: toHex(newFin.root), headSlot: entry.slot});
       const finBlock = this.blocks.getByRoot(newFin.root);
-      this.emit("finalized_checkpoint", {block: toHex(newFin.root), state: toHex(finBlock?.stateRoot ?? new Uint8Array(32)), epoch: newFin.epoch});
+      this.emit("finalized_checkpoint", {
+        block: toHex(newFin.root),
+        state: toHex(finBlock?.stateRoot ?? new Uint8Array(32)),
+        epoch: newFin.epoch,
+      });
     }
     this.blocks.pruneStates(entry.slot, new Set([entry.rootHex]));
     this.attestationPool.prune(this.currentSlot());

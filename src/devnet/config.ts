@@ -1,4 +1,10 @@
-import {createBeaconConfig, createChainForkConfig, type BeaconConfig, type ChainConfig, type ChainForkConfig} from "@lodestar/config";
+import {
+  createBeaconConfig,
+  createChainForkConfig,
+  type BeaconConfig,
+  type ChainConfig,
+  type ChainForkConfig,
+} from "@lodestar/config";
 import {minimalChainConfig} from "@lodestar/config/configs";
 
 export type DevnetFork = "electra" | "fulu";

@@ -58,7 +58,9 @@ export class Devnet {
 
   static async create(opts: DevnetOptions): Promise<Devnet> {
     if (ACTIVE_PRESET !== PresetName.minimal) {
-      throw new Error(`the devnet needs Lodestar's minimal preset but ${ACTIVE_PRESET} is active: import src/devnet/preset.js before any @lodestar package`);
+      throw new Error(
+        `the devnet needs Lodestar's minimal preset but ${ACTIVE_PRESET} is active: import src/devnet/preset.js before any @lodestar package`,
+      );
     }
     const keys = new SecretKeyCache();
     const forkConfig = devnetForkConfig(opts.fork, opts.slotMs);
@@ -68,7 +70,14 @@ export class Devnet {
     const state = buildGenesisState(forkConfig, keys, opts.validators, engine.genesis(), genesisTime);
     const config = devnetBeaconConfig(opts.fork, opts.slotMs, state.genesisValidatorsRoot);
     const cached = createCachedBeaconState(state, {config, pubkeyCache: createPubkeyCache()});
-    const chain = new DevChain({config, genesisState: cached, engine, slotMs: opts.slotMs, logger: opts.logger, now: opts.now});
+    const chain = new DevChain({
+      config,
+      genesisState: cached,
+      engine,
+      slotMs: opts.slotMs,
+      logger: opts.logger,
+      now: opts.now,
+    });
     return new Devnet(chain, keys, opts.own, opts.logger);
   }
 
@@ -105,7 +114,8 @@ export class Devnet {
           this.logger.warn("Next slot not prepared", {slot: slot + 1}, errorMessage(e));
         }
       }
-      const next = this.lastAttested < slot ? attestAt : this.lastPrepared < slot ? prepareAt : chain.slotStartMs(slot + 1);
+      const next =
+        this.lastAttested < slot ? attestAt : this.lastPrepared < slot ? prepareAt : chain.slotStartMs(slot + 1);
       this.timer = setTimeout(tick, Math.max(1, next - Date.now()));
     };
     tick();
@@ -138,7 +148,10 @@ export class Devnet {
     const entry = await this.chain.importBlock(signed);
     if (fault?.kind === "fork") {
       const parent = this.chain.blocks.get(entry.parentRootHex);
-      if (parent) await this.own.proposeOn(slot, parent, FORK_GRAFFITI, false).catch((e) => this.logger.warn("Fork fault failed", {slot}, errorMessage(e)));
+      if (parent)
+        await this.own
+          .proposeOn(slot, parent, FORK_GRAFFITI, false)
+          .catch((e) => this.logger.warn("Fork fault failed", {slot}, errorMessage(e)));
     }
   }
 
@@ -146,7 +159,8 @@ export class Devnet {
   isLive(index: number, epoch: number): boolean {
     for (const b of this.chain.blocks.ancestors(this.chain.head())) {
       if (computeEpochAtSlot(b.slot) < epoch) break;
-      if (b.slot > 0 && computeEpochAtSlot(b.slot) === epoch && b.signedBlock.message.proposerIndex === index) return true;
+      if (b.slot > 0 && computeEpochAtSlot(b.slot) === epoch && b.signedBlock.message.proposerIndex === index)
+        return true;
       if (b.inclusions.some((i) => i.validatorIndex === index && i.targetEpoch === epoch)) return true;
     }
     return false;

@@ -24,10 +24,12 @@ export class DutyRecorder {
     const attesters = new Map<number, {slot: number; committeeIndex: number}>();
     const count = state.epochCtx.getCommitteeCountPerSlot(epoch);
     for (let slot = computeStartSlotAtEpoch(epoch); slot <= computeEndSlotAtEpoch(epoch); slot++) {
-      for (let c = 0; c < count; c++) for (const v of state.epochCtx.getBeaconCommittee(slot, c)) attesters.set(v, {slot, committeeIndex: c});
+      for (let c = 0; c < count; c++)
+        for (const v of state.epochCtx.getBeaconCommittee(slot, c)) attesters.set(v, {slot, committeeIndex: c});
     }
     const proposers = [];
-    for (let slot = computeStartSlotAtEpoch(epoch); slot <= computeEndSlotAtEpoch(epoch); slot++) proposers.push(state.epochCtx.getBeaconProposer(slot));
+    for (let slot = computeStartSlotAtEpoch(epoch); slot <= computeEndSlotAtEpoch(epoch); slot++)
+      proposers.push(state.epochCtx.getBeaconProposer(slot));
     this.byEpoch.set(epoch, {attesters, proposers});
   }
 }
@@ -38,9 +40,12 @@ export class DutyRecorder {
  */
 export function effectivenessReport(chain: DevChain, duties: DutyRecorder, fromEpoch: number, toEpoch: number) {
   if (!Number.isSafeInteger(fromEpoch) || !Number.isSafeInteger(toEpoch) || fromEpoch < 0 || toEpoch < fromEpoch) {
-    reject(`from_epoch and to_epoch must be integers with 0 <= from_epoch <= to_epoch, got ${fromEpoch} and ${toEpoch}`);
+    reject(
+      `from_epoch and to_epoch must be integers with 0 <= from_epoch <= to_epoch, got ${fromEpoch} and ${toEpoch}`,
+    );
   }
-  if (toEpoch - fromEpoch + 1 > MAX_REPORT_EPOCHS) reject(`at most ${MAX_REPORT_EPOCHS} epochs per report; narrow from_epoch..to_epoch`);
+  if (toEpoch - fromEpoch + 1 > MAX_REPORT_EPOCHS)
+    reject(`at most ${MAX_REPORT_EPOCHS} epochs per report; narrow from_epoch..to_epoch`);
   const head = chain.head();
   const firstInclusion = new Map<string, Inclusion>();
   const canonicalSlots = new Set<number>();
@@ -48,11 +53,15 @@ export function effectivenessReport(chain: DevChain, duties: DutyRecorder, fromE
   const sync = new Map<number, {blocks: number; bits: number}>();
   for (const block of chain.blocks.ancestors(head)) {
     canonicalSlots.add(block.slot);
-    const aggregate = (block.signedBlock.message.body as altair.BeaconBlockBody).syncAggregate as altair.SyncAggregate | undefined;
+    const aggregate = (block.signedBlock.message.body as altair.BeaconBlockBody).syncAggregate as
+      altair.SyncAggregate | undefined;
     const blockEpoch = computeEpochAtSlot(block.slot);
     if (aggregate && block.slot > 0) {
       const s = sync.get(blockEpoch) ?? {blocks: 0, bits: 0};
-      sync.set(blockEpoch, {blocks: s.blocks + 1, bits: s.bits + aggregate.syncCommitteeBits.getTrueBitIndexes().length});
+      sync.set(blockEpoch, {
+        blocks: s.blocks + 1,
+        bits: s.bits + aggregate.syncCommitteeBits.getTrueBitIndexes().length,
+      });
     }
     if (computeEpochAtSlot(block.slot) < fromEpoch) break;
     for (const inc of block.inclusions) {
@@ -98,9 +107,25 @@ export function effectivenessReport(chain: DevChain, duties: DutyRecorder, fromE
       proposals,
       missed_proposals: proposals.filter((p) => p.due && !p.proposed && p.slot > 0).map((p) => p.slot),
       // Each block's sync aggregate signs the previous slot; participation is the share of committee bits set over the epoch's blocks.
-      sync_committee: {blocks: s.blocks, bits_set: s.bits, participation: s.blocks === 0 ? null : s.bits / (s.blocks * SYNC_COMMITTEE_SIZE)},
-      aggregates: {accepted: aggregates.length, included: aggregates.length - notIncluded.length, not_included: notIncluded.map((a) => ({slot: a.slot, aggregator: a.aggregatorIndex, committee_index: a.committeeIndex}))},
-      subscriptions: {beacon_committee: committeeSubs.length, aggregators: committeeSubs.filter((x) => x).length, sync_committee: log?.syncSubscriptions.size ?? 0},
+      sync_committee: {
+        blocks: s.blocks,
+        bits_set: s.bits,
+        participation: s.blocks === 0 ? null : s.bits / (s.blocks * SYNC_COMMITTEE_SIZE),
+      },
+      aggregates: {
+        accepted: aggregates.length,
+        included: aggregates.length - notIncluded.length,
+        not_included: notIncluded.map((a) => ({
+          slot: a.slot,
+          aggregator: a.aggregatorIndex,
+          committee_index: a.committeeIndex,
+        })),
+      },
+      subscriptions: {
+        beacon_committee: committeeSubs.length,
+        aggregators: committeeSubs.filter((x) => x).length,
+        sync_committee: log?.syncSubscriptions.size ?? 0,
+      },
     });
   }
   const s = chain.headState();

@@ -14,7 +14,8 @@ export class Faults {
   private readonly bySlot = new Map<number, Fault>();
 
   add(fault: Fault): void {
-    if (!Number.isSafeInteger(fault.slot) || fault.slot <= 0) reject(`fault slot must be a positive integer, got ${fault.slot}`);
+    if (!Number.isSafeInteger(fault.slot) || fault.slot <= 0)
+      reject(`fault slot must be a positive integer, got ${fault.slot}`);
     this.bySlot.set(fault.slot, fault);
   }
 

@@ -19,7 +19,13 @@ import type {ExecutionGenesis} from "./execution/types.js";
  * real `initializeBeaconStateFromEth1`, so the genesis state is what any client computes from the same deposits.
  * Withdrawal credentials are 0x01 (an execution address), so rewards above 32 ETH are swept as real withdrawals.
  */
-export function buildGenesisState(config: ChainForkConfig, keys: SecretKeyCache, validatorCount: number, el: ExecutionGenesis, genesisTime: number): BeaconStateAllForks {
+export function buildGenesisState(
+  config: ChainForkConfig,
+  keys: SecretKeyCache,
+  validatorCount: number,
+  el: ExecutionGenesis,
+  genesisTime: number,
+): BeaconStateAllForks {
   const depositTree = ssz.phase0.DepositDataRootList.defaultViewDU();
   const depth = depositTree.type.depth;
   const domain = computeDomain(DOMAIN_DEPOSIT, config.GENESIS_FORK_VERSION, ZERO_HASH);
@@ -29,7 +35,12 @@ export function buildGenesisState(config: ChainForkConfig, keys: SecretKeyCache,
     const withdrawalCredentials = new Uint8Array(createHash("sha256").update(pubkey).digest());
     withdrawalCredentials[0] = ETH1_ADDRESS_WITHDRAWAL_PREFIX;
     withdrawalCredentials.fill(0, 1, 12);
-    const data: phase0.DepositData = {pubkey, withdrawalCredentials, amount: MAX_EFFECTIVE_BALANCE, signature: new Uint8Array(96)};
+    const data: phase0.DepositData = {
+      pubkey,
+      withdrawalCredentials,
+      amount: MAX_EFFECTIVE_BALANCE,
+      signature: new Uint8Array(96),
+    };
     data.signature = keys.sign(i, computeSigningRoot(ssz.phase0.DepositMessage, data, domain));
     depositTree.push(ssz.phase0.DepositData.hashTreeRoot(data));
     depositTree.commit();

@@ -21,18 +21,29 @@ export function addSingleAttestation(chain: DevChain, att: electra.SingleAttesta
   };
   const current = chain.currentSlot();
   if (data.slot > current) refuse(`attestation slot ${data.slot} is in the future (current slot ${current})`);
-  if (data.slot + SLOTS_PER_EPOCH < current) refuse(`attestation slot ${data.slot} is older than one epoch (current slot ${current})`);
+  if (data.slot + SLOTS_PER_EPOCH < current)
+    refuse(`attestation slot ${data.slot} is older than one epoch (current slot ${current})`);
   if (data.index !== 0) refuse(`attestation data index must be 0 after Electra, got ${data.index}`);
   if (data.target.epoch !== epoch) refuse(`target epoch ${data.target.epoch} does not match the slot's epoch ${epoch}`);
   if (!chain.blocks.getByRoot(data.beaconBlockRoot)) refuse(`unknown beacon block root ${toHex(data.beaconBlockRoot)}`);
   const state = chain.dutyState(epoch);
   const committeeCount = state.epochCtx.getCommitteeCountPerSlot(epoch);
-  if (att.committeeIndex >= committeeCount) refuse(`committee index ${att.committeeIndex} out of range (${committeeCount} committees per slot)`);
+  if (att.committeeIndex >= committeeCount)
+    refuse(`committee index ${att.committeeIndex} out of range (${committeeCount} committees per slot)`);
   const committee = state.epochCtx.getBeaconCommittee(data.slot, att.committeeIndex);
   const position = committee.indexOf(att.attesterIndex);
-  if (position < 0) refuse(`validator ${att.attesterIndex} is not in committee ${att.committeeIndex} of slot ${data.slot}`);
+  if (position < 0)
+    refuse(`validator ${att.attesterIndex} is not in committee ${att.committeeIndex} of slot ${data.slot}`);
   const domain = chain.config.getDomain(state.slot, DOMAIN_BEACON_ATTESTER, data.slot);
-  const signature = verifySignature(state, att.attesterIndex, ssz.phase0.AttestationData, data, domain, att.signature, refuse);
+  const signature = verifySignature(
+    state,
+    att.attesterIndex,
+    ssz.phase0.AttestationData,
+    data,
+    domain,
+    att.signature,
+    refuse,
+  );
   chain.attestationPool.add(data, committee, att.committeeIndex, [position], signature);
   chain.rejections.delete(`${att.attesterIndex}:${data.target.epoch}`);
 }
@@ -44,13 +55,20 @@ export function attestationData(chain: DevChain, slot: number, committeeIndex: n
   const epoch = computeEpochAtSlot(slot);
   const state = chain.dutyState(epoch);
   const committees = state.epochCtx.getCommitteeCountPerSlot(epoch);
-  if (committeeIndex >= committees) reject(`committee index ${committeeIndex} out of range (${committees} committees per slot)`);
+  if (committeeIndex >= committees)
+    reject(`committee index ${committeeIndex} out of range (${committees} committees per slot)`);
   // For a past slot the vote is for the canonical block of that slot, as an honest attester then saw it.
   const voted = slot >= head.slot ? head : (chain.blocks.atOrBefore(head, slot) ?? chain.genesisBlock);
   const advanced = chain.stateAt(voted, slot);
   const target = chain.blocks.atOrBefore(voted, computeStartSlotAtEpoch(epoch)) ?? chain.genesisBlock;
   const source = advanced.currentJustifiedCheckpoint;
-  return {slot, index: 0, beaconBlockRoot: voted.root, source: {epoch: source.epoch, root: source.root}, target: {epoch, root: target.root}};
+  return {
+    slot,
+    index: 0,
+    beaconBlockRoot: voted.root,
+    source: {epoch: source.epoch, root: source.root},
+    target: {epoch, root: target.root},
+  };
 }
 
 /** A sync committee member's signature over the head root of `slot`, checked, then into the sync pool. */
@@ -64,7 +82,15 @@ export function addSyncCommitteeMessage(chain: DevChain, msg: altair.SyncCommitt
   const positions = state.epochCtx.getIndexedSyncCommittee(msg.slot).validatorIndexMap.get(msg.validatorIndex);
   if (!positions) reject(`validator ${msg.validatorIndex} is not in the sync committee at slot ${msg.slot}`);
   const domain = chain.config.getDomain(state.slot, DOMAIN_SYNC_COMMITTEE, msg.slot);
-  const signature = verifySignature(state, msg.validatorIndex, ssz.Root, msg.beaconBlockRoot, domain, msg.signature, reject);
+  const signature = verifySignature(
+    state,
+    msg.validatorIndex,
+    ssz.Root,
+    msg.beaconBlockRoot,
+    domain,
+    msg.signature,
+    reject,
+  );
   chain.syncPool.add(msg.slot, msg.beaconBlockRoot, positions, signature);
   chain.seen.add(msg.slot, seenKey);
 }

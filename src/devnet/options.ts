@@ -33,7 +33,8 @@ function bad(option: string, reason: string): never {
 
 function int(option: string, value: string, min: number, max: number): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) bad(option, `expected a whole number, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
+    bad(option, `expected a whole number, got ${JSON.stringify(value)}`);
   if (n < min || n > max) bad(option, `must be between ${min} and ${max}, got ${n}`);
   return n;
 }
@@ -47,7 +48,11 @@ export function parseOwn(value: string, validators: number): Set<number> {
     const a = Number(m[1]);
     const b = m[2] === undefined ? a : Number(m[2]);
     if (b < a) bad("--own", `range ${part} is reversed; write ${b}..${a}`);
-    if (b >= validators) bad("--own", `validator ${b} is outside the genesis validators 0..${validators - 1}; raise --validators or lower the range`);
+    if (b >= validators)
+      bad(
+        "--own",
+        `validator ${b} is outside the genesis validators 0..${validators - 1}; raise --validators or lower the range`,
+      );
     for (let i = a; i <= b; i++) own.add(i);
   }
   return own;
@@ -56,8 +61,16 @@ export function parseOwn(value: string, validators: number): Set<number> {
 export function parseDevnetOptions(f: DevnetCliFlags): DevnetParsedOptions {
   const validators = int("--validators", f.validators, 1, MAX_VALIDATORS);
   const slotMs = int("--slot-ms", f.slotMs, 0, 3_600_000);
-  if (slotMs < MIN_SLOT_MS) bad("--slot-ms", `${slotMs} ms is too short: producing and importing a block with its duties needs at least ${MIN_SLOT_MS} ms`);
-  if (slotMs % 1000 !== 0) bad("--slot-ms", `${slotMs} is not a multiple of 1000: execution timestamps are whole seconds, so slots must be whole seconds too`);
+  if (slotMs < MIN_SLOT_MS)
+    bad(
+      "--slot-ms",
+      `${slotMs} ms is too short: producing and importing a block with its duties needs at least ${MIN_SLOT_MS} ms`,
+    );
+  if (slotMs % 1000 !== 0)
+    bad(
+      "--slot-ms",
+      `${slotMs} is not a multiple of 1000: execution timestamps are whole seconds, so slots must be whole seconds too`,
+    );
   if (f.fork !== "electra" && f.fork !== "fulu") bad("--fork", `expected electra or fulu, got ${f.fork}`);
   return {
     validators,

@@ -58,9 +58,16 @@ export class OwnValidators {
     const state = chain.stateAt(parent, slot);
     const proposer = state.epochCtx.getBeaconProposer(slot);
     const epoch = computeEpochAtSlot(slot);
-    const randao = this.keys.sign(proposer, computeSigningRoot(ssz.Epoch, epoch, chain.config.getDomain(state.slot, DOMAIN_RANDAO, slot)));
+    const randao = this.keys.sign(
+      proposer,
+      computeSigningRoot(ssz.Epoch, epoch, chain.config.getDomain(state.slot, DOMAIN_RANDAO, slot)),
+    );
     const {block} = await produceBlock(chain, slot, randao, graffiti, this.feeRecipients, {parent, badStateRoot});
-    const signingRoot = computeSigningRoot(ssz.electra.BeaconBlock, block, chain.config.getDomain(state.slot, DOMAIN_BEACON_PROPOSER, slot));
+    const signingRoot = computeSigningRoot(
+      ssz.electra.BeaconBlock,
+      block,
+      chain.config.getDomain(state.slot, DOMAIN_BEACON_PROPOSER, slot),
+    );
     return chain.importBlock({message: block, signature: this.keys.sign(proposer, signingRoot)});
   }
 
@@ -74,11 +81,20 @@ export class OwnValidators {
       const committee = state.epochCtx.getBeaconCommittee(slot, committeeIndex);
       if (!committee.some((v) => this.own.has(v))) continue;
       const data = chain.attestationData(slot, committeeIndex);
-      const root = computeSigningRoot(ssz.phase0.AttestationData, data, chain.config.getDomain(state.slot, DOMAIN_BEACON_ATTESTER, slot));
+      const root = computeSigningRoot(
+        ssz.phase0.AttestationData,
+        data,
+        chain.config.getDomain(state.slot, DOMAIN_BEACON_ATTESTER, slot),
+      );
       for (const attesterIndex of committee) {
         if (!this.own.has(attesterIndex)) continue;
         try {
-          chain.addSingleAttestation({committeeIndex, attesterIndex, data, signature: this.keys.sign(attesterIndex, root)});
+          chain.addSingleAttestation({
+            committeeIndex,
+            attesterIndex,
+            data,
+            signature: this.keys.sign(attesterIndex, root),
+          });
         } catch (e) {
           this.logger.warn("Own attestation refused", {slot, attesterIndex}, errorMessage(e));
         }
@@ -86,11 +102,20 @@ export class OwnValidators {
     }
     const sync = state.epochCtx.getIndexedSyncCommittee(slot);
     const headRoot = chain.head().root;
-    const syncRoot = computeSigningRoot(ssz.Root, headRoot, chain.config.getDomain(state.slot, DOMAIN_SYNC_COMMITTEE, slot));
+    const syncRoot = computeSigningRoot(
+      ssz.Root,
+      headRoot,
+      chain.config.getDomain(state.slot, DOMAIN_SYNC_COMMITTEE, slot),
+    );
     for (const validatorIndex of sync.validatorIndexMap.keys()) {
       if (!this.own.has(validatorIndex)) continue;
       try {
-        chain.addSyncCommitteeMessage({slot, beaconBlockRoot: headRoot, validatorIndex, signature: this.keys.sign(validatorIndex, syncRoot)});
+        chain.addSyncCommitteeMessage({
+          slot,
+          beaconBlockRoot: headRoot,
+          validatorIndex,
+          signature: this.keys.sign(validatorIndex, syncRoot),
+        });
       } catch (e) {
         this.logger.warn("Own sync message refused", {slot, validatorIndex}, errorMessage(e));
       }

@@ -4,7 +4,9 @@
  * order). The devnet always runs the minimal preset: 8 slots per epoch makes finality reachable in seconds.
  */
 if (process.env.LODESTAR_PRESET !== undefined && process.env.LODESTAR_PRESET !== "minimal") {
-  throw new Error(`the devnet needs LODESTAR_PRESET=minimal, the environment sets ${process.env.LODESTAR_PRESET}; unset it`);
+  throw new Error(
+    `the devnet needs LODESTAR_PRESET=minimal, the environment sets ${process.env.LODESTAR_PRESET}; unset it`,
+  );
 }
 process.env.LODESTAR_PRESET = "minimal";
 export {};

@@ -44,7 +44,10 @@ export class SubmissionLog {
   private epoch(epoch: number): EpochLog {
     let log = this.byEpoch.get(epoch);
     if (!log) {
-      this.byEpoch.set(epoch, (log = {aggregates: [], committeeSubscriptions: new Map(), syncSubscriptions: new Set()}));
+      this.byEpoch.set(
+        epoch,
+        (log = {aggregates: [], committeeSubscriptions: new Map(), syncSubscriptions: new Set()}),
+      );
       for (const e of this.byEpoch.keys()) if (e < epoch - EPOCHS_KEPT) this.byEpoch.delete(e);
     }
     return log;

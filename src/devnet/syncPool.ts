@@ -24,14 +24,24 @@ export class SyncPool {
   }
 
   /** A checked contribution; `positions` are absolute positions in the sync committee. */
-  addContribution(slot: number, blockRoot: Uint8Array, subcommitteeIndex: number, positions: number[], signature: Signature): void {
+  addContribution(
+    slot: number,
+    blockRoot: Uint8Array,
+    subcommitteeIndex: number,
+    positions: number[],
+    signature: Signature,
+  ): void {
     const key = `${slot}:${toHex(blockRoot)}:${subcommitteeIndex}`;
     const best = this.contributions.get(key);
     if (!best || positions.length > best.positions.length) this.contributions.set(key, {positions, signature});
   }
 
   /** One subcommittee's best cover: its members' own messages, or a contribution if that has more of them. */
-  private subcommittee(slot: number, blockRoot: Uint8Array, sub: number): {positions: number[]; signatures: Signature[]} {
+  private subcommittee(
+    slot: number,
+    blockRoot: Uint8Array,
+    sub: number,
+  ): {positions: number[]; signatures: Signature[]} {
     const start = sub * SYNC_COMMITTEE_SUBNET_SIZE;
     const positions: number[] = [];
     const signatures: Signature[] = [];
@@ -58,17 +68,28 @@ export class SyncPool {
     return {syncCommitteeBits: bits, syncCommitteeSignature: aggregateSignatures(sigs).toBytes()};
   }
 
-  contribution(slot: number, blockRoot: Uint8Array, subcommitteeIndex: number): altair.SyncCommitteeContribution | null {
+  contribution(
+    slot: number,
+    blockRoot: Uint8Array,
+    subcommitteeIndex: number,
+  ): altair.SyncCommitteeContribution | null {
     const {positions, signatures} = this.subcommittee(slot, blockRoot, subcommitteeIndex);
     if (signatures.length === 0) return null;
     const bits = BitArray.fromBitLen(SYNC_COMMITTEE_SUBNET_SIZE);
     for (const p of positions) bits.set(p - subcommitteeIndex * SYNC_COMMITTEE_SUBNET_SIZE, true);
-    return {slot, beaconBlockRoot: blockRoot, subcommitteeIndex, aggregationBits: bits, signature: aggregateSignatures(signatures).toBytes()};
+    return {
+      slot,
+      beaconBlockRoot: blockRoot,
+      subcommitteeIndex,
+      aggregationBits: bits,
+      signature: aggregateSignatures(signatures).toBytes(),
+    };
   }
 
   prune(currentSlot: number): void {
     // 4 slots: a sync aggregate only ever uses the previous slot's signatures; the rest is slack for late callers.
     for (const s of this.bySlot.keys()) if (s < currentSlot - 4) this.bySlot.delete(s);
-    for (const k of this.contributions.keys()) if (Number(k.split(":")[0]) < currentSlot - 4) this.contributions.delete(k);
+    for (const k of this.contributions.keys())
+      if (Number(k.split(":")[0]) < currentSlot - 4) this.contributions.delete(k);
   }
 }

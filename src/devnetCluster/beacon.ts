@@ -17,24 +17,57 @@ const BEACON_START_TIMEOUT_MS = 60_000;
  * Starts `r3dv devnet-beacon` on a free port, signing nothing itself (`--own none`: the cluster is every
  * validator), and waits for the genesis.json it writes once it listens.
  */
-export async function startBeacon(sup: Supervisor, o: {validators: number; genesisDelaySec: number; port: number; dir: string; log: string}): Promise<DevnetBeacon> {
-  const args = ["devnet-beacon", "--validators", String(o.validators), "--own", "none", "--port", String(o.port), "--slot-ms", String(SLOT_MS), "--genesis-delay", String(o.genesisDelaySec), "--data-dir", o.dir, "--log-level", "warn"];
+export async function startBeacon(
+  sup: Supervisor,
+  o: {validators: number; genesisDelaySec: number; port: number; dir: string; log: string},
+): Promise<DevnetBeacon> {
+  const args = [
+    "devnet-beacon",
+    "--validators",
+    String(o.validators),
+    "--own",
+    "none",
+    "--port",
+    String(o.port),
+    "--slot-ms",
+    String(SLOT_MS),
+    "--genesis-delay",
+    String(o.genesisDelaySec),
+    "--data-dir",
+    o.dir,
+    "--log-level",
+    "warn",
+  ];
   const child = await sup.start("devnet-beacon", args, o.log);
   const end = Date.now() + BEACON_START_TIMEOUT_MS;
   for (;;) {
-    const info = await readFile(join(o.dir, "genesis.json"), "utf8").then((t) => JSON.parse(t) as {url: string; genesis_time: number}, () => undefined);
+    const info = await readFile(join(o.dir, "genesis.json"), "utf8").then(
+      (t) => JSON.parse(t) as {url: string; genesis_time: number},
+      () => undefined,
+    );
     if (info) return {child, url: info.url, genesisTime: info.genesis_time};
     if (!child.alive() || Date.now() > end) {
       const log = await readFile(o.log, "utf8").catch(() => "");
-      const reason = child.alive() ? `no genesis.json after ${BEACON_START_TIMEOUT_MS} ms` : `exited (${await child.exited})`;
-      throw new DevnetRunError({code: "DEVNET_RUN_START_FAILED", process: "devnet-beacon", reason}, `the devnet beacon node did not start: ${reason}; its log ${o.log} ends: ${log.slice(-500)}`);
+      const reason = child.alive()
+        ? `no genesis.json after ${BEACON_START_TIMEOUT_MS} ms`
+        : `exited (${await child.exited})`;
+      throw new DevnetRunError(
+        {code: "DEVNET_RUN_START_FAILED", process: "devnet-beacon", reason},
+        `the devnet beacon node did not start: ${reason}; its log ${o.log} ends: ${log.slice(-500)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 export async function fetchEffectiveness<T>(url: string, fromEpoch: number, toEpoch: number): Promise<T> {
-  const res = await fetch(`${url}/r3dv/v1/effectiveness?from_epoch=${fromEpoch}&to_epoch=${toEpoch}`, {signal: AbortSignal.timeout(30_000)});
-  if (!res.ok) throw new DevnetRunError({code: "DEVNET_RUN_BEACON_FAILED", request: "effectiveness", reason: `HTTP ${res.status}`}, `the devnet beacon node answered ${res.status} for effectiveness: ${await res.text()}`);
+  const res = await fetch(`${url}/r3dv/v1/effectiveness?from_epoch=${fromEpoch}&to_epoch=${toEpoch}`, {
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!res.ok)
+    throw new DevnetRunError(
+      {code: "DEVNET_RUN_BEACON_FAILED", request: "effectiveness", reason: `HTTP ${res.status}`},
+      `the devnet beacon node answered ${res.status} for effectiveness: ${await res.text()}`,
+    );
   return ((await res.json()) as {data: T}).data;
 }

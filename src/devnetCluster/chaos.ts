@@ -18,21 +18,33 @@ export const DEFAULT_CHAOS = "kill:2@2,start:2@4";
  */
 export function parseChaos(spec: string, nodes: number, epochs: number | undefined): ChaosEvent[] {
   const events: ChaosEvent[] = [];
-  for (const part of spec.split(",").map((p) => p.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(kill|start):(\d+)@(\d+)$/.exec(part);
-    if (!m) throw badOption("--chaos", `${JSON.stringify(part)} is not ACTION:NODE@EPOCH (ACTION kill or start), e.g. kill:2@2,start:2@4`);
+    if (!m)
+      throw badOption(
+        "--chaos",
+        `${JSON.stringify(part)} is not ACTION:NODE@EPOCH (ACTION kill or start), e.g. kill:2@2,start:2@4`,
+      );
     const event = {action: m[1] as ChaosAction, node: Number(m[2]), epoch: Number(m[3])};
-    if (event.node < 1 || event.node > nodes) throw badOption("--chaos", `${part}: node ${event.node} does not exist; nodes are 1 to ${nodes}`);
-    if (event.epoch < 1) throw badOption("--chaos", `${part}: epoch 0 is the cluster's first; schedule faults from epoch 1`);
-    if (epochs !== undefined && event.epoch >= epochs) throw badOption("--chaos", `${part}: the run covers epochs 0 to ${epochs - 1}; raise --epochs or move the fault`);
+    if (event.node < 1 || event.node > nodes)
+      throw badOption("--chaos", `${part}: node ${event.node} does not exist; nodes are 1 to ${nodes}`);
+    if (event.epoch < 1)
+      throw badOption("--chaos", `${part}: epoch 0 is the cluster's first; schedule faults from epoch 1`);
+    if (epochs !== undefined && event.epoch >= epochs)
+      throw badOption("--chaos", `${part}: the run covers epochs 0 to ${epochs - 1}; raise --epochs or move the fault`);
     events.push(event);
   }
   // Stable sort: events of one epoch keep the order they were written in.
   events.sort((a, b) => a.epoch - b.epoch);
   const down = new Set<number>();
   for (const e of events) {
-    if (e.action === "kill" && down.has(e.node)) throw badOption("--chaos", `kill:${e.node}@${e.epoch}: node ${e.node} is already down then`);
-    if (e.action === "start" && !down.has(e.node)) throw badOption("--chaos", `start:${e.node}@${e.epoch}: node ${e.node} is running then; kill it first`);
+    if (e.action === "kill" && down.has(e.node))
+      throw badOption("--chaos", `kill:${e.node}@${e.epoch}: node ${e.node} is already down then`);
+    if (e.action === "start" && !down.has(e.node))
+      throw badOption("--chaos", `start:${e.node}@${e.epoch}: node ${e.node} is running then; kill it first`);
     if (e.action === "kill") down.add(e.node);
     else down.delete(e.node);
   }

@@ -28,7 +28,13 @@ export interface DevnetCluster {
  * own free p2p and HTTP ports on 127.0.0.1. pbkdf2: the devnet's keys are public, and scrypt would add a minute
  * of key derivation to every start.
  */
-export async function createDevnetCluster(o: {work: string; logs: string; nodes: number; threshold: number; validators: number}): Promise<DevnetCluster> {
+export async function createDevnetCluster(o: {
+  work: string;
+  logs: string;
+  nodes: number;
+  threshold: number;
+  validators: number;
+}): Promise<DevnetCluster> {
   const ports = await freeLocalPorts(2 * o.nodes + 1);
   const beaconPort = ports[2 * o.nodes] as number;
   const p2p = ports.slice(0, o.nodes);
@@ -63,5 +69,21 @@ export async function createDevnetCluster(o: {work: string; logs: string; nodes:
 /** `r3dv run` for one node, the way an operator starts it. */
 export function runArgs(c: DevnetCluster, n: DevnetNode, logLevel: string): string[] {
   const http = n.httpUrl.slice("http://".length);
-  return ["run", "--lock", c.lock, "--node-dir", n.nodeDir, "--data-dir", n.dataDir, "--beacon-node", c.beaconUrl, "--http", http, "--ipc", n.ipc, "--log-level", logLevel];
+  return [
+    "run",
+    "--lock",
+    c.lock,
+    "--node-dir",
+    n.nodeDir,
+    "--data-dir",
+    n.dataDir,
+    "--beacon-node",
+    c.beaconUrl,
+    "--http",
+    http,
+    "--ipc",
+    n.ipc,
+    "--log-level",
+    logLevel,
+  ];
 }

@@ -17,8 +17,14 @@ const BAR_WIDTH = 30;
 function perNode(frame: LiveFrame, node: number) {
   const mine = frame.fresh.filter((d) => d.node === node && d.duty === "attester");
   const ok = mine.filter((d) => d.status === "submitted");
-  const consensus = ok.map((d) => d.stages.consensus).filter((x): x is number => typeof x === "number").sort((a, b) => a - b);
-  const submit = ok.map((d) => d.stages.submit).filter((x): x is number => typeof x === "number").sort((a, b) => a - b);
+  const consensus = ok
+    .map((d) => d.stages.consensus)
+    .filter((x): x is number => typeof x === "number")
+    .sort((a, b) => a - b);
+  const submit = ok
+    .map((d) => d.stages.submit)
+    .filter((x): x is number => typeof x === "number")
+    .sort((a, b) => a - b);
   return {
     ok: ok.length,
     failed: mine.length - ok.length,
@@ -36,7 +42,10 @@ export function plainLine(frame: LiveFrame): string {
   const att = frame.fresh.filter((d) => d.duty === "attester");
   const ok = att.filter((d) => d.status === "submitted").length;
   const late = att.filter((d) => d.status === "late").length;
-  const lat = att.map((d) => d.stages.submit).filter((x): x is number => typeof x === "number").sort((a, b) => a - b);
+  const lat = att
+    .map((d) => d.stages.submit)
+    .filter((x): x is number => typeof x === "number")
+    .sort((a, b) => a - b);
   const failed = [...new Set(att.filter((d) => d.status === "failed").map((d) => d.reason ?? "unknown"))];
   return (
     `slot ${s.slot} epoch ${frame.epoch}: up ${up.join(",") || "none"}${down.length ? ` down ${down.join(",")}` : ""}; ` +
@@ -51,7 +60,10 @@ function stagesP50(results: DutyRecord[]): string {
   const names = [...new Set(results.flatMap((d) => Object.keys(d.stages)))];
   return names
     .map((n) => {
-      const v = results.map((d) => d.stages[n]).filter((x): x is number => typeof x === "number").sort((a, b) => a - b);
+      const v = results
+        .map((d) => d.stages[n])
+        .filter((x): x is number => typeof x === "number")
+        .sort((a, b) => a - b);
       return `${n} ${Math.round(quantile(v, 0.5))}`;
     })
     .join(", ");
@@ -61,7 +73,12 @@ function stagesP50(results: DutyRecord[]): string {
 function proposals(fresh: DutyRecord[]): string {
   const mine = fresh.filter((d) => d.duty === "proposer" && d.validatorIndex >= 0);
   if (mine.length === 0) return "";
-  const one = mine.map((d) => `node ${d.node} ${d.status}${d.round ? ` round ${d.round}` : ""} (${Object.entries(d.stages).map(([k, v]) => `${k} ${v}`).join(", ")})`);
+  const one = mine.map(
+    (d) =>
+      `node ${d.node} ${d.status}${d.round ? ` round ${d.round}` : ""} (${Object.entries(d.stages)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")})`,
+  );
   return `; proposal: ${one.join("; ")}`;
 }
 
@@ -72,16 +89,30 @@ export function tableView(frame: LiveFrame): string {
   if (frame.totalSlots !== undefined) {
     const done = Math.min(1, (s.slot + 1) / frame.totalSlots);
     const filled = Math.round(done * BAR_WIDTH);
-    lines.push(`[${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}] slot ${s.slot + 1}/${frame.totalSlots}, epoch ${frame.epoch}, ${Math.max(0, Math.round(frame.secondsLeft ?? 0))} s left`);
+    lines.push(
+      `[${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}] slot ${s.slot + 1}/${frame.totalSlots}, epoch ${frame.epoch}, ${Math.max(0, Math.round(frame.secondsLeft ?? 0))} s left`,
+    );
   } else {
     lines.push(`slot ${s.slot}, epoch ${frame.epoch} (--forever: Ctrl-C stops the run)`);
   }
-  lines.push(`justified ${s.justified ?? "?"}  finalized ${s.finalized ?? "?"}  threshold ${frame.threshold} of ${s.nodes.length}`);
+  lines.push(
+    `justified ${s.justified ?? "?"}  finalized ${s.finalized ?? "?"}  threshold ${frame.threshold} of ${s.nodes.length}`,
+  );
   const head = ["node", "state", "peers", "attest ok/fail", "round", "decided", "latency p50", "refused", "series"];
   const rows = s.nodes.map((n) => {
     const p = perNode(frame, n.node);
     const refused = Object.values(n.refused ?? {}).reduce((a, b) => a + b, 0);
-    return [String(n.node), n.up ? "up" : "DOWN", n.up ? String(n.peers ?? "?") : "-", `${p.ok}/${p.failed}`, String(p.round), p.consensus, p.latency, n.up ? String(refused) : "-", n.up ? String(n.seriesEntries ?? "?") : "-"];
+    return [
+      String(n.node),
+      n.up ? "up" : "DOWN",
+      n.up ? String(n.peers ?? "?") : "-",
+      `${p.ok}/${p.failed}`,
+      String(p.round),
+      p.consensus,
+      p.latency,
+      n.up ? String(refused) : "-",
+      n.up ? String(n.seriesEntries ?? "?") : "-",
+    ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i] as number)).join("  ");

@@ -12,7 +12,14 @@ export const KEYS_LOADED_LINE = "validator duties wait for the beacon node";
 export const DUTIES_STARTED_LINE = "validator duties started";
 
 /** Waits until `log`, read from byte `from`, contains `needle`; false if the process exits, the time runs out or the run is interrupted. */
-export async function waitForLogLine(log: string, from: number, needle: string, child: Pick<Child, "alive">, deadlineMs: number, signal: AbortSignal): Promise<boolean> {
+export async function waitForLogLine(
+  log: string,
+  from: number,
+  needle: string,
+  child: Pick<Child, "alive">,
+  deadlineMs: number,
+  signal: AbortSignal,
+): Promise<boolean> {
   let text = "";
   let offset = from;
   while (Date.now() < deadlineMs && !signal.aborted && child.alive()) {

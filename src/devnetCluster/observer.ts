@@ -42,7 +42,10 @@ export interface DutyRecord {
 }
 
 const isWindow = (w: unknown): w is {from: number; to: number} =>
-  typeof w === "object" && w !== null && typeof (w as {from?: unknown}).from === "number" && typeof (w as {to?: unknown}).to === "number";
+  typeof w === "object" &&
+  w !== null &&
+  typeof (w as {from?: unknown}).from === "number" &&
+  typeof (w as {to?: unknown}).to === "number";
 
 /** A status request must not hold up a slot's sample: a node that cannot answer in this time counts as down. */
 const STATUS_TIMEOUT_MS = 1000;
@@ -53,7 +56,14 @@ export async function sampleNode(n: DevnetNode, running: boolean): Promise<NodeS
     const res = await fetch(`${n.httpUrl}/r3dv/v1/status`, {signal: AbortSignal.timeout(STATUS_TIMEOUT_MS)});
     if (!res.ok) return {node: n.index, up: false};
     const s = (await res.json()) as NodeStatus;
-    return {node: n.index, up: true, peers: s.ready.peersConnected, seriesEntries: s.series.entries, seriesBytes: s.series.bytes, refused: s.limiters.refused};
+    return {
+      node: n.index,
+      up: true,
+      peers: s.ready.peersConnected,
+      seriesEntries: s.series.entries,
+      seriesBytes: s.series.bytes,
+      refused: s.limiters.refused,
+    };
   } catch {
     return {node: n.index, up: false};
   }
@@ -61,7 +71,9 @@ export async function sampleNode(n: DevnetNode, running: boolean): Promise<NodeS
 
 export async function sampleFinality(beaconUrl: string): Promise<{justified: number; finalized: number} | undefined> {
   try {
-    const res = await fetch(`${beaconUrl}/eth/v1/beacon/states/head/finality_checkpoints`, {signal: AbortSignal.timeout(STATUS_TIMEOUT_MS)});
+    const res = await fetch(`${beaconUrl}/eth/v1/beacon/states/head/finality_checkpoints`, {
+      signal: AbortSignal.timeout(STATUS_TIMEOUT_MS),
+    });
     const body = (await res.json()) as {data: {current_justified: {epoch: string}; finalized: {epoch: string}}};
     return {justified: Number(body.data.current_justified.epoch), finalized: Number(body.data.finalized.epoch)};
   } catch {

@@ -35,7 +35,8 @@ export interface DevnetRunFlags {
 
 function int(option: string, v: string, min: number, max: number): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw badOption(option, `expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v.trim()) || n < min || n > max)
+    throw badOption(option, `expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -44,7 +45,11 @@ export function parseRunOptions(f: DevnetRunFlags): DevnetRunOptions {
   // 10 nodes of 64 validators each already take the two cores of a laptop; more would measure the machine.
   const nodes = int("--nodes", f.nodes, 1, 10);
   const threshold = f.threshold === undefined ? Math.ceil((2 * nodes) / 3) : int("--threshold", f.threshold, 1, nodes);
-  if (threshold * 2 <= nodes) throw badOption("--threshold", `${threshold} of ${nodes} is not a majority: two disjoint groups could sign conflicting messages; use at least ${Math.floor(nodes / 2) + 1}`);
+  if (threshold * 2 <= nodes)
+    throw badOption(
+      "--threshold",
+      `${threshold} of ${nodes} is not a majority: two disjoint groups could sign conflicting messages; use at least ${Math.floor(nodes / 2) + 1}`,
+    );
   // The devnet's interop genesis: at least one committee member per slot, at most what one machine signs in time.
   const validators = int("--validators", f.validators, SLOTS_PER_EPOCH, 1024);
   const epochs = f.forever ? undefined : int("--epochs", f.epochs, 2, 1000);
@@ -55,10 +60,23 @@ export function parseRunOptions(f: DevnetRunFlags): DevnetRunOptions {
       chaos = parseChaos(f.chaos, nodes, epochs);
     } catch (e) {
       if (!isDefault) throw e;
-      throw badOption("--chaos", `the default schedule ${DEFAULT_CHAOS} does not fit ${nodes} node(s) and ${epochs} epoch(s): pass your own --chaos, or --no-chaos`);
+      throw badOption(
+        "--chaos",
+        `the default schedule ${DEFAULT_CHAOS} does not fit ${nodes} node(s) and ${epochs} epoch(s): pass your own --chaos, or --no-chaos`,
+      );
     }
   }
   const genesisDelaySec = int("--genesis-delay", f.genesisDelay, 5, 600);
   if (!f.out.trim()) throw badOption("--out", "expected a folder for the report");
-  return {nodes, threshold, validators, epochs, chaos, out: f.out, genesisDelaySec, keep: Boolean(f.keep), logLevel: f.logLevel};
+  return {
+    nodes,
+    threshold,
+    validators,
+    epochs,
+    chaos,
+    out: f.out,
+    genesisDelaySec,
+    keep: Boolean(f.keep),
+    logLevel: f.logLevel,
+  };
 }

@@ -13,7 +13,13 @@ export const LOWEST_PRIORITY = 19;
  * real deployment) cannot happen. So a restarted node runs at the lowest CPU priority until its duties start.
  * Raising it back needs CAP_SYS_NICE (root has it); without, the node stays low, and the report says so.
  */
-export async function deprioritizeWhileStarting(child: Pick<Child, "pid" | "alive">, log: string, from: number, signal: AbortSignal, timeoutMs: number): Promise<string> {
+export async function deprioritizeWhileStarting(
+  child: Pick<Child, "pid" | "alive">,
+  log: string,
+  from: number,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<string> {
   try {
     await setProcessPriority(child.pid, LOWEST_PRIORITY);
   } catch (e) {
@@ -33,7 +39,10 @@ export async function deprioritizeWhileStarting(child: Pick<Child, "pid" | "aliv
  * their creator's): every thread of the process, listed in /proc, gets it. Elsewhere, the pid alone.
  */
 export async function setProcessPriority(pid: number, priority: number): Promise<void> {
-  const tids = await readdir(`/proc/${pid}/task`).then((t) => t.map(Number), () => [pid]);
+  const tids = await readdir(`/proc/${pid}/task`).then(
+    (t) => t.map(Number),
+    () => [pid],
+  );
   for (const tid of tids) {
     try {
       setPriority(tid, priority);

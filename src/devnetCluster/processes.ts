@@ -38,8 +38,16 @@ export class Supervisor {
       closeSync(fd);
     }
     if (proc.pid === undefined) await once(proc, "error");
-    const exited = new Promise<number | string>((resolve) => proc.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown")));
-    const child: Child = {name, pid: proc.pid as number, proc, exited, alive: () => proc.exitCode === null && proc.signalCode === null};
+    const exited = new Promise<number | string>((resolve) =>
+      proc.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown")),
+    );
+    const child: Child = {
+      name,
+      pid: proc.pid as number,
+      proc,
+      exited,
+      alive: () => proc.exitCode === null && proc.signalCode === null,
+    };
     this.children.push(child);
     await this.writePids();
     return child;

@@ -21,7 +21,13 @@ export interface EffectivenessAnswer {
   current_justified: {epoch: number};
   epochs: {
     epoch: number;
-    validators: {index: number; duty: {slot: number}; included: boolean; correct_target: boolean; inclusion_delay: number | null}[];
+    validators: {
+      index: number;
+      duty: {slot: number};
+      included: boolean;
+      correct_target: boolean;
+      inclusion_delay: number | null;
+    }[];
     proposals: {slot: number; proposed: boolean; due: boolean}[];
     missed_proposals: number[];
     sync_committee: {blocks: number; bits_set: number; participation: number | null};
@@ -126,7 +132,15 @@ export interface Report {
   finalizedAtStart: number;
   finalizedAtEnd: number;
   justifiedAtEnd: number;
-  latency: {count: number; p50: number; p99: number; deadlineMs: number; overDeadline: number; consensusP50: number; consensusP99: number};
+  latency: {
+    count: number;
+    p50: number;
+    p99: number;
+    deadlineMs: number;
+    overDeadline: number;
+    consensusP50: number;
+    consensusP99: number;
+  };
   /** Per slot: the cluster's attester duties submitted (by any node) and failed (by every node that reported). */
   timeline: {slot: number; submitted: number; failed: number; p50: number | null}[];
   outcomes: {duty: string; status: string; reason: string; perNode: Record<number, number>}[];
@@ -175,10 +189,18 @@ export function buildReport(f: RunFacts): Report {
   });
   const attestationDuties = epochs.reduce((a, e) => a + e.duties, 0);
   const attestationsGood = epochs.reduce((a, e) => a + e.good, 0);
-  const allDelays = f.effectiveness.epochs.flatMap((e) => e.validators.map((v) => v.inclusion_delay).filter((d): d is number => d !== null));
+  const allDelays = f.effectiveness.epochs.flatMap((e) =>
+    e.validators.map((v) => v.inclusion_delay).filter((d): d is number => d !== null),
+  );
   const attesterOk = f.duties.filter((d) => d.duty === "attester" && d.status === "submitted");
-  const submitMs = attesterOk.map((d) => d.stages.submit).filter((x): x is number => typeof x === "number").sort((a, b) => a - b);
-  const consensusMs = attesterOk.map((d) => d.stages.consensus).filter((x): x is number => typeof x === "number").sort((a, b) => a - b);
+  const submitMs = attesterOk
+    .map((d) => d.stages.submit)
+    .filter((x): x is number => typeof x === "number")
+    .sort((a, b) => a - b);
+  const consensusMs = attesterOk
+    .map((d) => d.stages.consensus)
+    .filter((x): x is number => typeof x === "number")
+    .sort((a, b) => a - b);
   const deadlineMs = Math.round(f.slotMs / 3);
   const finalizedAtStart = f.samples.find((s) => s.finalized !== undefined)?.finalized ?? 0;
 
@@ -285,17 +307,34 @@ function judge(r: Omit<Report, "targets" | "passed">, f: RunFacts): Target[] {
   const missed = judged.flatMap((e) => e.missed);
   const s = f.slashing;
   return [
-    target("effectiveness", r.effectiveness >= EFFECTIVENESS_TARGET, `${pct(r.effectiveness)} of ${r.attestationDuties} attestations included with the correct target`, `at least ${pct(EFFECTIVENESS_TARGET)}`),
-    target("finality", r.finalizedAtEnd > r.finalizedAtStart, `finalized epoch ${r.finalizedAtStart} at the start, ${r.finalizedAtEnd} at the end`, "advances"),
+    target(
+      "effectiveness",
+      r.effectiveness >= EFFECTIVENESS_TARGET,
+      `${pct(r.effectiveness)} of ${r.attestationDuties} attestations included with the correct target`,
+      `at least ${pct(EFFECTIVENESS_TARGET)}`,
+    ),
+    target(
+      "finality",
+      r.finalizedAtEnd > r.finalizedAtStart,
+      `finalized epoch ${r.finalizedAtStart} at the start, ${r.finalizedAtEnd} at the end`,
+      "advances",
+    ),
     target(
       "sync committee participation",
       sync !== null && sync >= SYNC_PARTICIPATION_TARGET,
-      sync === null ? `no block with a sync aggregate in ${where}` : `${pct(sync)} of the sync committee bits in ${syncBlocks} blocks of ${where}`,
+      sync === null
+        ? `no block with a sync aggregate in ${where}`
+        : `${pct(sync)} of the sync committee bits in ${syncBlocks} blocks of ${where}`,
       `at least ${pct(SYNC_PARTICIPATION_TARGET)}`,
     ),
     // An aggregate the beacon node accepted carries votes it validated: nothing but a missing block keeps them
     // off chain, and the run waits for the last slot's inclusion; so every one must be included.
-    target("aggregates included", accepted > 0 && included === accepted, `${included} of ${accepted} accepted aggregates included, in ${where}`, "every accepted aggregate, and at least one"),
+    target(
+      "aggregates included",
+      accepted > 0 && included === accepted,
+      `${included} of ${accepted} accepted aggregates included, in ${where}`,
+      "every accepted aggregate, and at least one",
+    ),
     // A proposal needs a quorum like every duty: with one up, the block is signed and published in its slot.
     target(
       "no missed proposal",
@@ -321,7 +360,8 @@ function timeline(f: RunFacts, lastSlot: number): Report["timeline"] {
     const m = bySlot.get(d.slot) ?? new Map<number, boolean>();
     bySlot.set(d.slot, m);
     m.set(d.validatorIndex, m.get(d.validatorIndex) === true || d.status === "submitted");
-    if (d.status === "submitted" && typeof d.stages.submit === "number") latency.set(d.slot, [...(latency.get(d.slot) ?? []), d.stages.submit]);
+    if (d.status === "submitted" && typeof d.stages.submit === "number")
+      latency.set(d.slot, [...(latency.get(d.slot) ?? []), d.stages.submit]);
   }
   const out: Report["timeline"] = [];
   for (let slot = 0; slot <= lastSlot; slot++) {
@@ -341,7 +381,9 @@ function outcomes(duties: DutyRecord[]): Report["outcomes"] {
     o.perNode[d.node] = (o.perNode[d.node] ?? 0) + 1;
     m.set(key, o);
   }
-  return [...m.values()].sort((a, b) => a.duty.localeCompare(b.duty) || a.status.localeCompare(b.status) || a.reason.localeCompare(b.reason));
+  return [...m.values()].sort(
+    (a, b) => a.duty.localeCompare(b.duty) || a.status.localeCompare(b.status) || a.reason.localeCompare(b.reason),
+  );
 }
 
 /** A duty whose slot is unknown (duty_fetch_failed, epoch never fetched) may have fallen as late as its window's end. */
@@ -353,7 +395,15 @@ function groupFailures(f: RunFacts): FailureGroup[] {
     if (d.status !== "failed") continue;
     const reason = d.reason ?? "unknown";
     const key = `${d.duty}|${reason}`;
-    const g = groups.get(key) ?? {duty: d.duty, reason, count: 0, slots: [d.slot, d.slot], reportedBy: [], missing: [], minNodesUp: f.nodes};
+    const g = groups.get(key) ?? {
+      duty: d.duty,
+      reason,
+      count: 0,
+      slots: [d.slot, d.slot],
+      reportedBy: [],
+      missing: [],
+      minNodesUp: f.nodes,
+    };
     g.count++;
     const up = f.samples.find((x) => x.slot === d.slot)?.nodes.filter((n) => n.up).length;
     if (up !== undefined) g.minNodesUp = Math.min(g.minNodesUp, up);

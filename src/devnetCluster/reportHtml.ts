@@ -10,10 +10,21 @@ const W = 760;
 const H = 220;
 const PAD = {l: 48, r: 12, t: 16, b: 28};
 
-const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const esc = (s: string): string =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
-function frame(title: string, body: string, yLabels: {y: number; text: string}[], xLabels: {x: number; text: string}[]): string {
-  const grid = yLabels.map((l) => `<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${l.y}" y2="${l.y}" class="grid"/><text x="${PAD.l - 6}" y="${l.y + 4}" text-anchor="end">${esc(l.text)}</text>`).join("");
+function frame(
+  title: string,
+  body: string,
+  yLabels: {y: number; text: string}[],
+  xLabels: {x: number; text: string}[],
+): string {
+  const grid = yLabels
+    .map(
+      (l) =>
+        `<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${l.y}" y2="${l.y}" class="grid"/><text x="${PAD.l - 6}" y="${l.y + 4}" text-anchor="end">${esc(l.text)}</text>`,
+    )
+    .join("");
   const xs = xLabels.map((l) => `<text x="${l.x}" y="${H - 8}" text-anchor="middle">${esc(l.text)}</text>`).join("");
   return `<figure><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img">${grid}${xs}${body}</svg></figure>`;
 }
@@ -31,7 +42,11 @@ function effectivenessChart(r: Report): string {
     .join("");
   const target = `<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(0.99)}" y2="${y(0.99)}" class="limit"/>`;
   const sync = r.epochs
-    .flatMap((e, i) => (e.syncParticipation === null ? [] : [`${(PAD.l + (i + 0.5) * bw).toFixed(1)},${y(e.syncParticipation).toFixed(1)}`]))
+    .flatMap((e, i) =>
+      e.syncParticipation === null
+        ? []
+        : [`${(PAD.l + (i + 0.5) * bw).toFixed(1)},${y(e.syncParticipation).toFixed(1)}`],
+    )
     .join(" ");
   return frame(
     "Effectiveness per epoch (attestations included with the correct target / duties); blue line: sync committee participation; red: 99% target",
@@ -43,12 +58,22 @@ function effectivenessChart(r: Report): string {
 
 function latencyChart(r: Report): string {
   const slots = Math.max(1, r.timeline.length);
-  const pts = r.facts.duties.filter((d) => d.duty === "attester" && d.status === "submitted" && typeof d.stages.submit === "number" && d.slot < slots);
+  const pts = r.facts.duties.filter(
+    (d) => d.duty === "attester" && d.status === "submitted" && typeof d.stages.submit === "number" && d.slot < slots,
+  );
   const top = Math.max(r.latency.deadlineMs * 1.5, ...pts.map((d) => d.stages.submit as number));
   const x = (s: number) => PAD.l + ((s + 0.5) / slots) * (W - PAD.l - PAD.r);
   const y = (v: number) => PAD.t + (1 - v / top) * (H - PAD.t - PAD.b);
-  const dots = pts.map((d) => `<circle cx="${x(d.slot).toFixed(1)}" cy="${y(d.stages.submit as number).toFixed(1)}" r="1.6" class="n${d.node}"/>`).join("");
-  const p50 = r.timeline.filter((t) => t.p50 !== null).map((t) => `${x(t.slot).toFixed(1)},${y(t.p50 as number).toFixed(1)}`).join(" ");
+  const dots = pts
+    .map(
+      (d) =>
+        `<circle cx="${x(d.slot).toFixed(1)}" cy="${y(d.stages.submit as number).toFixed(1)}" r="1.6" class="n${d.node}"/>`,
+    )
+    .join("");
+  const p50 = r.timeline
+    .filter((t) => t.p50 !== null)
+    .map((t) => `${x(t.slot).toFixed(1)},${y(t.p50 as number).toFixed(1)}`)
+    .join(" ");
   const deadline = `<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(r.latency.deadlineMs)}" y2="${y(r.latency.deadlineMs)}" class="limit"/>`;
   const step = Math.max(1, Math.ceil(slots / 16 / 8) * 8);
   return frame(
@@ -66,9 +91,19 @@ function upDownChart(r: Report): string {
   const cw = (W - PAD.l - PAD.r) / slots;
   const cells = f.samples
     .filter((s) => s.slot < slots)
-    .flatMap((s) => s.nodes.map((n) => `<rect x="${(PAD.l + s.slot * cw).toFixed(1)}" y="${(PAD.t + (n.node - 1) * rowH + 2).toFixed(1)}" width="${cw.toFixed(1)}" height="${(rowH - 4).toFixed(1)}" class="${n.up ? "ok" : "bad"}"><title>node ${n.node} slot ${s.slot}: ${n.up ? "up" : "down"}</title></rect>`))
+    .flatMap((s) =>
+      s.nodes.map(
+        (n) =>
+          `<rect x="${(PAD.l + s.slot * cw).toFixed(1)}" y="${(PAD.t + (n.node - 1) * rowH + 2).toFixed(1)}" width="${cw.toFixed(1)}" height="${(rowH - 4).toFixed(1)}" class="${n.up ? "ok" : "bad"}"><title>node ${n.node} slot ${s.slot}: ${n.up ? "up" : "down"}</title></rect>`,
+      ),
+    )
     .join("");
-  const marks = r.faults.map((x) => `<line x1="${PAD.l + x.slot * cw}" x2="${PAD.l + x.slot * cw}" y1="${PAD.t}" y2="${H - PAD.b}" class="mark"><title>${x.event.action} node ${x.event.node} at slot ${x.slot}</title></line>`).join("");
+  const marks = r.faults
+    .map(
+      (x) =>
+        `<line x1="${PAD.l + x.slot * cw}" x2="${PAD.l + x.slot * cw}" y1="${PAD.t}" y2="${H - PAD.b}" class="mark"><title>${x.event.action} node ${x.event.node} at slot ${x.slot}</title></line>`,
+    )
+    .join("");
   const labels = Array.from({length: f.nodes}, (_, k) => ({y: PAD.t + (k + 0.5) * rowH, text: `node ${k + 1}`}));
   const step = Math.max(8, Math.ceil(slots / 16 / 8) * 8);
   return frame(
@@ -88,7 +123,10 @@ function markdownToHtml(md: string): string {
       if (block.startsWith("# ")) return `<h1>${inline(block.slice(2))}</h1>`;
       if (block.startsWith("## ")) return `<h2>${inline(block.slice(3))}</h2>`;
       if (block.startsWith("| ")) {
-        const rows = block.split("\n").filter((_, i) => i !== 1).map((l) => l.slice(2, -2).split(" | "));
+        const rows = block
+          .split("\n")
+          .filter((_, i) => i !== 1)
+          .map((l) => l.slice(2, -2).split(" | "));
         const [head, ...body] = rows as string[][];
         return `<table><thead><tr>${(head as string[]).map((c) => `<th>${inline(c)}</th>`).join("")}</tr></thead><tbody>${body.map((r) => `<tr>${r.map((c) => `<td>${inline(c)}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
       }

@@ -5,10 +5,15 @@ const nodeList = (xs: number[]): string => (xs.length ? xs.join(", ") : "none");
 /** A failure reason as a person reads it: `no_quorum` -> "no quorum". */
 export const readable = (reason: string): string => reason.replace(/_/g, " ");
 
-export const readyWhen = (msFromGenesis: number): string => `${(Math.abs(msFromGenesis) / 1000).toFixed(1)} s ${msFromGenesis < 0 ? "before" : "after"} genesis`;
+export const readyWhen = (msFromGenesis: number): string =>
+  `${(Math.abs(msFromGenesis) / 1000).toFixed(1)} s ${msFromGenesis < 0 ? "before" : "after"} genesis`;
 
 function table(head: string[], rows: (string | number)[][]): string {
-  return [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  return [
+    `| ${head.join(" | ")} |`,
+    `| ${head.map(() => "---").join(" | ")} |`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
 }
 
 /** The report as Markdown: what `r3dv devnet` prints at the end and writes to OUT/report.md. */
@@ -20,18 +25,43 @@ export function renderMarkdown(r: Report): string {
   out.push(
     `${f.nodes} nodes, threshold ${f.threshold}, ${f.validators} validators, ${f.epochs} epochs of ${f.slotsPerEpoch} slots of ${f.slotMs / 1000} s; ` +
       `genesis ${new Date(f.genesisTime * 1000).toISOString()}, run ${Math.round((f.endedAt - f.startedAt) / 1000)} s` +
-      (f.readyAt ? `, every node ready ${readyWhen(f.readyAt - f.genesisTime * 1000)}` : ", not every node became ready in epoch 0"),
+      (f.readyAt
+        ? `, every node ready ${readyWhen(f.readyAt - f.genesisTime * 1000)}`
+        : ", not every node became ready in epoch 0"),
   );
   out.push(
     "## Verdict\n\n" +
-      table(["target", "measured", "required", "result"], r.targets.map((t) => [t.name, t.measured, t.target, t.met ? "pass" : "**FAIL**"])) +
-      `\n\n${r.passed ? "Every target met: exit code 0." : `Missed: ${r.targets.filter((t) => !t.met).map((t) => t.name).join(", ")}; exit code 1.`}` +
-      (r.epochsWithoutQuorum.length ? ` Epochs ${r.epochsWithoutQuorum.join(", ")} had fewer than ${f.threshold} nodes up after an injected fault: their sync committee, aggregate and proposal duties are shown below but not judged.` : ""),
+      table(
+        ["target", "measured", "required", "result"],
+        r.targets.map((t) => [t.name, t.measured, t.target, t.met ? "pass" : "**FAIL**"]),
+      ) +
+      `\n\n${
+        r.passed
+          ? "Every target met: exit code 0."
+          : `Missed: ${r.targets
+              .filter((t) => !t.met)
+              .map((t) => t.name)
+              .join(", ")}; exit code 1.`
+      }` +
+      (r.epochsWithoutQuorum.length
+        ? ` Epochs ${r.epochsWithoutQuorum.join(", ")} had fewer than ${f.threshold} nodes up after an injected fault: their sync committee, aggregate and proposal duties are shown below but not judged.`
+        : ""),
   );
   out.push(
     "## Effectiveness (read from the devnet's beacon state)\n\n" +
       table(
-        ["epoch", "quorum up", "attestations on target", "of duties", "effectiveness", "mean inclusion delay", "proposals made", "missed proposals", "sync committee participation", "aggregates included"],
+        [
+          "epoch",
+          "quorum up",
+          "attestations on target",
+          "of duties",
+          "effectiveness",
+          "mean inclusion delay",
+          "proposals made",
+          "missed proposals",
+          "sync committee participation",
+          "aggregates included",
+        ],
         r.epochs.map((e) => [
           e.epoch,
           e.quorum ? "yes" : "no",
@@ -56,34 +86,75 @@ export function renderMarkdown(r: Report): string {
       `against the 1/3-slot deadline of ${r.latency.deadlineMs} ms (${r.latency.overDeadline} of ${r.latency.count} over it); consensus decided at p50 ${ms(r.latency.consensusP50)}, p99 ${ms(r.latency.consensusP99)}.`,
   );
   const faults = r.faults.map((x) => {
-    const what = x.event.action === "kill" ? `SIGKILL node ${x.event.node} (pid ${x.pid ?? "?"})` : `start node ${x.event.node} (pid ${x.pid ?? "?"})`;
-    const reasons = Object.entries(x.reasons).map(([k, v]) => `${v} ${readable(k)}`).join(", ") || "none";
+    const what =
+      x.event.action === "kill"
+        ? `SIGKILL node ${x.event.node} (pid ${x.pid ?? "?"})`
+        : `start node ${x.event.node} (pid ${x.pid ?? "?"})`;
+    const reasons =
+      Object.entries(x.reasons)
+        .map(([k, v]) => `${v} ${readable(k)}`)
+        .join(", ") || "none";
     const effect =
       x.event.action === "kill"
         ? `slots ${x.slot}-${x.untilSlot}: ${x.failedDuties} duty failures reported (${reasons}), ${x.missedOnChain} attestations missing on chain`
         : (x.recoveredSlot !== undefined
             ? `node ${x.event.node} submitted again from slot ${x.recoveredSlot}, ${x.recoveredAfterSec?.toFixed(1)} s after its start`
             : `node ${x.event.node} submitted nothing before the run ended`) + (x.note ? `; ${x.note}` : "");
-    return [`${x.event.action}:${x.event.node}@${x.event.epoch}`, x.slot, x.error ? `${what}: failed: ${x.error}` : what, effect];
+    return [
+      `${x.event.action}:${x.event.node}@${x.event.epoch}`,
+      x.slot,
+      x.error ? `${what}: failed: ${x.error}` : what,
+      effect,
+    ];
   });
-  out.push("## Faults injected\n\n" + (faults.length ? table(["fault", "slot", "what was done", "what it did"], faults) : "None (--no-chaos)."));
-  if (f.crashes.length) out.push("Processes that ended on their own: " + f.crashes.map((c) => `node ${c.node} at slot ${c.slot} (${c.exit})`).join("; ") + ".");
+  out.push(
+    "## Faults injected\n\n" +
+      (faults.length ? table(["fault", "slot", "what was done", "what it did"], faults) : "None (--no-chaos)."),
+  );
+  if (f.crashes.length)
+    out.push(
+      "Processes that ended on their own: " +
+        f.crashes.map((c) => `node ${c.node} at slot ${c.slot} (${c.exit})`).join("; ") +
+        ".",
+    );
   out.push(
     "## Missed duties and why (as the nodes recorded them)\n\n" +
       (r.failures.length
         ? table(
             ["duty", "reason", "failures", "slots", "reported by nodes", "missing nodes", "fewest nodes up"],
-            r.failures.map((g) => [g.duty, readable(g.reason), g.count, `${g.slots[0]}-${g.slots[1]}`, nodeList(g.reportedBy), nodeList(g.missing), `${g.minNodesUp} of ${f.nodes} (threshold ${f.threshold})`]),
+            r.failures.map((g) => [
+              g.duty,
+              readable(g.reason),
+              g.count,
+              `${g.slots[0]}-${g.slots[1]}`,
+              nodeList(g.reportedBy),
+              nodeList(g.missing),
+              `${g.minNodesUp} of ${f.nodes} (threshold ${f.threshold})`,
+            ]),
           )
         : "None: every duty every node saw was submitted."),
   );
   out.push(
     "## Duty outcomes per node\n\n" +
-      table(["duty", "status", "reason", ...nodes.map((n) => `node ${n}`)], r.outcomes.map((o) => [o.duty, o.status, readable(o.reason) || "-", ...nodes.map((n) => o.perNode[n] ?? 0)])),
+      table(
+        ["duty", "status", "reason", ...nodes.map((n) => `node ${n}`)],
+        r.outcomes.map((o) => [o.duty, o.status, readable(o.reason) || "-", ...nodes.map((n) => o.perNode[n] ?? 0)]),
+      ),
   );
-  const refusals = r.refusals.length ? table(["node", "limiter", "refused"], r.refusals.map((x) => [x.node, x.limiter, x.count])) : "No chunk was refused by any limiter.";
+  const refusals = r.refusals.length
+    ? table(
+        ["node", "limiter", "refused"],
+        r.refusals.map((x) => [x.node, x.limiter, x.count]),
+      )
+    : "No chunk was refused by any limiter.";
   out.push("## Limiter refusals\n\n" + refusals);
-  out.push("## Series size per node\n\n" + table(["node", "entries", "bytes"], r.series.map((s) => [s.node, s.entries, s.bytes])));
+  out.push(
+    "## Series size per node\n\n" +
+      table(
+        ["node", "entries", "bytes"],
+        r.series.map((s) => [s.node, s.entries, s.bytes]),
+      ),
+  );
   const s = f.slashing;
   out.push(
     "## Slashing protection audit\n\n" +

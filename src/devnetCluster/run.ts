@@ -40,7 +40,6 @@ const INCLUSION_TAIL_MS = SLOT_MS + 1000;
 /** Key derivation for 64 pbkdf2 shares takes a node a few seconds; a minute means it is stuck or this machine is far too busy. */
 const KEYS_TIMEOUT_MS = 90_000;
 
-
 export interface RunIo {
   out: NodeJS.WriteStream;
   signal: AbortSignal;
@@ -71,15 +70,32 @@ export async function runDevnet(o: DevnetRunOptions, io: RunIo): Promise<RunResu
   }
 }
 
-async function orchestrate(o: DevnetRunOptions, io: RunIo, sup: Supervisor, view: LiveView, work: string): Promise<RunResult | undefined> {
+async function orchestrate(
+  o: DevnetRunOptions,
+  io: RunIo,
+  sup: Supervisor,
+  view: LiveView,
+  work: string,
+): Promise<RunResult | undefined> {
   const startedAt = Date.now();
   const logs = join(o.out, "logs");
-  view.note(`r3dv devnet: ${o.nodes} nodes, threshold ${o.threshold}, ${o.validators} validators, ${o.epochs === undefined ? "until Ctrl-C" : `${o.epochs} epochs`}; logs in ${logs}`);
+  view.note(
+    `r3dv devnet: ${o.nodes} nodes, threshold ${o.threshold}, ${o.validators} validators, ${o.epochs === undefined ? "until Ctrl-C" : `${o.epochs} epochs`}; logs in ${logs}`,
+  );
   view.note(`creating the cluster (${o.validators} validators split ${o.threshold}-of-${o.nodes})`);
-  const cluster = await createDevnetCluster({work, logs, nodes: o.nodes, threshold: o.threshold, validators: o.validators});
+  const cluster = await createDevnetCluster({
+    work,
+    logs,
+    nodes: o.nodes,
+    threshold: o.threshold,
+    validators: o.validators,
+  });
   const running = new Map<number, Child>();
   const startNode = async (n: DevnetNode): Promise<{child: Child; from: number}> => {
-    const from = await stat(n.log).then((st) => st.size, () => 0);
+    const from = await stat(n.log).then(
+      (st) => st.size,
+      () => 0,
+    );
     const child = await sup.start(`node-${n.index}`, runArgs(cluster, n, o.logLevel), n.log);
     running.set(n.index, child);
     return {child, from};
@@ -89,17 +105,41 @@ async function orchestrate(o: DevnetRunOptions, io: RunIo, sup: Supervisor, view
   view.note(`starting ${o.nodes} r3dv run processes; each decrypts its ${o.validators} key shares`);
   const started: {child: Child; from: number}[] = [];
   for (const n of cluster.nodes) started.push(await startNode(n));
-  const loaded = await Promise.all(cluster.nodes.map((n, k) => waitForLogLine(n.log, (started[k] as {from: number}).from, KEYS_LOADED_LINE, (started[k] as {child: Child}).child, Date.now() + KEYS_TIMEOUT_MS, io.signal)));
+  const loaded = await Promise.all(
+    cluster.nodes.map((n, k) =>
+      waitForLogLine(
+        n.log,
+        (started[k] as {from: number}).from,
+        KEYS_LOADED_LINE,
+        (started[k] as {child: Child}).child,
+        Date.now() + KEYS_TIMEOUT_MS,
+        io.signal,
+      ),
+    ),
+  );
   if (io.signal.aborted) return undefined;
   const stuck = cluster.nodes.filter((_, k) => !loaded[k]).map((n) => n.index);
   if (stuck.length) {
-    throw new DevnetRunError({code: "DEVNET_RUN_START_FAILED", process: `node ${stuck.join(", ")}`, reason: "keys not loaded"}, `node(s) ${stuck.join(", ")} did not load their key shares within ${KEYS_TIMEOUT_MS / 1000} s; see ${logs}`);
+    throw new DevnetRunError(
+      {code: "DEVNET_RUN_START_FAILED", process: `node ${stuck.join(", ")}`, reason: "keys not loaded"},
+      `node(s) ${stuck.join(", ")} did not load their key shares within ${KEYS_TIMEOUT_MS / 1000} s; see ${logs}`,
+    );
   }
-  const beacon = await startBeacon(sup, {validators: o.validators, genesisDelaySec: o.genesisDelaySec, port: cluster.beaconPort, dir: join(work, "beacon"), log: join(logs, "devnet-beacon.log")});
+  const beacon = await startBeacon(sup, {
+    validators: o.validators,
+    genesisDelaySec: o.genesisDelaySec,
+    port: cluster.beaconPort,
+    dir: join(work, "beacon"),
+    log: join(logs, "devnet-beacon.log"),
+  });
   view.note(`devnet beacon node on ${beacon.url}, genesis in ${Math.round(beacon.genesisTime - Date.now() / 1000)} s`);
   const genesisMs = beacon.genesisTime * 1000;
   const readyAt = await waitReady(cluster, genesisMs + SLOT_MS * SLOTS_PER_EPOCH, io.signal);
-  view.note(readyAt ? `every node ready ${readyWhen(readyAt - genesisMs)}` : "not every node was ready by the end of epoch 0; running anyway");
+  view.note(
+    readyAt
+      ? `every node ready ${readyWhen(readyAt - genesisMs)}`
+      : "not every node was ready by the end of epoch 0; running anyway",
+  );
 
   const totalSlots = o.epochs === undefined ? undefined : o.epochs * SLOTS_PER_EPOCH;
   const samples: SlotSample[] = [];
@@ -124,34 +164,58 @@ async function orchestrate(o: DevnetRunOptions, io: RunIo, sup: Supervisor, view
             const {child, from} = await startNode(node);
             record.pid = child.pid;
             record.note = `at nice ${LOWEST_PRIORITY} until its duties start`;
-            void deprioritizeWhileStarting(child, node.log, from, io.signal, KEYS_TIMEOUT_MS).then((note) => (record.note = note));
+            void deprioritizeWhileStarting(child, node.log, from, io.signal, KEYS_TIMEOUT_MS).then(
+              (note) => (record.note = note),
+            );
           }
         } catch (err) {
           record.error = errorMessage(err);
         }
         faults.push(record);
-        view.note(`slot ${slot}: ${e.action === "kill" ? "SIGKILL" : "started"} node ${e.node} (pid ${record.pid ?? "?"})${record.error ? `: ${record.error}` : ""}`);
+        view.note(
+          `slot ${slot}: ${e.action === "kill" ? "SIGKILL" : "started"} node ${e.node} (pid ${record.pid ?? "?"})${record.error ? `: ${record.error}` : ""}`,
+        );
       }
     }
     for (const [index, child] of running) {
       if (!child.alive() && !chaosKilled.has(child) && !crashes.some((c) => c.node === index)) {
         crashes.push({node: index, slot, exit: String(await child.exited)});
-        view.note(`slot ${slot}: node ${index} exited on its own (${await child.exited}); see ${cluster.nodes[index - 1]?.log}`);
+        view.note(
+          `slot ${slot}: node ${index} exited on its own (${await child.exited}); see ${cluster.nodes[index - 1]?.log}`,
+        );
       }
     }
     if (!(await until(genesisMs + slot * SLOT_MS + SAMPLE_OFFSET_MS, io.signal))) break;
     const sample = await takeSample(cluster, running, beacon.url, slot);
     samples.push(sample);
-    const fresh = (await Promise.all(cluster.nodes.filter((n) => sample.nodes[n.index - 1]?.up).map((n) => duties.pull(n, LIVE_TAIL).catch(() => [])))).flat();
-    const secondsLeft = totalSlots === undefined ? undefined : (genesisMs + totalSlots * SLOT_MS + INCLUSION_TAIL_MS - Date.now()) / 1000;
-    view.show({sample, fresh, epoch: Math.floor(slot / SLOTS_PER_EPOCH), totalSlots, secondsLeft, threshold: o.threshold});
+    const fresh = (
+      await Promise.all(
+        cluster.nodes
+          .filter((n) => sample.nodes[n.index - 1]?.up)
+          .map((n) => duties.pull(n, LIVE_TAIL).catch(() => [])),
+      )
+    ).flat();
+    const secondsLeft =
+      totalSlots === undefined ? undefined : (genesisMs + totalSlots * SLOT_MS + INCLUSION_TAIL_MS - Date.now()) / 1000;
+    view.show({
+      sample,
+      fresh,
+      epoch: Math.floor(slot / SLOTS_PER_EPOCH),
+      totalSlots,
+      secondsLeft,
+      threshold: o.threshold,
+    });
   }
   const epochs = Math.floor(slot / SLOTS_PER_EPOCH);
   if (io.signal.aborted) view.note(`interrupted at slot ${slot}: ${epochs} whole epoch(s) ran; stopping every process`);
   if (epochs === 0) return undefined;
   if (!io.signal.aborted) await until(genesisMs + slot * SLOT_MS + INCLUSION_TAIL_MS, io.signal);
   const effectiveness = await fetchEffectiveness<EffectivenessAnswer>(beacon.url, 0, epochs - 1);
-  for (const n of cluster.nodes) if (running.get(n.index)?.alive()) await duties.pull(n, FINAL_TAIL).catch((e: unknown) => io.logger.warn("could not read a node's duty results", {node: n.index}, e));
+  for (const n of cluster.nodes)
+    if (running.get(n.index)?.alive())
+      await duties
+        .pull(n, FINAL_TAIL)
+        .catch((e: unknown) => io.logger.warn("could not read a node's duty results", {node: n.index}, e));
   // The DBs are read once their nodes have stopped: complete, and no writer left.
   await sup.stopAll();
   const slashing = await auditSlashing(cluster.nodes, o.threshold, join(o.out, "slashing-protection"));
@@ -177,7 +241,22 @@ async function orchestrate(o: DevnetRunOptions, io: RunIo, sup: Supervisor, view
   const markdown = renderMarkdown(report);
   await writeFile(join(o.out, "report.md"), markdown);
   await writeFile(join(o.out, "report.html"), renderHtml(report));
-  await writeFile(join(o.out, "report.json"), JSON.stringify({passed: report.passed, targets: report.targets, epochsWithoutQuorum: report.epochsWithoutQuorum, epochs: report.epochs, failures: report.failures, faults: report.faults, latency: report.latency}, null, 2) + "\n");
+  await writeFile(
+    join(o.out, "report.json"),
+    JSON.stringify(
+      {
+        passed: report.passed,
+        targets: report.targets,
+        epochsWithoutQuorum: report.epochsWithoutQuorum,
+        epochs: report.epochs,
+        failures: report.failures,
+        faults: report.faults,
+        latency: report.latency,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
   return {report, markdown};
 }
 
@@ -195,7 +274,10 @@ async function waitReady(cluster: DevnetCluster, deadlineMs: number, signal: Abo
     await Promise.all(
       cluster.nodes.map(async (n) => {
         if (ready.has(n.index)) return;
-        const ok = await fetch(`${n.httpUrl}/readyz`, {signal: AbortSignal.timeout(1000)}).then((r) => r.ok, () => false);
+        const ok = await fetch(`${n.httpUrl}/readyz`, {signal: AbortSignal.timeout(1000)}).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (ok) ready.add(n.index);
       }),
     );
@@ -205,7 +287,15 @@ async function waitReady(cluster: DevnetCluster, deadlineMs: number, signal: Abo
   return undefined;
 }
 
-async function takeSample(cluster: DevnetCluster, running: Map<number, Child>, beaconUrl: string, slot: number): Promise<SlotSample> {
-  const [nodes, finality] = await Promise.all([Promise.all(cluster.nodes.map((n) => sampleNode(n, running.get(n.index)?.alive() ?? false))), sampleFinality(beaconUrl)]);
+async function takeSample(
+  cluster: DevnetCluster,
+  running: Map<number, Child>,
+  beaconUrl: string,
+  slot: number,
+): Promise<SlotSample> {
+  const [nodes, finality] = await Promise.all([
+    Promise.all(cluster.nodes.map((n) => sampleNode(n, running.get(n.index)?.alive() ?? false))),
+    sampleFinality(beaconUrl),
+  ]);
   return {slot, t: Date.now(), nodes, ...(finality ?? {})};
 }

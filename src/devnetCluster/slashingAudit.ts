@@ -32,7 +32,15 @@ interface Vote {
  * signatures need two such groups. Run after the nodes have stopped (the DBs are then complete and closed).
  */
 export async function auditSlashing(nodes: DevnetNode[], threshold: number, outDir: string): Promise<SlashingAudit> {
-  const audit: SlashingAudit = {nodes: [], attestations: 0, blocks: 0, fullySigned: 0, slashable: [], conflicts: [], errors: []};
+  const audit: SlashingAudit = {
+    nodes: [],
+    attestations: 0,
+    blocks: 0,
+    fullySigned: 0,
+    slashable: [],
+    conflicts: [],
+    errors: [],
+  };
   const votes = new Map<string, Map<string, Vote>>();
   const blocks = new Map<string, Map<string, Set<number>>>();
   for (const n of nodes) {
@@ -57,7 +65,12 @@ export async function auditSlashing(nodes: DevnetNode[], threshold: number, outD
         const byRoot = votes.get(d.pubkey) ?? new Map<string, Vote>();
         votes.set(d.pubkey, byRoot);
         const key = `${a.source_epoch}:${a.target_epoch}:${root}`;
-        const v = byRoot.get(key) ?? {source: Number(a.source_epoch), target: Number(a.target_epoch), root, signers: new Set<number>()};
+        const v = byRoot.get(key) ?? {
+          source: Number(a.source_epoch),
+          target: Number(a.target_epoch),
+          root,
+          signers: new Set<number>(),
+        };
         v.signers.add(n.index);
         byRoot.set(key, v);
       }
@@ -75,7 +88,8 @@ export async function auditSlashing(nodes: DevnetNode[], threshold: number, outD
     const full = [...byRoot.values()].filter((s) => s.size >= threshold);
     audit.fullySigned += full.length;
     if (full.length > 1) audit.slashable.push(`double proposal ${key.slice(0, 12)}..@slot ${key.split(":")[1]}`);
-    else if (byRoot.size > 1) audit.conflicts.push(`block ${key.slice(0, 12)}..@slot ${key.split(":")[1]}: ${byRoot.size} different roots`);
+    else if (byRoot.size > 1)
+      audit.conflicts.push(`block ${key.slice(0, 12)}..@slot ${key.split(":")[1]}: ${byRoot.size} different roots`);
   }
   return audit;
 }
@@ -87,7 +101,8 @@ function checkVotes(audit: SlashingAudit, pubkey: string, all: Vote[], threshold
   const targets = new Map<number, number>();
   for (const v of all) targets.set(v.target, (targets.get(v.target) ?? 0) + 1);
   for (const [target, count] of targets) {
-    if (count > 1 && full.filter((v) => v.target === target).length < 2) audit.conflicts.push(`${who} target ${target}: shares signed ${count} different votes`);
+    if (count > 1 && full.filter((v) => v.target === target).length < 2)
+      audit.conflicts.push(`${who} target ${target}: shares signed ${count} different votes`);
   }
   for (let i = 0; i < full.length; i++) {
     for (let j = i + 1; j < full.length; j++) {

@@ -1,6 +1,12 @@
 import {PublicKey, Signature, aggregateWithRandomness, verify} from "@chainsafe/blst";
 import {toHex} from "./bytes.js";
-import {type RecoverInput, type RecoverResult, ThresholdError, recoverAndVerify, recoverSignature} from "./threshold.js";
+import {
+  type RecoverInput,
+  type RecoverResult,
+  ThresholdError,
+  recoverAndVerify,
+  recoverSignature,
+} from "./threshold.js";
 
 /** One item's answer: its result, or the typed error `recoverAndVerify` would have thrown for it alone. */
 export type RecoverOutcome = {result: RecoverResult} | {error: {type: ThresholdError["type"]; message: string}};
@@ -81,7 +87,16 @@ export function recoverAndVerifyMany(items: RecoverInput[]): RecoverOutcome[] {
     }
     for (const r of recovered) {
       const item = items[r.i] as RecoverInput;
-      out[r.i] = valid ? {result: {ok: true, signature: r.signature, usedShares: item.partials.slice(0, item.threshold).map((p) => p.shareIndex), badShares: []}} : alone(item);
+      out[r.i] = valid
+        ? {
+            result: {
+              ok: true,
+              signature: r.signature,
+              usedShares: item.partials.slice(0, item.threshold).map((p) => p.shareIndex),
+              badShares: [],
+            },
+          }
+        : alone(item);
     }
   }
   return out as RecoverOutcome[];

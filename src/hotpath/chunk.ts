@@ -9,7 +9,12 @@ export const CHUNK_KINDS = ["eth_block", "qbft", "partial_sig", "duty_result", "
 export type ChunkKind = (typeof CHUNK_KINDS)[number];
 
 /** Kinds a cluster must not lose: replicated to k peers, announced in the DHT, fetched back after a restart. */
-export const DURABLE_KINDS: ReadonlySet<ChunkKind> = new Set<ChunkKind>(["eth_block", "partial_sig", "duty_result", "probe"]);
+export const DURABLE_KINDS: ReadonlySet<ChunkKind> = new Set<ChunkKind>([
+  "eth_block",
+  "partial_sig",
+  "duty_result",
+  "probe",
+]);
 
 export function isChunkKind(s: string): s is ChunkKind {
   return (CHUNK_KINDS as readonly string[]).includes(s);
@@ -83,10 +88,15 @@ function writeBody(c: Omit<Chunk, "sig">, out: Buffer): number {
   checkInt("seq", c.seq, Number.MAX_SAFE_INTEGER);
   checkInt("t", c.t, Number.MAX_SAFE_INTEGER);
   if (c.payload.length > MAX_PAYLOAD_BYTES) {
-    throw new ChunkError({code: "CHUNK_BAD_FIELD", field: "payload", reason: `${c.payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`});
+    throw new ChunkError({
+      code: "CHUNK_BAD_FIELD",
+      field: "payload",
+      reason: `${c.payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`,
+    });
   }
   const kind = CHUNK_KINDS.indexOf(c.kind);
-  if (kind < 0) throw new ChunkError({code: "CHUNK_BAD_FIELD", field: "kind", reason: `unknown kind ${String(c.kind)}`});
+  if (kind < 0)
+    throw new ChunkError({code: "CHUNK_BAD_FIELD", field: "kind", reason: `unknown kind ${String(c.kind)}`});
   out[0] = CHUNK_VERSION;
   out[1] = kind;
   out[2] = c.origin;
@@ -108,7 +118,8 @@ export function signingBytes(c: Omit<Chunk, "sig">, lockHash: Uint8Array): Uint8
 }
 
 export function encodeChunk(c: Chunk): Uint8Array {
-  if (c.sig.length > MAX_SIG_LEN) throw new ChunkError({code: "CHUNK_BAD_FIELD", field: "sig", reason: `${c.sig.length} bytes`});
+  if (c.sig.length > MAX_SIG_LEN)
+    throw new ChunkError({code: "CHUNK_BAD_FIELD", field: "sig", reason: `${c.sig.length} bytes`});
   const out = Buffer.allocUnsafe(HEADER_LEN + c.payload.length + 1 + c.sig.length);
   const n = writeBody(c, out);
   out[n] = c.sig.length;
@@ -125,29 +136,38 @@ export interface ChunkHeader {
 
 /** The header without decoding the rest: what admission reads before it spends a signature check. */
 export function readChunkHeader(bytes: Uint8Array): ChunkHeader & {payloadLength: number} {
-  if (bytes.length < HEADER_LEN) throw new ChunkError({code: "CHUNK_TRUNCATED", length: bytes.length, needed: HEADER_LEN});
+  if (bytes.length < HEADER_LEN)
+    throw new ChunkError({code: "CHUNK_TRUNCATED", length: bytes.length, needed: HEADER_LEN});
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const kind = CHUNK_KINDS[b[1] as number];
   if (kind === undefined) throw new ChunkError({code: "CHUNK_BAD_KIND", kind: b[1] as number});
   const slot = b.readBigUInt64BE(3);
-  if (slot > BigInt(Number.MAX_SAFE_INTEGER)) throw new ChunkError({code: "CHUNK_BAD_FIELD", field: "slot", reason: "exceeds 2^53"});
+  if (slot > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new ChunkError({code: "CHUNK_BAD_FIELD", field: "slot", reason: "exceeds 2^53"});
   return {kind, origin: b[2] as number, slot: Number(slot), payloadLength: b.readUInt32BE(27)};
 }
 
 export function decodeChunk(bytes: Uint8Array): Chunk {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (b.length < HEADER_LEN + 1) throw new ChunkError({code: "CHUNK_TRUNCATED", length: b.length, needed: HEADER_LEN + 1});
+  if (b.length < HEADER_LEN + 1)
+    throw new ChunkError({code: "CHUNK_TRUNCATED", length: b.length, needed: HEADER_LEN + 1});
   if (b[0] !== CHUNK_VERSION) throw new ChunkError({code: "CHUNK_BAD_VERSION", version: b[0] as number});
   const kind = CHUNK_KINDS[b[1] as number];
   if (kind === undefined) throw new ChunkError({code: "CHUNK_BAD_KIND", kind: b[1] as number});
   const slot = b.readBigUInt64BE(3);
   const seq = b.readBigUInt64BE(11);
   const t = b.readBigUInt64BE(19);
-  for (const [field, v] of [["slot", slot], ["seq", seq], ["t", t]] as const) {
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ChunkError({code: "CHUNK_BAD_FIELD", field, reason: "exceeds 2^53"});
+  for (const [field, v] of [
+    ["slot", slot],
+    ["seq", seq],
+    ["t", t],
+  ] as const) {
+    if (v > BigInt(Number.MAX_SAFE_INTEGER))
+      throw new ChunkError({code: "CHUNK_BAD_FIELD", field, reason: "exceeds 2^53"});
   }
   const payloadLen = b.readUInt32BE(27);
-  if (payloadLen > MAX_PAYLOAD_BYTES) throw new ChunkError({code: "CHUNK_BAD_FIELD", field: "payload", reason: `${payloadLen} bytes`});
+  if (payloadLen > MAX_PAYLOAD_BYTES)
+    throw new ChunkError({code: "CHUNK_BAD_FIELD", field: "payload", reason: `${payloadLen} bytes`});
   const sigAt = HEADER_LEN + payloadLen;
   if (b.length < sigAt + 1) throw new ChunkError({code: "CHUNK_TRUNCATED", length: b.length, needed: sigAt + 1});
   const sigLen = b[sigAt] as number;

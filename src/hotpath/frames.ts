@@ -23,7 +23,11 @@ export class FrameDecoder {
     const out: Uint8Array[] = [];
     while (this.buf.byteLength >= 4) {
       const len = this.buf.getUint32(0);
-      if (len > this.max) throw new FrameError({code: "FRAME_TOO_LARGE", length: len, max: this.max}, `frame of ${len} bytes exceeds ${this.max}`);
+      if (len > this.max)
+        throw new FrameError(
+          {code: "FRAME_TOO_LARGE", length: len, max: this.max},
+          `frame of ${len} bytes exceeds ${this.max}`,
+        );
       if (this.buf.byteLength < 4 + len) break;
       out.push(this.buf.subarray(4, 4 + len));
       this.buf.consume(4 + len);

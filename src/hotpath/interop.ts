@@ -24,7 +24,8 @@ export function bigintToBytes32BE(v: bigint): Uint8Array {
  * BLS library serialises secret keys. Equal to Lodestar's `interopSecretKey(index)` (tested).
  */
 export function interopSecretKey(index: number): Uint8Array {
-  if (!Number.isSafeInteger(index) || index < 0) throw new Error(`interop index must be a non-negative integer, got ${index}`);
+  if (!Number.isSafeInteger(index) || index < 0)
+    throw new Error(`interop index must be a non-negative integer, got ${index}`);
   const preimage = new Uint8Array(32);
   new DataView(preimage.buffer).setBigUint64(0, BigInt(index), true);
   const digest = createHash("sha256").update(preimage).digest();

@@ -84,7 +84,13 @@ export function evaluateLimiters(x: LimiterInputs): Admission {
     topology: topologyFactor(x.connectedStorePeers),
   };
   const priority = factors.economic * factors.objective * factors.w_tracking * factors.topology;
-  const refuse = (limiter: LimiterName, reason: string): Admission => ({admit: false, priority, factors, limiter, reason});
+  const refuse = (limiter: LimiterName, reason: string): Admission => ({
+    admit: false,
+    priority,
+    factors,
+    limiter,
+    reason,
+  });
   if (factors.economic < ECONOMIC_REFUSE_BELOW) return refuse("economic", "storage_full");
   if (x.currentSlot - x.chunkSlot >= OBJECTIVE_RECENT_SLOTS) return refuse("objective", "too_old");
   if (x.chunkSlot - x.currentSlot > OBJECTIVE_FUTURE_SLOTS) return refuse("objective", "future_slot");

@@ -28,7 +28,10 @@ export class ThresholdError extends R3dvError<ThresholdErrorType> {}
 
 function checkIndex(shareIndex: number): void {
   if (!Number.isInteger(shareIndex) || shareIndex < 1 || shareIndex > 0xffff) {
-    throw new ThresholdError({code: "THRESHOLD_BAD_SHARE_INDEX", shareIndex}, `share index must be an integer in 1..65535, got ${shareIndex}`);
+    throw new ThresholdError(
+      {code: "THRESHOLD_BAD_SHARE_INDEX", shareIndex},
+      `share index must be an integer in 1..65535, got ${shareIndex}`,
+    );
   }
 }
 
@@ -36,7 +39,8 @@ function checkDistinct(indices: number[]): void {
   const seen = new Set<number>();
   for (const i of indices) {
     checkIndex(i);
-    if (seen.has(i)) throw new ThresholdError({code: "THRESHOLD_DUPLICATE_SHARE", shareIndex: i}, `share ${i} given twice`);
+    if (seen.has(i))
+      throw new ThresholdError({code: "THRESHOLD_DUPLICATE_SHARE", shareIndex: i}, `share ${i} given twice`);
     seen.add(i);
   }
 }
@@ -47,8 +51,17 @@ function checkDistinct(indices: number[]): void {
  * Returns shares in index order: element k is share k+1.
  */
 export function splitSecretKey(secret: Uint8Array, threshold: number, shares: number): Uint8Array[] {
-  if (!Number.isInteger(threshold) || !Number.isInteger(shares) || threshold < 1 || shares < threshold || shares > 0xffff) {
-    throw new ThresholdError({code: "THRESHOLD_INVALID_PARAMS", threshold, shares}, `cannot split into ${shares} shares with threshold ${threshold}`);
+  if (
+    !Number.isInteger(threshold) ||
+    !Number.isInteger(shares) ||
+    threshold < 1 ||
+    shares < threshold ||
+    shares > 0xffff
+  ) {
+    throw new ThresholdError(
+      {code: "THRESHOLD_INVALID_PARAMS", threshold, shares},
+      `cannot split into ${shares} shares with threshold ${threshold}`,
+    );
   }
   const bls = herumi();
   const coefficients = [new bls.SecretKey()];
@@ -99,7 +112,10 @@ export function recoverSignature(partials: PartialSignature[]): Uint8Array {
     try {
       s.deserialize(p.signature);
     } catch {
-      throw new ThresholdError({code: "THRESHOLD_MALFORMED_POINT", what: "signature", shareIndex: p.shareIndex}, `partial signature of share ${p.shareIndex} is not a G2 point`);
+      throw new ThresholdError(
+        {code: "THRESHOLD_MALFORMED_POINT", what: "signature", shareIndex: p.shareIndex},
+        `partial signature of share ${p.shareIndex} is not a G2 point`,
+      );
     }
     return s;
   });
@@ -123,7 +139,10 @@ export function recoverPublicKey(shares: {shareIndex: number; pubkey: Uint8Array
     try {
       pk.deserialize(s.pubkey);
     } catch {
-      throw new ThresholdError({code: "THRESHOLD_MALFORMED_POINT", what: "pubkey", shareIndex: s.shareIndex}, `public key of share ${s.shareIndex} is not a G1 point`);
+      throw new ThresholdError(
+        {code: "THRESHOLD_MALFORMED_POINT", what: "pubkey", shareIndex: s.shareIndex},
+        `public key of share ${s.shareIndex} is not a G1 point`,
+      );
     }
     return pk;
   });
@@ -158,7 +177,12 @@ export interface RecoverInput {
 
 export type RecoverResult =
   | {ok: true; signature: Uint8Array; usedShares: number[]; badShares: number[]}
-  | {ok: false; reason: "not_enough_valid_partials" | "share_keys_mismatch"; badShares: number[]; validShares: number[]};
+  | {
+      ok: false;
+      reason: "not_enough_valid_partials" | "share_keys_mismatch";
+      badShares: number[];
+      validShares: number[];
+    };
 
 /**
  * The optimistic path of DESIGN.md step 6: recover from the first `threshold` partials and verify once

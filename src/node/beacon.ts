@@ -16,7 +16,13 @@ export class BeaconError extends R3dvError<BeaconErrorType> {}
 
 /** Only the timing keys: the node runtime needs the slot clock before (and without) the validator's full config. */
 const slotSpecResponse = z.object({
-  data: z.object({SECONDS_PER_SLOT: z.string().optional(), SLOT_DURATION_MS: z.string().optional(), SLOTS_PER_EPOCH: z.string()}).passthrough(),
+  data: z
+    .object({
+      SECONDS_PER_SLOT: z.string().optional(),
+      SLOT_DURATION_MS: z.string().optional(),
+      SLOTS_PER_EPOCH: z.string(),
+    })
+    .passthrough(),
 });
 
 /**
@@ -46,16 +52,26 @@ export class Beacon {
   /** Genesis time and slot timing from a beacon node: never hard-coded (DESIGN.md "Timing facts"). */
   async slotClock(): Promise<SlotClock> {
     try {
-      const [genesis, spec] = await this.set.read("genesis and spec", (e) =>
-        Promise.all([getJson(e, "/eth/v1/beacon/genesis", genesisResponse), getJson(e, "/eth/v1/config/spec", slotSpecResponse)]), {bench: false},
+      const [genesis, spec] = await this.set.read(
+        "genesis and spec",
+        (e) =>
+          Promise.all([
+            getJson(e, "/eth/v1/beacon/genesis", genesisResponse),
+            getJson(e, "/eth/v1/config/spec", slotSpecResponse),
+          ]),
+        {bench: false},
       );
       const s = spec.data;
       const secondsPerSlot = Number(s.SECONDS_PER_SLOT ?? Number(s.SLOT_DURATION_MS) / 1000);
       const slotsPerEpoch = Number(s.SLOTS_PER_EPOCH);
-      if (!(secondsPerSlot > 0) || !(slotsPerEpoch > 0)) throw new Error(`spec has SECONDS_PER_SLOT=${s.SECONDS_PER_SLOT} SLOTS_PER_EPOCH=${s.SLOTS_PER_EPOCH}`);
+      if (!(secondsPerSlot > 0) || !(slotsPerEpoch > 0))
+        throw new Error(`spec has SECONDS_PER_SLOT=${s.SECONDS_PER_SLOT} SLOTS_PER_EPOCH=${s.SLOTS_PER_EPOCH}`);
       return {genesisTime: Number(genesis.data.genesis_time), secondsPerSlot, slotsPerEpoch};
     } catch (e) {
-      throw new BeaconError({code: "BEACON_UNAVAILABLE", urls: this.urls, reason: errorMessage(e)}, `no beacon node answered genesis and spec (${this.urls.join(", ")}): ${errorMessage(e)}`);
+      throw new BeaconError(
+        {code: "BEACON_UNAVAILABLE", urls: this.urls, reason: errorMessage(e)},
+        `no beacon node answered genesis and spec (${this.urls.join(", ")}): ${errorMessage(e)}`,
+      );
     }
   }
 }

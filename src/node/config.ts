@@ -65,7 +65,10 @@ const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
 
 function bad(key: keyof typeof RUN_FLAGS, reason: string): ConfigError {
   const flag = FLAG_NAMES[key];
-  return new ConfigError({code: "CONFIG_BAD_FLAG", flag, env: RUN_FLAGS[key], reason}, `${flag} (or ${RUN_FLAGS[key]}): ${reason}`);
+  return new ConfigError(
+    {code: "CONFIG_BAD_FLAG", flag, env: RUN_FLAGS[key], reason},
+    `${flag} (or ${RUN_FLAGS[key]}): ${reason}`,
+  );
 }
 
 export type RawRunFlags = Partial<Record<keyof typeof RUN_FLAGS, string>>;
@@ -74,7 +77,8 @@ const LOG_LEVELS: LogLevel[] = ["error", "warn", "info", "debug"];
 
 function positiveInt(key: keyof typeof RUN_FLAGS, v: string, max: number): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1 || n > max) throw bad(key, `expected an integer from 1 to ${max}, got ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1 || n > max)
+    throw bad(key, `expected an integer from 1 to ${max}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -92,7 +96,10 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
   for (const key of ["lock", "nodeDir", "dataDir", "beaconNode"] as const) {
     if (!raw[key]) throw bad(key, "is required");
   }
-  const beaconNodes = (raw.beaconNode as string).split(",").map((u) => u.trim()).filter(Boolean);
+  const beaconNodes = (raw.beaconNode as string)
+    .split(",")
+    .map((u) => u.trim())
+    .filter(Boolean);
   for (const u of beaconNodes) {
     let url: URL;
     try {
@@ -100,10 +107,15 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
     } catch {
       throw bad("beaconNode", `${JSON.stringify(u)} is not a URL; expected http(s)://host:port`);
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw bad("beaconNode", `${redactUrl(u)}: expected an http or https URL`);
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      throw bad("beaconNode", `${redactUrl(u)}: expected an http or https URL`);
   }
   const twice = beaconNodes.find((u, i) => beaconNodes.indexOf(u) !== i);
-  if (twice !== undefined) throw bad("beaconNode", `${redactUrl(twice)} is listed twice; list each beacon node once (submissions go to every one)`);
+  if (twice !== undefined)
+    throw bad(
+      "beaconNode",
+      `${redactUrl(twice)} is listed twice; list each beacon node once (submissions go to every one)`,
+    );
   if (beaconNodes.length === 0) throw bad("beaconNode", "expected at least one URL");
   let p2pListen: string | undefined;
   if (raw.p2pListen) {
@@ -111,7 +123,10 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
       const c = multiaddr(raw.p2pListen).getComponents();
       if (!c.some((x) => x.name === "tcp")) throw new Error("no /tcp/ component");
     } catch (e) {
-      throw bad("p2pListen", `${JSON.stringify(raw.p2pListen)} is not a TCP multiaddr like /ip4/127.0.0.1/tcp/9001 (${errorMessage(e)})`);
+      throw bad(
+        "p2pListen",
+        `${JSON.stringify(raw.p2pListen)} is not a TCP multiaddr like /ip4/127.0.0.1/tcp/9001 (${errorMessage(e)})`,
+      );
     }
     p2pListen = raw.p2pListen;
   }
@@ -119,16 +134,22 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
   if (raw.http) {
     const m = /^(.+):(\d{1,5})$/.exec(raw.http);
     const port = m ? Number(m[2]) : NaN;
-    if (!m || isIP(m[1] as string) === 0 || port > 65535) throw bad("http", `${JSON.stringify(raw.http)} is not IP:PORT (e.g. 127.0.0.1:8551; port 0 picks a free one)`);
+    if (!m || isIP(m[1] as string) === 0 || port > 65535)
+      throw bad("http", `${JSON.stringify(raw.http)} is not IP:PORT (e.g. 127.0.0.1:8551; port 0 picks a free one)`);
     http = {host: m[1] as string, port};
   }
   const workers = raw.workers ? positiveInt("workers", raw.workers, 64) : 1;
   const logLevel = (raw.logLevel ?? "info") as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) throw bad("logLevel", `expected one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(raw.logLevel)}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw bad("logLevel", `expected one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(raw.logLevel)}`);
   let storageBudget = DEFAULT_STORAGE_BUDGET;
   if (raw.storageBudget) {
     const b = parseBytes(raw.storageBudget);
-    if (b === undefined || b < 1) throw bad("storageBudget", `expected a size in bytes like 10G or 500000, got ${JSON.stringify(raw.storageBudget)}`);
+    if (b === undefined || b < 1)
+      throw bad(
+        "storageBudget",
+        `expected a size in bytes like 10G or 500000, got ${JSON.stringify(raw.storageBudget)}`,
+      );
     storageBudget = b;
   }
   const replication = raw.replication ? positiveInt("replication", raw.replication, 255) : DEFAULT_REPLICATION;

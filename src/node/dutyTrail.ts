@@ -37,7 +37,13 @@ export interface DutyTrail {
  * received (with who sent them and when) and the `duty_result` entries its services appended. Nothing is
  * kept anywhere else, so the trail survives restarts and can be read after the fact.
  */
-export function buildDutyTrail(entries: Entry[], self: number, slot: number, slotStartMs: number | undefined, validator?: number): DutyTrail {
+export function buildDutyTrail(
+  entries: Entry[],
+  self: number,
+  slot: number,
+  slotStartMs: number | undefined,
+  validator?: number,
+): DutyTrail {
   const zero = slotStartMs ?? entries[0]?.t ?? 0;
   const results = entries
     .filter((e) => e.type === "duty_result")
@@ -64,12 +70,14 @@ export function buildDutyTrail(entries: Entry[], self: number, slot: number, slo
     const at = e.t - zero;
     if (e.type === "duty_result") {
       const r = parseJsonBody<AnyDutyResult>(e);
-      if (validator === undefined || r.validatorIndex === validator) events.push({at, node: self, kind: "result", text: `${r.duty} ${whom(r)} ${describeOutcome(r)}`});
+      if (validator === undefined || r.validatorIndex === validator)
+        events.push({at, node: self, kind: "result", text: `${r.duty} ${whom(r)} ${describeOutcome(r)}`});
       continue;
     }
     if (e.type === "duty_inclusion") {
       const r = parseJsonBody<InclusionResult>(e);
-      if (validator === undefined || r.validatorIndex === validator) events.push({at, node: self, kind: "inclusion", text: `attester v${r.validatorIndex} ${describeInclusion(r)}`});
+      if (validator === undefined || r.validatorIndex === validator)
+        events.push({at, node: self, kind: "inclusion", text: `attester v${r.validatorIndex} ${describeInclusion(r)}`});
       continue;
     }
     if (!CHUNK_ENTRY_TYPES.has(e.type)) continue;
@@ -88,7 +96,12 @@ export function buildDutyTrail(entries: Entry[], self: number, slot: number, slo
       c.messages++;
       if (msg.type === "DECIDED") c.decidedRound ??= msg.round;
       consensus.set(msg.instance, c);
-      events.push({at, node, kind: "qbft", text: `${msg.instance} ${msg.type} round ${msg.round}${msg.sender !== node ? ` (of node ${msg.sender})` : ""}${late ? " (after the outcome)" : ""}`});
+      events.push({
+        at,
+        node,
+        kind: "qbft",
+        text: `${msg.instance} ${msg.type} round ${msg.round}${msg.sender !== node ? ` (of node ${msg.sender})` : ""}${late ? " (after the outcome)" : ""}`,
+      });
     } else if (chunk.kind === "partial_sig") {
       const batch = decodePartialSigs(chunk.payload);
       if (!batch) continue;
@@ -97,7 +110,12 @@ export function buildDutyTrail(entries: Entry[], self: number, slot: number, slo
       const set = partials.get(batch.duty) ?? new Set<number>();
       set.add(node);
       partials.set(batch.duty, set);
-      events.push({at, node, kind: "partial_sig", text: `${batch.duty} partial signature${sigs.length === 1 ? "" : `s for ${sigs.length} validators`}`});
+      events.push({
+        at,
+        node,
+        kind: "partial_sig",
+        text: `${batch.duty} partial signature${sigs.length === 1 ? "" : `s for ${sigs.length} validators`}`,
+      });
     }
   }
   return {
@@ -108,7 +126,13 @@ export function buildDutyTrail(entries: Entry[], self: number, slot: number, slo
     inclusions,
     consensus: [...consensus].map(([instance, c]) => {
       const late = [...c.late].filter((n) => !c.nodes.has(n)).sort((a, b) => a - b);
-      return {instance, nodes: [...c.nodes].sort((a, b) => a - b), messages: c.messages, ...(c.decidedRound === undefined ? {} : {decidedRound: c.decidedRound}), ...(late.length ? {lateNodes: late} : {})};
+      return {
+        instance,
+        nodes: [...c.nodes].sort((a, b) => a - b),
+        messages: c.messages,
+        ...(c.decidedRound === undefined ? {} : {decidedRound: c.decidedRound}),
+        ...(late.length ? {lateNodes: late} : {}),
+      };
     }),
     partials: [...partials].map(([duty, nodes]) => ({duty, nodes: [...nodes].sort((a, b) => a - b)})),
     events,
@@ -123,7 +147,8 @@ export function buildDutyTrail(entries: Entry[], self: number, slot: number, slo
 export function windowedResults(entriesAt: (slot: number) => Entry[], slot: number): Entry[] {
   const out: Entry[] = [];
   for (let s = slot - (slot % SLOTS_PER_EPOCH); s < slot; s++) {
-    for (const e of entriesAt(s)) if (e.type === "duty_result" && covers(parseJsonBody<AnyDutyResult>(e), slot)) out.push(e);
+    for (const e of entriesAt(s))
+      if (e.type === "duty_result" && covers(parseJsonBody<AnyDutyResult>(e), slot)) out.push(e);
   }
   return out;
 }
@@ -166,9 +191,15 @@ const dutyRank = (duty: string): number => {
   return i < 0 ? HEADLINE_ORDER.length : i;
 };
 
-function headline(slot: number, validator: number | undefined, results: AnyDutyResult[], inclusions: InclusionResult[]): string {
+function headline(
+  slot: number,
+  validator: number | undefined,
+  results: AnyDutyResult[],
+  inclusions: InclusionResult[],
+): string {
   const who = validator === undefined ? `slot ${slot}` : `slot ${slot}, validator ${validator}`;
-  if (results.length === 0) return `${who}: no duty results recorded by this node (no duty, or the node was not running)`;
+  if (results.length === 0)
+    return `${who}: no duty results recorded by this node (no duty, or the node was not running)`;
   const groups = new Map<string, {n: number; r: AnyDutyResult}>();
   for (const r of results) {
     if (r.status === "not_selected") continue;
@@ -185,7 +216,8 @@ function headline(slot: number, validator: number | undefined, results: AnyDutyR
   const first = bad[0];
   if (!first) {
     const ok = inclusions.filter((r) => r.included && r.correctTarget).length;
-    const chain = inclusions.length > 0 ? `; ${ok} of ${inclusions.length} attestations included with the right target` : "";
+    const chain =
+      inclusions.length > 0 ? `; ${ok} of ${inclusions.length} attestations included with the right target` : "";
     return `${who}: all submitted (${all.map((g) => `${g.n} ${g.r.duty}`).join(", ") || "no duty to perform"})${chain}`;
   }
   const {r} = first;
@@ -198,8 +230,15 @@ function headline(slot: number, validator: number | undefined, results: AnyDutyR
 export function formatDutyTrail(t: DutyTrail): string {
   const lines = [t.headline, "", "outcomes:"];
   for (const r of t.results) {
-    const stages = "stages" in r ? Object.entries(r.stages).map(([k, v]) => `${k} ${String(v)} ms`).join(", ") : "";
-    lines.push(`  ${r.duty} ${whom(r)}: ${describeOutcome(r)}${"round" in r && r.round ? `, round ${r.round}` : ""}${stages ? ` [${stages}]` : ""}`);
+    const stages =
+      "stages" in r
+        ? Object.entries(r.stages)
+            .map(([k, v]) => `${k} ${String(v)} ms`)
+            .join(", ")
+        : "";
+    lines.push(
+      `  ${r.duty} ${whom(r)}: ${describeOutcome(r)}${"round" in r && r.round ? `, round ${r.round}` : ""}${stages ? ` [${stages}]` : ""}`,
+    );
   }
   if (t.inclusions.length > 0) {
     lines.push("on chain:");
@@ -208,7 +247,9 @@ export function formatDutyTrail(t: DutyTrail): string {
   lines.push("consensus (nodes heard, messages):");
   for (const c of t.consensus) {
     const late = c.lateNodes ? `; node(s) ${c.lateNodes.join(", ")} only after the outcome` : "";
-    lines.push(`  ${c.instance}: nodes ${c.nodes.join(", ")}; ${c.messages} messages; ${c.decidedRound === undefined ? "no decision seen" : `decided in round ${c.decidedRound}`}${late}`);
+    lines.push(
+      `  ${c.instance}: nodes ${c.nodes.join(", ")}; ${c.messages} messages; ${c.decidedRound === undefined ? "no decision seen" : `decided in round ${c.decidedRound}`}${late}`,
+    );
   }
   lines.push("partial signatures received from:");
   for (const p of t.partials) lines.push(`  ${p.duty}: nodes ${p.nodes.join(", ")}`);

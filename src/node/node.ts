@@ -115,9 +115,20 @@ export class R3dvNode {
   /** Every duty outcome is a series entry (`r3dv series --kind duty_result`) and a metric. */
   private recordDuty(r: AnyDutyResult): void {
     this.metrics.dutyResults.inc({duty: r.duty, status: r.status, reason: r.reason ?? ""});
-    if ("stages" in r) for (const [stage, ms] of Object.entries(r.stages)) if (typeof ms === "number") this.metrics.dutyStageSeconds.observe({duty: r.duty, stage}, ms / 1000);
-    void this.series.append("duty_result", jsonBody(r), "batched", r.slot).catch((e: unknown) => this.logger.error("duty result not recorded", {duty: r.duty, slot: r.slot}, e));
-    if (r.status === "failed") this.logger.warn("duty failed", {duty: r.duty, slot: r.slot, validator: r.validatorIndex, reason: r.reason, detail: r.detail});
+    if ("stages" in r)
+      for (const [stage, ms] of Object.entries(r.stages))
+        if (typeof ms === "number") this.metrics.dutyStageSeconds.observe({duty: r.duty, stage}, ms / 1000);
+    void this.series
+      .append("duty_result", jsonBody(r), "batched", r.slot)
+      .catch((e: unknown) => this.logger.error("duty result not recorded", {duty: r.duty, slot: r.slot}, e));
+    if (r.status === "failed")
+      this.logger.warn("duty failed", {
+        duty: r.duty,
+        slot: r.slot,
+        validator: r.validatorIndex,
+        reason: r.reason,
+        detail: r.detail,
+      });
   }
 
   /** What the chain says about a submitted attestation: a series entry beside the duty's result, and metrics. */
@@ -125,8 +136,11 @@ export class R3dvNode {
     const outcome = r.error ? "unknown" : !r.included ? "missed" : r.correctTarget ? "included" : "wrong_target";
     this.metrics.inclusions.inc({outcome});
     if (r.delay !== undefined) this.metrics.inclusionDelay.observe(r.delay);
-    void this.series.append("duty_inclusion", jsonBody(r), "batched", r.slot).catch((e: unknown) => this.logger.error("inclusion not recorded", {slot: r.slot}, e));
-    if (outcome === "missed" || outcome === "wrong_target") this.logger.warn("attestation not included as signed", {slot: r.slot, validator: r.validatorIndex, outcome});
+    void this.series
+      .append("duty_inclusion", jsonBody(r), "batched", r.slot)
+      .catch((e: unknown) => this.logger.error("inclusion not recorded", {slot: r.slot}, e));
+    if (outcome === "missed" || outcome === "wrong_target")
+      this.logger.warn("attestation not included as signed", {slot: r.slot, validator: r.validatorIndex, outcome});
   }
 
   /**
@@ -144,11 +158,19 @@ export class R3dvNode {
         this.metrics.beaconHealthy.set({beacon: status.url}, status.health === "healthy" ? 1 : 0);
         if (status.health === "benched") {
           this.metrics.beaconBenched.inc({beacon: status.url, reason: status.reason ?? ""});
-          this.logger.warn("beacon node benched", {beacon: status.url, reason: status.reason, failures: status.failures, retryInMs: status.retryInMs, error: status.lastError});
+          this.logger.warn("beacon node benched", {
+            beacon: status.url,
+            reason: status.reason,
+            failures: status.failures,
+            retryInMs: status.retryInMs,
+            error: status.lastError,
+          });
         } else {
           this.logger.info("beacon node healthy", {beacon: status.url, previous, latencyMs: status.latencyMs});
         }
-        void this.series.append("beacon_health", jsonBody({...status, previous}), "batched").catch((e: unknown) => this.logger.error("beacon health not recorded", {beacon: status.url}, e));
+        void this.series
+          .append("beacon_health", jsonBody({...status, previous}), "batched")
+          .catch((e: unknown) => this.logger.error("beacon health not recorded", {beacon: status.url}, e));
       },
     };
   }
@@ -173,7 +195,16 @@ export class R3dvNode {
       budgetBytes: opts.storageBudget,
       onAppend: (e) => metrics.seriesAppends.inc({type: e.type}),
     });
-    return new R3dvNode(opts, lock, self, identity.peerId, identity.privateKey, series, metrics, logger.child({operator: self}));
+    return new R3dvNode(
+      opts,
+      lock,
+      self,
+      identity.peerId,
+      identity.privateKey,
+      series,
+      metrics,
+      logger.child({operator: self}),
+    );
   }
 
   start(): Promise<void> {
@@ -249,7 +280,10 @@ export class R3dvNode {
         this.logger.info("slot clock from beacon node", {...this.clock, slot: this.currentSlot()});
         return;
       } catch (e) {
-        this.logger.warn("beacon node not answering genesis/spec yet; retrying", {beacons: this.beacon.urls, reason: errorMessage(e)});
+        this.logger.warn("beacon node not answering genesis/spec yet; retrying", {
+          beacons: this.beacon.urls,
+          reason: errorMessage(e),
+        });
         await new Promise((r) => setTimeout(r, CLOCK_RETRY_MS));
       }
     }
@@ -261,7 +295,8 @@ export class R3dvNode {
   }
 
   async beaconSynced(): Promise<boolean> {
-    if (Date.now() - this.synced.at > SYNC_CACHE_MS) this.synced = {value: await this.beacon.isSynced(), at: Date.now()};
+    if (Date.now() - this.synced.at > SYNC_CACHE_MS)
+      this.synced = {value: await this.beacon.isSynced(), at: Date.now()};
     return this.synced.value;
   }
 
@@ -279,7 +314,8 @@ export class R3dvNode {
     this.metrics.queueDepth.set(this.store.queueDepth);
     this.metrics.workerQueue.set(this.pool.queueSize);
     this.metrics.peersConnected.set(this.dht.connected().length);
-    for (const b of this.beacon.status()) if (b.latencyMs !== undefined) this.metrics.beaconLatency.set({beacon: b.url}, b.latencyMs / 1000);
+    for (const b of this.beacon.status())
+      if (b.latencyMs !== undefined) this.metrics.beaconLatency.set({beacon: b.url}, b.latencyMs / 1000);
   }
 
   peers(): PeerStatus[] {
@@ -318,24 +354,36 @@ export class R3dvNode {
         return this.peers();
       case "series": {
         const n = Number(params.tail ?? 20);
-        if (!Number.isInteger(n) || n < 1 || n > 10_000) throw badRequest(`tail must be an integer from 1 to 10000, got ${String(params.tail)}`);
+        if (!Number.isInteger(n) || n < 1 || n > 10_000)
+          throw badRequest(`tail must be an integer from 1 to 10000, got ${String(params.tail)}`);
         const type = params.kind === undefined ? undefined : String(params.kind);
         const entries = this.series.tail(n, type ? (e) => entryKind(e) === type || e.type === type : undefined);
         const verify = params.verify ? await this.pool.verifyChain(this.series.dir) : undefined;
-        return {lastSeq: this.series.lastSeq, headHash: this.series.headHash, entries: entries.map(describeEntry), verify};
+        return {
+          lastSeq: this.series.lastSeq,
+          headHash: this.series.headHash,
+          entries: entries.map(describeEntry),
+          verify,
+        };
       }
       case "duty": {
         const slot = Number(params.slot);
-        if (!Number.isSafeInteger(slot) || slot < 0) throw badRequest(`slot must be a non-negative integer, got ${String(params.slot)}`);
+        if (!Number.isSafeInteger(slot) || slot < 0)
+          throw badRequest(`slot must be a non-negative integer, got ${String(params.slot)}`);
         const validator = params.validator === undefined ? undefined : Number(params.validator);
-        if (validator !== undefined && (!Number.isSafeInteger(validator) || validator < 0)) throw badRequest(`validator must be a non-negative integer, got ${String(params.validator)}`);
+        if (validator !== undefined && (!Number.isSafeInteger(validator) || validator < 0))
+          throw badRequest(`validator must be a non-negative integer, got ${String(params.validator)}`);
         const slotStart = this.clock ? (this.clock.genesisTime + slot * this.clock.secondsPerSlot) * 1000 : undefined;
-        const entries = [...windowedResults((s) => this.series.entriesBySlot(s), slot), ...this.series.entriesBySlot(slot)].sort((a, b) => a.seq - b.seq);
+        const entries = [
+          ...windowedResults((s) => this.series.entriesBySlot(s), slot),
+          ...this.series.entriesBySlot(slot),
+        ].sort((a, b) => a.seq - b.seq);
         return buildDutyTrail(entries, this.self, slot, slotStart, validator);
       }
       case "limiters": {
         const window = Number(params.window ?? 100_000);
-        if (!Number.isInteger(window) || window < 1) throw badRequest(`window must be a positive integer, got ${String(params.window)}`);
+        if (!Number.isInteger(window) || window < 1)
+          throw badRequest(`window must be a positive integer, got ${String(params.window)}`);
         this.metrics.limiterAudits.inc({result: "run"});
         return {...(await this.status()).limiters, window: await this.pool.window(this.series.dir, window)};
       }
@@ -344,7 +392,8 @@ export class R3dvNode {
         if (!isChunkKind(kind)) throw badRequest(`unknown chunk kind ${kind}`);
         const payload = Buffer.from(String(params.payload ?? ""), "utf8");
         const slot = params.slot === undefined ? undefined : Number(params.slot);
-        if (slot !== undefined && (!Number.isSafeInteger(slot) || slot < 0)) throw badRequest(`slot must be a non-negative integer`);
+        if (slot !== undefined && (!Number.isSafeInteger(slot) || slot < 0))
+          throw badRequest(`slot must be a non-negative integer`);
         return this.publish(kind, payload, slot);
       }
       case "has": {
@@ -360,7 +409,9 @@ export class R3dvNode {
       case "catchup":
         return {added: await this.store.catchUps.run()};
       default:
-        throw badRequest(`unknown method ${method}; methods: status, peers, series, duty, limiters, publish, has, catchup`);
+        throw badRequest(
+          `unknown method ${method}; methods: status, peers, series, duty, limiters, publish, has, catchup`,
+        );
     }
   }
 }
@@ -368,7 +419,6 @@ export class R3dvNode {
 function badRequest(reason: string): NodeError {
   return new NodeError({code: "NODE_BAD_REQUEST", reason}, reason);
 }
-
 
 function entryKind(e: Entry): string | undefined {
   return CHUNK_ENTRY_TYPES.has(e.type) ? CHUNK_KINDS[e.body[2] as number] : undefined;
@@ -380,7 +430,18 @@ export function describeEntry(e: Entry): Record<string, unknown> {
   if (CHUNK_ENTRY_TYPES.has(e.type)) {
     const encoded = e.body.subarray(1);
     const c = decodeChunk(encoded);
-    return {...base, from: e.body[0], chunk: {id: toHex(chunkId(encoded)), kind: c.kind, slot: c.slot, origin: c.origin, seq: c.seq, bytes: c.payload.length}};
+    return {
+      ...base,
+      from: e.body[0],
+      chunk: {
+        id: toHex(chunkId(encoded)),
+        kind: c.kind,
+        slot: c.slot,
+        origin: c.origin,
+        seq: c.seq,
+        bytes: c.payload.length,
+      },
+    };
   }
   return {...base, body: parseJsonBody(e)};
 }

@@ -40,13 +40,31 @@ export interface NodeStatus {
 export function buildStatus(n: R3dvNode, ready: NodeStatus["ready"], loopP99Ms: number, uptimeMs: number): NodeStatus {
   const v = n.series.views;
   return {
-    cluster: {name: n.lock.name, lockHash: n.lock.lock_hash, threshold: n.lock.threshold, operators: n.lock.operators.length},
-    node: {operator: n.self, peerId: n.peerId, listen: n.dht.listenAddrs(), http: n.httpAddress, ipc: n.opts.ipc, uptimeSec: Math.round(uptimeMs / 1000)},
+    cluster: {
+      name: n.lock.name,
+      lockHash: n.lock.lock_hash,
+      threshold: n.lock.threshold,
+      operators: n.lock.operators.length,
+    },
+    node: {
+      operator: n.self,
+      peerId: n.peerId,
+      listen: n.dht.listenAddrs(),
+      http: n.httpAddress,
+      ipc: n.opts.ipc,
+      uptimeSec: Math.round(uptimeMs / 1000),
+    },
     slot: n.currentSlot(),
     ready,
     peers: n.peers(),
     beacons: n.beacon.status(),
-    series: {entries: v.entries, bytes: v.bytesStored, budget: n.opts.storageBudget, lastSeq: v.lastSeq, headHash: n.series.headHash},
+    series: {
+      entries: v.entries,
+      bytes: v.bytesStored,
+      budget: n.opts.storageBudget,
+      lastSeq: v.lastSeq,
+      headHash: n.series.headHash,
+    },
     limiters: {
       received: n.store.stats.received,
       accepted: v.accepted,

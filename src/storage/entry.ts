@@ -22,7 +22,11 @@ export const ENTRY_TYPES = [
 export type EntryType = (typeof ENTRY_TYPES)[number];
 
 /** Entry types whose body is an encoded chunk preceded by the sending peer's operator index. */
-export const CHUNK_ENTRY_TYPES: ReadonlySet<EntryType> = new Set<EntryType>(["chunk_sent", "chunk_accepted", "chunk_fetched"]);
+export const CHUNK_ENTRY_TYPES: ReadonlySet<EntryType> = new Set<EntryType>([
+  "chunk_sent",
+  "chunk_accepted",
+  "chunk_fetched",
+]);
 
 export interface Entry {
   seq: number;
@@ -61,9 +65,14 @@ export function encodeEntryValue(e: Omit<Entry, "seq">): Buffer {
 
 export function decodeEntryValue(seq: number, value: Uint8Array): Entry {
   const v = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  if (v.length < VALUE_HEADER) throw new EntryError({code: "ENTRY_CORRUPT", seq, reason: `${v.length} bytes`}, `series entry ${seq} is truncated`);
+  if (v.length < VALUE_HEADER)
+    throw new EntryError({code: "ENTRY_CORRUPT", seq, reason: `${v.length} bytes`}, `series entry ${seq} is truncated`);
   const type = ENTRY_TYPES[v[32] as number];
-  if (type === undefined) throw new EntryError({code: "ENTRY_CORRUPT", seq, reason: `type ${v[32]}`}, `series entry ${seq} has unknown type ${v[32]}`);
+  if (type === undefined)
+    throw new EntryError(
+      {code: "ENTRY_CORRUPT", seq, reason: `type ${v[32]}`},
+      `series entry ${seq} has unknown type ${v[32]}`,
+    );
   return {seq, type, t: Number(v.readBigUInt64BE(33)), prevHash: v.subarray(0, 32), body: v.subarray(VALUE_HEADER)};
 }
 

@@ -121,7 +121,10 @@ export class Series {
       mkdirSync(opts.dir, {recursive: true, mode: 0o700});
       root = open({path: opts.dir, compression: false});
     } catch (e) {
-      throw new SeriesError({code: "SERIES_UNREADABLE", dir: opts.dir, reason: errorMessage(e)}, `cannot open data dir ${opts.dir}: ${errorMessage(e)}`);
+      throw new SeriesError(
+        {code: "SERIES_UNREADABLE", dir: opts.dir, reason: errorMessage(e)},
+        `cannot open data dir ${opts.dir}: ${errorMessage(e)}`,
+      );
     }
     const log = root.openDB<Buffer, Buffer>({name: "series", keyEncoding: "binary", encoding: "binary"});
     const ids = root.openDB<number, Buffer>({name: "ids", keyEncoding: "binary", encoding: "ordered-binary"});
@@ -146,7 +149,11 @@ export class Series {
     const series = new Series(root, log, ids, slots, meta, opts, emptyViews(opts.slotsPerEpoch ?? 32));
     if (!m) {
       meta.putSync("meta", {lockHash: opts.lockHash, operator: opts.operator});
-      await series.append("genesis", jsonBody({lockHash: opts.lockHash, operator: opts.operator, version: 1}), "flushed");
+      await series.append(
+        "genesis",
+        jsonBody({lockHash: opts.lockHash, operator: opts.operator, version: 1}),
+        "flushed",
+      );
     } else {
       series.replay(m);
     }
@@ -172,7 +179,8 @@ export class Series {
       applyEntry(v, e, storedBytes(e.type, value.length));
       this.lastHash = entryHash(seq, value);
     }
-    if (from > 0 && v.lastSeq < from) throw new SeriesError({code: "SERIES_CHAIN_BROKEN", seq: from, reason: "snapshot entry missing"});
+    if (from > 0 && v.lastSeq < from)
+      throw new SeriesError({code: "SERIES_CHAIN_BROKEN", seq: from, reason: "snapshot entry missing"});
   }
 
   get lastSeq(): number {
@@ -208,7 +216,12 @@ export class Series {
     return written.then(() => e);
   }
 
-  appendChunk(type: "chunk_sent" | "chunk_accepted" | "chunk_fetched", from: number, encoded: Uint8Array, durability: Durability): Promise<Entry> {
+  appendChunk(
+    type: "chunk_sent" | "chunk_accepted" | "chunk_fetched",
+    from: number,
+    encoded: Uint8Array,
+    durability: Durability,
+  ): Promise<Entry> {
     return this.append(type, chunkEntryBody(from, encoded), durability);
   }
 
@@ -316,7 +329,7 @@ export class Series {
           void this.ids.remove(Buffer.from(id));
           void this.slots.remove(slotKey(c.slot, encoded[1] as number, id));
         } else if (e.type === "duty_result" || e.type === "duty_inclusion") {
-          const slot = (parseJsonBody<{slot?: unknown}>(e)).slot;
+          const slot = parseJsonBody<{slot?: unknown}>(e).slot;
           if (typeof slot === "number") void this.slots.remove(typedSlotKey(slot, e.type, seq));
         }
         void this.log.remove(key);
@@ -325,7 +338,13 @@ export class Series {
         removed++;
       }
       if (removed === 0) return undefined;
-      const body: CompactionBody = {fromSeq, toSeq, entries: removed, bytes: removedBytes, lastRemovedHash: toHex(lastRemovedHash)};
+      const body: CompactionBody = {
+        fromSeq,
+        toSeq,
+        entries: removed,
+        bytes: removedBytes,
+        lastRemovedHash: toHex(lastRemovedHash),
+      };
       const m = this.meta.get("meta") as Meta;
       await this.meta.put("meta", {...m, anchor: {seq: toSeq + 1, prevHash: body.lastRemovedHash}});
       await this.append("compaction", jsonBody(body), "flushed");
@@ -379,19 +398,30 @@ export interface ChainReport {
  * Walks the whole chain: every entry's prevHash equals the previous entry's hash, sequence numbers have no
  * holes, and the first kept entry after a compaction matches the recorded anchor. Long: run it in a worker.
  */
-export function verifyChain(log: Iterable<{key: Uint8Array; value: Uint8Array}>, anchor?: {seq: number; prevHash: string}): ChainReport {
+export function verifyChain(
+  log: Iterable<{key: Uint8Array; value: Uint8Array}>,
+  anchor?: {seq: number; prevHash: string},
+): ChainReport {
   let prev: Uint8Array | undefined;
   let prevSeq = -1;
   let entries = 0;
   let firstSeq = -1;
-  const fail = (seq: number, reason: string): ChainReport => ({ok: false, entries, firstSeq, lastSeq: prevSeq, headHash: prev ? toHex(prev) : "", error: `entry ${seq}: ${reason}`});
+  const fail = (seq: number, reason: string): ChainReport => ({
+    ok: false,
+    entries,
+    firstSeq,
+    lastSeq: prevSeq,
+    headHash: prev ? toHex(prev) : "",
+    error: `entry ${seq}: ${reason}`,
+  });
   for (const {key, value} of log) {
     const seq = keySeq(key);
     const e = decodeEntryValue(seq, value);
     if (prev === undefined) {
       firstSeq = seq;
       // The genesis entry stays; a compaction gap follows it and is bridged by the anchor.
-      if (!(seq === 1 && Buffer.compare(e.prevHash, ZERO_HASH) === 0)) return fail(seq, "first entry is not the genesis entry");
+      if (!(seq === 1 && Buffer.compare(e.prevHash, ZERO_HASH) === 0))
+        return fail(seq, "first entry is not the genesis entry");
     } else if (seq !== prevSeq + 1) {
       if (!anchor || anchor.seq !== seq) return fail(seq, `hole after entry ${prevSeq}`);
       if (toHex(e.prevHash) !== anchor.prevHash) return fail(seq, "prevHash does not match the compaction anchor");
@@ -404,4 +434,3 @@ export function verifyChain(log: Iterable<{key: Uint8Array; value: Uint8Array}>,
   }
   return {ok: true, entries, firstSeq, lastSeq: prevSeq, headHash: prev ? toHex(prev) : ""};
 }
-

@@ -80,9 +80,21 @@ function peer(s: ViewState, index: number): PeerView {
 }
 
 /** Chunk entries hold `from u8 | chunk`; the header fields sit at fixed offsets of the chunk encoding. */
-function chunkHeader(body: Uint8Array): {from: number; kind: ChunkKind | undefined; origin: number; slot: number; seq: number} {
+function chunkHeader(body: Uint8Array): {
+  from: number;
+  kind: ChunkKind | undefined;
+  origin: number;
+  slot: number;
+  seq: number;
+} {
   const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  return {from: b[0] as number, kind: CHUNK_KINDS[b[2] as number], origin: b[3] as number, slot: Number(b.readBigUInt64BE(4)), seq: Number(b.readBigUInt64BE(12))};
+  return {
+    from: b[0] as number,
+    kind: CHUNK_KINDS[b[2] as number],
+    origin: b[3] as number,
+    slot: Number(b.readBigUInt64BE(4)),
+    seq: Number(b.readBigUInt64BE(12)),
+  };
 }
 
 /**

@@ -16,7 +16,18 @@ export type LogLevel = "error" | "warn" | "info" | "debug";
  * Keys whose values are secrets anywhere in a log context. pino replaces them before serialising, so a
  * careless `logger.info("x", {keystore})` cannot leak a password or a key share.
  */
-const REDACT_PATHS = ["password", "secret", "secretKey", "privateKey", "share", "*.password", "*.secret", "*.secretKey", "*.privateKey", "*.share"];
+const REDACT_PATHS = [
+  "password",
+  "secret",
+  "secretKey",
+  "privateKey",
+  "share",
+  "*.password",
+  "*.secret",
+  "*.secretKey",
+  "*.privateKey",
+  "*.share",
+];
 
 /** Typed errors keep their `code` and structured context in the log line; pino's default would drop `type`. */
 function serializeError(e: unknown): Record<string, unknown> {
@@ -46,7 +57,19 @@ class PinoAdapter implements Logger {
 }
 
 /** JSON lines on stderr: stdout stays for a command's own output, so `r3dv ... | jq` keeps working. */
-export function createLogger(level: LogLevel = "info", module?: string, dest: DestinationStream = destination(2)): Logger {
-  const log = pino({level, serializers: {err: serializeError}, redact: {paths: REDACT_PATHS, censor: "[redacted]"}, base: module ? {module} : {}}, dest);
+export function createLogger(
+  level: LogLevel = "info",
+  module?: string,
+  dest: DestinationStream = destination(2),
+): Logger {
+  const log = pino(
+    {
+      level,
+      serializers: {err: serializeError},
+      redact: {paths: REDACT_PATHS, censor: "[redacted]"},
+      base: module ? {module} : {},
+    },
+    dest,
+  );
   return new PinoAdapter(log);
 }

@@ -86,7 +86,10 @@ export class BlsPool {
   constructor(opts: BlsPoolOptions = {}) {
     const size = opts.size ?? defaultPoolSize();
     if (!Number.isInteger(size) || size < 1) {
-      throw new BlsPoolError({code: "BLS_POOL_INVALID_SIZE", size}, `worker pool size must be a positive integer, got ${size}`);
+      throw new BlsPoolError(
+        {code: "BLS_POOL_INVALID_SIZE", size},
+        `worker pool size must be a positive integer, got ${size}`,
+      );
     }
     this.size = size;
     this.maxBufferedSets = opts.maxBufferedSets ?? MAX_BUFFERED_SETS;

@@ -5,7 +5,14 @@ import {verifyChain} from "../storage/series.js";
 import type {RefusedEntryBody} from "../storage/views.js";
 import type {LimiterTask, LimiterTaskResult, WindowReport} from "./limiterTasks.js";
 
-const envs = new Map<string, {root: RootDatabase; log: Database<Buffer, Buffer>; meta: Database<{anchor?: {seq: number; prevHash: string}}, string>}>();
+const envs = new Map<
+  string,
+  {
+    root: RootDatabase;
+    log: Database<Buffer, Buffer>;
+    meta: Database<{anchor?: {seq: number; prevHash: string}}, string>;
+  }
+>();
 
 /** The node's own environment, opened again in this thread: LMDB readers never block the writer. */
 function env(dir: string) {
@@ -25,7 +32,15 @@ function env(dir: string) {
 
 function window(dir: string, n: number): WindowReport {
   const {log} = env(dir);
-  const r: WindowReport = {entries: 0, fromSeq: 0, toSeq: 0, byPeer: {}, refusedByLimiter: {}, acceptedByKind: {}, ethBlocksByOrigin: {}};
+  const r: WindowReport = {
+    entries: 0,
+    fromSeq: 0,
+    toSeq: 0,
+    byPeer: {},
+    refusedByLimiter: {},
+    acceptedByKind: {},
+    ethBlocksByOrigin: {},
+  };
   const peer = (i: number) => (r.byPeer[i] ??= {accepted: 0, refused: 0, rateLimited: 0});
   for (const {key, value} of log.getRange({reverse: true, limit: n})) {
     const e = decodeEntryValue(keySeq(key), value);
@@ -36,7 +51,8 @@ function window(dir: string, n: number): WindowReport {
       const kind = CHUNK_KINDS[e.body[2] as number] ?? "unknown";
       r.acceptedByKind[kind] = (r.acceptedByKind[kind] ?? 0) + 1;
       if (e.body[0] !== 0) peer(e.body[0] as number).accepted++;
-      if (kind === "eth_block") r.ethBlocksByOrigin[e.body[3] as number] = (r.ethBlocksByOrigin[e.body[3] as number] ?? 0) + 1;
+      if (kind === "eth_block")
+        r.ethBlocksByOrigin[e.body[3] as number] = (r.ethBlocksByOrigin[e.body[3] as number] ?? 0) + 1;
     } else if (e.type === "chunk_refused") {
       const b = parseJsonBody<RefusedEntryBody>(e);
       r.refusedByLimiter[b.limiter] = (r.refusedByLimiter[b.limiter] ?? 0) + 1;

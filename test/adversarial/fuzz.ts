@@ -58,7 +58,12 @@ export interface Verdicts {
  * project's typed errors with a code; a TypeError, RangeError or plain Error escaping is a parser that
  * crashes on outside data.
  */
-export function assertRefusesCleanly<T>(name: string, inputs: Uint8Array[], decode: (b: Uint8Array) => T, check: (input: Uint8Array, out: T) => void = () => undefined): Verdicts {
+export function assertRefusesCleanly<T>(
+  name: string,
+  inputs: Uint8Array[],
+  decode: (b: Uint8Array) => T,
+  check: (input: Uint8Array, out: T) => void = () => undefined,
+): Verdicts {
   const v: Verdicts = {accepted: 0, refused: 0};
   for (const input of inputs) {
     let out: T;
@@ -66,7 +71,9 @@ export function assertRefusesCleanly<T>(name: string, inputs: Uint8Array[], deco
       out = decode(input);
     } catch (e) {
       if (!(e instanceof R3dvError)) {
-        assert.fail(`${name}: ${Buffer.from(input).toString("hex").slice(0, 120)} threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}, not a typed error`);
+        assert.fail(
+          `${name}: ${Buffer.from(input).toString("hex").slice(0, 120)} threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}, not a typed error`,
+        );
       }
       assert.ok(e.code.length > 0 && e.message.length > 0, `${name}: a typed error without a code or message`);
       v.refused++;

@@ -16,7 +16,12 @@ import {decodeAttestationValue, encodeAttestationValue} from "../../src/roles/ev
 import {decodePartialSigs, encodePartialSigs} from "../../src/roles/evm/duties/partialSigs.js";
 import {decodeSignedQbft, encodeSignedQbft} from "../../src/roles/evm/qbft/codec.js";
 import type {SignedQbft} from "../../src/roles/evm/qbft/types.js";
-import {decodePushAnswer, decodePushRequest, encodePushAnswer, encodePushRequest} from "../../src/roles/store/pushWire.js";
+import {
+  decodePushAnswer,
+  decodePushRequest,
+  encodePushAnswer,
+  encodePushRequest,
+} from "../../src/roles/store/pushWire.js";
 import {createLogger} from "../../src/util/logger.js";
 import {assertRefusesCleanly, mutations} from "./fuzz.js";
 
@@ -26,7 +31,15 @@ import {assertRefusesCleanly, mutations} from "./fuzz.js";
  * or refused with a typed error; nothing crashes the node.
  */
 describe("hostile input to every parser", () => {
-  const chunk: Chunk = {kind: "qbft", slot: 1234, origin: 2, seq: 7, t: 1_700_000_000_000, payload: randomBytes(300), sig: randomBytes(64)};
+  const chunk: Chunk = {
+    kind: "qbft",
+    slot: 1234,
+    origin: 2,
+    seq: 7,
+    t: 1_700_000_000_000,
+    payload: randomBytes(300),
+    sig: randomBytes(64),
+  };
 
   it("chunks: understood exactly or refused with a code", () => {
     const valid = encodeChunk(chunk);
@@ -45,24 +58,56 @@ describe("hostile input to every parser", () => {
 
   it("QBFT messages: understood exactly or refused with a code", () => {
     const msg = (type: SignedQbft["msg"]["type"], sender: number): SignedQbft => ({
-      msg: {instance: "attester/1234", type, round: 2, sender, valueHash: randomBytes(32), value: type === "PREPARE" ? null : randomBytes(80), preparedRound: 0},
+      msg: {
+        instance: "attester/1234",
+        type,
+        round: 2,
+        sender,
+        valueHash: randomBytes(32),
+        value: type === "PREPARE" ? null : randomBytes(80),
+        preparedRound: 0,
+      },
       sig: randomBytes(64),
       justification: [],
     });
-    const signed: SignedQbft = {...msg("PRE_PREPARE", 1), justification: [msg("ROUND_CHANGE", 2), msg("ROUND_CHANGE", 3), msg("PREPARE", 4)]};
-    const v = assertRefusesCleanly("decodeSignedQbft", mutations(encodeSignedQbft(signed), 3), (b) => decodeSignedQbft(b), (input, out) => {
-      assert.deepEqual(Buffer.from(encodeSignedQbft(out)), Buffer.from(input), "a QBFT message that re-encodes differently");
-    });
+    const signed: SignedQbft = {
+      ...msg("PRE_PREPARE", 1),
+      justification: [msg("ROUND_CHANGE", 2), msg("ROUND_CHANGE", 3), msg("PREPARE", 4)],
+    };
+    const v = assertRefusesCleanly(
+      "decodeSignedQbft",
+      mutations(encodeSignedQbft(signed), 3),
+      (b) => decodeSignedQbft(b),
+      (input, out) => {
+        assert.deepEqual(
+          Buffer.from(encodeSignedQbft(out)),
+          Buffer.from(input),
+          "a QBFT message that re-encodes differently",
+        );
+      },
+    );
     assert.ok(v.refused > 0, JSON.stringify(v));
   });
 
   it("push requests and answers: refused with a code when malformed", () => {
-    assertRefusesCleanly("decodePushRequest", mutations(encodePushRequest(9, encodeChunk(chunk)), 4), decodePushRequest);
-    assertRefusesCleanly("decodePushAnswer", mutations(encodePushAnswer(9, {status: "refused", limiter: "economic", reason: "storage_full"}), 5), decodePushAnswer);
+    assertRefusesCleanly(
+      "decodePushRequest",
+      mutations(encodePushRequest(9, encodeChunk(chunk)), 4),
+      decodePushRequest,
+    );
+    assertRefusesCleanly(
+      "decodePushAnswer",
+      mutations(encodePushAnswer(9, {status: "refused", limiter: "economic", reason: "storage_full"}), 5),
+      decodePushAnswer,
+    );
   });
 
   it("partial signature batches: anything but a well-formed batch is dropped", () => {
-    const batch = {duty: "attester", slot: 1234, sigs: [{pubkey: `0x${"ab".repeat(48)}`, root: `0x${"cd".repeat(32)}`, sig: `0x${"ef".repeat(96)}`}]};
+    const batch = {
+      duty: "attester",
+      slot: 1234,
+      sigs: [{pubkey: `0x${"ab".repeat(48)}`, root: `0x${"cd".repeat(32)}`, sig: `0x${"ef".repeat(96)}`}],
+    };
     const valid = encodePartialSigs(batch);
     let understood = 0;
     for (const input of mutations(valid, 6)) {
@@ -73,16 +118,30 @@ describe("hostile input to every parser", () => {
       for (const s of out.sigs) assert.match(`${s.pubkey}${s.root}${s.sig}`, /^(0x[0-9a-f]+)+$/);
     }
     assert.ok(understood > 0);
-    assert.equal(decodePartialSigs(Buffer.from(JSON.stringify({...batch, sigs: Array(10_001).fill(batch.sigs[0])}))), null, "more partials than any cluster has validators");
+    assert.equal(
+      decodePartialSigs(Buffer.from(JSON.stringify({...batch, sigs: Array(10_001).fill(batch.sigs[0])}))),
+      null,
+      "more partials than any cluster has validators",
+    );
   });
 
   it("agreed attestation values: anything but whole records is dropped", () => {
     const data = ssz.phase0.AttestationData.defaultValue();
     data.slot = 1234;
-    const valid = encodeAttestationValue(new Map([[0, data], [3, data]]));
+    const valid = encodeAttestationValue(
+      new Map([
+        [0, data],
+        [3, data],
+      ]),
+    );
     for (const input of mutations(valid, 7)) {
       const out = decodeAttestationValue(input);
-      if (out !== null) assert.deepEqual(Buffer.from(encodeAttestationValue(out)), Buffer.from(input), "an attestation value that re-encodes differently");
+      if (out !== null)
+        assert.deepEqual(
+          Buffer.from(encodeAttestationValue(out)),
+          Buffer.from(input),
+          "an attestation value that re-encodes differently",
+        );
     }
   });
 
@@ -91,7 +150,15 @@ describe("hostile input to every parser", () => {
     after(() => rm(dir, {recursive: true, force: true}));
 
     it("locks: garbage, wrong types and missing fields are refused with the field named", async () => {
-      const cases = ["", "{", "null", "[]", '{"threshold": "three"}', '{"operators": [{}]}', JSON.stringify({lock_hash: "0x00", operators: [], validators: [], threshold: Number.MAX_VALUE * 2})];
+      const cases = [
+        "",
+        "{",
+        "null",
+        "[]",
+        '{"threshold": "three"}',
+        '{"operators": [{}]}',
+        JSON.stringify({lock_hash: "0x00", operators: [], validators: [], threshold: Number.MAX_VALUE * 2}),
+      ];
       for (const text of cases) {
         await assert.rejects(parseLock(text, "cluster-lock.json"), (e: unknown) => {
           assert.ok(e instanceof LockError, `${text}: ${String(e)}`);
@@ -106,7 +173,11 @@ describe("hostile input to every parser", () => {
       const good = await encryptKeystore(interopSecretKey(0), "right password", "pbkdf2", "test");
       const file = join(dir, "keystore.json");
       await writeFile(file, JSON.stringify(good), {mode: 0o600});
-      await assert.rejects(decryptKeystoreFile(file, "wrong password"), (e: unknown) => e instanceof KeystoreError && e.code === "KEYSTORE_WRONG_PASSWORD" && /password file/.test(e.message));
+      await assert.rejects(
+        decryptKeystoreFile(file, "wrong password"),
+        (e: unknown) =>
+          e instanceof KeystoreError && e.code === "KEYSTORE_WRONG_PASSWORD" && /password file/.test(e.message),
+      );
       const text = JSON.stringify(good);
       const other = await encryptKeystore(interopSecretKey(1), "right password", "pbkdf2", "test");
       const bad = {
@@ -119,7 +190,11 @@ describe("hostile input to every parser", () => {
       for (const [what, content] of Object.entries(bad)) {
         assert.notEqual(content, text, what);
         await writeFile(file, content, {mode: 0o600});
-        await assert.rejects(decryptKeystoreFile(file, "right password"), (e: unknown) => e instanceof KeystoreError && e.message.includes(file), what);
+        await assert.rejects(
+          decryptKeystoreFile(file, "right password"),
+          (e: unknown) => e instanceof KeystoreError && e.message.includes(file),
+          what,
+        );
       }
     });
   });

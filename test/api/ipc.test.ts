@@ -9,7 +9,11 @@ import {tempDir} from "../helpers/cli.js";
 
 const logger = createLogger("error");
 const server = (path: string) => new IpcServer(path, async (method) => ({method}), logger);
-const notSocket = (kind: string) => (e: unknown) => e instanceof IpcError && (e.type as {code: string; kind?: string}).code === "IPC_PATH_NOT_SOCKET" && (e.type as {kind?: string}).kind === kind && /give --ipc a path of its own/.test(e.message);
+const notSocket = (kind: string) => (e: unknown) =>
+  e instanceof IpcError &&
+  (e.type as {code: string; kind?: string}).code === "IPC_PATH_NOT_SOCKET" &&
+  (e.type as {kind?: string}).kind === kind &&
+  /give --ipc a path of its own/.test(e.message);
 
 describe("IPC socket path", () => {
   let dir: string;

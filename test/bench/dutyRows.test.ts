@@ -8,9 +8,25 @@ const SLOT_MS = 2000;
 
 /** Node `node`'s result for validator `v`'s attestation of slot 1: submitted `ms` after due, or failed. */
 function attestation(node: number, v: string, ms: number | "failed"): AnyDutyResult {
-  if (ms === "failed") return {duty: "attester", slot: 1, pubkey: v, validatorIndex: node, status: "failed", reason: "no_quorum", stages: {fetch: 5}};
+  if (ms === "failed")
+    return {
+      duty: "attester",
+      slot: 1,
+      pubkey: v,
+      validatorIndex: node,
+      status: "failed",
+      reason: "no_quorum",
+      stages: {fetch: 5},
+    };
   // The attester service calls a submission after 1/3 slot "late" (it still went out).
-  return {duty: "attester", slot: 1, pubkey: v, validatorIndex: node, status: ms > SLOT_MS / 3 ? "late" : "submitted", stages: {consensus: ms - 100, submit: ms}};
+  return {
+    duty: "attester",
+    slot: 1,
+    pubkey: v,
+    validatorIndex: node,
+    status: ms > SLOT_MS / 3 ? "late" : "submitted",
+    stages: {consensus: ms - 100, submit: ms},
+  };
 }
 
 describe("duty bench rows", () => {
@@ -30,12 +46,19 @@ describe("duty bench rows", () => {
     assert.equal(row.opsPerSec, 0.5);
     assert.equal(row.samples, 6);
     assert.equal(row.p99Ms, 900);
-    assert.match(row.task, /^attestations submitted on time per s .*64 validators, 4 nodes in one process \(one event loop, one BLS pool/);
+    assert.match(
+      row.task,
+      /^attestations submitted on time per s .*64 validators, 4 nodes in one process \(one event loop, one BLS pool/,
+    );
     assert.deepEqual(emptyRows([row]), []);
   });
 
   it("flag a row with no submission at all as measuring nothing", () => {
-    const x = submissions([1, 2, 3, 4].map((n) => attestation(n, "a", "failed")), "attester", SLOT_MS);
+    const x = submissions(
+      [1, 2, 3, 4].map((n) => attestation(n, "a", "failed")),
+      "attester",
+      SLOT_MS,
+    );
     const row = submissionRow("attestations", x, 2, 1024);
     assert.equal(row.opsPerSec, 0);
     assert.deepEqual(emptyRows([row]), [row]);

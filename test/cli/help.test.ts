@@ -9,7 +9,8 @@ describe("r3dv --help", () => {
   it("lists every command with a one-line purpose", async () => {
     const res = await runR3dv(["--help"]);
     assert.equal(res.code, 0);
-    for (const c of COMMANDS) assert.match(res.stdout, new RegExp(`^  ${c}\\b.*\\S+ \\S+`, "m"), `${c} listed with a summary`);
+    for (const c of COMMANDS)
+      assert.match(res.stdout, new RegExp(`^  ${c}\\b.*\\S+ \\S+`, "m"), `${c} listed with a summary`);
   });
 
   it("answers an unknown command with usage and exit code 2", async () => {

@@ -9,7 +9,17 @@ import {acquireExclusive} from "../helpers/exclusive.js";
 
 describe("r3dv run refuses to start, with a clear message", {timeout: 120_000}, () => {
   let c: TestCluster;
-  const base = (): string[] => ["run", "--lock", c.lock, "--node-dir", c.nodeDir(1), "--data-dir", c.dataDir(1), "--beacon-node", "http://127.0.0.1:1"];
+  const base = (): string[] => [
+    "run",
+    "--lock",
+    c.lock,
+    "--node-dir",
+    c.nodeDir(1),
+    "--data-dir",
+    c.dataDir(1),
+    "--beacon-node",
+    "http://127.0.0.1:1",
+  ];
 
   let release: (() => Promise<void>) | undefined;
 
@@ -24,7 +34,10 @@ describe("r3dv run refuses to start, with a clear message", {timeout: 120_000}, 
 
   it("on missing and malformed flags (exit 2, naming the flag and its variable)", async () => {
     const cases: [string[], RegExp][] = [
-      [["run", "--node-dir", "x", "--data-dir", "y", "--beacon-node", "http://a:1"], /--lock \(or R3DV_LOCK\): is required/],
+      [
+        ["run", "--node-dir", "x", "--data-dir", "y", "--beacon-node", "http://a:1"],
+        /--lock \(or R3DV_LOCK\): is required/,
+      ],
       [[...base(), "--http", "localhost:99999"], /--http \(or R3DV_HTTP\): "localhost:99999" is not IP:PORT/],
       [[...base(), "--workers", "zero"], /--workers \(or R3DV_WORKERS\): expected an integer from 1 to 64/],
       [[...base().slice(0, -1), "not a url"], /--beacon-node \(or R3DV_BEACON_NODE\): "not a url" is not a URL/],
@@ -39,7 +52,13 @@ describe("r3dv run refuses to start, with a clear message", {timeout: 120_000}, 
   });
 
   it("reads every flag from its R3DV_* variable", async () => {
-    const env = {R3DV_LOCK: c.lock, R3DV_NODE_DIR: c.nodeDir(1), R3DV_DATA_DIR: c.dataDir(1), R3DV_BEACON_NODE: "http://127.0.0.1:1", R3DV_LOG_LEVEL: "chatty"};
+    const env = {
+      R3DV_LOCK: c.lock,
+      R3DV_NODE_DIR: c.nodeDir(1),
+      R3DV_DATA_DIR: c.dataDir(1),
+      R3DV_BEACON_NODE: "http://127.0.0.1:1",
+      R3DV_LOG_LEVEL: "chatty",
+    };
     const r = await runCli(["run"], env);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /--log-level \(or R3DV_LOG_LEVEL\): expected one of error, warn, info, debug, got "chatty"/);

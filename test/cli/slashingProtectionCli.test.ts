@@ -32,21 +32,53 @@ describe("r3dv slashing-protection (CLI) and the DB across processes", () => {
     const imp = await runR3dv(["slashing-protection", "import", join(dir, "in.json"), "--data-dir", join(dir, "node")]);
     assert.equal(imp.code, 0, imp.stderr);
     assert.match(imp.stdout, /imported 1 validator\(s\), 1 block\(s\), 1 attestation\(s\)/);
-    const exp = await runR3dv(["slashing-protection", "export", "--data-dir", join(dir, "node"), "--out", join(dir, "out.json")]);
+    const exp = await runR3dv([
+      "slashing-protection",
+      "export",
+      "--data-dir",
+      join(dir, "node"),
+      "--out",
+      join(dir, "out.json"),
+    ]);
     assert.equal(exp.code, 0, exp.stderr);
     assert.deepEqual(JSON.parse(await readFile(join(dir, "out.json"), "utf8")), interchange);
-    const again = await runR3dv(["slashing-protection", "export", "--data-dir", join(dir, "node"), "--out", join(dir, "out.json")]);
+    const again = await runR3dv([
+      "slashing-protection",
+      "export",
+      "--data-dir",
+      join(dir, "node"),
+      "--out",
+      join(dir, "out.json"),
+    ]);
     assert.equal(again.code, 1, "never overwrites an export");
     assert.match(again.stderr, /cannot write .*out\.json/);
   });
 
   it("refuses another chain's file and a garbage file with clear errors", async () => {
-    await writeFile(join(dir, "other.json"), JSON.stringify({metadata: {interchange_format_version: "5", genesis_validators_root: "0x" + "ff".repeat(32)}, data: []}));
-    const other = await runR3dv(["slashing-protection", "import", join(dir, "other.json"), "--data-dir", join(dir, "node")]);
+    await writeFile(
+      join(dir, "other.json"),
+      JSON.stringify({
+        metadata: {interchange_format_version: "5", genesis_validators_root: "0x" + "ff".repeat(32)},
+        data: [],
+      }),
+    );
+    const other = await runR3dv([
+      "slashing-protection",
+      "import",
+      join(dir, "other.json"),
+      "--data-dir",
+      join(dir, "node"),
+    ]);
     assert.equal(other.code, 1);
     assert.match(other.stderr, /belongs to the chain with genesis validators root 0x0a0a/);
     await writeFile(join(dir, "garbage.json"), "<html>");
-    const garbage = await runR3dv(["slashing-protection", "import", join(dir, "garbage.json"), "--data-dir", join(dir, "node")]);
+    const garbage = await runR3dv([
+      "slashing-protection",
+      "import",
+      join(dir, "garbage.json"),
+      "--data-dir",
+      join(dir, "node"),
+    ]);
     assert.equal(garbage.code, 1);
     assert.match(garbage.stderr, /cannot read interchange file .*garbage\.json/);
   });
@@ -58,7 +90,10 @@ describe("r3dv slashing-protection (CLI) and the DB across processes", () => {
     await setup.close();
     const run = promisify(execFile);
     const targets = 200;
-    const [a, b] = await Promise.all([run(process.execPath, [RACER, path, "a", String(targets)]), run(process.execPath, [RACER, path, "b", String(targets)])]);
+    const [a, b] = await Promise.all([
+      run(process.execPath, [RACER, path, "a", String(targets)]),
+      run(process.execPath, [RACER, path, "b", String(targets)]),
+    ]);
     const signed = Number(a.stdout) + Number(b.stdout);
     const db = SlashingProtection.open(path);
     try {

@@ -4,7 +4,16 @@ import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
 import {rm} from "node:fs/promises";
 import {SecretKey} from "@chainsafe/blst";
-import {CreateClusterError, DEPOSIT_FILE, KEYS_DIR, LOCK_FILE, createCluster, keystoreFileName, nodeDirName, passwordFileName} from "../../src/cluster/createCluster.js";
+import {
+  CreateClusterError,
+  DEPOSIT_FILE,
+  KEYS_DIR,
+  LOCK_FILE,
+  createCluster,
+  keystoreFileName,
+  nodeDirName,
+  passwordFileName,
+} from "../../src/cluster/createCluster.js";
 import type {DepositDataJson} from "../../src/cluster/deposit.js";
 import {checkDepositData} from "../../src/cluster/deposit.js";
 import {IDENTITY_FILE, loadIdentity} from "../../src/cluster/identity.js";
@@ -31,7 +40,15 @@ describe("create-cluster", () => {
 
   it("writes a 4-node cluster that an independent EIP-2335 decoder and Lagrange interpolation accept", async () => {
     const out = join(parent, "random");
-    const {lock} = await createCluster({nodes: 4, threshold: 3, keys: {kind: "random", count: 2}, network: "hoodi", withdrawalAddress: WITHDRAWAL, kdf: "pbkdf2", out});
+    const {lock} = await createCluster({
+      nodes: 4,
+      threshold: 3,
+      keys: {kind: "random", count: 2},
+      network: "hoodi",
+      withdrawalAddress: WITHDRAWAL,
+      kdf: "pbkdf2",
+      out,
+    });
     assert.equal(lock.operators.length, 4);
     assert.equal(lock.fork_version, "0x10000910");
     assert.deepEqual(await loadLock(join(out, LOCK_FILE)), lock);
@@ -81,9 +98,19 @@ describe("create-cluster", () => {
       out,
     });
     assert.equal(lock.threshold, 2, "default threshold ceil(2*3/3)");
-    assert.deepEqual(lock.validators.map((v) => v.pubkey), [5, 6, 7].map((i) => toHex(secretToPublicKey(interopSecretKey(i)))));
-    assert.deepEqual(lock.operators.map((o) => o.address), ["10.0.0.1:9100", "10.0.0.2:9100", "node3.example:9100"]);
-    assert.ok(lock.validators.every((v) => v.withdrawal_credentials.startsWith("0x02") && v.fee_recipient === "0x" + "cd".repeat(20)));
+    assert.deepEqual(
+      lock.validators.map((v) => v.pubkey),
+      [5, 6, 7].map((i) => toHex(secretToPublicKey(interopSecretKey(i)))),
+    );
+    assert.deepEqual(
+      lock.operators.map((o) => o.address),
+      ["10.0.0.1:9100", "10.0.0.2:9100", "node3.example:9100"],
+    );
+    assert.ok(
+      lock.validators.every(
+        (v) => v.withdrawal_credentials.startsWith("0x02") && v.fee_recipient === "0x" + "cd".repeat(20),
+      ),
+    );
     const report = await verifyCluster(out);
     assert.equal(report.checks.length, 6);
   });
@@ -92,13 +119,19 @@ describe("create-cluster", () => {
     for (const network of ["mainnet", "hoodi", "sepolia"] as const) {
       const out = join(parent, `interop-${network}`);
       const keys = {kind: "interop", start: 0, count: 1} as const;
-      await assert.rejects(createCluster({nodes: 3, keys, network, withdrawalAddress: WITHDRAWAL, kdf: "pbkdf2", out}), (e) => {
-        assert.ok(e instanceof CreateClusterError, String(e));
-        const {code, option} = e.type as {code: string; option?: string};
-        assert.deepEqual({code, option}, {code: "CLUSTER_BAD_OPTION", option: "--interop"});
-        assert.match(e.message, new RegExp(`interop keys are public.*--network ${network}.*--network devnet.*--validators`));
-        return true;
-      });
+      await assert.rejects(
+        createCluster({nodes: 3, keys, network, withdrawalAddress: WITHDRAWAL, kdf: "pbkdf2", out}),
+        (e) => {
+          assert.ok(e instanceof CreateClusterError, String(e));
+          const {code, option} = e.type as {code: string; option?: string};
+          assert.deepEqual({code, option}, {code: "CLUSTER_BAD_OPTION", option: "--interop"});
+          assert.match(
+            e.message,
+            new RegExp(`interop keys are public.*--network ${network}.*--network devnet.*--validators`),
+          );
+          return true;
+        },
+      );
       const written = (await readdir(parent)).filter((f) => f.includes(`interop-${network}`));
       assert.deepEqual(written, [], `nothing written for ${network}`);
     }
@@ -107,7 +140,14 @@ describe("create-cluster", () => {
   it("signs deposit data that verifies under its own network's deposit domain only", async () => {
     for (const network of ["mainnet", "hoodi", "sepolia", "devnet"] as const) {
       const out = join(parent, `deposit-${network}`);
-      await createCluster({nodes: 3, keys: {kind: "random", count: 1}, network, withdrawalAddress: WITHDRAWAL, kdf: "pbkdf2", out});
+      await createCluster({
+        nodes: 3,
+        keys: {kind: "random", count: 1},
+        network,
+        withdrawalAddress: WITHDRAWAL,
+        kdf: "pbkdf2",
+        out,
+      });
       const [entry] = JSON.parse(await readFile(join(out, DEPOSIT_FILE), "utf8")) as DepositDataJson[];
       assert.ok(entry);
       assert.deepEqual(checkDepositData(entry, network), [], network);
@@ -116,7 +156,10 @@ describe("create-cluster", () => {
       const other = network === "mainnet" ? "hoodi" : "mainnet";
       // Same bytes judged as another network's deposit: the signature must not verify there.
       const asOther = {...entry, network_name: other, fork_version: other === "mainnet" ? "00000000" : "10000910"};
-      assert.ok(checkDepositData(asOther, other).some((p) => p.includes("signature does not verify")), `${network} deposit must fail on ${other}`);
+      assert.ok(
+        checkDepositData(asOther, other).some((p) => p.includes("signature does not verify")),
+        `${network} deposit must fail on ${other}`,
+      );
     }
   });
 });

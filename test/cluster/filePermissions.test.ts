@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import {chmod, rm} from "node:fs/promises";
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {KEYS_DIR, createCluster, keystoreFileName, nodeDirName, passwordFileName} from "../../src/cluster/createCluster.js";
+import {
+  KEYS_DIR,
+  createCluster,
+  keystoreFileName,
+  nodeDirName,
+  passwordFileName,
+} from "../../src/cluster/createCluster.js";
 import {FilePermissionError} from "../../src/cluster/filePermissions.js";
 import {IDENTITY_FILE, loadIdentity} from "../../src/cluster/identity.js";
 import type {ClusterLock} from "../../src/cluster/lockSchema.js";
@@ -23,7 +29,15 @@ describe("secret files open to other users are refused at load", () => {
   before(async () => {
     parent = await tempDir();
     const out = join(parent, "cluster");
-    ({lock} = await createCluster({nodes: 4, threshold: 3, keys: {kind: "interop", start: 0, count: 1}, network: "devnet", withdrawalAddress: "0x" + "ab".repeat(20), kdf: "pbkdf2", out}));
+    ({lock} = await createCluster({
+      nodes: 4,
+      threshold: 3,
+      keys: {kind: "interop", start: 0, count: 1},
+      network: "devnet",
+      withdrawalAddress: "0x" + "ab".repeat(20),
+      kdf: "pbkdf2",
+      out,
+    }));
     nodeDir = join(out, nodeDirName(1));
   });
   after(() => rm(parent, {recursive: true, force: true}));

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import {readFile, rm, writeFile} from "node:fs/promises";
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {KeystoreError, decryptKeystoreFile, encryptKeystore, generatePassword, readPasswordFile} from "../../src/cluster/keystores.js";
+import {
+  KeystoreError,
+  decryptKeystoreFile,
+  encryptKeystore,
+  generatePassword,
+  readPasswordFile,
+} from "../../src/cluster/keystores.js";
 import {bytesEqual} from "../../src/hotpath/bytes.js";
 import {interopSecretKey} from "../../src/hotpath/interop.js";
 import {tempDir} from "../helpers/cli.js";
@@ -41,14 +47,23 @@ describe("EIP-2335 keystores", () => {
     ks.pubkey = (await encryptKeystore(interopSecretKey(2), password, "pbkdf2", "")).pubkey;
     const file = join(dir, "lying.json");
     await writeFile(file, JSON.stringify(ks));
-    await assert.rejects(decryptKeystoreFile(file, password), (e) => e instanceof KeystoreError && e.code === "KEYSTORE_PUBKEY_MISMATCH" && e.message.includes("lying.json"));
+    await assert.rejects(
+      decryptKeystoreFile(file, password),
+      (e) => e instanceof KeystoreError && e.code === "KEYSTORE_PUBKEY_MISMATCH" && e.message.includes("lying.json"),
+    );
   });
 
   it("refuses garbage and missing files, naming them", async () => {
     const file = join(dir, "garbage.json");
     await writeFile(file, JSON.stringify({hello: "world"}));
-    await assert.rejects(decryptKeystoreFile(file, "x"), (e) => e instanceof KeystoreError && e.code === "KEYSTORE_MALFORMED" && e.message.includes("garbage.json"));
-    await assert.rejects(decryptKeystoreFile(join(dir, "nope.json"), "x"), (e) => e instanceof KeystoreError && e.code === "KEYSTORE_UNREADABLE");
+    await assert.rejects(
+      decryptKeystoreFile(file, "x"),
+      (e) => e instanceof KeystoreError && e.code === "KEYSTORE_MALFORMED" && e.message.includes("garbage.json"),
+    );
+    await assert.rejects(
+      decryptKeystoreFile(join(dir, "nope.json"), "x"),
+      (e) => e instanceof KeystoreError && e.code === "KEYSTORE_UNREADABLE",
+    );
   });
 
   it("strips only the trailing newline of a password file", async () => {

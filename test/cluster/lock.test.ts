@@ -18,24 +18,94 @@ const flip = (hex: string) => hex.slice(0, -1) + (hex.endsWith("0") ? "1" : "0")
 /** Every field of the lock, changed one at a time; each must be refused with an error naming what is wrong. */
 const MUTATIONS: Mutation[] = [
   {field: "name", mutate: (l) => (l.name = "other"), code: "LOCK_HASH_MISMATCH", names: "lock_hash"},
-  {field: "uuid", mutate: (l) => (l.uuid = "00000000-0000-4000-8000-000000000000"), code: "LOCK_HASH_MISMATCH", names: "lock_hash"},
-  {field: "created_at", mutate: (l) => (l.created_at = "2020-01-01T00:00:00.000Z"), code: "LOCK_HASH_MISMATCH", names: "lock_hash"},
+  {
+    field: "uuid",
+    mutate: (l) => (l.uuid = "00000000-0000-4000-8000-000000000000"),
+    code: "LOCK_HASH_MISMATCH",
+    names: "lock_hash",
+  },
+  {
+    field: "created_at",
+    mutate: (l) => (l.created_at = "2020-01-01T00:00:00.000Z"),
+    code: "LOCK_HASH_MISMATCH",
+    names: "lock_hash",
+  },
   {field: "version", mutate: (l) => (l.version = "r3dv-lock/v0"), code: "LOCK_MALFORMED", names: "version"},
   {field: "network", mutate: (l) => (l.network = "mainnet"), code: "LOCK_INCONSISTENT", names: "fork_version"},
-  {field: "fork_version", mutate: (l) => (l.fork_version = "0x00000000"), code: "LOCK_INCONSISTENT", names: "fork_version"},
-  {field: "threshold (below majority)", mutate: (l) => (l.threshold = 2), code: "LOCK_INCONSISTENT", names: "threshold"},
+  {
+    field: "fork_version",
+    mutate: (l) => (l.fork_version = "0x00000000"),
+    code: "LOCK_INCONSISTENT",
+    names: "fork_version",
+  },
+  {
+    field: "threshold (below majority)",
+    mutate: (l) => (l.threshold = 2),
+    code: "LOCK_INCONSISTENT",
+    names: "threshold",
+  },
   // Shares of a degree-2 polynomial also lie on "a" degree-3 one: only the hash can catch a raised threshold.
   {field: "threshold (all)", mutate: (l) => (l.threshold = 4), code: "LOCK_HASH_MISMATCH", names: "lock_hash"},
-  {field: "operators[0].peer_id", mutate: (l) => (l.operators[0].peer_id = l.operators[1].peer_id), code: "LOCK_INCONSISTENT", names: "operators[1].peer_id"},
-  {field: "operators[0].peer_id (garbage)", mutate: (l) => (l.operators[0].peer_id = "not-a-peer"), code: "LOCK_INCONSISTENT", names: "operators[0].peer_id"},
-  {field: "operators[1].address", mutate: (l) => (l.operators[1].address = "127.0.0.1:9999"), code: "LOCK_HASH_MISMATCH", names: "lock_hash"},
-  {field: "operators[2].index", mutate: (l) => (l.operators[2].index = 7), code: "LOCK_INCONSISTENT", names: "operators[2].index"},
-  {field: "operators (one removed)", mutate: (l) => l.operators.pop(), code: "LOCK_INCONSISTENT", names: "validators[0].share_pubkeys"},
-  {field: "validators[0].pubkey", mutate: (l) => (l.validators[0].pubkey = l.validators[1].pubkey), code: "LOCK_INCONSISTENT", names: "validators[0].share_pubkeys"},
-  {field: "validators[1].share_pubkeys[3]", mutate: (l) => (l.validators[1].share_pubkeys[3] = l.validators[0].share_pubkeys[3]), code: "LOCK_INCONSISTENT", names: "validators[1].share_pubkeys[3]"},
-  {field: "validators[0].fee_recipient", mutate: (l) => (l.validators[0].fee_recipient = flip(l.validators[0].fee_recipient)), code: "LOCK_HASH_MISMATCH", names: "lock_hash"},
-  {field: "validators[0].withdrawal_credentials", mutate: (l) => (l.validators[0].withdrawal_credentials = "0x00" + l.validators[0].withdrawal_credentials.slice(4)), code: "LOCK_INCONSISTENT", names: "validators[0].withdrawal_credentials"},
-  {field: "lock_hash", mutate: (l) => (l.lock_hash = flip(l.lock_hash)), code: "LOCK_HASH_MISMATCH", names: "lock_hash"},
+  {
+    field: "operators[0].peer_id",
+    mutate: (l) => (l.operators[0].peer_id = l.operators[1].peer_id),
+    code: "LOCK_INCONSISTENT",
+    names: "operators[1].peer_id",
+  },
+  {
+    field: "operators[0].peer_id (garbage)",
+    mutate: (l) => (l.operators[0].peer_id = "not-a-peer"),
+    code: "LOCK_INCONSISTENT",
+    names: "operators[0].peer_id",
+  },
+  {
+    field: "operators[1].address",
+    mutate: (l) => (l.operators[1].address = "127.0.0.1:9999"),
+    code: "LOCK_HASH_MISMATCH",
+    names: "lock_hash",
+  },
+  {
+    field: "operators[2].index",
+    mutate: (l) => (l.operators[2].index = 7),
+    code: "LOCK_INCONSISTENT",
+    names: "operators[2].index",
+  },
+  {
+    field: "operators (one removed)",
+    mutate: (l) => l.operators.pop(),
+    code: "LOCK_INCONSISTENT",
+    names: "validators[0].share_pubkeys",
+  },
+  {
+    field: "validators[0].pubkey",
+    mutate: (l) => (l.validators[0].pubkey = l.validators[1].pubkey),
+    code: "LOCK_INCONSISTENT",
+    names: "validators[0].share_pubkeys",
+  },
+  {
+    field: "validators[1].share_pubkeys[3]",
+    mutate: (l) => (l.validators[1].share_pubkeys[3] = l.validators[0].share_pubkeys[3]),
+    code: "LOCK_INCONSISTENT",
+    names: "validators[1].share_pubkeys[3]",
+  },
+  {
+    field: "validators[0].fee_recipient",
+    mutate: (l) => (l.validators[0].fee_recipient = flip(l.validators[0].fee_recipient)),
+    code: "LOCK_HASH_MISMATCH",
+    names: "lock_hash",
+  },
+  {
+    field: "validators[0].withdrawal_credentials",
+    mutate: (l) => (l.validators[0].withdrawal_credentials = "0x00" + l.validators[0].withdrawal_credentials.slice(4)),
+    code: "LOCK_INCONSISTENT",
+    names: "validators[0].withdrawal_credentials",
+  },
+  {
+    field: "lock_hash",
+    mutate: (l) => (l.lock_hash = flip(l.lock_hash)),
+    code: "LOCK_HASH_MISMATCH",
+    names: "lock_hash",
+  },
   {field: "an unknown extra field", mutate: (l) => (l.extra = 1), code: "LOCK_MALFORMED", names: "(root)"},
   {field: "a missing field", mutate: (l) => delete l.threshold, code: "LOCK_MALFORMED", names: "threshold"},
   {field: "a wrongly typed field", mutate: (l) => (l.threshold = "3"), code: "LOCK_MALFORMED", names: "threshold"},
@@ -46,7 +116,15 @@ describe("cluster lock", () => {
   let original: ClusterLock;
   before(async () => {
     dir = await tempDir();
-    await createCluster({nodes: 4, threshold: 3, keys: {kind: "interop", start: 0, count: 2}, network: "devnet", withdrawalAddress: "0x" + "11".repeat(20), kdf: "pbkdf2", out: join(dir, "c")});
+    await createCluster({
+      nodes: 4,
+      threshold: 3,
+      keys: {kind: "interop", start: 0, count: 2},
+      network: "devnet",
+      withdrawalAddress: "0x" + "11".repeat(20),
+      kdf: "pbkdf2",
+      out: join(dir, "c"),
+    });
     original = JSON.parse(await readFile(join(dir, "c", LOCK_FILE), "utf8")) as ClusterLock;
   });
   after(() => rm(dir, {recursive: true, force: true}));
@@ -124,7 +202,11 @@ describe("cluster lock", () => {
   it("refuses a tampered, swapped or extra signature, naming the operator or the field", async () => {
     const flipped = structuredClone(original) as RawLock;
     flipped.node_signatures[2] = flip(flipped.node_signatures[2]);
-    await assertRefused(flipped, "LOCK_SIGNATURE_INVALID", /node_signatures\[2\], the signature of operator 3 .* does not verify/);
+    await assertRefused(
+      flipped,
+      "LOCK_SIGNATURE_INVALID",
+      /node_signatures\[2\], the signature of operator 3 .* does not verify/,
+    );
     // A valid signature over the right hash, but by another operator's key.
     const swapped = structuredClone(original) as RawLock;
     swapped.node_signatures[3] = swapped.node_signatures[1];
@@ -140,11 +222,19 @@ describe("cluster lock", () => {
   it("refuses a missing signature, and an unsigned lock, saying what to do", async () => {
     const short = structuredClone(original) as RawLock;
     short.node_signatures.pop();
-    const e = await assertRefused(short, "LOCK_SIGNATURE_MISSING", /node_signatures\[3\] is missing: operator 4 .* has not signed/);
+    const e = await assertRefused(
+      short,
+      "LOCK_SIGNATURE_MISSING",
+      /node_signatures\[3\] is missing: operator 4 .* has not signed/,
+    );
     assert.equal((e.type as {operator: number}).operator, 4);
     const unsigned = structuredClone(original) as RawLock;
     delete unsigned.node_signatures;
-    await assertRefused(unsigned, "LOCK_UNSIGNED", /has no node_signatures.*create the cluster again with r3dv create-cluster/);
+    await assertRefused(
+      unsigned,
+      "LOCK_UNSIGNED",
+      /has no node_signatures.*create the cluster again with r3dv create-cluster/,
+    );
   });
 
   it("signs the hash, which does not cover the signatures: each verifies under its operator's identity key", async () => {
@@ -162,7 +252,13 @@ describe("cluster lock", () => {
   it("refuses a file that is not JSON, or not there, saying so", async () => {
     const bad = join(dir, "bad.json");
     await writeFile(bad, "{not json");
-    await assert.rejects(loadLock(bad), (e) => e instanceof LockError && e.code === "LOCK_MALFORMED" && /not valid JSON/.test(e.message));
-    await assert.rejects(loadLock(join(dir, "missing.json")), (e) => e instanceof LockError && e.code === "LOCK_UNREADABLE" && /cannot read cluster lock/.test(e.message));
+    await assert.rejects(
+      loadLock(bad),
+      (e) => e instanceof LockError && e.code === "LOCK_MALFORMED" && /not valid JSON/.test(e.message),
+    );
+    await assert.rejects(
+      loadLock(join(dir, "missing.json")),
+      (e) => e instanceof LockError && e.code === "LOCK_UNREADABLE" && /cannot read cluster lock/.test(e.message),
+    );
   });
 });

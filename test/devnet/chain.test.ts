@@ -39,7 +39,10 @@ describe("devnet chain, driven slot by slot", () => {
     nowMs = devnet.chain.slotStartMs(slot);
     const state = devnet.chain.stateAt(devnet.chain.head(), slot);
     const proposer = state.epochCtx.getBeaconProposer(slot);
-    const randao = devnet.keys.sign(proposer, computeSigningRoot(ssz.Epoch, 0, devnet.chain.config.getDomain(slot, DOMAIN_RANDAO, slot)));
+    const randao = devnet.keys.sign(
+      proposer,
+      computeSigningRoot(ssz.Epoch, 0, devnet.chain.config.getDomain(slot, DOMAIN_RANDAO, slot)),
+    );
     return (await produceBlock(devnet.chain, slot, randao, new Uint8Array(32), devnet.feeRecipients)).block;
   };
 
@@ -51,12 +54,20 @@ describe("devnet chain, driven slot by slot", () => {
     const block = await produce(4);
     const slots = block.body.attestations.map((a) => a.data.slot);
     assert.deepEqual(slots, [3], "slots 1 and 2 were already included by blocks 2 and 3");
-    assert.equal(block.body.attestations[0]?.aggregationBits.getTrueBitIndexes().length, 2, "16 validators: 2 attesters per slot");
+    assert.equal(
+      block.body.attestations[0]?.aggregationBits.getTrueBitIndexes().length,
+      2,
+      "16 validators: 2 attesters per slot",
+    );
   });
 
   it("fills the sync aggregate from the previous slot's messages", async () => {
     const block = await produce(4);
-    assert.equal(block.body.syncAggregate.syncCommitteeBits.getTrueBitIndexes().length, 32, "all 32 positions held by own validators");
+    assert.equal(
+      block.body.syncAggregate.syncCommitteeBits.getTrueBitIndexes().length,
+      32,
+      "all 32 positions held by own validators",
+    );
   });
 
   it("refuses a randao reveal from the wrong key with a reason", async () => {
@@ -80,7 +91,11 @@ describe("sync pool", () => {
     pool.addContribution(5, root, 0, [1, 2, 3], contribution);
     assert.deepEqual(pool.syncAggregate(5, root).syncCommitteeBits.getTrueBitIndexes(), [1, 2, 3]);
     pool.add(5, root, [8], sk(8).sign(root));
-    assert.deepEqual(pool.syncAggregate(5, root).syncCommitteeBits.getTrueBitIndexes(), [1, 2, 3, 8], "other subcommittees keep their messages");
+    assert.deepEqual(
+      pool.syncAggregate(5, root).syncCommitteeBits.getTrueBitIndexes(),
+      [1, 2, 3, 8],
+      "other subcommittees keep their messages",
+    );
     assert.equal(pool.contribution(5, root, 1)?.aggregationBits.getTrueBitIndexes().length, 1);
   });
 });

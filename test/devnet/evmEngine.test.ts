@@ -30,7 +30,10 @@ describe("devnet execution layer (@ethereumjs/vm)", () => {
       assert.equal(p.blockNumber, i);
       assert.equal(p.transactions.length, 4, "transfers and contract calls every block");
       assert.ok(p.gasUsed > 4 * 21_000, "contract calls cost more than transfers");
-      assert.ok(p.logsBloom.some((b) => b !== 0), "the counter contract's logs set bloom bits");
+      assert.ok(
+        p.logsBloom.some((b) => b !== 0),
+        "the counter contract's logs set bloom bits",
+      );
       assert.notDeepEqual(p.baseFeePerGas, baseFee, "EIP-1559 moves the base fee");
       assert.equal(p.withdrawals.length, 1);
       assert.deepEqual(await verifier.newPayload(p, beaconRoot(i)), {valid: true});

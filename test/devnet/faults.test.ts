@@ -5,17 +5,37 @@ import {getJson, sleep, spawnDevnet, type RunningDevnet} from "./helpers.js";
 /** 2 s slots: the late block (held 1.2 s) lands well after the own attesters voted at 667 ms, even on a loaded machine. */
 const SLOT_MS = 2000;
 type Headers = {data: {root: string; canonical: boolean; header: {message: {slot: string}}}[]};
-type Report = {data: {epochs: {validators: {index: number; duty: {slot: number}; included: boolean; correct_head: boolean}[]; missed_proposals: number[]}[]}};
+type Report = {
+  data: {
+    epochs: {
+      validators: {index: number; duty: {slot: number}; included: boolean; correct_head: boolean}[];
+      missed_proposals: number[];
+    }[];
+  };
+};
 
 async function postFault(url: string, body: object): Promise<Response> {
-  return fetch(`${url}/r3dv/v1/faults`, {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body)});
+  return fetch(`${url}/r3dv/v1/faults`, {
+    method: "POST",
+    headers: {"content-type": "application/json"},
+    body: JSON.stringify(body),
+  });
 }
 
 describe("devnet-beacon fault injection", () => {
   let devnet: RunningDevnet;
   let skip = 0;
   before(async () => {
-    devnet = await spawnDevnet(["--validators", "16", "--own", "0..15", "--slot-ms", String(SLOT_MS), "--genesis-delay", "1"]);
+    devnet = await spawnDevnet([
+      "--validators",
+      "16",
+      "--own",
+      "0..15",
+      "--slot-ms",
+      String(SLOT_MS),
+      "--genesis-delay",
+      "1",
+    ]);
     await sleep(Math.max(0, devnet.genesisTime * 1000 + 2 * SLOT_MS - Date.now()));
     const current = Math.floor((Date.now() - devnet.genesisTime * 1000) / SLOT_MS);
     skip = current + 3;
@@ -35,7 +55,10 @@ describe("devnet-beacon fault injection", () => {
   it("refuses a malformed fault with 400 and what is expected", async () => {
     const res = await postFault(devnet.url, {kind: "meteor", slot: 5});
     assert.equal(res.status, 400);
-    assert.match(((await res.json()) as {message: string}).message, /kind must be one of skip, late, fork, bad_state_root/);
+    assert.match(
+      ((await res.json()) as {message: string}).message,
+      /kind must be one of skip, late, fork, bad_state_root/,
+    );
   });
 
   it("leaves a skipped slot empty and reports the missed proposal", async () => {
@@ -56,7 +79,11 @@ describe("devnet-beacon fault injection", () => {
     assert.ok(voters.length > 0);
     for (const v of voters) {
       assert.ok(v.included, `validator ${v.index} vote not included`);
-      assert.equal(v.correct_head, false, `validator ${v.index} voted before the late block, its head vote cannot be right`);
+      assert.equal(
+        v.correct_head,
+        false,
+        `validator ${v.index} voted before the late block, its head vote cannot be right`,
+      );
     }
   });
 
@@ -68,10 +95,14 @@ describe("devnet-beacon fault injection", () => {
   });
 
   it("produces a block whose payload claims a wrong state root, and the chain goes on", async () => {
-    const block = await getJson<{data: {message: {body: {execution_payload: {state_root: string; block_number: string}}}}}>(`${devnet.url}/eth/v2/beacon/blocks/${skip + 3}`);
+    const block = await getJson<{
+      data: {message: {body: {execution_payload: {state_root: string; block_number: string}}}};
+    }>(`${devnet.url}/eth/v2/beacon/blocks/${skip + 3}`);
     assert.equal(block.status, 200);
     assert.equal(block.body.data.message.body.execution_payload.state_root, "0x" + "bd".repeat(32));
     const head = await getJson<Headers>(`${devnet.url}/eth/v1/beacon/headers/head`);
-    assert.ok(Number((head.body.data as unknown as {header: {message: {slot: string}}}).header.message.slot) > skip + 3);
+    assert.ok(
+      Number((head.body.data as unknown as {header: {message: {slot: string}}}).header.message.slot) > skip + 3,
+    );
   });
 });

@@ -31,7 +31,10 @@ export async function spawnDevnet(args: string[], startTimeoutMs = 60_000): Prom
   // The child chooses its own preset; a test process that set one for its client must not pass it down.
   const env = {...process.env};
   delete env.LODESTAR_PRESET;
-  const child = spawn(process.execPath, [MAIN, "devnet-beacon", "--port", "0", ...args], {stdio: ["ignore", "pipe", "pipe"], env});
+  const child = spawn(process.execPath, [MAIN, "devnet-beacon", "--port", "0", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env,
+  });
   let out = "";
   let err = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
@@ -40,7 +43,10 @@ export async function spawnDevnet(args: string[], startTimeoutMs = 60_000): Prom
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, "exit");
     if (child.pid !== undefined) process.kill(child.pid, "SIGTERM");
-    const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, "SIGKILL"), 5000);
+    const timer = setTimeout(
+      () => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, "SIGKILL"),
+      5000,
+    );
     await exited;
     clearTimeout(timer);
   };

@@ -18,7 +18,13 @@ import {
   SYNC_COMMITTEE_SIZE,
   SYNC_COMMITTEE_SUBNET_SIZE,
 } from "@lodestar/params";
-import {computeDomain, computeEpochAtSlot, computeSigningRoot, isAggregatorFromCommitteeLength, isSyncCommitteeAggregator} from "@lodestar/state-transition";
+import {
+  computeDomain,
+  computeEpochAtSlot,
+  computeSigningRoot,
+  isAggregatorFromCommitteeLength,
+  isSyncCommitteeAggregator,
+} from "@lodestar/state-transition";
 import {ssz, type electra} from "@lodestar/types";
 import {interopSecretKey} from "../../src/hotpath/interop.js";
 import {getJson, sleep, spawnDevnet, type RunningDevnet} from "./helpers.js";
@@ -33,7 +39,18 @@ const VICTIM_EPOCH = 1;
 const BAD_BLOCK_SLOT = 2 * SLOTS_PER_EPOCH + 1;
 
 type Report = {
-  data: {epochs: {epoch: number; validators: {index: number; included: boolean; correct_target: boolean; correct_source: boolean; refused: string | null}[]}[]};
+  data: {
+    epochs: {
+      epoch: number;
+      validators: {
+        index: number;
+        included: boolean;
+        correct_target: boolean;
+        correct_source: boolean;
+        refused: string | null;
+      }[];
+    }[];
+  };
 };
 
 describe("devnet-beacon driven by @lodestar/api's client, one interop key per validator", () => {
@@ -50,8 +67,20 @@ describe("devnet-beacon driven by @lodestar/api's client, one interop key per va
   let badBlock: {status: number; message: string} | null = null;
 
   before(async () => {
-    devnet = await spawnDevnet(["--validators", String(VALIDATORS), "--own", "none", "--slot-ms", String(SLOT_MS), "--genesis-delay", "3"]);
-    const bootstrap = getClient({baseUrl: devnet.url}, {config: createBeaconConfig(chainConfigFromJson({}), new Uint8Array(32))});
+    devnet = await spawnDevnet([
+      "--validators",
+      String(VALIDATORS),
+      "--own",
+      "none",
+      "--slot-ms",
+      String(SLOT_MS),
+      "--genesis-delay",
+      "3",
+    ]);
+    const bootstrap = getClient(
+      {baseUrl: devnet.url},
+      {config: createBeaconConfig(chainConfigFromJson({}), new Uint8Array(32))},
+    );
     const spec = (await bootstrap.config.getSpec()).value();
     const genesis = (await bootstrap.beacon.getGenesis()).value();
     config = createBeaconConfig(chainConfigFromJson(spec), genesis.genesisValidatorsRoot);
@@ -71,18 +100,35 @@ describe("devnet-beacon driven by @lodestar/api's client, one interop key per va
     const duties = (await api.validator.getProposerDuties({epoch})).value();
     const duty = duties.find((d) => d.slot === slot);
     assert.ok(duty, `no proposer for slot ${slot}`);
-    const randaoReveal = sign(duty.validatorIndex, computeSigningRoot(ssz.Epoch, epoch, config.getDomain(slot, DOMAIN_RANDAO)));
+    const randaoReveal = sign(
+      duty.validatorIndex,
+      computeSigningRoot(ssz.Epoch, epoch, config.getDomain(slot, DOMAIN_RANDAO)),
+    );
     const produced = (await api.validator.produceBlockV3({slot, randaoReveal, graffiti: "lodestar-api test"})).value();
     const block = (produced as {block: electra.BeaconBlock}).block;
     assert.equal(block.proposerIndex, duty.validatorIndex);
-    const signingRoot = computeSigningRoot(ssz.electra.BeaconBlock, block, config.getDomain(slot, DOMAIN_BEACON_PROPOSER));
+    const signingRoot = computeSigningRoot(
+      ssz.electra.BeaconBlock,
+      block,
+      config.getDomain(slot, DOMAIN_BEACON_PROPOSER),
+    );
     if (slot === BAD_BLOCK_SLOT) {
       const wrongKey = (duty.validatorIndex + 1) % VALIDATORS;
-      const res = await api.beacon.publishBlockV2({signedBlockContents: {signedBlock: {message: block, signature: sign(wrongKey, signingRoot)}, kzgProofs: [], blobs: []}});
+      const res = await api.beacon.publishBlockV2({
+        signedBlockContents: {
+          signedBlock: {message: block, signature: sign(wrongKey, signingRoot)},
+          kzgProofs: [],
+          blobs: [],
+        },
+      });
       badBlock = {status: res.status, message: await res.errorBody().catch(() => "")};
     }
     const signature = sign(duty.validatorIndex, signingRoot);
-    (await api.beacon.publishBlockV2({signedBlockContents: {signedBlock: {message: block, signature}, kzgProofs: [], blobs: []}})).assertOk();
+    (
+      await api.beacon.publishBlockV2({
+        signedBlockContents: {signedBlock: {message: block, signature}, kzgProofs: [], blobs: []},
+      })
+    ).assertOk();
     blocksPublished++;
   }
 
@@ -91,7 +137,9 @@ describe("devnet-beacon driven by @lodestar/api's client, one interop key per va
     refusals.push({what, status: res.status, message: (await res.errorBody().catch(() => "")) || ""});
   }
 
-  async function attest(slot: number): Promise<Map<number, {committeeIndex: number; committeeLength: number; data: Uint8Array}>> {
+  async function attest(
+    slot: number,
+  ): Promise<Map<number, {committeeIndex: number; committeeLength: number; data: Uint8Array}>> {
     const epoch = computeEpochAtSlot(slot);
     const duties = (await api.validator.getAttesterDuties({epoch, indices})).value().filter((d) => d.slot === slot);
     const out = new Map<number, {committeeIndex: number; committeeLength: number; data: Uint8Array}>();
@@ -102,37 +150,89 @@ describe("devnet-beacon driven by @lodestar/api's client, one interop key per va
       if (epoch === VICTIM_EPOCH && victim < 0) {
         victim = d.validatorIndex;
         const other = (d.validatorIndex + 1) % VALIDATORS;
-        await refused("wrong signature", {committeeIndex: d.committeeIndex, attesterIndex: victim, data, signature: sign(other, root)});
-        const denebDomain = computeDomain(DOMAIN_BEACON_ATTESTER, config.DENEB_FORK_VERSION, config.genesisValidatorsRoot);
+        await refused("wrong signature", {
+          committeeIndex: d.committeeIndex,
+          attesterIndex: victim,
+          data,
+          signature: sign(other, root),
+        });
+        const denebDomain = computeDomain(
+          DOMAIN_BEACON_ATTESTER,
+          config.DENEB_FORK_VERSION,
+          config.genesisValidatorsRoot,
+        );
         const oldForkRoot = computeSigningRoot(ssz.phase0.AttestationData, data, denebDomain);
-        await refused("wrong domain", {committeeIndex: d.committeeIndex, attesterIndex: victim, data, signature: sign(victim, oldForkRoot)});
+        await refused("wrong domain", {
+          committeeIndex: d.committeeIndex,
+          attesterIndex: victim,
+          data,
+          signature: sign(victim, oldForkRoot),
+        });
         const future = {...data, slot: slot + 2};
-        const futureRoot = computeSigningRoot(ssz.phase0.AttestationData, future, config.getDomain(slot + 2, DOMAIN_BEACON_ATTESTER));
-        await refused("future slot", {committeeIndex: d.committeeIndex, attesterIndex: victim, data: future, signature: sign(victim, futureRoot)});
+        const futureRoot = computeSigningRoot(
+          ssz.phase0.AttestationData,
+          future,
+          config.getDomain(slot + 2, DOMAIN_BEACON_ATTESTER),
+        );
+        await refused("future slot", {
+          committeeIndex: d.committeeIndex,
+          attesterIndex: victim,
+          data: future,
+          signature: sign(victim, futureRoot),
+        });
         continue;
       }
-      atts.push({committeeIndex: d.committeeIndex, attesterIndex: d.validatorIndex, data, signature: sign(d.validatorIndex, root)});
-      out.set(d.validatorIndex, {committeeIndex: d.committeeIndex, committeeLength: d.committeeLength, data: ssz.phase0.AttestationData.hashTreeRoot(data)});
+      atts.push({
+        committeeIndex: d.committeeIndex,
+        attesterIndex: d.validatorIndex,
+        data,
+        signature: sign(d.validatorIndex, root),
+      });
+      out.set(d.validatorIndex, {
+        committeeIndex: d.committeeIndex,
+        committeeLength: d.committeeLength,
+        data: ssz.phase0.AttestationData.hashTreeRoot(data),
+      });
     }
     if (atts.length > 0) (await api.beacon.submitPoolAttestationsV2({signedAttestations: atts})).assertOk();
 
     const syncDuties = (await api.validator.getSyncCommitteeDuties({epoch, indices})).value();
     const headRoot = (await api.beacon.getBlockRoot({blockId: "head"})).value().root;
     const syncRoot = computeSigningRoot(ssz.Root, headRoot, config.getDomain(slot, DOMAIN_SYNC_COMMITTEE));
-    const messages = syncDuties.map((d) => ({slot, beaconBlockRoot: headRoot, validatorIndex: d.validatorIndex, signature: sign(d.validatorIndex, syncRoot)}));
+    const messages = syncDuties.map((d) => ({
+      slot,
+      beaconBlockRoot: headRoot,
+      validatorIndex: d.validatorIndex,
+      signature: sign(d.validatorIndex, syncRoot),
+    }));
     if (messages.length > 0) (await api.beacon.submitPoolSyncCommitteeSignatures({signatures: messages})).assertOk();
     return out;
   }
 
-  async function aggregate(slot: number, attested: Map<number, {committeeIndex: number; committeeLength: number; data: Uint8Array}>): Promise<void> {
+  async function aggregate(
+    slot: number,
+    attested: Map<number, {committeeIndex: number; committeeLength: number; data: Uint8Array}>,
+  ): Promise<void> {
     const epoch = computeEpochAtSlot(slot);
     const aggregates: electra.SignedAggregateAndProof[] = [];
     for (const [validatorIndex, a] of attested) {
-      const selectionProof = sign(validatorIndex, computeSigningRoot(ssz.Slot, slot, config.getDomain(slot, DOMAIN_SELECTION_PROOF)));
+      const selectionProof = sign(
+        validatorIndex,
+        computeSigningRoot(ssz.Slot, slot, config.getDomain(slot, DOMAIN_SELECTION_PROOF)),
+      );
       if (!isAggregatorFromCommitteeLength(a.committeeLength, selectionProof)) continue;
-      const agg = (await api.validator.getAggregatedAttestationV2({attestationDataRoot: a.data, slot, committeeIndex: a.committeeIndex})).value() as electra.Attestation;
+      const agg = (
+        await api.validator.getAggregatedAttestationV2({
+          attestationDataRoot: a.data,
+          slot,
+          committeeIndex: a.committeeIndex,
+        })
+      ).value() as electra.Attestation;
       const message = {aggregatorIndex: validatorIndex, aggregate: agg, selectionProof};
-      const signature = sign(validatorIndex, computeSigningRoot(ssz.electra.AggregateAndProof, message, config.getDomain(slot, DOMAIN_AGGREGATE_AND_PROOF)));
+      const signature = sign(
+        validatorIndex,
+        computeSigningRoot(ssz.electra.AggregateAndProof, message, config.getDomain(slot, DOMAIN_AGGREGATE_AND_PROOF)),
+      );
       aggregates.push({message, signature});
     }
     if (aggregates.length > 0) {
@@ -143,15 +243,38 @@ describe("devnet-beacon driven by @lodestar/api's client, one interop key per va
     const headRoot = (await api.beacon.getBlockRoot({blockId: "head"})).value().root;
     const contributions = [];
     for (const d of syncDuties) {
-      for (const sub of new Set(d.validatorSyncCommitteeIndices.map((p) => Math.floor(p / SYNC_COMMITTEE_SUBNET_SIZE)))) {
+      for (const sub of new Set(
+        d.validatorSyncCommitteeIndices.map((p) => Math.floor(p / SYNC_COMMITTEE_SUBNET_SIZE)),
+      )) {
         const selectionData = {slot, subcommitteeIndex: sub};
-        const selectionProof = sign(d.validatorIndex, computeSigningRoot(ssz.altair.SyncAggregatorSelectionData, selectionData, config.getDomain(slot, DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF)));
+        const selectionProof = sign(
+          d.validatorIndex,
+          computeSigningRoot(
+            ssz.altair.SyncAggregatorSelectionData,
+            selectionData,
+            config.getDomain(slot, DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF),
+          ),
+        );
         if (!isSyncCommitteeAggregator(selectionProof)) continue;
         // Every member signed a message over this root at 1/3 of the slot: the pool must have a contribution.
-        const res = await api.validator.produceSyncCommitteeContribution({slot, subcommitteeIndex: sub, beaconBlockRoot: headRoot});
-        assert.ok(res.ok, `slot ${slot} subcommittee ${sub}: no contribution (HTTP ${res.status}: ${await res.errorBody().catch(() => "")})`);
+        const res = await api.validator.produceSyncCommitteeContribution({
+          slot,
+          subcommitteeIndex: sub,
+          beaconBlockRoot: headRoot,
+        });
+        assert.ok(
+          res.ok,
+          `slot ${slot} subcommittee ${sub}: no contribution (HTTP ${res.status}: ${await res.errorBody().catch(() => "")})`,
+        );
         const message = {aggregatorIndex: d.validatorIndex, contribution: res.value(), selectionProof};
-        const signature = sign(d.validatorIndex, computeSigningRoot(ssz.altair.ContributionAndProof, message, config.getDomain(slot, DOMAIN_CONTRIBUTION_AND_PROOF)));
+        const signature = sign(
+          d.validatorIndex,
+          computeSigningRoot(
+            ssz.altair.ContributionAndProof,
+            message,
+            config.getDomain(slot, DOMAIN_CONTRIBUTION_AND_PROOF),
+          ),
+        );
         contributions.push({message, signature});
       }
     }
@@ -173,7 +296,10 @@ describe("devnet-beacon driven by @lodestar/api's client, one interop key per va
     }
     const cp = (await api.beacon.getStateFinalityCheckpoints({stateId: "head"})).value();
     assert.ok(cp.currentJustified.epoch >= 3, `justified epoch ${cp.currentJustified.epoch}`);
-    assert.ok(cp.finalized.epoch >= 2, `finalized epoch ${cp.finalized.epoch}; devnet stderr: ${devnet.stderr().slice(-2000)}`);
+    assert.ok(
+      cp.finalized.epoch >= 2,
+      `finalized epoch ${cp.finalized.epoch}; devnet stderr: ${devnet.stderr().slice(-2000)}`,
+    );
     assert.ok(blocksPublished >= EPOCHS * SLOTS_PER_EPOCH - 10);
     assert.ok(aggregatesPublished > 0, "no aggregator was selected in 5 epochs");
     assert.ok(contributionsPublished > 0, "no sync contribution was published");
@@ -194,7 +320,10 @@ describe("devnet-beacon driven by @lodestar/api's client, one interop key per va
   it("refuses a wrong signature, a previous-fork domain and a future slot with 400 and a reason", () => {
     assert.equal(refusals.length, 3);
     for (const r of refusals) assert.equal(r.status, 400, `${r.what}: ${r.message}`);
-    assert.deepEqual(refusals.map((r) => r.what), ["wrong signature", "wrong domain", "future slot"]);
+    assert.deepEqual(
+      refusals.map((r) => r.what),
+      ["wrong signature", "wrong domain", "future slot"],
+    );
     assert.match(refusals[0]?.message ?? "", /invalid signature of validator/);
     assert.match(refusals[1]?.message ?? "", /invalid signature of validator .*domain/);
     assert.match(refusals[2]?.message ?? "", /in the future/);

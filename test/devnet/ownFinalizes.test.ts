@@ -3,7 +3,15 @@ import {after, before, describe, it} from "node:test";
 import {getJson, sleep, spawnDevnet, type RunningDevnet} from "./helpers.js";
 
 type Checkpoints = {data: {finalized: {epoch: string; root: string}; current_justified: {epoch: string}}};
-type Report = {data: {epochs: {epoch: number; validators: {index: number; included: boolean; correct_target: boolean; inclusion_delay: number | null}[]; missed_proposals: number[]}[]}};
+type Report = {
+  data: {
+    epochs: {
+      epoch: number;
+      validators: {index: number; included: boolean; correct_target: boolean; inclusion_delay: number | null}[];
+      missed_proposals: number[];
+    }[];
+  };
+};
 
 describe("devnet-beacon --own 0..N-1 alone", () => {
   let devnet: RunningDevnet;
@@ -22,8 +30,14 @@ describe("devnet-beacon --own 0..N-1 alone", () => {
       finalized = Number(body.data.finalized.epoch);
     }
     assert.ok(finalized >= 2, `finalized epoch ${finalized} after a minute; stderr: ${devnet.stderr().slice(-2000)}`);
-    const {body: fin} = await getJson<{data: {header: {message: {slot: string}}}}>(`${devnet.url}/eth/v1/beacon/headers/finalized`);
-    assert.equal(Number(fin.data.header.message.slot) % 8, 0, "the finalized checkpoint block is an epoch boundary block");
+    const {body: fin} = await getJson<{data: {header: {message: {slot: string}}}}>(
+      `${devnet.url}/eth/v1/beacon/headers/finalized`,
+    );
+    assert.equal(
+      Number(fin.data.header.message.slot) % 8,
+      0,
+      "the finalized checkpoint block is an epoch boundary block",
+    );
   });
 
   it("reports every own attestation included with the correct target", async () => {
@@ -52,25 +66,47 @@ describe("devnet-beacon --own 0..N-1 alone", () => {
     const badId = await getJson<{code: number; message: string}>(`${devnet.url}/eth/v1/beacon/headers/notablock`);
     assert.equal(badId.status, 400);
     assert.match(badId.body.message, /invalid block id/);
-    const report = await getJson<{code: number; message: string}>(`${devnet.url}/r3dv/v1/effectiveness?from_epoch=3&to_epoch=1`);
+    const report = await getJson<{code: number; message: string}>(
+      `${devnet.url}/r3dv/v1/effectiveness?from_epoch=3&to_epoch=1`,
+    );
     assert.equal(report.status, 400);
     // The clock's slot, not the head's: a message more than a slot old is refused for age before its signature is checked.
     const slot = Math.floor((Date.now() - devnet.genesisTime * 1000) / 1000);
     // Sync committee seats are drawn from the genesis randao, which differs per run: forge for a member, not validator 0.
-    const committee = await getJson<{data: {validators: string[]}}>(`${devnet.url}/eth/v1/beacon/states/head/sync_committees`);
+    const committee = await getJson<{data: {validators: string[]}}>(
+      `${devnet.url}/eth/v1/beacon/states/head/sync_committees`,
+    );
     const member = committee.body.data.validators[0];
     // A root no validator signed: a copy of the devnet's own validators' (slot, validator, root) is "already known"
     // and accepted before any signature check, as gossip does.
-    const forged = {slot: String(slot), beacon_block_root: "0x" + "cd".repeat(32), validator_index: member, signature: "0x" + "ab".repeat(96)};
-    const sync = await fetch(`${devnet.url}/eth/v1/beacon/pool/sync_committees`, {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify([forged])});
+    const forged = {
+      slot: String(slot),
+      beacon_block_root: "0x" + "cd".repeat(32),
+      validator_index: member,
+      signature: "0x" + "ab".repeat(96),
+    };
+    const sync = await fetch(`${devnet.url}/eth/v1/beacon/pool/sync_committees`, {
+      method: "POST",
+      headers: {"content-type": "application/json"},
+      body: JSON.stringify([forged]),
+    });
     assert.equal(sync.status, 400);
     const syncBody = (await sync.json()) as {message: string};
     assert.match(syncBody.message, /index 0: .*signature/, syncBody.message);
   });
 
   it("executes real payloads: transactions, gas, logs and withdrawals of rewards above 32 ETH", async () => {
-    type Payload = {block_number: string; gas_used: string; transactions: string[]; withdrawals: unknown[]; logs_bloom: string; state_root: string};
-    const {body} = await getJson<{data: {message: {slot: string; body: {execution_payload: Payload}}}}>(`${devnet.url}/eth/v2/beacon/blocks/head`);
+    type Payload = {
+      block_number: string;
+      gas_used: string;
+      transactions: string[];
+      withdrawals: unknown[];
+      logs_bloom: string;
+      state_root: string;
+    };
+    const {body} = await getJson<{data: {message: {slot: string; body: {execution_payload: Payload}}}}>(
+      `${devnet.url}/eth/v2/beacon/blocks/head`,
+    );
     const p = body.data.message.body.execution_payload;
     assert.equal(p.transactions.length, 4);
     assert.ok(Number(p.gas_used) > 4 * 21000);
@@ -100,14 +136,28 @@ describe("devnet-beacon --own 0..N-1 alone", () => {
     }
     const health = await fetch(`${devnet.url}/eth/v1/node/health`);
     assert.equal(health.status, 200);
-    const vals = await fetch(`${devnet.url}/eth/v1/beacon/states/head/validators`, {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify({ids: ["3"]})});
+    const vals = await fetch(`${devnet.url}/eth/v1/beacon/states/head/validators`, {
+      method: "POST",
+      headers: {"content-type": "application/json"},
+      body: JSON.stringify({ids: ["3"]}),
+    });
     const v = (await vals.json()) as {data: {index: string; status: string}[]};
-    assert.deepEqual(v.data.map((x) => [x.index, x.status]), [["3", "active_ongoing"]]);
-    const rewards = await fetch(`${devnet.url}/eth/v1/beacon/rewards/attestations/1`, {method: "POST", headers: {"content-type": "application/json"}, body: "[]"});
+    assert.deepEqual(
+      v.data.map((x) => [x.index, x.status]),
+      [["3", "active_ongoing"]],
+    );
+    const rewards = await fetch(`${devnet.url}/eth/v1/beacon/rewards/attestations/1`, {
+      method: "POST",
+      headers: {"content-type": "application/json"},
+      body: "[]",
+    });
     const r = (await rewards.json()) as {data: {total_rewards: {validator_index: string; target: string}[]}};
     assert.equal(rewards.status, 200, JSON.stringify(r));
     assert.equal(r.data.total_rewards.length, 16);
-    assert.ok(r.data.total_rewards.every((t) => Number(t.target) > 0), "every validator earned its target reward in epoch 1");
+    assert.ok(
+      r.data.total_rewards.every((t) => Number(t.target) > 0),
+      "every validator earned its target reward in epoch 1",
+    );
   });
 
   it("streams head and block events over SSE", async () => {

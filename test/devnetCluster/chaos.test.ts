@@ -3,12 +3,24 @@ import {describe, it} from "node:test";
 import {DEFAULT_CHAOS, downAfter, parseChaos} from "../../src/devnetCluster/chaos.js";
 import {type DevnetRunFlags, parseRunOptions} from "../../src/devnetCluster/options.js";
 
-const flags = (f: Partial<DevnetRunFlags> = {}): DevnetRunFlags => ({nodes: "4", validators: "64", epochs: "8", chaos: DEFAULT_CHAOS, out: "x", genesisDelay: "15", logLevel: "info", ...f});
+const flags = (f: Partial<DevnetRunFlags> = {}): DevnetRunFlags => ({
+  nodes: "4",
+  validators: "64",
+  epochs: "8",
+  chaos: DEFAULT_CHAOS,
+  out: "x",
+  genesisDelay: "15",
+  logLevel: "info",
+  ...f,
+});
 
 describe("devnet chaos schedule and options", () => {
   it("parses a schedule and knows which nodes are down after each epoch", () => {
     const events = parseChaos("kill:1@1,kill:2@1,start:1@3,start:2@3", 4, 4);
-    assert.deepEqual(events.map((e) => `${e.action}:${e.node}@${e.epoch}`), ["kill:1@1", "kill:2@1", "start:1@3", "start:2@3"]);
+    assert.deepEqual(
+      events.map((e) => `${e.action}:${e.node}@${e.epoch}`),
+      ["kill:1@1", "kill:2@1", "start:1@3", "start:2@3"],
+    );
     assert.deepEqual([...downAfter(events, 2)], [1, 2]);
     assert.deepEqual([...downAfter(events, 3)], []);
   });
@@ -28,7 +40,10 @@ describe("devnet chaos schedule and options", () => {
     assert.equal(o.chaos.length, 2);
     assert.deepEqual(parseRunOptions(flags({chaos: false})).chaos, []);
     assert.equal(parseRunOptions(flags({forever: true})).epochs, undefined);
-    assert.throws(() => parseRunOptions(flags({epochs: "4"})), /default schedule kill:2@2,start:2@4 does not fit .* --no-chaos/);
+    assert.throws(
+      () => parseRunOptions(flags({epochs: "4"})),
+      /default schedule kill:2@2,start:2@4 does not fit .* --no-chaos/,
+    );
     assert.throws(() => parseRunOptions(flags({threshold: "2"})), /not a majority/);
     assert.throws(() => parseRunOptions(flags({nodes: "0"})), /--nodes: expected an integer from 1 to 10/);
   });

@@ -42,7 +42,9 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
 
   it("keeps validating through a node's kill and restart: exit 0, the kill in the report, at least 99% effectiveness", async () => {
     const out = join(dir, "one-down");
-    const res = await runR3dv(["devnet", "--epochs", "4", "--chaos", "kill:2@1,start:2@3", "--out", out], {timeoutMs: RUN_TIMEOUT_MS});
+    const res = await runR3dv(["devnet", "--epochs", "4", "--chaos", "kill:2@1,start:2@3", "--out", out], {
+      timeoutMs: RUN_TIMEOUT_MS,
+    });
     const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as ReportJson;
     assert.equal(res.code, 0, `exit ${res.code}\n${res.stdout.slice(-4000)}\n${res.stderr.slice(-2000)}`);
     assert.equal(report.passed, true);
@@ -60,28 +62,45 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
 
   it("reports the duties missed without a quorum, recovers when the nodes return, and exits non-zero", async () => {
     const out = join(dir, "two-down");
-    const res = await runR3dv(["devnet", "--epochs", "4", "--chaos", "kill:1@1,kill:2@1,start:1@3,start:2@3", "--out", out], {timeoutMs: RUN_TIMEOUT_MS});
+    const res = await runR3dv(
+      ["devnet", "--epochs", "4", "--chaos", "kill:1@1,kill:2@1,start:1@3,start:2@3", "--out", out],
+      {timeoutMs: RUN_TIMEOUT_MS},
+    );
     const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as ReportJson;
     assert.equal(res.code, 1, `exit ${res.code}\n${res.stdout.slice(-4000)}`);
     assert.equal(report.targets.find((t) => t.name === "effectiveness")?.met, false);
     const noQuorum = report.failures.find((f) => f.duty === "attester" && f.reason === "no_quorum");
     assert.ok(noQuorum, `no attester no_quorum failure in ${JSON.stringify(report.failures)}`);
     assert.ok(noQuorum.slots[0] >= 8 && noQuorum.count > 0, JSON.stringify(noQuorum));
-    assert.ok(noQuorum.missing.includes(1) && noQuorum.missing.includes(2), `the killed nodes named as missing: ${noQuorum.missing}`);
+    assert.ok(
+      noQuorum.missing.includes(1) && noQuorum.missing.includes(2),
+      `the killed nodes named as missing: ${noQuorum.missing}`,
+    );
     assert.match(res.stdout, /\| attester \| no quorum \| \d+ \|/);
     // While both were down (epochs 1 and 2) the chain has none of the cluster's attestations; after, it has them again.
     assert.equal(report.epochs[1]?.good, 0);
     assert.equal(report.epochs[2]?.good, 0);
     const starts = report.faults.filter((f) => f.event.action === "start");
     assert.equal(starts.length, 2);
-    for (const s of starts) assert.ok(s.recoveredSlot !== undefined && s.recoveredSlot >= 24, `node ${s.event.node} never submitted after its restart: ${JSON.stringify(s)}`);
-    assert.ok((report.epochs[3]?.good ?? 0) > 0, `no attestation of epoch 3 included: ${JSON.stringify(report.epochs)}`);
+    for (const s of starts)
+      assert.ok(
+        s.recoveredSlot !== undefined && s.recoveredSlot >= 24,
+        `node ${s.event.node} never submitted after its restart: ${JSON.stringify(s)}`,
+      );
+    assert.ok(
+      (report.epochs[3]?.good ?? 0) > 0,
+      `no attestation of epoch 3 included: ${JSON.stringify(report.epochs)}`,
+    );
     for (const pid of await startedPids(out)) assert.equal(alive(pid), false, `pid ${pid} still alive after the run`);
   });
 
   it("stops every process it started on SIGINT", async () => {
     const out = join(dir, "sigint");
-    const child = spawn(process.execPath, [MAIN, "devnet", "--epochs", "4", "--out", out, "--chaos", "kill:3@1,start:3@2"], {stdio: ["ignore", "pipe", "pipe"]});
+    const child = spawn(
+      process.execPath,
+      [MAIN, "devnet", "--epochs", "4", "--out", out, "--chaos", "kill:3@1,start:3@2"],
+      {stdio: ["ignore", "pipe", "pipe"]},
+    );
     let stdout = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));

@@ -15,19 +15,33 @@ function facts(): RunFacts {
       epoch,
       validators: Array.from({length: 8}, (_, i) => {
         const slot = epoch * 8 + i;
-        return {index: i, duty: {slot}, included: !down(slot), correct_target: !down(slot), inclusion_delay: down(slot) ? null : 1};
+        return {
+          index: i,
+          duty: {slot},
+          included: !down(slot),
+          correct_target: !down(slot),
+          inclusion_delay: down(slot) ? null : 1,
+        };
       }),
       proposals: Array.from({length: 8}, (_, i) => ({slot: epoch * 8 + i, proposed: !down(epoch * 8 + i), due: true})),
       missed_proposals: Array.from({length: 8}, (_, i) => epoch * 8 + i).filter(down),
       // 4 blocks in epoch 0 with every seat signed, 2 in epoch 1 with none (weights: 4 and 2).
-      sync_committee: epoch === 0 ? {blocks: 4, bits_set: 128, participation: 1} : {blocks: 2, bits_set: 0, participation: 0},
+      sync_committee:
+        epoch === 0 ? {blocks: 4, bits_set: 128, participation: 1} : {blocks: 2, bits_set: 0, participation: 0},
       aggregates: {accepted: 4, included: epoch === 0 ? 4 : 3},
     })),
   };
   const samples: SlotSample[] = Array.from({length: 16}, (_, slot) => ({
     slot,
     t: slot * 2000,
-    nodes: [1, 2, 3, 4].map((node) => ({node, up: node > 2 || !down(slot), peers: 3, seriesEntries: 100 + slot, seriesBytes: 1000, refused: {}})),
+    nodes: [1, 2, 3, 4].map((node) => ({
+      node,
+      up: node > 2 || !down(slot),
+      peers: 3,
+      seriesEntries: 100 + slot,
+      seriesBytes: 1000,
+      refused: {},
+    })),
     finalized: slot < 8 ? 0 : 1,
   }));
   const duties: DutyRecord[] = [];
@@ -36,12 +50,32 @@ function facts(): RunFacts {
     for (const node of [1, 2, 3, 4]) {
       if (node <= 2 && down(slot)) continue;
       const failed = down(slot);
-      duties.push({node, seq: seq++, duty: "attester", slot, validatorIndex: slot % 8, status: failed ? "failed" : "submitted", stages: failed ? {fetch: 5} : {consensus: 100, submit: 300 + node}, ...(failed ? {reason: "no_quorum", missing: [1, 2]} : {})});
+      duties.push({
+        node,
+        seq: seq++,
+        duty: "attester",
+        slot,
+        validatorIndex: slot % 8,
+        status: failed ? "failed" : "submitted",
+        stages: failed ? {fetch: 5} : {consensus: 100, submit: 300 + node},
+        ...(failed ? {reason: "no_quorum", missing: [1, 2]} : {}),
+      });
     }
   }
   return {
-    nodes: 4, threshold: 3, validators: 8, epochs: 2, slotMs: 2000, slotsPerEpoch: 8, genesisTime: 0, startedAt: 0, readyAt: -1000, endedAt: 40_000,
-    effectiveness, samples, duties,
+    nodes: 4,
+    threshold: 3,
+    validators: 8,
+    epochs: 2,
+    slotMs: 2000,
+    slotsPerEpoch: 8,
+    genesisTime: 0,
+    startedAt: 0,
+    readyAt: -1000,
+    endedAt: 40_000,
+    effectiveness,
+    samples,
+    duties,
     faults: [
       {event: {action: "kill", node: 1, epoch: 0}, slot: 4, at: 8000, pid: 11},
       {event: {action: "kill", node: 2, epoch: 0}, slot: 4, at: 8000, pid: 12},
@@ -49,7 +83,15 @@ function facts(): RunFacts {
       {event: {action: "start", node: 2, epoch: 1}, slot: 12, at: 24_000, pid: 14},
     ],
     crashes: [],
-    slashing: {nodes: [1, 2, 3, 4], attestations: 10, blocks: 2, fullySigned: 4, slashable: [], conflicts: [], errors: []},
+    slashing: {
+      nodes: [1, 2, 3, 4],
+      attestations: 10,
+      blocks: 2,
+      fullySigned: 4,
+      slashable: [],
+      conflicts: [],
+      errors: [],
+    },
   };
 }
 
@@ -62,31 +104,65 @@ describe("devnet report", () => {
     // Nodes 1 and 2 were down in slots 4-11, so neither epoch had a quorum throughout: nothing to judge sync
     // committee, aggregate and proposal duties by, and a target that judged nothing fails.
     assert.deepEqual(r.epochsWithoutQuorum, [0, 1]);
-    assert.deepEqual(r.targets.map((t) => [t.name, t.met]), [
-      ["effectiveness", false],
-      ["finality", true],
-      ["sync committee participation", false],
-      ["aggregates included", false],
-      ["no missed proposal", false],
-      ["no slashable signature", true],
-    ]);
+    assert.deepEqual(
+      r.targets.map((t) => [t.name, t.met]),
+      [
+        ["effectiveness", false],
+        ["finality", true],
+        ["sync committee participation", false],
+        ["aggregates included", false],
+        ["no missed proposal", false],
+        ["no slashable signature", true],
+      ],
+    );
     assert.equal(r.syncParticipation, 128 / 192);
     assert.deepEqual([r.aggregatesIncluded, r.aggregatesAccepted], [7, 8]);
-    assert.deepEqual(r.epochs.map((e) => e.syncParticipation), [1, 0]);
-    assert.deepEqual(r.failures, [{duty: "attester", reason: "no_quorum", count: 16, slots: [4, 11], reportedBy: [3, 4], missing: [1, 2], minNodesUp: 2}]);
+    assert.deepEqual(
+      r.epochs.map((e) => e.syncParticipation),
+      [1, 0],
+    );
+    assert.deepEqual(r.failures, [
+      {
+        duty: "attester",
+        reason: "no_quorum",
+        count: 16,
+        slots: [4, 11],
+        reportedBy: [3, 4],
+        missing: [1, 2],
+        minNodesUp: 2,
+      },
+    ]);
     const kill = r.faults[0];
     assert.equal(kill?.untilSlot, 11);
     assert.equal(kill?.missedOnChain, 8);
-    assert.deepEqual(r.faults.slice(2).map((f) => [f.recoveredSlot, f.recoveredAfterSec]), [[12, 0], [12, 0]]);
+    assert.deepEqual(
+      r.faults.slice(2).map((f) => [f.recoveredSlot, f.recoveredAfterSec]),
+      [
+        [12, 0],
+        [12, 0],
+      ],
+    );
     assert.equal(r.latency.p50, 302);
-    assert.deepEqual(r.timeline.slice(3, 5).map((t) => [t.submitted, t.failed]), [[1, 0], [0, 1]]);
+    assert.deepEqual(
+      r.timeline.slice(3, 5).map((t) => [t.submitted, t.failed]),
+      [
+        [1, 0],
+        [0, 1],
+      ],
+    );
     const md = renderMarkdown(r);
     assert.match(md, /\| attester \| no quorum \| 16 \| 4-11 \| 3, 4 \| 1, 2 \| 2 of 4 \(threshold 3\) \|/);
     assert.match(md, /node 1 submitted again from slot 12/);
     assert.match(md, /Sync committee participation 66\.7%; 7 of 8 published aggregates included/);
     assert.match(md, /\| 1 \| no \| 4 \| 8 \| 50\.0% \| 1\.00 \| 4 \| 8, 9, 10, 11 \| 0\.0% \| 3 of 4 \|/);
-    assert.match(md, /\| effectiveness \| 50\.0% of 16 attestations included with the correct target \| at least 99\.0% \| \*\*FAIL\*\* \|/);
-    assert.match(md, /Missed: effectiveness, sync committee participation, aggregates included, no missed proposal; exit code 1\./);
+    assert.match(
+      md,
+      /\| effectiveness \| 50\.0% of 16 attestations included with the correct target \| at least 99\.0% \| \*\*FAIL\*\* \|/,
+    );
+    assert.match(
+      md,
+      /Missed: effectiveness, sync committee participation, aggregates included, no missed proposal; exit code 1\./,
+    );
     assert.equal((renderHtml(r).match(/<svg/g) ?? []).length, 3);
   });
 
@@ -95,13 +171,36 @@ describe("devnet report", () => {
     let seq = 1000;
     const window = {from: 8, to: 15};
     // Node 3 never fetched epoch 1's duties: one result per validator at the epoch's first slot, one epoch-wide proposer result.
-    for (let v = 0; v < 8; v++) f.duties.push({node: 3, seq: seq++, duty: "attester", slot: 8, validatorIndex: v, status: "failed", reason: "duty_fetch_failed", stages: {}, window});
-    f.duties.push({node: 3, seq: seq++, duty: "proposer", slot: 8, validatorIndex: -1, status: "failed", reason: "duty_fetch_failed", stages: {}, window});
+    for (let v = 0; v < 8; v++)
+      f.duties.push({
+        node: 3,
+        seq: seq++,
+        duty: "attester",
+        slot: 8,
+        validatorIndex: v,
+        status: "failed",
+        reason: "duty_fetch_failed",
+        stages: {},
+        window,
+      });
+    f.duties.push({
+      node: 3,
+      seq: seq++,
+      duty: "proposer",
+      slot: 8,
+      validatorIndex: -1,
+      status: "failed",
+      reason: "duty_fetch_failed",
+      stages: {},
+      window,
+    });
     const r = buildReport(f);
     const group = (duty: string) => r.failures.find((g) => g.duty === duty && g.reason === "duty_fetch_failed");
     assert.deepEqual([group("attester")?.count, group("attester")?.slots], [8, [8, 15]]);
     assert.deepEqual([group("proposer")?.count, group("proposer")?.slots], [1, [8, 15]]);
-    assert.deepEqual(r.outcomes.find((o) => o.duty === "attester" && o.reason === "duty_fetch_failed")?.perNode, {3: 8});
+    assert.deepEqual(r.outcomes.find((o) => o.duty === "attester" && o.reason === "duty_fetch_failed")?.perNode, {
+      3: 8,
+    });
     // The kill at slot 4 (until slot 11) overlaps their window: they count among the failures while it lasted.
     assert.equal(r.faults[0]?.reasons.duty_fetch_failed, 9);
   });
@@ -109,9 +208,15 @@ describe("devnet report", () => {
   it("passes a run that met every target, and fails one whose slashing audit could not read every node", () => {
     const f = healthy();
     const r = buildReport(f);
-    assert.deepEqual(r.targets.filter((t) => !t.met), []);
+    assert.deepEqual(
+      r.targets.filter((t) => !t.met),
+      [],
+    );
     assert.equal(r.passed, true);
-    assert.match(renderMarkdown(r), /\| no missed proposal \| 0 missed in 2 epoch\(s\) with a quorum up \| none outside epochs without a quorum \| pass \|/);
+    assert.match(
+      renderMarkdown(r),
+      /\| no missed proposal \| 0 missed in 2 epoch\(s\) with a quorum up \| none outside epochs without a quorum \| pass \|/,
+    );
     f.slashing = {...f.slashing, nodes: [1, 2, 3], errors: ["node 4: cannot open"]};
     assert.equal(buildReport(f).targets.find((t) => t.name === "no slashable signature")?.met, false);
   });
@@ -121,7 +226,10 @@ describe("devnet report", () => {
     miss(f, 6);
     const r = buildReport(f);
     assert.deepEqual(r.epochsWithoutQuorum, []);
-    assert.deepEqual(r.targets.filter((t) => !t.met).map((t) => [t.name, t.measured]), [["no missed proposal", "1 missed (slots 6) in 2 epoch(s) with a quorum up"]]);
+    assert.deepEqual(
+      r.targets.filter((t) => !t.met).map((t) => [t.name, t.measured]),
+      [["no missed proposal", "1 missed (slots 6) in 2 epoch(s) with a quorum up"]],
+    );
     assert.equal(r.passed, false);
   });
 
@@ -140,21 +248,35 @@ describe("devnet report", () => {
     e1.aggregates = {accepted: 4, included: 0};
     let r = buildReport(f);
     assert.deepEqual(r.epochsWithoutQuorum, [1]);
-    assert.deepEqual(r.targets.filter((t) => !t.met), []);
+    assert.deepEqual(
+      r.targets.filter((t) => !t.met),
+      [],
+    );
     // The same misses in epoch 0, where every node was up, fail each target.
     const e0 = f.effectiveness.epochs[0] as EffectivenessAnswer["epochs"][number];
     miss(f, 3);
     e0.sync_committee = {blocks: 7, bits_set: 7 * 32 - 32, participation: (7 * 32 - 32) / (7 * 32)};
     e0.aggregates = {accepted: 4, included: 3};
     r = buildReport(f);
-    assert.deepEqual(r.targets.filter((t) => !t.met).map((t) => t.name), ["sync committee participation", "aggregates included", "no missed proposal"]);
-    assert.match(r.targets[2]?.measured ?? "", /^85\.7% of the sync committee bits in 7 blocks of 1 epoch\(s\) with a quorum up; epochs 1 excused/);
+    assert.deepEqual(
+      r.targets.filter((t) => !t.met).map((t) => t.name),
+      ["sync committee participation", "aggregates included", "no missed proposal"],
+    );
+    assert.match(
+      r.targets[2]?.measured ?? "",
+      /^85\.7% of the sync committee bits in 7 blocks of 1 epoch\(s\) with a quorum up; epochs 1 excused/,
+    );
   });
 
   it("fails a run in which no aggregate was accepted: every accepted aggregate included proves nothing then", () => {
     const f = healthy();
     for (const e of f.effectiveness.epochs) e.aggregates = {accepted: 0, included: 0};
-    assert.deepEqual(buildReport(f).targets.filter((t) => !t.met).map((t) => t.name), ["aggregates included"]);
+    assert.deepEqual(
+      buildReport(f)
+        .targets.filter((t) => !t.met)
+        .map((t) => t.name),
+      ["aggregates included"],
+    );
   });
 });
 

@@ -14,9 +14,15 @@ export interface CliResult {
 }
 
 /** Runs `r3dv ARGS` as a real process with this Node; kills it if it outlives `timeoutMs`. */
-export function runR3dv(args: string[], opts: {timeoutMs?: number; env?: NodeJS.ProcessEnv; node?: string; nodeArgs?: string[]} = {}): Promise<CliResult> {
+export function runR3dv(
+  args: string[],
+  opts: {timeoutMs?: number; env?: NodeJS.ProcessEnv; node?: string; nodeArgs?: string[]} = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(opts.node ?? process.execPath, [...(opts.nodeArgs ?? []), MAIN, ...args], {env: {...process.env, ...opts.env}, stdio: ["ignore", "pipe", "pipe"]});
+    const child = spawn(opts.node ?? process.execPath, [...(opts.nodeArgs ?? []), MAIN, ...args], {
+      env: {...process.env, ...opts.env},
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -46,7 +46,9 @@ export interface FakeBeacon {
  * still uses it; the tests run the embedded devnet. Its spec has no PRESET_BASE, so a node's validator half never
  * starts (it retries): what runs against it is the network and store half alone.
  */
-export async function fakeBeacon(opts: {secondsPerSlot?: number; slotsPerEpoch?: number; slot?: number} = {}): Promise<FakeBeacon> {
+export async function fakeBeacon(
+  opts: {secondsPerSlot?: number; slotsPerEpoch?: number; slot?: number} = {},
+): Promise<FakeBeacon> {
   const secondsPerSlot = opts.secondsPerSlot ?? 12;
   const genesisTime = Math.floor(Date.now() / 1000) - (opts.slot ?? 1000) * secondsPerSlot;
   const state = {synced: true};
@@ -56,13 +58,29 @@ export async function fakeBeacon(opts: {secondsPerSlot?: number; slotsPerEpoch?:
       res.end(JSON.stringify(body));
     };
     if (req.url?.startsWith("/eth/v1/node/syncing")) {
-      return json(200, {data: {head_slot: "100", sync_distance: state.synced ? "0" : "50", is_syncing: !state.synced, is_optimistic: false, el_offline: false}});
+      return json(200, {
+        data: {
+          head_slot: "100",
+          sync_distance: state.synced ? "0" : "50",
+          is_syncing: !state.synced,
+          is_optimistic: false,
+          el_offline: false,
+        },
+      });
     }
     if (req.url?.startsWith("/eth/v1/beacon/genesis")) {
-      return json(200, {data: {genesis_time: String(genesisTime), genesis_validators_root: "0x" + "00".repeat(32), genesis_fork_version: "0x00000001"}});
+      return json(200, {
+        data: {
+          genesis_time: String(genesisTime),
+          genesis_validators_root: "0x" + "00".repeat(32),
+          genesis_fork_version: "0x00000001",
+        },
+      });
     }
     if (req.url?.startsWith("/eth/v1/config/spec")) {
-      return json(200, {data: {SECONDS_PER_SLOT: String(secondsPerSlot), SLOTS_PER_EPOCH: String(opts.slotsPerEpoch ?? 8)}});
+      return json(200, {
+        data: {SECONDS_PER_SLOT: String(secondsPerSlot), SLOTS_PER_EPOCH: String(opts.slotsPerEpoch ?? 8)},
+      });
     }
     json(404, {code: 404, message: "not found"});
   });
@@ -123,12 +141,34 @@ export interface NodeProc {
 }
 
 /** Spawns `r3dv run` for operator i as its own process; stdout/stderr go to a log file in the cluster dir. */
-export async function spawnNode(c: TestCluster, i: number, beaconUrl: string, extra: string[] = [], env: Record<string, string> = {}): Promise<NodeProc> {
+export async function spawnNode(
+  c: TestCluster,
+  i: number,
+  beaconUrl: string,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+): Promise<NodeProc> {
   const [httpPort] = await freePorts(1);
   const ipc = join(c.dir, `n${i}.sock`);
   const log = join(c.dir, `node-${i}.log`);
   const out = createWriteStream(log, {flags: "a"});
-  const args = [MAIN, "run", "--lock", c.lock, "--node-dir", c.nodeDir(i), "--data-dir", c.dataDir(i), "--beacon-node", beaconUrl, "--http", `127.0.0.1:${httpPort}`, "--ipc", ipc, ...extra];
+  const args = [
+    MAIN,
+    "run",
+    "--lock",
+    c.lock,
+    "--node-dir",
+    c.nodeDir(i),
+    "--data-dir",
+    c.dataDir(i),
+    "--beacon-node",
+    beaconUrl,
+    "--http",
+    `127.0.0.1:${httpPort}`,
+    "--ipc",
+    ipc,
+    ...extra,
+  ];
   const proc = spawn(process.execPath, args, {stdio: ["ignore", "pipe", "pipe"], env: {...process.env, ...env}});
   proc.stdout?.pipe(out);
   proc.stderr?.pipe(out);
@@ -151,7 +191,12 @@ export async function spawnNode(c: TestCluster, i: number, beaconUrl: string, ex
   };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {

@@ -26,9 +26,16 @@ export function decryptEip2335(json: string, password: string): Uint8Array {
   const key =
     kdf.function === "pbkdf2"
       ? pbkdf2Sync(password, salt, Number(kdf.params.c), dklen, "sha256")
-      : scryptSync(password, salt, dklen, {N: Number(kdf.params.n), r: Number(kdf.params.r), p: Number(kdf.params.p), maxmem: 2 ** 31});
+      : scryptSync(password, salt, dklen, {
+          N: Number(kdf.params.n),
+          r: Number(kdf.params.r),
+          p: Number(kdf.params.p),
+          maxmem: 2 ** 31,
+        });
   const cipherText = Buffer.from(cipher.message, "hex");
-  const sum = createHash("sha256").update(Buffer.concat([key.subarray(16, 32), cipherText])).digest("hex");
+  const sum = createHash("sha256")
+    .update(Buffer.concat([key.subarray(16, 32), cipherText]))
+    .digest("hex");
   if (sum !== checksum.message) throw new Error("checksum mismatch: wrong password");
   const decipher = createDecipheriv("aes-128-ctr", key.subarray(0, 16), Buffer.from(cipher.params.iv, "hex"));
   return new Uint8Array(Buffer.concat([decipher.update(cipherText), decipher.final()]));

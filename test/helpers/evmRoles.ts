@@ -11,14 +11,34 @@ import {MemoryHub} from "./memoryTransport.js";
  * The EVM roles of every node of a cluster made in `dir` (by createCluster into `dir/cluster`), started on the
  * given beacon node(s) and one in-process hub, each result tagged with its node.
  */
-export async function startEvmRoles(o: {lock: ClusterLock; dir: string; nodes: number; beaconUrls: string[]; pool: BlsPool; onResult(r: AnyDutyResult & {node: number}): void}): Promise<EvmRole[]> {
+export async function startEvmRoles(o: {
+  lock: ClusterLock;
+  dir: string;
+  nodes: number;
+  beaconUrls: string[];
+  pool: BlsPool;
+  onResult(r: AnyDutyResult & {node: number}): void;
+}): Promise<EvmRole[]> {
   const hub = new MemoryHub();
   const logger = createLogger("error", "test");
   const roles: EvmRole[] = [];
   for (let i = 1; i <= o.nodes; i++) {
     const nodeDir = join(o.dir, "cluster", nodeDirName(i));
     const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
-    roles.push(new EvmRole({lock: o.lock, self: i, nodeDir, dataDir: join(o.dir, `data-${i}`), beaconUrls: o.beaconUrls, privateKey, transport: hub.transport(i), pool: o.pool, logger, onResult: (r) => o.onResult({...r, node: i})}));
+    roles.push(
+      new EvmRole({
+        lock: o.lock,
+        self: i,
+        nodeDir,
+        dataDir: join(o.dir, `data-${i}`),
+        beaconUrls: o.beaconUrls,
+        privateKey,
+        transport: hub.transport(i),
+        pool: o.pool,
+        logger,
+        onResult: (r) => o.onResult({...r, node: i}),
+      }),
+    );
   }
   await Promise.all(roles.map((r) => r.start()));
   return roles;

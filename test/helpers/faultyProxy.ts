@@ -40,21 +40,42 @@ export class FaultyProxy {
       res.on("close", () => this.hanging.delete(res));
       return;
     }
-    if (mode === "error500") return void res.writeHead(500, {"content-type": "application/json"}).end(JSON.stringify({code: 500, message: "internal error"}));
-    if (mode === "garbage") return void res.writeHead(200, {"content-type": "application/json"}).end("{\"data\": [1, 2, oops");
-    if (mode === "syncing") return void res.writeHead(503, {"content-type": "application/json"}).end(JSON.stringify({code: 503, message: "Beacon node is currently syncing"}));
+    if (mode === "error500")
+      return void res
+        .writeHead(500, {"content-type": "application/json"})
+        .end(JSON.stringify({code: 500, message: "internal error"}));
+    if (mode === "garbage")
+      return void res.writeHead(200, {"content-type": "application/json"}).end('{"data": [1, 2, oops');
+    if (mode === "syncing")
+      return void res
+        .writeHead(503, {"content-type": "application/json"})
+        .end(JSON.stringify({code: 503, message: "Beacon node is currently syncing"}));
     this.passed++;
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const headers: Record<string, string> = {};
     // Hop-by-hop headers belong to this connection, not the upstream one (and fetch refuses them).
-    const hopByHop = new Set(["host", "content-length", "connection", "keep-alive", "transfer-encoding", "upgrade", "expect"]);
+    const hopByHop = new Set([
+      "host",
+      "content-length",
+      "connection",
+      "keep-alive",
+      "transfer-encoding",
+      "upgrade",
+      "expect",
+    ]);
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string" && !hopByHop.has(k)) headers[k] = v;
     try {
-      const upstream = await fetch(this.target + req.url, {method: req.method, headers, body: chunks.length > 0 ? Buffer.concat(chunks) : undefined});
+      const upstream = await fetch(this.target + req.url, {
+        method: req.method,
+        headers,
+        body: chunks.length > 0 ? Buffer.concat(chunks) : undefined,
+      });
       const body = Buffer.from(await upstream.arrayBuffer());
       const out: Record<string, string> = {};
-      upstream.headers.forEach((v, k) => k !== "content-length" && k !== "transfer-encoding" && k !== "content-encoding" && (out[k] = v));
+      upstream.headers.forEach(
+        (v, k) => k !== "content-length" && k !== "transfer-encoding" && k !== "content-encoding" && (out[k] = v),
+      );
       res.writeHead(upstream.status, out).end(body);
     } catch (e) {
       res.writeHead(502).end(String(e));

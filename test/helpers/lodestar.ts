@@ -27,7 +27,10 @@ export async function freePort(): Promise<number> {
 
 export async function ensureLodestarInstalled(): Promise<void> {
   if (existsSync(LODESTAR) && existsSync(NODE)) return;
-  await promisify(execFile)("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], {cwd: HARNESS, timeout: 600_000});
+  await promisify(execFile)("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], {
+    cwd: HARNESS,
+    timeout: 600_000,
+  });
 }
 
 export interface LodestarNode {
@@ -37,18 +40,46 @@ export interface LodestarNode {
   stop(): Promise<void>;
 }
 
-export async function startLodestar(opts: {validators: number; own: string; slotSeconds?: number; genesisDelay?: number}): Promise<LodestarNode> {
+export async function startLodestar(opts: {
+  validators: number;
+  own: string;
+  slotSeconds?: number;
+  genesisDelay?: number;
+}): Promise<LodestarNode> {
   await ensureLodestarInstalled();
   const dir = await mkdtemp(join(tmpdir(), "r3dv-lodestar-"));
   const [restPort, p2pPort] = [await freePort(), await freePort()];
   const genesisTime = Math.floor(Date.now() / 1000) + (opts.genesisDelay ?? 10);
   const url = `http://127.0.0.1:${restPort}`;
   const args = [
-    "--require", join(HARNESS, "promise-with-resolvers.cjs"), LODESTAR, "dev",
-    "--dataDir", join(dir, "chain"), "--reset", "--genesisValidators", String(opts.validators), "--genesisTime", String(genesisTime),
-    "--rest", "--rest.address", "127.0.0.1", "--rest.port", String(restPort), "--rest.namespace", "*",
-    "--listenAddress", "127.0.0.1", "--port", String(p2pPort), "--discv5", "false",
-    "--params.SECONDS_PER_SLOT", String(opts.slotSeconds ?? 2), "--params.ALTAIR_FORK_EPOCH", "0",
+    "--require",
+    join(HARNESS, "promise-with-resolvers.cjs"),
+    LODESTAR,
+    "dev",
+    "--dataDir",
+    join(dir, "chain"),
+    "--reset",
+    "--genesisValidators",
+    String(opts.validators),
+    "--genesisTime",
+    String(genesisTime),
+    "--rest",
+    "--rest.address",
+    "127.0.0.1",
+    "--rest.port",
+    String(restPort),
+    "--rest.namespace",
+    "*",
+    "--listenAddress",
+    "127.0.0.1",
+    "--port",
+    String(p2pPort),
+    "--discv5",
+    "false",
+    "--params.SECONDS_PER_SLOT",
+    String(opts.slotSeconds ?? 2),
+    "--params.ALTAIR_FORK_EPOCH",
+    "0",
     // Without --server, dev mode's own validators dial the default port 9596, not --rest.port, and never sign.
     ...(opts.own === "none" ? [] : ["--startValidators", opts.own, "--server", url]),
   ];
@@ -75,7 +106,10 @@ export async function startLodestar(opts: {validators: number; own: string; slot
     const deadline = Date.now() + 120_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`lodestar exited with code ${child.exitCode}; see ${logFile}`);
-      const ok = await fetch(`${url}/eth/v1/node/syncing`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/eth/v1/node/syncing`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (Date.now() > deadline) throw new Error(`lodestar did not serve its API within 120 s; see ${logFile}`);
       await new Promise((r) => setTimeout(r, 500));
@@ -95,7 +129,16 @@ export async function lodestarCluster(first: number, count: number): Promise<Tes
   const dir = await mkdtemp(join(tmpdir(), "r3dv-on-lodestar-"));
   const ports = await freePorts(4);
   const out = join(dir, "cluster");
-  await createCluster({nodes: 4, threshold: 3, keys: {kind: "interop", start: first, count}, network: "devnet", withdrawalAddress: "0x" + "11".repeat(20), kdf: "pbkdf2", out, operators: ports.map((p) => `127.0.0.1:${p}`)});
+  await createCluster({
+    nodes: 4,
+    threshold: 3,
+    keys: {kind: "interop", start: first, count},
+    network: "devnet",
+    withdrawalAddress: "0x" + "11".repeat(20),
+    kdf: "pbkdf2",
+    out,
+    operators: ports.map((p) => `127.0.0.1:${p}`),
+  });
   return {
     dir,
     lock: join(out, LOCK_FILE),

@@ -54,7 +54,13 @@ export class Member {
   }
 
   /** A chunk signed by this member's key (or by `signer`, to forge one claiming `origin`). */
-  async chunk(kind: ChunkKind, slot: number, seq: number, payload: Uint8Array, over: {origin?: number; signer?: PrivateKey} = {}): Promise<Uint8Array> {
+  async chunk(
+    kind: ChunkKind,
+    slot: number,
+    seq: number,
+    payload: Uint8Array,
+    over: {origin?: number; signer?: PrivateKey} = {},
+  ): Promise<Uint8Array> {
     const body: Omit<Chunk, "sig"> = {kind, slot, origin: over.origin ?? this.index, seq, t: Date.now(), payload};
     const sig = await (over.signer ?? this.privateKey).sign(signingBytes(body, fromHex(this.lock.lock_hash)));
     return encodeChunk({...body, sig});
@@ -74,7 +80,9 @@ export class Member {
     const op = this.lock.operators[operator - 1];
     if (!op) throw new Error(`no operator ${operator}`);
     const stream = await this.libp2p.dialProtocol(peerIdFromString(op.peer_id), PUSH_PROTOCOL).catch((e: unknown) => {
-      throw new Error(`cannot open a push stream to operator ${operator}: ${e instanceof Error ? e.message : String((e as {type?: string}).type ?? e)}`);
+      throw new Error(
+        `cannot open a push stream to operator ${operator}: ${e instanceof Error ? e.message : String((e as {type?: string}).type ?? e)}`,
+      );
     });
     const answers: Record<string, number> = {};
     const reading = (async () => {

@@ -5,7 +5,10 @@ import type {ClusterTransport, DutyChunkKind} from "../../src/roles/evm/duties/t
  * publish reaches every other node's subscribers on a later tick, in order. `cut` silences a node both ways.
  */
 export class MemoryHub {
-  private readonly subs = new Map<number, Map<DutyChunkKind, Set<(origin: number, slot: number, payload: Uint8Array) => void>>>();
+  private readonly subs = new Map<
+    number,
+    Map<DutyChunkKind, Set<(origin: number, slot: number, payload: Uint8Array) => void>>
+  >();
   readonly down = new Set<number>();
 
   transport(self: number): ClusterTransport {

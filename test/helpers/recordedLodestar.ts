@@ -10,8 +10,15 @@ export type Answer = {status: number; body: Record<string, unknown>};
  * today's spec: no `finalized` beside a header or committees, `canonical` and `block_value` extra. The
  * aggregate answer is Lodestar's `{data}` around one of the recorded block's attestations.
  */
-export const RECORDED = JSON.parse(readFileSync(fileURLToPath(new URL("../../../test/roles/evm/beacon/lodestar-1.5.1-answers.json", import.meta.url)), "utf8")) as Record<string, Answer>;
-export const HEAD = RECORDED["/eth/v1/beacon/headers/head"]?.body as {data: {root: string; header: {message: {slot: string}}}};
+export const RECORDED = JSON.parse(
+  readFileSync(
+    fileURLToPath(new URL("../../../test/roles/evm/beacon/lodestar-1.5.1-answers.json", import.meta.url)),
+    "utf8",
+  ),
+) as Record<string, Answer>;
+export const HEAD = RECORDED["/eth/v1/beacon/headers/head"]?.body as {
+  data: {root: string; header: {message: {slot: string}}};
+};
 export const HEAD_SLOT = Number(HEAD.data.header.message.slot);
 export const MISSING_BLOCK_SLOT = 54;
 
@@ -19,7 +26,9 @@ export const MISSING_BLOCK_SLOT = 54;
  * A node:http server answering like that Lodestar; `edit` rewrites an answer before it is sent (given
  * undefined for a route not recorded, which it may answer; else 404 as Lodestar does).
  */
-export async function recordedNode(edit: (key: string, a: Answer | undefined) => Answer | undefined = (_k, a) => a): Promise<{url: string; close(): Promise<void>}> {
+export async function recordedNode(
+  edit: (key: string, a: Answer | undefined) => Answer | undefined = (_k, a) => a,
+): Promise<{url: string; close(): Promise<void>}> {
   const server: Server = createServer((req, res) => {
     void (async () => {
       let posted = "";
@@ -32,9 +41,14 @@ export async function recordedNode(edit: (key: string, a: Answer | undefined) =>
       // Duties for the validators asked for, as a node answers them (the recording asked for more).
       if (found && req.method === "POST" && key.includes("/duties/")) {
         const asked = JSON.parse(posted) as string[];
-        found.body.data = (found.body.data as {validator_index: string}[]).filter((d) => asked.includes(d.validator_index));
+        found.body.data = (found.body.data as {validator_index: string}[]).filter((d) =>
+          asked.includes(d.validator_index),
+        );
       }
-      const a = edit(key, found) ?? {status: 404, body: {statusCode: 404, error: "Not Found", message: `Route ${path} not found`}};
+      const a = edit(key, found) ?? {
+        status: 404,
+        body: {statusCode: 404, error: "Not Found", message: `Route ${path} not found`},
+      };
       res.writeHead(a.status, {"content-type": "application/json; charset=utf-8"}).end(JSON.stringify(a.body));
     })();
   });

@@ -9,7 +9,9 @@ const db = SlashingProtection.open(path);
 let signed = 0;
 for (let t = 1; t <= Number(targets); t++) {
   const root = "0x" + tag.repeat(64).slice(0, 64);
-  const [v] = await db.checkAndInsertAttestations([{pubkey: "0x" + "c3".repeat(48), sourceEpoch: 0, targetEpoch: t, signingRoot: root}]);
+  const [v] = await db.checkAndInsertAttestations([
+    {pubkey: "0x" + "c3".repeat(48), sourceEpoch: 0, targetEpoch: t, signingRoot: root},
+  ]);
   if (v?.ok) signed++;
 }
 await db.close();

@@ -25,7 +25,9 @@ export async function startStoreNode(
   c: TestCluster,
   lock: ClusterLock,
   index: number,
-  o: {currentSlot: () => number; budgetBytes?: number} & Partial<Pick<StoreRoleOptions, "fetchDeadlineMs" | "fetchMaxChunks" | "peerRate">>,
+  o: {currentSlot: () => number; budgetBytes?: number} & Partial<
+    Pick<StoreRoleOptions, "fetchDeadlineMs" | "fetchMaxChunks" | "peerRate">
+  >,
 ): Promise<StoreNode> {
   const {privateKey} = await loadIdentity(join(c.nodeDir(index), IDENTITY_FILE));
   const metrics = createMetrics();
@@ -34,7 +36,18 @@ export async function startStoreNode(
   const series = await Series.open({dir: c.dataDir(index), lockHash: lock.lock_hash, operator: index, budgetBytes});
   const listen = lockAddressToMultiaddr((lock.operators[index - 1] as {address: string}).address).toString();
   const dht = new DhtRole({lock, self: index, privateKey, listen, metrics, logger});
-  const store = new StoreRole({lock, self: index, privateKey, series, dht, budgetBytes, replication: 1, metrics, logger, ...o});
+  const store = new StoreRole({
+    lock,
+    self: index,
+    privateKey,
+    series,
+    dht,
+    budgetBytes,
+    replication: 1,
+    metrics,
+    logger,
+    ...o,
+  });
   await dht.start();
   await store.start();
   return {
@@ -55,7 +68,12 @@ export async function startStoreNode(
 }
 
 /** A labelled counter's value, summed over the series matching `labels`. */
-export async function counterValue(metric: {get(): Promise<{values: {value: number; labels: Record<string, unknown>}[]}>}, labels: Record<string, string> = {}): Promise<number> {
+export async function counterValue(
+  metric: {get(): Promise<{values: {value: number; labels: Record<string, unknown>}[]}>},
+  labels: Record<string, string> = {},
+): Promise<number> {
   const {values} = await metric.get();
-  return values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
+  return values
+    .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+    .reduce((a, v) => a + v.value, 0);
 }

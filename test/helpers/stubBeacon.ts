@@ -44,17 +44,28 @@ export class StubBeacon {
     for await (const _ of req) void _;
     const b = this.behaviour;
     this.lastAuthorization = req.headers.authorization;
-    const json = (code: number, body: unknown) => void res.writeHead(code, {"content-type": "application/json"}).end(JSON.stringify(body));
+    const json = (code: number, body: unknown) =>
+      void res.writeHead(code, {"content-type": "application/json"}).end(JSON.stringify(body));
     if (b.delayMs > 0) await new Promise((r) => setTimeout(r, b.delayMs));
-    if (b.auth !== undefined && req.headers.authorization !== b.auth) return json(401, {code: 401, message: "unauthorized"});
+    if (b.auth !== undefined && req.headers.authorization !== b.auth)
+      return json(401, {code: 401, message: "unauthorized"});
     if (b.syncing === "503") return json(503, {code: 503, message: "Beacon node is currently syncing"});
     if (req.url === "/eth/v1/node/syncing") {
       this.hits.probes++;
-      return json(200, {data: {head_slot: "100", sync_distance: b.syncing === "flag" ? "40" : "0", is_syncing: b.syncing === "flag", is_optimistic: false}});
+      return json(200, {
+        data: {
+          head_slot: "100",
+          sync_distance: b.syncing === "flag" ? "40" : "0",
+          is_syncing: b.syncing === "flag",
+          is_optimistic: false,
+        },
+      });
     }
     if (req.method === "POST") {
       this.hits.posts++;
-      return b.post === "accept" ? void res.writeHead(200).end() : json(b.post.status, {code: b.post.status, message: b.post.message});
+      return b.post === "accept"
+        ? void res.writeHead(200).end()
+        : json(b.post.status, {code: b.post.status, message: b.post.message});
     }
     this.hits.reads++;
     json(200, {data: {version: `stub ${this.port}`}});

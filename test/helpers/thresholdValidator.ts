@@ -7,7 +7,11 @@ import {type RecoverInput, secretToPublicKey, sign, splitSecretKey} from "../../
  * recovery input (all n partials) plus the secret and the shares, for tests that tamper with them.
  * Needs `initHerumi()` awaited.
  */
-export function thresholdValidator(threshold: number, n: number, message: Uint8Array = randomBytes(32)): RecoverInput & {secret: Uint8Array; shares: Uint8Array[]} {
+export function thresholdValidator(
+  threshold: number,
+  n: number,
+  message: Uint8Array = randomBytes(32),
+): RecoverInput & {secret: Uint8Array; shares: Uint8Array[]} {
   const secret = SecretKey.fromKeygen(randomBytes(32)).toBytes();
   const shares = splitSecretKey(secret.slice(), threshold, n);
   return {

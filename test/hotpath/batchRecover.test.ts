@@ -56,7 +56,10 @@ describe("recoverAndVerifyMany", () => {
     const m = randomBytes(32);
     const items = [validator(m), validator(m), validator(m)];
     const k = SecretKey.fromKeygen(randomBytes(32)).toBytes();
-    const minusK = Buffer.from(((R - BigInt("0x" + Buffer.from(k).toString("hex"))) % R).toString(16).padStart(64, "0"), "hex");
+    const minusK = Buffer.from(
+      ((R - BigInt("0x" + Buffer.from(k).toString("hex"))) % R).toString(16).padStart(64, "0"),
+      "hex",
+    );
     // Node 3 shifts validator 0's partial by D and validator 1's by -D: the sum of all recovered signatures is unchanged.
     items[0]!.partials[2] = {shareIndex: 3, signature: addPoints(items[0]!.partials[2]!.signature, sign(k, m))};
     items[1]!.partials[2] = {shareIndex: 3, signature: addPoints(items[1]!.partials[2]!.signature, sign(minusK, m))};

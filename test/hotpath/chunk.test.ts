@@ -5,9 +5,19 @@ import {type Chunk, ChunkError, chunkId, decodeChunk, encodeChunk, signingBytes}
 
 const lockHash = new Uint8Array(32).fill(7);
 
-async function signed(over: Partial<Chunk> = {}): Promise<{chunk: Chunk; key: Awaited<ReturnType<typeof generateKeyPair>>}> {
+async function signed(
+  over: Partial<Chunk> = {},
+): Promise<{chunk: Chunk; key: Awaited<ReturnType<typeof generateKeyPair>>}> {
   const key = await generateKeyPair("Ed25519");
-  const base = {kind: "eth_block" as const, slot: 123456, origin: 2, seq: 9, t: 1_700_000_000_000, payload: new Uint8Array([1, 2, 3]), ...over};
+  const base = {
+    kind: "eth_block" as const,
+    slot: 123456,
+    origin: 2,
+    seq: 9,
+    t: 1_700_000_000_000,
+    payload: new Uint8Array([1, 2, 3]),
+    ...over,
+  };
   const sig = await key.sign(signingBytes(base, lockHash));
   return {chunk: {...base, sig}, key};
 }
@@ -18,14 +28,20 @@ describe("chunk encoding", () => {
     const bytes = encodeChunk(chunk);
     assert.equal(bytes.length, 31 + 3 + 1 + 64);
     const back = decodeChunk(bytes);
-    assert.deepEqual({...back, payload: [...back.payload], sig: [...back.sig]}, {...chunk, payload: [...chunk.payload], sig: [...chunk.sig]});
+    assert.deepEqual(
+      {...back, payload: [...back.payload], sig: [...back.sig]},
+      {...chunk, payload: [...chunk.payload], sig: [...chunk.sig]},
+    );
     assert.equal(await key.publicKey.verify(signingBytes(back, lockHash), back.sig), true);
   });
 
   it("a changed field, another cluster's lock hash or another key fails verification", async () => {
     const {chunk, key} = await signed();
     const other = await generateKeyPair("Ed25519");
-    assert.equal(await key.publicKey.verify(signingBytes({...chunk, slot: chunk.slot + 1}, lockHash), chunk.sig), false);
+    assert.equal(
+      await key.publicKey.verify(signingBytes({...chunk, slot: chunk.slot + 1}, lockHash), chunk.sig),
+      false,
+    );
     assert.equal(await key.publicKey.verify(signingBytes(chunk, new Uint8Array(32)), chunk.sig), false);
     assert.equal(await other.publicKey.verify(signingBytes(chunk, lockHash), chunk.sig), false);
   });
@@ -38,13 +54,25 @@ describe("chunk encoding", () => {
 
   it("refuses truncated, trailing, unknown-kind and out-of-range input with a typed error", async () => {
     const bytes = encodeChunk((await signed()).chunk);
-    assert.throws(() => decodeChunk(bytes.subarray(0, 20)), (e: unknown) => e instanceof ChunkError && e.code === "CHUNK_TRUNCATED");
-    assert.throws(() => decodeChunk(Buffer.concat([bytes, Buffer.from([0])])), (e: unknown) => e instanceof ChunkError && e.code === "CHUNK_TRAILING_BYTES");
+    assert.throws(
+      () => decodeChunk(bytes.subarray(0, 20)),
+      (e: unknown) => e instanceof ChunkError && e.code === "CHUNK_TRUNCATED",
+    );
+    assert.throws(
+      () => decodeChunk(Buffer.concat([bytes, Buffer.from([0])])),
+      (e: unknown) => e instanceof ChunkError && e.code === "CHUNK_TRAILING_BYTES",
+    );
     const badKind = Buffer.from(bytes);
     badKind[1] = 200;
-    assert.throws(() => decodeChunk(badKind), (e: unknown) => e instanceof ChunkError && e.code === "CHUNK_BAD_KIND");
+    assert.throws(
+      () => decodeChunk(badKind),
+      (e: unknown) => e instanceof ChunkError && e.code === "CHUNK_BAD_KIND",
+    );
     const big = {...(await signed()).chunk, origin: 256};
-    assert.throws(() => encodeChunk(big), (e: unknown) => e instanceof ChunkError && e.code === "CHUNK_BAD_FIELD");
+    assert.throws(
+      () => encodeChunk(big),
+      (e: unknown) => e instanceof ChunkError && e.code === "CHUNK_BAD_FIELD",
+    );
   });
 });
 

@@ -15,7 +15,9 @@ const KNOWN_INTEROP_PUBKEYS = [
 
 describe("interop keys", () => {
   it("validators 0..3 have the known interop public keys", () => {
-    KNOWN_INTEROP_PUBKEYS.forEach((pk, i) => assert.equal(toHex(secretToPublicKey(interopSecretKey(i))), pk, `validator ${i}`));
+    KNOWN_INTEROP_PUBKEYS.forEach((pk, i) =>
+      assert.equal(toHex(secretToPublicKey(interopSecretKey(i))), pk, `validator ${i}`),
+    );
     assert.ok(toHex(secretToPublicKey(interopSecretKey(0))).startsWith("0xa99a76ed"));
   });
 

@@ -1,9 +1,23 @@
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
-import {type LimiterInputs, evaluateLimiters, objectiveFactor, weakestLimiter, wTrackingFactor} from "../../src/hotpath/limiters.js";
+import {
+  type LimiterInputs,
+  evaluateLimiters,
+  objectiveFactor,
+  weakestLimiter,
+  wTrackingFactor,
+} from "../../src/hotpath/limiters.js";
 import {TokenBucket} from "../../src/hotpath/tokenBucket.js";
 
-const ok: LimiterInputs = {bytesStored: 0, budgetBytes: 1000, currentSlot: 500, chunkSlot: 500, ethBlocksThisEpoch: 0, isEthBlock: false, connectedStorePeers: 3};
+const ok: LimiterInputs = {
+  bytesStored: 0,
+  budgetBytes: 1000,
+  currentSlot: 500,
+  chunkSlot: 500,
+  ethBlocksThisEpoch: 0,
+  isEthBlock: false,
+  connectedStorePeers: 3,
+};
 
 describe("limiters", () => {
   it("admits a current chunk on a healthy node with priority 1", () => {
@@ -21,7 +35,10 @@ describe("limiters", () => {
   });
 
   it("objective follows the bands and refuses 100 slots and older", () => {
-    assert.deepEqual([0, 9, 10, 99, 100, 200].map((age) => objectiveFactor(500, 500 - age)), [1, 1, 0.5, 0.5, 0.1, 0.1]);
+    assert.deepEqual(
+      [0, 9, 10, 99, 100, 200].map((age) => objectiveFactor(500, 500 - age)),
+      [1, 1, 0.5, 0.5, 0.1, 0.1],
+    );
     assert.equal(evaluateLimiters({...ok, chunkSlot: 401}).admit, true);
     const a = evaluateLimiters({...ok, chunkSlot: 300});
     assert.equal(!a.admit && a.limiter, "objective");

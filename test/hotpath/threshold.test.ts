@@ -35,7 +35,11 @@ describe("threshold BLS", () => {
       assert.ok(subsets >= n, "at least n subsets checked");
       for (const subset of combinations(n, m - 1)) {
         const sig = recoverSignature(subset.map((i) => f.partials[i]!));
-        assert.equal(verifySignature(f.pubkey, f.message, sig), false, `m-1 subset ${subset.map((i) => i + 1)} must not sign`);
+        assert.equal(
+          verifySignature(f.pubkey, f.message, sig),
+          false,
+          `m-1 subset ${subset.map((i) => i + 1)} must not sign`,
+        );
       }
     });
 
@@ -44,7 +48,13 @@ describe("threshold BLS", () => {
       const bad = 2;
       const partials = f.partials.map((p) => ({...p}));
       partials[bad - 1]!.signature = sign(SecretKey.fromKeygen(randomBytes(32)).toBytes(), f.message);
-      const result = recoverAndVerify({message: f.message, pubkey: f.pubkey, sharePubkeys: f.sharePubkeys, threshold: m, partials});
+      const result = recoverAndVerify({
+        message: f.message,
+        pubkey: f.pubkey,
+        sharePubkeys: f.sharePubkeys,
+        threshold: m,
+        partials,
+      });
       assert.deepEqual(result.badShares, [bad]);
       assert.equal(result.ok, true);
       if (result.ok) {
@@ -75,7 +85,13 @@ describe("threshold BLS", () => {
     const f = fixture(4, 3);
     const other = SecretKey.fromKeygen(randomBytes(32)).toBytes();
     const partials = f.partials.map((p) => (p.shareIndex <= 2 ? {...p, signature: sign(other, f.message)} : p));
-    const result = recoverAndVerify({message: f.message, pubkey: f.pubkey, sharePubkeys: f.sharePubkeys, threshold: 3, partials});
+    const result = recoverAndVerify({
+      message: f.message,
+      pubkey: f.pubkey,
+      sharePubkeys: f.sharePubkeys,
+      threshold: 3,
+      partials,
+    });
     assert.equal(result.ok, false);
     assert.deepEqual(result.badShares, [1, 2]);
     if (!result.ok) assert.deepEqual(result.validShares, [3, 4]);
@@ -84,19 +100,44 @@ describe("threshold BLS", () => {
   it("names a partial that is not even a curve point", () => {
     const f = fixture(4, 3);
     const partials = f.partials.map((p) => (p.shareIndex === 1 ? {...p, signature: new Uint8Array(96).fill(0xff)} : p));
-    const result = recoverAndVerify({message: f.message, pubkey: f.pubkey, sharePubkeys: f.sharePubkeys, threshold: 3, partials});
+    const result = recoverAndVerify({
+      message: f.message,
+      pubkey: f.pubkey,
+      sharePubkeys: f.sharePubkeys,
+      threshold: 3,
+      partials,
+    });
     assert.equal(result.ok, true);
     assert.deepEqual(result.badShares, [1]);
   });
 
   it("refuses duplicate or invalid share indices and impossible parameters", () => {
     const f = fixture(4, 3);
-    assert.throws(() => recoverSignature([f.partials[0]!, f.partials[0]!, f.partials[1]!]), (e) => e instanceof ThresholdError && e.code === "THRESHOLD_DUPLICATE_SHARE");
-    assert.throws(() => recoverSignature([{...f.partials[0]!, shareIndex: 0}]), (e) => e instanceof ThresholdError && e.code === "THRESHOLD_BAD_SHARE_INDEX");
-    assert.throws(() => splitSecretKey(f.secret, 5, 4), (e) => e instanceof ThresholdError && e.code === "THRESHOLD_INVALID_PARAMS");
-    assert.throws(() => splitSecretKey(new Uint8Array(32), 2, 3), (e) => e instanceof ThresholdError && e.code === "THRESHOLD_INVALID_SECRET");
     assert.throws(
-      () => recoverAndVerify({message: f.message, pubkey: f.pubkey, sharePubkeys: f.sharePubkeys, threshold: 3, partials: f.partials.slice(0, 2)}),
+      () => recoverSignature([f.partials[0]!, f.partials[0]!, f.partials[1]!]),
+      (e) => e instanceof ThresholdError && e.code === "THRESHOLD_DUPLICATE_SHARE",
+    );
+    assert.throws(
+      () => recoverSignature([{...f.partials[0]!, shareIndex: 0}]),
+      (e) => e instanceof ThresholdError && e.code === "THRESHOLD_BAD_SHARE_INDEX",
+    );
+    assert.throws(
+      () => splitSecretKey(f.secret, 5, 4),
+      (e) => e instanceof ThresholdError && e.code === "THRESHOLD_INVALID_PARAMS",
+    );
+    assert.throws(
+      () => splitSecretKey(new Uint8Array(32), 2, 3),
+      (e) => e instanceof ThresholdError && e.code === "THRESHOLD_INVALID_SECRET",
+    );
+    assert.throws(
+      () =>
+        recoverAndVerify({
+          message: f.message,
+          pubkey: f.pubkey,
+          sharePubkeys: f.sharePubkeys,
+          threshold: 3,
+          partials: f.partials.slice(0, 2),
+        }),
       (e) => e instanceof ThresholdError && e.code === "THRESHOLD_NOT_ENOUGH_PARTIALS",
     );
   });

@@ -46,7 +46,18 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     release = await acquireExclusive(MULTIPROCESS_LOCK);
     c = await makeCluster(4);
     lock = await loadLock(c.lock);
-    devnet = await spawnDevnet(["--validators", "8", "--own", "1..7", "--slot-ms", String(SLOT_MS), "--genesis-delay", "5", "--log-level", "warn"]);
+    devnet = await spawnDevnet([
+      "--validators",
+      "8",
+      "--own",
+      "1..7",
+      "--slot-ms",
+      String(SLOT_MS),
+      "--genesis-delay",
+      "5",
+      "--log-level",
+      "warn",
+    ]);
     proxy = new FaultyProxy(devnet.url);
     await proxy.start();
     for (let i = 1; i <= 4; i++) nodes.push(await spawnNode(c, i, i === 1 ? proxy.url : devnet.url));
@@ -61,28 +72,43 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     await release?.();
   });
 
-  const node = (i: number): NodeProc => nodes.find((n) => n.index === i && n.proc.exitCode === null && n.proc.signalCode === null) as NodeProc;
+  const node = (i: number): NodeProc =>
+    nodes.find((n) => n.index === i && n.proc.exitCode === null && n.proc.signalCode === null) as NodeProc;
 
   it("all four become ready on /readyz, and each sees the other three", async () => {
-    for (const n of nodes) await waitFor(`node ${n.index} ready`, async () => (await fetch(`${n.http}/readyz`)).status === 200, MACHINE_MS);
+    for (const n of nodes)
+      await waitFor(`node ${n.index} ready`, async () => (await fetch(`${n.http}/readyz`)).status === 200, MACHINE_MS);
     for (const n of nodes) {
       const peers = await waitFor(`node ${n.index} RTT to every peer`, async () => {
         const ps = await ipc<PeerStatus[]>(n, "peers");
         return ps.every((p) => p.connected && p.rttMs !== undefined) && ps;
       });
-      assert.deepEqual(peers.map((p) => p.operator).sort(), [1, 2, 3, 4].filter((i) => i !== n.index));
+      assert.deepEqual(
+        peers.map((p) => p.operator).sort(),
+        [1, 2, 3, 4].filter((i) => i !== n.index),
+      );
     }
   });
 
   it("the cluster attests for its validator on the devnet, every node's series recording it", async () => {
     // Validator 0 attests once an epoch; a submitted attestation needs three of the four nodes to agree and sign.
     for (const n of nodes) {
-      const r = await waitFor(`node ${n.index} submitted an attestation`, async () => {
-        const {entries} = await ipc<{entries: {body?: {duty: string; status: string; slot: number}}[]}>(n, "series", {tail: 1000, kind: "duty_result"});
-        return entries.find((e) => e.body?.duty === "attester" && e.body.status === "submitted")?.body;
-      }, MACHINE_MS);
+      const r = await waitFor(
+        `node ${n.index} submitted an attestation`,
+        async () => {
+          const {entries} = await ipc<{entries: {body?: {duty: string; status: string; slot: number}}[]}>(n, "series", {
+            tail: 1000,
+            kind: "duty_result",
+          });
+          return entries.find((e) => e.body?.duty === "attester" && e.body.status === "submitted")?.body;
+        },
+        MACHINE_MS,
+      );
       const trail = await ipc<DutyTrail>(n, "duty", {slot: r.slot});
-      assert.ok(trail.results.some((x) => x.duty === "attester" && x.status === "submitted"), trail.headline);
+      assert.ok(
+        trail.results.some((x) => x.duty === "attester" && x.status === "submitted"),
+        trail.headline,
+      );
     }
   });
 
@@ -117,7 +143,11 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     for (const n of nodes) {
       const r = await ipc<PublishResult>(n, "publish", {kind: "probe", payload: `hello from ${n.index}`});
       // `duplicate` means the peer already held it (a catch-up fetch can overtake the push): stored either way.
-      assert.deepEqual(r.answers.map((a) => (a.status === "duplicate" ? "accepted" : a.status)), ["accepted", "accepted", "accepted"], JSON.stringify(r.answers));
+      assert.deepEqual(
+        r.answers.map((a) => (a.status === "duplicate" ? "accepted" : a.status)),
+        ["accepted", "accepted", "accepted"],
+        JSON.stringify(r.answers),
+      );
       assert.equal(r.replicated, true);
       for (const other of nodes) assert.deepEqual(await ipc(other, "has", {ids: [r.id]}), [true]);
     }
@@ -150,7 +180,9 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
 
   it("refuses and records a chunk with a forged signature", async () => {
     await node(4).kill();
-    await waitFor("node 1 sees node 4 gone", async () => (await ipc<PeerStatus[]>(node(1), "peers")).some((p) => p.operator === 4 && !p.connected));
+    await waitFor("node 1 sees node 4 gone", async () =>
+      (await ipc<PeerStatus[]>(node(1), "peers")).some((p) => p.operator === 4 && !p.connected),
+    );
     const m4 = await Member.start(lock, c.nodeDir(4), 4);
     members.push(m4);
     await m4.dial(1);
@@ -160,7 +192,9 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     assert.deepEqual(await ch.push(forged), {status: "refused", limiter: "signature", reason: "bad_signature"});
     const honest = await m4.chunk("probe", slot, 2, Buffer.from("honest"));
     assert.deepEqual(await ch.push(honest), {status: "accepted"});
-    const tail = await ipc<{entries: {type: string; body: {limiter: string; reason: string; origin: number; from: number}}[]}>(node(1), "series", {tail: 5, kind: "chunk_refused"});
+    const tail = await ipc<{
+      entries: {type: string; body: {limiter: string; reason: string; origin: number; from: number}}[];
+    }>(node(1), "series", {tail: 5, kind: "chunk_refused"});
     const rec = tail.entries.at(-1);
     assert.equal(rec?.body.reason, "bad_signature");
     assert.equal(rec?.body.origin, 2);
@@ -195,7 +229,9 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     const flood: Uint8Array[] = [];
     for (let i = 0; i < 30_000; i++) flood.push(await m4.chunk("probe", slot, 10_000 + i, Buffer.alloc(100, i & 255)));
     const rateRefused = async () => {
-      const m = /^r3dv_chunks_refused_total\{[^}]*limiter="rate"[^}]*\} (\d+)/m.exec(await (await fetch(`${node(1).http}/metrics`)).text());
+      const m = /^r3dv_chunks_refused_total\{[^}]*limiter="rate"[^}]*\} (\d+)/m.exec(
+        await (await fetch(`${node(1).http}/metrics`)).text(),
+      );
       return Number(m?.[1] ?? 0);
     };
     const refusedBefore = await rateRefused();
@@ -212,14 +248,29 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     const delayP50 = percentile(during, 50) - percentile(baseline, 50);
     if (process.env.R3DV_DEBUG_FLOOD) {
       console.error(during.map((x) => Math.round(x)).join(","));
-      console.error((await (await fetch(`${node(1).http}/metrics`)).text()).split("\n").filter((l) => /admission_seconds_bucket|eventloop_lag|gc_duration_seconds_sum/.test(l)).join("\n"));
-      console.error("node2 loop p99", (await ipc<NodeStatus>(node(2), "status")).eventLoopDelayP99Ms, "node1", (await ipc<NodeStatus>(node(1), "status")).eventLoopDelayP99Ms);
+      console.error(
+        (await (await fetch(`${node(1).http}/metrics`)).text())
+          .split("\n")
+          .filter((l) => /admission_seconds_bucket|eventloop_lag|gc_duration_seconds_sum/.test(l))
+          .join("\n"),
+      );
+      console.error(
+        "node2 loop p99",
+        (await ipc<NodeStatus>(node(2), "status")).eventLoopDelayP99Ms,
+        "node1",
+        (await ipc<NodeStatus>(node(1), "status")).eventLoopDelayP99Ms,
+      );
     }
-    console.error(`flood: ${sent} chunks in ${floodSecs.toFixed(1)} s (${Math.round(sent / floodSecs)}/s), answers ${JSON.stringify(answers)}; ` +
-      `victim RTT to node 1 minus RTT to node 3: baseline p50 ${percentile(baseline, 50).toFixed(1)} p99 ${percentile(baseline, 99).toFixed(1)} ms, during flood p50 ${percentile(during, 50).toFixed(1)} p99 ${percentile(during, 99).toFixed(1)} ms`);
+    console.error(
+      `flood: ${sent} chunks in ${floodSecs.toFixed(1)} s (${Math.round(sent / floodSecs)}/s), answers ${JSON.stringify(answers)}; ` +
+        `victim RTT to node 1 minus RTT to node 3: baseline p50 ${percentile(baseline, 50).toFixed(1)} p99 ${percentile(baseline, 99).toFixed(1)} ms, during flood p50 ${percentile(during, 50).toFixed(1)} p99 ${percentile(during, 99).toFixed(1)} ms`,
+    );
     assert.ok(sent / floodSecs > 5000, `the flood reached only ${sent / floodSecs}/s`);
     assert.ok(refusedRate > 0, "the flooder was never rate-limited");
-    assert.ok(delayP50 < 50, `victim delay p50 ${delayP50.toFixed(1)} ms; samples ${during.map((x) => Math.round(x)).join(",")}`);
+    assert.ok(
+      delayP50 < 50,
+      `victim delay p50 ${delayP50.toFixed(1)} ms; samples ${during.map((x) => Math.round(x)).join(",")}`,
+    );
     t.diagnostic(`victim delay p99 ${delayP99.toFixed(1)} ms (the node bench judges it)`);
   });
 
@@ -228,27 +279,47 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     const ch = m4.channel(1);
     // The chain must be old enough for a chunk OBJECTIVE_RECENT_SLOTS slots back to exist: the slot clock's own wait.
     const untilOldEnough = devnet.genesisTime * 1000 + (OBJECTIVE_RECENT_SLOTS + 1) * SLOT_MS - Date.now();
-    const slot = await waitFor("the chain's slot", async () => {
-      const s = (await ipc<NodeStatus>(node(1), "status")).slot;
-      return s !== undefined && s >= OBJECTIVE_RECENT_SLOTS && s;
-    }, Math.max(0, untilOldEnough) + MACHINE_MS, 250);
+    const slot = await waitFor(
+      "the chain's slot",
+      async () => {
+        const s = (await ipc<NodeStatus>(node(1), "status")).slot;
+        return s !== undefined && s >= OBJECTIVE_RECENT_SLOTS && s;
+      },
+      Math.max(0, untilOldEnough) + MACHINE_MS,
+      250,
+    );
     type Limiters = {refused: Record<string, number>; window: {refusedByLimiter: Record<string, number>}};
     const earlier = (await ipc<Limiters>(node(1), "limiters", {window: 100_000})).refused;
     let seq = 100;
     // objective: OBJECTIVE_RECENT_SLOTS slots old is refused; the current slot is not.
-    assert.deepEqual(await ch.push(await m4.chunk("probe", slot - OBJECTIVE_RECENT_SLOTS, seq++, Buffer.from("old"))), {status: "refused", limiter: "objective", reason: "too_old"});
+    assert.deepEqual(await ch.push(await m4.chunk("probe", slot - OBJECTIVE_RECENT_SLOTS, seq++, Buffer.from("old"))), {
+      status: "refused",
+      limiter: "objective",
+      reason: "too_old",
+    });
     assert.equal((await ch.push(await m4.chunk("probe", slot, seq++, Buffer.from("now")))).status, "accepted");
     // W-tracking: 32 block views of one epoch from one origin, then the 33rd is refused.
     for (let i = 0; i < 32; i++) {
       const a = await ch.push(await m4.chunk("eth_block", slot, seq++, Buffer.from(`block ${i}`)));
       assert.equal(a.status, "accepted", `eth_block ${i + 1}: ${JSON.stringify(a)}`);
     }
-    assert.deepEqual(await ch.push(await m4.chunk("eth_block", slot, seq++, Buffer.from("block 33"))), {status: "refused", limiter: "w_tracking", reason: "epoch_allowance_spent"});
+    assert.deepEqual(await ch.push(await m4.chunk("eth_block", slot, seq++, Buffer.from("block 33"))), {
+      status: "refused",
+      limiter: "w_tracking",
+      reason: "epoch_allowance_spent",
+    });
     // topology: with 3 connected store peers a 20-slot-old chunk is taken; with 2 it is not, a current one still is.
     assert.equal((await ch.push(await m4.chunk("probe", slot - 20, seq++, Buffer.from("a")))).status, "accepted");
     await node(3).kill();
-    await waitFor("node 1 down to 2 peers", async () => (await ipc<NodeStatus>(node(1), "status")).ready.peersConnected === 2);
-    assert.deepEqual(await ch.push(await m4.chunk("probe", slot - 20, seq++, Buffer.from("b"))), {status: "refused", limiter: "topology", reason: "too_few_peers"});
+    await waitFor(
+      "node 1 down to 2 peers",
+      async () => (await ipc<NodeStatus>(node(1), "status")).ready.peersConnected === 2,
+    );
+    assert.deepEqual(await ch.push(await m4.chunk("probe", slot - 20, seq++, Buffer.from("b"))), {
+      status: "refused",
+      limiter: "topology",
+      reason: "too_few_peers",
+    });
     // Read again: a busy machine can take OBJECTIVE_CURRENT_SLOTS slots to stop node 3.
     const current = (await ipc<NodeStatus>(node(1), "status")).slot as number;
     assert.equal((await ch.push(await m4.chunk("probe", current, seq++, Buffer.from("c")))).status, "accepted");
@@ -259,10 +330,13 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     assert.equal(lim.refused["signature:bad_signature"], 1);
     // The nodes' own duty chunks from earlier slots meet the same topology refusal while node 1 has two peers.
     assert.ok(added("topology:too_few_peers") >= 1, JSON.stringify(lim.refused));
-    assert.deepEqual(
-      Object.keys(lim.window.refusedByLimiter).sort(),
-      ["objective", "rate", "signature", "topology", "w_tracking"],
-    );
+    assert.deepEqual(Object.keys(lim.window.refusedByLimiter).sort(), [
+      "objective",
+      "rate",
+      "signature",
+      "topology",
+      "w_tracking",
+    ]);
   });
 
   it("economic: a node over its storage budget refuses storage_full", async () => {

@@ -22,7 +22,10 @@ describe("run options", () => {
   });
 
   it("names the flag and the variable in every error", () => {
-    assert.throws(() => resolveRunOptions({...ok, replication: "0"}), (e: unknown) => e instanceof ConfigError && e.type.flag === "--replication" && e.type.env === "R3DV_REPLICATION");
+    assert.throws(
+      () => resolveRunOptions({...ok, replication: "0"}),
+      (e: unknown) => e instanceof ConfigError && e.type.flag === "--replication" && e.type.env === "R3DV_REPLICATION",
+    );
     assert.throws(() => resolveRunOptions({...ok, beaconNode: "ftp://x"}), /expected an http or https URL/);
   });
 });

@@ -31,7 +31,18 @@ describe("SIGKILL during heavy writes, then restart", {timeout: 300_000}, () => 
   before(async () => {
     release = await acquireExclusive(MULTIPROCESS_LOCK);
     c = await makeCluster(4);
-    devnet = await spawnDevnet(["--validators", "8", "--own", "1..7", "--slot-ms", String(SLOT_MS), "--genesis-delay", "5", "--log-level", "warn"]);
+    devnet = await spawnDevnet([
+      "--validators",
+      "8",
+      "--own",
+      "1..7",
+      "--slot-ms",
+      String(SLOT_MS),
+      "--genesis-delay",
+      "5",
+      "--log-level",
+      "warn",
+    ]);
     for (const i of [1, 2, 3]) procs.push(await spawnNode(c, i, devnet.url));
   });
 
@@ -46,12 +57,20 @@ describe("SIGKILL during heavy writes, then restart", {timeout: 300_000}, () => 
 
   it("loses no committed entry, verifies its hash chain and catches up what it missed", async () => {
     const [n1, n2] = procs as [NodeProc, NodeProc, NodeProc];
-    await waitFor("nodes 1-3 connected", async () => (await ipc<NodeStatus>(n1, "status")).ready.peersConnected === 2, MACHINE_MS);
+    await waitFor(
+      "nodes 1-3 connected",
+      async () => (await ipc<NodeStatus>(n1, "status")).ready.peersConnected === 2,
+      MACHINE_MS,
+    );
     const lock = await loadLock(c.lock);
     member = await Member.start(lock, c.nodeDir(4), 4);
     await member.dial(1);
     const ch = member.channel(1);
-    const slot = await waitFor("node 1's slot clock", async () => (await ipc<NodeStatus>(n1, "status")).slot, MACHINE_MS);
+    const slot = await waitFor(
+      "node 1's slot clock",
+      async () => (await ipc<NodeStatus>(n1, "status")).slot,
+      MACHINE_MS,
+    );
 
     // Heavy writes: pipelined pushes just under the sender's rate limit, each answer `accepted` a committed entry.
     const acceptedIds: string[] = [];
@@ -59,7 +78,9 @@ describe("SIGKILL during heavy writes, then restart", {timeout: 300_000}, () => 
     let killed = false;
     const writer = (async () => {
       while (!killed) {
-        const batch = await Promise.all(Array.from({length: 40}, () => member!.chunk("probe", slot, seq++, Buffer.alloc(512, seq & 255))));
+        const batch = await Promise.all(
+          Array.from({length: 40}, () => member!.chunk("probe", slot, seq++, Buffer.alloc(512, seq & 255))),
+        );
         const answers = batch.map((b) =>
           ch.push(b, 3000).then(
             (a) => void (a.status === "accepted" && acceptedIds.push(toHex(chunkId(b)))),
@@ -90,13 +111,26 @@ describe("SIGKILL during heavy writes, then restart", {timeout: 300_000}, () => 
 
     const again = await spawnNode(c, 1, devnet.url);
     procs.push(again);
-    await waitFor("node 1 back and connected to node 3", async () => (await ipc<NodeStatus>(again, "status")).peers.some((p) => p.operator === 3 && p.connected), MACHINE_MS);
+    await waitFor(
+      "node 1 back and connected to node 3",
+      async () => (await ipc<NodeStatus>(again, "status")).peers.some((p) => p.operator === 3 && p.connected),
+      MACHINE_MS,
+    );
     const present = await ipc<boolean[]>(again, "has", {ids: committed});
-    assert.equal(present.filter((x) => !x).length, 0, `${present.filter((x) => !x).length} of ${committed.length} committed chunks lost`);
+    assert.equal(
+      present.filter((x) => !x).length,
+      0,
+      `${present.filter((x) => !x).length} of ${committed.length} committed chunks lost`,
+    );
     const verify = (await ipc<{verify: ChainReport}>(again, "series", {tail: 1, verify: true})).verify;
     assert.equal(verify.ok, true, verify.error);
     assert.ok(verify.entries > committed.length);
-    await waitFor("missed chunks fetched", async () => (await ipc<boolean[]>(again, "has", {ids: missed})).every(Boolean), MACHINE_MS, 250);
+    await waitFor(
+      "missed chunks fetched",
+      async () => (await ipc<boolean[]>(again, "has", {ids: missed})).every(Boolean),
+      MACHINE_MS,
+      250,
+    );
     // The chunks are visible a moment before the catch-up that wrote them reports: wait for its record.
     const st = await waitFor("catch-up report", async () => {
       const s = await ipc<NodeStatus>(again, "status");
@@ -104,7 +138,13 @@ describe("SIGKILL during heavy writes, then restart", {timeout: 300_000}, () => 
     });
     assert.ok(st.limiters.fetched >= missed.length, JSON.stringify(st.lastCatchUp));
     assert.ok(st.lastCatchUp && st.lastCatchUp.added >= missed.length);
-    assert.equal(st.lastCatchUp.viaDht, true, `providers were not found through the DHT: ${JSON.stringify(st.lastCatchUp)}, missed chunks published in slots ${JSON.stringify([...missedSlots])}`);
-    console.error(`crash test: ${committed.length} committed before SIGKILL, all present; chain of ${verify.entries} entries verified; catch-up ${JSON.stringify(st.lastCatchUp)}`);
+    assert.equal(
+      st.lastCatchUp.viaDht,
+      true,
+      `providers were not found through the DHT: ${JSON.stringify(st.lastCatchUp)}, missed chunks published in slots ${JSON.stringify([...missedSlots])}`,
+    );
+    console.error(
+      `crash test: ${committed.length} committed before SIGKILL, all present; chain of ${verify.entries} entries verified; catch-up ${JSON.stringify(st.lastCatchUp)}`,
+    );
   });
 });

@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import {type ChildProcess, spawn} from "node:child_process";
 import {after, before, describe, it} from "node:test";
-import {MAIN, MULTIPROCESS_LOCK, type NodeProc, type TestCluster, freePorts, makeCluster, runCli, spawnNode, waitFor} from "../helpers/cluster.js";
+import {
+  MAIN,
+  MULTIPROCESS_LOCK,
+  type NodeProc,
+  type TestCluster,
+  freePorts,
+  makeCluster,
+  runCli,
+  spawnNode,
+  waitFor,
+} from "../helpers/cluster.js";
 import {acquireExclusive} from "../helpers/exclusive.js";
 
 describe("four r3dv run processes against the embedded devnet beacon node", {timeout: 180_000}, () => {
@@ -15,9 +25,18 @@ describe("four r3dv run processes against the embedded devnet beacon node", {tim
     release = await acquireExclusive(MULTIPROCESS_LOCK);
     const [port] = await freePorts(1);
     url = `http://127.0.0.1:${port}`;
-    devnet = spawn(process.execPath, [MAIN, "devnet-beacon", "--port", String(port), "--own", "none", "--log-level", "warn"], {stdio: "ignore"});
+    devnet = spawn(
+      process.execPath,
+      [MAIN, "devnet-beacon", "--port", String(port), "--own", "none", "--log-level", "warn"],
+      {stdio: "ignore"},
+    );
     c = await makeCluster(4);
-    await waitFor("devnet beacon node answering", async () => (await fetch(`${url}/eth/v1/node/syncing`)).ok, 60_000, 250);
+    await waitFor(
+      "devnet beacon node answering",
+      async () => (await fetch(`${url}/eth/v1/node/syncing`)).ok,
+      60_000,
+      250,
+    );
   });
 
   after(async () => {
@@ -36,7 +55,8 @@ describe("four r3dv run processes against the embedded devnet beacon node", {tim
     for (let i = 1; i <= 4; i++) nodes.push(await spawnNode(c, i, url));
     // How long four processes take to start on two shared cores measures the machine, not r3dv: the deadline only
     // catches a node that never gets ready, and the time is reported.
-    for (const n of nodes) await waitFor(`node ${n.index} ready`, async () => (await fetch(`${n.http}/readyz`)).status === 200, 90_000);
+    for (const n of nodes)
+      await waitFor(`node ${n.index} ready`, async () => (await fetch(`${n.http}/readyz`)).status === 200, 90_000);
     t.diagnostic(`all four ready ${Date.now() - t0} ms after the first spawn`);
     for (const n of nodes) {
       const r = await runCli(["status", "--ipc", n.ipc]);

@@ -14,25 +14,54 @@ type DutyEntry = {type: string; body?: {duty: string; status: string; slot: numb
  * the devnet accepted on chain, every validator's committee subscription sent, and node `node`'s series holding
  * a submitted aggregator result for every aggregator duty of those epochs.
  */
-async function assertSyncAndAggregation(devnet: RunningDevnet, node: NodeProc, fromEpoch: number, toEpoch: number): Promise<string> {
-  const {body} = await getJson<Effectiveness>(`${devnet.url}/r3dv/v1/effectiveness?from_epoch=${fromEpoch}&to_epoch=${toEpoch}`);
+async function assertSyncAndAggregation(
+  devnet: RunningDevnet,
+  node: NodeProc,
+  fromEpoch: number,
+  toEpoch: number,
+): Promise<string> {
+  const {body} = await getJson<Effectiveness>(
+    `${devnet.url}/r3dv/v1/effectiveness?from_epoch=${fromEpoch}&to_epoch=${toEpoch}`,
+  );
   const series = await ipc<{entries: DutyEntry[]}>(node, "series", {tail: 10_000, kind: "duty_result"});
-  const inRange = series.entries.flatMap((e) => (e.body && e.body.slot >= fromEpoch * 8 && e.body.slot < (toEpoch + 1) * 8 ? [e.body] : []));
+  const inRange = series.entries.flatMap((e) =>
+    e.body && e.body.slot >= fromEpoch * 8 && e.body.slot < (toEpoch + 1) * 8 ? [e.body] : [],
+  );
   const count = (duty: string) => {
     const by: Record<string, number> = {};
-    for (const r of inRange.filter((x) => x.duty === duty)) by[`${r.status}:${r.reason ?? ""}`] = (by[`${r.status}:${r.reason ?? ""}`] ?? 0) + 1;
+    for (const r of inRange.filter((x) => x.duty === duty))
+      by[`${r.status}:${r.reason ?? ""}`] = (by[`${r.status}:${r.reason ?? ""}`] ?? 0) + 1;
     return JSON.stringify(by);
   };
   assert.equal(body.data.epochs.length, toEpoch - fromEpoch + 1);
   for (const e of body.data.epochs) {
-    assert.ok((e.sync_committee.participation ?? 0) >= 0.95, `epoch ${e.epoch}: sync ${JSON.stringify(e.sync_committee)}; node ${node.index} sync_message ${count("sync_message")} sync_contribution ${count("sync_contribution")}`);
-    assert.ok(e.aggregates.accepted > 0 && e.aggregates.included === e.aggregates.accepted, `epoch ${e.epoch}: aggregates ${JSON.stringify(e.aggregates)}`);
-    assert.equal(e.subscriptions.beacon_committee, 64, `epoch ${e.epoch}: subscriptions ${JSON.stringify(e.subscriptions)}`);
+    assert.ok(
+      (e.sync_committee.participation ?? 0) >= 0.95,
+      `epoch ${e.epoch}: sync ${JSON.stringify(e.sync_committee)}; node ${node.index} sync_message ${count("sync_message")} sync_contribution ${count("sync_contribution")}`,
+    );
+    assert.ok(
+      e.aggregates.accepted > 0 && e.aggregates.included === e.aggregates.accepted,
+      `epoch ${e.epoch}: aggregates ${JSON.stringify(e.aggregates)}`,
+    );
+    assert.equal(
+      e.subscriptions.beacon_committee,
+      64,
+      `epoch ${e.epoch}: subscriptions ${JSON.stringify(e.subscriptions)}`,
+    );
   }
   const aggregations = inRange.filter((r) => r.duty === "aggregator" && r.status !== "not_selected");
-  assert.ok(aggregations.length > 0 && aggregations.every((r) => r.status === "submitted"), `node ${node.index} aggregator results: ${count("aggregator")}`);
-  assert.ok(inRange.some((r) => r.duty === "sync_contribution" && r.status === "submitted"), `node ${node.index} sync_contribution results: ${count("sync_contribution")}`);
-  const perEpoch = body.data.epochs.map((e) => `${e.epoch}: sync ${((e.sync_committee.participation ?? 0) * 100).toFixed(1)}%, aggregates ${e.aggregates.included}/${e.aggregates.accepted}`);
+  assert.ok(
+    aggregations.length > 0 && aggregations.every((r) => r.status === "submitted"),
+    `node ${node.index} aggregator results: ${count("aggregator")}`,
+  );
+  assert.ok(
+    inRange.some((r) => r.duty === "sync_contribution" && r.status === "submitted"),
+    `node ${node.index} sync_contribution results: ${count("sync_contribution")}`,
+  );
+  const perEpoch = body.data.epochs.map(
+    (e) =>
+      `${e.epoch}: sync ${((e.sync_committee.participation ?? 0) * 100).toFixed(1)}%, aggregates ${e.aggregates.included}/${e.aggregates.accepted}`,
+  );
   return `${perEpoch.join("; ")}; node ${node.index} sync_message ${count("sync_message")}, aggregator ${count("aggregator")}`;
 }
 
@@ -52,7 +81,18 @@ describe("four r3dv run processes run 64 validators on the devnet", {timeout: 90
     release = await acquireExclusive(MULTIPROCESS_LOCK);
     cluster = await makeCluster(4, 64);
     // Genesis far enough ahead for four processes to decrypt 64 keystores each on two cores.
-    devnet = await spawnDevnet(["--validators", "64", "--own", "none", "--slot-ms", String(SLOT_MS), "--genesis-delay", "25", "--log-level", "warn"]);
+    devnet = await spawnDevnet([
+      "--validators",
+      "64",
+      "--own",
+      "none",
+      "--slot-ms",
+      String(SLOT_MS),
+      "--genesis-delay",
+      "25",
+      "--log-level",
+      "warn",
+    ]);
     for (let i = 1; i <= 4; i++) nodes.push(await spawnNode(cluster, i, devnet.url, ["--log-level", "warn"]));
   });
 
@@ -66,18 +106,28 @@ describe("four r3dv run processes run 64 validators on the devnet", {timeout: 90
   it("finalizes with at least 99% of attestations included on target and every proposal made, and records each duty", async () => {
     // Epochs 1..4 complete, and one more for their last attestations to be included.
     await new Promise((r) => setTimeout(r, Math.max(0, devnet.genesisTime * 1000 + 6 * EPOCH_MS - Date.now())));
-    const finality = await getJson<{data: {finalized: {epoch: string}}}>(`${devnet.url}/eth/v1/beacon/states/head/finality_checkpoints`);
+    const finality = await getJson<{data: {finalized: {epoch: string}}}>(
+      `${devnet.url}/eth/v1/beacon/states/head/finality_checkpoints`,
+    );
     assert.ok(Number(finality.body.data.finalized.epoch) >= 2, `finalized ${JSON.stringify(finality.body.data)}`);
     const {body} = await getJson<Effectiveness>(`${devnet.url}/r3dv/v1/effectiveness?from_epoch=1&to_epoch=4`);
     const all = body.data.epochs.flatMap((e) => e.validators);
     const good = all.filter((v) => v.included && v.correct_target).length;
     assert.equal(all.length, 4 * 64);
-    const perEpoch = body.data.epochs.map((e) => `epoch ${e.epoch}: ${e.validators.filter((v) => v.included && v.correct_target).length}`).join(", ");
+    const perEpoch = body.data.epochs
+      .map((e) => `epoch ${e.epoch}: ${e.validators.filter((v) => v.included && v.correct_target).length}`)
+      .join(", ");
     assert.ok(good >= all.length * 0.99, `${good} of ${all.length} attestations included on target (${perEpoch})`);
-    assert.deepEqual(body.data.epochs.flatMap((e) => e.missed_proposals), []);
+    assert.deepEqual(
+      body.data.epochs.flatMap((e) => e.missed_proposals),
+      [],
+    );
 
     const entries = await ipc<{entries: DutyEntry[]}>(nodes[0] as NodeProc, "series", {tail: 50, kind: "duty_result"});
-    assert.ok(entries.entries.length > 0 && entries.entries.every((e) => e.type === "duty_result"), JSON.stringify(entries).slice(0, 300));
+    assert.ok(
+      entries.entries.length > 0 && entries.entries.every((e) => e.type === "duty_result"),
+      JSON.stringify(entries).slice(0, 300),
+    );
     const metrics = await fetch(`${(nodes[0] as NodeProc).http}/metrics`).then((r) => r.text());
     assert.match(metrics, /r3dv_duty_results_total\{duty="attester",status="submitted",reason=""\} [1-9]/);
     assert.match(metrics, /r3dv_duty_results_total\{duty="sync_message",status="submitted",reason=""\} [1-9]/);
@@ -90,7 +140,9 @@ describe("four r3dv run processes run 64 validators on the devnet", {timeout: 90
   it("does the same with node 4 SIGKILLed for the later epochs", async (t) => {
     await (nodes[3] as NodeProc).kill("SIGKILL");
     // Node 4 dies in epoch 6; epochs 7 and 8 run on three nodes, judged two slots into epoch 9 (inclusion of their last aggregates).
-    await new Promise((r) => setTimeout(r, Math.max(0, devnet.genesisTime * 1000 + 9 * EPOCH_MS + 2 * SLOT_MS - Date.now())));
+    await new Promise((r) =>
+      setTimeout(r, Math.max(0, devnet.genesisTime * 1000 + 9 * EPOCH_MS + 2 * SLOT_MS - Date.now())),
+    );
     t.diagnostic(await assertSyncAndAggregation(devnet, nodes[0] as NodeProc, 7, 8));
   });
 });

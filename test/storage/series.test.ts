@@ -19,7 +19,15 @@ async function tmp(): Promise<string> {
 const LOCK = "0x" + "ab".repeat(32);
 
 function chunkBytes(slot: number, seq: number, kind: "eth_block" | "probe" = "probe", origin = 2): Uint8Array {
-  return encodeChunk({kind, slot, origin, seq, t: 1, payload: new Uint8Array(100).fill(seq & 255), sig: new Uint8Array(64)});
+  return encodeChunk({
+    kind,
+    slot,
+    origin,
+    seq,
+    t: 1,
+    payload: new Uint8Array(100).fill(seq & 255),
+    sig: new Uint8Array(64),
+  });
 }
 
 describe("series", () => {
@@ -52,8 +60,15 @@ describe("series", () => {
   it("refuses a data dir of another cluster or operator", async () => {
     const dir = await tmp();
     await (await Series.open({dir, lockHash: LOCK, operator: 1, budgetBytes: 1e9})).close();
-    await assert.rejects(Series.open({dir, lockHash: "0x" + "cd".repeat(32), operator: 1, budgetBytes: 1e9}), (e: unknown) => e instanceof SeriesError && e.code === "SERIES_OTHER_CLUSTER" && /belongs to cluster/.test(e.message));
-    await assert.rejects(Series.open({dir, lockHash: LOCK, operator: 2, budgetBytes: 1e9}), (e: unknown) => e instanceof SeriesError && e.code === "SERIES_OTHER_OPERATOR");
+    await assert.rejects(
+      Series.open({dir, lockHash: "0x" + "cd".repeat(32), operator: 1, budgetBytes: 1e9}),
+      (e: unknown) =>
+        e instanceof SeriesError && e.code === "SERIES_OTHER_CLUSTER" && /belongs to cluster/.test(e.message),
+    );
+    await assert.rejects(
+      Series.open({dir, lockHash: LOCK, operator: 2, budgetBytes: 1e9}),
+      (e: unknown) => e instanceof SeriesError && e.code === "SERIES_OTHER_OPERATOR",
+    );
   });
 
   it("detects an edited entry", async () => {

@@ -5,7 +5,10 @@ import {createLogger} from "../../src/util/logger.js";
 
 function capture(): {lines: () => Record<string, unknown>[]; stream: {write: (s: string) => void}} {
   const out: string[] = [];
-  return {stream: {write: (s: string) => void out.push(s)}, lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>)};
+  return {
+    stream: {write: (s: string) => void out.push(s)},
+    lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 describe("logger", () => {

@@ -31,7 +31,10 @@ describe("BLS worker pool", () => {
 
   it("defaults to cores - 1 workers, at least 1, and refuses a bad size", () => {
     assert.ok(defaultPoolSize() >= 1);
-    assert.throws(() => new BlsPool({size: 0}), (e) => e instanceof BlsPoolError && e.code === "BLS_POOL_INVALID_SIZE");
+    assert.throws(
+      () => new BlsPool({size: 0}),
+      (e) => e instanceof BlsPoolError && e.code === "BLS_POOL_INVALID_SIZE",
+    );
   });
 
   it("batches small jobs from several callers and fails only the caller whose set is bad", async () => {
@@ -70,7 +73,10 @@ describe("BLS worker pool", () => {
 
   it("treats malformed bytes as invalid, not as a crash", async () => {
     const s = sets(1)[0]!;
-    assert.equal(await pool.verifySignatureSets([{...s, signature: new Uint8Array(96).fill(1)}], {priority: true}), false);
+    assert.equal(
+      await pool.verifySignatureSets([{...s, signature: new Uint8Array(96).fill(1)}], {priority: true}),
+      false,
+    );
     assert.equal(await pool.verifySignatureSets([{...s, pubkey: new Uint8Array(48)}], {priority: true}), false);
   });
 
@@ -95,13 +101,21 @@ describe("BLS worker pool", () => {
     const results = await Promise.all(inputs.map((i) => pool.recoverAndVerify(i)));
     assert.equal(pool.stats().tasksRun - before.tasksRun, 2, "24 recoveries on 2 workers: 2 tasks");
     assert.equal(pool.stats().recoveries - before.recoveries, 24);
-    results.forEach((r, k) => assert.ok(r.ok && verifySignature(inputs[k]!.pubkey, message, r.signature), `recovery ${k}`));
-    await assert.rejects(pool.recoverAndVerify({...inputs[0]!, partials: inputs[0]!.partials.slice(0, 2)}), (e) => e instanceof ThresholdError && e.code === "THRESHOLD_NOT_ENOUGH_PARTIALS");
+    results.forEach((r, k) =>
+      assert.ok(r.ok && verifySignature(inputs[k]!.pubkey, message, r.signature), `recovery ${k}`),
+    );
+    await assert.rejects(
+      pool.recoverAndVerify({...inputs[0]!, partials: inputs[0]!.partials.slice(0, 2)}),
+      (e) => e instanceof ThresholdError && e.code === "THRESHOLD_NOT_ENOUGH_PARTIALS",
+    );
   });
 
   it("rejects work after close", async () => {
     const p = new BlsPool({size: 1});
     await p.close();
-    await assert.rejects(p.verifySignatureSets(sets(1)), (e) => e instanceof BlsPoolError && e.code === "BLS_POOL_CLOSED");
+    await assert.rejects(
+      p.verifySignatureSets(sets(1)),
+      (e) => e instanceof BlsPoolError && e.code === "BLS_POOL_CLOSED",
+    );
   });
 });

@@ -21,7 +21,16 @@ function header(chain: Devnet["chain"], e: BlockEntry) {
   return {
     root: e.root,
     canonical: isCanonical(chain, e),
-    header: {message: {slot: m.slot, proposerIndex: m.proposerIndex, parentRoot: m.parentRoot, stateRoot: m.stateRoot, bodyRoot}, signature: e.signedBlock.signature},
+    header: {
+      message: {
+        slot: m.slot,
+        proposerIndex: m.proposerIndex,
+        parentRoot: m.parentRoot,
+        stateRoot: m.stateRoot,
+        bodyRoot,
+      },
+      signature: e.signedBlock.signature,
+    },
   };
 }
 
@@ -30,7 +39,11 @@ export function beaconMethods(devnet: Devnet) {
   const meta = (finalized = false) => ({executionOptimistic: false, finalized});
   const versionOf = (slot: number) => chain.config.getForkName(slot);
 
-  const validators = async ({stateId, validatorIds, statuses}: StateArgs & {validatorIds?: (string | number)[]; statuses?: string[]}) => {
+  const validators = async ({
+    stateId,
+    validatorIds,
+    statuses,
+  }: StateArgs & {validatorIds?: (string | number)[]; statuses?: string[]}) => {
     const {state, finalized} = resolveState(chain, stateId);
     const epoch = computeEpochAtSlot(state.slot);
     const data = [];
@@ -38,7 +51,8 @@ export function beaconMethods(devnet: Devnet) {
       const validator = state.validators.getReadonly(index).toValue();
       const balance = state.balances.get(index);
       const status = validatorStatus(validator, balance, epoch);
-      if (statuses && statuses.length > 0 && !statuses.includes(status) && !statuses.some((s) => status.startsWith(s))) continue;
+      if (statuses && statuses.length > 0 && !statuses.includes(status) && !statuses.some((s) => status.startsWith(s)))
+        continue;
       data.push({index, balance, status, validator});
     }
     return {data, meta: meta(finalized)};
@@ -46,11 +60,16 @@ export function beaconMethods(devnet: Devnet) {
 
   return {
     getGenesis: async () => ({
-      data: {genesisTime: chain.genesisTime, genesisValidatorsRoot: chain.genesisValidatorsRoot, genesisForkVersion: chain.config.GENESIS_FORK_VERSION},
+      data: {
+        genesisTime: chain.genesisTime,
+        genesisValidatorsRoot: chain.genesisValidatorsRoot,
+        genesisForkVersion: chain.config.GENESIS_FORK_VERSION,
+      },
     }),
     getBlockHeaders: async ({slot, parentRoot}: {slot?: number; parentRoot?: string}) => {
       let entries: BlockEntry[];
-      if (parentRoot !== undefined) entries = [...chain.blocks.all()].filter((e) => e.parentRootHex === parentRoot.toLowerCase());
+      if (parentRoot !== undefined)
+        entries = [...chain.blocks.all()].filter((e) => e.parentRootHex === parentRoot.toLowerCase());
       else if (slot !== undefined) entries = [...chain.blocks.all()].filter((e) => e.slot === slot);
       else entries = [chain.head()];
       return {data: entries.map((e) => header(chain, e)), meta: meta()};
@@ -100,13 +119,22 @@ export function beaconMethods(devnet: Devnet) {
     },
     getStateValidatorBalances: async ({stateId, validatorIds}: StateArgs & {validatorIds?: (string | number)[]}) => {
       const {state, finalized} = resolveState(chain, stateId);
-      return {data: resolveValidatorIds(state, validatorIds).map((index) => ({index, balance: state.balances.get(index)})), meta: meta(finalized)};
+      return {
+        data: resolveValidatorIds(state, validatorIds).map((index) => ({index, balance: state.balances.get(index)})),
+        meta: meta(finalized),
+      };
     },
-    getEpochCommittees: async ({stateId, epoch, index, slot}: StateArgs & {epoch?: number; index?: number; slot?: number}) => {
+    getEpochCommittees: async ({
+      stateId,
+      epoch,
+      index,
+      slot,
+    }: StateArgs & {epoch?: number; index?: number; slot?: number}) => {
       const {state, finalized} = resolveState(chain, stateId);
       const e = epoch ?? computeEpochAtSlot(state.slot);
       const stateEpoch = computeEpochAtSlot(state.slot);
-      if (e > stateEpoch + 1 || e < stateEpoch - 1) reject(`epoch ${e} is out of range for this state (epoch ${stateEpoch}); ask a state within one epoch`);
+      if (e > stateEpoch + 1 || e < stateEpoch - 1)
+        reject(`epoch ${e} is out of range for this state (epoch ${stateEpoch}); ask a state within one epoch`);
       const count = state.epochCtx.getCommitteeCountPerSlot(e);
       const data = [];
       for (let s = computeStartSlotAtEpoch(e); s <= computeEndSlotAtEpoch(e); s++) {
@@ -123,7 +151,8 @@ export function beaconMethods(devnet: Devnet) {
       const e = epoch ?? computeEpochAtSlot(state.slot);
       const indices = Array.from(state.epochCtx.getIndexedSyncCommitteeAtEpoch(e).validatorIndices);
       const validatorAggregates: number[][] = [];
-      for (let i = 0; i < indices.length; i += SYNC_COMMITTEE_SUBNET_SIZE) validatorAggregates.push(indices.slice(i, i + SYNC_COMMITTEE_SUBNET_SIZE));
+      for (let i = 0; i < indices.length; i += SYNC_COMMITTEE_SUBNET_SIZE)
+        validatorAggregates.push(indices.slice(i, i + SYNC_COMMITTEE_SUBNET_SIZE));
       return {data: {validators: indices, validatorAggregates}, meta: meta(finalized)};
     },
     getPoolAttestationsV2: async ({slot}: {slot?: number; committeeIndex?: number}) => {
@@ -143,7 +172,8 @@ export function beaconMethods(devnet: Devnet) {
     },
     getAttestationsRewards: async ({epoch, validatorIds}: {epoch: number; validatorIds?: (string | number)[]}) => {
       const end = computeEndSlotAtEpoch(epoch + 1);
-      if (end > chain.head().slot && computeEpochAtSlot(chain.currentSlot()) < epoch + 2) reject(`rewards of epoch ${epoch} are known only once epoch ${epoch + 1} has ended`);
+      if (end > chain.head().slot && computeEpochAtSlot(chain.currentSlot()) < epoch + 2)
+        reject(`rewards of epoch ${epoch} are known only once epoch ${epoch + 1} has ended`);
       const base = chain.blocks.atOrBefore(chain.head(), end) ?? chain.genesisBlock;
       const state: CachedBeaconStateAllForks = chain.stateAt(base, end);
       const data = await computeAttestationsRewards(chain.config, state.epochCtx.pubkeyCache, state, validatorIds);

@@ -18,11 +18,27 @@ export function nodeMethods(devnet: Devnet) {
   const syncing = () => {
     const headSlot = chain.head().slot;
     const syncDistance = Math.max(0, chain.currentSlot() - headSlot);
-    return {headSlot, syncDistance, isSyncing: syncDistance > SYNC_DISTANCE_SYNCING, isOptimistic: false, elOffline: false};
+    return {
+      headSlot,
+      syncDistance,
+      isSyncing: syncDistance > SYNC_DISTANCE_SYNCING,
+      isOptimistic: false,
+      elOffline: false,
+    };
   };
   return {
     getNetworkIdentity: async () => ({
-      data: {peerId: "16Uiu2HAmDevnetR3dvEmbeddedBeaconNode", enr: "", p2pAddresses: [], discoveryAddresses: [], metadata: {seqNumber: 0n, attnets: BitArray.fromBitLen(ATTESTATION_SUBNET_COUNT), syncnets: BitArray.fromBitLen(SYNC_COMMITTEE_SUBNET_COUNT)}},
+      data: {
+        peerId: "16Uiu2HAmDevnetR3dvEmbeddedBeaconNode",
+        enr: "",
+        p2pAddresses: [],
+        discoveryAddresses: [],
+        metadata: {
+          seqNumber: 0n,
+          attnets: BitArray.fromBitLen(ATTESTATION_SUBNET_COUNT),
+          syncnets: BitArray.fromBitLen(SYNC_COMMITTEE_SUBNET_COUNT),
+        },
+      },
     }),
     getPeerCount: async () => ({data: {disconnected: 0, connecting: 0, connected: 0, disconnecting: 0}}),
     getPeers: async () => ({data: [], meta: {count: 0}}),
@@ -38,12 +54,18 @@ export function nodeMethods(devnet: Devnet) {
 export function configMethods(devnet: Devnet) {
   const config = devnet.chain.config;
   return {
-    getSpec: async () => ({data: {...presetToJson(activePreset), ...chainConfigToJson(config), ...specValuesToJson({})}}),
+    getSpec: async () => ({
+      data: {...presetToJson(activePreset), ...chainConfigToJson(config), ...specValuesToJson({})},
+    }),
     getForkSchedule: async () => ({
       // Unscheduled forks (epoch Infinity) are not part of this chain's schedule.
-      data: config.forksAscendingEpochOrder.filter((f) => Number.isFinite(f.epoch)).map((f) => ({previousVersion: f.prevVersion, currentVersion: f.version, epoch: f.epoch})),
+      data: config.forksAscendingEpochOrder
+        .filter((f) => Number.isFinite(f.epoch))
+        .map((f) => ({previousVersion: f.prevVersion, currentVersion: f.version, epoch: f.epoch})),
     }),
-    getDepositContract: async () => ({data: {chainId: config.DEPOSIT_CHAIN_ID, address: config.DEPOSIT_CONTRACT_ADDRESS}}),
+    getDepositContract: async () => ({
+      data: {chainId: config.DEPOSIT_CHAIN_ID, address: config.DEPOSIT_CONTRACT_ADDRESS},
+    }),
   };
 }
 
@@ -53,9 +75,18 @@ const TOPICS: Topic[] = ["head", "block", "finalized_checkpoint"];
 export function eventsMethods(devnet: Devnet) {
   const chain = devnet.chain;
   return {
-    eventstream: async ({topics, signal, onEvent}: {topics: string[]; signal: AbortSignal; onEvent: (e: {type: string; message: unknown}) => void}) => {
+    eventstream: async ({
+      topics,
+      signal,
+      onEvent,
+    }: {
+      topics: string[];
+      signal: AbortSignal;
+      onEvent: (e: {type: string; message: unknown}) => void;
+    }) => {
       const unknown = topics.filter((t) => !TOPICS.includes(t as Topic));
-      if (unknown.length > 0) reject(`unsupported event topics ${unknown.join(",")}: this node serves ${TOPICS.join(", ")}`);
+      if (unknown.length > 0)
+        reject(`unsupported event topics ${unknown.join(",")}: this node serves ${TOPICS.join(", ")}`);
       const listeners = topics.map((t) => {
         const fn = (message: object) => onEvent({type: t, message: {...message, executionOptimistic: false}});
         chain.on(t as Topic, fn);

@@ -20,18 +20,25 @@ export function resolveBlock(chain: DevChain, id: string | number): BlockEntry {
   }
   if (typeof id === "string" && ROOT_RE.test(id)) return chain.blocks.get(id.toLowerCase()) ?? notFound(`block ${id}`);
   const slot = Number(id);
-  if (!Number.isSafeInteger(slot) || slot < 0) reject(`invalid block id ${JSON.stringify(id)}: use head, genesis, finalized, justified, a slot or a 0x-prefixed root`);
+  if (!Number.isSafeInteger(slot) || slot < 0)
+    reject(
+      `invalid block id ${JSON.stringify(id)}: use head, genesis, finalized, justified, a slot or a 0x-prefixed root`,
+    );
   const e = chain.blocks.atOrBefore(head, slot);
   if (!e || e.slot !== slot) notFound(`block at slot ${slot}`);
   return e;
 }
 
 /** A state id: the post-state of a block id, or of the canonical chain advanced to a slot; a 0x state root. */
-export function resolveState(chain: DevChain, id: string | number): {state: CachedBeaconStateAllForks; finalized: boolean} {
+export function resolveState(
+  chain: DevChain,
+  id: string | number,
+): {state: CachedBeaconStateAllForks; finalized: boolean} {
   const fin = chain.headState().finalizedCheckpoint.epoch;
   if (typeof id === "string" && ROOT_RE.test(id)) {
     for (const e of chain.blocks.all()) {
-      if (toHex(e.stateRoot) === id.toLowerCase() && e.postState) return {state: e.postState, finalized: computeEpochAtSlot(e.slot) < fin};
+      if (toHex(e.stateRoot) === id.toLowerCase() && e.postState)
+        return {state: e.postState, finalized: computeEpochAtSlot(e.slot) < fin};
     }
     notFound(`state ${id}`);
   }
@@ -49,8 +56,10 @@ export function resolveState(chain: DevChain, id: string | number): {state: Cach
 
 /** The validator status names of the Beacon API, from the validator record at `epoch`. */
 export function validatorStatus(v: phase0.Validator, balance: number, epoch: number): string {
-  if (v.activationEpoch > epoch) return v.activationEligibilityEpoch === FAR_FUTURE_EPOCH ? "pending_initialized" : "pending_queued";
-  if (v.exitEpoch > epoch) return v.exitEpoch === FAR_FUTURE_EPOCH ? "active_ongoing" : v.slashed ? "active_slashed" : "active_exiting";
+  if (v.activationEpoch > epoch)
+    return v.activationEligibilityEpoch === FAR_FUTURE_EPOCH ? "pending_initialized" : "pending_queued";
+  if (v.exitEpoch > epoch)
+    return v.exitEpoch === FAR_FUTURE_EPOCH ? "active_ongoing" : v.slashed ? "active_slashed" : "active_exiting";
   if (v.withdrawableEpoch > epoch) return v.slashed ? "exited_slashed" : "exited_unslashed";
   return balance > 0 ? "withdrawal_possible" : "withdrawal_done";
 }
@@ -66,7 +75,8 @@ export function resolveValidatorIds(state: CachedBeaconStateAllForks, ids: (stri
       if (idx !== null && idx < count) out.push(idx);
     } else {
       const idx = Number(id);
-      if (!Number.isSafeInteger(idx) || idx < 0) reject(`invalid validator id ${JSON.stringify(id)}: use an index or a 0x-prefixed public key`);
+      if (!Number.isSafeInteger(idx) || idx < 0)
+        reject(`invalid validator id ${JSON.stringify(id)}: use an index or a 0x-prefixed public key`);
       if (idx < count) out.push(idx);
     }
   }

@@ -50,7 +50,11 @@ function parseQuery(str: string): Record<string, string | string[]> {
   return out;
 }
 
-export async function startApiServer(devnet: Devnet, port: number, logger: Logger): Promise<{server: FastifyInstance; url: string}> {
+export async function startApiServer(
+  devnet: Devnet,
+  port: number,
+  logger: Logger,
+): Promise<{server: FastifyInstance; url: string}> {
   const server = fastify({
     logger: false,
     ajv: {customOptions: {coerceTypes: "array"}},
@@ -58,17 +62,20 @@ export async function startApiServer(devnet: Devnet, port: number, logger: Logge
     routerOptions: {querystringParser: parseQuery},
   });
   addSszContentTypeParser(server);
-  server.setErrorHandler((err: Error & {validation?: {instancePath: string; message?: string}[]; statusCode?: number}, _req, res) => {
-    if (err.validation) {
-      const v = err.validation[0];
-      const field = v ? v.instancePath.substring(v.instancePath.lastIndexOf("/") + 1) : "";
-      void res.status(400).send({code: 400, message: `${field} ${v?.message ?? "is invalid"}`.trim()});
-      return;
-    }
-    const code = err instanceof ApiError ? err.statusCode : err instanceof DevnetError ? 400 : (err.statusCode ?? 500);
-    if (code >= 500) logger.error("API request failed", {}, err);
-    void res.status(code).send({code, message: err.message});
-  });
+  server.setErrorHandler(
+    (err: Error & {validation?: {instancePath: string; message?: string}[]; statusCode?: number}, _req, res) => {
+      if (err.validation) {
+        const v = err.validation[0];
+        const field = v ? v.instancePath.substring(v.instancePath.lastIndexOf("/") + 1) : "";
+        void res.status(400).send({code: 400, message: `${field} ${v?.message ?? "is invalid"}`.trim()});
+        return;
+      }
+      const code =
+        err instanceof ApiError ? err.statusCode : err instanceof DevnetError ? 400 : (err.statusCode ?? 500);
+      if (code >= 500) logger.error("API request failed", {}, err);
+      void res.status(code).send({code, message: err.message});
+    },
+  );
   server.setNotFoundHandler((req, res) => {
     void res.code(404).send({code: 404, message: `Route ${req.raw.method}:${req.raw.url} not found`});
   });
@@ -93,8 +100,10 @@ export async function startApiServer(devnet: Devnet, port: number, logger: Logge
   server.post("/r3dv/v1/faults", async (req) => {
     const body = (req.body ?? {}) as {kind?: string; slot?: number; delay_ms?: number};
     const kinds = ["skip", "late", "fork", "bad_state_root"];
-    if (!body.kind || !kinds.includes(body.kind)) throw new ApiError(400, `kind must be one of ${kinds.join(", ")}, got ${JSON.stringify(body.kind)}`);
-    if (body.kind === "late" && !(Number.isSafeInteger(body.delay_ms) && (body.delay_ms as number) > 0)) throw new ApiError(400, "a late fault needs delay_ms, a positive integer");
+    if (!body.kind || !kinds.includes(body.kind))
+      throw new ApiError(400, `kind must be one of ${kinds.join(", ")}, got ${JSON.stringify(body.kind)}`);
+    if (body.kind === "late" && !(Number.isSafeInteger(body.delay_ms) && (body.delay_ms as number) > 0))
+      throw new ApiError(400, "a late fault needs delay_ms, a positive integer");
     devnet.faults.add({kind: body.kind, slot: Number(body.slot), delayMs: body.delay_ms} as Fault);
     return {data: devnet.faults.list()};
   });

@@ -20,18 +20,28 @@ export function validatorMethods(devnet: Devnet) {
   const produced = new Map<string, ReturnType<typeof produceBlock>>();
   const checkEpoch = (epoch: number) => {
     const current = computeEpochAtSlot(chain.currentSlot());
-    if (epoch > current + MAX_DUTY_LOOKAHEAD_EPOCHS) reject(`duties for epoch ${epoch} are not known yet (current epoch ${current}, at most ${MAX_DUTY_LOOKAHEAD_EPOCHS} ahead)`);
+    if (epoch > current + MAX_DUTY_LOOKAHEAD_EPOCHS)
+      reject(
+        `duties for epoch ${epoch} are not known yet (current epoch ${current}, at most ${MAX_DUTY_LOOKAHEAD_EPOCHS} ahead)`,
+      );
   };
   // The Beacon API sends dependent_root as a 0x hex string, as every real beacon node does.
-  const depMeta = (epoch: number) => ({executionOptimistic: false, dependentRoot: toHex(chain.dependentRoot(chain.head(), epoch))});
+  const depMeta = (epoch: number) => ({
+    executionOptimistic: false,
+    dependentRoot: toHex(chain.dependentRoot(chain.head(), epoch)),
+  });
 
   return {
     getAttesterDuties: async ({epoch, indices}: {epoch: number; indices: number[]}) => {
       checkEpoch(epoch);
       const state = chain.dutyState(epoch);
-      if (epoch < computeEpochAtSlot(state.slot) - 1) reject(`attester duties of epoch ${epoch} are no longer kept; ask the current or previous epoch`);
+      if (epoch < computeEpochAtSlot(state.slot) - 1)
+        reject(`attester duties of epoch ${epoch} are no longer kept; ask the current or previous epoch`);
       const duties = state.epochCtx.getCommitteeAssignments(epoch, indices);
-      const data = [...duties.values()].map((d) => ({...d, pubkey: state.validators.getReadonly(d.validatorIndex).pubkey}));
+      const data = [...duties.values()].map((d) => ({
+        ...d,
+        pubkey: state.validators.getReadonly(d.validatorIndex).pubkey,
+      }));
       return {data, meta: depMeta(epoch - 1)};
     },
     getProposerDuties: async ({epoch}: {epoch: number}) => {
@@ -40,14 +50,21 @@ export function validatorMethods(devnet: Devnet) {
       let proposers: number[];
       if (epoch < headEpoch) {
         // Past epochs: the head state no longer holds their proposers; the recorder kept them.
-        proposers = devnet.duties.byEpoch.get(epoch)?.proposers ?? reject(`proposer duties of epoch ${epoch} are no longer kept`);
+        proposers =
+          devnet.duties.byEpoch.get(epoch)?.proposers ?? reject(`proposer duties of epoch ${epoch} are no longer kept`);
       } else {
-        const state = epoch > headEpoch ? chain.stateAt(chain.head(), computeStartSlotAtEpoch(epoch)) : chain.headState();
+        const state =
+          epoch > headEpoch ? chain.stateAt(chain.head(), computeStartSlotAtEpoch(epoch)) : chain.headState();
         proposers = [];
-        for (let slot = computeStartSlotAtEpoch(epoch); slot <= computeEndSlotAtEpoch(epoch); slot++) proposers.push(state.epochCtx.getBeaconProposer(slot));
+        for (let slot = computeStartSlotAtEpoch(epoch); slot <= computeEndSlotAtEpoch(epoch); slot++)
+          proposers.push(state.epochCtx.getBeaconProposer(slot));
       }
       const validators = chain.headState().validators;
-      const data = proposers.map((validatorIndex, i) => ({slot: computeStartSlotAtEpoch(epoch) + i, validatorIndex, pubkey: validators.getReadonly(validatorIndex).pubkey}));
+      const data = proposers.map((validatorIndex, i) => ({
+        slot: computeStartSlotAtEpoch(epoch) + i,
+        validatorIndex,
+        pubkey: validators.getReadonly(validatorIndex).pubkey,
+      }));
       return {data, meta: depMeta(epoch)};
     },
     getSyncCommitteeDuties: async ({epoch, indices}: {epoch: number; indices: number[]}) => {
@@ -57,12 +74,27 @@ export function validatorMethods(devnet: Devnet) {
       const data = [];
       for (const validatorIndex of indices) {
         const positions = map.get(validatorIndex);
-        if (positions) data.push({pubkey: state.validators.getReadonly(validatorIndex).pubkey, validatorIndex, validatorSyncCommitteeIndices: positions});
+        if (positions)
+          data.push({
+            pubkey: state.validators.getReadonly(validatorIndex).pubkey,
+            validatorIndex,
+            validatorSyncCommitteeIndices: positions,
+          });
       }
       return {data, meta: {executionOptimistic: false}};
     },
-    produceAttestationData: async ({slot, committeeIndex}: {slot: number; committeeIndex?: number}) => ({data: chain.attestationData(slot, committeeIndex ?? 0)}),
-    produceBlockV3: async ({slot, randaoReveal, graffiti}: {slot: number; randaoReveal: Uint8Array; graffiti?: string}) => {
+    produceAttestationData: async ({slot, committeeIndex}: {slot: number; committeeIndex?: number}) => ({
+      data: chain.attestationData(slot, committeeIndex ?? 0),
+    }),
+    produceBlockV3: async ({
+      slot,
+      randaoReveal,
+      graffiti,
+    }: {
+      slot: number;
+      randaoReveal: Uint8Array;
+      graffiti?: string;
+    }) => {
       const current = chain.currentSlot();
       if (slot > current + 1) reject(`slot ${slot} is in the future (current slot ${current})`);
       const g = new Uint8Array(32);
@@ -83,42 +115,86 @@ export function validatorMethods(devnet: Devnet) {
       const {block, executionPayloadValue, consensusBlockValue} = await building;
       return {
         data: {block, kzgProofs: [], blobs: []},
-        meta: {version: chain.config.getForkName(slot), executionPayloadBlinded: false, executionPayloadSource: "engine", executionPayloadValue, consensusBlockValue},
+        meta: {
+          version: chain.config.getForkName(slot),
+          executionPayloadBlinded: false,
+          executionPayloadSource: "engine",
+          executionPayloadValue,
+          consensusBlockValue,
+        },
       };
     },
-    produceSyncCommitteeContribution: async ({slot, subcommitteeIndex, beaconBlockRoot}: {slot: number; subcommitteeIndex: number; beaconBlockRoot: Uint8Array}) => {
+    produceSyncCommitteeContribution: async ({
+      slot,
+      subcommitteeIndex,
+      beaconBlockRoot,
+    }: {
+      slot: number;
+      subcommitteeIndex: number;
+      beaconBlockRoot: Uint8Array;
+    }) => {
       const c = chain.syncPool.contribution(slot, beaconBlockRoot, subcommitteeIndex);
-      if (!c) reject(`no sync committee messages for slot ${slot}, subcommittee ${subcommitteeIndex} and that block root`);
+      if (!c)
+        reject(`no sync committee messages for slot ${slot}, subcommittee ${subcommitteeIndex} and that block root`);
       return {data: c};
     },
-    getAggregatedAttestationV2: async ({attestationDataRoot, slot, committeeIndex}: {attestationDataRoot: Uint8Array; slot: number; committeeIndex: number}) => {
+    getAggregatedAttestationV2: async ({
+      attestationDataRoot,
+      slot,
+      committeeIndex,
+    }: {
+      attestationDataRoot: Uint8Array;
+      slot: number;
+      committeeIndex: number;
+    }) => {
       const att = chain.attestationPool.getAggregate(slot, attestationDataRoot, committeeIndex);
       if (!att) reject(`no attestation for slot ${slot}, committee ${committeeIndex} and that data root in the pool`);
       return {data: att, meta: {version: chain.config.getForkName(slot)}};
     },
-    publishAggregateAndProofsV2: async ({signedAggregateAndProofs}: {signedAggregateAndProofs: electra.SignedAggregateAndProof[]}) => {
+    publishAggregateAndProofsV2: async ({
+      signedAggregateAndProofs,
+    }: {
+      signedAggregateAndProofs: electra.SignedAggregateAndProof[];
+    }) => {
       rejectFailures(signedAggregateAndProofs, (s) => addAggregateAndProof(chain, s));
     },
-    publishContributionAndProofs: async ({contributionAndProofs}: {contributionAndProofs: altair.SignedContributionAndProof[]}) => {
+    publishContributionAndProofs: async ({
+      contributionAndProofs,
+    }: {
+      contributionAndProofs: altair.SignedContributionAndProof[];
+    }) => {
       rejectFailures(contributionAndProofs, (s) => addContributionAndProof(chain, s));
     },
     // No gossip subnets here, but a subscription is checked as a beacon node would and logged for the effectiveness report.
-    prepareBeaconCommitteeSubnet: async ({subscriptions}: {subscriptions: {validatorIndex: number; committeeIndex: number; slot: number; isAggregator: boolean}[]}) => {
+    prepareBeaconCommitteeSubnet: async ({
+      subscriptions,
+    }: {
+      subscriptions: {validatorIndex: number; committeeIndex: number; slot: number; isAggregator: boolean}[];
+    }) => {
       rejectFailures(subscriptions, (s) => {
         const epoch = computeEpochAtSlot(s.slot);
         checkEpoch(epoch);
         const state = chain.dutyState(epoch);
-        if (s.committeeIndex >= state.epochCtx.getCommitteeCountPerSlot(epoch)) reject(`committee index ${s.committeeIndex} out of range at slot ${s.slot}`);
-        if (!state.epochCtx.getBeaconCommittee(s.slot, s.committeeIndex).includes(s.validatorIndex)) reject(`validator ${s.validatorIndex} is not in committee ${s.committeeIndex} of slot ${s.slot}`);
+        if (s.committeeIndex >= state.epochCtx.getCommitteeCountPerSlot(epoch))
+          reject(`committee index ${s.committeeIndex} out of range at slot ${s.slot}`);
+        if (!state.epochCtx.getBeaconCommittee(s.slot, s.committeeIndex).includes(s.validatorIndex))
+          reject(`validator ${s.validatorIndex} is not in committee ${s.committeeIndex} of slot ${s.slot}`);
         chain.submissions.addCommitteeSubscription(s.slot, s.validatorIndex, s.isAggregator);
       });
     },
-    prepareSyncCommitteeSubnets: async ({subscriptions}: {subscriptions: {validatorIndex: number; syncCommitteeIndices: number[]; untilEpoch: number}[]}) => {
+    prepareSyncCommitteeSubnets: async ({
+      subscriptions,
+    }: {
+      subscriptions: {validatorIndex: number; syncCommitteeIndices: number[]; untilEpoch: number}[];
+    }) => {
       const epoch = computeEpochAtSlot(chain.currentSlot());
       rejectFailures(subscriptions, (s) => {
         if (s.untilEpoch <= epoch) reject(`until_epoch ${s.untilEpoch} is not after the current epoch ${epoch}`);
-        const members = chain.dutyState(epoch).epochCtx.getIndexedSyncCommitteeAtEpoch(s.untilEpoch - 1).validatorIndexMap;
-        if (!members.has(s.validatorIndex)) reject(`validator ${s.validatorIndex} is not in the sync committee that ends before epoch ${s.untilEpoch}`);
+        const members = chain
+          .dutyState(epoch)
+          .epochCtx.getIndexedSyncCommitteeAtEpoch(s.untilEpoch - 1).validatorIndexMap;
+        if (!members.has(s.validatorIndex))
+          reject(`validator ${s.validatorIndex} is not in the sync committee that ends before epoch ${s.untilEpoch}`);
         chain.submissions.addSyncSubscription(epoch, s.validatorIndex);
       });
     },
@@ -127,6 +203,8 @@ export function validatorMethods(devnet: Devnet) {
     },
     registerValidator: async () => undefined,
     submitBeaconCommitteeSelections: async () => reject("DVT selection aggregation is not offered by this beacon node"),
-    getLiveness: async ({epoch, indices}: {epoch: number; indices: number[]}) => ({data: indices.map((index) => ({index, isLive: devnet.isLive(index, epoch)}))}),
+    getLiveness: async ({epoch, indices}: {epoch: number; indices: number[]}) => ({
+      data: indices.map((index) => ({index, isLive: devnet.isLive(index, epoch)})),
+    }),
   };
 }

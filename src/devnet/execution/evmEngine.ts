@@ -39,7 +39,9 @@ export class EvmEngine implements ExecutionEngine {
   ) {}
 
   static async create(genesisTime: number): Promise<EvmEngine> {
-    const common = createCustomCommon({chainId: DEVNET_CHAIN_ID, name: "r3dv-devnet"}, Mainnet, {hardfork: Hardfork.Prague});
+    const common = createCustomCommon({chainId: DEVNET_CHAIN_ID, name: "r3dv-devnet"}, Mainnet, {
+      hardfork: Hardfork.Prague,
+    });
     const stateManager = new MerkleStateManager({common});
     const vm = await createVM({common, stateManager});
     const engine = new EvmEngine(common, vm);
@@ -50,7 +52,8 @@ export class EvmEngine implements ExecutionEngine {
   private async initGenesis(genesisTime: number): Promise<void> {
     const sm = this.vm.stateManager;
     await sm.checkpoint();
-    for (let i = 0; i < PREFUNDED_ACCOUNTS; i++) await sm.putAccount(accountAddress(i), createAccount({balance: PREFUND_WEI}));
+    for (let i = 0; i < PREFUNDED_ACCOUNTS; i++)
+      await sm.putAccount(accountAddress(i), createAccount({balance: PREFUND_WEI}));
     await sm.putAccount(COUNTER_ADDRESS, createAccount({}));
     await sm.putCode(COUNTER_ADDRESS, COUNTER_CODE);
     await sm.commit();
@@ -109,10 +112,20 @@ export class EvmEngine implements ExecutionEngine {
         parentBeaconBlockRoot: a.parentBeaconBlockRoot,
         baseFeePerGas: parent.header.calcNextBaseFee(),
       },
-      withdrawals: a.withdrawals.map((w) => ({index: BigInt(w.index), validatorIndex: BigInt(w.validatorIndex), address: w.address, amount: w.amount})),
+      withdrawals: a.withdrawals.map((w) => ({
+        index: BigInt(w.index),
+        validatorIndex: BigInt(w.validatorIndex),
+        address: w.address,
+        amount: w.amount,
+      })),
       blockOpts: {putBlockIntoBlockchain: false},
     });
-    for (const tx of await this.stream.next(vm, parent.header.number + 1n, parent.header.calcNextBaseFee(), this.common)) {
+    for (const tx of await this.stream.next(
+      vm,
+      parent.header.number + 1n,
+      parent.header.calcNextBaseFee(),
+      this.common,
+    )) {
       await builder.addTransaction(tx);
     }
     const {block} = await builder.build();
@@ -129,7 +142,11 @@ export class EvmEngine implements ExecutionEngine {
     if (!orig) throw new Error(`corruptStateRoot: payload ${hex(p.blockHash)} was not built here`);
     const stateRoot = new Uint8Array(32).fill(0xbd);
     const bad = createBlock(
-      {header: {...orig.header.toJSON(), stateRoot}, transactions: orig.transactions, withdrawals: orig.withdrawals?.map((w) => w.toJSON())},
+      {
+        header: {...orig.header.toJSON(), stateRoot},
+        transactions: orig.transactions,
+        withdrawals: orig.withdrawals?.map((w) => w.toJSON()),
+      },
       {common: this.common},
     );
     this.blocks.set(hex(bad.hash()), bad);
@@ -137,7 +154,10 @@ export class EvmEngine implements ExecutionEngine {
     return toSszPayload(bad);
   }
 
-  async newPayload(p: electra.ExecutionPayload, parentBeaconBlockRoot: Uint8Array): Promise<{valid: boolean; reason?: string}> {
+  async newPayload(
+    p: electra.ExecutionPayload,
+    parentBeaconBlockRoot: Uint8Array,
+  ): Promise<{valid: boolean; reason?: string}> {
     const parent = this.blocks.get(hex(p.parentHash));
     if (!parent) return {valid: false, reason: `unknown execution parent ${hex(p.parentHash)}`};
     let block: Block;
@@ -157,7 +177,12 @@ export class EvmEngine implements ExecutionEngine {
   async reexecute(block: Block, parent: Block): Promise<{valid: boolean; reason?: string}> {
     try {
       const vm = await this.vm.shallowCopy();
-      await runBlock(vm, {block, root: this.stateRootOf(parent), skipHeaderValidation: true, skipBlockValidation: true});
+      await runBlock(vm, {
+        block,
+        root: this.stateRootOf(parent),
+        skipHeaderValidation: true,
+        skipBlockValidation: true,
+      });
       return {valid: true};
     } catch (e) {
       return {valid: false, reason: `re-execution disagrees with the payload: ${errorMessage(e)}`};
@@ -187,7 +212,12 @@ function toSszPayload(block: Block): electra.ExecutionPayload {
     baseFeePerGas: h.baseFeePerGas as bigint,
     blockHash: block.hash(),
     transactions: block.transactions.map((tx) => tx.serialize()),
-    withdrawals: (block.withdrawals ?? []).map((w) => ({index: Number(w.index), validatorIndex: Number(w.validatorIndex), address: w.address.bytes, amount: w.amount})),
+    withdrawals: (block.withdrawals ?? []).map((w) => ({
+      index: Number(w.index),
+      validatorIndex: Number(w.validatorIndex),
+      address: w.address.bytes,
+      amount: w.amount,
+    })),
     blobGasUsed: h.blobGasUsed ?? 0n,
     excessBlobGas: h.excessBlobGas ?? 0n,
   };
@@ -210,7 +240,12 @@ function toJsonPayload(p: electra.ExecutionPayload, parentBeaconBlockRoot: Uint8
     baseFeePerGas: q(p.baseFeePerGas),
     blockHash: hex(p.blockHash),
     transactions: p.transactions.map(hex),
-    withdrawals: p.withdrawals.map((w) => ({index: q(w.index), validatorIndex: q(w.validatorIndex), address: hex(w.address), amount: q(w.amount)})),
+    withdrawals: p.withdrawals.map((w) => ({
+      index: q(w.index),
+      validatorIndex: q(w.validatorIndex),
+      address: hex(w.address),
+      amount: q(w.amount),
+    })),
     blobGasUsed: q(p.blobGasUsed),
     excessBlobGas: q(p.excessBlobGas),
     parentBeaconBlockRoot: hex(parentBeaconBlockRoot),

@@ -26,7 +26,10 @@ export const COUNTER_CODE = hexToBytes("0x600054600101806000556000523360206000a1
 export const COUNTER_ADDRESS = new Address(hexToBytes("0x00000000000000000000000000000000000c0de1"));
 
 /** Well-known devnet keys (sha256 of a label; below the secp256k1 order with overwhelming probability, checked by signing). */
-const privateKeys = Array.from({length: PREFUNDED_ACCOUNTS}, (_, i) => new Uint8Array(createHash("sha256").update(`r3dv devnet account ${i}`).digest()));
+const privateKeys = Array.from(
+  {length: PREFUNDED_ACCOUNTS},
+  (_, i) => new Uint8Array(createHash("sha256").update(`r3dv devnet account ${i}`).digest()),
+);
 
 export function accountAddress(i: number): Address {
   return createAddressFromPrivateKey(privateKeys[i] as Uint8Array);
@@ -42,7 +45,8 @@ export class TxStream {
       const from = (n * total + k) % PREFUNDED_ACCOUNTS;
       const key = privateKeys[from] as Uint8Array;
       const account = await vm.stateManager.getAccount(accountAddress(from));
-      const nonce = (account?.nonce ?? 0n) + BigInt(txs.filter((t) => t.getSenderAddress().equals(accountAddress(from))).length);
+      const nonce =
+        (account?.nonce ?? 0n) + BigInt(txs.filter((t) => t.getSenderAddress().equals(accountAddress(from))).length);
       const isTransfer = k < TRANSFERS_PER_BLOCK;
       const tx = createFeeMarket1559Tx(
         {

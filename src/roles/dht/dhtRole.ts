@@ -108,14 +108,27 @@ export class DhtRole {
   private timer: NodeJS.Timeout | null = null;
   private readonly operatorAddresses: OperatorAddresses;
   private measureTimer: NodeJS.Timeout | null = null;
-  private readonly listeners: {connect: ((p: ClusterPeer) => void)[]; disconnect: ((p: ClusterPeer) => void)[]} = {connect: [], disconnect: []};
+  private readonly listeners: {connect: ((p: ClusterPeer) => void)[]; disconnect: ((p: ClusterPeer) => void)[]} = {
+    connect: [],
+    disconnect: [],
+  };
 
   constructor(private readonly opts: DhtRoleOptions) {
     for (const op of opts.lock.operators) {
       if (op.index === opts.self) continue;
       const peerId = peerIdFromString(op.peer_id);
       if (!peerId.publicKey) throw new Error(`operator ${op.index}: peer id carries no public key`);
-      this.peers.set(op.peer_id, {index: op.index, peerId, address: op.address, publicKey: peerId.publicKey, verify: ed25519Verifier(peerId.publicKey.raw), connected: false, failures: 0, nextDialAt: 0, dialing: false});
+      this.peers.set(op.peer_id, {
+        index: op.index,
+        peerId,
+        address: op.address,
+        publicKey: peerId.publicKey,
+        verify: ed25519Verifier(peerId.publicKey.raw),
+        connected: false,
+        failures: 0,
+        nextDialAt: 0,
+        dialing: false,
+      });
     }
     this.operatorAddresses = new OperatorAddresses(
       [...this.peers.values()].map((p) => hostOf(p.address)),
@@ -154,7 +167,8 @@ export class DhtRole {
         (who, direction, stage) => {
           metrics?.connectionsRefused.inc({direction, stage});
           // A stranger refused by address can open sockets by the thousand: those log at debug only.
-          if (stage === "address") logger.debug("refused a connection from an address that is no operator's", {address: who});
+          if (stage === "address")
+            logger.debug("refused a connection from an address that is no operator's", {address: who});
           else logger.warn("refused a connection from a peer outside the cluster lock", {peer: who, direction});
         },
       ),
@@ -164,7 +178,11 @@ export class DhtRole {
         // The protocol carries the lock hash: two clusters on one network never share a routing table.
         // passthroughMapper: kad-dht's default drops private and loopback addresses, which is where cluster
         // nodes usually are; the gater already limits the table to the lock's operators.
-        dht: kadDHT({protocol: `/r3dv/${lock.lock_hash.slice(2, 18)}/kad/1.0.0`, clientMode: false, peerInfoMapper: passthroughMapper}),
+        dht: kadDHT({
+          protocol: `/r3dv/${lock.lock_hash.slice(2, 18)}/kad/1.0.0`,
+          clientMode: false,
+          peerInfoMapper: passthroughMapper,
+        }),
       },
     });
     this.libp2p.addEventListener("peer:connect", (evt) => this.setConnected(evt.detail.toString(), true));
@@ -234,7 +252,12 @@ export class DhtRole {
       const backoff = Math.min(DIAL_BACKOFF_MAX_MS, DIAL_BACKOFF_MIN_MS * 2 ** Math.min(p.failures, 10));
       p.nextDialAt = Date.now() + backoff;
       this.opts.metrics?.dials.inc({result: "error"});
-      this.opts.logger.debug("dial failed", {peer: p.index, failures: p.failures, retryInMs: backoff, reason: errorMessage(e)});
+      this.opts.logger.debug("dial failed", {
+        peer: p.index,
+        failures: p.failures,
+        retryInMs: backoff,
+        reason: errorMessage(e),
+      });
     } finally {
       p.dialing = false;
     }
@@ -280,7 +303,9 @@ export class DhtRole {
 
   /** NTP's estimate: the peer's clock read half way through the round trip. Error is at most half the RTT. */
   private async clockOffset(peer: PeerId): Promise<number> {
-    const stream = await this.libp2p.dialProtocol(peer, TIME_PROTOCOL, {signal: AbortSignal.timeout(MEASURE_INTERVAL_MS)});
+    const stream = await this.libp2p.dialProtocol(peer, TIME_PROTOCOL, {
+      signal: AbortSignal.timeout(MEASURE_INTERVAL_MS),
+    });
     const t0 = Date.now();
     stream.send(new Uint8Array([1]));
     let remote: number | undefined;
@@ -328,7 +353,9 @@ export class DhtRole {
   async findProviders(lockHash: string, slot: number, timeoutMs: number): Promise<ClusterPeer[]> {
     const found = new Map<string, ClusterPeer>();
     try {
-      for await (const prov of this.libp2p.contentRouting.findProviders(await slotKey(lockHash, slot), {signal: AbortSignal.timeout(timeoutMs)})) {
+      for await (const prov of this.libp2p.contentRouting.findProviders(await slotKey(lockHash, slot), {
+        signal: AbortSignal.timeout(timeoutMs),
+      })) {
         const p = this.peers.get(prov.id.toString());
         if (p) found.set(prov.id.toString(), p);
         if (found.size >= this.peers.size) break;

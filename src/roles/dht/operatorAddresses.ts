@@ -35,7 +35,8 @@ export class OperatorAddresses {
   constructor(
     private readonly hosts: readonly string[],
     private readonly onUnresolved: (hosts: string[], error: unknown) => void,
-    private readonly resolve: (host: string) => Promise<string[]> = async (host) => (await lookup(host, {all: true})).map((a) => a.address),
+    private readonly resolve: (host: string) => Promise<string[]> = async (host) =>
+      (await lookup(host, {all: true})).map((a) => a.address),
   ) {}
 
   /** Resolves once, then keeps resolving in the background. */

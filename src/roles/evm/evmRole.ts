@@ -26,7 +26,8 @@ import {ed25519QbftCrypto} from "./qbft/ed25519Crypto.js";
 /** How often a node retries a beacon node that is not answering (or not the right chain) before duties start. */
 const BEACON_RETRY_MS = 2000;
 
-export type AnyDutyResult = DutyResult | ProposalResult | AggregationResult | SyncMessageResult | SyncContributionResult;
+export type AnyDutyResult =
+  DutyResult | ProposalResult | AggregationResult | SyncMessageResult | SyncContributionResult;
 
 export interface EvmRoleOptions {
   lock: ClusterLock;
@@ -100,7 +101,11 @@ export class EvmRole {
         return;
       } catch (e) {
         await this.stopServices();
-        this.o.logger.warn("validator duties wait for the beacon node", {beacons: (this.o.beaconSet?.labels ?? this.o.beaconUrls.map(redactUrl)), retryMs: BEACON_RETRY_MS}, e);
+        this.o.logger.warn(
+          "validator duties wait for the beacon node",
+          {beacons: this.o.beaconSet?.labels ?? this.o.beaconUrls.map(redactUrl), retryMs: BEACON_RETRY_MS},
+          e,
+        );
         await new Promise((r) => setTimeout(r, BEACON_RETRY_MS));
       }
     }
@@ -113,7 +118,10 @@ export class EvmRole {
     this.slashing = slashing;
     await slashing.ensureGenesisValidatorsRoot(toHex(beacon.genesisValidatorsRoot));
     const n = lock.operators.length;
-    const crypto = ed25519QbftCrypto(this.o.privateKey, lock.operators.map((op) => op.peer_id));
+    const crypto = ed25519QbftCrypto(
+      this.o.privateKey,
+      lock.operators.map((op) => op.peer_id),
+    );
     const driver = new QbftDriver(
       this.o.transport,
       {crypto, n, self},
@@ -130,16 +138,53 @@ export class EvmRole {
     // The Signer alone keeps the share secrets; the duties see the public halves.
     const signer = new Signer(shares, slashing);
     const publicShares = signer.publicShares();
-    const exchange = new SignatureExchange(this.o.transport, signer, this.o.pool, lock.threshold, new Set(["attester", "randao", "proposer", "selection", "aggregate", "sync_message", "sync_selection", "sync_contribution"]), (s) => Math.abs(s - beacon.currentSlot()) <= 2, {
-      validators: new Set(shares.map((s) => s.pubkey)),
-      onDropped: (reason, _origin, count) => this.o.onPartialsDropped?.(reason, count),
-    });
+    const exchange = new SignatureExchange(
+      this.o.transport,
+      signer,
+      this.o.pool,
+      lock.threshold,
+      new Set([
+        "attester",
+        "randao",
+        "proposer",
+        "selection",
+        "aggregate",
+        "sync_message",
+        "sync_selection",
+        "sync_contribution",
+      ]),
+      (s) => Math.abs(s - beacon.currentSlot()) <= 2,
+      {
+        validators: new Set(shares.map((s) => s.pubkey)),
+        onDropped: (reason, _origin, count) => this.o.onPartialsDropped?.(reason, count),
+      },
+    );
     this.exchange = exchange;
     const common = {beacon, driver, shares: publicShares, n, logger};
-    this.aggregator = new AggregatorService({...common, exchange, onResult: this.o.onResult, dutiesAt: (slot) => this.attester?.dutiesAt(slot)});
-    const syncDuties = new SyncDuties(beacon, shares.map((s) => s.pubkey), logger);
-    this.syncContributions = new SyncContributionService({...common, exchange, duties: syncDuties, onResult: this.o.onResult});
-    this.syncMessages = new SyncCommitteeService({...common, exchange, duties: syncDuties, onResult: this.o.onResult, onDecided: (slot, root) => this.syncContributions?.onMessageDecided(slot, root)});
+    this.aggregator = new AggregatorService({
+      ...common,
+      exchange,
+      onResult: this.o.onResult,
+      dutiesAt: (slot) => this.attester?.dutiesAt(slot),
+    });
+    const syncDuties = new SyncDuties(
+      beacon,
+      shares.map((s) => s.pubkey),
+      logger,
+    );
+    this.syncContributions = new SyncContributionService({
+      ...common,
+      exchange,
+      duties: syncDuties,
+      onResult: this.o.onResult,
+    });
+    this.syncMessages = new SyncCommitteeService({
+      ...common,
+      exchange,
+      duties: syncDuties,
+      onResult: this.o.onResult,
+      onDecided: (slot, root) => this.syncContributions?.onMessageDecided(slot, root),
+    });
     this.attester = new AttesterService({
       ...common,
       exchange,
@@ -156,7 +201,12 @@ export class EvmRole {
     this.aggregator.start();
     this.syncMessages.start();
     this.syncContributions.start();
-    logger.info("validator duties started", {beacons: beacon.urls, validators: shares.length, genesisTime: beacon.genesisTime, slotMs: beacon.slotMs});
+    logger.info("validator duties started", {
+      beacons: beacon.urls,
+      validators: shares.length,
+      genesisTime: beacon.genesisTime,
+      slotMs: beacon.slotMs,
+    });
   }
 
   async stop(): Promise<void> {

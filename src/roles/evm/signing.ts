@@ -43,16 +43,30 @@ export function aggregateAndProofSigningRoot(config: BeaconConfig, slot: Slot, m
   return computeSigningRoot(type, message, config.getDomain(slot, DOMAIN_AGGREGATE_AND_PROOF));
 }
 
-
 /** A sync committee message: the member's signature over the head block root (not slashable). */
-export function syncCommitteeMessageSigningRoot(config: BeaconConfig, slot: Slot, beaconBlockRoot: Uint8Array): Uint8Array {
+export function syncCommitteeMessageSigningRoot(
+  config: BeaconConfig,
+  slot: Slot,
+  beaconBlockRoot: Uint8Array,
+): Uint8Array {
   return computeSigningRoot(ssz.Root, beaconBlockRoot, config.getDomain(slot, DOMAIN_SYNC_COMMITTEE));
 }
 
 export function syncSelectionProofSigningRoot(config: BeaconConfig, slot: Slot, subcommitteeIndex: number): Uint8Array {
-  return computeSigningRoot(ssz.altair.SyncAggregatorSelectionData, {slot, subcommitteeIndex}, config.getDomain(slot, DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF));
+  return computeSigningRoot(
+    ssz.altair.SyncAggregatorSelectionData,
+    {slot, subcommitteeIndex},
+    config.getDomain(slot, DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF),
+  );
 }
 
-export function contributionAndProofSigningRoot(config: BeaconConfig, message: altair.ContributionAndProof): Uint8Array {
-  return computeSigningRoot(ssz.altair.ContributionAndProof, message, config.getDomain(message.contribution.slot, DOMAIN_CONTRIBUTION_AND_PROOF));
+export function contributionAndProofSigningRoot(
+  config: BeaconConfig,
+  message: altair.ContributionAndProof,
+): Uint8Array {
+  return computeSigningRoot(
+    ssz.altair.ContributionAndProof,
+    message,
+    config.getDomain(message.contribution.slot, DOMAIN_CONTRIBUTION_AND_PROOF),
+  );
 }

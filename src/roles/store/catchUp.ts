@@ -90,7 +90,8 @@ export class CatchUp {
     const connected = dht.connected().length;
     const lookups = async () => {
       for (let slot = slots.shift(); slot !== undefined && providers.size < connected; slot = slots.shift()) {
-        for (const p of await dht.findProviders(lock.lock_hash, slot, CATCHUP_LOOKUP_MS)) if (p.connected) providers.set(p.index, p);
+        for (const p of await dht.findProviders(lock.lock_hash, slot, CATCHUP_LOOKUP_MS))
+          if (p.connected) providers.set(p.index, p);
       }
     };
     // A few loops share the queue (p-limit would be a dependency for these lines).
@@ -113,7 +114,14 @@ export class CatchUp {
       this.failures++;
       this.retryLater();
     }
-    this.last = {fromSlot: from, toSlot: to, peers: targets.map((p) => p.index), added, viaDht: providers.size > 0, at: new Date().toISOString()};
+    this.last = {
+      fromSlot: from,
+      toSlot: to,
+      peers: targets.map((p) => p.index),
+      added,
+      viaDht: providers.size > 0,
+      at: new Date().toISOString(),
+    };
     logger.info("catch-up done", this.last);
     return added;
   }

@@ -37,7 +37,11 @@ export interface FetchOptions {
 /** What the answer may hold: a chunk outside it means the peer did not answer this request. */
 function checkRequested(req: FetchRequest, peer: number, encoded: Uint8Array, ids: Set<string> | undefined): void {
   const h = readChunkHeader(encoded);
-  const out = (reason: string) => new FetchError({code: "FETCH_OUT_OF_RANGE", peer, kind: h.kind, slot: h.slot, reason}, `peer ${peer} answered a fetch with a chunk it did not ask for (${reason})`);
+  const out = (reason: string) =>
+    new FetchError(
+      {code: "FETCH_OUT_OF_RANGE", peer, kind: h.kind, slot: h.slot, reason},
+      `peer ${peer} answered a fetch with a chunk it did not ask for (${reason})`,
+    );
   if (ids) {
     if (!ids.has(toHex(chunkId(encoded)))) throw out("id not requested");
     return;
@@ -53,11 +57,21 @@ function checkRequested(req: FetchRequest, peer: number, encoded: Uint8Array, id
  * limiters, queue). The client enforces what it asked for: chunks outside the request, more than `maxChunks`,
  * or an answer still running at the deadline end the fetch with a FetchError (what was admitted stays).
  */
-export async function fetchChunks(libp2p: Libp2p, peer: ClusterPeer, req: FetchRequest, admission: FetchAdmission, o: FetchOptions = {}): Promise<FetchResult> {
+export async function fetchChunks(
+  libp2p: Libp2p,
+  peer: ClusterPeer,
+  req: FetchRequest,
+  admission: FetchAdmission,
+  o: FetchOptions = {},
+): Promise<FetchResult> {
   const deadlineMs = o.deadlineMs ?? FETCH_DEADLINE_MS;
   const maxChunks = Math.min(o.maxChunks ?? FETCH_MAX_CHUNKS, req.ids?.length ?? Number.POSITIVE_INFINITY);
   const signal = AbortSignal.timeout(deadlineMs);
-  const deadline = () => new FetchError({code: "FETCH_DEADLINE", peer: peer.index, ms: deadlineMs}, `fetch from peer ${peer.index} still running after ${deadlineMs} ms`);
+  const deadline = () =>
+    new FetchError(
+      {code: "FETCH_DEADLINE", peer: peer.index, ms: deadlineMs},
+      `fetch from peer ${peer.index} still running after ${deadlineMs} ms`,
+    );
   const ids = req.ids ? new Set(req.ids) : undefined;
   const result: FetchResult = {added: 0, duplicate: 0, refused: 0};
   let stream: Stream | undefined;
@@ -79,7 +93,11 @@ export async function fetchChunks(libp2p: Libp2p, peer: ClusterPeer, req: FetchR
     outer: for await (const buf of s) {
       for (const f of decoder.push(buf)) {
         if (f.length === 0) break outer;
-        if (++n > maxChunks) throw new FetchError({code: "FETCH_TOO_MANY_CHUNKS", peer: peer.index, max: maxChunks}, `peer ${peer.index} answered a fetch with more than ${maxChunks} chunks`);
+        if (++n > maxChunks)
+          throw new FetchError(
+            {code: "FETCH_TOO_MANY_CHUNKS", peer: peer.index, max: maxChunks},
+            `peer ${peer.index} answered a fetch with more than ${maxChunks} chunks`,
+          );
         const encoded = Uint8Array.from(f);
         checkRequested(req, peer.index, encoded, ids);
         const wait = admission.waitMs(peer.index, encoded.length);

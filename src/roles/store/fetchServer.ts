@@ -16,7 +16,10 @@ const MAX_REQUEST_BYTES = FETCH_MAX_CHUNKS * 70 + 1024;
 
 const requestSchema = z
   .object({
-    ids: z.array(z.string().regex(/^0x[0-9a-f]{64}$/)).max(FETCH_MAX_CHUNKS).optional(),
+    ids: z
+      .array(z.string().regex(/^0x[0-9a-f]{64}$/))
+      .max(FETCH_MAX_CHUNKS)
+      .optional(),
     fromSlot: z.number().int().nonnegative().optional(),
     toSlot: z.number().int().nonnegative().optional(),
     kind: z.enum(CHUNK_KINDS).optional(),
@@ -46,7 +49,8 @@ export function parseFetchRequest(bytes: Uint8Array): FetchRequest {
     throw new FetchError({code: "FETCH_BAD_REQUEST", reason: `not JSON: ${String(e)}`}, "fetch request is not JSON");
   }
   const r = requestSchema.safeParse(json);
-  if (!r.success) throw new FetchError({code: "FETCH_BAD_REQUEST", reason: r.error.message}, `bad fetch request: ${r.error.message}`);
+  if (!r.success)
+    throw new FetchError({code: "FETCH_BAD_REQUEST", reason: r.error.message}, `bad fetch request: ${r.error.message}`);
   return r.data;
 }
 

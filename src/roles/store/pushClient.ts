@@ -8,7 +8,8 @@ export const PUSH_TIMEOUT_MS = 5000;
 /** Answers are tiny; anything bigger is a broken peer. */
 const MAX_ANSWER_BYTES = 4096;
 
-export type PushErrorType = {code: "PUSH_TIMEOUT"; peer: string} | {code: "PUSH_STREAM_FAILED"; peer: string; reason: string};
+export type PushErrorType =
+  {code: "PUSH_TIMEOUT"; peer: string} | {code: "PUSH_STREAM_FAILED"; peer: string; reason: string};
 export class PushError extends R3dvError<PushErrorType> {}
 
 interface Pending {
@@ -36,7 +37,12 @@ export class PushChannel {
     return new Promise<PushAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(reqId);
-        reject(new PushError({code: "PUSH_TIMEOUT", peer: this.peer.toString()}, `push to ${this.peer.toString()} unanswered after ${timeoutMs} ms`));
+        reject(
+          new PushError(
+            {code: "PUSH_TIMEOUT", peer: this.peer.toString()},
+            `push to ${this.peer.toString()} unanswered after ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       this.pending.set(reqId, {resolve, reject, timer});
       if (this.outbox.length === 0) setImmediate(() => this.flush());
@@ -52,14 +58,17 @@ export class PushChannel {
     this.open()
       .then(async (s) => {
         if (s.writeStatus !== "writable") throw new Error(`stream is ${s.writeStatus}`);
-        if (!s.send(batch.length === 1 ? (batch[0] as Uint8Array) : Buffer.concat(batch))) await s.onDrain().catch(() => undefined);
+        if (!s.send(batch.length === 1 ? (batch[0] as Uint8Array) : Buffer.concat(batch)))
+          await s.onDrain().catch(() => undefined);
       })
       .catch((e: unknown) => this.fail(e));
   }
 
   private open(): Promise<Stream> {
     if (!this.stream) {
-      const opening = this.libp2p.dialProtocol(this.peer, PUSH_PROTOCOL, {signal: AbortSignal.timeout(PUSH_TIMEOUT_MS)});
+      const opening = this.libp2p.dialProtocol(this.peer, PUSH_PROTOCOL, {
+        signal: AbortSignal.timeout(PUSH_TIMEOUT_MS),
+      });
       this.stream = opening;
       opening.then(
         (s) => void this.read(s),
@@ -92,7 +101,10 @@ export class PushChannel {
 
   private fail(e: unknown): void {
     this.stream = null;
-    const err = new PushError({code: "PUSH_STREAM_FAILED", peer: this.peer.toString(), reason: errorMessage(e)}, `push stream to ${this.peer.toString()} failed: ${errorMessage(e)}`);
+    const err = new PushError(
+      {code: "PUSH_STREAM_FAILED", peer: this.peer.toString(), reason: errorMessage(e)},
+      `push stream to ${this.peer.toString()} failed: ${errorMessage(e)}`,
+    );
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(err);

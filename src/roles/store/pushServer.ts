@@ -64,7 +64,8 @@ export function servePush(stream: Stream, peer: ClusterPeer, o: PushServerOption
           const pauseMs = refused ? pushPauseMs(o.refillMs(peer.index, chunk.length)) : 0;
           if (pauseMs > 0) resumeAt = Math.max(resumeAt, Date.now() + pauseMs);
         }
-        if (resumeAt > Date.now() && stream.readStatus === "readable") pausePush(stream, peer.index, resumeAt - Date.now(), o);
+        if (resumeAt > Date.now() && stream.readStatus === "readable")
+          pausePush(stream, peer.index, resumeAt - Date.now(), o);
       }
     } catch (e) {
       o.logger.debug("push stream ended", {peer: peer.index, reason: errorMessage(e)});

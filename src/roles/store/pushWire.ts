@@ -27,7 +27,10 @@ export function encodePushRequest(reqId: number, chunk: Uint8Array): Uint8Array 
 
 export function decodePushRequest(frame: Uint8Array): {reqId: number; chunk: Uint8Array} {
   if (frame.length < 4) {
-    throw new PushWireError({code: "PUSH_MALFORMED", what: "request", length: frame.length}, `push request of ${frame.length} bytes: a request id (4 bytes) and a chunk expected`);
+    throw new PushWireError(
+      {code: "PUSH_MALFORMED", what: "request", length: frame.length},
+      `push request of ${frame.length} bytes: a request id (4 bytes) and a chunk expected`,
+    );
   }
   const b = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
   return {reqId: b.readUInt32BE(0), chunk: b.subarray(4)};
@@ -47,7 +50,10 @@ export function decodePushAnswer(frame: Uint8Array): {reqId: number; answer: Pus
   const b = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
   const status = STATUSES[b[4] as number];
   if (b.length < 5 || !status) {
-    throw new PushWireError({code: "PUSH_MALFORMED", what: "answer", length: b.length}, `malformed push answer of ${b.length} bytes: a request id (4 bytes) and a status expected`);
+    throw new PushWireError(
+      {code: "PUSH_MALFORMED", what: "answer", length: b.length},
+      `malformed push answer of ${b.length} bytes: a request id (4 bytes) and a status expected`,
+    );
   }
   if (status !== "refused") return {reqId: b.readUInt32BE(0), answer: {status}};
   const detail = b.subarray(5).toString("utf8");

@@ -2,7 +2,17 @@ import type {PrivateKey} from "@libp2p/interface";
 import type {Metrics} from "../../api/metrics.js";
 import type {ClusterLock} from "../../cluster/lockSchema.js";
 import {fromHex, toHex} from "../../hotpath/bytes.js";
-import {type Chunk, type ChunkKind, DURABLE_KINDS, MAX_PAYLOAD_BY_KIND, chunkId, decodeChunk, encodeChunk, readChunkHeader, signingBytes} from "../../hotpath/chunk.js";
+import {
+  type Chunk,
+  type ChunkKind,
+  DURABLE_KINDS,
+  MAX_PAYLOAD_BY_KIND,
+  chunkId,
+  decodeChunk,
+  encodeChunk,
+  readChunkHeader,
+  signingBytes,
+} from "../../hotpath/chunk.js";
 import {ed25519Verifier} from "../../hotpath/ed25519.js";
 import {type Admission, evaluateLimiters, weakestLimiter} from "../../hotpath/limiters.js";
 import {jsonBody} from "../../storage/entry.js";
@@ -94,7 +104,6 @@ export interface PublishResult {
   replicated: boolean;
 }
 
-
 export class StoreRole {
   private readonly lockHash: Uint8Array;
   /** Per peer and source: catch-up pulls never spend the budget a peer's pushes for the current duty need. */
@@ -173,13 +182,15 @@ export class StoreRole {
     // Chunks this peer missed while it was away: push them again, now that it is back.
     for (const [id, u] of this.unreplicated) {
       if (!u.missing.has(p.index)) continue;
-      this.channel(p).push(u.encoded).then(
-        (a) => {
-          if (a.status !== "refused") u.missing.delete(p.index);
-          if (u.missing.size === 0) this.unreplicated.delete(id);
-        },
-        () => undefined,
-      );
+      this.channel(p)
+        .push(u.encoded)
+        .then(
+          (a) => {
+            if (a.status !== "refused") u.missing.delete(p.index);
+            if (u.missing.size === 0) this.unreplicated.delete(id);
+          },
+          () => undefined,
+        );
     }
     // And what this node missed: only when it was cut off from every peer (just started, or isolated). While
     // any peer stays connected nothing is missed: chunks a peer could not deliver are pushed again by it on
@@ -187,7 +198,6 @@ export class StoreRole {
     const wasIsolated = this.opts.dht.connected().every((c) => c.index === p.index);
     if (wasIsolated) this.catchUps.start(300);
   }
-
 
   private channel(p: ClusterPeer): PushChannel {
     let c = this.channels.get(p.index);
@@ -200,7 +210,6 @@ export class StoreRole {
 
   // ---- receiving ----
 
-
   /**
    * Admission, in order: the sender's budget in chunks and bytes (connection level, before any work), the
    * kind's size cap, a bounded signature-check backlog, the signature, then the four limiters, then the
@@ -208,7 +217,12 @@ export class StoreRole {
    * ms per event-loop turn, so a flooding peer's backlog never stands in front of another peer's chunk and the
    * network keeps being served in between. Fetched (catch-up) chunks take the same path with their own budget.
    */
-  receive(from: ClusterPeer, encoded: Uint8Array, reply: (a: PushAnswer) => void, source: ChunkSource = "push"): BudgetRefusal | undefined {
+  receive(
+    from: ClusterPeer,
+    encoded: Uint8Array,
+    reply: (a: PushAnswer) => void,
+    source: ChunkSource = "push",
+  ): BudgetRefusal | undefined {
     this.stats.received++;
     const refusal = this.budget(from.index, source).take(encoded.length, Date.now());
     if (refusal) {
@@ -320,7 +334,12 @@ export class StoreRole {
     }
     const now = performance.now();
     this.opts.metrics?.admission.observe({stage: "verify"}, (now - t) / 1000);
-    const dropped = this.queue.push({peer: from.index, priority: a.priority, bytes: encoded.length, item: {encoded, chunk, id, reply, t: now, source}});
+    const dropped = this.queue.push({
+      peer: from.index,
+      priority: a.priority,
+      bytes: encoded.length,
+      item: {encoded, chunk, id, reply, t: now, source},
+    });
     for (const {peer, item: d} of dropped) {
       const f = this.evaluate(d.chunk).factors;
       // Named after the limiter that put it at the back; when every factor is 1, load alone refused it.
@@ -358,8 +377,18 @@ export class StoreRole {
     const known = chunk ?? header;
     const kind = known?.kind ?? "unknown";
     this.opts.metrics?.chunksRefused.inc({kind, limiter, reason});
-    const body: RefusedEntryBody = {from, origin: known?.origin ?? 0, kind, slot: known?.slot ?? 0, id: toHex(chunkId(encoded)), limiter, reason};
-    void this.opts.series.append("chunk_refused", jsonBody(body), "batched").catch(() => this.opts.metrics?.seriesErrors.inc());
+    const body: RefusedEntryBody = {
+      from,
+      origin: known?.origin ?? 0,
+      kind,
+      slot: known?.slot ?? 0,
+      id: toHex(chunkId(encoded)),
+      limiter,
+      reason,
+    };
+    void this.opts.series
+      .append("chunk_refused", jsonBody(body), "batched")
+      .catch(() => this.opts.metrics?.seriesErrors.inc());
     reply({status: "refused", limiter, reason});
   }
 
@@ -387,32 +416,37 @@ export class StoreRole {
       this.inFlight++;
       const durable = DURABLE_KINDS.has(chunk.kind);
       const entry = source === "fetch" ? "chunk_fetched" : "chunk_accepted";
-      this.opts.series.appendChunk(entry, q.peer, encoded, durable && source === "push" ? "committed" : "batched").then(
-        () => {
-          this.opts.metrics?.admission.observe({stage: "write"}, (performance.now() - w) / 1000);
-          this.stats.accepted++;
-          this.opts.metrics?.chunksAccepted.inc({kind: chunk.kind});
-          reply({status: "accepted"});
-          if (durable) this.announce(chunk.slot);
-          // Catch-up fills history; the duty layer hears only what peers push for the duties at hand.
-          if (source === "push") this.notify(chunk);
-        },
-        (e: unknown) => {
-          this.opts.metrics?.seriesErrors.inc();
-          this.opts.logger.error("series write failed", {kind: chunk.kind}, e);
-          reply({status: "refused", limiter: "economic", reason: "write_failed"});
-        },
-      ).finally(() => {
-        this.inFlight--;
-        this.schedulePump();
-      });
+      this.opts.series
+        .appendChunk(entry, q.peer, encoded, durable && source === "push" ? "committed" : "batched")
+        .then(
+          () => {
+            this.opts.metrics?.admission.observe({stage: "write"}, (performance.now() - w) / 1000);
+            this.stats.accepted++;
+            this.opts.metrics?.chunksAccepted.inc({kind: chunk.kind});
+            reply({status: "accepted"});
+            if (durable) this.announce(chunk.slot);
+            // Catch-up fills history; the duty layer hears only what peers push for the duties at hand.
+            if (source === "push") this.notify(chunk);
+          },
+          (e: unknown) => {
+            this.opts.metrics?.seriesErrors.inc();
+            this.opts.logger.error("series write failed", {kind: chunk.kind}, e);
+            reply({status: "refused", limiter: "economic", reason: "write_failed"});
+          },
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.schedulePump();
+        });
     }
     this.opts.metrics?.queueDepth.set(this.queue.length);
   }
 
   private flushRateSummaries(): void {
     for (const r of this.rateLimited.values()) {
-      void this.opts.series.append("rate_limited", jsonBody(r), "batched").catch(() => this.opts.metrics?.seriesErrors.inc());
+      void this.opts.series
+        .append("rate_limited", jsonBody(r), "batched")
+        .catch(() => this.opts.metrics?.seriesErrors.inc());
     }
     this.rateLimited.clear();
   }
@@ -449,7 +483,14 @@ export class StoreRole {
 
   async publish(kind: ChunkKind, payload: Uint8Array, slot?: number): Promise<PublishResult> {
     this.ownSeq = Math.max(this.ownSeq, this.opts.series.views.ownSeq) + 1;
-    const body = {kind, slot: slot ?? this.opts.currentSlot() ?? 0, origin: this.opts.self, seq: this.ownSeq, t: Date.now(), payload};
+    const body = {
+      kind,
+      slot: slot ?? this.opts.currentSlot() ?? 0,
+      origin: this.opts.self,
+      seq: this.ownSeq,
+      t: Date.now(),
+      payload,
+    };
     const sig = await this.opts.privateKey.sign(signingBytes(body, this.lockHash));
     const encoded = encodeChunk({...body, sig});
     const durable = DURABLE_KINDS.has(kind);
@@ -475,10 +516,20 @@ export class StoreRole {
     const ok = answers.filter((a) => a.status === "accepted" || a.status === "duplicate").length;
     const id = toHex(chunkId(encoded));
     if (durable && ok < peers.length) {
-      if (this.unreplicated.size >= MAX_UNREPLICATED) this.unreplicated.delete(this.unreplicated.keys().next().value as string);
-      this.unreplicated.set(id, {encoded, missing: new Set(answers.filter((a) => a.status !== "accepted" && a.status !== "duplicate").map((a) => a.peer))});
+      if (this.unreplicated.size >= MAX_UNREPLICATED)
+        this.unreplicated.delete(this.unreplicated.keys().next().value as string);
+      this.unreplicated.set(id, {
+        encoded,
+        missing: new Set(answers.filter((a) => a.status !== "accepted" && a.status !== "duplicate").map((a) => a.peer)),
+      });
     }
-    return {id, seq: body.seq, slot: body.slot, answers, replicated: ok >= Math.min(this.opts.replication, peers.length)};
+    return {
+      id,
+      seq: body.seq,
+      slot: body.slot,
+      answers,
+      replicated: ok >= Math.min(this.opts.replication, peers.length),
+    };
   }
 
   // ---- fetch ----

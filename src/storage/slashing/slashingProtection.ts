@@ -69,7 +69,10 @@ export class SlashingProtection {
       const env = open({path, compression: false});
       return new SlashingProtection(env, env.openDB({name: "slashing", encoding: "msgpack"}));
     } catch (e) {
-      throw new SlashingDbError({code: "SLASHING_DB_OPEN_FAILED", path, reason: errorMessage(e)}, `cannot open slashing protection DB at ${path}: ${errorMessage(e)}`);
+      throw new SlashingDbError(
+        {code: "SLASHING_DB_OPEN_FAILED", path, reason: errorMessage(e)},
+        `cannot open slashing protection DB at ${path}: ${errorMessage(e)}`,
+      );
     }
   }
 
@@ -90,7 +93,8 @@ export class SlashingProtection {
       else if (existing !== gvr) {
         throw new InterchangeError(
           {code: "INTERCHANGE_GENESIS_MISMATCH", expected: existing, actual: gvr},
-          `slashing protection DB belongs to the chain with genesis validators root ${existing}, not ${gvr}: ` + `use the data dir of this chain`,
+          `slashing protection DB belongs to the chain with genesis validators root ${existing}, not ${gvr}: ` +
+            `use the data dir of this chain`,
         );
       }
     });
@@ -98,7 +102,11 @@ export class SlashingProtection {
 
   /** Checks and records a batch of attestations in one durable commit (a slot's duties for all validators). */
   async checkAndInsertAttestations(reqs: AttestationRequest[]): Promise<SigningVerdict[]> {
-    return this.durably(() => reqs.map((r) => this.attestationInTxn({...r, pubkey: r.pubkey.toLowerCase(), signingRoot: r.signingRoot.toLowerCase()})));
+    return this.durably(() =>
+      reqs.map((r) =>
+        this.attestationInTxn({...r, pubkey: r.pubkey.toLowerCase(), signingRoot: r.signingRoot.toLowerCase()}),
+      ),
+    );
   }
 
   async checkAndInsertAttestation(req: AttestationRequest): Promise<void> {
@@ -107,7 +115,9 @@ export class SlashingProtection {
   }
 
   async checkAndInsertBlock(req: BlockRequest): Promise<{repeat: boolean}> {
-    const verdict = await this.durably(() => this.blockInTxn({...req, pubkey: req.pubkey.toLowerCase(), signingRoot: req.signingRoot.toLowerCase()}));
+    const verdict = await this.durably(() =>
+      this.blockInTxn({...req, pubkey: req.pubkey.toLowerCase(), signingRoot: req.signingRoot.toLowerCase()}),
+    );
     if (!verdict.ok) throw verdict.error;
     return {repeat: verdict.repeat};
   }
@@ -133,24 +143,49 @@ export class SlashingProtection {
 
   private attestationInTxn(r: AttestationRequest): SigningVerdict {
     const {pubkey, sourceEpoch, targetEpoch, signingRoot} = r;
-    const refuse = (type: ConstructorParameters<typeof SlashingProtectionError>[0], msg: string): SigningVerdict => ({ok: false, error: new SlashingProtectionError(type, msg)});
+    const refuse = (type: ConstructorParameters<typeof SlashingProtectionError>[0], msg: string): SigningVerdict => ({
+      ok: false,
+      error: new SlashingProtectionError(type, msg),
+    });
     if (sourceEpoch > targetEpoch) {
-      return refuse({code: "SLASHING_SOURCE_AFTER_TARGET", pubkey, sourceEpoch, targetEpoch}, `attestation source ${sourceEpoch} is after its target ${targetEpoch}`);
+      return refuse(
+        {code: "SLASHING_SOURCE_AFTER_TARGET", pubkey, sourceEpoch, targetEpoch},
+        `attestation source ${sourceEpoch} is after its target ${targetEpoch}`,
+      );
     }
     const existing = this.db.get(attKey(pubkey, targetEpoch)) as SignedAttestation | undefined;
     if (existing) {
       if (existing.signingRoot === signingRoot && existing.sourceEpoch === sourceEpoch) return {ok: true, repeat: true};
       return refuse(
-        {code: "SLASHING_DOUBLE_VOTE", pubkey, targetEpoch, existingSource: existing.sourceEpoch, existingRoot: existing.signingRoot},
+        {
+          code: "SLASHING_DOUBLE_VOTE",
+          pubkey,
+          targetEpoch,
+          existingSource: existing.sourceEpoch,
+          existingRoot: existing.signingRoot,
+        },
         `double vote: validator ${pubkey} already signed another attestation for target epoch ${targetEpoch}`,
       );
     }
     const wm = this.watermark(pubkey);
-    if ((wm.sourceEpoch !== null && sourceEpoch < wm.sourceEpoch) || (wm.targetEpoch !== null && targetEpoch <= wm.targetEpoch)) {
+    if (
+      (wm.sourceEpoch !== null && sourceEpoch < wm.sourceEpoch) ||
+      (wm.targetEpoch !== null && targetEpoch <= wm.targetEpoch)
+    ) {
       // Refused either way; scan the history (only on this rare path) to name a surround when there is one.
-      return this.classifyRefusal(r) ?? refuse(
-        {code: "SLASHING_ATTESTATION_BELOW_WATERMARK", pubkey, sourceEpoch, targetEpoch, watermarkSource: wm.sourceEpoch ?? -1, watermarkTarget: wm.targetEpoch ?? -1},
-        `attestation ${sourceEpoch}->${targetEpoch} is not past the last signed source ${wm.sourceEpoch} / target ${wm.targetEpoch}`,
+      return (
+        this.classifyRefusal(r) ??
+        refuse(
+          {
+            code: "SLASHING_ATTESTATION_BELOW_WATERMARK",
+            pubkey,
+            sourceEpoch,
+            targetEpoch,
+            watermarkSource: wm.sourceEpoch ?? -1,
+            watermarkTarget: wm.targetEpoch ?? -1,
+          },
+          `attestation ${sourceEpoch}->${targetEpoch} is not past the last signed source ${wm.sourceEpoch} / target ${wm.targetEpoch}`,
+        )
       );
     }
     void this.db.put(attKey(pubkey, targetEpoch), {sourceEpoch, signingRoot} satisfies SignedAttestation);
@@ -161,7 +196,10 @@ export class SlashingProtection {
   private classifyRefusal(r: AttestationRequest): SigningVerdict | null {
     const {pubkey, sourceEpoch, targetEpoch} = r;
     for (const {key, value} of this.db.getRange({start: attKey(pubkey, 0), end: attKey(pubkey, MAX_EPOCH)})) {
-      const prev = {sourceEpoch: (value as SignedAttestation).sourceEpoch, targetEpoch: (key as [string, string, number])[2]};
+      const prev = {
+        sourceEpoch: (value as SignedAttestation).sourceEpoch,
+        targetEpoch: (key as [string, string, number])[2],
+      };
       if (sourceEpoch < prev.sourceEpoch && prev.targetEpoch < targetEpoch) {
         const error = new SlashingProtectionError(
           {code: "SLASHING_SURROUNDING_VOTE", pubkey, sourceEpoch, targetEpoch, surrounded: prev},
@@ -212,7 +250,10 @@ export class SlashingProtection {
   exportInterchange(pubkeys?: string[]): Interchange {
     const gvr = this.genesisValidatorsRoot();
     if (gvr === undefined) {
-      throw new InterchangeError({code: "INTERCHANGE_MALFORMED", field: "metadata.genesis_validators_root", reason: "unknown"}, "nothing to export: this slashing protection DB was never used on a chain");
+      throw new InterchangeError(
+        {code: "INTERCHANGE_MALFORMED", field: "metadata.genesis_validators_root", reason: "unknown"},
+        "nothing to export: this slashing protection DB was never used on a chain",
+      );
     }
     const wanted = pubkeys?.map((p) => p.toLowerCase());
     const byPk = new Map<string, Interchange["data"][number]>();
@@ -224,7 +265,11 @@ export class SlashingProtection {
     for (const {key, value} of this.db.getRange({start: ["att"], end: ["att", "\uffff"]})) {
       const [, pk, target] = key as [string, string, number];
       const v = value as SignedAttestation;
-      entry(pk).signed_attestations.push({source_epoch: String(v.sourceEpoch), target_epoch: String(target), ...(v.signingRoot ? {signing_root: v.signingRoot} : {})});
+      entry(pk).signed_attestations.push({
+        source_epoch: String(v.sourceEpoch),
+        target_epoch: String(target),
+        ...(v.signingRoot ? {signing_root: v.signingRoot} : {}),
+      });
     }
     for (const {key, value} of this.db.getRange({start: ["blk"], end: ["blk", "\uffff"]})) {
       const [, pk, slot] = key as [string, string, number];
@@ -254,7 +299,10 @@ export class SlashingProtection {
     if (!parsed.success) {
       const issue = parsed.error.issues[0] as z.core.$ZodIssue;
       const field = issue.path.map(String).join(".") || "(root)";
-      throw new InterchangeError({code: "INTERCHANGE_MALFORMED", field, reason: issue.message}, `interchange file: field ${field}: ${issue.message}`);
+      throw new InterchangeError(
+        {code: "INTERCHANGE_MALFORMED", field, reason: issue.message},
+        `interchange file: field ${field}: ${issue.message}`,
+      );
     }
     const {metadata, data} = parsed.data;
     if (metadata.interchange_format_version !== INTERCHANGE_VERSION) {
@@ -271,13 +319,17 @@ export class SlashingProtection {
         const pk = v.pubkey.toLowerCase();
         const wm = this.watermark(pk);
         for (const b of v.signed_blocks) {
-          if (this.db.get(blockKey(pk, b.slot)) === undefined) void this.db.put(blockKey(pk, b.slot), {signingRoot: b.signing_root?.toLowerCase() ?? null});
+          if (this.db.get(blockKey(pk, b.slot)) === undefined)
+            void this.db.put(blockKey(pk, b.slot), {signingRoot: b.signing_root?.toLowerCase() ?? null});
           wm.blockSlot = Math.max(wm.blockSlot ?? b.slot, b.slot);
           blocks++;
         }
         for (const a of v.signed_attestations) {
           if (this.db.get(attKey(pk, a.target_epoch)) === undefined) {
-            void this.db.put(attKey(pk, a.target_epoch), {sourceEpoch: a.source_epoch, signingRoot: a.signing_root?.toLowerCase() ?? null} satisfies SignedAttestation);
+            void this.db.put(attKey(pk, a.target_epoch), {
+              sourceEpoch: a.source_epoch,
+              signingRoot: a.signing_root?.toLowerCase() ?? null,
+            } satisfies SignedAttestation);
           }
           wm.sourceEpoch = Math.max(wm.sourceEpoch ?? a.source_epoch, a.source_epoch);
           wm.targetEpoch = Math.max(wm.targetEpoch ?? a.target_epoch, a.target_epoch);

@@ -97,9 +97,15 @@ describe("strangers on the p2p port (a real node process)", {timeout: 120_000}, 
       },
       5_000,
       100,
-    ).catch((e: unknown) => assert.fail(`${e instanceof Error ? e.message : String(e)}; dial errors: ${[...new Set(errors)].join("; ")}`));
+    ).catch((e: unknown) =>
+      assert.fail(`${e instanceof Error ? e.message : String(e)}; dial errors: ${[...new Set(errors)].join("; ")}`),
+    );
     // Refused before the handshake: the node closes each stranger socket at once, not after a handshake timeout.
-    await waitFor("the node to close the stranger's sockets", async () => stranger !== undefined && stranger.closedByNode >= STRANGER_SOCKETS, 10_000);
+    await waitFor(
+      "the node to close the stranger's sockets",
+      async () => stranger !== undefined && stranger.closedByNode >= STRANGER_SOCKETS,
+      10_000,
+    );
     const metrics = await (await fetch(`${node?.http}/metrics`)).text();
     assert.match(metrics, /^r3dv_connections_refused_total\{direction="inbound",stage="address"\} [1-9]/m);
   });

@@ -53,10 +53,14 @@ describe("a member lying about another's address in the DHT (real libp2p hosts)"
     const nodeTwo = await startRole(2, lockAddressToMultiaddr(b.address).toString());
     // Node 1 sits behind a firewall that node 2 cannot dial through (libp2p checks the gater on every dial,
     // the DHT's included), so only node 1's own dials can connect the two.
-    const gater = (nodeTwo.libp2p as unknown as {components: {connectionGater: ConnectionGater}}).components.connectionGater;
+    const gater = (nodeTwo.libp2p as unknown as {components: {connectionGater: ConnectionGater}}).components
+      .connectionGater;
     gater.denyDialPeer = (peer) => peer.equals(a.libp2p.peerId);
     // Node 1's redial backoff is at most 5 s: two of them and it must have dialled the lock's address again.
     await waitFor("node 1 to reach node 2 at its lock address", async () => b.connected, 15_000);
-    assert.equal(a.connectionTo(b)?.remoteAddr.toString(), lockAddressToMultiaddr(b.address, b.peerId.toString()).toString());
+    assert.equal(
+      a.connectionTo(b)?.remoteAddr.toString(),
+      lockAddressToMultiaddr(b.address, b.peerId.toString()).toString(),
+    );
   });
 });

@@ -15,11 +15,16 @@ function resolver(answers: Record<string, string[] | Error>): (host: string) => 
 
 describe("operator addresses (who may reach the handshake)", () => {
   it("lets only the operators' addresses in once every address is known", async () => {
-    const addrs = new OperatorAddresses(["10.0.0.1", "node-b.example", "2001:db8::7"], () => assert.fail("all resolve"), resolver({"node-b.example": ["10.0.0.2"]}));
+    const addrs = new OperatorAddresses(
+      ["10.0.0.1", "node-b.example", "2001:db8::7"],
+      () => assert.fail("all resolve"),
+      resolver({"node-b.example": ["10.0.0.2"]}),
+    );
     await addrs.start();
     addrs.stop();
     assert.equal(addrs.complete, true);
-    for (const ip of ["10.0.0.1", "10.0.0.2", "::ffff:10.0.0.2", "2001:DB8::7"]) assert.equal(addrs.mayConnect(ip), true, ip);
+    for (const ip of ["10.0.0.1", "10.0.0.2", "::ffff:10.0.0.2", "2001:DB8::7"])
+      assert.equal(addrs.mayConnect(ip), true, ip);
     for (const ip of ["10.0.0.3", "127.0.0.1"]) assert.equal(addrs.mayConnect(ip), false, ip);
   });
 
@@ -55,7 +60,12 @@ describe("operator addresses (who may reach the handshake)", () => {
 describe("dial addresses", () => {
   it("always dial the lock's address first, and the DHT's answer only beside it", async () => {
     const peerId = peerIdFromString((await generateIdentity()).peerId);
-    assert.deepEqual(dialAddresses({peerId, address: "10.0.0.1:9000"}).map(String), [`/ip4/10.0.0.1/tcp/9000/p2p/${peerId}`]);
-    assert.deepEqual(dialAddresses({peerId, address: "10.0.0.1:9000", dhtAddress: "10.9.9.9:1"}).map(String), [`/ip4/10.0.0.1/tcp/9000/p2p/${peerId}`, `/ip4/10.9.9.9/tcp/1/p2p/${peerId}`]);
+    assert.deepEqual(dialAddresses({peerId, address: "10.0.0.1:9000"}).map(String), [
+      `/ip4/10.0.0.1/tcp/9000/p2p/${peerId}`,
+    ]);
+    assert.deepEqual(dialAddresses({peerId, address: "10.0.0.1:9000", dhtAddress: "10.9.9.9:1"}).map(String), [
+      `/ip4/10.0.0.1/tcp/9000/p2p/${peerId}`,
+      `/ip4/10.9.9.9/tcp/1/p2p/${peerId}`,
+    ]);
   });
 });

@@ -29,102 +29,152 @@ async function serveAnswer(stream: Stream): Promise<void> {
   await stream.close().catch(() => undefined);
 }
 
-describe("store admission on a real node (libp2p, series) against a member's pushes and fetch answers", {timeout: 120_000}, () => {
-  let c: TestCluster;
-  let lock: ClusterLock;
-  let n1: StoreNode;
-  let m4: Member;
-  let peer4: ClusterPeer;
+describe(
+  "store admission on a real node (libp2p, series) against a member's pushes and fetch answers",
+  {timeout: 120_000},
+  () => {
+    let c: TestCluster;
+    let lock: ClusterLock;
+    let n1: StoreNode;
+    let m4: Member;
+    let peer4: ClusterPeer;
 
-  before(async () => {
-    c = await makeCluster(4);
-    lock = await loadLock(c.lock);
-    n1 = await startStoreNode(c, lock, 1, {currentSlot: () => SLOT, fetchDeadlineMs: 1500, fetchMaxChunks: FETCH_CAP});
-    m4 = await Member.start(lock, c.nodeDir(4), 4);
-    await m4.libp2p.handle(FETCH_PROTOCOL, (stream) => void serveAnswer(stream).catch(() => undefined));
-    await m4.dial(1);
-    peer4 = await waitFor("member 4 connected to node 1", async () => {
-      const p = n1.dht.byIndex(4);
-      return p?.connected && p;
+    before(async () => {
+      c = await makeCluster(4);
+      lock = await loadLock(c.lock);
+      n1 = await startStoreNode(c, lock, 1, {
+        currentSlot: () => SLOT,
+        fetchDeadlineMs: 1500,
+        fetchMaxChunks: FETCH_CAP,
+      });
+      m4 = await Member.start(lock, c.nodeDir(4), 4);
+      await m4.libp2p.handle(FETCH_PROTOCOL, (stream) => void serveAnswer(stream).catch(() => undefined));
+      await m4.dial(1);
+      peer4 = await waitFor("member 4 connected to node 1", async () => {
+        const p = n1.dht.byIndex(4);
+        return p?.connected && p;
+      });
     });
-  });
 
-  after(async () => {
-    await m4?.stop().catch(() => undefined);
-    await n1?.stop();
-    await c?.cleanup();
-  });
+    after(async () => {
+      await m4?.stop().catch(() => undefined);
+      await n1?.stop();
+      await c?.cleanup();
+    });
 
-  it("refuses a chunk over its kind's size cap (probe: 64 KiB)", async () => {
-    const big = await m4.chunk("probe", SLOT, 500, Buffer.alloc(65 * 1024));
-    const a = await m4.channel(1).push(big);
-    assert.deepEqual(a, {status: "refused", limiter: "size", reason: "payload_too_large"});
-  });
+    it("refuses a chunk over its kind's size cap (probe: 64 KiB)", async () => {
+      const big = await m4.chunk("probe", SLOT, 500, Buffer.alloc(65 * 1024));
+      const a = await m4.channel(1).push(big);
+      assert.deepEqual(a, {status: "refused", limiter: "size", reason: "payload_too_large"});
+    });
 
-  it("budgets bytes per peer: 60 KiB chunks are refused byte_rate_limited long before the chunk budget is spent", async () => {
-    const chunks: Uint8Array[] = [];
-    for (let i = 0; i < 120; i++) chunks.push(await m4.chunk("probe", SLOT, 1 + i, Buffer.alloc(60 * 1024, i & 255)));
-    const t0 = Date.now();
-    const r = await m4.flood(1, chunks, 1e6, () => false, 10_000);
-    const secs = (Date.now() - t0) / 1000;
-    const accepted = r.answers.accepted ?? 0;
-    const allowed = Math.ceil((PEER_BYTE_BURST + PEER_BYTES_PER_SEC * secs) / (60 * 1024));
-    assert.ok(accepted <= allowed, `${accepted} of 120 chunks of 60 KiB accepted in ${secs.toFixed(1)} s; the byte budget allows ${allowed} (${JSON.stringify(r.answers)})`);
-    assert.ok(accepted > 0, "the budget let nothing through");
-    assert.ok((await counterValue(n1.metrics.chunksRefused, {limiter: "rate", reason: "byte_rate_limited"})) > 0, "no byte_rate_limited refusal counted");
-  });
+    it("budgets bytes per peer: 60 KiB chunks are refused byte_rate_limited long before the chunk budget is spent", async () => {
+      const chunks: Uint8Array[] = [];
+      for (let i = 0; i < 120; i++) chunks.push(await m4.chunk("probe", SLOT, 1 + i, Buffer.alloc(60 * 1024, i & 255)));
+      const t0 = Date.now();
+      const r = await m4.flood(1, chunks, 1e6, () => false, 10_000);
+      const secs = (Date.now() - t0) / 1000;
+      const accepted = r.answers.accepted ?? 0;
+      const allowed = Math.ceil((PEER_BYTE_BURST + PEER_BYTES_PER_SEC * secs) / (60 * 1024));
+      assert.ok(
+        accepted <= allowed,
+        `${accepted} of 120 chunks of 60 KiB accepted in ${secs.toFixed(1)} s; the byte budget allows ${allowed} (${JSON.stringify(r.answers)})`,
+      );
+      assert.ok(accepted > 0, "the budget let nothing through");
+      assert.ok(
+        (await counterValue(n1.metrics.chunksRefused, {limiter: "rate", reason: "byte_rate_limited"})) > 0,
+        "no byte_rate_limited refusal counted",
+      );
+    });
 
-  it("fetch: answers pass admission (signature, future slot, size cap) and only admitted chunks are stored", async () => {
-    const good = await m4.chunk("probe", 995, 600, Buffer.from("good"));
-    const future = await m4.chunk("probe", SLOT + 5, 601, Buffer.from("from the future"));
-    const oversized = await m4.chunk("probe", 996, 602, Buffer.alloc(65 * 1024));
-    const forged = encodeChunk({kind: "probe", slot: 997, origin: 2, seq: 603, t: Date.now(), payload: Buffer.from("forged"), sig: new Uint8Array(64)});
-    answer = {chunks: [good, future, oversized, forged]};
-    const added = await n1.store.fetchFrom(peer4, {fromSlot: 990, toSlot: SLOT + 10, durableOnly: true});
-    assert.equal(added, 1);
-    assert.ok(n1.series.hasChunk(chunkId(good)));
-    for (const [name, bad] of Object.entries({future, oversized, forged})) assert.equal(n1.series.hasChunk(chunkId(bad)), false, `${name} chunk was stored`);
-  });
+    it("fetch: answers pass admission (signature, future slot, size cap) and only admitted chunks are stored", async () => {
+      const good = await m4.chunk("probe", 995, 600, Buffer.from("good"));
+      const future = await m4.chunk("probe", SLOT + 5, 601, Buffer.from("from the future"));
+      const oversized = await m4.chunk("probe", 996, 602, Buffer.alloc(65 * 1024));
+      const forged = encodeChunk({
+        kind: "probe",
+        slot: 997,
+        origin: 2,
+        seq: 603,
+        t: Date.now(),
+        payload: Buffer.from("forged"),
+        sig: new Uint8Array(64),
+      });
+      answer = {chunks: [good, future, oversized, forged]};
+      const added = await n1.store.fetchFrom(peer4, {fromSlot: 990, toSlot: SLOT + 10, durableOnly: true});
+      assert.equal(added, 1);
+      assert.ok(n1.series.hasChunk(chunkId(good)));
+      for (const [name, bad] of Object.entries({future, oversized, forged}))
+        assert.equal(n1.series.hasChunk(chunkId(bad)), false, `${name} chunk was stored`);
+    });
 
-  it("fetch: a chunk outside the requested slot range ends the fetch with FETCH_OUT_OF_RANGE and is not stored", async () => {
-    const inside = await m4.chunk("probe", 950, 700, Buffer.from("inside"));
-    const outside = await m4.chunk("probe", 800, 701, Buffer.from("outside"));
-    answer = {chunks: [inside, outside]};
-    await assert.rejects(n1.store.fetchFrom(peer4, {fromSlot: 940, toSlot: 960, durableOnly: true}), (e: unknown) => (e as {code?: string}).code === "FETCH_OUT_OF_RANGE");
-    assert.equal(n1.series.hasChunk(chunkId(outside)), false);
-  });
+    it("fetch: a chunk outside the requested slot range ends the fetch with FETCH_OUT_OF_RANGE and is not stored", async () => {
+      const inside = await m4.chunk("probe", 950, 700, Buffer.from("inside"));
+      const outside = await m4.chunk("probe", 800, 701, Buffer.from("outside"));
+      answer = {chunks: [inside, outside]};
+      await assert.rejects(
+        n1.store.fetchFrom(peer4, {fromSlot: 940, toSlot: 960, durableOnly: true}),
+        (e: unknown) => (e as {code?: string}).code === "FETCH_OUT_OF_RANGE",
+      );
+      assert.equal(n1.series.hasChunk(chunkId(outside)), false);
+    });
 
-  it("fetch: a chunk of a kind not asked for, or not durable in a durable-only fetch, ends the fetch and is not stored", async () => {
-    const asked = await m4.chunk("probe", 953, 720, Buffer.from("durable, asked"));
-    const notDurable = await m4.chunk("qbft", 953, 721, Buffer.from("a consensus step"));
-    answer = {chunks: [asked, notDurable]};
-    await assert.rejects(n1.store.fetchFrom(peer4, {fromSlot: 950, toSlot: 960, durableOnly: true}), (e: unknown) => (e as {code?: string}).code === "FETCH_OUT_OF_RANGE" && /not durable/.test(String(e)));
-    assert.equal(n1.series.hasChunk(chunkId(notDurable)), false);
-    const otherKind = await m4.chunk("probe", 954, 722, Buffer.from("a probe, partial_sig asked"));
-    answer = {chunks: [otherKind]};
-    await assert.rejects(n1.store.fetchFrom(peer4, {fromSlot: 950, toSlot: 960, kind: "partial_sig"}), (e: unknown) => (e as {code?: string}).code === "FETCH_OUT_OF_RANGE" && /asked partial_sig/.test(String(e)));
-    assert.equal(n1.series.hasChunk(chunkId(otherKind)), false);
-  });
+    it("fetch: a chunk of a kind not asked for, or not durable in a durable-only fetch, ends the fetch and is not stored", async () => {
+      const asked = await m4.chunk("probe", 953, 720, Buffer.from("durable, asked"));
+      const notDurable = await m4.chunk("qbft", 953, 721, Buffer.from("a consensus step"));
+      answer = {chunks: [asked, notDurable]};
+      await assert.rejects(
+        n1.store.fetchFrom(peer4, {fromSlot: 950, toSlot: 960, durableOnly: true}),
+        (e: unknown) => (e as {code?: string}).code === "FETCH_OUT_OF_RANGE" && /not durable/.test(String(e)),
+      );
+      assert.equal(n1.series.hasChunk(chunkId(notDurable)), false);
+      const otherKind = await m4.chunk("probe", 954, 722, Buffer.from("a probe, partial_sig asked"));
+      answer = {chunks: [otherKind]};
+      await assert.rejects(
+        n1.store.fetchFrom(peer4, {fromSlot: 950, toSlot: 960, kind: "partial_sig"}),
+        (e: unknown) => (e as {code?: string}).code === "FETCH_OUT_OF_RANGE" && /asked partial_sig/.test(String(e)),
+      );
+      assert.equal(n1.series.hasChunk(chunkId(otherKind)), false);
+    });
 
-  it("fetch: an answer with a chunk that was not asked by id ends the fetch", async () => {
-    const asked = await m4.chunk("probe", 951, 710, Buffer.from("asked"));
-    const other = await m4.chunk("probe", 951, 711, Buffer.from("not asked"));
-    answer = {chunks: [asked, other]};
-    await assert.rejects(n1.store.fetchFrom(peer4, {ids: [toHex(chunkId(asked))]}), (e: unknown) => ["FETCH_OUT_OF_RANGE", "FETCH_TOO_MANY_CHUNKS"].includes((e as {code?: string}).code ?? ""));
-    assert.equal(n1.series.hasChunk(chunkId(other)), false);
-  });
+    it("fetch: an answer with a chunk that was not asked by id ends the fetch", async () => {
+      const asked = await m4.chunk("probe", 951, 710, Buffer.from("asked"));
+      const other = await m4.chunk("probe", 951, 711, Buffer.from("not asked"));
+      answer = {chunks: [asked, other]};
+      await assert.rejects(n1.store.fetchFrom(peer4, {ids: [toHex(chunkId(asked))]}), (e: unknown) =>
+        ["FETCH_OUT_OF_RANGE", "FETCH_TOO_MANY_CHUNKS"].includes((e as {code?: string}).code ?? ""),
+      );
+      assert.equal(n1.series.hasChunk(chunkId(other)), false);
+    });
 
-  it("fetch: more chunks than the cap in one answer ends the fetch with FETCH_TOO_MANY_CHUNKS", async () => {
-    const junk = encodeChunk({kind: "probe", slot: 952, origin: 4, seq: 1, t: 1, payload: new Uint8Array(0), sig: new Uint8Array(64)});
-    answer = {chunks: Array.from({length: FETCH_CAP + 1}, () => junk)};
-    await assert.rejects(n1.store.fetchFrom(peer4, {fromSlot: 950, toSlot: 960}), (e: unknown) => (e as {code?: string}).code === "FETCH_TOO_MANY_CHUNKS");
-  });
+    it("fetch: more chunks than the cap in one answer ends the fetch with FETCH_TOO_MANY_CHUNKS", async () => {
+      const junk = encodeChunk({
+        kind: "probe",
+        slot: 952,
+        origin: 4,
+        seq: 1,
+        t: 1,
+        payload: new Uint8Array(0),
+        sig: new Uint8Array(64),
+      });
+      answer = {chunks: Array.from({length: FETCH_CAP + 1}, () => junk)};
+      await assert.rejects(
+        n1.store.fetchFrom(peer4, {fromSlot: 950, toSlot: 960}),
+        (e: unknown) => (e as {code?: string}).code === "FETCH_TOO_MANY_CHUNKS",
+      );
+    });
 
-  it("fetch: a peer that stops answering is cut off at the deadline with FETCH_DEADLINE", async () => {
-    answer = {chunks: [await m4.chunk("probe", 953, 720, Buffer.from("then nothing"))], stall: true};
-    const fetching = n1.store.fetchFrom(peer4, {fromSlot: 950, toSlot: 960});
-    // The test's own bound, far past the node's 1.5 s deadline: without a deadline the fetch never ends.
-    const gaveUp = new Promise((_, reject) => setTimeout(() => reject(new Error("fetch still running after 10 s")), 10_000).unref());
-    await assert.rejects(Promise.race([fetching, gaveUp]), (e: unknown) => (e as {code?: string}).code === "FETCH_DEADLINE");
-  });
-});
+    it("fetch: a peer that stops answering is cut off at the deadline with FETCH_DEADLINE", async () => {
+      answer = {chunks: [await m4.chunk("probe", 953, 720, Buffer.from("then nothing"))], stall: true};
+      const fetching = n1.store.fetchFrom(peer4, {fromSlot: 950, toSlot: 960});
+      // The test's own bound, far past the node's 1.5 s deadline: without a deadline the fetch never ends.
+      const gaveUp = new Promise((_, reject) =>
+        setTimeout(() => reject(new Error("fetch still running after 10 s")), 10_000).unref(),
+      );
+      await assert.rejects(
+        Promise.race([fetching, gaveUp]),
+        (e: unknown) => (e as {code?: string}).code === "FETCH_DEADLINE",
+      );
+    });
+  },
+);

@@ -29,7 +29,10 @@ describe("a member flooding one node with bytes", {timeout: 120_000}, () => {
     for (const i of [1, 2, 3]) nodes.push(await startStoreNode(c, lock, i, {currentSlot: () => SLOT}));
     m4 = await Member.start(lock, c.nodeDir(4), 4);
     await m4.dial(1);
-    await waitFor("node 1 sees nodes 2, 3 and member 4", async () => (nodes[0] as StoreNode).dht.connected().length === 3);
+    await waitFor(
+      "node 1 sees nodes 2, 3 and member 4",
+      async () => (nodes[0] as StoreNode).dht.connected().length === 3,
+    );
   });
 
   after(async () => {
@@ -61,13 +64,26 @@ describe("a member flooding one node with bytes", {timeout: 120_000}, () => {
     const f = await flooding;
     const secs = (Date.now() - t0) / 1000;
     assert.ok(f.sent < flood.length, "the flood ended before node 2's duty chunks did");
-    assert.deepEqual(answers.filter((a) => a !== "accepted"), [], "an honest current-duty chunk was not admitted");
+    assert.deepEqual(
+      answers.filter((a) => a !== "accepted"),
+      [],
+      "an honest current-duty chunk was not admitted",
+    );
     const allowed = PEER_BYTE_BURST + PEER_BYTES_PER_SEC * secs;
     const floodBytes = (f.answers.accepted ?? 0) * FLOOD_CHUNK;
-    assert.ok(floodBytes <= allowed, `node 1 admitted ${floodBytes} bytes from the flooder in ${secs.toFixed(1)} s, budget ${allowed} (${JSON.stringify(f.answers)})`);
-    assert.ok((f.answers["refused:rate"] ?? 0) > 0, `the flooder was never refused by its budget: ${JSON.stringify(f.answers)}`);
-    assert.equal(await counterValue(n1.metrics.chunksAccepted, {}) >= answers.length, true);
-    assert.ok((await counterValue(n1.metrics.chunksRefused, {reason: "future_slot"})) > 0, "no chunk refused future_slot");
+    assert.ok(
+      floodBytes <= allowed,
+      `node 1 admitted ${floodBytes} bytes from the flooder in ${secs.toFixed(1)} s, budget ${allowed} (${JSON.stringify(f.answers)})`,
+    );
+    assert.ok(
+      (f.answers["refused:rate"] ?? 0) > 0,
+      `the flooder was never refused by its budget: ${JSON.stringify(f.answers)}`,
+    );
+    assert.equal((await counterValue(n1.metrics.chunksAccepted, {})) >= answers.length, true);
+    assert.ok(
+      (await counterValue(n1.metrics.chunksRefused, {reason: "future_slot"})) > 0,
+      "no chunk refused future_slot",
+    );
   });
 
   it("keeps a byte flood on the flooder's side: node 1 reads its budget and one stream window per pause, not the flood", async () => {
@@ -79,7 +95,13 @@ describe("a member flooding one node with bytes", {timeout: 120_000}, () => {
     const [read0, pauses0] = [await read(), await pauses()];
     let stop = false;
     const t0 = Date.now();
-    const flooding = m4.flood(1, Array.from({length: 1000}, (_, k) => big[k % big.length] as Uint8Array), BIG_RATE, () => stop, 0);
+    const flooding = m4.flood(
+      1,
+      Array.from({length: 1000}, (_, k) => big[k % big.length] as Uint8Array),
+      BIG_RATE,
+      () => stop,
+      0,
+    );
     await new Promise((r) => setTimeout(r, BIG_FLOOD_MS));
     const secs = (Date.now() - t0) / 1000;
     const [bytes, paused] = [(await read()) - read0, (await pauses()) - pauses0];
@@ -89,7 +111,13 @@ describe("a member flooding one node with bytes", {timeout: 120_000}, () => {
     const bound = PEER_BYTE_BURST + PEER_BYTES_PER_SEC * secs + (paused + 1) * MAX_STREAM_WINDOW_BYTES;
     const mib = (x: number) => `${(x / 2 ** 20).toFixed(1)} MiB`;
     assert.ok(paused > 0, "node 1 never paused the flooder's stream");
-    assert.ok(bytes <= bound, `node 1 read ${mib(bytes)} in ${secs.toFixed(1)} s, more than its budget and ${paused} windows (${mib(bound)})`);
-    assert.ok(bytes < offered / 2, `node 1 read ${mib(bytes)} of the ${mib(offered)} the flooder wrote: flow control held nothing back`);
+    assert.ok(
+      bytes <= bound,
+      `node 1 read ${mib(bytes)} in ${secs.toFixed(1)} s, more than its budget and ${paused} windows (${mib(bound)})`,
+    );
+    assert.ok(
+      bytes < offered / 2,
+      `node 1 read ${mib(bytes)} of the ${mib(offered)} the flooder wrote: flow control held nothing back`,
+    );
   });
 });

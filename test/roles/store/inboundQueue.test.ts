@@ -34,7 +34,8 @@ describe("inbound queue bounded by bytes", () => {
   it("drops the busiest peer's newest bytes once the byte bound is passed, and keeps the current duty's small chunk", () => {
     const q = new InboundQueue<string>(4096, 3_000_000);
     const dropped: string[] = [];
-    for (let i = 0; i < 5; i++) dropped.push(...q.push({peer: 4, priority: 1, bytes: 1_000_000, item: `flood${i}`}).map((d) => d.item));
+    for (let i = 0; i < 5; i++)
+      dropped.push(...q.push({peer: 4, priority: 1, bytes: 1_000_000, item: `flood${i}`}).map((d) => d.item));
     dropped.push(...q.push({peer: 2, priority: 1, bytes: 500, item: "duty"}).map((d) => d.item));
     assert.ok(q.bytes <= 3_000_000, `${q.bytes} bytes queued`);
     assert.deepEqual(dropped, ["flood3", "flood4", "flood2"]);

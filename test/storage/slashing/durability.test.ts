@@ -65,6 +65,9 @@ describe("slashing protection durability", () => {
 
   it("a refusal also comes back (the flush wait does not swallow verdicts)", async () => {
     const sp = new SlashingProtection(env, real);
-    await assert.rejects(sp.checkAndInsertBlock({pubkey: PK, slot: 7, signingRoot: root(2)}), (e: Error & {code?: string}) => e.code === "SLASHING_DOUBLE_PROPOSAL");
+    await assert.rejects(
+      sp.checkAndInsertBlock({pubkey: PK, slot: 7, signingRoot: root(2)}),
+      (e: Error & {code?: string}) => e.code === "SLASHING_DOUBLE_PROPOSAL",
+    );
   });
 });

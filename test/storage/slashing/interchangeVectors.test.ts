@@ -17,8 +17,21 @@ interface Vector {
     should_succeed: boolean;
     contains_slashable_data: boolean;
     interchange: unknown;
-    blocks: {pubkey: string; slot: string; signing_root?: string; should_succeed: boolean; should_succeed_complete?: boolean}[];
-    attestations: {pubkey: string; source_epoch: string; target_epoch: string; signing_root?: string; should_succeed: boolean; should_succeed_complete?: boolean}[];
+    blocks: {
+      pubkey: string;
+      slot: string;
+      signing_root?: string;
+      should_succeed: boolean;
+      should_succeed_complete?: boolean;
+    }[];
+    attestations: {
+      pubkey: string;
+      source_epoch: string;
+      target_epoch: string;
+      signing_root?: string;
+      should_succeed: boolean;
+      should_succeed_complete?: boolean;
+    }[];
   }[];
 }
 
@@ -26,14 +39,25 @@ interface Vector {
 const NO_ROOT = "0x" + "00".repeat(32);
 
 type Held = Set<string>;
-const blockKey = (pubkey: string, slot: string, root: string) => `${pubkey.toLowerCase()}/b/${slot}/${root.toLowerCase()}`;
-const attKey = (pubkey: string, source: string, target: string, root: string) => `${pubkey.toLowerCase()}/a/${source}/${target}/${root.toLowerCase()}`;
+const blockKey = (pubkey: string, slot: string, root: string) =>
+  `${pubkey.toLowerCase()}/b/${slot}/${root.toLowerCase()}`;
+const attKey = (pubkey: string, source: string, target: string, root: string) =>
+  `${pubkey.toLowerCase()}/a/${source}/${target}/${root.toLowerCase()}`;
 
 /** The messages with a signing root that an interchange gives the database. */
 function hold(held: Held, interchange: unknown): void {
-  for (const d of (interchange as {data: {pubkey: string; signed_blocks: {slot: string; signing_root?: string}[]; signed_attestations: {source_epoch: string; target_epoch: string; signing_root?: string}[]}[]}).data) {
+  for (const d of (
+    interchange as {
+      data: {
+        pubkey: string;
+        signed_blocks: {slot: string; signing_root?: string}[];
+        signed_attestations: {source_epoch: string; target_epoch: string; signing_root?: string}[];
+      }[];
+    }
+  ).data) {
     for (const b of d.signed_blocks) if (b.signing_root) held.add(blockKey(d.pubkey, b.slot, b.signing_root));
-    for (const a of d.signed_attestations) if (a.signing_root) held.add(attKey(d.pubkey, a.source_epoch, a.target_epoch, a.signing_root));
+    for (const a of d.signed_attestations)
+      if (a.signing_root) held.add(attKey(d.pubkey, a.source_epoch, a.target_epoch, a.signing_root));
   }
 }
 
@@ -62,7 +86,9 @@ describe("the official EIP-3076 interchange tests (eth-clients, v5.3.0)", () => 
     await rm(dir, {recursive: true, force: true});
   });
 
-  const files = readdirSync(VECTORS).filter((f) => f.endsWith(".json")).sort();
+  const files = readdirSync(VECTORS)
+    .filter((f) => f.endsWith(".json"))
+    .sort();
   it("are all here", () => assert.equal(files.length, 38));
 
   for (const file of files) {
@@ -82,22 +108,36 @@ describe("the official EIP-3076 interchange tests (eth-clients, v5.3.0)", () => 
             continue;
           }
           if (imported !== null) {
-            assert.ok(step.contains_slashable_data, `step ${k}: a valid interchange without slashable data was refused: ${imported.message}`);
+            assert.ok(
+              step.contains_slashable_data,
+              `step ${k}: a valid interchange without slashable data was refused: ${imported.message}`,
+            );
             return;
           }
           hold(held, step.interchange);
           for (const [j, b] of step.blocks.entries()) {
             const key = blockKey(b.pubkey, b.slot, b.signing_root ?? NO_ROOT);
-            const signed = await db.checkAndInsertBlock({pubkey: b.pubkey, slot: Number(b.slot), signingRoot: b.signing_root ?? NO_ROOT}).then(
-              () => true,
-              () => false,
+            const signed = await db
+              .checkAndInsertBlock({pubkey: b.pubkey, slot: Number(b.slot), signingRoot: b.signing_root ?? NO_ROOT})
+              .then(
+                () => true,
+                () => false,
+              );
+            assert.equal(
+              signed,
+              expected(b, b.signing_root !== undefined && held.has(key)),
+              `step ${k}, block ${j} (slot ${b.slot}, root ${b.signing_root ?? "none"})`,
             );
-            assert.equal(signed, expected(b, b.signing_root !== undefined && held.has(key)), `step ${k}, block ${j} (slot ${b.slot}, root ${b.signing_root ?? "none"})`);
             if (signed) held.add(key);
           }
           for (const [j, a] of step.attestations.entries()) {
             const key = attKey(a.pubkey, a.source_epoch, a.target_epoch, a.signing_root ?? NO_ROOT);
-            const req = {pubkey: a.pubkey, sourceEpoch: Number(a.source_epoch), targetEpoch: Number(a.target_epoch), signingRoot: a.signing_root ?? NO_ROOT};
+            const req = {
+              pubkey: a.pubkey,
+              sourceEpoch: Number(a.source_epoch),
+              targetEpoch: Number(a.target_epoch),
+              signingRoot: a.signing_root ?? NO_ROOT,
+            };
             const [verdict] = await db.checkAndInsertAttestations([req]);
             const message = `step ${k}, attestation ${j} (${a.source_epoch}->${a.target_epoch}, root ${a.signing_root ?? "none"})`;
             assert.equal(verdict?.ok, expected(a, a.signing_root !== undefined && held.has(key)), message);

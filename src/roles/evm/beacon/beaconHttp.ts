@@ -16,12 +16,21 @@ export const BEACON_TIMEOUT_MS = 2_000;
  * than some nodes serve). Every failure is a typed error naming the node by its label, never its real URL,
  * with the HTTP status when there was one: the beacon set decides from it whether the node is at fault.
  */
-export function getJson<T>(t: BeaconTarget, route: string, schema: z.ZodType<T>, timeoutMs = BEACON_TIMEOUT_MS): Promise<T> {
+export function getJson<T>(
+  t: BeaconTarget,
+  route: string,
+  schema: z.ZodType<T>,
+  timeoutMs = BEACON_TIMEOUT_MS,
+): Promise<T> {
   return requestJson(t, route, schema, {headers: {...t.headers, accept: "application/json"}}, timeoutMs);
 }
 
 export function postJsonFor<T>(t: BeaconTarget, route: string, body: unknown, schema: z.ZodType<T>): Promise<T> {
-  return requestJson(t, route, schema, {method: "POST", headers: {...t.headers, accept: "application/json", "content-type": "application/json"}, body: JSON.stringify(body)});
+  return requestJson(t, route, schema, {
+    method: "POST",
+    headers: {...t.headers, accept: "application/json", "content-type": "application/json"},
+    body: JSON.stringify(body),
+  });
 }
 
 /**
@@ -30,21 +39,36 @@ export function postJsonFor<T>(t: BeaconTarget, route: string, body: unknown, sc
  * and its per-item failures; that says nothing about the node's health, so it must not bench it.
  */
 export async function postJson(t: BeaconTarget, route: string, body: unknown): Promise<void> {
-  const res = await send(t, route, {method: "POST", headers: {...t.headers, "content-type": "application/json"}, body: JSON.stringify(body)});
+  const res = await send(t, route, {
+    method: "POST",
+    headers: {...t.headers, "content-type": "application/json"},
+    body: JSON.stringify(body),
+  });
   if (res.ok) return;
   const text = await readText(t, route, res);
   // A batch refused item by item says which items: the valid ones were taken (see submitFailures.ts).
   const refused = Array.isArray(body) ? itemsRefused(t, route, res.status, text, body.length) : undefined;
   if (refused) throw refused;
   const reason = text.slice(0, 300);
-  throw new BeaconError({code: "BEACON_REFUSED", url: t.label, route, status: res.status, reason}, `beacon node ${t.label} refused ${route} (HTTP ${res.status}): ${reason}`);
+  throw new BeaconError(
+    {code: "BEACON_REFUSED", url: t.label, route, status: res.status, reason},
+    `beacon node ${t.label} refused ${route} (HTTP ${res.status}): ${reason}`,
+  );
 }
 
-async function send(t: BeaconTarget, route: string, init: RequestInit, timeoutMs = BEACON_TIMEOUT_MS): Promise<Response> {
+async function send(
+  t: BeaconTarget,
+  route: string,
+  init: RequestInit,
+  timeoutMs = BEACON_TIMEOUT_MS,
+): Promise<Response> {
   try {
     return await cappedFetch(t.url + route, {...init, signal: AbortSignal.timeout(timeoutMs)});
   } catch (e) {
-    throw new BeaconError({code: "BEACON_UNREACHABLE", urls: [t.label], reason: errorMessage(e)}, `beacon node ${t.label} did not answer ${route}: ${errorMessage(e)}`);
+    throw new BeaconError(
+      {code: "BEACON_UNREACHABLE", urls: [t.label], reason: errorMessage(e)},
+      `beacon node ${t.label} did not answer ${route}: ${errorMessage(e)}`,
+    );
   }
 }
 
@@ -57,19 +81,34 @@ async function readText(t: BeaconTarget, route: string, res: Response): Promise<
       const type = {code: "BEACON_BAD_RESPONSE" as const, url: t.label, route, status: res.status, reason: e.message};
       throw new BeaconError(type, `beacon node ${t.label} answered ${route}: ${e.message}`);
     }
-    throw new BeaconError({code: "BEACON_UNREACHABLE", urls: [t.label], reason: errorMessage(e)}, `beacon node ${t.label} broke off its answer to ${route}: ${errorMessage(e)}`);
+    throw new BeaconError(
+      {code: "BEACON_UNREACHABLE", urls: [t.label], reason: errorMessage(e)},
+      `beacon node ${t.label} broke off its answer to ${route}: ${errorMessage(e)}`,
+    );
   }
 }
 
 /** 4xx: the node answered and refused this request; 5xx: the node is failing (503: syncing). */
 export function httpError(t: BeaconTarget, route: string, status: number, reason: string): BeaconError {
   if (status >= 400 && status < 500) {
-    return new BeaconError({code: "BEACON_REFUSED", url: t.label, route, status, reason}, `beacon node ${t.label} refused ${route} (HTTP ${status}): ${reason}`);
+    return new BeaconError(
+      {code: "BEACON_REFUSED", url: t.label, route, status, reason},
+      `beacon node ${t.label} refused ${route} (HTTP ${status}): ${reason}`,
+    );
   }
-  return new BeaconError({code: "BEACON_BAD_RESPONSE", url: t.label, route, status, reason}, `beacon node ${t.label} answered ${route} with HTTP ${status}: ${reason}`);
+  return new BeaconError(
+    {code: "BEACON_BAD_RESPONSE", url: t.label, route, status, reason},
+    `beacon node ${t.label} answered ${route} with HTTP ${status}: ${reason}`,
+  );
 }
 
-async function requestJson<T>(t: BeaconTarget, route: string, schema: z.ZodType<T>, init: RequestInit, timeoutMs = BEACON_TIMEOUT_MS): Promise<T> {
+async function requestJson<T>(
+  t: BeaconTarget,
+  route: string,
+  schema: z.ZodType<T>,
+  init: RequestInit,
+  timeoutMs = BEACON_TIMEOUT_MS,
+): Promise<T> {
   const res = await send(t, route, init, timeoutMs);
   const text = await readText(t, route, res);
   if (!res.ok) throw httpError(t, route, res.status, text.slice(0, 200));
@@ -77,7 +116,10 @@ async function requestJson<T>(t: BeaconTarget, route: string, schema: z.ZodType<
   try {
     json = JSON.parse(text);
   } catch {
-    throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: t.label, route, status: res.status, reason: "not JSON"}, `beacon node ${t.label} answered ${route} with something that is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+    throw new BeaconError(
+      {code: "BEACON_BAD_RESPONSE", url: t.label, route, status: res.status, reason: "not JSON"},
+      `beacon node ${t.label} answered ${route} with something that is not JSON: ${JSON.stringify(text.slice(0, 80))}`,
+    );
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {

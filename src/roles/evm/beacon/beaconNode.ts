@@ -3,7 +3,17 @@ import {type BeaconConfig, chainConfigFromJson, createBeaconConfig, createChainF
 import {mainnetChainConfig, minimalChainConfig} from "@lodestar/config/configs";
 import {ACTIVE_PRESET, ForkSeq, SLOTS_PER_EPOCH} from "@lodestar/params";
 import {createHash} from "node:crypto";
-import {type Attestation, type BeaconBlock, type Epoch, type Slot, type altair, type electra, type phase0, ssz, sszTypesFor} from "@lodestar/types";
+import {
+  type Attestation,
+  type BeaconBlock,
+  type Epoch,
+  type Slot,
+  type altair,
+  type electra,
+  type phase0,
+  ssz,
+  sszTypesFor,
+} from "@lodestar/types";
 import type {ForkName, ForkPostElectra} from "@lodestar/params";
 import {BitArray} from "@chainsafe/ssz";
 import {fromHex, toHex} from "../../../hotpath/bytes.js";
@@ -104,29 +114,55 @@ export class BeaconNode {
   static async connect(urlsOrSet: string[] | BeaconSet): Promise<BeaconNode> {
     const owned = Array.isArray(urlsOrSet);
     const set = owned ? new BeaconSet(urlsOrSet) : urlsOrSet;
-    const chain = await set.read("genesis and spec", async (e) => {
-      const [genesis, spec] = await Promise.all([getJson(e, "/eth/v1/beacon/genesis", genesisResponse), getJson(e, "/eth/v1/config/spec", specResponse)]);
-      const preset = spec.data.PRESET_BASE;
-      if (preset !== ACTIVE_PRESET) {
-        throw new BeaconError(
-          {code: "BEACON_PRESET_MISMATCH", url: e.label, nodePreset: preset, localPreset: ACTIVE_PRESET},
-          `beacon node ${e.label} runs the ${preset} preset but r3dv was started with ${ACTIVE_PRESET}; a devnet lock selects minimal, every other network mainnet`,
-        );
-      }
-      return {genesis, spec};
-      // The spec check is this client's: a node it refuses (wrong preset, a spec it cannot read) may still be
-      // well for readiness, so connecting leaves health to the probe and the duties' own requests.
-    }, {bench: false});
+    const chain = await set.read(
+      "genesis and spec",
+      async (e) => {
+        const [genesis, spec] = await Promise.all([
+          getJson(e, "/eth/v1/beacon/genesis", genesisResponse),
+          getJson(e, "/eth/v1/config/spec", specResponse),
+        ]);
+        const preset = spec.data.PRESET_BASE;
+        if (preset !== ACTIVE_PRESET) {
+          throw new BeaconError(
+            {code: "BEACON_PRESET_MISMATCH", url: e.label, nodePreset: preset, localPreset: ACTIVE_PRESET},
+            `beacon node ${e.label} runs the ${preset} preset but r3dv was started with ${ACTIVE_PRESET}; a devnet lock selects minimal, every other network mainnet`,
+          );
+        }
+        return {genesis, spec};
+        // The spec check is this client's: a node it refuses (wrong preset, a spec it cannot read) may still be
+        // well for readiness, so connecting leaves health to the probe and the duties' own requests.
+      },
+      {bench: false},
+    );
     const {genesis, spec} = chain;
     const base = spec.data.PRESET_BASE === "minimal" ? minimalChainConfig : mainnetChainConfig;
     const chainConfig = createChainForkConfig({...base, ...chainConfigFromJson(spec.data as Record<string, unknown>)});
     const config = createBeaconConfig(chainConfig, fromHex(genesis.data.genesis_validators_root));
-    const slotMs = spec.data.SLOT_DURATION_MS !== undefined ? Number(spec.data.SLOT_DURATION_MS) : Number(spec.data.SECONDS_PER_SLOT) * 1000;
+    const slotMs =
+      spec.data.SLOT_DURATION_MS !== undefined
+        ? Number(spec.data.SLOT_DURATION_MS)
+        : Number(spec.data.SECONDS_PER_SLOT) * 1000;
     // One Lodestar client per node, each with one URL: failover and health are the set's, not the library's.
-    const apis = new Map<BeaconEndpoint, ApiClient>(set.endpoints.map((e) => [e, getClient({baseUrl: e.url, globalInit: {timeoutMs: BEACON_TIMEOUT_MS, headers: e.headers}, fetch: cappedFetch}, {config})]));
+    const apis = new Map<BeaconEndpoint, ApiClient>(
+      set.endpoints.map((e) => [
+        e,
+        getClient(
+          {baseUrl: e.url, globalInit: {timeoutMs: BEACON_TIMEOUT_MS, headers: e.headers}, fetch: cappedFetch},
+          {config},
+        ),
+      ]),
+    );
     const dueBps = (spec.data as Record<string, unknown>).ATTESTATION_DUE_BPS;
     if (owned) set.start();
-    return new BeaconNode(set, config, Number(genesis.data.genesis_time), slotMs, dueBps === undefined ? undefined : Number(dueBps), apis, owned);
+    return new BeaconNode(
+      set,
+      config,
+      Number(genesis.data.genesis_time),
+      slotMs,
+      dueBps === undefined ? undefined : Number(dueBps),
+      apis,
+      owned,
+    );
   }
 
   /** Stops the health probe if this client started it. */
@@ -172,7 +208,12 @@ export class BeaconNode {
 
   async syncing(): Promise<{headSlot: number; syncDistance: number; isSyncing: boolean; isOptimistic: boolean}> {
     const res = await this.read("/eth/v1/node/syncing", (e) => getJson(e, "/eth/v1/node/syncing", syncingResponse));
-    return {headSlot: Number(res.data.head_slot), syncDistance: Number(res.data.sync_distance), isSyncing: res.data.is_syncing, isOptimistic: res.data.is_optimistic ?? false};
+    return {
+      headSlot: Number(res.data.head_slot),
+      syncDistance: Number(res.data.sync_distance),
+      isSyncing: res.data.is_syncing,
+      isOptimistic: res.data.is_optimistic ?? false,
+    };
   }
 
   /** Validator indices of the given public keys; keys the chain does not know are absent from the map. */
@@ -184,7 +225,8 @@ export class BeaconNode {
       try {
         return await postJsonFor(e, route, {ids: pubkeys}, validatorsResponse);
       } catch (err) {
-        if (!(err instanceof BeaconError && [404, 405].includes((err.type as {status?: number}).status ?? 0))) throw err;
+        if (!(err instanceof BeaconError && [404, 405].includes((err.type as {status?: number}).status ?? 0)))
+          throw err;
         return getJson(e, `${route}?${pubkeys.map((p) => `id=${p}`).join("&")}`, validatorsResponse);
       }
     });
@@ -214,7 +256,11 @@ export class BeaconNode {
   async proposerDuties(epoch: Epoch): Promise<{dependentRoot: string; duties: ProposerDuty[]}> {
     const route = `/eth/v1/validator/duties/proposer/${epoch}`;
     const res = await this.read(route, (e) => getJson(e, route, proposerDutiesResponse));
-    const duties = res.data.map((d) => ({pubkey: d.pubkey.toLowerCase(), validatorIndex: Number(d.validator_index), slot: Number(d.slot)}));
+    const duties = res.data.map((d) => ({
+      pubkey: d.pubkey.toLowerCase(),
+      validatorIndex: Number(d.validator_index),
+      slot: Number(d.slot),
+    }));
     return {dependentRoot: dependentKey(res.dependent_root, res.data), duties};
   }
 
@@ -237,12 +283,25 @@ export class BeaconNode {
     if (atts.length === 0) return new Map();
     const slot = atts[0]?.data.slot as number;
     if (this.isElectra(slot)) {
-      const signedAttestations = atts.map((a) => ({committeeIndex: a.committeeIndex, attesterIndex: a.validatorIndex, data: a.data, signature: a.signature}));
+      const signedAttestations = atts.map((a) => ({
+        committeeIndex: a.committeeIndex,
+        attesterIndex: a.validatorIndex,
+        data: a.data,
+        signature: a.signature,
+      }));
       const route = "submitPoolAttestationsV2";
-      return this.set.submitItems(route, signedAttestations, (e, items) => this.callBatch(e, route, items.length, () => this.api(e).beacon.submitPoolAttestationsV2({signedAttestations: items})));
+      return this.set.submitItems(route, signedAttestations, (e, items) =>
+        this.callBatch(e, route, items.length, () =>
+          this.api(e).beacon.submitPoolAttestationsV2({signedAttestations: items}),
+        ),
+      );
     }
     const body = atts.map((a) =>
-      ssz.phase0.Attestation.toJson({aggregationBits: BitArray.fromSingleBit(a.committeeLength, a.validatorCommitteeIndex), data: a.data, signature: a.signature}),
+      ssz.phase0.Attestation.toJson({
+        aggregationBits: BitArray.fromSingleBit(a.committeeLength, a.validatorCommitteeIndex),
+        data: a.data,
+        signature: a.signature,
+      }),
     );
     const route = "/eth/v1/beacon/pool/attestations";
     return this.set.submitItems(route, body, (e, items) => postJson(e, route, items));
@@ -256,7 +315,9 @@ export class BeaconNode {
       return this.read(route, async (e) => {
         const res = await getJson(e, route, versionedData).catch(emptyPoolAsRefusal);
         const fork = this.forkOf(e, route, slot, res.version);
-        return readSsz(e, route, "aggregate", () => sszTypesFor(fork as ForkPostElectra).Attestation.fromJson(res.data));
+        return readSsz(e, route, "aggregate", () =>
+          sszTypesFor(fork as ForkPostElectra).Attestation.fromJson(res.data),
+        );
       });
     }
     const route = `/eth/v1/validator/aggregate_attestation?${query}`;
@@ -271,7 +332,11 @@ export class BeaconNode {
   async publishAggregates(slot: Slot, signed: {message: unknown; signature: Uint8Array}[]): Promise<ItemFailures> {
     if (this.isElectra(slot)) {
       const route = "publishAggregateAndProofsV2";
-      return this.set.submitItems(route, signed, (e, items) => this.callBatch(e, route, items.length, () => this.api(e).validator.publishAggregateAndProofsV2({signedAggregateAndProofs: items as never})));
+      return this.set.submitItems(route, signed, (e, items) =>
+        this.callBatch(e, route, items.length, () =>
+          this.api(e).validator.publishAggregateAndProofsV2({signedAggregateAndProofs: items as never}),
+        ),
+      );
     }
     const route = "/eth/v1/validator/aggregate_and_proofs";
     const body = signed.map((s) => ssz.phase0.SignedAggregateAndProof.toJson(s as never));
@@ -290,10 +355,15 @@ export class BeaconNode {
       // nodes new enough for Electra send this route's metadata; the lenient JSON path is for older ones.
       const route = "produceBlockV3";
       return this.read(route, async (e) => {
-        const res = await this.request(e, route, () => this.api(e).validator.produceBlockV3({slot, randaoReveal, graffiti, blindedLocal: false}));
+        const res = await this.request(e, route, () =>
+          this.api(e).validator.produceBlockV3({slot, randaoReveal, graffiti, blindedLocal: false}),
+        );
         const contents = this.value(e, route, res) as electra.BlockContents;
         if ((res.meta() as {executionPayloadBlinded: boolean}).executionPayloadBlinded) {
-          throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: "blinded block"}, `beacon node ${e.label} returned a blinded block; r3dv does not use builders`);
+          throw new BeaconError(
+            {code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: "blinded block"},
+            `beacon node ${e.label} returned a blinded block; r3dv does not use builders`,
+          );
         }
         return {fork: this.config.getForkName(slot), block: contents.block, contents};
       });
@@ -302,7 +372,10 @@ export class BeaconNode {
     return this.read(route, async (e) => {
       const res = await getJson(e, route, versionedData);
       const fork = this.forkOf(e, route, slot, res.version);
-      return {fork, block: readSsz(e, route, "block", () => this.config.getForkTypes(slot).BeaconBlock.fromJson(res.data))};
+      return {
+        fork,
+        block: readSsz(e, route, "block", () => this.config.getForkTypes(slot).BeaconBlock.fromJson(res.data)),
+      };
     });
   }
 
@@ -310,7 +383,10 @@ export class BeaconNode {
   private forkOf(e: BeaconEndpoint, route: string, slot: Slot, version: string | undefined): ForkName {
     const fork = this.config.getForkName(slot);
     if (version !== undefined && version !== fork) {
-      throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: `${version} answer, expected ${fork}`}, `beacon node ${e.label} answered ${route} for a ${fork} slot in the ${version} format`);
+      throw new BeaconError(
+        {code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: `${version} answer, expected ${fork}`},
+        `beacon node ${e.label} answered ${route} for a ${fork} slot in the ${version} format`,
+      );
     }
     return fork;
   }
@@ -318,11 +394,21 @@ export class BeaconNode {
   async publishBlock(produced: ProducedBlock, signature: Uint8Array): Promise<void> {
     const slot = produced.block.slot;
     if (produced.contents) {
-      const signedBlockOrContents = {signedBlock: {message: produced.block, signature}, kzgProofs: produced.contents.kzgProofs, blobs: produced.contents.blobs};
+      const signedBlockOrContents = {
+        signedBlock: {message: produced.block, signature},
+        kzgProofs: produced.contents.kzgProofs,
+        blobs: produced.contents.blobs,
+      };
       const route = "publishBlockV2";
-      return this.submit(route, (e) => this.call(e, route, () => this.api(e).beacon.publishBlockV2({signedBlockContents: signedBlockOrContents as never})));
+      return this.submit(route, (e) =>
+        this.call(e, route, () =>
+          this.api(e).beacon.publishBlockV2({signedBlockContents: signedBlockOrContents as never}),
+        ),
+      );
     }
-    const signed = this.config.getForkTypes(slot).SignedBeaconBlock.toJson({message: produced.block as never, signature});
+    const signed = this.config
+      .getForkTypes(slot)
+      .SignedBeaconBlock.toJson({message: produced.block as never, signature});
     const route = "/eth/v1/beacon/blocks";
     return this.submit(route, (e) => postJson(e, route, signed));
   }
@@ -341,7 +427,9 @@ export class BeaconNode {
   async committeesAt(slot: Slot): Promise<Map<number, number[]>> {
     const route = `/eth/v1/beacon/states/head/committees?epoch=${this.epochOf(slot)}&slot=${slot}`;
     const res = await this.read(route, (e) => getJson(e, route, committeesResponse));
-    return new Map(res.data.filter((c) => Number(c.slot) === slot).map((c) => [Number(c.index), c.validators.map(Number)]));
+    return new Map(
+      res.data.filter((c) => Number(c.slot) === slot).map((c) => [Number(c.index), c.validators.map(Number)]),
+    );
   }
 
   /**
@@ -357,7 +445,9 @@ export class BeaconNode {
         throw err;
       });
       if (res === null) return null;
-      const type = electra ? sszTypesFor(this.forkOf(e, route, blockSlot, res.version) as ForkPostElectra).Attestation : ssz.phase0.Attestation;
+      const type = electra
+        ? sszTypesFor(this.forkOf(e, route, blockSlot, res.version) as ForkPostElectra).Attestation
+        : ssz.phase0.Attestation;
       return readSsz(e, route, "attestation list", () => res.data.map((a) => type.fromJson(a)));
     });
   }
@@ -371,9 +461,18 @@ export class BeaconNode {
   }
 
   /** A batch submission of `count` items through the client: a refusal keeps the failures of its items. */
-  private async callBatch(e: BeaconEndpoint, route: string, count: number, f: () => Promise<BatchResponse>): Promise<void> {
+  private async callBatch(
+    e: BeaconEndpoint,
+    route: string,
+    count: number,
+    f: () => Promise<BatchResponse>,
+  ): Promise<void> {
     const res = await this.request(e, route, f);
-    if (!res.ok) throw itemsRefused(e, route, res.status, await res.errorBody(), count) ?? httpError(e, route, res.status, scrubUrl(e, errorMessage(res.error())));
+    if (!res.ok)
+      throw (
+        itemsRefused(e, route, res.status, await res.errorBody(), count) ??
+        httpError(e, route, res.status, scrubUrl(e, errorMessage(res.error())))
+      );
   }
 
   /** Network failures and timeouts become typed errors naming the node (by label: the library quotes the real URL). */
@@ -382,7 +481,10 @@ export class BeaconNode {
       return await f();
     } catch (err) {
       const reason = scrubUrl(e, errorMessage(err));
-      throw new BeaconError({code: "BEACON_UNREACHABLE", urls: [e.label], reason}, `beacon node ${e.label} call ${route} failed: ${reason}`);
+      throw new BeaconError(
+        {code: "BEACON_UNREACHABLE", urls: [e.label], reason},
+        `beacon node ${e.label} call ${route} failed: ${reason}`,
+      );
     }
   }
 
@@ -391,7 +493,10 @@ export class BeaconNode {
     try {
       return res.value();
     } catch (err) {
-      throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: errorMessage(err)}, `beacon node ${e.label} answered ${route} with an invalid body: ${errorMessage(err)}`);
+      throw new BeaconError(
+        {code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: errorMessage(err)},
+        `beacon node ${e.label} answered ${route} with an invalid body: ${errorMessage(err)}`,
+      );
     }
   }
 
@@ -401,7 +506,11 @@ export class BeaconNode {
   async syncCommitteeDuties(epoch: Epoch, indices: number[]): Promise<SyncDuty[]> {
     const route = `/eth/v1/validator/duties/sync/${epoch}`;
     const res = await this.read(route, (e) => postJsonFor(e, route, indices.map(String), syncDutiesResponse));
-    return res.data.map((d) => ({pubkey: d.pubkey.toLowerCase(), validatorIndex: Number(d.validator_index), validatorSyncCommitteeIndices: d.validator_sync_committee_indices.map(Number)}));
+    return res.data.map((d) => ({
+      pubkey: d.pubkey.toLowerCase(),
+      validatorIndex: Number(d.validator_index),
+      validatorSyncCommitteeIndices: d.validator_sync_committee_indices.map(Number),
+    }));
   }
 
   /** The node's head block (slot and root): a sync committee message signs its root. */
@@ -415,10 +524,18 @@ export class BeaconNode {
   async submitSyncCommitteeMessages(signatures: altair.SyncCommitteeMessage[]): Promise<ItemFailures> {
     if (signatures.length === 0) return new Map();
     const route = "submitPoolSyncCommitteeSignatures";
-    return this.set.submitItems(route, signatures, (e, items) => this.callBatch(e, route, items.length, () => this.api(e).beacon.submitPoolSyncCommitteeSignatures({signatures: items})));
+    return this.set.submitItems(route, signatures, (e, items) =>
+      this.callBatch(e, route, items.length, () =>
+        this.api(e).beacon.submitPoolSyncCommitteeSignatures({signatures: items}),
+      ),
+    );
   }
 
-  async syncCommitteeContribution(slot: Slot, subcommitteeIndex: number, beaconBlockRoot: Uint8Array): Promise<altair.SyncCommitteeContribution> {
+  async syncCommitteeContribution(
+    slot: Slot,
+    subcommitteeIndex: number,
+    beaconBlockRoot: Uint8Array,
+  ): Promise<altair.SyncCommitteeContribution> {
     const route = `/eth/v1/validator/sync_committee_contribution?slot=${slot}&subcommittee_index=${subcommitteeIndex}&beacon_block_root=${toHex(beaconBlockRoot)}`;
     // Read inside the set's read: a node answering garbage is passed over for the next one.
     return this.read(route, async (e) => {
@@ -431,7 +548,11 @@ export class BeaconNode {
   async publishContributions(contributionAndProofs: altair.SignedContributionAndProof[]): Promise<ItemFailures> {
     if (contributionAndProofs.length === 0) return new Map();
     const route = "publishContributionAndProofs";
-    return this.set.submitItems(route, contributionAndProofs, (e, items) => this.callBatch(e, route, items.length, () => this.api(e).validator.publishContributionAndProofs({contributionAndProofs: items})));
+    return this.set.submitItems(route, contributionAndProofs, (e, items) =>
+      this.callBatch(e, route, items.length, () =>
+        this.api(e).validator.publishContributionAndProofs({contributionAndProofs: items}),
+      ),
+    );
   }
 
   /**
@@ -441,14 +562,18 @@ export class BeaconNode {
   async prepareBeaconCommitteeSubnets(subscriptions: BeaconCommitteeSubscription[]): Promise<void> {
     if (subscriptions.length === 0) return;
     const route = "prepareBeaconCommitteeSubnet";
-    return this.submit(route, (e) => this.call(e, route, () => this.api(e).validator.prepareBeaconCommitteeSubnet({subscriptions})));
+    return this.submit(route, (e) =>
+      this.call(e, route, () => this.api(e).validator.prepareBeaconCommitteeSubnet({subscriptions})),
+    );
   }
 
   /** `POST /eth/v1/validator/sync_committee_subscriptions`: the node joins the sync subnets until `untilEpoch`. */
   async prepareSyncCommitteeSubnets(subscriptions: SyncCommitteeSubscription[]): Promise<void> {
     if (subscriptions.length === 0) return;
     const route = "prepareSyncCommitteeSubnets";
-    return this.submit(route, (e) => this.call(e, route, () => this.api(e).validator.prepareSyncCommitteeSubnets({subscriptions})));
+    return this.submit(route, (e) =>
+      this.call(e, route, () => this.api(e).validator.prepareSyncCommitteeSubnets({subscriptions})),
+    );
   }
 
   /**
@@ -458,7 +583,9 @@ export class BeaconNode {
   async prepareBeaconProposer(proposers: ProposerPreparation[]): Promise<void> {
     if (proposers.length === 0) return;
     const route = "prepareBeaconProposer";
-    return this.submit(route, (e) => this.call(e, route, () => this.api(e).validator.prepareBeaconProposer({proposers})));
+    return this.submit(route, (e) =>
+      this.call(e, route, () => this.api(e).validator.prepareBeaconProposer({proposers})),
+    );
   }
 }
 
@@ -504,6 +631,9 @@ function readSsz<T>(e: BeaconEndpoint, route: string, what: string, read: () => 
   try {
     return read();
   } catch (err) {
-    throw new BeaconError({code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: errorMessage(err)}, `beacon node ${e.label} answered ${route} with an unreadable ${what}: ${errorMessage(err)}`);
+    throw new BeaconError(
+      {code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: errorMessage(err)},
+      `beacon node ${e.label} answered ${route} with an unreadable ${what}: ${errorMessage(err)}`,
+    );
   }
 }

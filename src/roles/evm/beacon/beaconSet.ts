@@ -59,7 +59,14 @@ export interface BeaconEndpointStatus {
 
 export interface BeaconSetEvents {
   /** Every request to one node; `error` when it failed (the message names the node by its label). */
-  request?(url: string, kind: RequestKind, result: RequestResult, seconds: number, route: string, error?: BeaconError): void;
+  request?(
+    url: string,
+    kind: RequestKind,
+    result: RequestResult,
+    seconds: number,
+    route: string,
+    error?: BeaconError,
+  ): void;
   /** A node changed health (or was benched for another reason). */
   health?(status: BeaconEndpointStatus, previous: BeaconHealth): void;
 }
@@ -120,7 +127,8 @@ function classify(e: BeaconError): RequestResult {
   const status = "status" in t ? t.status : undefined;
   if (status === 503) return "syncing";
   // A batch refused item by item was already known only if every refused item was.
-  if (e instanceof ItemsRefusedError) return e.failures.every((f) => isAlreadyKnown(f.message)) ? "already_known" : "refused";
+  if (e instanceof ItemsRefusedError)
+    return e.failures.every((f) => isAlreadyKnown(f.message)) ? "already_known" : "refused";
   // Checked before the status: Lodestar 1.5.1 answers a block its gossip already saw with HTTP 500
   // `PublishError.Duplicate`, which says the block is on the network, not that the node is failing.
   if (isAlreadyKnown("reason" in t ? t.reason : "")) return "already_known";
@@ -156,10 +164,23 @@ export class BeaconSet {
     private readonly events: BeaconSetEvents = {},
     opts: BeaconSetOptions = {},
   ) {
-    if (urls.length === 0) throw new BeaconError({code: "BEACON_UNREACHABLE", urls: [], reason: "no beacon node URL"}, "no beacon node URL given; pass --beacon-node URL[,URL...]");
+    if (urls.length === 0)
+      throw new BeaconError(
+        {code: "BEACON_UNREACHABLE", urls: [], reason: "no beacon node URL"},
+        "no beacon node URL given; pass --beacon-node URL[,URL...]",
+      );
     const labels = urls.map((u) => beaconTarget(u).label);
     // Two URLs that differ only in their masked parts would share a label (and a metric series): number them.
-    this.endpoints = urls.map((u, i) => new BeaconEndpoint(i + 1, u, labels.indexOf(labels[i] as string) !== labels.lastIndexOf(labels[i] as string) ? `${labels[i]}#${i + 1}` : undefined));
+    this.endpoints = urls.map(
+      (u, i) =>
+        new BeaconEndpoint(
+          i + 1,
+          u,
+          labels.indexOf(labels[i] as string) !== labels.lastIndexOf(labels[i] as string)
+            ? `${labels[i]}#${i + 1}`
+            : undefined,
+        ),
+    );
     this.benchBaseMs = opts.benchBaseMs ?? BENCH_BASE_MS;
     this.probeIntervalMs = opts.probeIntervalMs ?? PROBE_INTERVAL_MS;
   }
@@ -258,7 +279,11 @@ export class BeaconSet {
    * 1.5.1 names none) is asked again with each item alone, so one already known item never hides the invalid
    * ones of its batch, and one invalid item never fails the valid ones. Resolves with the failed items.
    */
-  submitItems<T>(route: string, items: T[], send: (e: BeaconEndpoint, items: T[]) => Promise<void>): Promise<ItemFailures> {
+  submitItems<T>(
+    route: string,
+    items: T[],
+    send: (e: BeaconEndpoint, items: T[]) => Promise<void>,
+  ): Promise<ItemFailures> {
     const targets = this.candidates();
     const errors = items.map((): BeaconError[] => []);
     const taken = items.map(() => false);
@@ -285,7 +310,12 @@ export class BeaconSet {
   }
 
   /** One node's verdict on each item: null when it took the item, else why not. */
-  private async itemVerdicts<T>(e: BeaconEndpoint, route: string, items: T[], send: (e: BeaconEndpoint, items: T[]) => Promise<void>): Promise<(BeaconError | null)[]> {
+  private async itemVerdicts<T>(
+    e: BeaconEndpoint,
+    route: string,
+    items: T[],
+    send: (e: BeaconEndpoint, items: T[]) => Promise<void>,
+  ): Promise<(BeaconError | null)[]> {
     const t0 = performance.now();
     try {
       await send(e, items);
@@ -356,11 +386,19 @@ export class BeaconSet {
   }
 
   /** Records a failed request against its node and returns it as a typed error; anything else is a bug, rethrown. */
-  private failed(e: BeaconEndpoint, kind: RequestKind, route: string, err: unknown, t0: number, bench = true): BeaconError {
+  private failed(
+    e: BeaconEndpoint,
+    kind: RequestKind,
+    route: string,
+    err: unknown,
+    t0: number,
+    bench = true,
+  ): BeaconError {
     if (!(err instanceof BeaconError)) throw err;
     const result = classify(err);
     this.events.request?.(e.label, kind, result, (performance.now() - t0) / 1000, route, err);
-    if (bench && (result === "unreachable" || result === "syncing" || result === "bad_response")) this.bench(e, result, errorMessage(err));
+    if (bench && (result === "unreachable" || result === "syncing" || result === "bad_response"))
+      this.bench(e, result, errorMessage(err));
     return err;
   }
 
@@ -379,7 +417,8 @@ export class BeaconSet {
     e.failures++;
     // A syncing node answers at once, so probing it costs nothing: it is checked again after the base bench
     // every time and is back as soon as it is synced. A failing one backs off.
-    const backoff = reason === "syncing" ? this.benchBaseMs : Math.min(BENCH_MAX_MS, this.benchBaseMs * 2 ** (e.failures - 1));
+    const backoff =
+      reason === "syncing" ? this.benchBaseMs : Math.min(BENCH_MAX_MS, this.benchBaseMs * 2 ** (e.failures - 1));
     e.benchedUntil = now + backoff;
     e.lastError = detail.slice(0, 300);
     const previous = e.health;

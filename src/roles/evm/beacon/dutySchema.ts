@@ -41,10 +41,15 @@ export const attesterDutiesResponse = z.object({
   ),
 });
 
-export const proposerDutiesResponse = z.object({...dutiesMeta, data: z.array(z.object({pubkey, validator_index: uintString, slot: uintString}))});
+export const proposerDutiesResponse = z.object({
+  ...dutiesMeta,
+  data: z.array(z.object({pubkey, validator_index: uintString, slot: uintString})),
+});
 
 export const syncDutiesResponse = z.object({
   data: z.array(z.object({pubkey, validator_index: uintString, validator_sync_committee_indices: z.array(uintString)})),
 });
 
-export const committeesResponse = z.object({data: z.array(z.object({index: uintString, slot: uintString, validators: z.array(uintString)}))});
+export const committeesResponse = z.object({
+  data: z.array(z.object({index: uintString, slot: uintString, validators: z.array(uintString)})),
+});

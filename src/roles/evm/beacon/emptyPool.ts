@@ -11,9 +11,17 @@ const EMPTY_POOL_500 = /"message"\s*:\s*"No (attestation for slot|contribution a
 
 /** Rethrows Lodestar's empty-pool 500 as the refusal it means (not benched, asked again); anything else as it was. */
 export function emptyPoolAsRefusal(e: unknown): never {
-  if (e instanceof BeaconError && e.type.code === "BEACON_BAD_RESPONSE" && e.type.status === 500 && EMPTY_POOL_500.test(e.type.reason)) {
+  if (
+    e instanceof BeaconError &&
+    e.type.code === "BEACON_BAD_RESPONSE" &&
+    e.type.status === 500 &&
+    EMPTY_POOL_500.test(e.type.reason)
+  ) {
     const {url, route, reason} = e.type;
-    throw new BeaconError({code: "BEACON_REFUSED", url, route, status: 500, reason}, `beacon node ${url} has nothing in its pool for ${route} yet (HTTP 500, as Lodestar 1.5.1 says it): ${reason}`);
+    throw new BeaconError(
+      {code: "BEACON_REFUSED", url, route, status: 500, reason},
+      `beacon node ${url} has nothing in its pool for ${route} yet (HTTP 500, as Lodestar 1.5.1 says it): ${reason}`,
+    );
   }
   throw e;
 }

@@ -38,13 +38,22 @@ export class ItemsRefusedError extends BeaconError {
     type: Extract<BeaconErrorType, {code: "BEACON_REFUSED"}>,
     readonly failures: ItemFailure[],
   ) {
-    super(type, `beacon node ${type.url} refused ${failures.length} item(s) of ${type.route} (HTTP ${type.status}): ${failures.map((f) => `[${f.index}] ${f.message}`).join("; ").slice(0, 300)}`);
+    super(
+      type,
+      `beacon node ${type.url} refused ${failures.length} item(s) of ${type.route} (HTTP ${type.status}): ${failures
+        .map((f) => `[${f.index}] ${f.message}`)
+        .join("; ")
+        .slice(0, 300)}`,
+    );
   }
 
   /** Item `index`'s own refusal, as an error of its own. */
   itemError(f: ItemFailure): BeaconError {
     const t = this.type as Extract<BeaconErrorType, {code: "BEACON_REFUSED"}>;
-    return new BeaconError({...t, reason: f.message}, `beacon node ${t.url} refused item ${f.index} of ${t.route} (HTTP ${t.status}): ${f.message}`);
+    return new BeaconError(
+      {...t, reason: f.message},
+      `beacon node ${t.url} refused item ${f.index} of ${t.route} (HTTP ${t.status}): ${f.message}`,
+    );
   }
 }
 
@@ -52,7 +61,13 @@ export class ItemsRefusedError extends BeaconError {
  * The per-item failures of a refused batch of `count` items, as an error; undefined when the body names none
  * (or names items the batch does not have: a body that cannot be trusted to say which item failed).
  */
-export function itemsRefused(t: BeaconTarget, route: string, status: number, body: string, count: number): ItemsRefusedError | undefined {
+export function itemsRefused(
+  t: BeaconTarget,
+  route: string,
+  status: number,
+  body: string,
+  count: number,
+): ItemsRefusedError | undefined {
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -63,5 +78,8 @@ export function itemsRefused(t: BeaconTarget, route: string, status: number, bod
   if (!parsed.success || parsed.data.failures.length === 0) return undefined;
   const failures = parsed.data.failures;
   if (failures.some((f) => f.index >= count)) return undefined;
-  return new ItemsRefusedError({code: "BEACON_REFUSED", url: t.label, route, status, reason: parsed.data.message ?? body.slice(0, 300)}, failures);
+  return new ItemsRefusedError(
+    {code: "BEACON_REFUSED", url: t.label, route, status, reason: parsed.data.message ?? body.slice(0, 300)},
+    failures,
+  );
 }

@@ -64,7 +64,12 @@ export class AggregatorService {
     // decided by a selection proof over the duty's own slot, so none is known to be missed, and the
     // attester's duty_fetch_failed result stands for the validator.
     const next = this.o.dutiesAt?.(slot + 1);
-    if (next && next.length > 0) void this.selections.select(slot + 1, next, this.timers.deadline(this.o.beacon.slotStartMs(slot + 2), "slot ended"));
+    if (next && next.length > 0)
+      void this.selections.select(
+        slot + 1,
+        next,
+        this.timers.deadline(this.o.beacon.slotStartMs(slot + 2), "slot ended"),
+      );
   }
 
   instanceConfig(instance: string): ReturnType<InstanceFactory> {
@@ -93,10 +98,15 @@ export class AggregatorService {
     void this.run(slot, byCommittee, duties).catch((e) => this.o.logger.error("aggregation failed", {slot}, e));
   }
 
-  private async run(slot: number, byCommittee: Map<number, phase0.AttestationData>, duties: AttesterDuty[]): Promise<void> {
+  private async run(
+    slot: number,
+    byCommittee: Map<number, phase0.AttestationData>,
+    duties: AttesterDuty[],
+  ): Promise<void> {
     const {beacon, exchange} = this.o;
     const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
-    const result = (d: AttesterDuty, r: Omit<AggregationResult, "duty" | "slot" | "pubkey" | "validatorIndex">) => this.o.onResult({duty: "aggregator", slot, pubkey: d.pubkey, validatorIndex: d.validatorIndex, ...r});
+    const result = (d: AttesterDuty, r: Omit<AggregationResult, "duty" | "slot" | "pubkey" | "validatorIndex">) =>
+      this.o.onResult({duty: "aggregator", slot, pubkey: d.pubkey, validatorIndex: d.validatorIndex, ...r});
 
     const selections = await this.selections.select(slot, duties, deadline);
     const selected: {duty: AttesterDuty; proof: Uint8Array}[] = [];
@@ -120,7 +130,10 @@ export class AggregatorService {
         committees.map(async (c) => {
           const data = byCommittee.get(electra ? 0 : c) as phase0.AttestationData;
           const root = ssz.phase0.AttestationData.hashTreeRoot(data);
-          return [c, await readFromPool(() => beacon.aggregateAttestation(slot, root, c), retry)] as [number, Attestation];
+          return [c, await readFromPool(() => beacon.aggregateAttestation(slot, root, c), retry)] as [
+            number,
+            Attestation,
+          ];
         }),
       );
     } catch (e) {
@@ -129,7 +142,10 @@ export class AggregatorService {
     }
     let agreed: [number, Attestation][];
     try {
-      const decided = await Promise.race([this.o.driver.run(`aggregator/${slot}`, encodeAggregates(beacon, slot, aggregates)), deadline]);
+      const decided = await Promise.race([
+        this.o.driver.run(`aggregator/${slot}`, encodeAggregates(beacon, slot, aggregates)),
+        deadline,
+      ]);
       agreed = decodeAggregatesFor(beacon, slot, decided.value) ?? [];
     } catch (e) {
       const outcome = consensusFailure(this.o.driver, `aggregator/${slot}`, this.o.n, e);
@@ -142,10 +158,23 @@ export class AggregatorService {
     await Promise.all(
       selected.map(async ({duty, proof}) => {
         const aggregate = byCommitteeAgreed.get(duty.committeeIndex);
-        if (!aggregate) return result(duty, {status: "failed", reason: "beacon_unavailable", detail: "the agreed aggregates hold none for its committee"});
+        if (!aggregate)
+          return result(duty, {
+            status: "failed",
+            reason: "beacon_unavailable",
+            detail: "the agreed aggregates hold none for its committee",
+          });
         const message = {aggregatorIndex: duty.validatorIndex, aggregate, selectionProof: proof};
         try {
-          const signature = await exchange.signAndExchange("aggregate", slot, {share: this.sharesByPubkey.get(duty.pubkey) as PublicShare, message: aggregateAndProofSigningRoot(beacon.config, slot, message)}, deadline);
+          const signature = await exchange.signAndExchange(
+            "aggregate",
+            slot,
+            {
+              share: this.sharesByPubkey.get(duty.pubkey) as PublicShare,
+              message: aggregateAndProofSigningRoot(beacon.config, slot, message),
+            },
+            deadline,
+          );
           signed.push({message, signature});
           published.push(duty);
         } catch (e) {
@@ -167,7 +196,8 @@ export class AggregatorService {
 }
 
 type AttestationType = {serialize(v: Attestation): Uint8Array; deserialize(b: Uint8Array): Attestation};
-const attestationType = (beacon: BeaconNode, slot: number) => beacon.config.getForkTypes(slot).Attestation as unknown as AttestationType;
+const attestationType = (beacon: BeaconNode, slot: number) =>
+  beacon.config.getForkTypes(slot).Attestation as unknown as AttestationType;
 
 /** Consensus value: (committee u64, length u32, SSZ Attestation of the slot's fork) per committee, sorted. */
 function encodeAggregates(beacon: BeaconNode, slot: number, aggregates: [number, Attestation][]): Uint8Array {
@@ -207,7 +237,7 @@ function decodeAggregatesFor(beacon: BeaconNode, slot: number, value: Uint8Array
   const out: [number, Attestation][] = [];
   const b = Buffer.from(value);
   try {
-    for (let o = 0; o < b.length; ) {
+    for (let o = 0; o < b.length;) {
       const c = Number(b.readBigUInt64BE(o));
       const len = b.readUInt32BE(o + 8);
       out.push([c, type.deserialize(b.subarray(o + 12, o + 12 + len))]);

@@ -104,7 +104,10 @@ export class AttesterService {
     this.indices = [...found.values()];
     this.validators = [...found];
     const missing = [...this.sharesByPubkey.keys()].filter((p) => !found.has(p));
-    if (missing.length > 0) this.o.logger.warn("validators unknown to the beacon node (not deposited or not active yet)", {count: missing.length});
+    if (missing.length > 0)
+      this.o.logger.warn("validators unknown to the beacon node (not deposited or not active yet)", {
+        count: missing.length,
+      });
     this.onSlot(this.o.beacon.currentSlot());
   }
 
@@ -147,7 +150,15 @@ export class AttesterService {
     const late = this.blind.takeFetched(epoch);
     if (!late) return;
     for (const d of duties) {
-      if (late.slots.has(d.slot)) this.o.onResult({duty: "attester", slot: d.slot, pubkey: d.pubkey, validatorIndex: d.validatorIndex, stages: {}, ...late.outcome});
+      if (late.slots.has(d.slot))
+        this.o.onResult({
+          duty: "attester",
+          slot: d.slot,
+          pubkey: d.pubkey,
+          validatorIndex: d.validatorIndex,
+          stages: {},
+          ...late.outcome,
+        });
     }
   }
 
@@ -187,7 +198,11 @@ export class AttesterService {
     const own = this.ownView.get(slot)?.values().next().value;
     if (own) {
       for (const data of byCommittee.values()) {
-        if (!ssz.phase0.Checkpoint.equals(data.source, own.source) || !ssz.phase0.Checkpoint.equals(data.target, own.target)) return false;
+        if (
+          !ssz.phase0.Checkpoint.equals(data.source, own.source) ||
+          !ssz.phase0.Checkpoint.equals(data.target, own.target)
+        )
+          return false;
       }
     }
     return true;
@@ -202,15 +217,25 @@ export class AttesterService {
     const duties = this.duties.get(slot);
     if (!duties || duties.length === 0) return;
     const due = this.o.beacon.attestationDueMs(slot);
-    const results = duties.map((d): DutyResult => ({duty: "attester", slot, pubkey: d.pubkey, validatorIndex: d.validatorIndex, status: "failed", stages: {}}));
+    const results = duties.map((d): DutyResult => ({
+      duty: "attester",
+      slot,
+      pubkey: d.pubkey,
+      validatorIndex: d.validatorIndex,
+      status: "failed",
+      stages: {},
+    }));
     const failWith = (outcome: DutyOutcome, which = results) => {
       for (const r of which) this.o.onResult({...r, ...outcome});
     };
-    const fail = (reason: FailureReason, detail: string, which = results) => failWith({status: "failed", reason, detail}, which);
+    const fail = (reason: FailureReason, detail: string, which = results) =>
+      failWith({status: "failed", reason, detail}, which);
     let byCommittee: Map<number, phase0.AttestationData>;
     try {
       const committees = [...new Set(duties.map((d) => this.committeeOf(slot, d)))];
-      byCommittee = new Map(await Promise.all(committees.map(async (c) => [c, await this.o.beacon.attestationData(slot, c)] as const)));
+      byCommittee = new Map(
+        await Promise.all(committees.map(async (c) => [c, await this.o.beacon.attestationData(slot, c)] as const)),
+      );
     } catch (e) {
       return fail("beacon_unavailable", errorMessage(e));
     }
@@ -218,8 +243,14 @@ export class AttesterService {
     this.ownView.set(slot, byCommittee);
     let decided: {value: Uint8Array; round: number};
     try {
-      const deadline = this.timers.deadline(this.o.beacon.slotStartMs(slot + DUTY_TTL_SLOTS), "no decision before the duty expired");
-      decided = await Promise.race([this.o.driver.run(`attester/${slot}`, encodeAttestationValue(byCommittee)), deadline]);
+      const deadline = this.timers.deadline(
+        this.o.beacon.slotStartMs(slot + DUTY_TTL_SLOTS),
+        "no decision before the duty expired",
+      );
+      decided = await Promise.race([
+        this.o.driver.run(`attester/${slot}`, encodeAttestationValue(byCommittee)),
+        deadline,
+      ]);
     } catch (e) {
       return failWith(consensusFailure(this.o.driver, `attester/${slot}`, this.o.n, e));
     }
@@ -229,7 +260,13 @@ export class AttesterService {
 
     const items = duties.map((d, k) => {
       const data = agreed.get(this.committeeOf(slot, d)) as phase0.AttestationData;
-      return {d, data, root: attestationSigningRoot(this.o.beacon.config, data), share: this.sharesByPubkey.get(d.pubkey) as PublicShare, result: results[k] as DutyResult};
+      return {
+        d,
+        data,
+        root: attestationSigningRoot(this.o.beacon.config, data),
+        share: this.sharesByPubkey.get(d.pubkey) as PublicShare,
+        result: results[k] as DutyResult,
+      };
     });
     const deadline = this.timers.deadline(this.o.beacon.slotStartMs(slot + DUTY_TTL_SLOTS), "the duty expired");
     const recovered = this.o.exchange.signAndExchangeAll(
@@ -267,15 +304,21 @@ export class AttesterService {
       const refused = await this.o.beacon.submitAttestations(atts);
       batch.forEach((p, k) => {
         const why = refused.get(k);
-        if (why) return this.o.onResult({...p.result, status: "failed", reason: "submit_failed", detail: errorMessage(why)});
+        if (why)
+          return this.o.onResult({...p.result, status: "failed", reason: "submit_failed", detail: errorMessage(why)});
         const after = Date.now() - this.o.beacon.attestationDueMs(p.duty.slot);
         p.result.stages.submit = after;
         this.o.inclusion?.track(p.duty.slot, p.duty.validatorIndex, p.data.target);
         const late = after > this.o.beacon.slotMs * LATE_AFTER_SLOT_FRACTION;
-        this.o.onResult({...p.result, status: late ? "late" : "submitted", ...(late ? {detail: `submitted ${after} ms after the due time, after the aggregators fetched`} : {})});
+        this.o.onResult({
+          ...p.result,
+          status: late ? "late" : "submitted",
+          ...(late ? {detail: `submitted ${after} ms after the due time, after the aggregators fetched`} : {}),
+        });
       });
     } catch (e) {
-      for (const p of batch) this.o.onResult({...p.result, status: "failed", reason: "submit_failed", detail: errorMessage(e)});
+      for (const p of batch)
+        this.o.onResult({...p.result, status: "failed", reason: "submit_failed", detail: errorMessage(e)});
     }
   }
 

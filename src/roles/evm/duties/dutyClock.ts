@@ -14,10 +14,13 @@ export class DutyTimers {
 
   at(ms: number, f: () => void): void {
     if (this.stopped) return;
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      if (!this.stopped) f();
-    }, Math.max(0, ms - Date.now()));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        if (!this.stopped) f();
+      },
+      Math.max(0, ms - Date.now()),
+    );
     this.timers.add(t);
   }
 

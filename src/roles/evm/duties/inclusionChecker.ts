@@ -70,11 +70,19 @@ export class InclusionChecker {
       for (let b = slot + 1; b <= slot + INCLUSION_WINDOW_SLOTS; b++) {
         for (const att of (await this.beacon.blockAttestations(b)) ?? []) {
           if (att.data.slot !== slot) continue;
-          for (const v of attesters(att, committees, this.beacon.isElectra(slot))) if (!found.has(v)) found.set(v, {inclusionSlot: b, target: att.data.target});
+          for (const v of attesters(att, committees, this.beacon.isElectra(slot)))
+            if (!found.has(v)) found.set(v, {inclusionSlot: b, target: att.data.target});
         }
       }
     } catch (e) {
-      for (const t of tracked) this.onResult({duty: "attester", slot, validatorIndex: t.validatorIndex, included: false, error: errorMessage(e)});
+      for (const t of tracked)
+        this.onResult({
+          duty: "attester",
+          slot,
+          validatorIndex: t.validatorIndex,
+          included: false,
+          error: errorMessage(e),
+        });
       return;
     }
     for (const t of tracked) {
@@ -84,7 +92,15 @@ export class InclusionChecker {
         continue;
       }
       const correctTarget = f.target.epoch === t.target.epoch && bytesEqual(f.target.root, t.target.root);
-      this.onResult({duty: "attester", slot, validatorIndex: t.validatorIndex, included: true, inclusionSlot: f.inclusionSlot, delay: f.inclusionSlot - slot, correctTarget});
+      this.onResult({
+        duty: "attester",
+        slot,
+        validatorIndex: t.validatorIndex,
+        included: true,
+        inclusionSlot: f.inclusionSlot,
+        delay: f.inclusionSlot - slot,
+        correctTarget,
+      });
     }
   }
 }

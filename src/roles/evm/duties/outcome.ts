@@ -58,7 +58,14 @@ export interface DutyOutcome {
   window?: {from: number; to: number};
 }
 
-export type SignatureStepErrorType = {code: "PARTIALS_INSUFFICIENT"; duty: string; slot: number; have: number[]; invalid: number[]; threshold: number};
+export type SignatureStepErrorType = {
+  code: "PARTIALS_INSUFFICIENT";
+  duty: string;
+  slot: number;
+  have: number[];
+  invalid: number[];
+  threshold: number;
+};
 /** A threshold signature that could not be made: who sent a partial, whose did not verify. */
 export class SignatureStepError extends R3dvError<SignatureStepErrorType> {}
 
@@ -78,27 +85,55 @@ export function consensusFailure(driver: QbftDriver, instance: string, n: number
   const heard = driver.heardFrom(instance);
   if (heard.length === 0) {
     // This node never ran the instance: it reached the duty after its consensus window (overloaded or just restarted).
-    return {status: "failed", reason: "consensus_timeout", detail: `consensus ${instance}: this node reached the duty after its consensus window (${errorMessage(e)})`};
+    return {
+      status: "failed",
+      reason: "consensus_timeout",
+      detail: `consensus ${instance}: this node reached the duty after its consensus window (${errorMessage(e)})`,
+    };
   }
   const quorum = qbftQuorum(n);
   if (heard.length < quorum) {
     const missing = othersThan(n, heard);
-    return {status: "failed", reason: "no_quorum", missing, detail: `consensus ${instance}: heard ${heard.length} of the ${quorum} nodes a decision needs; nothing from node(s) ${missing.join(", ")}`};
+    return {
+      status: "failed",
+      reason: "no_quorum",
+      missing,
+      detail: `consensus ${instance}: heard ${heard.length} of the ${quorum} nodes a decision needs; nothing from node(s) ${missing.join(", ")}`,
+    };
   }
-  return {status: "failed", reason: "consensus_timeout", detail: `consensus ${instance}: ${heard.length} nodes took part but did not decide in time (${errorMessage(e)})`};
+  return {
+    status: "failed",
+    reason: "consensus_timeout",
+    detail: `consensus ${instance}: ${heard.length} nodes took part but did not decide in time (${errorMessage(e)})`,
+  };
 }
 
 /**
  * A threshold signature that was not recovered: invalid_partial when enough partials arrived but some did
  * not verify, else no_quorum naming the nodes whose partials never came.
  */
-export function signatureFailure(n: number, threshold: number, have: number[], invalid: number[], step: string): DutyOutcome {
+export function signatureFailure(
+  n: number,
+  threshold: number,
+  have: number[],
+  invalid: number[],
+  step: string,
+): DutyOutcome {
   const valid = have.filter((i) => !invalid.includes(i));
   if (valid.length >= threshold) {
-    return {status: "failed", reason: "recover_timeout", detail: `${step}: ${valid.length} partial signatures arrived (from node(s) ${valid.join(", ")}) but the signature was not recovered before the deadline`};
+    return {
+      status: "failed",
+      reason: "recover_timeout",
+      detail: `${step}: ${valid.length} partial signatures arrived (from node(s) ${valid.join(", ")}) but the signature was not recovered before the deadline`,
+    };
   }
   if (invalid.length > 0 && have.length >= threshold) {
-    return {status: "failed", reason: "invalid_partial", invalidPartials: invalid, detail: `${step}: partial signature(s) from node(s) ${invalid.join(", ")} did not verify; ${valid.length} of ${threshold} valid`};
+    return {
+      status: "failed",
+      reason: "invalid_partial",
+      invalidPartials: invalid,
+      detail: `${step}: partial signature(s) from node(s) ${invalid.join(", ")} did not verify; ${valid.length} of ${threshold} valid`,
+    };
   }
   const missing = othersThan(n, have);
   return {

@@ -11,7 +11,15 @@ export interface PartialSigBatch {
 const batchSchema = z.object({
   duty: z.string().max(32),
   slot: z.number().int().nonnegative(),
-  sigs: z.array(z.object({pubkey: z.string().regex(/^0x[0-9a-f]{96}$/), root: z.string().regex(/^0x[0-9a-f]{64}$/), sig: z.string().regex(/^0x[0-9a-f]{192}$/)})).max(10_000),
+  sigs: z
+    .array(
+      z.object({
+        pubkey: z.string().regex(/^0x[0-9a-f]{96}$/),
+        root: z.string().regex(/^0x[0-9a-f]{64}$/),
+        sig: z.string().regex(/^0x[0-9a-f]{192}$/),
+      }),
+    )
+    .max(10_000),
 });
 
 export function encodePartialSigs(b: PartialSigBatch): Uint8Array {
@@ -52,11 +60,13 @@ export class PartialSigCollector {
   }
 
   partials(key: string): PartialSignature[] {
-    return [...(this.byKey.get(key) ?? new Map<number, Uint8Array>()).entries()].map(([shareIndex, signature]) => ({shareIndex, signature}));
+    return [...(this.byKey.get(key) ?? new Map<number, Uint8Array>()).entries()].map(([shareIndex, signature]) => ({
+      shareIndex,
+      signature,
+    }));
   }
 
   prune(beforeSlot: number): void {
     for (const k of this.byKey.keys()) if (Number(k.split("/")[1]) < beforeSlot) this.byKey.delete(k);
   }
 }
-

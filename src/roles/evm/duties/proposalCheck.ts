@@ -29,16 +29,23 @@ export interface ProposalExpectation {
  * neither pays anyone, so there is no fee recipient to check.
  */
 export function checkProposal(block: BeaconBlock, expect: ProposalExpectation): ProposalRefusal | null {
-  const payload = (block.body as {executionPayload?: {feeRecipient: Uint8Array; blockHash: Uint8Array}}).executionPayload;
+  const payload = (block.body as {executionPayload?: {feeRecipient: Uint8Array; blockHash: Uint8Array}})
+    .executionPayload;
   if (payload && !bytesEqual(payload.blockHash, EMPTY_HASH)) {
     const paid = toHex(payload.feeRecipient).toLowerCase();
     if (paid !== expect.feeRecipient) {
-      return {reason: "fee_recipient_mismatch", detail: `block pays ${paid}, the lock's fee recipient is ${expect.feeRecipient}`};
+      return {
+        reason: "fee_recipient_mismatch",
+        detail: `block pays ${paid}, the lock's fee recipient is ${expect.feeRecipient}`,
+      };
     }
   }
   const parent = toHex(block.parentRoot).toLowerCase();
   if (!expect.heads.has(parent)) {
-    return {reason: "wrong_parent", detail: `block builds on ${parent}, this node's beacon node has ${[...expect.heads].join(" or ")} as head`};
+    return {
+      reason: "wrong_parent",
+      detail: `block builds on ${parent}, this node's beacon node has ${[...expect.heads].join(" or ")} as head`,
+    };
   }
   return null;
 }

@@ -60,8 +60,12 @@ export class ProposerPreparation {
     try {
       // An index never changes once assigned: only validators still without one are looked up again.
       const missing = [...feeRecipients.keys()].filter((p) => !this.indices.has(p));
-      if (missing.length > 0) for (const [pubkey, index] of await beacon.validatorIndices(missing)) this.indices.set(pubkey, index);
-      const proposers = [...this.indices].map(([pubkey, validatorIndex]) => ({validatorIndex, feeRecipient: feeRecipients.get(pubkey) as string}));
+      if (missing.length > 0)
+        for (const [pubkey, index] of await beacon.validatorIndices(missing)) this.indices.set(pubkey, index);
+      const proposers = [...this.indices].map(([pubkey, validatorIndex]) => ({
+        validatorIndex,
+        feeRecipient: feeRecipients.get(pubkey) as string,
+      }));
       validators = proposers.length;
       await beacon.prepareBeaconProposer(proposers);
       this.o.onResult?.({epoch, result: "ok", validators});

@@ -112,11 +112,15 @@ export class ProposerService {
     return {
       slot,
       leader: (round) => qbftLeader(slot, PROPOSER_DUTY_INDEX, round, this.o.n),
-      roundDeadline: roundDeadlines(this.o.beacon.slotStartMs(slot) + this.o.beacon.slotMs * PROPOSAL_ROUNDS_FROM_SLOT_FRACTION, this.o.beacon.slotMs),
+      roundDeadline: roundDeadlines(
+        this.o.beacon.slotStartMs(slot) + this.o.beacon.slotMs * PROPOSAL_ROUNDS_FROM_SLOT_FRACTION,
+        this.o.beacon.slotMs,
+      ),
       isValid: (value, from, round) => {
         const p = decodeBlockValue(this.o.beacon.config, slot, value);
         const duty = this.duties.get(slot);
-        if (p === null || p.block.slot !== slot || (duty && p.block.proposerIndex !== duty.validatorIndex)) return false;
+        if (p === null || p.block.slot !== slot || (duty && p.block.proposerIndex !== duty.validatorIndex))
+          return false;
         const feeRecipient = duty && this.o.feeRecipients.get(duty.pubkey);
         const heads = this.heads.get(slot);
         // Proposals are judged after this node started the slot's instance with its own block (so with a duty
@@ -173,7 +177,10 @@ export class ProposerService {
       if (!this.fetched.has(epoch)) return this.blind.mark(slot);
       if (this.duties.has(slot)) await this.propose(slot, this.duties.get(slot) as ProposerDuty);
     });
-    this.timers.at(this.o.beacon.slotStartMs(slot) + this.o.beacon.slotMs * RANDAO_AHEAD_AT_SLOT_FRACTION, () => void this.revealAhead(slot + 1));
+    this.timers.at(
+      this.o.beacon.slotStartMs(slot) + this.o.beacon.slotMs * RANDAO_AHEAD_AT_SLOT_FRACTION,
+      () => void this.revealAhead(slot + 1),
+    );
     // Two slots late, like the pruning below, so a slot whose fetch answered late is marked first.
     this.reportUnfetched(Math.floor((slot - 2) / SLOTS_PER_EPOCH));
     for (const m of [this.duties, this.heads, this.refusals]) for (const s of m.keys()) if (s < slot - 2) m.delete(s);
@@ -192,7 +199,11 @@ export class ProposerService {
     if (!this.fetched.has(epoch)) await this.ensureDuties(epoch, false, true);
     const duty = this.duties.get(slot);
     if (!duty || slot === 0 || this.timers.isStopped) return;
-    const reveal = this.exchangeReveal(slot, this.sharesByPubkey.get(duty.pubkey) as PublicShare, this.timers.deadline(this.o.beacon.slotStartMs(slot + 1), "slot ended"));
+    const reveal = this.exchangeReveal(
+      slot,
+      this.sharesByPubkey.get(duty.pubkey) as PublicShare,
+      this.timers.deadline(this.o.beacon.slotStartMs(slot + 1), "slot ended"),
+    );
     // Its failure is the proposal's to report (it asks again at its slot start).
     reveal.catch(() => undefined);
     this.randaos.set(`${slot}/${duty.pubkey}`, {slot, reveal});
@@ -210,7 +221,9 @@ export class ProposerService {
       const {dependentRoot, duties} = await this.o.beacon.proposerDuties(epoch);
       if (this.fetched.get(epoch) === dependentRoot) return;
       for (let s = epoch * SLOTS_PER_EPOCH; s < (epoch + 1) * SLOTS_PER_EPOCH; s++) this.duties.delete(s);
-      for (const d of duties) if (this.sharesByPubkey.has(d.pubkey.toLowerCase())) this.duties.set(d.slot, {...d, pubkey: d.pubkey.toLowerCase()});
+      for (const d of duties)
+        if (this.sharesByPubkey.has(d.pubkey.toLowerCase()))
+          this.duties.set(d.slot, {...d, pubkey: d.pubkey.toLowerCase()});
       this.fetched.set(epoch, dependentRoot);
       this.reportFetchedLate(epoch);
     } catch (e) {
@@ -226,7 +239,15 @@ export class ProposerService {
     if (!late) return;
     for (const slot of late.slots) {
       const d = this.duties.get(slot);
-      if (d) this.o.onResult({duty: "proposer", slot, pubkey: d.pubkey, validatorIndex: d.validatorIndex, stages: {}, ...late.outcome});
+      if (d)
+        this.o.onResult({
+          duty: "proposer",
+          slot,
+          pubkey: d.pubkey,
+          validatorIndex: d.validatorIndex,
+          stages: {},
+          ...late.outcome,
+        });
     }
   }
 
@@ -239,7 +260,14 @@ export class ProposerService {
    */
   private reportUnfetched(beforeEpoch: number): void {
     for (const u of this.blind.takeUnfetched(beforeEpoch)) {
-      this.o.onResult({duty: "proposer", slot: u.window.from, pubkey: "", validatorIndex: UNKNOWN_VALIDATOR, stages: {}, ...u.outcome});
+      this.o.onResult({
+        duty: "proposer",
+        slot: u.window.from,
+        pubkey: "",
+        validatorIndex: UNKNOWN_VALIDATOR,
+        stages: {},
+        ...u.outcome,
+      });
     }
   }
 
@@ -247,9 +275,17 @@ export class ProposerService {
     const {beacon} = this.o;
     const start = beacon.slotStartMs(slot);
     const share = this.sharesByPubkey.get(duty.pubkey) as PublicShare;
-    const result: ProposalResult = {duty: "proposer", slot, pubkey: duty.pubkey, validatorIndex: duty.validatorIndex, status: "failed", stages: {}};
+    const result: ProposalResult = {
+      duty: "proposer",
+      slot,
+      pubkey: duty.pubkey,
+      validatorIndex: duty.validatorIndex,
+      status: "failed",
+      stages: {},
+    };
     const refused = this.refusedIn(slot);
-    const report = (outcome: DutyOutcome) => this.o.onResult({...result, ...(refused.length > 0 ? {refused: [...refused]} : {}), ...outcome});
+    const report = (outcome: DutyOutcome) =>
+      this.o.onResult({...result, ...(refused.length > 0 ? {refused: [...refused]} : {}), ...outcome});
     const fail = (reason: FailureReason, e: unknown) => report({status: "failed", reason, detail: errorMessage(e)});
     const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
     let randao: Uint8Array;
@@ -270,7 +306,10 @@ export class ProposerService {
     this.heads.set(slot, new Set([toHex(mine.block.parentRoot).toLowerCase()]));
     let decided;
     try {
-      decided = await Promise.race([this.o.driver.run(`proposer/${slot}`, encodeBlockValue(beacon.config, mine)), deadline]);
+      decided = await Promise.race([
+        this.o.driver.run(`proposer/${slot}`, encodeBlockValue(beacon.config, mine)),
+        deadline,
+      ]);
       result.stages.consensus = Date.now() - start;
       result.round = decided.round;
     } catch (e) {
@@ -283,7 +322,12 @@ export class ProposerService {
     let signature: Uint8Array;
     try {
       const onSigned = () => (result.stages.sign = Date.now() - start);
-      signature = await this.o.exchange.signAndExchange("proposer", slot, {share, message: root, slashable: {kind: "block", slot}, onSigned}, deadline);
+      signature = await this.o.exchange.signAndExchange(
+        "proposer",
+        slot,
+        {share, message: root, slashable: {kind: "block", slot}, onSigned},
+        deadline,
+      );
     } catch (e) {
       return report(exchangeFailure(this.o.n, e, "block signature"));
     }
@@ -294,7 +338,12 @@ export class ProposerService {
       const after = Date.now() - start;
       result.stages.submit = after;
       const late = after > beacon.slotMs * LATE_AFTER_SLOT_FRACTION;
-      report({status: late ? "late" : "submitted", ...(late ? {reason: "late_block" as const, detail: `published ${after} ms into the slot, after the attesters voted`} : {})});
+      report({
+        status: late ? "late" : "submitted",
+        ...(late
+          ? {reason: "late_block" as const, detail: `published ${after} ms into the slot, after the attesters voted`}
+          : {}),
+      });
     } catch (e) {
       fail("submit_failed", e);
     }

@@ -37,11 +37,21 @@ export async function loadShareKeys(lock: ClusterLock, nodeDir: string, self: nu
     const v = lock.validators[j] as ClusterLock["validators"][number];
     // Here, not in decryptKeystoreFile: create-cluster also reads the user's own keystores (deposit-cli writes 0440).
     for (const f of [keystoreFileName(j), passwordFileName(j)]) await assertOwnerOnly(join(dir, f), "keystore file");
-    const ks = await decryptKeystoreFile(join(dir, keystoreFileName(j)), await readPasswordFile(join(dir, passwordFileName(j))));
+    const ks = await decryptKeystoreFile(
+      join(dir, keystoreFileName(j)),
+      await readPasswordFile(join(dir, passwordFileName(j))),
+    );
     if (!bytesEqual(ks.pubkey, fromHex(v.share_pubkeys[self - 1] as string))) {
-      throw new ShareKeyError({code: "SHARE_KEY_MISMATCH", file: ks.file, validator: v.pubkey}, `${ks.file} is not share ${self} of validator ${v.pubkey}: is this node dir the lock's operator ${self}?`);
+      throw new ShareKeyError(
+        {code: "SHARE_KEY_MISMATCH", file: ks.file, validator: v.pubkey},
+        `${ks.file} is not share ${self} of validator ${v.pubkey}: is this node dir the lock's operator ${self}?`,
+      );
     }
-    return {pubkey: v.pubkey.toLowerCase(), secret: ks.secret, sharePubkeys: Object.fromEntries(v.share_pubkeys.map((p, i) => [i + 1, fromHex(p)]))};
+    return {
+      pubkey: v.pubkey.toLowerCase(),
+      secret: ks.secret,
+      sharePubkeys: Object.fromEntries(v.share_pubkeys.map((p, i) => [i + 1, fromHex(p)])),
+    };
   };
   const out = new Array<ShareKey>(lock.validators.length);
   let next = 0;

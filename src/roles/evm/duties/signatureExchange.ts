@@ -80,7 +80,13 @@ export class SignatureExchange {
   private readonly early = new Map<number, Map<string, {slot: number; sig: Uint8Array}>>();
   private readonly earlyCap: number;
   private readonly maxSigs: number;
-  readonly dropped: Record<PartialDropReason, number> = {malformed: 0, not_accepted: 0, oversized: 0, unknown_validator: 0, early_evicted: 0};
+  readonly dropped: Record<PartialDropReason, number> = {
+    malformed: 0,
+    not_accepted: 0,
+    oversized: 0,
+    unknown_validator: 0,
+    early_evicted: 0,
+  };
 
   constructor(
     private readonly transport: ClusterTransport,
@@ -93,7 +99,8 @@ export class SignatureExchange {
   ) {
     const validators = o.validators?.size;
     this.earlyCap = validators === undefined ? EARLY_MIN * 16 : Math.max(EARLY_MIN, EARLY_PER_VALIDATOR * validators);
-    this.maxSigs = validators === undefined ? Number.POSITIVE_INFINITY : Math.max(1, MAX_SIGS_PER_VALIDATOR * validators);
+    this.maxSigs =
+      validators === undefined ? Number.POSITIVE_INFINITY : Math.max(1, MAX_SIGS_PER_VALIDATOR * validators);
     this.unsubscribe = transport.subscribe("partial_sig", (origin, _slot, payload) => this.receive(origin, payload));
   }
 
@@ -107,7 +114,8 @@ export class SignatureExchange {
     if (payload.length > this.maxSigs * PARTIAL_JSON_BYTES + 256) return this.drop("oversized", origin, 1);
     const batch = decodePartialSigs(payload);
     if (!batch) return this.drop("malformed", origin, 1);
-    if (!this.duties.has(batch.duty) || !this.acceptSlot(batch.slot)) return this.drop("not_accepted", origin, batch.sigs.length);
+    if (!this.duties.has(batch.duty) || !this.acceptSlot(batch.slot))
+      return this.drop("not_accepted", origin, batch.sigs.length);
     if (batch.sigs.length > this.maxSigs) return this.drop("oversized", origin, batch.sigs.length);
     let unknown = 0;
     for (const s of batch.sigs) {
@@ -167,14 +175,26 @@ export class SignatureExchange {
    * (one slashing-protection commit), and one `partial_sig` chunk carries every partial, so a slot costs each
    * peer one chunk instead of one per validator. One promise per item.
    */
-  signAndExchangeAll(duty: string, slot: number, items: ExchangeItem[], deadline: Promise<never>): Promise<Uint8Array>[] {
+  signAndExchangeAll(
+    duty: string,
+    slot: number,
+    items: ExchangeItem[],
+    deadline: Promise<never>,
+  ): Promise<Uint8Array>[] {
     const fresh: Fresh[] = [];
     const byKey = new Map<string, Promise<Uint8Array>>();
     const out = items.map((item) => {
       const key = PartialSigCollector.key(duty, slot, item.share.pubkey, toHex(item.message));
       const known = byKey.get(key);
       if (known) return known;
-      const waiter: Waiter = {message: item.message, share: item.share, resolve: () => {}, signed: false, recovering: false, done: false};
+      const waiter: Waiter = {
+        message: item.message,
+        share: item.share,
+        resolve: () => {},
+        signed: false,
+        recovering: false,
+        done: false,
+      };
       let refuse: (e: unknown) => void = () => {};
       const recovered = new Promise<Uint8Array>((resolve, reject) => {
         waiter.resolve = resolve;
@@ -184,7 +204,14 @@ export class SignatureExchange {
       const explained = deadline.catch((e: unknown) => {
         const have = this.collector.partials(key).map((p) => p.shareIndex);
         throw new SignatureStepError(
-          {code: "PARTIALS_INSUFFICIENT", duty, slot, have, invalid: [...(this.invalid.get(key) ?? [])], threshold: this.threshold},
+          {
+            code: "PARTIALS_INSUFFICIENT",
+            duty,
+            slot,
+            have,
+            invalid: [...(this.invalid.get(key) ?? [])],
+            threshold: this.threshold,
+          },
           `${duty} signature for slot ${slot} not recovered (${e instanceof Error ? e.message : String(e)}): partials from node(s) ${have.join(", ") || "none"}`,
         );
       });
@@ -200,10 +227,22 @@ export class SignatureExchange {
   private async signAndPublish(duty: string, slot: number, fresh: Fresh[]): Promise<void> {
     let outcomes;
     try {
-      outcomes = await this.signer.signAll(fresh.map(({item}) => ({pubkey: item.share.pubkey, message: item.message, ...(item.slashable ? {slashable: item.slashable} : {})})));
+      outcomes = await this.signer.signAll(
+        fresh.map(({item}) => ({
+          pubkey: item.share.pubkey,
+          message: item.message,
+          ...(item.slashable ? {slashable: item.slashable} : {}),
+        })),
+      );
     } catch (e) {
       // Slashing protection could not answer (its DB failed): nothing was signed.
-      for (const f of fresh) f.refuse(new SignerError({code: "SLASHING_REFUSED", pubkey: f.item.share.pubkey, reason: errorMessage(e)}, `slashing protection failed: ${errorMessage(e)}`));
+      for (const f of fresh)
+        f.refuse(
+          new SignerError(
+            {code: "SLASHING_REFUSED", pubkey: f.item.share.pubkey, reason: errorMessage(e)},
+            `slashing protection failed: ${errorMessage(e)}`,
+          ),
+        );
       return;
     }
     const sigs: {pubkey: string; root: string; sig: string}[] = [];
@@ -230,7 +269,9 @@ export class SignatureExchange {
 
   /** Operators whose partial for this signature did not verify (so far). */
   invalidPartials(duty: string, slot: number, pubkey: string, message: Uint8Array): number[] {
-    return [...(this.invalid.get(PartialSigCollector.key(duty, slot, pubkey, toHex(message))) ?? [])].sort((a, b) => a - b);
+    return [...(this.invalid.get(PartialSigCollector.key(duty, slot, pubkey, toHex(message))) ?? [])].sort(
+      (a, b) => a - b,
+    );
   }
 
   prune(beforeSlot: number): void {
@@ -249,7 +290,13 @@ export class SignatureExchange {
     if (!w || !w.signed || w.done || w.recovering || count < this.threshold) return;
     w.recovering = true;
     void this.pool
-      .recoverAndVerify({message: w.message, pubkey: Buffer.from(w.share.pubkey.slice(2), "hex"), sharePubkeys: w.share.sharePubkeys, threshold: this.threshold, partials: this.collector.partials(key)})
+      .recoverAndVerify({
+        message: w.message,
+        pubkey: Buffer.from(w.share.pubkey.slice(2), "hex"),
+        sharePubkeys: w.share.sharePubkeys,
+        threshold: this.threshold,
+        partials: this.collector.partials(key),
+      })
       .then(
         (res) => {
           w.recovering = false;

@@ -16,8 +16,7 @@ export interface SignRequest {
 }
 
 export type SignerErrorType =
-  | {code: "SLASHING_REFUSED"; pubkey: string; reason: string}
-  | {code: "UNKNOWN_VALIDATOR"; pubkey: string};
+  {code: "SLASHING_REFUSED"; pubkey: string; reason: string} | {code: "UNKNOWN_VALIDATOR"; pubkey: string};
 export class SignerError extends R3dvError<SignerErrorType> {}
 
 export type SignOutcome = {ok: true; signature: Uint8Array} | {ok: false; error: SignerError};
@@ -49,15 +48,30 @@ export class Signer {
    */
   async signAll(requests: SignRequest[]): Promise<SignOutcome[]> {
     const out: (SignOutcome | undefined)[] = requests.map((r) =>
-      this.shares.has(r.pubkey) ? undefined : {ok: false, error: new SignerError({code: "UNKNOWN_VALIDATOR", pubkey: r.pubkey}, `no share of validator ${r.pubkey} on this node`)},
+      this.shares.has(r.pubkey)
+        ? undefined
+        : {
+            ok: false,
+            error: new SignerError(
+              {code: "UNKNOWN_VALIDATOR", pubkey: r.pubkey},
+              `no share of validator ${r.pubkey} on this node`,
+            ),
+          },
     );
     const refuse = (k: number, pubkey: string, reason: string) => {
       out[k] = {ok: false, error: new SignerError({code: "SLASHING_REFUSED", pubkey, reason}, reason)};
     };
-    const attestations = requests.flatMap((r, k) => (out[k] === undefined && r.slashable?.kind === "attestation" ? [{k, r, s: r.slashable}] : []));
+    const attestations = requests.flatMap((r, k) =>
+      out[k] === undefined && r.slashable?.kind === "attestation" ? [{k, r, s: r.slashable}] : [],
+    );
     if (attestations.length > 0) {
       const verdicts = await this.slashing.checkAndInsertAttestations(
-        attestations.map(({r, s}) => ({pubkey: r.pubkey, sourceEpoch: s.sourceEpoch, targetEpoch: s.targetEpoch, signingRoot: toHex(r.message)})),
+        attestations.map(({r, s}) => ({
+          pubkey: r.pubkey,
+          sourceEpoch: s.sourceEpoch,
+          targetEpoch: s.targetEpoch,
+          signingRoot: toHex(r.message),
+        })),
       );
       attestations.forEach(({k, r}, j) => {
         const v = verdicts[j];
@@ -67,11 +81,17 @@ export class Signer {
     for (const [k, r] of requests.entries()) {
       if (out[k] !== undefined || r.slashable?.kind !== "block") continue;
       try {
-        await this.slashing.checkAndInsertBlock({pubkey: r.pubkey, slot: r.slashable.slot, signingRoot: toHex(r.message)});
+        await this.slashing.checkAndInsertBlock({
+          pubkey: r.pubkey,
+          slot: r.slashable.slot,
+          signingRoot: toHex(r.message),
+        });
       } catch (e) {
         refuse(k, r.pubkey, errorMessage(e));
       }
     }
-    return requests.map((r, k) => out[k] ?? {ok: true, signature: sign((this.shares.get(r.pubkey) as ShareKey).secret, r.message)});
+    return requests.map(
+      (r, k) => out[k] ?? {ok: true, signature: sign((this.shares.get(r.pubkey) as ShareKey).secret, r.message)},
+    );
   }
 }

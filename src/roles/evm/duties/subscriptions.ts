@@ -46,7 +46,12 @@ export class AggregatorSelections {
     const {beacon} = this.o;
     const ours = duties.filter((d) => this.sharesByPubkey.has(d.pubkey));
     const root = selectionProofSigningRoot(beacon.config, slot);
-    const proofs = this.o.exchange.signAndExchangeAll("selection", slot, ours.map((d) => ({share: this.sharesByPubkey.get(d.pubkey) as PublicShare, message: root})), deadline);
+    const proofs = this.o.exchange.signAndExchangeAll(
+      "selection",
+      slot,
+      ours.map((d) => ({share: this.sharesByPubkey.get(d.pubkey) as PublicShare, message: root})),
+      deadline,
+    );
     const out = new Map<string, Selection>();
     await Promise.all(
       ours.map(async (d, k) => {
@@ -60,7 +65,13 @@ export class AggregatorSelections {
     );
     const subscriptions = ours.map((d) => {
       const s = out.get(d.pubkey);
-      return {validatorIndex: d.validatorIndex, committeeIndex: d.committeeIndex, committeesAtSlot: d.committeesAtSlot, slot, isAggregator: s !== undefined && "proof" in s && s.isAggregator};
+      return {
+        validatorIndex: d.validatorIndex,
+        committeeIndex: d.committeeIndex,
+        committeesAtSlot: d.committeesAtSlot,
+        slot,
+        isAggregator: s !== undefined && "proof" in s && s.isAggregator,
+      };
     });
     try {
       await beacon.prepareBeaconCommitteeSubnets(subscriptions);

@@ -77,7 +77,13 @@ export class SyncCommitteeService extends SlotDutyService {
   protected slot(slot: number): void {
     if (!this.o.duties.active(slot)) return;
     const known = this.o.duties.ensure(Math.floor(slot / SLOTS_PER_EPOCH));
-    this.timers.at(this.dueMs(slot) + this.o.beacon.slotMs * ATTESTATIONS_FIRST_SLOT_FRACTION, () => void known.then(() => this.run(slot)).catch((e) => this.o.logger.error("sync committee duty failed", {slot}, e)));
+    this.timers.at(
+      this.dueMs(slot) + this.o.beacon.slotMs * ATTESTATIONS_FIRST_SLOT_FRACTION,
+      () =>
+        void known
+          .then(() => this.run(slot))
+          .catch((e) => this.o.logger.error("sync committee duty failed", {slot}, e)),
+    );
     this.o.duties.prune(slot - 2);
   }
 
@@ -111,11 +117,20 @@ export class SyncCommitteeService extends SlotDutyService {
   }
 
   private async run(slot: number): Promise<void> {
-    const result = (m: {pubkey: string; validatorIndex: number}, r: Omit<SyncMessageResult, "duty" | "slot" | "pubkey" | "validatorIndex">) =>
-      this.o.onResult({duty: "sync_message", slot, pubkey: m.pubkey, validatorIndex: m.validatorIndex, ...r});
+    const result = (
+      m: {pubkey: string; validatorIndex: number},
+      r: Omit<SyncMessageResult, "duty" | "slot" | "pubkey" | "validatorIndex">,
+    ) => this.o.onResult({duty: "sync_message", slot, pubkey: m.pubkey, validatorIndex: m.validatorIndex, ...r});
     const unknown = this.o.duties.fetchFailure(slot);
     if (unknown) {
-      for (const v of unknown.validators) if (this.sharesByPubkey.has(v.pubkey)) result(v, {status: "failed", reason: "duty_fetch_failed", detail: `sync committee duties not fetched: ${unknown.reason}`, stages: {}});
+      for (const v of unknown.validators)
+        if (this.sharesByPubkey.has(v.pubkey))
+          result(v, {
+            status: "failed",
+            reason: "duty_fetch_failed",
+            detail: `sync committee duties not fetched: ${unknown.reason}`,
+            stages: {},
+          });
       return;
     }
     const members = this.o.duties.at(slot)?.filter((m) => this.sharesByPubkey.has(m.pubkey));
@@ -128,7 +143,8 @@ export class SyncCommitteeService extends SlotDutyService {
       root = await this.headRoot(slot);
       stages.fetch = Date.now() - due;
     } catch (e) {
-      for (const m of members) result(m, {status: "failed", reason: "beacon_unavailable", detail: errorMessage(e), stages});
+      for (const m of members)
+        result(m, {status: "failed", reason: "beacon_unavailable", detail: errorMessage(e), stages});
       return;
     }
     const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
@@ -144,7 +160,12 @@ export class SyncCommitteeService extends SlotDutyService {
     }
     this.o.onDecided?.(slot, decided.value);
     const signingRoot = syncCommitteeMessageSigningRoot(beacon.config, slot, decided.value);
-    const recovered = this.o.exchange.signAndExchangeAll("sync_message", slot, members.map((m) => ({share: this.sharesByPubkey.get(m.pubkey) as PublicShare, message: signingRoot})), deadline);
+    const recovered = this.o.exchange.signAndExchangeAll(
+      "sync_message",
+      slot,
+      members.map((m) => ({share: this.sharesByPubkey.get(m.pubkey) as PublicShare, message: signingRoot})),
+      deadline,
+    );
     // Contributions are fetched at 2/3 of the slot: a message recovered after that reaches only the next proposer directly.
     const lateAfter = beacon.slotStartMs(slot) + Math.floor((2 * beacon.slotMs) / 3);
     await Promise.all(
@@ -155,15 +176,32 @@ export class SyncCommitteeService extends SlotDutyService {
           signature = await (recovered[k] as Promise<Uint8Array>);
           own.recover = Date.now() - due;
         } catch (e) {
-          return result(m, {...exchangeFailure(this.o.n, e, "sync committee message signature"), stages: own, round: decided.round});
+          return result(m, {
+            ...exchangeFailure(this.o.n, e, "sync committee message signature"),
+            stages: own,
+            round: decided.round,
+          });
         }
         try {
           await this.submitter.add({slot, beaconBlockRoot: decided.value, validatorIndex: m.validatorIndex, signature});
           own.submit = Date.now() - due;
           const late = Date.now() > lateAfter;
-          result(m, {status: late ? "late" : "submitted", stages: own, round: decided.round, ...(late ? {detail: `submitted ${own.submit} ms after the due time, after the contributions were fetched`} : {})});
+          result(m, {
+            status: late ? "late" : "submitted",
+            stages: own,
+            round: decided.round,
+            ...(late
+              ? {detail: `submitted ${own.submit} ms after the due time, after the contributions were fetched`}
+              : {}),
+          });
         } catch (e) {
-          result(m, {status: "failed", reason: "submit_failed", detail: errorMessage(e), stages: own, round: decided.round});
+          result(m, {
+            status: "failed",
+            reason: "submit_failed",
+            detail: errorMessage(e),
+            stages: own,
+            round: decided.round,
+          });
         }
       }),
     );

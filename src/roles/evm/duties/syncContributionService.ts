@@ -47,7 +47,13 @@ export class SyncContributionService extends SlotDutyService {
   private readonly publisher: SubmitBatcher<altair.SignedContributionAndProof>;
 
   constructor(private readonly o: SyncContributionServiceOptions) {
-    super({duty: "sync_contribution", dutyIndex: SYNC_CONTRIBUTION_DUTY_INDEX, n: o.n, beacon: o.beacon, shares: o.shares});
+    super({
+      duty: "sync_contribution",
+      dutyIndex: SYNC_CONTRIBUTION_DUTY_INDEX,
+      n: o.n,
+      beacon: o.beacon,
+      shares: o.shares,
+    });
     this.publisher = new SubmitBatcher((signed) => o.beacon.publishContributions(signed));
   }
 
@@ -87,12 +93,24 @@ export class SyncContributionService extends SlotDutyService {
   private async run(slot: number): Promise<void> {
     if (this.timers.isStopped) return;
     const result = (s: {member: {pubkey: string; validatorIndex: number}; subcommitteeIndex: number}, r: DutyOutcome) =>
-      this.o.onResult({duty: "sync_contribution", slot, pubkey: s.member.pubkey, validatorIndex: s.member.validatorIndex, subcommitteeIndex: s.subcommitteeIndex, ...r});
+      this.o.onResult({
+        duty: "sync_contribution",
+        slot,
+        pubkey: s.member.pubkey,
+        validatorIndex: s.member.validatorIndex,
+        subcommitteeIndex: s.subcommitteeIndex,
+        ...r,
+      });
     const unknown = this.o.duties.fetchFailure(slot);
     if (unknown) {
       // Which subcommittees the validator sits in is part of what is unknown: -1.
-      const outcome: DutyOutcome = {status: "failed", reason: "duty_fetch_failed", detail: `sync committee duties not fetched: ${unknown.reason}`};
-      for (const member of unknown.validators) if (this.sharesByPubkey.has(member.pubkey)) result({member, subcommitteeIndex: -1}, outcome);
+      const outcome: DutyOutcome = {
+        status: "failed",
+        reason: "duty_fetch_failed",
+        detail: `sync committee duties not fetched: ${unknown.reason}`,
+      };
+      for (const member of unknown.validators)
+        if (this.sharesByPubkey.has(member.pubkey)) result({member, subcommitteeIndex: -1}, outcome);
       return;
     }
     const members = this.o.duties.at(slot)?.filter((m) => this.sharesByPubkey.has(m.pubkey));
@@ -116,11 +134,14 @@ export class SyncContributionService extends SlotDutyService {
 
     const subs = [...new Set(selected.map((s) => s.subcommitteeIndex))].sort((a, b) => a - b);
     const retry = poolReadOptions(beacon.slotStartMs(slot), beacon.slotMs, this.timers);
-    const fetched = await Promise.allSettled(subs.map((sub) => readFromPool(() => beacon.syncCommitteeContribution(slot, sub, root), retry)));
+    const fetched = await Promise.allSettled(
+      subs.map((sub) => readFromPool(() => beacon.syncCommitteeContribution(slot, sub, root), retry)),
+    );
     const mine = fetched.flatMap((f) => (f.status === "fulfilled" ? [f.value] : []));
     if (mine.length === 0) {
       const reason = fetched.find((f) => f.status === "rejected")?.reason;
-      for (const s of selected) result(s, {status: "failed", reason: poolReadFailure(reason), detail: errorMessage(reason)});
+      for (const s of selected)
+        result(s, {status: "failed", reason: poolReadFailure(reason), detail: errorMessage(reason)});
       return;
     }
     const instance = `sync_contribution/${slot}`;
@@ -136,14 +157,22 @@ export class SyncContributionService extends SlotDutyService {
 
     const toSign = selected.flatMap((s) => {
       const contribution = agreed.get(s.subcommitteeIndex);
-      if (contribution) return [{s, message: {aggregatorIndex: s.member.validatorIndex, contribution, selectionProof: s.proof}}];
-      result(s, {status: "failed", reason: "beacon_unavailable", detail: `the agreed contributions hold none for subcommittee ${s.subcommitteeIndex}`});
+      if (contribution)
+        return [{s, message: {aggregatorIndex: s.member.validatorIndex, contribution, selectionProof: s.proof}}];
+      result(s, {
+        status: "failed",
+        reason: "beacon_unavailable",
+        detail: `the agreed contributions hold none for subcommittee ${s.subcommitteeIndex}`,
+      });
       return [];
     });
     const sigs = exchange.signAndExchangeAll(
       "sync_contribution",
       slot,
-      toSign.map((t) => ({share: this.sharesByPubkey.get(t.s.member.pubkey) as PublicShare, message: contributionAndProofSigningRoot(beacon.config, t.message)})),
+      toSign.map((t) => ({
+        share: this.sharesByPubkey.get(t.s.member.pubkey) as PublicShare,
+        message: contributionAndProofSigningRoot(beacon.config, t.message),
+      })),
       deadline,
     );
     await Promise.all(
@@ -180,7 +209,8 @@ export class SyncContributionService extends SlotDutyService {
   ): Promise<Selected[]> {
     const {beacon, exchange} = this.o;
     const candidates = new Map<number, SyncMember[]>();
-    for (const m of members) for (const sub of m.subcommittees) candidates.set(sub, [...(candidates.get(sub) ?? []), m]);
+    for (const m of members)
+      for (const sub of m.subcommittees) candidates.set(sub, [...(candidates.get(sub) ?? []), m]);
     const selected: Selected[] = [];
     for (let wave = 0; candidates.size > 0; wave++) {
       const tries = [...candidates.entries()].flatMap(([subcommitteeIndex, ms]) => {
@@ -191,12 +221,16 @@ export class SyncContributionService extends SlotDutyService {
       const proofs = exchange.signAndExchangeAll(
         "sync_selection",
         slot,
-        tries.map((d) => ({share: this.sharesByPubkey.get(d.member.pubkey) as PublicShare, message: syncSelectionProofSigningRoot(beacon.config, slot, d.subcommitteeIndex)})),
+        tries.map((d) => ({
+          share: this.sharesByPubkey.get(d.member.pubkey) as PublicShare,
+          message: syncSelectionProofSigningRoot(beacon.config, slot, d.subcommitteeIndex),
+        })),
         deadline,
       );
       // This wave settled the subcommittee: its untried members end with `outcome` and are not tried.
       const settle = (d: {member: SyncMember; subcommitteeIndex: number}, outcome: DutyOutcome) => {
-        for (const member of (candidates.get(d.subcommitteeIndex) ?? []).slice(wave + 1)) result({member, subcommitteeIndex: d.subcommitteeIndex}, outcome);
+        for (const member of (candidates.get(d.subcommitteeIndex) ?? []).slice(wave + 1))
+          result({member, subcommitteeIndex: d.subcommitteeIndex}, outcome);
         candidates.delete(d.subcommitteeIndex);
       };
       await Promise.all(
@@ -205,13 +239,19 @@ export class SyncContributionService extends SlotDutyService {
             const proof = await (proofs[k] as Promise<Uint8Array>);
             if (!isSyncCommitteeAggregator(proof)) return result(d, {status: "not_selected"});
             selected.push({...d, proof});
-            settle(d, {status: "not_selected", detail: `validator ${d.member.validatorIndex} aggregates subcommittee ${d.subcommitteeIndex} for the cluster`});
+            settle(d, {
+              status: "not_selected",
+              detail: `validator ${d.member.validatorIndex} aggregates subcommittee ${d.subcommitteeIndex} for the cluster`,
+            });
           } catch (e) {
             // The exchange ran out of time (or partials were invalid): the next member's proof would meet the
             // same deadline, so the subcommittee's other members share this outcome instead of being tried.
             const failure = exchangeFailure(this.o.n, e, "sync selection proof");
             result(d, failure);
-            settle(d, {...failure, detail: `validator ${d.member.validatorIndex}'s selection proof for subcommittee ${d.subcommitteeIndex} failed: ${failure.detail ?? failure.reason ?? ""}`});
+            settle(d, {
+              ...failure,
+              detail: `validator ${d.member.validatorIndex}'s selection proof for subcommittee ${d.subcommitteeIndex} failed: ${failure.detail ?? failure.reason ?? ""}`,
+            });
           }
         }),
       );
@@ -231,10 +271,15 @@ export function decodeContributions(value: Uint8Array): altair.SyncCommitteeCont
   if (value.length === 0 || value.length % CONTRIBUTION_SIZE !== 0) return null;
   const out: altair.SyncCommitteeContribution[] = [];
   try {
-    for (let o = 0; o < value.length; o += CONTRIBUTION_SIZE) out.push(ssz.altair.SyncCommitteeContribution.deserialize(value.subarray(o, o + CONTRIBUTION_SIZE)));
+    for (let o = 0; o < value.length; o += CONTRIBUTION_SIZE)
+      out.push(ssz.altair.SyncCommitteeContribution.deserialize(value.subarray(o, o + CONTRIBUTION_SIZE)));
   } catch {
     return null;
   }
   // One contribution per subcommittee, ascending: a value with duplicates or disorder is not one an honest node built.
-  return out.every((c, i) => i === 0 || c.subcommitteeIndex > (out[i - 1] as altair.SyncCommitteeContribution).subcommitteeIndex) ? out : null;
+  return out.every(
+    (c, i) => i === 0 || c.subcommitteeIndex > (out[i - 1] as altair.SyncCommitteeContribution).subcommitteeIndex,
+  )
+    ? out
+    : null;
 }

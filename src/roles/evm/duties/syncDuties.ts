@@ -55,7 +55,13 @@ export class SyncDuties {
     const period = computeSyncPeriodAtSlot(slot + 1);
     const reason = this.byPeriod.has(period) ? undefined : this.failures.get(period);
     if (reason === undefined) return undefined;
-    return {reason, validators: this.pubkeys.map((pubkey) => ({pubkey: pubkey.toLowerCase(), validatorIndex: this.indexByPubkey.get(pubkey.toLowerCase()) ?? -1}))};
+    return {
+      reason,
+      validators: this.pubkeys.map((pubkey) => ({
+        pubkey: pubkey.toLowerCase(),
+        validatorIndex: this.indexByPubkey.get(pubkey.toLowerCase()) ?? -1,
+      })),
+    };
   }
 
   /** Makes sure the periods of `epoch` and `epoch + 1` are known (fetching each period once) and subscribed. */
@@ -93,7 +99,9 @@ export class SyncDuties {
     const members = duties.map((d) => ({
       ...d,
       pubkey: d.pubkey.toLowerCase(),
-      subcommittees: [...new Set(d.validatorSyncCommitteeIndices.map((i) => Math.floor(i / SYNC_COMMITTEE_SUBNET_SIZE)))].sort((a, b) => a - b),
+      subcommittees: [
+        ...new Set(d.validatorSyncCommitteeIndices.map((i) => Math.floor(i / SYNC_COMMITTEE_SUBNET_SIZE))),
+      ].sort((a, b) => a - b),
     }));
     this.byPeriod.set(period, members);
     this.failures.delete(period);
@@ -101,7 +109,13 @@ export class SyncDuties {
     // The subscription lasts until the period ends (until_epoch is exclusive).
     const untilEpoch = (period + 1) * EPOCHS_PER_SYNC_COMMITTEE_PERIOD;
     try {
-      await this.beacon.prepareSyncCommitteeSubnets(members.map((m) => ({validatorIndex: m.validatorIndex, syncCommitteeIndices: m.validatorSyncCommitteeIndices, untilEpoch})));
+      await this.beacon.prepareSyncCommitteeSubnets(
+        members.map((m) => ({
+          validatorIndex: m.validatorIndex,
+          syncCommitteeIndices: m.validatorSyncCommitteeIndices,
+          untilEpoch,
+        })),
+      );
     } catch (e) {
       // The duties still run: a beacon node that missed the subscription may just forward fewer messages.
       this.logger.warn("sync committee subscriptions refused", {period, members: members.length}, e);

@@ -24,7 +24,8 @@ export function encodeSignedQbft(s: SignedQbft): Uint8Array {
   const header = encodeQbftMessage(s.msg);
   const value = s.msg.value ?? new Uint8Array(0);
   const parts = s.justification.map(encodeSignedQbft);
-  const size = 4 + header.length + 4 + value.length + 1 + s.sig.length + 2 + parts.reduce((n, p) => n + 4 + p.length, 0);
+  const size =
+    4 + header.length + 4 + value.length + 1 + s.sig.length + 2 + parts.reduce((n, p) => n + 4 + p.length, 0);
   const out = Buffer.alloc(size);
   let o = out.writeUInt32BE(header.length, 0);
   o += Buffer.from(header).copy(out, o);
@@ -69,7 +70,8 @@ export function decodeSignedQbft(bytes: Uint8Array, depth = 0): SignedQbft {
   need(2);
   const count = b.readUInt16BE(o);
   o += 2;
-  if (count > MAX_JUSTIFICATION || (depth > 0 && count > 0)) throw new QbftCodecError({code: "QBFT_MALFORMED", reason: `justification of ${count} at depth ${depth}`});
+  if (count > MAX_JUSTIFICATION || (depth > 0 && count > 0))
+    throw new QbftCodecError({code: "QBFT_MALFORMED", reason: `justification of ${count} at depth ${depth}`});
   const justification: SignedQbft[] = [];
   for (let i = 0; i < count; i++) {
     need(4);

@@ -6,7 +6,9 @@ import {QbftInstance} from "./instance.js";
 import type {QbftConfig, QbftOutput} from "./types.js";
 
 /** Instance parameters for an instance id, or undefined to refuse messages for it (unknown duty, slot far from now). */
-export type InstanceFactory = (instance: string) => (Omit<QbftConfig, "crypto" | "n" | "self" | "instance"> & {slot: number}) | undefined;
+export type InstanceFactory = (
+  instance: string,
+) => (Omit<QbftConfig, "crypto" | "n" | "self" | "instance"> & {slot: number}) | undefined;
 
 interface Running {
   inst: QbftInstance;
@@ -83,7 +85,14 @@ export class QbftDriver {
     if (!cfg) return undefined;
     let resolve!: Running["resolve"];
     const decided = new Promise<{value: Uint8Array; round: number}>((res) => (resolve = res));
-    r = {inst: new QbftInstance({...cfg, ...this.base, instance}), slot: cfg.slot, timer: null, decided, heard: new Set(), resolve};
+    r = {
+      inst: new QbftInstance({...cfg, ...this.base, instance}),
+      slot: cfg.slot,
+      timer: null,
+      decided,
+      heard: new Set(),
+      resolve,
+    };
     this.running.set(instance, r);
     return r;
   }
@@ -98,7 +107,11 @@ export class QbftDriver {
     }
     // The chunk's origin is authenticated by the store role; a node may only speak for itself.
     if (signed.msg.sender !== origin && signed.msg.type !== "DECIDED") {
-      this.events.onRejected?.(signed.msg.instance, origin, `sender ${signed.msg.sender} differs from chunk origin ${origin}`);
+      this.events.onRejected?.(
+        signed.msg.instance,
+        origin,
+        `sender ${signed.msg.sender} differs from chunk origin ${origin}`,
+      );
       return;
     }
     const r = this.get(signed.msg.instance);
@@ -113,7 +126,8 @@ export class QbftDriver {
   private apply(instance: string, r: Running, out: QbftOutput): void {
     for (const rej of out.rejected) this.events.onRejected?.(instance, rej.from, rej.reason);
     for (const m of out.broadcast) {
-      if (m.msg.type === "ROUND_CHANGE" && m.msg.sender === this.base.self) this.events.onRoundChange?.(instance, m.msg.round);
+      if (m.msg.type === "ROUND_CHANGE" && m.msg.sender === this.base.self)
+        this.events.onRoundChange?.(instance, m.msg.round);
       this.transport.publish("qbft", r.slot, encodeSignedQbft(m));
     }
     if (out.decided) r.resolve(out.decided);
@@ -125,12 +139,15 @@ export class QbftDriver {
     if (r.timer) clearTimeout(r.timer);
     r.timer = null;
     if (next === undefined) return;
-    r.timer = setTimeout(() => {
-      try {
-        this.apply(instance, r, r.inst.tick(Date.now()));
-      } catch (e) {
-        this.logger?.error("QBFT timer failed", {instance}, e);
-      }
-    }, Math.max(0, next - Date.now()));
+    r.timer = setTimeout(
+      () => {
+        try {
+          this.apply(instance, r, r.inst.tick(Date.now()));
+        } catch (e) {
+          this.logger?.error("QBFT timer failed", {instance}, e);
+        }
+      },
+      Math.max(0, next - Date.now()),
+    );
   }
 }

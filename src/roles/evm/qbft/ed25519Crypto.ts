@@ -18,7 +18,10 @@ export function ed25519QbftCrypto(privateKey: PrivateKey, peerIds: string[]): Qb
   if (privateKey.type !== "Ed25519") throw new Error(`QBFT signing needs an Ed25519 identity, got ${privateKey.type}`);
   const raw = privateKey.raw;
   // libp2p's Ed25519 private key is seed (32) || public key (32); OpenSSL wants the seed in PKCS#8.
-  const pkcs8 = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), Buffer.from(raw.subarray(0, 32))]);
+  const pkcs8 = Buffer.concat([
+    Buffer.from("302e020100300506032b657004220420", "hex"),
+    Buffer.from(raw.subarray(0, 32)),
+  ]);
   const signer = {key: pkcs8, format: "der" as const, type: "pkcs8" as const};
   const verifiers: KeyObject[] = peerIds.map((id) => {
     const pub = peerIdFromString(id).publicKey;

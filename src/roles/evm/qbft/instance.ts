@@ -84,7 +84,8 @@ export class QbftInstance {
     const k = key(msg.type, msg.round, msg.sender);
     const existing = this.messages.get(k);
     if (existing) {
-      if (!sameMessage(existing.msg, msg)) this.out.rejected.push({from: msg.sender, type: msg.type, round: msg.round, reason: "equivocation"});
+      if (!sameMessage(existing.msg, msg))
+        this.out.rejected.push({from: msg.sender, type: msg.type, round: msg.round, reason: "equivocation"});
       return this.flush();
     }
     this.messages.set(k, signed);
@@ -132,11 +133,15 @@ export class QbftInstance {
         return msg.valueHash ? null : "missing value hash";
       case "DECIDED":
         if (!msg.value || !msg.valueHash) return "missing value";
-        return this.isQuorumOf("COMMIT", signed.justification, msg.round, msg.valueHash) ? null : "unjustified decision";
+        return this.isQuorumOf("COMMIT", signed.justification, msg.round, msg.valueHash)
+          ? null
+          : "unjustified decision";
       case "ROUND_CHANGE":
         if (msg.preparedRound === 0) return msg.valueHash === null ? null : "value without a prepared round";
         if (msg.preparedRound >= msg.round || !msg.value || !msg.valueHash) return "bad prepared round";
-        return this.isPrepareQuorum(signed.justification, msg.preparedRound, msg.valueHash) ? null : "unjustified prepared value";
+        return this.isPrepareQuorum(signed.justification, msg.preparedRound, msg.valueHash)
+          ? null
+          : "unjustified prepared value";
       default:
         return "unknown type";
     }
@@ -147,7 +152,8 @@ export class QbftInstance {
     const {msg} = signed;
     if (msg.instance !== this.cfg.instance || msg.sender < 1 || msg.sender > this.cfg.n) return "malformed";
     if (!(signed.sig instanceof Uint8Array) || !this.cfg.crypto.verify(msg, signed.sig)) return "bad signature";
-    if (msg.value && (!msg.valueHash || !bytesEqual(this.cfg.crypto.hash(msg.value), msg.valueHash))) return "value does not match its hash";
+    if (msg.value && (!msg.valueHash || !bytesEqual(this.cfg.crypto.hash(msg.value), msg.valueHash)))
+      return "value does not match its hash";
     return null;
   }
 
@@ -158,7 +164,8 @@ export class QbftInstance {
   private isQuorumOf(type: QbftType, msgs: SignedQbft[], round: number, hash: Uint8Array): boolean {
     const senders = new Set<number>();
     for (const s of msgs ?? []) {
-      if (s.msg.type !== type || s.msg.round !== round || !s.msg.valueHash || !bytesEqual(s.msg.valueHash, hash)) continue;
+      if (s.msg.type !== type || s.msg.round !== round || !s.msg.valueHash || !bytesEqual(s.msg.valueHash, hash))
+        continue;
       if (this.checkOwn(s) === null) senders.add(s.msg.sender);
     }
     return senders.size >= this.quorum;
@@ -170,32 +177,45 @@ export class QbftInstance {
     if (msg.round === 1) return true;
     const rcs = new Map<number, QbftMessage>();
     for (const s of signed.justification ?? []) {
-      if (s.msg.type === "ROUND_CHANGE" && s.msg.round === msg.round && this.checkOwn(s) === null) rcs.set(s.msg.sender, s.msg);
+      if (s.msg.type === "ROUND_CHANGE" && s.msg.round === msg.round && this.checkOwn(s) === null)
+        rcs.set(s.msg.sender, s.msg);
     }
     if (rcs.size < this.quorum) return false;
     const highest = highestPrepared([...rcs.values()]);
     if (!highest) return true;
-    return !!msg.valueHash && bytesEqual(highest.valueHash, msg.valueHash) && this.isPrepareQuorum(signed.justification, highest.round, highest.valueHash);
+    return (
+      !!msg.valueHash &&
+      bytesEqual(highest.valueHash, msg.valueHash) &&
+      this.isPrepareQuorum(signed.justification, highest.round, highest.valueHash)
+    );
   }
 
   // ---- rules --------------------------------------------------------------------------------------------
 
   /** Applies every upon-rule until none fires; each rule fires at most once per round. */
   private evaluate(): void {
-    for (let changed = true; changed; ) {
-      changed = this.onPrePrepare() || this.onPrepareQuorum() || this.onCommitQuorum() || this.onRoundChangeSkip() || this.onRoundChangeQuorum();
+    for (let changed = true; changed;) {
+      changed =
+        this.onPrePrepare() ||
+        this.onPrepareQuorum() ||
+        this.onCommitQuorum() ||
+        this.onRoundChangeSkip() ||
+        this.onRoundChangeQuorum();
     }
   }
 
   private ofType(type: QbftType, round?: number): SignedQbft[] {
     const out: SignedQbft[] = [];
-    for (const s of this.messages.values()) if (s.msg.type === type && (round === undefined || s.msg.round === round)) out.push(s);
+    for (const s of this.messages.values())
+      if (s.msg.type === type && (round === undefined || s.msg.round === round)) out.push(s);
     return out;
   }
 
   /** A justified proposal for this round, or for a later one (its justification proves a quorum moved there). */
   private onPrePrepare(): boolean {
-    const pps = this.ofType("PRE_PREPARE").filter((s) => s.msg.round >= this.round && !this.sent.has(key("PREPARE", s.msg.round, this.cfg.self)) && this.judge(s));
+    const pps = this.ofType("PRE_PREPARE").filter(
+      (s) => s.msg.round >= this.round && !this.sent.has(key("PREPARE", s.msg.round, this.cfg.self)) && this.judge(s),
+    );
     const pp = pps.sort((a, b) => b.msg.round - a.msg.round)[0];
     if (!pp) return false;
     this.round = pp.msg.round;
@@ -252,7 +272,15 @@ export class QbftInstance {
   private decide(value: Uint8Array, round: number, commits: SignedQbft[]): void {
     this.decision = {value, round};
     this.out.decided = this.decision;
-    const msg: QbftMessage = {instance: this.cfg.instance, type: "DECIDED", round, sender: this.cfg.self, valueHash: this.cfg.crypto.hash(value), value, preparedRound: 0};
+    const msg: QbftMessage = {
+      instance: this.cfg.instance,
+      type: "DECIDED",
+      round,
+      sender: this.cfg.self,
+      valueHash: this.cfg.crypto.hash(value),
+      value,
+      preparedRound: 0,
+    };
     this.decidedProof = {msg, sig: this.cfg.crypto.sign(msg), justification: commits.map(stripJustification)};
     this.out.broadcast.push(this.decidedProof);
   }
@@ -261,7 +289,8 @@ export class QbftInstance {
   private onRoundChangeSkip(): boolean {
     const highestBySender = new Map<number, number>();
     for (const rc of this.ofType("ROUND_CHANGE")) {
-      if (rc.msg.round > this.round) highestBySender.set(rc.msg.sender, Math.max(highestBySender.get(rc.msg.sender) ?? 0, rc.msg.round));
+      if (rc.msg.round > this.round)
+        highestBySender.set(rc.msg.sender, Math.max(highestBySender.get(rc.msg.sender) ?? 0, rc.msg.round));
     }
     if (highestBySender.size < this.f + 1) return false;
     const target = [...highestBySender.values()].sort((a, b) => b - a)[this.f] as number;
@@ -272,14 +301,18 @@ export class QbftInstance {
 
   private onRoundChangeQuorum(): boolean {
     const r = this.round;
-    if (r <= 1 || this.cfg.leader(r) !== this.cfg.self || this.sent.has(key("PRE_PREPARE", r, this.cfg.self))) return false;
+    if (r <= 1 || this.cfg.leader(r) !== this.cfg.self || this.sent.has(key("PRE_PREPARE", r, this.cfg.self)))
+      return false;
     const rcs = this.ofType("ROUND_CHANGE", r);
     if (rcs.length < this.quorum) return false;
     const highest = highestPrepared(rcs.map((s) => s.msg));
     let value = this.input;
     const justification = rcs.map(stripJustification);
     if (highest) {
-      const carrier = rcs.find((s) => s.msg.preparedRound === highest.round && s.msg.valueHash && bytesEqual(s.msg.valueHash, highest.valueHash));
+      const carrier = rcs.find(
+        (s) =>
+          s.msg.preparedRound === highest.round && s.msg.valueHash && bytesEqual(s.msg.valueHash, highest.valueHash),
+      );
       if (!carrier?.msg.value) return false;
       value = carrier.msg.value;
       justification.push(...carrier.justification.map(stripJustification));
@@ -292,7 +325,10 @@ export class QbftInstance {
   // ---- sending ------------------------------------------------------------------------------------------
 
   private sendPrePrepare(round: number, value: Uint8Array, justification: SignedQbft[]): void {
-    this.send({type: "PRE_PREPARE", round, valueHash: this.cfg.crypto.hash(value), value, preparedRound: 0}, justification);
+    this.send(
+      {type: "PRE_PREPARE", round, valueHash: this.cfg.crypto.hash(value), value, preparedRound: 0},
+      justification,
+    );
   }
 
   private sendRoundChange(): void {
@@ -321,7 +357,9 @@ export class QbftInstance {
 
 function highestPrepared(rcs: QbftMessage[]): {round: number; valueHash: Uint8Array} | null {
   let best: {round: number; valueHash: Uint8Array} | null = null;
-  for (const m of rcs) if (m.preparedRound > 0 && m.valueHash && (!best || m.preparedRound > best.round)) best = {round: m.preparedRound, valueHash: m.valueHash};
+  for (const m of rcs)
+    if (m.preparedRound > 0 && m.valueHash && (!best || m.preparedRound > best.round))
+      best = {round: m.preparedRound, valueHash: m.valueHash};
   return best;
 }
 
@@ -332,5 +370,7 @@ function stripJustification(s: SignedQbft): SignedQbft {
 
 function sameMessage(a: QbftMessage, b: QbftMessage): boolean {
   const h = (x: Uint8Array | null) => (x ? toHex(x) : "");
-  return a.type === b.type && a.round === b.round && a.preparedRound === b.preparedRound && h(a.valueHash) === h(b.valueHash);
+  return (
+    a.type === b.type && a.round === b.round && a.preparedRound === b.preparedRound && h(a.valueHash) === h(b.valueHash)
+  );
 }

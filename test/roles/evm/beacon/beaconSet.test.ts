@@ -48,7 +48,10 @@ describe("BeaconSet over real HTTP servers", () => {
     a.behaviour.delayMs = 300;
     for (let i = 0; i < 4; i++) await set.probe();
     assert.ok((endpoint(set, 1).latencyMs ?? 0) > 150, JSON.stringify(set.status()));
-    assert.deepEqual(set.ordered().map((e) => e.url), [b.url, a.url]);
+    assert.deepEqual(
+      set.ordered().map((e) => e.url),
+      [b.url, a.url],
+    );
     const readsOfA = a.hits.reads;
     assert.equal(await read(set), b.url);
     assert.equal(a.hits.reads, readsOfA, "the slow node was not asked");
@@ -60,11 +63,18 @@ describe("BeaconSet over real HTTP servers", () => {
   it("benches a dead node at its first failure, skips it with a doubling bench, and brings it back by the probe", async () => {
     const [a, b] = [await stub(), await stub()];
     const events: {url: string; result: RequestResult}[] = [];
-    const set = new BeaconSet([a.url, b.url], {request: (url, _kind, result) => events.push({url, result})}, {benchBaseMs: BENCH_MS});
+    const set = new BeaconSet(
+      [a.url, b.url],
+      {request: (url, _kind, result) => events.push({url, result})},
+      {benchBaseMs: BENCH_MS},
+    );
     await set.probe();
     await a.stop();
     assert.equal(await read(set), b.url, "the read fell over to the second node");
-    assert.deepEqual(events.slice(-2), [{url: a.url, result: "unreachable"}, {url: b.url, result: "ok"}]);
+    assert.deepEqual(events.slice(-2), [
+      {url: a.url, result: "unreachable"},
+      {url: b.url, result: "ok"},
+    ]);
     const benched = endpoint(set, 1);
     assert.equal(benched.health, "benched");
     assert.equal(benched.reason, "unreachable");
@@ -90,7 +100,11 @@ describe("BeaconSet over real HTTP servers", () => {
     it(`benches a syncing node (${syncing === "flag" ? "is_syncing true" : "503 on every route"}), probes it without backoff, and brings it back once synced`, async () => {
       const [a, b] = [await stub(), await stub()];
       const health: string[] = [];
-      const set = new BeaconSet([a.url, b.url], {health: (s) => health.push(`${s.index}:${s.health}:${s.reason ?? ""}`)}, {benchBaseMs: BENCH_MS});
+      const set = new BeaconSet(
+        [a.url, b.url],
+        {health: (s) => health.push(`${s.index}:${s.health}:${s.reason ?? ""}`)},
+        {benchBaseMs: BENCH_MS},
+      );
       await set.probe();
       a.behaviour.syncing = syncing;
       await set.probe();
@@ -101,7 +115,10 @@ describe("BeaconSet over real HTTP servers", () => {
       await set.probe();
       const still = endpoint(set, 1);
       assert.equal(still.failures, 2);
-      assert.ok((still.retryInMs ?? Infinity) <= BENCH_MS, `a syncing node's bench does not grow: ${still.retryInMs} ms`);
+      assert.ok(
+        (still.retryInMs ?? Infinity) <= BENCH_MS,
+        `a syncing node's bench does not grow: ${still.retryInMs} ms`,
+      );
       a.behaviour.syncing = "no";
       await sleep(BENCH_MS + 20);
       await set.probe();
@@ -124,7 +141,10 @@ describe("BeaconSet over real HTTP servers", () => {
     const set = new BeaconSet([a.url]);
     await set.probe();
     const garbage = z.object({data: z.object({PRESET_BASE: z.string()})});
-    await assert.rejects(set.read("/eth/v1/config/spec", (e) => getJson(e, "/eth/v1/config/spec", garbage), {bench: false}), (e) => e instanceof BeaconError && e.code === "BEACON_BAD_RESPONSE");
+    await assert.rejects(
+      set.read("/eth/v1/config/spec", (e) => getJson(e, "/eth/v1/config/spec", garbage), {bench: false}),
+      (e) => e instanceof BeaconError && e.code === "BEACON_BAD_RESPONSE",
+    );
     assert.equal(endpoint(set, 1).health, "healthy");
     await assert.rejects(set.read("/eth/v1/config/spec", (e) => getJson(e, "/eth/v1/config/spec", garbage)));
     assert.equal(endpoint(set, 1).reason, "bad_response", "the same failure benches by default");
@@ -133,7 +153,9 @@ describe("BeaconSet over real HTTP servers", () => {
   it("submits to every healthy node: one refusing with 400 while another accepts is a success", async () => {
     const [a, b] = [await stub(), await stub()];
     const results: string[] = [];
-    const set = new BeaconSet([a.url, b.url], {request: (url, kind, result) => kind === "submit" && results.push(`${url === a.url ? "a" : "b"}:${result}`)});
+    const set = new BeaconSet([a.url, b.url], {
+      request: (url, kind, result) => kind === "submit" && results.push(`${url === a.url ? "a" : "b"}:${result}`),
+    });
     await set.probe();
     a.behaviour.post = {status: 400, message: "PRIORITY_0: attestation references unknown block"};
     await submit(set);
@@ -149,7 +171,10 @@ describe("BeaconSet over real HTTP servers", () => {
     const set = new BeaconSet([a.url, b.url]);
     a.behaviour.post = {status: 400, message: "invalid signature"};
     b.behaviour.post = {status: 500, message: "internal error"};
-    await assert.rejects(submit(set), (e) => e instanceof BeaconError && e.code === "BEACON_REFUSED" && /invalid signature/.test(e.message));
+    await assert.rejects(
+      submit(set),
+      (e) => e instanceof BeaconError && e.code === "BEACON_REFUSED" && /invalid signature/.test(e.message),
+    );
     a.behaviour.post = {status: 400, message: "ATTESTATION_ERROR_ALREADY_KNOWN"};
     await b.stop();
     await submit(set);
@@ -160,7 +185,10 @@ describe("BeaconSet over real HTTP servers", () => {
     const set = new BeaconSet([a.url, b.url]);
     for (const s of [a, b]) s.behaviour.post = {status: 500, message: "PublishError.Duplicate"};
     await submit(set);
-    assert.ok(set.status().every((e) => e.health !== "benched"), JSON.stringify(set.status()));
+    assert.ok(
+      set.status().every((e) => e.health !== "benched"),
+      JSON.stringify(set.status()),
+    );
     // A 500 that says anything else still fails the submission.
     for (const s of [a, b]) s.behaviour.post = {status: 500, message: "internal error"};
     await assert.rejects(submit(set), (e) => e instanceof BeaconError && /internal error/.test(e.message));
@@ -179,7 +207,10 @@ describe("BeaconSet over real HTTP servers", () => {
     assert.deepEqual(set.labels, ["http://***@127.0.0.1:1/***?***", `http://***@127.0.0.1:${new URL(a.url).port}`]);
     assert.equal(redactUrl("https://node.example:5052/"), "https://node.example:5052");
     // Two URLs that differ only in their secrets keep apart in metrics.
-    assert.deepEqual(new BeaconSet(["http://h:1/key-a", "http://h:1/key-b"]).labels, ["http://h:1/***#1", "http://h:1/***#2"]);
+    assert.deepEqual(new BeaconSet(["http://h:1/key-a", "http://h:1/key-b"]).labels, [
+      "http://h:1/***#1",
+      "http://h:1/***#2",
+    ]);
   });
 
   after(async () => {

@@ -47,13 +47,29 @@ describe("beacon node response bodies are capped", () => {
       const s: Sent = {written: 0, finished: false, closed: false};
       sent[req.url ?? ""] = s;
       if (req.url === "/chunked") return void pour(res.writeHead(200, {"content-type": "application/json"}), HUGE, s);
-      if (req.url === "/declared") return void pour(res.writeHead(200, {"content-type": "application/json", "content-length": String(HUGE + 27)}), HUGE, s);
-      if (req.url?.startsWith("/eth/v1/validator/attestation_data")) return void pour(res.writeHead(200, {"content-type": "application/json"}), HUGE, s);
-      const json = (body: unknown) => void res.writeHead(200, {"content-type": "application/json"}).end(JSON.stringify(body));
-      if (req.url === "/eth/v1/beacon/genesis") return json({data: {genesis_time: "1000", genesis_validators_root: "0x" + "11".repeat(32), genesis_fork_version: "0x00000000"}});
+      if (req.url === "/declared")
+        return void pour(
+          res.writeHead(200, {"content-type": "application/json", "content-length": String(HUGE + 27)}),
+          HUGE,
+          s,
+        );
+      if (req.url?.startsWith("/eth/v1/validator/attestation_data"))
+        return void pour(res.writeHead(200, {"content-type": "application/json"}), HUGE, s);
+      const json = (body: unknown) =>
+        void res.writeHead(200, {"content-type": "application/json"}).end(JSON.stringify(body));
+      if (req.url === "/eth/v1/beacon/genesis")
+        return json({
+          data: {
+            genesis_time: "1000",
+            genesis_validators_root: "0x" + "11".repeat(32),
+            genesis_fork_version: "0x00000000",
+          },
+        });
       if (req.url === "/eth/v1/config/spec") {
         const config = ACTIVE_PRESET === "minimal" ? minimalChainConfig : mainnetChainConfig;
-        return json({data: {...chainConfigToJson(config), PRESET_BASE: ACTIVE_PRESET, SLOTS_PER_EPOCH: String(SLOTS_PER_EPOCH)}});
+        return json({
+          data: {...chainConfigToJson(config), PRESET_BASE: ACTIVE_PRESET, SLOTS_PER_EPOCH: String(SLOTS_PER_EPOCH)},
+        });
       }
       res.writeHead(200, {"content-type": "application/json"}).end('{"data":{"version":"small"}}');
     });
@@ -82,7 +98,10 @@ describe("beacon node response bodies are capped", () => {
     await waitFor("the node to see the client hang up", async () => sent["/chunked"]?.closed === true, 10_000, 20);
     const s = sent["/chunked"] as Sent;
     assert.equal(s.finished, false);
-    assert.ok(s.written <= MAX_BEACON_BODY_BYTES + IN_FLIGHT_SLACK, `the node got ${s.written} bytes out before the client hung up`);
+    assert.ok(
+      s.written <= MAX_BEACON_BODY_BYTES + IN_FLIGHT_SLACK,
+      `the node got ${s.written} bytes out before the client hung up`,
+    );
   });
 
   it("the Lodestar client's routes are capped too (attestation data answered with an endless body)", async () => {
@@ -98,7 +117,10 @@ describe("beacon node response bodies are capped", () => {
     }
     const s = Object.entries(sent).find(([k]) => k.startsWith("/eth/v1/validator/attestation_data"))?.[1] as Sent;
     await waitFor("the node to see the client hang up", async () => s.closed, 10_000, 20);
-    assert.ok(s.written <= MAX_BEACON_BODY_BYTES + IN_FLIGHT_SLACK, `the node got ${s.written} bytes out before the client hung up`);
+    assert.ok(
+      s.written <= MAX_BEACON_BODY_BYTES + IN_FLIGHT_SLACK,
+      `the node got ${s.written} bytes out before the client hung up`,
+    );
   });
 
   it("a body declared longer than the cap is refused before it is read", async () => {

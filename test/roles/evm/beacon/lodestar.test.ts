@@ -7,7 +7,12 @@ import {computeSigningRoot, isSyncCommitteeAggregator} from "@lodestar/state-tra
 import {ssz} from "@lodestar/types";
 import {BeaconError} from "../../../../src/roles/evm/beacon/errors.js";
 import {BeaconNode} from "../../../../src/roles/evm/beacon/beaconNode.js";
-import {attestationSigningRoot, contributionAndProofSigningRoot, syncCommitteeMessageSigningRoot, syncSelectionProofSigningRoot} from "../../../../src/roles/evm/signing.js";
+import {
+  attestationSigningRoot,
+  contributionAndProofSigningRoot,
+  syncCommitteeMessageSigningRoot,
+  syncSelectionProofSigningRoot,
+} from "../../../../src/roles/evm/signing.js";
 import {toHex} from "../../../../src/hotpath/bytes.js";
 import {interopSecretKey} from "../../../../src/hotpath/interop.js";
 import {secretToPublicKey, sign} from "../../../../src/hotpath/threshold.js";
@@ -35,14 +40,23 @@ describe("beacon node client against a real Lodestar", {timeout: 300_000}, () =>
     assert.equal(bn.genesisTime, lodestar.genesisTime);
     assert.equal(bn.config.getForkName(0), "altair");
     assert.equal(bn.isElectra(0), false);
-    assert.equal(bn.attestationDueMs(3) - bn.slotStartMs(3), Math.floor(2000 / 3), "an Altair node publishes no ATTESTATION_DUE_BPS: a third of the slot");
-    const res = await fetch(`${lodestar.url}/eth/v1/beacon/genesis`).then((r) => r.json() as Promise<{data: {genesis_validators_root: string}}>);
+    assert.equal(
+      bn.attestationDueMs(3) - bn.slotStartMs(3),
+      Math.floor(2000 / 3),
+      "an Altair node publishes no ATTESTATION_DUE_BPS: a third of the slot",
+    );
+    const res = await fetch(`${lodestar.url}/eth/v1/beacon/genesis`).then(
+      (r) => r.json() as Promise<{data: {genesis_validators_root: string}}>,
+    );
     assert.equal(toHex(bn.genesisValidatorsRoot), res.data.genesis_validators_root);
   });
 
   it("finds our validators and their attester duties", async () => {
     const indices = await bn.validatorIndices(pubkeys);
-    assert.deepEqual(pubkeys.map((p) => indices.get(p)), ours);
+    assert.deepEqual(
+      pubkeys.map((p) => indices.get(p)),
+      ours,
+    );
     const {duties, dependentRoot} = await bn.attesterDuties(0, ours);
     assert.equal(duties.length, ours.length);
     assert.match(dependentRoot, /^0x[0-9a-f]{64}$/);
@@ -62,7 +76,11 @@ describe("beacon node client against a real Lodestar", {timeout: 300_000}, () =>
     const good = {...duty, data, signature: sign(sk, attestationSigningRoot(bn.config, data))};
     // The bad one first: a node that has seen the good one answers "already known" before checking signatures.
     // The same data under the proposer's domain: a signature Lodestar must not accept as an attestation.
-    const wrongRoot = computeSigningRoot(ssz.phase0.AttestationData, data, bn.config.getDomain(data.slot, DOMAIN_BEACON_PROPOSER));
+    const wrongRoot = computeSigningRoot(
+      ssz.phase0.AttestationData,
+      data,
+      bn.config.getDomain(data.slot, DOMAIN_BEACON_PROPOSER),
+    );
     assert.notDeepEqual(wrongRoot, attestationSigningRoot(bn.config, data));
     const refused = await bn.submitAttestations([{...good, signature: sign(sk, wrongRoot)}]);
     const e = refused.get(0);
@@ -76,12 +94,17 @@ describe("beacon node client against a real Lodestar", {timeout: 300_000}, () =>
     const v = ours[0] as number;
     const sk = interopSecretKey(v);
     // Only Lodestar's validators 0..4 propose here: take a slot whose next block is theirs, in this epoch or the next.
-    const slot = await waitFor("a slot before a block of Lodestar's own", async () => {
-      const now = bn.currentSlot();
-      const {duties} = await bn.proposerDuties(bn.epochOf(now));
-      const theirs = duties.filter((d) => d.validatorIndex < ours[0]! && d.slot > now + 1).map((d) => d.slot - 1);
-      return theirs.length > 0 ? Math.min(...theirs) : undefined;
-    }, 3 * SLOTS_PER_EPOCH * bn.slotMs, bn.slotMs);
+    const slot = await waitFor(
+      "a slot before a block of Lodestar's own",
+      async () => {
+        const now = bn.currentSlot();
+        const {duties} = await bn.proposerDuties(bn.epochOf(now));
+        const theirs = duties.filter((d) => d.validatorIndex < ours[0]! && d.slot > now + 1).map((d) => d.slot - 1);
+        return theirs.length > 0 ? Math.min(...theirs) : undefined;
+      },
+      3 * SLOTS_PER_EPOCH * bn.slotMs,
+      bn.slotMs,
+    );
     const [duty] = await bn.syncCommitteeDuties(bn.epochOf(slot), [v]);
     assert.ok(duty, "every validator of a 16-validator chain sits in its 32-seat sync committee");
     await sleepUntil(bn.attestationDueMs(slot));
@@ -89,22 +112,44 @@ describe("beacon node client against a real Lodestar", {timeout: 300_000}, () =>
     const head = await bn.headBlock();
     const position = duty.validatorSyncCommitteeIndices[0] as number;
     const subcommitteeIndex = Math.floor(position / SYNC_COMMITTEE_SUBNET_SIZE);
-    await bn.submitSyncCommitteeMessages([{slot, beaconBlockRoot: head.root, validatorIndex: v, signature: sign(sk, syncCommitteeMessageSigningRoot(bn.config, slot, head.root))}]);
+    await bn.submitSyncCommitteeMessages([
+      {
+        slot,
+        beaconBlockRoot: head.root,
+        validatorIndex: v,
+        signature: sign(sk, syncCommitteeMessageSigningRoot(bn.config, slot, head.root)),
+      },
+    ]);
 
     const contribution = await bn.syncCommitteeContribution(slot, subcommitteeIndex, head.root);
-    assert.ok(contribution.aggregationBits.get(position % SYNC_COMMITTEE_SUBNET_SIZE), `our bit ${position} in ${JSON.stringify(contribution.aggregationBits.getTrueBitIndexes())}`);
+    assert.ok(
+      contribution.aggregationBits.get(position % SYNC_COMMITTEE_SUBNET_SIZE),
+      `our bit ${position} in ${JSON.stringify(contribution.aggregationBits.getTrueBitIndexes())}`,
+    );
     const selectionProof = sign(sk, syncSelectionProofSigningRoot(bn.config, slot, subcommitteeIndex));
     assert.ok(isSyncCommitteeAggregator(selectionProof), "the minimal preset makes every member an aggregator");
     const message = {aggregatorIndex: v, contribution, selectionProof};
-    await bn.publishContributions([{message, signature: sign(sk, contributionAndProofSigningRoot(bn.config, message))}]);
+    await bn.publishContributions([
+      {message, signature: sign(sk, contributionAndProofSigningRoot(bn.config, message))},
+    ]);
 
     type Block = {data: {message: {body: {sync_aggregate: {sync_committee_bits: string}}}}};
-    const next = await waitFor(`the block at slot ${slot + 1}`, async () => {
-      const res = await fetch(`${lodestar.url}/eth/v2/beacon/blocks/${slot + 1}`);
-      return res.ok && ((await res.json()) as Block);
-    }, 4 * bn.slotMs, 200);
-    const bits = ssz.altair.SyncAggregate.fields.syncCommitteeBits.fromJson(next.data.message.body.sync_aggregate.sync_committee_bits);
-    assert.ok(bits.get(position), `our seat ${position} not in block ${slot + 1}'s sync aggregate ${JSON.stringify(bits.getTrueBitIndexes())}`);
+    const next = await waitFor(
+      `the block at slot ${slot + 1}`,
+      async () => {
+        const res = await fetch(`${lodestar.url}/eth/v2/beacon/blocks/${slot + 1}`);
+        return res.ok && ((await res.json()) as Block);
+      },
+      4 * bn.slotMs,
+      200,
+    );
+    const bits = ssz.altair.SyncAggregate.fields.syncCommitteeBits.fromJson(
+      next.data.message.body.sync_aggregate.sync_committee_bits,
+    );
+    assert.ok(
+      bits.get(position),
+      `our seat ${position} not in block ${slot + 1}'s sync aggregate ${JSON.stringify(bits.getTrueBitIndexes())}`,
+    );
   });
 });
 

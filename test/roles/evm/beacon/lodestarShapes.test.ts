@@ -7,7 +7,14 @@ import {BeaconError} from "../../../../src/roles/evm/beacon/errors.js";
 import {DutyTimers} from "../../../../src/roles/evm/duties/dutyClock.js";
 import {poolReadFailure} from "../../../../src/roles/evm/duties/outcome.js";
 import {readFromPool} from "../../../../src/roles/evm/duties/poolRead.js";
-import {type Answer, HEAD, HEAD_SLOT, MISSING_BLOCK_SLOT, RECORDED, recordedNode} from "../../../helpers/recordedLodestar.js";
+import {
+  type Answer,
+  HEAD,
+  HEAD_SLOT,
+  MISSING_BLOCK_SLOT,
+  RECORDED,
+  recordedNode,
+} from "../../../helpers/recordedLodestar.js";
 
 /** Every read a duty makes, with what each must yield from the recorded chain. */
 async function readEveryDuty(bn: BeaconNode): Promise<{dependentRoots: string[]}> {
@@ -15,12 +22,23 @@ async function readEveryDuty(bn: BeaconNode): Promise<{dependentRoots: string[]}
   assert.equal(head.slot, HEAD_SLOT);
   assert.equal(toHex(head.root), HEAD.data.root);
   const attester = await bn.attesterDuties(0, [5, 6, 7]);
-  assert.deepEqual(attester.duties.map((d) => d.validatorIndex), [5, 6, 7]);
-  assert.ok(attester.duties.every((d) => d.committeeLength === 2 && d.committeesAtSlot === 1 && d.validatorCommitteeIndex < 2));
+  assert.deepEqual(
+    attester.duties.map((d) => d.validatorIndex),
+    [5, 6, 7],
+  );
+  assert.ok(
+    attester.duties.every((d) => d.committeeLength === 2 && d.committeesAtSlot === 1 && d.validatorCommitteeIndex < 2),
+  );
   const proposer = await bn.proposerDuties(0);
   assert.equal(proposer.duties.length, 8);
   const sync = await bn.syncCommitteeDuties(0, [5, 6]);
-  assert.deepEqual(sync.map((d) => [d.validatorIndex, d.validatorSyncCommitteeIndices]), [[5, [6, 22]], [6, [5, 21]]]);
+  assert.deepEqual(
+    sync.map((d) => [d.validatorIndex, d.validatorSyncCommitteeIndices]),
+    [
+      [5, [6, 22]],
+      [6, [5, 21]],
+    ],
+  );
   const data = await bn.attestationData(HEAD_SLOT, 0);
   assert.equal(toHex(data.beaconBlockRoot), HEAD.data.root);
   const contribution = await bn.syncCommitteeContribution(HEAD_SLOT, 0, head.root);
@@ -30,7 +48,11 @@ async function readEveryDuty(bn: BeaconNode): Promise<{dependentRoots: string[]}
   assert.deepEqual([...committees.keys()], [0, 1, 2, 3, 4, 5, 6, 7]);
   const attestations = await bn.blockAttestations(HEAD_SLOT);
   assert.ok(attestations && attestations.length > 0);
-  assert.equal(await bn.blockAttestations(MISSING_BLOCK_SLOT), null, "a slot without a block is an answer, not a failure");
+  assert.equal(
+    await bn.blockAttestations(MISSING_BLOCK_SLOT),
+    null,
+    "a slot without a block is an answer, not a failure",
+  );
   const aggregate = await bn.aggregateAttestation(HEAD_SLOT - 1, new Uint8Array(32), 0);
   assert.equal(aggregate.data.slot, HEAD_SLOT - 1);
   const produced = await bn.produceBlock(HEAD_SLOT + 1, new Uint8Array(96), "r3dv");
@@ -55,24 +77,35 @@ after(async () => {
 });
 
 describe("beacon node client on the answers of a real Lodestar 1.5.1", () => {
-
   it("reads every answer a duty needs, as that Lodestar sends it (no `finalized`, extra `canonical`)", async () => {
     const {dependentRoots} = await readEveryDuty(await connect());
-    const recordedRoot = (RECORDED["/eth/v1/validator/duties/attester/{n}"]?.body as {dependent_root: string}).dependent_root;
+    const recordedRoot = (RECORDED["/eth/v1/validator/duties/attester/{n}"]?.body as {dependent_root: string})
+      .dependent_root;
     assert.equal(dependentRoots[0], recordedRoot);
   });
 
   it("neither missing nor unknown metadata fails a duty; without dependent_root the duties themselves key the cache", async () => {
-    const bareData = (_key: string, a: Answer | undefined) => a && {status: a.status, body: {data: a.body.data, some_future_field: {x: 1}}};
+    const bareData = (_key: string, a: Answer | undefined) =>
+      a && {status: a.status, body: {data: a.body.data, some_future_field: {x: 1}}};
     const bn = await connect(bareData);
     const {dependentRoots} = await readEveryDuty(bn);
     for (const r of dependentRoots) assert.match(r, /^duties:[0-9a-f]{64}$/);
-    assert.equal((await bn.attesterDuties(0, [5, 6, 7])).dependentRoot, dependentRoots[0], "the same duties give the same key");
-    assert.notEqual((await bn.attesterDuties(0, [5, 6])).dependentRoot, dependentRoots[0], "other duties give another key");
+    assert.equal(
+      (await bn.attesterDuties(0, [5, 6, 7])).dependentRoot,
+      dependentRoots[0],
+      "the same duties give the same key",
+    );
+    assert.notEqual(
+      (await bn.attesterDuties(0, [5, 6])).dependentRoot,
+      dependentRoots[0],
+      "other duties give another key",
+    );
   });
 
   it("a dependent_root that is not a root (an object, as the embedded devnet sent) keys by the duties too", async () => {
-    const bn = await connect((key, a) => (a && key.includes("/duties/") ? {...a, body: {...a.body, dependent_root: {0: 56, 1: 161}}} : a));
+    const bn = await connect((key, a) =>
+      a && key.includes("/duties/") ? {...a, body: {...a.body, dependent_root: {0: 56, 1: 161}}} : a,
+    );
     assert.match((await bn.attesterDuties(0, [5, 6, 7])).dependentRoot, /^duties:[0-9a-f]{64}$/);
     assert.match((await bn.proposerDuties(0)).dependentRoot, /^duties:[0-9a-f]{64}$/);
   });
@@ -93,16 +126,23 @@ describe("beacon node client on the answers of a real Lodestar 1.5.1", () => {
       return true;
     };
     await assert.rejects(bn.headBlock(), typed(/headers\/head/, /data\.root/));
-    await assert.rejects(bn.attestationData(HEAD_SLOT, 0), typed(/attestation_data/, /unreadable attestation data.*target/i));
+    await assert.rejects(
+      bn.attestationData(HEAD_SLOT, 0),
+      typed(/attestation_data/, /unreadable attestation data.*target/i),
+    );
     await assert.rejects(bn.syncCommitteeDuties(0, [5]), typed(/duties\/sync\/0/, /invalid body: data/));
-    await assert.rejects(bn.produceBlock(HEAD_SLOT + 1, new Uint8Array(96), "r3dv"), typed(/validator\/blocks/, /phase0 format/));
+    await assert.rejects(
+      bn.produceBlock(HEAD_SLOT + 1, new Uint8Array(96), "r3dv"),
+      typed(/validator\/blocks/, /phase0 format/),
+    );
   });
 });
 
 describe("an empty pool as Lodestar 1.5.1 answers it (HTTP 500 where the Beacon API says 404)", () => {
   const POOL_ROUTES = ["/eth/v1/validator/aggregate_attestation", "/eth/v1/validator/sync_committee_contribution"];
   /** A recorded node whose pool routes answer `empty(key)` (the recorded empty answer, or another) while it says so. */
-  const connectEmpty = (empty: (key: string) => Answer | undefined) => connect((key, a) => (POOL_ROUTES.includes(key) ? (empty(key) ?? a) : a));
+  const connectEmpty = (empty: (key: string) => Answer | undefined) =>
+    connect((key, a) => (POOL_ROUTES.includes(key) ? (empty(key) ?? a) : a));
   const isRefusal = (e: unknown) => {
     assert.ok(e instanceof BeaconError, String(e));
     assert.equal(e.code, "BEACON_REFUSED");
@@ -116,22 +156,36 @@ describe("an empty pool as Lodestar 1.5.1 answers it (HTTP 500 where the Beacon 
     const bn = await connectEmpty((key) => (emptyAnswers-- > 0 ? RECORDED[`${key} 500 empty`] : undefined));
     await assert.rejects(bn.aggregateAttestation(HEAD_SLOT - 1, new Uint8Array(32), 0), isRefusal);
     await assert.rejects(bn.syncCommitteeContribution(HEAD_SLOT, 0, fromHex(HEAD.data.root)), isRefusal);
-    assert.deepEqual(bn.set.status().map((s) => s.health), ["healthy"], "an empty pool says nothing about the node's health");
+    assert.deepEqual(
+      bn.set.status().map((s) => s.health),
+      ["healthy"],
+      "an empty pool says nothing about the node's health",
+    );
     emptyAnswers = 1;
     const timers = new DutyTimers();
-    const contribution = await readFromPool(() => bn.syncCommitteeContribution(HEAD_SLOT, 0, fromHex(HEAD.data.root)), {everyMs: 5, untilMs: Date.now() + 5_000, timers});
+    const contribution = await readFromPool(() => bn.syncCommitteeContribution(HEAD_SLOT, 0, fromHex(HEAD.data.root)), {
+      everyMs: 5,
+      untilMs: Date.now() + 5_000,
+      timers,
+    });
     assert.equal(contribution.aggregationBits.getTrueBitIndexes().length, 8);
     timers.stop();
   });
 
   it("any other HTTP 500 on those routes still counts against the node", async () => {
-    const bn = await connectEmpty(() => ({status: 500, body: {statusCode: 500, error: "Internal Server Error", message: "Cannot read properties of undefined"}}));
+    const bn = await connectEmpty(() => ({
+      status: 500,
+      body: {statusCode: 500, error: "Internal Server Error", message: "Cannot read properties of undefined"},
+    }));
     await assert.rejects(bn.syncCommitteeContribution(HEAD_SLOT, 0, fromHex(HEAD.data.root)), (e: unknown) => {
       assert.ok(e instanceof BeaconError && e.code === "BEACON_BAD_RESPONSE", String(e));
       assert.equal(poolReadFailure(e), "beacon_unavailable");
       return true;
     });
-    assert.deepEqual(bn.set.status().map((s) => s.health), ["benched"]);
+    assert.deepEqual(
+      bn.set.status().map((s) => s.health),
+      ["benched"],
+    );
   });
 });
 

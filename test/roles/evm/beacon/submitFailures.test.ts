@@ -40,30 +40,59 @@ class PoolServer {
   }
 
   private spec(): Record<string, string> {
-    const forks = this.electra ? {ALTAIR_FORK_EPOCH: 0, BELLATRIX_FORK_EPOCH: 0, CAPELLA_FORK_EPOCH: 0, DENEB_FORK_EPOCH: 0, ELECTRA_FORK_EPOCH: 0} : {};
-    return {...chainConfigToJson({...mainnetChainConfig, ...forks}), PRESET_BASE: ACTIVE_PRESET, SLOTS_PER_EPOCH: String(SLOTS_PER_EPOCH)};
+    const forks = this.electra
+      ? {
+          ALTAIR_FORK_EPOCH: 0,
+          BELLATRIX_FORK_EPOCH: 0,
+          CAPELLA_FORK_EPOCH: 0,
+          DENEB_FORK_EPOCH: 0,
+          ELECTRA_FORK_EPOCH: 0,
+        }
+      : {};
+    return {
+      ...chainConfigToJson({...mainnetChainConfig, ...forks}),
+      PRESET_BASE: ACTIVE_PRESET,
+      SLOTS_PER_EPOCH: String(SLOTS_PER_EPOCH),
+    };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const json = (code: number, body: unknown) => void res.writeHead(code, {"content-type": "application/json"}).end(JSON.stringify(body));
+    const json = (code: number, body: unknown) =>
+      void res.writeHead(code, {"content-type": "application/json"}).end(JSON.stringify(body));
     if (req.url === "/eth/v1/beacon/genesis") {
-      return json(200, {data: {genesis_time: String(Math.floor(Date.now() / 1000)), genesis_validators_root: "0x" + "00".repeat(32), genesis_fork_version: "0x00000000"}});
+      return json(200, {
+        data: {
+          genesis_time: String(Math.floor(Date.now() / 1000)),
+          genesis_validators_root: "0x" + "00".repeat(32),
+          genesis_fork_version: "0x00000000",
+        },
+      });
     }
     if (req.url === "/eth/v1/config/spec") return json(200, {data: this.spec()});
-    if (req.url === "/eth/v1/node/syncing") return json(200, {data: {head_slot: "0", sync_distance: "0", is_syncing: false, is_optimistic: false}});
-    if (req.method !== "POST" || !req.url?.endsWith("/beacon/pool/attestations")) return json(404, {code: 404, message: "no such route"});
+    if (req.url === "/eth/v1/node/syncing")
+      return json(200, {data: {head_slot: "0", sync_distance: "0", is_syncing: false, is_optimistic: false}});
+    if (req.method !== "POST" || !req.url?.endsWith("/beacon/pool/attestations"))
+      return json(404, {code: 404, message: "no such route"});
     const items = JSON.parse(Buffer.concat(chunks).toString()) as {signature: string}[];
     this.posts.push(items.length);
     const failures = items
       .map((a, index) => ({index, byte: parseInt(a.signature.slice(2, 4), 16)}))
       .filter((f) => f.byte !== VALID)
-      .map((f) => ({index: f.index, message: f.byte === KNOWN ? "ATTESTATION_ERROR_ATTESTATION_ALREADY_KNOWN" : "ATTESTATION_ERROR_INVALID_SIGNATURE"}));
+      .map((f) => ({
+        index: f.index,
+        message:
+          f.byte === KNOWN ? "ATTESTATION_ERROR_ATTESTATION_ALREADY_KNOWN" : "ATTESTATION_ERROR_INVALID_SIGNATURE",
+      }));
     if (failures.length === 0 || this.dialect === "takes-all") return void res.writeHead(200).end();
-    if (this.dialect === "indexed") return json(400, {code: 400, message: "some attestations failed validation", failures});
+    if (this.dialect === "indexed")
+      return json(400, {code: 400, message: "some attestations failed validation", failures});
     // Lodestar 1.5.1: one error as itself, several in one message; 500 either way, and never an index.
-    const message = failures.length === 1 ? failures[0]?.message : `Multiple errors on submitPoolAttestations\n${failures.map((f) => f.message).join("\n")}`;
+    const message =
+      failures.length === 1
+        ? failures[0]?.message
+        : `Multiple errors on submitPoolAttestations\n${failures.map((f) => f.message).join("\n")}`;
     json(500, {statusCode: 500, error: "Internal Server Error", message});
   }
 }
@@ -71,7 +100,14 @@ class PoolServer {
 function attestation(signatureByte: number, validatorIndex: number): SignedAttestationInput {
   const data = ssz.phase0.AttestationData.defaultValue();
   const signature = new Uint8Array(96).fill(signatureByte);
-  return {validatorIndex, committeeIndex: 0, committeeLength: 8, validatorCommitteeIndex: validatorIndex, data, signature};
+  return {
+    validatorIndex,
+    committeeIndex: 0,
+    committeeLength: 8,
+    validatorCommitteeIndex: validatorIndex,
+    data,
+    signature,
+  };
 }
 
 for (const electra of [false, true]) {
@@ -93,8 +129,16 @@ for (const electra of [false, true]) {
       it(`${dialect}: one already known item does not hide the invalid one; the valid and known ones are taken`, async () => {
         server.dialect = dialect;
         server.posts = [];
-        const refused = await bn.submitAttestations([attestation(KNOWN, 1), attestation(INVALID, 2), attestation(VALID, 3)]);
-        assert.deepEqual([...refused.keys()], [1], `only the invalid item failed; posts ${JSON.stringify(server.posts)}`);
+        const refused = await bn.submitAttestations([
+          attestation(KNOWN, 1),
+          attestation(INVALID, 2),
+          attestation(VALID, 3),
+        ]);
+        assert.deepEqual(
+          [...refused.keys()],
+          [1],
+          `only the invalid item failed; posts ${JSON.stringify(server.posts)}`,
+        );
         const e = refused.get(1);
         assert.ok(e instanceof BeaconError && e.code === "BEACON_REFUSED", String(e));
         assert.match(e.message, /INVALID_SIGNATURE/);
@@ -113,7 +157,11 @@ for (const electra of [false, true]) {
         other.dialect = "takes-all";
         assert.equal((await both.submitAttestations([attestation(INVALID, 1), attestation(VALID, 2)])).size, 0);
         other.dialect = "indexed";
-        assert.deepEqual([...(await both.submitAttestations([attestation(INVALID, 1), attestation(VALID, 2)])).keys()], [0], "refused by both");
+        assert.deepEqual(
+          [...(await both.submitAttestations([attestation(INVALID, 1), attestation(VALID, 2)])).keys()],
+          [0],
+          "refused by both",
+        );
       } finally {
         both.close();
         await other.stop();

@@ -31,9 +31,28 @@ describe("duties when the beacon node fails and recovers", {timeout: 600_000}, (
 
   before(async () => {
     dir = await tempDir();
-    const {lock} = await createCluster({nodes: 4, threshold: 3, keys: {kind: "interop", start: 0, count: 16}, network: "devnet", withdrawalAddress: "0x" + "11".repeat(20), kdf: "pbkdf2", out: join(dir, "cluster")});
+    const {lock} = await createCluster({
+      nodes: 4,
+      threshold: 3,
+      keys: {kind: "interop", start: 0, count: 16},
+      network: "devnet",
+      withdrawalAddress: "0x" + "11".repeat(20),
+      kdf: "pbkdf2",
+      out: join(dir, "cluster"),
+    });
     // The devnet signs for nobody; with its beacon API broken for all our nodes, slots go empty, then resume.
-    devnet = await spawnDevnet(["--validators", "16", "--own", "none", "--slot-ms", String(SLOT_MS), "--genesis-delay", "6", "--log-level", "warn"]);
+    devnet = await spawnDevnet([
+      "--validators",
+      "16",
+      "--own",
+      "none",
+      "--slot-ms",
+      String(SLOT_MS),
+      "--genesis-delay",
+      "6",
+      "--log-level",
+      "warn",
+    ]);
     proxy = new FaultyProxy(devnet.url);
     await proxy.start();
     const hub = new MemoryHub();
@@ -41,7 +60,20 @@ describe("duties when the beacon node fails and recovers", {timeout: 600_000}, (
     for (let i = 1; i <= 4; i++) {
       const nodeDir = join(dir, "cluster", nodeDirName(i));
       const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
-      roles.push(new EvmRole({lock, self: i, nodeDir, dataDir: join(dir, `data-${i}`), beaconUrls: [proxy.url], privateKey, transport: hub.transport(i), pool, logger, onResult: (r) => results.push(r)}));
+      roles.push(
+        new EvmRole({
+          lock,
+          self: i,
+          nodeDir,
+          dataDir: join(dir, `data-${i}`),
+          beaconUrls: [proxy.url],
+          privateKey,
+          transport: hub.transport(i),
+          pool,
+          logger,
+          onResult: (r) => results.push(r),
+        }),
+      );
     }
     await Promise.all(roles.map((r) => r.start()));
   });
@@ -71,12 +103,23 @@ describe("duties when the beacon node fails and recovers", {timeout: 600_000}, (
     for (const w of faultWindows) {
       const inWindow = results.filter((r) => r.duty === "attester" && r.slot >= w.from && r.slot <= w.to);
       const bySlot = results.filter((r) => r.duty === "attester").map((r) => `${r.slot}:${r.status}:${r.reason ?? ""}`);
-      assert.ok(inWindow.length > 0, `${w.mode}: duties in slots ${w.from}-${w.to}; all: ${[...new Set(bySlot)].join(" ")}`);
-      assert.ok(inWindow.every((r) => r.status === "failed" && r.reason === "beacon_unavailable" && (r.detail ?? "").length > 0), `${w.mode}: ${JSON.stringify(inWindow.slice(0, 2))}`);
+      assert.ok(
+        inWindow.length > 0,
+        `${w.mode}: duties in slots ${w.from}-${w.to}; all: ${[...new Set(bySlot)].join(" ")}`,
+      );
+      assert.ok(
+        inWindow.every(
+          (r) => r.status === "failed" && r.reason === "beacon_unavailable" && (r.detail ?? "").length > 0,
+        ),
+        `${w.mode}: ${JSON.stringify(inWindow.slice(0, 2))}`,
+      );
       // A whole healthy slot after the window (the one before the next window opens), every attestation is submitted.
       const afterwards = results.filter((r) => r.duty === "attester" && r.slot === w.to + 2);
       const notSubmitted = afterwards.filter((r) => r.status !== "submitted");
-      assert.ok(afterwards.length > 0 && notSubmitted.length === 0, `${w.mode}: after the window ${afterwards.length} attester results, not submitted: ${JSON.stringify(notSubmitted.slice(0, 3))}`);
+      assert.ok(
+        afterwards.length > 0 && notSubmitted.length === 0,
+        `${w.mode}: after the window ${afterwards.length} attester results, not submitted: ${JSON.stringify(notSubmitted.slice(0, 3))}`,
+      );
     }
   });
 });

@@ -31,9 +31,14 @@ async function byzantineBeacon(url: string): Promise<BeaconNode> {
   bn.produceBlock = async (slot, randao, graffiti) => {
     const p = await honest(slot, randao, graffiti);
     if (Math.floor(slot / 4) % 2 === 0) {
-      (p.block.body as {executionPayload: {feeRecipient: Uint8Array}}).executionPayload.feeRecipient = fromHex(THIEF, 20);
+      (p.block.body as {executionPayload: {feeRecipient: Uint8Array}}).executionPayload.feeRecipient = fromHex(
+        THIEF,
+        20,
+      );
     } else {
-      const {body} = await getJson<{data: {header: {message: {parent_root: string}}}}>(`${url}/eth/v1/beacon/headers/${toHex(p.block.parentRoot)}`);
+      const {body} = await getJson<{data: {header: {message: {parent_root: string}}}}>(
+        `${url}/eth/v1/beacon/headers/${toHex(p.block.parentRoot)}`,
+      );
       p.block.parentRoot = fromHex(body.data.header.message.parent_root, 32);
     }
     return p;
@@ -58,10 +63,27 @@ describe("honest nodes refuse a byzantine leader's block", {timeout: 300_000}, (
   before(async () => {
     dir = await tempDir();
     const {lock} = await createCluster({
-      nodes: 4, threshold: 3, keys: {kind: "interop", start: 0, count: 64}, network: "devnet", withdrawalAddress: "0x" + "11".repeat(20),
-      feeRecipient: FEE_RECIPIENT, kdf: "pbkdf2", out: join(dir, "cluster"),
+      nodes: 4,
+      threshold: 3,
+      keys: {kind: "interop", start: 0, count: 64},
+      network: "devnet",
+      withdrawalAddress: "0x" + "11".repeat(20),
+      feeRecipient: FEE_RECIPIENT,
+      kdf: "pbkdf2",
+      out: join(dir, "cluster"),
     });
-    devnet = await spawnDevnet(["--validators", "64", "--own", "none", "--slot-ms", String(SLOT_MS), "--genesis-delay", "8", "--log-level", "warn"]);
+    devnet = await spawnDevnet([
+      "--validators",
+      "64",
+      "--own",
+      "none",
+      "--slot-ms",
+      String(SLOT_MS),
+      "--genesis-delay",
+      "8",
+      "--log-level",
+      "warn",
+    ]);
     const hub = new MemoryHub();
     const logger = createLogger("error", "test");
     for (let i = 1; i <= 4; i++) {
@@ -69,9 +91,20 @@ describe("honest nodes refuse a byzantine leader's block", {timeout: 300_000}, (
       const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
       roles.push(
         new EvmRole({
-          lock, self: i, nodeDir, dataDir: join(dir, `data-${i}`), beaconUrls: [devnet.url], privateKey, transport: hub.transport(i), pool, logger,
+          lock,
+          self: i,
+          nodeDir,
+          dataDir: join(dir, `data-${i}`),
+          beaconUrls: [devnet.url],
+          privateKey,
+          transport: hub.transport(i),
+          pool,
+          logger,
           onResult: (r) => results.push({...r, node: i}),
-          qbftEvents: {onRejected: (instance, from, reason) => instance.startsWith("proposer/") && refusals.push({node: i, from, reason})},
+          qbftEvents: {
+            onRejected: (instance, from, reason) =>
+              instance.startsWith("proposer/") && refusals.push({node: i, from, reason}),
+          },
           ...(i === 1 ? {beacon: await byzantineBeacon(devnet.url)} : {}),
         }),
       );
@@ -93,29 +126,54 @@ describe("honest nodes refuse a byzantine leader's block", {timeout: 300_000}, (
     const firstSlot = firstEpoch * SLOTS_PER_EPOCH;
     const lastSlot = (firstEpoch + 3) * SLOTS_PER_EPOCH - 1;
     await sleep(Math.max(0, devnet.genesisTime * 1000 + (lastSlot + 1) * SLOT_MS + 500 - Date.now()));
-    const proposals = results.filter((r): r is ProposalResult & {node: number} => r.duty === "proposer" && r.node !== 1 && r.slot >= firstSlot);
+    const proposals = results.filter(
+      (r): r is ProposalResult & {node: number} => r.duty === "proposer" && r.node !== 1 && r.slot >= firstSlot,
+    );
     const summary = JSON.stringify(proposals.map((r) => [r.node, r.slot, r.status, r.round, r.reason]));
     const honestRefusals = refusals.filter((r) => r.node !== 1 && r.from === 1);
     const reasons = new Set(honestRefusals.map((r) => r.reason));
-    assert.ok(reasons.has("fee_recipient_mismatch"), `honest nodes refused node 1's blocks paying ${THIEF}: ${JSON.stringify(refusals)}; ${summary}`);
-    assert.ok(reasons.has("wrong_parent"), `honest nodes refused node 1's blocks on the head's parent: ${JSON.stringify(refusals)}; ${summary}`);
+    assert.ok(
+      reasons.has("fee_recipient_mismatch"),
+      `honest nodes refused node 1's blocks paying ${THIEF}: ${JSON.stringify(refusals)}; ${summary}`,
+    );
+    assert.ok(
+      reasons.has("wrong_parent"),
+      `honest nodes refused node 1's blocks on the head's parent: ${JSON.stringify(refusals)}; ${summary}`,
+    );
     // Honest nodes never refuse each other's blocks: the check costs nothing when the leader is honest.
-    assert.deepEqual(refusals.filter((r) => r.node !== 1 && r.from !== 1), []);
+    assert.deepEqual(
+      refusals.filter((r) => r.node !== 1 && r.from !== 1),
+      [],
+    );
 
     // The refusals are in the proposals' duty results (their series entries), named by proposer and reason.
     const refusedInResults = proposals.flatMap((r) => r.refused ?? []);
-    assert.ok(refusedInResults.some((x) => x.from === 1 && x.reason === "fee_recipient_mismatch" && x.detail.includes(THIEF)), JSON.stringify(refusedInResults));
-    assert.ok(refusedInResults.some((x) => x.from === 1 && x.reason === "wrong_parent"), JSON.stringify(refusedInResults));
+    assert.ok(
+      refusedInResults.some((x) => x.from === 1 && x.reason === "fee_recipient_mismatch" && x.detail.includes(THIEF)),
+      JSON.stringify(refusedInResults),
+    );
+    assert.ok(
+      refusedInResults.some((x) => x.from === 1 && x.reason === "wrong_parent"),
+      JSON.stringify(refusedInResults),
+    );
 
     let blocks = 0;
     for (let slot = firstSlot; slot <= lastSlot; slot++) {
-      const res = await getJson<{data: {message: {body: {execution_payload: {fee_recipient: string}}}}}>(`${devnet.url}/eth/v2/beacon/blocks/${slot}`);
+      const res = await getJson<{data: {message: {body: {execution_payload: {fee_recipient: string}}}}}>(
+        `${devnet.url}/eth/v2/beacon/blocks/${slot}`,
+      );
       if (res.status === 404) continue;
       blocks++;
-      assert.equal(res.body.data.message.body.execution_payload.fee_recipient.toLowerCase(), FEE_RECIPIENT, `block of slot ${slot}`);
+      assert.equal(
+        res.body.data.message.body.execution_payload.fee_recipient.toLowerCase(),
+        FEE_RECIPIENT,
+        `block of slot ${slot}`,
+      );
     }
     // A byzantine leader costs a round, not the block: an honest leader's block follows within the slot.
-    const {body} = await getJson<Effectiveness>(`${devnet.url}/r3dv/v1/effectiveness?from_epoch=${firstEpoch}&to_epoch=${firstEpoch + 2}`);
+    const {body} = await getJson<Effectiveness>(
+      `${devnet.url}/r3dv/v1/effectiveness?from_epoch=${firstEpoch}&to_epoch=${firstEpoch + 2}`,
+    );
     const missed = body.data.epochs.flatMap((e) => e.missed_proposals);
     assert.deepEqual(missed, [], `missed proposals: ${JSON.stringify(missed)}; ${blocks} blocks; ${summary}`);
   });

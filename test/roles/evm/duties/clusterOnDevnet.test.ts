@@ -52,8 +52,28 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
 
   before(async () => {
     dir = await tempDir();
-    const {lock} = await createCluster({nodes: 4, threshold: 3, keys: {kind: "interop", start: 0, count: 64}, network: "devnet", withdrawalAddress: "0x" + "11".repeat(20), feeRecipient: FEE_RECIPIENT, kdf: "pbkdf2", out: join(dir, "cluster")});
-    devnet = await spawnDevnet(["--validators", "64", "--own", "none", "--slot-ms", "2000", "--genesis-delay", "8", "--log-level", "warn"]);
+    const {lock} = await createCluster({
+      nodes: 4,
+      threshold: 3,
+      keys: {kind: "interop", start: 0, count: 64},
+      network: "devnet",
+      withdrawalAddress: "0x" + "11".repeat(20),
+      feeRecipient: FEE_RECIPIENT,
+      kdf: "pbkdf2",
+      out: join(dir, "cluster"),
+    });
+    devnet = await spawnDevnet([
+      "--validators",
+      "64",
+      "--own",
+      "none",
+      "--slot-ms",
+      "2000",
+      "--genesis-delay",
+      "8",
+      "--log-level",
+      "warn",
+    ]);
     const hub = new MemoryHub();
     // A fifth hub member that only listens: it hears every node's partials as the nodes' peers do.
     hub.transport(5).subscribe("partial_sig", (origin, _slot, payload) => {
@@ -67,11 +87,24 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
     for (let i = 1; i <= 4; i++) {
       const nodeDir = join(dir, "cluster", nodeDirName(i));
       const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
-            roles.push(
+      roles.push(
         new EvmRole({
-          lock, self: i, nodeDir, dataDir: join(dir, `data-${i}`), beaconUrls: [devnet.url], privateKey, transport: hub.transport(i), pool, logger,
+          lock,
+          self: i,
+          nodeDir,
+          dataDir: join(dir, `data-${i}`),
+          beaconUrls: [devnet.url],
+          privateKey,
+          transport: hub.transport(i),
+          pool,
+          logger,
           onResult: (r) => results.push(r),
-          qbftEvents: {onRejected: (instance, from, reason) => (reason === "invalid proposed value" ? refusedFrom.push(from) : instance.startsWith("proposer/") && blocksRefused.push(`${from}:${reason}`))},
+          qbftEvents: {
+            onRejected: (instance, from, reason) =>
+              reason === "invalid proposed value"
+                ? refusedFrom.push(from)
+                : instance.startsWith("proposer/") && blocksRefused.push(`${from}:${reason}`),
+          },
           ...(i === 1 ? {beacon: await lyingBeacon(devnet.url)} : {}),
         }),
       );
@@ -91,10 +124,17 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
     // Epochs 1..3 complete, plus one epoch for their attestations to be included.
     const until = devnet.genesisTime * 1000 + 5 * 8 * slotMs + 1000;
     await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())));
-    const finality = await getJson<{data: {finalized: {epoch: string}}}>(`${devnet.url}/eth/v1/beacon/states/head/finality_checkpoints`);
+    const finality = await getJson<{data: {finalized: {epoch: string}}}>(
+      `${devnet.url}/eth/v1/beacon/states/head/finality_checkpoints`,
+    );
     const summary: Record<string, number> = {};
-    for (const r of results) summary[`${r.duty}:${r.status}:${r.reason ?? ""}`] = (summary[`${r.duty}:${r.status}:${r.reason ?? ""}`] ?? 0) + 1;
-    assert.ok(Number(finality.body.data.finalized.epoch) >= 2, `finalized ${JSON.stringify(finality.body.data)}; ${JSON.stringify(summary)} ${JSON.stringify(results.filter((r) => r.status === "failed").slice(0, 3))}`);
+    for (const r of results)
+      summary[`${r.duty}:${r.status}:${r.reason ?? ""}`] =
+        (summary[`${r.duty}:${r.status}:${r.reason ?? ""}`] ?? 0) + 1;
+    assert.ok(
+      Number(finality.body.data.finalized.epoch) >= 2,
+      `finalized ${JSON.stringify(finality.body.data)}; ${JSON.stringify(summary)} ${JSON.stringify(results.filter((r) => r.status === "failed").slice(0, 3))}`,
+    );
 
     const {body} = await getJson<Effectiveness>(`${devnet.url}/r3dv/v1/effectiveness?from_epoch=1&to_epoch=3`);
     let duties = 0;
@@ -106,7 +146,10 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
       }
     }
     assert.equal(duties, 3 * 64);
-    assert.ok(good >= duties * 0.99, `${good} of ${duties} attestations included on target; ${JSON.stringify(summary)}; blocks refused ${blocksRefused}`);
+    assert.ok(
+      good >= duties * 0.99,
+      `${good} of ${duties} attestations included on target; ${JSON.stringify(summary)}; blocks refused ${blocksRefused}`,
+    );
     const missed = body.data.epochs.flatMap((e) => e.missed_proposals);
     assert.deepEqual(missed, [], `missed proposals: ${JSON.stringify(missed)}`);
     // The liar's proposals were refused as invalid by honest nodes.
@@ -114,13 +157,20 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
   });
 
   it("makes each proposal's randao reveal in the slot before it, so the block is fetched at the slot start", async () => {
-    const proposed = [...new Set(results.filter((r) => r.duty === "proposer" && r.status !== "failed" && r.slot >= 8).map((r) => r.slot))];
+    const proposed = [
+      ...new Set(
+        results.filter((r) => r.duty === "proposer" && r.status !== "failed" && r.slot >= 8).map((r) => r.slot),
+      ),
+    ];
     assert.ok(proposed.length >= 16, `proposals from epoch 1 on: ${proposed.length}`);
     for (const slot of proposed) {
-      const slotStart = (devnet.genesisTime * 1000) + slot * 2000;
+      const slotStart = devnet.genesisTime * 1000 + slot * 2000;
       const early = (randaoSent.get(slot) ?? []).filter((s) => s.at < slotStart);
       // The nodes' clocks are this process's: a threshold of nodes signed before the slot started.
-      assert.ok(early.length >= 3, `slot ${slot}: randao partials before the slot from nodes ${early.map((s) => s.node).join(", ") || "none"}`);
+      assert.ok(
+        early.length >= 3,
+        `slot ${slot}: randao partials before the slot from nodes ${early.map((s) => s.node).join(", ") || "none"}`,
+      );
     }
   });
 
@@ -129,10 +179,16 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
     // the address it was told, as real beacon nodes do; without that it pays its default address.
     let blocks = 0;
     for (let slot = 8; slot < 4 * 8; slot++) {
-      const block = await getJson<{data: {message: {body: {execution_payload: {fee_recipient: string}}}}}>(`${devnet.url}/eth/v2/beacon/blocks/${slot}`);
+      const block = await getJson<{data: {message: {body: {execution_payload: {fee_recipient: string}}}}}>(
+        `${devnet.url}/eth/v2/beacon/blocks/${slot}`,
+      );
       if (block.status === 404) continue;
       blocks++;
-      assert.equal(block.body.data.message.body.execution_payload.fee_recipient.toLowerCase(), FEE_RECIPIENT, `block of slot ${slot}`);
+      assert.equal(
+        block.body.data.message.body.execution_payload.fee_recipient.toLowerCase(),
+        FEE_RECIPIENT,
+        `block of slot ${slot}`,
+      );
     }
     assert.ok(blocks > 0, "the cluster proposed blocks");
   });
@@ -149,8 +205,16 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
       // roles stop mid-epoch 5) the honest node holds each target the liar does.
       const honest = SlashingProtection.open(join(dir, "data-2", SLASHING_DB_DIR));
       try {
-        const honestRoots = new Map(honest.exportInterchange().data.flatMap((v) => v.signed_attestations.map((a) => [`${v.pubkey}/${a.target_epoch}`, a.signing_root])));
-        const judged = history.flatMap((v) => v.signed_attestations.filter((x) => Number(x.target_epoch) >= 1 && Number(x.target_epoch) <= 3).map((a) => ({v, a})));
+        const honestRoots = new Map(
+          honest
+            .exportInterchange()
+            .data.flatMap((v) => v.signed_attestations.map((a) => [`${v.pubkey}/${a.target_epoch}`, a.signing_root])),
+        );
+        const judged = history.flatMap((v) =>
+          v.signed_attestations
+            .filter((x) => Number(x.target_epoch) >= 1 && Number(x.target_epoch) <= 3)
+            .map((a) => ({v, a})),
+        );
         assert.ok(judged.length >= 3 * 64 * 0.99, `the liar signed ${judged.length} attestations with targets 1..3`);
         for (const {v, a} of judged) {
           const key = `${v.pubkey}/${a.target_epoch}`;

@@ -65,7 +65,10 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
   let run: Run;
 
   const get = async <T>(path: string, body?: unknown): Promise<T | null> => {
-    const init = body === undefined ? {} : {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body)};
+    const init =
+      body === undefined
+        ? {}
+        : {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body)};
     const res = await fetch(lodestar.url + path, init);
     if (res.status === 404) return null;
     if (!res.ok) assert.fail(`${path}: HTTP ${res.status} ${await res.text()}`);
@@ -76,7 +79,12 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
     release = await acquireExclusive(MULTIPROCESS_LOCK);
     cluster = await lodestarCluster(LODESTAR_OWNS, OURS.length);
     // Genesis far enough ahead for Lodestar to start and four processes to decrypt their keystores on two cores.
-    lodestar = await startLodestar({validators: VALIDATORS, own: `0..${LODESTAR_OWNS - 1}`, slotSeconds: SLOT_SECONDS, genesisDelay: 30});
+    lodestar = await startLodestar({
+      validators: VALIDATORS,
+      own: `0..${LODESTAR_OWNS - 1}`,
+      slotSeconds: SLOT_SECONDS,
+      genesisDelay: 30,
+    });
     for (let i = 1; i <= 4; i++) nodes.push(await spawnNode(cluster, i, lodestar.url, ["--log-level", "warn"]));
     const slotStart = (slot: number) => (lodestar.genesisTime + slot * SLOT_SECONDS) * 1000;
     const sleepUntil = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())));
@@ -87,12 +95,23 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
     let sync: {data: {validator_index: string; validator_sync_committee_indices: string[]}[]} | null = null;
     for (let e = FIRST_EPOCH; e <= LAST_EPOCH; e++) {
       await sleepUntil(slotStart(e * SLOTS_PER_EPOCH));
-      attesterDuties.push(...((await get<{data: AttesterDuty[]}>(`/eth/v1/validator/duties/attester/${e}`, ids))?.data ?? []));
-      proposerDuties.push(...((await get<{data: {slot: string; validator_index: string}[]}>(`/eth/v1/validator/duties/proposer/${e}`))?.data ?? []));
+      attesterDuties.push(
+        ...((await get<{data: AttesterDuty[]}>(`/eth/v1/validator/duties/attester/${e}`, ids))?.data ?? []),
+      );
+      proposerDuties.push(
+        ...((await get<{data: {slot: string; validator_index: string}[]}>(`/eth/v1/validator/duties/proposer/${e}`))
+          ?.data ?? []),
+      );
       sync ??= await get(`/eth/v1/validator/duties/sync/${e}`, ids);
     }
     await sleepUntil(slotStart(JUDGE_AT_SLOT));
-    await waitFor("Lodestar's head at the judging slot", async () => Number((await get<{data: {head_slot: string}}>("/eth/v1/node/syncing"))?.data.head_slot) >= JUDGE_AT_SLOT - 1, 30_000, 500);
+    await waitFor(
+      "Lodestar's head at the judging slot",
+      async () =>
+        Number((await get<{data: {head_slot: string}}>("/eth/v1/node/syncing"))?.data.head_slot) >= JUDGE_AT_SLOT - 1,
+      30_000,
+      500,
+    );
 
     const blocks = new Map<number, altair.BeaconBlock>();
     for (let slot = FIRST_SLOT; slot <= JUDGE_AT_SLOT; slot++) {
@@ -103,18 +122,32 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
     // Each node's own results; a node appends them in batches, so wait for the judged epochs' last slot in every series.
     const results: Result[] = [];
     for (const n of nodes) {
-      const mine = await waitFor(`node ${n.index}'s duty results up to slot ${END_SLOT - 1}`, async () => {
-        const s = await ipc<{entries: {body?: Omit<Result, "node">}[]}>(n, "series", {tail: 10_000, kind: "duty_result"});
-        const bodies = s.entries.flatMap((e) => (e.body ? [{...e.body, node: n.index}] : []));
-        return bodies.some((r) => r.slot >= END_SLOT) && bodies;
-      }, 20_000, 500);
+      const mine = await waitFor(
+        `node ${n.index}'s duty results up to slot ${END_SLOT - 1}`,
+        async () => {
+          const s = await ipc<{entries: {body?: Omit<Result, "node">}[]}>(n, "series", {
+            tail: 10_000,
+            kind: "duty_result",
+          });
+          const bodies = s.entries.flatMap((e) => (e.body ? [{...e.body, node: n.index}] : []));
+          return bodies.some((r) => r.slot >= END_SLOT) && bodies;
+        },
+        20_000,
+        500,
+      );
       results.push(...mine.filter((r) => r.slot >= FIRST_SLOT && r.slot < END_SLOT));
     }
     run = {
       finalized: Number(finality?.data.finalized.epoch),
       attesterDuties,
-      proposers: new Map(proposerDuties.filter((d) => OURS.includes(Number(d.validator_index))).map((d) => [Number(d.slot), Number(d.validator_index)])),
-      seats: new Map((sync?.data ?? []).map((d) => [Number(d.validator_index), d.validator_sync_committee_indices.map(Number)])),
+      proposers: new Map(
+        proposerDuties
+          .filter((d) => OURS.includes(Number(d.validator_index)))
+          .map((d) => [Number(d.slot), Number(d.validator_index)]),
+      ),
+      seats: new Map(
+        (sync?.data ?? []).map((d) => [Number(d.validator_index), d.validator_sync_committee_indices.map(Number)]),
+      ),
       blocks,
       results,
     };
@@ -130,9 +163,15 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
   /** Whether some node reported `status` for the duty; else what the nodes did report, for the failure text. */
   const reported = (duty: string, slot: number, match: (r: Result) => boolean, status = "submitted") => {
     const rs = run.results.filter((r) => r.duty === duty && r.slot === slot && match(r));
-    return rs.some((r) => r.status === status) ? null : `${duty} slot ${slot}: ${rs.length === 0 ? "no result from any node" : JSON.stringify(rs.slice(0, 2).map((r) => ({node: r.node, status: r.status, reason: r.reason, detail: r.detail?.slice(0, 160)})))}`;
+    return rs.some((r) => r.status === status)
+      ? null
+      : `${duty} slot ${slot}: ${rs.length === 0 ? "no result from any node" : JSON.stringify(rs.slice(0, 2).map((r) => ({node: r.node, status: r.status, reason: r.reason, detail: r.detail?.slice(0, 160)})))}`;
   };
-  const firstFew = (misses: (string | null)[]) => misses.filter((m) => m !== null).slice(0, 4).join("; ");
+  const firstFew = (misses: (string | null)[]) =>
+    misses
+      .filter((m) => m !== null)
+      .slice(0, 4)
+      .join("; ");
 
   it("Lodestar finalizes: it takes our validators' attestations", () => {
     assert.ok(run.finalized >= LAST_EPOCH - 1, `finalized epoch ${run.finalized}`);
@@ -140,7 +179,9 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
 
   it(`every attester duty was submitted, and each validator's attestations are at least ${MIN_INCLUSION * 100}% included on chain`, () => {
     assert.equal(run.attesterDuties.length, OURS.length * (LAST_EPOCH - FIRST_EPOCH + 1));
-    const missed = run.attesterDuties.map((d) => reported("attester", Number(d.slot), (r) => r.validatorIndex === Number(d.validator_index)));
+    const missed = run.attesterDuties.map((d) =>
+      reported("attester", Number(d.slot), (r) => r.validatorIndex === Number(d.validator_index)),
+    );
     assert.equal(missed.filter((m) => m !== null).length, 0, firstFew(missed));
     for (const v of OURS) {
       const duties = run.attesterDuties.filter((d) => Number(d.validator_index) === v);
@@ -148,12 +189,23 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
         const slot = Number(d.slot);
         for (let b = slot + 1; b <= slot + SLOTS_PER_EPOCH; b++) {
           for (const a of run.blocks.get(b)?.body.attestations ?? []) {
-            if (a.data.slot === slot && a.data.index === Number(d.committee_index) && a.aggregationBits.get(Number(d.validator_committee_index))) return true;
+            if (
+              a.data.slot === slot &&
+              a.data.index === Number(d.committee_index) &&
+              a.aggregationBits.get(Number(d.validator_committee_index))
+            )
+              return true;
           }
         }
         return false;
       });
-      assert.ok(included.length >= duties.length * MIN_INCLUSION, `validator ${v}: ${included.length} of ${duties.length} attestations on chain, missing slots ${duties.filter((d) => !included.includes(d)).map((d) => d.slot).join(", ")}`);
+      assert.ok(
+        included.length >= duties.length * MIN_INCLUSION,
+        `validator ${v}: ${included.length} of ${duties.length} attestations on chain, missing slots ${duties
+          .filter((d) => !included.includes(d))
+          .map((d) => d.slot)
+          .join(", ")}`,
+      );
     }
   });
 
@@ -163,20 +215,33 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
     const misses = run.attesterDuties.map((d) => {
       const slot = Number(d.slot);
       const v = Number(d.validator_index);
-      return reported("aggregator", slot, (r) => r.validatorIndex === v, "submitted") && reported("aggregator", slot, (r) => r.validatorIndex === v, "not_selected");
+      return (
+        reported("aggregator", slot, (r) => r.validatorIndex === v, "submitted") &&
+        reported("aggregator", slot, (r) => r.validatorIndex === v, "not_selected")
+      );
     });
     assert.equal(misses.filter((m) => m !== null).length, 0, firstFew(misses));
     const committees = new Set(run.attesterDuties.map((d) => `${d.slot}/${d.committee_index}`));
     for (const c of committees) {
-      const members = run.attesterDuties.filter((d) => `${d.slot}/${d.committee_index}` === c).map((d) => Number(d.validator_index));
-      assert.equal(reported("aggregator", Number(c.split("/")[0]), (r) => members.includes(r.validatorIndex)), null, `committee ${c}`);
+      const members = run.attesterDuties
+        .filter((d) => `${d.slot}/${d.committee_index}` === c)
+        .map((d) => Number(d.validator_index));
+      assert.equal(
+        reported("aggregator", Number(c.split("/")[0]), (r) => members.includes(r.validatorIndex)),
+        null,
+        `committee ${c}`,
+      );
     }
   });
 
   it("every block our validators were scheduled to propose is on chain, proposed by them", () => {
     assert.ok(run.proposers.size > 0, "our validators had proposals in this run");
     for (const [slot, v] of run.proposers) {
-      assert.equal(run.blocks.get(slot)?.proposerIndex, v, `slot ${slot}: ${reported("proposer", slot, (r) => r.validatorIndex === v) ?? "the nodes reported it submitted"}`);
+      assert.equal(
+        run.blocks.get(slot)?.proposerIndex,
+        v,
+        `slot ${slot}: ${reported("proposer", slot, (r) => r.validatorIndex === v) ?? "the nodes reported it submitted"}`,
+      );
     }
   });
 
@@ -187,11 +252,22 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
   const whyShort = (s: number) => {
     const block = run.blocks.get(s);
     const next = run.blocks.get(s + 1);
-    const by = (b: altair.BeaconBlock | undefined) => (b === undefined ? "none" : OURS.includes(b.proposerIndex) ? `ours ${b.proposerIndex}` : `Lodestar's ${b.proposerIndex}`);
-    const onBlock = block && next ? Buffer.from(next.parentRoot).equals(ssz.altair.BeaconBlock.hashTreeRoot(block)) : false;
+    const by = (b: altair.BeaconBlock | undefined) =>
+      b === undefined
+        ? "none"
+        : OURS.includes(b.proposerIndex)
+          ? `ours ${b.proposerIndex}`
+          : `Lodestar's ${b.proposerIndex}`;
+    const onBlock =
+      block && next ? Buffer.from(next.parentRoot).equals(ssz.altair.BeaconBlock.hashTreeRoot(block)) : false;
     const all = next ? next.body.syncAggregate.syncCommitteeBits.getTrueBitIndexes().length : 0;
-    const mine = (duty: string) => run.results.filter((r) => r.node === 1 && r.duty === duty && r.slot === s).map((r) => `${r.status}${r.reason ? `/${r.reason}` : ""} ${JSON.stringify(r.stages ?? {})}`);
-    const proposal = run.results.filter((r) => r.duty === "proposer" && r.slot === s).map((r) => `node ${r.node} ${r.status} ${JSON.stringify(r.stages ?? {})}`);
+    const mine = (duty: string) =>
+      run.results
+        .filter((r) => r.node === 1 && r.duty === duty && r.slot === s)
+        .map((r) => `${r.status}${r.reason ? `/${r.reason}` : ""} ${JSON.stringify(r.stages ?? {})}`);
+    const proposal = run.results
+      .filter((r) => r.duty === "proposer" && r.slot === s)
+      .map((r) => `node ${r.node} ${r.status} ${JSON.stringify(r.stages ?? {})}`);
     return [
       `block ${s} by ${by(block)}, block ${s + 1} by ${by(next)} ${onBlock ? "on" : "not on"} block ${s}, ${all} of 32 bits set`,
       `node 1's messages: ${[...new Set(mine("sync_message"))].slice(0, 3).join(" | ")}`,
@@ -202,10 +278,17 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
 
   it("every sync committee seat of ours: a submitted message per slot and member, our bits in the blocks, a contribution per subcommittee", (t) => {
     // Every validator of a 16-validator minimal chain sits in its 32-seat sync committee.
-    assert.deepEqual([...run.seats.keys()].sort((a, b) => a - b), OURS);
+    assert.deepEqual(
+      [...run.seats.keys()].sort((a, b) => a - b),
+      OURS,
+    );
     const slots = Array.from({length: END_SLOT - FIRST_SLOT}, (_, k) => k + FIRST_SLOT);
     const messages = slots.flatMap((s) => OURS.map((v) => reported("sync_message", s, (r) => r.validatorIndex === v)));
-    assert.equal(messages.filter((m) => m !== null).length, 0, `${messages.filter((m) => m !== null).length} of ${messages.length} sync messages not submitted: ${firstFew(messages)}`);
+    assert.equal(
+      messages.filter((m) => m !== null).length,
+      0,
+      `${messages.filter((m) => m !== null).length} of ${messages.length} sync messages not submitted: ${firstFew(messages)}`,
+    );
 
     // The message of slot s is in the sync aggregate of the block at s + 1.
     const seats = [...run.seats.values()].flat();
@@ -219,10 +302,15 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
     }
     // A short block within the tolerance is still worth reading in the log of a passing run.
     for (const line of short) t.diagnostic(line);
-    assert.ok(set >= seats.length * slots.length * MIN_INCLUSION, `${set} of ${seats.length * slots.length} of our sync bits on chain (${short.join(", ")})`);
+    assert.ok(
+      set >= seats.length * slots.length * MIN_INCLUSION,
+      `${set} of ${seats.length * slots.length} of our sync bits on chain (${short.join(", ")})`,
+    );
 
     const subcommittees = [...new Set(seats.map((p) => Math.floor(p / SYNC_COMMITTEE_SUBNET_SIZE)))];
-    const contributions = slots.flatMap((s) => subcommittees.map((sub) => reported("sync_contribution", s, (r) => r.subcommitteeIndex === sub)));
+    const contributions = slots.flatMap((s) =>
+      subcommittees.map((sub) => reported("sync_contribution", s, (r) => r.subcommitteeIndex === sub)),
+    );
     assert.equal(contributions.filter((m) => m !== null).length, 0, firstFew(contributions));
   });
 });

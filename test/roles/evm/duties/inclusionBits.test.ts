@@ -31,6 +31,16 @@ describe("reading who an included attestation covers", () => {
     const att = ssz.electra.Attestation.defaultValue();
     att.committeeBits = BitArray.fromBoolArray([true, true, true, false]);
     att.aggregationBits = BitArray.fromBoolArray([true, false, false, true, true, true, true, true, true]);
-    assert.deepEqual(attesters(att, new Map([[0, [10, 11, 12]], [2, [30, 31, 32, 33]]]), true), [10]);
+    assert.deepEqual(
+      attesters(
+        att,
+        new Map([
+          [0, [10, 11, 12]],
+          [2, [30, 31, 32, 33]],
+        ]),
+        true,
+      ),
+      [10],
+    );
   });
 });

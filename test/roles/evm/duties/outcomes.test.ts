@@ -26,7 +26,10 @@ function corrupting(t: ClusterTransport, on: () => boolean): ClusterTransport {
     publish: (kind, slot, payload) => {
       const batch = kind === "partial_sig" && on() ? decodePartialSigs(payload) : null;
       if (!batch || batch.duty !== "attester" || batch.sigs.length < 2) return t.publish(kind, slot, payload);
-      const sigs = batch.sigs.map((s, i) => ({...s, sig: (batch.sigs[(i + 1) % batch.sigs.length] as {sig: string}).sig}));
+      const sigs = batch.sigs.map((s, i) => ({
+        ...s,
+        sig: (batch.sigs[(i + 1) % batch.sigs.length] as {sig: string}).sig,
+      }));
       t.publish(kind, slot, encodePartialSigs({...batch, sigs}));
     },
   };
@@ -48,18 +51,51 @@ describe("duty outcomes name the nodes at fault", {timeout: 300_000}, () => {
 
   const slotStart = (slot: number) => devnet.genesisTime * 1000 + slot * SLOT_MS;
   const until = (ms: number) => sleep(Math.max(0, ms - Date.now()));
-  const attesterResults = (node: number, slot: number) => results.filter((r) => r.node === node && r.duty === "attester" && r.slot === slot);
+  const attesterResults = (node: number, slot: number) =>
+    results.filter((r) => r.node === node && r.duty === "attester" && r.slot === slot);
 
   before(async () => {
     dir = await tempDir();
-    const {lock} = await createCluster({nodes: 4, threshold: 3, keys: {kind: "interop", start: 0, count: 64}, network: "devnet", withdrawalAddress: "0x" + "11".repeat(20), kdf: "pbkdf2", out: join(dir, "cluster")});
-    devnet = await spawnDevnet(["--validators", "64", "--own", "none", "--slot-ms", String(SLOT_MS), "--genesis-delay", "8", "--log-level", "warn"]);
+    const {lock} = await createCluster({
+      nodes: 4,
+      threshold: 3,
+      keys: {kind: "interop", start: 0, count: 64},
+      network: "devnet",
+      withdrawalAddress: "0x" + "11".repeat(20),
+      kdf: "pbkdf2",
+      out: join(dir, "cluster"),
+    });
+    devnet = await spawnDevnet([
+      "--validators",
+      "64",
+      "--own",
+      "none",
+      "--slot-ms",
+      String(SLOT_MS),
+      "--genesis-delay",
+      "8",
+      "--log-level",
+      "warn",
+    ]);
     const logger = createLogger("error", "test");
     for (let i = 1; i <= 4; i++) {
       const nodeDir = join(dir, "cluster", nodeDirName(i));
       const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
       const transport = i === 3 ? corrupting(hub.transport(i), () => corrupt) : hub.transport(i);
-      roles.push(new EvmRole({lock, self: i, nodeDir, dataDir: join(dir, `data-${i}`), beaconUrls: [devnet.url], privateKey, transport, pool, logger, onResult: (r) => results.push({...r, node: i})}));
+      roles.push(
+        new EvmRole({
+          lock,
+          self: i,
+          nodeDir,
+          dataDir: join(dir, `data-${i}`),
+          beaconUrls: [devnet.url],
+          privateKey,
+          transport,
+          pool,
+          logger,
+          onResult: (r) => results.push({...r, node: i}),
+        }),
+      );
     }
     await Promise.all(roles.map((r) => r.start()));
   });
@@ -89,7 +125,10 @@ describe("duty outcomes name the nodes at fault", {timeout: 300_000}, () => {
         assert.match(r.detail ?? "", /3, 4/);
       }
       const later = attesterResults(node, silent + 3);
-      assert.ok(later.length > 0 && later.every((r) => r.status === "submitted"), `slot ${silent + 3} after the return: ${JSON.stringify(later.slice(0, 2))}`);
+      assert.ok(
+        later.length > 0 && later.every((r) => r.status === "submitted"),
+        `slot ${silent + 3} after the return: ${JSON.stringify(later.slice(0, 2))}`,
+      );
     }
   });
 

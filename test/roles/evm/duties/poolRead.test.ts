@@ -5,8 +5,13 @@ import {DutyTimers} from "../../../../src/roles/evm/duties/dutyClock.js";
 import {readFromPool} from "../../../../src/roles/evm/duties/poolRead.js";
 import {poolReadFailure} from "../../../../src/roles/evm/duties/outcome.js";
 
-const refused = () => new BeaconError({code: "BEACON_REFUSED", url: "bn", route: "aggregate", status: 404, reason: "no attestations yet"}, "refused");
-const unreachable = () => new BeaconError({code: "BEACON_UNREACHABLE", urls: ["bn"], reason: "ECONNREFUSED"}, "unreachable");
+const refused = () =>
+  new BeaconError(
+    {code: "BEACON_REFUSED", url: "bn", route: "aggregate", status: 404, reason: "no attestations yet"},
+    "refused",
+  );
+const unreachable = () =>
+  new BeaconError({code: "BEACON_UNREACHABLE", urls: ["bn"], reason: "ECONNREFUSED"}, "unreachable");
 
 /** Lets the reader's promise callbacks run between two ticks of the mocked clock. */
 const settle = () => new Promise((r) => setImmediate(r));
@@ -17,7 +22,11 @@ describe("readFromPool", () => {
     t.mock.timers.enable({apis: ["setTimeout", "Date"], now: 0});
     const timers = new DutyTimers();
     const calls: number[] = [];
-    const reading = readFromPool(async () => (calls.push(Date.now()) < 3 ? Promise.reject(refused()) : "aggregate"), {everyMs: 10, untilMs: 1000, timers});
+    const reading = readFromPool(async () => (calls.push(Date.now()) < 3 ? Promise.reject(refused()) : "aggregate"), {
+      everyMs: 10,
+      untilMs: 1000,
+      timers,
+    });
     for (let i = 0; i < 5; i++) {
       await settle();
       t.mock.timers.tick(10);
@@ -30,10 +39,13 @@ describe("readFromPool", () => {
     t.mock.timers.enable({apis: ["setTimeout", "Date"], now: 0});
     const timers = new DutyTimers();
     const calls: number[] = [];
-    const reading = readFromPool(async () => {
-      calls.push(Date.now());
-      throw refused();
-    }, {everyMs: 20, untilMs: 70, timers});
+    const reading = readFromPool(
+      async () => {
+        calls.push(Date.now());
+        throw refused();
+      },
+      {everyMs: 20, untilMs: 70, timers},
+    );
     reading.catch(() => undefined);
     for (let i = 0; i < 6; i++) {
       await settle();
@@ -48,10 +60,13 @@ describe("readFromPool", () => {
     const timers = new DutyTimers();
     let calls = 0;
     await assert.rejects(
-      readFromPool(async () => {
-        calls++;
-        throw unreachable();
-      }, {everyMs: 10, untilMs: Date.now() + 1000, timers}),
+      readFromPool(
+        async () => {
+          calls++;
+          throw unreachable();
+        },
+        {everyMs: 10, untilMs: Date.now() + 1000, timers},
+      ),
       (e) => e instanceof BeaconError && e.code === "BEACON_UNREACHABLE",
     );
     assert.equal(calls, 1);
@@ -62,7 +77,12 @@ describe("poolReadFailure", () => {
   it("names an answer of 'nothing in the pool' pool_empty, and anything else the beacon node's", () => {
     assert.equal(poolReadFailure(refused()), "pool_empty");
     assert.equal(poolReadFailure(unreachable()), "beacon_unavailable");
-    assert.equal(poolReadFailure(new BeaconError({code: "BEACON_BAD_RESPONSE", url: "bn", route: "aggregate", reason: "not JSON"}, "bad")), "beacon_unavailable");
+    assert.equal(
+      poolReadFailure(
+        new BeaconError({code: "BEACON_BAD_RESPONSE", url: "bn", route: "aggregate", reason: "not JSON"}, "bad"),
+      ),
+      "beacon_unavailable",
+    );
     assert.equal(poolReadFailure(new Error("socket hang up")), "beacon_unavailable");
   });
 });

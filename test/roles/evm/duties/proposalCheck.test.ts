@@ -30,7 +30,10 @@ describe("a proposed block is checked against the lock's fee recipient and this 
   it("refuses a block on another parent than any head this node saw, and accepts one on a head seen later", () => {
     const other = new Uint8Array(32).fill(9);
     assert.equal(checkProposal(electraBlock(LOCK_FEE_RECIPIENT, other), expect)?.reason, "wrong_parent");
-    assert.equal(checkProposal(electraBlock(LOCK_FEE_RECIPIENT, other), {...expect, heads: new Set([toHex(HEAD), toHex(other)])}), null);
+    assert.equal(
+      checkProposal(electraBlock(LOCK_FEE_RECIPIENT, other), {...expect, heads: new Set([toHex(HEAD), toHex(other)])}),
+      null,
+    );
   });
 
   it("has no fee recipient to check before the merge: Altair blocks have no payload, pre-merge Bellatrix ones an empty one", () => {

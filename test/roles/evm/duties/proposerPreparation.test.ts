@@ -44,7 +44,14 @@ function fakeBeacon(onChain: Map<string, number>, refuse: () => BeaconError | un
 function recordingLogger(): Logger & {warnings: string[]} {
   const warnings: string[] = [];
   const nop = () => undefined;
-  return {warnings, debug: nop, info: nop, error: nop, warn: (m: string) => void warnings.push(m), child: () => recordingLogger()} as unknown as Logger & {warnings: string[]};
+  return {
+    warnings,
+    debug: nop,
+    info: nop,
+    error: nop,
+    warn: (m: string) => void warnings.push(m),
+    child: () => recordingLogger(),
+  } as unknown as Logger & {warnings: string[]};
 }
 
 describe("proposer preparation (the lock's fee recipients told to the beacon nodes)", () => {
@@ -53,37 +60,78 @@ describe("proposer preparation (the lock's fee recipients told to the beacon nod
     const onChain = new Map([[A, 7]]);
     const {beacon, lookups, told} = fakeBeacon(onChain, () => undefined);
     const results: PreparationResult[] = [];
-    const p = new ProposerPreparation({beacon, feeRecipients: new Map([[A, FEE_A], [B, FEE_B]]), logger: recordingLogger(), onResult: (r) => results.push(r)});
+    const p = new ProposerPreparation({
+      beacon,
+      feeRecipients: new Map([
+        [A, FEE_A],
+        [B, FEE_B],
+      ]),
+      logger: recordingLogger(),
+      onResult: (r) => results.push(r),
+    });
     p.start();
     await settle();
-    assert.deepEqual(told.map((x) => x.proposers), [[{validatorIndex: 7, feeRecipient: FEE_A}]], "at start, the validator with an index");
+    assert.deepEqual(
+      told.map((x) => x.proposers),
+      [[{validatorIndex: 7, feeRecipient: FEE_A}]],
+      "at start, the validator with an index",
+    );
     onChain.set(B, 9);
     for (const epoch of [1, 2]) {
       t.mock.timers.tick(epoch * SLOTS_PER_EPOCH * SLOT_MS - Date.now());
       await settle();
     }
     p.stop();
-    assert.deepEqual(told.map((x) => x.at), [3, SLOTS_PER_EPOCH, 2 * SLOTS_PER_EPOCH].map((s) => s * SLOT_MS), "at start, then at each epoch's first slot");
-    assert.deepEqual(told[1]?.proposers, [{validatorIndex: 7, feeRecipient: FEE_A}, {validatorIndex: 9, feeRecipient: FEE_B}]);
+    assert.deepEqual(
+      told.map((x) => x.at),
+      [3, SLOTS_PER_EPOCH, 2 * SLOTS_PER_EPOCH].map((s) => s * SLOT_MS),
+      "at start, then at each epoch's first slot",
+    );
+    assert.deepEqual(told[1]?.proposers, [
+      {validatorIndex: 7, feeRecipient: FEE_A},
+      {validatorIndex: 9, feeRecipient: FEE_B},
+    ]);
     assert.deepEqual(lookups, [[A, B], [B]], "an index once known is not looked up again");
-    assert.deepEqual(results.map((r) => [r.epoch, r.result, r.validators]), [[0, "ok", 1], [1, "ok", 2], [2, "ok", 2]]);
+    assert.deepEqual(
+      results.map((r) => [r.epoch, r.result, r.validators]),
+      [
+        [0, "ok", 1],
+        [1, "ok", 2],
+        [2, "ok", 2],
+      ],
+    );
   });
 
   it("reports a node without the route as unsupported and any other refusal as failed, with a warning each epoch", async (t) => {
     t.mock.timers.enable({apis: ["setTimeout", "Date"], now: 0});
-    const refusal = (status: number) => new BeaconError({code: "BEACON_REFUSED", url: "bn", route: "/eth/v1/validator/prepare_beacon_proposer", status, reason: "x"}, `HTTP ${status}`);
+    const refusal = (status: number) =>
+      new BeaconError(
+        {code: "BEACON_REFUSED", url: "bn", route: "/eth/v1/validator/prepare_beacon_proposer", status, reason: "x"},
+        `HTTP ${status}`,
+      );
     let status = 404;
     const {beacon} = fakeBeacon(new Map([[A, 7]]), () => refusal(status));
     const results: PreparationResult[] = [];
     const logger = recordingLogger();
-    const p = new ProposerPreparation({beacon, feeRecipients: new Map([[A, FEE_A]]), logger, onResult: (r) => results.push(r)});
+    const p = new ProposerPreparation({
+      beacon,
+      feeRecipients: new Map([[A, FEE_A]]),
+      logger,
+      onResult: (r) => results.push(r),
+    });
     p.start();
     await settle();
     status = 400;
     t.mock.timers.tick(SLOTS_PER_EPOCH * SLOT_MS);
     await settle();
     p.stop();
-    assert.deepEqual(results.map((r) => [r.epoch, r.result]), [[0, "unsupported"], [1, "failed"]]);
+    assert.deepEqual(
+      results.map((r) => [r.epoch, r.result]),
+      [
+        [0, "unsupported"],
+        [1, "failed"],
+      ],
+    );
     assert.match(results[1]?.detail ?? "", /HTTP 400/);
     assert.equal(logger.warnings.length, 2);
   });

@@ -21,10 +21,23 @@ describe("SignatureExchange against a flooding member", () => {
   function cluster() {
     const v = thresholdValidator(3, 4);
     const pubkey = toHex(v.pubkey);
-    const share = (node: number): ShareKey => ({pubkey, secret: v.shares[node - 1] as Uint8Array, sharePubkeys: v.sharePubkeys});
+    const share = (node: number): ShareKey => ({
+      pubkey,
+      secret: v.shares[node - 1] as Uint8Array,
+      sharePubkeys: v.sharePubkeys,
+    });
     const hub = new MemoryHub();
     const validators = new Set([pubkey]);
-    const make = (node: number) => new SignatureExchange(hub.transport(node), signers().signer([share(node)]), pool, 3, new Set(["sync_message"]), () => true, {validators});
+    const make = (node: number) =>
+      new SignatureExchange(
+        hub.transport(node),
+        signers().signer([share(node)]),
+        pool,
+        3,
+        new Set(["sync_message"]),
+        () => true,
+        {validators},
+      );
     return {v, pubkey, share, hub, make};
   }
 
@@ -32,8 +45,24 @@ describe("SignatureExchange against a flooding member", () => {
     const {hub, make, pubkey} = cluster();
     const x1 = make(1);
     const flooder = hub.transport(4);
-    flooder.publish("partial_sig", 5, encodePartialSigs({duty: "sync_message", slot: 5, sigs: [0, 1, 2].map(() => ({pubkey: hex(48), root: hex(32), sig: hex(96)}))}));
-    flooder.publish("partial_sig", 5, encodePartialSigs({duty: "sync_message", slot: 5, sigs: Array.from({length: 100}, () => ({pubkey, root: hex(32), sig: hex(96)}))}));
+    flooder.publish(
+      "partial_sig",
+      5,
+      encodePartialSigs({
+        duty: "sync_message",
+        slot: 5,
+        sigs: [0, 1, 2].map(() => ({pubkey: hex(48), root: hex(32), sig: hex(96)})),
+      }),
+    );
+    flooder.publish(
+      "partial_sig",
+      5,
+      encodePartialSigs({
+        duty: "sync_message",
+        slot: 5,
+        sigs: Array.from({length: 100}, () => ({pubkey, root: hex(32), sig: hex(96)})),
+      }),
+    );
     await settle();
     assert.equal(x1.dropped.unknown_validator, 3);
     assert.equal(x1.dropped.oversized, 1, "a 100-partial batch for a 1-validator cluster was read");
@@ -51,13 +80,29 @@ describe("SignatureExchange against a flooding member", () => {
     void x3.signAndExchangeAll("sync_message", 5, [{share: share(3), message}], never);
     // Member 4 floods partials for roots nobody decided, in batches of the largest size an honest node sends.
     const flooder = hub.transport(4);
-    for (let i = 0; i < 200; i++) flooder.publish("partial_sig", 5, encodePartialSigs({duty: "sync_message", slot: 5, sigs: [{pubkey, root: hex(32), sig: hex(96)}]}));
+    for (let i = 0; i < 200; i++)
+      flooder.publish(
+        "partial_sig",
+        5,
+        encodePartialSigs({duty: "sync_message", slot: 5, sigs: [{pubkey, root: hex(32), sig: hex(96)}]}),
+      );
     await settle();
     await settle();
-    assert.equal(x1.earlyHeld, EARLY_MIN + 2, "the flood held more than its origin's bound, or the honest early partials were lost");
+    assert.equal(
+      x1.earlyHeld,
+      EARLY_MIN + 2,
+      "the flood held more than its origin's bound, or the honest early partials were lost",
+    );
     assert.equal(x1.dropped.early_evicted, 200 - EARLY_MIN);
     // Node 1 decides the same root: its own partial and the two early ones recover the signature.
-    const [sig] = await Promise.all(x1.signAndExchangeAll("sync_message", 5, [{share: share(1), message}], new Promise<never>((_, r) => setTimeout(() => r(new Error("not recovered in 10 s")), 10_000).unref())));
+    const [sig] = await Promise.all(
+      x1.signAndExchangeAll(
+        "sync_message",
+        5,
+        [{share: share(1), message}],
+        new Promise<never>((_, r) => setTimeout(() => r(new Error("not recovered in 10 s")), 10_000).unref()),
+      ),
+    );
     assert.ok(verifySignature(v.pubkey, message, sig as Uint8Array));
     x1.prune(6);
     assert.equal(x1.earlyHeld, 0, "pruning the slot left early partials behind");
@@ -72,33 +117,72 @@ describe("SignatureExchange against a flooding member", () => {
     let open = () => {};
     let gate = Promise.resolve();
     const s1 = signers().signer([share(1)]);
-    const slow = Object.assign(Object.create(s1) as Signer, {signAll: async (r: SignRequest[]) => (await gate, s1.signAll(r))});
+    const slow = Object.assign(Object.create(s1) as Signer, {
+      signAll: async (r: SignRequest[]) => (await gate, s1.signAll(r)),
+    });
     const make = (node: number) =>
-      new SignatureExchange(hub.transport(node), node === 1 ? slow : signers().signer([share(node)]), pool, 3, new Set(signAll), () => true, {validators: new Set([pubkey])});
+      new SignatureExchange(
+        hub.transport(node),
+        node === 1 ? slow : signers().signer([share(node)]),
+        pool,
+        3,
+        new Set(signAll),
+        () => true,
+        {validators: new Set([pubkey])},
+      );
     const [x1, x2, x3, x4] = [make(1), make(2), make(3), make(4)];
     const deadline = () => {
       const d = new Promise<never>((_, r) => setTimeout(() => r(new Error("not recovered in 10 s")), 10_000).unref());
       d.catch(() => {});
       return d;
     };
-    const vote = (message: Uint8Array) => ({share: share(1), message, slashable: {kind: "attestation" as const, sourceEpoch: 0, targetEpoch: 5}});
+    const vote = (message: Uint8Array) => ({
+      share: share(1),
+      message,
+      slashable: {kind: "attestation" as const, sourceEpoch: 0, targetEpoch: 5},
+    });
     // Every node signs vote A for target epoch 5: it recovers.
     const a = v.message;
-    const signedA = [x1, x2, x3, x4].map((x, k) => x.signAndExchangeAll("attester", 5, [{...vote(a), share: share(k + 1)}], deadline())[0] as Promise<Uint8Array>);
+    const signedA = [x1, x2, x3, x4].map(
+      (x, k) =>
+        x.signAndExchangeAll("attester", 5, [{...vote(a), share: share(k + 1)}], deadline())[0] as Promise<Uint8Array>,
+    );
     assert.ok(verifySignature(v.pubkey, a, await (signedA[0] as Promise<Uint8Array>)));
     await Promise.all(signedA);
     // Vote B for the same target is a double vote for node 1; nodes 2-4 sign it (their DBs were wiped, say).
     const b = randomBytes(32);
     let signedAt: number | undefined;
     gate = new Promise<void>((r) => (open = r));
-    const refused = x1.signAndExchangeAll("attester", 5, [{...vote(b), onSigned: () => (signedAt = Date.now())}], deadline())[0] as Promise<Uint8Array>;
-    const others = [x2, x3, x4].map((x, k) => x.signAndExchangeAll("attester", 5, [{...vote(b), share: share(k + 2), slashable: {kind: "attestation" as const, sourceEpoch: 0, targetEpoch: 6}}], deadline())[0]);
+    const refused = x1.signAndExchangeAll(
+      "attester",
+      5,
+      [{...vote(b), onSigned: () => (signedAt = Date.now())}],
+      deadline(),
+    )[0] as Promise<Uint8Array>;
+    const others = [x2, x3, x4].map(
+      (x, k) =>
+        x.signAndExchangeAll(
+          "attester",
+          5,
+          [
+            {
+              ...vote(b),
+              share: share(k + 2),
+              slashable: {kind: "attestation" as const, sourceEpoch: 0, targetEpoch: 6},
+            },
+          ],
+          deadline(),
+        )[0],
+    );
     await Promise.all(others);
     await settle();
     open();
     await assert.rejects(refused, (e: unknown) => e instanceof SignerError && e.type.code === "SLASHING_REFUSED");
     assert.equal(signedAt, undefined, "node 1 signed a double vote");
-    assert.deepEqual(exchangeFailure(4, await refused.catch((e: unknown) => e), "attestation signature").reason, "slashing_refused");
+    assert.deepEqual(
+      exchangeFailure(4, await refused.catch((e: unknown) => e), "attestation signature").reason,
+      "slashing_refused",
+    );
     for (const x of [x1, x2, x3, x4]) x.stop();
   });
 });

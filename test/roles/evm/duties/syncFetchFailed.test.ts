@@ -29,16 +29,43 @@ describe("sync duties whose fetch fails", {timeout: 60_000}, () => {
 
   before(async () => {
     dir = await tempDir();
-    const {lock} = await createCluster({nodes: 4, threshold: 3, keys: {kind: "interop", start: OURS[0] as number, count: OURS.length}, network: "devnet", withdrawalAddress: "0x" + "11".repeat(20), kdf: "pbkdf2", out: join(dir, "cluster")});
+    const {lock} = await createCluster({
+      nodes: 4,
+      threshold: 3,
+      keys: {kind: "interop", start: OURS[0] as number, count: OURS.length},
+      network: "devnet",
+      withdrawalAddress: "0x" + "11".repeat(20),
+      kdf: "pbkdf2",
+      out: join(dir, "cluster"),
+    });
     node = await recordedNode((key, a) => {
-      if (key === "/eth/v1/validator/duties/sync/{n}") return {status: 500, body: {statusCode: 500, error: "Internal Server Error", message: "sync committee state unavailable"}};
-      if (key === "/eth/v1/beacon/states/head/validators") return {status: 200, body: {data: lock.validators.map((v, k) => ({index: String(OURS[k]), validator: {pubkey: v.pubkey}}))}};
+      if (key === "/eth/v1/validator/duties/sync/{n}")
+        return {
+          status: 500,
+          body: {statusCode: 500, error: "Internal Server Error", message: "sync committee state unavailable"},
+        };
+      if (key === "/eth/v1/beacon/states/head/validators")
+        return {
+          status: 200,
+          body: {data: lock.validators.map((v, k) => ({index: String(OURS[k]), validator: {pubkey: v.pubkey}}))},
+        };
       return a;
     });
     const nodeDir = join(dir, "cluster", nodeDirName(1));
     const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
     const logger = createLogger("error", "test");
-    role = new EvmRole({lock, self: 1, nodeDir, dataDir: join(dir, "data-1"), beaconUrls: [node.url], privateKey, transport: new MemoryHub().transport(1), pool, logger, onResult: (r) => results.push(r)});
+    role = new EvmRole({
+      lock,
+      self: 1,
+      nodeDir,
+      dataDir: join(dir, "data-1"),
+      beaconUrls: [node.url],
+      privateKey,
+      transport: new MemoryHub().transport(1),
+      pool,
+      logger,
+      onResult: (r) => results.push(r),
+    });
     await role.start();
   });
 
@@ -50,14 +77,23 @@ describe("sync duties whose fetch fails", {timeout: 60_000}, () => {
   });
 
   it("reports every validator's sync message and contribution as duty_fetch_failed, with the beacon node's reason", async () => {
-    const failed = (duty: string) => results.filter((r) => r.duty === duty && r.status === "failed" && r.reason === "duty_fetch_failed");
+    const failed = (duty: string) =>
+      results.filter((r) => r.duty === duty && r.status === "failed" && r.reason === "duty_fetch_failed");
     const slot = await waitFor("a slot with both sync duties failed for all our validators", async () => {
-      const both = failed("sync_message").find((m) => failed("sync_contribution").filter((c) => c.slot === m.slot).length === OURS.length);
-      return both && failed("sync_message").filter((m) => m.slot === both.slot).length === OURS.length ? both.slot : undefined;
+      const both = failed("sync_message").find(
+        (m) => failed("sync_contribution").filter((c) => c.slot === m.slot).length === OURS.length,
+      );
+      return both && failed("sync_message").filter((m) => m.slot === both.slot).length === OURS.length
+        ? both.slot
+        : undefined;
     });
     for (const r of results.filter((x) => x.slot === slot && x.duty.startsWith("sync_"))) {
       assert.ok(OURS.includes(r.validatorIndex), JSON.stringify(r));
-      assert.match(r.detail ?? "", /sync committee duties not fetched: .*duties\/sync.*(500|sync committee state unavailable)/, JSON.stringify(r));
+      assert.match(
+        r.detail ?? "",
+        /sync committee duties not fetched: .*duties\/sync.*(500|sync committee state unavailable)/,
+        JSON.stringify(r),
+      );
     }
   });
 });

@@ -18,14 +18,23 @@ import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {exchangeKit} from "../../../helpers/testSigner.js";
 
 function contribution(subcommitteeIndex: number, slot = 9) {
-  return {slot, beaconBlockRoot: randomBytes(32), subcommitteeIndex, aggregationBits: BitArray.fromSingleBit(SYNC_COMMITTEE_SUBNET_SIZE, 1), signature: randomBytes(96)};
+  return {
+    slot,
+    beaconBlockRoot: randomBytes(32),
+    subcommitteeIndex,
+    aggregationBits: BitArray.fromSingleBit(SYNC_COMMITTEE_SUBNET_SIZE, 1),
+    signature: randomBytes(96),
+  };
 }
 
 describe("sync contribution consensus value", () => {
   it("round-trips contributions in subcommittee order, whatever order they were fetched in", () => {
     const cs = [contribution(2), contribution(0), contribution(3)];
     const decoded = decodeContributions(encodeContributions(cs));
-    assert.deepEqual(decoded?.map((c) => c.subcommitteeIndex), [0, 2, 3]);
+    assert.deepEqual(
+      decoded?.map((c) => c.subcommitteeIndex),
+      [0, 2, 3],
+    );
     assert.ok(ssz.altair.SyncCommitteeContribution.equals(decoded?.[1] as never, cs[0] as never));
   });
 
@@ -46,7 +55,10 @@ describe("SubmitBatcher", () => {
     });
     await Promise.all([b.add(1), b.add(2), b.add(3)]);
     await assert.rejects(Promise.all([b.add(4), b.add(99)]), /refused/);
-    assert.deepEqual(calls, [[1, 2, 3], [4, 99]]);
+    assert.deepEqual(calls, [
+      [1, 2, 3],
+      [4, 99],
+    ]);
   });
 });
 
@@ -84,25 +96,74 @@ describe("SignatureExchange.signAndExchangeAll", () => {
     const {pubkeys, shares} = validators();
     const hub = new MemoryHub();
     const counts = new Map<number, number>();
-    const exchanges = [1, 2, 3, 4].map((i) => new SignatureExchange(counted(hub.transport(i), counts), signers().signer(shares[i - 1] as ShareKey[]), pool, 3, new Set(["sync_message"]), () => true));
+    const exchanges = [1, 2, 3, 4].map(
+      (i) =>
+        new SignatureExchange(
+          counted(hub.transport(i), counts),
+          signers().signer(shares[i - 1] as ShareKey[]),
+          pool,
+          3,
+          new Set(["sync_message"]),
+          () => true,
+        ),
+    );
     hub.down.add(4);
     const message = randomBytes(32);
     const never = new Promise<never>(() => {});
-    const recovered = await Promise.all(exchanges.slice(0, 3).map((x, k) => Promise.all(x.signAndExchangeAll("sync_message", 5, (shares[k] as ShareKey[]).map((share) => ({share, message})), never))));
-    for (const sigs of recovered) sigs.forEach((sig, v) => assert.ok(verifySignature(pubkeys[v] as Uint8Array, message, sig), `validator ${v}`));
-    assert.deepEqual([...counts.entries()].sort(), [[1, 1], [2, 1], [3, 1]]);
+    const recovered = await Promise.all(
+      exchanges.slice(0, 3).map((x, k) =>
+        Promise.all(
+          x.signAndExchangeAll(
+            "sync_message",
+            5,
+            (shares[k] as ShareKey[]).map((share) => ({share, message})),
+            never,
+          ),
+        ),
+      ),
+    );
+    for (const sigs of recovered)
+      sigs.forEach((sig, v) => assert.ok(verifySignature(pubkeys[v] as Uint8Array, message, sig), `validator ${v}`));
+    assert.deepEqual([...counts.entries()].sort(), [
+      [1, 1],
+      [2, 1],
+      [3, 1],
+    ]);
     for (const x of exchanges) x.stop();
   });
 
   it("rejects at the deadline naming who sent partials when only two nodes sign", async () => {
     const {shares} = validators();
     const hub = new MemoryHub();
-    const exchanges = [1, 2].map((i) => new SignatureExchange(hub.transport(i), signers().signer(shares[i - 1] as ShareKey[]), pool, 3, new Set(["sync_message"]), () => true));
+    const exchanges = [1, 2].map(
+      (i) =>
+        new SignatureExchange(
+          hub.transport(i),
+          signers().signer(shares[i - 1] as ShareKey[]),
+          pool,
+          3,
+          new Set(["sync_message"]),
+          () => true,
+        ),
+    );
     const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("slot ended")), 200));
     deadline.catch(() => {});
     const message = randomBytes(32);
-    const pending = exchanges.map((x, k) => x.signAndExchangeAll("sync_message", 5, [{share: (shares[k] as ShareKey[])[0] as ShareKey, message}], deadline)[0] as Promise<Uint8Array>);
-    for (const p of pending) await assert.rejects(p, (e: unknown) => e instanceof SignatureStepError && [...e.type.have].sort().join(",") === "1,2" && e.type.threshold === 3);
+    const pending = exchanges.map(
+      (x, k) =>
+        x.signAndExchangeAll(
+          "sync_message",
+          5,
+          [{share: (shares[k] as ShareKey[])[0] as ShareKey, message}],
+          deadline,
+        )[0] as Promise<Uint8Array>,
+    );
+    for (const p of pending)
+      await assert.rejects(
+        p,
+        (e: unknown) =>
+          e instanceof SignatureStepError && [...e.type.have].sort().join(",") === "1,2" && e.type.threshold === 3,
+      );
     for (const x of exchanges) x.stop();
   });
 });

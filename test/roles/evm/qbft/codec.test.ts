@@ -8,14 +8,35 @@ import type {QbftMessage, SignedQbft} from "../../../../src/roles/evm/qbft/types
 describe("QBFT wire codec and Ed25519 signatures", () => {
   it("round-trips a pre-prepare with its justification, and signatures verify after decoding", async () => {
     const ids = await Promise.all([1, 2, 3, 4].map(() => generateIdentity()));
-    const cryptos = ids.map((id) => ed25519QbftCrypto(id.privateKey, ids.map((x) => x.peerId)));
+    const cryptos = ids.map((id) =>
+      ed25519QbftCrypto(
+        id.privateKey,
+        ids.map((x) => x.peerId),
+      ),
+    );
     const value = new Uint8Array([1, 2, 3, 4, 5]);
     const hash = cryptos[0]!.hash(value);
     const rc = (sender: number): SignedQbft => {
-      const msg: QbftMessage = {instance: "attester/9", type: "ROUND_CHANGE", round: 2, sender, valueHash: null, value: null, preparedRound: 0};
+      const msg: QbftMessage = {
+        instance: "attester/9",
+        type: "ROUND_CHANGE",
+        round: 2,
+        sender,
+        valueHash: null,
+        value: null,
+        preparedRound: 0,
+      };
       return {msg, sig: cryptos[sender - 1]!.sign(msg), justification: []};
     };
-    const pp: QbftMessage = {instance: "attester/9", type: "PRE_PREPARE", round: 2, sender: 3, valueHash: hash, value, preparedRound: 0};
+    const pp: QbftMessage = {
+      instance: "attester/9",
+      type: "PRE_PREPARE",
+      round: 2,
+      sender: 3,
+      valueHash: hash,
+      value,
+      preparedRound: 0,
+    };
     const signed: SignedQbft = {msg: pp, sig: cryptos[2]!.sign(pp), justification: [rc(1), rc(2), rc(4)]};
     const decoded = decodeSignedQbft(encodeSignedQbft(signed));
     assert.deepEqual(decoded, signed);
@@ -27,10 +48,22 @@ describe("QBFT wire codec and Ed25519 signatures", () => {
   });
 
   it("refuses truncated, padded and nested-too-deep input with a typed error", () => {
-    const msg: QbftMessage = {instance: "attester/1", type: "PREPARE", round: 1, sender: 1, valueHash: new Uint8Array(32), value: null, preparedRound: 0};
+    const msg: QbftMessage = {
+      instance: "attester/1",
+      type: "PREPARE",
+      round: 1,
+      sender: 1,
+      valueHash: new Uint8Array(32),
+      value: null,
+      preparedRound: 0,
+    };
     const inner: SignedQbft = {msg, sig: new Uint8Array(64), justification: []};
     const bytes = encodeSignedQbft(inner);
-    const malformed = (b: Uint8Array) => assert.throws(() => decodeSignedQbft(b), (e) => e instanceof QbftCodecError && e.code === "QBFT_MALFORMED");
+    const malformed = (b: Uint8Array) =>
+      assert.throws(
+        () => decodeSignedQbft(b),
+        (e) => e instanceof QbftCodecError && e.code === "QBFT_MALFORMED",
+      );
     malformed(bytes.subarray(0, bytes.length - 1));
     malformed(new Uint8Array([...bytes, 0]));
     malformed(new Uint8Array(3));

@@ -47,7 +47,12 @@ describe("QBFT instance", () => {
 
   it("a leader whose proposal honest nodes judge invalid (a lying beacon node) is outvoted", () => {
     // Node 2 leads round 1 with a value only it believes; the others refuse it and decide round 2's value.
-    const r = simulate({n: 4, seed: 5, inputs: (i) => (i === 2 ? text("lie-of-2") : inputOf(i)), isValid: (node, v) => node === 2 || !Buffer.from(v).toString().startsWith("lie")});
+    const r = simulate({
+      n: 4,
+      seed: 5,
+      inputs: (i) => (i === 2 ? text("lie-of-2") : inputOf(i)),
+      isValid: (node, v) => node === 2 || !Buffer.from(v).toString().startsWith("lie"),
+    });
     assert.equal(assertAgreement(r, 4), "value-of-3");
     assert.ok(r.rejected.filter((x) => x.reason === "invalid proposed value").length >= 3);
   });
@@ -85,11 +90,27 @@ describe("QBFT instance", () => {
   });
 
   it("refuses forged, misplaced and malformed messages, saying why", () => {
-    const inst = new QbftInstance({instance: "attester/7", n: 4, self: 1, leader: (r) => (r % 4) + 1, roundDeadline: deadlines(100, 50), isValid: (v) => v.length > 0, crypto: fakeCrypto(1)});
+    const inst = new QbftInstance({
+      instance: "attester/7",
+      n: 4,
+      self: 1,
+      leader: (r) => (r % 4) + 1,
+      roundDeadline: deadlines(100, 50),
+      isValid: (v) => v.length > 0,
+      crypto: fakeCrypto(1),
+    });
     inst.start(inputOf(1), 0);
     const c3 = fakeCrypto(3);
     const sign3 = (m: SignedQbft["msg"]) => ({msg: m, sig: c3.sign(m), justification: []});
-    const prep = {instance: "attester/7", type: "PREPARE" as const, round: 1, sender: 3, valueHash: c3.hash(text("x")), value: null, preparedRound: 0};
+    const prep = {
+      instance: "attester/7",
+      type: "PREPARE" as const,
+      round: 1,
+      sender: 3,
+      valueHash: c3.hash(text("x")),
+      value: null,
+      preparedRound: 0,
+    };
     const cases: [SignedQbft, string][] = [
       [{...sign3(prep), sig: new Uint8Array(32)}, "bad signature"],
       [sign3({...prep, sender: 9}), "unknown sender"],
@@ -97,15 +118,31 @@ describe("QBFT instance", () => {
       [sign3({...prep, round: 100}), "round too far ahead"],
       [sign3({...prep, type: "PRE_PREPARE", value: text("x")}), "pre-prepare from a non-leader"],
       [sign3({...prep, type: "COMMIT", value: text("not x")}), "value does not match its hash"],
-      [sign3({...prep, type: "ROUND_CHANGE", round: 2, preparedRound: 1, value: text("x")}), "unjustified prepared value"],
+      [
+        sign3({...prep, type: "ROUND_CHANGE", round: 2, preparedRound: 1, value: text("x")}),
+        "unjustified prepared value",
+      ],
     ];
-    for (const [msg, reason] of cases) assert.deepEqual(inst.receive(msg, 1).rejected.map((x) => x.reason), [reason]);
+    for (const [msg, reason] of cases)
+      assert.deepEqual(
+        inst.receive(msg, 1).rejected.map((x) => x.reason),
+        [reason],
+      );
     assert.deepEqual(inst.receive(sign3(prep), 1).rejected, []);
-    assert.deepEqual(inst.receive(sign3({...prep, valueHash: c3.hash(text("y"))}), 1).rejected.map((x) => x.reason), ["equivocation"]);
+    assert.deepEqual(
+      inst.receive(sign3({...prep, valueHash: c3.hash(text("y"))}), 1).rejected.map((x) => x.reason),
+      ["equivocation"],
+    );
     const leaderPp = {...prep, type: "PRE_PREPARE" as const, sender: 2, round: 2, value: text("x")};
     const c2 = fakeCrypto(2);
-    assert.deepEqual(inst.receive({msg: leaderPp, sig: c2.sign(leaderPp), justification: []}, 1).rejected.map((x) => x.reason), ["pre-prepare from a non-leader"]);
+    assert.deepEqual(
+      inst.receive({msg: leaderPp, sig: c2.sign(leaderPp), justification: []}, 1).rejected.map((x) => x.reason),
+      ["pre-prepare from a non-leader"],
+    );
     const pp3 = {...leaderPp, sender: 3};
-    assert.deepEqual(inst.receive({msg: pp3, sig: c3.sign(pp3), justification: []}, 1).rejected.map((x) => x.reason), ["unjustified pre-prepare"]);
+    assert.deepEqual(
+      inst.receive({msg: pp3, sig: c3.sign(pp3), justification: []}, 1).rejected.map((x) => x.reason),
+      ["unjustified pre-prepare"],
+    );
   });
 });

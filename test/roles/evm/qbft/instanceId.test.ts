@@ -9,7 +9,15 @@ import type {QbftMessage, SignedQbft} from "../../../../src/roles/evm/qbft/types
 import {fakeCrypto} from "./sim.js";
 
 const signed = (instance: string, sender = 2): SignedQbft => {
-  const msg: QbftMessage = {instance, type: "PREPARE", round: 1, sender, valueHash: new Uint8Array(32), value: null, preparedRound: 0};
+  const msg: QbftMessage = {
+    instance,
+    type: "PREPARE",
+    round: 1,
+    sender,
+    valueHash: new Uint8Array(32),
+    value: null,
+    preparedRound: 0,
+  };
   return {msg, sig: fakeCrypto(sender).sign(msg), justification: []};
 };
 
@@ -34,7 +42,11 @@ const NON_CANONICAL: [string, string][] = [
 
 describe("QBFT instance ids are canonical", () => {
   it("accepts exactly what instanceId writes", () => {
-    for (const [duty, slot] of [["attester", 0], ["proposer", 100], ["sync_contribution", Number.MAX_SAFE_INTEGER]] as const) {
+    for (const [duty, slot] of [
+      ["attester", 0],
+      ["proposer", 100],
+      ["sync_contribution", Number.MAX_SAFE_INTEGER],
+    ] as const) {
       assert.deepEqual(parseInstanceId(instanceId(duty, slot)), {duty, slot});
       assert.equal(decodeSignedQbft(encodeSignedQbft(signed(instanceId(duty, slot)))).msg.instance, `${duty}/${slot}`);
     }
@@ -44,7 +56,11 @@ describe("QBFT instance ids are canonical", () => {
     for (const [id, reason] of NON_CANONICAL) {
       assert.throws(
         () => decodeSignedQbft(encodeSignedQbft(signed(id))),
-        (e) => e instanceof InstanceIdError && e.code === "QBFT_INSTANCE_ID_NONCANONICAL" && e.type.reason === reason && e.type.instance === id,
+        (e) =>
+          e instanceof InstanceIdError &&
+          e.code === "QBFT_INSTANCE_ID_NONCANONICAL" &&
+          e.type.reason === reason &&
+          e.type.instance === id,
         id,
       );
     }
@@ -57,7 +73,11 @@ describe("QBFT instance ids are canonical", () => {
 
   it("the driver refuses a peer's message for attester/000100 (reported, no instance made) and runs attester/100", () => {
     let deliver!: (origin: number, slot: number, payload: Uint8Array) => void;
-    const transport: ClusterTransport = {self: 1, publish: () => undefined, subscribe: (_kind, h) => ((deliver = h), () => undefined)};
+    const transport: ClusterTransport = {
+      self: 1,
+      publish: () => undefined,
+      subscribe: (_kind, h) => ((deliver = h), () => undefined),
+    };
     const asked: string[] = [];
     const rejected: {instance: string; reason: string}[] = [];
     const driver = new QbftDriver(
@@ -66,7 +86,9 @@ describe("QBFT instance ids are canonical", () => {
       (id) => {
         asked.push(id);
         const slot = instanceSlot("attester", id, 100);
-        return slot === undefined ? undefined : {slot, leader: () => 1, roundDeadline: (r) => Date.now() + 60_000 * r, isValid: () => true};
+        return slot === undefined
+          ? undefined
+          : {slot, leader: () => 1, roundDeadline: (r) => Date.now() + 60_000 * r, isValid: () => true};
       },
       undefined,
       {onRejected: (instance, _from, reason) => rejected.push({instance, reason})},

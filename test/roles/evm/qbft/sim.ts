@@ -23,7 +23,8 @@ const nodeKey = (i: number) => Buffer.from(`node-key-${i}`);
 export function fakeCrypto(self: number): QbftCrypto {
   return {
     sign: (msg) => new Uint8Array(createHmac("sha256", nodeKey(self)).update(encodeQbftMessage(msg)).digest()),
-    verify: (msg, sig) => Buffer.from(sig).equals(createHmac("sha256", nodeKey(msg.sender)).update(encodeQbftMessage(msg)).digest()),
+    verify: (msg, sig) =>
+      Buffer.from(sig).equals(createHmac("sha256", nodeKey(msg.sender)).update(encodeQbftMessage(msg)).digest()),
     hash: (v) => new Uint8Array(createHash("sha256").update(v).digest()),
   };
 }
@@ -76,12 +77,24 @@ export function simulate(o: SimOptions): SimResult {
   };
   for (let i = 1; i <= o.n; i++) {
     if (o.crashed?.includes(i)) continue;
-    nodes.set(i, new QbftInstance({instance: "attester/7", n: o.n, self: i, leader, roundDeadline, isValid: (v) => v.length > 0 && (o.isValid?.(i, v) ?? true), crypto: fakeCrypto(i)}));
+    nodes.set(
+      i,
+      new QbftInstance({
+        instance: "attester/7",
+        n: o.n,
+        self: i,
+        leader,
+        roundDeadline,
+        isValid: (v) => v.length > 0 && (o.isValid?.(i, v) ?? true),
+        crypto: fakeCrypto(i),
+      }),
+    );
     push({at: o.startAt?.(i) ?? 0, kind: "start", node: i});
   }
   const handle = (node: number, now: number, out: ReturnType<QbftInstance["tick"]>) => {
     for (const r of out.rejected) rejected.push({node, reason: r.reason});
-    if (out.decided && !decisions.has(node)) decisions.set(node, {value: Buffer.from(out.decided.value).toString(), round: out.decided.round, at: now});
+    if (out.decided && !decisions.has(node))
+      decisions.set(node, {value: Buffer.from(out.decided.value).toString(), round: out.decided.round, at: now});
     for (const s of out.broadcast) {
       for (const to of nodes.keys()) {
         if (to === node) continue;
