@@ -18,5 +18,6 @@ export function storeTransport(store: StoreRole, self: number, logger: Logger): 
         if (c.kind === kind) handler(c.origin, c.slot, c.payload);
       });
     },
+    isConnected: (peer) => store.isConnected(peer),
   };
 }

@@ -29,6 +29,8 @@ export class MemoryHub {
         set.add(handler);
         return () => set.delete(handler);
       },
+      // As the store role's transport: a node down is connected to no one, and no one to it.
+      isConnected: (peer) => !this.down.has(self) && !this.down.has(peer),
     };
   }
 }

@@ -165,6 +165,11 @@ export class StoreRole {
     await this.catchUps.stop();
   }
 
+  /** Whether this node holds a live connection to operator `peer`. */
+  isConnected(peer: number): boolean {
+    return this.opts.dht.byIndex(peer)?.connected === true;
+  }
+
   get writesInFlight(): number {
     return this.inFlight;
   }

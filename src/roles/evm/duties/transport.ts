@@ -9,4 +9,6 @@ export interface ClusterTransport {
   readonly self: number;
   publish(kind: DutyChunkKind, slot: number, payload: Uint8Array): void;
   subscribe(kind: DutyChunkKind, handler: (origin: number, slot: number, payload: Uint8Array) => void): () => void;
+  /** Whether this node holds a live connection to operator `peer` now; a transport that cannot tell omits it. */
+  isConnected?(peer: number): boolean;
 }

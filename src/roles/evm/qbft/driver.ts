@@ -85,8 +85,9 @@ export class QbftDriver {
     if (!cfg) return undefined;
     let resolve!: Running["resolve"];
     const decided = new Promise<{value: Uint8Array; round: number}>((res) => (resolve = res));
+    const roundDeadline = skipUnreachableLeaders(cfg, this.base, (peer) => this.transport.isConnected?.(peer) ?? true);
     r = {
-      inst: new QbftInstance({...cfg, ...this.base, instance}),
+      inst: new QbftInstance({...cfg, roundDeadline, ...this.base, instance}),
       slot: cfg.slot,
       timer: null,
       decided,
@@ -150,4 +151,28 @@ export class QbftDriver {
       Math.max(0, next - Date.now()),
     );
   }
+}
+
+/**
+ * Round deadlines where a round whose leader this node has no connection to ends when the round before it ends
+ * (round 1: when rounds start): waiting out a crashed or restarting leader's round, the commonest fault, made
+ * a slot's block late by a whole round, after the attesters had voted. Asked again at every timer, so a leader
+ * lost mid-round is skipped at the next message or timer. Liveness only: QBFT's safety never depends on timing,
+ * and a node that skips a round its peers still run only sends its ROUND-CHANGE early. At most n - 1 rounds in
+ * a row are skipped (the leader rotates through every operator, this node included).
+ */
+export function skipUnreachableLeaders(
+  cfg: Pick<QbftConfig, "leader" | "roundDeadline">,
+  base: Pick<QbftConfig, "n" | "self">,
+  isConnected: (peer: number) => boolean,
+): (round: number) => number {
+  const unreachable = (round: number) => {
+    const leader = cfg.leader(round);
+    return leader !== base.self && !isConnected(leader);
+  };
+  return (round) => {
+    let live = round;
+    while (live >= 1 && round - live < base.n - 1 && unreachable(live)) live--;
+    return live === round ? cfg.roundDeadline(round) : Math.min(cfg.roundDeadline(live), cfg.roundDeadline(round));
+  };
 }

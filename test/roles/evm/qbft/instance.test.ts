@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
+import {skipUnreachableLeaders} from "../../../../src/roles/evm/qbft/driver.js";
 import {QbftInstance} from "../../../../src/roles/evm/qbft/instance.js";
 import {qbftLeader, qbftQuorum} from "../../../../src/roles/evm/qbft/quorum.js";
 import type {SignedQbft} from "../../../../src/roles/evm/qbft/types.js";
@@ -31,6 +32,34 @@ describe("QBFT instance", () => {
     const r = simulate({n: 4, seed: 2, inputs: inputOf, crashed: [2]});
     assert.equal(assertAgreement(r, 3), "value-of-3");
     assert.ok([...r.decisions.values()].every((d) => d.round === 2));
+  });
+
+  it("a round-1 leader the others know is unreachable: they skip its round and decide before it would have ended", () => {
+    const r = simulate({n: 4, seed: 2, inputs: inputOf, crashed: [2], crashSeen: true});
+    assert.equal(assertAgreement(r, 3), "value-of-3");
+    assert.ok(
+      [...r.decisions.values()].every((d) => d.round === 2 && d.at < 100),
+      JSON.stringify([...r.decisions]),
+    );
+    const waited = simulate({n: 4, seed: 2, inputs: inputOf, crashed: [2]});
+    assert.ok(
+      [...waited.decisions.values()].every((d) => d.at >= 100),
+      "without knowing, round 1 is waited out",
+    );
+  });
+
+  it("the skipped rounds' deadlines: a round led by an unreachable operator ends with the round before it", () => {
+    const leader = (r: number) => ((r - 1) % 4) + 1;
+    const base = (r: number) => 1000 + 100 * r;
+    const at = (down: number[], self = 3) =>
+      [1, 2, 3, 4, 5, 6, 7].map(
+        skipUnreachableLeaders({leader, roundDeadline: base}, {n: 4, self}, (p) => !down.includes(p)),
+      );
+    assert.deepEqual(at([]), [1100, 1200, 1300, 1400, 1500, 1600, 1700]);
+    assert.deepEqual(at([1]), [1000, 1200, 1300, 1400, 1400, 1600, 1700]);
+    assert.deepEqual(at([1, 2]), [1000, 1000, 1300, 1400, 1400, 1400, 1700]);
+    // Everyone else gone: only this node's own rounds last, so the rounds still advance and end.
+    assert.deepEqual(at([1, 2, 4]), [1000, 1000, 1300, 1300, 1300, 1300, 1700]);
   });
 
   it("a value prepared in round 1 is locked: the next leader re-proposes it, not its own", () => {

@@ -1,5 +1,6 @@
 import {createHash, createHmac} from "node:crypto";
 import {encodeQbftMessage} from "../../../../src/roles/evm/qbft/encoding.js";
+import {skipUnreachableLeaders} from "../../../../src/roles/evm/qbft/driver.js";
 import {QbftInstance} from "../../../../src/roles/evm/qbft/instance.js";
 import type {QbftCrypto, QbftMessage, SignedQbft} from "../../../../src/roles/evm/qbft/types.js";
 
@@ -40,6 +41,8 @@ export interface SimOptions {
   inputs: (i: number) => Uint8Array;
   /** Nodes that never start (crashed). */
   crashed?: number[];
+  /** Whether the others see the crashed nodes' connections gone (and skip the rounds they lead). */
+  crashSeen?: boolean;
   /** Start time per node (default 0). */
   startAt?: (i: number) => number;
   /** Message delay in ms. */
@@ -84,7 +87,9 @@ export function simulate(o: SimOptions): SimResult {
         n: o.n,
         self: i,
         leader,
-        roundDeadline,
+        roundDeadline: o.crashSeen
+          ? skipUnreachableLeaders({leader, roundDeadline}, {n: o.n, self: i}, (p) => !o.crashed?.includes(p))
+          : roundDeadline,
         isValid: (v) => v.length > 0 && (o.isValid?.(i, v) ?? true),
         crypto: fakeCrypto(i),
       }),
