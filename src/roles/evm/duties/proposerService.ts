@@ -34,14 +34,15 @@ const LATE_AFTER_SLOT_FRACTION = 1 / 3;
  */
 const RANDAO_AHEAD_AT_SLOT_FRACTION = 1 / 2;
 /**
- * Consensus rounds on a block start this far into the slot: the leader first has its beacon node build the
- * block (100-400 ms measured on the loaded devnet), so a round 1 counted from the slot start (1/8 of it)
- * expired before any leader had a block, and every proposal took two or three rounds. 1/12 is 1 s on mainnet,
- * where a local block takes a few hundred ms; a frozen leader's round still ends before the attestation due
- * time on a 2 s slot (round 2 from 417 ms), and a crashed one's is skipped at once (qbft/driver.ts). Tried and
- * reverted: 1/6, which let the slowest epoch-boundary blocks (built in 300-350 ms) decide in round 1 (181 of
- * 198 proposals in round 1 against 155 of 195), but in CI's full suite left more duties late around nodes
- * frozen or killed than 1/12 had.
+ * Consensus rounds on a block start this far into the slot, or when this node has its own block if that is
+ * later: the leader first has its beacon node build the block (100-400 ms measured on the loaded devnet), so a
+ * round 1 counted from the slot start (1/8 of it) expired before any leader had a block, and every proposal took
+ * two or three rounds. 1/12 is 1 s on mainnet, where a local block takes a few hundred ms. Counted from a fixed
+ * 1/12 alone, round 1 still ended (417 ms into a 2 s slot) before the slowest blocks, those of epoch boundaries
+ * built in 300-350 ms, were agreed: they went to round 2 and were published after the epoch's first attesters
+ * had voted with the previous target (one slot of attestations lost in CI and in the main job). A frozen
+ * leader's round ends 1/8 of a slot after the others have their blocks; a crashed one's is skipped at once
+ * (qbft/driver.ts). Tried and reverted: a fixed 1/6, which delayed every round 2, also after fast blocks.
  */
 const PROPOSAL_ROUNDS_FROM_SLOT_FRACTION = 1 / 12;
 
@@ -101,6 +102,8 @@ export class ProposerService {
   private readonly blind = new BlindSlots("proposer");
   /** Randao reveals made in the slot before their proposal, by `${slot}/${pubkey}`. */
   private readonly randaos = new Map<string, {slot: number; reveal: Promise<Uint8Array>}>();
+  /** When this node had its own block for a slot: its consensus rounds are counted from then at the earliest. */
+  private readonly blockAt = new Map<number, number>();
 
   constructor(private readonly o: ProposerServiceOptions) {
     this.sharesByPubkey = new Map(o.shares.map((s) => [s.pubkey, s]));
@@ -112,10 +115,15 @@ export class ProposerService {
     return {
       slot,
       leader: (round) => qbftLeader(slot, PROPOSER_DUTY_INDEX, round, this.o.n),
-      roundDeadline: roundDeadlines(
-        this.o.beacon.slotStartMs(slot) + this.o.beacon.slotMs * PROPOSAL_ROUNDS_FROM_SLOT_FRACTION,
-        this.o.beacon.slotMs,
-      ),
+      // Asked only once this node started the instance, that is once it has its block (QbftInstance).
+      roundDeadline: (round) =>
+        roundDeadlines(
+          Math.max(
+            this.o.beacon.slotStartMs(slot) + this.o.beacon.slotMs * PROPOSAL_ROUNDS_FROM_SLOT_FRACTION,
+            this.blockAt.get(slot) ?? 0,
+          ),
+          this.o.beacon.slotMs,
+        )(round),
       isValid: (value, from, round) => {
         const p = decodeBlockValue(this.o.beacon.config, slot, value);
         const duty = this.duties.get(slot);
@@ -183,7 +191,8 @@ export class ProposerService {
     );
     // Two slots late, like the pruning below, so a slot whose fetch answered late is marked first.
     this.reportUnfetched(Math.floor((slot - 2) / SLOTS_PER_EPOCH));
-    for (const m of [this.duties, this.heads, this.refusals]) for (const s of m.keys()) if (s < slot - 2) m.delete(s);
+    for (const m of [this.duties, this.heads, this.refusals, this.blockAt])
+      for (const s of m.keys()) if (s < slot - 2) m.delete(s);
     for (const [k, r] of this.randaos) if (r.slot < slot) this.randaos.delete(k);
     this.o.driver.prune(slot - 2);
     this.o.exchange.prune(slot - 2);
@@ -300,6 +309,7 @@ export class ProposerService {
     try {
       mine = await beacon.produceBlock(slot, randao, GRAFFITI);
       result.stages.fetch = Date.now() - start;
+      this.blockAt.set(slot, Date.now());
     } catch (e) {
       return fail("beacon_unavailable", e);
     }
