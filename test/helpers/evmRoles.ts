@@ -1,6 +1,6 @@
 import {join} from "node:path";
 import type {ClusterLock} from "../../src/cluster/lockSchema.js";
-import {nodeDirName} from "../../src/cluster/createCluster.js";
+import {createCluster, nodeDirName} from "../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../src/cluster/identity.js";
 import {type AnyDutyResult, EvmRole} from "../../src/roles/evm/evmRole.js";
 import {createLogger} from "../../src/util/logger.js";
@@ -42,4 +42,25 @@ export async function startEvmRoles(o: {
   }
   await Promise.all(roles.map((r) => r.start()));
   return roles;
+}
+
+/**
+ * A 3-of-4 devnet cluster in `dir/cluster` (where startEvmRoles looks) over interop keys `start..start+count`,
+ * its keystores encrypted with the fast KDF (tests decrypt dozens of them).
+ */
+export async function createTestCluster(
+  dir: string,
+  keys: {start: number; count: number},
+  feeRecipient?: string,
+): Promise<{lock: ClusterLock}> {
+  return createCluster({
+    nodes: 4,
+    threshold: 3,
+    keys: {kind: "interop", ...keys},
+    network: "devnet",
+    withdrawalAddress: "0x" + "11".repeat(20),
+    ...(feeRecipient ? {feeRecipient} : {}),
+    kdf: "pbkdf2",
+    out: join(dir, "cluster"),
+  });
 }

@@ -24,10 +24,12 @@ export const MISSING_BLOCK_SLOT = 54;
 
 /**
  * A node:http server answering like that Lodestar; `edit` rewrites an answer before it is sent (given
- * undefined for a route not recorded, which it may answer; else 404 as Lodestar does).
+ * undefined for a route not recorded, which it may answer; else 404 as Lodestar does); `hold` is awaited
+ * before each answer (a test sees what is asked, and when, and may keep an answer back).
  */
 export async function recordedNode(
   edit: (key: string, a: Answer | undefined) => Answer | undefined = (_k, a) => a,
+  hold?: (key: string) => Promise<void>,
 ): Promise<{url: string; close(): Promise<void>}> {
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -35,6 +37,7 @@ export async function recordedNode(
       for await (const chunk of req) posted += String(chunk);
       const path = (req.url ?? "").split("?")[0] as string;
       const key = path.replace(/\/\d+(?=\/|$)/g, "/{n}");
+      await hold?.(key);
       const missing = key.endsWith("/attestations") && path.includes(`/${MISSING_BLOCK_SLOT}/`);
       const recorded = RECORDED[missing ? `${key} 404` : key];
       const found = recorded && structuredClone(recorded);

@@ -1,4 +1,5 @@
 import {join} from "node:path";
+import {setTimeout as sleep} from "node:timers/promises";
 import type {PrivateKey} from "@libp2p/interface";
 import type {ClusterLock} from "../../cluster/lockSchema.js";
 import {toHex} from "../../hotpath/bytes.js";
@@ -75,6 +76,10 @@ export class EvmRole {
   private syncMessages: SyncCommitteeService | null = null;
   private syncContributions: SyncContributionService | null = null;
   private running = false;
+  /** The background connect-and-start (see start); stop waits for it, so nothing it opens outlives the stop. */
+  private connecting: Promise<void> | null = null;
+  /** Cuts the wait between connect attempts short when the node stops. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly o: EvmRoleOptions) {}
 
@@ -91,7 +96,7 @@ export class EvmRole {
     const shares = this.o.shares ?? (await loadShareKeys(this.o.lock, this.o.nodeDir, this.o.self));
     this.running = true;
     if (this.o.beacon) return this.run(this.o.beacon, shares);
-    void this.connectLoop(shares);
+    this.connecting = this.connectLoop(shares);
   }
 
   private async connectLoop(shares: ShareKey[]): Promise<void> {
@@ -101,18 +106,21 @@ export class EvmRole {
         return;
       } catch (e) {
         await this.stopServices();
+        if (!this.running) return;
         this.o.logger.warn(
           "validator duties wait for the beacon node",
           {beacons: this.o.beaconSet?.labels ?? this.o.beaconUrls.map(redactUrl), retryMs: BEACON_RETRY_MS},
           e,
         );
-        await new Promise((r) => setTimeout(r, BEACON_RETRY_MS));
+        await sleep(BEACON_RETRY_MS, undefined, {signal: this.stopping.signal}).catch(() => undefined);
       }
     }
   }
 
   private async run(beacon: BeaconNode, shares: ShareKey[]): Promise<void> {
     const {lock, self, logger} = this.o;
+    // A stop that lands while the beacon node was answering: start nothing (stop has already run).
+    if (!this.running) return beacon.close();
     this.beacon = beacon;
     const slashing = SlashingProtection.open(join(this.o.dataDir, SLASHING_DB_DIR));
     this.slashing = slashing;
@@ -211,6 +219,10 @@ export class EvmRole {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping.abort();
+    // A connect in flight finishes (its beacon requests have timeouts) and may have started the duties by
+    // then: stopping only after it is what keeps a SIGTERM sent during start from leaving duty timers running.
+    await this.connecting?.catch(() => undefined);
     await this.stopServices();
     this.beacon?.close();
   }

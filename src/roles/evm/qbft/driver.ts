@@ -34,6 +34,7 @@ export interface QbftEvents {
 export class QbftDriver {
   private readonly running = new Map<string, Running>();
   private readonly unsubscribe: () => void;
+  private stopped = false;
 
   constructor(
     private readonly transport: ClusterTransport,
@@ -47,6 +48,7 @@ export class QbftDriver {
 
   /** Starts (or joins) an instance with this node's input; resolves with the decision. */
   run(instance: string, input: Uint8Array): Promise<{value: Uint8Array; round: number}> {
+    if (this.stopped) return Promise.reject(new Error(`QBFT instance ${instance} not started: the node is stopping`));
     const r = this.get(instance);
     if (!r) return Promise.reject(new Error(`QBFT instance ${instance} is not acceptable now`));
     const started = Date.now();
@@ -73,7 +75,13 @@ export class QbftDriver {
     }
   }
 
+  /**
+   * Ends every instance and refuses new ones. A duty already past its beacon fetch when the node stops would
+   * otherwise start an instance after this, and its round timers (nothing prunes them once stopped) kept a
+   * stopped process alive until the stop deadline killed it.
+   */
   stop(): void {
+    this.stopped = true;
     this.unsubscribe();
     this.prune(Number.POSITIVE_INFINITY);
   }
@@ -139,7 +147,7 @@ export class QbftDriver {
     const next = r.inst.nextDeadline();
     if (r.timer) clearTimeout(r.timer);
     r.timer = null;
-    if (next === undefined) return;
+    if (next === undefined || this.stopped) return;
     r.timer = setTimeout(
       () => {
         try {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {createCluster, nodeDirName} from "../../../../src/cluster/createCluster.js";
+import {nodeDirName} from "../../../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
 import {type AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
 import {createLogger} from "../../../../src/util/logger.js";
@@ -12,6 +12,7 @@ import {tempDir} from "../../../helpers/cli.js";
 import {FaultyProxy, type ProxyMode} from "../../../helpers/faultyProxy.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {type RunningDevnet, spawnDevnet} from "../../../devnet/helpers.js";
+import {createTestCluster} from "../../../helpers/evmRoles.js";
 
 const SLOT_MS = 2000;
 
@@ -31,15 +32,7 @@ describe("duties when the beacon node fails and recovers", {timeout: 600_000}, (
 
   before(async () => {
     dir = await tempDir();
-    const {lock} = await createCluster({
-      nodes: 4,
-      threshold: 3,
-      keys: {kind: "interop", start: 0, count: 16},
-      network: "devnet",
-      withdrawalAddress: "0x" + "11".repeat(20),
-      kdf: "pbkdf2",
-      out: join(dir, "cluster"),
-    });
+    const {lock} = await createTestCluster(dir, {start: 0, count: 16});
     // The devnet signs for nobody; with its beacon API broken for all our nodes, slots go empty, then resume.
     devnet = await spawnDevnet([
       "--validators",

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {createCluster, nodeDirName} from "../../../../src/cluster/createCluster.js";
+import {nodeDirName} from "../../../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
 import {fromHex, toHex} from "../../../../src/hotpath/bytes.js";
 import {BeaconNode} from "../../../../src/roles/evm/beacon/beaconNode.js";
@@ -14,6 +14,7 @@ import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {type Effectiveness, type RunningDevnet, getJson, sleep, spawnDevnet} from "../../../devnet/helpers.js";
+import {createTestCluster} from "../../../helpers/evmRoles.js";
 
 const SLOT_MS = 2000;
 const SLOTS_PER_EPOCH = 8;
@@ -62,16 +63,7 @@ describe("honest nodes refuse a byzantine leader's block", {timeout: 300_000}, (
 
   before(async () => {
     dir = await tempDir();
-    const {lock} = await createCluster({
-      nodes: 4,
-      threshold: 3,
-      keys: {kind: "interop", start: 0, count: 64},
-      network: "devnet",
-      withdrawalAddress: "0x" + "11".repeat(20),
-      feeRecipient: FEE_RECIPIENT,
-      kdf: "pbkdf2",
-      out: join(dir, "cluster"),
-    });
+    const {lock} = await createTestCluster(dir, {start: 0, count: 64}, FEE_RECIPIENT);
     devnet = await spawnDevnet([
       "--validators",
       "64",

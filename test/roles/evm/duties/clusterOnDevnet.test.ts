@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {createCluster, nodeDirName} from "../../../../src/cluster/createCluster.js";
+import {nodeDirName} from "../../../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
 import {ssz} from "@lodestar/types";
 import {BeaconNode} from "../../../../src/roles/evm/beacon/beaconNode.js";
@@ -15,6 +15,7 @@ import {tempDir} from "../../../helpers/cli.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {decodePartialSigs} from "../../../../src/roles/evm/duties/partialSigs.js";
 import {type Effectiveness, type RunningDevnet, getJson, spawnDevnet} from "../../../devnet/helpers.js";
+import {createTestCluster} from "../../../helpers/evmRoles.js";
 
 /** Not the withdrawal address, and not the devnet's default: blocks paying it were told so by the cluster. */
 const FEE_RECIPIENT = "0x" + "22".repeat(20);
@@ -52,16 +53,7 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
 
   before(async () => {
     dir = await tempDir();
-    const {lock} = await createCluster({
-      nodes: 4,
-      threshold: 3,
-      keys: {kind: "interop", start: 0, count: 64},
-      network: "devnet",
-      withdrawalAddress: "0x" + "11".repeat(20),
-      feeRecipient: FEE_RECIPIENT,
-      kdf: "pbkdf2",
-      out: join(dir, "cluster"),
-    });
+    const {lock} = await createTestCluster(dir, {start: 0, count: 64}, FEE_RECIPIENT);
     devnet = await spawnDevnet([
       "--validators",
       "64",

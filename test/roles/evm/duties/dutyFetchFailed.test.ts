@@ -1,14 +1,12 @@
 import "../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
-import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
 import {UNKNOWN_VALIDATOR} from "../../../../src/roles/evm/duties/dutyFetchFailures.js";
 import type {AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
-import {createCluster} from "../../../../src/cluster/createCluster.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
-import {startEvmRoles} from "../../../helpers/evmRoles.js";
+import {startEvmRoles, createTestCluster} from "../../../helpers/evmRoles.js";
 import {FaultyProxy} from "../../../helpers/faultyProxy.js";
 import {type RunningDevnet, sleep, spawnDevnet} from "../../../devnet/helpers.js";
 
@@ -40,15 +38,7 @@ describe("duties whose duty fetch failed", {timeout: 600_000}, () => {
 
   before(async () => {
     dir = await tempDir();
-    const {lock} = await createCluster({
-      nodes: NODES,
-      threshold: 3,
-      keys: {kind: "interop", start: 0, count: VALIDATORS},
-      network: "devnet",
-      withdrawalAddress: "0x" + "11".repeat(20),
-      kdf: "pbkdf2",
-      out: join(dir, "cluster"),
-    });
+    const {lock} = await createTestCluster(dir, {start: 0, count: VALIDATORS});
     devnet = await spawnDevnet([
       "--validators",
       String(VALIDATORS),

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {createCluster, nodeDirName} from "../../../../src/cluster/createCluster.js";
+import {nodeDirName} from "../../../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
 import type {ClusterTransport} from "../../../../src/roles/evm/duties/transport.js";
 import {decodePartialSigs, encodePartialSigs} from "../../../../src/roles/evm/duties/partialSigs.js";
@@ -13,6 +13,7 @@ import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {type RunningDevnet, sleep, spawnDevnet} from "../../../devnet/helpers.js";
+import {createTestCluster} from "../../../helpers/evmRoles.js";
 
 const SLOT_MS = 2000;
 
@@ -56,15 +57,7 @@ describe("duty outcomes name the nodes at fault", {timeout: 300_000}, () => {
 
   before(async () => {
     dir = await tempDir();
-    const {lock} = await createCluster({
-      nodes: 4,
-      threshold: 3,
-      keys: {kind: "interop", start: 0, count: 64},
-      network: "devnet",
-      withdrawalAddress: "0x" + "11".repeat(20),
-      kdf: "pbkdf2",
-      out: join(dir, "cluster"),
-    });
+    const {lock} = await createTestCluster(dir, {start: 0, count: 64});
     devnet = await spawnDevnet([
       "--validators",
       "64",

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {createCluster, nodeDirName} from "../../../../src/cluster/createCluster.js";
+import {nodeDirName} from "../../../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
 import {type AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
 import {createLogger} from "../../../../src/util/logger.js";
@@ -13,6 +13,7 @@ import {MULTIPROCESS_LOCK} from "../../../helpers/cluster.js";
 import {acquireExclusive} from "../../../helpers/exclusive.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {type RunningDevnet, getJson, spawnDevnet} from "../../../devnet/helpers.js";
+import {createTestCluster} from "../../../helpers/evmRoles.js";
 
 const SLOT_MS = 2000;
 const EPOCH_MS = 8 * SLOT_MS;
@@ -51,15 +52,7 @@ describe(
       // Judged by the chain's timing: another suite's cluster on the same two cores would make its blocks late.
       release = await acquireExclusive(MULTIPROCESS_LOCK);
       dir = await tempDir();
-      const {lock} = await createCluster({
-        nodes: 4,
-        threshold: 3,
-        keys: {kind: "interop", start: 0, count: 16},
-        network: "devnet",
-        withdrawalAddress: "0x" + "11".repeat(20),
-        kdf: "pbkdf2",
-        out: join(dir, "cluster"),
-      });
+      const {lock} = await createTestCluster(dir, {start: 0, count: 16});
       devnet = await spawnDevnet([
         "--validators",
         "16",

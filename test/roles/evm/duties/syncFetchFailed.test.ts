@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {createCluster, nodeDirName} from "../../../../src/cluster/createCluster.js";
+import {nodeDirName} from "../../../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
 import {type AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
 import {createLogger} from "../../../../src/util/logger.js";
@@ -12,6 +12,7 @@ import {tempDir} from "../../../helpers/cli.js";
 import {waitFor} from "../../../helpers/cluster.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {recordedNode} from "../../../helpers/recordedLodestar.js";
+import {createTestCluster} from "../../../helpers/evmRoles.js";
 
 const OURS = [5, 6, 7];
 
@@ -29,15 +30,7 @@ describe("sync duties whose fetch fails", {timeout: 60_000}, () => {
 
   before(async () => {
     dir = await tempDir();
-    const {lock} = await createCluster({
-      nodes: 4,
-      threshold: 3,
-      keys: {kind: "interop", start: OURS[0] as number, count: OURS.length},
-      network: "devnet",
-      withdrawalAddress: "0x" + "11".repeat(20),
-      kdf: "pbkdf2",
-      out: join(dir, "cluster"),
-    });
+    const {lock} = await createTestCluster(dir, {start: OURS[0] as number, count: OURS.length});
     node = await recordedNode((key, a) => {
       if (key === "/eth/v1/validator/duties/sync/{n}")
         return {
