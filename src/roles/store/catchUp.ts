@@ -78,8 +78,15 @@ export class CatchUp {
 
   /** Fetches the open range from its providers now; resolves with how many chunks were new. */
   async run(): Promise<number> {
-    const {dht, series, lock, logger} = this.o;
-    const to = this.o.currentSlot() ?? series.views.lastChunkSlot;
+    const {dht, lock, logger} = this.o;
+    const to = this.o.currentSlot();
+    // The store starts before the beacon node has told the time: a catch-up then would end at this node's own
+    // last chunk, count as done, and never fetch the outage (CI's crash test lost its missed chunks that way).
+    if (to === undefined) {
+      logger.info("catch-up waits for the slot clock", {retryMs: CATCHUP_RETRY_MS});
+      this.retryLater(CATCHUP_RETRY_MS);
+      return 0;
+    }
     const from = Math.max(this.from, to - CATCHUP_MAX_SLOTS + 1, 0);
     const providers = new Map<number, ClusterPeer>();
     // A peer enters the routing table a moment after it connects (identify, then kad's topology): give it 2 s.
@@ -127,12 +134,13 @@ export class CatchUp {
   }
 
   /**
-   * A catch-up none of whose peers answered is tried again: with a peer connected no new catch-up starts on its
-   * own, so the chunks of the outage would otherwise never be fetched.
+   * A catch-up none of whose peers answered (or that had no clock yet) is tried again: with a peer connected no
+   * new catch-up starts on its own, so the chunks of the outage would otherwise never be fetched.
    */
-  private retryLater(): void {
+  private retryLater(
+    delay = Math.min(CATCHUP_RETRY_MAX_MS, CATCHUP_RETRY_MS * 2 ** Math.max(0, this.failures - 1)),
+  ): void {
     if (this.stopped || this.retry) return;
-    const delay = Math.min(CATCHUP_RETRY_MAX_MS, CATCHUP_RETRY_MS * 2 ** Math.max(0, this.failures - 1));
     this.retry = setTimeout(() => {
       this.retry = undefined;
       if (!this.stopped) this.start(0);
