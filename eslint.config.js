@@ -17,6 +17,11 @@ export default tseslint.config(
     },
   },
   {
+    // Tool configs that must be CommonJS (dependency-cruiser's).
+    files: ["**/*.cjs"],
+    languageOptions: {sourceType: "commonjs", globals: {module: "writable"}},
+  },
+  {
     // The CLI and benchmarks talk to a person on stdout by design.
     files: ["src/cli/**/*.ts", "src/main.ts", "bench/**/*.ts"],
     rules: {"no-console": "off"},

@@ -1,6 +1,6 @@
 import {z} from "zod";
-import {getJson} from "../src/roles/evm/beacon/beaconHttp.js";
-import {BeaconSet} from "../src/roles/evm/beacon/beaconSet.js";
+import {getJson} from "../src/roles/validator/beacon/beaconHttp.js";
+import {BeaconSet} from "../src/roles/validator/beacon/beaconSet.js";
 import {StubBeacon} from "../test/helpers/stubBeacon.js";
 import type {Suite} from "./harness.js";
 

@@ -1,6 +1,6 @@
-import type {DutyResult} from "../src/roles/evm/duties/attesterService.js";
-import type {SyncMessageResult} from "../src/roles/evm/duties/syncCommitteeService.js";
-import type {AnyDutyResult} from "../src/roles/evm/evmRole.js";
+import type {DutyResult} from "../src/roles/validator/duties/attester/attesterService.js";
+import type {SyncMessageResult} from "../src/roles/validator/duties/sync/syncCommitteeService.js";
+import type {AnyDutyResult} from "../src/roles/validator/validatorRole.js";
 import {type BenchRow, latencyStats} from "./harness.js";
 
 /** Says in every duty row what the setup is, so that none reads as a deployed cluster's numbers. */

@@ -7,9 +7,9 @@ import {toHex} from "../src/hotpath/bytes.js";
 import {initHerumi} from "../src/hotpath/herumi.js";
 import {interopSecretKey} from "../src/hotpath/interop.js";
 import {secretToPublicKey, splitSecretKey} from "../src/hotpath/threshold.js";
-import type {ShareKey} from "../src/roles/evm/duties/shareKeys.js";
-import type {ClusterTransport, DutyChunkKind} from "../src/roles/evm/duties/transport.js";
-import {type AnyDutyResult, EvmRole} from "../src/roles/evm/evmRole.js";
+import type {ShareKey} from "../src/roles/validator/signing/shareKeys.js";
+import type {ClusterTransport, DutyChunkKind} from "../src/roles/validator/clusterTransport.js";
+import {type AnyDutyResult, ValidatorRole} from "../src/roles/validator/validatorRole.js";
 import {createLogger} from "../src/util/logger.js";
 import {BlsPool} from "../src/workers/blsPool.js";
 import {spawnDevnet} from "../test/devnet/helpers.js";
@@ -20,7 +20,7 @@ const SLOT_MS = 2000;
 /** Epochs measured after the first (whose duties start mid-way): enough slots for a stable p99. */
 const MEASURED_EPOCHS = 3;
 
-/** In-process push between the four EVM roles (the bench measures the duty pipeline, not the network). */
+/** In-process push between the four validator roles (the bench measures the duty pipeline, not the network). */
 function hub(): (self: number) => ClusterTransport {
   const subs = new Map<number, Map<DutyChunkKind, Set<(o: number, s: number, p: Uint8Array) => void>>>();
   return (self) => {
@@ -80,7 +80,7 @@ async function measure(validators: number): Promise<BenchRow[]> {
     "error",
   ]);
   const pool = new BlsPool();
-  const roles: EvmRole[] = [];
+  const roles: ValidatorRole[] = [];
   try {
     const {lock, identities, shares} = await memoryCluster(validators);
     const transport = hub();
@@ -88,7 +88,7 @@ async function measure(validators: number): Promise<BenchRow[]> {
     for (let i = 1; i <= 4; i++) {
       const {privateKey} = identities[i - 1] as (typeof identities)[number];
       roles.push(
-        new EvmRole({
+        new ValidatorRole({
           lock,
           self: i,
           nodeDir: dir,
@@ -152,7 +152,7 @@ async function measure(validators: number): Promise<BenchRow[]> {
 }
 
 /**
- * A shortcut, not a deployed cluster: a 3-of-4 cluster's four EVM roles in this process (the duty pipeline
+ * A shortcut, not a deployed cluster: a 3-of-4 cluster's four validator roles in this process (the duty pipeline
  * alone), the embedded devnet as a separate process. The 4-process cluster's latency is in `npm start`'s report.
  */
 export const dutySuite: Suite = {

@@ -1,8 +1,8 @@
 import {z} from "zod";
 import type {NetworkName} from "../cluster/network.js";
-import {getJson} from "../roles/evm/beacon/beaconHttp.js";
-import type {BeaconEndpointStatus, BeaconSet} from "../roles/evm/beacon/beaconSet.js";
-import {genesisResponse} from "../roles/evm/beacon/specSchema.js";
+import {getJson} from "../roles/validator/beacon/beaconHttp.js";
+import type {BeaconEndpointStatus, BeaconSet} from "../roles/validator/beacon/beaconSet.js";
+import {genesisResponse} from "../roles/validator/beacon/specSchema.js";
 import {R3dvError, errorMessage} from "../util/errors.js";
 
 export interface SlotClock {

@@ -4,7 +4,7 @@ import {multiaddr} from "@multiformats/multiaddr";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import type {LogLevel} from "../util/logger.js";
 import {PEER_RATE_PER_SEC} from "../roles/store/peerBudget.js";
-import {redactUrl} from "../roles/evm/beacon/beaconUrl.js";
+import {redactUrl} from "../roles/validator/beacon/beaconUrl.js";
 
 /** DESIGN.md: the economic limiter's default budget. */
 export const DEFAULT_STORAGE_BUDGET = 10 * 2 ** 30;

@@ -1,11 +1,11 @@
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import {decodeChunk} from "../hotpath/chunk.js";
 import {CHUNK_ENTRY_TYPES, type Entry, parseJsonBody} from "../storage/entry.js";
-import {decodePartialSigs} from "../roles/evm/duties/partialSigs.js";
-import {decodeSignedQbft} from "../roles/evm/qbft/codec.js";
-import type {AnyDutyResult} from "../roles/evm/evmRole.js";
-import type {InclusionResult} from "../roles/evm/duties/inclusionChecker.js";
-import {UNKNOWN_VALIDATOR} from "../roles/evm/duties/dutyFetchFailures.js";
+import {decodePartialSigs} from "../roles/validator/exchange/partialSigs.js";
+import {decodeSignedQbft} from "../roles/validator/consensus/codec.js";
+import type {AnyDutyResult} from "../roles/validator/validatorRole.js";
+import type {InclusionResult} from "../roles/validator/tracking/inclusionChecker.js";
+import {UNKNOWN_VALIDATOR} from "../roles/validator/tracking/dutyFetchFailures.js";
 
 /** One thing this node saw or did for the slot, in series order. */
 export interface TrailEvent {

@@ -10,8 +10,8 @@ import {IpcServer} from "../api/ipc.js";
 import {fromHex, toHex} from "../hotpath/bytes.js";
 import {CHUNK_KINDS, type ChunkKind, chunkId, decodeChunk, isChunkKind} from "../hotpath/chunk.js";
 import {CHUNK_ENTRY_TYPES, type Entry, jsonBody, parseJsonBody} from "../storage/entry.js";
-import {type AnyDutyResult, EvmRole} from "../roles/evm/evmRole.js";
-import type {InclusionResult} from "../roles/evm/duties/inclusionChecker.js";
+import {type AnyDutyResult, ValidatorRole} from "../roles/validator/validatorRole.js";
+import type {InclusionResult} from "../roles/validator/tracking/inclusionChecker.js";
 import {BlsPool} from "../workers/blsPool.js";
 import {storeTransport} from "./storeTransport.js";
 import {DhtRole, lockAddressToMultiaddr} from "../roles/dht/dhtRole.js";
@@ -22,7 +22,7 @@ import type {Logger} from "../util/logger.js";
 import {LimiterPool} from "../workers/limiterPool.js";
 import {Beacon, type SlotClock, currentSlot} from "./beacon.js";
 import {buildDutyTrail, windowedResults} from "./dutyTrail.js";
-import {BeaconSet, type BeaconSetEvents} from "../roles/evm/beacon/beaconSet.js";
+import {BeaconSet, type BeaconSetEvents} from "../roles/validator/beacon/beaconSet.js";
 import type {RunOptions} from "./config.js";
 import {type NodeStatus, type PeerStatus, buildStatus} from "./status.js";
 
@@ -46,7 +46,7 @@ export class R3dvNode {
   readonly store: StoreRole;
   readonly pool: LimiterPool;
   readonly blsPool: BlsPool;
-  readonly evm: EvmRole;
+  readonly validator: ValidatorRole;
   readonly beacon: Beacon;
   private http: HttpApi | null = null;
   private ipc: IpcServer | null = null;
@@ -90,7 +90,7 @@ export class R3dvNode {
       logger: logger.child({role: "store"}),
     });
     this.blsPool = new BlsPool({size: opts.workers});
-    this.evm = new EvmRole({
+    this.validator = new ValidatorRole({
       lock,
       self,
       nodeDir: opts.nodeDir,
@@ -98,9 +98,9 @@ export class R3dvNode {
       beaconUrls: opts.beaconNodes,
       beaconSet: this.beacon.set,
       privateKey: this.privateKey,
-      transport: storeTransport(this.store, self, logger.child({role: "evm"})),
+      transport: storeTransport(this.store, self, logger.child({role: "validator"})),
       pool: this.blsPool,
-      logger: logger.child({role: "evm"}),
+      logger: logger.child({role: "validator"}),
       onResult: (r) => this.recordDuty(r),
       onInclusion: (r) => this.recordInclusion(r),
       onPreparation: (r) => this.metrics.proposerPreparations.inc({result: r.result}),
@@ -227,7 +227,7 @@ export class R3dvNode {
     this.beacon.set.start();
     void this.fetchClock();
     // Key shares are decrypted here: a wrong keystore password stops the node at start, with its message.
-    await this.evm.start();
+    await this.validator.start();
     this.timers.push(setInterval(() => this.updateGauges(), 1000));
     this.timers.push(
       setInterval(() => {
@@ -264,7 +264,7 @@ export class R3dvNode {
     this.loopDelay.disable();
     await this.ipc?.stop().catch(() => undefined);
     await this.http?.stop().catch(() => undefined);
-    await this.evm.stop().catch(() => undefined);
+    await this.validator.stop().catch(() => undefined);
     await this.blsPool.close().catch(() => undefined);
     await this.store.stop().catch(() => undefined);
     await this.dht.stop().catch(() => undefined);

@@ -1,4 +1,4 @@
-import type {ClusterTransport, DutyChunkKind} from "../roles/evm/duties/transport.js";
+import type {ClusterTransport, DutyChunkKind} from "../roles/validator/clusterTransport.js";
 import type {StoreRole} from "../roles/store/storeRole.js";
 import type {Logger} from "../util/logger.js";
 

@@ -12,10 +12,13 @@ import {KeystoreError, decryptKeystoreFile, encryptKeystore} from "../../src/clu
 import {type Chunk, decodeChunk, encodeChunk} from "../../src/hotpath/chunk.js";
 import {FrameDecoder, frame} from "../../src/hotpath/frames.js";
 import {interopSecretKey} from "../../src/hotpath/interop.js";
-import {decodeAttestationValue, encodeAttestationValue} from "../../src/roles/evm/duties/attestationValue.js";
-import {decodePartialSigs, encodePartialSigs} from "../../src/roles/evm/duties/partialSigs.js";
-import {decodeSignedQbft, encodeSignedQbft} from "../../src/roles/evm/qbft/codec.js";
-import type {SignedQbft} from "../../src/roles/evm/qbft/types.js";
+import {
+  decodeAttestationValue,
+  encodeAttestationValue,
+} from "../../src/roles/validator/duties/attester/attestationValue.js";
+import {decodePartialSigs, encodePartialSigs} from "../../src/roles/validator/exchange/partialSigs.js";
+import {decodeSignedQbft, encodeSignedQbft} from "../../src/roles/validator/consensus/codec.js";
+import type {SignedQbft} from "../../src/roles/validator/consensus/types.js";
 import {
   decodePushAnswer,
   decodePushRequest,

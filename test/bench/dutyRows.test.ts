@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import {describe, it} from "node:test";
 import {submissionRow, submissions} from "../../bench/dutyRows.js";
 import {emptyRows} from "../../bench/harness.js";
-import type {AnyDutyResult} from "../../src/roles/evm/evmRole.js";
+import type {AnyDutyResult} from "../../src/roles/validator/validatorRole.js";
 
 const SLOT_MS = 2000;
 

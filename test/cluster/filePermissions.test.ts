@@ -12,7 +12,7 @@ import {
 import {FilePermissionError} from "../../src/cluster/filePermissions.js";
 import {IDENTITY_FILE, loadIdentity} from "../../src/cluster/identity.js";
 import type {ClusterLock} from "../../src/cluster/lockSchema.js";
-import {loadShareKeys} from "../../src/roles/evm/duties/shareKeys.js";
+import {loadShareKeys} from "../../src/roles/validator/signing/shareKeys.js";
 import {tempDir} from "../helpers/cli.js";
 
 const exposed = (file: string, mode: string) => (e: unknown) => {

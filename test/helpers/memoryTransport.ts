@@ -1,4 +1,4 @@
-import type {ClusterTransport, DutyChunkKind} from "../../src/roles/evm/duties/transport.js";
+import type {ClusterTransport, DutyChunkKind} from "../../src/roles/validator/clusterTransport.js";
 
 /**
  * In-process stand-in for the store role's push network, for unit tests of the duty layer above it: every

@@ -12,7 +12,7 @@ export type Answer = {status: number; body: Record<string, unknown>};
  */
 export const RECORDED = JSON.parse(
   readFileSync(
-    fileURLToPath(new URL("../../../test/roles/evm/beacon/lodestar-1.5.1-answers.json", import.meta.url)),
+    fileURLToPath(new URL("../../../test/roles/validator/beacon/lodestar-1.5.1-answers.json", import.meta.url)),
     "utf8",
   ),
 ) as Record<string, Answer>;

@@ -19,7 +19,7 @@ export interface StoreNode {
 
 /**
  * One node's network half in this process: a real series, a real libp2p DHT role on the lock's loopback
- * address and a real store role (no EVM role), for component tests of admission, fetch and floods.
+ * address and a real store role (no validator role), for component tests of admission, fetch and floods.
  */
 export async function startStoreNode(
   c: TestCluster,

@@ -4,8 +4,8 @@ import {join} from "node:path";
 import {after, before} from "node:test";
 import {initHerumi} from "../../src/hotpath/herumi.js";
 import {BlsPool} from "../../src/workers/blsPool.js";
-import type {ShareKey} from "../../src/roles/evm/duties/shareKeys.js";
-import {Signer} from "../../src/roles/evm/duties/signer.js";
+import type {ShareKey} from "../../src/roles/validator/signing/shareKeys.js";
+import {Signer} from "../../src/roles/validator/signing/signer.js";
 import {SlashingProtection} from "../../src/storage/slashing/slashingProtection.js";
 
 /** Signers over real slashing-protection DBs (LMDB in a temp dir), one per node; `close` removes them all. */

@@ -2,31 +2,31 @@ import {join} from "node:path";
 import type {ClusterLock} from "../../src/cluster/lockSchema.js";
 import {createCluster, nodeDirName} from "../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../src/cluster/identity.js";
-import {type AnyDutyResult, EvmRole} from "../../src/roles/evm/evmRole.js";
+import {type AnyDutyResult, ValidatorRole} from "../../src/roles/validator/validatorRole.js";
 import {createLogger} from "../../src/util/logger.js";
 import type {BlsPool} from "../../src/workers/blsPool.js";
 import {MemoryHub} from "./memoryTransport.js";
 
 /**
- * The EVM roles of every node of a cluster made in `dir` (by createCluster into `dir/cluster`), started on the
+ * The validator roles of every node of a cluster made in `dir` (by createCluster into `dir/cluster`), started on the
  * given beacon node(s) and one in-process hub, each result tagged with its node.
  */
-export async function startEvmRoles(o: {
+export async function startValidatorRoles(o: {
   lock: ClusterLock;
   dir: string;
   nodes: number;
   beaconUrls: string[];
   pool: BlsPool;
   onResult(r: AnyDutyResult & {node: number}): void;
-}): Promise<EvmRole[]> {
+}): Promise<ValidatorRole[]> {
   const hub = new MemoryHub();
   const logger = createLogger("error", "test");
-  const roles: EvmRole[] = [];
+  const roles: ValidatorRole[] = [];
   for (let i = 1; i <= o.nodes; i++) {
     const nodeDir = join(o.dir, "cluster", nodeDirName(i));
     const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
     roles.push(
-      new EvmRole({
+      new ValidatorRole({
         lock: o.lock,
         self: i,
         nodeDir,
@@ -45,7 +45,7 @@ export async function startEvmRoles(o: {
 }
 
 /**
- * A 3-of-4 devnet cluster in `dir/cluster` (where startEvmRoles looks) over interop keys `start..start+count`,
+ * A 3-of-4 devnet cluster in `dir/cluster` (where startValidatorRoles looks) over interop keys `start..start+count`,
  * its keystores encrypted with the fast KDF (tests decrypt dozens of them).
  */
 export async function createTestCluster(

@@ -67,7 +67,7 @@ async function assertSyncAndAggregation(
 
 /**
  * The whole product as an operator runs it: four `r3dv run` processes of a 3-of-4 cluster (libp2p push
- * network, series, store role, EVM role) run all 64 validators of the embedded devnet, which signs nothing
+ * network, series, store role, validator role) run all 64 validators of the embedded devnet, which signs nothing
  * itself: attestations, proposals, aggregation, sync committee messages and contributions, subscriptions.
  * The chain's own state says how they did, with all four nodes and then with node 4 SIGKILLed.
  */

@@ -5,10 +5,10 @@ import {join} from "node:path";
 import {after, describe, it} from "node:test";
 import {encodeChunk} from "../../src/hotpath/chunk.js";
 import {buildDutyTrail, formatDutyTrail, windowedResults} from "../../src/node/dutyTrail.js";
-import {UNKNOWN_VALIDATOR} from "../../src/roles/evm/duties/dutyFetchFailures.js";
-import {encodePartialSigs} from "../../src/roles/evm/duties/partialSigs.js";
-import {encodeSignedQbft} from "../../src/roles/evm/qbft/codec.js";
-import type {QbftType} from "../../src/roles/evm/qbft/types.js";
+import {UNKNOWN_VALIDATOR} from "../../src/roles/validator/tracking/dutyFetchFailures.js";
+import {encodePartialSigs} from "../../src/roles/validator/exchange/partialSigs.js";
+import {encodeSignedQbft} from "../../src/roles/validator/consensus/codec.js";
+import type {QbftType} from "../../src/roles/validator/consensus/types.js";
 import {jsonBody} from "../../src/storage/entry.js";
 import {Series} from "../../src/storage/series.js";
 

@@ -9,20 +9,20 @@ import type {BlsPool} from "../../workers/blsPool.js";
 import {BeaconNode} from "./beacon/beaconNode.js";
 import type {BeaconSet} from "./beacon/beaconSet.js";
 import {redactUrl} from "./beacon/beaconUrl.js";
-import {type AggregationResult, AggregatorService} from "./duties/aggregatorService.js";
-import {AttesterService, type DutyResult} from "./duties/attesterService.js";
-import {type PreparationResult, ProposerPreparation} from "./duties/proposerPreparation.js";
-import {type ProposalResult, ProposerService} from "./duties/proposerService.js";
-import {type ShareKey, loadShareKeys} from "./duties/shareKeys.js";
-import {Signer} from "./duties/signer.js";
-import {type PartialDropReason, SignatureExchange} from "./duties/signatureExchange.js";
-import {type SyncMessageResult, SyncCommitteeService} from "./duties/syncCommitteeService.js";
-import {type SyncContributionResult, SyncContributionService} from "./duties/syncContributionService.js";
-import {SyncDuties} from "./duties/syncDuties.js";
-import type {ClusterTransport} from "./duties/transport.js";
-import {type InclusionResult, InclusionChecker} from "./duties/inclusionChecker.js";
-import {type QbftEvents, QbftDriver} from "./qbft/driver.js";
-import {ed25519QbftCrypto} from "./qbft/ed25519Crypto.js";
+import {type AggregationResult, AggregatorService} from "./duties/aggregator/aggregatorService.js";
+import {AttesterService, type DutyResult} from "./duties/attester/attesterService.js";
+import {type PreparationResult, ProposerPreparation} from "./duties/proposer/proposerPreparation.js";
+import {type ProposalResult, ProposerService} from "./duties/proposer/proposerService.js";
+import {type ShareKey, loadShareKeys} from "./signing/shareKeys.js";
+import {Signer} from "./signing/signer.js";
+import {type PartialDropReason, SignatureExchange} from "./exchange/signatureExchange.js";
+import {type SyncMessageResult, SyncCommitteeService} from "./duties/sync/syncCommitteeService.js";
+import {type SyncContributionResult, SyncContributionService} from "./duties/sync/syncContributionService.js";
+import {SyncDuties} from "./duties/sync/syncDuties.js";
+import type {ClusterTransport} from "./clusterTransport.js";
+import {type InclusionResult, InclusionChecker} from "./tracking/inclusionChecker.js";
+import {type QbftEvents, QbftDriver} from "./consensus/driver.js";
+import {ed25519QbftCrypto} from "./consensus/ed25519Crypto.js";
 
 /** How often a node retries a beacon node that is not answering (or not the right chain) before duties start. */
 const BEACON_RETRY_MS = 2000;
@@ -30,7 +30,7 @@ const BEACON_RETRY_MS = 2000;
 export type AnyDutyResult =
   DutyResult | ProposalResult | AggregationResult | SyncMessageResult | SyncContributionResult;
 
-export interface EvmRoleOptions {
+export interface ValidatorRoleOptions {
   lock: ClusterLock;
   self: number;
   nodeDir: string;
@@ -60,11 +60,12 @@ export interface EvmRoleOptions {
 }
 
 /**
- * The EVM role's validator half: every duty of the cluster's validators, from the beacon node's schedule to
- * the submitted signature. Owns the slashing-protection DB (the only thing here that writes to disk) and
+ * The validator role: every duty of the cluster's validators, from the beacon node's schedule to the submitted
+ * signature, wired here from the pipeline's steps (one folder each: schedule, beacon, consensus, signing,
+ * exchange, duties, tracking). Owns the slashing-protection DB (the only thing here that writes to disk) and
  * the QBFT driver all duties share.
  */
-export class EvmRole {
+export class ValidatorRole {
   private beacon: BeaconNode | null = null;
   private slashing: SlashingProtection | null = null;
   private driver: QbftDriver | null = null;
@@ -81,7 +82,7 @@ export class EvmRole {
   /** Cuts the wait between connect attempts short when the node stops. */
   private readonly stopping = new AbortController();
 
-  constructor(private readonly o: EvmRoleOptions) {}
+  constructor(private readonly o: ValidatorRoleOptions) {}
 
   get beaconNode(): BeaconNode | null {
     return this.beacon;

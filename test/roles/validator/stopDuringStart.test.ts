@@ -6,23 +6,23 @@ import {setTimeout as sleep} from "node:timers/promises";
 import {after, describe, it} from "node:test";
 import {nodeDirName} from "../../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../../src/cluster/identity.js";
-import {EvmRole} from "../../../src/roles/evm/evmRole.js";
+import {ValidatorRole} from "../../../src/roles/validator/validatorRole.js";
 import {createLogger} from "../../../src/util/logger.js";
 import {BlsPool} from "../../../src/workers/blsPool.js";
 import {tempDir} from "../../helpers/cli.js";
 import {MemoryHub} from "../../helpers/memoryTransport.js";
 import {recordedNode} from "../../helpers/recordedLodestar.js";
-import {createTestCluster} from "../../helpers/evmRoles.js";
+import {createTestCluster} from "../../helpers/validatorRoles.js";
 
 const OURS = [5, 6, 7];
 
 /**
- * `docker stop` right after a node starts: the SIGTERM lands while the EVM role is still connecting to its
+ * `docker stop` right after a node starts: the SIGTERM lands while the validator role is still connecting to its
  * beacon node. The connect used to finish after the stop and start every duty, whose timers kept the stopped
  * process alive until the stop deadline killed it (CI's Dockerfile test). The beacon node here is a real HTTP
  * server answering as Lodestar 1.5.1 did, holding back its genesis answer until the stop has begun.
  */
-describe("an EVM role stopped while it connects to its beacon node", {timeout: 60_000}, () => {
+describe("a validator role stopped while it connects to its beacon node", {timeout: 60_000}, () => {
   const pool = new BlsPool({size: 1});
   let dir: string | undefined;
   after(async () => {
@@ -54,7 +54,7 @@ describe("an EVM role stopped while it connects to its beacon node", {timeout: 6
       },
     );
     const nodeDir = join(dir, "cluster", nodeDirName(1));
-    const role = new EvmRole({
+    const role = new ValidatorRole({
       lock,
       self: 1,
       nodeDir,

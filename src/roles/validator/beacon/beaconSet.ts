@@ -189,7 +189,7 @@ export class BeaconSet {
     return this.endpoints.map((e) => e.label);
   }
 
-  /** Starts the background health probe (idempotent: the node and its EVM role share one set). */
+  /** Starts the background health probe (idempotent: the node and its validator role share one set). */
   start(): void {
     if (this.timer) return;
     void this.probe();

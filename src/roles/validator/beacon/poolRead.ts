@@ -1,5 +1,5 @@
-import {BeaconError} from "../beacon/errors.js";
-import type {DutyTimers} from "./dutyClock.js";
+import {BeaconError} from "./errors.js";
+import type {DutyTimers} from "../schedule/dutyClock.js";
 
 /**
  * Reads of what the beacon node builds from its pool (an aggregate, a sync contribution) that it refuses

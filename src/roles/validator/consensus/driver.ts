@@ -1,6 +1,6 @@
 import {errorMessage} from "../../../util/errors.js";
 import type {Logger} from "../../../util/logger.js";
-import type {ClusterTransport} from "../duties/transport.js";
+import type {ClusterTransport} from "../clusterTransport.js";
 import {decodeSignedQbft, encodeSignedQbft} from "./codec.js";
 import {QbftInstance} from "./instance.js";
 import type {QbftConfig, QbftOutput} from "./types.js";

@@ -1,11 +1,11 @@
 import {toHex} from "../../../hotpath/bytes.js";
 import type {BlsPool} from "../../../workers/blsPool.js";
-import {SignatureStepError} from "./outcome.js";
+import {SignatureStepError} from "../tracking/outcome.js";
 import {PartialSigCollector, decodePartialSigs, encodePartialSigs} from "./partialSigs.js";
-import type {PublicShare} from "./shareKeys.js";
-import {type Signer, type Slashable, SignerError} from "./signer.js";
+import type {PublicShare} from "../signing/shareKeys.js";
+import {type Signer, type Slashable, SignerError} from "../signing/signer.js";
 import {errorMessage} from "../../../util/errors.js";
-import type {ClusterTransport} from "./transport.js";
+import type {ClusterTransport} from "../clusterTransport.js";
 
 /**
  * Partials one origin may have waiting for this node's own decision, per cluster validator: a validator signs

@@ -1,4 +1,4 @@
-import {parseInstanceId} from "../qbft/instanceId.js";
+import {parseInstanceId} from "../consensus/instanceId.js";
 
 /**
  * Timers of a duty service: each fires once at an absolute time unless the service stopped first, and

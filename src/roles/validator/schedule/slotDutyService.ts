@@ -1,9 +1,9 @@
 import type {BeaconNode} from "../beacon/beaconNode.js";
-import type {InstanceFactory} from "../qbft/driver.js";
-import {qbftLeader} from "../qbft/quorum.js";
+import type {InstanceFactory} from "../consensus/driver.js";
+import {qbftLeader} from "../consensus/quorum.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
-import type {PublicShare} from "./shareKeys.js";
-import {roundDeadlines} from "./timing.js";
+import type {PublicShare} from "../signing/shareKeys.js";
+import {roundDeadlines} from "./roundTiming.js";
 
 /**
  * What a per-slot duty service with one QBFT instance per slot ("<duty>/<slot>") shares: its validators'

@@ -1,7 +1,7 @@
 import {R3dvError, errorMessage} from "../../../util/errors.js";
-import type {QbftDriver} from "../qbft/driver.js";
-import {qbftQuorum} from "../qbft/quorum.js";
-import {SignerError} from "./signer.js";
+import type {QbftDriver} from "../consensus/driver.js";
+import {qbftQuorum} from "../consensus/quorum.js";
+import {SignerError} from "../signing/signer.js";
 import {BeaconError} from "../beacon/errors.js";
 
 /**

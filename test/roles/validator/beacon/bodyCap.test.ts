@@ -5,11 +5,11 @@ import {chainConfigToJson} from "@lodestar/config";
 import {mainnetChainConfig, minimalChainConfig} from "@lodestar/config/configs";
 import {ACTIVE_PRESET, SLOTS_PER_EPOCH} from "@lodestar/params";
 import {z} from "zod";
-import {getJson} from "../../../../src/roles/evm/beacon/beaconHttp.js";
-import {BeaconNode} from "../../../../src/roles/evm/beacon/beaconNode.js";
-import {beaconTarget} from "../../../../src/roles/evm/beacon/beaconUrl.js";
-import {MAX_BEACON_BODY_BYTES} from "../../../../src/roles/evm/beacon/cappedFetch.js";
-import {BeaconError} from "../../../../src/roles/evm/beacon/errors.js";
+import {getJson} from "../../../../src/roles/validator/beacon/beaconHttp.js";
+import {BeaconNode} from "../../../../src/roles/validator/beacon/beaconNode.js";
+import {beaconTarget} from "../../../../src/roles/validator/beacon/beaconUrl.js";
+import {MAX_BEACON_BODY_BYTES} from "../../../../src/roles/validator/beacon/cappedFetch.js";
+import {BeaconError} from "../../../../src/roles/validator/beacon/errors.js";
 import {waitFor} from "../../../helpers/cluster.js";
 
 /** What the node tries to send: twice the cap, so a client that buffers everything reads it all (and fails later). */

@@ -5,14 +5,14 @@ import {after, before, describe, it} from "node:test";
 import {DOMAIN_BEACON_PROPOSER, SLOTS_PER_EPOCH, SYNC_COMMITTEE_SUBNET_SIZE} from "@lodestar/params";
 import {computeSigningRoot, isSyncCommitteeAggregator} from "@lodestar/state-transition";
 import {ssz} from "@lodestar/types";
-import {BeaconError} from "../../../../src/roles/evm/beacon/errors.js";
-import {BeaconNode} from "../../../../src/roles/evm/beacon/beaconNode.js";
+import {BeaconError} from "../../../../src/roles/validator/beacon/errors.js";
+import {BeaconNode} from "../../../../src/roles/validator/beacon/beaconNode.js";
 import {
   attestationSigningRoot,
   contributionAndProofSigningRoot,
   syncCommitteeMessageSigningRoot,
   syncSelectionProofSigningRoot,
-} from "../../../../src/roles/evm/signing.js";
+} from "../../../../src/roles/validator/signing/signingRoots.js";
 import {toHex} from "../../../../src/hotpath/bytes.js";
 import {interopSecretKey} from "../../../../src/hotpath/interop.js";
 import {secretToPublicKey, sign} from "../../../../src/hotpath/threshold.js";

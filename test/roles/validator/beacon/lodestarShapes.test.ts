@@ -2,11 +2,11 @@ import "../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
 import {after, describe, it} from "node:test";
 import {fromHex, toHex} from "../../../../src/hotpath/bytes.js";
-import {BeaconNode} from "../../../../src/roles/evm/beacon/beaconNode.js";
-import {BeaconError} from "../../../../src/roles/evm/beacon/errors.js";
-import {DutyTimers} from "../../../../src/roles/evm/duties/dutyClock.js";
-import {poolReadFailure} from "../../../../src/roles/evm/duties/outcome.js";
-import {readFromPool} from "../../../../src/roles/evm/duties/poolRead.js";
+import {BeaconNode} from "../../../../src/roles/validator/beacon/beaconNode.js";
+import {BeaconError} from "../../../../src/roles/validator/beacon/errors.js";
+import {DutyTimers} from "../../../../src/roles/validator/schedule/dutyClock.js";
+import {poolReadFailure} from "../../../../src/roles/validator/tracking/outcome.js";
+import {readFromPool} from "../../../../src/roles/validator/beacon/poolRead.js";
 import {
   type Answer,
   HEAD,

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
-import {BeaconError} from "../../../../src/roles/evm/beacon/errors.js";
-import {DutyTimers} from "../../../../src/roles/evm/duties/dutyClock.js";
-import {readFromPool} from "../../../../src/roles/evm/duties/poolRead.js";
-import {poolReadFailure} from "../../../../src/roles/evm/duties/outcome.js";
+import {BeaconError} from "../../../../src/roles/validator/beacon/errors.js";
+import {DutyTimers} from "../../../../src/roles/validator/schedule/dutyClock.js";
+import {readFromPool} from "../../../../src/roles/validator/beacon/poolRead.js";
+import {poolReadFailure} from "../../../../src/roles/validator/tracking/outcome.js";
 
 const refused = () =>
   new BeaconError(

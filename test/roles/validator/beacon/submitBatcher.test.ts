@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
-import {SubmitBatcher} from "../../../../src/roles/evm/duties/submitBatcher.js";
+import {SubmitBatcher} from "../../../../src/roles/validator/beacon/submitBatcher.js";
 
 describe("SubmitBatcher with per-item verdicts", () => {
   it("rejects only the items the beacon node refused; the others of their batch resolve", async () => {

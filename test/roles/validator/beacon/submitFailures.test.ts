@@ -5,8 +5,8 @@ import {chainConfigToJson} from "@lodestar/config";
 import {mainnetChainConfig} from "@lodestar/config/configs";
 import {ACTIVE_PRESET, SLOTS_PER_EPOCH} from "@lodestar/params";
 import {ssz} from "@lodestar/types";
-import {BeaconNode, type SignedAttestationInput} from "../../../../src/roles/evm/beacon/beaconNode.js";
-import {BeaconError} from "../../../../src/roles/evm/beacon/errors.js";
+import {BeaconNode, type SignedAttestationInput} from "../../../../src/roles/validator/beacon/beaconNode.js";
+import {BeaconError} from "../../../../src/roles/validator/beacon/errors.js";
 
 /** How the server words a batch with bad items: the Beacon API's indexed failures, or Lodestar 1.5.1's list without indices. */
 type Dialect = "indexed" | "lodestar-1.5.1" | "takes-all";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
 import {generateIdentity} from "../../../../src/cluster/identity.js";
-import {QbftCodecError, decodeSignedQbft, encodeSignedQbft} from "../../../../src/roles/evm/qbft/codec.js";
-import {ed25519QbftCrypto} from "../../../../src/roles/evm/qbft/ed25519Crypto.js";
-import type {QbftMessage, SignedQbft} from "../../../../src/roles/evm/qbft/types.js";
+import {QbftCodecError, decodeSignedQbft, encodeSignedQbft} from "../../../../src/roles/validator/consensus/codec.js";
+import {ed25519QbftCrypto} from "../../../../src/roles/validator/consensus/ed25519Crypto.js";
+import type {QbftMessage, SignedQbft} from "../../../../src/roles/validator/consensus/types.js";
 
 describe("QBFT wire codec and Ed25519 signatures", () => {
   it("round-trips a pre-prepare with its justification, and signatures verify after decoding", async () => {

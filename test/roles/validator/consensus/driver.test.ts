@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import {setTimeout as sleep} from "node:timers/promises";
 import {describe, it} from "node:test";
-import type {ClusterTransport} from "../../../../src/roles/evm/duties/transport.js";
-import {QbftDriver} from "../../../../src/roles/evm/qbft/driver.js";
+import type {ClusterTransport} from "../../../../src/roles/validator/clusterTransport.js";
+import {QbftDriver} from "../../../../src/roles/validator/consensus/driver.js";
 import {fakeCrypto} from "./sim.js";
 
 describe("QBFT driver", () => {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
-import {skipUnreachableLeaders} from "../../../../src/roles/evm/qbft/driver.js";
-import {QbftInstance} from "../../../../src/roles/evm/qbft/instance.js";
-import {qbftLeader, qbftQuorum} from "../../../../src/roles/evm/qbft/quorum.js";
-import type {SignedQbft} from "../../../../src/roles/evm/qbft/types.js";
+import {skipUnreachableLeaders} from "../../../../src/roles/validator/consensus/driver.js";
+import {QbftInstance} from "../../../../src/roles/validator/consensus/instance.js";
+import {qbftLeader, qbftQuorum} from "../../../../src/roles/validator/consensus/quorum.js";
+import type {SignedQbft} from "../../../../src/roles/validator/consensus/types.js";
 import {deadlines, fakeCrypto, simulate, text} from "./sim.js";
 
 const inputOf = (i: number) => text(`value-of-${i}`);

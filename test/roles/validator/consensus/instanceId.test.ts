@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
-import {instanceSlot} from "../../../../src/roles/evm/duties/dutyClock.js";
-import type {ClusterTransport} from "../../../../src/roles/evm/duties/transport.js";
-import {decodeSignedQbft, encodeSignedQbft} from "../../../../src/roles/evm/qbft/codec.js";
-import {QbftDriver} from "../../../../src/roles/evm/qbft/driver.js";
-import {InstanceIdError, instanceId, parseInstanceId} from "../../../../src/roles/evm/qbft/instanceId.js";
-import type {QbftMessage, SignedQbft} from "../../../../src/roles/evm/qbft/types.js";
+import {instanceSlot} from "../../../../src/roles/validator/schedule/dutyClock.js";
+import type {ClusterTransport} from "../../../../src/roles/validator/clusterTransport.js";
+import {decodeSignedQbft, encodeSignedQbft} from "../../../../src/roles/validator/consensus/codec.js";
+import {QbftDriver} from "../../../../src/roles/validator/consensus/driver.js";
+import {InstanceIdError, instanceId, parseInstanceId} from "../../../../src/roles/validator/consensus/instanceId.js";
+import type {QbftMessage, SignedQbft} from "../../../../src/roles/validator/consensus/types.js";
 import {fakeCrypto} from "./sim.js";
 
 const signed = (instance: string, sender = 2): SignedQbft => {

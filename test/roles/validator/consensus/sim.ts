@@ -1,8 +1,8 @@
 import {createHash, createHmac} from "node:crypto";
-import {encodeQbftMessage} from "../../../../src/roles/evm/qbft/encoding.js";
-import {skipUnreachableLeaders} from "../../../../src/roles/evm/qbft/driver.js";
-import {QbftInstance} from "../../../../src/roles/evm/qbft/instance.js";
-import type {QbftCrypto, QbftMessage, SignedQbft} from "../../../../src/roles/evm/qbft/types.js";
+import {encodeQbftMessage} from "../../../../src/roles/validator/consensus/encoding.js";
+import {skipUnreachableLeaders} from "../../../../src/roles/validator/consensus/driver.js";
+import {QbftInstance} from "../../../../src/roles/validator/consensus/instance.js";
+import type {QbftCrypto, QbftMessage, SignedQbft} from "../../../../src/roles/validator/consensus/types.js";
 
 /**
  * A deterministic discrete-event network for QBFT instances: no sockets, no wall clock, a seeded PRNG for

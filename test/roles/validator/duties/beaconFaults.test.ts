@@ -5,14 +5,14 @@ import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
 import {nodeDirName} from "../../../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
-import {type AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
+import {type AnyDutyResult, ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
 import {createLogger} from "../../../../src/util/logger.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
 import {FaultyProxy, type ProxyMode} from "../../../helpers/faultyProxy.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {type RunningDevnet, spawnDevnet} from "../../../devnet/helpers.js";
-import {createTestCluster} from "../../../helpers/evmRoles.js";
+import {createTestCluster} from "../../../helpers/validatorRoles.js";
 
 const SLOT_MS = 2000;
 
@@ -26,7 +26,7 @@ describe("duties when the beacon node fails and recovers", {timeout: 600_000}, (
   let devnet: RunningDevnet;
   let proxy: FaultyProxy;
   const pool = new BlsPool({size: 1});
-  const roles: EvmRole[] = [];
+  const roles: ValidatorRole[] = [];
   const results: AnyDutyResult[] = [];
   const faultWindows: {mode: ProxyMode; from: number; to: number}[] = [];
 
@@ -54,7 +54,7 @@ describe("duties when the beacon node fails and recovers", {timeout: 600_000}, (
       const nodeDir = join(dir, "cluster", nodeDirName(i));
       const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
       roles.push(
-        new EvmRole({
+        new ValidatorRole({
           lock,
           self: i,
           nodeDir,

@@ -6,15 +6,15 @@ import {after, before, describe, it} from "node:test";
 import {nodeDirName} from "../../../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
 import {fromHex, toHex} from "../../../../src/hotpath/bytes.js";
-import {BeaconNode} from "../../../../src/roles/evm/beacon/beaconNode.js";
-import type {ProposalResult} from "../../../../src/roles/evm/duties/proposerService.js";
-import {type AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
+import {BeaconNode} from "../../../../src/roles/validator/beacon/beaconNode.js";
+import type {ProposalResult} from "../../../../src/roles/validator/duties/proposer/proposerService.js";
+import {type AnyDutyResult, ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
 import {createLogger} from "../../../../src/util/logger.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {type Effectiveness, type RunningDevnet, getJson, sleep, spawnDevnet} from "../../../devnet/helpers.js";
-import {createTestCluster} from "../../../helpers/evmRoles.js";
+import {createTestCluster} from "../../../helpers/validatorRoles.js";
 
 const SLOT_MS = 2000;
 const SLOTS_PER_EPOCH = 8;
@@ -57,7 +57,7 @@ describe("honest nodes refuse a byzantine leader's block", {timeout: 300_000}, (
   let dir: string;
   let devnet: RunningDevnet;
   const pool = new BlsPool({size: 1});
-  const roles: EvmRole[] = [];
+  const roles: ValidatorRole[] = [];
   const results: (AnyDutyResult & {node: number})[] = [];
   const refusals: {node: number; from: number; reason: string}[] = [];
 
@@ -82,7 +82,7 @@ describe("honest nodes refuse a byzantine leader's block", {timeout: 300_000}, (
       const nodeDir = join(dir, "cluster", nodeDirName(i));
       const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
       roles.push(
-        new EvmRole({
+        new ValidatorRole({
           lock,
           self: i,
           nodeDir,

@@ -6,16 +6,16 @@ import {after, before, describe, it} from "node:test";
 import {nodeDirName} from "../../../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
 import {ssz} from "@lodestar/types";
-import {BeaconNode} from "../../../../src/roles/evm/beacon/beaconNode.js";
-import {type AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
+import {BeaconNode} from "../../../../src/roles/validator/beacon/beaconNode.js";
+import {type AnyDutyResult, ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
 import {SLASHING_DB_DIR, SlashingProtection} from "../../../../src/storage/slashing/slashingProtection.js";
 import {createLogger} from "../../../../src/util/logger.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
-import {decodePartialSigs} from "../../../../src/roles/evm/duties/partialSigs.js";
+import {decodePartialSigs} from "../../../../src/roles/validator/exchange/partialSigs.js";
 import {type Effectiveness, type RunningDevnet, getJson, spawnDevnet} from "../../../devnet/helpers.js";
-import {createTestCluster} from "../../../helpers/evmRoles.js";
+import {createTestCluster} from "../../../helpers/validatorRoles.js";
 
 /** Not the withdrawal address, and not the devnet's default: blocks paying it were told so by the cluster. */
 const FEE_RECIPIENT = "0x" + "22".repeat(20);
@@ -44,7 +44,7 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
   let dir: string;
   let devnet: RunningDevnet;
   const pool = new BlsPool({size: 1});
-  const roles: EvmRole[] = [];
+  const roles: ValidatorRole[] = [];
   const results: AnyDutyResult[] = [];
   const refusedFrom: number[] = [];
   const blocksRefused: string[] = [];
@@ -80,7 +80,7 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
       const nodeDir = join(dir, "cluster", nodeDirName(i));
       const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
       roles.push(
-        new EvmRole({
+        new ValidatorRole({
           lock,
           self: i,
           nodeDir,

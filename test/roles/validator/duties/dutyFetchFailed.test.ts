@@ -2,11 +2,11 @@ import "../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
 import {after, before, describe, it} from "node:test";
-import {UNKNOWN_VALIDATOR} from "../../../../src/roles/evm/duties/dutyFetchFailures.js";
-import type {AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
+import {UNKNOWN_VALIDATOR} from "../../../../src/roles/validator/tracking/dutyFetchFailures.js";
+import type {AnyDutyResult, ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
-import {startEvmRoles, createTestCluster} from "../../../helpers/evmRoles.js";
+import {startValidatorRoles, createTestCluster} from "../../../helpers/validatorRoles.js";
 import {FaultyProxy} from "../../../helpers/faultyProxy.js";
 import {type RunningDevnet, sleep, spawnDevnet} from "../../../devnet/helpers.js";
 
@@ -33,7 +33,7 @@ describe("duties whose duty fetch failed", {timeout: 600_000}, () => {
   let devnet: RunningDevnet;
   let proxy: FaultyProxy;
   const pool = new BlsPool({size: 1});
-  const roles: EvmRole[] = [];
+  const roles: ValidatorRole[] = [];
   const results: (AnyDutyResult & {node: number})[] = [];
 
   before(async () => {
@@ -56,7 +56,7 @@ describe("duties whose duty fetch failed", {timeout: 600_000}, () => {
     proxy.mode = "error500";
     await proxy.start();
     roles.push(
-      ...(await startEvmRoles({
+      ...(await startValidatorRoles({
         lock,
         dir,
         nodes: NODES,

@@ -5,15 +5,15 @@ import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
 import {nodeDirName} from "../../../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
-import type {ClusterTransport} from "../../../../src/roles/evm/duties/transport.js";
-import {decodePartialSigs, encodePartialSigs} from "../../../../src/roles/evm/duties/partialSigs.js";
-import {type AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
+import type {ClusterTransport} from "../../../../src/roles/validator/clusterTransport.js";
+import {decodePartialSigs, encodePartialSigs} from "../../../../src/roles/validator/exchange/partialSigs.js";
+import {type AnyDutyResult, ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
 import {createLogger} from "../../../../src/util/logger.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {type RunningDevnet, sleep, spawnDevnet} from "../../../devnet/helpers.js";
-import {createTestCluster} from "../../../helpers/evmRoles.js";
+import {createTestCluster} from "../../../helpers/validatorRoles.js";
 
 const SLOT_MS = 2000;
 
@@ -46,7 +46,7 @@ describe("duty outcomes name the nodes at fault", {timeout: 300_000}, () => {
   let devnet: RunningDevnet;
   const pool = new BlsPool({size: 1});
   const hub = new MemoryHub();
-  const roles: EvmRole[] = [];
+  const roles: ValidatorRole[] = [];
   const results: (AnyDutyResult & {node: number})[] = [];
   let corrupt = false;
 
@@ -76,7 +76,7 @@ describe("duty outcomes name the nodes at fault", {timeout: 300_000}, () => {
       const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
       const transport = i === 3 ? corrupting(hub.transport(i), () => corrupt) : hub.transport(i);
       roles.push(
-        new EvmRole({
+        new ValidatorRole({
           lock,
           self: i,
           nodeDir,

@@ -5,7 +5,7 @@ import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
 import {nodeDirName} from "../../../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
-import {type AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
+import {type AnyDutyResult, ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
 import {createLogger} from "../../../../src/util/logger.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
@@ -13,7 +13,7 @@ import {MULTIPROCESS_LOCK} from "../../../helpers/cluster.js";
 import {acquireExclusive} from "../../../helpers/exclusive.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {type RunningDevnet, getJson, spawnDevnet} from "../../../devnet/helpers.js";
-import {createTestCluster} from "../../../helpers/evmRoles.js";
+import {createTestCluster} from "../../../helpers/validatorRoles.js";
 
 const SLOT_MS = 2000;
 const EPOCH_MS = 8 * SLOT_MS;
@@ -42,7 +42,7 @@ describe(
     let devnet: RunningDevnet;
     // Two workers: four in-process nodes share this pool, each recovering some 70 signatures a slot.
     const pool = new BlsPool({size: 2});
-    const roles: EvmRole[] = [];
+    const roles: ValidatorRole[] = [];
     const results: (AnyDutyResult & {node: number})[] = [];
     const hub = new MemoryHub();
 
@@ -70,7 +70,7 @@ describe(
         const nodeDir = join(dir, "cluster", nodeDirName(i));
         const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
         roles.push(
-          new EvmRole({
+          new ValidatorRole({
             lock,
             self: i,
             nodeDir,

@@ -5,25 +5,25 @@ import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
 import {nodeDirName} from "../../../../src/cluster/createCluster.js";
 import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
-import {type AnyDutyResult, EvmRole} from "../../../../src/roles/evm/evmRole.js";
+import {type AnyDutyResult, ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
 import {createLogger} from "../../../../src/util/logger.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
 import {waitFor} from "../../../helpers/cluster.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {recordedNode} from "../../../helpers/recordedLodestar.js";
-import {createTestCluster} from "../../../helpers/evmRoles.js";
+import {createTestCluster} from "../../../helpers/validatorRoles.js";
 
 const OURS = [5, 6, 7];
 
 /**
  * A node whose beacon node fails the sync committee duties read (HTTP 500) must say so in its duty results:
  * with no result at all, "no failed sync duty" would hold for a node that never ran one. The beacon node is
- * a real HTTP server answering as Lodestar 1.5.1 did, except for that route; the EVM role is the real one.
+ * a real HTTP server answering as Lodestar 1.5.1 did, except for that route; the validator role is the real one.
  */
 describe("sync duties whose fetch fails", {timeout: 60_000}, () => {
   let dir: string;
-  let role: EvmRole;
+  let role: ValidatorRole;
   let node: {url: string; close(): Promise<void>};
   const pool = new BlsPool({size: 1});
   const results: AnyDutyResult[] = [];
@@ -47,7 +47,7 @@ describe("sync duties whose fetch fails", {timeout: 60_000}, () => {
     const nodeDir = join(dir, "cluster", nodeDirName(1));
     const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
     const logger = createLogger("error", "test");
-    role = new EvmRole({
+    role = new ValidatorRole({
       lock,
       self: 1,
       nodeDir,

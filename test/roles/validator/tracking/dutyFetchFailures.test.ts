@@ -1,7 +1,7 @@
 import "../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
-import {BlindSlots} from "../../../../src/roles/evm/duties/dutyFetchFailures.js";
+import {BlindSlots} from "../../../../src/roles/validator/tracking/dutyFetchFailures.js";
 
 describe("BlindSlots", () => {
   it("hands the blind slots of an epoch fetched late over once, with the fetch's error", () => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import {describe, it} from "node:test";
 import {BitArray} from "@chainsafe/ssz";
 import {ssz} from "@lodestar/types";
-import {attesters} from "../../../../src/roles/evm/duties/inclusionChecker.js";
+import {attesters} from "../../../../src/roles/validator/tracking/inclusionChecker.js";
 
 const committees = new Map([
   [0, [10, 11, 12]],

@@ -1,10 +1,10 @@
 import {isAggregatorFromCommitteeLength} from "@lodestar/state-transition";
-import type {Logger} from "../../../util/logger.js";
-import type {AttesterDuty, BeaconNode} from "../beacon/beaconNode.js";
-import {selectionProofSigningRoot} from "../signing.js";
-import {type DutyOutcome, exchangeFailure} from "./outcome.js";
-import type {PublicShare} from "./shareKeys.js";
-import type {SignatureExchange} from "./signatureExchange.js";
+import type {Logger} from "../../../../util/logger.js";
+import type {AttesterDuty, BeaconNode} from "../../beacon/beaconNode.js";
+import {selectionProofSigningRoot} from "../../signing/signingRoots.js";
+import {type DutyOutcome, exchangeFailure} from "../../tracking/outcome.js";
+import type {PublicShare} from "../../signing/shareKeys.js";
+import type {SignatureExchange} from "../../exchange/signatureExchange.js";
 
 /** A duty's recovered selection proof and whether it makes the validator an aggregator, or why there is none. */
 export type Selection = {proof: Uint8Array; isAggregator: boolean} | {failure: DutyOutcome};

@@ -1,17 +1,17 @@
 import {type Attestation, type phase0, ssz} from "@lodestar/types";
-import {errorMessage} from "../../../util/errors.js";
-import type {Logger} from "../../../util/logger.js";
-import type {AttesterDuty, BeaconNode} from "../beacon/beaconNode.js";
-import type {InstanceFactory, QbftDriver} from "../qbft/driver.js";
-import {qbftLeader} from "../qbft/quorum.js";
-import {aggregateAndProofSigningRoot} from "../signing.js";
-import type {PublicShare} from "./shareKeys.js";
-import type {SignatureExchange} from "./signatureExchange.js";
-import {DutyTimers, instanceSlot} from "./dutyClock.js";
-import {type DutyOutcome, consensusFailure, exchangeFailure, poolReadFailure} from "./outcome.js";
-import {poolReadOptions, readFromPool} from "./poolRead.js";
-import {AggregatorSelections} from "./subscriptions.js";
-import {roundDeadlines} from "./timing.js";
+import {errorMessage} from "../../../../util/errors.js";
+import type {Logger} from "../../../../util/logger.js";
+import type {AttesterDuty, BeaconNode} from "../../beacon/beaconNode.js";
+import type {InstanceFactory, QbftDriver} from "../../consensus/driver.js";
+import {qbftLeader} from "../../consensus/quorum.js";
+import {aggregateAndProofSigningRoot} from "../../signing/signingRoots.js";
+import type {PublicShare} from "../../signing/shareKeys.js";
+import type {SignatureExchange} from "../../exchange/signatureExchange.js";
+import {DutyTimers, instanceSlot} from "../../schedule/dutyClock.js";
+import {type DutyOutcome, consensusFailure, exchangeFailure, poolReadFailure} from "../../tracking/outcome.js";
+import {poolReadOptions, readFromPool} from "../../beacon/poolRead.js";
+import {AggregatorSelections} from "./aggregatorSelections.js";
+import {roundDeadlines} from "../../schedule/roundTiming.js";
 
 /** Index of the aggregation duty in the leader formula. */
 export const AGGREGATOR_DUTY_INDEX = 2;

@@ -1,19 +1,19 @@
 import {type phase0, ssz} from "@lodestar/types";
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
-import {errorMessage} from "../../../util/errors.js";
-import type {Logger} from "../../../util/logger.js";
-import type {AttesterDuty, BeaconNode, SignedAttestationInput} from "../beacon/beaconNode.js";
-import type {QbftDriver} from "../qbft/driver.js";
-import {qbftLeader} from "../qbft/quorum.js";
-import {attestationSigningRoot} from "../signing.js";
+import {errorMessage} from "../../../../util/errors.js";
+import type {Logger} from "../../../../util/logger.js";
+import type {AttesterDuty, BeaconNode, SignedAttestationInput} from "../../beacon/beaconNode.js";
+import type {QbftDriver} from "../../consensus/driver.js";
+import {qbftLeader} from "../../consensus/quorum.js";
+import {attestationSigningRoot} from "../../signing/signingRoots.js";
 import {decodeAttestationValue, encodeAttestationValue} from "./attestationValue.js";
-import type {PublicShare} from "./shareKeys.js";
-import {DutyTimers, instanceSlot} from "./dutyClock.js";
-import {roundDeadlines} from "./timing.js";
-import type {SignatureExchange} from "./signatureExchange.js";
-import type {InclusionChecker} from "./inclusionChecker.js";
-import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "./outcome.js";
-import {BlindSlots} from "./dutyFetchFailures.js";
+import type {PublicShare} from "../../signing/shareKeys.js";
+import {DutyTimers, instanceSlot} from "../../schedule/dutyClock.js";
+import {roundDeadlines} from "../../schedule/roundTiming.js";
+import type {SignatureExchange} from "../../exchange/signatureExchange.js";
+import type {InclusionChecker} from "../../tracking/inclusionChecker.js";
+import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "../../tracking/outcome.js";
+import {BlindSlots} from "../../tracking/dutyFetchFailures.js";
 
 /** Index of the attester duty in the leader formula (slot + duty + round) mod n. */
 export const ATTESTER_DUTY_INDEX = 0;

@@ -1,6 +1,6 @@
 import type {BeaconBlock} from "@lodestar/types";
-import {bytesEqual, toHex} from "../../../hotpath/bytes.js";
-import type {ValueRefusal} from "../qbft/types.js";
+import {bytesEqual, toHex} from "../../../../hotpath/bytes.js";
+import type {ValueRefusal} from "../../consensus/types.js";
 
 /**
  * Why an honest node refuses a well-formed block proposed in consensus (the `reason` label of

@@ -1,8 +1,8 @@
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
-import type {Logger} from "../../../util/logger.js";
-import type {BeaconNode} from "../beacon/beaconNode.js";
-import {BeaconError} from "../beacon/errors.js";
-import {DutyTimers} from "./dutyClock.js";
+import type {Logger} from "../../../../util/logger.js";
+import type {BeaconNode} from "../../beacon/beaconNode.js";
+import {BeaconError} from "../../beacon/errors.js";
+import {DutyTimers} from "../../schedule/dutyClock.js";
 
 /**
  * One round of telling the beacon nodes: `ok` when at least one accepted; `unsupported` when every node

@@ -1,19 +1,19 @@
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
-import {toHex} from "../../../hotpath/bytes.js";
-import {errorMessage} from "../../../util/errors.js";
-import type {Logger} from "../../../util/logger.js";
-import type {BeaconNode, ProposerDuty} from "../beacon/beaconNode.js";
-import type {InstanceFactory, QbftDriver} from "../qbft/driver.js";
-import {qbftLeader} from "../qbft/quorum.js";
-import {blockSigningRoot, randaoSigningRoot} from "../signing.js";
+import {toHex} from "../../../../hotpath/bytes.js";
+import {errorMessage} from "../../../../util/errors.js";
+import type {Logger} from "../../../../util/logger.js";
+import type {BeaconNode, ProposerDuty} from "../../beacon/beaconNode.js";
+import type {InstanceFactory, QbftDriver} from "../../consensus/driver.js";
+import {qbftLeader} from "../../consensus/quorum.js";
+import {blockSigningRoot, randaoSigningRoot} from "../../signing/signingRoots.js";
 import {decodeBlockValue, encodeBlockValue} from "./blockValue.js";
-import type {PublicShare} from "./shareKeys.js";
-import type {SignatureExchange} from "./signatureExchange.js";
-import {DutyTimers, instanceSlot} from "./dutyClock.js";
-import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "./outcome.js";
+import type {PublicShare} from "../../signing/shareKeys.js";
+import type {SignatureExchange} from "../../exchange/signatureExchange.js";
+import {DutyTimers, instanceSlot} from "../../schedule/dutyClock.js";
+import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "../../tracking/outcome.js";
 import {type ProposalRefusalReason, checkProposal} from "./proposalCheck.js";
-import {BlindSlots, UNKNOWN_VALIDATOR} from "./dutyFetchFailures.js";
-import {roundDeadlines} from "./timing.js";
+import {BlindSlots, UNKNOWN_VALIDATOR} from "../../tracking/dutyFetchFailures.js";
+import {roundDeadlines} from "../../schedule/roundTiming.js";
 
 /** Index of the proposer duty in the leader formula, so a slot's attester and proposer leaders differ. */
 export const PROPOSER_DUTY_INDEX = 1;
@@ -42,7 +42,7 @@ const RANDAO_AHEAD_AT_SLOT_FRACTION = 1 / 2;
  * built in 300-350 ms, were agreed: they went to round 2 and were published after the epoch's first attesters
  * had voted with the previous target (one slot of attestations lost in CI and in the main job). A frozen
  * leader's round ends 1/8 of a slot after the others have their blocks; a crashed one's is skipped at once
- * (qbft/driver.ts). Tried and reverted: a fixed 1/6, which delayed every round 2, also after fast blocks.
+ * (consensus/driver.ts). Tried and reverted: a fixed 1/6, which delayed every round 2, also after fast blocks.
  */
 const PROPOSAL_ROUNDS_FROM_SLOT_FRACTION = 1 / 12;
 

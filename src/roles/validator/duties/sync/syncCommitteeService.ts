@@ -1,15 +1,15 @@
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import type {altair} from "@lodestar/types";
-import {errorMessage} from "../../../util/errors.js";
-import type {Logger} from "../../../util/logger.js";
-import type {BeaconNode} from "../beacon/beaconNode.js";
-import type {QbftDriver} from "../qbft/driver.js";
-import {syncCommitteeMessageSigningRoot} from "../signing.js";
-import {type DutyOutcome, consensusFailure, exchangeFailure} from "./outcome.js";
-import type {PublicShare} from "./shareKeys.js";
-import {SlotDutyService} from "./slotDutyService.js";
-import type {SignatureExchange} from "./signatureExchange.js";
-import {SubmitBatcher} from "./submitBatcher.js";
+import {errorMessage} from "../../../../util/errors.js";
+import type {Logger} from "../../../../util/logger.js";
+import type {BeaconNode} from "../../beacon/beaconNode.js";
+import type {QbftDriver} from "../../consensus/driver.js";
+import {syncCommitteeMessageSigningRoot} from "../../signing/signingRoots.js";
+import {type DutyOutcome, consensusFailure, exchangeFailure} from "../../tracking/outcome.js";
+import type {PublicShare} from "../../signing/shareKeys.js";
+import {SlotDutyService} from "../../schedule/slotDutyService.js";
+import type {SignatureExchange} from "../../exchange/signatureExchange.js";
+import {SubmitBatcher} from "../../beacon/submitBatcher.js";
 import type {SyncDuties} from "./syncDuties.js";
 
 /**

@@ -1,13 +1,13 @@
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import {isSyncCommitteeAggregator} from "@lodestar/state-transition";
 import {type altair, ssz} from "@lodestar/types";
-import {errorMessage} from "../../../util/errors.js";
-import {contributionAndProofSigningRoot, syncSelectionProofSigningRoot} from "../signing.js";
-import {type DutyOutcome, consensusFailure, exchangeFailure, poolReadFailure} from "./outcome.js";
-import {poolReadOptions, readFromPool} from "./poolRead.js";
-import type {PublicShare} from "./shareKeys.js";
-import {SlotDutyService} from "./slotDutyService.js";
-import {SubmitBatcher} from "./submitBatcher.js";
+import {errorMessage} from "../../../../util/errors.js";
+import {contributionAndProofSigningRoot, syncSelectionProofSigningRoot} from "../../signing/signingRoots.js";
+import {type DutyOutcome, consensusFailure, exchangeFailure, poolReadFailure} from "../../tracking/outcome.js";
+import {poolReadOptions, readFromPool} from "../../beacon/poolRead.js";
+import type {PublicShare} from "../../signing/shareKeys.js";
+import {SlotDutyService} from "../../schedule/slotDutyService.js";
+import {SubmitBatcher} from "../../beacon/submitBatcher.js";
 import type {SyncServiceOptions} from "./syncCommitteeService.js";
 import type {SyncMember} from "./syncDuties.js";
 

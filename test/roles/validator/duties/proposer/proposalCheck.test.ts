@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
 import {ssz} from "@lodestar/types";
-import {fromHex, toHex} from "../../../../src/hotpath/bytes.js";
-import {checkProposal} from "../../../../src/roles/evm/duties/proposalCheck.js";
+import {fromHex, toHex} from "../../../../../src/hotpath/bytes.js";
+import {checkProposal} from "../../../../../src/roles/validator/duties/proposer/proposalCheck.js";
 
 const LOCK_FEE_RECIPIENT = "0x" + "22".repeat(20);
 const HEAD = new Uint8Array(32).fill(7);

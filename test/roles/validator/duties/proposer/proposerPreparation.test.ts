@@ -1,10 +1,16 @@
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
-import type {BeaconNode, ProposerPreparation as Prepared} from "../../../../src/roles/evm/beacon/beaconNode.js";
-import {BeaconError} from "../../../../src/roles/evm/beacon/errors.js";
-import {type PreparationResult, ProposerPreparation} from "../../../../src/roles/evm/duties/proposerPreparation.js";
-import type {Logger} from "../../../../src/util/logger.js";
+import type {
+  BeaconNode,
+  ProposerPreparation as Prepared,
+} from "../../../../../src/roles/validator/beacon/beaconNode.js";
+import {BeaconError} from "../../../../../src/roles/validator/beacon/errors.js";
+import {
+  type PreparationResult,
+  ProposerPreparation,
+} from "../../../../../src/roles/validator/duties/proposer/proposerPreparation.js";
+import type {Logger} from "../../../../../src/util/logger.js";
 
 const SLOT_MS = 1000;
 const A = "0xa1";

@@ -1,4 +1,4 @@
-import "../../../helpers/minimalPreset.js";
+import "../../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
 import {randomBytes} from "node:crypto";
 import {describe, it} from "node:test";
@@ -6,16 +6,19 @@ import {SecretKey} from "@chainsafe/blst";
 import {BitArray} from "@chainsafe/ssz";
 import {SYNC_COMMITTEE_SUBNET_SIZE} from "@lodestar/params";
 import {ssz} from "@lodestar/types";
-import {toHex} from "../../../../src/hotpath/bytes.js";
-import {secretToPublicKey, splitSecretKey, verifySignature} from "../../../../src/hotpath/threshold.js";
-import {SignatureStepError} from "../../../../src/roles/evm/duties/outcome.js";
-import type {ShareKey} from "../../../../src/roles/evm/duties/shareKeys.js";
-import {SignatureExchange} from "../../../../src/roles/evm/duties/signatureExchange.js";
-import {SubmitBatcher} from "../../../../src/roles/evm/duties/submitBatcher.js";
-import {decodeContributions, encodeContributions} from "../../../../src/roles/evm/duties/syncContributionService.js";
-import type {ClusterTransport, DutyChunkKind} from "../../../../src/roles/evm/duties/transport.js";
-import {MemoryHub} from "../../../helpers/memoryTransport.js";
-import {exchangeKit} from "../../../helpers/testSigner.js";
+import {toHex} from "../../../../../src/hotpath/bytes.js";
+import {secretToPublicKey, splitSecretKey, verifySignature} from "../../../../../src/hotpath/threshold.js";
+import {SignatureStepError} from "../../../../../src/roles/validator/tracking/outcome.js";
+import type {ShareKey} from "../../../../../src/roles/validator/signing/shareKeys.js";
+import {SignatureExchange} from "../../../../../src/roles/validator/exchange/signatureExchange.js";
+import {SubmitBatcher} from "../../../../../src/roles/validator/beacon/submitBatcher.js";
+import {
+  decodeContributions,
+  encodeContributions,
+} from "../../../../../src/roles/validator/duties/sync/syncContributionService.js";
+import type {ClusterTransport, DutyChunkKind} from "../../../../../src/roles/validator/clusterTransport.js";
+import {MemoryHub} from "../../../../helpers/memoryTransport.js";
+import {exchangeKit} from "../../../../helpers/testSigner.js";
 
 function contribution(subcommitteeIndex: number, slot = 9) {
   return {
