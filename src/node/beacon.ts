@@ -3,13 +3,8 @@ import type {NetworkName} from "../cluster/network.js";
 import {getJson} from "../roles/validator/beacon/beaconHttp.js";
 import type {BeaconEndpointStatus, BeaconSet} from "../roles/validator/beacon/beaconSet.js";
 import {genesisResponse} from "../roles/validator/beacon/specSchema.js";
+import {SlotClock} from "../roles/validator/schedule/slotClock.js";
 import {R3dvError, errorMessage} from "../util/errors.js";
-
-export interface SlotClock {
-  genesisTime: number;
-  secondsPerSlot: number;
-  slotsPerEpoch: number;
-}
 
 export type BeaconErrorType = {code: "BEACON_UNAVAILABLE"; urls: string[]; reason: string};
 export class BeaconError extends R3dvError<BeaconErrorType> {}
@@ -61,12 +56,7 @@ export class Beacon {
           ]),
         {bench: false},
       );
-      const s = spec.data;
-      const secondsPerSlot = Number(s.SECONDS_PER_SLOT ?? Number(s.SLOT_DURATION_MS) / 1000);
-      const slotsPerEpoch = Number(s.SLOTS_PER_EPOCH);
-      if (!(secondsPerSlot > 0) || !(slotsPerEpoch > 0))
-        throw new Error(`spec has SECONDS_PER_SLOT=${s.SECONDS_PER_SLOT} SLOTS_PER_EPOCH=${s.SLOTS_PER_EPOCH}`);
-      return {genesisTime: Number(genesis.data.genesis_time), secondsPerSlot, slotsPerEpoch};
+      return SlotClock.fromSpec(genesis.data.genesis_time, spec.data);
     } catch (e) {
       throw new BeaconError(
         {code: "BEACON_UNAVAILABLE", urls: this.urls, reason: errorMessage(e)},
@@ -74,8 +64,4 @@ export class Beacon {
       );
     }
   }
-}
-
-export function currentSlot(c: SlotClock, nowMs = Date.now()): number {
-  return Math.max(0, Math.floor((nowMs / 1000 - c.genesisTime) / c.secondsPerSlot));
 }

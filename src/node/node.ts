@@ -20,7 +20,8 @@ import {Series} from "../storage/series.js";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import type {Logger} from "../util/logger.js";
 import {LimiterPool} from "../workers/limiterPool.js";
-import {Beacon, type SlotClock, currentSlot} from "./beacon.js";
+import {Beacon} from "./beacon.js";
+import type {SlotClock} from "../roles/validator/schedule/slotClock.js";
 import {buildDutyTrail, windowedResults} from "./dutyTrail.js";
 import {BeaconSet, type BeaconSetEvents} from "../roles/validator/beacon/beaconSet.js";
 import type {RunOptions} from "./config.js";
@@ -277,7 +278,11 @@ export class R3dvNode {
     while (!this.clock && this.running) {
       try {
         this.clock = await this.beacon.slotClock();
-        this.logger.info("slot clock from beacon node", {...this.clock, slot: this.currentSlot()});
+        this.logger.info("slot clock from beacon node", {
+          genesisTime: this.clock.genesisTime,
+          slotMs: this.clock.slotMs,
+          slot: this.currentSlot(),
+        });
         return;
       } catch (e) {
         this.logger.warn("beacon node not answering genesis/spec yet; retrying", {
@@ -291,7 +296,7 @@ export class R3dvNode {
 
   /** Undefined until a beacon node has told genesis and slot time. */
   currentSlot(): number | undefined {
-    return this.clock ? currentSlot(this.clock) : undefined;
+    return this.clock?.currentSlot();
   }
 
   async beaconSynced(): Promise<boolean> {
@@ -373,7 +378,7 @@ export class R3dvNode {
         const validator = params.validator === undefined ? undefined : Number(params.validator);
         if (validator !== undefined && (!Number.isSafeInteger(validator) || validator < 0))
           throw badRequest(`validator must be a non-negative integer, got ${String(params.validator)}`);
-        const slotStart = this.clock ? (this.clock.genesisTime + slot * this.clock.secondsPerSlot) * 1000 : undefined;
+        const slotStart = this.clock?.slotStartMs(slot);
         const entries = [
           ...windowedResults((s) => this.series.entriesBySlot(s), slot),
           ...this.series.entriesBySlot(slot),

@@ -162,7 +162,7 @@ export class ValidatorRole {
         "sync_selection",
         "sync_contribution",
       ]),
-      (s) => Math.abs(s - beacon.currentSlot()) <= 2,
+      (s) => Math.abs(s - beacon.clock.currentSlot()) <= 2,
       {
         validators: new Set(shares.map((s) => s.pubkey)),
         onDropped: (reason, _origin, count) => this.o.onPartialsDropped?.(reason, count),
@@ -213,8 +213,8 @@ export class ValidatorRole {
     logger.info("validator duties started", {
       beacons: beacon.urls,
       validators: shares.length,
-      genesisTime: beacon.genesisTime,
-      slotMs: beacon.slotMs,
+      genesisTime: beacon.clock.genesisTime,
+      slotMs: beacon.clock.slotMs,
     });
   }
 

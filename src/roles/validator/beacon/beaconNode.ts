@@ -1,7 +1,7 @@
 import {type ApiClient, getClient} from "@lodestar/api";
 import {type BeaconConfig, chainConfigFromJson, createBeaconConfig, createChainForkConfig} from "@lodestar/config";
 import {mainnetChainConfig, minimalChainConfig} from "@lodestar/config/configs";
-import {ACTIVE_PRESET, ForkSeq, SLOTS_PER_EPOCH} from "@lodestar/params";
+import {ACTIVE_PRESET, ForkSeq} from "@lodestar/params";
 import {createHash} from "node:crypto";
 import {
   type Attestation,
@@ -36,6 +36,7 @@ import {
   versionedList,
 } from "./dutySchema.js";
 import {genesisResponse, specResponse, syncingResponse, validatorsResponse} from "./specSchema.js";
+import {SlotClock} from "../schedule/slotClock.js";
 
 export {BEACON_TIMEOUT_MS} from "./beaconHttp.js";
 
@@ -98,10 +99,8 @@ export class BeaconNode {
   private constructor(
     readonly set: BeaconSet,
     readonly config: BeaconConfig,
-    readonly genesisTime: number,
-    readonly slotMs: number,
-    /** The node's ATTESTATION_DUE_BPS (Gloas and later specs); undefined means the classic third of a slot. */
-    private readonly attestationDueBps: number | undefined,
+    /** The chain's time, from this node's genesis and spec: every duty reads the slot and its due times here. */
+    readonly clock: SlotClock,
     private readonly apis: Map<BeaconEndpoint, ApiClient>,
     /** Whether this client started the set's probe (and so stops it on close). */
     private readonly ownsSet: boolean,
@@ -138,10 +137,6 @@ export class BeaconNode {
     const base = spec.data.PRESET_BASE === "minimal" ? minimalChainConfig : mainnetChainConfig;
     const chainConfig = createChainForkConfig({...base, ...chainConfigFromJson(spec.data as Record<string, unknown>)});
     const config = createBeaconConfig(chainConfig, fromHex(genesis.data.genesis_validators_root));
-    const slotMs =
-      spec.data.SLOT_DURATION_MS !== undefined
-        ? Number(spec.data.SLOT_DURATION_MS)
-        : Number(spec.data.SECONDS_PER_SLOT) * 1000;
     // One Lodestar client per node, each with one URL: failover and health are the set's, not the library's.
     const apis = new Map<BeaconEndpoint, ApiClient>(
       set.endpoints.map((e) => [
@@ -152,14 +147,11 @@ export class BeaconNode {
         ),
       ]),
     );
-    const dueBps = (spec.data as Record<string, unknown>).ATTESTATION_DUE_BPS;
     if (owned) set.start();
     return new BeaconNode(
       set,
       config,
-      Number(genesis.data.genesis_time),
-      slotMs,
-      dueBps === undefined ? undefined : Number(dueBps),
+      SlotClock.fromSpec(genesis.data.genesis_time, spec.data as Record<string, unknown>),
       apis,
       owned,
     );
@@ -182,24 +174,6 @@ export class BeaconNode {
 
   get genesisValidatorsRoot(): Uint8Array {
     return this.config.genesisValidatorsRoot;
-  }
-
-  slotStartMs(slot: Slot): number {
-    return this.genesisTime * 1000 + slot * this.slotMs;
-  }
-
-  currentSlot(nowMs = Date.now()): Slot {
-    return Math.max(0, Math.floor((nowMs - this.genesisTime * 1000) / this.slotMs));
-  }
-
-  epochOf(slot: Slot): Epoch {
-    return Math.floor(slot / SLOTS_PER_EPOCH);
-  }
-
-  /** When attestations are due: a third into the slot before Gloas (the spec's ATTESTATION_DUE_BPS after it). */
-  attestationDueMs(slot: Slot): number {
-    const bps = this.attestationDueBps;
-    return this.slotStartMs(slot) + Math.floor(bps ? (this.slotMs * bps) / 10_000 : this.slotMs / 3);
   }
 
   isElectra(slot: Slot): boolean {
@@ -425,7 +399,7 @@ export class BeaconNode {
 
   /** Every committee of a slot, as validator indices in committee order (for reading aggregation bits). */
   async committeesAt(slot: Slot): Promise<Map<number, number[]>> {
-    const route = `/eth/v1/beacon/states/head/committees?epoch=${this.epochOf(slot)}&slot=${slot}`;
+    const route = `/eth/v1/beacon/states/head/committees?epoch=${this.clock.epochOf(slot)}&slot=${slot}`;
     const res = await this.read(route, (e) => getJson(e, route, committeesResponse));
     return new Map(
       res.data.filter((c) => Number(c.slot) === slot).map((c) => [Number(c.index), c.validators.map(Number)]),

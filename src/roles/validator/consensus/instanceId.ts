@@ -1,8 +1,5 @@
 import {R3dvError} from "../../../util/errors.js";
-
-/** Every duty that runs consensus: one QBFT instance per (duty, slot). */
-export const CONSENSUS_DUTIES = ["attester", "proposer", "aggregator", "sync_message", "sync_contribution"] as const;
-export type ConsensusDuty = (typeof CONSENSUS_DUTIES)[number];
+import {DUTY_TYPE_NAMES, type DutyType} from "../dutyTypes.js";
 
 /**
  * A slot in decimal as `String(slot)` writes it: no sign, space or leading zero. Instances are keyed by the
@@ -19,12 +16,12 @@ export class InstanceIdError extends R3dvError<InstanceIdErrorType> {}
 /** Longest id quoted in an error: a hostile peer's id can be 64 KiB, and logs should not carry it whole. */
 const QUOTE_MAX = 64;
 
-export function instanceId(duty: ConsensusDuty, slot: number): string {
+export function instanceId(duty: DutyType, slot: number): string {
   return `${duty}/${slot}`;
 }
 
 /** The duty and slot of a canonical id (exactly what `instanceId` writes); anything else is refused. */
-export function parseInstanceId(instance: string): {duty: ConsensusDuty; slot: number} {
+export function parseInstanceId(instance: string): {duty: DutyType; slot: number} {
   const refuse = (reason: InstanceIdReason): never => {
     throw new InstanceIdError(
       {code: "QBFT_INSTANCE_ID_NONCANONICAL", instance: instance.slice(0, QUOTE_MAX), reason},
@@ -34,9 +31,9 @@ export function parseInstanceId(instance: string): {duty: ConsensusDuty; slot: n
   const parts = instance.split("/");
   if (parts.length !== 2) return refuse("not <duty>/<slot>");
   const [duty, slotText] = parts as [string, string];
-  if (!(CONSENSUS_DUTIES as readonly string[]).includes(duty)) return refuse("unknown duty");
+  if (!(DUTY_TYPE_NAMES as readonly string[]).includes(duty)) return refuse("unknown duty");
   if (!CANONICAL_SLOT.test(slotText)) return refuse("slot not canonical");
   const slot = Number(slotText);
   if (!Number.isSafeInteger(slot)) return refuse("slot beyond 2^53");
-  return {duty: duty as ConsensusDuty, slot};
+  return {duty: duty as DutyType, slot};
 }

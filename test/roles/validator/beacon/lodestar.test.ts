@@ -36,12 +36,12 @@ describe("beacon node client against a real Lodestar", {timeout: 300_000}, () =>
 
   it("reads spec, genesis and fork schedule from the node (falling over an unreachable first URL)", async () => {
     assert.equal(bn.url, lodestar.url);
-    assert.equal(bn.slotMs, 2000);
-    assert.equal(bn.genesisTime, lodestar.genesisTime);
+    assert.equal(bn.clock.slotMs, 2000);
+    assert.equal(bn.clock.genesisTime, lodestar.genesisTime);
     assert.equal(bn.config.getForkName(0), "altair");
     assert.equal(bn.isElectra(0), false);
     assert.equal(
-      bn.attestationDueMs(3) - bn.slotStartMs(3),
+      bn.clock.dueMs("attestation", 3) - bn.clock.slotStartMs(3),
       Math.floor(2000 / 3),
       "an Altair node publishes no ATTESTATION_DUE_BPS: a third of the slot",
     );
@@ -65,11 +65,11 @@ describe("beacon node client against a real Lodestar", {timeout: 300_000}, () =>
   });
 
   it("an attestation signed with our domain is accepted; one signed under another domain is refused", async () => {
-    await sleepUntil(bn.slotStartMs(1));
-    const epoch = bn.epochOf(bn.currentSlot()) + 1;
+    await sleepUntil(bn.clock.slotStartMs(1));
+    const epoch = bn.clock.epochOf(bn.clock.currentSlot()) + 1;
     const {duties} = await bn.attesterDuties(epoch, ours);
     const duty = duties.sort((a, b) => a.slot - b.slot)[0]!;
-    await sleepUntil(bn.attestationDueMs(duty.slot));
+    await sleepUntil(bn.clock.dueMs("attestation", duty.slot));
     const data = await bn.attestationData(duty.slot, duty.committeeIndex);
     assert.equal(data.slot, duty.slot);
     const sk = interopSecretKey(duty.validatorIndex);
@@ -97,17 +97,17 @@ describe("beacon node client against a real Lodestar", {timeout: 300_000}, () =>
     const slot = await waitFor(
       "a slot before a block of Lodestar's own",
       async () => {
-        const now = bn.currentSlot();
-        const {duties} = await bn.proposerDuties(bn.epochOf(now));
+        const now = bn.clock.currentSlot();
+        const {duties} = await bn.proposerDuties(bn.clock.epochOf(now));
         const theirs = duties.filter((d) => d.validatorIndex < ours[0]! && d.slot > now + 1).map((d) => d.slot - 1);
         return theirs.length > 0 ? Math.min(...theirs) : undefined;
       },
-      3 * SLOTS_PER_EPOCH * bn.slotMs,
-      bn.slotMs,
+      3 * SLOTS_PER_EPOCH * bn.clock.slotMs,
+      bn.clock.slotMs,
     );
-    const [duty] = await bn.syncCommitteeDuties(bn.epochOf(slot), [v]);
+    const [duty] = await bn.syncCommitteeDuties(bn.clock.epochOf(slot), [v]);
     assert.ok(duty, "every validator of a 16-validator chain sits in its 32-seat sync committee");
-    await sleepUntil(bn.attestationDueMs(slot));
+    await sleepUntil(bn.clock.dueMs("attestation", slot));
     // The next block's sync aggregate is over its parent, the head now (the slot's own block, if it has one).
     const head = await bn.headBlock();
     const position = duty.validatorSyncCommitteeIndices[0] as number;
@@ -140,7 +140,7 @@ describe("beacon node client against a real Lodestar", {timeout: 300_000}, () =>
         const res = await fetch(`${lodestar.url}/eth/v2/beacon/blocks/${slot + 1}`);
         return res.ok && ((await res.json()) as Block);
       },
-      4 * bn.slotMs,
+      4 * bn.clock.slotMs,
       200,
     );
     const bits = ssz.altair.SyncAggregate.fields.syncCommitteeBits.fromJson(

@@ -4,6 +4,7 @@ import type {Logger} from "../../../../util/logger.js";
 import type {AttesterDuty, BeaconNode} from "../../beacon/beaconNode.js";
 import type {InstanceFactory, QbftDriver} from "../../consensus/driver.js";
 import {qbftLeader} from "../../consensus/quorum.js";
+import {DUTY_TYPES} from "../../dutyTypes.js";
 import {aggregateAndProofSigningRoot} from "../../signing/signingRoots.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
 import type {SignatureExchange} from "../../exchange/signatureExchange.js";
@@ -12,9 +13,6 @@ import {type DutyOutcome, consensusFailure, exchangeFailure, poolReadFailure} fr
 import {poolReadOptions, readFromPool} from "../../beacon/poolRead.js";
 import {AggregatorSelections} from "./aggregatorSelections.js";
 import {roundDeadlines} from "../../schedule/roundTiming.js";
-
-/** Index of the aggregation duty in the leader formula. */
-export const AGGREGATOR_DUTY_INDEX = 2;
 
 export interface AggregationResult extends DutyOutcome {
   duty: "aggregator";
@@ -54,11 +52,11 @@ export class AggregatorService {
 
   /** Every slot start: selection proofs and committee subscriptions for the next slot's duties. */
   start(): void {
-    this.onSlot(this.o.beacon.currentSlot());
+    this.onSlot(this.o.beacon.clock.currentSlot());
   }
 
   private onSlot(slot: number): void {
-    this.timers.at(this.o.beacon.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
+    this.timers.at(this.o.beacon.clock.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
     this.selections.prune(slot - 2);
     // A slot whose attester duties were not fetched has no aggregation duty to report: being an aggregator is
     // decided by a selection proof over the duty's own slot, so none is known to be missed, and the
@@ -68,17 +66,17 @@ export class AggregatorService {
       void this.selections.select(
         slot + 1,
         next,
-        this.timers.deadline(this.o.beacon.slotStartMs(slot + 2), "slot ended"),
+        this.timers.deadline(this.o.beacon.clock.slotStartMs(slot + 2), "slot ended"),
       );
   }
 
   instanceConfig(instance: string): ReturnType<InstanceFactory> {
-    const slot = instanceSlot("aggregator", instance, this.o.beacon.currentSlot());
+    const slot = instanceSlot("aggregator", instance, this.o.beacon.clock.currentSlot());
     if (slot === undefined) return undefined;
     return {
       slot,
-      leader: (round) => qbftLeader(slot, AGGREGATOR_DUTY_INDEX, round, this.o.n),
-      roundDeadline: roundDeadlines(this.aggregateDueMs(slot), this.o.beacon.slotMs),
+      leader: (round) => qbftLeader(slot, DUTY_TYPES.aggregator.leaderIndex, round, this.o.n),
+      roundDeadline: roundDeadlines(this.aggregateDueMs(slot), this.o.beacon.clock.slotMs),
       isValid: (value) => decodeAggregates(value)?.every(([, a]) => a.data.slot === slot) ?? false,
     };
   }
@@ -87,9 +85,8 @@ export class AggregatorService {
     this.timers.stop();
   }
 
-  /** Aggregates are due at 2/3 of the slot. */
   private aggregateDueMs(slot: number): number {
-    return this.o.beacon.slotStartMs(slot) + Math.floor((2 * this.o.beacon.slotMs) / 3);
+    return this.o.beacon.clock.dueMs(DUTY_TYPES.aggregator.due, slot);
   }
 
   /** Called with each slot's agreed attestation data (from the attester duty). */
@@ -104,7 +101,7 @@ export class AggregatorService {
     duties: AttesterDuty[],
   ): Promise<void> {
     const {beacon, exchange} = this.o;
-    const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
+    const deadline = this.timers.deadline(beacon.clock.slotStartMs(slot + 1), "slot ended");
     const result = (d: AttesterDuty, r: Omit<AggregationResult, "duty" | "slot" | "pubkey" | "validatorIndex">) =>
       this.o.onResult({duty: "aggregator", slot, pubkey: d.pubkey, validatorIndex: d.validatorIndex, ...r});
 
@@ -123,7 +120,7 @@ export class AggregatorService {
 
     const electra = beacon.isElectra(slot);
     const committees = [...new Set(selected.map((s) => s.duty.committeeIndex))].sort((a, b) => a - b);
-    const retry = poolReadOptions(beacon.slotStartMs(slot), beacon.slotMs, this.timers);
+    const retry = poolReadOptions(beacon.clock.slotStartMs(slot), beacon.clock.slotMs, this.timers);
     let aggregates: [number, Attestation][];
     try {
       aggregates = await Promise.all(

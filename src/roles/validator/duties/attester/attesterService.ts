@@ -5,6 +5,7 @@ import type {Logger} from "../../../../util/logger.js";
 import type {AttesterDuty, BeaconNode, SignedAttestationInput} from "../../beacon/beaconNode.js";
 import type {QbftDriver} from "../../consensus/driver.js";
 import {qbftLeader} from "../../consensus/quorum.js";
+import {DUTY_TYPES} from "../../dutyTypes.js";
 import {attestationSigningRoot} from "../../signing/signingRoots.js";
 import {decodeAttestationValue, encodeAttestationValue} from "./attestationValue.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
@@ -15,16 +16,8 @@ import type {InclusionChecker} from "../../tracking/inclusionChecker.js";
 import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "../../tracking/outcome.js";
 import {BlindSlots} from "../../tracking/dutyFetchFailures.js";
 
-/** Index of the attester duty in the leader formula (slot + duty + round) mod n. */
-export const ATTESTER_DUTY_INDEX = 0;
 /** A duty still unfinished this many slots after its own is reported failed and forgotten. */
 const DUTY_TTL_SLOTS = 2;
-
-/**
- * An attestation submitted this long after its due time (that is, after 2/3 of the slot) missed the
- * aggregators, who fetch their aggregates then: it is reported late, since it will rarely be included.
- */
-const LATE_AFTER_SLOT_FRACTION = 1 / 3;
 
 export interface DutyResult extends DutyOutcome {
   duty: "attester";
@@ -83,13 +76,13 @@ export class AttesterService {
 
   /** Parameters of "attester/<slot>" instances, for the QBFT driver; undefined for slots not near now. */
   instanceConfig(instance: string): ReturnType<ConstructorParameters<typeof QbftDriver>[2]> {
-    const slot = instanceSlot("attester", instance, this.o.beacon.currentSlot());
+    const slot = instanceSlot("attester", instance, this.o.beacon.clock.currentSlot());
     if (slot === undefined) return undefined;
     const {beacon} = this.o;
     return {
       slot,
-      leader: (round) => qbftLeader(slot, ATTESTER_DUTY_INDEX, round, this.o.n),
-      roundDeadline: roundDeadlines(beacon.attestationDueMs(slot), beacon.slotMs),
+      leader: (round) => qbftLeader(slot, DUTY_TYPES.attester.leaderIndex, round, this.o.n),
+      roundDeadline: roundDeadlines(beacon.clock.dueMs(DUTY_TYPES.attester.due, slot), beacon.clock.slotMs),
       isValid: (value) => this.isValidValue(slot, value),
     };
   }
@@ -108,7 +101,7 @@ export class AttesterService {
       this.o.logger.warn("validators unknown to the beacon node (not deposited or not active yet)", {
         count: missing.length,
       });
-    this.onSlot(this.o.beacon.currentSlot());
+    this.onSlot(this.o.beacon.clock.currentSlot());
   }
 
   stop(): void {
@@ -117,14 +110,17 @@ export class AttesterService {
 
   /** Every slot: make sure duties of this and the next epoch are known, arm this slot's duty, expire old ones. */
   private onSlot(slot: number): void {
-    this.timers.at(this.o.beacon.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
+    this.timers.at(this.o.beacon.clock.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
     const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
     const fetched = this.ensureDuties(epoch, slot % SLOTS_PER_EPOCH === 0);
     void fetched.then(() => this.ensureDuties(epoch + 1, false));
     // An epoch-start refresh (reorg check) need not delay the slot when its duties are already known.
     const known = this.fetchedEpochs.has(epoch) ? Promise.resolve() : fetched;
     // After the duties are known: a node (re)started past the due time runs the slot late rather than not at all.
-    this.timers.at(this.o.beacon.attestationDueMs(slot), () => void known.then(() => this.runSlot(slot)));
+    this.timers.at(
+      this.o.beacon.clock.dueMs(DUTY_TYPES.attester.due, slot),
+      () => void known.then(() => this.runSlot(slot)),
+    );
     this.expire(slot - DUTY_TTL_SLOTS);
     this.reportUnfetched(Math.floor((slot - DUTY_TTL_SLOTS) / SLOTS_PER_EPOCH));
     this.o.inclusion?.onSlot(slot);
@@ -216,7 +212,7 @@ export class AttesterService {
     }
     const duties = this.duties.get(slot);
     if (!duties || duties.length === 0) return;
-    const due = this.o.beacon.attestationDueMs(slot);
+    const due = this.o.beacon.clock.dueMs(DUTY_TYPES.attester.due, slot);
     const results = duties.map((d): DutyResult => ({
       duty: "attester",
       slot,
@@ -244,7 +240,7 @@ export class AttesterService {
     let decided: {value: Uint8Array; round: number};
     try {
       const deadline = this.timers.deadline(
-        this.o.beacon.slotStartMs(slot + DUTY_TTL_SLOTS),
+        this.o.beacon.clock.slotStartMs(slot + DUTY_TTL_SLOTS),
         "no decision before the duty expired",
       );
       decided = await Promise.race([
@@ -268,7 +264,7 @@ export class AttesterService {
         result: results[k] as DutyResult,
       };
     });
-    const deadline = this.timers.deadline(this.o.beacon.slotStartMs(slot + DUTY_TTL_SLOTS), "the duty expired");
+    const deadline = this.timers.deadline(this.o.beacon.clock.slotStartMs(slot + DUTY_TTL_SLOTS), "the duty expired");
     const recovered = this.o.exchange.signAndExchangeAll(
       "attester",
       slot,
@@ -306,10 +302,11 @@ export class AttesterService {
         const why = refused.get(k);
         if (why)
           return this.o.onResult({...p.result, status: "failed", reason: "submit_failed", detail: errorMessage(why)});
-        const after = Date.now() - this.o.beacon.attestationDueMs(p.duty.slot);
+        const after = Date.now() - this.o.beacon.clock.dueMs(DUTY_TYPES.attester.due, p.duty.slot);
         p.result.stages.submit = after;
         this.o.inclusion?.track(p.duty.slot, p.duty.validatorIndex, p.data.target);
-        const late = after > this.o.beacon.slotMs * LATE_AFTER_SLOT_FRACTION;
+        // Past the aggregators' fetch it will rarely be included: reported late.
+        const late = Date.now() > this.o.beacon.clock.dueMs(DUTY_TYPES.attester.lateAt, p.duty.slot);
         this.o.onResult({
           ...p.result,
           status: late ? "late" : "submitted",

@@ -38,7 +38,7 @@ export class ProposerPreparation {
 
   start(): void {
     const {beacon} = this.o;
-    const epoch = beacon.epochOf(beacon.currentSlot());
+    const epoch = beacon.clock.epochOf(beacon.clock.currentSlot());
     void this.prepare(epoch);
     this.every(epoch + 1);
   }
@@ -48,7 +48,7 @@ export class ProposerPreparation {
   }
 
   private every(epoch: number): void {
-    this.timers.at(this.o.beacon.slotStartMs(epoch * SLOTS_PER_EPOCH), () => {
+    this.timers.at(this.o.beacon.clock.slotStartMs(epoch * SLOTS_PER_EPOCH), () => {
       this.every(epoch + 1);
       void this.prepare(epoch);
     });

@@ -5,6 +5,7 @@ import type {Logger} from "../../../../util/logger.js";
 import type {BeaconNode, ProposerDuty} from "../../beacon/beaconNode.js";
 import type {InstanceFactory, QbftDriver} from "../../consensus/driver.js";
 import {qbftLeader} from "../../consensus/quorum.js";
+import {DUTY_TYPES} from "../../dutyTypes.js";
 import {blockSigningRoot, randaoSigningRoot} from "../../signing/signingRoots.js";
 import {decodeBlockValue, encodeBlockValue} from "./blockValue.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
@@ -15,16 +16,9 @@ import {type ProposalRefusalReason, checkProposal} from "./proposalCheck.js";
 import {BlindSlots, UNKNOWN_VALIDATOR} from "../../tracking/dutyFetchFailures.js";
 import {roundDeadlines} from "../../schedule/roundTiming.js";
 
-/** Index of the proposer duty in the leader formula, so a slot's attester and proposer leaders differ. */
-export const PROPOSER_DUTY_INDEX = 1;
 /** The graffiti r3dv blocks carry, so a cluster's blocks are recognisable on explorers. */
 const GRAFFITI = "r3dv";
 
-/**
- * A block published after the attestation due time (1/3 of the slot) is reported late: the slot's attesters
- * have already voted for its parent, so it will likely be orphaned or at least miss their votes.
- */
-const LATE_AFTER_SLOT_FRACTION = 1 / 3;
 /**
  * When, in the slot before a proposal, its randao reveal is threshold-signed: after that slot's attestations
  * (due at 1/3) and before its aggregations (2/3). The reveal signs only the epoch, so it can be made ahead, and
@@ -110,19 +104,19 @@ export class ProposerService {
   }
 
   instanceConfig(instance: string): ReturnType<InstanceFactory> {
-    const slot = instanceSlot("proposer", instance, this.o.beacon.currentSlot());
+    const slot = instanceSlot("proposer", instance, this.o.beacon.clock.currentSlot());
     if (slot === undefined) return undefined;
     return {
       slot,
-      leader: (round) => qbftLeader(slot, PROPOSER_DUTY_INDEX, round, this.o.n),
+      leader: (round) => qbftLeader(slot, DUTY_TYPES.proposer.leaderIndex, round, this.o.n),
       // Asked only once this node started the instance, that is once it has its block (QbftInstance).
       roundDeadline: (round) =>
         roundDeadlines(
           Math.max(
-            this.o.beacon.slotStartMs(slot) + this.o.beacon.slotMs * PROPOSAL_ROUNDS_FROM_SLOT_FRACTION,
+            this.o.beacon.clock.slotStartMs(slot) + this.o.beacon.clock.slotMs * PROPOSAL_ROUNDS_FROM_SLOT_FRACTION,
             this.blockAt.get(slot) ?? 0,
           ),
-          this.o.beacon.slotMs,
+          this.o.beacon.clock.slotMs,
         )(round),
       isValid: (value, from, round) => {
         const p = decodeBlockValue(this.o.beacon.config, slot, value);
@@ -164,7 +158,7 @@ export class ProposerService {
   }
 
   start(): void {
-    this.onSlot(this.o.beacon.currentSlot());
+    this.onSlot(this.o.beacon.clock.currentSlot());
   }
 
   stop(): void {
@@ -172,7 +166,7 @@ export class ProposerService {
   }
 
   private onSlot(slot: number): void {
-    this.timers.at(this.o.beacon.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
+    this.timers.at(this.o.beacon.clock.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
     const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
     // Fetch at the epoch start and again mid-epoch: proposer duties depend on the previous epoch's last block.
     const fetched = this.ensureDuties(epoch, slot % SLOTS_PER_EPOCH === 0);
@@ -186,7 +180,7 @@ export class ProposerService {
       if (this.duties.has(slot)) await this.propose(slot, this.duties.get(slot) as ProposerDuty);
     });
     this.timers.at(
-      this.o.beacon.slotStartMs(slot) + this.o.beacon.slotMs * RANDAO_AHEAD_AT_SLOT_FRACTION,
+      this.o.beacon.clock.slotStartMs(slot) + this.o.beacon.clock.slotMs * RANDAO_AHEAD_AT_SLOT_FRACTION,
       () => void this.revealAhead(slot + 1),
     );
     // Two slots late, like the pruning below, so a slot whose fetch answered late is marked first.
@@ -211,7 +205,7 @@ export class ProposerService {
     const reveal = this.exchangeReveal(
       slot,
       this.sharesByPubkey.get(duty.pubkey) as PublicShare,
-      this.timers.deadline(this.o.beacon.slotStartMs(slot + 1), "slot ended"),
+      this.timers.deadline(this.o.beacon.clock.slotStartMs(slot + 1), "slot ended"),
     );
     // Its failure is the proposal's to report (it asks again at its slot start).
     reveal.catch(() => undefined);
@@ -282,7 +276,7 @@ export class ProposerService {
 
   private async propose(slot: number, duty: ProposerDuty): Promise<void> {
     const {beacon} = this.o;
-    const start = beacon.slotStartMs(slot);
+    const start = beacon.clock.slotStartMs(slot);
     const share = this.sharesByPubkey.get(duty.pubkey) as PublicShare;
     const result: ProposalResult = {
       duty: "proposer",
@@ -296,7 +290,7 @@ export class ProposerService {
     const report = (outcome: DutyOutcome) =>
       this.o.onResult({...result, ...(refused.length > 0 ? {refused: [...refused]} : {}), ...outcome});
     const fail = (reason: FailureReason, e: unknown) => report({status: "failed", reason, detail: errorMessage(e)});
-    const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
+    const deadline = this.timers.deadline(beacon.clock.slotStartMs(slot + 1), "slot ended");
     let randao: Uint8Array;
     try {
       const ahead = this.randaos.get(`${slot}/${duty.pubkey}`)?.reveal.catch(() => undefined);
@@ -347,7 +341,8 @@ export class ProposerService {
       await beacon.publishBlock(block, signature);
       const after = Date.now() - start;
       result.stages.submit = after;
-      const late = after > beacon.slotMs * LATE_AFTER_SLOT_FRACTION;
+      // The slot's attesters have voted for its parent already: likely orphaned, or at least short of their votes.
+      const late = Date.now() > beacon.clock.dueMs(DUTY_TYPES.proposer.lateAt, slot);
       report({
         status: late ? "late" : "submitted",
         ...(late

@@ -4,6 +4,7 @@ import {errorMessage} from "../../../../util/errors.js";
 import type {Logger} from "../../../../util/logger.js";
 import type {BeaconNode} from "../../beacon/beaconNode.js";
 import type {QbftDriver} from "../../consensus/driver.js";
+import {DUTY_TYPES} from "../../dutyTypes.js";
 import {syncCommitteeMessageSigningRoot} from "../../signing/signingRoots.js";
 import {type DutyOutcome, consensusFailure, exchangeFailure} from "../../tracking/outcome.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
@@ -19,9 +20,6 @@ import type {SyncDuties} from "./syncDuties.js";
  * have a quarter slot before contributions are fetched at 2/3.
  */
 const ATTESTATIONS_FIRST_SLOT_FRACTION = 1 / 12;
-
-/** Index of the sync committee message duty in the leader formula (attester 0, proposer 1, aggregator 2). */
-export const SYNC_MESSAGE_DUTY_INDEX = 3;
 
 export interface SyncMessageResult extends DutyOutcome {
   duty: "sync_message";
@@ -60,7 +58,7 @@ export class SyncCommitteeService extends SlotDutyService {
   private readonly submitter: SubmitBatcher<altair.SyncCommitteeMessage>;
 
   constructor(private readonly o: SyncCommitteeServiceOptions) {
-    super({duty: "sync_message", dutyIndex: SYNC_MESSAGE_DUTY_INDEX, n: o.n, beacon: o.beacon, shares: o.shares});
+    super({duty: "sync_message", n: o.n, beacon: o.beacon, shares: o.shares});
     this.submitter = new SubmitBatcher((msgs) => o.beacon.submitSyncCommitteeMessages(msgs));
   }
 
@@ -69,16 +67,11 @@ export class SyncCommitteeService extends SlotDutyService {
     return value.length === 32;
   }
 
-  /** Sync committee messages are due when attestations are: a third into the slot (the spec's SYNC_MESSAGE_DUE_BPS equals ATTESTATION_DUE_BPS from Gloas on too). */
-  protected dueMs(slot: number): number {
-    return this.o.beacon.attestationDueMs(slot);
-  }
-
   protected slot(slot: number): void {
     if (!this.o.duties.active(slot)) return;
     const known = this.o.duties.ensure(Math.floor(slot / SLOTS_PER_EPOCH));
     this.timers.at(
-      this.dueMs(slot) + this.o.beacon.slotMs * ATTESTATIONS_FIRST_SLOT_FRACTION,
+      this.dueMs(slot) + this.o.beacon.clock.slotMs * ATTESTATIONS_FIRST_SLOT_FRACTION,
       () =>
         void known
           .then(() => this.run(slot))
@@ -89,7 +82,7 @@ export class SyncCommitteeService extends SlotDutyService {
 
   /** Nodes that wait for a late block start consensus as late as half the slot. */
   private latestStartMs(slot: number): number {
-    return this.o.beacon.slotStartMs(slot) + this.o.beacon.slotMs / 2;
+    return this.o.beacon.clock.slotStartMs(slot) + this.o.beacon.clock.slotMs / 2;
   }
 
   /**
@@ -111,8 +104,8 @@ export class SyncCommitteeService extends SlotDutyService {
     const until = this.latestStartMs(slot);
     for (;;) {
       const head = await beacon.headBlock();
-      if (head.slot >= slot || Date.now() + beacon.slotMs / 24 > until) return head.root;
-      await new Promise((r) => setTimeout(r, beacon.slotMs / 24));
+      if (head.slot >= slot || Date.now() + beacon.clock.slotMs / 24 > until) return head.root;
+      await new Promise((r) => setTimeout(r, beacon.clock.slotMs / 24));
     }
   }
 
@@ -147,7 +140,7 @@ export class SyncCommitteeService extends SlotDutyService {
         result(m, {status: "failed", reason: "beacon_unavailable", detail: errorMessage(e), stages});
       return;
     }
-    const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
+    const deadline = this.timers.deadline(beacon.clock.slotStartMs(slot + 1), "slot ended");
     const instance = `sync_message/${slot}`;
     let decided: {value: Uint8Array; round: number};
     try {
@@ -166,8 +159,8 @@ export class SyncCommitteeService extends SlotDutyService {
       members.map((m) => ({share: this.sharesByPubkey.get(m.pubkey) as PublicShare, message: signingRoot})),
       deadline,
     );
-    // Contributions are fetched at 2/3 of the slot: a message recovered after that reaches only the next proposer directly.
-    const lateAfter = beacon.slotStartMs(slot) + Math.floor((2 * beacon.slotMs) / 3);
+    // Contributions are fetched when they are due: a message recovered after that reaches only the next proposer directly.
+    const lateAfter = beacon.clock.dueMs(DUTY_TYPES.sync_message.lateAt, slot);
     await Promise.all(
       members.map(async (m, k) => {
         const own: SyncMessageResult["stages"] = {...stages};

@@ -11,9 +11,6 @@ import {SubmitBatcher} from "../../beacon/submitBatcher.js";
 import type {SyncServiceOptions} from "./syncCommitteeService.js";
 import type {SyncMember} from "./syncDuties.js";
 
-/** Index of the sync contribution duty in the leader formula. */
-export const SYNC_CONTRIBUTION_DUTY_INDEX = 4;
-
 export interface SyncContributionResult extends DutyOutcome {
   duty: "sync_contribution";
   slot: number;
@@ -49,7 +46,6 @@ export class SyncContributionService extends SlotDutyService {
   constructor(private readonly o: SyncContributionServiceOptions) {
     super({
       duty: "sync_contribution",
-      dutyIndex: SYNC_CONTRIBUTION_DUTY_INDEX,
       n: o.n,
       beacon: o.beacon,
       shares: o.shares,
@@ -64,11 +60,6 @@ export class SyncContributionService extends SlotDutyService {
   /** The sync message service's decision for `slot`: the block root every contribution of the slot is over. */
   onMessageDecided(slot: number, root: Uint8Array): void {
     this.root(slot).resolve(root);
-  }
-
-  /** Contributions are due when aggregates are: two thirds into the slot (CONTRIBUTION_DUE_BPS equals AGGREGATE_DUE_BPS from Gloas on too). */
-  protected dueMs(slot: number): number {
-    return this.o.beacon.slotStartMs(slot) + Math.floor((2 * this.o.beacon.slotMs) / 3);
   }
 
   private root(slot: number): {promise: Promise<Uint8Array>; resolve: (root: Uint8Array) => void} {
@@ -116,7 +107,7 @@ export class SyncContributionService extends SlotDutyService {
     const members = this.o.duties.at(slot)?.filter((m) => this.sharesByPubkey.has(m.pubkey));
     if (!members || members.length === 0) return;
     const {beacon, exchange} = this.o;
-    const deadline = this.timers.deadline(beacon.slotStartMs(slot + 1), "slot ended");
+    const deadline = this.timers.deadline(beacon.clock.slotStartMs(slot + 1), "slot ended");
 
     const selected = await this.selectAggregators(slot, members, deadline, result);
     if (selected.length === 0) return;
@@ -133,7 +124,7 @@ export class SyncContributionService extends SlotDutyService {
     await new Promise<void>((r) => this.timers.at(this.dueMs(slot), r));
 
     const subs = [...new Set(selected.map((s) => s.subcommitteeIndex))].sort((a, b) => a - b);
-    const retry = poolReadOptions(beacon.slotStartMs(slot), beacon.slotMs, this.timers);
+    const retry = poolReadOptions(beacon.clock.slotStartMs(slot), beacon.clock.slotMs, this.timers);
     const fetched = await Promise.allSettled(
       subs.map((sub) => readFromPool(() => beacon.syncCommitteeContribution(slot, sub, root), retry)),
     );

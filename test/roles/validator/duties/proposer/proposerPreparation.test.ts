@@ -11,6 +11,7 @@ import {
   ProposerPreparation,
 } from "../../../../../src/roles/validator/duties/proposer/proposerPreparation.js";
 import type {Logger} from "../../../../../src/util/logger.js";
+import {SlotClock} from "../../../../../src/roles/validator/schedule/slotClock.js";
 
 const SLOT_MS = 1000;
 const A = "0xa1";
@@ -31,9 +32,8 @@ function fakeBeacon(onChain: Map<string, number>, refuse: () => BeaconError | un
   const lookups: string[][] = [];
   const told: {at: number; proposers: Prepared[]}[] = [];
   const beacon = {
-    currentSlot: () => Math.floor(Date.now() / SLOT_MS),
-    epochOf: (slot: number) => Math.floor(slot / SLOTS_PER_EPOCH),
-    slotStartMs: (slot: number) => slot * SLOT_MS,
+    // The real clock, genesis at time 0: the tests' mocked Date.now() is the chain's time.
+    clock: SlotClock.fromSpec(0, {SLOT_DURATION_MS: String(SLOT_MS)}),
     validatorIndices: async (pubkeys: string[]) => {
       lookups.push(pubkeys);
       return new Map(pubkeys.flatMap((p) => (onChain.has(p) ? [[p, onChain.get(p) as number] as const] : [])));
