@@ -1,18 +1,14 @@
 import "../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
-import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {nodeDirName} from "../../../../src/cluster/createCluster.js";
-import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
-import {type AnyDutyResult, ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
-import {createLogger} from "../../../../src/util/logger.js";
+import type {ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
+import {type AnyDutyResult} from "../../../../src/roles/validator/validatorRole.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
 import {FaultyProxy, type ProxyMode} from "../../../helpers/faultyProxy.js";
-import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {type RunningDevnet, spawnDevnet} from "../../../devnet/helpers.js";
-import {createTestCluster} from "../../../helpers/validatorRoles.js";
+import {createTestCluster, startValidatorRoles} from "../../../helpers/validatorRoles.js";
 
 const SLOT_MS = 2000;
 
@@ -48,27 +44,9 @@ describe("duties when the beacon node fails and recovers", {timeout: 600_000}, (
     ]);
     proxy = new FaultyProxy(devnet.url);
     await proxy.start();
-    const hub = new MemoryHub();
-    const logger = createLogger("error", "test");
-    for (let i = 1; i <= 4; i++) {
-      const nodeDir = join(dir, "cluster", nodeDirName(i));
-      const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
-      roles.push(
-        new ValidatorRole({
-          lock,
-          self: i,
-          nodeDir,
-          dataDir: join(dir, `data-${i}`),
-          beaconUrls: [proxy.url],
-          privateKey,
-          transport: hub.transport(i),
-          pool,
-          logger,
-          onResult: (r) => results.push(r),
-        }),
-      );
-    }
-    await Promise.all(roles.map((r) => r.start()));
+    roles.push(
+      ...(await startValidatorRoles({lock, dir, beaconUrls: [proxy.url], pool, onResult: (r) => results.push(r)})),
+    );
   });
 
   after(async () => {

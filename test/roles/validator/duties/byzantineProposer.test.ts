@@ -1,20 +1,16 @@
 import "../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
-import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {nodeDirName} from "../../../../src/cluster/createCluster.js";
-import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
 import {fromHex, toHex} from "../../../../src/hotpath/bytes.js";
 import {BeaconNode} from "../../../../src/roles/validator/beacon/beaconNode.js";
 import type {ProposalResult} from "../../../../src/roles/validator/duties/proposer/proposerService.js";
-import {type AnyDutyResult, ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
-import {createLogger} from "../../../../src/util/logger.js";
+import type {ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
+import {type AnyDutyResult} from "../../../../src/roles/validator/validatorRole.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
-import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {type Effectiveness, type RunningDevnet, getJson, sleep, spawnDevnet} from "../../../devnet/helpers.js";
-import {createTestCluster} from "../../../helpers/validatorRoles.js";
+import {createTestCluster, startValidatorRoles} from "../../../helpers/validatorRoles.js";
 
 const SLOT_MS = 2000;
 const SLOTS_PER_EPOCH = 8;
@@ -76,32 +72,22 @@ describe("honest nodes refuse a byzantine leader's block", {timeout: 300_000}, (
       "--log-level",
       "warn",
     ]);
-    const hub = new MemoryHub();
-    const logger = createLogger("error", "test");
-    for (let i = 1; i <= 4; i++) {
-      const nodeDir = join(dir, "cluster", nodeDirName(i));
-      const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
-      roles.push(
-        new ValidatorRole({
-          lock,
-          self: i,
-          nodeDir,
-          dataDir: join(dir, `data-${i}`),
-          beaconUrls: [devnet.url],
-          privateKey,
-          transport: hub.transport(i),
-          pool,
-          logger,
-          onResult: (r) => results.push({...r, node: i}),
+    roles.push(
+      ...(await startValidatorRoles({
+        lock,
+        dir,
+        beaconUrls: [devnet.url],
+        pool,
+        onResult: (r) => results.push(r),
+        node: async (i) => ({
           qbftEvents: {
             onRejected: (instance, from, reason) =>
               instance.startsWith("proposer/") && refusals.push({node: i, from, reason}),
           },
           ...(i === 1 ? {beacon: await byzantineBeacon(devnet.url)} : {}),
         }),
-      );
-    }
-    await Promise.all(roles.map((r) => r.start()));
+      })),
+    );
   });
 
   after(async () => {

@@ -3,19 +3,17 @@ import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {nodeDirName} from "../../../../src/cluster/createCluster.js";
-import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
 import {ssz} from "@lodestar/types";
 import {BeaconNode} from "../../../../src/roles/validator/beacon/beaconNode.js";
-import {type AnyDutyResult, ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
+import type {ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
+import {type AnyDutyResult} from "../../../../src/roles/validator/validatorRole.js";
 import {SLASHING_DB_DIR, SlashingProtection} from "../../../../src/storage/slashing/slashingProtection.js";
-import {createLogger} from "../../../../src/util/logger.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {decodePartialSigs} from "../../../../src/roles/validator/exchange/partialSigs.js";
 import {type Effectiveness, type RunningDevnet, getJson, spawnDevnet} from "../../../devnet/helpers.js";
-import {createTestCluster} from "../../../helpers/validatorRoles.js";
+import {createTestCluster, startValidatorRoles} from "../../../helpers/validatorRoles.js";
 
 /** Not the withdrawal address, and not the devnet's default: blocks paying it were told so by the cluster. */
 const FEE_RECIPIENT = "0x" + "22".repeat(20);
@@ -75,22 +73,15 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
       if (!sent.some((s) => s.node === origin)) sent.push({node: origin, at: Date.now()});
       randaoSent.set(batch.slot, sent);
     });
-    const logger = createLogger("error", "test");
-    for (let i = 1; i <= 4; i++) {
-      const nodeDir = join(dir, "cluster", nodeDirName(i));
-      const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
-      roles.push(
-        new ValidatorRole({
-          lock,
-          self: i,
-          nodeDir,
-          dataDir: join(dir, `data-${i}`),
-          beaconUrls: [devnet.url],
-          privateKey,
-          transport: hub.transport(i),
-          pool,
-          logger,
-          onResult: (r) => results.push(r),
+    roles.push(
+      ...(await startValidatorRoles({
+        lock,
+        dir,
+        beaconUrls: [devnet.url],
+        pool,
+        hub,
+        onResult: (r) => results.push(r),
+        node: async (i) => ({
           qbftEvents: {
             onRejected: (instance, from, reason) =>
               reason === "invalid proposed value"
@@ -99,9 +90,8 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
           },
           ...(i === 1 ? {beacon: await lyingBeacon(devnet.url)} : {}),
         }),
-      );
-    }
-    await Promise.all(roles.map((r) => r.start()));
+      })),
+    );
   });
 
   after(async () => {

@@ -1,19 +1,16 @@
 import "../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
-import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {nodeDirName} from "../../../../src/cluster/createCluster.js";
-import {IDENTITY_FILE, loadIdentity} from "../../../../src/cluster/identity.js";
 import type {ClusterTransport} from "../../../../src/roles/validator/clusterTransport.js";
 import {decodePartialSigs, encodePartialSigs} from "../../../../src/roles/validator/exchange/partialSigs.js";
-import {type AnyDutyResult, ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
-import {createLogger} from "../../../../src/util/logger.js";
+import type {ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
+import {type AnyDutyResult} from "../../../../src/roles/validator/validatorRole.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {type RunningDevnet, sleep, spawnDevnet} from "../../../devnet/helpers.js";
-import {createTestCluster} from "../../../helpers/validatorRoles.js";
+import {createTestCluster, startValidatorRoles} from "../../../helpers/validatorRoles.js";
 
 const SLOT_MS = 2000;
 
@@ -70,27 +67,17 @@ describe("duty outcomes name the nodes at fault", {timeout: 300_000}, () => {
       "--log-level",
       "warn",
     ]);
-    const logger = createLogger("error", "test");
-    for (let i = 1; i <= 4; i++) {
-      const nodeDir = join(dir, "cluster", nodeDirName(i));
-      const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
-      const transport = i === 3 ? corrupting(hub.transport(i), () => corrupt) : hub.transport(i);
-      roles.push(
-        new ValidatorRole({
-          lock,
-          self: i,
-          nodeDir,
-          dataDir: join(dir, `data-${i}`),
-          beaconUrls: [devnet.url],
-          privateKey,
-          transport,
-          pool,
-          logger,
-          onResult: (r) => results.push({...r, node: i}),
-        }),
-      );
-    }
-    await Promise.all(roles.map((r) => r.start()));
+    roles.push(
+      ...(await startValidatorRoles({
+        lock,
+        dir,
+        beaconUrls: [devnet.url],
+        pool,
+        hub,
+        onResult: (r) => results.push(r),
+        node: (i) => (i === 3 ? {transport: corrupting(hub.transport(i), () => corrupt)} : {}),
+      })),
+    );
   });
 
   after(async () => {
