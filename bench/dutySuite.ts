@@ -51,17 +51,22 @@ async function memoryCluster(
 ): Promise<{lock: ClusterLock; identities: Awaited<ReturnType<typeof generateIdentity>>[]; shares: ShareKey[][]}> {
   await initHerumi();
   const identities = await Promise.all([1, 2, 3, 4].map(() => generateIdentity()));
-  const lock = {
-    threshold: 3,
-    operators: identities.map((id, i) => ({index: i + 1, peer_id: id.peerId})),
-  } as unknown as ClusterLock;
   const shares: ShareKey[][] = [[], [], [], []];
+  const pubkeys: string[] = [];
   for (let j = 0; j < validators; j++) {
     const secret = interopSecretKey(j);
     const parts = splitSecretKey(secret, 3, 4);
     const sharePubkeys = Object.fromEntries(parts.map((p, i) => [i + 1, secretToPublicKey(p)]));
-    parts.forEach((p, i) => shares[i]?.push({pubkey: toHex(secretToPublicKey(secret)), secret: p, sharePubkeys}));
+    pubkeys.push(toHex(secretToPublicKey(secret)));
+    parts.forEach((p, i) => shares[i]?.push({pubkey: pubkeys[j] as string, secret: p, sharePubkeys}));
   }
+  // The parts of a lock the validator role reads: operators, threshold, and each validator's fee recipient
+  // (without them it failed at start, and every duty row measured nothing).
+  const lock = {
+    threshold: 3,
+    operators: identities.map((id, i) => ({index: i + 1, peer_id: id.peerId})),
+    validators: pubkeys.map((pubkey) => ({pubkey, fee_recipient: "0x" + "11".repeat(20)})),
+  } as unknown as ClusterLock;
   return {lock, identities, shares};
 }
 
