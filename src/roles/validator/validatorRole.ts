@@ -21,6 +21,7 @@ import {type SyncContributionResult, SyncContributionService} from "./duties/syn
 import {SyncDuties} from "./duties/sync/syncDuties.js";
 import type {ClusterTransport} from "./clusterTransport.js";
 import {type InclusionResult, InclusionChecker} from "./tracking/inclusionChecker.js";
+import {DecidedValues} from "./consensus/decidedValues.js";
 import {type QbftEvents, QbftDriver} from "./consensus/driver.js";
 import {ed25519QbftCrypto} from "./consensus/ed25519Crypto.js";
 
@@ -169,7 +170,8 @@ export class ValidatorRole {
       },
     );
     this.exchange = exchange;
-    const common = {beacon, driver, shares: publicShares, n, logger};
+    const decided = new DecidedValues();
+    const common = {beacon, driver, decided, shares: publicShares, n, logger};
     this.aggregator = new AggregatorService({
       ...common,
       exchange,
@@ -192,14 +194,12 @@ export class ValidatorRole {
       exchange,
       duties: syncDuties,
       onResult: this.o.onResult,
-      onDecided: (slot, root) => this.syncContributions?.onMessageDecided(slot, root),
     });
     this.attester = new AttesterService({
       ...common,
       exchange,
       onResult: this.o.onResult,
       ...(this.o.onInclusion ? {inclusion: new InclusionChecker(beacon, this.o.onInclusion, logger)} : {}),
-      onDecided: (slot, data, duties) => this.aggregator?.onAttestationDecided(slot, data, duties),
     });
     const feeRecipients = new Map(lock.validators.map((v) => [v.pubkey.toLowerCase(), v.fee_recipient.toLowerCase()]));
     this.preparation = new ProposerPreparation({beacon, feeRecipients, logger, onResult: this.o.onPreparation});

@@ -1,15 +1,18 @@
 import type {BeaconNode} from "../beacon/beaconNode.js";
 import type {InstanceFactory} from "../consensus/driver.js";
 import {qbftLeader} from "../consensus/quorum.js";
+import type {ValueRefusal} from "../consensus/types.js";
 import {DUTY_TYPES, type DutyType} from "../dutyTypes.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import type {PublicShare} from "../signing/shareKeys.js";
 import {roundDeadlines} from "./roundTiming.js";
+import type {SlotClock} from "./slotClock.js";
 
 /**
- * What a per-slot duty service with one QBFT instance per slot ("<duty>/<slot>") shares: its validators'
- * shares, its timers, a per-slot loop from now on, and its instances' parameters (leader and due time from its
- * row of DUTY_TYPES, rounds timed from the due time).
+ * What every duty service shares: its validators' shares, its timers, a per-slot loop from now on, and the
+ * parameters of its one QBFT instance per slot ("<duty>/<slot>": leader and due time from its row of DUTY_TYPES,
+ * rounds timed from the due time unless the duty says otherwise). A duty type supplies what happens at each
+ * slot's start and how it judges a proposed value.
  */
 export abstract class SlotDutyService {
   protected readonly sharesByPubkey: Map<string, PublicShare>;
@@ -25,8 +28,9 @@ export abstract class SlotDutyService {
     return {
       slot,
       leader: (round) => qbftLeader(slot, DUTY_TYPES[this.base.duty].leaderIndex, round, this.base.n),
-      roundDeadline: roundDeadlines(this.roundsFromMs(slot), this.base.beacon.clock.slotMs),
-      isValid: (value) => this.isValidValue(slot, value),
+      // Read when a round is armed, not now: a duty's rounds may start from a time not known yet (roundsFromMs).
+      roundDeadline: (round) => roundDeadlines(this.roundsFromMs(slot), this.base.beacon.clock.slotMs)(round),
+      isValid: (value, from, round) => this.isValidValue(slot, value, from, round),
     };
   }
 
@@ -44,6 +48,10 @@ export abstract class SlotDutyService {
     this.slot(slot);
   }
 
+  protected get clock(): SlotClock {
+    return this.base.beacon.clock;
+  }
+
   /** When round 1's clock starts: the due time, unless the duty may start later than that. */
   protected roundsFromMs(slot: number): number {
     return this.dueMs(slot);
@@ -54,6 +62,7 @@ export abstract class SlotDutyService {
     return this.base.beacon.clock.dueMs(DUTY_TYPES[this.base.duty].due, slot);
   }
 
+  /** At the start of `slot`: arm whatever the duty does in it. */
   protected abstract slot(slot: number): void;
-  protected abstract isValidValue(slot: number, value: Uint8Array): boolean;
+  protected abstract isValidValue(slot: number, value: Uint8Array, from: number, round: number): boolean | ValueRefusal;
 }

@@ -2,17 +2,15 @@ import {type Attestation, type phase0, ssz} from "@lodestar/types";
 import {errorMessage} from "../../../../util/errors.js";
 import type {Logger} from "../../../../util/logger.js";
 import type {AttesterDuty, BeaconNode} from "../../beacon/beaconNode.js";
-import type {InstanceFactory, QbftDriver} from "../../consensus/driver.js";
-import {qbftLeader} from "../../consensus/quorum.js";
-import {DUTY_TYPES} from "../../dutyTypes.js";
+import type {QbftDriver} from "../../consensus/driver.js";
 import {aggregateAndProofSigningRoot} from "../../signing/signingRoots.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
 import type {SignatureExchange} from "../../exchange/signatureExchange.js";
-import {DutyTimers, instanceSlot} from "../../schedule/dutyClock.js";
+import {SlotDutyService} from "../../schedule/slotDutyService.js";
+import type {DecidedValues} from "../../consensus/decidedValues.js";
 import {type DutyOutcome, consensusFailure, exchangeFailure, poolReadFailure} from "../../tracking/outcome.js";
 import {poolReadOptions, readFromPool} from "../../beacon/poolRead.js";
 import {AggregatorSelections} from "./aggregatorSelections.js";
-import {roundDeadlines} from "../../schedule/roundTiming.js";
 
 export interface AggregationResult extends DutyOutcome {
   duty: "aggregator";
@@ -29,6 +27,8 @@ export interface AggregatorServiceOptions {
   n: number;
   logger: Logger;
   onResult(r: AggregationResult): void;
+  /** Where the attester duty's agreed attestation data appears: each slot's aggregation starts from it. */
+  decided: DecidedValues;
   /** A slot's attester duties once known: selection proofs and subscriptions are made a slot ahead. */
   dutiesAt?(slot: number): AttesterDuty[] | undefined;
 }
@@ -40,62 +40,47 @@ export interface AggregatorServiceOptions {
  * as an AggregateAndProof and published. Without it, a committee whose aggregators are all ours would see
  * its attestations never reach a block.
  */
-export class AggregatorService {
-  private readonly sharesByPubkey: Map<string, PublicShare>;
-  private readonly timers = new DutyTimers();
+export class AggregatorService extends SlotDutyService {
   private readonly selections: AggregatorSelections;
 
   constructor(private readonly o: AggregatorServiceOptions) {
-    this.sharesByPubkey = new Map(o.shares.map((s) => [s.pubkey, s]));
+    super({duty: "aggregator", n: o.n, beacon: o.beacon, shares: o.shares});
     this.selections = new AggregatorSelections(o);
   }
 
   /** Every slot start: selection proofs and committee subscriptions for the next slot's duties. */
-  start(): void {
-    this.onSlot(this.o.beacon.clock.currentSlot());
-  }
-
-  private onSlot(slot: number): void {
-    this.timers.at(this.o.beacon.clock.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
+  protected slot(slot: number): void {
     this.selections.prune(slot - 2);
     // A slot whose attester duties were not fetched has no aggregation duty to report: being an aggregator is
     // decided by a selection proof over the duty's own slot, so none is known to be missed, and the
     // attester's duty_fetch_failed result stands for the validator.
     const next = this.o.dutiesAt?.(slot + 1);
     if (next && next.length > 0)
-      void this.selections.select(
-        slot + 1,
-        next,
-        this.timers.deadline(this.o.beacon.clock.slotStartMs(slot + 2), "slot ended"),
-      );
+      void this.selections.select(slot + 1, next, this.timers.deadline(this.clock.slotStartMs(slot + 2), "slot ended"));
+    // As long as the attester duty may still decide (it expires two slots on): a late decision still ends
+    // every aggregation duty in one result, failed at its own slot's end if need be.
+    const attesterExpired = this.timers.deadline(this.clock.slotStartMs(slot + 2), "no attestation data agreed");
+    void this.o.decided.await("attester", slot, attesterExpired).then(
+      ({byCommittee, duties}) => this.run(slot, byCommittee, duties),
+      // No agreed data, no aggregation to run: the attester duty's own result says why.
+      () => undefined,
+    );
   }
 
-  instanceConfig(instance: string): ReturnType<InstanceFactory> {
-    const slot = instanceSlot("aggregator", instance, this.o.beacon.clock.currentSlot());
-    if (slot === undefined) return undefined;
-    return {
-      slot,
-      leader: (round) => qbftLeader(slot, DUTY_TYPES.aggregator.leaderIndex, round, this.o.n),
-      roundDeadline: roundDeadlines(this.aggregateDueMs(slot), this.o.beacon.clock.slotMs),
-      isValid: (value) => decodeAggregates(value)?.every(([, a]) => a.data.slot === slot) ?? false,
-    };
-  }
-
-  stop(): void {
-    this.timers.stop();
-  }
-
-  private aggregateDueMs(slot: number): number {
-    return this.o.beacon.clock.dueMs(DUTY_TYPES.aggregator.due, slot);
-  }
-
-  /** Called with each slot's agreed attestation data (from the attester duty). */
-  onAttestationDecided(slot: number, byCommittee: Map<number, phase0.AttestationData>, duties: AttesterDuty[]): void {
-    if (this.timers.isStopped) return;
-    void this.run(slot, byCommittee, duties).catch((e) => this.o.logger.error("aggregation failed", {slot}, e));
+  protected isValidValue(slot: number, value: Uint8Array): boolean {
+    return decodeAggregates(value)?.every(([, a]) => a.data.slot === slot) ?? false;
   }
 
   private async run(
+    slot: number,
+    byCommittee: Map<number, phase0.AttestationData>,
+    duties: AttesterDuty[],
+  ): Promise<void> {
+    if (this.timers.isStopped) return;
+    await this.aggregate(slot, byCommittee, duties).catch((e) => this.o.logger.error("aggregation failed", {slot}, e));
+  }
+
+  private async aggregate(
     slot: number,
     byCommittee: Map<number, phase0.AttestationData>,
     duties: AttesterDuty[],
@@ -116,7 +101,7 @@ export class AggregatorService {
     }
     if (selected.length === 0) return;
     // A stopped service never resumes here: the timer is cancelled.
-    await new Promise<void>((r) => this.timers.at(this.aggregateDueMs(slot), r));
+    await new Promise<void>((r) => this.timers.at(this.dueMs(slot), r));
 
     const electra = beacon.isElectra(slot);
     const committees = [...new Set(selected.map((s) => s.duty.committeeIndex))].sort((a, b) => a - b);

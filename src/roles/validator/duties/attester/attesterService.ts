@@ -1,20 +1,18 @@
 import {type phase0, ssz} from "@lodestar/types";
-import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import {errorMessage} from "../../../../util/errors.js";
 import type {Logger} from "../../../../util/logger.js";
 import type {AttesterDuty, BeaconNode, SignedAttestationInput} from "../../beacon/beaconNode.js";
 import type {QbftDriver} from "../../consensus/driver.js";
-import {qbftLeader} from "../../consensus/quorum.js";
 import {DUTY_TYPES} from "../../dutyTypes.js";
 import {attestationSigningRoot} from "../../signing/signingRoots.js";
 import {decodeAttestationValue, encodeAttestationValue} from "./attestationValue.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
-import {DutyTimers, instanceSlot} from "../../schedule/dutyClock.js";
-import {roundDeadlines} from "../../schedule/roundTiming.js";
+import type {DecidedValues} from "../../consensus/decidedValues.js";
+import {EpochDuties} from "../../schedule/epochDuties.js";
+import {SlotDutyService} from "../../schedule/slotDutyService.js";
 import type {SignatureExchange} from "../../exchange/signatureExchange.js";
 import type {InclusionChecker} from "../../tracking/inclusionChecker.js";
 import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "../../tracking/outcome.js";
-import {BlindSlots} from "../../tracking/dutyFetchFailures.js";
 
 /** A duty still unfinished this many slots after its own is reported failed and forgotten. */
 const DUTY_TTL_SLOTS = 2;
@@ -48,8 +46,8 @@ export interface AttesterServiceOptions {
   onResult(result: DutyResult): void;
   /** Checks submitted attestations against the chain a few slots later. */
   inclusion?: InclusionChecker;
-  /** The slot's agreed attestation data, for the aggregation duty that follows at 2/3 of the slot. */
-  onDecided?(slot: number, byCommittee: Map<number, phase0.AttestationData>, duties: AttesterDuty[]): void;
+  /** Where the slot's agreed attestation data goes, for the aggregation duty that follows at 2/3 of the slot. */
+  decided: DecidedValues;
 }
 
 /**
@@ -57,72 +55,62 @@ export interface AttesterServiceOptions {
  * instance per slot for all validators, slashing protection, share signatures exchanged as `partial_sig`
  * chunks, recovery in the worker pool, submission. Every duty ends in exactly one DutyResult.
  */
-export class AttesterService {
-  private readonly duties = new Map<number, AttesterDuty[]>();
-  private readonly fetchedEpochs = new Map<number, string>();
+export class AttesterService extends SlotDutyService {
+  private readonly duties: EpochDuties<AttesterDuty>;
   /** This node's own attestation data per slot, fetched before consensus: proposals must agree with it on source and target. */
   private readonly ownView = new Map<number, Map<number, phase0.AttestationData>>();
-  private readonly sharesByPubkey: Map<string, PublicShare>;
-  private indices: number[] = [];
   /** This node's validators known to the beacon node, [pubkey, index]: the ones that have attester duties. */
   private validators: [string, number][] = [];
-  private readonly blind = new BlindSlots("attester");
-  private readonly timers = new DutyTimers();
   private submitQueue: Recovered[] = [];
 
   constructor(private readonly o: AttesterServiceOptions) {
-    this.sharesByPubkey = new Map(o.shares.map((s) => [s.pubkey, s]));
-  }
-
-  /** Parameters of "attester/<slot>" instances, for the QBFT driver; undefined for slots not near now. */
-  instanceConfig(instance: string): ReturnType<ConstructorParameters<typeof QbftDriver>[2]> {
-    const slot = instanceSlot("attester", instance, this.o.beacon.clock.currentSlot());
-    if (slot === undefined) return undefined;
-    const {beacon} = this.o;
-    return {
-      slot,
-      leader: (round) => qbftLeader(slot, DUTY_TYPES.attester.leaderIndex, round, this.o.n),
-      roundDeadline: roundDeadlines(beacon.clock.dueMs(DUTY_TYPES.attester.due, slot), beacon.clock.slotMs),
-      isValid: (value) => this.isValidValue(slot, value),
-    };
+    super({duty: "attester", n: o.n, beacon: o.beacon, shares: o.shares});
+    this.duties = new EpochDuties({
+      duty: "attester",
+      fetch: (epoch) =>
+        o.beacon.attesterDuties(
+          epoch,
+          this.validators.map(([, index]) => index),
+        ),
+      logger: o.logger,
+      onFetchedLate: (d, outcome) =>
+        o.onResult({
+          duty: "attester",
+          slot: d.slot,
+          pubkey: d.pubkey,
+          validatorIndex: d.validatorIndex,
+          stages: {},
+          ...outcome,
+        }),
+    });
   }
 
   /** A slot's duties once fetched: the aggregator prepares selection proofs and subscriptions a slot ahead. */
   dutiesAt(slot: number): AttesterDuty[] | undefined {
-    return this.duties.get(slot);
+    return this.duties.at(slot);
   }
 
-  async start(): Promise<void> {
+  override async start(): Promise<void> {
     const found = await this.o.beacon.validatorIndices([...this.sharesByPubkey.keys()]);
-    this.indices = [...found.values()];
     this.validators = [...found];
     const missing = [...this.sharesByPubkey.keys()].filter((p) => !found.has(p));
     if (missing.length > 0)
       this.o.logger.warn("validators unknown to the beacon node (not deposited or not active yet)", {
         count: missing.length,
       });
-    this.onSlot(this.o.beacon.clock.currentSlot());
-  }
-
-  stop(): void {
-    this.timers.stop();
+    super.start();
   }
 
   /** Every slot: make sure duties of this and the next epoch are known, arm this slot's duty, expire old ones. */
-  private onSlot(slot: number): void {
-    this.timers.at(this.o.beacon.clock.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
-    const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
-    const fetched = this.ensureDuties(epoch, slot % SLOTS_PER_EPOCH === 0);
-    void fetched.then(() => this.ensureDuties(epoch + 1, false));
-    // An epoch-start refresh (reorg check) need not delay the slot when its duties are already known.
-    const known = this.fetchedEpochs.has(epoch) ? Promise.resolve() : fetched;
+  protected slot(slot: number): void {
+    // No validator known to the beacon node: no duties to ask for, and none missed.
+    const asking = this.validators.length > 0;
+    const known = asking ? this.duties.forSlot(slot) : Promise.resolve();
+    if (asking) void known.then(() => this.duties.ensure(this.clock.epochOf(slot) + 1, false));
     // After the duties are known: a node (re)started past the due time runs the slot late rather than not at all.
-    this.timers.at(
-      this.o.beacon.clock.dueMs(DUTY_TYPES.attester.due, slot),
-      () => void known.then(() => this.runSlot(slot)),
-    );
+    this.timers.at(this.dueMs(slot), () => void known.then(() => this.runSlot(slot)));
     this.expire(slot - DUTY_TTL_SLOTS);
-    this.reportUnfetched(Math.floor((slot - DUTY_TTL_SLOTS) / SLOTS_PER_EPOCH));
+    this.reportUnfetched(this.clock.epochOf(slot - DUTY_TTL_SLOTS));
     this.o.inclusion?.onSlot(slot);
   }
 
@@ -134,44 +122,10 @@ export class AttesterService {
    * slots its duty may have fallen in, which `r3dv duty` shows for each of those slots.
    */
   private reportUnfetched(beforeEpoch: number): void {
-    for (const u of this.blind.takeUnfetched(beforeEpoch)) {
+    for (const u of this.duties.takeUnfetched(beforeEpoch)) {
       for (const [pubkey, validatorIndex] of this.validators) {
         this.o.onResult({duty: "attester", slot: u.window.from, pubkey, validatorIndex, stages: {}, ...u.outcome});
       }
-    }
-  }
-
-  /** The epoch's duties arrived after some of its slots came due without them: those slots' duties failed. */
-  private reportFetchedLate(epoch: number, duties: AttesterDuty[]): void {
-    const late = this.blind.takeFetched(epoch);
-    if (!late) return;
-    for (const d of duties) {
-      if (late.slots.has(d.slot))
-        this.o.onResult({
-          duty: "attester",
-          slot: d.slot,
-          pubkey: d.pubkey,
-          validatorIndex: d.validatorIndex,
-          stages: {},
-          ...late.outcome,
-        });
-    }
-  }
-
-  private async ensureDuties(epoch: number, refresh: boolean): Promise<void> {
-    if (this.fetchedEpochs.has(epoch) && !refresh) return;
-    if (this.indices.length === 0) return;
-    try {
-      const {dependentRoot, duties} = await this.o.beacon.attesterDuties(epoch, this.indices);
-      if (this.fetchedEpochs.get(epoch) === dependentRoot) return;
-      // First fetch, or the dependent root changed (a reorg moved the shuffling): replace the epoch's duties.
-      for (let s = epoch * SLOTS_PER_EPOCH; s < (epoch + 1) * SLOTS_PER_EPOCH; s++) this.duties.delete(s);
-      for (const d of duties) this.duties.set(d.slot, [...(this.duties.get(d.slot) ?? []), d]);
-      this.fetchedEpochs.set(epoch, dependentRoot);
-      this.reportFetchedLate(epoch, duties);
-    } catch (e) {
-      this.blind.fetchFailed(epoch, e);
-      this.o.logger.warn("attester duties not fetched", {epoch}, e);
     }
   }
 
@@ -179,15 +133,15 @@ export class AttesterService {
     return this.o.beacon.isElectra(slot) ? 0 : d.committeeIndex;
   }
 
-  private isValidValue(slot: number, value: Uint8Array): boolean {
+  protected isValidValue(slot: number, value: Uint8Array): boolean {
     const byCommittee = decodeAttestationValue(value);
     if (!byCommittee) return false;
-    const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
+    const epoch = this.clock.epochOf(slot);
     for (const [committee, data] of byCommittee) {
       if (data.slot !== slot || data.target.epoch !== epoch || data.source.epoch > data.target.epoch) return false;
       if (this.o.beacon.isElectra(slot) ? data.index !== 0 || committee !== 0 : data.index !== committee) return false;
     }
-    const ours = this.duties.get(slot);
+    const ours = this.duties.at(slot);
     if (ours && !ours.every((d) => byCommittee.has(this.committeeOf(slot, d)))) return false;
     // Source and target are the same for every honest beacon node within an epoch (the head may differ):
     // a proposal voting for other checkpoints comes from a lying or broken beacon node, and is refused.
@@ -205,14 +159,14 @@ export class AttesterService {
   }
 
   private async runSlot(slot: number): Promise<void> {
-    if (!this.fetchedEpochs.has(Math.floor(slot / SLOTS_PER_EPOCH))) {
+    if (this.validators.length === 0) return;
+    if (!this.duties.known(this.clock.epochOf(slot))) {
       // Duties unknown at the due time: whatever duty fell here ends in duty_fetch_failed, once it is known.
-      if (this.indices.length > 0) this.blind.mark(slot);
-      return;
+      return this.duties.ranBlind(slot);
     }
-    const duties = this.duties.get(slot);
+    const duties = this.duties.at(slot);
     if (!duties || duties.length === 0) return;
-    const due = this.o.beacon.clock.dueMs(DUTY_TYPES.attester.due, slot);
+    const due = this.dueMs(slot);
     const results = duties.map((d): DutyResult => ({
       duty: "attester",
       slot,
@@ -240,7 +194,7 @@ export class AttesterService {
     let decided: {value: Uint8Array; round: number};
     try {
       const deadline = this.timers.deadline(
-        this.o.beacon.clock.slotStartMs(slot + DUTY_TTL_SLOTS),
+        this.clock.slotStartMs(slot + DUTY_TTL_SLOTS),
         "no decision before the duty expired",
       );
       decided = await Promise.race([
@@ -251,7 +205,7 @@ export class AttesterService {
       return failWith(consensusFailure(this.o.driver, `attester/${slot}`, this.o.n, e));
     }
     const agreed = decodeAttestationValue(decided.value) as Map<number, phase0.AttestationData>;
-    this.o.onDecided?.(slot, agreed, duties);
+    this.o.decided.set("attester", slot, {byCommittee: agreed, duties});
     results.forEach((r) => ((r.stages.consensus = Date.now() - due), (r.round = decided.round)));
 
     const items = duties.map((d, k) => {
@@ -264,7 +218,7 @@ export class AttesterService {
         result: results[k] as DutyResult,
       };
     });
-    const deadline = this.timers.deadline(this.o.beacon.clock.slotStartMs(slot + DUTY_TTL_SLOTS), "the duty expired");
+    const deadline = this.timers.deadline(this.clock.slotStartMs(slot + DUTY_TTL_SLOTS), "the duty expired");
     const recovered = this.o.exchange.signAndExchangeAll(
       "attester",
       slot,
@@ -302,11 +256,11 @@ export class AttesterService {
         const why = refused.get(k);
         if (why)
           return this.o.onResult({...p.result, status: "failed", reason: "submit_failed", detail: errorMessage(why)});
-        const after = Date.now() - this.o.beacon.clock.dueMs(DUTY_TYPES.attester.due, p.duty.slot);
+        const after = Date.now() - this.dueMs(p.duty.slot);
         p.result.stages.submit = after;
         this.o.inclusion?.track(p.duty.slot, p.duty.validatorIndex, p.data.target);
         // Past the aggregators' fetch it will rarely be included: reported late.
-        const late = Date.now() > this.o.beacon.clock.dueMs(DUTY_TYPES.attester.lateAt, p.duty.slot);
+        const late = Date.now() > this.clock.dueMs(DUTY_TYPES.attester.lateAt, p.duty.slot);
         this.o.onResult({
           ...p.result,
           status: late ? "late" : "submitted",
@@ -321,7 +275,7 @@ export class AttesterService {
 
   private expire(beforeSlot: number): void {
     this.o.driver.prune(beforeSlot);
-    for (const s of this.duties.keys()) if (s < beforeSlot) this.duties.delete(s);
+    this.duties.prune(beforeSlot);
     for (const s of this.ownView.keys()) if (s < beforeSlot) this.ownView.delete(s);
   }
 }

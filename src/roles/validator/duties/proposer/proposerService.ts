@@ -1,20 +1,18 @@
-import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import {toHex} from "../../../../hotpath/bytes.js";
 import {errorMessage} from "../../../../util/errors.js";
 import type {Logger} from "../../../../util/logger.js";
 import type {BeaconNode, ProposerDuty} from "../../beacon/beaconNode.js";
-import type {InstanceFactory, QbftDriver} from "../../consensus/driver.js";
-import {qbftLeader} from "../../consensus/quorum.js";
+import type {QbftDriver} from "../../consensus/driver.js";
 import {DUTY_TYPES} from "../../dutyTypes.js";
 import {blockSigningRoot, randaoSigningRoot} from "../../signing/signingRoots.js";
 import {decodeBlockValue, encodeBlockValue} from "./blockValue.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
 import type {SignatureExchange} from "../../exchange/signatureExchange.js";
-import {DutyTimers, instanceSlot} from "../../schedule/dutyClock.js";
+import {EpochDuties} from "../../schedule/epochDuties.js";
+import {SlotDutyService} from "../../schedule/slotDutyService.js";
 import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "../../tracking/outcome.js";
-import {type ProposalRefusalReason, checkProposal} from "./proposalCheck.js";
-import {BlindSlots, UNKNOWN_VALIDATOR} from "../../tracking/dutyFetchFailures.js";
-import {roundDeadlines} from "../../schedule/roundTiming.js";
+import {type ProposalRefusal, type ProposalRefusalReason, checkProposal} from "./proposalCheck.js";
+import {UNKNOWN_VALIDATOR} from "../../tracking/dutyFetchFailures.js";
 
 /** The graffiti r3dv blocks carry, so a cluster's blocks are recognisable on explorers. */
 const GRAFFITI = "r3dv";
@@ -77,11 +75,8 @@ export interface ProposerServiceOptions {
  * on this node's head), slashing protection, the block threshold-signed and published. Proposals start at the
  * slot start; the whole duty must fit in the slot.
  */
-export class ProposerService {
-  private readonly duties = new Map<number, ProposerDuty>();
-  private readonly fetched = new Map<number, string>();
-  private readonly sharesByPubkey: Map<string, PublicShare>;
-  private readonly timers = new DutyTimers();
+export class ProposerService extends SlotDutyService {
+  private readonly duties: EpochDuties<ProposerDuty>;
   /**
    * Per slot, every head root this node's beacon node gave while the slot's consensus ran: its own block's
    * parent, plus the head read again after each refused parent. A proposal must build on one of them.
@@ -93,48 +88,58 @@ export class ProposerService {
   private readonly heads = new Map<number, Set<string>>();
   private readonly refusals = new Map<number, RefusedProposal[]>();
   private readonly headReads = new Set<number>();
-  private readonly blind = new BlindSlots("proposer");
   /** Randao reveals made in the slot before their proposal, by `${slot}/${pubkey}`. */
   private readonly randaos = new Map<string, {slot: number; reveal: Promise<Uint8Array>}>();
   /** When this node had its own block for a slot: its consensus rounds are counted from then at the earliest. */
   private readonly blockAt = new Map<number, number>();
 
   constructor(private readonly o: ProposerServiceOptions) {
-    this.sharesByPubkey = new Map(o.shares.map((s) => [s.pubkey, s]));
+    super({duty: "proposer", n: o.n, beacon: o.beacon, shares: o.shares});
+    this.duties = new EpochDuties({
+      duty: "proposer",
+      // Every validator's proposals of the epoch: only ours are kept.
+      fetch: async (epoch) => {
+        const {dependentRoot, duties} = await o.beacon.proposerDuties(epoch);
+        const ours = duties
+          .map((d) => ({...d, pubkey: d.pubkey.toLowerCase()}))
+          .filter((d) => this.sharesByPubkey.has(d.pubkey));
+        return {dependentRoot, duties: ours};
+      },
+      logger: o.logger,
+      onFetchedLate: (d, outcome) =>
+        o.onResult({
+          duty: "proposer",
+          slot: d.slot,
+          pubkey: d.pubkey,
+          validatorIndex: d.validatorIndex,
+          stages: {},
+          ...outcome,
+        }),
+    });
   }
 
-  instanceConfig(instance: string): ReturnType<InstanceFactory> {
-    const slot = instanceSlot("proposer", instance, this.o.beacon.clock.currentSlot());
-    if (slot === undefined) return undefined;
-    return {
-      slot,
-      leader: (round) => qbftLeader(slot, DUTY_TYPES.proposer.leaderIndex, round, this.o.n),
-      // Asked only once this node started the instance, that is once it has its block (QbftInstance).
-      roundDeadline: (round) =>
-        roundDeadlines(
-          Math.max(
-            this.o.beacon.clock.slotStartMs(slot) + this.o.beacon.clock.slotMs * PROPOSAL_ROUNDS_FROM_SLOT_FRACTION,
-            this.blockAt.get(slot) ?? 0,
-          ),
-          this.o.beacon.clock.slotMs,
-        )(round),
-      isValid: (value, from, round) => {
-        const p = decodeBlockValue(this.o.beacon.config, slot, value);
-        const duty = this.duties.get(slot);
-        if (p === null || p.block.slot !== slot || (duty && p.block.proposerIndex !== duty.validatorIndex))
-          return false;
-        const feeRecipient = duty && this.o.feeRecipients.get(duty.pubkey);
-        const heads = this.heads.get(slot);
-        // Proposals are judged after this node started the slot's instance with its own block (so with a duty
-        // and a head); a node that never started cannot judge, and only follows a quorum's decision.
-        if (!feeRecipient || !heads) return true;
-        const refusal = checkProposal(p.block, {feeRecipient, heads});
-        if (!refusal) return true;
-        this.refusedIn(slot).push({from, round, ...refusal});
-        if (refusal.reason === "wrong_parent") void this.rereadHead(slot);
-        return refusal;
-      },
-    };
+  /** Asked only once this node started the instance, that is once it has its block (QbftInstance). */
+  protected override roundsFromMs(slot: number): number {
+    return Math.max(
+      this.clock.slotStartMs(slot) + this.clock.slotMs * PROPOSAL_ROUNDS_FROM_SLOT_FRACTION,
+      this.blockAt.get(slot) ?? 0,
+    );
+  }
+
+  protected isValidValue(slot: number, value: Uint8Array, from: number, round: number): boolean | ProposalRefusal {
+    const p = decodeBlockValue(this.o.beacon.config, slot, value);
+    const duty = this.duties.at(slot)?.[0];
+    if (p === null || p.block.slot !== slot || (duty && p.block.proposerIndex !== duty.validatorIndex)) return false;
+    const feeRecipient = duty && this.o.feeRecipients.get(duty.pubkey);
+    const heads = this.heads.get(slot);
+    // Proposals are judged after this node started the slot's instance with its own block (so with a duty
+    // and a head); a node that never started cannot judge, and only follows a quorum's decision.
+    if (!feeRecipient || !heads) return true;
+    const refusal = checkProposal(p.block, {feeRecipient, heads});
+    if (!refusal) return true;
+    this.refusedIn(slot).push({from, round, ...refusal});
+    if (refusal.reason === "wrong_parent") void this.rereadHead(slot);
+    return refusal;
   }
 
   private refusedIn(slot: number): RefusedProposal[] {
@@ -157,36 +162,25 @@ export class ProposerService {
     }
   }
 
-  start(): void {
-    this.onSlot(this.o.beacon.clock.currentSlot());
-  }
-
-  stop(): void {
-    this.timers.stop();
-  }
-
-  private onSlot(slot: number): void {
-    this.timers.at(this.o.beacon.clock.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
-    const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
-    // Fetch at the epoch start and again mid-epoch: proposer duties depend on the previous epoch's last block.
-    const fetched = this.ensureDuties(epoch, slot % SLOTS_PER_EPOCH === 0);
+  protected slot(slot: number): void {
+    // Fetched at the epoch start and again mid-epoch: proposer duties depend on the previous epoch's last block.
     // The epoch-start refresh (reorg check) need not delay a proposal whose duty the slot before already knew:
     // were the proposer changed, our block's proposer index would fail the value check, and nothing is signed.
-    const known = this.fetched.has(epoch) ? Promise.resolve() : fetched;
-    void known.then(async () => {
+    void this.duties.forSlot(slot).then(async () => {
       // Slot 0 is the genesis block's: nobody proposes there.
       if (slot === 0) return;
-      if (!this.fetched.has(epoch)) return this.blind.mark(slot);
-      if (this.duties.has(slot)) await this.propose(slot, this.duties.get(slot) as ProposerDuty);
+      if (!this.duties.known(this.clock.epochOf(slot))) return this.duties.ranBlind(slot);
+      const duty = this.duties.at(slot)?.[0];
+      if (duty) await this.propose(slot, duty);
     });
     this.timers.at(
-      this.o.beacon.clock.slotStartMs(slot) + this.o.beacon.clock.slotMs * RANDAO_AHEAD_AT_SLOT_FRACTION,
+      this.clock.slotStartMs(slot) + this.clock.slotMs * RANDAO_AHEAD_AT_SLOT_FRACTION,
       () => void this.revealAhead(slot + 1),
     );
     // Two slots late, like the pruning below, so a slot whose fetch answered late is marked first.
-    this.reportUnfetched(Math.floor((slot - 2) / SLOTS_PER_EPOCH));
-    for (const m of [this.duties, this.heads, this.refusals, this.blockAt])
-      for (const s of m.keys()) if (s < slot - 2) m.delete(s);
+    this.reportUnfetched(this.clock.epochOf(slot - 2));
+    for (const m of [this.heads, this.refusals, this.blockAt]) for (const s of m.keys()) if (s < slot - 2) m.delete(s);
+    this.duties.prune(slot - 2);
     for (const [k, r] of this.randaos) if (r.slot < slot) this.randaos.delete(k);
     this.o.driver.prune(slot - 2);
     this.o.exchange.prune(slot - 2);
@@ -198,14 +192,13 @@ export class ProposerService {
    * reveal is then made there), so that failure is not the epoch's duty fetch failure.
    */
   private async revealAhead(slot: number): Promise<void> {
-    const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
-    if (!this.fetched.has(epoch)) await this.ensureDuties(epoch, false, true);
-    const duty = this.duties.get(slot);
+    await this.duties.ensure(this.clock.epochOf(slot), false, true);
+    const duty = this.duties.at(slot)?.[0];
     if (!duty || slot === 0 || this.timers.isStopped) return;
     const reveal = this.exchangeReveal(
       slot,
       this.sharesByPubkey.get(duty.pubkey) as PublicShare,
-      this.timers.deadline(this.o.beacon.clock.slotStartMs(slot + 1), "slot ended"),
+      this.timers.deadline(this.clock.slotStartMs(slot + 1), "slot ended"),
     );
     // Its failure is the proposal's to report (it asks again at its slot start).
     reveal.catch(() => undefined);
@@ -214,44 +207,8 @@ export class ProposerService {
 
   /** The proposal's randao reveal: this node's share signs the slot's epoch, and a threshold recovers it. */
   private exchangeReveal(slot: number, share: PublicShare, deadline: Promise<never>): Promise<Uint8Array> {
-    const message = randaoSigningRoot(this.o.beacon.config, Math.floor(slot / SLOTS_PER_EPOCH));
+    const message = randaoSigningRoot(this.o.beacon.config, this.clock.epochOf(slot));
     return this.o.exchange.signAndExchange("randao", slot, {share, message}, deadline);
-  }
-
-  private async ensureDuties(epoch: number, refresh: boolean, ahead = false): Promise<void> {
-    if (this.fetched.has(epoch) && !refresh) return;
-    try {
-      const {dependentRoot, duties} = await this.o.beacon.proposerDuties(epoch);
-      if (this.fetched.get(epoch) === dependentRoot) return;
-      for (let s = epoch * SLOTS_PER_EPOCH; s < (epoch + 1) * SLOTS_PER_EPOCH; s++) this.duties.delete(s);
-      for (const d of duties)
-        if (this.sharesByPubkey.has(d.pubkey.toLowerCase()))
-          this.duties.set(d.slot, {...d, pubkey: d.pubkey.toLowerCase()});
-      this.fetched.set(epoch, dependentRoot);
-      this.reportFetchedLate(epoch);
-    } catch (e) {
-      if (ahead) return this.o.logger.debug("next epoch's proposer duties not known yet", {epoch}, e);
-      this.blind.fetchFailed(epoch, e);
-      this.o.logger.warn("proposer duties not fetched", {epoch}, e);
-    }
-  }
-
-  /** The epoch's duties arrived after some of its slots came due without them: our proposals there failed. */
-  private reportFetchedLate(epoch: number): void {
-    const late = this.blind.takeFetched(epoch);
-    if (!late) return;
-    for (const slot of late.slots) {
-      const d = this.duties.get(slot);
-      if (d)
-        this.o.onResult({
-          duty: "proposer",
-          slot,
-          pubkey: d.pubkey,
-          validatorIndex: d.validatorIndex,
-          stages: {},
-          ...late.outcome,
-        });
-    }
   }
 
   /**
@@ -262,7 +219,7 @@ export class ProposerService {
    * counted once per epoch in the metrics and the report, and shown by `r3dv duty` for every blind slot.
    */
   private reportUnfetched(beforeEpoch: number): void {
-    for (const u of this.blind.takeUnfetched(beforeEpoch)) {
+    for (const u of this.duties.takeUnfetched(beforeEpoch)) {
       this.o.onResult({
         duty: "proposer",
         slot: u.window.from,

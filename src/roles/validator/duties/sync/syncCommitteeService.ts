@@ -3,6 +3,7 @@ import type {altair} from "@lodestar/types";
 import {errorMessage} from "../../../../util/errors.js";
 import type {Logger} from "../../../../util/logger.js";
 import type {BeaconNode} from "../../beacon/beaconNode.js";
+import type {DecidedValues} from "../../consensus/decidedValues.js";
 import type {QbftDriver} from "../../consensus/driver.js";
 import {DUTY_TYPES} from "../../dutyTypes.js";
 import {syncCommitteeMessageSigningRoot} from "../../signing/signingRoots.js";
@@ -37,6 +38,8 @@ export interface SyncServiceOptions {
   driver: QbftDriver;
   exchange: SignatureExchange;
   duties: SyncDuties;
+  /** Where the sync message duty puts the slot's agreed block root, and the contribution duty reads it. */
+  decided: DecidedValues;
   shares: PublicShare[];
   n: number;
   logger: Logger;
@@ -44,8 +47,6 @@ export interface SyncServiceOptions {
 
 export interface SyncCommitteeServiceOptions extends SyncServiceOptions {
   onResult(r: SyncMessageResult): void;
-  /** The slot's agreed block root, for the contributions that follow at 2/3 of the slot. */
-  onDecided?(slot: number, root: Uint8Array): void;
 }
 
 /**
@@ -151,7 +152,7 @@ export class SyncCommitteeService extends SlotDutyService {
       for (const m of members) result(m, {...outcome, stages});
       return;
     }
-    this.o.onDecided?.(slot, decided.value);
+    this.o.decided.set("sync_message", slot, decided.value);
     const signingRoot = syncCommitteeMessageSigningRoot(beacon.config, slot, decided.value);
     const recovered = this.o.exchange.signAndExchangeAll(
       "sync_message",

@@ -40,7 +40,6 @@ const CONTRIBUTION_SIZE = ssz.altair.SyncCommitteeContribution.fixedSize as numb
  * nodes' pools differ), threshold-signed as ContributionAndProofs and published.
  */
 export class SyncContributionService extends SlotDutyService {
-  private readonly roots = new Map<number, {promise: Promise<Uint8Array>; resolve: (root: Uint8Array) => void}>();
   private readonly publisher: SubmitBatcher<altair.SignedContributionAndProof>;
 
   constructor(private readonly o: SyncContributionServiceOptions) {
@@ -57,23 +56,7 @@ export class SyncContributionService extends SlotDutyService {
     return decodeContributions(value)?.every((c) => c.slot === slot) ?? false;
   }
 
-  /** The sync message service's decision for `slot`: the block root every contribution of the slot is over. */
-  onMessageDecided(slot: number, root: Uint8Array): void {
-    this.root(slot).resolve(root);
-  }
-
-  private root(slot: number): {promise: Promise<Uint8Array>; resolve: (root: Uint8Array) => void} {
-    let r = this.roots.get(slot);
-    if (!r) {
-      let resolve!: (root: Uint8Array) => void;
-      const promise = new Promise<Uint8Array>((res) => (resolve = res));
-      this.roots.set(slot, (r = {promise, resolve}));
-    }
-    return r;
-  }
-
   protected slot(slot: number): void {
-    for (const s of this.roots.keys()) if (s < slot - 2) this.roots.delete(s);
     if (!this.o.duties.active(slot)) return;
     void this.o.duties
       .ensure(Math.floor(slot / SLOTS_PER_EPOCH))
@@ -114,7 +97,7 @@ export class SyncContributionService extends SlotDutyService {
 
     let root: Uint8Array;
     try {
-      root = await Promise.race([this.root(slot).promise, deadline]);
+      root = await this.o.decided.await("sync_message", slot, deadline);
     } catch (e) {
       const outcome = consensusFailure(this.o.driver, `sync_message/${slot}`, this.o.n, e);
       for (const s of selected) result(s, {...outcome, detail: `no agreed sync message root: ${outcome.detail ?? ""}`});
