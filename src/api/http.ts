@@ -1,6 +1,13 @@
 import Fastify, {type FastifyInstance} from "fastify";
-import type {R3dvNode} from "../node/node.js";
+import type {Registry} from "prom-client";
 import type {Logger} from "../util/logger.js";
+
+/** All the HTTP API reads: metrics, readiness and status. It holds nothing that could change the node. */
+export interface HttpSource {
+  readonly metrics: {readonly register: Registry};
+  readiness(): Promise<{ready: boolean}>;
+  status(): Promise<object>;
+}
 
 /** Operator-facing HTTP: Prometheus metrics, liveness, readiness, status JSON. Read-only: nothing here changes the node. */
 export class HttpApi {
@@ -8,7 +15,7 @@ export class HttpApi {
   address: string | undefined;
 
   constructor(
-    node: R3dvNode,
+    node: HttpSource,
     private readonly logger: Logger,
   ) {
     this.app = Fastify({logger: false});

@@ -7,9 +7,9 @@ import type {PrivateKey} from "@libp2p/interface";
 import {createMetrics, type Metrics} from "../api/metrics.js";
 import {HttpApi} from "../api/http.js";
 import {IpcServer} from "../api/ipc.js";
-import {fromHex, toHex} from "../hotpath/bytes.js";
-import {CHUNK_KINDS, type ChunkKind, chunkId, decodeChunk, isChunkKind} from "../hotpath/chunk.js";
-import {CHUNK_ENTRY_TYPES, type Entry, jsonBody, parseJsonBody} from "../storage/entry.js";
+import {ipcMethods} from "./ipcMethods.js";
+import type {ChunkKind} from "../hotpath/chunk.js";
+import {jsonBody} from "../storage/entry.js";
 import {type AnyDutyResult, ValidatorRole} from "../roles/validator/validatorRole.js";
 import type {InclusionResult} from "../roles/validator/tracking/inclusionChecker.js";
 import {BlsPool} from "../workers/blsPool.js";
@@ -22,7 +22,6 @@ import type {Logger} from "../util/logger.js";
 import {LimiterPool} from "../workers/limiterPool.js";
 import {Beacon} from "./beacon.js";
 import type {SlotClock} from "../roles/validator/schedule/slotClock.js";
-import {buildDutyTrail, windowedResults} from "./dutyTrail.js";
 import {BeaconSet, type BeaconSetEvents} from "../roles/validator/beacon/beaconSet.js";
 import type {RunOptions} from "./config.js";
 import {type NodeStatus, type PeerStatus, buildStatus} from "./status.js";
@@ -34,9 +33,7 @@ const SYNC_CACHE_MS = 1000;
 /** Compaction check interval: cheap (one comparison) unless the budget is crossed. */
 const COMPACT_CHECK_MS = 5000;
 
-export type NodeErrorType =
-  | {code: "NODE_NOT_IN_LOCK"; nodeDir: string; peerId: string; lock: string}
-  | {code: "NODE_BAD_REQUEST"; reason: string};
+export type NodeErrorType = {code: "NODE_NOT_IN_LOCK"; nodeDir: string; peerId: string; lock: string};
 export class NodeError extends R3dvError<NodeErrorType> {}
 
 /** One cluster node: the DHT and store roles, the series, the HTTP API and the IPC socket, started and stopped together. */
@@ -217,7 +214,7 @@ export class R3dvNode {
     this.loopDelay.enable();
     this.running = true;
     // The socket first: a second node on the same data dir fails here, before it touches the network.
-    this.ipc = new IpcServer(this.opts.ipc, (method, params) => this.handleIpc(method, params), this.logger);
+    this.ipc = new IpcServer(this.opts.ipc, ipcMethods(this), this.logger);
     await this.ipc.start();
     await this.dht.start();
     await this.store.start();
@@ -299,6 +296,10 @@ export class R3dvNode {
     return this.clock?.currentSlot();
   }
 
+  slotStartMs(slot: number): number | undefined {
+    return this.clock?.slotStartMs(slot);
+  }
+
   async beaconSynced(): Promise<boolean> {
     if (Date.now() - this.synced.at > SYNC_CACHE_MS)
       this.synced = {value: await this.beacon.isSynced(), at: Date.now()};
@@ -349,104 +350,4 @@ export class R3dvNode {
   async publish(kind: ChunkKind, payload: Uint8Array, slot?: number): Promise<PublishResult> {
     return this.store.publish(kind, payload, slot);
   }
-
-  /** The IPC methods local tools call. Params come from a JSON line: every field is checked. */
-  private async handleIpc(method: string, params: Record<string, unknown>): Promise<unknown> {
-    switch (method) {
-      case "status":
-        return this.status();
-      case "peers":
-        return this.peers();
-      case "series": {
-        const n = Number(params.tail ?? 20);
-        if (!Number.isInteger(n) || n < 1 || n > 10_000)
-          throw badRequest(`tail must be an integer from 1 to 10000, got ${String(params.tail)}`);
-        const type = params.kind === undefined ? undefined : String(params.kind);
-        const entries = this.series.tail(n, type ? (e) => entryKind(e) === type || e.type === type : undefined);
-        const verify = params.verify ? await this.pool.verifyChain(this.series.dir) : undefined;
-        return {
-          lastSeq: this.series.lastSeq,
-          headHash: this.series.headHash,
-          entries: entries.map(describeEntry),
-          verify,
-        };
-      }
-      case "duty": {
-        const slot = Number(params.slot);
-        if (!Number.isSafeInteger(slot) || slot < 0)
-          throw badRequest(`slot must be a non-negative integer, got ${String(params.slot)}`);
-        const validator = params.validator === undefined ? undefined : Number(params.validator);
-        if (validator !== undefined && (!Number.isSafeInteger(validator) || validator < 0))
-          throw badRequest(`validator must be a non-negative integer, got ${String(params.validator)}`);
-        const slotStart = this.clock?.slotStartMs(slot);
-        const entries = [
-          ...windowedResults((s) => this.series.entriesBySlot(s), slot),
-          ...this.series.entriesBySlot(slot),
-        ].sort((a, b) => a.seq - b.seq);
-        return buildDutyTrail(entries, this.self, slot, slotStart, validator);
-      }
-      case "limiters": {
-        const window = Number(params.window ?? 100_000);
-        if (!Number.isInteger(window) || window < 1)
-          throw badRequest(`window must be a positive integer, got ${String(params.window)}`);
-        this.metrics.limiterAudits.inc({result: "run"});
-        return {...(await this.status()).limiters, window: await this.pool.window(this.series.dir, window)};
-      }
-      case "publish": {
-        const kind = String(params.kind ?? "probe");
-        if (!isChunkKind(kind)) throw badRequest(`unknown chunk kind ${kind}`);
-        const payload = Buffer.from(String(params.payload ?? ""), "utf8");
-        const slot = params.slot === undefined ? undefined : Number(params.slot);
-        if (slot !== undefined && (!Number.isSafeInteger(slot) || slot < 0))
-          throw badRequest(`slot must be a non-negative integer`);
-        return this.publish(kind, payload, slot);
-      }
-      case "has": {
-        const ids = Array.isArray(params.ids) ? params.ids.map(String) : [];
-        return ids.map((id) => {
-          try {
-            return this.series.hasChunk(fromHex(id, 32));
-          } catch {
-            throw badRequest(`ids must be 0x-prefixed 32-byte hex, got ${id.slice(0, 20)}`);
-          }
-        });
-      }
-      case "catchup":
-        return {added: await this.store.catchUps.run()};
-      default:
-        throw badRequest(
-          `unknown method ${method}; methods: status, peers, series, duty, limiters, publish, has, catchup`,
-        );
-    }
-  }
-}
-
-function badRequest(reason: string): NodeError {
-  return new NodeError({code: "NODE_BAD_REQUEST", reason}, reason);
-}
-
-function entryKind(e: Entry): string | undefined {
-  return CHUNK_ENTRY_TYPES.has(e.type) ? CHUNK_KINDS[e.body[2] as number] : undefined;
-}
-
-/** One entry as JSON for local tools: chunk entries decoded, others as their JSON body. */
-export function describeEntry(e: Entry): Record<string, unknown> {
-  const base = {seq: e.seq, type: e.type, t: new Date(e.t).toISOString(), prevHash: toHex(e.prevHash)};
-  if (CHUNK_ENTRY_TYPES.has(e.type)) {
-    const encoded = e.body.subarray(1);
-    const c = decodeChunk(encoded);
-    return {
-      ...base,
-      from: e.body[0],
-      chunk: {
-        id: toHex(chunkId(encoded)),
-        kind: c.kind,
-        slot: c.slot,
-        origin: c.origin,
-        seq: c.seq,
-        bytes: c.payload.length,
-      },
-    };
-  }
-  return {...base, body: parseJsonBody(e)};
 }

@@ -1,0 +1,117 @@
+import type {IpcHandler} from "../api/ipc.js";
+import {fromHex, toHex} from "../hotpath/bytes.js";
+import {CHUNK_KINDS, chunkId, decodeChunk, isChunkKind} from "../hotpath/chunk.js";
+import {CHUNK_ENTRY_TYPES, type Entry, parseJsonBody} from "../storage/entry.js";
+import {R3dvError} from "../util/errors.js";
+import {buildDutyTrail, windowedResults} from "./dutyTrail.js";
+import type {R3dvNode} from "./node.js";
+
+export type IpcRequestErrorType = {code: "NODE_BAD_REQUEST"; method: string; reason: string};
+/** A local tool's request the node cannot serve as asked: the message says which parameter and what it takes. */
+export class IpcRequestError extends R3dvError<IpcRequestErrorType> {}
+
+/** What the IPC methods read of the node: its series, its status and its store, nothing that signs. */
+export type IpcNode = Pick<
+  R3dvNode,
+  "self" | "series" | "pool" | "metrics" | "store" | "status" | "peers" | "publish"
+> & {
+  slotStartMs(slot: number): number | undefined;
+};
+
+const METHODS = ["status", "peers", "series", "duty", "limiters", "publish", "has", "catchup"] as const;
+
+/** The IPC methods local tools call (`r3dv status`, `series`, `duty`, ...). Params come from a JSON line: every field is checked. */
+export function ipcMethods(node: IpcNode): IpcHandler {
+  return async (method, params) => {
+    const bad = (reason: string) => new IpcRequestError({code: "NODE_BAD_REQUEST", method, reason}, reason);
+    switch (method as (typeof METHODS)[number]) {
+      case "status":
+        return node.status();
+      case "peers":
+        return node.peers();
+      case "series": {
+        const n = Number(params.tail ?? 20);
+        if (!Number.isInteger(n) || n < 1 || n > 10_000)
+          throw bad(`tail must be an integer from 1 to 10000, got ${String(params.tail)}`);
+        const type = params.kind === undefined ? undefined : String(params.kind);
+        const entries = node.series.tail(n, type ? (e) => entryKind(e) === type || e.type === type : undefined);
+        const verify = params.verify ? await node.pool.verifyChain(node.series.dir) : undefined;
+        return {
+          lastSeq: node.series.lastSeq,
+          headHash: node.series.headHash,
+          entries: entries.map(describeEntry),
+          verify,
+        };
+      }
+      case "duty": {
+        const slot = Number(params.slot);
+        if (!Number.isSafeInteger(slot) || slot < 0)
+          throw bad(`slot must be a non-negative integer, got ${String(params.slot)}`);
+        const validator = params.validator === undefined ? undefined : Number(params.validator);
+        if (validator !== undefined && (!Number.isSafeInteger(validator) || validator < 0))
+          throw bad(`validator must be a non-negative integer, got ${String(params.validator)}`);
+        const entries = [
+          ...windowedResults((s) => node.series.entriesBySlot(s), slot),
+          ...node.series.entriesBySlot(slot),
+        ].sort((a, b) => a.seq - b.seq);
+        return buildDutyTrail(entries, node.self, slot, node.slotStartMs(slot), validator);
+      }
+      case "limiters": {
+        const window = Number(params.window ?? 100_000);
+        if (!Number.isInteger(window) || window < 1)
+          throw bad(`window must be a positive integer, got ${String(params.window)}`);
+        node.metrics.limiterAudits.inc({result: "run"});
+        return {...(await node.status()).limiters, window: await node.pool.window(node.series.dir, window)};
+      }
+      case "publish": {
+        const kind = String(params.kind ?? "probe");
+        if (!isChunkKind(kind)) throw bad(`unknown chunk kind ${kind}`);
+        const payload = Buffer.from(String(params.payload ?? ""), "utf8");
+        const slot = params.slot === undefined ? undefined : Number(params.slot);
+        if (slot !== undefined && (!Number.isSafeInteger(slot) || slot < 0))
+          throw bad(`slot must be a non-negative integer`);
+        return node.publish(kind, payload, slot);
+      }
+      case "has": {
+        const ids = Array.isArray(params.ids) ? params.ids.map(String) : [];
+        return ids.map((id) => {
+          try {
+            return node.series.hasChunk(fromHex(id, 32));
+          } catch {
+            throw bad(`ids must be 0x-prefixed 32-byte hex, got ${id.slice(0, 20)}`);
+          }
+        });
+      }
+      case "catchup":
+        return {added: await node.store.catchUps.run()};
+      default:
+        throw bad(`unknown method ${method}; methods: ${METHODS.join(", ")}`);
+    }
+  };
+}
+
+function entryKind(e: Entry): string | undefined {
+  return CHUNK_ENTRY_TYPES.has(e.type) ? CHUNK_KINDS[e.body[2] as number] : undefined;
+}
+
+/** One entry as JSON for local tools: chunk entries decoded, others as their JSON body. */
+export function describeEntry(e: Entry): Record<string, unknown> {
+  const base = {seq: e.seq, type: e.type, t: new Date(e.t).toISOString(), prevHash: toHex(e.prevHash)};
+  if (CHUNK_ENTRY_TYPES.has(e.type)) {
+    const encoded = e.body.subarray(1);
+    const c = decodeChunk(encoded);
+    return {
+      ...base,
+      from: e.body[0],
+      chunk: {
+        id: toHex(chunkId(encoded)),
+        kind: c.kind,
+        slot: c.slot,
+        origin: c.origin,
+        seq: c.seq,
+        bytes: c.payload.length,
+      },
+    };
+  }
+  return {...base, body: parseJsonBody(e)};
+}
