@@ -8,7 +8,7 @@ import {createMetrics, type Metrics} from "../api/metrics.js";
 import {HttpApi} from "../api/http.js";
 import {IpcServer} from "../api/ipc.js";
 import {fromHex, toHex} from "../hotpath/bytes.js";
-import {CHUNK_KINDS, type ChunkKind, chunkId, decodeChunk, isChunkKind} from "../hotpath/chunk.js";
+import {type ChunkKind, chunkId, decodeChunk, isChunkKind, readStoredChunkHeader} from "../hotpath/chunk.js";
 import {CHUNK_ENTRY_TYPES, type Entry, jsonBody, parseJsonBody} from "../storage/entry.js";
 import {type AnyDutyResult, ValidatorRole} from "../roles/validator/validatorRole.js";
 import type {InclusionResult} from "../roles/validator/tracking/inclusionChecker.js";
@@ -426,7 +426,7 @@ function badRequest(reason: string): NodeError {
 }
 
 function entryKind(e: Entry): string | undefined {
-  return CHUNK_ENTRY_TYPES.has(e.type) ? CHUNK_KINDS[e.body[2] as number] : undefined;
+  return CHUNK_ENTRY_TYPES.has(e.type) ? readStoredChunkHeader(e.body.subarray(1)).kind : undefined;
 }
 
 /** One entry as JSON for local tools: chunk entries decoded, others as their JSON body. */
