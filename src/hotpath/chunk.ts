@@ -50,7 +50,9 @@ export class ChunkError extends R3dvError<ChunkErrorType> {}
  * and the header (kind, slot, origin) is readable at fixed offsets before anything is allocated.
  */
 export const CHUNK_VERSION = 1;
-const HEADER_LEN = 1 + 1 + 1 + 8 + 8 + 8 + 4;
+/** Where each header field starts (the layout above): the only place in the code that knows these offsets. */
+const AT = {version: 0, kind: 1, origin: 2, slot: 3, seq: 11, t: 19, payloadLength: 27} as const;
+const HEADER_LEN = AT.payloadLength + 4;
 /**
  * 1 MiB: a chunk carries one message (a block view, a consensus step, a partial signature: hundreds of
  * bytes); blocks themselves come from the beacon node, never through peers. Anything bigger is an attack.
@@ -97,13 +99,13 @@ function writeBody(c: Omit<Chunk, "sig">, out: Buffer): number {
   const kind = CHUNK_KINDS.indexOf(c.kind);
   if (kind < 0)
     throw new ChunkError({code: "CHUNK_BAD_FIELD", field: "kind", reason: `unknown kind ${String(c.kind)}`});
-  out[0] = CHUNK_VERSION;
-  out[1] = kind;
-  out[2] = c.origin;
-  out.writeBigUInt64BE(BigInt(c.slot), 3);
-  out.writeBigUInt64BE(BigInt(c.seq), 11);
-  out.writeBigUInt64BE(BigInt(c.t), 19);
-  out.writeUInt32BE(c.payload.length, 27);
+  out[AT.version] = CHUNK_VERSION;
+  out[AT.kind] = kind;
+  out[AT.origin] = c.origin;
+  out.writeBigUInt64BE(BigInt(c.slot), AT.slot);
+  out.writeBigUInt64BE(BigInt(c.seq), AT.seq);
+  out.writeBigUInt64BE(BigInt(c.t), AT.t);
+  out.writeUInt32BE(c.payload.length, AT.payloadLength);
   out.set(c.payload, HEADER_LEN);
   return HEADER_LEN + c.payload.length;
 }
@@ -134,41 +136,78 @@ export interface ChunkHeader {
   slot: number;
 }
 
+/** Every header field as its bytes say, unchecked: what the readers below check, each as much as it needs. */
+function rawHeader(b: Buffer) {
+  return {
+    version: b[AT.version] as number,
+    kindIndex: b[AT.kind] as number,
+    origin: b[AT.origin] as number,
+    slot: b.readBigUInt64BE(AT.slot),
+    seq: b.readBigUInt64BE(AT.seq),
+    t: b.readBigUInt64BE(AT.t),
+    payloadLength: b.readUInt32BE(AT.payloadLength),
+  };
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** The header without decoding the rest: what admission reads before it spends a signature check. */
 export function readChunkHeader(bytes: Uint8Array): ChunkHeader & {payloadLength: number} {
   if (bytes.length < HEADER_LEN)
     throw new ChunkError({code: "CHUNK_TRUNCATED", length: bytes.length, needed: HEADER_LEN});
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const kind = CHUNK_KINDS[b[1] as number];
-  if (kind === undefined) throw new ChunkError({code: "CHUNK_BAD_KIND", kind: b[1] as number});
-  const slot = b.readBigUInt64BE(3);
-  if (slot > BigInt(Number.MAX_SAFE_INTEGER))
+  const h = rawHeader(asBuffer(bytes));
+  const kind = CHUNK_KINDS[h.kindIndex];
+  if (kind === undefined) throw new ChunkError({code: "CHUNK_BAD_KIND", kind: h.kindIndex});
+  if (h.slot > BigInt(Number.MAX_SAFE_INTEGER))
     throw new ChunkError({code: "CHUNK_BAD_FIELD", field: "slot", reason: "exceeds 2^53"});
-  return {kind, origin: b[2] as number, slot: Number(slot), payloadLength: b.readUInt32BE(27)};
+  return {kind, origin: h.origin, slot: Number(h.slot), payloadLength: h.payloadLength};
+}
+
+/** The header of a chunk this node already holds; `kind` is undefined for a kind byte this version does not know. */
+export interface StoredChunkHeader {
+  kind: ChunkKind | undefined;
+  /** The kind's byte, as the series' slot index orders chunks. */
+  kindIndex: number;
+  origin: number;
+  slot: number;
+  seq: number;
+}
+
+/**
+ * The header of a chunk from this node's own series, read at its fixed offsets with no check beyond its length:
+ * every stored chunk was decoded (or encoded) on its way in, and the series' indexes and folds read it for every
+ * entry, where a full decode would check again what admission checked.
+ */
+export function readStoredChunkHeader(bytes: Uint8Array): StoredChunkHeader {
+  if (bytes.length < HEADER_LEN)
+    throw new ChunkError({code: "CHUNK_TRUNCATED", length: bytes.length, needed: HEADER_LEN});
+  const h = rawHeader(asBuffer(bytes));
+  return {
+    kind: CHUNK_KINDS[h.kindIndex],
+    kindIndex: h.kindIndex,
+    origin: h.origin,
+    slot: Number(h.slot),
+    seq: Number(h.seq),
+  };
 }
 
 export function decodeChunk(bytes: Uint8Array): Chunk {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const b = asBuffer(bytes);
   if (b.length < HEADER_LEN + 1)
     throw new ChunkError({code: "CHUNK_TRUNCATED", length: b.length, needed: HEADER_LEN + 1});
-  if (b[0] !== CHUNK_VERSION) throw new ChunkError({code: "CHUNK_BAD_VERSION", version: b[0] as number});
-  const kind = CHUNK_KINDS[b[1] as number];
-  if (kind === undefined) throw new ChunkError({code: "CHUNK_BAD_KIND", kind: b[1] as number});
-  const slot = b.readBigUInt64BE(3);
-  const seq = b.readBigUInt64BE(11);
-  const t = b.readBigUInt64BE(19);
-  for (const [field, v] of [
-    ["slot", slot],
-    ["seq", seq],
-    ["t", t],
-  ] as const) {
-    if (v > BigInt(Number.MAX_SAFE_INTEGER))
+  const h = rawHeader(b);
+  if (h.version !== CHUNK_VERSION) throw new ChunkError({code: "CHUNK_BAD_VERSION", version: h.version});
+  const kind = CHUNK_KINDS[h.kindIndex];
+  if (kind === undefined) throw new ChunkError({code: "CHUNK_BAD_KIND", kind: h.kindIndex});
+  for (const field of ["slot", "seq", "t"] as const) {
+    if (h[field] > BigInt(Number.MAX_SAFE_INTEGER))
       throw new ChunkError({code: "CHUNK_BAD_FIELD", field, reason: "exceeds 2^53"});
   }
-  const payloadLen = b.readUInt32BE(27);
-  if (payloadLen > MAX_PAYLOAD_BYTES)
-    throw new ChunkError({code: "CHUNK_BAD_FIELD", field: "payload", reason: `${payloadLen} bytes`});
-  const sigAt = HEADER_LEN + payloadLen;
+  if (h.payloadLength > MAX_PAYLOAD_BYTES)
+    throw new ChunkError({code: "CHUNK_BAD_FIELD", field: "payload", reason: `${h.payloadLength} bytes`});
+  const sigAt = HEADER_LEN + h.payloadLength;
   if (b.length < sigAt + 1) throw new ChunkError({code: "CHUNK_TRUNCATED", length: b.length, needed: sigAt + 1});
   const sigLen = b[sigAt] as number;
   const end = sigAt + 1 + sigLen;
@@ -176,10 +215,10 @@ export function decodeChunk(bytes: Uint8Array): Chunk {
   if (b.length > end) throw new ChunkError({code: "CHUNK_TRAILING_BYTES", extra: b.length - end});
   return {
     kind,
-    origin: b[2] as number,
-    slot: Number(slot),
-    seq: Number(seq),
-    t: Number(t),
+    origin: h.origin,
+    slot: Number(h.slot),
+    seq: Number(h.seq),
+    t: Number(h.t),
     payload: b.subarray(HEADER_LEN, sigAt),
     sig: b.subarray(sigAt + 1, end),
   };

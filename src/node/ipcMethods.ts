@@ -1,6 +1,6 @@
 import type {IpcHandler} from "../api/ipc.js";
 import {fromHex, toHex} from "../hotpath/bytes.js";
-import {CHUNK_KINDS, chunkId, decodeChunk, isChunkKind} from "../hotpath/chunk.js";
+import {chunkId, decodeChunk, isChunkKind, readStoredChunkHeader} from "../hotpath/chunk.js";
 import {CHUNK_ENTRY_TYPES, type Entry, parseJsonBody} from "../storage/entry.js";
 import {R3dvError} from "../util/errors.js";
 import {buildDutyTrail, windowedResults} from "./dutyTrail.js";
@@ -91,7 +91,7 @@ export function ipcMethods(node: IpcNode): IpcHandler {
 }
 
 function entryKind(e: Entry): string | undefined {
-  return CHUNK_ENTRY_TYPES.has(e.type) ? CHUNK_KINDS[e.body[2] as number] : undefined;
+  return CHUNK_ENTRY_TYPES.has(e.type) ? readStoredChunkHeader(e.body.subarray(1)).kind : undefined;
 }
 
 /** One entry as JSON for local tools: chunk entries decoded, others as their JSON body. */

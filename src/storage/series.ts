@@ -1,6 +1,6 @@
 import {mkdirSync} from "node:fs";
 import {type Database, type RootDatabase, open} from "lmdb";
-import {chunkId, decodeChunk} from "../hotpath/chunk.js";
+import {chunkId, readStoredChunkHeader} from "../hotpath/chunk.js";
 import {toHex} from "../hotpath/bytes.js";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import {
@@ -228,9 +228,9 @@ export class Series {
   private indexChunk(seq: number, body: Uint8Array): void {
     const encoded = body.subarray(1);
     const id = chunkId(encoded);
-    const b = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+    const h = readStoredChunkHeader(encoded);
     void this.ids.put(Buffer.from(id), seq);
-    void this.slots.put(slotKey(Number(b.readBigUInt64BE(3)), b[1] as number, id), seq);
+    void this.slots.put(slotKey(h.slot, h.kindIndex, id), seq);
   }
 
   hasChunk(id: Uint8Array): boolean {
@@ -325,9 +325,10 @@ export class Series {
         if (CHUNK_ENTRY_TYPES.has(e.type)) {
           const encoded = e.body.subarray(1);
           const id = chunkId(encoded);
-          const c = decodeChunk(encoded);
+          // The slot row's key read as indexChunk read it when it put the row.
+          const h = readStoredChunkHeader(encoded);
           void this.ids.remove(Buffer.from(id));
-          void this.slots.remove(slotKey(c.slot, encoded[1] as number, id));
+          void this.slots.remove(slotKey(h.slot, h.kindIndex, id));
         } else if (e.type === "duty_result" || e.type === "duty_inclusion") {
           const slot = parseJsonBody<{slot?: unknown}>(e).slot;
           if (typeof slot === "number") void this.slots.remove(typedSlotKey(slot, e.type, seq));

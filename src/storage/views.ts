@@ -1,4 +1,4 @@
-import {CHUNK_KINDS, type ChunkKind} from "../hotpath/chunk.js";
+import {type StoredChunkHeader, readStoredChunkHeader} from "../hotpath/chunk.js";
 import {type Entry, parseJsonBody} from "./entry.js";
 
 /** Chunks-per-slot keeps this many recent slots: two mainnet epochs, enough for the objective limiter's "recent" band. */
@@ -79,22 +79,9 @@ function peer(s: ViewState, index: number): PeerView {
   return p;
 }
 
-/** Chunk entries hold `from u8 | chunk`; the header fields sit at fixed offsets of the chunk encoding. */
-function chunkHeader(body: Uint8Array): {
-  from: number;
-  kind: ChunkKind | undefined;
-  origin: number;
-  slot: number;
-  seq: number;
-} {
-  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  return {
-    from: b[0] as number,
-    kind: CHUNK_KINDS[b[2] as number],
-    origin: b[3] as number,
-    slot: Number(b.readBigUInt64BE(4)),
-    seq: Number(b.readBigUInt64BE(12)),
-  };
+/** Chunk entries hold `from u8 | chunk`: the sender, then the chunk's header as chunk.ts reads it. */
+function chunkHeader(body: Uint8Array): StoredChunkHeader & {from: number} {
+  return {from: body[0] as number, ...readStoredChunkHeader(body.subarray(1))};
 }
 
 /**

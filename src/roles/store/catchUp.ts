@@ -1,6 +1,6 @@
 import type {ClusterPeer} from "../dht/dhtRole.js";
 import {CATCHUP_MAX_SLOTS, type FetchRequest} from "./fetchServer.js";
-import type {StoreRoleOptions} from "./storeRole.js";
+import type {StoreComponents} from "./components.js";
 
 /**
  * Provider lookups of a catch-up in flight at once: a 100-slot gap (CATCHUP_MAX_SLOTS) is looked up in a few
@@ -19,7 +19,7 @@ const CATCHUP_RETRY_MS = 2000;
 const CATCHUP_RETRY_MAX_MS = 60_000;
 
 /** The store's own options it needs, and the store's fetch. */
-export type CatchUpOptions = Pick<StoreRoleOptions, "lock" | "dht" | "series" | "currentSlot" | "logger"> & {
+export type CatchUpOptions = Pick<StoreComponents, "lock" | "dht" | "series" | "currentSlot" | "logger"> & {
   /** One peer's answer for a range, through the push path's admission; how many chunks were new. */
   fetchFrom(p: ClusterPeer, req: FetchRequest): Promise<number>;
 };

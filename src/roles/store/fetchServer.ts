@@ -2,7 +2,7 @@ import type {Stream} from "@libp2p/interface";
 import {z} from "zod";
 import type {Metrics} from "../../api/metrics.js";
 import {fromHex} from "../../hotpath/bytes.js";
-import {CHUNK_KINDS, type ChunkKind, DURABLE_KINDS} from "../../hotpath/chunk.js";
+import {CHUNK_KINDS, type ChunkKind, DURABLE_KINDS, readStoredChunkHeader} from "../../hotpath/chunk.js";
 import {FrameDecoder, frame} from "../../hotpath/frames.js";
 import type {Series} from "../../storage/series.js";
 import {R3dvError} from "../../util/errors.js";
@@ -68,7 +68,7 @@ export function* lookUp(series: Series, req: FetchRequest): Generator<Uint8Array
   let n = 0;
   for (let slot = from; slot <= to; slot++) {
     for (const c of series.chunksBySlot(slot, kind, FETCH_MAX_CHUNKS - n)) {
-      if (req.durableOnly && !DURABLE_KINDS.has(CHUNK_KINDS[c[1] as number] as ChunkKind)) continue;
+      if (req.durableOnly && !DURABLE_KINDS.has(readStoredChunkHeader(c).kind as ChunkKind)) continue;
       yield c;
       if (++n >= FETCH_MAX_CHUNKS) return;
     }

@@ -1,5 +1,6 @@
 import {MAX_PAYLOAD_BYTES} from "../../hotpath/chunk.js";
 import {TokenBucket} from "../../hotpath/tokenBucket.js";
+import type {ChunkSource} from "./components.js";
 
 /**
  * Per-peer chunk budget: 1000 chunks/s sustained, bursts of 250. A cluster's honest load is one eth_block,
@@ -55,5 +56,22 @@ export class PeerBudget {
     const chunkWait = c >= 1 ? 0 : ((1 - c) * 1000) / this.chunks.ratePerSec;
     const byteWait = b >= size ? 0 : ((size - b) * 1000) / this.bytes.ratePerSec;
     return Math.ceil(Math.max(chunkWait, byteWait));
+  }
+}
+
+/** Every peer's budgets, one per peer and source: catch-up pulls never spend the budget a peer's pushes for the current duty need. */
+export class PeerBudgets {
+  private readonly budgets = new Map<string, PeerBudget>();
+
+  constructor(private readonly chunksPerSec?: number) {}
+
+  of(peer: number, source: ChunkSource): PeerBudget {
+    const key = `${peer}/${source}`;
+    let b = this.budgets.get(key);
+    if (!b) {
+      b = new PeerBudget(Date.now(), this.chunksPerSec);
+      this.budgets.set(key, b);
+    }
+    return b;
   }
 }

@@ -4,8 +4,10 @@ import {FrameDecoder, frame} from "../../hotpath/frames.js";
 import {errorMessage} from "../../util/errors.js";
 import type {Logger} from "../../util/logger.js";
 import type {ClusterPeer} from "../dht/dhtRole.js";
+import type {Admission} from "./admission.js";
+import type {StoreComponents} from "./components.js";
 import type {BudgetRefusal} from "./peerBudget.js";
-import {type PushAnswer, decodePushRequest, encodePushAnswer} from "./pushWire.js";
+import {PUSH_PROTOCOL, type PushAnswer, decodePushRequest, encodePushAnswer} from "./pushWire.js";
 
 /** A push frame holds one chunk (at most 1 MiB of payload) plus its request id. */
 const MAX_PUSH_FRAME = (1 << 20) + 1024;
@@ -28,6 +30,28 @@ export interface PushServerOptions {
   refillMs(peer: number, size: number): number;
   metrics?: Metrics;
   logger: Logger;
+}
+
+/** The `/r3dv/push/1` handler: each member's push stream into admission, paced by the member's push budget. */
+export class PushServer {
+  constructor(
+    private readonly c: StoreComponents,
+    private readonly admission: Admission,
+  ) {}
+
+  async start(): Promise<void> {
+    const {dht, budgets, metrics, logger} = this.c;
+    await dht.libp2p.handle(PUSH_PROTOCOL, (stream, conn) => {
+      const peer = dht.byPeerId(conn.remotePeer.toString());
+      if (!peer) return stream.abort(new Error("not a cluster member"));
+      servePush(stream, peer, {
+        receive: (from, encoded, reply) => this.admission.receive(from, encoded, reply),
+        refillMs: (index, size) => budgets.of(index, "push").waitMs(size, Date.now()),
+        metrics,
+        logger,
+      });
+    });
+  }
 }
 
 /**

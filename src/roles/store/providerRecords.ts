@@ -1,0 +1,22 @@
+import type {DhtRole} from "../dht/dhtRole.js";
+import {CATCHUP_MAX_SLOTS} from "./fetchServer.js";
+
+/**
+ * One provider record per slot with durable chunks: "this node holds slot S" is what catch-up asks. Slots
+ * already announced are remembered for twice the catch-up window, so a slot's many chunks cost one record.
+ */
+export class ProviderRecords {
+  private readonly provided = new Set<number>();
+
+  constructor(
+    private readonly dht: DhtRole,
+    private readonly lockHash: string,
+  ) {}
+
+  announce(slot: number): void {
+    if (this.provided.has(slot)) return;
+    this.provided.add(slot);
+    if (this.provided.size > CATCHUP_MAX_SLOTS * 2) this.provided.delete(this.provided.values().next().value as number);
+    void this.dht.provide(this.lockHash, slot);
+  }
+}
