@@ -4,18 +4,18 @@ import {getJson} from "../roles/validator/beacon/beaconHttp.js";
 import type {BeaconEndpointStatus, BeaconSet} from "../roles/validator/beacon/beaconSet.js";
 import {genesisResponse} from "../roles/validator/beacon/specSchema.js";
 import {SlotClock} from "../roles/validator/schedule/slotClock.js";
-import {R3dvError, errorMessage} from "../util/errors.js";
+import {BeaconError} from "../roles/validator/beacon/errors.js";
+import {errorMessage} from "../util/errors.js";
 
-export type BeaconErrorType = {code: "BEACON_UNAVAILABLE"; urls: string[]; reason: string};
-export class BeaconError extends R3dvError<BeaconErrorType> {}
-
-/** Only the timing keys: the node runtime needs the slot clock before (and without) the validator's full config. */
+/**
+ * Only the timing keys: the node runtime needs the slot clock before (and without) the validator's full config.
+ * SlotClock.fromSpec says what it needs of them (a slot length one way or the other, the due times if given).
+ */
 const slotSpecResponse = z.object({
   data: z
     .object({
       SECONDS_PER_SLOT: z.string().optional(),
       SLOT_DURATION_MS: z.string().optional(),
-      SLOTS_PER_EPOCH: z.string(),
     })
     .passthrough(),
 });
@@ -59,7 +59,7 @@ export class Beacon {
       return SlotClock.fromSpec(genesis.data.genesis_time, spec.data);
     } catch (e) {
       throw new BeaconError(
-        {code: "BEACON_UNAVAILABLE", urls: this.urls, reason: errorMessage(e)},
+        {code: "BEACON_UNREACHABLE", urls: this.urls, reason: errorMessage(e)},
         `no beacon node answered genesis and spec (${this.urls.join(", ")}): ${errorMessage(e)}`,
       );
     }

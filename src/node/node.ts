@@ -8,10 +8,9 @@ import {createMetrics, type Metrics} from "../api/metrics.js";
 import {HttpApi} from "../api/http.js";
 import {IpcServer} from "../api/ipc.js";
 import {ipcMethods} from "./ipcMethods.js";
+import {beaconEvents, recordDuty, recordInclusion} from "./records.js";
 import type {ChunkKind} from "../hotpath/chunk.js";
-import {jsonBody} from "../storage/entry.js";
-import {type AnyDutyResult, ValidatorRole} from "../roles/validator/validatorRole.js";
-import type {InclusionResult} from "../roles/validator/tracking/inclusionChecker.js";
+import {ValidatorRole} from "../roles/validator/validatorRole.js";
 import {BlsPool} from "../workers/blsPool.js";
 import {storeTransport} from "./storeTransport.js";
 import {DhtRole, lockAddressToMultiaddr} from "../roles/dht/dhtRole.js";
@@ -22,7 +21,7 @@ import type {Logger} from "../util/logger.js";
 import {LimiterPool} from "../workers/limiterPool.js";
 import {Beacon} from "./beacon.js";
 import type {SlotClock} from "../roles/validator/schedule/slotClock.js";
-import {BeaconSet, type BeaconSetEvents} from "../roles/validator/beacon/beaconSet.js";
+import {BeaconSet} from "../roles/validator/beacon/beaconSet.js";
 import type {RunOptions} from "./config.js";
 import {type NodeStatus, type PeerStatus, buildStatus} from "./status.js";
 
@@ -72,7 +71,7 @@ export class R3dvNode {
     const me = lock.operators[self - 1];
     const listen = opts.p2pListen ?? lockAddressToMultiaddr(me?.address ?? "127.0.0.1:0").toString();
     this.dht = new DhtRole({lock, self, privateKey, listen, metrics, logger: logger.child({role: "dht"})});
-    this.beacon = new Beacon(new BeaconSet(opts.beaconNodes, this.beaconEvents()), lock.network);
+    this.beacon = new Beacon(new BeaconSet(opts.beaconNodes, beaconEvents(this)), lock.network);
     this.pool = new LimiterPool(opts.workers);
     this.store = new StoreRole({
       lock,
@@ -99,8 +98,8 @@ export class R3dvNode {
       transport: storeTransport(this.store, self, logger.child({role: "validator"})),
       pool: this.blsPool,
       logger: logger.child({role: "validator"}),
-      onResult: (r) => this.recordDuty(r),
-      onInclusion: (r) => this.recordInclusion(r),
+      onResult: (r) => recordDuty(r, this),
+      onInclusion: (r) => recordInclusion(r, this),
       onPreparation: (r) => this.metrics.proposerPreparations.inc({result: r.result}),
       onPartialsDropped: (reason, count) => this.metrics.partialSigsDropped.inc({reason}, count),
       qbftEvents: {
@@ -108,69 +107,6 @@ export class R3dvNode {
         onRejected: (_instance, _from, reason) => this.metrics.consensusRejected.inc({reason}),
       },
     });
-  }
-
-  /** Every duty outcome is a series entry (`r3dv series --kind duty_result`) and a metric. */
-  private recordDuty(r: AnyDutyResult): void {
-    this.metrics.dutyResults.inc({duty: r.duty, status: r.status, reason: r.reason ?? ""});
-    if ("stages" in r)
-      for (const [stage, ms] of Object.entries(r.stages))
-        if (typeof ms === "number") this.metrics.dutyStageSeconds.observe({duty: r.duty, stage}, ms / 1000);
-    void this.series
-      .append("duty_result", jsonBody(r), "batched", r.slot)
-      .catch((e: unknown) => this.logger.error("duty result not recorded", {duty: r.duty, slot: r.slot}, e));
-    if (r.status === "failed")
-      this.logger.warn("duty failed", {
-        duty: r.duty,
-        slot: r.slot,
-        validator: r.validatorIndex,
-        reason: r.reason,
-        detail: r.detail,
-      });
-  }
-
-  /** What the chain says about a submitted attestation: a series entry beside the duty's result, and metrics. */
-  private recordInclusion(r: InclusionResult): void {
-    const outcome = r.error ? "unknown" : !r.included ? "missed" : r.correctTarget ? "included" : "wrong_target";
-    this.metrics.inclusions.inc({outcome});
-    if (r.delay !== undefined) this.metrics.inclusionDelay.observe(r.delay);
-    void this.series
-      .append("duty_inclusion", jsonBody(r), "batched", r.slot)
-      .catch((e: unknown) => this.logger.error("inclusion not recorded", {slot: r.slot}, e));
-    if (outcome === "missed" || outcome === "wrong_target")
-      this.logger.warn("attestation not included as signed", {slot: r.slot, validator: r.validatorIndex, outcome});
-  }
-
-  /**
-   * Beacon node health is a metric per node, a log line and a series entry on each change; every request a
-   * metric. Failed requests log at debug: a benching says the same once, at warn.
-   */
-  private beaconEvents(): BeaconSetEvents {
-    return {
-      request: (beacon, kind, result, seconds, route, error) => {
-        this.metrics.beaconRequests.inc({beacon, kind, result});
-        this.metrics.beaconRequestSeconds.observe({beacon, kind}, seconds);
-        if (error) this.logger.debug("beacon node request failed", {beacon, kind, result, route}, error);
-      },
-      health: (status, previous) => {
-        this.metrics.beaconHealthy.set({beacon: status.url}, status.health === "healthy" ? 1 : 0);
-        if (status.health === "benched") {
-          this.metrics.beaconBenched.inc({beacon: status.url, reason: status.reason ?? ""});
-          this.logger.warn("beacon node benched", {
-            beacon: status.url,
-            reason: status.reason,
-            failures: status.failures,
-            retryInMs: status.retryInMs,
-            error: status.lastError,
-          });
-        } else {
-          this.logger.info("beacon node healthy", {beacon: status.url, previous, latencyMs: status.latencyMs});
-        }
-        void this.series
-          .append("beacon_health", jsonBody({...status, previous}), "batched")
-          .catch((e: unknown) => this.logger.error("beacon health not recorded", {beacon: status.url}, e));
-      },
-    };
   }
 
   /** Loads and checks everything a node needs, refusing (with what to do) a bad lock, node dir or data dir. */

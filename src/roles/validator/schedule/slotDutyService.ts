@@ -1,5 +1,8 @@
 import type {BeaconNode} from "../beacon/beaconNode.js";
-import type {InstanceFactory} from "../consensus/driver.js";
+import type {InstanceFactory, QbftDriver} from "../consensus/driver.js";
+import type {DecidedValues} from "../consensus/decidedValues.js";
+import type {SignatureExchange} from "../exchange/signatureExchange.js";
+import type {Logger} from "../../../util/logger.js";
 import {qbftLeader} from "../consensus/quorum.js";
 import type {ValueRefusal} from "../consensus/types.js";
 import {DUTY_TYPES, type DutyType} from "../dutyTypes.js";
@@ -7,6 +10,20 @@ import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import type {PublicShare} from "../signing/shareKeys.js";
 import {roundDeadlines} from "./roundTiming.js";
 import type {SlotClock} from "./slotClock.js";
+
+/** What every duty service is built with: the pipeline's shared steps and its validators' public shares. */
+export interface DutyServiceOptions {
+  beacon: BeaconNode;
+  driver: QbftDriver;
+  /** The partial signature exchange every duty shares: its limits hold for every duty type. */
+  exchange: SignatureExchange;
+  /** Where a slot's decisions wait for the duties that build on them. */
+  decided: DecidedValues;
+  shares: PublicShare[];
+  /** Operators in the cluster. */
+  n: number;
+  logger: Logger;
+}
 
 /**
  * What every duty service shares: its validators' shares, its timers, a per-slot loop from now on, and the
@@ -18,16 +35,19 @@ export abstract class SlotDutyService {
   protected readonly sharesByPubkey: Map<string, PublicShare>;
   protected readonly timers = new DutyTimers();
 
-  constructor(private readonly base: {duty: DutyType; n: number; beacon: BeaconNode; shares: PublicShare[]}) {
+  constructor(
+    private readonly duty: DutyType,
+    private readonly base: DutyServiceOptions,
+  ) {
     this.sharesByPubkey = new Map(base.shares.map((s) => [s.pubkey, s]));
   }
 
   instanceConfig(instance: string): ReturnType<InstanceFactory> {
-    const slot = instanceSlot(this.base.duty, instance, this.base.beacon.clock.currentSlot());
+    const slot = instanceSlot(this.duty, instance, this.base.beacon.clock.currentSlot());
     if (slot === undefined) return undefined;
     return {
       slot,
-      leader: (round) => qbftLeader(slot, DUTY_TYPES[this.base.duty].leaderIndex, round, this.base.n),
+      leader: (round) => qbftLeader(slot, DUTY_TYPES[this.duty].leaderIndex, round, this.base.n),
       // Read when a round is armed, not now: a duty's rounds may start from a time not known yet (roundsFromMs).
       roundDeadline: (round) => roundDeadlines(this.roundsFromMs(slot), this.base.beacon.clock.slotMs)(round),
       isValid: (value, from, round) => this.isValidValue(slot, value, from, round),
@@ -59,7 +79,7 @@ export abstract class SlotDutyService {
 
   /** When the duty's result is due in `slot` (its DUTY_TYPES row). */
   protected dueMs(slot: number): number {
-    return this.base.beacon.clock.dueMs(DUTY_TYPES[this.base.duty].due, slot);
+    return this.base.beacon.clock.dueMs(DUTY_TYPES[this.duty].due, slot);
   }
 
   /** At the start of `slot`: arm whatever the duty does in it. */

@@ -1,21 +1,14 @@
 import {isAggregatorFromCommitteeLength} from "@lodestar/state-transition";
-import type {Logger} from "../../../../util/logger.js";
-import type {AttesterDuty, BeaconNode} from "../../beacon/beaconNode.js";
+import type {AttesterDuty} from "../../beacon/beaconNode.js";
 import {selectionProofSigningRoot} from "../../signing/signingRoots.js";
 import {type DutyOutcome, exchangeFailure} from "../../tracking/outcome.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
-import type {SignatureExchange} from "../../exchange/signatureExchange.js";
+import type {DutyServiceOptions} from "../../schedule/slotDutyService.js";
 
 /** A duty's recovered selection proof and whether it makes the validator an aggregator, or why there is none. */
 export type Selection = {proof: Uint8Array; isAggregator: boolean} | {failure: DutyOutcome};
 
-export interface AggregatorSelectionsOptions {
-  beacon: BeaconNode;
-  exchange: SignatureExchange;
-  shares: PublicShare[];
-  n: number;
-  logger: Logger;
-}
+export type AggregatorSelectionsOptions = Pick<DutyServiceOptions, "beacon" | "exchange" | "shares" | "n" | "logger">;
 
 /**
  * Attestation aggregator selection, a slot ahead: the partial selection proofs of a slot's attester duties

@@ -1,13 +1,9 @@
 import {type Attestation, type phase0, ssz} from "@lodestar/types";
 import {errorMessage} from "../../../../util/errors.js";
-import type {Logger} from "../../../../util/logger.js";
 import type {AttesterDuty, BeaconNode} from "../../beacon/beaconNode.js";
-import type {QbftDriver} from "../../consensus/driver.js";
 import {aggregateAndProofSigningRoot} from "../../signing/signingRoots.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
-import type {SignatureExchange} from "../../exchange/signatureExchange.js";
-import {SlotDutyService} from "../../schedule/slotDutyService.js";
-import type {DecidedValues} from "../../consensus/decidedValues.js";
+import {type DutyServiceOptions, SlotDutyService} from "../../schedule/slotDutyService.js";
 import {type DutyOutcome, consensusFailure, exchangeFailure, poolReadFailure} from "../../tracking/outcome.js";
 import {poolReadOptions, readFromPool} from "../../beacon/poolRead.js";
 import {AggregatorSelections} from "./aggregatorSelections.js";
@@ -19,16 +15,8 @@ export interface AggregationResult extends DutyOutcome {
   validatorIndex: number;
 }
 
-export interface AggregatorServiceOptions {
-  beacon: BeaconNode;
-  driver: QbftDriver;
-  exchange: SignatureExchange;
-  shares: PublicShare[];
-  n: number;
-  logger: Logger;
+export interface AggregatorServiceOptions extends DutyServiceOptions {
   onResult(r: AggregationResult): void;
-  /** Where the attester duty's agreed attestation data appears: each slot's aggregation starts from it. */
-  decided: DecidedValues;
   /** A slot's attester duties once known: selection proofs and subscriptions are made a slot ahead. */
   dutiesAt?(slot: number): AttesterDuty[] | undefined;
 }
@@ -44,7 +32,7 @@ export class AggregatorService extends SlotDutyService {
   private readonly selections: AggregatorSelections;
 
   constructor(private readonly o: AggregatorServiceOptions) {
-    super({duty: "aggregator", n: o.n, beacon: o.beacon, shares: o.shares});
+    super("aggregator", o);
     this.selections = new AggregatorSelections(o);
   }
 

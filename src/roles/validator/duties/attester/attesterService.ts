@@ -1,16 +1,12 @@
 import {type phase0, ssz} from "@lodestar/types";
 import {errorMessage} from "../../../../util/errors.js";
-import type {Logger} from "../../../../util/logger.js";
-import type {AttesterDuty, BeaconNode, SignedAttestationInput} from "../../beacon/beaconNode.js";
-import type {QbftDriver} from "../../consensus/driver.js";
+import type {AttesterDuty, SignedAttestationInput} from "../../beacon/beaconNode.js";
 import {DUTY_TYPES} from "../../dutyTypes.js";
 import {attestationSigningRoot} from "../../signing/signingRoots.js";
 import {decodeAttestationValue, encodeAttestationValue} from "./attestationValue.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
-import type {DecidedValues} from "../../consensus/decidedValues.js";
 import {EpochDuties} from "../../schedule/epochDuties.js";
-import {SlotDutyService} from "../../schedule/slotDutyService.js";
-import type {SignatureExchange} from "../../exchange/signatureExchange.js";
+import {type DutyServiceOptions, SlotDutyService} from "../../schedule/slotDutyService.js";
 import type {InclusionChecker} from "../../tracking/inclusionChecker.js";
 import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "../../tracking/outcome.js";
 
@@ -35,19 +31,10 @@ interface Recovered {
   signature: Uint8Array;
 }
 
-export interface AttesterServiceOptions {
-  beacon: BeaconNode;
-  driver: QbftDriver;
-  /** The partial signature exchange every duty shares: its limits hold for attestations too. */
-  exchange: SignatureExchange;
-  shares: PublicShare[];
-  n: number;
-  logger: Logger;
+export interface AttesterServiceOptions extends DutyServiceOptions {
   onResult(result: DutyResult): void;
   /** Checks submitted attestations against the chain a few slots later. */
   inclusion?: InclusionChecker;
-  /** Where the slot's agreed attestation data goes, for the aggregation duty that follows at 2/3 of the slot. */
-  decided: DecidedValues;
 }
 
 /**
@@ -64,7 +51,7 @@ export class AttesterService extends SlotDutyService {
   private submitQueue: Recovered[] = [];
 
   constructor(private readonly o: AttesterServiceOptions) {
-    super({duty: "attester", n: o.n, beacon: o.beacon, shares: o.shares});
+    super("attester", o);
     this.duties = new EpochDuties({
       duty: "attester",
       fetch: (epoch) =>

@@ -1,15 +1,12 @@
 import {toHex} from "../../../../hotpath/bytes.js";
 import {errorMessage} from "../../../../util/errors.js";
-import type {Logger} from "../../../../util/logger.js";
-import type {BeaconNode, ProposerDuty} from "../../beacon/beaconNode.js";
-import type {QbftDriver} from "../../consensus/driver.js";
+import type {ProposerDuty} from "../../beacon/beaconNode.js";
 import {DUTY_TYPES} from "../../dutyTypes.js";
 import {blockSigningRoot, randaoSigningRoot} from "../../signing/signingRoots.js";
 import {decodeBlockValue, encodeBlockValue} from "./blockValue.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
-import type {SignatureExchange} from "../../exchange/signatureExchange.js";
 import {EpochDuties} from "../../schedule/epochDuties.js";
-import {SlotDutyService} from "../../schedule/slotDutyService.js";
+import {type DutyServiceOptions, SlotDutyService} from "../../schedule/slotDutyService.js";
 import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "../../tracking/outcome.js";
 import {type ProposalRefusal, type ProposalRefusalReason, checkProposal} from "./proposalCheck.js";
 import {UNKNOWN_VALIDATOR} from "../../tracking/dutyFetchFailures.js";
@@ -57,15 +54,9 @@ export interface RefusedProposal {
   detail: string;
 }
 
-export interface ProposerServiceOptions {
-  beacon: BeaconNode;
-  driver: QbftDriver;
-  exchange: SignatureExchange;
-  shares: PublicShare[];
+export interface ProposerServiceOptions extends DutyServiceOptions {
   /** The lock's fee recipient of each validator (public key to address, both lower-case hex). */
   feeRecipients: ReadonlyMap<string, string>;
-  n: number;
-  logger: Logger;
   onResult(r: ProposalResult): void;
 }
 
@@ -94,7 +85,7 @@ export class ProposerService extends SlotDutyService {
   private readonly blockAt = new Map<number, number>();
 
   constructor(private readonly o: ProposerServiceOptions) {
-    super({duty: "proposer", n: o.n, beacon: o.beacon, shares: o.shares});
+    super("proposer", o);
     this.duties = new EpochDuties({
       duty: "proposer",
       // Every validator's proposals of the epoch: only ours are kept.

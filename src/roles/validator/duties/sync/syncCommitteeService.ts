@@ -1,16 +1,11 @@
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import type {altair} from "@lodestar/types";
 import {errorMessage} from "../../../../util/errors.js";
-import type {Logger} from "../../../../util/logger.js";
-import type {BeaconNode} from "../../beacon/beaconNode.js";
-import type {DecidedValues} from "../../consensus/decidedValues.js";
-import type {QbftDriver} from "../../consensus/driver.js";
 import {DUTY_TYPES} from "../../dutyTypes.js";
 import {syncCommitteeMessageSigningRoot} from "../../signing/signingRoots.js";
 import {type DutyOutcome, consensusFailure, exchangeFailure} from "../../tracking/outcome.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
-import {SlotDutyService} from "../../schedule/slotDutyService.js";
-import type {SignatureExchange} from "../../exchange/signatureExchange.js";
+import {type DutyServiceOptions, SlotDutyService} from "../../schedule/slotDutyService.js";
 import {SubmitBatcher} from "../../beacon/submitBatcher.js";
 import type {SyncDuties} from "./syncDuties.js";
 
@@ -33,16 +28,9 @@ export interface SyncMessageResult extends DutyOutcome {
 }
 
 /** What both sync committee services need. */
-export interface SyncServiceOptions {
-  beacon: BeaconNode;
-  driver: QbftDriver;
-  exchange: SignatureExchange;
+export interface SyncServiceOptions extends DutyServiceOptions {
+  /** The cluster's sync committee seats, shared by the message and contribution duties. */
   duties: SyncDuties;
-  /** Where the sync message duty puts the slot's agreed block root, and the contribution duty reads it. */
-  decided: DecidedValues;
-  shares: PublicShare[];
-  n: number;
-  logger: Logger;
 }
 
 export interface SyncCommitteeServiceOptions extends SyncServiceOptions {
@@ -59,7 +47,7 @@ export class SyncCommitteeService extends SlotDutyService {
   private readonly submitter: SubmitBatcher<altair.SyncCommitteeMessage>;
 
   constructor(private readonly o: SyncCommitteeServiceOptions) {
-    super({duty: "sync_message", n: o.n, beacon: o.beacon, shares: o.shares});
+    super("sync_message", o);
     this.submitter = new SubmitBatcher((msgs) => o.beacon.submitSyncCommitteeMessages(msgs));
   }
 

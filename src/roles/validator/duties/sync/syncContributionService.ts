@@ -43,12 +43,7 @@ export class SyncContributionService extends SlotDutyService {
   private readonly publisher: SubmitBatcher<altair.SignedContributionAndProof>;
 
   constructor(private readonly o: SyncContributionServiceOptions) {
-    super({
-      duty: "sync_contribution",
-      n: o.n,
-      beacon: o.beacon,
-      shares: o.shares,
-    });
+    super("sync_contribution", o);
     this.publisher = new SubmitBatcher((signed) => o.beacon.publishContributions(signed));
   }
 

@@ -1,0 +1,77 @@
+import type {Metrics} from "../api/metrics.js";
+import type {AnyDutyResult} from "../roles/validator/validatorRole.js";
+import type {InclusionResult} from "../roles/validator/tracking/inclusionChecker.js";
+import type {BeaconSetEvents} from "../roles/validator/beacon/beaconSet.js";
+import {jsonBody} from "../storage/entry.js";
+import type {Series} from "../storage/series.js";
+import type {Logger} from "../util/logger.js";
+
+/** Where an outcome an operator wants to see goes: a metric, a series entry, and a log line when it is bad. */
+export interface RecordTarget {
+  readonly metrics: Metrics;
+  readonly series: Series;
+  readonly logger: Logger;
+}
+
+/** Every duty outcome is a series entry (`r3dv series --kind duty_result`) and a metric. */
+export function recordDuty(r: AnyDutyResult, {metrics, series, logger}: RecordTarget): void {
+  metrics.dutyResults.inc({duty: r.duty, status: r.status, reason: r.reason ?? ""});
+  if ("stages" in r)
+    for (const [stage, ms] of Object.entries(r.stages))
+      if (typeof ms === "number") metrics.dutyStageSeconds.observe({duty: r.duty, stage}, ms / 1000);
+  void series
+    .append("duty_result", jsonBody(r), "batched", r.slot)
+    .catch((e: unknown) => logger.error("duty result not recorded", {duty: r.duty, slot: r.slot}, e));
+  if (r.status === "failed")
+    logger.warn("duty failed", {
+      duty: r.duty,
+      slot: r.slot,
+      validator: r.validatorIndex,
+      reason: r.reason,
+      detail: r.detail,
+    });
+}
+
+/** What the chain says about a submitted attestation: a series entry beside the duty's result, and metrics. */
+export function recordInclusion(r: InclusionResult, {metrics, series, logger}: RecordTarget): void {
+  const outcome = r.error ? "unknown" : !r.included ? "missed" : r.correctTarget ? "included" : "wrong_target";
+  metrics.inclusions.inc({outcome});
+  if (r.delay !== undefined) metrics.inclusionDelay.observe(r.delay);
+  void series
+    .append("duty_inclusion", jsonBody(r), "batched", r.slot)
+    .catch((e: unknown) => logger.error("inclusion not recorded", {slot: r.slot}, e));
+  if (outcome === "missed" || outcome === "wrong_target")
+    logger.warn("attestation not included as signed", {slot: r.slot, validator: r.validatorIndex, outcome});
+}
+
+/**
+ * Beacon node health is a metric per node, a log line and a series entry on each change; every request a
+ * metric. Failed requests log at debug: a benching says the same once, at warn.
+ */
+export function beaconEvents({metrics, series, logger}: RecordTarget): BeaconSetEvents {
+  return {
+    request: (beacon, kind, result, seconds, route, error) => {
+      metrics.beaconRequests.inc({beacon, kind, result});
+      metrics.beaconRequestSeconds.observe({beacon, kind}, seconds);
+      if (error) logger.debug("beacon node request failed", {beacon, kind, result, route}, error);
+    },
+    health: (status, previous) => {
+      metrics.beaconHealthy.set({beacon: status.url}, status.health === "healthy" ? 1 : 0);
+      if (status.health === "benched") {
+        metrics.beaconBenched.inc({beacon: status.url, reason: status.reason ?? ""});
+        logger.warn("beacon node benched", {
+          beacon: status.url,
+          reason: status.reason,
+          failures: status.failures,
+          retryInMs: status.retryInMs,
+          error: status.lastError,
+        });
+      } else {
+        logger.info("beacon node healthy", {beacon: status.url, previous, latencyMs: status.latencyMs});
+      }
+      void series
+        .append("beacon_health", jsonBody({...status, previous}), "batched")
+        .catch((e: unknown) => logger.error("beacon health not recorded", {beacon: status.url}, e));
+    },
+  };
+}
