@@ -42,9 +42,10 @@ export interface FakeBeacon {
 
 /**
  * A Beacon-API-shaped HTTP server answering only what the node runtime reads (node/syncing, beacon/genesis,
- * config/spec), with genesis set so that "now" is `slot` slots after it. Only the node bench (bench/nodeSuite.ts)
- * still uses it; the tests run the embedded devnet. Its spec has no PRESET_BASE, so a node's validator half never
- * starts (it retries): what runs against it is the network and store half alone.
+ * config/spec), with genesis set so that "now" is `slot` slots after it. Only the flood bench (bench/floodSuite.ts)
+ * uses it, because it measures the push path alone: its spec has no PRESET_BASE, so a node's validator half never
+ * starts (it retries), and no duty's CPU is charged to the chunk latency it measures. Every test and the node bench
+ * run the embedded devnet.
  */
 export async function fakeBeacon(
   opts: {secondsPerSlot?: number; slotsPerEpoch?: number; slot?: number} = {},

@@ -3,6 +3,8 @@ import type {InstanceFactory, QbftDriver} from "../consensus/driver.js";
 import type {DecidedValues} from "../consensus/decidedValues.js";
 import type {SignatureExchange} from "../exchange/signatureExchange.js";
 import type {Logger} from "../../../util/logger.js";
+import {instanceId} from "../consensus/instanceId.js";
+import {type DutyOutcome, consensusFailure} from "../tracking/outcome.js";
 import {qbftLeader} from "../consensus/quorum.js";
 import type {ValueRefusal} from "../consensus/types.js";
 import {DUTY_TYPES, type DutyType} from "../dutyTypes.js";
@@ -10,6 +12,9 @@ import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import type {PublicShare} from "../signing/shareKeys.js";
 import {roundDeadlines} from "./roundTiming.js";
 import type {SlotClock} from "./slotClock.js";
+
+/** A decided value and the round it was decided in, or why there is none. */
+export type Decision = {value: Uint8Array; round: number; failure?: undefined} | {failure: DutyOutcome};
 
 /** What every duty service is built with: the pipeline's shared steps and its validators' public shares. */
 export interface DutyServiceOptions {
@@ -80,6 +85,19 @@ export abstract class SlotDutyService {
   /** When the duty's result is due in `slot` (its DUTY_TYPES row). */
   protected dueMs(slot: number): number {
     return this.base.beacon.clock.dueMs(DUTY_TYPES[this.duty].due, slot);
+  }
+
+  /**
+   * The cluster's decision on this duty's value at `slot` (its QBFT instance), or, when none came by `deadline`,
+   * the outcome that ends the duties waiting on it: no_quorum naming the silent nodes, or consensus_timeout.
+   */
+  protected async decide(slot: number, value: Uint8Array, deadline: Promise<never>): Promise<Decision> {
+    const instance = instanceId(this.duty, slot);
+    try {
+      return await Promise.race([this.base.driver.run(instance, value), deadline]);
+    } catch (e) {
+      return {failure: consensusFailure(this.base.driver, instance, this.base.n, e)};
+    }
   }
 
   /** At the start of `slot`: arm whatever the duty does in it. */

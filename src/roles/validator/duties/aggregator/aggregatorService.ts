@@ -4,7 +4,7 @@ import type {AttesterDuty, BeaconNode} from "../../beacon/beaconNode.js";
 import {aggregateAndProofSigningRoot} from "../../signing/signingRoots.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
 import {type DutyServiceOptions, SlotDutyService} from "../../schedule/slotDutyService.js";
-import {type DutyOutcome, consensusFailure, exchangeFailure, poolReadFailure} from "../../tracking/outcome.js";
+import {type DutyOutcome, exchangeFailure, poolReadFailure} from "../../tracking/outcome.js";
 import {poolReadOptions, readFromPool} from "../../beacon/poolRead.js";
 import {AggregatorSelections} from "./aggregatorSelections.js";
 
@@ -110,18 +110,12 @@ export class AggregatorService extends SlotDutyService {
       for (const s of selected) result(s.duty, {status: "failed", reason: poolReadFailure(e), detail: errorMessage(e)});
       return;
     }
-    let agreed: [number, Attestation][];
-    try {
-      const decided = await Promise.race([
-        this.o.driver.run(`aggregator/${slot}`, encodeAggregates(beacon, slot, aggregates)),
-        deadline,
-      ]);
-      agreed = decodeAggregatesFor(beacon, slot, decided.value) ?? [];
-    } catch (e) {
-      const outcome = consensusFailure(this.o.driver, `aggregator/${slot}`, this.o.n, e);
-      for (const s of selected) result(s.duty, outcome);
+    const decided = await this.decide(slot, encodeAggregates(beacon, slot, aggregates), deadline);
+    if (decided.failure) {
+      for (const s of selected) result(s.duty, decided.failure);
       return;
     }
+    const agreed = decodeAggregatesFor(beacon, slot, decided.value) ?? [];
     const byCommitteeAgreed = new Map(agreed);
     const signed: {message: unknown; signature: Uint8Array}[] = [];
     const published: AttesterDuty[] = [];

@@ -5,10 +5,11 @@ import {DUTY_TYPES} from "../../dutyTypes.js";
 import {attestationSigningRoot} from "../../signing/signingRoots.js";
 import {decodeAttestationValue, encodeAttestationValue} from "./attestationValue.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
+import {SubmitBatcher} from "../../beacon/submitBatcher.js";
 import {EpochDuties} from "../../schedule/epochDuties.js";
 import {type DutyServiceOptions, SlotDutyService} from "../../schedule/slotDutyService.js";
 import type {InclusionChecker} from "../../tracking/inclusionChecker.js";
-import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "../../tracking/outcome.js";
+import {type DutyOutcome, type FailureReason, exchangeFailure} from "../../tracking/outcome.js";
 
 /** A duty still unfinished this many slots after its own is reported failed and forgotten. */
 const DUTY_TTL_SLOTS = 2;
@@ -21,14 +22,6 @@ export interface DutyResult extends DutyOutcome {
   /** ms from the attestation due time to the end of each stage reached. */
   stages: {fetch?: number; consensus?: number; sign?: number; recover?: number; submit?: number};
   round?: number;
-}
-
-/** A recovered attestation waiting for its batch to be submitted. */
-interface Recovered {
-  duty: AttesterDuty;
-  data: phase0.AttestationData;
-  result: DutyResult;
-  signature: Uint8Array;
 }
 
 export interface AttesterServiceOptions extends DutyServiceOptions {
@@ -48,10 +41,12 @@ export class AttesterService extends SlotDutyService {
   private readonly ownView = new Map<number, Map<number, phase0.AttestationData>>();
   /** This node's validators known to the beacon node, [pubkey, index]: the ones that have attester duties. */
   private validators: [string, number][] = [];
-  private submitQueue: Recovered[] = [];
+  /** Every attestation recovered in the same tick goes to the beacon nodes in one request. */
+  private readonly submitter: SubmitBatcher<SignedAttestationInput>;
 
   constructor(private readonly o: AttesterServiceOptions) {
     super("attester", o);
+    this.submitter = new SubmitBatcher((atts) => o.beacon.submitAttestations(atts));
     this.duties = new EpochDuties({
       duty: "attester",
       fetch: (epoch) =>
@@ -178,19 +173,12 @@ export class AttesterService extends SlotDutyService {
     }
     results.forEach((r) => (r.stages.fetch = Date.now() - due));
     this.ownView.set(slot, byCommittee);
-    let decided: {value: Uint8Array; round: number};
-    try {
-      const deadline = this.timers.deadline(
-        this.clock.slotStartMs(slot + DUTY_TTL_SLOTS),
-        "no decision before the duty expired",
-      );
-      decided = await Promise.race([
-        this.o.driver.run(`attester/${slot}`, encodeAttestationValue(byCommittee)),
-        deadline,
-      ]);
-    } catch (e) {
-      return failWith(consensusFailure(this.o.driver, `attester/${slot}`, this.o.n, e));
-    }
+    const expired = this.timers.deadline(
+      this.clock.slotStartMs(slot + DUTY_TTL_SLOTS),
+      "no decision before the duty expired",
+    );
+    const decided = await this.decide(slot, encodeAttestationValue(byCommittee), expired);
+    if (decided.failure) return failWith(decided.failure);
     const agreed = decodeAttestationValue(decided.value) as Map<number, phase0.AttestationData>;
     this.o.decided.set("attester", slot, {byCommittee: agreed, duties});
     results.forEach((r) => ((r.stages.consensus = Date.now() - due), (r.round = decided.round)));
@@ -217,47 +205,40 @@ export class AttesterService extends SlotDutyService {
       })),
       deadline,
     );
-    items.forEach((i, k) => {
-      (recovered[k] as Promise<Uint8Array>).then(
-        (signature) => {
-          i.result.stages.recover = Date.now() - due;
-          const invalid = this.o.exchange.invalidPartials("attester", slot, i.d.pubkey, i.root);
-          if (invalid.length > 0) i.result.invalidPartials = invalid;
-          this.submitQueue.push({duty: i.d, data: i.data, result: i.result, signature});
-          if (this.submitQueue.length === 1) setImmediate(() => void this.flushSubmissions());
-        },
-        (e: unknown) => this.o.onResult({...i.result, ...exchangeFailure(this.o.n, e, "attestation signature")}),
-      );
-    });
+    items.forEach((i, k) => void this.submit(slot, i, recovered[k] as Promise<Uint8Array>));
   }
 
-  /** Submits every attestation recovered in the same tick in one request. */
-  private async flushSubmissions(): Promise<void> {
-    const batch = this.submitQueue;
-    this.submitQueue = [];
-    if (batch.length === 0) return;
-    const atts: SignedAttestationInput[] = batch.map((p) => ({...p.duty, data: p.data, signature: p.signature}));
+  /** One attestation, once recovered, into the slot's batch for the beacon nodes: submitted, late, or why not. */
+  private async submit(
+    slot: number,
+    i: {d: AttesterDuty; data: phase0.AttestationData; root: Uint8Array; result: DutyResult},
+    recovered: Promise<Uint8Array>,
+  ): Promise<void> {
+    const due = this.dueMs(slot);
+    let signature: Uint8Array;
     try {
-      const refused = await this.o.beacon.submitAttestations(atts);
-      batch.forEach((p, k) => {
-        const why = refused.get(k);
-        if (why)
-          return this.o.onResult({...p.result, status: "failed", reason: "submit_failed", detail: errorMessage(why)});
-        const after = Date.now() - this.dueMs(p.duty.slot);
-        p.result.stages.submit = after;
-        this.o.inclusion?.track(p.duty.slot, p.duty.validatorIndex, p.data.target);
-        // Past the aggregators' fetch it will rarely be included: reported late.
-        const late = Date.now() > this.clock.dueMs(DUTY_TYPES.attester.lateAt, p.duty.slot);
-        this.o.onResult({
-          ...p.result,
-          status: late ? "late" : "submitted",
-          ...(late ? {detail: `submitted ${after} ms after the due time, after the aggregators fetched`} : {}),
-        });
-      });
+      signature = await recovered;
     } catch (e) {
-      for (const p of batch)
-        this.o.onResult({...p.result, status: "failed", reason: "submit_failed", detail: errorMessage(e)});
+      return this.o.onResult({...i.result, ...exchangeFailure(this.o.n, e, "attestation signature")});
     }
+    i.result.stages.recover = Date.now() - due;
+    const invalid = this.o.exchange.invalidPartials("attester", slot, i.d.pubkey, i.root);
+    if (invalid.length > 0) i.result.invalidPartials = invalid;
+    try {
+      await this.submitter.add({...i.d, data: i.data, signature});
+    } catch (e) {
+      return this.o.onResult({...i.result, status: "failed", reason: "submit_failed", detail: errorMessage(e)});
+    }
+    const after = Date.now() - due;
+    i.result.stages.submit = after;
+    this.o.inclusion?.track(slot, i.d.validatorIndex, i.data.target);
+    // Past the aggregators' fetch it will rarely be included: reported late.
+    const late = Date.now() > this.clock.dueMs(DUTY_TYPES.attester.lateAt, slot);
+    this.o.onResult({
+      ...i.result,
+      status: late ? "late" : "submitted",
+      ...(late ? {detail: `submitted ${after} ms after the due time, after the aggregators fetched`} : {}),
+    });
   }
 
   private expire(beforeSlot: number): void {

@@ -7,7 +7,7 @@ import {decodeBlockValue, encodeBlockValue} from "./blockValue.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
 import {EpochDuties} from "../../schedule/epochDuties.js";
 import {type DutyServiceOptions, SlotDutyService} from "../../schedule/slotDutyService.js";
-import {type DutyOutcome, type FailureReason, consensusFailure, exchangeFailure} from "../../tracking/outcome.js";
+import {type DutyOutcome, type FailureReason, exchangeFailure} from "../../tracking/outcome.js";
 import {type ProposalRefusal, type ProposalRefusalReason, checkProposal} from "./proposalCheck.js";
 import {UNKNOWN_VALIDATOR} from "../../tracking/dutyFetchFailures.js";
 
@@ -256,17 +256,10 @@ export class ProposerService extends SlotDutyService {
       return fail("beacon_unavailable", e);
     }
     this.heads.set(slot, new Set([toHex(mine.block.parentRoot).toLowerCase()]));
-    let decided;
-    try {
-      decided = await Promise.race([
-        this.o.driver.run(`proposer/${slot}`, encodeBlockValue(beacon.config, mine)),
-        deadline,
-      ]);
-      result.stages.consensus = Date.now() - start;
-      result.round = decided.round;
-    } catch (e) {
-      return report(consensusFailure(this.o.driver, `proposer/${slot}`, this.o.n, e));
-    }
+    const decided = await this.decide(slot, encodeBlockValue(beacon.config, mine), deadline);
+    if (decided.failure) return report(decided.failure);
+    result.stages.consensus = Date.now() - start;
+    result.round = decided.round;
     const block = decodeBlockValue(beacon.config, slot, decided.value);
     // Unreachable for honest nodes (validity is checked before deciding); a bug, not a peer, if it happens.
     if (!block) return fail("consensus_timeout", new Error("decided value is not a block"));

@@ -3,7 +3,7 @@ import type {altair} from "@lodestar/types";
 import {errorMessage} from "../../../../util/errors.js";
 import {DUTY_TYPES} from "../../dutyTypes.js";
 import {syncCommitteeMessageSigningRoot} from "../../signing/signingRoots.js";
-import {type DutyOutcome, consensusFailure, exchangeFailure} from "../../tracking/outcome.js";
+import {type DutyOutcome, exchangeFailure} from "../../tracking/outcome.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
 import {type DutyServiceOptions, SlotDutyService} from "../../schedule/slotDutyService.js";
 import {SubmitBatcher} from "../../beacon/submitBatcher.js";
@@ -130,16 +130,12 @@ export class SyncCommitteeService extends SlotDutyService {
       return;
     }
     const deadline = this.timers.deadline(beacon.clock.slotStartMs(slot + 1), "slot ended");
-    const instance = `sync_message/${slot}`;
-    let decided: {value: Uint8Array; round: number};
-    try {
-      decided = await Promise.race([this.o.driver.run(instance, root), deadline]);
-      stages.consensus = Date.now() - due;
-    } catch (e) {
-      const outcome = consensusFailure(this.o.driver, instance, this.o.n, e);
-      for (const m of members) result(m, {...outcome, stages});
+    const decided = await this.decide(slot, root, deadline);
+    if (decided.failure) {
+      for (const m of members) result(m, {...decided.failure, stages});
       return;
     }
+    stages.consensus = Date.now() - due;
     this.o.decided.set("sync_message", slot, decided.value);
     const signingRoot = syncCommitteeMessageSigningRoot(beacon.config, slot, decided.value);
     const recovered = this.o.exchange.signAndExchangeAll(

@@ -1,6 +1,7 @@
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import {isSyncCommitteeAggregator} from "@lodestar/state-transition";
 import {type altair, ssz} from "@lodestar/types";
+import {instanceId} from "../../consensus/instanceId.js";
 import {errorMessage} from "../../../../util/errors.js";
 import {contributionAndProofSigningRoot, syncSelectionProofSigningRoot} from "../../signing/signingRoots.js";
 import {type DutyOutcome, consensusFailure, exchangeFailure, poolReadFailure} from "../../tracking/outcome.js";
@@ -94,7 +95,7 @@ export class SyncContributionService extends SlotDutyService {
     try {
       root = await this.o.decided.await("sync_message", slot, deadline);
     } catch (e) {
-      const outcome = consensusFailure(this.o.driver, `sync_message/${slot}`, this.o.n, e);
+      const outcome = consensusFailure(this.o.driver, instanceId("sync_message", slot), this.o.n, e);
       for (const s of selected) result(s, {...outcome, detail: `no agreed sync message root: ${outcome.detail ?? ""}`});
       return;
     }
@@ -113,16 +114,12 @@ export class SyncContributionService extends SlotDutyService {
         result(s, {status: "failed", reason: poolReadFailure(reason), detail: errorMessage(reason)});
       return;
     }
-    const instance = `sync_contribution/${slot}`;
-    let agreed: Map<number, altair.SyncCommitteeContribution>;
-    try {
-      const decided = await Promise.race([this.o.driver.run(instance, encodeContributions(mine)), deadline]);
-      agreed = new Map((decodeContributions(decided.value) ?? []).map((c) => [c.subcommitteeIndex, c]));
-    } catch (e) {
-      const outcome = consensusFailure(this.o.driver, instance, this.o.n, e);
-      for (const s of selected) result(s, outcome);
+    const decided = await this.decide(slot, encodeContributions(mine), deadline);
+    if (decided.failure) {
+      for (const s of selected) result(s, decided.failure);
       return;
     }
+    const agreed = new Map((decodeContributions(decided.value) ?? []).map((c) => [c.subcommitteeIndex, c]));
 
     const toSign = selected.flatMap((s) => {
       const contribution = agreed.get(s.subcommitteeIndex);
