@@ -1,11 +1,9 @@
 import {type ApiClient, getClient} from "@lodestar/api";
-import {type BeaconConfig, chainConfigFromJson, createBeaconConfig, createChainForkConfig} from "@lodestar/config";
-import {mainnetChainConfig, minimalChainConfig} from "@lodestar/config/configs";
-import {ACTIVE_PRESET, ForkSeq} from "@lodestar/params";
+import type {BeaconConfig} from "@lodestar/config";
+import {ForkSeq} from "@lodestar/params";
 import {createHash} from "node:crypto";
 import {
   type Attestation,
-  type BeaconBlock,
   type Epoch,
   type Slot,
   type altair,
@@ -35,49 +33,27 @@ import {
   versionedData,
   versionedList,
 } from "./dutySchema.js";
-import {genesisResponse, specResponse, syncingResponse, validatorsResponse} from "./specSchema.js";
-import {SlotClock} from "../schedule/slotClock.js";
+import {syncingResponse, validatorsResponse} from "./specSchema.js";
+import type {SlotClock} from "../schedule/slotClock.js";
+import {readChain} from "./chainConfig.js";
+import type {
+  AttesterDuty,
+  BeaconCommitteeSubscription,
+  ProducedBlock,
+  ProposerDuty,
+  ProposerPreparation,
+  SignedAttestationInput,
+  SyncCommitteeSubscription,
+  SyncDuty,
+} from "./types.js";
 
 export {BEACON_TIMEOUT_MS} from "./beaconHttp.js";
-
-export interface AttesterDuty {
-  pubkey: string;
-  validatorIndex: number;
-  committeeIndex: number;
-  committeeLength: number;
-  committeesAtSlot: number;
-  validatorCommitteeIndex: number;
-  slot: Slot;
-}
-
-export interface ProposerDuty {
-  pubkey: string;
-  validatorIndex: number;
-  slot: Slot;
-}
-
-export interface ProducedBlock {
-  fork: ForkName;
-  block: BeaconBlock;
-  /** Electra and later: the contents (blobs and proofs) that publishing needs beside the signed block. */
-  contents?: electra.BlockContents;
-}
 
 /** Graffiti is 32 bytes; the API takes it as hex. */
 function encodeGraffiti(text: string): string {
   const b = Buffer.alloc(32);
   Buffer.from(text, "utf8").copy(b, 0, 0, 32);
   return "0x" + b.toString("hex");
-}
-
-/** One validator's signed attestation, in the shape both the v1 (pre-Electra) and v2 (Electra) pools derive from. */
-export interface SignedAttestationInput {
-  data: phase0.AttestationData;
-  validatorIndex: number;
-  committeeIndex: number;
-  committeeLength: number;
-  validatorCommitteeIndex: number;
-  signature: Uint8Array;
 }
 
 /** Lodestar's typed client answers with this shape; `value()` throws on a bad body. */
@@ -113,30 +89,7 @@ export class BeaconNode {
   static async connect(urlsOrSet: string[] | BeaconSet): Promise<BeaconNode> {
     const owned = Array.isArray(urlsOrSet);
     const set = owned ? new BeaconSet(urlsOrSet) : urlsOrSet;
-    const chain = await set.read(
-      "genesis and spec",
-      async (e) => {
-        const [genesis, spec] = await Promise.all([
-          getJson(e, "/eth/v1/beacon/genesis", genesisResponse),
-          getJson(e, "/eth/v1/config/spec", specResponse),
-        ]);
-        const preset = spec.data.PRESET_BASE;
-        if (preset !== ACTIVE_PRESET) {
-          throw new BeaconError(
-            {code: "BEACON_PRESET_MISMATCH", url: e.label, nodePreset: preset, localPreset: ACTIVE_PRESET},
-            `beacon node ${e.label} runs the ${preset} preset but r3dv was started with ${ACTIVE_PRESET}; a devnet lock selects minimal, every other network mainnet`,
-          );
-        }
-        return {genesis, spec};
-        // The spec check is this client's: a node it refuses (wrong preset, a spec it cannot read) may still be
-        // well for readiness, so connecting leaves health to the probe and the duties' own requests.
-      },
-      {bench: false},
-    );
-    const {genesis, spec} = chain;
-    const base = spec.data.PRESET_BASE === "minimal" ? minimalChainConfig : mainnetChainConfig;
-    const chainConfig = createChainForkConfig({...base, ...chainConfigFromJson(spec.data as Record<string, unknown>)});
-    const config = createBeaconConfig(chainConfig, fromHex(genesis.data.genesis_validators_root));
+    const {config, clock} = await readChain(set);
     // One Lodestar client per node, each with one URL: failover and health are the set's, not the library's.
     const apis = new Map<BeaconEndpoint, ApiClient>(
       set.endpoints.map((e) => [
@@ -148,13 +101,7 @@ export class BeaconNode {
       ]),
     );
     if (owned) set.start();
-    return new BeaconNode(
-      set,
-      config,
-      SlotClock.fromSpec(genesis.data.genesis_time, spec.data as Record<string, unknown>),
-      apis,
-      owned,
-    );
+    return new BeaconNode(set, config, clock, apis, owned);
   }
 
   /** Stops the health probe if this client started it. */
@@ -561,33 +508,6 @@ export class BeaconNode {
       this.call(e, route, () => this.api(e).validator.prepareBeaconProposer({proposers})),
     );
   }
-}
-
-export interface ProposerPreparation {
-  validatorIndex: number;
-  /** 0x hex execution address. */
-  feeRecipient: string;
-}
-
-export interface SyncDuty {
-  pubkey: string;
-  validatorIndex: number;
-  /** Every position the validator holds in the sync committee (small committees repeat members). */
-  validatorSyncCommitteeIndices: number[];
-}
-
-export interface BeaconCommitteeSubscription {
-  validatorIndex: number;
-  committeeIndex: number;
-  committeesAtSlot: number;
-  slot: Slot;
-  isAggregator: boolean;
-}
-
-export interface SyncCommitteeSubscription {
-  validatorIndex: number;
-  syncCommitteeIndices: number[];
-  untilEpoch: Epoch;
 }
 
 /**

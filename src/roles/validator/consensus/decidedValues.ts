@@ -1,5 +1,5 @@
 import type {phase0} from "@lodestar/types";
-import type {AttesterDuty} from "../beacon/beaconNode.js";
+import type {AttesterDuty} from "../beacon/types.js";
 
 /** What a slot's consensus decided, by duty type, for the duties that build on it. */
 export interface DecidedByType {

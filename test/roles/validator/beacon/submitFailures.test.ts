@@ -5,7 +5,8 @@ import {chainConfigToJson} from "@lodestar/config";
 import {mainnetChainConfig} from "@lodestar/config/configs";
 import {ACTIVE_PRESET, SLOTS_PER_EPOCH} from "@lodestar/params";
 import {ssz} from "@lodestar/types";
-import {BeaconNode, type SignedAttestationInput} from "../../../../src/roles/validator/beacon/beaconNode.js";
+import {BeaconNode} from "../../../../src/roles/validator/beacon/beaconNode.js";
+import type {SignedAttestationInput} from "../../../../src/roles/validator/beacon/types.js";
 import {BeaconError} from "../../../../src/roles/validator/beacon/errors.js";
 
 /** How the server words a batch with bad items: the Beacon API's indexed failures, or Lodestar 1.5.1's list without indices. */

@@ -1,5 +1,5 @@
 import {isAggregatorFromCommitteeLength} from "@lodestar/state-transition";
-import type {AttesterDuty} from "../../beacon/beaconNode.js";
+import type {AttesterDuty} from "../../beacon/types.js";
 import {selectionProofSigningRoot} from "../../signing/signingRoots.js";
 import {type DutyOutcome, exchangeFailure} from "../../tracking/outcome.js";
 import type {PublicShare} from "../../signing/shareKeys.js";

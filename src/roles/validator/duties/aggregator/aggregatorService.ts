@@ -1,6 +1,7 @@
 import {type Attestation, type phase0, ssz} from "@lodestar/types";
 import {errorMessage} from "../../../../util/errors.js";
-import type {AttesterDuty, BeaconNode} from "../../beacon/beaconNode.js";
+import type {BeaconNode} from "../../beacon/beaconNode.js";
+import type {AttesterDuty} from "../../beacon/types.js";
 import {aggregateAndProofSigningRoot} from "../../signing/signingRoots.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
 import {type DutyServiceOptions, SlotDutyService} from "../../schedule/slotDutyService.js";

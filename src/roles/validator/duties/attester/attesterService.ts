@@ -1,6 +1,6 @@
 import {type phase0, ssz} from "@lodestar/types";
 import {errorMessage} from "../../../../util/errors.js";
-import type {AttesterDuty, SignedAttestationInput} from "../../beacon/beaconNode.js";
+import type {AttesterDuty, SignedAttestationInput} from "../../beacon/types.js";
 import {DUTY_TYPES} from "../../dutyTypes.js";
 import {attestationSigningRoot} from "../../signing/signingRoots.js";
 import {decodeAttestationValue, encodeAttestationValue} from "./attestationValue.js";

@@ -1,6 +1,6 @@
 import type {BeaconConfig} from "@lodestar/config";
 import {ForkSeq} from "@lodestar/params";
-import type {ProducedBlock} from "../../beacon/beaconNode.js";
+import type {ProducedBlock} from "../../beacon/types.js";
 
 /**
  * Consensus value of a proposal: the block (or, from Electra, the block contents) as SSZ bytes of the

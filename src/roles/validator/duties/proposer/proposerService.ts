@@ -1,6 +1,6 @@
 import {toHex} from "../../../../hotpath/bytes.js";
 import {errorMessage} from "../../../../util/errors.js";
-import type {ProposerDuty} from "../../beacon/beaconNode.js";
+import type {ProposerDuty} from "../../beacon/types.js";
 import {DUTY_TYPES} from "../../dutyTypes.js";
 import {blockSigningRoot, randaoSigningRoot} from "../../signing/signingRoots.js";
 import {decodeBlockValue, encodeBlockValue} from "./blockValue.js";

@@ -2,7 +2,8 @@ import {EPOCHS_PER_SYNC_COMMITTEE_PERIOD, ForkSeq, SLOTS_PER_EPOCH, SYNC_COMMITT
 import {computeSyncPeriodAtEpoch, computeSyncPeriodAtSlot} from "@lodestar/state-transition";
 import {errorMessage} from "../../../../util/errors.js";
 import type {Logger} from "../../../../util/logger.js";
-import type {BeaconNode, SyncDuty} from "../../beacon/beaconNode.js";
+import type {BeaconNode} from "../../beacon/beaconNode.js";
+import type {SyncDuty} from "../../beacon/types.js";
 
 /** A sync committee member of the cluster and the subcommittees its positions fall in (each is one contribution duty). */
 export interface SyncMember extends SyncDuty {

@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
-import type {
-  BeaconNode,
-  ProposerPreparation as Prepared,
-} from "../../../../../src/roles/validator/beacon/beaconNode.js";
+import type {BeaconNode} from "../../../../../src/roles/validator/beacon/beaconNode.js";
+import type {ProposerPreparation as Prepared} from "../../../../../src/roles/validator/beacon/types.js";
 import {BeaconError} from "../../../../../src/roles/validator/beacon/errors.js";
 import {
   type PreparationResult,
