@@ -1,18 +1,13 @@
 import {mkdtemp, rm} from "node:fs/promises";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
-import {generateIdentity} from "../src/cluster/identity.js";
-import type {ClusterLock} from "../src/cluster/lockSchema.js";
-import {toHex} from "../src/hotpath/bytes.js";
-import {initHerumi} from "../src/hotpath/herumi.js";
-import {interopSecretKey} from "../src/hotpath/interop.js";
-import {secretToPublicKey, splitSecretKey} from "../src/hotpath/threshold.js";
 import type {ShareKey} from "../src/roles/validator/signing/shareKeys.js";
 import type {ClusterTransport, DutyChunkKind} from "../src/roles/validator/clusterTransport.js";
 import {type AnyDutyResult, ValidatorRole} from "../src/roles/validator/validatorRole.js";
 import {createLogger} from "../src/util/logger.js";
 import {BlsPool} from "../src/workers/blsPool.js";
 import {spawnDevnet} from "../test/devnet/helpers.js";
+import {memoryCluster} from "../test/helpers/validatorRoles.js";
 import {IN_PROCESS_SETUP, submissionRow, submissions} from "./dutyRows.js";
 import type {BenchRow, Suite} from "./harness.js";
 
@@ -40,34 +35,6 @@ function hub(): (self: number) => ClusterTransport {
       },
     };
   };
-}
-
-/**
- * A 3-of-4 cluster of interop validators split in memory: the bench measures duties, and 1024 validators'
- * 4096 EIP-2335 keystores would spend minutes in their KDF before the first slot.
- */
-async function memoryCluster(
-  validators: number,
-): Promise<{lock: ClusterLock; identities: Awaited<ReturnType<typeof generateIdentity>>[]; shares: ShareKey[][]}> {
-  await initHerumi();
-  const identities = await Promise.all([1, 2, 3, 4].map(() => generateIdentity()));
-  const shares: ShareKey[][] = [[], [], [], []];
-  const pubkeys: string[] = [];
-  for (let j = 0; j < validators; j++) {
-    const secret = interopSecretKey(j);
-    const parts = splitSecretKey(secret, 3, 4);
-    const sharePubkeys = Object.fromEntries(parts.map((p, i) => [i + 1, secretToPublicKey(p)]));
-    pubkeys.push(toHex(secretToPublicKey(secret)));
-    parts.forEach((p, i) => shares[i]?.push({pubkey: pubkeys[j] as string, secret: p, sharePubkeys}));
-  }
-  // The parts of a lock the validator role reads: operators, threshold, and each validator's fee recipient
-  // (without them it failed at start, and every duty row measured nothing).
-  const lock = {
-    threshold: 3,
-    operators: identities.map((id, i) => ({index: i + 1, peer_id: id.peerId})),
-    validators: pubkeys.map((pubkey) => ({pubkey, fee_recipient: "0x" + "11".repeat(20)})),
-  } as unknown as ClusterLock;
-  return {lock, identities, shares};
 }
 
 async function measure(validators: number): Promise<BenchRow[]> {

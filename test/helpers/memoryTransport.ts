@@ -1,4 +1,5 @@
 import type {ClusterTransport, DutyChunkKind} from "../../src/roles/validator/clusterTransport.js";
+import {decodePartialSigs, encodePartialSigs} from "../../src/roles/validator/exchange/partialSigs.js";
 
 /**
  * In-process stand-in for the store role's push network, for unit tests of the duty layer above it: every
@@ -33,4 +34,50 @@ export class MemoryHub {
       isConnected: (peer) => !this.down.has(self) && !this.down.has(peer),
     };
   }
+}
+
+/**
+ * A lying peer's transport: while `on`, every attestation partial it pushes carries another validator's signature
+ * (a valid G2 point, so only verification against the share key can catch it). Needs two validators in a batch.
+ */
+export function corruptingPartials(t: ClusterTransport, on: () => boolean = () => true): ClusterTransport {
+  return {
+    ...t,
+    publish: (kind, slot, payload) => {
+      const batch = kind === "partial_sig" && on() ? decodePartialSigs(payload) : null;
+      if (!batch || batch.duty !== "attester" || batch.sigs.length < 2) return t.publish(kind, slot, payload);
+      const sigs = batch.sigs.map((s, i) => ({
+        ...s,
+        sig: (batch.sigs[(i + 1) % batch.sigs.length] as {sig: string}).sig,
+      }));
+      t.publish(kind, slot, encodePartialSigs({...batch, sigs}));
+    },
+  };
+}
+
+/** Whether a chunk is a batch of attestation partials (what heldOut may hold). */
+export function attesterPartials(kind: DutyChunkKind, payload: Uint8Array): boolean {
+  return kind === "partial_sig" && decodePartialSigs(payload)?.duty === "attester";
+}
+
+/**
+ * A node whose chunks of one kind (those `held` picks) wait until `release` resolves, then go out in order: a slow
+ * link that a test times by what happened elsewhere rather than by a guess in ms.
+ */
+export function heldOut(
+  t: ClusterTransport,
+  held: (kind: DutyChunkKind, payload: Uint8Array) => boolean,
+  release: Promise<void>,
+): ClusterTransport {
+  let open = false;
+  const waiting: Parameters<ClusterTransport["publish"]>[] = [];
+  void release.then(() => {
+    open = true;
+    for (const args of waiting.splice(0)) t.publish(...args);
+  });
+  return {
+    ...t,
+    publish: (kind, slot, payload) =>
+      open || !held(kind, payload) ? t.publish(kind, slot, payload) : void waiting.push([kind, slot, payload]),
+  };
 }

@@ -1,20 +1,61 @@
 import {join} from "node:path";
 import type {ClusterLock} from "../../src/cluster/lockSchema.js";
 import {createCluster, nodeDirName} from "../../src/cluster/createCluster.js";
-import {IDENTITY_FILE, loadIdentity} from "../../src/cluster/identity.js";
+import {IDENTITY_FILE, generateIdentity, loadIdentity} from "../../src/cluster/identity.js";
+import {toHex} from "../../src/hotpath/bytes.js";
+import {initHerumi} from "../../src/hotpath/herumi.js";
+import {interopSecretKey} from "../../src/hotpath/interop.js";
+import {secretToPublicKey, splitSecretKey} from "../../src/hotpath/threshold.js";
+import type {ShareKey} from "../../src/roles/validator/signing/shareKeys.js";
 import {type AnyDutyResult, ValidatorRole, type ValidatorRoleOptions} from "../../src/roles/validator/validatorRole.js";
 import {createLogger} from "../../src/util/logger.js";
 import type {BlsPool} from "../../src/workers/blsPool.js";
 import {MemoryHub} from "./memoryTransport.js";
 
+/** A 3-of-4 cluster whose identities and key shares exist only in memory (see memoryCluster). */
+export interface MemoryCluster {
+  lock: ClusterLock;
+  identities: Awaited<ReturnType<typeof generateIdentity>>[];
+  /** `shares[i - 1]`: node i's share of every validator, in validator order. */
+  shares: ShareKey[][];
+}
+
 /**
- * The validator roles of every node of a cluster made in `dir` (by createCluster into `dir/cluster`), started on the
- * given beacon node(s) and one in-process hub (the caller's, if it listens on it too), each result tagged with its
- * node. `node` adds or replaces options of node i: a faulty beacon client, a corrupting transport, QBFT events.
+ * A 3-of-4 cluster of interop validators 0..validators-1 split in memory: benchmarks and the duty harness measure
+ * duties, and 1024 validators' 4096 EIP-2335 keystores would spend minutes in their KDF before the first slot.
+ */
+export async function memoryCluster(validators: number): Promise<MemoryCluster> {
+  await initHerumi();
+  const identities = await Promise.all([1, 2, 3, 4].map(() => generateIdentity()));
+  const shares: ShareKey[][] = [[], [], [], []];
+  const pubkeys: string[] = [];
+  for (let j = 0; j < validators; j++) {
+    const secret = interopSecretKey(j);
+    const parts = splitSecretKey(secret, 3, 4);
+    const sharePubkeys = Object.fromEntries(parts.map((p, i) => [i + 1, secretToPublicKey(p)]));
+    pubkeys.push(toHex(secretToPublicKey(secret)));
+    parts.forEach((p, i) => shares[i]?.push({pubkey: pubkeys[j] as string, secret: p, sharePubkeys}));
+  }
+  // The parts of a lock the validator role reads: operators, threshold, and each validator's fee recipient
+  // (without them it failed at start, and every duty row measured nothing).
+  const lock = {
+    threshold: 3,
+    operators: identities.map((id, i) => ({index: i + 1, peer_id: id.peerId})),
+    validators: pubkeys.map((pubkey) => ({pubkey, fee_recipient: "0x" + "11".repeat(20)})),
+  } as unknown as ClusterLock;
+  return {lock, identities, shares};
+}
+
+/**
+ * The validator roles of every node of a cluster, started on the given beacon node(s) and one in-process hub (the
+ * caller's, if it listens on it too), each result tagged with its node. The cluster is either made in `dir` (by
+ * createCluster into `dir/cluster`: keys decrypted from its keystores) or `memory` (keys split in memory, data dirs
+ * in `dir`). `node` adds or replaces options of node i: a faulty beacon client, a corrupting transport, QBFT events.
  */
 export async function startValidatorRoles(o: {
   lock: ClusterLock;
   dir: string;
+  memory?: MemoryCluster;
   nodes?: number;
   beaconUrls: string[];
   pool: BlsPool;
@@ -27,7 +68,9 @@ export async function startValidatorRoles(o: {
   const roles: ValidatorRole[] = [];
   for (let i = 1; i <= (o.nodes ?? 4); i++) {
     const nodeDir = join(o.dir, "cluster", nodeDirName(i));
-    const {privateKey} = await loadIdentity(join(nodeDir, IDENTITY_FILE));
+    const {privateKey} = o.memory
+      ? (o.memory.identities[i - 1] as MemoryCluster["identities"][number])
+      : await loadIdentity(join(nodeDir, IDENTITY_FILE));
     roles.push(
       new ValidatorRole({
         lock: o.lock,
@@ -40,6 +83,7 @@ export async function startValidatorRoles(o: {
         pool: o.pool,
         logger,
         onResult: (r) => o.onResult({...r, node: i}),
+        ...(o.memory ? {shares: o.memory.shares[i - 1] as ShareKey[]} : {}),
         ...(await o.node?.(i, hub)),
       }),
     );

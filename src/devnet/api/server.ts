@@ -2,6 +2,7 @@ import {fastify, type FastifyInstance} from "fastify";
 import {registerRoutes, type BeaconApiMethods} from "@lodestar/api/beacon/server";
 import {ApiError, addSszContentTypeParser} from "@lodestar/api/server";
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
+import type {ChainForkConfig} from "@lodestar/config";
 import type {Logger} from "../../util/logger.js";
 import {DevnetError} from "../errors.js";
 import type {Devnet} from "../devnet.js";
@@ -50,11 +51,34 @@ function parseQuery(str: string): Record<string, string | string[]> {
   return out;
 }
 
-export async function startApiServer(
-  devnet: Devnet,
-  port: number,
+/**
+ * A batch refused item by item, answered as the Beacon API's IndexedErrorMessage: `{code, message, failures:
+ * [{index, message}]}`, which tells a client which items were refused (the others were taken).
+ */
+export class IndexedApiError extends ApiError {
+  constructor(
+    statusCode: number,
+    message: string,
+    readonly failures: {index: number; message: string}[],
+  ) {
+    super(statusCode, message);
+  }
+}
+
+/** The Beacon API namespaces a server built here serves. */
+export type ServedNamespace = "beacon" | "validator" | "node" | "config" | "events";
+
+/**
+ * A fastify server (not listening yet) serving the Beacon API over `methods` through @lodestar/api's own route
+ * definitions, so requests and answers are parsed and written exactly as a Lodestar beacon node does; the
+ * errors are the API's `{code, message}` (see `namespace`). The devnet serves its chain through it, and tests
+ * a scripted beacon node.
+ */
+export function beaconApiServer(
+  config: ChainForkConfig,
+  methods: Partial<Record<ServedNamespace, object>>,
   logger: Logger,
-): Promise<{server: FastifyInstance; url: string}> {
+): FastifyInstance {
   const server = fastify({
     logger: false,
     ajv: {customOptions: {coerceTypes: "array"}},
@@ -73,21 +97,35 @@ export async function startApiServer(
       const code =
         err instanceof ApiError ? err.statusCode : err instanceof DevnetError ? 400 : (err.statusCode ?? 500);
       if (code >= 500) logger.error("API request failed", {}, err);
-      void res.status(code).send({code, message: err.message});
+      const failures = err instanceof IndexedApiError ? {failures: err.failures} : {};
+      void res.status(code).send({code, message: err.message, ...failures});
     },
   );
   server.setNotFoundHandler((req, res) => {
     void res.code(404).send({code: 404, message: `Route ${req.raw.method}:${req.raw.url} not found`});
   });
+  const namespaces: ServedNamespace[] = ["beacon", "validator", "node", "config", "events"];
+  const wrapped = Object.fromEntries(namespaces.map((ns) => [ns, namespace({...methods[ns]})]));
+  registerRoutes(server, config, wrapped as unknown as BeaconApiMethods, namespaces);
+  return server;
+}
 
-  const methods = {
-    beacon: namespace(beaconMethods(devnet)),
-    validator: namespace(validatorMethods(devnet)),
-    node: namespace(nodeMethods(devnet)),
-    config: namespace(configMethods(devnet)),
-    events: namespace(eventsMethods(devnet)),
-  } as unknown as BeaconApiMethods;
-  registerRoutes(server, devnet.chain.config, methods, ["beacon", "validator", "node", "config", "events"]);
+export async function startApiServer(
+  devnet: Devnet,
+  port: number,
+  logger: Logger,
+): Promise<{server: FastifyInstance; url: string}> {
+  const server = beaconApiServer(
+    devnet.chain.config,
+    {
+      beacon: beaconMethods(devnet),
+      validator: validatorMethods(devnet),
+      node: nodeMethods(devnet),
+      config: configMethods(devnet),
+      events: eventsMethods(devnet),
+    },
+    logger,
+  );
 
   server.get("/r3dv/v1/effectiveness", async (req) => {
     const q = req.query as Record<string, string | undefined>;

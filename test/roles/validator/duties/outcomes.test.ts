@@ -2,36 +2,15 @@ import "../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
 import {rm} from "node:fs/promises";
 import {after, before, describe, it} from "node:test";
-import type {ClusterTransport} from "../../../../src/roles/validator/clusterTransport.js";
-import {decodePartialSigs, encodePartialSigs} from "../../../../src/roles/validator/exchange/partialSigs.js";
 import type {ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
 import {type AnyDutyResult} from "../../../../src/roles/validator/validatorRole.js";
 import {BlsPool} from "../../../../src/workers/blsPool.js";
 import {tempDir} from "../../../helpers/cli.js";
-import {MemoryHub} from "../../../helpers/memoryTransport.js";
+import {MemoryHub, corruptingPartials} from "../../../helpers/memoryTransport.js";
 import {type RunningDevnet, sleep, spawnDevnet} from "../../../devnet/helpers.js";
 import {createTestCluster, startValidatorRoles} from "../../../helpers/validatorRoles.js";
 
 const SLOT_MS = 2000;
-
-/**
- * Node 3 as a lying peer: while `on`, every attestation partial it pushes carries another validator's
- * signature (a valid G2 point, so only verification against the share key can catch it).
- */
-function corrupting(t: ClusterTransport, on: () => boolean): ClusterTransport {
-  return {
-    ...t,
-    publish: (kind, slot, payload) => {
-      const batch = kind === "partial_sig" && on() ? decodePartialSigs(payload) : null;
-      if (!batch || batch.duty !== "attester" || batch.sigs.length < 2) return t.publish(kind, slot, payload);
-      const sigs = batch.sigs.map((s, i) => ({
-        ...s,
-        sig: (batch.sigs[(i + 1) % batch.sigs.length] as {sig: string}).sig,
-      }));
-      t.publish(kind, slot, encodePartialSigs({...batch, sigs}));
-    },
-  };
-}
 
 /**
  * Failed duties must say why, naming the nodes at fault: two of four nodes silent make "no_quorum" with
@@ -75,7 +54,7 @@ describe("duty outcomes name the nodes at fault", {timeout: 300_000}, () => {
         pool,
         hub,
         onResult: (r) => results.push(r),
-        node: (i) => (i === 3 ? {transport: corrupting(hub.transport(i), () => corrupt)} : {}),
+        node: (i) => (i === 3 ? {transport: corruptingPartials(hub.transport(i), () => corrupt)} : {}),
       })),
     );
   });
