@@ -15,14 +15,15 @@ export interface Recovery {
  * back (a worker behind on a loaded machine).
  */
 export class WatchedPool extends BlsPool {
-  readonly started: Recovery["shares"][] = [];
+  /** Every recovery asked for, in order: whose partials it had and over which message (hex). */
+  readonly started: {shares: Recovery["shares"]; message: string}[] = [];
   readonly answered: Recovery[] = [];
   answerDelayMs = 0;
   private readonly watchers = new Set<() => void>();
 
   override async recoverAndVerify(input: RecoverInput): Promise<RecoverResult> {
     const shares = input.partials.map((p) => p.shareIndex);
-    this.started.push(shares);
+    this.started.push({shares, message: Buffer.from(input.message).toString("hex")});
     this.notify();
     const result = await super.recoverAndVerify(input);
     if (this.answerDelayMs > 0) await sleep(this.answerDelayMs);

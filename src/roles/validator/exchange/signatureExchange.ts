@@ -285,32 +285,45 @@ export class SignatureExchange {
   }
 
   private add(key: string, shareIndex: number, sig: Uint8Array): void {
-    const count = this.collector.add(key, shareIndex, new Uint8Array(sig));
+    this.collector.add(key, shareIndex, new Uint8Array(sig));
+    this.recover(key);
+  }
+
+  /**
+   * Recovers `key`'s signature once this node signed and a threshold of partials is in, one attempt at a time.
+   * Partials that come during an attempt are collected; if the attempt fails (a bad partial among those it
+   * used), the next one runs with them at once, so a cluster whose last honest partial lands mid-attempt still
+   * signs instead of waiting for a partial that will never come.
+   */
+  private recover(key: string): void {
     const w = this.waiters.get(key);
-    if (!w || !w.signed || w.done || w.recovering || count < this.threshold) return;
+    if (!w || !w.signed || w.done || w.recovering) return;
+    const partials = this.collector.partials(key);
+    if (partials.length < this.threshold) return;
     w.recovering = true;
+    const retryIfMore = () => {
+      w.recovering = false;
+      if (this.collector.partials(key).length > partials.length) this.recover(key);
+    };
     void this.pool
       .recoverAndVerify({
         message: w.message,
         pubkey: Buffer.from(w.share.pubkey.slice(2), "hex"),
         sharePubkeys: w.share.sharePubkeys,
         threshold: this.threshold,
-        partials: this.collector.partials(key),
+        partials,
       })
-      .then(
-        (res) => {
+      .then((res) => {
+        if (res.badShares.length > 0) {
+          const bad = this.invalid.get(key) ?? new Set<number>();
+          for (const b of res.badShares) bad.add(b);
+          this.invalid.set(key, bad);
+        }
+        if (res.ok) {
           w.recovering = false;
-          if (res.badShares.length > 0) {
-            const bad = this.invalid.get(key) ?? new Set<number>();
-            for (const b of res.badShares) bad.add(b);
-            this.invalid.set(key, bad);
-          }
-          if (res.ok) {
-            w.done = true;
-            w.resolve(res.signature);
-          }
-        },
-        () => (w.recovering = false),
-      );
+          w.done = true;
+          w.resolve(res.signature);
+        } else retryIfMore();
+      }, retryIfMore);
   }
 }
