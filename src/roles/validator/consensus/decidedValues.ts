@@ -32,17 +32,30 @@ export class DecidedValues {
   private newest = 0;
 
   set<K extends DecidedType>(type: K, slot: number, value: DecidedByType[K]): void {
+    this.advance(slot);
     this.entry(type, slot).resolve(value);
-    if (slot > this.newest) {
-      this.newest = slot;
-      for (const [key, e] of this.entries) if (e.slot < slot - KEEP_SLOTS) this.entries.delete(key);
-    }
   }
 
   /** The decision of `type` at `slot`, or the deadline's rejection if it comes first. */
   await<K extends DecidedType>(type: K, slot: number, deadline: Promise<never>): Promise<DecidedByType[K]> {
+    this.advance(slot);
     if (slot < this.newest - KEEP_SLOTS) return deadline;
     return Promise.race([this.entry(type, slot).value as Promise<DecidedByType[K]>, deadline]);
+  }
+
+  /**
+   * Forgets what is more than KEEP_SLOTS behind the newest slot set or awaited. Awaits count too: a duty waits every
+   * slot, and a cluster whose validators are not active yet decides nothing for months.
+   */
+  /** Slots and duty types held, decided or awaited. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private advance(slot: number): void {
+    if (slot <= this.newest) return;
+    this.newest = slot;
+    for (const [key, e] of this.entries) if (e.slot < slot - KEEP_SLOTS) this.entries.delete(key);
   }
 
   private entry(type: DecidedType, slot: number): Entry<unknown> {

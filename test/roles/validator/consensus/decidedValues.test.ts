@@ -31,6 +31,13 @@ describe("DecidedValues", () => {
     await assert.rejects(d.await("attester", 3, deadline(5)), /deadline/);
   });
 
+  it("forgets waits that were never decided once later slots are awaited", async () => {
+    const d = new DecidedValues();
+    void d.await("attester", 1, deadline(Infinity));
+    for (let slot = 2; slot < 100; slot++) void d.await("attester", slot, deadline(Infinity));
+    assert.ok(d.size <= 3, `${d.size} entries kept`);
+  });
+
   it("forgets decisions more than two slots behind the newest", async () => {
     const d = new DecidedValues();
     d.set("sync_message", 1, new Uint8Array([1]));
