@@ -43,15 +43,15 @@ export class DecidedValues {
     return Promise.race([this.entry(type, slot).value as Promise<DecidedByType[K]>, deadline]);
   }
 
-  /**
-   * Forgets what is more than KEEP_SLOTS behind the newest slot set or awaited. Awaits count too: a duty waits every
-   * slot, and a cluster whose validators are not active yet decides nothing for months.
-   */
   /** Slots and duty types held, decided or awaited. */
   get size(): number {
     return this.entries.size;
   }
 
+  /**
+   * Forgets what is more than KEEP_SLOTS behind the newest slot set or awaited. Awaits count too: a duty waits every
+   * slot, and a cluster whose validators are not active yet decides nothing for months.
+   */
   private advance(slot: number): void {
     if (slot <= this.newest) return;
     this.newest = slot;
