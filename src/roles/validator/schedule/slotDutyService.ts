@@ -48,19 +48,19 @@ export abstract class SlotDutyService {
   }
 
   instanceConfig(instance: string): ReturnType<InstanceFactory> {
-    const slot = instanceSlot(this.duty, instance, this.base.beacon.clock.currentSlot());
+    const slot = instanceSlot(this.duty, instance, this.clock.currentSlot());
     if (slot === undefined) return undefined;
     return {
       slot,
       leader: (round) => qbftLeader(slot, DUTY_TYPES[this.duty].leaderIndex, round, this.base.n),
       // Read when a round is armed, not now: a duty's rounds may start from a time not known yet (roundsFromMs).
-      roundDeadline: (round) => roundDeadlines(this.roundsFromMs(slot), this.base.beacon.clock.slotMs)(round),
+      roundDeadline: (round) => roundDeadlines(this.roundsFromMs(slot), this.clock.slotMs)(round),
       isValid: (value, from, round) => this.isValidValue(slot, value, from, round),
     };
   }
 
   start(): void {
-    this.onSlot(this.base.beacon.clock.currentSlot());
+    this.onSlot(this.clock.currentSlot());
   }
 
   stop(): void {
@@ -69,7 +69,7 @@ export abstract class SlotDutyService {
 
   /** Every slot from now on: arm the next slot, then this one's duty. */
   private onSlot(slot: number): void {
-    this.timers.at(this.base.beacon.clock.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
+    this.timers.at(this.clock.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
     this.slot(slot);
   }
 
@@ -84,7 +84,7 @@ export abstract class SlotDutyService {
 
   /** When the duty's result is due in `slot` (its DUTY_TYPES row). */
   protected dueMs(slot: number): number {
-    return this.base.beacon.clock.dueMs(DUTY_TYPES[this.duty].due, slot);
+    return this.clock.dueMs(DUTY_TYPES[this.duty].due, slot);
   }
 
   /**
