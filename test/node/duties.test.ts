@@ -69,7 +69,8 @@ async function assertSyncAndAggregation(
  * The whole product as an operator runs it: four `r3dv run` processes of a 3-of-4 cluster (libp2p push
  * network, series, store role, validator role) run all 64 validators of the embedded devnet, which signs nothing
  * itself: attestations, proposals, aggregation, sync committee messages and contributions, subscriptions.
- * The chain's own state says how they did, with all four nodes and then with node 4 SIGKILLed.
+ * The chain's own state says how they did. A node killed mid-run is `r3dv devnet`'s own scenario: its report
+ * judges the same duties with one node down (test/devnetCluster/devnetRun.test.ts).
  */
 describe("four r3dv run processes run 64 validators on the devnet", {timeout: 900_000}, () => {
   let release: () => Promise<void>;
@@ -104,16 +105,16 @@ describe("four r3dv run processes run 64 validators on the devnet", {timeout: 90
   });
 
   it("finalizes with at least 99% of attestations included on target and every proposal made, and records each duty", async () => {
-    // Epochs 1..4 complete, and one more for their last attestations to be included.
-    await new Promise((r) => setTimeout(r, Math.max(0, devnet.genesisTime * 1000 + 6 * EPOCH_MS - Date.now())));
+    // Epochs 1..3 complete, and one more for their last attestations to be included.
+    await new Promise((r) => setTimeout(r, Math.max(0, devnet.genesisTime * 1000 + 5 * EPOCH_MS - Date.now())));
     const finality = await getJson<{data: {finalized: {epoch: string}}}>(
       `${devnet.url}/eth/v1/beacon/states/head/finality_checkpoints`,
     );
     assert.ok(Number(finality.body.data.finalized.epoch) >= 2, `finalized ${JSON.stringify(finality.body.data)}`);
-    const {body} = await getJson<Effectiveness>(`${devnet.url}/r3dv/v1/effectiveness?from_epoch=1&to_epoch=4`);
+    const {body} = await getJson<Effectiveness>(`${devnet.url}/r3dv/v1/effectiveness?from_epoch=1&to_epoch=3`);
     const all = body.data.epochs.flatMap((e) => e.validators);
     const good = all.filter((v) => v.included && v.correct_target).length;
-    assert.equal(all.length, 4 * 64);
+    assert.equal(all.length, 3 * 64);
     const perEpoch = body.data.epochs
       .map((e) => `epoch ${e.epoch}: ${e.validators.filter((v) => v.included && v.correct_target).length}`)
       .join(", ");
@@ -134,15 +135,6 @@ describe("four r3dv run processes run 64 validators on the devnet", {timeout: 90
   });
 
   it("fills at least 95% of the sync aggregates per epoch, publishes every aggregation and gets every aggregate on chain", async (t) => {
-    t.diagnostic(await assertSyncAndAggregation(devnet, nodes[0] as NodeProc, 1, 4));
-  });
-
-  it("does the same with node 4 SIGKILLed for the later epochs", async (t) => {
-    await (nodes[3] as NodeProc).kill("SIGKILL");
-    // Node 4 dies in epoch 6; epochs 7 and 8 run on three nodes, judged two slots into epoch 9 (inclusion of their last aggregates).
-    await new Promise((r) =>
-      setTimeout(r, Math.max(0, devnet.genesisTime * 1000 + 9 * EPOCH_MS + 2 * SLOT_MS - Date.now())),
-    );
-    t.diagnostic(await assertSyncAndAggregation(devnet, nodes[0] as NodeProc, 7, 8));
+    t.diagnostic(await assertSyncAndAggregation(devnet, nodes[0] as NodeProc, 1, 3));
   });
 });

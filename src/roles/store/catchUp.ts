@@ -96,7 +96,13 @@ export class CatchUp {
     const slots = Array.from({length: Math.max(0, to - from + 1)}, (_, k) => to - k);
     const connected = dht.connected().length;
     const lookups = async () => {
-      for (let slot = slots.shift(); slot !== undefined && providers.size < connected; slot = slots.shift()) {
+      // A stopping node ends its catch-up after the lookup in flight: a 100-slot gap of lookups that time out
+      // (CATCHUP_LOOKUP_MS each) would hold its shutdown for over a minute.
+      for (
+        let slot = slots.shift();
+        slot !== undefined && providers.size < connected && !this.stopped;
+        slot = slots.shift()
+      ) {
         for (const p of await dht.findProviders(lock.lock_hash, slot, CATCHUP_LOOKUP_MS))
           if (p.connected) providers.set(p.index, p);
       }
@@ -107,6 +113,7 @@ export class CatchUp {
     let added = 0;
     let answered = 0;
     for (const p of targets) {
+      if (this.stopped) break;
       try {
         added += await this.o.fetchFrom(p, {fromSlot: from, toSlot: to, durableOnly: true});
         answered++;

@@ -17,6 +17,9 @@ import {bytesEqual, fromHex, toHex} from "../../../src/hotpath/bytes.js";
 import {IndexedApiError, type ServedNamespace} from "../../../src/devnet/api/server.js";
 import type {MemoryBeacon, Operation, Received} from "./memoryBeacon.js";
 
+/** How every failure the script asks for begins its message. */
+export const SCRIPTED = "scripted:";
+
 type Methods<K extends ServedNamespace> = Partial<BeaconApiMethods[K]>;
 
 /** Node `node`'s beacon node: the script's answers, each operation through its RouteFault if it has one. */
@@ -29,17 +32,20 @@ export function memoryBeaconMethods(b: MemoryBeacon, node: number): Partial<Reco
   };
 }
 
-/** Every method of a namespace, slowed down or failed as the operation's fault on this node says. */
+/** Every method of a namespace, slowed down, failed or altered as the operation's fault on this node says. */
 function faulty<T extends object>(b: MemoryBeacon, node: number, methods: T): T {
   const entries = Object.entries(methods as Record<string, (...args: unknown[]) => Promise<unknown>>);
   return Object.fromEntries(
     entries.map(([op, fn]) => [
       op,
       async (...args: unknown[]) => {
-        const f = b.faultOf(op as Operation, node);
+        const found = b.faultOf(op as Operation, node);
+        const f = found && (!found.when || found.when(args[0])) ? found : undefined;
         if (f?.delayMs) await sleep(f.delayMs);
-        if (f?.status) throw new ApiError(f.status, `scripted: ${op} answers HTTP ${f.status}`);
-        return fn(...args);
+        if (f?.status) throw new ApiError(f.status, `${SCRIPTED} ${op} answers HTTP ${f.status}`);
+        const answer = await fn(...args);
+        f?.alter?.(answer, args[0]);
+        return answer;
       },
     ]),
   ) as T;
@@ -55,7 +61,7 @@ function take<T>(b: MemoryBeacon, node: number, op: Operation, items: T[], into:
     if (refused) failures.push({index, message: refused});
   });
   if (failures.length > 0)
-    throw new IndexedApiError(400, `scripted: ${op} refuses ${failures.length} item(s)`, failures);
+    throw new IndexedApiError(400, `${SCRIPTED} ${op} refuses ${failures.length} item(s)`, failures);
 }
 
 /** Items of `list` the beacon node took (not refused), the first of each key only (later copies are gossip's duplicates). */

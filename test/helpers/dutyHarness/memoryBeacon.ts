@@ -6,8 +6,8 @@ import type {FastifyInstance} from "fastify";
 import type {SignedBeaconBlock, altair, electra, phase0} from "@lodestar/types";
 import {devnetBeaconConfig} from "../../../src/devnet/config.js";
 import {type ServedNamespace, beaconApiServer} from "../../../src/devnet/api/server.js";
-import {createLogger} from "../../../src/util/logger.js";
-import {memoryBeaconMethods} from "./beaconMethods.js";
+import {type Logger, createLogger} from "../../../src/util/logger.js";
+import {SCRIPTED, memoryBeaconMethods} from "./beaconMethods.js";
 
 /**
  * A slot of a second: a test of a duty runs for a few slots, so this is what makes it take seconds. The client reads
@@ -32,6 +32,10 @@ export interface RouteFault {
   refuse?(item: unknown): string | undefined;
   /** The nodes (1-based) whose beacon node misbehaves; every node's when absent. */
   nodes?: number[];
+  /** Changes the answer before it is sent (a lying beacon node); given the request too. */
+  alter?(answer: unknown, request: unknown): void;
+  /** Only requests this holds for are delayed, failed or altered (its argument is the operation's, e.g. `{epoch, indices}`). */
+  when?(request: unknown): boolean;
 }
 
 /** One validator's attester duty as the script gives it; the API's other fields are derived. */
@@ -149,11 +153,7 @@ export class MemoryBeacon {
 
   /** Starts node `node`'s beacon node on 127.0.0.1 (a free port) and returns its URL. */
   async serve(node: number): Promise<string> {
-    const server = beaconApiServer(
-      this.config,
-      memoryBeaconMethods(this, node),
-      createLogger("error", "memory-beacon"),
-    );
+    const server = beaconApiServer(this.config, memoryBeaconMethods(this, node), quietAboutScriptedFaults());
     this.servers.push(server);
     return server.listen({port: 0, host: "127.0.0.1"});
   }
@@ -161,6 +161,16 @@ export class MemoryBeacon {
   async close(): Promise<void> {
     await Promise.all(this.servers.splice(0).map((s) => s.close()));
   }
+}
+
+/**
+ * The server's logger, without the error line a scripted HTTP 5xx makes: the test asked for that failure, and a
+ * line per request of it buried the failures worth reading in the suite's output. Every other error is logged.
+ */
+function quietAboutScriptedFaults(): Logger {
+  const logger = createLogger("error", "memory-beacon");
+  const scripted = (e: unknown) => e instanceof Error && e.message.startsWith(SCRIPTED);
+  return {...logger, error: (message, context, e) => scripted(e) || logger.error(message, context, e)};
 }
 
 /** A 32-byte root named by `label`: distinct labels, distinct roots. */

@@ -8,6 +8,12 @@ import {chunkId, encodeChunk} from "../../../src/hotpath/chunk.js";
 import {FrameDecoder, frame} from "../../../src/hotpath/frames.js";
 import type {ClusterPeer} from "../../../src/roles/dht/dhtRole.js";
 import {PEER_BYTE_BURST, PEER_BYTES_PER_SEC} from "../../../src/roles/store/peerBudget.js";
+import {
+  OBJECTIVE_CURRENT_SLOTS,
+  OBJECTIVE_RECENT_SLOTS,
+  TOPOLOGY_MIN_PEERS,
+  W_EPOCH_ALLOWANCE,
+} from "../../../src/hotpath/limiters.js";
 import {FETCH_PROTOCOL} from "../../../src/roles/store/pushWire.js";
 import {type TestCluster, makeCluster, waitFor} from "../../helpers/cluster.js";
 import {Member} from "../../helpers/member.js";
@@ -38,6 +44,8 @@ describe(
     let n1: StoreNode;
     let m4: Member;
     let peer4: ClusterPeer;
+    /** Members 2 and 3, connected by the topology check to take node 1 out of isolation. */
+    const others: Member[] = [];
 
     before(async () => {
       c = await makeCluster(4);
@@ -57,6 +65,7 @@ describe(
     });
 
     after(async () => {
+      for (const m of others) await m.stop().catch(() => undefined);
       await m4?.stop().catch(() => undefined);
       await n1?.stop();
       await c?.cleanup();
@@ -66,6 +75,55 @@ describe(
       const big = await m4.chunk("probe", SLOT, 500, Buffer.alloc(65 * 1024));
       const a = await m4.channel(1).push(big);
       assert.deepEqual(a, {status: "refused", limiter: "size", reason: "payload_too_large"});
+    });
+
+    // Before the byte budget test, which spends member 4's budget. The node's clock stands at SLOT, so chunks
+    // a hundred slots back exist without waiting for a chain to be that old.
+    it("each limiter refuses with its own reason under its condition, and counts it", async () => {
+      const ch = m4.channel(1);
+      const refused = (limiter: string, reason: string) => counterValue(n1.metrics.chunksRefused, {limiter, reason});
+      let seq = 300;
+      // Objective: OBJECTIVE_RECENT_SLOTS slots back is history (fetched, never pushed); one slot newer is not.
+      assert.deepEqual(
+        await ch.push(await m4.chunk("probe", SLOT - OBJECTIVE_RECENT_SLOTS, seq++, Buffer.from("old"))),
+        {
+          status: "refused",
+          limiter: "objective",
+          reason: "too_old",
+        },
+      );
+      assert.equal(await refused("objective", "too_old"), 1);
+      // W-tracking: an origin's allowance of block views for the epoch, then the next one is refused.
+      for (let i = 0; i < W_EPOCH_ALLOWANCE; i++) {
+        const a = await ch.push(await m4.chunk("eth_block", SLOT, seq++, Buffer.from(`block ${i}`)));
+        assert.equal(a.status, "accepted", `eth_block ${i + 1}: ${JSON.stringify(a)}`);
+      }
+      assert.deepEqual(await ch.push(await m4.chunk("eth_block", SLOT, seq++, Buffer.from("one too many"))), {
+        status: "refused",
+        limiter: "w_tracking",
+        reason: "epoch_allowance_spent",
+      });
+      assert.equal(await refused("w_tracking", "epoch_allowance_spent"), 1);
+      // Topology: with one store peer, node 1 may be eclipsed and takes only the current duty's chunks...
+      const notCurrent = SLOT - OBJECTIVE_CURRENT_SLOTS;
+      assert.deepEqual(await ch.push(await m4.chunk("probe", notCurrent, seq++, Buffer.from("a"))), {
+        status: "refused",
+        limiter: "topology",
+        reason: "too_few_peers",
+      });
+      assert.equal((await ch.push(await m4.chunk("probe", SLOT, seq++, Buffer.from("now")))).status, "accepted");
+      // ...and with TOPOLOGY_MIN_PEERS connected it takes older ones again.
+      for (const i of [2, 3]) {
+        const m = await Member.start(lock, c.nodeDir(i), i);
+        others.push(m);
+        await m.dial(1);
+      }
+      await waitFor(
+        `node 1 connected to ${TOPOLOGY_MIN_PEERS} peers`,
+        async () => n1.dht.connected().length >= TOPOLOGY_MIN_PEERS,
+      );
+      assert.equal((await ch.push(await m4.chunk("probe", notCurrent, seq++, Buffer.from("b")))).status, "accepted");
+      assert.equal(await refused("topology", "too_few_peers"), 1);
     });
 
     it("budgets bytes per peer: 60 KiB chunks are refused byte_rate_limited long before the chunk budget is spent", async () => {

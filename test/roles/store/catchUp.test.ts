@@ -36,4 +36,30 @@ describe("catch-up after a restart", () => {
       await catchUp.stop();
     }
   });
+
+  it("stops after the lookup in flight: a node shutting down does not wait out a gap of lookups that find nobody", async () => {
+    const LOOKUP_MS = 200;
+    let lookups = 0;
+    const asked: FetchRequest[] = [];
+    const o = {
+      lock: {lock_hash: "0x00"},
+      dht: {
+        routingTableSize: () => 1,
+        connected: () => [{index: 3, connected: true}],
+        // Providers that never answer: each lookup ends at its time limit with nobody.
+        findProviders: async () => (lookups++, await new Promise((r) => setTimeout(r, LOOKUP_MS)), []),
+      },
+      series: {views: {lastChunkSlot: 0}},
+      currentSlot: () => 100,
+      logger: createLogger("error", "test"),
+      fetchFrom: async (_p: ClusterPeer, req: FetchRequest) => (asked.push(req), 0),
+    } as unknown as CatchUpOptions;
+    const catchUp = new CatchUp(o);
+    catchUp.start(0);
+    await waitFor("lookups started", async () => lookups > 0, 5_000, 10);
+    await catchUp.stop();
+    // The gap is 100 slots; stopping lets only the lookups in flight (4 at a time) end.
+    assert.ok(lookups < 50, `${lookups} of the gap's 100 lookups ran before the stop returned`);
+    assert.deepEqual(asked, [], "nothing fetched after the stop");
+  });
 });
