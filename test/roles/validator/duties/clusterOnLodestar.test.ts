@@ -6,6 +6,7 @@ import {type altair, ssz} from "@lodestar/types";
 import {MULTIPROCESS_LOCK, type NodeProc, type TestCluster, ipc, spawnNode, waitFor} from "../../../helpers/cluster.js";
 import {acquireExclusive} from "../../../helpers/exclusive.js";
 import {type LodestarNode, lodestarCluster, startLodestar} from "../../../helpers/lodestar.js";
+import {INCLUSION_WINDOW_SLOTS} from "../../../../src/roles/validator/tracking/inclusionChecker.js";
 
 const VALIDATORS = 16;
 /** The shortest slot Lodestar 1.5.1 keeps up with on two shared cores while four nodes run beside it. */
@@ -49,7 +50,17 @@ interface Run {
   seats: Map<number, number[]>;
   blocks: Map<number, altair.BeaconBlock>;
   results: Result[];
+  /** Node 1's inclusion checker's verdicts (series `duty_inclusion`) on our attestations of the judged epochs. */
+  inclusions: Inclusion[];
 }
+
+type Inclusion = {
+  slot: number;
+  validatorIndex: number;
+  included: boolean;
+  inclusionSlot?: number;
+  correctTarget?: boolean;
+};
 
 /**
  * The whole product against a real, independent beacon node: four `r3dv run` processes of a 3-of-4 cluster
@@ -137,7 +148,14 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
       );
       results.push(...mine.filter((r) => r.slot >= FIRST_SLOT && r.slot < END_SLOT));
     }
+    const inclusions = await ipc<{entries: {body?: Inclusion}[]}>(nodes[0] as NodeProc, "series", {
+      tail: 10_000,
+      kind: "duty_inclusion",
+    });
     run = {
+      inclusions: inclusions.entries.flatMap((e) =>
+        e.body && e.body.slot >= FIRST_SLOT && e.body.slot < END_SLOT ? [e.body] : [],
+      ),
       finalized: Number(finality?.data.finalized.epoch),
       attesterDuties,
       proposers: new Map(
@@ -167,6 +185,20 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
       ? null
       : `${duty} slot ${slot}: ${rs.length === 0 ? "no result from any node" : JSON.stringify(rs.slice(0, 2).map((r) => ({node: r.node, status: r.status, reason: r.reason, detail: r.detail?.slice(0, 160)})))}`;
   };
+  /** The first block within an epoch after the duty's slot that holds the validator's vote, if any. */
+  const inclusionSlot = (d: AttesterDuty): number | undefined => {
+    const slot = Number(d.slot);
+    for (let b = slot + 1; b <= slot + SLOTS_PER_EPOCH; b++)
+      for (const a of run.blocks.get(b)?.body.attestations ?? [])
+        if (
+          a.data.slot === slot &&
+          a.data.index === Number(d.committee_index) &&
+          a.aggregationBits.get(Number(d.validator_committee_index))
+        )
+          return b;
+    return undefined;
+  };
+
   const firstFew = (misses: (string | null)[]) =>
     misses
       .filter((m) => m !== null)
@@ -185,20 +217,7 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
     assert.equal(missed.filter((m) => m !== null).length, 0, firstFew(missed));
     for (const v of OURS) {
       const duties = run.attesterDuties.filter((d) => Number(d.validator_index) === v);
-      const included = duties.filter((d) => {
-        const slot = Number(d.slot);
-        for (let b = slot + 1; b <= slot + SLOTS_PER_EPOCH; b++) {
-          for (const a of run.blocks.get(b)?.body.attestations ?? []) {
-            if (
-              a.data.slot === slot &&
-              a.data.index === Number(d.committee_index) &&
-              a.aggregationBits.get(Number(d.validator_committee_index))
-            )
-              return true;
-          }
-        }
-        return false;
-      });
+      const included = duties.filter((d) => inclusionSlot(d) !== undefined);
       assert.ok(
         included.length >= duties.length * MIN_INCLUSION,
         `validator ${v}: ${included.length} of ${duties.length} attestations on chain, missing slots ${duties
@@ -209,7 +228,31 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
     }
   });
 
-  it("every aggregation duty ran: each committee of ours has a submitted aggregate, no validator's duty failed", () => {
+  it("node 1's inclusion checker tells what the chain holds: included where and when Lodestar's blocks have the vote", () => {
+    // The checker looks INCLUSION_WINDOW_SLOTS after a slot; duties that late in the run are not judged yet.
+    // (A slot is checked once its window closed, and its verdict reaches the series in the next batch: a slot more.)
+    const judged = run.attesterDuties.filter((d) => Number(d.slot) + INCLUSION_WINDOW_SLOTS + 2 < JUDGE_AT_SLOT);
+    assert.ok(judged.length >= OURS.length * 2, `${judged.length} duties judged`);
+    for (const d of judged) {
+      const v = Number(d.validator_index);
+      const verdicts = run.inclusions.filter((i) => i.slot === Number(d.slot) && i.validatorIndex === v);
+      assert.equal(verdicts.length, 1, `slot ${d.slot} validator ${v}: ${JSON.stringify(verdicts)}`);
+      const verdict = verdicts[0] as Inclusion;
+      const onChain = inclusionSlot(d);
+      const inWindow = onChain !== undefined && onChain - Number(d.slot) <= INCLUSION_WINDOW_SLOTS;
+      assert.equal(
+        verdict.included,
+        inWindow,
+        `slot ${d.slot} validator ${v}: ${JSON.stringify(verdict)}, on chain at ${onChain}`,
+      );
+      if (inWindow) {
+        assert.equal(verdict.inclusionSlot, onChain, `slot ${d.slot} validator ${v}`);
+        assert.equal(verdict.correctTarget, true, `slot ${d.slot} validator ${v}`);
+      }
+    }
+  });
+
+  it("every aggregation duty ran: each committee of ours has a submitted aggregate on chain, no validator's duty failed", () => {
     // The minimal preset's 2-member committees make every member an aggregator; committees of two of our
     // validators reach the chain (checked above) only through our aggregates.
     const misses = run.attesterDuties.map((d) => {
@@ -223,14 +266,25 @@ describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5
     assert.equal(misses.filter((m) => m !== null).length, 0, firstFew(misses));
     const committees = new Set(run.attesterDuties.map((d) => `${d.slot}/${d.committee_index}`));
     for (const c of committees) {
-      const members = run.attesterDuties
-        .filter((d) => `${d.slot}/${d.committee_index}` === c)
-        .map((d) => Number(d.validator_index));
+      const ours = run.attesterDuties.filter((d) => `${d.slot}/${d.committee_index}` === c);
+      const members = ours.map((d) => Number(d.validator_index));
       assert.equal(
         reported("aggregator", Number(c.split("/")[0]), (r) => members.includes(r.validatorIndex)),
         null,
         `committee ${c}`,
       );
+      // On chain: one attestation with every member of ours. Lodestar packs its blocks from aggregates only, and a
+      // committee of our validators alone has no aggregator but ours.
+      const [slot, index] = c.split("/").map(Number) as [number, number];
+      const aggregated = Array.from({length: SLOTS_PER_EPOCH}, (_, k) => run.blocks.get(slot + 1 + k)).some((b) =>
+        b?.body.attestations.some(
+          (a) =>
+            a.data.slot === slot &&
+            a.data.index === index &&
+            ours.every((d) => a.aggregationBits.get(Number(d.validator_committee_index))),
+        ),
+      );
+      assert.ok(aggregated, `committee ${c}: no attestation on chain with all of ${members}`);
     }
   });
 
