@@ -35,6 +35,8 @@ export interface DutyClusterOptions {
   script?(beacon: MemoryBeacon): void;
   /** Options of node i that differ from the others' (a transport of its own on `c.hub`, say). */
   node?(i: number, c: DutyCluster): Partial<ValidatorRoleOptions>;
+  /** The URL node i reaches its beacon node by, given the scripted one's (a fault proxy in front of it, say). */
+  via?(i: number, url: string): Promise<string>;
   /** Runs before node i starts (to put records in its slashing-protection DB, under `c.dataDir(i)`, say). */
   prepare?(i: number, c: DutyCluster): Promise<void>;
 }
@@ -69,7 +71,8 @@ export class DutyCluster {
     t.after(() => c.stop());
     try {
       o.script?.(beacon);
-      const urls = await Promise.all([1, 2, 3, 4].map((i) => beacon.serve(i)));
+      const served = await Promise.all([1, 2, 3, 4].map((i) => beacon.serve(i)));
+      const urls = await Promise.all(served.map((url, k) => o.via?.(k + 1, url) ?? url));
       for (let i = 1; i <= 4; i++) await o.prepare?.(i, c);
       beacon.slotOneAfter(NODES_START_MS);
       const roles = await startValidatorRoles({
