@@ -63,7 +63,7 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
   it("reports the duties missed without a quorum, recovers when the nodes return, and exits non-zero", async () => {
     const out = join(dir, "two-down");
     const res = await runR3dv(
-      ["devnet", "--epochs", "4", "--chaos", "kill:1@1,kill:2@1,start:1@3,start:2@3", "--out", out],
+      ["devnet", "--epochs", "3", "--chaos", "kill:1@1,kill:2@1,start:1@2,start:2@2", "--out", out],
       {timeoutMs: RUN_TIMEOUT_MS},
     );
     const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as ReportJson;
@@ -77,19 +77,18 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
       `the killed nodes named as missing: ${noQuorum.missing}`,
     );
     assert.match(res.stdout, /\| attester \| no quorum \| \d+ \|/);
-    // While both were down (epochs 1 and 2) the chain has none of the cluster's attestations; after, it has them again.
+    // While both were down (epoch 1) the chain has none of the cluster's attestations; after, it has them again.
     assert.equal(report.epochs[1]?.good, 0);
-    assert.equal(report.epochs[2]?.good, 0);
     const starts = report.faults.filter((f) => f.event.action === "start");
     assert.equal(starts.length, 2);
     for (const s of starts)
       assert.ok(
-        s.recoveredSlot !== undefined && s.recoveredSlot >= 24,
+        s.recoveredSlot !== undefined && s.recoveredSlot >= 16,
         `node ${s.event.node} never submitted after its restart: ${JSON.stringify(s)}`,
       );
     assert.ok(
-      (report.epochs[3]?.good ?? 0) > 0,
-      `no attestation of epoch 3 included: ${JSON.stringify(report.epochs)}`,
+      (report.epochs[2]?.good ?? 0) > 0,
+      `no attestation of epoch 2 included: ${JSON.stringify(report.epochs)}`,
     );
     for (const pid of await startedPids(out)) assert.equal(alive(pid), false, `pid ${pid} still alive after the run`);
   });
