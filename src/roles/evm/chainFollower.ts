@@ -151,7 +151,7 @@ export class ChainFollower {
     this.anchor = anchor;
     this.kept.add(anchor.root);
     const seconds = (performance.now() - t0) / 1000;
-    this.logger.info("chain follower bootstrapped", {stateId: id, ...anchor, seconds});
+    this.logger.debug("chain follower bootstrapped", {stateId: id, ...anchor, seconds});
     this.opts.events?.bootstrap?.(anchor, seconds);
   }
 
