@@ -1,6 +1,12 @@
 import {performance} from "node:perf_hooks";
 import {Signature, verifyMultipleAggregateSignatures, verify, type SignatureSet} from "@chainsafe/blst";
-import {type BeaconConfig, chainConfigFromJson, createBeaconConfig, createChainForkConfig} from "@lodestar/config";
+import {
+  type BeaconConfig,
+  chainConfigFromJson,
+  chainConfigToJson,
+  createBeaconConfig,
+  createChainForkConfig,
+} from "@lodestar/config";
 import {mainnetChainConfig, minimalChainConfig} from "@lodestar/config/configs";
 import {ACTIVE_PRESET} from "@lodestar/params";
 import {
@@ -64,6 +70,15 @@ const STATE_SLOT_OFFSET = 40;
 function readSlot(bytes: Uint8Array, offset: number): number {
   if (bytes.length < offset + 8) return -1;
   return Number(new DataView(bytes.buffer, bytes.byteOffset + offset, 8).getBigUint64(0, true));
+}
+
+/** What a worker thread needs to rebuild `config`. */
+export function describeChain(config: BeaconConfig): ChainDescription {
+  return {
+    chainConfig: chainConfigToJson(config),
+    genesisValidatorsRoot: toHex(config.genesisValidatorsRoot),
+    preset: ACTIVE_PRESET,
+  };
 }
 
 export function configFromDescription(d: ChainDescription): BeaconConfig {

@@ -1,12 +1,11 @@
 import {performance} from "node:perf_hooks";
-import {chainConfigToJson, type BeaconConfig} from "@lodestar/config";
-import {ACTIVE_PRESET} from "@lodestar/params";
+import type {BeaconConfig} from "@lodestar/config";
 import {toHex} from "../../hotpath/bytes.js";
 import {errorMessage} from "../../util/errors.js";
 import type {Logger} from "../../util/logger.js";
 import {StateTransitionPool} from "../../workers/stateTransitionPool.js";
 import {BeaconReader} from "./beaconReader.js";
-import {STATES_KEPT, type AnchorInfo, type ChainDescription} from "./blockVerifier.js";
+import {STATES_KEPT, describeChain, type AnchorInfo, type ChainDescription} from "./blockVerifier.js";
 import {HeadWatcher, type HeadWatcherOptions} from "./headWatcher.js";
 import type {BlockVerdict, UnavailableReason} from "./verdict.js";
 import {VerdictBook} from "./verdictBook.js";
@@ -78,11 +77,7 @@ export class ChainFollower {
   constructor(private readonly opts: ChainFollowerOptions) {
     this.logger = opts.logger;
     this.reader = new BeaconReader(opts.url, opts.config);
-    this.chain = {
-      chainConfig: chainConfigToJson(opts.config),
-      genesisValidatorsRoot: toHex(opts.config.genesisValidatorsRoot),
-      preset: ACTIVE_PRESET,
-    };
+    this.chain = describeChain(opts.config);
     const slotMs = opts.config.SLOT_DURATION_MS;
     this.watcher = new HeadWatcher(
       this.reader,

@@ -1,11 +1,9 @@
 import "../../../src/devnet/preset.js";
 import assert from "node:assert/strict";
 import {after, before, describe, it} from "node:test";
-import {chainConfigToJson} from "@lodestar/config";
-import {ACTIVE_PRESET} from "@lodestar/params";
 import {ssz} from "@lodestar/types";
 import {toHex} from "../../../src/hotpath/bytes.js";
-import type {ChainDescription, VerifyOutcome} from "../../../src/roles/evm/blockVerifier.js";
+import {describeChain, type ChainDescription, type VerifyOutcome} from "../../../src/roles/evm/blockVerifier.js";
 import {StateTransitionPool} from "../../../src/workers/stateTransitionPool.js";
 import {devnetWithBlocks, serializeBlock} from "../../helpers/devnetBlocks.js";
 
@@ -20,11 +18,7 @@ describe("block verifier (state transition thread)", () => {
   let chain: ChainDescription;
   before(async () => {
     f = await devnetWithBlocks(64, 4);
-    chain = {
-      chainConfig: chainConfigToJson(f.chain.config),
-      genesisValidatorsRoot: toHex(f.chain.genesisValidatorsRoot),
-      preset: ACTIVE_PRESET,
-    };
+    chain = describeChain(f.chain.config);
     pool = new StateTransitionPool();
   });
   after(() => pool.close());
