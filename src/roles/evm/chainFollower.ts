@@ -116,8 +116,10 @@ export class ChainFollower {
 
   /** Queues a block root to settle (it and every ancestor it needs); a root already judged is skipped then. */
   follow(root: string): void {
-    if (this.stopped) return;
-    this.queue.push(root.toLowerCase());
+    const r = root.toLowerCase();
+    // An event and a poll often name the same head: one queued settle is enough.
+    if (this.stopped || this.queue.includes(r)) return;
+    this.queue.push(r);
     this.draining ??= this.drain().finally(() => (this.draining = null));
   }
 
@@ -181,6 +183,7 @@ export class ChainFollower {
     };
 
     for (let root = target; !this.kept.has(root) && this.verdicts.get(root)?.status !== "invalid";) {
+      if (this.stopped) return;
       if (pending.length >= MAX_CATCH_UP_BLOCKS) {
         if (await again(`more than ${MAX_CATCH_UP_BLOCKS} blocks from a kept state`)) return;
         return this.unavailable(
@@ -208,6 +211,7 @@ export class ChainFollower {
     }
 
     for (const [i, b] of pending.entries()) {
+      if (this.stopped) return;
       const rest = pending.slice(i);
       const parent = this.verdicts.get(b.parentRoot);
       if (parent?.status === "invalid") {

@@ -19,6 +19,8 @@ const FORK_SLOT = 3;
 const SKIP_SLOT = 6;
 /** The slot whose block the proxy serves with a broken signature. */
 const TAMPER_SLOT = 5;
+/** When the late follower starts, from the head's state: before the epoch boundary it must then verify. */
+const LATE_SLOT = 7;
 
 type Header = {
   root: string;
@@ -48,6 +50,8 @@ describe("chain follower against a spawned devnet", () => {
   let config: BeaconConfig;
   let onEvents: ChainFollower;
   let polling: ChainFollower;
+  let late: ChainFollower;
+  const lateBootstraps: {root: string; slot: number}[] = [];
   const reported: BlockVerdict[] = [];
   let head: Header;
   /** Every canonical block from the head down to slot 1, newest first. */
@@ -78,6 +82,19 @@ describe("chain follower against a spawned devnet", () => {
     onEvents = new ChainFollower({url: devnet.url, config, logger, events: {verdict: (v) => reported.push(v)}});
     polling = new ChainFollower({url: proxy.url, config, logger, watch: {events: false}});
     await Promise.all([onEvents.start(), polling.start()]);
+    await until(
+      `the devnet's head to reach slot ${LATE_SLOT}`,
+      async () => Number((await headers(devnet.url, ""))[0]?.header.message.slot) >= LATE_SLOT,
+      (LATE_SLOT + 10) * SLOT_MS,
+    );
+    late = new ChainFollower({
+      url: devnet.url,
+      config,
+      logger,
+      anchor: "head",
+      events: {bootstrap: (a) => lateBootstraps.push(a)},
+    });
+    await late.start();
 
     await until(
       `the devnet's head to reach slot ${LAST_SLOT}`,
@@ -89,14 +106,14 @@ describe("chain follower against a spawned devnet", () => {
       canonical.push(h);
     // Both followers have judged the head by the time the test looks (a slot or two after it was announced).
     await until(
-      "both followers to judge the head",
-      () => !!onEvents.verdict(head.root) && !!polling.verdict(head.root),
+      "the followers to judge the head",
+      () => !!onEvents.verdict(head.root) && !!polling.verdict(head.root) && !!late.verdict(head.root),
       10 * SLOT_MS,
     );
   });
 
   after(async () => {
-    await Promise.all([onEvents?.stop(), polling?.stop()]);
+    await Promise.all([onEvents?.stop(), polling?.stop(), late?.stop()]);
     await proxy?.stop();
     await devnet?.stop();
   });
@@ -139,5 +156,29 @@ describe("chain follower against a spawned devnet", () => {
         assert.equal(reason, slot === TAMPER_SLOT ? "bad_signature" : "bad_parent", `slot ${slot}`);
       }
     }
+  });
+
+  it("started late from a head state, names its anchor from the state itself and verifies every block after it", async () => {
+    const anchor = late.anchorInfo;
+    assert.ok(anchor && anchor.slot >= LATE_SLOT, JSON.stringify(anchor));
+    const block = canonical.find((h) => Number(h.header.message.slot) === anchor.slot);
+    assert.equal(anchor.root, block?.root, "the root derived from the state's latest header is the block's");
+    const after = canonical.filter((h) => Number(h.header.message.slot) > anchor.slot);
+    assert.ok(after.length >= 3, `${after.length} blocks after the anchor`);
+    for (const h of after) {
+      const v = late.verdict(h.root);
+      assert.equal(v?.status === "verified" && v.stateRoot, h.header.message.state_root, JSON.stringify(v));
+    }
+  });
+
+  it("bootstraps again for a block below its anchor, then calls it unavailable (no state to check it on)", async () => {
+    const sibling = (await headers(devnet.url, `?slot=${FORK_SLOT}`)).find((h) => !h.canonical) as Header;
+    assert.equal(lateBootstraps.length, 1);
+    late.follow(sibling.root);
+    await late.idle();
+    const v = late.verdict(sibling.root);
+    assert.equal(v?.status, "unavailable", JSON.stringify(v));
+    assert.equal(v?.status === "unavailable" && v.reason, "no_parent_state");
+    assert.equal(lateBootstraps.length, 2, "one fresh anchor was tried before giving up");
   });
 });
