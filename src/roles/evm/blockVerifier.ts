@@ -134,10 +134,6 @@ export class BlockVerifier {
     return {root, slot: header.slot, stateSlot, stateRoot: toHex(stateRoot)};
   }
 
-  has(root: string): boolean {
-    return this.states.has(root);
-  }
-
   /**
    * Verifies one serialized SignedBeaconBlock on its parent's kept state: signatures first (in one blst batch,
    * so a forged block costs no state transition), then the transition, then the state root. A verified block's
@@ -186,7 +182,7 @@ export class BlockVerifier {
     t = performance.now();
     const badSignature = this.checkSignatures(preState, signed);
     timings.signaturesMs = performance.now() - t;
-    if (badSignature !== null) return invalid("bad_signature", badSignature);
+    if (badSignature !== null) return invalid(badSignature.reason, badSignature.detail);
 
     t = performance.now();
     let postState: CachedBeaconStateAllForks;
@@ -219,8 +215,14 @@ export class BlockVerifier {
     return {kind: "verdict", verdict: {status: "verified", stateRoot: toHex(stateRoot), timings, ...base}};
   }
 
-  /** Null when every signature of the block verifies; otherwise which one failed. */
-  private checkSignatures(state: CachedBeaconStateAllForks, signed: SignedBeaconBlock): string | null {
+  /**
+   * Null when every signature of the block verifies; otherwise which one failed. Sets that cannot be built (an
+   * attestation naming a committee that does not exist) are the state transition's failure, not a signature's.
+   */
+  private checkSignatures(
+    state: CachedBeaconStateAllForks,
+    signed: SignedBeaconBlock,
+  ): {reason: "bad_signature" | "state_transition"; detail: string} | null {
     const fork = this.config.getForkSeq(signed.message.slot);
     let sets: ISignatureSet[];
     try {
@@ -233,7 +235,7 @@ export class BlockVerifier {
         indexed,
       );
     } catch (e) {
-      return `the block's signature sets cannot be built: ${errorMessage(e)}`;
+      return {reason: "state_transition", detail: `the block's signature sets cannot be built: ${errorMessage(e)}`};
     }
     const pubkeyCache = state.epochCtx.pubkeyCache;
     const batch: SignatureSet[] = [];
@@ -246,16 +248,20 @@ export class BlockVerifier {
           sig: Signature.fromBytes(set.signature, true),
         });
       } catch (e) {
-        return `signature ${i + 1} of ${sets.length} (${describeSet(i, signed)}) is not a valid point: ${errorMessage(e)}`;
+        const detail = `signature ${i + 1} of ${sets.length} (${describeSet(i, signed)}) is not a valid point: ${errorMessage(e)}`;
+        return {reason: "bad_signature", detail};
       }
     }
     if (verifyMultipleAggregateSignatures(batch)) return null;
     // The batch failed: name the first bad one (this costs one pairing per set, only for a bad block).
     for (const [i, s] of batch.entries()) {
       if (!verify(s.msg, s.pk, s.sig))
-        return `signature ${i + 1} of ${sets.length} (${describeSet(i, signed)}) does not verify`;
+        return {
+          reason: "bad_signature",
+          detail: `signature ${i + 1} of ${sets.length} (${describeSet(i, signed)}) does not verify`,
+        };
     }
-    return "the signature batch does not verify";
+    return {reason: "bad_signature", detail: "the signature batch does not verify"};
   }
 
   private keep(root: string, state: CachedBeaconStateAllForks): void {

@@ -83,6 +83,17 @@ describe("block verifier (state transition thread)", () => {
     assert.equal(v.status === "invalid" && v.reason, "state_transition", JSON.stringify(v));
   });
 
+  it("calls an attestation naming a committee that does not exist a state transition failure, not a signature's", async () => {
+    const message = await f.nextBlock();
+    const broken = f.copy(message);
+    const attestation = broken.body.attestations[0];
+    assert.ok(attestation, "the block carries the last slot's attestation");
+    // 64 validators make one committee per slot: committee 3 does not exist.
+    attestation.committeeBits.set(3, true);
+    const v = verdictOf(await pool.verify(serializeBlock(f.sign(broken))));
+    assert.equal(v.status === "invalid" && v.reason, "state_transition", JSON.stringify(v));
+  });
+
   it("says it lacks the parent's state for a block on an unknown parent, and refuses garbage", async () => {
     const message = await f.nextBlock();
     const orphan = f.copy(message);
