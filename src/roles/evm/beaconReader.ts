@@ -1,4 +1,4 @@
-import {type ApiClient, WireFormat, getClient} from "@lodestar/api";
+import {type ApiClient, WireFormat, getClient, routes} from "@lodestar/api";
 import type {ChainForkConfig} from "@lodestar/config";
 import {toHex} from "../../hotpath/bytes.js";
 import {errorMessage} from "../../util/errors.js";
@@ -13,8 +13,6 @@ const BLOCK_TIMEOUT_MS = 10_000;
 const STATE_TIMEOUT_MS = 5 * 60_000;
 /** A header is a few hundred bytes; the poll that asks for it runs every slot, so a stuck one must end within it. */
 const HEADER_TIMEOUT_MS = 2_000;
-
-type Response = {ok: boolean; status: number; error(): Error | null; ssz(): Uint8Array};
 
 /**
  * The beacon node reads the chain follower needs, through @lodestar/api's typed client: blocks and states as SSZ
@@ -55,7 +53,7 @@ export class BeaconReader {
       this.api.beacon.getBlockHeader({blockId: "head"}, {timeoutMs: HEADER_TIMEOUT_MS}),
     );
     if (!res.ok) throw this.failed(route, res.error()?.message ?? "", res.status);
-    return toHex((res as unknown as {value(): {root: Uint8Array}}).value().root);
+    return toHex(res.value().root);
   }
 
   /**
@@ -64,22 +62,28 @@ export class BeaconReader {
    */
   async subscribe(signal: AbortSignal, onBlock: (root: string) => void, onError: (e: Error) => void): Promise<void> {
     await this.api.events.eventstream({
-      topics: ["block", "head"] as never,
+      topics: [routes.events.EventType.block, routes.events.EventType.head],
       signal,
-      onEvent: (e: {message: unknown}) => onBlock((e.message as {block: string}).block),
+      onEvent: (e) => {
+        if (e.type === routes.events.EventType.block || e.type === routes.events.EventType.head)
+          onBlock(e.message.block);
+      },
       onError,
     });
   }
 
-  private async call(route: string, fn: () => Promise<unknown>): Promise<Response> {
+  private async call<R>(route: string, fn: () => Promise<R>): Promise<R> {
     try {
-      return (await fn()) as Response;
+      return await fn();
     } catch (e) {
       throw this.failed(route, errorMessage(e));
     }
   }
 
-  private sszOf(res: Response, route: string): Uint8Array {
+  private sszOf(
+    res: {ok: boolean; status: number; error(): Error | null; ssz(): Uint8Array},
+    route: string,
+  ): Uint8Array {
     if (!res.ok) throw this.failed(route, res.error()?.message ?? "", res.status);
     try {
       return res.ssz();
