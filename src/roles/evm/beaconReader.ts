@@ -20,12 +20,18 @@ const HEADER_TIMEOUT_MS = 2_000;
  */
 export class BeaconReader {
   private readonly api: ApiClient;
+  /** Ends every request in flight at close: a state download may otherwise hold a stopping node for minutes. */
+  private readonly abort = new AbortController();
 
   constructor(
     readonly url: string,
     config: ChainForkConfig,
   ) {
-    this.api = getClient({baseUrl: url}, {config});
+    this.api = getClient({baseUrl: url, globalInit: {signal: this.abort.signal}}, {config});
+  }
+
+  close(): void {
+    this.abort.abort();
   }
 
   /** The SignedBeaconBlock `id` names, as SSZ; null when the node does not have it (404). */

@@ -90,15 +90,18 @@ export class ChainFollower {
 
   /** Bootstraps (a failure is retried with the next block) and starts following. */
   async start(): Promise<void> {
-    await this.bootstrap().catch((e: unknown) =>
-      this.logger.warn("chain follower not bootstrapped; retried with the next block", {url: this.opts.url}, e),
-    );
-    this.watcher.start();
+    await this.bootstrap().catch((e: unknown) => {
+      if (!this.stopped)
+        this.logger.warn("chain follower not bootstrapped; retried with the next block", {url: this.opts.url}, e);
+    });
+    // A stop during the bootstrap (which it aborts) leaves nothing to start.
+    if (!this.stopped) this.watcher.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.watcher.stop();
+    this.reader.close();
     this.queue.length = 0;
     await this.draining;
     await this.pool.close();
@@ -262,6 +265,8 @@ export class ChainFollower {
 
   /** A verdict is reported when it is new or changed, not each time a head poll asks for the same root again. */
   private record(v: BlockVerdict): void {
+    // A stop aborts the requests in flight: their failures say nothing about the blocks.
+    if (this.stopped) return;
     const before = this.verdicts.get(v.root);
     this.verdicts.set(v);
     if (

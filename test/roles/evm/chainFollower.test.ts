@@ -8,6 +8,7 @@ import {BeaconNode} from "../../../src/roles/validator/beacon/beaconNode.js";
 import {createLogger} from "../../../src/util/logger.js";
 import {getJson, sleep, spawnDevnet, type RunningDevnet} from "../../devnet/helpers.js";
 import {BlockTamperProxy} from "../../helpers/blockTamperProxy.js";
+import {FaultyProxy} from "../../helpers/faultyProxy.js";
 
 /** 1 s slots: the 12 slots checked (an epoch transition at slot 8 included) take about 15 s of devnet time. */
 const SLOT_MS = 1000;
@@ -180,5 +181,26 @@ describe("chain follower against a spawned devnet", () => {
     assert.equal(v?.status, "unavailable", JSON.stringify(v));
     assert.equal(v?.status === "unavailable" && v.reason, "no_parent_state");
     assert.equal(lateBootstraps.length, 2, "one fresh anchor was tried before giving up");
+  });
+
+  it("stops at once while its bootstrap state download hangs, and starts nothing after", async () => {
+    const hanging = new FaultyProxy(devnet.url);
+    hanging.mode = "timeout";
+    hanging.faultOnly = /\/debug\/beacon\/states\//;
+    await hanging.start();
+    const stuck = new ChainFollower({url: hanging.url, config, logger: createLogger("error", "test")});
+    try {
+      const started = stuck.start();
+      await sleep(300);
+      // The download's own timeout is 5 minutes: a stop that waited for it would lose this race.
+      const stopped = Promise.all([stuck.stop(), started]).then(() => "stopped");
+      const outcome = await Promise.race([stopped, sleep(5000).then(() => "still waiting")]);
+      assert.equal(outcome, "stopped");
+      const polledBefore = hanging.passed;
+      await sleep(2 * SLOT_MS);
+      assert.equal(hanging.passed, polledBefore, "no head poll after the stop");
+    } finally {
+      await hanging.stop();
+    }
   });
 });
