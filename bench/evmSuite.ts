@@ -3,10 +3,16 @@ import {describeChain, type VerifyOutcome} from "../src/roles/evm/blockVerifier.
 import type {VerifyTimings} from "../src/roles/evm/verdict.js";
 import {StateTransitionPool} from "../src/workers/stateTransitionPool.js";
 import {devnetWithBlocks, serializeBlock} from "../test/helpers/devnetBlocks.js";
-import {type BenchRow, type Suite, latencyStats} from "./harness.js";
+import {type BenchRow, type BenchTask, type Suite, latencyStats} from "./harness.js";
 
-/** 64 validators: the devnet `npm start` runs, and the size issue 11 asks the per-block cost for. */
-const VALIDATORS = 64;
+/**
+ * 64 validators: the devnet `npm start` runs, and the size issue 11 asks the per-block cost for; 1024: how the
+ * epoch transition and the state's hashing grow with the validator set (a block's signatures do not: one
+ * aggregate per committee either way).
+ */
+const SIZES = [64, 1024];
+/** The size whose verifications are broken down by stage. */
+const STAGE_SIZE = 64;
 /** Slots of devnet chain built: slot 8 is the first of epoch 1, so its block carries an epoch transition. */
 const SLOTS = 8;
 /** Verifications per measured block for the stage breakdown: enough for a stable mean, seconds in all. */
@@ -22,41 +28,45 @@ const STAGE_SAMPLES = 30;
 export const evmSuite: Suite = {
   name: "evm",
   async setup() {
-    const {f, chain} = await fixture();
-    const pool = new StateTransitionPool();
-    await pool.bootstrap(chain, f.genesisState());
-    const blocks = f.blocks().map(serializeBlock);
-    // Every block once, so each measured block's parent state is kept in the thread.
-    for (const b of blocks) await verified(pool.verify(b));
-    const block4 = blocks[3] as Uint8Array;
-    const block8 = blocks[7] as Uint8Array;
-    return {
-      tasks: [
+    const pools: StateTransitionPool[] = [];
+    const tasks: BenchTask[] = [];
+    for (const validators of SIZES) {
+      const {f, chain} = await fixture(validators);
+      const pool = new StateTransitionPool();
+      pools.push(pool);
+      await pool.bootstrap(chain, f.genesisState());
+      const blocks = f.blocks().map(serializeBlock);
+      // Every block once, so each measured block's parent state is kept in the thread.
+      for (const b of blocks) await verified(pool.verify(b));
+      const block4 = blocks[3] as Uint8Array;
+      const block8 = blocks[7] as Uint8Array;
+      tasks.push(
         {
-          name: `verify one block in the thread: signatures, transition, state root (${VALIDATORS} validators, slot 4)`,
+          name: `verify one block in the thread: signatures, transition, state root (${validators} validators, slot 4)`,
           fn: async () => void (await verified(pool.verify(block4))),
         },
         {
-          name: `verify an epoch's first block: the epoch transition too (${VALIDATORS} validators, slot 8)`,
+          name: `verify an epoch's first block: the epoch transition too (${validators} validators, slot 8)`,
           fn: async () => void (await verified(pool.verify(block8))),
         },
         {
-          // Last: it replaces the thread's states, which the tasks above need.
-          name: `bootstrap from the genesis state (${VALIDATORS} validators): decode, caches, hash`,
+          // After the two above: it replaces the thread's states, which they need.
+          name: `bootstrap from the genesis state (${validators} validators): decode, caches, hash`,
           fn: async () => void (await pool.bootstrap(chain, f.genesisState())),
         },
-      ],
-      teardown: () => pool.close(),
-    };
+      );
+    }
+    return {tasks, teardown: async () => void (await Promise.all(pools.map((p) => p.close())))};
   },
   async measure() {
-    const {f, chain} = await fixture();
+    const {f, chain} = await fixture(STAGE_SIZE);
     const pool = new StateTransitionPool();
     const rows: BenchRow[] = [];
     try {
       const t0 = performance.now();
       await pool.bootstrap(chain, f.genesisState());
-      rows.push(row("bootstrap once (first in a thread: includes loading Lodestar)", [performance.now() - t0]));
+      const first = `bootstrap once, first in a thread: includes loading Lodestar (${STAGE_SIZE} validators)`;
+      rows.push(row(first, [performance.now() - t0]));
       const blocks = f.blocks().map(serializeBlock);
       for (const b of blocks) await verified(pool.verify(b));
       for (const slot of [4, 8]) {
@@ -66,7 +76,7 @@ export const evmSuite: Suite = {
         for (const stage of ["slotsMs", "signaturesMs", "blockMs", "hashMs", "totalMs"] as const)
           rows.push(
             row(
-              `slot ${slot} stage ${stage.replace(/Ms$/, "")} (in the thread)`,
+              `slot ${slot} stage ${stage.replace(/Ms$/, "")} (${STAGE_SIZE} validators, in the thread)`,
               samples.map((s) => s[stage]),
             ),
           );
@@ -78,8 +88,8 @@ export const evmSuite: Suite = {
   },
 };
 
-async function fixture() {
-  const f = await devnetWithBlocks(VALIDATORS, SLOTS);
+async function fixture(validators: number) {
+  const f = await devnetWithBlocks(validators, SLOTS);
   return {f, chain: describeChain(f.chain.config)};
 }
 
