@@ -1,5 +1,6 @@
 import {performance} from "node:perf_hooks";
-import {describeChain, type VerifyOutcome} from "../src/roles/evm/blockVerifier.js";
+import type {VerifyOutcome} from "../src/roles/evm/blockVerifier.js";
+import {describeChain} from "../src/roles/evm/chainDescription.js";
 import type {VerifyTimings} from "../src/roles/evm/verdict.js";
 import {StateTransitionPool} from "../src/workers/stateTransitionPool.js";
 import {devnetWithBlocks, serializeBlock} from "../test/helpers/devnetBlocks.js";

@@ -1,5 +1,6 @@
 import {Piscina} from "piscina";
-import type {AnchorInfo, ChainDescription, VerifyOutcome} from "../roles/evm/blockVerifier.js";
+import type {AnchorInfo, VerifyOutcome} from "../roles/evm/blockVerifier.js";
+import type {ChainDescription} from "../roles/evm/chainDescription.js";
 import type {StateTransitionTask} from "./stateTransitionTasks.js";
 
 /**

@@ -1,4 +1,5 @@
-import type {AnchorInfo, ChainDescription, VerifyOutcome} from "../roles/evm/blockVerifier.js";
+import type {AnchorInfo, VerifyOutcome} from "../roles/evm/blockVerifier.js";
+import type {ChainDescription} from "../roles/evm/chainDescription.js";
 
 /** Work for the state transition thread: take an anchor state, or verify one block on the states it keeps. */
 export type StateTransitionTask =

@@ -1,4 +1,5 @@
-import {BlockVerifier, configFromDescription} from "../roles/evm/blockVerifier.js";
+import {BlockVerifier} from "../roles/evm/blockVerifier.js";
+import {configFromDescription} from "../roles/evm/chainDescription.js";
 import {EvmError} from "../roles/evm/errors.js";
 import type {StateTransitionResult, StateTransitionTask} from "./stateTransitionTasks.js";
 

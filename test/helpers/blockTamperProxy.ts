@@ -1,8 +1,8 @@
 import {type IncomingMessage, type Server, type ServerResponse, createServer} from "node:http";
+import {signedBlockHeader} from "../../src/roles/evm/sszFields.js";
 
-/** Where a serialized SignedBeaconBlock keeps its signature (after the message's 4-byte offset) and its slot. */
+/** Where a serialized SignedBeaconBlock keeps its signature: after the message's 4-byte offset. */
 const SIGNATURE_OFFSET = 4;
-const SLOT_OFFSET = 100;
 
 /**
  * A beacon node that serves one block with a broken signature, as a buggy or hostile node would: a proxy in
@@ -40,9 +40,8 @@ export class BlockTamperProxy {
     const body = new Uint8Array(await upstream.arrayBuffer());
     const isBlock = /^\/eth\/v2\/beacon\/blocks\//.test(req.url ?? "");
     const ssz = upstream.headers.get("content-type")?.includes("octet-stream");
-    if (isBlock && ssz && body.length > SLOT_OFFSET + 8) {
-      const slot = Number(new DataView(body.buffer, SLOT_OFFSET, 8).getBigUint64(0, true));
-      if (slot === this.slot) {
+    if (isBlock && ssz) {
+      if (signedBlockHeader(body)?.slot === this.slot) {
         body[SIGNATURE_OFFSET + 50] = (body[SIGNATURE_OFFSET + 50] as number) ^ 0xff;
         this.tampered++;
       }

@@ -1,12 +1,13 @@
 import {performance} from "node:perf_hooks";
 import type {BeaconConfig} from "@lodestar/config";
-import {toHex} from "../../hotpath/bytes.js";
 import {errorMessage} from "../../util/errors.js";
 import type {Logger} from "../../util/logger.js";
 import {StateTransitionPool} from "../../workers/stateTransitionPool.js";
 import {BeaconReader} from "./beaconReader.js";
-import {STATES_KEPT, describeChain, type AnchorInfo, type ChainDescription} from "./blockVerifier.js";
+import {STATES_KEPT, type AnchorInfo} from "./blockVerifier.js";
+import {describeChain, type ChainDescription} from "./chainDescription.js";
 import {HeadWatcher, type HeadWatcherOptions} from "./headWatcher.js";
+import {signedBlockHeader} from "./sszFields.js";
 import type {BlockVerdict, UnavailableReason} from "./verdict.js";
 import {VerdictBook} from "./verdictBook.js";
 
@@ -17,10 +18,6 @@ import {VerdictBook} from "./verdictBook.js";
  * of block requests (and a catch-up that long would anyway not finish within a slot).
  */
 const MAX_CATCH_UP_BLOCKS = 256;
-
-/** Where a SignedBeaconBlock's fields start in its SSZ: message offset (4) and signature (96), then slot (8) and proposer (8). */
-const SLOT_OFFSET = 100;
-const PARENT_ROOT_OFFSET = 116;
 
 /** What the follower reports: each verdict (a metric and a log line, see node/records.ts) and each bootstrap. */
 export interface ChainFollowerEvents {
@@ -35,7 +32,10 @@ export interface ChainFollowerOptions {
   config: BeaconConfig;
   logger: Logger;
   events?: ChainFollowerEvents;
-  /** The state id bootstrapped from: `finalized` (default; the trust anchor of weak subjectivity) or `genesis`. */
+  /**
+   * The state id bootstrapped from: `finalized` by default (the trust anchor, as weak subjectivity has it); any
+   * other id the node serves (`genesis`, `head`, a slot) is trusted the same way.
+   */
   anchor?: string;
   watch?: Partial<HeadWatcherOptions>;
 }
@@ -45,12 +45,6 @@ interface FetchedBlock {
   slot: number;
   parentRoot: string;
   bytes: Uint8Array;
-}
-
-function header(bytes: Uint8Array): {slot: number; parentRoot: string} | null {
-  if (bytes.length < PARENT_ROOT_OFFSET + 32) return null;
-  const slot = Number(new DataView(bytes.buffer, bytes.byteOffset + SLOT_OFFSET, 8).getBigUint64(0, true));
-  return {slot, parentRoot: toHex(bytes.subarray(PARENT_ROOT_OFFSET, PARENT_ROOT_OFFSET + 32))};
 }
 
 /**
@@ -201,7 +195,7 @@ export class ChainFollower {
       } catch (e) {
         return this.unavailable(pending, "fetch_failed", `block ${root}: ${errorMessage(e)}`, root);
       }
-      const h = bytes && header(bytes);
+      const h = bytes && signedBlockHeader(bytes);
       if (!bytes || !h) return this.unavailable(pending, "fetch_failed", `block ${root}: not served`, root);
       if (h.slot <= anchor.slot) {
         // The branch leaves the anchor's chain below the anchor: only a newer anchor can say more.

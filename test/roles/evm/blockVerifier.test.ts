@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import {after, before, describe, it} from "node:test";
 import {ssz} from "@lodestar/types";
 import {toHex} from "../../../src/hotpath/bytes.js";
-import {describeChain, type ChainDescription, type VerifyOutcome} from "../../../src/roles/evm/blockVerifier.js";
+import type {VerifyOutcome} from "../../../src/roles/evm/blockVerifier.js";
+import {describeChain, type ChainDescription} from "../../../src/roles/evm/chainDescription.js";
 import {StateTransitionPool} from "../../../src/workers/stateTransitionPool.js";
 import {devnetWithBlocks, serializeBlock} from "../../helpers/devnetBlocks.js";
 
