@@ -70,6 +70,15 @@ module.exports = {
       to: {path: `${V}duties/`, pathNot: `${V}duties/$1/`},
     },
     {
+      name: "evm-role-apart",
+      comment:
+        "The EVM role verifies the chain from what its beacon node serves; the validator role will read its verdicts " +
+        "(never the other way round), and chunks will reach peers through an interface, not the store's internals.",
+      severity: "error",
+      from: {path: "^src/roles/evm/"},
+      to: {path: "^src/roles/(validator|dht|store)/"},
+    },
+    {
       name: "devnet-stands-alone",
       comment: "The embedded devnet is a beacon chain of its own: it must not borrow r3dv's client code.",
       severity: "error",

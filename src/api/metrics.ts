@@ -212,6 +212,26 @@ export function createMetrics() {
       labelNames: ["result"],
       registers: [register],
     }),
+    blockVerdicts: new Counter({
+      name: "r3dv_evm_block_verdicts_total",
+      help: "blocks the EVM role judged, by verdict (verified, invalid, unavailable) and reason (the failed check, or why it could not check)",
+      labelNames: ["status", "reason"],
+      registers: [register],
+    }),
+    // One block's verification in the state transition thread; the first block of an epoch carries the epoch
+    // transition (tens of ms on the devnet), and a mainnet block's budget is a third of a 12 s slot.
+    blockVerifySeconds: new Histogram({
+      name: "r3dv_evm_block_verify_seconds",
+      help: "time one block's verification took in the state transition thread, by stage (slots, signatures, block, hash, total)",
+      labelNames: ["stage"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 4],
+      registers: [register],
+    }),
+    evmBootstraps: new Counter({
+      name: "r3dv_evm_bootstraps_total",
+      help: "times the EVM role loaded an anchor (finalized) state: once at start, again after a deep reorg or a failed thread",
+      registers: [register],
+    }),
     consensusRejected: new Counter({
       name: "r3dv_consensus_rejected_total",
       help: "QBFT messages refused, by reason",

@@ -268,7 +268,8 @@ export class DevChain extends EventEmitter<ChainEvents> {
         epoch: newFin.epoch,
       });
     }
-    this.blocks.pruneStates(entry.slot, new Set([entry.rootHex]));
+    // The finalized state stays: it is what a client bootstraps from (`/eth/v2/debug/beacon/states/finalized`).
+    this.blocks.pruneStates(entry.slot, new Set([entry.rootHex, toHex(newFin.root)]));
     this.attestationPool.prune(this.currentSlot());
     this.syncPool.prune(this.currentSlot());
   }

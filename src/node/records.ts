@@ -1,6 +1,7 @@
 import type {Metrics} from "../api/metrics.js";
 import type {AnyDutyResult} from "../roles/validator/validatorRole.js";
 import type {InclusionResult} from "../roles/validator/tracking/inclusionChecker.js";
+import type {ChainFollowerEvents} from "../roles/evm/chainFollower.js";
 import type {BeaconSetEvents} from "../roles/validator/beacon/beaconSet.js";
 import {jsonBody} from "../storage/entry.js";
 import type {Series} from "../storage/series.js";
@@ -72,6 +73,31 @@ export function beaconEvents({metrics, series, logger}: RecordTarget): BeaconSet
       void series
         .append("beacon_health", jsonBody({...status, previous}), "batched")
         .catch((e: unknown) => logger.error("beacon health not recorded", {beacon: status.url}, e));
+    },
+  };
+}
+
+/**
+ * Each block verdict of the EVM role is a metric and a log line: info when verified (one a slot), warn when
+ * invalid (the chain the beacon node follows has a block this node refuses), debug when it could not check.
+ * They become series entries with the `eth_block` chunks that carry them to peers (issue 11, step 3).
+ */
+export function verdictEvents({metrics, logger}: Pick<RecordTarget, "metrics" | "logger">): ChainFollowerEvents {
+  return {
+    verdict: (v) => {
+      metrics.blockVerdicts.inc({status: v.status, reason: v.status === "verified" ? "" : v.reason});
+      const timings = v.status === "unavailable" ? undefined : v.timings;
+      if (timings)
+        for (const [stage, ms] of Object.entries(timings))
+          metrics.blockVerifySeconds.observe({stage: stage.replace(/Ms$/, "")}, ms / 1000);
+      const context = {slot: v.slot, root: v.root, parentRoot: v.parentRoot, totalMs: timings?.totalMs};
+      if (v.status === "verified") logger.info("block verified", {...context, stateRoot: v.stateRoot});
+      else if (v.status === "invalid") logger.warn("block invalid", {...context, reason: v.reason, detail: v.detail});
+      else logger.debug("block not verified", {...context, reason: v.reason, detail: v.detail});
+    },
+    bootstrap: (anchor, seconds) => {
+      metrics.evmBootstraps.inc();
+      logger.info("verification state bootstrapped", {...anchor, seconds});
     },
   };
 }

@@ -9,6 +9,7 @@ import type {Devnet} from "../devnet.js";
 import {effectivenessReport} from "../effectiveness.js";
 import type {Fault} from "../faults.js";
 import {beaconMethods} from "./beaconApi.js";
+import {debugMethods} from "./debugApi.js";
 import {configMethods, eventsMethods, nodeMethods} from "./nodeConfigApi.js";
 import {validatorMethods} from "./validatorApi.js";
 
@@ -66,7 +67,7 @@ export class IndexedApiError extends ApiError {
 }
 
 /** The Beacon API namespaces a server built here serves. */
-export type ServedNamespace = "beacon" | "validator" | "node" | "config" | "events";
+export type ServedNamespace = "beacon" | "validator" | "node" | "config" | "events" | "debug";
 
 /**
  * A fastify server (not listening yet) serving the Beacon API over `methods` through @lodestar/api's own route
@@ -104,7 +105,7 @@ export function beaconApiServer(
   server.setNotFoundHandler((req, res) => {
     void res.code(404).send({code: 404, message: `Route ${req.raw.method}:${req.raw.url} not found`});
   });
-  const namespaces: ServedNamespace[] = ["beacon", "validator", "node", "config", "events"];
+  const namespaces: ServedNamespace[] = ["beacon", "validator", "node", "config", "events", "debug"];
   const wrapped = Object.fromEntries(namespaces.map((ns) => [ns, namespace({...methods[ns]})]));
   registerRoutes(server, config, wrapped as unknown as BeaconApiMethods, namespaces);
   return server;
@@ -123,6 +124,7 @@ export async function startApiServer(
       node: nodeMethods(devnet),
       config: configMethods(devnet),
       events: eventsMethods(devnet),
+      debug: debugMethods(devnet),
     },
     logger,
   );
