@@ -1,6 +1,7 @@
 import {Command, CommanderError} from "commander";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import {registerCreateCluster} from "./createClusterCmd.js";
+import {registerCreateIdentity} from "./createIdentityCmd.js";
 import {registerDevnetBeacon} from "./devnetBeaconCmd.js";
 import {registerDevnet} from "./devnetCmd.js";
 import {registerDuty} from "./dutyCmd.js";
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run r3dv --help for the commands, r3dv <command> --help for their flags)")
     .exitOverride();
   registerCreateCluster(program);
+  registerCreateIdentity(program);
   registerVerifyCluster(program);
   registerSlashingProtection(program);
   registerDevnetBeacon(program);
