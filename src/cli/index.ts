@@ -1,6 +1,7 @@
 import {Command, CommanderError} from "commander";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import {registerCreateCluster} from "./createClusterCmd.js";
+import {registerCreateDefinition} from "./createDefinitionCmd.js";
 import {registerCreateIdentity} from "./createIdentityCmd.js";
 import {registerDevnetBeacon} from "./devnetBeaconCmd.js";
 import {registerDevnet} from "./devnetCmd.js";
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerCreateCluster(program);
   registerCreateIdentity(program);
+  registerCreateDefinition(program);
   registerVerifyCluster(program);
   registerSlashingProtection(program);
   registerDevnetBeacon(program);
@@ -49,6 +51,7 @@ export async function runCli(argv: string[]): Promise<number> {
     if (e instanceof R3dvError) {
       console.error(`r3dv: error: ${e.message}`);
       return e.code === "CLUSTER_BAD_OPTION" ||
+        e.code === "DEFINITION_BAD_OPTION" ||
         e.code === "CLUSTER_OUT_NOT_EMPTY" ||
         e.code === "DEVNET_BAD_OPTION" ||
         e.code === "CONFIG_BAD_FLAG"
