@@ -1,0 +1,79 @@
+import {randomBytes} from "node:crypto";
+import {type DkgAuthenticator, identityAuthenticator} from "../../src/cluster/dkg/authenticator.js";
+import {DkgCeremony} from "../../src/cluster/dkg/ceremony.js";
+import type {DkgMessage} from "../../src/cluster/dkg/messages.js";
+import {DkgError, type DkgResult} from "../../src/cluster/dkg/outcome.js";
+import {generateIdentity} from "../../src/cluster/identity.js";
+import {initHerumi} from "../../src/hotpath/herumi.js";
+
+/**
+ * An in-memory network for DKG ceremonies: every operator's ceremony in one process, real Ed25519 identities and
+ * real BLS, rounds advanced in lock step once every message of the round is delivered. `intercept` plays a
+ * faulty operator or network: it sees each copy of a message on its way from `from` to `to` and returns what to
+ * deliver instead (null drops it). It may re-sign with `auths`, as a cheating dealer would sign its own lies.
+ */
+export interface DkgNetOptions {
+  operators: number;
+  threshold: number;
+  validators: number;
+  /** Per operator (1-based index - 1); default one shared random hash. */
+  definitionHashes?: Uint8Array[];
+  intercept?: (message: DkgMessage, to: number, net: DkgNet) => DkgMessage | null;
+}
+
+export interface DkgNet {
+  auths: DkgAuthenticator[];
+  definitionHash: Uint8Array;
+  /** Per operator: its keys, or the error that stopped its ceremony. */
+  outcomes: (DkgResult | DkgError)[];
+}
+
+export async function runDkgNet(opts: DkgNetOptions): Promise<DkgNet> {
+  await initHerumi();
+  const n = opts.operators;
+  const ids = await Promise.all(Array.from({length: n}, () => generateIdentity()));
+  const peerIds = ids.map((id) => id.peerId);
+  const auths = ids.map((id) => identityAuthenticator(id.privateKey, peerIds));
+  const definitionHash = new Uint8Array(randomBytes(32));
+  const net: DkgNet = {auths, definitionHash, outcomes: []};
+  const ceremonies = auths.map(
+    (auth, k) =>
+      new DkgCeremony({
+        definitionHash: opts.definitionHashes?.[k] ?? definitionHash,
+        operators: n,
+        threshold: opts.threshold,
+        validators: opts.validators,
+        self: k + 1,
+        auth,
+        random: (bytes) => new Uint8Array(randomBytes(bytes)),
+      }),
+  );
+  const outcomes: (DkgResult | DkgError | undefined)[] = new Array(n).fill(undefined);
+  let outgoing = ceremonies.map((c) => c.start());
+  for (;;) {
+    outgoing.forEach((out, k) => {
+      for (const {to, message} of out) {
+        for (const dest of to === undefined ? ceremonies.keys() : [to - 1]) {
+          if (dest === k || outcomes[dest] !== undefined) continue;
+          const delivered = opts.intercept ? opts.intercept(message, dest + 1, net) : message;
+          if (delivered !== null) ceremonies[dest]?.receive(delivered);
+        }
+      }
+    });
+    if (outcomes.every((o) => o !== undefined)) break;
+    outgoing = ceremonies.map((c, k) => {
+      if (outcomes[k] !== undefined) return [];
+      try {
+        const next = c.advance();
+        if (Array.isArray(next)) return next;
+        outcomes[k] = next;
+      } catch (e) {
+        if (!(e instanceof DkgError)) throw e;
+        outcomes[k] = e;
+      }
+      return [];
+    });
+  }
+  net.outcomes = outcomes as (DkgResult | DkgError)[];
+  return net;
+}
