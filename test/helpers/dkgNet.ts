@@ -1,4 +1,5 @@
 import {randomBytes} from "node:crypto";
+import type {PrivateKey} from "@libp2p/interface";
 import {type DkgAuthenticator, identityAuthenticator} from "../../src/cluster/dkg/authenticator.js";
 import {DkgCeremony} from "../../src/cluster/dkg/ceremony.js";
 import type {DkgMessage} from "../../src/cluster/dkg/messages.js";
@@ -19,6 +20,10 @@ export interface DkgNetOptions {
   /** Per operator (1-based index - 1); default one shared random hash. */
   definitionHashes?: Uint8Array[];
   intercept?: (message: DkgMessage, to: number, net: DkgNet) => DkgMessage | null;
+  /** The operators' identities (default: new ones); a definition names their peer ids. */
+  identities?: {privateKey: PrivateKey; peerId: string}[];
+  /** The hash every operator holds unless `definitionHashes` says otherwise (default: random). */
+  definitionHash?: Uint8Array;
 }
 
 export interface DkgNet {
@@ -28,13 +33,17 @@ export interface DkgNet {
   outcomes: (DkgResult | DkgError)[];
 }
 
+export function dkgIdentities(n: number): Promise<{privateKey: PrivateKey; peerId: string}[]> {
+  return Promise.all(Array.from({length: n}, () => generateIdentity()));
+}
+
 export async function runDkgNet(opts: DkgNetOptions): Promise<DkgNet> {
   await initHerumi();
   const n = opts.operators;
-  const ids = await Promise.all(Array.from({length: n}, () => generateIdentity()));
+  const ids = opts.identities ?? (await dkgIdentities(n));
   const peerIds = ids.map((id) => id.peerId);
   const auths = ids.map((id) => identityAuthenticator(id.privateKey, peerIds));
-  const definitionHash = new Uint8Array(randomBytes(32));
+  const definitionHash = opts.definitionHash ?? new Uint8Array(randomBytes(32));
   const net: DkgNet = {auths, definitionHash, outcomes: []};
   const ceremonies = auths.map(
     (auth, k) =>

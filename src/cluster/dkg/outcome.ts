@@ -1,6 +1,9 @@
 import {R3dvError} from "../../util/errors.js";
 import type {ComplaintReason, DkgRound} from "./messages.js";
 
+/** The round after the DKG proper, in which every operator signs the lock and its deposit partials. */
+export type DkgStep = DkgRound | "lock";
+
 /** Why a dealer's polynomial is left out of every key: each names the dealer and, where someone saw it, who. */
 export type DisqualifyReason =
   /** Signed two different commitment sets: proven by the two signatures. */
@@ -52,11 +55,14 @@ export interface DkgResult {
 
 export type DkgErrorType =
   | {code: "DKG_BAD_CONFIG"; reason: string}
-  | {code: "DKG_OPERATORS_MISSING"; round: DkgRound; operators: number[]}
+  | {code: "DKG_OPERATORS_MISSING"; round: DkgStep; operators: number[]}
   | {code: "DKG_DEFINITION_MISMATCH"; expected: string; operators: {operator: number; definitionHash: string}[]}
   | {code: "DKG_DEFINITION_SIGNATURE_INVALID"; operators: number[]}
   | {code: "DKG_TOO_FEW_QUALIFIED"; threshold: number; qualified: number[]; disqualified: Disqualification[]}
   | {code: "DKG_SELF_CHECK_FAILED"; validator: number}
+  | {code: "DKG_LOCK_MISMATCH"; expected: string; operators: {operator: number; lockHash: string}[]}
+  | {code: "DKG_LOCK_SIGNATURE_INVALID"; operators: number[]}
+  | {code: "DKG_DEPOSIT_FAILED"; validator: number; badShares: number[]}
   | {code: "DKG_FINISHED"; round: DkgRound | "done"};
 
 /** A ceremony that cannot produce keys: the message says why and names the operators involved. */
