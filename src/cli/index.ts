@@ -5,6 +5,7 @@ import {registerCreateDefinition} from "./createDefinitionCmd.js";
 import {registerCreateIdentity} from "./createIdentityCmd.js";
 import {registerDevnetBeacon} from "./devnetBeaconCmd.js";
 import {registerDevnet} from "./devnetCmd.js";
+import {registerDkg} from "./dkgCmd.js";
 import {registerDuty} from "./dutyCmd.js";
 import {registerSlashingProtection} from "./slashingProtectionCmd.js";
 import {registerVerifyCluster} from "./verifyClusterCmd.js";
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerCreateCluster(program);
   registerCreateIdentity(program);
   registerCreateDefinition(program);
+  registerDkg(program);
   registerVerifyCluster(program);
   registerSlashingProtection(program);
   registerDevnetBeacon(program);
@@ -52,6 +54,7 @@ export async function runCli(argv: string[]): Promise<number> {
       console.error(`r3dv: error: ${e.message}`);
       return e.code === "CLUSTER_BAD_OPTION" ||
         e.code === "DEFINITION_BAD_OPTION" ||
+        e.code === "DKG_BAD_OPTION" ||
         e.code === "CLUSTER_OUT_NOT_EMPTY" ||
         e.code === "DEVNET_BAD_OPTION" ||
         e.code === "CONFIG_BAD_FLAG"

@@ -5,6 +5,7 @@ import {SecretKey} from "@chainsafe/blst";
 import {deal} from "../../../src/cluster/dkg/feldman.js";
 import {type DkgMessage, dealDigest, shareDigest} from "../../../src/cluster/dkg/messages.js";
 import {DkgError, type DkgResult} from "../../../src/cluster/dkg/outcome.js";
+import {decodeWireMessage, encodeWireMessage} from "../../../src/cluster/dkg/wire.js";
 import {toHex} from "../../../src/hotpath/bytes.js";
 import {recoverAndVerify, recoverPublicKey, secretToPublicKey, sign} from "../../../src/hotpath/threshold.js";
 import {type DkgNet, runDkgNet} from "../../helpers/dkgNet.js";
@@ -103,6 +104,22 @@ describe("DKG ceremony (joint Feldman, in memory)", () => {
     }
     const keys = (results.get(1) as DkgResult).validators.map((v) => toHex(v.groupPubkey));
     assert.equal(new Set(keys).size, 3, "each validator has its own key");
+    assertThresholdKeys(results, 3);
+  });
+
+  it("every message survives the wire codec: a ceremony whose messages all cross it ends as one without", async () => {
+    const wire = (m: DkgMessage): DkgMessage => {
+      const decoded = decodeWireMessage(encodeWireMessage(m));
+      assert.deepEqual(encodeWireMessage(decoded), encodeWireMessage(m));
+      return decoded as DkgMessage;
+    };
+    const net = await runDkgNet({operators: 4, threshold: 3, validators: 2, intercept: chain(badShare(2, 3), wire)});
+    const results = resultsOf(net, [1, 2, 3, 4]);
+    assertAgree(results);
+    for (const r of results.values()) {
+      assert.deepEqual(r.answered, [{dealer: 2, complainer: 3, reason: "bad_share"}]);
+      assert.deepEqual(r.faults, []);
+    }
     assertThresholdKeys(results, 3);
   });
 
