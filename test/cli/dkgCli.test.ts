@@ -2,13 +2,12 @@ import assert from "node:assert/strict";
 import {readFile, readdir, rm} from "node:fs/promises";
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
-import {KEYS_DIR, keystoreFileName, passwordFileName} from "../../src/cluster/createCluster.js";
 import {buildDefinition, writeDefinition} from "../../src/cluster/definition.js";
 import {checkDepositData} from "../../src/cluster/deposit.js";
 import {createIdentityFile} from "../../src/cluster/identity.js";
-import {decryptKeystoreFile, readPasswordFile} from "../../src/cluster/keystores.js";
 import {loadLock} from "../../src/cluster/lock.js";
 import {toHex} from "../../src/hotpath/bytes.js";
+import {loadShareKeys} from "../../src/roles/validator/signing/shareKeys.js";
 import {secretToPublicKey} from "../../src/hotpath/threshold.js";
 import {runR3dv, tempDir} from "../helpers/cli.js";
 
@@ -45,11 +44,10 @@ describe("r3dv dkg (four processes on loopback)", () => {
     assert.equal(new Set(texts).size, 1, "byte-identical lock");
     const lock = await loadLock(join(nodeDirs[0] as string, "cluster-lock.json"));
     for (const [k, d] of nodeDirs.entries()) {
+      // What `r3dv run` loads at start: owner-only files, each keystore the lock's share key of this operator.
+      const shares = await loadShareKeys(lock, d, k + 1);
       for (const [j, v] of lock.validators.entries()) {
-        const keys = join(d, KEYS_DIR);
-        const password = await readPasswordFile(join(keys, passwordFileName(j)));
-        const {secret} = await decryptKeystoreFile(join(keys, keystoreFileName(j)), password);
-        assert.equal(toHex(secretToPublicKey(secret)), v.share_pubkeys[k], `operator ${k + 1}, validator ${j}`);
+        assert.equal(toHex(secretToPublicKey(shares[j]?.secret as Uint8Array)), v.share_pubkeys[k]);
       }
       const deposits = JSON.parse(await readFile(join(d, "deposit-data.json"), "utf8"));
       for (const dep of deposits) assert.deepEqual(checkDepositData(dep, "devnet"), []);
