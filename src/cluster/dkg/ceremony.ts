@@ -1,23 +1,14 @@
 import {bytesEqual, toHex} from "../../hotpath/bytes.js";
-import {secretToPublicKey} from "../../hotpath/threshold.js";
-import type {DkgAuthenticator} from "./authenticator.js";
-import {
-  type CommitmentPoints,
-  addCommitments,
-  addShares,
-  deal,
-  evaluateCommitments,
-  parseCommitments,
-  verifyShare,
-} from "./feldman.js";
+import {combineKeys} from "./combineKeys.js";
+import {DigestBook} from "./digestBook.js";
+import {type CommitmentPoints, deal, verifyShare} from "./feldman.js";
+import {type CheckContext, parseDeal, shapeProblem} from "./messageChecks.js";
 import {
   type Complaint,
   DKG_ROUNDS,
-  type Deal,
   type DkgMessage,
   type DkgRound,
   type Equivocation,
-  type SignedDigest,
   dealDigest,
   helloBytes,
   roundOf,
@@ -32,15 +23,8 @@ import {
   type DisqualifyReason,
 } from "./outcome.js";
 
-export interface DkgConfig {
-  /** The 32-byte definition hash every operator must hold. */
-  definitionHash: Uint8Array;
-  operators: number;
-  threshold: number;
-  validators: number;
-  /** This operator's 1-based index in the definition. */
-  self: number;
-  auth: DkgAuthenticator;
+/** The ceremony's parameters (definition hash, n, t, V, this operator, its signer) and its entropy. */
+export interface DkgConfig extends CheckContext {
   /** The polynomials' entropy: the OS CSPRNG in a ceremony; tests may pass a seeded one to replay a run. */
   random: (bytes: number) => Uint8Array;
 }
@@ -52,8 +36,6 @@ export interface Outgoing {
 }
 
 type Stored = {[K in DkgMessage["kind"]]: Map<number, Extract<DkgMessage, {kind: K}>>};
-
-const SHARE_BYTES = 32;
 
 /**
  * Joint-Feldman DKG (Pedersen 1991, with the complaint round of Gennaro, Jarecki, Krawczyk and Rabin 1999) for
@@ -83,14 +65,14 @@ export class DkgCeremony {
   private readonly disqualified = new Map<number, Disqualification>();
   /** Shares this operator dealt: [recipient-1][validator], kept to answer complaints (the polynomial is gone). */
   private dealt: Uint8Array[][] = [];
-  /** Every validly signed commitment digest seen per dealer (own receipt, echoes, proofs), by hex. */
-  private readonly digests = new Map<number, Map<string, SignedDigest>>();
+  private readonly digests: DigestBook;
   /** Each stored deal's commitments, parsed once: [validator][k]. */
   private readonly points = new Map<number, CommitmentPoints[]>();
   /** Complaints in force after the complaint round: dealer -> complainer -> complaint. */
   private readonly complaints = new Map<number, Map<number, Complaint>>();
 
   constructor(private readonly cfg: DkgConfig) {
+    this.digests = new DigestBook(cfg.auth);
     const {operators: n, threshold: t, validators: v, self} = cfg;
     const bad = (reason: string) => new DkgError({code: "DKG_BAD_CONFIG", reason}, `DKG configuration: ${reason}`);
     if (!Number.isInteger(n) || n < 1 || n > 0xffff) throw bad(`operators must be 1..65535, got ${n}`);
@@ -126,7 +108,7 @@ export class DkgCeremony {
     if (this.finished || index < this.round) return this.fault(from, round, "late", `${message.kind} after its round`);
     if ((this.got[message.kind] as Map<number, DkgMessage>).has(from))
       return this.fault(from, round, "duplicate", `a second ${message.kind}; the first is kept`);
-    const problem = this.shapeProblem(message) ?? this.store(message);
+    const problem = shapeProblem(message, this.cfg) ?? this.store(message);
     if (problem !== undefined) this.fault(from, round, "malformed", `${message.kind}: ${problem}`);
   }
 
@@ -180,7 +162,7 @@ export class DkgCeremony {
   /** Stores a well-formed message; a deal only once its commitments parse and its signature verifies. */
   private store(message: DkgMessage): string | undefined {
     if (message.kind === "deal") {
-      const parsed = this.parseDeal(message.from, message);
+      const parsed = parseDeal(message, this.cfg);
       if (typeof parsed === "string") return parsed;
       this.points.set(message.from, parsed);
     }
@@ -198,46 +180,6 @@ export class DkgCeremony {
 
   private operators(): number[] {
     return Array.from({length: this.cfg.operators}, (_, k) => k + 1);
-  }
-
-  /** Structural checks, so later rounds handle only well-formed content. Deals are checked point by point. */
-  private shapeProblem(m: DkgMessage): string | undefined {
-    const {validators: v, operators: n} = this.cfg;
-    const sharesOk = (shares: Uint8Array[]) => shares.length === v && shares.every((s) => s.length === SHARE_BYTES);
-    switch (m.kind) {
-      case "hello":
-        return m.definitionHash.length === 32 ? undefined : "definition hash is not 32 bytes";
-      case "deal":
-        return undefined;
-      case "share":
-        if (m.to !== this.cfg.self) return `addressed to operator ${m.to}`;
-        return sharesOk(m.shares) ? undefined : `expected ${v} shares of ${SHARE_BYTES} bytes`;
-      case "echo":
-        return m.deals.length === n ? undefined : `expected ${n} entries`;
-      case "complaint":
-        return m.complaints.every((c) => c.dealer >= 1 && c.dealer <= n && (!c.evidence || sharesOk(c.evidence.shares)))
-          ? undefined
-          : "a complaint names no operator or carries malformed evidence";
-      case "answer":
-        if (!m.reveals.every((r) => sharesOk(r.shares))) return `a reveal is not ${v} shares of ${SHARE_BYTES} bytes`;
-        return undefined;
-    }
-  }
-
-  /** A deal must carry its dealer's signature and V x t valid G1 points; returns them parsed, or the problem. */
-  private parseDeal(dealer: number, d: Deal): CommitmentPoints[] | string {
-    const {validators: v, threshold: t} = this.cfg;
-    if (d.commitments.length !== v || d.commitments.some((c) => c.length !== t))
-      return `expected ${v} x ${t} commitments`;
-    const digest = dealDigest(this.cfg.definitionHash, dealer, d.commitments);
-    if (!this.cfg.auth.verify(dealer, digest, d.signature)) return "the dealer's signature does not verify";
-    const points: CommitmentPoints[] = [];
-    for (const c of d.commitments) {
-      const parsed = parseCommitments(c);
-      if (parsed === undefined) return "a commitment is not a valid G1 point";
-      points.push(parsed);
-    }
-    return points;
   }
 
   private closeHello(): Outgoing[] {
@@ -298,37 +240,23 @@ export class DkgCeremony {
       const d = this.got.deal.get(i);
       if (d === undefined) return null;
       const digest = dealDigest(this.cfg.definitionHash, i, d.commitments);
-      this.seeDigest(i, {digest, signature: d.signature});
+      this.digests.see(i, {digest, signature: d.signature});
       return {digest, signature: d.signature};
     });
     return [{message: {kind: "echo", from: this.cfg.self, deals}}];
   }
 
-  /** Records a digest if the dealer signed it; returns false for a forgery. */
-  private seeDigest(dealer: number, d: SignedDigest): boolean {
-    if (!this.cfg.auth.verify(dealer, d.digest, d.signature)) return false;
-    let seen = this.digests.get(dealer);
-    if (seen === undefined) this.digests.set(dealer, (seen = new Map()));
-    if (!seen.has(toHex(d.digest))) seen.set(toHex(d.digest), d);
-    return true;
-  }
-
-  private equivocation(dealer: number): Equivocation | undefined {
-    const [a, b] = [...(this.digests.get(dealer)?.values() ?? [])];
-    return a !== undefined && b !== undefined ? {dealer, a, b} : undefined;
-  }
-
   private closeEcho(): Outgoing[] {
     for (const echo of this.got.echo.values()) {
       echo.deals.forEach((d, k) => {
-        if (d !== null && !this.seeDigest(k + 1, d))
+        if (d !== null && !this.digests.see(k + 1, d))
           this.fault(echo.from, "echo", "forged_echo", `echoed a digest operator ${k + 1} did not sign`);
       });
     }
     const complaints: Complaint[] = [];
     const equivocations: Equivocation[] = [];
     for (const dealer of this.operators()) {
-      const proof = this.equivocation(dealer);
+      const proof = this.digests.equivocation(dealer);
       if (proof !== undefined) {
         equivocations.push(proof);
         continue;
@@ -360,12 +288,12 @@ export class DkgCeremony {
     const {self, definitionHash, auth} = this.cfg;
     for (const c of this.got.complaint.values()) {
       for (const e of c.equivocations) {
-        this.seeDigest(e.dealer, e.a);
-        this.seeDigest(e.dealer, e.b);
+        this.digests.see(e.dealer, e.a);
+        this.digests.see(e.dealer, e.b);
       }
     }
     for (const dealer of this.operators()) {
-      if (this.equivocation(dealer) !== undefined)
+      if (this.digests.equivocation(dealer) !== undefined)
         this.disqualify(dealer, "equivocated", [], `operator ${dealer} signed two different sets of commitments`);
     }
     for (const c of this.got.complaint.values()) {
@@ -435,8 +363,8 @@ export class DkgCeremony {
     if (answer === undefined) return {reason: "unanswered_complaint", detail: `sent no answer to operator(s) ${who}`};
     if (answer.deal !== undefined) {
       const digest = dealDigest(definitionHash, dealer, answer.deal.commitments);
-      this.seeDigest(dealer, {digest, signature: answer.deal.signature});
-      if (this.equivocation(dealer) !== undefined)
+      this.digests.see(dealer, {digest, signature: answer.deal.signature});
+      if (this.digests.equivocation(dealer) !== undefined)
         return {reason: "equivocated", detail: "answered with commitments other than those it dealt"};
       const problem = this.got.deal.has(dealer) ? undefined : this.store({kind: "deal", from: dealer, ...answer.deal});
       if (problem !== undefined)
@@ -465,22 +393,10 @@ export class DkgCeremony {
 
   /** Sums the qualified dealers' commitments and this operator's shares from them, and checks the two agree. */
   private keys(qualified: number[]): DkgResult["validators"] {
-    const {self} = this.cfg;
-    const points = qualified.map((i) => this.points.get(i) as CommitmentPoints[]);
-    const shares = qualified.map((i) => (this.got.share.get(i) as {shares: Uint8Array[]}).shares);
-    return Array.from({length: this.cfg.validators}, (_, v) => {
-      const combined = addCommitments(points.map((p) => p[v] as CommitmentPoints));
-      const sharePubkeys = this.operators().map((i) => evaluateCommitments(combined, i));
-      // The constant term: the combined polynomial at x = 0.
-      const groupPubkey = (combined[0] as CommitmentPoints[number]).serialize();
-      const secretShare = addShares(shares.map((s) => s[v] as Uint8Array));
-      if (!bytesEqual(secretToPublicKey(secretShare), sharePubkeys[self - 1] as Uint8Array)) {
-        throw new DkgError(
-          {code: "DKG_SELF_CHECK_FAILED", validator: v},
-          `validator ${v}: this operator's summed share does not match its public share`,
-        );
-      }
-      return {groupPubkey, sharePubkeys, secretShare};
-    });
+    return combineKeys(
+      qualified.map((i) => this.points.get(i) as CommitmentPoints[]),
+      qualified.map((i) => (this.got.share.get(i) as {shares: Uint8Array[]}).shares),
+      this.cfg,
+    );
   }
 }
