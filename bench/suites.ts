@@ -3,6 +3,7 @@ import "../src/devnet/preset.js";
 import {beaconSuite} from "./beaconSuite.js";
 import {blsSuite} from "./blsSuite.js";
 import {devnetSuite} from "./devnetSuite.js";
+import {dkgSuite} from "./dkgSuite.js";
 import {dutySuite} from "./dutySuite.js";
 import {floodSuite} from "./floodSuite.js";
 import type {Suite} from "./harness.js";
@@ -10,4 +11,13 @@ import {nodeSuite} from "./nodeSuite.js";
 import {slashingSuite} from "./slashingSuite.js";
 
 /** Every benchmark suite `npm run bench` runs; `npm run bench -- NAME` runs only the suites whose name contains NAME. */
-export const suites: Suite[] = [blsSuite, beaconSuite, devnetSuite, nodeSuite, floodSuite, dutySuite, slashingSuite];
+export const suites: Suite[] = [
+  blsSuite,
+  beaconSuite,
+  devnetSuite,
+  nodeSuite,
+  floodSuite,
+  dutySuite,
+  slashingSuite,
+  dkgSuite,
+];

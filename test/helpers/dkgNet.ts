@@ -31,6 +31,11 @@ export interface DkgNet {
   definitionHash: Uint8Array;
   /** Per operator: its keys, or the error that stopped its ceremony. */
   outcomes: (DkgResult | DkgError)[];
+  /**
+   * The ceremony's time were each operator on its own machine with an instant network: per round, the busiest
+   * operator's time receiving that round's messages and closing it, summed over the rounds.
+   */
+  criticalPathMs: number;
 }
 
 export function dkgIdentities(n: number): Promise<{privateKey: PrivateKey; peerId: string}[]> {
@@ -44,7 +49,7 @@ export async function runDkgNet(opts: DkgNetOptions): Promise<DkgNet> {
   const peerIds = ids.map((id) => id.peerId);
   const auths = ids.map((id) => identityAuthenticator(id.privateKey, peerIds));
   const definitionHash = opts.definitionHash ?? new Uint8Array(randomBytes(32));
-  const net: DkgNet = {auths, definitionHash, outcomes: []};
+  const net: DkgNet = {auths, definitionHash, outcomes: [], criticalPathMs: 0};
   const ceremonies = auths.map(
     (auth, k) =>
       new DkgCeremony({
@@ -58,14 +63,23 @@ export async function runDkgNet(opts: DkgNetOptions): Promise<DkgNet> {
       }),
   );
   const outcomes: (DkgResult | DkgError | undefined)[] = new Array(n).fill(undefined);
-  let outgoing = ceremonies.map((c) => c.start());
+  let busy = new Array<number>(n).fill(0);
+  const timed = <T>(k: number, f: () => T): T => {
+    const t0 = performance.now();
+    try {
+      return f();
+    } finally {
+      busy[k] = (busy[k] ?? 0) + performance.now() - t0;
+    }
+  };
+  let outgoing = ceremonies.map((c, k) => timed(k, () => c.start()));
   for (;;) {
     outgoing.forEach((out, k) => {
       for (const {to, message} of out) {
         for (const dest of to === undefined ? ceremonies.keys() : [to - 1]) {
           if (dest === k || outcomes[dest] !== undefined) continue;
           const delivered = opts.intercept ? opts.intercept(message, dest + 1, net) : message;
-          if (delivered !== null) ceremonies[dest]?.receive(delivered);
+          if (delivered !== null) timed(dest, () => ceremonies[dest]?.receive(delivered));
         }
       }
     });
@@ -73,7 +87,7 @@ export async function runDkgNet(opts: DkgNetOptions): Promise<DkgNet> {
     outgoing = ceremonies.map((c, k) => {
       if (outcomes[k] !== undefined) return [];
       try {
-        const next = c.advance();
+        const next = timed(k, () => c.advance());
         if (Array.isArray(next)) return next;
         outcomes[k] = next;
       } catch (e) {
@@ -82,6 +96,8 @@ export async function runDkgNet(opts: DkgNetOptions): Promise<DkgNet> {
       }
       return [];
     });
+    net.criticalPathMs += Math.max(...busy);
+    busy = new Array<number>(n).fill(0);
   }
   net.outcomes = outcomes as (DkgResult | DkgError)[];
   return net;
