@@ -12,18 +12,26 @@ import {secretToPublicKey} from "../../src/hotpath/threshold.js";
 import {runR3dv, tempDir} from "../helpers/cli.js";
 
 /** Four operators that made their own identities, and a definition naming them on loopback. */
-async function cluster(dir: string, name: string, basePort: number): Promise<{nodeDirs: string[]; file: string}> {
+async function cluster(
+  dir: string,
+  name: string,
+  basePort: number,
+): Promise<{nodeDirs: string[]; file: string; other: string}> {
   const nodeDirs = [1, 2, 3, 4].map((i) => join(dir, name, `op${i}`));
   const ids = await Promise.all(nodeDirs.map((d) => createIdentityFile(d)));
-  const {definition} = buildDefinition({
-    operators: ids.map((id, k) => `${id.peerId}@127.0.0.1:${basePort + k}`),
-    validators: 2,
-    network: "devnet",
-    withdrawalAddress: "0x" + "ab".repeat(20),
-  });
+  const define = (validators: number) =>
+    buildDefinition({
+      operators: ids.map((id, k) => `${id.peerId}@127.0.0.1:${basePort + k}`),
+      validators,
+      network: "devnet",
+      withdrawalAddress: "0x" + "ab".repeat(20),
+    }).definition;
   const file = join(dir, name, "cluster-definition.json");
-  await writeDefinition(file, definition);
-  return {nodeDirs, file};
+  await writeDefinition(file, define(2));
+  // The same operators, one validator more: a definition changed (and re-hashed) behind the others' backs.
+  const other = join(dir, name, "other-definition.json");
+  await writeDefinition(other, define(3));
+  return {nodeDirs, file, other};
 }
 
 const dkg = (file: string, nodeDir: string, ...extra: string[]) =>
@@ -52,6 +60,22 @@ describe("r3dv dkg (four processes on loopback)", () => {
       const deposits = JSON.parse(await readFile(join(d, "deposit-data.json"), "utf8"));
       for (const dep of deposits) assert.deepEqual(checkDepositData(dep, "devnet"), []);
     }
+  });
+
+  it("stops every operator when one holds another definition, naming it, and writes nothing", async () => {
+    const {nodeDirs, file, other} = await cluster(dir, "mismatch", base + 20);
+    const started = Date.now();
+    const runs = await Promise.all(nodeDirs.map((d, k) => dkg(k === 3 ? other : file, d)));
+    // Well under a round's 60 s deadline: each stops as soon as it has the hellos (the stopping ones still
+    // deliver theirs), none waits out a deadline for a hello that was lost.
+    assert.ok(Date.now() - started < 50_000, `took ${Date.now() - started} ms`);
+    for (const r of runs.slice(0, 3)) {
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /r3dv: error: operator\(s\) 4 \(hash 0x[0-9a-f]{64}\) hold a different definition/);
+    }
+    assert.equal(runs[3]?.code, 1);
+    assert.match(runs[3]?.stderr ?? "", /operator\(s\) 1 \(hash .*\), 2 \(hash .*\), 3 \(hash .*\) hold a different/);
+    for (const d of nodeDirs) assert.deepEqual(await readdir(d), ["identity.key"]);
   });
 
   it("names an operator that never connects, and writes nothing", async () => {

@@ -184,7 +184,9 @@ export class DkgCeremony {
 
   private closeHello(): Outgoing[] {
     const {definitionHash, auth, threshold: t, operators: n, validators: v, self} = this.cfg;
-    const mismatched = [...this.got.hello.values()].filter((h) => !bytesEqual(h.definitionHash, definitionHash));
+    // In operator order, not arrival order: every operator's error then reads the same.
+    const hellos = [...this.got.hello.values()].sort((a, b) => a.from - b.from);
+    const mismatched = hellos.filter((h) => !bytesEqual(h.definitionHash, definitionHash));
     if (mismatched.length > 0) {
       const operators = mismatched.map((h) => ({operator: h.from, definitionHash: toHex(h.definitionHash)}));
       throw new DkgError(
@@ -193,9 +195,7 @@ export class DkgCeremony {
           `definition than ours (${toHex(definitionHash)}); every operator must run the same cluster-definition.json`,
       );
     }
-    const forged = [...this.got.hello.values()].filter(
-      (h) => !auth.verify(h.from, helloBytes(h.definitionHash), h.signature),
-    );
+    const forged = hellos.filter((h) => !auth.verify(h.from, helloBytes(h.definitionHash), h.signature));
     if (forged.length > 0) {
       const operators = forged.map((h) => h.from);
       throw new DkgError(

@@ -30,8 +30,11 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_ROUND_TIMEOUT_MS = 60_000;
 /** How often the operators still missing are logged while waiting. */
 const WAIT_LOG_INTERVAL_MS = 5000;
-/** After the last message, the host stays up this long so peers' streams to it finish before it closes. */
-const LINGER_MS = 2000;
+/**
+ * At the end, success or not, messages still on their way out get this long before the host closes: an operator
+ * that stops at a definition mismatch must still deliver its hello, or the others wait out a round for it.
+ */
+const FLUSH_MS = 5000;
 
 export type RunDkgErrorType =
   | {code: "DKG_BAD_OPTION"; option: string; reason: string}
@@ -127,13 +130,14 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
     }
   };
   const roundTimeout = opts.roundTimeoutMs ?? DEFAULT_ROUND_TIMEOUT_MS;
+  const inflight = new Set<Promise<unknown>>();
   /**
    * Sends in the background, retrying a peer that is not reachable yet until the round's deadline: the round
    * waits for messages in, not out, so one dead peer costs one deadline, not one per message.
    */
   const send = (out: {to?: number; message: WireMessage}[]): void => {
     const deadline = Date.now() + roundTimeout;
-    void Promise.all(
+    const sending = Promise.all(
       out.flatMap(({to, message}) =>
         (to === undefined ? others : [to]).map(async (dest) => {
           for (;;) {
@@ -150,6 +154,8 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
         }),
       ),
     );
+    inflight.add(sending);
+    void sending.finally(() => inflight.delete(sending));
   };
 
   await net.start();
@@ -201,9 +207,9 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
     );
     const output = lr.finish();
     await writeOutput(nodeDir, output, result, self, definition, opts.kdf);
-    await new Promise((r) => setTimeout(r, LINGER_MS));
     return {output, result, self};
   } finally {
+    await Promise.race([Promise.allSettled(inflight), new Promise((r) => setTimeout(r, FLUSH_MS))]);
     await net.stop();
   }
 }
