@@ -71,7 +71,8 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
       `this node (${identity.peerId}) is not an operator of the definition; check --node-dir`,
     );
   }
-  const found = (await readdir(nodeDir)).filter((f) => OUTPUTS.includes(f));
+  const entries = await readdir(nodeDir);
+  const found = OUTPUTS.filter((f) => entries.includes(f));
   if (found.length > 0) {
     throw new RunDkgError(
       {code: "DKG_NODE_DIR_NOT_EMPTY", nodeDir, found},
@@ -206,6 +207,10 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
       "lock",
     );
     const output = lr.finish();
+    logger.info("DKG lock signed by every operator; encrypting this operator's share keystores", {
+      lockHash: output.lock.lock_hash,
+      keystores: output.lock.validators.length,
+    });
     await writeOutput(nodeDir, output, result, self, definition, opts.kdf);
     return {output, result, self};
   } finally {
