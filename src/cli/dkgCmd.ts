@@ -37,7 +37,13 @@ export function registerDkg(program: Command): void {
       if (!(KDFS as readonly string[]).includes(raw.kdf)) throw bad("--kdf", `one of ${KDFS.join(", ")}`);
       if (!/^\d+$/.test(raw.connectTimeout)) throw bad("--connect-timeout", "whole seconds");
       const definition = await loadDefinition(raw.definition);
+      // Ctrl-C or a stop: the other operators are told and stop too, and nothing is written.
+      const cancel = new AbortController();
+      const stop = () => cancel.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
       const {output, result, self} = await runDkg({
+        signal: cancel.signal,
         definition,
         nodeDir: raw.nodeDir,
         listen: raw.p2pListen,
@@ -45,6 +51,8 @@ export function registerDkg(program: Command): void {
         logger: createLogger("info", "dkg"),
         connectTimeoutMs: Number(raw.connectTimeout) * 1000,
       });
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
       console.log(`DKG done: operator ${self} of ${definition.operators.length}, threshold ${definition.threshold}`);
       console.log(`  lock_hash   ${output.lock.lock_hash}`);
       console.log(`  qualified   ${result.qualified.join(", ")}`);

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import {spawn} from "node:child_process";
+import {once} from "node:events";
 import {readFile, readdir, rm} from "node:fs/promises";
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
@@ -9,7 +11,7 @@ import {loadLock} from "../../src/cluster/lock.js";
 import {toHex} from "../../src/hotpath/bytes.js";
 import {loadShareKeys} from "../../src/roles/validator/signing/shareKeys.js";
 import {secretToPublicKey} from "../../src/hotpath/threshold.js";
-import {runR3dv, tempDir} from "../helpers/cli.js";
+import {MAIN, runR3dv, tempDir} from "../helpers/cli.js";
 
 /** Four operators that made their own identities, and a definition naming them on loopback. */
 async function cluster(
@@ -33,6 +35,12 @@ async function cluster(
   await writeDefinition(other, define(3));
   return {nodeDirs, file, other};
 }
+
+/**
+ * An operator that finds a fault stops and tells the others, so each either finds it itself or hears it from the
+ * first that did; the error names the cause either way.
+ */
+const BY_ITSELF_OR_A_PEER = "r3dv: error: (operator \\d stopped the ceremony: )?";
 
 const dkg = (file: string, nodeDir: string, ...extra: string[]) =>
   runR3dv(["dkg", "--definition", file, "--node-dir", nodeDir, "--kdf", "pbkdf2", ...extra], {timeoutMs: 90_000});
@@ -71,10 +79,44 @@ describe("r3dv dkg (four processes on loopback)", () => {
     assert.ok(Date.now() - started < 50_000, `took ${Date.now() - started} ms`);
     for (const r of runs.slice(0, 3)) {
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /r3dv: error: operator\(s\) 4 \(hash 0x[0-9a-f]{64}\) hold a different definition/);
+      assert.match(
+        r.stderr,
+        new RegExp(`${BY_ITSELF_OR_A_PEER}operator\\(s\\) 4 \\(hash 0x[0-9a-f]{64}\\) hold a different`),
+      );
     }
     assert.equal(runs[3]?.code, 1);
-    assert.match(runs[3]?.stderr ?? "", /operator\(s\) 1 \(hash .*\), 2 \(hash .*\), 3 \(hash .*\) hold a different/);
+    assert.match(
+      runs[3]?.stderr ?? "",
+      new RegExp(`${BY_ITSELF_OR_A_PEER}operator\\(s\\) .* hold a different definition`),
+    );
+    for (const d of nodeDirs) assert.deepEqual(await readdir(d), ["identity.key"]);
+  });
+
+  it("an operator killed mid-ceremony and started again stops everyone at once, named, with nothing written", async () => {
+    const {nodeDirs, file} = await cluster(dir, "restart", base + 30);
+    const args = (d: string) => ["dkg", "--definition", file, "--node-dir", d, "--kdf", "pbkdf2"];
+    const started = Date.now();
+    const others = nodeDirs.slice(0, 3).map((d) => runR3dv(args(d), {timeoutMs: 90_000}));
+    // Operator 4 is killed (no goodbye) once its deal round is done, then started again with the same node dir.
+    const first = spawn(process.execPath, [MAIN, ...args(nodeDirs[3] as string)], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let log = "";
+    first.stderr.on("data", (d: Buffer) => {
+      log += d.toString();
+      if (/"round":"deal"[^\n]*"msg":"DKG round done"/.test(log)) first.kill("SIGKILL");
+    });
+    await once(first, "close");
+    assert.match(log, /"round":"deal"/, "operator 4 was killed after its deal round");
+    const again = await runR3dv(args(nodeDirs[3] as string), {timeoutMs: 90_000});
+    for (const r of await Promise.all(others)) {
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`${BY_ITSELF_OR_A_PEER}operator\\(s\\) 4 restarted during the ceremony`));
+    }
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /r3dv: error: operator [123] stopped the ceremony: operator\(s\) 4 restarted/);
+    // Before the echo round's 60 s deadline: the restart was recognised, not waited out.
+    assert.ok(Date.now() - started < 55_000, `took ${Date.now() - started} ms`);
     for (const d of nodeDirs) assert.deepEqual(await readdir(d), ["identity.key"]);
   });
 
@@ -85,7 +127,12 @@ describe("r3dv dkg (four processes on loopback)", () => {
     const runs = await Promise.all(nodeDirs.slice(0, 3).map((d) => dkg(file, d, "--connect-timeout", "8")));
     for (const r of runs) {
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /r3dv: error: operator\(s\) .*\b4 \(12D3\w+ at 127\.0\.0\.1:\d+\).* did not connect/);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `${BY_ITSELF_OR_A_PEER}operator\\(s\\) .*\\b4 \\(12D3\\w+ at 127\\.0\\.0\\.1:\\d+\\).* did not connect`,
+        ),
+      );
     }
     for (const d of nodeDirs) assert.deepEqual(await readdir(d), ["identity.key"]);
   });

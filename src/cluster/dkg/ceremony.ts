@@ -10,6 +10,7 @@ import {
   type DkgRound,
   type Equivocation,
   dealDigest,
+  SESSION_BYTES,
   helloBytes,
   roundOf,
   shareDigest,
@@ -62,6 +63,7 @@ export class DkgCeremony {
     answer: new Map(),
   };
   private readonly faults: DkgFault[] = [];
+  private readonly restarts = new Set<number>();
   private readonly disqualified = new Map<number, Disqualification>();
   /** Shares this operator dealt: [recipient-1][validator], kept to answer complaints (the polynomial is gone). */
   private dealt: Uint8Array[][] = [];
@@ -94,6 +96,7 @@ export class DkgCeremony {
       from: self,
       definitionHash,
       signature: auth.sign(helloBytes(definitionHash)),
+      session: this.cfg.random(SESSION_BYTES),
     };
     this.store(hello);
     return [{message: hello}];
@@ -104,12 +107,24 @@ export class DkgCeremony {
     const {from} = message;
     const round = roundOf(message.kind);
     if (!Number.isInteger(from) || from < 1 || from > this.cfg.operators) return;
+    const heard = this.got.hello.get(from);
+    if (message.kind === "hello" && heard !== undefined && !bytesEqual(heard.session, message.session)) {
+      // Its state (its polynomials, what it received) is gone: it cannot finish this ceremony, and it will
+      // wait in the hello round of a new one. The transport stops this ceremony and tells it why.
+      this.restarts.add(from);
+      return;
+    }
     const index = DKG_ROUNDS.indexOf(round);
     if (this.finished || index < this.round) return this.fault(from, round, "late", `${message.kind} after its round`);
     if ((this.got[message.kind] as Map<number, DkgMessage>).has(from))
       return this.fault(from, round, "duplicate", `a second ${message.kind}; the first is kept`);
     const problem = shapeProblem(message, this.cfg) ?? this.store(message);
     if (problem !== undefined) this.fault(from, round, "malformed", `${message.kind}: ${problem}`);
+  }
+
+  /** Operators that said hello again with a new session: they restarted, and this ceremony cannot finish. */
+  restarted(): number[] {
+    return [...this.restarts].sort((a, b) => a - b);
   }
 
   /** Operators whose message for the current round has not arrived: the transport waits for them, then names them. */

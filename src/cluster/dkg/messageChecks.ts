@@ -1,6 +1,6 @@
 import type {DkgAuthenticator} from "./authenticator.js";
 import {type CommitmentPoints, parseCommitments} from "./feldman.js";
-import {type Deal, type DkgMessage, dealDigest} from "./messages.js";
+import {type Deal, type DkgMessage, SESSION_BYTES, dealDigest} from "./messages.js";
 
 /** A BLS12-381 scalar (a secret share), big-endian. */
 const SHARE_BYTES = 32;
@@ -25,6 +25,7 @@ export function shapeProblem(m: DkgMessage, c: CheckContext): string | undefined
   const sharesOk = (shares: Uint8Array[]) => shares.length === v && shares.every((s) => s.length === SHARE_BYTES);
   switch (m.kind) {
     case "hello":
+      if (m.session.length !== SESSION_BYTES) return `session id is not ${SESSION_BYTES} bytes`;
       return m.definitionHash.length === 32 ? undefined : "definition hash is not 32 bytes";
     case "deal":
       return undefined;

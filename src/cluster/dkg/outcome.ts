@@ -63,6 +63,9 @@ export type DkgErrorType =
   | {code: "DKG_LOCK_MISMATCH"; expected: string; operators: {operator: number; lockHash: string}[]}
   | {code: "DKG_LOCK_SIGNATURE_INVALID"; operators: number[]}
   | {code: "DKG_DEPOSIT_FAILED"; validator: number; badShares: number[]}
+  | {code: "DKG_PEER_ABORTED"; operator: number; reason: string}
+  | {code: "DKG_PEER_RESTARTED"; operators: number[]}
+  | {code: "DKG_CANCELLED"}
   | {code: "DKG_FINISHED"; round: DkgRound | "done"};
 
 /** A ceremony that cannot produce keys: the message says why and names the operators involved. */

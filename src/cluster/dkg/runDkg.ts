@@ -15,7 +15,7 @@ import {DkgCeremony, type Outgoing} from "./ceremony.js";
 import {DkgNetwork} from "./dkgNetwork.js";
 import {type DkgOutput, type LockMessage, LockRound} from "./lockRound.js";
 import {DkgError, type DkgResult} from "./outcome.js";
-import type {WireMessage} from "./wire.js";
+import {MAX_ABORT_REASON, type WireMessage} from "./wire.js";
 
 /**
  * How long to wait for every operator to connect before the first round. Operators start `r3dv dkg` by hand on
@@ -50,6 +50,8 @@ export interface RunDkgOptions {
   logger: Logger;
   connectTimeoutMs?: number;
   roundTimeoutMs?: number;
+  /** Stops the ceremony (Ctrl-C): the others are told, nothing is written. */
+  signal?: AbortSignal;
 }
 
 /** What a DKG leaves in the node dir (besides identity.key): never overwritten. */
@@ -64,13 +66,14 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
   const {definition, logger} = opts;
   const nodeDir = resolve(opts.nodeDir);
   const identity = await loadIdentity(join(nodeDir, IDENTITY_FILE));
-  const self = definition.operators.find((o) => o.peer_id === identity.peerId)?.index;
-  if (self === undefined) {
+  const operator = definition.operators.find((o) => o.peer_id === identity.peerId);
+  if (operator === undefined) {
     throw new RunDkgError(
       {code: "DKG_NOT_AN_OPERATOR", peerId: identity.peerId},
       `this node (${identity.peerId}) is not an operator of the definition; check --node-dir`,
     );
   }
+  const self = operator.index;
   const entries = await readdir(nodeDir);
   const found = OUTPUTS.filter((f) => entries.includes(f));
   if (found.length > 0) {
@@ -96,8 +99,15 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
   const early: LockMessage[] = [];
   let lockRound: LockRound | undefined;
   let wake = () => {};
+  /** Set when another operator stopped: every wait ends at once and the ceremony fails with its reason. */
+  let peerAborted: DkgError | undefined;
   const onMessage = (m: WireMessage) => {
-    if (m.kind === "lock") {
+    if (m.kind === "abort") {
+      peerAborted ??= new DkgError(
+        {code: "DKG_PEER_ABORTED", operator: m.from, reason: m.reason},
+        `operator ${m.from} stopped the ceremony: ${m.reason}`,
+      );
+    } else if (m.kind === "lock") {
       if (lockRound) lockRound.receive(m);
       else early.push(m);
     } else {
@@ -115,11 +125,27 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
   });
   const others = definition.operators.map((o) => o.index).filter((i) => i !== self);
 
+  opts.signal?.addEventListener("abort", () => wake());
+  /** Throws if the ceremony cannot go on: another operator stopped or restarted, or this one was cancelled. */
+  const checkStopped = () => {
+    if (peerAborted) throw peerAborted;
+    const restarted = ceremony.restarted();
+    if (restarted.length > 0) {
+      throw new DkgError(
+        {code: "DKG_PEER_RESTARTED", operators: restarted},
+        `operator(s) ${restarted.join(", ")} restarted during the ceremony and lost its state: run the ceremony ` +
+          `again, every operator at about the same time`,
+      );
+    }
+    if (opts.signal?.aborted) throw new DkgError({code: "DKG_CANCELLED"}, "the DKG ceremony was cancelled");
+  };
   /** Resolves when `done()` holds, re-checked on every message, or at the deadline; logs who is missing. */
   const waitUntil = async (done: () => boolean, timeoutMs: number, missing: () => number[], what: string) => {
     const deadline = Date.now() + timeoutMs;
     let lastLog = Date.now();
-    while (!done() && Date.now() < deadline) {
+    for (;;) {
+      checkStopped();
+      if (done() || Date.now() >= deadline) return;
       await new Promise<void>((r) => {
         wake = r;
         setTimeout(r, Math.min(1000, deadline - Date.now()));
@@ -132,6 +158,7 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
   };
   const roundTimeout = opts.roundTimeoutMs ?? DEFAULT_ROUND_TIMEOUT_MS;
   const inflight = new Set<Promise<unknown>>();
+  let closed = false;
   /**
    * Sends in the background, retrying a peer that is not reachable yet until the round's deadline: the round
    * waits for messages in, not out, so one dead peer costs one deadline, not one per message.
@@ -145,6 +172,7 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
             try {
               return await net.send(dest, message);
             } catch (e) {
+              if (closed) return;
               if (Date.now() > deadline) {
                 logger.warn("DKG message not delivered", {peer: dest, kind: message.kind, reason: errorMessage(e)});
                 return;
@@ -161,6 +189,23 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
 
   await net.start();
   try {
+    return await ceremonyAndOutput();
+  } catch (e) {
+    // Tell the others why, so they stop now rather than at a deadline (not back to one that stopped us).
+    if (!(e instanceof DkgError && e.code === "DKG_PEER_ABORTED")) {
+      send([{message: {kind: "abort", from: self, reason: errorMessage(e).slice(0, MAX_ABORT_REASON)}}]);
+    }
+    throw e;
+  } finally {
+    let flushTimer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(inflight), new Promise((r) => (flushTimer = setTimeout(r, FLUSH_MS)))]);
+    clearTimeout(flushTimer);
+    // Retries to peers that are gone end here; left running they would hold the process up to a round deadline.
+    closed = true;
+    await net.stop();
+  }
+
+  async function ceremonyAndOutput(): Promise<{output: DkgOutput; result: DkgResult; self: number}> {
     const missingPeers = () => others.filter((i) => !net.connected().includes(i));
     logger.info("DKG: connecting to the definition's operators", {self, operators: others});
     await waitUntil(
@@ -189,6 +234,7 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
         round,
       );
       logger.info("DKG round done", {round, missing: ceremony.waitingFor()});
+      checkStopped();
       out = ceremony.advance();
       if (!Array.isArray(out)) break;
     }
@@ -213,9 +259,6 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
     });
     await writeOutput(nodeDir, output, result, self, definition, opts.kdf);
     return {output, result, self};
-  } finally {
-    await Promise.race([Promise.allSettled(inflight), new Promise((r) => setTimeout(r, FLUSH_MS))]);
-    await net.stop();
   }
 }
 

@@ -8,7 +8,17 @@ import type {DkgMessage} from "./messages.js";
  * threshold 5 is 240 kB of points, 320 kB encoded) and readable in a capture when a ceremony fails. Decoding
  * checks every field's type, so the state machine only ever sees well-typed messages (it checks sizes itself).
  */
-export type WireMessage = DkgMessage | LockMessage;
+export type WireMessage = DkgMessage | LockMessage | AbortMessage;
+
+/** Sent by an operator whose ceremony stopped, so the others stop at once with its reason, not at a deadline. */
+export interface AbortMessage {
+  kind: "abort";
+  from: number;
+  reason: string;
+}
+
+/** A reason is one error message; a longer one is cut, not refused, so the abort still gets through. */
+export const MAX_ABORT_REASON = 2000;
 
 export type DkgWireErrorType = {code: "DKG_WIRE_MALFORMED"; reason: string};
 export class DkgWireError extends R3dvError<DkgWireErrorType> {}
@@ -20,7 +30,7 @@ const shares = z.array(bytes);
 const deal = {commitments: z.array(z.array(bytes)), signature: bytes};
 
 const wireSchema = z.discriminatedUnion("kind", [
-  z.strictObject({kind: z.literal("hello"), from: index, definitionHash: bytes, signature: bytes}),
+  z.strictObject({kind: z.literal("hello"), from: index, definitionHash: bytes, signature: bytes, session: bytes}),
   z.strictObject({kind: z.literal("deal"), from: index, ...deal}),
   z.strictObject({kind: z.literal("share"), from: index, to: index, shares, signature: bytes}),
   z.strictObject({kind: z.literal("echo"), from: index, deals: z.array(signedDigest.nullable())}),
@@ -42,6 +52,7 @@ const wireSchema = z.discriminatedUnion("kind", [
     reveals: z.array(z.strictObject({to: index, shares})),
     deal: z.strictObject(deal).optional(),
   }),
+  z.strictObject({kind: z.literal("abort"), from: index, reason: z.string().max(MAX_ABORT_REASON)}),
   z.strictObject({
     kind: z.literal("lock"),
     from: index,
