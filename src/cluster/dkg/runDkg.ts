@@ -3,7 +3,7 @@ import {mkdir, mkdtemp, readdir, rename, rm} from "node:fs/promises";
 import {join, resolve} from "node:path";
 import {fromHex} from "../../hotpath/bytes.js";
 import {initHerumi} from "../../hotpath/herumi.js";
-import {R3dvError, errorMessage} from "../../util/errors.js";
+import {R3dvError} from "../../util/errors.js";
 import type {Logger} from "../../util/logger.js";
 import {DEPOSIT_FILE, KEYS_DIR, LOCK_FILE, shareDescription, writeShareKeystores} from "../createCluster.js";
 import type {ClusterDefinition} from "../definitionSchema.js";
@@ -12,10 +12,9 @@ import {IDENTITY_FILE, loadIdentity} from "../identity.js";
 import type {Kdf} from "../keystores.js";
 import {identityAuthenticator} from "./authenticator.js";
 import {DkgCeremony, type Outgoing} from "./ceremony.js";
-import {DkgNetwork} from "./dkgNetwork.js";
+import {DkgSession} from "./dkgSession.js";
 import {type DkgOutput, type LockMessage, LockRound} from "./lockRound.js";
 import {DkgError, type DkgResult} from "./outcome.js";
-import {MAX_ABORT_REASON, type WireMessage} from "./wire.js";
 
 /**
  * How long to wait for every operator to connect before the first round. Operators start `r3dv dkg` by hand on
@@ -28,13 +27,6 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5 * 60_000;
  * takes about 5 s of CPU on this project's machine.
  */
 export const DEFAULT_ROUND_TIMEOUT_MS = 60_000;
-/** How often the operators still missing are logged while waiting. */
-const WAIT_LOG_INTERVAL_MS = 5000;
-/**
- * At the end, success or not, messages still on their way out get this long before the host closes: an operator
- * that stops at a definition mismatch must still deliver its hello, or the others wait out a round for it.
- */
-const FLUSH_MS = 5000;
 
 export type RunDkgErrorType =
   | {code: "DKG_BAD_OPTION"; option: string; reason: string}
@@ -98,155 +90,58 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
   });
   const early: LockMessage[] = [];
   let lockRound: LockRound | undefined;
-  let wake = () => {};
-  /** Set when another operator stopped: every wait ends at once and the ceremony fails with its reason. */
-  let peerAborted: DkgError | undefined;
-  const onMessage = (m: WireMessage) => {
-    if (m.kind === "abort") {
-      peerAborted ??= new DkgError(
-        {code: "DKG_PEER_ABORTED", operator: m.from, reason: m.reason},
-        `operator ${m.from} stopped the ceremony: ${m.reason}`,
-      );
-    } else if (m.kind === "lock") {
-      if (lockRound) lockRound.receive(m);
-      else early.push(m);
-    } else {
-      ceremony.receive(m);
-    }
-    wake();
-  };
-  const net = new DkgNetwork({
+  const session = new DkgSession({
     definition,
     self,
     privateKey: identity.privateKey,
     listen: opts.listen,
     logger,
-    onMessage,
-  });
-  const others = definition.operators.map((o) => o.index).filter((i) => i !== self);
-
-  opts.signal?.addEventListener("abort", () => wake());
-  /** Throws if the ceremony cannot go on: another operator stopped or restarted, or this one was cancelled. */
-  const checkStopped = () => {
-    if (peerAborted) throw peerAborted;
-    const restarted = ceremony.restarted();
-    if (restarted.length > 0) {
-      throw new DkgError(
+    roundTimeoutMs: opts.roundTimeoutMs ?? DEFAULT_ROUND_TIMEOUT_MS,
+    signal: opts.signal,
+    onMessage: (m) => {
+      if (m.kind !== "lock") ceremony.receive(m);
+      else if (lockRound) lockRound.receive(m);
+      else early.push(m);
+    },
+    stopReason: () => {
+      const restarted = ceremony.restarted();
+      if (restarted.length === 0) return undefined;
+      return new DkgError(
         {code: "DKG_PEER_RESTARTED", operators: restarted},
         `operator(s) ${restarted.join(", ")} restarted during the ceremony and lost its state: run the ceremony ` +
           `again, every operator at about the same time`,
       );
-    }
-    if (opts.signal?.aborted) throw new DkgError({code: "DKG_CANCELLED"}, "the DKG ceremony was cancelled");
-  };
-  /** Resolves when `done()` holds, re-checked on every message, or at the deadline; logs who is missing. */
-  const waitUntil = async (done: () => boolean, timeoutMs: number, missing: () => number[], what: string) => {
-    const deadline = Date.now() + timeoutMs;
-    let lastLog = Date.now();
-    for (;;) {
-      checkStopped();
-      if (done() || Date.now() >= deadline) return;
-      await new Promise<void>((r) => {
-        wake = r;
-        setTimeout(r, Math.min(1000, deadline - Date.now()));
-      });
-      if (Date.now() - lastLog >= WAIT_LOG_INTERVAL_MS && !done()) {
-        lastLog = Date.now();
-        logger.info(`waiting for operators: ${what}`, {operators: missing()});
-      }
-    }
-  };
+    },
+  });
   const roundTimeout = opts.roundTimeoutMs ?? DEFAULT_ROUND_TIMEOUT_MS;
-  const inflight = new Set<Promise<unknown>>();
-  let closed = false;
-  /**
-   * Sends in the background, retrying a peer that is not reachable yet until the round's deadline: the round
-   * waits for messages in, not out, so one dead peer costs one deadline, not one per message.
-   */
-  const send = (out: {to?: number; message: WireMessage}[]): void => {
-    const deadline = Date.now() + roundTimeout;
-    const sending = Promise.all(
-      out.flatMap(({to, message}) =>
-        (to === undefined ? others : [to]).map(async (dest) => {
-          for (;;) {
-            try {
-              return await net.send(dest, message);
-            } catch (e) {
-              if (closed) return;
-              if (Date.now() > deadline) {
-                logger.warn("DKG message not delivered", {peer: dest, kind: message.kind, reason: errorMessage(e)});
-                return;
-              }
-              await new Promise((r) => setTimeout(r, 500));
-            }
-          }
-        }),
-      ),
-    );
-    inflight.add(sending);
-    void sending.finally(() => inflight.delete(sending));
-  };
 
-  await net.start();
+  await session.start();
   try {
-    return await ceremonyAndOutput();
-  } catch (e) {
-    // Tell the others why, so they stop now rather than at a deadline (not back to one that stopped us).
-    if (!(e instanceof DkgError && e.code === "DKG_PEER_ABORTED")) {
-      send([{message: {kind: "abort", from: self, reason: errorMessage(e).slice(0, MAX_ABORT_REASON)}}]);
-    }
-    throw e;
-  } finally {
-    let flushTimer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled(inflight), new Promise((r) => (flushTimer = setTimeout(r, FLUSH_MS)))]);
-    clearTimeout(flushTimer);
-    // Retries to peers that are gone end here; left running they would hold the process up to a round deadline.
-    closed = true;
-    await net.stop();
-  }
-
-  async function ceremonyAndOutput(): Promise<{output: DkgOutput; result: DkgResult; self: number}> {
-    const missingPeers = () => others.filter((i) => !net.connected().includes(i));
-    logger.info("DKG: connecting to the definition's operators", {self, operators: others});
-    await waitUntil(
-      () => missingPeers().length === 0,
-      opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      missingPeers,
-      "connect",
-    );
-    if (missingPeers().length > 0) {
-      const operators = missingPeers();
-      throw new DkgError(
-        {code: "DKG_OPERATORS_MISSING", round: "hello", operators},
-        `operator(s) ${operators
-          .map((i) => `${i} (${definition.operators[i - 1]?.peer_id} at ${definition.operators[i - 1]?.address})`)
-          .join(", ")} did not connect: check that they run r3dv dkg with this definition and are reachable`,
-      );
-    }
+    await session.connectAll(opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
     let out: Outgoing[] | DkgResult = ceremony.start();
     for (;;) {
-      send(out);
+      session.send(out);
       const round = ceremony.currentRound;
-      await waitUntil(
+      await session.waitUntil(
         () => ceremony.waitingFor().length === 0,
         roundTimeout,
         () => ceremony.waitingFor(),
         round,
       );
       logger.info("DKG round done", {round, missing: ceremony.waitingFor()});
-      checkStopped();
+      session.checkStopped();
       out = ceremony.advance();
       if (!Array.isArray(out)) break;
     }
     const result = out;
     for (const d of result.disqualified) logger.warn("DKG dealer disqualified", {...d});
     for (const f of result.faults) logger.warn("DKG fault", {...f});
-    lockRound = new LockRound(definition, result, self, auth);
-    const mine = lockRound.start();
-    for (const m of early) lockRound.receive(m);
-    send([{message: mine}]);
-    const lr = lockRound;
-    await waitUntil(
+    const lr = new LockRound(definition, result, self, auth);
+    lockRound = lr;
+    const mine = lr.start();
+    for (const m of early) lr.receive(m);
+    session.send([{message: mine}]);
+    await session.waitUntil(
       () => lr.waitingFor().length === 0,
       roundTimeout,
       () => lr.waitingFor(),
@@ -259,6 +154,11 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
     });
     await writeOutput(nodeDir, output, result, self, definition, opts.kdf);
     return {output, result, self};
+  } catch (e) {
+    session.abortOthers(e);
+    throw e;
+  } finally {
+    await session.close();
   }
 }
 
