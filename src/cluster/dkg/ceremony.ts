@@ -301,7 +301,9 @@ export class DkgCeremony {
 
   private closeComplaint(): Outgoing[] {
     const {self, definitionHash, auth} = this.cfg;
-    for (const c of this.got.complaint.values()) {
+    // In operator order, not arrival order: complainers, answers and faults then read the same everywhere.
+    const received = [...this.got.complaint.values()].sort((a, b) => a.from - b.from);
+    for (const c of received) {
       for (const e of c.equivocations) {
         this.digests.see(e.dealer, e.a);
         this.digests.see(e.dealer, e.b);
@@ -311,7 +313,7 @@ export class DkgCeremony {
       if (this.digests.equivocation(dealer) !== undefined)
         this.disqualify(dealer, "equivocated", [], `operator ${dealer} signed two different sets of commitments`);
     }
-    for (const c of this.got.complaint.values()) {
+    for (const c of received) {
       for (const complaint of c.complaints) {
         let against = this.complaints.get(complaint.dealer);
         if (against === undefined) this.complaints.set(complaint.dealer, (against = new Map()));
@@ -342,7 +344,7 @@ export class DkgCeremony {
 
   private closeAnswer(): DkgResult {
     const answered: AnsweredComplaint[] = [];
-    for (const [dealer, against] of this.complaints) {
+    for (const [dealer, against] of [...this.complaints].sort(([a], [b]) => a - b)) {
       if (this.disqualified.has(dealer)) continue;
       const outcome = this.judgeAnswer(dealer, against);
       if (outcome === undefined) {

@@ -33,7 +33,8 @@ function assertAgree(results: Map<number, DkgResult>): void {
   const [first, ...rest] = [...results.values()] as DkgResult[];
   const view = (r: DkgResult) => ({
     qualified: r.qualified,
-    disqualified: r.disqualified.map((d) => [d.dealer, d.reason]),
+    disqualified: r.disqualified.map((d) => [d.dealer, d.reason, d.complainers, d.detail]),
+    answered: r.answered,
     keys: r.validators.map((v) => [toHex(v.groupPubkey), v.sharePubkeys.map(toHex)]),
   });
   for (const r of rest) assert.deepEqual(view(r), view(first as DkgResult));
@@ -212,6 +213,35 @@ describe("DKG ceremony (joint Feldman, in memory)", () => {
       assert.match(e.message, /only 2 dealer\(s\) qualified \(3, 4\), fewer than the threshold 3/);
       assert.match(e.message, /operator 1 disqualified \(unanswered_complaint/);
       assert.match(e.message, /operator 2 disqualified \(unanswered_complaint/);
+    }
+  });
+
+  it("5-of-7: a dealer cheating two operators and silent when accused is named; six finish; three such abort", async () => {
+    const net = await runDkgNet({
+      operators: 7,
+      threshold: 5,
+      validators: 2,
+      intercept: chain(badShare(3, 1), badShare(3, 6), drop("answer", 3)),
+    });
+    const honest = resultsOf(net, [1, 2, 4, 5, 6, 7]);
+    assertAgree(honest);
+    for (const r of honest.values()) {
+      assert.deepEqual(
+        r.disqualified.map((d) => [d.dealer, d.reason, d.complainers]),
+        [[3, "unanswered_complaint", [1, 6]]],
+      );
+    }
+    assertThresholdKeys(honest, 5);
+    const three = await runDkgNet({
+      operators: 7,
+      threshold: 5,
+      validators: 1,
+      intercept: chain(...[2, 4, 6].flatMap((d) => [badShare(d, 7), drop("answer", d)])),
+    });
+    for (const i of [1, 3, 5, 7]) {
+      const e = errorOf(three, i);
+      assert.equal(e.type.code, "DKG_TOO_FEW_QUALIFIED");
+      assert.match(e.message, /only 4 dealer\(s\) qualified \(1, 3, 5, 7\), fewer than the threshold 5/);
     }
   });
 
