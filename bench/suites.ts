@@ -3,6 +3,7 @@ import "../src/devnet/preset.js";
 import {beaconSuite} from "./beaconSuite.js";
 import {blsSuite} from "./blsSuite.js";
 import {devnetSuite} from "./devnetSuite.js";
+import {dkgSuite} from "./dkgSuite.js";
 import {dutySuite} from "./dutySuite.js";
 import {evmSuite} from "./evmSuite.js";
 import {floodSuite} from "./floodSuite.js";
@@ -20,4 +21,5 @@ export const suites: Suite[] = [
   dutySuite,
   slashingSuite,
   evmSuite,
+  dkgSuite,
 ];

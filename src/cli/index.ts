@@ -1,8 +1,11 @@
 import {Command, CommanderError} from "commander";
 import {R3dvError, errorMessage} from "../util/errors.js";
 import {registerCreateCluster} from "./createClusterCmd.js";
+import {registerCreateDefinition} from "./createDefinitionCmd.js";
+import {registerCreateIdentity} from "./createIdentityCmd.js";
 import {registerDevnetBeacon} from "./devnetBeaconCmd.js";
 import {registerDevnet} from "./devnetCmd.js";
+import {registerDkg} from "./dkgCmd.js";
 import {registerDuty} from "./dutyCmd.js";
 import {registerSlashingProtection} from "./slashingProtectionCmd.js";
 import {registerVerifyCluster} from "./verifyClusterCmd.js";
@@ -19,6 +22,9 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run r3dv --help for the commands, r3dv <command> --help for their flags)")
     .exitOverride();
   registerCreateCluster(program);
+  registerCreateIdentity(program);
+  registerCreateDefinition(program);
+  registerDkg(program);
   registerVerifyCluster(program);
   registerSlashingProtection(program);
   registerDevnetBeacon(program);
@@ -47,6 +53,8 @@ export async function runCli(argv: string[]): Promise<number> {
     if (e instanceof R3dvError) {
       console.error(`r3dv: error: ${e.message}`);
       return e.code === "CLUSTER_BAD_OPTION" ||
+        e.code === "DEFINITION_BAD_OPTION" ||
+        e.code === "DKG_BAD_OPTION" ||
         e.code === "CLUSTER_OUT_NOT_EMPTY" ||
         e.code === "DEVNET_BAD_OPTION" ||
         e.code === "CONFIG_BAD_FLAG"

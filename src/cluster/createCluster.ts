@@ -206,6 +206,33 @@ function splitValidator(
   };
 }
 
+export const shareDescription = (share: number, nodes: number, threshold: number, pubkey: Uint8Array): string =>
+  `r3dv share ${share} of ${nodes} (threshold ${threshold}) of validator ${toHex(pubkey)}`;
+
+/** One EIP-2335 keystore to write: validator j's share, in `dir` as keystore-j.json beside its password file. */
+export interface ShareKeystore {
+  dir: string;
+  validator: number;
+  secret: Uint8Array;
+  description: string;
+}
+
+/**
+ * Encrypts share keystores in the worker pool (the KDF is the cost: all in one batch so it runs on every core) and
+ * writes each with a new random password, both 0600 and never over an existing file.
+ */
+export async function writeShareKeystores(keystores: ShareKeystore[], kdf: Kdf): Promise<void> {
+  const tasks: EncryptKeystoreTask[] = [];
+  for (const k of keystores) {
+    const password = generatePassword();
+    await writeSecretFile(join(k.dir, passwordFileName(k.validator)), password);
+    tasks.push({secret: k.secret, password, kdf, description: k.description});
+  }
+  const encrypted = await encryptKeystores(tasks);
+  for (const [i, k] of keystores.entries())
+    await writeSecretFile(join(k.dir, keystoreFileName(k.validator)), encrypted[i] as string);
+}
+
 export interface CreatedCluster {
   lock: ClusterLock;
   out: string;
@@ -236,24 +263,19 @@ export async function createCluster(opts: CreateClusterOptions): Promise<Created
       await writeIdentity(join(nodeDir, IDENTITY_FILE), identity.privateKey);
       identities.push(identity);
     }
-    const tasks: (EncryptKeystoreTask & {path: string})[] = [];
+    const keystores: ShareKeystore[] = [];
     for (let i = 1; i <= opts.nodes; i++) {
       for (const [j, v] of validators.entries()) {
-        const password = generatePassword();
-        const dir = join(tmp, nodeDirName(i), KEYS_DIR);
-        await writeSecretFile(join(dir, passwordFileName(j)), password);
-        tasks.push({
-          path: join(dir, keystoreFileName(j)),
+        keystores.push({
+          dir: join(tmp, nodeDirName(i), KEYS_DIR),
+          validator: j,
           secret: v.shares[i - 1] as Uint8Array,
-          password,
-          kdf: opts.kdf,
-          description: `r3dv share ${i} of ${opts.nodes} (threshold ${threshold}) of validator ${toHex(v.pubkey)}`,
+          description: shareDescription(i, opts.nodes, threshold, v.pubkey),
         });
       }
     }
-    progress(`encrypting ${tasks.length} share keystore(s) with ${opts.kdf}`);
-    const keystores = await encryptKeystores(tasks.map(({path: _p, ...t}) => t));
-    for (const [k, t] of tasks.entries()) await writeSecretFile(t.path, keystores[k] as string);
+    progress(`encrypting ${keystores.length} share keystore(s) with ${opts.kdf}`);
+    await writeShareKeystores(keystores, opts.kdf);
     for (const v of validators) v.shares.forEach((s) => s.fill(0));
 
     const body: LockBody = {

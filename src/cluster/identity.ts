@@ -1,4 +1,5 @@
-import {readFile} from "node:fs/promises";
+import {mkdir, readFile} from "node:fs/promises";
+import {join} from "node:path";
 import {generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf} from "@libp2p/crypto/keys";
 import type {PrivateKey} from "@libp2p/interface";
 import {peerIdFromPrivateKey} from "@libp2p/peer-id";
@@ -9,7 +10,10 @@ import {writeSecretFile} from "./fsSecure.js";
 /** File name of a node's libp2p identity inside its node dir: the protobuf-encoded private key. */
 export const IDENTITY_FILE = "identity.key";
 
-export type IdentityErrorType = {code: "IDENTITY_UNREADABLE"; file: string; reason: string};
+export type IdentityErrorType =
+  | {code: "IDENTITY_UNREADABLE"; file: string; reason: string}
+  | {code: "IDENTITY_EXISTS"; file: string}
+  | {code: "IDENTITY_UNWRITABLE"; file: string; reason: string};
 export class IdentityError extends R3dvError<IdentityErrorType> {}
 
 /**
@@ -36,4 +40,31 @@ export async function loadIdentity(file: string): Promise<{privateKey: PrivateKe
       `cannot load node identity ${file}: ${errorMessage(e)}`,
     );
   }
+}
+
+/**
+ * An operator's own identity for a DKG: made on its machine, so only the peer id ever leaves it. Never replaces
+ * an existing key: the old one may already be named in a definition or a lock, and losing it locks the node out.
+ */
+export async function createIdentityFile(nodeDir: string): Promise<{file: string; peerId: string}> {
+  const file = join(nodeDir, IDENTITY_FILE);
+  const {privateKey, peerId} = await generateIdentity();
+  try {
+    // 0700 like create-cluster's node folders: the folder will also hold the share keystores.
+    await mkdir(nodeDir, {recursive: true, mode: 0o700});
+    await writeIdentity(file, privateKey);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") {
+      throw new IdentityError(
+        {code: "IDENTITY_EXISTS", file},
+        `${file} already exists: r3dv never replaces a node identity (its peer id may be in a definition or lock); ` +
+          `print its peer id with r3dv create-identity on a new folder, or move the old key away first`,
+      );
+    }
+    throw new IdentityError(
+      {code: "IDENTITY_UNWRITABLE", file, reason: errorMessage(e)},
+      `cannot write node identity ${file}: ${errorMessage(e)}`,
+    );
+  }
+  return {file, peerId};
 }

@@ -1,13 +1,12 @@
-import {createHash} from "node:crypto";
 import {readFile} from "node:fs/promises";
 import {isValidAddress} from "@ethereumjs/util";
 import {peerIdFromString} from "@libp2p/peer-id";
-import canonicalizeModule from "canonicalize";
 import type {z} from "zod";
-import {bytesEqual, fromHex, toHex} from "../hotpath/bytes.js";
+import {bytesEqual, fromHex} from "../hotpath/bytes.js";
 import {initHerumi} from "../hotpath/herumi.js";
 import {recoverPublicKey} from "../hotpath/threshold.js";
 import {R3dvError, errorMessage} from "../util/errors.js";
+import {canonicalHash} from "./canonicalHash.js";
 import {type ClusterLock, type LockBody, lockSchema} from "./lockSchema.js";
 import {findBadLockSignature} from "./lockSignature.js";
 import {genesisForkVersionHex} from "./network.js";
@@ -25,25 +24,16 @@ export type LockErrorType =
 
 export class LockError extends R3dvError<LockErrorType> {}
 
-// The package is CommonJS (`module.exports = serialize`) while its types declare an ES default export.
-const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
-
 /** Locks written before r3dv signed them have no `node_signatures`: read so the refusal can say so and what to do. */
 const lockFileSchema = lockSchema.extend({node_signatures: lockSchema.shape.node_signatures.optional()});
 
-/**
- * SHA-256 over the RFC 8785 (JCS) canonical JSON of every field but `lock_hash` and `node_signatures` (the
- * signatures are over this hash). JCS fixes key order, whitespace and number format, so any tool in any
- * language reproduces the hash from the file alone.
- */
+/** The canonical hash of every field but `lock_hash` and `node_signatures` (the signatures are over this hash). */
 export function computeLockHash(body: LockBody): string {
   const {lock_hash: _hash, node_signatures: _signatures, ...rest} = body as Partial<ClusterLock>;
-  const canonical = canonicalize(rest);
-  if (canonical === undefined) throw new Error("lock body cannot be canonicalised");
-  return toHex(createHash("sha256").update(canonical).digest());
+  return canonicalHash(rest);
 }
 
-function zodField(issue: z.core.$ZodIssue): string {
+export function zodField(issue: z.core.$ZodIssue): string {
   return (
     issue.path
       .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))

@@ -4,7 +4,7 @@ import {NETWORK_NAMES} from "./network.js";
 /** The lock's format identifier; a reader refuses any other, so a future format cannot be misread. */
 export const LOCK_VERSION = "r3dv-lock/v1";
 
-const hex = (bytes: number) =>
+export const hex = (bytes: number) =>
   z.string().regex(new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`), `expected 0x-prefixed hex of ${bytes} bytes`);
 
 export const operatorSchema = z.strictObject({
@@ -22,8 +22,8 @@ export const validatorSchema = z.strictObject({
   withdrawal_credentials: hex(32),
 });
 
-export const lockBodySchema = z.strictObject({
-  version: z.literal(LOCK_VERSION),
+/** The fields a cluster definition and its lock share: the lock carries on what the operators agreed to. */
+export const clusterFields = {
   name: z.string().min(1),
   uuid: z.uuid(),
   created_at: z.iso.datetime(),
@@ -31,6 +31,11 @@ export const lockBodySchema = z.strictObject({
   fork_version: hex(4),
   threshold: z.number().int().min(1),
   operators: z.array(operatorSchema).min(3),
+};
+
+export const lockBodySchema = z.strictObject({
+  version: z.literal(LOCK_VERSION),
+  ...clusterFields,
   validators: z.array(validatorSchema).min(1),
 });
 

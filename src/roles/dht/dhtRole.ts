@@ -68,7 +68,8 @@ export interface ClusterPeer {
 }
 
 export interface DhtRoleOptions {
-  lock: ClusterLock;
+  /** Who may connect, and the hash that names the cluster's DHT: a lock, or a definition during its DKG. */
+  lock: Pick<ClusterLock, "operators" | "lock_hash">;
   self: number;
   privateKey: PrivateKey;
   listen: string;
