@@ -39,6 +39,15 @@ const FAILOVER_EPOCH = 7;
 const FAILOVER_AT_MS = (FAILOVER_EPOCH * SLOTS_PER_EPOCH + 4) * SLOT_MS + 700;
 const FROZEN_SLOT = (FAILOVER_EPOCH + 2) * SLOTS_PER_EPOCH + 4;
 
+/**
+ * Attestations that may miss the target in a window with a start or a restart in it: one slot's committee. When a
+ * node still starting (decrypting keys, dialing) leads the first round of an epoch's first proposal, that block
+ * comes a round late (~1 s of a 2 s slot), and its slot's votes name the previous block as the epoch's target.
+ * Seen in 2 of 4 runs of this test on this machine (slot 8 after the start, slot 40 after node 4's restart);
+ * anything more is a failure. Issue 14 (far-apart nodes, 12 s slots) is where proposal rounds get their budget.
+ */
+const LATE_EPOCH_BLOCK = VALIDATORS / SLOTS_PER_EPOCH;
+
 type Result = {duty: string; status: string; slot: number; reason?: string; detail?: string};
 
 /**
@@ -149,7 +158,7 @@ describe("a 3-of-4 cluster of r3dv run processes through an operator's faults", 
     await node(4).kill("SIGKILL");
     // Two slots past epoch 3: its last attestations and aggregates are included by then.
     await untilSlot(NODE_4_RETURNS + 2);
-    await assertOnChain(1, 3, 0.99);
+    await assertOnChain(1, 3, 0.99, LATE_EPOCH_BLOCK);
 
     const results = await resultsOf(node(1), 1, 3);
     for (const e of await effectiveness(1, 3)) {
@@ -214,18 +223,17 @@ describe("a 3-of-4 cluster of r3dv run processes through an operator's faults", 
       restarts.signal,
       90_000,
     ).then((note) => console.error(`node 4 restarted: ${note}`));
-    // Epochs 1..5 complete, and one more slot for the last attestations to be included.
-    await untilSlot(6 * SLOTS_PER_EPOCH + 1);
+    // Epochs 1..5 complete, and the inclusion window of epoch 5's last duties closed (INCLUSION_WINDOW_SLOTS).
+    await untilSlot(6 * SLOTS_PER_EPOCH + 4);
     const finality = await getJson<{data: {finalized: {epoch: string}}}>(
       `${devnet.url}/eth/v1/beacon/states/head/finality_checkpoints`,
     );
     assert.ok(Number(finality.body.data.finalized.epoch) >= 3, `finalized ${JSON.stringify(finality.body.data)}`);
-    // A restarting node is slow for a few slots, and when it leads the first round of an epoch's first proposal,
-    // that block comes a round late and its slot's votes name the previous block as the epoch's target: one slot's
-    // committee (8) may miss the target here, seen 1 run in 4 on this machine. Anything more is a failure.
-    await assertOnChain(4, 5, 0.99, VALIDATORS / SLOTS_PER_EPOCH);
+    await assertOnChain(4, 5, 0.99, LATE_EPOCH_BLOCK);
 
-    const trail = await ipc<DutyTrail>(again, "duty", {slot: 5 * SLOTS_PER_EPOCH + 3});
+    // The last slot of epoch 5: the restarted node has been dialing back and catching up (in 2 of 4 runs it still
+    // missed the others' partial signatures at slot 41 or 43).
+    const trail = await ipc<DutyTrail>(again, "duty", {slot: 6 * SLOTS_PER_EPOCH - 2});
     // Every duty submitted, except those whose selection proof did not make the validator an aggregator.
     assert.ok(
       trail.results.length > 0 && trail.results.every((r) => r.status === "submitted" || r.status === "not_selected"),
@@ -351,9 +359,9 @@ describe("a 3-of-4 cluster of r3dv run processes through an operator's faults", 
 
     // Once they are back (after SIGCONT each catches up with a backlog of timers and reconnections, which can
     // make the next slot or two late on two shared cores), the cluster attests on time again.
-    await untilSlot(slot + 9);
+    await untilSlot(slot + 13);
     const after: string[] = [];
-    for (let s = slot + 3; s <= slot + 8; s++) after.push((await ipc<DutyTrail>(node(1), "duty", {slot: s})).headline);
+    for (let s = slot + 3; s <= slot + 12; s++) after.push((await ipc<DutyTrail>(node(1), "duty", {slot: s})).headline);
     assert.ok(
       after.some((h) => /: all submitted \(.*\d+ attester/.test(h)),
       after.join("\n"),
