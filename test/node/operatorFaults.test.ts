@@ -17,7 +17,12 @@ import {acquireExclusive} from "../helpers/exclusive.js";
 import {FaultyProxy} from "../helpers/faultyProxy.js";
 import {type Effectiveness, type RunningDevnet, getJson, sleep, spawnDevnet} from "../devnet/helpers.js";
 
-const SLOT_MS = 2000;
+/**
+ * 4 s slots: at 2 s the epoch boundaries' bursts of work (four nodes and the devnet on two shared cores) made a
+ * slot's block or votes late in 1 of 2 CI runs, a failure of the machine's timing and not of what is judged here
+ * (every duty through each fault reaches the chain). Latency is the benchmarks' (`npm run bench`).
+ */
+const SLOT_MS = 4000;
 const SLOTS_PER_EPOCH = 8;
 const VALIDATORS = 64;
 
@@ -36,18 +41,18 @@ const VALIDATORS = 64;
  */
 const NODE_4_DIES = 3 * SLOTS_PER_EPOCH;
 const NODE_4_RETURNS = 5 * SLOTS_PER_EPOCH;
-/** Epoch 8, slot 4, 700 ms in: just after attestations fall due, with reads and submissions in flight. */
+/** Epoch 8, slot 4, just after attestations fall due (a third of the slot), with reads and submissions in flight. */
 const FAILOVER_EPOCH = 8;
-const FAILOVER_AT_MS = (FAILOVER_EPOCH * SLOTS_PER_EPOCH + 4) * SLOT_MS + 700;
+const FAILOVER_AT_MS = (FAILOVER_EPOCH * SLOTS_PER_EPOCH + 4) * SLOT_MS + SLOT_MS / 3 + 50;
 const FROZEN_SLOT = (FAILOVER_EPOCH + 2) * SLOTS_PER_EPOCH + 4;
 
 /**
  * Attestations that may miss the target in a judged window: one slot's committee. An epoch's first block can come
- * after that slot's attesters voted (2/3 of a 2 s slot), and their votes then name the previous block as the epoch's
- * target: when a node still starting leads its first round (the block a round late, slot 8 after the start and
- * slot 40 after node 4's restart, 2 of 4 quiet runs), or from the epoch boundary's own work on two shared cores (CI:
- * block fetched in 345 ms, round 1 decided at 647 ms, published at 754 ms). Anything more is a failure. Proposal
- * timing per stage is issue 16's budget, and 12 s slots issue 14's.
+ * after that slot's attesters voted (a third of the slot), and their votes then name the previous block as the
+ * epoch's target: when a node still starting leads its first round (the block a round late, slot 8 after the start
+ * and slot 40 after node 4's restart, 2 of 4 quiet runs with 2 s slots), or from the epoch boundary's own work on two
+ * shared cores (CI, 2 s slots: block fetched in 345 ms, round 1 decided at 647 ms, published at 754 ms). Anything
+ * more is a failure. Proposal timing per stage is issue 16's budget.
  */
 const LATE_EPOCH_BLOCK = VALIDATORS / SLOTS_PER_EPOCH;
 

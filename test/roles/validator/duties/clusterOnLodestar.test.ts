@@ -9,8 +9,13 @@ import {type LodestarNode, lodestarCluster, startLodestar} from "../../../helper
 import {INCLUSION_WINDOW_SLOTS} from "../../../../src/roles/validator/tracking/inclusionChecker.js";
 
 const VALIDATORS = 16;
-/** The shortest slot Lodestar 1.5.1 keeps up with on two shared cores while four nodes run beside it. */
-const SLOT_SECONDS = 2;
+/**
+ * 4 s slots: at 2 s (the shortest Lodestar 1.5.1 keeps up with beside four nodes on two shared cores) an epoch
+ * boundary's burst of work (Lodestar's epoch transition, every node's next-epoch duties) made one slot's votes late
+ * in CI (slot 24, validator 10 and its committee's aggregate). What is judged here is that every duty reaches the
+ * chain, not how fast two cores are: latency is the benchmarks' (`npm run bench`).
+ */
+const SLOT_SECONDS = 4;
 /**
  * Lodestar signs for validators 0..2 and our cluster for 3..15. Finality needs two thirds of the stake, 11 of the
  * 16 validators: Lodestar's 3 are far below, so the chain finalizes only if at least 8 of our 13 attest, and the
@@ -68,7 +73,7 @@ type Inclusion = {
 /**
  * The whole product against a real, independent beacon node: four `r3dv run` processes of a 3-of-4 cluster
  * (libp2p, series, consensus, threshold signing) run 13 of the 16 validators of a Lodestar 1.5.1 devnet
- * (Altair, 2 s slots). Every duty the cluster runs is judged on Lodestar's chain, with the duties read from
+ * (Altair, 4 s slots). Every duty the cluster runs is judged on Lodestar's chain, with the duties read from
  * Lodestar's own API, and by the nodes' duty results: nothing counts as done because it was sent.
  */
 describe("four r3dv run processes run 13 of 16 validators on a real Lodestar 1.5.1", {timeout: 600_000}, () => {

@@ -25,7 +25,9 @@ describe("attester duty with a node sending invalid partial signatures", {timeou
     for (const d of DUTIES) {
       for (const node of [1, 2]) {
         const r = c.resultOf("attester", d.slot, node, d.validatorIndex);
-        assert.equal(r.status, "submitted", JSON.stringify(r));
+        // Submitted, on time or `late`: node 4's partial is held back on purpose, so how late depends on how busy the
+        // machine is (334 ms after the due time of a 1 s slot in one CI run), not on the recovery judged here.
+        assert.ok(r.status === "submitted" || r.status === "late", JSON.stringify(r));
         assert.deepEqual(r.invalidPartials, [3], JSON.stringify(r));
         const sent = c.beacon.received.attestations.find(
           (a) => a.node === node && a.item.attesterIndex === d.validatorIndex,
