@@ -129,6 +129,12 @@ export function createMetrics() {
       labelNames: ["reason"],
       registers: [register],
     }),
+    exitPartials: new Counter({
+      name: "r3dv_exit_partials_total",
+      help: "partial voluntary exits this node signed (signed) or heard from peers (accepted, invalid, unknown_validator, malformed)",
+      labelNames: ["result"],
+      registers: [register],
+    }),
     catchUp: new Counter({
       name: "r3dv_catchup_chunks_total",
       help: "missed chunks fetched from peers after a restart or reconnect",

@@ -7,6 +7,7 @@ import {registerDevnetBeacon} from "./devnetBeaconCmd.js";
 import {registerDevnet} from "./devnetCmd.js";
 import {registerDkg} from "./dkgCmd.js";
 import {registerDuty} from "./dutyCmd.js";
+import {registerExit} from "./exitCmd.js";
 import {registerSlashingProtection} from "./slashingProtectionCmd.js";
 import {registerVerifyCluster} from "./verifyClusterCmd.js";
 import {registerLimiters} from "./limitersCmd.js";
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerSeries(program);
   registerDuty(program);
   registerLimiters(program);
+  registerExit(program);
   return program;
 }
 

@@ -76,6 +76,7 @@ export async function produceBlock(
         chain.sourceMatches(state, data) && validators.some((v) => !onChain.has(`${v}:${data.target.epoch}`)),
     ),
     syncAggregate: chain.syncPool.syncAggregate(slot - 1, head.root),
+    voluntaryExits: chain.exitPool.pack(state),
     executionPayload: payload,
   };
   const block: electra.BeaconBlock = {slot, proposerIndex, parentRoot: head.root, stateRoot: new Uint8Array(32), body};

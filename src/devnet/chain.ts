@@ -23,6 +23,7 @@ import {addSingleAttestation, addSyncCommitteeMessage, attestationData} from "./
 import {SeenCache} from "./seen.js";
 import {SubmissionLog} from "./submissions.js";
 import {SyncPool} from "./syncPool.js";
+import {ExitPool} from "./exitPool.js";
 
 /** Prepared (slot-advanced) states kept: a proposer and the duty endpoints ask for the same few again and again. */
 const PREPARED_STATES_CACHED = 8;
@@ -64,6 +65,7 @@ export class DevChain extends EventEmitter<ChainEvents> {
   readonly blocks = new BlockStore();
   readonly attestationPool = new AttestationPool();
   readonly syncPool = new SyncPool();
+  readonly exitPool = new ExitPool();
   /** Accepted aggregates and subnet subscriptions, for the effectiveness report. */
   readonly submissions = new SubmissionLog();
   /** Sync messages, contributions and aggregates already validated (duplicates skip the BLS work). */
@@ -158,6 +160,10 @@ export class DevChain extends EventEmitter<ChainEvents> {
 
   addSyncCommitteeMessage(msg: altair.SyncCommitteeMessage): void {
     addSyncCommitteeMessage(this, msg);
+  }
+
+  addVoluntaryExit(exit: phase0.SignedVoluntaryExit): void {
+    this.exitPool.add(this.headState(), exit);
   }
 
   // ---- blocks ----

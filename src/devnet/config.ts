@@ -30,6 +30,9 @@ export function devnetChainConfig(fork: DevnetFork, slotMs: number): ChainConfig
     TERMINAL_TOTAL_DIFFICULTY: 0n,
     SECONDS_PER_SLOT: slotMs / 1000,
     SLOT_DURATION_MS: slotMs,
+    // 0: a validator may exit from genesis on (mainnet: 256 epochs, about 27 hours), so exits can be tried on the
+    // devnet in minutes (`r3dv exit`).
+    SHARD_COMMITTEE_PERIOD: 0,
     // 1337: the conventional private-devnet chain id, also the execution layer's chain id.
     DEPOSIT_CHAIN_ID: 1337,
     DEPOSIT_NETWORK_ID: 1337,

@@ -5,7 +5,15 @@ import {R3dvError} from "../util/errors.js";
  * Chunk kinds, as one byte on the wire. Numbers are part of the format: append new kinds, never renumber.
  * `probe` carries no duty: operators and tests use it to exercise the push path end to end.
  */
-export const CHUNK_KINDS = ["eth_block", "qbft", "partial_sig", "duty_result", "limiter_decision", "probe"] as const;
+export const CHUNK_KINDS = [
+  "eth_block",
+  "qbft",
+  "partial_sig",
+  "duty_result",
+  "limiter_decision",
+  "probe",
+  "partial_exit",
+] as const;
 export type ChunkKind = (typeof CHUNK_KINDS)[number];
 
 /** Kinds a cluster must not lose: replicated to k peers, announced in the DHT, fetched back after a restart. */
@@ -14,6 +22,8 @@ export const DURABLE_KINDS: ReadonlySet<ChunkKind> = new Set<ChunkKind>([
   "partial_sig",
   "duty_result",
   "probe",
+  // An operator's signed share of a voluntary exit may wait days for the others': it must outlive restarts.
+  "partial_exit",
 ]);
 
 export function isChunkKind(s: string): s is ChunkKind {
@@ -62,7 +72,8 @@ export const MAX_PAYLOAD_BYTES = 1 << 20;
  * Payload caps per kind, checked from the header before a signature is verified. A kind's cap is the most an
  * honest node puts in one chunk of it, with room to spare: partial_sig batches carry one ~400-byte partial per
  * validator (1 MiB: ~2,600 validators in one chunk); qbft steps carry a justification of up to 512 signed
- * messages; block views and duty results are a header and a few roots; probes are operators' test messages.
+ * messages; block views and duty results are a header and a few roots; probes are operators' test messages; a
+ * partial exit is one validator's exit message and one share signature.
  */
 export const MAX_PAYLOAD_BY_KIND: Readonly<Record<ChunkKind, number>> = {
   eth_block: 64 * 1024,
@@ -71,6 +82,8 @@ export const MAX_PAYLOAD_BY_KIND: Readonly<Record<ChunkKind, number>> = {
   duty_result: 64 * 1024,
   limiter_decision: 64 * 1024,
   probe: 64 * 1024,
+  // One partial exit (~250 bytes of JSON) per chunk.
+  partial_exit: 4 * 1024,
 };
 /** Ed25519 signatures are 64 bytes; the length byte leaves room for another key type in a later version. */
 const MAX_SIG_LEN = 255;

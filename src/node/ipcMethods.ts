@@ -10,15 +10,29 @@ export type IpcRequestErrorType = {code: "NODE_BAD_REQUEST"; method: string; rea
 /** A local tool's request the node cannot serve as asked: the message says which parameter and what it takes. */
 export class IpcRequestError extends R3dvError<IpcRequestErrorType> {}
 
-/** What the IPC methods read of the node: its series, its status and its store, nothing that signs. */
+/**
+ * What the IPC methods read of the node: its series, its status and its store; and its exits, the one thing an
+ * operator signs by hand (the socket is owner-only: whoever reaches it runs the node).
+ */
 export type IpcNode = Pick<
   R3dvNode,
-  "self" | "series" | "pool" | "metrics" | "store" | "status" | "peers" | "publish"
+  "self" | "series" | "pool" | "metrics" | "store" | "status" | "peers" | "publish" | "validator"
 > & {
   slotStartMs(slot: number): number | undefined;
 };
 
-const METHODS = ["status", "peers", "series", "duty", "limiters", "publish", "has", "catchup"] as const;
+const METHODS = [
+  "status",
+  "peers",
+  "series",
+  "duty",
+  "limiters",
+  "publish",
+  "has",
+  "catchup",
+  "exit_sign",
+  "exit_status",
+] as const;
 
 /** The IPC methods local tools call (`r3dv status`, `series`, `duty`, ...). Params come from a JSON line: every field is checked. */
 export function ipcMethods(node: IpcNode): IpcHandler {
@@ -84,6 +98,20 @@ export function ipcMethods(node: IpcNode): IpcHandler {
       }
       case "catchup":
         return {added: await node.store.catchUps.run()};
+      case "exit_sign":
+      case "exit_status": {
+        const exits = node.validator.exits;
+        if (!exits) throw bad("validator duties have not started (no beacon node has answered yet): see `r3dv status`");
+        const validator = params.validator === undefined ? undefined : String(params.validator);
+        if (validator !== undefined && !/^(\d+|0x[0-9a-fA-F]{96})$/.test(validator))
+          throw bad(`validator must be an index or a 0x-prefixed 48-byte public key, got ${validator.slice(0, 20)}`);
+        if (method === "exit_status") return exits.status(validator);
+        if (validator === undefined) throw bad("give the validator to exit (index or public key)");
+        const epoch = params.epoch === undefined ? undefined : Number(params.epoch);
+        if (epoch !== undefined && (!Number.isSafeInteger(epoch) || epoch < 0))
+          throw bad(`epoch must be a non-negative integer, got ${String(params.epoch)}`);
+        return exits.sign(validator, {...(epoch === undefined ? {} : {epoch}), submit: params.submit !== false});
+      }
       default:
         throw bad(`unknown method ${method}; methods: ${METHODS.join(", ")}`);
     }

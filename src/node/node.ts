@@ -8,7 +8,7 @@ import {createMetrics, type Metrics} from "../api/metrics.js";
 import {HttpApi} from "../api/http.js";
 import {IpcServer} from "../api/ipc.js";
 import {ipcMethods} from "./ipcMethods.js";
-import {beaconEvents, recordDuty, recordInclusion} from "./records.js";
+import {beaconEvents, recordDuty, recordInclusion, storedChunks} from "./records.js";
 import type {ChunkKind} from "../hotpath/chunk.js";
 import {ValidatorRole} from "../roles/validator/validatorRole.js";
 import {BlsPool} from "../workers/blsPool.js";
@@ -102,6 +102,8 @@ export class R3dvNode {
       onInclusion: (r) => recordInclusion(r, this),
       onPreparation: (r) => this.metrics.proposerPreparations.inc({result: r.result}),
       onPartialsDropped: (reason, count) => this.metrics.partialSigsDropped.inc({reason}, count),
+      onPartialExit: (result) => this.metrics.exitPartials.inc({result}),
+      storedExits: () => storedChunks(this.series, "partial_exit"),
       qbftEvents: {
         onRoundChange: () => this.metrics.consensusRounds.inc(),
         onRejected: (_instance, _from, reason) => this.metrics.consensusRejected.inc({reason}),

@@ -3,7 +3,8 @@ import type {AnyDutyResult} from "../roles/validator/validatorRole.js";
 import type {InclusionResult} from "../roles/validator/tracking/inclusionChecker.js";
 import type {ChainFollowerEvents} from "../roles/evm/chainFollower.js";
 import type {BeaconSetEvents} from "../roles/validator/beacon/beaconSet.js";
-import {jsonBody} from "../storage/entry.js";
+import {CHUNK_ENTRY_TYPES, jsonBody} from "../storage/entry.js";
+import {type ChunkKind, decodeChunk, readStoredChunkHeader} from "../hotpath/chunk.js";
 import type {Series} from "../storage/series.js";
 import type {Logger} from "../util/logger.js";
 
@@ -100,4 +101,20 @@ export function verdictEvents({metrics, logger}: Pick<RecordTarget, "metrics" | 
       logger.info("verification state bootstrapped", {...anchor, seconds});
     },
   };
+}
+
+/**
+ * Every chunk of `kind` the series holds (sent, accepted or fetched), oldest first, with its origin: what a role
+ * rebuilds its state from after a restart. A scan of the whole series, so only for rare kinds read once at start.
+ */
+export function storedChunks(series: Series, kind: ChunkKind): {origin: number; payload: Uint8Array}[] {
+  return series
+    .tail(
+      Number.MAX_SAFE_INTEGER,
+      (e) => CHUNK_ENTRY_TYPES.has(e.type) && readStoredChunkHeader(e.body.subarray(1)).kind === kind,
+    )
+    .map((e) => {
+      const c = decodeChunk(e.body.subarray(1));
+      return {origin: c.origin, payload: c.payload};
+    });
 }

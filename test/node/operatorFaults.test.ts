@@ -12,6 +12,7 @@ import {
   makeCluster,
   runCli,
   spawnNode,
+  waitFor,
 } from "../helpers/cluster.js";
 import {acquireExclusive} from "../helpers/exclusive.js";
 import {FaultyProxy} from "../helpers/faultyProxy.js";
@@ -375,5 +376,49 @@ describe("a 3-of-4 cluster of r3dv run processes through an operator's faults", 
       after.some((h) => /: all submitted \(.*\d+ attester/.test(h)),
       after.join("\n"),
     );
+  });
+
+  it("an operator's exit: two operators' shares wait, named in `r3dv exit status`; the third's puts it on chain", async () => {
+    const validator = 5;
+    const sign = (i: number) => runCli(["exit", "sign", "--validator", String(validator), "--ipc", node(i).ipc]);
+    const status = (i: number) => runCli(["exit", "status", "--validator", String(validator), "--ipc", node(i).ipc]);
+    const first = await sign(1);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /signed by 1 of 3 needed \(operators 1\), missing 2, 3, 4; needs 2 more/);
+    assert.equal((await sign(2)).code, 0);
+    // Node 4 signed nothing and hears both; with two of three no node can make the exit.
+    await waitFor("node 4 holds two partials", async () =>
+      /signed by 2 of 3 needed \(operators 1, 2\), missing 3, 4; needs 1 more/.test((await status(4)).stdout),
+    );
+    const pool = await getJson<{data: unknown[]}>(`${devnet.url}/eth/v1/beacon/pool/voluntary_exits`);
+    assert.deepEqual(pool.body.data, [], "no exit reached the beacon node");
+
+    assert.equal((await sign(3)).code, 0);
+    // Every node recovers and submits it; the next block includes it.
+    const exitEpoch = await waitFor(
+      "validator 5's exit on chain",
+      async () => {
+        const v = await getJson<{data: {validator: {exit_epoch: string}}}>(
+          `${devnet.url}/eth/v1/beacon/states/head/validators/${validator}`,
+        );
+        const e = v.body.data.validator.exit_epoch;
+        return e !== "18446744073709551615" && Number(e);
+      },
+      4 * SLOT_MS,
+      200,
+    );
+    const text = await waitFor(
+      "node 4 sees it on chain",
+      async () => {
+        const r = await status(4);
+        return r.stdout.includes(`on chain: exits at epoch ${exitEpoch}`) && r.stdout;
+      },
+      SLOTS_PER_EPOCH * SLOT_MS + 10_000,
+      1000,
+    );
+    assert.match(text, /signed by [34] of 3 needed/);
+    const metrics = await fetch(`${node(4).http}/metrics`).then((r) => r.text());
+    assert.match(metrics, /r3dv_duty_results_total\{duty="voluntary_exit",status="submitted",reason=""\} 1/);
+    assert.match(metrics, /r3dv_exit_partials_total\{result="accepted"\} [3-9]/);
   });
 });

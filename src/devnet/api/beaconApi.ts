@@ -6,7 +6,7 @@ import {
   computeStartSlotAtEpoch,
   type CachedBeaconStateAllForks,
 } from "@lodestar/state-transition";
-import type {SignedBeaconBlock, altair, electra} from "@lodestar/types";
+import type {SignedBeaconBlock, altair, electra, phase0} from "@lodestar/types";
 import type {BlockEntry} from "../blockStore.js";
 import {reject, rejectFailures} from "../errors.js";
 import type {Devnet} from "../devnet.js";
@@ -181,7 +181,10 @@ export function beaconMethods(devnet: Devnet) {
     },
     getPoolAttesterSlashingsV2: async () => ({data: [], meta: {version: versionOf(chain.currentSlot())}}),
     getPoolProposerSlashings: async () => ({data: []}),
-    getPoolVoluntaryExits: async () => ({data: []}),
+    getPoolVoluntaryExits: async () => ({data: chain.exitPool.all()}),
+    submitPoolVoluntaryExit: async ({signedVoluntaryExit}: {signedVoluntaryExit: phase0.SignedVoluntaryExit}) => {
+      chain.addVoluntaryExit(signedVoluntaryExit);
+    },
     getPoolBLSToExecutionChanges: async () => ({data: []}),
   };
 }

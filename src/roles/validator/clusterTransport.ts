@@ -1,5 +1,5 @@
 /** Chunk kinds the duty pipeline exchanges with the cluster. */
-export type DutyChunkKind = "qbft" | "partial_sig";
+export type DutyChunkKind = "qbft" | "partial_sig" | "partial_exit";
 
 /**
  * What duties need from the store role: push a payload to every peer as a signed chunk, and hear the

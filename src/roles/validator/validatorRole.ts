@@ -24,12 +24,13 @@ import {type InclusionResult, InclusionChecker} from "./tracking/inclusionChecke
 import {DecidedValues} from "./consensus/decidedValues.js";
 import {type QbftEvents, QbftDriver} from "./consensus/driver.js";
 import {ed25519QbftCrypto} from "./consensus/ed25519Crypto.js";
+import {ExitService, type ExitResult, type PartialExitResult} from "./duties/exit/exitService.js";
 
 /** How often a node retries a beacon node that is not answering (or not the right chain) before duties start. */
 const BEACON_RETRY_MS = 2000;
 
 export type AnyDutyResult =
-  DutyResult | ProposalResult | AggregationResult | SyncMessageResult | SyncContributionResult;
+  DutyResult | ProposalResult | AggregationResult | SyncMessageResult | SyncContributionResult | ExitResult;
 
 export interface ValidatorRoleOptions {
   lock: ClusterLock;
@@ -47,6 +48,10 @@ export interface ValidatorRoleOptions {
   /** Each epoch's telling of the lock's fee recipients to the beacon nodes. */
   onPreparation?(r: PreparationResult): void;
   qbftEvents?: QbftEvents;
+  /** What became of each partial exit signed or heard (a metric in the node). */
+  onPartialExit?(result: PartialExitResult): void;
+  /** Partial exits signed or heard before a restart, oldest first (the node reads them from its series). */
+  storedExits?(): {origin: number; payload: Uint8Array}[];
   /** Partial signatures dropped before collection (signatureExchange.ts says why): a metric in the node. */
   onPartialsDropped?(reason: PartialDropReason, count: number): void;
   /**
@@ -77,6 +82,7 @@ export class ValidatorRole {
   private aggregator: AggregatorService | null = null;
   private syncMessages: SyncCommitteeService | null = null;
   private syncContributions: SyncContributionService | null = null;
+  private exitService: ExitService | null = null;
   private running = false;
   /** The background connect-and-start (see start); stop waits for it, so nothing it opens outlives the stop. */
   private connecting: Promise<void> | null = null;
@@ -87,6 +93,11 @@ export class ValidatorRole {
 
   get beaconNode(): BeaconNode | null {
     return this.beacon;
+  }
+
+  /** Voluntary exits (`r3dv exit`); null until the duties have started (the beacon node answered). */
+  get exits(): ExitService | null {
+    return this.exitService;
   }
 
   /**
@@ -204,6 +215,19 @@ export class ValidatorRole {
     const feeRecipients = new Map(lock.validators.map((v) => [v.pubkey.toLowerCase(), v.fee_recipient.toLowerCase()]));
     this.preparation = new ProposerPreparation({beacon, feeRecipients, logger, onResult: this.o.onPreparation});
     this.proposer = new ProposerService({...common, exchange, feeRecipients, onResult: this.o.onResult});
+    this.exitService = new ExitService({
+      beacon,
+      transport: this.o.transport,
+      signer,
+      shares: publicShares,
+      threshold: lock.threshold,
+      n,
+      logger,
+      onResult: this.o.onResult,
+      ...(this.o.onPartialExit ? {onPartial: this.o.onPartialExit} : {}),
+      stored: this.o.storedExits?.() ?? [],
+    });
+    this.exitService.start();
     this.preparation.start();
     await this.attester.start();
     this.proposer.start();
@@ -235,12 +259,14 @@ export class ValidatorRole {
     this.aggregator?.stop();
     this.syncMessages?.stop();
     this.syncContributions?.stop();
+    this.exitService?.stop();
     this.exchange?.stop();
     this.driver?.stop();
     const slashing = this.slashing;
     this.attester = this.proposer = this.aggregator = null;
     this.preparation = null;
     this.syncMessages = this.syncContributions = null;
+    this.exitService = null;
     this.exchange = null;
     this.driver = null;
     this.slashing = null;

@@ -87,6 +87,9 @@ function beaconMethods(b: MemoryBeacon, node: number): Methods<"beacon"> {
         ...ssz.phase0.Validator.defaultValue(),
         pubkey: fromHex(b.pubkeys[index] as string),
         effectiveBalance: 32e9,
+        // The spec's FAR_FUTURE_EPOCH until the test says the chain holds an exit.
+        exitEpoch: b.exitEpochs.get(index) ?? Infinity,
+        withdrawableEpoch: Infinity,
       },
     }));
     return {data, meta};
@@ -101,6 +104,13 @@ function beaconMethods(b: MemoryBeacon, node: number): Methods<"beacon"> {
     }),
     postStateValidators: validators,
     getStateValidators: validators,
+    getStateValidator: async ({stateId, validatorId}) => {
+      const first = (await validators({stateId, validatorIds: [validatorId]})).data[0];
+      if (!first) throw new ApiError(404, `${SCRIPTED} validator ${validatorId} not found`);
+      return {data: first, meta} as never;
+    },
+    submitPoolVoluntaryExit: async ({signedVoluntaryExit}) =>
+      take(b, node, "submitPoolVoluntaryExit", [signedVoluntaryExit], b.received.exits),
     getBlockHeader: async ({blockId}) => {
       const slot = blockId === "head" ? b.currentSlot() : Number(blockId);
       const message = {

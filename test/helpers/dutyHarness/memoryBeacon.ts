@@ -79,7 +79,10 @@ export class MemoryBeacon {
     syncMessages: [] as Received<altair.SyncCommitteeMessage>[],
     contributions: [] as Received<altair.SignedContributionAndProof>[],
     blocks: [] as Received<SignedBeaconBlock>[],
+    exits: [] as Received<phase0.SignedVoluntaryExit>[],
   };
+  /** Validator index to the exit epoch the chain shows (a test sets it as a block including the exit would). */
+  readonly exitEpochs = new Map<number, number>();
   /** Fee recipients the nodes told (prepare_beacon_proposer): what a block built for the validator pays. */
   readonly feeRecipients = new Map<number, string>();
   private readonly faults = new Map<Operation, RouteFault>();

@@ -33,7 +33,7 @@ import {
   versionedData,
   versionedList,
 } from "./dutySchema.js";
-import {syncingResponse, validatorsResponse} from "./specSchema.js";
+import {syncingResponse, validatorResponse, validatorsResponse} from "./specSchema.js";
 import type {SlotClock} from "../schedule/slotClock.js";
 import {readChain} from "./chainConfig.js";
 import type {
@@ -71,6 +71,9 @@ type BatchResponse = ApiResponse<unknown> & {errorBody(): Promise<string>};
  * `getJson(e, …)` with a schema that requires what the duty needs and tolerates metadata (dutySchema.ts);
  * submissions, whose answers carry nothing to parse, go through `this.call(e, route, () => this.api(e).…(args))`.
  */
+/** The spec's FAR_FUTURE_EPOCH (2^64 - 1) as the Beacon API writes it: no exit initiated. */
+const FAR_FUTURE_EPOCH = "18446744073709551615";
+
 export class BeaconNode {
   private constructor(
     readonly set: BeaconSet,
@@ -152,6 +155,32 @@ export class BeaconNode {
       }
     });
     return new Map(res.data.map((v) => [v.validator.pubkey.toLowerCase(), Number(v.index)]));
+  }
+
+  /**
+   * One validator by index or 0x pubkey at the head: its index, key, status and exit epoch (`undefined` while no
+   * exit is initiated, the spec's FAR_FUTURE_EPOCH).
+   */
+  async validatorState(
+    id: number | string,
+  ): Promise<{index: number; pubkey: string; status: string; exitEpoch: number | undefined}> {
+    const route = `/eth/v1/beacon/states/head/validators/${id}`;
+    const res = await this.read(route, (e) => getJson(e, route, validatorResponse));
+    const exit = res.data.validator.exit_epoch;
+    return {
+      index: Number(res.data.index),
+      pubkey: res.data.validator.pubkey.toLowerCase(),
+      status: res.data.status,
+      exitEpoch: exit === FAR_FUTURE_EPOCH ? undefined : Number(exit),
+    };
+  }
+
+  /** `POST /eth/v1/beacon/pool/voluntary_exits`, to every healthy beacon node. */
+  async submitVoluntaryExit(signedVoluntaryExit: phase0.SignedVoluntaryExit): Promise<void> {
+    const route = "submitPoolVoluntaryExit";
+    return this.submit(route, (e) =>
+      this.call(e, route, () => this.api(e).beacon.submitPoolVoluntaryExit({signedVoluntaryExit})),
+    );
   }
 
   /**

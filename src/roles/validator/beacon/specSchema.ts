@@ -41,3 +41,12 @@ export const syncingResponse = z.object({
 export const validatorsResponse = z.object({
   data: z.array(z.object({index: uintString, validator: z.object({pubkey: hex.length(98)})})),
 });
+
+/** One validator's record: what an exit needs (its index, key, status and exit epoch). */
+export const validatorResponse = z.object({
+  data: z.object({
+    index: uintString,
+    status: z.string(),
+    validator: z.object({pubkey: hex.length(98), exit_epoch: uintString}),
+  }),
+});

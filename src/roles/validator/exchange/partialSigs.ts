@@ -1,4 +1,5 @@
 import {z} from "zod";
+import {decodeJsonPayload, encodeJsonPayload} from "../../../util/jsonPayload.js";
 import type {PartialSignature} from "../../../hotpath/threshold.js";
 
 /** Payload of a `partial_sig` chunk: one node's share signatures for one duty of one slot, all validators at once. */
@@ -23,16 +24,11 @@ const batchSchema = z.object({
 });
 
 export function encodePartialSigs(b: PartialSigBatch): Uint8Array {
-  return new Uint8Array(Buffer.from(JSON.stringify(b)));
+  return encodeJsonPayload(b);
 }
 
 export function decodePartialSigs(bytes: Uint8Array): PartialSigBatch | null {
-  try {
-    const r = batchSchema.safeParse(JSON.parse(Buffer.from(bytes).toString("utf8")));
-    return r.success ? r.data : null;
-  } catch {
-    return null;
-  }
+  return decodeJsonPayload(bytes, batchSchema);
 }
 
 /**

@@ -30,6 +30,14 @@ export class EpochDuties<D extends {slot: number}> {
   private readonly bySlot = new Map<number, D[]>();
   /** Dependent root of each fetched epoch. */
   private readonly fetched = new Map<number, string>();
+  /**
+   * Epochs known only from a fetch `ahead` of their start: a prediction, not yet the chain's answer. Proposer
+   * duties depend on the previous epoch's last block, so a beacon node can only guess them before the epoch starts
+   * (Lodestar 1.5.1 answers from its head state, "predicted with high probability"); the guess is replaced by the
+   * epoch-start fetch, and the epoch's first slot waits for that fetch rather than act on the guess. Acting on it
+   * missed our proposals at the first slot of an epoch on Lodestar with 4 s slots (2 of 3 epochs), with no result.
+   */
+  private readonly provisional = new Set<number>();
   private readonly blind: BlindSlots;
 
   constructor(private readonly o: EpochDutiesOptions<D>) {
@@ -51,9 +59,9 @@ export class EpochDuties<D extends {slot: number}> {
    */
   forSlot(slot: number): Promise<void> {
     const epoch = Math.floor(slot / SLOTS_PER_EPOCH);
-    const wasKnown = this.known(epoch);
+    const settled = this.known(epoch) && !this.provisional.has(epoch);
     const fetched = this.ensure(epoch, slot % SLOTS_PER_EPOCH === 0);
-    return wasKnown ? Promise.resolve() : fetched;
+    return settled ? Promise.resolve() : fetched;
   }
 
   /**
@@ -62,10 +70,16 @@ export class EpochDuties<D extends {slot: number}> {
    * whose failure counts.
    */
   async ensure(epoch: number, refresh: boolean, ahead = false): Promise<void> {
-    if (this.known(epoch) && !refresh) return;
+    if (this.known(epoch) && !refresh && !(this.provisional.has(epoch) && !ahead)) return;
     try {
       const {dependentRoot, duties} = await this.o.fetch(epoch);
-      if (this.fetched.get(epoch) === dependentRoot) return;
+      // A guess that answers after the epoch's own fetch must not replace it.
+      if (ahead && this.known(epoch) && !this.provisional.has(epoch)) return;
+      const wasGuess = this.provisional.has(epoch);
+      if (ahead) this.provisional.add(epoch);
+      else this.provisional.delete(epoch);
+      // The same root means the same duties, except after a guess: a node may give the guess the root it had.
+      if (this.fetched.get(epoch) === dependentRoot && !wasGuess) return;
       for (let s = epoch * SLOTS_PER_EPOCH; s < (epoch + 1) * SLOTS_PER_EPOCH; s++) this.bySlot.delete(s);
       for (const d of duties) this.bySlot.set(d.slot, [...(this.bySlot.get(d.slot) ?? []), d]);
       this.fetched.set(epoch, dependentRoot);
@@ -92,5 +106,6 @@ export class EpochDuties<D extends {slot: number}> {
     for (const s of this.bySlot.keys()) if (s < beforeSlot) this.bySlot.delete(s);
     const epoch = Math.floor(beforeSlot / SLOTS_PER_EPOCH);
     for (const e of this.fetched.keys()) if (e < epoch) this.fetched.delete(e);
+    for (const e of this.provisional) if (e < epoch) this.provisional.delete(e);
   }
 }

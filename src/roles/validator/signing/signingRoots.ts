@@ -70,3 +70,17 @@ export function contributionAndProofSigningRoot(
     config.getDomain(message.contribution.slot, DOMAIN_CONTRIBUTION_AND_PROOF),
   );
 }
+
+/**
+ * A voluntary exit. From Deneb on (EIP-7044) its domain is fixed at the Capella fork version whatever the current
+ * fork, so an exit signed today stays valid across later forks; before Deneb it is the fork of the exit's epoch.
+ * `stateSlot` (the chain's current slot) says which rule applies.
+ */
+export function voluntaryExitSigningRoot(
+  config: BeaconConfig,
+  exit: phase0.VoluntaryExit,
+  stateSlot: Slot,
+): Uint8Array {
+  const domain = config.getDomainForVoluntaryExit(stateSlot, exit.epoch * SLOTS_PER_EPOCH);
+  return computeSigningRoot(ssz.phase0.VoluntaryExit, exit, domain);
+}

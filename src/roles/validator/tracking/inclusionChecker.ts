@@ -26,16 +26,25 @@ export interface InclusionResult {
   error?: string;
 }
 
-interface Tracked {
+/** Where a validator sits in its slot's committees: from its attester duty. */
+export interface CommitteePosition {
   validatorIndex: number;
+  committeeIndex: number;
+  validatorCommitteeIndex: number;
+}
+
+interface Tracked extends CommitteePosition {
   target: phase0.Checkpoint;
 }
 
 /**
  * Checks every submitted attestation against the chain INCLUSION_WINDOW_SLOTS later: reads the blocks of
- * the window and the slot's committees, decodes aggregation bits (per committee before Electra, committee
- * bits plus concatenated aggregation bits from Electra) and reports each validator included or not. This is
- * the validator's own view of effectiveness, the number that decides rewards.
+ * the window and finds each validator's bit at its duty's place (its committee and its index in it), and reports
+ * each validator included or not. This is the validator's own view of effectiveness, the number that decides
+ * rewards. Before Electra the duty alone says where the bit is; from Electra an aggregate concatenates several
+ * committees' bits, so the slot's committees are read too, and checked against the duties: a beacon node whose
+ * committees disagree with its own duties (Lodestar 1.5.1's committees route answers another slot's) makes the
+ * inclusion unknown, never "missed".
  */
 export class InclusionChecker {
   private readonly bySlot = new Map<number, Tracked[]>();
@@ -46,9 +55,9 @@ export class InclusionChecker {
     private readonly logger: Logger,
   ) {}
 
-  track(slot: number, validatorIndex: number, target: phase0.Checkpoint): void {
+  track(slot: number, position: CommitteePosition, target: phase0.Checkpoint): void {
     const list = this.bySlot.get(slot) ?? [];
-    list.push({validatorIndex, target});
+    list.push({...position, target});
     this.bySlot.set(slot, list);
   }
 
@@ -65,13 +74,17 @@ export class InclusionChecker {
   private async check(slot: number, tracked: Tracked[]): Promise<void> {
     let found: Map<number, {inclusionSlot: number; target: phase0.Checkpoint}>;
     try {
-      const committees = await this.beacon.committeesAt(slot);
+      const electra = this.beacon.isElectra(slot);
+      const committees = electra ? await this.beacon.committeesAt(slot) : undefined;
+      if (committees) checkCommittees(committees, tracked);
       found = new Map();
       for (let b = slot + 1; b <= slot + INCLUSION_WINDOW_SLOTS; b++) {
         for (const att of (await this.beacon.blockAttestations(b)) ?? []) {
           if (att.data.slot !== slot) continue;
-          for (const v of attesters(att, committees, this.beacon.isElectra(slot)))
-            if (!found.has(v)) found.set(v, {inclusionSlot: b, target: att.data.target});
+          const voters = committees
+            ? new Set(attesters(att, committees, true))
+            : new Set(tracked.filter((t) => votedIn(att, t)).map((t) => t.validatorIndex));
+          for (const v of voters) if (!found.has(v)) found.set(v, {inclusionSlot: b, target: att.data.target});
         }
       }
     } catch (e) {
@@ -102,6 +115,22 @@ export class InclusionChecker {
         correctTarget,
       });
     }
+  }
+}
+
+/** Before Electra an attestation covers one committee (`data.index`), its bits in committee order. */
+function votedIn(att: Attestation, t: CommitteePosition): boolean {
+  return att.data.index === t.committeeIndex && att.aggregationBits.get(t.validatorCommitteeIndex);
+}
+
+/** The committees must put every tracked validator where its duty does; else they are not this slot's. */
+function checkCommittees(committees: Map<number, number[]>, tracked: CommitteePosition[]): void {
+  for (const t of tracked) {
+    const at = committees.get(t.committeeIndex)?.[t.validatorCommitteeIndex];
+    if (at !== t.validatorIndex)
+      throw new Error(
+        `the beacon node's committees put validator ${at ?? "none"} where validator ${t.validatorIndex}'s duty is (committee ${t.committeeIndex}, position ${t.validatorCommitteeIndex}): inclusion unknown`,
+      );
   }
 }
 

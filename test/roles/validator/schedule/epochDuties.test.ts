@@ -35,6 +35,35 @@ function scripted() {
 const S = SLOTS_PER_EPOCH;
 
 describe("EpochDuties", () => {
+  it("takes duties fetched ahead of their epoch as a guess: the epoch's first slot waits for its own fetch, which replaces them", async () => {
+    const {duties, asked, answer} = scripted();
+    // The guess before the epoch started, and the chain's answer at its start, under the same dependent root
+    // (as Lodestar 1.5.1 gives a next epoch's proposers from its head state).
+    answer(2, {dependentRoot: "0xa", duties: [{slot: 2 * S, who: "guess"}]});
+    answer(2, {dependentRoot: "0xa", duties: [{slot: 2 * S, who: "chain"}]});
+    await duties.ensure(2, false, true);
+    assert.deepEqual(
+      duties.at(2 * S)?.map((d) => d.who),
+      ["guess"],
+    );
+    const first = duties.forSlot(2 * S);
+    // Not resolved before the epoch's own fetch answered: the slot acts on the chain's answer only.
+    await first;
+    assert.deepEqual(
+      duties.at(2 * S)?.map((d) => d.who),
+      ["chain"],
+    );
+    assert.deepEqual(asked, [2, 2]);
+    // Settled: later slots neither wait nor ask again, and a late guess does not undo it.
+    await duties.forSlot(2 * S + 1);
+    answer(2, {dependentRoot: "0xb", duties: [{slot: 2 * S, who: "late guess"}]});
+    await duties.ensure(2, true, true);
+    assert.deepEqual(
+      duties.at(2 * S)?.map((d) => d.who),
+      ["chain"],
+    );
+  });
+
   it("keeps an epoch's duties by slot, and asks again only at the epoch's start", async () => {
     const {duties, asked, answer} = scripted();
     answer(1, {

@@ -231,7 +231,7 @@ export class AttesterService extends SlotDutyService {
     }
     const after = Date.now() - due;
     i.result.stages.submit = after;
-    this.o.inclusion?.track(slot, i.d.validatorIndex, i.data.target);
+    this.o.inclusion?.track(slot, i.d, i.data.target);
     // Past the aggregators' fetch it will rarely be included: reported late.
     const late = Date.now() > this.clock.dueMs(DUTY_TYPES.attester.lateAt, slot);
     this.o.onResult({
