@@ -140,11 +140,18 @@ export class DevChain extends EventEmitter<ChainEvents> {
     return state;
   }
 
-  /** A state whose epoch caches cover `epoch`'s duties: the head's, advanced to that epoch if needed. */
+  /**
+   * A state whose epoch caches cover `epoch`'s committees and sync committee: the head's, which already holds the
+   * next epoch's shuffling (a beacon node answers next-epoch duties without running the epoch transition), else the
+   * head's advanced to that epoch. Advancing it for the next epoch's attester duties, which every node asks for at
+   * an epoch's first slot, ran an epoch transition per node and head right beside that slot's block production.
+   */
   dutyState(epoch: number): CachedBeaconStateAllForks {
     const head = this.headEntry;
     const headEpoch = computeEpochAtSlot(head.slot);
-    if (epoch <= headEpoch) return this.headState();
+    const state = this.headState();
+    if (epoch <= headEpoch) return state;
+    if (epoch === headEpoch + 1 && state.epochCtx.getShufflingAtEpochOrNull(epoch) !== null) return state;
     return this.stateAt(head, computeStartSlotAtEpoch(epoch));
   }
 
