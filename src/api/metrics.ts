@@ -99,6 +99,11 @@ export function createMetrics() {
       help: "bytes the series uses against the storage budget",
       registers: [register],
     }),
+    seriesBudget: new Gauge({
+      name: "r3dv_series_budget_bytes",
+      help: "the series' storage budget (--storage-budget): past it the series is compacted",
+      registers: [register],
+    }),
     seriesAppends: new Counter({
       name: "r3dv_series_appends_total",
       help: "entries appended, by type",

@@ -255,6 +255,7 @@ export class R3dvNode {
   private updateGauges(): void {
     this.metrics.seriesEntries.set(this.series.views.entries);
     this.metrics.seriesBytes.set(this.series.views.bytesStored);
+    this.metrics.seriesBudget.set(this.opts.storageBudget);
     this.metrics.queueDepth.set(this.store.queueDepth);
     this.metrics.workerQueue.set(this.pool.queueSize);
     this.metrics.peersConnected.set(this.dht.connected().length);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import {stat} from "node:fs/promises";
+import {readFile, stat} from "node:fs/promises";
+import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
 import {generateKeyPair} from "@libp2p/crypto/keys";
 import {loadLock} from "../../src/cluster/lock.js";
@@ -14,6 +15,9 @@ import {acquireExclusive} from "../helpers/exclusive.js";
 import {FaultyProxy} from "../helpers/faultyProxy.js";
 import {Member} from "../helpers/member.js";
 import {type RunningDevnet, spawnDevnet} from "../devnet/helpers.js";
+
+/** The repository's root, from dist/test/node/. */
+const REPO = join(import.meta.dirname, "../../..");
 
 /**
  * The devnet slot of the other cluster suites: a 1 s slot leaves four processes on two shared cores too little
@@ -161,6 +165,41 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     const v = await runCli(["series", "--ipc", node(2).ipc, "--verify", "--tail", "5"]);
     assert.equal(v.code, 0, v.stderr);
     assert.match(v.stdout, /chain verified: \d+ entries/);
+  });
+
+  it("the Grafana dashboard and the alert rules name only metrics a running node exports", async () => {
+    const metrics = await (await fetch(`${node(1).http}/metrics`)).text();
+    const exported = new Set<string>();
+    for (const [, name, type] of metrics.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+      exported.add(name as string);
+      if (type === "histogram") for (const s of ["_bucket", "_sum", "_count"]) exported.add(`${name}${s}`);
+      if (type === "summary") for (const s of ["_sum", "_count"]) exported.add(`${name}${s}`);
+    }
+    const dashboard = JSON.parse(await readFile(join(REPO, "deploy/grafana/r3dv-dashboard.json"), "utf8")) as {
+      panels: {title: string; targets?: {expr: string}[]}[];
+      templating: {list: {definition?: string}[]};
+    };
+    const queries: [string, string][] = [
+      ...dashboard.panels.flatMap((p) =>
+        (p.targets ?? []).map((t): [string, string] => [`panel "${p.title}"`, t.expr]),
+      ),
+      ...dashboard.templating.list.flatMap((v): [string, string][] =>
+        v.definition ? [["a variable", v.definition]] : [],
+      ),
+    ];
+    // Each rule's expression: a one-line `expr:` or a folded block (`expr: >` and the lines indented below it).
+    const rules = await readFile(join(REPO, "deploy/prometheus/alerts.yml"), "utf8");
+    for (const [, alert, body] of rules.matchAll(/- alert: (\S+)\n([\s\S]*?)(?=\n {6}- alert:|$)/g)) {
+      const expr = /expr: (?:>\n((?: {10}.*\n)+)|(.*))/.exec(body as string);
+      queries.push([`alert ${alert}`, (expr?.[1] ?? expr?.[2] ?? "").trim()]);
+    }
+    assert.ok(queries.length > 30, `${queries.length} queries read`);
+    for (const [where, expr] of queries) {
+      // `up` is Prometheus' own series for a scrape target, the only name the node does not serve.
+      const names = [...expr.matchAll(/\b(r3dv_[a-z0-9_]+|up(?=\{))\b/g)].map((m) => m[1]);
+      assert.ok(names.length > 0, `${where}: no metric in ${expr}`);
+      for (const n of names) assert.ok(n === "up" || exported.has(n as string), `${where}: ${n} is not exported`);
+    }
   });
 
   it("refuses a peer with a valid identity that is not in the lock", async () => {
