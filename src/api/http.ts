@@ -7,6 +7,7 @@ export interface HttpSource {
   readonly metrics: {readonly register: Registry};
   readiness(): Promise<{ready: boolean}>;
   status(): Promise<object>;
+  health(): Promise<{status: string}>;
 }
 
 /** Operator-facing HTTP: Prometheus metrics, liveness, readiness, status JSON. Read-only: nothing here changes the node. */
@@ -31,6 +32,12 @@ export class HttpApi {
       return r;
     });
     this.app.get("/r3dv/v1/status", async () => node.status());
+    // 503 when a critical check fails, so a load balancer or uptime probe can act on it as on /readyz.
+    this.app.get("/r3dv/v1/health", async (_req, reply) => {
+      const h = await node.health();
+      reply.code(h.status === "critical" ? 503 : 200);
+      return h;
+    });
   }
 
   async start(host: string, port: number): Promise<void> {

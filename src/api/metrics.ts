@@ -99,6 +99,12 @@ export function createMetrics() {
       help: "bytes the series uses against the storage budget",
       registers: [register],
     }),
+    healthFailing: new Gauge({
+      name: "r3dv_health_check_failing",
+      help: "1 while the named health check fails (r3dv health says what to do), 0 while it passes",
+      labelNames: ["check", "severity"],
+      registers: [register],
+    }),
     seriesBudget: new Gauge({
       name: "r3dv_series_budget_bytes",
       help: "the series' storage budget (--storage-budget): past it the series is compacted",

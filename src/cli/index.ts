@@ -8,6 +8,7 @@ import {registerDevnet} from "./devnetCmd.js";
 import {registerDkg} from "./dkgCmd.js";
 import {registerDuty} from "./dutyCmd.js";
 import {registerExit} from "./exitCmd.js";
+import {registerHealth} from "./healthCmd.js";
 import {registerSlashingProtection} from "./slashingProtectionCmd.js";
 import {registerVerifyCluster} from "./verifyClusterCmd.js";
 import {registerLimiters} from "./limitersCmd.js";
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerDevnet(program);
   registerRun(program);
   registerStatus(program);
+  registerHealth(program);
   registerPeers(program);
   registerSeries(program);
   registerDuty(program);
@@ -45,7 +47,8 @@ export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command that ran but reports a failing state (`r3dv health` with a critical check) sets the exit code.
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
       return e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help"

@@ -16,13 +16,14 @@ export class IpcRequestError extends R3dvError<IpcRequestErrorType> {}
  */
 export type IpcNode = Pick<
   R3dvNode,
-  "self" | "series" | "pool" | "metrics" | "store" | "status" | "peers" | "publish" | "validator"
+  "self" | "series" | "pool" | "metrics" | "store" | "status" | "health" | "peers" | "publish" | "validator"
 > & {
   slotStartMs(slot: number): number | undefined;
 };
 
 const METHODS = [
   "status",
+  "health",
   "peers",
   "series",
   "duty",
@@ -41,6 +42,8 @@ export function ipcMethods(node: IpcNode): IpcHandler {
     switch (method as (typeof METHODS)[number]) {
       case "status":
         return node.status();
+      case "health":
+        return node.health();
       case "peers":
         return node.peers();
       case "series": {

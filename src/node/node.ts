@@ -24,11 +24,14 @@ import type {SlotClock} from "../roles/validator/schedule/slotClock.js";
 import {BeaconSet} from "../roles/validator/beacon/beaconSet.js";
 import type {RunOptions} from "./config.js";
 import {type NodeStatus, type PeerStatus, buildStatus} from "./status.js";
+import {DutyWindow, HEALTH_WINDOW_SLOTS, type HealthReport, healthReport} from "./health.js";
 
 /** How often the node retries the beacon node for genesis and spec until it answers. */
 const CLOCK_RETRY_MS = 2000;
 /** A /readyz answer about the beacon node stays good this long: probes every second must not become one Beacon API call each. */
 const SYNC_CACHE_MS = 1000;
+/** How often the health gauges are computed: a few times a mainnet slot, cheap (status and counts only). */
+const HEALTH_REFRESH_MS = 5000;
 /** Compaction check interval: cheap (one comparison) unless the budget is crossed. */
 const COMPACT_CHECK_MS = 5000;
 
@@ -55,6 +58,9 @@ export class R3dvNode {
   private synced = {value: false, at: 0};
   private readonly startedAt = Date.now();
   private readonly loopDelay = monitorEventLoopDelay({resolution: 10});
+  /** Recent duty results and limiter refusal totals by slot: what the health checks count. */
+  private readonly dutyWindow = new DutyWindow();
+  private readonly refusedAt = new Map<number, number>();
 
   private constructor(
     readonly opts: RunOptions,
@@ -98,7 +104,10 @@ export class R3dvNode {
       transport: storeTransport(this.store, self, logger.child({role: "validator"})),
       pool: this.blsPool,
       logger: logger.child({role: "validator"}),
-      onResult: (r) => recordDuty(r, this),
+      onResult: (r) => {
+        recordDuty(r, this);
+        this.dutyWindow.record(r);
+      },
       onInclusion: (r) => recordInclusion(r, this),
       onPreparation: (r) => this.metrics.proposerPreparations.inc({result: r.result}),
       onPartialsDropped: (reason, count) => this.metrics.partialSigsDropped.inc({reason}, count),
@@ -165,6 +174,13 @@ export class R3dvNode {
     // Key shares are decrypted here: a wrong keystore password stops the node at start, with its message.
     await this.validator.start();
     this.timers.push(setInterval(() => this.updateGauges(), 1000));
+    // The health gauges for Prometheus, and the refusal samples the limiter check compares against.
+    this.timers.push(
+      setInterval(
+        () => void this.health().catch((e: unknown) => this.logger.debug("health not computed", {}, e)),
+        HEALTH_REFRESH_MS,
+      ),
+    );
     this.timers.push(
       setInterval(() => {
         this.series.compactIfNeeded().then(
@@ -276,6 +292,22 @@ export class R3dvNode {
       refused: v.peers[p.index]?.refused ?? 0,
       rateLimited: v.peers[p.index]?.rateLimited ?? 0,
     }));
+  }
+
+  /** The named health checks; each is also the `r3dv_health_check_failing` gauge. */
+  async health(): Promise<HealthReport> {
+    const status = await this.status();
+    const slot = status.slot ?? 0;
+    const refused = Object.values(status.limiters.refused).reduce((a, n) => a + n, 0);
+    this.refusedAt.set(slot, refused);
+    let windowAgo = refused;
+    for (const [s, n] of this.refusedAt) {
+      if (s < slot - HEALTH_WINDOW_SLOTS) this.refusedAt.delete(s);
+      else windowAgo = Math.min(windowAgo, n);
+    }
+    const report = healthReport(status, this.dutyWindow.counts(slot), {now: refused, windowAgo});
+    for (const c of report.checks) this.metrics.healthFailing.set({check: c.name, severity: c.severity}, c.ok ? 0 : 1);
+    return report;
   }
 
   async status(): Promise<NodeStatus> {

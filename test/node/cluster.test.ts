@@ -6,6 +6,7 @@ import {generateKeyPair} from "@libp2p/crypto/keys";
 import {loadLock} from "../../src/cluster/lock.js";
 import type {ClusterLock} from "../../src/cluster/lockSchema.js";
 import type {NodeStatus, PeerStatus} from "../../src/node/status.js";
+import type {HealthReport} from "../../src/node/health.js";
 import type {PublishResult} from "../../src/roles/store/storeRole.js";
 import {OBJECTIVE_CURRENT_SLOTS, W_EPOCH_ALLOWANCE} from "../../src/hotpath/limiters.js";
 import type {DutyTrail} from "../../src/node/dutyTrail.js";
@@ -124,8 +125,26 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     });
     assert.equal(r.beaconSynced, false);
     assert.equal((await fetch(`${node(1).http}/livez`)).status, 200);
+    // The named health check says it, critical, with what to do: on HTTP (503), as a metric and in `r3dv health`.
+    const health = await fetch(`${node(1).http}/r3dv/v1/health`);
+    assert.equal(health.status, 503);
+    const report = (await health.json()) as HealthReport;
+    const synced = report.checks.find((c) => c.name === "beacon_synced");
+    assert.deepEqual([report.status, synced?.ok, synced?.severity], ["critical", false, "critical"]);
+    assert.match(synced?.action ?? "", /beacon node/);
+    const cli = await runCli(["health", "--ipc", node(1).ipc]);
+    assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+    assert.match(cli.stdout, /^health CRITICAL/);
+    assert.match(cli.stdout, /FAIL critical beacon_synced: no beacon node is synced/);
+    await waitFor("the health gauge", async () =>
+      /r3dv_health_check_failing\{check="beacon_synced",severity="critical"\} 1/.test(
+        await (await fetch(`${node(1).http}/metrics`)).text(),
+      ),
+    );
     proxy.mode = "pass";
     await waitFor("ready again", async () => (await fetch(`${node(1).http}/readyz`)).status === 200);
+    const again = (await (await fetch(`${node(1).http}/r3dv/v1/health`)).json()) as HealthReport;
+    assert.equal(again.checks.find((c) => c.name === "beacon_synced")?.ok, true);
   });
 
   it("`r3dv peers` and `r3dv status` show the peers with RTT, the series and the limiter counters", async () => {
