@@ -244,21 +244,23 @@ export class ExitService {
     const exit = {epoch: partial.epoch, validatorIndex: partial.validatorIndex};
     const root = this.rootOf(exit);
     const signature = fromHex(partial.signature, 96);
-    const p = this.entry(partial.pubkey, exit, root);
-    if (origin === this.o.transport.self) p.own ??= partial;
-    // Checked one by one on the main thread: exits are a handful in a validator's life, a check is ~1 ms.
-    if (!verifySignature(sharePubkey, root, signature)) {
-      p.invalid.add(origin);
-      this.o.logger.warn("invalid partial exit", {operator: origin, validator: partial.validatorIndex});
+    // Checked one by one on the main thread (exits are a handful in a validator's life, a check is ~1 ms), and
+    // before anything is kept: a member's forged partials, or ones for epochs no operator may sign, cost it a
+    // refusal, never this node's memory.
+    const tooFar = partial.epoch > this.o.beacon.clock.epochOf(this.o.beacon.clock.currentSlot()) + MAX_EPOCHS_AHEAD;
+    if (tooFar || !verifySignature(sharePubkey, root, signature)) {
+      this.pending.get(pendingKey(partial.pubkey, exit))?.invalid.add(origin);
+      this.o.logger.warn("invalid partial exit", {operator: origin, validator: partial.validatorIndex, tooFar});
       return this.o.onPartial?.("invalid");
     }
+    const p = this.entry(partial.pubkey, exit, root);
+    if (origin === this.o.transport.self) p.own ??= partial;
     this.o.onPartial?.("accepted");
     this.add(p, origin, signature, partial.submit, live);
   }
 
   private entry(pubkey: string, exit: phase0.VoluntaryExit, root: Uint8Array): Pending {
-    // Keyed by what was signed: a partial over another index or epoch is another exit, never mixed in.
-    const key = `${pubkey}/${exit.validatorIndex}/${exit.epoch}`;
+    const key = pendingKey(pubkey, exit);
     let p = this.pending.get(key);
     if (!p) {
       p = {exit, pubkey, root, partials: new Map(), submitRequested: new Set(), invalid: new Set()};
@@ -356,4 +358,9 @@ export class ExitService {
         : {}),
     };
   }
+}
+
+/** Keyed by what was signed: a partial over another index or epoch is another exit, never mixed in. */
+function pendingKey(pubkey: string, exit: phase0.VoluntaryExit): string {
+  return `${pubkey}/${exit.validatorIndex}/${exit.epoch}`;
 }

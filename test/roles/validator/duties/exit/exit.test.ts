@@ -67,6 +67,20 @@ describe("voluntary exits signed by the operators, with no central party", {time
       20,
     );
     assert.deepEqual([of(1, 0)?.signed, of(1, 0)?.recovered], [[1, 2], false]);
+    // A forged partial for an exit nobody signed is refused without a trace: no exit is kept for it.
+    node4?.publish(
+      "partial_exit",
+      c.beacon.currentSlot(),
+      encodePartialExit({
+        pubkey: c.pubkey(1),
+        validatorIndex: 1,
+        epoch: EPOCH,
+        signature: toHex(sign(wrongShare, new Uint8Array(32).fill(7))),
+        submit: true,
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await exits(1).status("1"), [], "no exit kept for a forged partial");
     assert.equal(c.beacon.received.exits.length, 0, "nothing submitted with two honest partials and a bad one");
 
     // Operator 3 signs: every node recovers, verifies and submits the same exit.
