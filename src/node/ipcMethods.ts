@@ -1,9 +1,10 @@
 import type {IpcHandler} from "../api/ipc.js";
 import {fromHex, toHex} from "../hotpath/bytes.js";
-import {chunkId, decodeChunk, isChunkKind, readStoredChunkHeader} from "../hotpath/chunk.js";
+import {chunkId, decodeChunk, isChunkKind} from "../hotpath/chunk.js";
 import {CHUNK_ENTRY_TYPES, type Entry, parseJsonBody} from "../storage/entry.js";
 import {R3dvError} from "../util/errors.js";
 import {buildDutyTrail, windowedResults} from "./dutyTrail.js";
+import {chunkKindOf} from "./records.js";
 import type {R3dvNode} from "./node.js";
 
 export type IpcRequestErrorType = {code: "NODE_BAD_REQUEST"; method: string; reason: string};
@@ -51,7 +52,7 @@ export function ipcMethods(node: IpcNode): IpcHandler {
         if (!Number.isInteger(n) || n < 1 || n > 10_000)
           throw bad(`tail must be an integer from 1 to 10000, got ${String(params.tail)}`);
         const type = params.kind === undefined ? undefined : String(params.kind);
-        const entries = node.series.tail(n, type ? (e) => entryKind(e) === type || e.type === type : undefined);
+        const entries = node.series.tail(n, type ? (e) => chunkKindOf(e) === type || e.type === type : undefined);
         const verify = params.verify ? await node.pool.verifyChain(node.series.dir) : undefined;
         return {
           lastSeq: node.series.lastSeq,
@@ -119,10 +120,6 @@ export function ipcMethods(node: IpcNode): IpcHandler {
         throw bad(`unknown method ${method}; methods: ${METHODS.join(", ")}`);
     }
   };
-}
-
-function entryKind(e: Entry): string | undefined {
-  return CHUNK_ENTRY_TYPES.has(e.type) ? readStoredChunkHeader(e.body.subarray(1)).kind : undefined;
 }
 
 /** One entry as JSON for local tools: chunk entries decoded, others as their JSON body. */

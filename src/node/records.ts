@@ -3,7 +3,7 @@ import type {AnyDutyResult} from "../roles/validator/validatorRole.js";
 import type {InclusionResult} from "../roles/validator/tracking/inclusionChecker.js";
 import type {ChainFollowerEvents} from "../roles/evm/chainFollower.js";
 import type {BeaconSetEvents} from "../roles/validator/beacon/beaconSet.js";
-import {CHUNK_ENTRY_TYPES, jsonBody} from "../storage/entry.js";
+import {CHUNK_ENTRY_TYPES, type Entry, jsonBody} from "../storage/entry.js";
 import {type ChunkKind, decodeChunk, readStoredChunkHeader} from "../hotpath/chunk.js";
 import type {Series} from "../storage/series.js";
 import type {Logger} from "../util/logger.js";
@@ -109,12 +109,14 @@ export function verdictEvents({metrics, logger}: Pick<RecordTarget, "metrics" | 
  */
 export function storedChunks(series: Series, kind: ChunkKind): {origin: number; payload: Uint8Array}[] {
   return series
-    .tail(
-      Number.MAX_SAFE_INTEGER,
-      (e) => CHUNK_ENTRY_TYPES.has(e.type) && readStoredChunkHeader(e.body.subarray(1)).kind === kind,
-    )
+    .tail(Number.MAX_SAFE_INTEGER, (e) => chunkKindOf(e) === kind)
     .map((e) => {
       const c = decodeChunk(e.body.subarray(1));
       return {origin: c.origin, payload: c.payload};
     });
+}
+
+/** The chunk kind of a chunk entry (sent, accepted, fetched), read from its header; undefined for other entries. */
+export function chunkKindOf(e: Entry): ChunkKind | undefined {
+  return CHUNK_ENTRY_TYPES.has(e.type) ? readStoredChunkHeader(e.body.subarray(1)).kind : undefined;
 }
