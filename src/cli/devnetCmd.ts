@@ -1,7 +1,7 @@
 import {Option, type Command} from "commander";
 import {DEFAULT_CHAOS} from "../devnetCluster/chaos.js";
 import {DevnetRunError} from "../devnetCluster/errors.js";
-import {type DevnetRunFlags, parseRunOptions} from "../devnetCluster/options.js";
+import {DEFAULT_SLOT_SECONDS, type DevnetRunFlags, parseRunOptions} from "../devnetCluster/options.js";
 import {createLogger} from "../util/logger.js";
 
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
@@ -23,7 +23,12 @@ export function registerDevnet(program: Command): void {
     .option("--threshold <M>", "signatures needed (default ceil(2N/3))")
     .option("--validators <V>", "interop validators (the whole devnet)", "64")
     // 7 epochs: with the build and the cluster's start, `npm start` ends within 3 minutes on a busy 2-core machine.
-    .option("--epochs <E>", "epochs to run (8 slots of 2 s each)", "7")
+    .option("--epochs <E>", "epochs to run (8 slots each)", "7")
+    .option(
+      "--slot-seconds <S>",
+      "the devnet's slot length; 4 gives each duty twice the time on a busy or slow machine",
+      String(DEFAULT_SLOT_SECONDS),
+    )
     .option("--forever", "run until Ctrl-C, then report")
     .option("--chaos <SCHEDULE>", "faults: ACTION:NODE@EPOCH,... with ACTION kill (SIGKILL) or start", DEFAULT_CHAOS)
     .option("--no-chaos", "no faults")

@@ -2,7 +2,6 @@ import {readFile} from "node:fs/promises";
 import {join} from "node:path";
 import {DevnetRunError} from "./errors.js";
 import type {Child, Supervisor} from "./processes.js";
-import {SLOT_MS} from "./options.js";
 
 export interface DevnetBeacon {
   child: Child;
@@ -19,7 +18,7 @@ const BEACON_START_TIMEOUT_MS = 60_000;
  */
 export async function startBeacon(
   sup: Supervisor,
-  o: {validators: number; genesisDelaySec: number; port: number; dir: string; log: string},
+  o: {validators: number; slotMs: number; genesisDelaySec: number; port: number; dir: string; log: string},
 ): Promise<DevnetBeacon> {
   const args = [
     "devnet-beacon",
@@ -30,7 +29,7 @@ export async function startBeacon(
     "--port",
     String(o.port),
     "--slot-ms",
-    String(SLOT_MS),
+    String(o.slotMs),
     "--genesis-delay",
     String(o.genesisDelaySec),
     "--data-dir",

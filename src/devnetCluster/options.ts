@@ -1,8 +1,14 @@
 import {type ChaosEvent, DEFAULT_CHAOS, parseChaos} from "./chaos.js";
 import {badOption} from "./errors.js";
 
-/** The devnet's slot length: a whole number of seconds (the Beacon API's SECONDS_PER_SLOT), short enough for a run of minutes. */
-export const SLOT_MS = 2000;
+/**
+ * The devnet's default slot length: a whole number of seconds (the Beacon API's SECONDS_PER_SLOT), short enough
+ * for a run of minutes. A busy machine (or a slow one) may need `--slot-seconds 4`: at 2 s a node has 667 ms
+ * from a slot's start to the attestation due time.
+ */
+export const DEFAULT_SLOT_SECONDS = 2;
+/** Mainnet's slot: longer slots only make a run longer. */
+const MAX_SLOT_SECONDS = 12;
 /** Minimal preset. */
 export const SLOTS_PER_EPOCH = 8;
 
@@ -12,6 +18,7 @@ export interface DevnetRunOptions {
   validators: number;
   /** Undefined with --forever: run until SIGINT. */
   epochs: number | undefined;
+  slotMs: number;
   chaos: ChaosEvent[];
   out: string;
   genesisDelaySec: number;
@@ -24,6 +31,7 @@ export interface DevnetRunFlags {
   threshold?: string;
   validators: string;
   epochs: string;
+  slotSeconds: string;
   forever?: boolean;
   /** False with --no-chaos. */
   chaos: string | false;
@@ -53,6 +61,8 @@ export function parseRunOptions(f: DevnetRunFlags): DevnetRunOptions {
   // The devnet's interop genesis: at least one committee member per slot, at most what one machine signs in time.
   const validators = int("--validators", f.validators, SLOTS_PER_EPOCH, 1024);
   const epochs = f.forever ? undefined : int("--epochs", f.epochs, 2, 1000);
+  // Below 2 s a node cannot fetch, agree on and sign an attestation before its due time (1/3 slot).
+  const slotMs = int("--slot-seconds", f.slotSeconds, 2, MAX_SLOT_SECONDS) * 1000;
   let chaos: ChaosEvent[] = [];
   if (f.chaos !== false) {
     const isDefault = f.chaos === DEFAULT_CHAOS;
@@ -73,6 +83,7 @@ export function parseRunOptions(f: DevnetRunFlags): DevnetRunOptions {
     threshold,
     validators,
     epochs,
+    slotMs,
     chaos,
     out: f.out,
     genesisDelaySec,

@@ -11,7 +11,7 @@ import {LiveView} from "./liveView.js";
 import {KEYS_LOADED_LINE, waitForLogLine} from "./logWatch.js";
 import {LOWEST_PRIORITY, deprioritizeWhileStarting} from "./priority.js";
 import {DutyLog, type SlotSample, sampleFinality, sampleNode} from "./observer.js";
-import {type DevnetRunOptions, SLOTS_PER_EPOCH, SLOT_MS} from "./options.js";
+import {type DevnetRunOptions, SLOTS_PER_EPOCH} from "./options.js";
 import {type Child, Supervisor} from "./processes.js";
 import {type EffectivenessAnswer, type FaultRecord, type Report, type RunFacts, buildReport} from "./report.js";
 import {renderHtml} from "./reportHtml.js";
@@ -19,10 +19,10 @@ import {readyWhen, renderMarkdown} from "./reportMarkdown.js";
 import {auditSlashing} from "./slashingAudit.js";
 
 /**
- * Where in a slot the cluster is sampled: after the attestation's due time (1/3 slot) and the round of
- * consensus and signing after it (about 300 ms here), before the next slot's proposal.
+ * Where in a slot the cluster is sampled, as a share of the slot: after the attestation's due time (1/3 slot)
+ * and the round of consensus and signing after it (about 300 ms here), before the next slot's proposal.
  */
-const SAMPLE_OFFSET_MS = 1500;
+const SAMPLE_AT_SLOT_SHARE = 0.75;
 /**
  * A node's duty results that arrive between two samples: about 80 per slot with 64 validators (8 attester and
  * 8 aggregator results, ~30 sync messages, ~30 sync contribution results, mostly not_selected); 500 covers a
@@ -32,10 +32,10 @@ const LIVE_TAIL = 500;
 /** The most a node's series answers at once; a run of 8 epochs records about 5,000 duty results per node. */
 const FINAL_TAIL = 10_000;
 /**
- * After the run's last slot, wait this long before reading effectiveness: the last slot's attestations are
- * included by the next slot's block, produced at its start and imported a few hundred ms later.
+ * After the run's last slot, wait a slot and this long before reading effectiveness: the last slot's
+ * attestations are included by the next slot's block, produced at its start and imported a few hundred ms later.
  */
-const INCLUSION_TAIL_MS = SLOT_MS + 1000;
+const INCLUSION_MARGIN_MS = 1000;
 
 /** Key derivation for 64 pbkdf2 shares takes a node a few seconds; a minute means it is stuck or this machine is far too busy. */
 const KEYS_TIMEOUT_MS = 90_000;
@@ -78,6 +78,9 @@ async function orchestrate(
   work: string,
 ): Promise<RunResult | undefined> {
   const startedAt = Date.now();
+  const {slotMs} = o;
+  const inclusionTailMs = slotMs + INCLUSION_MARGIN_MS;
+  const sampleOffsetMs = Math.round(slotMs * SAMPLE_AT_SLOT_SHARE);
   const logs = join(o.out, "logs");
   view.note(
     `r3dv devnet: ${o.nodes} nodes, threshold ${o.threshold}, ${o.validators} validators, ${o.epochs === undefined ? "until Ctrl-C" : `${o.epochs} epochs`}; logs in ${logs}`,
@@ -127,6 +130,7 @@ async function orchestrate(
   }
   const beacon = await startBeacon(sup, {
     validators: o.validators,
+    slotMs,
     genesisDelaySec: o.genesisDelaySec,
     port: cluster.beaconPort,
     dir: join(work, "beacon"),
@@ -134,7 +138,7 @@ async function orchestrate(
   });
   view.note(`devnet beacon node on ${beacon.url}, genesis in ${Math.round(beacon.genesisTime - Date.now() / 1000)} s`);
   const genesisMs = beacon.genesisTime * 1000;
-  const readyAt = await waitReady(cluster, genesisMs + SLOT_MS * SLOTS_PER_EPOCH, io.signal);
+  const readyAt = await waitReady(cluster, genesisMs + slotMs * SLOTS_PER_EPOCH, io.signal);
   view.note(
     readyAt
       ? `every node ready ${readyWhen(readyAt - genesisMs)}`
@@ -149,7 +153,7 @@ async function orchestrate(
   const duties = new DutyLog();
   let slot = 0;
   for (; totalSlots === undefined || slot < totalSlots; slot++) {
-    if (!(await until(genesisMs + slot * SLOT_MS, io.signal))) break;
+    if (!(await until(genesisMs + slot * slotMs, io.signal))) break;
     if (slot % SLOTS_PER_EPOCH === 0) {
       for (const e of o.chaos.filter((c) => c.epoch * SLOTS_PER_EPOCH === slot)) {
         const node = cluster.nodes[e.node - 1] as DevnetNode;
@@ -185,7 +189,7 @@ async function orchestrate(
         );
       }
     }
-    if (!(await until(genesisMs + slot * SLOT_MS + SAMPLE_OFFSET_MS, io.signal))) break;
+    if (!(await until(genesisMs + slot * slotMs + sampleOffsetMs, io.signal))) break;
     const sample = await takeSample(cluster, running, beacon.url, slot);
     samples.push(sample);
     const fresh = (
@@ -196,7 +200,7 @@ async function orchestrate(
       )
     ).flat();
     const secondsLeft =
-      totalSlots === undefined ? undefined : (genesisMs + totalSlots * SLOT_MS + INCLUSION_TAIL_MS - Date.now()) / 1000;
+      totalSlots === undefined ? undefined : (genesisMs + totalSlots * slotMs + inclusionTailMs - Date.now()) / 1000;
     view.show({
       sample,
       fresh,
@@ -209,7 +213,7 @@ async function orchestrate(
   const epochs = Math.floor(slot / SLOTS_PER_EPOCH);
   if (io.signal.aborted) view.note(`interrupted at slot ${slot}: ${epochs} whole epoch(s) ran; stopping every process`);
   if (epochs === 0) return undefined;
-  if (!io.signal.aborted) await until(genesisMs + slot * SLOT_MS + INCLUSION_TAIL_MS, io.signal);
+  if (!io.signal.aborted) await until(genesisMs + slot * slotMs + inclusionTailMs, io.signal);
   const effectiveness = await fetchEffectiveness<EffectivenessAnswer>(beacon.url, 0, epochs - 1);
   for (const n of cluster.nodes)
     if (running.get(n.index)?.alive())
@@ -224,7 +228,7 @@ async function orchestrate(
     threshold: o.threshold,
     validators: o.validators,
     epochs,
-    slotMs: SLOT_MS,
+    slotMs,
     slotsPerEpoch: SLOTS_PER_EPOCH,
     genesisTime: beacon.genesisTime,
     startedAt,

@@ -7,6 +7,7 @@ const flags = (f: Partial<DevnetRunFlags> = {}): DevnetRunFlags => ({
   nodes: "4",
   validators: "64",
   epochs: "8",
+  slotSeconds: "2",
   chaos: DEFAULT_CHAOS,
   out: "x",
   genesisDelay: "15",
@@ -38,6 +39,9 @@ describe("devnet chaos schedule and options", () => {
     const o = parseRunOptions(flags());
     assert.equal(o.threshold, 3);
     assert.equal(o.chaos.length, 2);
+    assert.equal(o.slotMs, 2000);
+    assert.equal(parseRunOptions(flags({slotSeconds: "4"})).slotMs, 4000);
+    assert.throws(() => parseRunOptions(flags({slotSeconds: "1"})), /--slot-seconds: expected an integer from 2 to 12/);
     assert.deepEqual(parseRunOptions(flags({chaos: false})).chaos, []);
     assert.equal(parseRunOptions(flags({forever: true})).epochs, undefined);
     assert.throws(

@@ -387,8 +387,13 @@ describe("a 3-of-4 cluster of r3dv run processes through an operator's faults", 
     assert.match(first.stdout, /signed by 1 of 3 needed \(operators 1\), missing 2, 3, 4; needs 2 more/);
     assert.equal((await sign(2)).code, 0);
     // Node 4 signed nothing and hears both; with two of three no node can make the exit.
-    await waitFor("node 4 holds two partials", async () =>
-      /signed by 2 of 3 needed \(operators 1, 2\), missing 3, 4; needs 1 more/.test((await status(4)).stdout),
+    // Each status is a CLI process (a second or more on a busy machine); the partials arrive within a slot.
+    await waitFor(
+      "node 4 holds two partials",
+      async () =>
+        /signed by 2 of 3 needed \(operators 1, 2\), missing 3, 4; needs 1 more/.test((await status(4)).stdout),
+      2 * SLOTS_PER_EPOCH * SLOT_MS,
+      500,
     );
     const pool = await getJson<{data: unknown[]}>(`${devnet.url}/eth/v1/beacon/pool/voluntary_exits`);
     assert.deepEqual(pool.body.data, [], "no exit reached the beacon node");
@@ -404,7 +409,9 @@ describe("a 3-of-4 cluster of r3dv run processes through an operator's faults", 
         const e = v.body.data.validator.exit_epoch;
         return e !== "18446744073709551615" && Number(e);
       },
-      4 * SLOT_MS,
+      // Submitted once the third partial arrives; if that submission is lost, every node resubmits at the next
+      // epoch's start, so an epoch and two slots bound it.
+      (SLOTS_PER_EPOCH + 2) * SLOT_MS,
       200,
     );
     const text = await waitFor(
