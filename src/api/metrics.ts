@@ -140,6 +140,12 @@ export function createMetrics() {
       labelNames: ["reason"],
       registers: [register],
     }),
+    doppelgangerValidators: new Gauge({
+      name: "r3dv_doppelganger_validators",
+      help: "validators by doppelganger protection state: checking (not signing yet), safe, live_elsewhere (never signing: another signer holds the key), off",
+      labelNames: ["state"],
+      registers: [register],
+    }),
     exitPartials: new Counter({
       name: "r3dv_exit_partials_total",
       help: "partial voluntary exits this node signed (signed) or heard from peers (accepted, invalid, unknown_validator, malformed)",

@@ -30,7 +30,11 @@ export function registerDevnet(program: Command): void {
       String(DEFAULT_SLOT_SECONDS),
     )
     .option("--forever", "run until Ctrl-C, then report")
-    .option("--chaos <SCHEDULE>", "faults: ACTION:NODE@EPOCH,... with ACTION kill (SIGKILL) or start", DEFAULT_CHAOS)
+    .option(
+      "--chaos <SCHEDULE>",
+      "faults: ACTION:NODE@EPOCH,... with ACTION kill (SIGKILL), start or restart (both at once), and restart-all@EPOCH (one node an epoch, a rolling upgrade)",
+      DEFAULT_CHAOS,
+    )
     .option("--no-chaos", "no faults")
     .option("--out <DIR>", "where the report, logs and slashing-protection exports go", "devnet-out")
     .option(

@@ -60,6 +60,13 @@ export function registerRun(program: Command): void {
         RUN_FLAGS.peerRate,
       ),
     )
+    .addOption(
+      opt(
+        "--doppelganger <on|off>",
+        "before signing for a validator, check its liveness for an epoch: a key live elsewhere is never signed with (default on)",
+        RUN_FLAGS.doppelganger,
+      ),
+    )
     .action(async (flags: RawRunFlags) => {
       const opts = resolveRunOptions(flags);
       const logger = createLogger(opts.logLevel, "r3dv");

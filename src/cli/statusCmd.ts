@@ -28,7 +28,18 @@ export function registerStatus(program: Command): void {
       `limiters received ${s.limiters.received}, accepted ${JSON.stringify(s.limiters.accepted)}, refused ${JSON.stringify(s.limiters.refused)}, queue ${s.limiters.queueDepth}`,
     );
     console.log(formatPeers(s.peers));
+    console.log(formatDoppelganger(s.doppelganger));
   });
+}
+
+/** A line of counts, then one line per validator not signing (still checked, or live elsewhere) and why. */
+export function formatDoppelganger(d: NodeStatus["doppelganger"]): string {
+  const c = d.counts;
+  const head =
+    c.off > 0
+      ? `doppelganger protection off for ${c.off} validator(s)`
+      : `doppelganger protection: ${c.safe} safe, ${c.checking} checking, ${c.live_elsewhere} live elsewhere`;
+  return [head, ...d.notSigning.map((v) => `  validator ${v.index ?? v.pubkey} ${v.state}: ${v.detail}`)].join("\n");
 }
 
 /** One line per beacon node: where reads and submissions can go, and why one is benched. */

@@ -94,6 +94,7 @@ export function addAggregateAndProof(chain: DevChain, signed: electra.SignedAggr
     "aggregate attestation",
   );
   chain.attestationPool.add(data, committee, committeeIndex, positions, sig);
+  chain.markLive(data.slot, aggregatorIndex);
   chain.submissions.addAggregate({
     slot: data.slot,
     aggregatorIndex,

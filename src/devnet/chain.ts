@@ -165,6 +165,18 @@ export class DevChain extends EventEmitter<ChainEvents> {
     return attestationData(this, slot, committeeIndex);
   }
 
+  /**
+   * A validator seen signing a vote of `slot` (by gossip, as a real node sees it): the liveness API's answer
+   * before the vote is in a block (a vote of an epoch's last slot is included in the next epoch).
+   */
+  markLive(slot: number, index: number): void {
+    this.seen.add(slot, `live:${index}`);
+  }
+
+  seenLive(slot: number, index: number): boolean {
+    return this.seen.has(slot, `live:${index}`);
+  }
+
   addSyncCommitteeMessage(msg: altair.SyncCommitteeMessage): void {
     addSyncCommitteeMessage(this, msg);
   }

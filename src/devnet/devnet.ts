@@ -1,5 +1,10 @@
 import "./preset.js";
-import {computeEpochAtSlot, createPubkeyCache, createCachedBeaconState} from "@lodestar/state-transition";
+import {
+  computeEpochAtSlot,
+  computeStartSlotAtEpoch,
+  createPubkeyCache,
+  createCachedBeaconState,
+} from "@lodestar/state-transition";
 import type {SignedBeaconBlock} from "@lodestar/types";
 import {ACTIVE_PRESET, PresetName} from "@lodestar/params";
 import type {Logger} from "../util/logger.js";
@@ -155,8 +160,13 @@ export class Devnet {
     }
   }
 
-  /** Liveness as the Beacon API defines it: the validator's vote for `epoch` is on chain, or it proposed. */
+  /**
+   * Liveness as the Beacon API defines it: the validator was seen voting in `epoch` (submitted, or in a block), or
+   * it proposed.
+   */
   isLive(index: number, epoch: number): boolean {
+    for (let slot = computeStartSlotAtEpoch(epoch); slot < computeStartSlotAtEpoch(epoch + 1); slot++)
+      if (this.chain.seenLive(slot, index)) return true;
     for (const b of this.chain.blocks.ancestors(this.chain.head())) {
       if (computeEpochAtSlot(b.slot) < epoch) break;
       if (b.slot > 0 && computeEpochAtSlot(b.slot) === epoch && b.signedBlock.message.proposerIndex === index)

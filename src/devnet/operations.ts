@@ -45,6 +45,7 @@ export function addSingleAttestation(chain: DevChain, att: electra.SingleAttesta
     refuse,
   );
   chain.attestationPool.add(data, committee, att.committeeIndex, [position], signature);
+  chain.markLive(data.slot, att.attesterIndex);
   chain.rejections.delete(`${att.attesterIndex}:${data.target.epoch}`);
 }
 

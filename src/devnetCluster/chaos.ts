@@ -2,7 +2,10 @@ import {badOption} from "./errors.js";
 
 export type ChaosAction = "kill" | "start";
 
-/** One scheduled fault: at the first slot of `epoch`, SIGKILL (kill) or start again (start) node `node`. */
+/**
+ * One scheduled fault: at the first slot of `epoch`, SIGKILL (kill) or start again (start) node `node`; a restart
+ * is both, in that order, at the same epoch.
+ */
 export interface ChaosEvent {
   action: ChaosAction;
   node: number;
@@ -18,15 +21,12 @@ export const DEFAULT_CHAOS = "kill:2@2,start:2@4";
  */
 export function parseChaos(spec: string, nodes: number, epochs: number | undefined): ChaosEvent[] {
   const events: ChaosEvent[] = [];
-  for (const part of spec
-    .split(",")
-    .map((p) => p.trim())
-    .filter(Boolean)) {
+  for (const part of expandRestarts(spec, nodes)) {
     const m = /^(kill|start):(\d+)@(\d+)$/.exec(part);
     if (!m)
       throw badOption(
         "--chaos",
-        `${JSON.stringify(part)} is not ACTION:NODE@EPOCH (ACTION kill or start), e.g. kill:2@2,start:2@4`,
+        `${JSON.stringify(part)} is not ACTION:NODE@EPOCH (ACTION kill, start or restart) or restart-all@EPOCH, e.g. kill:2@2,start:2@4`,
       );
     const event = {action: m[1] as ChaosAction, node: Number(m[2]), epoch: Number(m[3])};
     if (event.node < 1 || event.node > nodes)
@@ -49,6 +49,28 @@ export function parseChaos(spec: string, nodes: number, epochs: number | undefin
     else down.delete(e.node);
   }
   return events;
+}
+
+/**
+ * `restart:N@E` is a kill and a start of node N at once (an upgrade's restart, or a crash a supervisor restarts);
+ * `restart-all@E` restarts node 1 at epoch E, node 2 at E+1, and so on: a rolling upgrade, each node given an
+ * epoch to rejoin before the next goes.
+ */
+function expandRestarts(spec: string, nodes: number): string[] {
+  return spec
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .flatMap((part) => {
+      const all = /^restart-all@(\d+)$/.exec(part);
+      if (all)
+        return Array.from({length: nodes}, (_, k) => [
+          `kill:${k + 1}@${Number(all[1]) + k}`,
+          `start:${k + 1}@${Number(all[1]) + k}`,
+        ]).flat();
+      const one = /^restart:(\d+)@(\d+)$/.exec(part);
+      return one ? [`kill:${one[1]}@${one[2]}`, `start:${one[1]}@${one[2]}`] : [part];
+    });
 }
 
 /** Nodes down after every event up to and including `epoch` has run. */

@@ -27,6 +27,8 @@ export interface RunOptions {
   replication: number;
   /** Per-peer token bucket rate, chunks/s. */
   peerRate: number;
+  /** Doppelganger protection before signing (signing/doppelganger.ts); on unless `--doppelganger off`. */
+  doppelganger: boolean;
 }
 
 export type ConfigErrorType = {code: "CONFIG_BAD_FLAG"; flag: string; env: string; reason: string};
@@ -46,6 +48,7 @@ export const RUN_FLAGS = {
   storageBudget: "R3DV_STORAGE_BUDGET",
   replication: "R3DV_REPLICATION",
   peerRate: "R3DV_PEER_RATE",
+  doppelganger: "R3DV_DOPPELGANGER",
 } as const;
 
 const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
@@ -61,6 +64,7 @@ const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
   storageBudget: "--storage-budget",
   replication: "--replication",
   peerRate: "--peer-rate",
+  doppelganger: "--doppelganger",
 };
 
 function bad(key: keyof typeof RUN_FLAGS, reason: string): ConfigError {
@@ -154,6 +158,9 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
   }
   const replication = raw.replication ? positiveInt("replication", raw.replication, 255) : DEFAULT_REPLICATION;
   const peerRate = raw.peerRate ? positiveInt("peerRate", raw.peerRate, 10_000_000) : PEER_RATE_PER_SEC;
+  const doppelganger = (raw.doppelganger ?? "on").trim().toLowerCase();
+  if (doppelganger !== "on" && doppelganger !== "off")
+    throw bad("doppelganger", `expected on or off, got ${JSON.stringify(raw.doppelganger)}`);
   const dataDir = resolve(raw.dataDir as string);
   return {
     lock: resolve(raw.lock as string),
@@ -168,5 +175,6 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
     storageBudget,
     replication,
     peerRate,
+    doppelganger: doppelganger === "on",
   };
 }

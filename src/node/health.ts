@@ -37,6 +37,7 @@ export const HEALTH_CHECK_NAMES = [
   "limiter_refusals",
   "storage_budget",
   "event_loop",
+  "doppelganger",
 ] as const;
 export type HealthCheckName = (typeof HEALTH_CHECK_NAMES)[number];
 
@@ -180,6 +181,18 @@ export function healthReport(s: NodeStatus, duties: DutyCounts, refusals: Refusa
     s.eventLoopDelayP99Ms <= HEALTH_LIMITS.eventLoopP99Ms,
     `event loop delay p99 ${Math.round(s.eventLoopDelayP99Ms)} ms`,
     "the machine is short of CPU for its validators: give it more cores or fewer validators",
+  );
+
+  const d = s.doppelganger.counts;
+  const elsewhere = s.doppelganger.notSigning.filter((v) => v.state === "live_elsewhere");
+  check(
+    "doppelganger",
+    "critical",
+    d.live_elsewhere === 0,
+    d.live_elsewhere === 0
+      ? `no validator seen signing elsewhere (${d.checking} still checked)`
+      : `${d.live_elsewhere} validator(s) live elsewhere, not signed for: ${elsewhere.map((v) => v.index ?? v.pubkey).join(", ")}`,
+    "another signer holds these keys (a solo client not stopped, or a second cluster): stop it before it is slashed, wait two epochs, then restart this node",
   );
 
   const failing = checks.filter((c) => !c.ok);

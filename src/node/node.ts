@@ -8,7 +8,14 @@ import {createMetrics, type Metrics} from "../api/metrics.js";
 import {HttpApi} from "../api/http.js";
 import {IpcServer} from "../api/ipc.js";
 import {ipcMethods} from "./ipcMethods.js";
-import {beaconEvents, recordDuty, recordInclusion, storedChunks} from "./records.js";
+import {
+  beaconEvents,
+  clusterSignedIn,
+  recordDoppelganger,
+  recordDuty,
+  recordInclusion,
+  storedChunks,
+} from "./records.js";
 import type {ChunkKind} from "../hotpath/chunk.js";
 import {ValidatorRole} from "../roles/validator/validatorRole.js";
 import {BlsPool} from "../workers/blsPool.js";
@@ -113,6 +120,11 @@ export class R3dvNode {
       onPartialsDropped: (reason, count) => this.metrics.partialSigsDropped.inc({reason}, count),
       onPartialExit: (result) => this.metrics.exitPartials.inc({result}),
       storedExits: () => storedChunks(this.series, "partial_exit"),
+      doppelganger: {
+        enabled: opts.doppelganger,
+        clusterSigned: clusterSignedIn(series),
+        onChange: (s) => recordDoppelganger(s, this),
+      },
       qbftEvents: {
         onRoundChange: () => this.metrics.consensusRounds.inc(),
         onRejected: (_instance, _from, reason) => this.metrics.consensusRejected.inc({reason}),
@@ -277,6 +289,8 @@ export class R3dvNode {
     this.metrics.peersConnected.set(this.dht.connected().length);
     for (const b of this.beacon.status())
       if (b.latencyMs !== undefined) this.metrics.beaconLatency.set({beacon: b.url}, b.latencyMs / 1000);
+    for (const [state, count] of Object.entries(this.validator.doppelgangerCounts()))
+      this.metrics.doppelgangerValidators.set({state}, count);
   }
 
   peers(): PeerStatus[] {

@@ -4,7 +4,9 @@ import type {InclusionResult} from "../roles/validator/tracking/inclusionChecker
 import type {ChainFollowerEvents} from "../roles/evm/chainFollower.js";
 import type {BeaconSetEvents} from "../roles/validator/beacon/beaconSet.js";
 import {CHUNK_ENTRY_TYPES, type Entry, jsonBody} from "../storage/entry.js";
-import {type ChunkKind, decodeChunk, readStoredChunkHeader} from "../hotpath/chunk.js";
+import {CHUNK_KINDS, type ChunkKind, decodeChunk, readStoredChunkHeader} from "../hotpath/chunk.js";
+import {decodePartialSigs} from "../roles/validator/exchange/partialSigs.js";
+import type {DoppelgangerStatus} from "../roles/validator/signing/doppelganger.js";
 import type {Series} from "../storage/series.js";
 import type {Logger} from "../util/logger.js";
 
@@ -119,4 +121,33 @@ export function storedChunks(series: Series, kind: ChunkKind): {origin: number; 
 /** The chunk kind of a chunk entry (sent, accepted, fetched), read from its header; undefined for other entries. */
 export function chunkKindOf(e: Entry): ChunkKind | undefined {
   return CHUNK_ENTRY_TYPES.has(e.type) ? readStoredChunkHeader(e.body.subarray(1)).kind : undefined;
+}
+
+/**
+ * Who signed for each validator in slots `from..to`: the origin of every partial signature (this node's own sent,
+ * its peers' pushed or fetched) in the series' slot index. Doppelganger protection's proof that a validator's
+ * liveness is the cluster's own.
+ */
+export function clusterSignedIn(series: Series): (fromSlot: number, toSlot: number) => Map<string, Set<number>> {
+  const kind = CHUNK_KINDS.indexOf("partial_sig");
+  return (fromSlot, toSlot) => {
+    const out = new Map<string, Set<number>>();
+    for (let slot = fromSlot; slot <= toSlot; slot++)
+      for (const encoded of series.chunksBySlot(slot, kind)) {
+        const chunk = decodeChunk(encoded);
+        for (const s of decodePartialSigs(chunk.payload)?.sigs ?? []) {
+          let members = out.get(s.pubkey);
+          if (!members) out.set(s.pubkey, (members = new Set()));
+          members.add(chunk.origin);
+        }
+      }
+    return out;
+  };
+}
+
+/** Each change of a validator's doppelganger state is a series entry (`r3dv series --kind doppelganger`). */
+export function recordDoppelganger(s: DoppelgangerStatus, {series, logger}: RecordTarget): void {
+  void series
+    .append("doppelganger", jsonBody(s), "batched")
+    .catch((e: unknown) => logger.error("doppelganger state not recorded", {validator: s.index ?? s.pubkey}, e));
 }

@@ -1,6 +1,10 @@
 import type {BeaconEndpointStatus} from "../roles/validator/beacon/beaconSet.js";
 import type {CatchUpReport} from "../roles/store/catchUp.js";
+import type {DoppelgangerState, DoppelgangerStatus} from "../roles/validator/signing/doppelganger.js";
 import type {R3dvNode} from "./node.js";
+
+/** Validators listed by name in the status when not signing: enough to act on, bounded for 10,000 validators. */
+const DOPPELGANGER_LISTED = 50;
 
 export interface PeerStatus {
   operator: number;
@@ -35,6 +39,8 @@ export interface NodeStatus {
   };
   eventLoopDelayP99Ms: number;
   lastCatchUp?: CatchUpReport;
+  /** Validators per doppelganger protection state, and the first of those not signing, with why. */
+  doppelganger: {counts: Record<DoppelgangerState, number>; notSigning: DoppelgangerStatus[]};
 }
 
 export function buildStatus(n: R3dvNode, ready: NodeStatus["ready"], loopP99Ms: number, uptimeMs: number): NodeStatus {
@@ -77,5 +83,12 @@ export function buildStatus(n: R3dvNode, ready: NodeStatus["ready"], loopP99Ms: 
     },
     eventLoopDelayP99Ms: loopP99Ms,
     lastCatchUp: n.store.catchUps.last,
+    doppelganger: {
+      counts: n.validator.doppelgangerCounts(),
+      notSigning: n.validator
+        .doppelgangerStatuses()
+        .filter((d) => d.state === "checking" || d.state === "live_elsewhere")
+        .slice(0, DOPPELGANGER_LISTED),
+    },
   };
 }

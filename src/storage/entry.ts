@@ -18,6 +18,7 @@ export const ENTRY_TYPES = [
   "duty_result",
   "duty_inclusion",
   "beacon_health",
+  "doppelganger",
 ] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];
 

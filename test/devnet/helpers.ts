@@ -26,6 +26,25 @@ export interface RunningDevnet {
   stop: () => Promise<void>;
 }
 
+/**
+ * The arguments of a devnet beside a test cluster: `validators` in all, the devnet signing for `own` (a..b) itself,
+ * genesis `genesisDelaySec` after its start, logging warnings only.
+ */
+export function devnetArgs(o: {validators: number; own: string; slotMs: number; genesisDelaySec: number}): string[] {
+  return [
+    "--validators",
+    String(o.validators),
+    "--own",
+    o.own,
+    "--slot-ms",
+    String(o.slotMs),
+    "--genesis-delay",
+    String(o.genesisDelaySec),
+    "--log-level",
+    "warn",
+  ];
+}
+
 /** Spawns `r3dv devnet-beacon` on a free port and waits until it prints its URL and genesis time. */
 export async function spawnDevnet(args: string[], startTimeoutMs = 60_000): Promise<RunningDevnet> {
   // The child chooses its own preset; a test process that set one for its client must not pass it down.

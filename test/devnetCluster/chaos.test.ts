@@ -26,13 +26,37 @@ describe("devnet chaos schedule and options", () => {
     assert.deepEqual([...downAfter(events, 3)], []);
   });
 
+  it("expands a restart into a kill and a start, and restart-all into one node an epoch", () => {
+    assert.deepEqual(
+      parseChaos("restart:3@2", 4, 8).map((e) => `${e.action}:${e.node}@${e.epoch}`),
+      ["kill:3@2", "start:3@2"],
+    );
+    assert.deepEqual(
+      parseChaos("kill:2@1,start:2@2,restart-all@3", 4, 8).map((e) => `${e.action}:${e.node}@${e.epoch}`),
+      [
+        "kill:2@1",
+        "start:2@2",
+        "kill:1@3",
+        "start:1@3",
+        "kill:2@4",
+        "start:2@4",
+        "kill:3@5",
+        "start:3@5",
+        "kill:4@6",
+        "start:4@6",
+      ],
+    );
+    assert.deepEqual([...downAfter(parseChaos("restart-all@1", 4, 8), 4)], []);
+    assert.throws(() => parseChaos("restart-all@6", 4, 8), /kill:3@8: the run covers epochs 0 to 7/);
+  });
+
   it("refuses schedules that cannot run, saying why", () => {
     assert.throws(() => parseChaos("kill:5@1", 4, 8), /node 5 does not exist; nodes are 1 to 4/);
     assert.throws(() => parseChaos("start:2@1", 4, 8), /node 2 is running then; kill it first/);
     assert.throws(() => parseChaos("kill:2@1,kill:2@2", 4, 8), /already down/);
     assert.throws(() => parseChaos("kill:2@9", 4, 8), /the run covers epochs 0 to 7/);
     assert.throws(() => parseChaos("kill:2@0", 4, 8), /schedule faults from epoch 1/);
-    assert.throws(() => parseChaos("stop:2@1", 4, 8), /not ACTION:NODE@EPOCH/);
+    assert.throws(() => parseChaos("stop:2@1", 4, 8), /not ACTION:NODE@EPOCH \(ACTION kill, start or restart\)/);
   });
 
   it("checks every flag, and names the default schedule when it does not fit the run", () => {

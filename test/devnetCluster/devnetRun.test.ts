@@ -20,8 +20,8 @@ interface ReportJson {
  * time, and a core kept busy by another process is enough to miss it.
  */
 const SLOT_SECONDS = "4";
-/** A devnet run's whole budget: cluster creation, genesis delay, 4 epochs of 32 s, the report. */
-const RUN_TIMEOUT_MS = 420_000;
+/** A devnet run's whole budget: cluster creation, genesis delay, up to 7 epochs of 32 s, the report. */
+const RUN_TIMEOUT_MS = 540_000;
 
 async function startedPids(out: string): Promise<number[]> {
   const list = JSON.parse(await readFile(join(out, "processes.json"), "utf8")) as {name: string; pid: number}[];
@@ -45,10 +45,20 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
     await release?.();
   });
 
-  it("keeps validating through a node's kill and restart: exit 0, the kill in the report, at least 99% effectiveness", async () => {
+  it("keeps validating through a node's kill and restart, then a rolling restart of all four: exit 0, every fault in the report, at least 99% effectiveness", async () => {
     const out = join(dir, "one-down");
     const res = await runR3dv(
-      ["devnet", "--epochs", "4", "--slot-seconds", SLOT_SECONDS, "--chaos", "kill:2@1,start:2@3", "--out", out],
+      [
+        "devnet",
+        "--epochs",
+        "7",
+        "--slot-seconds",
+        SLOT_SECONDS,
+        "--chaos",
+        "kill:2@1,start:2@2,restart-all@3",
+        "--out",
+        out,
+      ],
       {
         timeoutMs: RUN_TIMEOUT_MS,
       },
@@ -62,7 +72,21 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
     assert.match(res.stdout, /\| kill:2@1 \| 8 \| SIGKILL node 2 \(pid \d+\)/);
     const duties = report.epochs.reduce((a, e) => a + e.duties, 0);
     const good = report.epochs.reduce((a, e) => a + e.good, 0);
-    assert.equal(duties, 4 * 64);
+    // The rolling restart (an upgrade, one node an epoch): each node killed and started again at its epoch.
+    for (const node of [1, 2, 3, 4]) {
+      const epoch = 2 + node;
+      const stop = report.faults.find(
+        (f) => f.event.action === "kill" && f.event.node === node && f.event.epoch === epoch,
+      );
+      const back = report.faults.find(
+        (f) => f.event.action === "start" && f.event.node === node && f.event.epoch === epoch,
+      );
+      assert.ok(
+        stop?.pid && back?.pid && stop.pid !== back.pid,
+        `node ${node} at epoch ${epoch}: ${JSON.stringify([stop, back])}`,
+      );
+    }
+    assert.equal(duties, 7 * 64);
     assert.ok(good >= 0.99 * duties, `${good} of ${duties}`);
     assert.match(await readFile(join(out, "report.html"), "utf8"), /Effectiveness per epoch[\s\S]*<svg/);
     for (const pid of await startedPids(out)) assert.equal(alive(pid), false, `pid ${pid} still alive after the run`);

@@ -109,12 +109,13 @@ export interface TestCluster {
 }
 
 /** A cluster of `nodes` operators (default threshold) running interop validators 0..validators-1. */
-export async function makeCluster(nodes = 4, validators = 1): Promise<TestCluster> {
+/** A cluster of `nodes` over the interop keys `start..start+validators-1`. */
+export async function makeCluster(nodes = 4, validators = 1, start = 0): Promise<TestCluster> {
   const dir = await mkdtemp(join(tmpdir(), "r3dv-node-"));
   const ports = await freePorts(nodes);
   await createCluster({
     nodes,
-    keys: {kind: "interop", start: 0, count: validators},
+    keys: {kind: "interop", start, count: validators},
     network: "devnet",
     withdrawalAddress: "0x000000000000000000000000000000000000dEaD",
     kdf: "pbkdf2",

@@ -17,10 +17,10 @@ export class TestSigners {
     return new TestSigners(await mkdtemp(join(tmpdir(), "r3dv-signer-")));
   }
 
-  signer(shares: ShareKey[]): Signer {
+  signer(shares: ShareKey[], gate?: (pubkey: string) => string | undefined): Signer {
     const db = SlashingProtection.open(join(this.dir, String(this.open.length)));
     this.open.push(db);
-    return new Signer(shares, db);
+    return new Signer(shares, db, gate);
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,7 @@ import {MULTIPROCESS_LOCK} from "../helpers/cluster.js";
 import {acquireExclusive} from "../helpers/exclusive.js";
 import {FaultyProxy} from "../helpers/faultyProxy.js";
 import {Member} from "../helpers/member.js";
-import {type RunningDevnet, spawnDevnet} from "../devnet/helpers.js";
+import {type RunningDevnet, devnetArgs, spawnDevnet} from "../devnet/helpers.js";
 
 /** The repository's root, from dist/test/node/. */
 const REPO = join(import.meta.dirname, "../../..");
@@ -51,18 +51,7 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     release = await acquireExclusive(MULTIPROCESS_LOCK);
     c = await makeCluster(4);
     lock = await loadLock(c.lock);
-    devnet = await spawnDevnet([
-      "--validators",
-      "8",
-      "--own",
-      "1..7",
-      "--slot-ms",
-      String(SLOT_MS),
-      "--genesis-delay",
-      "5",
-      "--log-level",
-      "warn",
-    ]);
+    devnet = await spawnDevnet(devnetArgs({validators: 8, own: "1..7", slotMs: SLOT_MS, genesisDelaySec: 5}));
     proxy = new FaultyProxy(devnet.url);
     await proxy.start();
     for (let i = 1; i <= 4; i++) nodes.push(await spawnNode(c, i, i === 1 ? proxy.url : devnet.url));

@@ -10,7 +10,7 @@ import {type NodeProc, type TestCluster, ipc, makeCluster, spawnNode, waitFor} f
 import {MULTIPROCESS_LOCK} from "../helpers/cluster.js";
 import {acquireExclusive} from "../helpers/exclusive.js";
 import {Member} from "../helpers/member.js";
-import {type RunningDevnet, spawnDevnet} from "../devnet/helpers.js";
+import {type RunningDevnet, devnetArgs, spawnDevnet} from "../devnet/helpers.js";
 
 /**
  * Mainnet's slot length: the heavy writes all carry one slot number, which must stay the current slot (the
@@ -31,18 +31,7 @@ describe("SIGKILL during heavy writes, then restart", {timeout: 300_000}, () => 
   before(async () => {
     release = await acquireExclusive(MULTIPROCESS_LOCK);
     c = await makeCluster(4);
-    devnet = await spawnDevnet([
-      "--validators",
-      "8",
-      "--own",
-      "1..7",
-      "--slot-ms",
-      String(SLOT_MS),
-      "--genesis-delay",
-      "5",
-      "--log-level",
-      "warn",
-    ]);
+    devnet = await spawnDevnet(devnetArgs({validators: 8, own: "1..7", slotMs: SLOT_MS, genesisDelaySec: 5}));
     for (const i of [1, 2, 3]) procs.push(await spawnNode(c, i, devnet.url));
   });
 

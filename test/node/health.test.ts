@@ -40,6 +40,7 @@ function status(change: (s: NodeStatus) => void = () => undefined): NodeStatus {
       ethBlocksThisEpoch: {},
     },
     eventLoopDelayP99Ms: 10,
+    doppelganger: {counts: {checking: 0, safe: 64, live_elsewhere: 0, off: 0}, notSigning: []},
   };
   change(s);
   return s;
@@ -134,6 +135,18 @@ describe("health checks", () => {
         quiet,
         0,
         ["warning event_loop"],
+      ],
+      [
+        "a validator's key live elsewhere",
+        status((s) => {
+          s.doppelganger = {
+            counts: {checking: 0, safe: 63, live_elsewhere: 1, off: 0},
+            notSigning: [{pubkey: "0xab", index: 7, state: "live_elsewhere", detail: "live in epoch 3", liveEpoch: 3}],
+          };
+        }),
+        quiet,
+        0,
+        ["critical doppelganger"],
       ],
     ];
     for (const [what, s, duties, refused, expected] of cases) {

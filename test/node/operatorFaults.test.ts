@@ -259,6 +259,18 @@ describe("a 3-of-4 cluster of r3dv run processes through an operator's faults", 
       trail.inclusions.every((r) => r.included && r.correctTarget && (r.delay ?? 99) <= 2),
       JSON.stringify(trail.inclusions),
     );
+    // Doppelganger protection is on: the restarted node found the cluster's own signatures in its series (its
+    // peers', pushed or caught up) and signs for every validator, without an epoch's wait or a false alarm.
+    const st = await ipc<NodeStatus>(again, "status");
+    assert.deepEqual(st.doppelganger.counts, {checking: 0, safe: VALIDATORS, live_elsewhere: 0, off: 0});
+    const recorded = await ipc<{entries: {body?: {state: string; detail: string}}[]}>(again, "series", {
+      tail: 1000,
+      kind: "doppelganger",
+    });
+    assert.ok(
+      recorded.entries.some((e) => e.body?.state === "safe" && /the cluster's own signatures/.test(e.body.detail)),
+      JSON.stringify(recorded.entries.slice(0, 3)),
+    );
   });
 
   it("every node's first beacon node dies: every proposal made and every attestation on target but a late epoch block's slot, no duty failed for a beacon reason, the dead node benched", async () => {

@@ -25,6 +25,12 @@ import {DecidedValues} from "./consensus/decidedValues.js";
 import {type QbftEvents, QbftDriver} from "./consensus/driver.js";
 import {ed25519QbftCrypto} from "./consensus/ed25519Crypto.js";
 import {ExitService, type ExitResult, type PartialExitResult} from "./duties/exit/exitService.js";
+import {
+  DoppelgangerGuard,
+  type DoppelgangerOptions,
+  type DoppelgangerState,
+  type DoppelgangerStatus,
+} from "./signing/doppelganger.js";
 
 /** How often a node retries a beacon node that is not answering (or not the right chain) before duties start. */
 const BEACON_RETRY_MS = 2000;
@@ -63,6 +69,11 @@ export interface ValidatorRoleOptions {
   beaconSet?: BeaconSet;
   /** An already connected beacon client (tests inject a faulty one); by default one is connected to `beaconUrls`. */
   beacon?: BeaconNode;
+  /**
+   * Doppelganger protection (signing/doppelganger.ts): `r3dv run` turns it on unless `--doppelganger off`. Absent,
+   * as in component tests of the duties, the validators sign from the start.
+   */
+  doppelganger?: Pick<DoppelgangerOptions, "enabled" | "clusterSigned" | "onChange">;
 }
 
 /**
@@ -83,6 +94,7 @@ export class ValidatorRole {
   private syncMessages: SyncCommitteeService | null = null;
   private syncContributions: SyncContributionService | null = null;
   private exitService: ExitService | null = null;
+  private doppelganger: DoppelgangerGuard | null = null;
   private running = false;
   /** The background connect-and-start (see start); stop waits for it, so nothing it opens outlives the stop. */
   private connecting: Promise<void> | null = null;
@@ -98,6 +110,16 @@ export class ValidatorRole {
   /** Voluntary exits (`r3dv exit`); null until the duties have started (the beacon node answered). */
   get exits(): ExitService | null {
     return this.exitService;
+  }
+
+  /** Validators per doppelganger protection state (all zero until the duties have started). */
+  doppelgangerCounts(): Record<DoppelgangerState, number> {
+    return this.doppelganger?.counts() ?? {checking: 0, safe: 0, live_elsewhere: 0, off: 0};
+  }
+
+  /** Each validator's doppelganger protection state; empty until the duties have started, or with it absent. */
+  doppelgangerStatuses(): DoppelgangerStatus[] {
+    return this.doppelganger?.statuses() ?? [];
   }
 
   /**
@@ -156,8 +178,21 @@ export class ValidatorRole {
       this.o.qbftEvents,
     );
     this.driver = driver;
+    const guard = this.o.doppelganger
+      ? new DoppelgangerGuard({
+          ...this.o.doppelganger,
+          self,
+          threshold: lock.threshold,
+          pubkeys: shares.map((s) => s.pubkey),
+          clock: beacon.clock,
+          validatorIndices: (pubkeys) => beacon.validatorIndices(pubkeys),
+          liveness: (epoch, indices) => beacon.liveness(epoch, indices),
+          logger,
+        })
+      : null;
+    this.doppelganger = guard;
     // The Signer alone keeps the share secrets; the duties see the public halves.
-    const signer = new Signer(shares, slashing);
+    const signer = new Signer(shares, slashing, (pubkey) => guard?.refusal(pubkey));
     const publicShares = signer.publicShares();
     const exchange = new SignatureExchange(
       this.o.transport,
@@ -227,6 +262,7 @@ export class ValidatorRole {
       ...(this.o.onPartialExit ? {onPartial: this.o.onPartialExit} : {}),
       stored: this.o.storedExits?.() ?? [],
     });
+    guard?.start();
     this.exitService.start();
     this.preparation.start();
     await this.attester.start();
@@ -260,6 +296,7 @@ export class ValidatorRole {
     this.syncMessages?.stop();
     this.syncContributions?.stop();
     this.exitService?.stop();
+    this.doppelganger?.stop();
     this.exchange?.stop();
     this.driver?.stop();
     const slashing = this.slashing;
@@ -267,6 +304,7 @@ export class ValidatorRole {
     this.preparation = null;
     this.syncMessages = this.syncContributions = null;
     this.exitService = null;
+    this.doppelganger = null;
     this.exchange = null;
     this.driver = null;
     this.slashing = null;

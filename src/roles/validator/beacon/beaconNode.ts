@@ -30,6 +30,7 @@ import {
   objectData,
   proposerDutiesResponse,
   syncDutiesResponse,
+  livenessResponse,
   versionedData,
   versionedList,
 } from "./dutySchema.js";
@@ -461,6 +462,16 @@ export class BeaconNode {
       validatorIndex: Number(d.validator_index),
       validatorSyncCommitteeIndices: d.validator_sync_committee_indices.map(Number),
     }));
+  }
+
+  /**
+   * Which of `indices` the beacon node saw signing in `epoch` (attesting, aggregating or proposing, by gossip or
+   * in blocks): doppelganger protection's question. Nodes answer the current and the previous epoch.
+   */
+  async liveness(epoch: Epoch, indices: number[]): Promise<Map<number, boolean>> {
+    const route = `/eth/v1/validator/liveness/${epoch}`;
+    const res = await this.read(route, (e) => postJsonFor(e, route, indices.map(String), livenessResponse));
+    return new Map(res.data.map((d) => [Number(d.index), d.is_live]));
   }
 
   /** The node's head block (slot and root): a sync committee message signs its root. */

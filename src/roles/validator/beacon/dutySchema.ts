@@ -50,6 +50,11 @@ export const syncDutiesResponse = z.object({
   data: z.array(z.object({pubkey, validator_index: uintString, validator_sync_committee_indices: z.array(uintString)})),
 });
 
+/** `/eth/v1/validator/liveness/{epoch}`: whether each validator was seen signing in the epoch. */
+export const livenessResponse = z.object({
+  data: z.array(z.object({index: uintString, is_live: z.boolean()})),
+});
+
 export const committeesResponse = z.object({
   data: z.array(z.object({index: uintString, slot: uintString, validators: z.array(uintString)})),
 });

@@ -16,7 +16,9 @@ export interface SignRequest {
 }
 
 export type SignerErrorType =
-  {code: "SLASHING_REFUSED"; pubkey: string; reason: string} | {code: "UNKNOWN_VALIDATOR"; pubkey: string};
+  | {code: "SLASHING_REFUSED"; pubkey: string; reason: string}
+  | {code: "UNKNOWN_VALIDATOR"; pubkey: string}
+  | {code: "DOPPELGANGER"; pubkey: string; reason: string};
 export class SignerError extends R3dvError<SignerErrorType> {}
 
 export type SignOutcome = {ok: true; signature: Uint8Array} | {ok: false; error: SignerError};
@@ -33,6 +35,8 @@ export class Signer {
   constructor(
     shares: ShareKey[],
     private readonly slashing: SlashingProtection,
+    /** Why a validator must not sign now (doppelganger protection), checked before anything else. */
+    private readonly gate: (pubkey: string) => string | undefined = () => undefined,
   ) {
     this.shares = new Map(shares.map((s) => [s.pubkey, s]));
   }
@@ -47,17 +51,20 @@ export class Signer {
    * durable commit for attestations; a refused request gets its error and no signature.
    */
   async signAll(requests: SignRequest[]): Promise<SignOutcome[]> {
-    const out: (SignOutcome | undefined)[] = requests.map((r) =>
-      this.shares.has(r.pubkey)
+    const out: (SignOutcome | undefined)[] = requests.map((r) => {
+      if (!this.shares.has(r.pubkey))
+        return {
+          ok: false,
+          error: new SignerError(
+            {code: "UNKNOWN_VALIDATOR", pubkey: r.pubkey},
+            `no share of validator ${r.pubkey} on this node`,
+          ),
+        };
+      const reason = this.gate(r.pubkey);
+      return reason === undefined
         ? undefined
-        : {
-            ok: false,
-            error: new SignerError(
-              {code: "UNKNOWN_VALIDATOR", pubkey: r.pubkey},
-              `no share of validator ${r.pubkey} on this node`,
-            ),
-          },
-    );
+        : {ok: false, error: new SignerError({code: "DOPPELGANGER", pubkey: r.pubkey, reason}, reason)};
+    });
     const refuse = (k: number, pubkey: string, reason: string) => {
       out[k] = {ok: false, error: new SignerError({code: "SLASHING_REFUSED", pubkey, reason}, reason)};
     };

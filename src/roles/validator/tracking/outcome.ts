@@ -18,6 +18,8 @@ import {BeaconError} from "../beacon/errors.js";
  *   attester (sync message) results of the slot say which.
  * - duty_fetch_failed: the duty came due while the beacon node(s) could not say what the duties were; `detail`
  *   says why.
+ * - doppelganger: this node did not sign: doppelganger protection is still checking the validator, or saw it
+ *   signing elsewhere; `detail` says which and what to do.
  */
 export type FailureReason =
   | "no_quorum"
@@ -29,7 +31,8 @@ export type FailureReason =
   | "submit_failed"
   | "late_block"
   | "pool_empty"
-  | "duty_fetch_failed";
+  | "duty_fetch_failed"
+  | "doppelganger";
 
 /**
  * Why a read of a beacon node's pool (an aggregate, a sync contribution) failed: a refusal after every retry
@@ -147,7 +150,12 @@ export function signatureFailure(
 
 /** Outcome of a failed SignatureExchange step (this node's Signer refused, the deadline passed, or an error). */
 export function exchangeFailure(n: number, e: unknown, step: string): DutyOutcome {
-  if (e instanceof SignerError) return {status: "failed", reason: "slashing_refused", detail: `${step}: ${e.message}`};
+  if (e instanceof SignerError)
+    return {
+      status: "failed",
+      reason: e.type.code === "DOPPELGANGER" ? "doppelganger" : "slashing_refused",
+      detail: `${step}: ${e.message}`,
+    };
   if (e instanceof SignatureStepError) return signatureFailure(n, e.type.threshold, e.type.have, e.type.invalid, step);
   return {status: "failed", reason: "no_quorum", detail: `${step}: ${errorMessage(e)}`};
 }
