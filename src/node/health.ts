@@ -38,6 +38,8 @@ export const HEALTH_CHECK_NAMES = [
   "storage_budget",
   "event_loop",
   "doppelganger",
+  "fee_recipient",
+  "memory",
 ] as const;
 export type HealthCheckName = (typeof HEALTH_CHECK_NAMES)[number];
 
@@ -48,7 +50,10 @@ export type HealthCheckName = (typeof HEALTH_CHECK_NAMES)[number];
  * - over 10% of a window's attester duties failing is a cluster problem, not one slow slot;
  * - a quarter of decisions needing a second round means a leader is slow or down most of the time;
  * - the series is compacted past its budget, so at 90% compaction is near;
- * - an event loop whose p99 delay is 200 ms delays every duty step by as much.
+ * - an event loop whose p99 delay is 200 ms delays every duty step by as much;
+ * - a process whose resident memory grew 512 MiB above its lowest of the last hour is leaking (a node's working set
+ *   is its validators' keys and duty state, steady after its first epochs; 512 MiB is well above a start's growth
+ *   at 1,000 validators).
  */
 export const HEALTH_LIMITS = {
   beaconLatencyMs: 1000,
@@ -57,6 +62,7 @@ export const HEALTH_LIMITS = {
   secondRoundShare: 0.25,
   storageShare: 0.9,
   eventLoopP99Ms: 200,
+  memoryGrowthBytes: 512 * 2 ** 20,
 } as const;
 
 /** Duty results of the last epochs, as the health checks count them. */
@@ -74,7 +80,22 @@ export interface RefusalCounts {
   windowAgo: number;
 }
 
-export function healthReport(s: NodeStatus, duties: DutyCounts, refusals: RefusalCounts): HealthReport {
+/** What the process measured over time: blocks refused for their fee recipient in the window, resident memory. */
+export interface ProcessTrends {
+  feeRecipientMismatches: number;
+  rssBytes: number;
+  /** The lowest resident memory of the last hour. */
+  rssLowestBytes: number;
+}
+
+const STEADY: ProcessTrends = {feeRecipientMismatches: 0, rssBytes: 0, rssLowestBytes: 0};
+
+export function healthReport(
+  s: NodeStatus,
+  duties: DutyCounts,
+  refusals: RefusalCounts,
+  trends: ProcessTrends = STEADY,
+): HealthReport {
   const checks: HealthCheck[] = [];
   const check = (name: HealthCheckName, severity: Severity, ok: boolean, detail: string, action: string) =>
     checks.push({name, severity, ok, detail, ...(ok ? {} : {action})});
@@ -193,6 +214,22 @@ export function healthReport(s: NodeStatus, duties: DutyCounts, refusals: Refusa
       ? `no validator seen signing elsewhere (${d.checking} still checked)`
       : `${d.live_elsewhere} validator(s) live elsewhere, not signed for: ${elsewhere.map((v) => v.index ?? v.pubkey).join(", ")}`,
     "another signer holds these keys (a solo client not stopped, or a second cluster): stop it before it is slashed, wait two epochs, then restart this node",
+  );
+
+  check(
+    "fee_recipient",
+    "warning",
+    trends.feeRecipientMismatches === 0,
+    `${trends.feeRecipientMismatches} proposed block(s) in the last epochs paid another fee recipient than the lock's, and were refused`,
+    "a beacon node builds blocks for another address: check its fee recipient settings (r3dv tells it the lock's every epoch) or replace it",
+  );
+  const MiB = 2 ** 20;
+  check(
+    "memory",
+    "warning",
+    trends.rssBytes - trends.rssLowestBytes <= HEALTH_LIMITS.memoryGrowthBytes,
+    `resident memory ${Math.round(trends.rssBytes / MiB)} MiB, lowest in the last hour ${Math.round(trends.rssLowestBytes / MiB)} MiB`,
+    "memory keeps growing: restart the node in a quiet moment (one node at a time) and report it with its metrics",
   );
 
   const failing = checks.filter((c) => !c.ok);

@@ -39,6 +39,8 @@ const CLOCK_RETRY_MS = 2000;
 const SYNC_CACHE_MS = 1000;
 /** How often the health gauges are computed: a few times a mainnet slot, cheap (status and counts only). */
 const HEALTH_REFRESH_MS = 5000;
+/** The memory check's baseline is the lowest resident size of this long: past a start's growth, shorter than a leak's. */
+const MEMORY_WINDOW_MS = 3_600_000;
 /** Compaction check interval: cheap (one comparison) unless the budget is crossed. */
 const COMPACT_CHECK_MS = 5000;
 
@@ -68,6 +70,11 @@ export class R3dvNode {
   /** Recent duty results and limiter refusal totals by slot: what the health checks count. */
   private readonly dutyWindow = new DutyWindow();
   private readonly refusedAt = new Map<number, number>();
+  /** Blocks refused in consensus for their fee recipient, since start, by the slot they were counted at. */
+  private feeRecipientMismatches = 0;
+  private readonly feeMismatchesAt = new Map<number, number>();
+  /** Resident memory at each health refresh of the last hour (MEMORY_WINDOW_MS): its lowest is the baseline. */
+  private readonly rssSamples: {at: number; bytes: number}[] = [];
 
   private constructor(
     readonly opts: RunOptions,
@@ -127,7 +134,10 @@ export class R3dvNode {
       },
       qbftEvents: {
         onRoundChange: () => this.metrics.consensusRounds.inc(),
-        onRejected: (_instance, _from, reason) => this.metrics.consensusRejected.inc({reason}),
+        onRejected: (_instance, _from, reason) => {
+          this.metrics.consensusRejected.inc({reason});
+          if (reason === "fee_recipient_mismatch") this.feeRecipientMismatches++;
+        },
       },
     });
   }
@@ -319,7 +329,26 @@ export class R3dvNode {
       if (s < slot - HEALTH_WINDOW_SLOTS) this.refusedAt.delete(s);
       else windowAgo = Math.min(windowAgo, n);
     }
-    const report = healthReport(status, this.dutyWindow.counts(slot), {now: refused, windowAgo});
+    this.feeMismatchesAt.set(slot, this.feeRecipientMismatches);
+    let mismatchesAgo = this.feeRecipientMismatches;
+    for (const [s, n] of this.feeMismatchesAt) {
+      if (s < slot - HEALTH_WINDOW_SLOTS) this.feeMismatchesAt.delete(s);
+      else mismatchesAgo = Math.min(mismatchesAgo, n);
+    }
+    const now = Date.now();
+    const rss = process.memoryUsage.rss();
+    this.rssSamples.push({at: now, bytes: rss});
+    while ((this.rssSamples[0]?.at ?? now) < now - MEMORY_WINDOW_MS) this.rssSamples.shift();
+    const report = healthReport(
+      status,
+      this.dutyWindow.counts(slot),
+      {now: refused, windowAgo},
+      {
+        feeRecipientMismatches: this.feeRecipientMismatches - mismatchesAgo,
+        rssBytes: rss,
+        rssLowestBytes: Math.min(...this.rssSamples.map((r) => r.bytes)),
+      },
+    );
     for (const c of report.checks) this.metrics.healthFailing.set({check: c.name, severity: c.severity}, c.ok ? 0 : 1);
     return report;
   }

@@ -149,6 +149,31 @@ describe("health checks", () => {
         ["critical doppelganger"],
       ],
     ];
+    const MiB = 2 ** 20;
+    for (const [what, trends, expected] of [
+      [
+        "a block refused for its fee recipient",
+        {feeRecipientMismatches: 1, rssBytes: 300 * MiB, rssLowestBytes: 300 * MiB},
+        "warning fee_recipient",
+      ],
+      [
+        "memory 600 MiB above the hour's lowest",
+        {feeRecipientMismatches: 0, rssBytes: 900 * MiB, rssLowestBytes: 300 * MiB},
+        "warning memory",
+      ],
+    ] as const) {
+      const h = healthReport(status(), quiet, {now: 0, windowAgo: 0}, trends);
+      assert.deepEqual(failing(h), [expected], what);
+      assert.equal(h.status, "warning", what);
+    }
+    // A start's growth is not a leak.
+    const grown = healthReport(
+      status(),
+      quiet,
+      {now: 0, windowAgo: 0},
+      {feeRecipientMismatches: 0, rssBytes: 400 * MiB, rssLowestBytes: 120 * MiB},
+    );
+    assert.equal(grown.status, "ok");
     for (const [what, s, duties, refused, expected] of cases) {
       const h = healthReport(s, duties, {now: 7 + refused, windowAgo: 7});
       assert.deepEqual(failing(h), expected, what);

@@ -119,6 +119,7 @@ export class DoppelgangerGuard {
     if (now < this.o.clock.slotStartMs(SLOTS_PER_EPOCH)) {
       for (const s of this.states.values())
         this.set(s, "safe", "started in the genesis epoch: no one can have signed for it before");
+      this.summarize();
       return;
     }
     this.pending.add(this.startEpoch - 1);
@@ -128,7 +129,7 @@ export class DoppelgangerGuard {
       epochs: [...this.pending],
     });
     // At once: a node restarted within a slot or two finds its own recent signatures in the series.
-    void this.look(slot);
+    void this.look(slot).finally(() => this.summarize());
     this.schedule(slot + 1);
   }
 
@@ -141,7 +142,10 @@ export class DoppelgangerGuard {
     if (this.stopped || !this.looking(this.o.clock.epochOf(slot))) return;
     const at = this.o.clock.slotStartMs(slot) + Math.floor(this.o.clock.slotMs * LOOK_AT_SLOT_SHARE);
     this.timers.at(at, () => {
-      void this.look(slot).finally(() => this.schedule(slot + 1));
+      void this.look(slot).finally(() => {
+        this.summarize();
+        this.schedule(slot + 1);
+      });
     });
   }
 
@@ -266,14 +270,17 @@ export class DoppelgangerGuard {
       this.o.logger.error("doppelganger detected: not signing for this validator", context);
     else this.o.logger.debug("doppelganger protection: validator may sign", context);
     this.o.onChange?.({...s});
-    if (this.o.enabled && this.checking().length === 0 && !this.summarized) {
-      this.summarized = true;
-      const count = (st: DoppelgangerState) => [...this.states.values()].filter((v) => v.state === st).length;
-      this.o.logger.info("doppelganger protection: every validator checked", {
-        safe: count("safe"),
-        liveElsewhere: count("live_elsewhere"),
-      });
-    }
+  }
+
+  /** Once, when no validator is left checking: one line for the whole cluster (after a batch of set()s). */
+  private summarize(): void {
+    if (this.summarized || this.checking().length > 0) return;
+    this.summarized = true;
+    const c = this.counts();
+    this.o.logger.info("doppelganger protection: every validator checked", {
+      safe: c.safe,
+      liveElsewhere: c.live_elsewhere,
+    });
   }
 
   private now(): number {
