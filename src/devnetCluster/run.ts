@@ -9,7 +9,7 @@ import {type DevnetCluster, type DevnetNode, createDevnetCluster, runArgs} from 
 import {DevnetRunError} from "./errors.js";
 import {LiveView} from "./liveView.js";
 import {KEYS_LOADED_LINE, waitForLogLine} from "./logWatch.js";
-import {LOWEST_PRIORITY, deprioritizeWhileStarting} from "./priority.js";
+import {deprioritizeWhileStarting} from "./priority.js";
 import {DutyLog, type SlotSample, sampleFinality, sampleNode} from "./observer.js";
 import {type DevnetRunOptions, SLOTS_PER_EPOCH} from "./options.js";
 import {type Child, Supervisor} from "./processes.js";
@@ -167,7 +167,7 @@ async function orchestrate(
           } else {
             const {child, from} = await startNode(node);
             record.pid = child.pid;
-            record.note = `at nice ${LOWEST_PRIORITY} until its duties start`;
+            record.note = "deprioritized until its duties start";
             void deprioritizeWhileStarting(child, node.log, from, io.signal, KEYS_TIMEOUT_MS).then(
               (note) => (record.note = note),
             );
