@@ -128,9 +128,12 @@ export class DoppelgangerGuard {
       validators: this.states.size,
       epochs: [...this.pending],
     });
-    // At once: a node restarted within a slot or two finds its own recent signatures in the series.
-    void this.look(slot).finally(() => this.summarize());
-    this.schedule(slot + 1);
+    // At once: a node restarted within a slot or two finds its own recent signatures in the series. The next
+    // look is scheduled after this one ends, so two never read liveness at once.
+    void this.look(slot).finally(() => {
+      this.summarize();
+      this.schedule(slot + 1);
+    });
   }
 
   stop(): void {
@@ -187,6 +190,8 @@ export class DoppelgangerGuard {
         this.set(s, "safe", `the cluster's own signatures for it since epoch ${since} are in the series`);
     if (!this.checking().length) return;
     await this.readIndices();
+    // Without indices no liveness can be asked: an epoch counts as clean only once asked about every validator.
+    if (!this.indicesKnown) return;
     for (const s of this.checking())
       if (s.index === undefined && this.indicesKnown) this.set(s, "safe", "not on chain yet: it cannot have signed");
     const current = this.o.clock.epochOf(slot);

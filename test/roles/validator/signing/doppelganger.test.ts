@@ -39,6 +39,7 @@ function guardAt(
     /** Each validator the cluster signed for in from..to, with the members that did. */
     signed?: (from: number, to: number) => [string, number[]][];
     failLiveness?: () => boolean;
+    failIndices?: () => boolean;
     enabled?: boolean;
   } = {},
 ): Fake {
@@ -52,7 +53,10 @@ function guardAt(
     self: 1,
     threshold: 3,
     clock,
-    validatorIndices: async (pubkeys) => new Map(pubkeys.map((p) => [p, INDEX[p] as number])),
+    validatorIndices: async (pubkeys) => {
+      if (o.failIndices?.()) throw new Error("beacon node unreachable");
+      return new Map(pubkeys.map((p) => [p, INDEX[p] as number]));
+    },
     liveness: async (epoch, indices) => {
       livenessAsked.push(epoch);
       if (o.failLiveness?.()) throw new Error("HTTP 404: route not found");
@@ -168,6 +172,20 @@ describe("doppelganger protection", () => {
     );
     failing = false;
     await untilChecked(f, ["safe", "safe"]);
+  });
+
+  it("counts no epoch as clean while the beacon node cannot give the validators' indices", async () => {
+    let failing = true;
+    const f = track(guardAt(2, {failIndices: () => failing, live: (_epoch, index) => index === 7}));
+    // Past the start's epoch: had the epoch counted as clean without asking, both would be safe by now.
+    await sleep(SLOTS_PER_EPOCH * SLOT_MS);
+    assert.deepEqual(
+      f.guard.statuses().map((s) => s.state),
+      ["checking", "checking"],
+    );
+    assert.deepEqual(f.livenessAsked, []);
+    failing = false;
+    await untilChecked(f, ["live_elsewhere", "safe"]);
   });
 
   it("is off with --doppelganger off: nothing refused, nothing asked", () => {
