@@ -248,6 +248,25 @@ function reasons(r: Record<string, number>): string {
  */
 export const HEALTH_WINDOW_SLOTS = 64;
 
+/**
+ * A total that only grows (refusals, mismatches since start), sampled by slot: what it was at the window's start,
+ * so a check can count what happened within the window.
+ */
+export class WindowedTotal {
+  private readonly bySlot = new Map<number, number>();
+
+  /** Records `total` at `slot`; returns the lowest total recorded within the window (the window's start). */
+  record(slot: number, total: number): number {
+    this.bySlot.set(slot, total);
+    let windowAgo = total;
+    for (const [s, n] of this.bySlot) {
+      if (s < slot - HEALTH_WINDOW_SLOTS) this.bySlot.delete(s);
+      else windowAgo = Math.min(windowAgo, n);
+    }
+    return windowAgo;
+  }
+}
+
 export class DutyWindow {
   private readonly bySlot = new Map<number, DutyCounts>();
 

@@ -31,7 +31,7 @@ import type {SlotClock} from "../roles/validator/schedule/slotClock.js";
 import {BeaconSet} from "../roles/validator/beacon/beaconSet.js";
 import type {RunOptions} from "./config.js";
 import {type NodeStatus, type PeerStatus, buildStatus} from "./status.js";
-import {DutyWindow, HEALTH_WINDOW_SLOTS, type HealthReport, healthReport} from "./health.js";
+import {DutyWindow, type HealthReport, WindowedTotal, healthReport} from "./health.js";
 
 /** How often the node retries the beacon node for genesis and spec until it answers. */
 const CLOCK_RETRY_MS = 2000;
@@ -69,10 +69,10 @@ export class R3dvNode {
   private readonly loopDelay = monitorEventLoopDelay({resolution: 10});
   /** Recent duty results and limiter refusal totals by slot: what the health checks count. */
   private readonly dutyWindow = new DutyWindow();
-  private readonly refusedAt = new Map<number, number>();
+  private readonly refusedAt = new WindowedTotal();
   /** Blocks refused in consensus for their fee recipient, since start, by the slot they were counted at. */
   private feeRecipientMismatches = 0;
-  private readonly feeMismatchesAt = new Map<number, number>();
+  private readonly feeMismatchesAt = new WindowedTotal();
   /** Resident memory at each health refresh of the last hour (MEMORY_WINDOW_MS): its lowest is the baseline. */
   private readonly rssSamples: {at: number; bytes: number}[] = [];
 
@@ -323,18 +323,8 @@ export class R3dvNode {
     const status = await this.status();
     const slot = status.slot ?? 0;
     const refused = Object.values(status.limiters.refused).reduce((a, n) => a + n, 0);
-    this.refusedAt.set(slot, refused);
-    let windowAgo = refused;
-    for (const [s, n] of this.refusedAt) {
-      if (s < slot - HEALTH_WINDOW_SLOTS) this.refusedAt.delete(s);
-      else windowAgo = Math.min(windowAgo, n);
-    }
-    this.feeMismatchesAt.set(slot, this.feeRecipientMismatches);
-    let mismatchesAgo = this.feeRecipientMismatches;
-    for (const [s, n] of this.feeMismatchesAt) {
-      if (s < slot - HEALTH_WINDOW_SLOTS) this.feeMismatchesAt.delete(s);
-      else mismatchesAgo = Math.min(mismatchesAgo, n);
-    }
+    const windowAgo = this.refusedAt.record(slot, refused);
+    const mismatchesAgo = this.feeMismatchesAt.record(slot, this.feeRecipientMismatches);
     const now = Date.now();
     const rss = process.memoryUsage.rss();
     this.rssSamples.push({at: now, bytes: rss});

@@ -85,10 +85,7 @@ export function buildStatus(n: R3dvNode, ready: NodeStatus["ready"], loopP99Ms: 
     lastCatchUp: n.store.catchUps.last,
     doppelganger: {
       counts: n.validator.doppelgangerCounts(),
-      notSigning: n.validator
-        .doppelgangerStatuses()
-        .filter((d) => d.state === "checking" || d.state === "live_elsewhere")
-        .slice(0, DOPPELGANGER_LISTED),
+      notSigning: n.validator.doppelgangerNotSigning(DOPPELGANGER_LISTED),
     },
   };
 }

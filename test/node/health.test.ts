@@ -5,6 +5,7 @@ import {
   HEALTH_CHECK_NAMES,
   HEALTH_WINDOW_SLOTS,
   type HealthReport,
+  WindowedTotal,
   healthReport,
 } from "../../src/node/health.js";
 import type {NodeStatus} from "../../src/node/status.js";
@@ -201,5 +202,13 @@ describe("health checks", () => {
     assert.deepEqual(c.attester, {total: 1, failed: 0, reasons: {}}, "slot 10 is out of the window");
     assert.deepEqual(c.proposer, {total: 1, failed: 1, reasons: {late_block: 1}});
     assert.deepEqual([c.decided, c.laterRound], [2, 1]);
+  });
+
+  it("counts a growing total within the window: the lowest sample of the last two epochs is its start", () => {
+    const w = new WindowedTotal();
+    assert.equal(w.record(0, 5), 5);
+    assert.equal(w.record(10, 7), 5);
+    assert.equal(w.record(HEALTH_WINDOW_SLOTS, 9), 5, "slot 0 is still in the window");
+    assert.equal(w.record(HEALTH_WINDOW_SLOTS + 20, 12), 9, "slots 0 and 10 have left it");
   });
 });

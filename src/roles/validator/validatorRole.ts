@@ -30,6 +30,7 @@ import {
   type DoppelgangerOptions,
   type DoppelgangerState,
   type DoppelgangerStatus,
+  noDoppelgangerCounts,
 } from "./signing/doppelganger.js";
 
 /** How often a node retries a beacon node that is not answering (or not the right chain) before duties start. */
@@ -114,12 +115,12 @@ export class ValidatorRole {
 
   /** Validators per doppelganger protection state (all zero until the duties have started). */
   doppelgangerCounts(): Record<DoppelgangerState, number> {
-    return this.doppelganger?.counts() ?? {checking: 0, safe: 0, live_elsewhere: 0, off: 0};
+    return this.doppelganger?.counts() ?? noDoppelgangerCounts();
   }
 
-  /** Each validator's doppelganger protection state; empty until the duties have started, or with it absent. */
-  doppelgangerStatuses(): DoppelgangerStatus[] {
-    return this.doppelganger?.statuses() ?? [];
+  /** The first `limit` validators doppelganger protection keeps from signing; empty until the duties have started. */
+  doppelgangerNotSigning(limit: number): DoppelgangerStatus[] {
+    return this.doppelganger?.notSigning(limit) ?? [];
   }
 
   /**

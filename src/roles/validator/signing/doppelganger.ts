@@ -28,6 +28,11 @@ const RECLEAR_EPOCHS = 2;
  */
 export type DoppelgangerState = "checking" | "safe" | "live_elsewhere" | "off";
 
+/** Every state at zero: the counts before the duties start, or with no guard. */
+export function noDoppelgangerCounts(): Record<DoppelgangerState, number> {
+  return {checking: 0, safe: 0, live_elsewhere: 0, off: 0};
+}
+
 export interface DoppelgangerStatus {
   pubkey: string;
   /** Absent while the beacon node has not said, or for a key the chain does not know yet. */
@@ -102,8 +107,18 @@ export class DoppelgangerGuard {
   }
 
   counts(): Record<DoppelgangerState, number> {
-    const out: Record<DoppelgangerState, number> = {checking: 0, safe: 0, live_elsewhere: 0, off: 0};
+    const out = noDoppelgangerCounts();
     for (const s of this.states.values()) out[s.state]++;
+    return out;
+  }
+
+  /** The first `limit` validators not signing (checking, or live elsewhere): copies only of those. */
+  notSigning(limit: number): DoppelgangerStatus[] {
+    const out: DoppelgangerStatus[] = [];
+    for (const s of this.states.values()) {
+      if (out.length >= limit) break;
+      if (s.state === "checking" || s.state === "live_elsewhere") out.push({...s});
+    }
     return out;
   }
 

@@ -119,6 +119,11 @@ describe("doppelganger protection", () => {
     assert.deepEqual([...new Set(f.livenessAsked)].sort(), [2, 3]);
     assert.deepEqual(f.guard.counts(), {checking: 0, safe: 1, live_elsewhere: 1, off: 0});
     assert.deepEqual(
+      f.guard.notSigning(10).map((v) => v.index),
+      [7],
+    );
+    assert.deepEqual(f.guard.notSigning(0), []);
+    assert.deepEqual(
       f.changes.map((c) => [c.index, c.state]),
       [
         [7, "live_elsewhere"],
