@@ -67,6 +67,13 @@ export function registerRun(program: Command): void {
         RUN_FLAGS.doppelganger,
       ),
     )
+    .addOption(
+      opt(
+        "--builder <on|off>",
+        "the builder API (MEV-boost): threshold-sign each validator's builder registration every epoch and send it to the beacon nodes (default off)",
+        RUN_FLAGS.builder,
+      ),
+    )
     .action(async (flags: RawRunFlags) => {
       const opts = resolveRunOptions(flags);
       const logger = createLogger(opts.logLevel, "r3dv");

@@ -1,4 +1,5 @@
 import "./preset.js";
+import {BuilderRegistrations} from "./builderRegistrations.js";
 import {
   computeEpochAtSlot,
   computeStartSlotAtEpoch,
@@ -50,6 +51,8 @@ export class Devnet {
   readonly faults = new Faults();
   readonly duties = new DutyRecorder();
   readonly feeRecipients = new Map<number, Uint8Array>();
+  /** Builder registrations the validators' clients sent (register_validator), as a relay keeps them. */
+  readonly registrations = new BuilderRegistrations();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly logger: Logger;

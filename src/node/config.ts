@@ -29,6 +29,8 @@ export interface RunOptions {
   peerRate: number;
   /** Doppelganger protection before signing (signing/doppelganger.ts); on unless `--doppelganger off`. */
   doppelganger: boolean;
+  /** Builder registrations every epoch (duties/builder/registrationService.ts); off unless `--builder on`. */
+  builder: boolean;
 }
 
 export type ConfigErrorType = {code: "CONFIG_BAD_FLAG"; flag: string; env: string; reason: string};
@@ -49,6 +51,7 @@ export const RUN_FLAGS = {
   replication: "R3DV_REPLICATION",
   peerRate: "R3DV_PEER_RATE",
   doppelganger: "R3DV_DOPPELGANGER",
+  builder: "R3DV_BUILDER",
 } as const;
 
 const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
@@ -65,6 +68,7 @@ const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
   replication: "--replication",
   peerRate: "--peer-rate",
   doppelganger: "--doppelganger",
+  builder: "--builder",
 };
 
 function bad(key: keyof typeof RUN_FLAGS, reason: string): ConfigError {
@@ -158,9 +162,6 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
   }
   const replication = raw.replication ? positiveInt("replication", raw.replication, 255) : DEFAULT_REPLICATION;
   const peerRate = raw.peerRate ? positiveInt("peerRate", raw.peerRate, 10_000_000) : PEER_RATE_PER_SEC;
-  const doppelganger = (raw.doppelganger ?? "on").trim().toLowerCase();
-  if (doppelganger !== "on" && doppelganger !== "off")
-    throw bad("doppelganger", `expected on or off, got ${JSON.stringify(raw.doppelganger)}`);
   const dataDir = resolve(raw.dataDir as string);
   return {
     lock: resolve(raw.lock as string),
@@ -175,6 +176,14 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
     storageBudget,
     replication,
     peerRate,
-    doppelganger: doppelganger === "on",
+    doppelganger: onOff("doppelganger", raw.doppelganger, true),
+    builder: onOff("builder", raw.builder, false),
   };
+}
+
+function onOff(key: keyof typeof RUN_FLAGS, raw: string | undefined, byDefault: boolean): boolean {
+  if (raw === undefined) return byDefault;
+  const v = raw.trim().toLowerCase();
+  if (v !== "on" && v !== "off") throw bad(key, `expected on or off, got ${JSON.stringify(raw)}`);
+  return v === "on";
 }

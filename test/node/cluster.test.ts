@@ -25,6 +25,8 @@ const REPO = join(import.meta.dirname, "../../..");
  * time to agree and sign.
  */
 const SLOT_MS = 2000;
+/** The devnet's minimal preset (this file runs under Lodestar's default, mainnet). */
+const DEVNET_SLOTS_PER_EPOCH = 8;
 /** Waits that only measure the machine (four processes decrypting keys, dialing, a devnet starting on two shared cores). */
 const MACHINE_MS = 90_000;
 
@@ -54,7 +56,8 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     devnet = await spawnDevnet(devnetArgs({validators: 8, own: "1..7", slotMs: SLOT_MS, genesisDelaySec: 5}));
     proxy = new FaultyProxy(devnet.url);
     await proxy.start();
-    for (let i = 1; i <= 4; i++) nodes.push(await spawnNode(c, i, i === 1 ? proxy.url : devnet.url));
+    for (let i = 1; i <= 4; i++)
+      nodes.push(await spawnNode(c, i, i === 1 ? proxy.url : devnet.url, ["--builder", "on"]));
   });
 
   after(async () => {
@@ -104,6 +107,36 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
         trail.headline,
       );
     }
+  });
+
+  it("with --builder on, the validator's builder registration reaches the devnet: the cluster's signature, the lock's fee recipient, this epoch's start", async () => {
+    const validator = lock.validators[0] as ClusterLock["validators"][number];
+    const kept = await waitFor(
+      "the devnet keeps a registration of the cluster's validator",
+      async () => {
+        const res = await fetch(`${devnet.url}/r3dv/v1/builder/registrations`);
+        const {data} = (await res.json()) as {data: {pubkey: string; fee_recipient: string; timestamp: string}[]};
+        return data.find((r) => r.pubkey === validator.pubkey.toLowerCase());
+      },
+      MACHINE_MS,
+    );
+    // The devnet kept it only if it verified under the builder domain with the validator's (never assembled) key.
+    assert.equal(kept.fee_recipient, validator.fee_recipient.toLowerCase());
+    const genesis = Number(
+      ((await (await fetch(`${devnet.url}/eth/v1/beacon/genesis`)).json()) as {data: {genesis_time: string}}).data
+        .genesis_time,
+    );
+    const epochSec = (SLOT_MS / 1000) * DEVNET_SLOTS_PER_EPOCH;
+    assert.equal((Number(kept.timestamp) - genesis) % epochSec, 0, "an epoch's start");
+    assert.ok(Date.now() / 1000 - Number(kept.timestamp) < 2 * epochSec, "this epoch's or the last");
+    const {entries} = await ipc<{entries: {body?: {duty: string; status: string}}[]}>(node(2), "series", {
+      tail: 2000,
+      kind: "duty_result",
+    });
+    assert.ok(
+      entries.some((e) => e.body?.duty === "builder_registration" && e.body.status === "submitted"),
+      "node 2 recorded a submitted registration",
+    );
   });
 
   it("/readyz turns 503 while the beacon node is syncing, and back", async () => {

@@ -14,6 +14,21 @@ describe("run options", () => {
     assert.deepEqual(resolveRunOptions({...ok, http: "127.0.0.1:0"}).http, {host: "127.0.0.1", port: 0});
   });
 
+  it("turns doppelganger protection on and the builder API off unless told otherwise", () => {
+    assert.equal(resolveRunOptions(ok).doppelganger, true);
+    assert.equal(resolveRunOptions(ok).builder, false);
+    assert.equal(resolveRunOptions({...ok, builder: " ON"}).builder, true);
+    assert.equal(resolveRunOptions({...ok, doppelganger: "off"}).doppelganger, false);
+    assert.throws(
+      () => resolveRunOptions({...ok, builder: "yes"}),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.type.flag === "--builder" &&
+        e.type.env === "R3DV_BUILDER" &&
+        /expected on or off, got "yes"/.test(e.message),
+    );
+  });
+
   it("parses sizes", () => {
     assert.equal(parseBytes("4096"), 4096);
     assert.equal(parseBytes("10G"), 10 * 2 ** 30);

@@ -137,6 +137,8 @@ export async function startApiServer(
     return {data: effectivenessReport(devnet.chain, devnet.duties, from, to)};
   });
   server.get("/r3dv/v1/faults", async () => ({data: devnet.faults.list()}));
+  // What a relay would hold for each validator: how a run shows that its cluster's registrations arrived.
+  server.get("/r3dv/v1/builder/registrations", async () => ({data: devnet.registrations.list()}));
   server.post("/r3dv/v1/faults", async (req) => {
     const body = (req.body ?? {}) as {kind?: string; slot?: number; delay_ms?: number};
     const kinds = ["skip", "late", "fork", "bad_state_root"];

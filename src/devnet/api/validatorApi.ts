@@ -1,5 +1,5 @@
 import {computeEpochAtSlot, computeStartSlotAtEpoch, computeEndSlotAtEpoch} from "@lodestar/state-transition";
-import type {altair, electra} from "@lodestar/types";
+import type {altair, bellatrix, electra} from "@lodestar/types";
 import {fromHex, toHex} from "../../hotpath/bytes.js";
 import {addAggregateAndProof, addContributionAndProof} from "../aggregates.js";
 import {produceBlock} from "../blockProducer.js";
@@ -201,7 +201,11 @@ export function validatorMethods(devnet: Devnet) {
     prepareBeaconProposer: async ({proposers}: {proposers: {validatorIndex: number; feeRecipient: string}[]}) => {
       for (const p of proposers) devnet.feeRecipients.set(p.validatorIndex, fromHex(p.feeRecipient, 20));
     },
-    registerValidator: async () => undefined,
+    registerValidator: async ({registrations}: {registrations: bellatrix.SignedValidatorRegistrationV1[]}) => {
+      const state = chain.headState();
+      const now = Math.floor(Date.now() / 1000);
+      rejectFailures(registrations, (r) => devnet.registrations.add(state, r, now, reject));
+    },
     submitBeaconCommitteeSelections: async () => reject("DVT selection aggregation is not offered by this beacon node"),
     getLiveness: async ({epoch, indices}: {epoch: number; indices: number[]}) => ({
       data: indices.map((index) => ({index, isLive: devnet.isLive(index, epoch)})),

@@ -11,6 +11,7 @@ import type {BeaconSet} from "./beacon/beaconSet.js";
 import {redactUrl} from "./beacon/beaconUrl.js";
 import {type AggregationResult, AggregatorService} from "./duties/aggregator/aggregatorService.js";
 import {AttesterService, type DutyResult} from "./duties/attester/attesterService.js";
+import {type RegistrationResult, RegistrationService} from "./duties/builder/registrationService.js";
 import {type PreparationResult, ProposerPreparation} from "./duties/proposer/proposerPreparation.js";
 import {type ProposalResult, ProposerService} from "./duties/proposer/proposerService.js";
 import {type ShareKey, loadShareKeys} from "./signing/shareKeys.js";
@@ -37,7 +38,13 @@ import {
 const BEACON_RETRY_MS = 2000;
 
 export type AnyDutyResult =
-  DutyResult | ProposalResult | AggregationResult | SyncMessageResult | SyncContributionResult | ExitResult;
+  | DutyResult
+  | ProposalResult
+  | AggregationResult
+  | SyncMessageResult
+  | SyncContributionResult
+  | ExitResult
+  | RegistrationResult;
 
 export interface ValidatorRoleOptions {
   lock: ClusterLock;
@@ -75,6 +82,12 @@ export interface ValidatorRoleOptions {
    * as in component tests of the duties, the validators sign from the start.
    */
   doppelganger?: Pick<DoppelgangerOptions, "enabled" | "clusterSigned" | "onChange">;
+  /**
+   * The builder API (`r3dv run --builder on`): each validator's builder registration is threshold-signed and sent
+   * to the beacon nodes every epoch (duties/builder/registrationService.ts). Off by default, as in Lodestar's
+   * validator client: a beacon node without a builder has nowhere to send them.
+   */
+  builder?: boolean;
 }
 
 /**
@@ -91,6 +104,7 @@ export class ValidatorRole {
   private attester: AttesterService | null = null;
   private proposer: ProposerService | null = null;
   private preparation: ProposerPreparation | null = null;
+  private registrations: RegistrationService | null = null;
   private aggregator: AggregatorService | null = null;
   private syncMessages: SyncCommitteeService | null = null;
   private syncContributions: SyncContributionService | null = null;
@@ -209,6 +223,7 @@ export class ValidatorRole {
         "sync_message",
         "sync_selection",
         "sync_contribution",
+        "builder_registration",
       ]),
       (s) => Math.abs(s - beacon.clock.currentSlot()) <= 2,
       {
@@ -251,6 +266,17 @@ export class ValidatorRole {
     const feeRecipients = new Map(lock.validators.map((v) => [v.pubkey.toLowerCase(), v.fee_recipient.toLowerCase()]));
     this.preparation = new ProposerPreparation({beacon, feeRecipients, logger, onResult: this.o.onPreparation});
     this.proposer = new ProposerService({...common, exchange, feeRecipients, onResult: this.o.onResult});
+    this.registrations = this.o.builder
+      ? new RegistrationService({
+          beacon,
+          exchange,
+          shares: publicShares,
+          feeRecipients,
+          n,
+          logger,
+          onResult: this.o.onResult,
+        })
+      : null;
     this.exitService = new ExitService({
       beacon,
       transport: this.o.transport,
@@ -266,6 +292,7 @@ export class ValidatorRole {
     guard?.start();
     this.exitService.start();
     this.preparation.start();
+    this.registrations?.start();
     await this.attester.start();
     this.proposer.start();
     this.aggregator.start();
@@ -293,6 +320,7 @@ export class ValidatorRole {
     this.attester?.stop();
     this.proposer?.stop();
     this.preparation?.stop();
+    this.registrations?.stop();
     this.aggregator?.stop();
     this.syncMessages?.stop();
     this.syncContributions?.stop();
@@ -303,6 +331,7 @@ export class ValidatorRole {
     const slashing = this.slashing;
     this.attester = this.proposer = this.aggregator = null;
     this.preparation = null;
+    this.registrations = null;
     this.syncMessages = this.syncContributions = null;
     this.exitService = null;
     this.doppelganger = null;

@@ -222,6 +222,8 @@ function poolMethods(b: MemoryBeacon, node: number): Methods<"validator"> {
     },
     publishContributionAndProofs: async ({contributionAndProofs}) =>
       take(b, node, "publishContributionAndProofs", contributionAndProofs, b.received.contributions),
+    registerValidator: async ({registrations}) =>
+      take(b, node, "registerValidator", registrations, b.received.registrations),
   };
 }
 

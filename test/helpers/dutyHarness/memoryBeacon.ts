@@ -3,7 +3,7 @@ import type {BeaconApiMethods} from "@lodestar/api/beacon/server";
 import type {BeaconConfig} from "@lodestar/config";
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import type {FastifyInstance} from "fastify";
-import type {SignedBeaconBlock, altair, electra, phase0} from "@lodestar/types";
+import type {SignedBeaconBlock, altair, bellatrix, electra, phase0} from "@lodestar/types";
 import {devnetBeaconConfig} from "../../../src/devnet/config.js";
 import {type ServedNamespace, beaconApiServer} from "../../../src/devnet/api/server.js";
 import {type Logger, createLogger} from "../../../src/util/logger.js";
@@ -80,6 +80,7 @@ export class MemoryBeacon {
     contributions: [] as Received<altair.SignedContributionAndProof>[],
     blocks: [] as Received<SignedBeaconBlock>[],
     exits: [] as Received<phase0.SignedVoluntaryExit>[],
+    registrations: [] as Received<bellatrix.SignedValidatorRegistrationV1>[],
   };
   /** Validator index to the exit epoch the chain shows (a test sets it as a block including the exit would). */
   readonly exitEpochs = new Map<number, number>();

@@ -8,6 +8,7 @@ import {
   type Slot,
   type altair,
   type electra,
+  type bellatrix,
   type phase0,
   ssz,
   sszTypesFor,
@@ -541,6 +542,18 @@ export class BeaconNode {
    * `POST /eth/v1/validator/prepare_beacon_proposer`: the fee recipient each validator's blocks must pay. Sent
    * to every beacon node, since whichever one serves the block must know it; a node keeps it until restarted.
    */
+  /**
+   * `POST /eth/v1/validator/register_validator`, to every healthy beacon node: each passes the registrations on to
+   * its builder (MEV-boost or a relay), which pays the registered fee recipient in the blocks it builds for them.
+   */
+  async registerValidator(registrations: bellatrix.SignedValidatorRegistrationV1[]): Promise<void> {
+    if (registrations.length === 0) return;
+    const route = "registerValidator";
+    return this.submit(route, (e) =>
+      this.call(e, route, () => this.api(e).validator.registerValidator({registrations})),
+    );
+  }
+
   async prepareBeaconProposer(proposers: ProposerPreparation[]): Promise<void> {
     if (proposers.length === 0) return;
     const route = "prepareBeaconProposer";

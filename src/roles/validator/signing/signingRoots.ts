@@ -1,6 +1,7 @@
-import type {BeaconConfig} from "@lodestar/config";
+import type {BeaconConfig, ChainForkConfig} from "@lodestar/config";
 import {
   DOMAIN_AGGREGATE_AND_PROOF,
+  DOMAIN_APPLICATION_BUILDER,
   DOMAIN_BEACON_ATTESTER,
   DOMAIN_BEACON_PROPOSER,
   DOMAIN_CONTRIBUTION_AND_PROOF,
@@ -10,8 +11,8 @@ import {
   DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF,
   SLOTS_PER_EPOCH,
 } from "@lodestar/params";
-import {computeSigningRoot} from "@lodestar/state-transition";
-import {type BeaconBlock, type Epoch, type Slot, type altair, type phase0, ssz} from "@lodestar/types";
+import {ZERO_HASH, computeDomain, computeSigningRoot} from "@lodestar/state-transition";
+import {type BeaconBlock, type Epoch, type Slot, type altair, type bellatrix, type phase0, ssz} from "@lodestar/types";
 
 /**
  * Signing roots: what a share signs. Domains come from the beacon node's fork schedule and genesis
@@ -83,4 +84,17 @@ export function voluntaryExitSigningRoot(
 ): Uint8Array {
   const domain = config.getDomainForVoluntaryExit(stateSlot, exit.epoch * SLOTS_PER_EPOCH);
   return computeSigningRoot(ssz.phase0.VoluntaryExit, exit, domain);
+}
+
+/**
+ * A builder registration (builder-specs `ValidatorRegistrationV1`): its domain is the application-builder type with
+ * the genesis fork version and a zero genesis validators root, so a relay checks it without the chain's state and
+ * it stays valid across forks.
+ */
+export function validatorRegistrationSigningRoot(
+  config: ChainForkConfig,
+  registration: bellatrix.ValidatorRegistrationV1,
+): Uint8Array {
+  const domain = computeDomain(DOMAIN_APPLICATION_BUILDER, config.GENESIS_FORK_VERSION, ZERO_HASH);
+  return computeSigningRoot(ssz.bellatrix.ValidatorRegistrationV1, registration, domain);
 }

@@ -1,0 +1,161 @@
+import {SLOTS_PER_EPOCH} from "@lodestar/params";
+import type {bellatrix} from "@lodestar/types";
+import {fromHex} from "../../../../hotpath/bytes.js";
+import {errorMessage} from "../../../../util/errors.js";
+import type {Logger} from "../../../../util/logger.js";
+import type {BeaconNode} from "../../beacon/beaconNode.js";
+import type {SignatureExchange} from "../../exchange/signatureExchange.js";
+import {DutyTimers} from "../../schedule/dutyClock.js";
+import type {PublicShare} from "../../signing/shareKeys.js";
+import {validatorRegistrationSigningRoot} from "../../signing/signingRoots.js";
+import {UNKNOWN_VALIDATOR} from "../../tracking/dutyFetchFailures.js";
+import {type DutyOutcome, exchangeFailure} from "../../tracking/outcome.js";
+
+/**
+ * The gas limit every registration asks builders to target: the one mainnet's validators signal in 2026 (60M gas,
+ * the default of Lodestar's, Teku's and Lighthouse's validator clients since late 2025). Every node of a cluster
+ * must sign the same registration, so it is the cluster's constant, not a per-node flag.
+ */
+export const REGISTRATION_GAS_LIMIT = 60_000_000;
+
+/**
+ * Where in its slot a validator's registration is signed: at 5/6, after the aggregates are fetched (2/3) and
+ * before the next slot's proposal, the one quiet moment of a slot's duties.
+ */
+const SIGN_AT_SLOT_FRACTION = 5 / 6;
+
+/** A validator's registration of one epoch, as every node of the cluster signed and submitted it. */
+export interface RegistrationResult extends DutyOutcome {
+  duty: "builder_registration";
+  slot: number;
+  pubkey: string;
+  /** UNKNOWN_VALIDATOR while the validator has no index on chain (a pending validator is registered all the same). */
+  validatorIndex: number;
+  /** The registration's timestamp (seconds): its epoch's start. */
+  timestamp: number;
+  /** ms from the slot's signing moment to the end of each stage reached. */
+  stages: {recover?: number; submit?: number};
+}
+
+export interface RegistrationServiceOptions {
+  beacon: BeaconNode;
+  exchange: SignatureExchange;
+  shares: PublicShare[];
+  /** The lock's fee recipient of each validator (public key to address, both lower-case hex). */
+  feeRecipients: ReadonlyMap<string, string>;
+  n: number;
+  logger: Logger;
+  onResult(r: RegistrationResult): void;
+}
+
+/**
+ * Builder registrations (builder-specs `registerValidator`, what MEV-boost passes to the relays): every epoch, each
+ * validator's registration is threshold-signed by the cluster and sent to every beacon node. A relay keeps the
+ * newest registration of a key, so the timestamp is what the cluster must agree on: it is the epoch's start,
+ * which every node derives from the slot clock, so the nodes sign the same message without a consensus round.
+ * Re-signed every epoch, the cluster's registration is always newer than one made before its keys were split
+ * (a solo validator client's, with the old fee recipient), which a fixed timestamp (the lock's, say) would lose
+ * to. The validators are spread over the epoch's slots by their place in the lock, so an epoch's signatures cost
+ * what a slot's attestations do, and a node that starts mid-epoch registers each validator within one epoch.
+ */
+export class RegistrationService {
+  private readonly timers = new DutyTimers();
+  private readonly indices = new Map<string, number>();
+
+  constructor(private readonly o: RegistrationServiceOptions) {}
+
+  start(): void {
+    const {clock} = this.o.beacon;
+    this.every(clock.currentSlot());
+  }
+
+  stop(): void {
+    this.timers.stop();
+  }
+
+  private every(slot: number): void {
+    const {clock} = this.o.beacon;
+    const at = clock.slotStartMs(slot) + Math.floor(clock.slotMs * SIGN_AT_SLOT_FRACTION);
+    if (at < Date.now()) return this.every(slot + 1);
+    this.timers.at(at, () => {
+      this.every(slot + 1);
+      void this.register(slot, at);
+    });
+  }
+
+  /** The registration every node signs for `pubkey` in `epoch`. */
+  static registration(pubkey: string, feeRecipient: string, epochStartMs: number): bellatrix.ValidatorRegistrationV1 {
+    return {
+      feeRecipient: fromHex(feeRecipient),
+      gasLimit: REGISTRATION_GAS_LIMIT,
+      timestamp: Math.floor(epochStartMs / 1000),
+      pubkey: fromHex(pubkey),
+    };
+  }
+
+  private async register(slot: number, startedAt: number): Promise<void> {
+    const {beacon, exchange, feeRecipients, logger} = this.o;
+    const mine = this.o.shares.filter((_, k) => k % SLOTS_PER_EPOCH === slot % SLOTS_PER_EPOCH);
+    if (mine.length === 0) return;
+    const epochStartMs = beacon.clock.slotStartMs(beacon.clock.epochOf(slot) * SLOTS_PER_EPOCH);
+    const messages = mine.map((share) =>
+      RegistrationService.registration(share.pubkey, feeRecipients.get(share.pubkey) as string, epochStartMs),
+    );
+    // Two slots, as the exchange accepts partials that far from its current slot: a node a slot behind still counts.
+    const deadline = this.timers.deadline(beacon.clock.slotStartMs(slot + 2), "registration window ended");
+    const recovered = exchange.signAndExchangeAll(
+      "builder_registration",
+      slot,
+      mine.map((share, k) => ({
+        share,
+        message: validatorRegistrationSigningRoot(beacon.config, messages[k] as bellatrix.ValidatorRegistrationV1),
+      })),
+      deadline,
+    );
+    const settled = await Promise.allSettled(recovered);
+    const recoveredAt = Date.now() - startedAt;
+    await this.lookUpIndices(mine.map((s) => s.pubkey));
+    const result = (
+      k: number,
+      r: Omit<RegistrationResult, "duty" | "slot" | "pubkey" | "validatorIndex" | "timestamp">,
+    ) => {
+      const pubkey = (mine[k] as PublicShare).pubkey;
+      this.o.onResult({
+        duty: "builder_registration",
+        slot,
+        pubkey,
+        validatorIndex: this.indices.get(pubkey) ?? UNKNOWN_VALIDATOR,
+        timestamp: Math.floor(epochStartMs / 1000),
+        ...r,
+      });
+    };
+    const signed: {k: number; registration: bellatrix.SignedValidatorRegistrationV1}[] = [];
+    settled.forEach((s, k) => {
+      if (s.status === "rejected")
+        return result(k, {...exchangeFailure(this.o.n, s.reason, "builder registration signature"), stages: {}});
+      signed.push({k, registration: {message: messages[k] as bellatrix.ValidatorRegistrationV1, signature: s.value}});
+    });
+    if (signed.length === 0) return;
+    try {
+      await beacon.registerValidator(signed.map((x) => x.registration));
+      const submitted = Date.now() - startedAt;
+      for (const {k} of signed) result(k, {status: "submitted", stages: {recover: recoveredAt, submit: submitted}});
+    } catch (e) {
+      const detail = `no beacon node took the registrations: ${errorMessage(e)}`;
+      for (const {k} of signed)
+        result(k, {status: "failed", reason: "submit_failed", detail, stages: {recover: recoveredAt}});
+      logger.warn("builder registrations not submitted", {slot, validators: signed.length}, e);
+    }
+  }
+
+  /** Best effort: a validator's index names it in results; registering it needs none. */
+  private async lookUpIndices(pubkeys: string[]): Promise<void> {
+    const missing = pubkeys.filter((p) => !this.indices.has(p));
+    if (missing.length === 0) return;
+    try {
+      for (const [pubkey, index] of await this.o.beacon.validatorIndices(missing)) this.indices.set(pubkey, index);
+    } catch {
+      // Unknown for now: the results say so (UNKNOWN_VALIDATOR) and the next epoch asks again.
+    }
+  }
+}
