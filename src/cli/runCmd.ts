@@ -70,8 +70,15 @@ export function registerRun(program: Command): void {
     .addOption(
       opt(
         "--builder <on|off>",
-        "the builder API (MEV-boost): threshold-sign each validator's builder registration every epoch and send it to the beacon nodes (default off)",
+        "the builder API (MEV-boost): threshold-sign each validator's builder registration every epoch and propose builders' blocks, with a local block as fallback (default off)",
         RUN_FLAGS.builder,
+      ),
+    )
+    .addOption(
+      opt(
+        "--builder-boost-factor <PERCENT>",
+        "with --builder on, a builder's bid counts for this percent of its value against the beacon node's own block (default 100; 0 builds locally)",
+        RUN_FLAGS.builderBoostFactor,
       ),
     )
     .action(async (flags: RawRunFlags) => {

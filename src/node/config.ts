@@ -29,8 +29,10 @@ export interface RunOptions {
   peerRate: number;
   /** Doppelganger protection before signing (signing/doppelganger.ts); on unless `--doppelganger off`. */
   doppelganger: boolean;
-  /** Builder registrations every epoch (duties/builder/registrationService.ts); off unless `--builder on`. */
+  /** The builder API (registrations, builders' blocks); off unless `--builder on`. */
   builder: boolean;
+  /** builder_boost_factor: a builder's bid counts for this percent of its value against a local block. */
+  builderBoostFactor: bigint;
 }
 
 export type ConfigErrorType = {code: "CONFIG_BAD_FLAG"; flag: string; env: string; reason: string};
@@ -52,6 +54,7 @@ export const RUN_FLAGS = {
   peerRate: "R3DV_PEER_RATE",
   doppelganger: "R3DV_DOPPELGANGER",
   builder: "R3DV_BUILDER",
+  builderBoostFactor: "R3DV_BUILDER_BOOST_FACTOR",
 } as const;
 
 const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
@@ -69,6 +72,7 @@ const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
   peerRate: "--peer-rate",
   doppelganger: "--doppelganger",
   builder: "--builder",
+  builderBoostFactor: "--builder-boost-factor",
 };
 
 function bad(key: keyof typeof RUN_FLAGS, reason: string): ConfigError {
@@ -178,7 +182,24 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
     peerRate,
     doppelganger: onOff("doppelganger", raw.doppelganger, true),
     builder: onOff("builder", raw.builder, false),
+    builderBoostFactor: boostFactor(raw.builderBoostFactor),
   };
+}
+
+/**
+ * The Beacon API's builder_boost_factor: 100 (the default) compares a builder's bid with the local block at face
+ * value, 0 always builds locally, 90 asks a builder to pay 11% more than the local block to win.
+ */
+const DEFAULT_BUILDER_BOOST_FACTOR = 100n;
+
+function boostFactor(raw: string | undefined): bigint {
+  if (raw === undefined) return DEFAULT_BUILDER_BOOST_FACTOR;
+  if (!/^\s*\d{1,19}\s*$/.test(raw))
+    throw bad(
+      "builderBoostFactor",
+      `expected a whole percent like 100 (0 builds every block locally), got ${JSON.stringify(raw)}`,
+    );
+  return BigInt(raw.trim());
 }
 
 function onOff(key: keyof typeof RUN_FLAGS, raw: string | undefined, byDefault: boolean): boolean {

@@ -127,7 +127,7 @@ export class R3dvNode {
       onPartialsDropped: (reason, count) => this.metrics.partialSigsDropped.inc({reason}, count),
       onPartialExit: (result) => this.metrics.exitPartials.inc({result}),
       storedExits: () => storedChunks(this.series, "partial_exit"),
-      builder: opts.builder,
+      ...(opts.builder ? {builder: {boostFactor: opts.builderBoostFactor}} : {}),
       doppelganger: {
         enabled: opts.doppelganger,
         clusterSigned: clusterSignedIn(series),

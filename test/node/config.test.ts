@@ -19,6 +19,12 @@ describe("run options", () => {
     assert.equal(resolveRunOptions(ok).builder, false);
     assert.equal(resolveRunOptions({...ok, builder: " ON"}).builder, true);
     assert.equal(resolveRunOptions({...ok, doppelganger: "off"}).doppelganger, false);
+    assert.equal(resolveRunOptions(ok).builderBoostFactor, 100n);
+    assert.equal(resolveRunOptions({...ok, builderBoostFactor: "0"}).builderBoostFactor, 0n);
+    assert.throws(
+      () => resolveRunOptions({...ok, builderBoostFactor: "1.5"}),
+      /--builder-boost-factor \(or R3DV_BUILDER_BOOST_FACTOR\): expected a whole percent/,
+    );
     assert.throws(
       () => resolveRunOptions({...ok, builder: "yes"}),
       (e: unknown) =>

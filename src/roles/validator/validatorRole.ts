@@ -84,10 +84,11 @@ export interface ValidatorRoleOptions {
   doppelganger?: Pick<DoppelgangerOptions, "enabled" | "clusterSigned" | "onChange">;
   /**
    * The builder API (`r3dv run --builder on`): each validator's builder registration is threshold-signed and sent
-   * to the beacon nodes every epoch (duties/builder/registrationService.ts). Off by default, as in Lodestar's
-   * validator client: a beacon node without a builder has nowhere to send them.
+   * to the beacon nodes every epoch (duties/builder/registrationService.ts), and blocks are asked for through the
+   * builder, its bid weighted by `boostFactor` percent (duties/proposer/proposerService.ts). Off (absent) by
+   * default, as in Lodestar's validator client: a beacon node without a builder has nowhere to send them.
    */
-  builder?: boolean;
+  builder?: {boostFactor: bigint};
 }
 
 /**
@@ -265,7 +266,13 @@ export class ValidatorRole {
     });
     const feeRecipients = new Map(lock.validators.map((v) => [v.pubkey.toLowerCase(), v.fee_recipient.toLowerCase()]));
     this.preparation = new ProposerPreparation({beacon, feeRecipients, logger, onResult: this.o.onPreparation});
-    this.proposer = new ProposerService({...common, exchange, feeRecipients, onResult: this.o.onResult});
+    this.proposer = new ProposerService({
+      ...common,
+      exchange,
+      feeRecipients,
+      onResult: this.o.onResult,
+      ...(this.o.builder ? {builder: this.o.builder} : {}),
+    });
     this.registrations = this.o.builder
       ? new RegistrationService({
           beacon,

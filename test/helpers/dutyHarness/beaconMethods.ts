@@ -12,7 +12,8 @@ import {
   activePreset,
   presetToJson,
 } from "@lodestar/params";
-import {ProducedBlockSource, type SignedBeaconBlock, ssz} from "@lodestar/types";
+import {ProducedBlockSource, type SignedBeaconBlock, type electra, ssz} from "@lodestar/types";
+import {beaconBlockToBlinded} from "@lodestar/state-transition";
 import {bytesEqual, fromHex, toHex} from "../../../src/hotpath/bytes.js";
 import {IndexedApiError, type ServedNamespace} from "../../../src/devnet/api/server.js";
 import type {MemoryBeacon, Operation, Received} from "./memoryBeacon.js";
@@ -126,6 +127,14 @@ function beaconMethods(b: MemoryBeacon, node: number): Methods<"beacon"> {
       take(b, node, "submitPoolAttestationsV2", signedAttestations as never[], b.received.attestations),
     submitPoolSyncCommitteeSignatures: async ({signatures}) =>
       take(b, node, "submitPoolSyncCommitteeSignatures", signatures, b.received.syncMessages),
+    publishBlindedBlockV2: async ({signedBlindedBlock}) =>
+      take(
+        b,
+        node,
+        "publishBlindedBlockV2",
+        [signedBlindedBlock as electra.SignedBlindedBeaconBlock],
+        b.received.blindedBlocks,
+      ),
     publishBlockV2: async ({signedBlockContents}) =>
       take(b, node, "publishBlockV2", [signedBlockContents.signedBlock as SignedBeaconBlock], b.received.blocks),
   };
@@ -234,7 +243,7 @@ function poolMethods(b: MemoryBeacon, node: number): Methods<"validator"> {
  */
 function blockMethods(b: MemoryBeacon): Methods<"validator"> {
   return {
-    produceBlockV3: async ({slot, randaoReveal}) => {
+    produceBlockV3: async ({slot, randaoReveal, builderBoostFactor}) => {
       const block = ssz.electra.BeaconBlock.defaultValue();
       block.slot = slot;
       block.proposerIndex = b.proposers.get(slot) ?? b.pubkeys.length;
@@ -244,6 +253,21 @@ function blockMethods(b: MemoryBeacon): Methods<"validator"> {
         b.feeRecipients.get(block.proposerIndex) ?? "0x" + "00".repeat(20),
       );
       block.body.executionPayload.blockHash = b.blockRoot(slot);
+      if (b.builder && builderBoostFactor !== 0n) {
+        // The builder's payload: its own address as the payload's fee recipient (it pays the proposer in a
+        // transaction the blinded block hides), so only the header goes to the cluster.
+        block.body.executionPayload.feeRecipient = fromHex(b.builder.coinbase);
+        return {
+          data: beaconBlockToBlinded(b.config, block as never),
+          meta: {
+            version: ForkName.electra,
+            executionPayloadBlinded: true,
+            executionPayloadSource: ProducedBlockSource.builder,
+            executionPayloadValue: b.builder.bidWei,
+            consensusBlockValue: 0n,
+          },
+        } as never;
+      }
       return {
         data: {block, kzgProofs: [], blobs: []},
         meta: {

@@ -81,7 +81,10 @@ export class MemoryBeacon {
     blocks: [] as Received<SignedBeaconBlock>[],
     exits: [] as Received<phase0.SignedVoluntaryExit>[],
     registrations: [] as Received<bellatrix.SignedValidatorRegistrationV1>[],
+    blindedBlocks: [] as Received<electra.SignedBlindedBeaconBlock>[],
   };
+  /** A builder behind every node's beacon node: its bid wins whenever a node asks with a non-zero boost factor. */
+  builder?: {coinbase: string; bidWei: bigint};
   /** Validator index to the exit epoch the chain shows (a test sets it as a block including the exit would). */
   readonly exitEpochs = new Map<number, number>();
   /** Fee recipients the nodes told (prepare_beacon_proposer): what a block built for the validator pays. */
@@ -163,7 +166,15 @@ export class MemoryBeacon {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.servers.splice(0).map((s) => s.close()));
+    await Promise.all(
+      this.servers.splice(0).map((s) => {
+        const closed = s.close();
+        // A request the node gave up on (a builder path past its budget) can leave its connection half-open,
+        // and the server would wait for it forever: the test is over, every connection may go.
+        s.server.closeAllConnections();
+        return closed;
+      }),
+    );
   }
 }
 

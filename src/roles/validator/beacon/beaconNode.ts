@@ -42,6 +42,8 @@ import type {
   AttesterDuty,
   BeaconCommitteeSubscription,
   ProducedBlock,
+  ProducedBlindedBlock,
+  ProposedBlock,
   ProposerDuty,
   ProposerPreparation,
   SignedAttestationInput,
@@ -298,27 +300,13 @@ export class BeaconNode {
   /**
    * Asks a beacon node for a block. Before Electra through the v2 route (the one every such node serves),
    * from Electra on through v3 with a locally built (never blinded) payload, returning its block contents.
+   * `local` asks for a block built by the beacon node itself even if it has a builder (builder_boost_factor=0):
+   * the fallback when the builder path failed or ran over its time.
    */
-  async produceBlock(slot: Slot, randaoReveal: Uint8Array, graffiti: string): Promise<ProducedBlock> {
+  async produceBlock(slot: Slot, randaoReveal: Uint8Array, graffiti: string, local = false): Promise<ProducedBlock> {
     const query = `randao_reveal=${toHex(randaoReveal)}&graffiti=${encodeGraffiti(graffiti)}`;
     if (this.isElectra(slot)) {
-      // Through the client, which asks for SSZ: a block with its execution payload in JSON costs a proposal a
-      // few hundred ms of parsing on a busy node (enough to push consensus into round 2 on 2 s slots). Beacon
-      // nodes new enough for Electra send this route's metadata; the lenient JSON path is for older ones.
-      const route = "produceBlockV3";
-      return this.read(route, async (e) => {
-        const res = await this.request(e, route, () =>
-          this.api(e).validator.produceBlockV3({slot, randaoReveal, graffiti, blindedLocal: false}),
-        );
-        const contents = this.value(e, route, res) as electra.BlockContents;
-        if ((res.meta() as {executionPayloadBlinded: boolean}).executionPayloadBlinded) {
-          throw new BeaconError(
-            {code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: "blinded block"},
-            `beacon node ${e.label} returned a blinded block; r3dv does not use builders`,
-          );
-        }
-        return {fork: this.config.getForkName(slot), block: contents.block, contents};
-      });
+      return (await this.produceBlockV3(slot, randaoReveal, graffiti, local ? 0n : undefined, false)) as ProducedBlock;
     }
     const route = `/eth/v2/validator/blocks/${slot}?${query}`;
     return this.read(route, async (e) => {
@@ -328,6 +316,58 @@ export class BeaconNode {
         fork,
         block: readSsz(e, route, "block", () => this.config.getForkTypes(slot).BeaconBlock.fromJson(res.data)),
       };
+    });
+  }
+
+  /**
+   * Electra on, through the builder API: the beacon node's choice between its builder's bid (weighted by
+   * `boostFactor` percent against its local block, as `builder_boost_factor` says) and a local block, blinded
+   * when the builder's won.
+   */
+  async produceBuilderBlock(
+    slot: Slot,
+    randaoReveal: Uint8Array,
+    graffiti: string,
+    boostFactor: bigint,
+  ): Promise<ProposedBlock> {
+    return this.produceBlockV3(slot, randaoReveal, graffiti, boostFactor, true);
+  }
+
+  /**
+   * Through the client, which asks for SSZ: a block with its execution payload in JSON costs a proposal a few
+   * hundred ms of parsing on a busy node (enough to push consensus into round 2 on 2 s slots). Beacon nodes new
+   * enough for Electra send this route's metadata; the lenient JSON path is for older ones.
+   */
+  private produceBlockV3(
+    slot: Slot,
+    randaoReveal: Uint8Array,
+    graffiti: string,
+    builderBoostFactor: bigint | undefined,
+    acceptBlinded: boolean,
+  ): Promise<ProposedBlock> {
+    const route = "produceBlockV3";
+    return this.read(route, async (e) => {
+      const res = await this.request(e, route, () =>
+        this.api(e).validator.produceBlockV3({
+          slot,
+          randaoReveal,
+          graffiti,
+          blindedLocal: false,
+          ...(builderBoostFactor === undefined ? {} : {builderBoostFactor}),
+        }),
+      );
+      const value = this.value(e, route, res);
+      const fork = this.config.getForkName(slot);
+      if ((res.meta() as {executionPayloadBlinded: boolean}).executionPayloadBlinded) {
+        if (!acceptBlinded)
+          throw new BeaconError(
+            {code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: "blinded block"},
+            `beacon node ${e.label} returned a blinded block where a local one was asked for; run with --builder on to propose builders' blocks`,
+          );
+        return {fork, blinded: value as electra.BlindedBeaconBlock};
+      }
+      const contents = value as electra.BlockContents;
+      return {fork, block: contents.block, contents};
     });
   }
 
@@ -341,6 +381,19 @@ export class BeaconNode {
       );
     }
     return fork;
+  }
+
+  /**
+   * A signed builder block: its beacon node hands it to the builder, which reveals the payload and broadcasts the
+   * full block (`publishBlindedBlockV2`). Every healthy beacon node is asked, as for a full block.
+   */
+  async publishBlindedBlock(produced: ProducedBlindedBlock, signature: Uint8Array): Promise<void> {
+    const route = "publishBlindedBlockV2";
+    return this.submit(route, (e) =>
+      this.call(e, route, () =>
+        this.api(e).beacon.publishBlindedBlockV2({signedBlindedBlock: {message: produced.blinded, signature}}),
+      ),
+    );
   }
 
   async publishBlock(produced: ProducedBlock, signature: Uint8Array): Promise<void> {

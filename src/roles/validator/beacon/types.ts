@@ -26,6 +26,22 @@ export interface ProducedBlock {
   contents?: electra.BlockContents;
 }
 
+/**
+ * A builder's block (`produceBlockV3` with `execution_payload_blinded`): its payload is only a header until the
+ * signed block is published, when the builder reveals the payload. Same hash tree root as the full block.
+ */
+export interface ProducedBlindedBlock {
+  fork: ForkName;
+  blinded: electra.BlindedBeaconBlock;
+}
+
+/** What a beacon node proposes for a slot: a full block, or with the builder API a builder's blinded one. */
+export type ProposedBlock = ProducedBlock | ProducedBlindedBlock;
+
+export function isBlinded(p: ProposedBlock): p is ProducedBlindedBlock {
+  return "blinded" in p;
+}
+
 /** One validator's signed attestation, in the shape both the v1 (pre-Electra) and v2 (Electra) pools derive from. */
 export interface SignedAttestationInput {
   data: phase0.AttestationData;

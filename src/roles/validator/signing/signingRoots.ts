@@ -12,7 +12,16 @@ import {
   SLOTS_PER_EPOCH,
 } from "@lodestar/params";
 import {ZERO_HASH, computeDomain, computeSigningRoot} from "@lodestar/state-transition";
-import {type BeaconBlock, type Epoch, type Slot, type altair, type bellatrix, type phase0, ssz} from "@lodestar/types";
+import {
+  type BeaconBlock,
+  type Epoch,
+  type Slot,
+  type altair,
+  type bellatrix,
+  type electra,
+  type phase0,
+  ssz,
+} from "@lodestar/types";
 
 /**
  * Signing roots: what a share signs. Domains come from the beacon node's fork schedule and genesis
@@ -33,6 +42,15 @@ export function randaoSigningRoot(config: BeaconConfig, epoch: Epoch): Uint8Arra
 export function blockSigningRoot(config: BeaconConfig, block: BeaconBlock): Uint8Array {
   const type = config.getForkTypes(block.slot).BeaconBlock as unknown as Parameters<typeof computeSigningRoot>[0];
   return computeSigningRoot(type, block, config.getDomain(block.slot, DOMAIN_BEACON_PROPOSER));
+}
+
+/** A builder's blinded block: its hash tree root is the full block's, so this is the signing root of either. */
+export function blindedBlockSigningRoot(config: BeaconConfig, block: electra.BlindedBeaconBlock): Uint8Array {
+  return computeSigningRoot(
+    ssz.electra.BlindedBeaconBlock,
+    block,
+    config.getDomain(block.slot, DOMAIN_BEACON_PROPOSER),
+  );
 }
 
 export function selectionProofSigningRoot(config: BeaconConfig, slot: Slot): Uint8Array {

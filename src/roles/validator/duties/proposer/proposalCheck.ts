@@ -1,6 +1,7 @@
-import type {BeaconBlock} from "@lodestar/types";
+import {type ProposedBlock, isBlinded} from "../../beacon/types.js";
 import {bytesEqual, toHex} from "../../../../hotpath/bytes.js";
 import type {ValueRefusal} from "../../consensus/types.js";
+import {blockOf} from "./blockValue.js";
 
 /**
  * Why an honest node refuses a well-formed block proposed in consensus (the `reason` label of
@@ -26,21 +27,26 @@ export interface ProposalExpectation {
 /**
  * Checks a decoded block against the lock and this node's view. Blocks before Bellatrix carry no execution
  * payload, and blocks before the merge completes carry an empty one (zero block hash, zero fee recipient):
- * neither pays anyone, so there is no fee recipient to check.
+ * neither pays anyone, so there is no fee recipient to check. A builder's blinded block is not held to the
+ * lock's fee recipient: most builders name their own address in the payload and pay the proposer with the
+ * payload's last transaction, which the blinded block hides. What pays the lock's fee recipient there is the
+ * registration the cluster signed (registrationService.ts), which the relay checks every bid's payment against.
  */
-export function checkProposal(block: BeaconBlock, expect: ProposalExpectation): ProposalRefusal | null {
-  const payload = (block.body as {executionPayload?: {feeRecipient: Uint8Array; blockHash: Uint8Array}})
-    .executionPayload;
-  if (payload && !bytesEqual(payload.blockHash, EMPTY_HASH)) {
-    const paid = toHex(payload.feeRecipient).toLowerCase();
-    if (paid !== expect.feeRecipient) {
-      return {
-        reason: "fee_recipient_mismatch",
-        detail: `block pays ${paid}, the lock's fee recipient is ${expect.feeRecipient}`,
-      };
+export function checkProposal(p: ProposedBlock, expect: ProposalExpectation): ProposalRefusal | null {
+  if (!isBlinded(p)) {
+    const payload = (p.block.body as {executionPayload?: {feeRecipient: Uint8Array; blockHash: Uint8Array}})
+      .executionPayload;
+    if (payload && !bytesEqual(payload.blockHash, EMPTY_HASH)) {
+      const paid = toHex(payload.feeRecipient).toLowerCase();
+      if (paid !== expect.feeRecipient) {
+        return {
+          reason: "fee_recipient_mismatch",
+          detail: `block pays ${paid}, the lock's fee recipient is ${expect.feeRecipient}`,
+        };
+      }
     }
   }
-  const parent = toHex(block.parentRoot).toLowerCase();
+  const parent = toHex(blockOf(p).parentRoot).toLowerCase();
   if (!expect.heads.has(parent)) {
     return {
       reason: "wrong_parent",

@@ -1,9 +1,9 @@
 import {toHex} from "../../../../hotpath/bytes.js";
 import {errorMessage} from "../../../../util/errors.js";
-import type {ProposerDuty} from "../../beacon/types.js";
+import {type ProposedBlock, type ProposerDuty, isBlinded} from "../../beacon/types.js";
 import {DUTY_TYPES} from "../../dutyTypes.js";
-import {blockSigningRoot, randaoSigningRoot} from "../../signing/signingRoots.js";
-import {decodeBlockValue, encodeBlockValue} from "./blockValue.js";
+import {blindedBlockSigningRoot, blockSigningRoot, randaoSigningRoot} from "../../signing/signingRoots.js";
+import {blockOf, decodeBlockValue, encodeBlockValue} from "./blockValue.js";
 import type {PublicShare} from "../../signing/shareKeys.js";
 import {EpochDuties} from "../../schedule/epochDuties.js";
 import {type DutyServiceOptions, SlotDutyService} from "../../schedule/slotDutyService.js";
@@ -34,6 +34,14 @@ const RANDAO_AHEAD_AT_SLOT_FRACTION = 1 / 2;
  * (consensus/driver.ts). Tried and reverted: a fixed 1/6, which delayed every round 2, also after fast blocks.
  */
 const PROPOSAL_ROUNDS_FROM_SLOT_FRACTION = 1 / 12;
+/**
+ * With the builder API, how far into the slot the builder path may take to give this node its block before it
+ * asks its beacon node for a local one instead: 1/6 is 2 s on mainnet, just over the 2 s a beacon node itself gives
+ * its builder before it falls back to its own block (Lodestar's block production race cutoff), so a beacon node
+ * that races its builder decides, and one that hangs on a relay still leaves the cluster the slot's second sixth
+ * to fetch a local block, agree, sign and publish before the attesters vote at 1/3.
+ */
+const BUILDER_BLOCK_BY_SLOT_FRACTION = 1 / 6;
 
 export interface ProposalResult extends DutyOutcome {
   duty: "proposer";
@@ -45,6 +53,12 @@ export interface ProposalResult extends DutyOutcome {
   round?: number;
   /** Proposals this node refused in the slot's consensus: whose, in which round, and why. */
   refused?: RefusedProposal[];
+  /**
+   * With the builder API: whether the agreed block is a builder's (blinded, published for the builder to reveal) or
+   * one a beacon node built itself, and, when this node's own fetch fell back to a local block, why.
+   */
+  path?: "builder" | "local";
+  pathDetail?: string;
 }
 
 export interface RefusedProposal {
@@ -58,6 +72,11 @@ export interface ProposerServiceOptions extends DutyServiceOptions {
   /** The lock's fee recipient of each validator (public key to address, both lower-case hex). */
   feeRecipients: ReadonlyMap<string, string>;
   onResult(r: ProposalResult): void;
+  /**
+   * The builder API (`--builder on`): blocks are asked for through it, a builder's bid weighted by `boostFactor`
+   * percent against the beacon node's own block (`--builder-boost-factor`, the Beacon API's builder_boost_factor).
+   */
+  builder?: {boostFactor: bigint};
 }
 
 /**
@@ -120,13 +139,16 @@ export class ProposerService extends SlotDutyService {
   protected isValidValue(slot: number, value: Uint8Array, from: number, round: number): boolean | ProposalRefusal {
     const p = decodeBlockValue(this.o.beacon.config, slot, value);
     const duty = this.duties.at(slot)?.[0];
-    if (p === null || p.block.slot !== slot || (duty && p.block.proposerIndex !== duty.validatorIndex)) return false;
+    if (p === null || blockOf(p).slot !== slot || (duty && blockOf(p).proposerIndex !== duty.validatorIndex))
+      return false;
+    // A builder's block from a node of a cluster that runs without the builder API: not what this operator chose.
+    if (isBlinded(p) && !this.o.builder) return false;
     const feeRecipient = duty && this.o.feeRecipients.get(duty.pubkey);
     const heads = this.heads.get(slot);
     // Proposals are judged after this node started the slot's instance with its own block (so with a duty
     // and a head); a node that never started cannot judge, and only follows a quorum's decision.
     if (!feeRecipient || !heads) return true;
-    const refusal = checkProposal(p.block, {feeRecipient, heads});
+    const refusal = checkProposal(p, {feeRecipient, heads});
     if (!refusal) return true;
     this.refusedIn(slot).push({from, round, ...refusal});
     if (refusal.reason === "wrong_parent") void this.rereadHead(slot);
@@ -247,15 +269,15 @@ export class ProposerService extends SlotDutyService {
     } catch (e) {
       return report(exchangeFailure(this.o.n, e, "randao reveal"));
     }
-    let mine;
+    let mine: ProposedBlock;
     try {
-      mine = await beacon.produceBlock(slot, randao, GRAFFITI);
+      mine = await this.fetchBlock(slot, randao, result);
       result.stages.fetch = Date.now() - start;
       this.blockAt.set(slot, Date.now());
     } catch (e) {
       return fail("beacon_unavailable", e);
     }
-    this.heads.set(slot, new Set([toHex(mine.block.parentRoot).toLowerCase()]));
+    this.heads.set(slot, new Set([toHex(blockOf(mine).parentRoot).toLowerCase()]));
     const decided = await this.decide(slot, encodeBlockValue(beacon.config, mine), deadline);
     if (decided.failure) return report(decided.failure);
     result.stages.consensus = Date.now() - start;
@@ -263,7 +285,10 @@ export class ProposerService extends SlotDutyService {
     const block = decodeBlockValue(beacon.config, slot, decided.value);
     // Unreachable for honest nodes (validity is checked before deciding); a bug, not a peer, if it happens.
     if (!block) return fail("consensus_timeout", new Error("decided value is not a block"));
-    const root = blockSigningRoot(beacon.config, block.block);
+    if (this.o.builder) result.path = isBlinded(block) ? "builder" : "local";
+    const root = isBlinded(block)
+      ? blindedBlockSigningRoot(beacon.config, block.blinded)
+      : blockSigningRoot(beacon.config, block.block);
     let signature: Uint8Array;
     try {
       const onSigned = () => (result.stages.sign = Date.now() - start);
@@ -279,7 +304,8 @@ export class ProposerService extends SlotDutyService {
     const invalid = this.o.exchange.invalidPartials("proposer", slot, duty.pubkey, root);
     if (invalid.length > 0) result.invalidPartials = invalid;
     try {
-      await beacon.publishBlock(block, signature);
+      if (isBlinded(block)) await beacon.publishBlindedBlock(block, signature);
+      else await beacon.publishBlock(block, signature);
       const after = Date.now() - start;
       result.stages.submit = after;
       // The slot's attesters have voted for its parent already: likely orphaned, or at least short of their votes.
@@ -293,5 +319,39 @@ export class ProposerService extends SlotDutyService {
     } catch (e) {
       fail("submit_failed", e);
     }
+  }
+
+  /**
+   * This node's block for the slot. Without the builder API, its beacon node's own. With it, the beacon node's
+   * choice between its builder's bid and its own block, unless that takes past BUILDER_BLOCK_BY_SLOT_FRACTION of
+   * the slot or fails: then a local block (builder_boost_factor=0), and the result says why.
+   */
+  private async fetchBlock(slot: number, randao: Uint8Array, result: ProposalResult): Promise<ProposedBlock> {
+    const {beacon, builder} = this.o;
+    if (!builder) return beacon.produceBlock(slot, randao, GRAFFITI);
+    const budgetMs = Math.round(this.clock.slotMs * BUILDER_BLOCK_BY_SLOT_FRACTION);
+    const by = this.clock.slotStartMs(slot) + budgetMs;
+    let timer: NodeJS.Timeout | undefined;
+    const overrun = new Promise<"overrun">((resolve) => {
+      timer = setTimeout(() => resolve("overrun"), Math.max(0, by - Date.now()));
+    });
+    const viaBuilder = beacon.produceBuilderBlock(slot, randao, GRAFFITI, builder.boostFactor);
+    viaBuilder.catch(() => undefined);
+    let why: string;
+    try {
+      const first = await Promise.race([viaBuilder, overrun]);
+      if (first !== "overrun") {
+        if (!isBlinded(first)) result.pathDetail = "the beacon node's own block beat the builder's bid";
+        return first;
+      }
+      why = `the builder path gave no block within ${budgetMs} ms of the slot's start`;
+    } catch (e) {
+      why = `the builder path failed: ${errorMessage(e)}`;
+    } finally {
+      clearTimeout(timer);
+    }
+    result.pathDetail = `${why}; proposed a local block`;
+    this.o.logger.warn("builder block not used; proposing a local block", {slot, reason: why});
+    return beacon.produceBlock(slot, randao, GRAFFITI, true);
   }
 }

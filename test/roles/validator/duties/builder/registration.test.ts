@@ -20,7 +20,7 @@ describe("builder registrations", {timeout: 60_000}, () => {
   it("every validator's registration is threshold-signed under the builder domain and sent by every node; a refusing beacon node fails its node's results", async (t) => {
     const c = await DutyCluster.start(t, {
       validators: VALIDATORS,
-      node: () => ({builder: true}),
+      node: () => ({builder: {boostFactor: 100n}}),
       script: (b) => b.fault("registerValidator", {status: 503, nodes: [4]}),
     });
     const results = () =>

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
+import {ForkName} from "@lodestar/params";
 import {ssz} from "@lodestar/types";
 import {fromHex, toHex} from "../../../../../src/hotpath/bytes.js";
 import {checkProposal} from "../../../../../src/roles/validator/duties/proposer/proposalCheck.js";
@@ -13,7 +14,15 @@ function electraBlock(feeRecipient: string, parent = HEAD) {
   block.parentRoot = parent;
   block.body.executionPayload.feeRecipient = fromHex(feeRecipient, 20);
   block.body.executionPayload.blockHash = new Uint8Array(32).fill(1);
-  return block;
+  return {fork: ForkName.electra, block};
+}
+
+function builderBlock(feeRecipient: string, parent = HEAD) {
+  const blinded = ssz.electra.BlindedBeaconBlock.defaultValue();
+  blinded.parentRoot = parent;
+  blinded.body.executionPayloadHeader.feeRecipient = fromHex(feeRecipient, 20);
+  blinded.body.executionPayloadHeader.blockHash = new Uint8Array(32).fill(1);
+  return {fork: ForkName.electra, blinded};
 }
 
 describe("a proposed block is checked against the lock's fee recipient and this node's head", () => {
@@ -39,9 +48,17 @@ describe("a proposed block is checked against the lock's fee recipient and this 
   it("has no fee recipient to check before the merge: Altair blocks have no payload, pre-merge Bellatrix ones an empty one", () => {
     const altair = ssz.altair.BeaconBlock.defaultValue();
     altair.parentRoot = HEAD;
-    assert.equal(checkProposal(altair, expect), null);
+    assert.equal(checkProposal({fork: ForkName.altair, block: altair}, expect), null);
     const preMerge = ssz.bellatrix.BeaconBlock.defaultValue();
     preMerge.parentRoot = HEAD;
-    assert.equal(checkProposal(preMerge, expect), null);
+    assert.equal(checkProposal({fork: ForkName.bellatrix, block: preMerge}, expect), null);
+  });
+
+  it("does not hold a builder's blinded block to the lock's fee recipient (the relay checks its payment), but to the head", () => {
+    assert.equal(checkProposal(builderBlock("0x" + "ee".repeat(20)), expect), null);
+    assert.equal(
+      checkProposal(builderBlock(LOCK_FEE_RECIPIENT, new Uint8Array(32).fill(9)), expect)?.reason,
+      "wrong_parent",
+    );
   });
 });
