@@ -19,6 +19,10 @@ export function registerDevnetBeacon(program: Command): void {
     .option("--slot-ms <S>", "slot length in milliseconds (a multiple of 1000, at least 1000)", "2000")
     .addOption(new Option("--fork <fork>", "fork active from genesis").choices(["electra", "fulu"]).default("electra"))
     .option("--genesis-delay <SECONDS>", "seconds from start to genesis", "2")
+    .option(
+      "--builder",
+      "a block builder behind the beacon node: for a validator registered with register_validator, produceBlockV3 offers its blinded block, paying 0.1 ETH to the registered fee recipient",
+    )
     .option("--data-dir <DIR>", "folder to write genesis.json (url, genesis time, validators) into")
     .option("--log-level <level>", "error, warn, info or debug", "info")
     .action(async (flags: DevnetCliFlags & {logLevel: string; dataDir?: string}) => {

@@ -43,6 +43,10 @@ export function registerDevnet(program: Command): void {
       "seconds from the devnet beacon node's start (once every node has loaded its keys) to genesis",
       "8",
     )
+    .option(
+      "--builder",
+      "the builder API: the devnet beacon node gets a block builder and every node runs with --builder on (registrations, builders' blocks, local fallback)",
+    )
     .option("--keep", "keep the cluster's keys and the nodes' data dirs (a temp folder) instead of deleting them")
     // Not below info: the run reads the nodes' "validator duties started" line to know a restart is over.
     .addOption(

@@ -37,7 +37,12 @@ export async function produceBlock(
   randaoReveal: Uint8Array,
   graffiti: Uint8Array,
   feeRecipients: Map<number, Uint8Array>,
-  opts: {parent?: BlockEntry; badStateRoot?: boolean} = {},
+  opts: {
+    parent?: BlockEntry;
+    badStateRoot?: boolean;
+    /** A builder's block: its fee recipient in the payload, and its payment (builder.ts). */
+    builder?: {feeRecipient: Uint8Array; payment: {to: Uint8Array; value: bigint}};
+  } = {},
 ): Promise<ProducedBlock> {
   const head = opts.parent ?? chain.head();
   if (slot <= head.slot) reject(`slot ${slot} is not after the head's slot ${head.slot}`);
@@ -53,9 +58,10 @@ export async function produceBlock(
     parentHash: state.latestExecutionPayloadHeader.blockHash,
     timestamp: computeTimeAtSlot(chain.config, slot, state.genesisTime),
     prevRandao: getRandaoMix(state, epoch),
-    feeRecipient: feeRecipients.get(proposerIndex) ?? DEFAULT_FEE_RECIPIENT,
+    feeRecipient: opts.builder?.feeRecipient ?? feeRecipients.get(proposerIndex) ?? DEFAULT_FEE_RECIPIENT,
     withdrawals: getExpectedWithdrawals(ForkSeq.electra, state).expectedWithdrawals,
     parentBeaconBlockRoot: head.root,
+    ...(opts.builder ? {payment: opts.builder.payment} : {}),
   });
   if (opts.badStateRoot && chain.engine.corruptStateRoot) payload = await chain.engine.corruptStateRoot(payload);
 
@@ -98,5 +104,9 @@ export async function produceBlock(
   }
   block.stateRoot = postState.hashTreeRoot();
   const proposerReward = BigInt(postState.proposerRewards.attestations + postState.proposerRewards.syncAggregate);
-  return {block, executionPayloadValue: 0n, consensusBlockValue: proposerReward * 1_000_000_000n};
+  return {
+    block,
+    executionPayloadValue: opts.builder?.payment.value ?? 0n,
+    consensusBlockValue: proposerReward * 1_000_000_000n,
+  };
 }

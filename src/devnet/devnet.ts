@@ -1,4 +1,5 @@
 import "./preset.js";
+import {DevnetBuilder} from "./builder.js";
 import {BuilderRegistrations} from "./builderRegistrations.js";
 import {
   computeEpochAtSlot,
@@ -31,6 +32,8 @@ export interface DevnetOptions {
   now?: () => number;
   /** Builds the execution layer once the genesis time is known; the default is the EVM. */
   engine?: (genesisTime: number) => Promise<ExecutionEngine> | ExecutionEngine;
+  /** A block builder behind the beacon node (builder.ts). */
+  builder?: boolean;
 }
 
 /** The attestation deadline as a fraction of the slot (1/3), the spec's ATTESTATION_DUE_BPS of 3333. */
@@ -53,12 +56,15 @@ export class Devnet {
   readonly feeRecipients = new Map<number, Uint8Array>();
   /** Builder registrations the validators' clients sent (register_validator), as a relay keeps them. */
   readonly registrations = new BuilderRegistrations();
+  /** The block builder, when the devnet runs with one (`--builder`). */
+  readonly builder: DevnetBuilder | undefined;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly logger: Logger;
 
-  private constructor(chain: DevChain, keys: SecretKeyCache, own: Set<number>, logger: Logger) {
+  private constructor(chain: DevChain, keys: SecretKeyCache, own: Set<number>, logger: Logger, builder: boolean) {
     this.chain = chain;
+    this.builder = builder ? new DevnetBuilder(chain.config) : undefined;
     this.keys = keys;
     this.logger = logger;
     this.own = new OwnValidators(chain, keys, own, logger, this.feeRecipients);
@@ -86,7 +92,7 @@ export class Devnet {
       logger: opts.logger,
       now: opts.now,
     });
-    return new Devnet(chain, keys, opts.own, opts.logger);
+    return new Devnet(chain, keys, opts.own, opts.logger, Boolean(opts.builder));
   }
 
   /** Starts the slot clock: proposals at slot start, own attestations and sync messages at one third. */

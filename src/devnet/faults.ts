@@ -2,13 +2,18 @@ import {reject} from "./errors.js";
 
 /**
  * Faults a test can inject for one slot: leave it empty, publish the devnet's block late, fork the head
- * (two competing blocks), or build a payload with a wrong execution state root.
+ * (two competing blocks), build a payload with a wrong execution state root, or make the builder misbehave.
  */
 export type Fault =
   | {kind: "skip"; slot: number}
   | {kind: "late"; slot: number; delayMs: number}
   | {kind: "fork"; slot: number}
-  | {kind: "bad_state_root"; slot: number};
+  | {kind: "bad_state_root"; slot: number}
+  // The builder (builder.ts): answers the slot's bid late, withholds its payload once the signed blinded block
+  // comes, or bids with a payment to another address than the registered fee recipient (which the relay refuses).
+  | {kind: "builder_late"; slot: number; delayMs: number}
+  | {kind: "builder_withhold"; slot: number}
+  | {kind: "builder_wrong_payee"; slot: number};
 
 export class Faults {
   private readonly bySlot = new Map<number, Fault>();

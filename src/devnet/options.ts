@@ -8,6 +8,7 @@ export interface DevnetCliFlags {
   slotMs: string;
   fork: string;
   genesisDelay: string;
+  builder?: boolean;
 }
 
 export interface DevnetParsedOptions {
@@ -17,6 +18,8 @@ export interface DevnetParsedOptions {
   slotMs: number;
   fork: DevnetFork;
   genesisDelaySec: number;
+  /** A block builder behind the beacon node (builder.ts): builders' blocks for registered validators. */
+  builder: boolean;
 }
 
 /**
@@ -79,5 +82,6 @@ export function parseDevnetOptions(f: DevnetCliFlags): DevnetParsedOptions {
     slotMs,
     fork: f.fork,
     genesisDelaySec: int("--genesis-delay", f.genesisDelay, 0, 86_400),
+    builder: Boolean(f.builder),
   };
 }

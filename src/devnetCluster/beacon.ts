@@ -18,7 +18,15 @@ const BEACON_START_TIMEOUT_MS = 60_000;
  */
 export async function startBeacon(
   sup: Supervisor,
-  o: {validators: number; slotMs: number; genesisDelaySec: number; port: number; dir: string; log: string},
+  o: {
+    validators: number;
+    slotMs: number;
+    genesisDelaySec: number;
+    builder: boolean;
+    port: number;
+    dir: string;
+    log: string;
+  },
 ): Promise<DevnetBeacon> {
   const args = [
     "devnet-beacon",
@@ -36,6 +44,7 @@ export async function startBeacon(
     o.dir,
     "--log-level",
     "warn",
+    ...(o.builder ? ["--builder"] : []),
   ];
   const child = await sup.start("devnet-beacon", args, o.log);
   const end = Date.now() + BEACON_START_TIMEOUT_MS;

@@ -67,7 +67,7 @@ export async function createDevnetCluster(o: {
 }
 
 /** `r3dv run` for one node, the way an operator starts it. */
-export function runArgs(c: DevnetCluster, n: DevnetNode, logLevel: string): string[] {
+export function runArgs(c: DevnetCluster, n: DevnetNode, logLevel: string, builder = false): string[] {
   const http = n.httpUrl.slice("http://".length);
   return [
     "run",
@@ -85,5 +85,6 @@ export function runArgs(c: DevnetCluster, n: DevnetNode, logLevel: string): stri
     n.ipc,
     "--log-level",
     logLevel,
+    ...(builder ? ["--builder", "on"] : []),
   ];
 }

@@ -37,6 +37,8 @@ export interface DutyRecord {
   round?: number;
   /** Operators whose messages were missing, when the node could name them. */
   missing?: number[];
+  /** A proposal's path with the builder API (builder or local). */
+  path?: string;
   /** A duty_fetch_failed duty whose slot is unknown: the slots it may have fallen in (`slot` is the first). */
   window?: {from: number; to: number};
 }
@@ -110,6 +112,7 @@ export class DutyLog {
         ...(b.reason !== undefined ? {reason: String(b.reason)} : {}),
         ...(b.detail !== undefined ? {detail: String(b.detail)} : {}),
         ...(typeof b.round === "number" ? {round: b.round} : {}),
+        ...(typeof b.path === "string" ? {path: b.path} : {}),
         ...(Array.isArray(b.missing) ? {missing: b.missing.map(Number)} : {}),
         ...(isWindow(b.window) ? {window: {from: b.window.from, to: b.window.to}} : {}),
       };

@@ -24,6 +24,8 @@ export interface DevnetRunOptions {
   out: string;
   genesisDelaySec: number;
   keep: boolean;
+  /** A builder behind the devnet beacon node, and every node with `--builder on`. */
+  builder: boolean;
   logLevel: string;
 }
 
@@ -39,6 +41,7 @@ export interface DevnetRunFlags {
   out: string;
   genesisDelay: string;
   keep?: boolean;
+  builder?: boolean;
   logLevel: string;
 }
 
@@ -89,6 +92,7 @@ export function parseRunOptions(f: DevnetRunFlags): DevnetRunOptions {
     out: f.out,
     genesisDelaySec,
     keep: Boolean(f.keep),
+    builder: Boolean(f.builder),
     logLevel: f.logLevel,
   };
 }

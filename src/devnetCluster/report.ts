@@ -148,10 +148,57 @@ export interface Report {
   faults: FaultLine[];
   refusals: {node: number; limiter: string; count: number}[];
   series: {node: number; entries: number; bytes: number}[];
+  /** The cluster's proposals by path (builder, local, missed), each stage's ms from the slot start over every node. */
+  proposals: ProposalPath[];
   /** Epochs excused from the sync, aggregate and proposal targets: an injected fault left no quorum in them. */
   epochsWithoutQuorum: number[];
   targets: Target[];
   passed: boolean;
+}
+
+export interface ProposalPath {
+  path: "builder" | "local" | "missed";
+  slots: number[];
+  stages: {stage: string; p50: number; p99: number}[];
+}
+
+/** The proposal stages, in order, as the proposer's results time them (ms from the slot start). */
+export const PROPOSAL_STAGES = ["randao", "fetch", "consensus", "sign", "submit"];
+
+/**
+ * Each proposal slot of the cluster by the path its block took: a builder's or a local block (by what the nodes
+ * that published it recorded), or missed on chain; with every stage's p50/p99 over the nodes' results of the path.
+ */
+function proposalPaths(f: RunFacts, missed: number[]): ProposalPath[] {
+  const bySlot = new Map<number, DutyRecord[]>();
+  for (const d of f.duties)
+    if (d.duty === "proposer" && d.validatorIndex >= 0) bySlot.set(d.slot, [...(bySlot.get(d.slot) ?? []), d]);
+  const paths = new Map<ProposalPath["path"], {slots: number[]; records: DutyRecord[]}>();
+  for (const [slot, records] of [...bySlot].sort((a, b) => a[0] - b[0])) {
+    const published = records.filter((r) => r.status === "submitted" || r.status === "late");
+    const path =
+      missed.includes(slot) || published.length === 0
+        ? "missed"
+        : published.some((r) => r.path === "builder")
+          ? "builder"
+          : "local";
+    const p = paths.get(path) ?? {slots: [], records: []};
+    p.slots.push(slot);
+    p.records.push(...(path === "missed" ? records : published));
+    paths.set(path, p);
+  }
+  return (["builder", "local", "missed"] as const).flatMap((path) => {
+    const p = paths.get(path);
+    if (!p) return [];
+    const stages = PROPOSAL_STAGES.flatMap((stage) => {
+      const ms = p.records
+        .map((r) => r.stages[stage])
+        .filter((x): x is number => typeof x === "number")
+        .sort((a, b) => a - b);
+      return ms.length ? [{stage, p50: quantile(ms, 0.5), p99: quantile(ms, 0.99)}] : [];
+    });
+    return [{path, slots: p.slots, stages}];
+  });
 }
 
 export function quantile(sorted: number[], q: number): number {
@@ -230,6 +277,10 @@ export function buildReport(f: RunFacts): Report {
       consensusP99: quantile(consensusMs, 0.99),
     },
     timeline: timeline(f, lastSlot),
+    proposals: proposalPaths(
+      f,
+      epochs.flatMap((e) => e.missed),
+    ),
     outcomes: outcomes(f.duties),
     failures,
     faults,

@@ -99,7 +99,7 @@ async function orchestrate(
       (st) => st.size,
       () => 0,
     );
-    const child = await sup.start(`node-${n.index}`, runArgs(cluster, n, o.logLevel), n.log);
+    const child = await sup.start(`node-${n.index}`, runArgs(cluster, n, o.logLevel, o.builder), n.log);
     running.set(n.index, child);
     return {child, from};
   };
@@ -132,6 +132,7 @@ async function orchestrate(
     validators: o.validators,
     slotMs,
     genesisDelaySec: o.genesisDelaySec,
+    builder: o.builder,
     port: cluster.beaconPort,
     dir: join(work, "beacon"),
     log: join(logs, "devnet-beacon.log"),

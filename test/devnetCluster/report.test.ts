@@ -280,6 +280,45 @@ describe("devnet report", () => {
   });
 });
 
+describe("devnet report: proposals by path", () => {
+  it("counts each proposal slot once by the path its block took, missed on chain first, with each stage's p50/p99", () => {
+    const f = healthy();
+    const proposal = (node: number, slot: number, path: string, status: string, submit: number): DutyRecord => ({
+      node,
+      seq: 1000 + slot * 10 + node,
+      duty: "proposer",
+      slot,
+      validatorIndex: slot % 8,
+      status,
+      path,
+      stages: {randao: 5, fetch: submit - 200, consensus: submit - 100, sign: submit - 50, submit},
+    });
+    for (const node of [1, 2, 3, 4]) {
+      f.duties.push(proposal(node, 1, "builder", "submitted", 400 + node));
+      f.duties.push(proposal(node, 2, "local", "submitted", 600 + node));
+      f.duties.push(proposal(node, 3, "builder", "failed", 0));
+    }
+    miss(f, 3);
+    const r = buildReport(f);
+    assert.deepEqual(
+      r.proposals.map((p) => [p.path, p.slots]),
+      [
+        ["builder", [1]],
+        ["local", [2]],
+        ["missed", [3]],
+      ],
+    );
+    const builder = r.proposals[0];
+    assert.deepEqual(
+      builder?.stages.find((s) => s.stage === "submit"),
+      {stage: "submit", p50: 402, p99: 404},
+    );
+    const md = renderMarkdown(r);
+    assert.match(md, /## Proposals/);
+    assert.match(md, /\| builder \| 1 \| 1 \| 5 ms \/ 5 ms \| 202 ms \/ 204 ms \|/);
+  });
+});
+
 /** facts() with every duty on chain and one fault: node 2 down in slots 4-11, so 3 of 4 (the threshold) stay up. */
 function healthy(): RunFacts {
   const f = facts();

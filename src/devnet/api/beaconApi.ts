@@ -87,6 +87,13 @@ export function beaconMethods(devnet: Devnet) {
     publishBlockV2: async ({signedBlockContents}: {signedBlockContents: {signedBlock: SignedBeaconBlock}}) => {
       await devnet.publishBlock(signedBlockContents.signedBlock);
     },
+    publishBlindedBlockV2: async ({signedBlindedBlock}: {signedBlindedBlock: electra.SignedBlindedBeaconBlock}) => {
+      if (!devnet.builder)
+        reject("this devnet runs without a builder: it built no blinded block (start it with --builder)");
+      const slot = signedBlindedBlock.message.slot;
+      const withhold = devnet.faults.peek(slot)?.kind === "builder_withhold";
+      await devnet.publishBlock(devnet.builder.reveal(signedBlindedBlock, withhold));
+    },
     publishBlock: async ({signedBlockOrContents}: {signedBlockOrContents: {signedBlock: SignedBeaconBlock}}) => {
       await devnet.publishBlock(signedBlockOrContents.signedBlock);
     },

@@ -1,3 +1,4 @@
+import {fromHex} from "../../hotpath/bytes.js";
 import {fastify, type FastifyInstance} from "fastify";
 import {registerRoutes, type BeaconApiMethods} from "@lodestar/api/beacon/server";
 import {ApiError, addSszContentTypeParser} from "@lodestar/api/server";
@@ -137,15 +138,35 @@ export async function startApiServer(
     return {data: effectivenessReport(devnet.chain, devnet.duties, from, to)};
   });
   server.get("/r3dv/v1/faults", async () => ({data: devnet.faults.list()}));
+  // The execution layer's JSON-RPC, as much of it as a run needs to read what a block paid: eth_getBalance at
+  // the head's payload ("latest"), in wei as a 0x quantity.
+  server.post("/r3dv/v1/execution", async (req) => {
+    const body = (req.body ?? {}) as {id?: unknown; method?: string; params?: unknown[]};
+    const id = body.id ?? null;
+    const address = typeof body.params?.[0] === "string" ? body.params[0] : "";
+    if (body.method !== "eth_getBalance" || !/^0x[0-9a-fA-F]{40}$/.test(address))
+      return {jsonrpc: "2.0", id, error: {code: -32601, message: 'only eth_getBalance(address, "latest") is served'}};
+    const head = devnet.chain.headState() as unknown as {latestExecutionPayloadHeader: {blockHash: Uint8Array}};
+    const balance = await devnet.chain.engine.balanceAt?.(
+      head.latestExecutionPayloadHeader.blockHash,
+      fromHex(address),
+    );
+    if (balance === undefined) return {jsonrpc: "2.0", id, error: {code: -32000, message: "head payload unknown"}};
+    return {jsonrpc: "2.0", id, result: `0x${balance.toString(16)}`};
+  });
+  server.get("/r3dv/v1/builder", async () => ({data: devnet.builder ? devnet.builder.counts : null}));
   // What a relay would hold for each validator: how a run shows that its cluster's registrations arrived.
   server.get("/r3dv/v1/builder/registrations", async () => ({data: devnet.registrations.list()}));
   server.post("/r3dv/v1/faults", async (req) => {
     const body = (req.body ?? {}) as {kind?: string; slot?: number; delay_ms?: number};
-    const kinds = ["skip", "late", "fork", "bad_state_root"];
+    const kinds = ["skip", "late", "fork", "bad_state_root", "builder_late", "builder_withhold", "builder_wrong_payee"];
     if (!body.kind || !kinds.includes(body.kind))
       throw new ApiError(400, `kind must be one of ${kinds.join(", ")}, got ${JSON.stringify(body.kind)}`);
-    if (body.kind === "late" && !(Number.isSafeInteger(body.delay_ms) && (body.delay_ms as number) > 0))
-      throw new ApiError(400, "a late fault needs delay_ms, a positive integer");
+    const delayed = body.kind === "late" || body.kind === "builder_late";
+    if (delayed && !(Number.isSafeInteger(body.delay_ms) && (body.delay_ms as number) > 0))
+      throw new ApiError(400, `a ${body.kind} fault needs delay_ms, a positive integer`);
+    if (body.kind.startsWith("builder_") && !devnet.builder)
+      throw new ApiError(400, `a ${body.kind} fault needs a builder: start the devnet with --builder`);
     devnet.faults.add({kind: body.kind, slot: Number(body.slot), delayMs: body.delay_ms} as Fault);
     return {data: devnet.faults.list()};
   });

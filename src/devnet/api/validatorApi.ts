@@ -1,5 +1,5 @@
 import {computeEpochAtSlot, computeStartSlotAtEpoch, computeEndSlotAtEpoch} from "@lodestar/state-transition";
-import type {altair, bellatrix, electra} from "@lodestar/types";
+import {ProducedBlockSource, type altair, type bellatrix, type electra} from "@lodestar/types";
 import {fromHex, toHex} from "../../hotpath/bytes.js";
 import {addAggregateAndProof, addContributionAndProof} from "../aggregates.js";
 import {produceBlock} from "../blockProducer.js";
@@ -24,6 +24,12 @@ export function validatorMethods(devnet: Devnet) {
       reject(
         `duties for epoch ${epoch} are not known yet (current epoch ${current}, at most ${MAX_DUTY_LOOKAHEAD_EPOCHS} ahead)`,
       );
+  };
+  /** The builder registration the devnet holds for `slot`'s proposer, if any. */
+  const registrationOf = (slot: number) => {
+    const state = chain.stateAt(chain.head(), slot);
+    const pubkey = state.validators.getReadonly(state.epochCtx.getBeaconProposer(slot)).pubkey;
+    return devnet.registrations.get(toHex(pubkey));
   };
   // The Beacon API sends dependent_root as a 0x hex string, as every real beacon node does.
   const depMeta = (epoch: number) => ({
@@ -90,10 +96,12 @@ export function validatorMethods(devnet: Devnet) {
       slot,
       randaoReveal,
       graffiti,
+      builderBoostFactor,
     }: {
       slot: number;
       randaoReveal: Uint8Array;
       graffiti?: string;
+      builderBoostFactor?: bigint;
     }) => {
       const current = chain.currentSlot();
       if (slot > current + 1) reject(`slot ${slot} is in the future (current slot ${current})`);
@@ -102,27 +110,40 @@ export function validatorMethods(devnet: Devnet) {
         if (graffiti.startsWith("0x")) g.set(fromHex(graffiti).subarray(0, 32));
         else new TextEncoder().encodeInto(graffiti, g);
       }
-      const badStateRoot = devnet.faults.peek(slot)?.kind === "bad_state_root";
+      const fault = devnet.faults.peek(slot);
       const head = chain.head();
-      const key = [slot, toHex(randaoReveal), toHex(g), head.rootHex, badStateRoot].join("/");
-      let building = produced.get(key);
-      if (!building) {
-        building = produceBlock(chain, slot, randaoReveal, g, devnet.feeRecipients, {parent: head, badStateRoot});
-        produced.set(key, building);
-        building.catch(() => produced.delete(key));
-        for (const k of produced.keys()) if (Number(k.split("/")[0]) < slot - 1) produced.delete(k);
-      }
-      const {block, executionPayloadValue, consensusBlockValue} = await building;
-      return {
-        data: {block, kzgProofs: [], blobs: []},
-        meta: {
-          version: chain.config.getForkName(slot),
-          executionPayloadBlinded: false,
-          executionPayloadSource: "engine",
-          executionPayloadValue,
-          consensusBlockValue,
-        },
+      const build = (kind: string, opts: Parameters<typeof produceBlock>[5]) => {
+        const key = [slot, toHex(randaoReveal), toHex(g), head.rootHex, kind].join("/");
+        let building = produced.get(key);
+        if (!building) {
+          building = produceBlock(chain, slot, randaoReveal, g, devnet.feeRecipients, {parent: head, ...opts});
+          produced.set(key, building);
+          building.catch(() => produced.delete(key));
+          for (const k of produced.keys()) if (Number(k.split("/")[0]) < slot - 1) produced.delete(k);
+        }
+        return building;
       };
+      const meta = (blinded: boolean, value: {executionPayloadValue: bigint; consensusBlockValue: bigint}) => ({
+        version: chain.config.getForkName(slot),
+        executionPayloadBlinded: blinded,
+        executionPayloadSource: blinded ? ProducedBlockSource.builder : ProducedBlockSource.engine,
+        ...value,
+      });
+      // With a builder and a registration for the slot's proposer, the builder's bid (0.1 ETH) beats the local
+      // block (which the devnet values at 0) at any boost factor but 0, so only the builder's block is built.
+      const registration = devnet.builder && builderBoostFactor !== 0n ? registrationOf(slot) : undefined;
+      if (devnet.builder && registration) {
+        if (fault?.kind === "builder_late") await new Promise((r) => setTimeout(r, fault.delayMs));
+        const payee = registration.message.feeRecipient;
+        const bid = devnet.builder.payment(payee, fault?.kind === "builder_wrong_payee");
+        const built = await build(`builder:${toHex(bid.payment.to)}`, {builder: bid});
+        const blinded = devnet.builder.offer(built, payee, bid.payment.to);
+        if (blinded) return {data: blinded, meta: meta(true, built)} as never;
+      }
+      const built = await build(`local:${fault?.kind === "bad_state_root"}`, {
+        badStateRoot: fault?.kind === "bad_state_root",
+      });
+      return {data: {block: built.block, kzgProofs: [], blobs: []}, meta: meta(false, built)};
     },
     produceSyncCommitteeContribution: async ({
       slot,

@@ -1,11 +1,20 @@
 import {createBlock, createBlockFromExecutionPayload, type Block} from "@ethereumjs/block";
 import {Hardfork, Mainnet, createCustomCommon, type Common} from "@ethereumjs/common";
 import {MerkleStateManager} from "@ethereumjs/statemanager";
-import {createAccount, bytesToHex, hexToBytes, type PrefixedHexString} from "@ethereumjs/util";
+import {Address, createAccount, bytesToHex, hexToBytes, type PrefixedHexString} from "@ethereumjs/util";
 import {buildBlock, createVM, runBlock, type VM} from "@ethereumjs/vm";
 import type {electra} from "@lodestar/types";
 import {errorMessage} from "../../util/errors.js";
-import {TxStream, accountAddress, COUNTER_ADDRESS, COUNTER_CODE, PREFUNDED_ACCOUNTS, PREFUND_WEI} from "./txStream.js";
+import {
+  BUILDER_ADDRESS,
+  TxStream,
+  accountAddress,
+  builderPayment,
+  COUNTER_ADDRESS,
+  COUNTER_CODE,
+  PREFUNDED_ACCOUNTS,
+  PREFUND_WEI,
+} from "./txStream.js";
 import type {ExecutionEngine, ExecutionGenesis, PayloadAttributes} from "./types.js";
 
 /** Chain id of the devnet's execution layer; also the beacon config's DEPOSIT_CHAIN_ID. */
@@ -54,6 +63,7 @@ export class EvmEngine implements ExecutionEngine {
     await sm.checkpoint();
     for (let i = 0; i < PREFUNDED_ACCOUNTS; i++)
       await sm.putAccount(accountAddress(i), createAccount({balance: PREFUND_WEI}));
+    await sm.putAccount(BUILDER_ADDRESS, createAccount({balance: PREFUND_WEI}));
     await sm.putAccount(COUNTER_ADDRESS, createAccount({}));
     await sm.putCode(COUNTER_ADDRESS, COUNTER_CODE);
     await sm.commit();
@@ -128,6 +138,10 @@ export class EvmEngine implements ExecutionEngine {
     )) {
       await builder.addTransaction(tx);
     }
+    if (a.payment)
+      await builder.addTransaction(
+        await builderPayment(vm, a.payment.to, a.payment.value, parent.header.calcNextBaseFee(), this.common),
+      );
     const {block} = await builder.build();
     this.blocks.set(hex(block.hash()), block);
     return toSszPayload(block);
@@ -187,6 +201,14 @@ export class EvmEngine implements ExecutionEngine {
     } catch (e) {
       return {valid: false, reason: `re-execution disagrees with the payload: ${errorMessage(e)}`};
     }
+  }
+
+  async balanceAt(blockHash: Uint8Array, address: Uint8Array): Promise<bigint | undefined> {
+    const block = this.blocks.get(hex(blockHash));
+    if (!block) return undefined;
+    const vm = await this.vm.shallowCopy();
+    await vm.stateManager.setStateRoot(this.stateRootOf(block));
+    return (await vm.stateManager.getAccount(new Address(address)))?.balance ?? 0n;
   }
 
   /** The engine's own block for `hash` (benchmarks re-execute it). */

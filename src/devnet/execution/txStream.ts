@@ -35,6 +35,37 @@ export function accountAddress(i: number): Address {
   return createAddressFromPrivateKey(privateKeys[i] as Uint8Array);
 }
 
+/**
+ * The devnet builder's account (builder.ts): prefunded like the others, it pays each bid to the registered fee
+ * recipient from its own funds, as a block builder's last transaction does on mainnet.
+ */
+const BUILDER_KEY = new Uint8Array(createHash("sha256").update("r3dv devnet builder").digest());
+export const BUILDER_ADDRESS = createAddressFromPrivateKey(BUILDER_KEY);
+const PAYMENT_GAS = 21_000n;
+
+/** The builder's payment of `value` wei to `to`, with the builder's next nonce in `vm`'s (parent) state. */
+export async function builderPayment(
+  vm: VM,
+  to: Uint8Array,
+  value: bigint,
+  baseFee: bigint,
+  common: Common,
+): Promise<FeeMarket1559Tx> {
+  const account = await vm.stateManager.getAccount(BUILDER_ADDRESS);
+  return createFeeMarket1559Tx(
+    {
+      chainId: common.chainId(),
+      nonce: account?.nonce ?? 0n,
+      maxPriorityFeePerGas: 0n,
+      maxFeePerGas: baseFee * 2n,
+      gasLimit: PAYMENT_GAS,
+      to: new Address(to),
+      value,
+    },
+    {common},
+  ).sign(BUILDER_KEY);
+}
+
 /** Deterministic signed transactions for block `number`, with nonces read from the parent state in `vm`. */
 export class TxStream {
   async next(vm: VM, number: bigint, baseFee: bigint, common: Common): Promise<FeeMarket1559Tx[]> {

@@ -19,6 +19,8 @@ export interface PayloadAttributes {
   feeRecipient: Uint8Array;
   withdrawals: capella.Withdrawal[];
   parentBeaconBlockRoot: Uint8Array;
+  /** A builder's block: its last transaction pays `value` wei to `to` from the builder's account. */
+  payment?: {to: Uint8Array; value: bigint};
 }
 
 /**
@@ -35,4 +37,6 @@ export interface ExecutionEngine {
     payload: electra.ExecutionPayload,
     parentBeaconBlockRoot: Uint8Array,
   ): Promise<{valid: boolean; reason?: string}>;
+  /** An account's balance in wei after the block `blockHash` (eth_getBalance); undefined for an unknown block. */
+  balanceAt?(blockHash: Uint8Array, address: Uint8Array): Promise<bigint | undefined>;
 }
