@@ -69,13 +69,18 @@ function stagesP50(results: DutyRecord[]): string {
     .join(", ");
 }
 
-/** The slot's block as each node saw it: when it was published (ms into the slot), in which round, and each stage. */
+/**
+ * The slot's block as each node saw it: when it was published (ms into the slot), whose it was with the builder API
+ * (a builder's or a local block), in which round, and each stage.
+ */
 function proposals(fresh: DutyRecord[]): string {
   const mine = fresh.filter((d) => d.duty === "proposer" && d.validatorIndex >= 0);
   if (mine.length === 0) return "";
   const one = mine.map(
     (d) =>
-      `node ${d.node} ${d.status}${d.round ? ` round ${d.round}` : ""} (${Object.entries(d.stages)
+      `node ${d.node} ${d.status}${d.path ? ` ${d.path} block` : ""}${d.round ? ` round ${d.round}` : ""} (${Object.entries(
+        d.stages,
+      )
         .map(([k, v]) => `${k} ${v}`)
         .join(", ")})`,
   );

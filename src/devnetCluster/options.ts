@@ -4,8 +4,8 @@ import {badOption} from "./errors.js";
 /**
  * The devnet's default slot length: a whole number of seconds (the Beacon API's SECONDS_PER_SLOT), short enough
  * for a run of minutes. Not 2: four nodes and the beacon node on 2 cores submitted attestations at p99 657-664 ms
- * against 2 s slots' 667 ms deadline (2026-11-26), so one busy moment failed the run (1 of 2 `npm start` runs,
- * 2 of 3 two-epoch runs); at 4 s the same work has twice the time.
+ * against 2 s slots' 667 ms deadline (2026-11-26), so one busy moment failed the run (1 of 2 `npm start` runs; 3 of
+ * 3 two-epoch runs missed effectiveness or sync participation); at 4 s the same work has twice the time.
  */
 export const DEFAULT_SLOT_SECONDS = 4;
 /** Mainnet's slot: longer slots only make a run longer. */

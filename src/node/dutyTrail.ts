@@ -171,6 +171,8 @@ function describeOutcome(r: AnyDutyResult): string {
   if (r.reason) parts.push(r.reason);
   if (r.missing?.length) parts.push(`missing node(s) ${r.missing.join(", ")}`);
   if (r.invalidPartials?.length) parts.push(`invalid partial(s) from node(s) ${r.invalidPartials.join(", ")}`);
+  // A proposal with the builder API: whose block it was, and why this node's own fetch fell back to a local one.
+  if ("path" in r && r.path) parts.push(`${r.path} block${r.pathDetail ? ` (${r.pathDetail})` : ""}`);
   return parts.join(" ");
 }
 

@@ -186,6 +186,34 @@ describe("duty trail", () => {
     }
   });
 
+  it("says whose block a proposal was with the builder API, and why this node fell back to a local one", async () => {
+    const s = await seriesOfMissedSlot();
+    try {
+      await s.append(
+        "duty_result",
+        jsonBody({
+          duty: "proposer",
+          slot: SLOT,
+          pubkey: PK(5),
+          validatorIndex: 5,
+          status: "submitted",
+          path: "local",
+          pathDetail: "the builder path gave no block within 667 ms of the slot's start; proposed a local block",
+          stages: {fetch: 900},
+        }),
+        "flushed",
+        SLOT,
+      );
+      const text = formatDutyTrail(buildDutyTrail(s.entriesBySlot(SLOT), 1, SLOT, undefined));
+      assert.match(
+        text,
+        /proposer validator 5: submitted local block \(the builder path gave no block within 667 ms of the slot's start; proposed a local block\) \[fetch 900 ms\]/,
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
   it("shows a duty whose slot is unknown (its epoch's duties never fetched) for every slot of its window", async () => {
     const dir = await mkdtemp(join(tmpdir(), "r3dv-trail-"));
     dirs.push(dir);

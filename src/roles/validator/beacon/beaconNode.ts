@@ -322,7 +322,7 @@ export class BeaconNode {
   /**
    * Electra on, through the builder API: the beacon node's choice between its builder's bid (weighted by
    * `boostFactor` percent against its local block, as `builder_boost_factor` says) and a local block, blinded
-   * when the builder's won.
+   * when the builder's won. Before Electra, a local block.
    */
   async produceBuilderBlock(
     slot: Slot,
@@ -330,6 +330,8 @@ export class BeaconNode {
     graffiti: string,
     boostFactor: bigint,
   ): Promise<ProposedBlock> {
+    // Before Electra, builders' blocks are not offered: r3dv's consensus value for a blinded block is Electra's.
+    if (!this.isElectra(slot)) return this.produceBlock(slot, randaoReveal, graffiti);
     return this.produceBlockV3(slot, randaoReveal, graffiti, boostFactor, true);
   }
 
