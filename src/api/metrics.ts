@@ -178,6 +178,12 @@ export function createMetrics() {
       buckets: [0.05, 0.1, 0.25, 0.5, 0.667, 1, 2, 4, 8],
       registers: [register],
     }),
+    proposalStagesOverBudget: new Counter({
+      name: "r3dv_proposal_stages_over_budget_total",
+      help: "proposal stages that ended after their budget (randao, fetch, consensus, sign, submit), by the block's path",
+      labelNames: ["stage", "path"],
+      registers: [register],
+    }),
     inclusions: new Counter({
       name: "r3dv_attestation_inclusions_total",
       help: "submitted attestations as the chain shows them a few slots later: included (correct or wrong target), missed, or unknown (chain unreadable)",

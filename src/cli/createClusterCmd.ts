@@ -20,6 +20,7 @@ interface RawOptions {
   withdrawalAddress: string;
   compounding?: boolean;
   feeRecipient?: string;
+  gasLimit?: string;
   operators?: string;
   kdf: string;
   out: string;
@@ -74,6 +75,7 @@ export function toCreateOptions(o: RawOptions): CreateClusterOptions {
     withdrawalAddress: o.withdrawalAddress,
     compounding: o.compounding ?? false,
     feeRecipient: o.feeRecipient,
+    gasLimit: o.gasLimit === undefined ? undefined : int("--gas-limit", o.gasLimit),
     operators: o.operators?.split(",").map((s) => s.trim()),
     kdf: o.kdf as Kdf,
     out: o.out,
@@ -102,6 +104,7 @@ export function registerCreateCluster(program: Command): void {
     .requiredOption("--withdrawal-address <0x..>", "execution address that receives withdrawals (0x01 credentials)")
     .option("--compounding", "use 0x02 (compounding, EIP-7251) withdrawal credentials")
     .option("--fee-recipient <0x..>", "execution address for priority fees (default: the withdrawal address)")
+    .option("--gas-limit <GAS>", "gas limit the validators' builder registrations ask for (default 60000000)")
     .option("--operators <host:port,...>", "each node's p2p address (default 127.0.0.1:9000+i)")
     .option("--kdf <KDF>", `keystore key derivation: ${KDFS.join("|")}`, "scrypt")
     .option("--name <NAME>", "cluster name recorded in the lock", "r3dv-cluster")

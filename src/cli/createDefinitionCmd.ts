@@ -10,6 +10,7 @@ interface RawOptions {
   withdrawalAddress: string;
   feeRecipient?: string;
   compounding?: boolean;
+  gasLimit?: string;
   name: string;
   out: string;
 }
@@ -37,6 +38,7 @@ export function registerCreateDefinition(program: Command): void {
     .requiredOption("--withdrawal-address <0x..>", "execution address that receives withdrawals")
     .option("--fee-recipient <0x..>", "execution address for priority fees (default: the withdrawal address)")
     .option("--compounding", "use 0x02 (compounding, EIP-7251) withdrawal credentials")
+    .option("--gas-limit <GAS>", "gas limit the validators' builder registrations ask for (default 60000000)")
     .option("--name <NAME>", "cluster name recorded in the definition and the lock", "r3dv-cluster")
     .requiredOption("--out <FILE>", `file to write, by convention ${DEFINITION_FILE} (never overwritten)`)
     .action(async (raw: RawOptions) => {
@@ -48,6 +50,7 @@ export function registerCreateDefinition(program: Command): void {
         withdrawalAddress: raw.withdrawalAddress,
         feeRecipient: raw.feeRecipient,
         compounding: raw.compounding,
+        gasLimit: raw.gasLimit === undefined ? undefined : int("--gas-limit", raw.gasLimit),
         name: raw.name,
       });
       if (warning) console.error(`warning: ${warning}`);

@@ -20,6 +20,7 @@ import {type NetworkName, genesisForkVersionHex} from "./network.js";
 import {writePublicFile, writeSecretFile} from "./fsSecure.js";
 import {checkQuorum, defaultThreshold} from "./quorum.js";
 import {withdrawalCredentials} from "./withdrawal.js";
+import {DEFAULT_GAS_LIMIT, gasLimitProblem} from "./gasLimit.js";
 
 export const LOCK_FILE = "cluster-lock.json";
 export const DEPOSIT_FILE = "deposit-data.json";
@@ -45,6 +46,8 @@ export interface CreateClusterOptions {
   compounding?: boolean;
   /** Defaults to the withdrawal address. */
   feeRecipient?: string;
+  /** Builder registrations' gas limit; DEFAULT_GAS_LIMIT when absent. */
+  gasLimit?: number;
   /** host:port per node; default 127.0.0.1:9000+i. */
   operators?: string[];
   kdf: Kdf;
@@ -108,6 +111,8 @@ async function validateOptions(
   }
   checkAddress("--withdrawal-address", opts.withdrawalAddress);
   if (opts.feeRecipient !== undefined) checkAddress("--fee-recipient", opts.feeRecipient);
+  const gasProblem = gasLimitProblem(opts.gasLimit ?? DEFAULT_GAS_LIMIT);
+  if (gasProblem) throw badOption("--gas-limit", gasProblem);
   const operators =
     opts.operators ?? Array.from({length: opts.nodes}, (_, i) => `127.0.0.1:${DEFAULT_BASE_P2P_PORT + i + 1}`);
   if (operators.length !== opts.nodes)
@@ -292,6 +297,7 @@ export async function createCluster(opts: CreateClusterOptions): Promise<Created
         share_pubkeys: v.sharePubkeys.map(toHex),
         fee_recipient: feeRecipient,
         withdrawal_credentials: toHex(creds),
+        gas_limit: opts.gasLimit ?? DEFAULT_GAS_LIMIT,
       })),
     };
     const lockHash = computeLockHash(body);

@@ -12,6 +12,7 @@ import {zodField} from "./lock.js";
 import {type LockOperator, operatorSchema} from "./lockSchema.js";
 import {type NetworkName, genesisForkVersionHex, isNetworkName, NETWORK_NAMES} from "./network.js";
 import {checkQuorum, defaultThreshold} from "./quorum.js";
+import {DEFAULT_GAS_LIMIT, gasLimitProblem} from "./gasLimit.js";
 
 export const DEFINITION_FILE = "cluster-definition.json";
 
@@ -37,6 +38,8 @@ export interface DefinitionOptions {
   /** Defaults to the withdrawal address. */
   feeRecipient?: string;
   compounding?: boolean;
+  /** Builder registrations' gas limit; DEFAULT_GAS_LIMIT when absent. */
+  gasLimit?: number;
   name?: string;
 }
 
@@ -112,6 +115,9 @@ export function buildDefinition(opts: DefinitionOptions): {definition: ClusterDe
     throw badOption("--network", `unknown network ${JSON.stringify(opts.network)}; one of ${NETWORK_NAMES.join(", ")}`);
   checkAddressOption("--withdrawal-address", opts.withdrawalAddress);
   if (opts.feeRecipient !== undefined) checkAddressOption("--fee-recipient", opts.feeRecipient);
+  const gasLimit = opts.gasLimit ?? DEFAULT_GAS_LIMIT;
+  const gasProblem = gasLimitProblem(gasLimit);
+  if (gasProblem) throw badOption("--gas-limit", gasProblem);
   const network: NetworkName = opts.network;
   const body: DefinitionBody = {
     version: DEFINITION_VERSION,
@@ -126,6 +132,7 @@ export function buildDefinition(opts: DefinitionOptions): {definition: ClusterDe
     withdrawal_address: opts.withdrawalAddress.toLowerCase(),
     compounding: opts.compounding ?? false,
     fee_recipient: (opts.feeRecipient ?? opts.withdrawalAddress).toLowerCase(),
+    gas_limit: gasLimit,
   };
   return {definition: {...body, definition_hash: computeDefinitionHash(body)}, warning};
 }

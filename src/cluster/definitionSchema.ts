@@ -1,5 +1,6 @@
 import {z} from "zod";
 import {clusterFields, hex} from "./lockSchema.js";
+import {gasLimitSchema} from "./gasLimit.js";
 
 /** The definition's format identifier; a reader refuses any other, so a future format cannot be misread. */
 export const DEFINITION_VERSION = "r3dv-definition/v1";
@@ -15,6 +16,8 @@ export const definitionBodySchema = z.strictObject({
   withdrawal_address: hex(20),
   compounding: z.boolean(),
   fee_recipient: hex(20),
+  /** Every validator's builder registration gas limit; definitions made before it default to 60M. */
+  gas_limit: gasLimitSchema.optional(),
 });
 
 /** `definition_hash` is over the body; every operator signs it before the ceremony starts. */

@@ -1,5 +1,6 @@
 import {z} from "zod";
 import {NETWORK_NAMES} from "./network.js";
+import {gasLimitSchema} from "./gasLimit.js";
 
 /** The lock's format identifier; a reader refuses any other, so a future format cannot be misread. */
 export const LOCK_VERSION = "r3dv-lock/v1";
@@ -20,6 +21,8 @@ export const validatorSchema = z.strictObject({
   share_pubkeys: z.array(hex(48)).min(1),
   fee_recipient: hex(20),
   withdrawal_credentials: hex(32),
+  /** What the validator's builder registrations ask for (gasLimit.ts); locks made before it default to 60M. */
+  gas_limit: gasLimitSchema.optional(),
 });
 
 /** The fields a cluster definition and its lock share: the lock carries on what the operators agreed to. */

@@ -26,8 +26,21 @@ const WRONG_PAYEE = new Uint8Array(20).fill(0xbd);
 export class DevnetBuilder {
   /** Full blocks whose blinded version was handed out, by their (shared) hash tree root. */
   private readonly built = new Map<string, {slot: number; block: electra.BeaconBlock}>();
-  /** Bids revealed, withheld and refused: what a run reports of the builder path. */
-  readonly counts = {bids: 0, revealed: 0, withheld: 0, refusedPayee: 0};
+  /**
+   * The slots the builder bid for, revealed, withheld and refused a bid in: what a run reports of the builder path.
+   * Slots, not requests: every node of a cluster asks for the slot's block and publishes the agreed one.
+   */
+  private readonly slots = {
+    bids: new Set<number>(),
+    revealed: new Set<number>(),
+    withheld: new Set<number>(),
+    refusedPayee: new Set<number>(),
+  };
+
+  get counts(): {bids: number; revealed: number; withheld: number; refusedPayee: number} {
+    const {bids, revealed, withheld, refusedPayee} = this.slots;
+    return {bids: bids.size, revealed: revealed.size, withheld: withheld.size, refusedPayee: refusedPayee.size};
+  }
 
   constructor(
     private readonly config: ChainForkConfig,
@@ -48,13 +61,13 @@ export class DevnetBuilder {
    */
   offer(produced: ProducedBlock, payee: Uint8Array, paid: Uint8Array): electra.BlindedBeaconBlock | undefined {
     if (toHex(paid) !== toHex(payee)) {
-      this.counts.refusedPayee++;
+      this.slots.refusedPayee.add(produced.block.slot);
       return undefined;
     }
     const root = toHex(ssz.electra.BeaconBlock.hashTreeRoot(produced.block));
     this.built.set(root, {slot: produced.block.slot, block: produced.block});
     for (const [k, b] of this.built) if (b.slot < produced.block.slot - 2) this.built.delete(k);
-    this.counts.bids++;
+    this.slots.bids.add(produced.block.slot);
     return beaconBlockToBlinded(this.config, produced.block) as electra.BlindedBeaconBlock;
   }
 
@@ -64,10 +77,10 @@ export class DevnetBuilder {
     const built = this.built.get(root);
     if (!built) reject(`no block of this builder has the blinded block root ${root}`);
     if (withhold) {
-      this.counts.withheld++;
+      this.slots.withheld.add(signed.message.slot);
       reject(`the builder withheld the payload of slot ${signed.message.slot} (fault builder_withhold)`);
     }
-    this.counts.revealed++;
+    this.slots.revealed.add(signed.message.slot);
     return signedBlindedBlockToFull(
       ForkName.electra,
       signed,

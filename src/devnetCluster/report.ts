@@ -1,6 +1,11 @@
 import type {ChaosEvent} from "./chaos.js";
 import type {DutyRecord, SlotSample} from "./observer.js";
 import type {SlashingAudit} from "./slashingAudit.js";
+import {
+  PROPOSAL_STAGES,
+  type ProposalStage,
+  proposalBudgetMs,
+} from "../roles/validator/duties/proposer/proposalBudget.js";
 
 /** The share of attestations that must be included with the right target for a run to pass (the bar). */
 export const EFFECTIVENESS_TARGET = 0.99;
@@ -159,11 +164,9 @@ export interface Report {
 export interface ProposalPath {
   path: "builder" | "local" | "missed";
   slots: number[];
-  stages: {stage: string; p50: number; p99: number}[];
+  /** Each stage's ms from the slot start over the path's results, its budget, and how many results ran over it. */
+  stages: {stage: ProposalStage; p50: number; p99: number; budget: number; over: number}[];
 }
-
-/** The proposal stages, in order, as the proposer's results time them (ms from the slot start). */
-export const PROPOSAL_STAGES = ["randao", "fetch", "consensus", "sign", "submit"];
 
 /**
  * Each proposal slot of the cluster by the path its block took: a builder's or a local block (by what the nodes
@@ -190,12 +193,14 @@ function proposalPaths(f: RunFacts, missed: number[]): ProposalPath[] {
   return (["builder", "local", "missed"] as const).flatMap((path) => {
     const p = paths.get(path);
     if (!p) return [];
+    const budget = proposalBudgetMs(f.slotMs);
     const stages = PROPOSAL_STAGES.flatMap((stage) => {
       const ms = p.records
         .map((r) => r.stages[stage])
         .filter((x): x is number => typeof x === "number")
         .sort((a, b) => a - b);
-      return ms.length ? [{stage, p50: quantile(ms, 0.5), p99: quantile(ms, 0.99)}] : [];
+      const over = ms.filter((x) => x > budget[stage]).length;
+      return ms.length ? [{stage, p50: quantile(ms, 0.5), p99: quantile(ms, 0.99), budget: budget[stage], over}] : [];
     });
     return [{path, slots: p.slots, stages}];
   });

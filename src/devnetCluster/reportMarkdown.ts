@@ -1,4 +1,5 @@
-import {PROPOSAL_STAGES, type Report, pct} from "./report.js";
+import {type Report, pct} from "./report.js";
+import {PROPOSAL_STAGES, proposalBudgetMs} from "../roles/validator/duties/proposer/proposalBudget.js";
 
 const ms = (x: number): string => (Number.isFinite(x) ? `${Math.round(x)} ms` : "n/a");
 const nodeList = (xs: number[]): string => (xs.length ? xs.join(", ") : "none");
@@ -85,23 +86,23 @@ export function renderMarkdown(r: Report): string {
       `Attestations submitted, from the due time (1/3 slot) to submission, over every node: p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)} ` +
       `against the 1/3-slot deadline of ${r.latency.deadlineMs} ms (${r.latency.overDeadline} of ${r.latency.count} over it); consensus decided at p50 ${ms(r.latency.consensusP50)}, p99 ${ms(r.latency.consensusP99)}.`,
   );
-  const budgetMs = Math.round(r.facts.slotMs / 6);
+  const budget = proposalBudgetMs(r.facts.slotMs);
   out.push(
     "## Proposals\n\n" +
       (r.proposals.length
         ? table(
-            ["path", "proposals", "slots", ...PROPOSAL_STAGES.map((s) => `${s} p50/p99`)],
+            ["path", "proposals", "slots", ...PROPOSAL_STAGES.map((s) => `${s} p50/p99 (budget ${budget[s]})`)],
             r.proposals.map((p) => [
               p.path,
               p.slots.length,
               p.slots.join(", "),
               ...PROPOSAL_STAGES.map((name) => {
                 const st = p.stages.find((x) => x.stage === name);
-                return st ? `${ms(st.p50)} / ${ms(st.p99)}` : "-";
+                return st ? `${ms(st.p50)} / ${ms(st.p99)}${st.over ? ` (${st.over} over)` : ""}` : "-";
               }),
             ]),
           ) +
-          `\n\nms from the slot's start, over every node's result. With the builder API a node waits for the builder path until ${budgetMs} ms (1/6 slot), then fetches a local block; the block is due before the attesters vote at ${Math.round(r.facts.slotMs / 3)} ms.`
+          `\n\nms from the slot's start, over every node's result, against each stage's budget (the ms by which it should have ended; "n over" counts the results past it). With the builder API a node waits for the builder path until the fetch budget, then fetches a local block; the block is due before the attesters vote at ${budget.submit} ms.`
         : "The cluster had no proposal in this run."),
   );
   const faults = r.faults.map((x) => {

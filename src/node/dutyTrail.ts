@@ -173,6 +173,7 @@ function describeOutcome(r: AnyDutyResult): string {
   if (r.invalidPartials?.length) parts.push(`invalid partial(s) from node(s) ${r.invalidPartials.join(", ")}`);
   // A proposal with the builder API: whose block it was, and why this node's own fetch fell back to a local one.
   if ("path" in r && r.path) parts.push(`${r.path} block${r.pathDetail ? ` (${r.pathDetail})` : ""}`);
+  if ("overBudget" in r && r.overBudget?.length) parts.push(`over budget: ${r.overBudget.join(", ")}`);
   return parts.join(" ");
 }
 

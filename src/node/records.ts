@@ -23,6 +23,8 @@ export function recordDuty(r: AnyDutyResult, {metrics, series, logger}: RecordTa
   if ("stages" in r)
     for (const [stage, ms] of Object.entries(r.stages))
       if (typeof ms === "number") metrics.dutyStageSeconds.observe({duty: r.duty, stage}, ms / 1000);
+  if (r.duty === "proposer")
+    for (const stage of r.overBudget ?? []) metrics.proposalStagesOverBudget.inc({stage, path: r.path ?? "local"});
   void series
     .append("duty_result", jsonBody(r), "batched", r.slot)
     .catch((e: unknown) => logger.error("duty result not recorded", {duty: r.duty, slot: r.slot}, e));

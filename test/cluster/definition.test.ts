@@ -35,6 +35,8 @@ describe("cluster definition", () => {
     assert.equal(buildDefinition(opts({operators: ops(7)})).definition.threshold, 5);
     assert.equal(d4.fee_recipient, ADDR);
     assert.equal(d4.compounding, false);
+    assert.equal(d4.gas_limit, 60_000_000, "builder registrations' gas limit: the clients' default");
+    assert.equal(buildDefinition(opts({gasLimit: 45_000_000})).definition.gas_limit, 45_000_000);
     assert.deepEqual(
       d4.operators.map((o) => [o.index, o.peer_id, o.address]),
       peers.slice(0, 4).map((p, k) => [k + 1, p, `10.0.0.${k + 1}:9000`]),
@@ -81,6 +83,7 @@ describe("cluster definition", () => {
       reason: /EIP-55/,
     },
     {name: "fee recipient", o: () => ({feeRecipient: "0x1234"}), option: "--fee-recipient", reason: /20-byte/},
+    {name: "a gas limit in millions", o: () => ({gasLimit: 60}), option: "--gas-limit", reason: /60M gas/},
   ];
   for (const r of refusals) {
     it(`refuses ${r.name}, naming ${r.option}`, () => {

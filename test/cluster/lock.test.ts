@@ -249,6 +249,24 @@ describe("cluster lock", () => {
     }
   });
 
+  it("names each validator's builder gas limit, and still loads a lock made before the field, re-signed", async () => {
+    assert.ok(
+      original.validators.every((v) => v.gas_limit === 60_000_000),
+      "create-cluster's default",
+    );
+    const older = structuredClone(original) as RawLock;
+    for (const v of older.validators as {gas_limit?: number}[]) delete v.gas_limit;
+    older.lock_hash = computeLockHash(older);
+    for (const op of original.operators) {
+      const {privateKey} = await loadIdentity(join(dir, "c", nodeDirName(op.index), IDENTITY_FILE));
+      older.node_signatures[op.index - 1] = await signLockHash(privateKey, older.lock_hash as string);
+    }
+    const file = join(dir, "older-lock.json");
+    await writeFile(file, JSON.stringify(older));
+    const loaded = await loadLock(file);
+    assert.equal(loaded.validators[0]?.gas_limit, undefined, "the registrations use the 60M default");
+  });
+
   it("refuses a file that is not JSON, or not there, saying so", async () => {
     const bad = join(dir, "bad.json");
     await writeFile(bad, "{not json");

@@ -311,11 +311,18 @@ describe("devnet report: proposals by path", () => {
     const builder = r.proposals[0];
     assert.deepEqual(
       builder?.stages.find((s) => s.stage === "submit"),
-      {stage: "submit", p50: 402, p99: 404},
+      {stage: "submit", p50: 402, p99: 404, budget: 667, over: 0},
+    );
+    // 2 s slots: the fetch budget is 333 ms, and the local blocks were fetched at 401-404 ms.
+    assert.deepEqual(
+      r.proposals[1]?.stages.find((s) => s.stage === "fetch"),
+      {stage: "fetch", p50: 402, p99: 404, budget: 333, over: 4},
     );
     const md = renderMarkdown(r);
     assert.match(md, /## Proposals/);
+    assert.match(md, /fetch p50\/p99 \(budget 333\)/);
     assert.match(md, /\| builder \| 1 \| 1 \| 5 ms \/ 5 ms \| 202 ms \/ 204 ms \|/);
+    assert.match(md, /\| local \| 1 \| 2 \| 5 ms \/ 5 ms \| 402 ms \/ 404 ms \(4 over\) \|/);
   });
 });
 

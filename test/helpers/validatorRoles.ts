@@ -41,7 +41,12 @@ export async function memoryCluster(validators: number): Promise<MemoryCluster> 
   const lock = {
     threshold: 3,
     operators: identities.map((id, i) => ({index: i + 1, peer_id: id.peerId})),
-    validators: pubkeys.map((pubkey) => ({pubkey, fee_recipient: "0x" + "11".repeat(20)})),
+    // A gas limit of each validator's own (not the 60M default), so a test can tell the lock's was used.
+    validators: pubkeys.map((pubkey, j) => ({
+      pubkey,
+      fee_recipient: "0x" + "11".repeat(20),
+      gas_limit: 36_000_000 + j,
+    })),
   } as unknown as ClusterLock;
   return {lock, identities, shares};
 }

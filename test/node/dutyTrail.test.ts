@@ -186,7 +186,7 @@ describe("duty trail", () => {
     }
   });
 
-  it("says whose block a proposal was with the builder API, and why this node fell back to a local one", async () => {
+  it("says whose block a proposal was with the builder API, why this node fell back, and which stages overran", async () => {
     const s = await seriesOfMissedSlot();
     try {
       await s.append(
@@ -200,6 +200,7 @@ describe("duty trail", () => {
           path: "local",
           pathDetail: "the builder path gave no block within 667 ms of the slot's start; proposed a local block",
           stages: {fetch: 900},
+          overBudget: ["fetch"],
         }),
         "flushed",
         SLOT,
@@ -207,7 +208,7 @@ describe("duty trail", () => {
       const text = formatDutyTrail(buildDutyTrail(s.entriesBySlot(SLOT), 1, SLOT, undefined));
       assert.match(
         text,
-        /proposer validator 5: submitted local block \(the builder path gave no block within 667 ms of the slot's start; proposed a local block\) \[fetch 900 ms\]/,
+        /proposer validator 5: submitted local block \(the builder path gave no block within 667 ms of the slot's start; proposed a local block\) over budget: fetch \[fetch 900 ms\]/,
       );
     } finally {
       await s.close();

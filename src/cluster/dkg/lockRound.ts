@@ -46,6 +46,7 @@ export function lockBodyFor(definition: ClusterDefinition, keys: DkgResult): Loc
       share_pubkeys: v.sharePubkeys.map(toHex),
       fee_recipient: definition.fee_recipient,
       withdrawal_credentials: creds,
+      ...(definition.gas_limit === undefined ? {} : {gas_limit: definition.gas_limit}),
     })),
   };
 }

@@ -279,6 +279,9 @@ export class ValidatorRole {
           exchange,
           shares: publicShares,
           feeRecipients,
+          gasLimits: new Map(
+            lock.validators.flatMap((v) => (v.gas_limit === undefined ? [] : [[v.pubkey.toLowerCase(), v.gas_limit]])),
+          ),
           n,
           logger,
           onResult: this.o.onResult,

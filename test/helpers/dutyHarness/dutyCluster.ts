@@ -39,6 +39,8 @@ export interface DutyClusterOptions {
   via?(i: number, url: string): Promise<string>;
   /** Runs before node i starts (to put records in its slashing-protection DB, under `c.dataDir(i)`, say). */
   prepare?(i: number, c: DutyCluster): Promise<void>;
+  /** The slot the nodes' first duties are in (1 when absent): a later one starts the cluster mid-epoch. */
+  firstSlot?: number;
 }
 
 /**
@@ -74,7 +76,7 @@ export class DutyCluster {
       const served = await Promise.all([1, 2, 3, 4].map((i) => beacon.serve(i)));
       const urls = await Promise.all(served.map((url, k) => o.via?.(k + 1, url) ?? url));
       for (let i = 1; i <= 4; i++) await o.prepare?.(i, c);
-      beacon.slotOneAfter(NODES_START_MS);
+      beacon.slotOneAfter(NODES_START_MS - ((o.firstSlot ?? 1) - 1) * beacon.slotMs);
       const roles = await startValidatorRoles({
         lock: memory.lock,
         dir: c.dir,

@@ -322,17 +322,19 @@ export class BeaconNode {
   /**
    * Electra on, through the builder API: the beacon node's choice between its builder's bid (weighted by
    * `boostFactor` percent against its local block, as `builder_boost_factor` says) and a local block, blinded
-   * when the builder's won. Before Electra, a local block.
+   * when the builder's won. Before Electra, a local block. `signal` abandons the request (the proposal fell back to
+   * a local block): no other beacon node is asked, and the one asked is not held at fault.
    */
   async produceBuilderBlock(
     slot: Slot,
     randaoReveal: Uint8Array,
     graffiti: string,
     boostFactor: bigint,
+    signal?: AbortSignal,
   ): Promise<ProposedBlock> {
     // Before Electra, builders' blocks are not offered: r3dv's consensus value for a blinded block is Electra's.
     if (!this.isElectra(slot)) return this.produceBlock(slot, randaoReveal, graffiti);
-    return this.produceBlockV3(slot, randaoReveal, graffiti, boostFactor, true);
+    return this.produceBlockV3(slot, randaoReveal, graffiti, boostFactor, true, signal);
   }
 
   /**
@@ -346,17 +348,21 @@ export class BeaconNode {
     graffiti: string,
     builderBoostFactor: bigint | undefined,
     acceptBlinded: boolean,
+    signal?: AbortSignal,
   ): Promise<ProposedBlock> {
     const route = "produceBlockV3";
-    return this.read(route, async (e) => {
+    const read = async (e: BeaconEndpoint): Promise<ProposedBlock> => {
       const res = await this.request(e, route, () =>
-        this.api(e).validator.produceBlockV3({
-          slot,
-          randaoReveal,
-          graffiti,
-          blindedLocal: false,
-          ...(builderBoostFactor === undefined ? {} : {builderBoostFactor}),
-        }),
+        this.api(e).validator.produceBlockV3(
+          {
+            slot,
+            randaoReveal,
+            graffiti,
+            blindedLocal: false,
+            ...(builderBoostFactor === undefined ? {} : {builderBoostFactor}),
+          },
+          signal ? {signal} : undefined,
+        ),
       );
       const value = this.value(e, route, res);
       const fork = this.config.getForkName(slot);
@@ -370,7 +376,8 @@ export class BeaconNode {
       }
       const contents = value as electra.BlockContents;
       return {fork, block: contents.block, contents};
-    });
+    };
+    return this.set.read(route, read, signal ? {signal} : {});
   }
 
   /** The fork an answer is in: its `version` if it names one (and it must be the slot's), else the slot's. */

@@ -224,7 +224,11 @@ export class BeaconSet {
    * node's state (a client checking the chain's spec against its own), so one client's refusal does not
    * bench a node that readiness and the probe find well.
    */
-  async read<T>(route: string, f: (e: BeaconEndpoint) => Promise<T>, opts: {bench?: boolean} = {}): Promise<T> {
+  async read<T>(
+    route: string,
+    f: (e: BeaconEndpoint) => Promise<T>,
+    opts: {bench?: boolean; signal?: AbortSignal} = {},
+  ): Promise<T> {
     const errors: BeaconError[] = [];
     for (const e of this.candidates()) {
       const t0 = performance.now();
@@ -233,6 +237,12 @@ export class BeaconSet {
         this.answered(e, "read", route, t0);
         return value;
       } catch (err) {
+        // Abandoned by the caller: neither that node's failure nor a reason to ask the next one.
+        if (opts.signal?.aborted)
+          throw new BeaconError(
+            {code: "BEACON_ABANDONED", url: e.label, route},
+            `${route} to beacon node ${e.label} abandoned by the caller`,
+          );
         errors.push(this.failed(e, "read", route, err, t0, opts.bench ?? true));
       }
     }

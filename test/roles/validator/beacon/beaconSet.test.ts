@@ -154,6 +154,22 @@ describe("BeaconSet over real HTTP servers", () => {
     assert.equal(endpoint(set, 1).reason, "bad_response", "the same failure benches by default");
   });
 
+  it("gives up a read its caller abandoned (a builder path past its budget): no next node asked, none benched", async () => {
+    const [a, b] = [await stub(), await stub()];
+    const set = new BeaconSet([a.url, b.url]);
+    await set.probe();
+    a.behaviour.delayMs = 5_000;
+    const abandon = new AbortController();
+    const route = "/eth/v1/node/version";
+    const reading = set.read(route, (e) => fetch(e.url + route, {signal: abandon.signal}).then((r) => r.status), {
+      signal: abandon.signal,
+    });
+    setTimeout(() => abandon.abort(), 100);
+    await assert.rejects(reading, (e) => e instanceof BeaconError && e.code === "BEACON_ABANDONED");
+    assert.equal(endpoint(set, 1).health, "healthy", "the slow node is not at fault for our giving up");
+    assert.equal(b.hits.reads, 0, "the second node was not asked");
+  });
+
   it("submits to every healthy node: one refusing with 400 while another accepts is a success", async () => {
     const [a, b] = [await stub(), await stub()];
     const results: string[] = [];

@@ -1,5 +1,6 @@
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import type {bellatrix} from "@lodestar/types";
+import {DEFAULT_GAS_LIMIT} from "../../../../cluster/gasLimit.js";
 import {fromHex} from "../../../../hotpath/bytes.js";
 import {errorMessage} from "../../../../util/errors.js";
 import type {Logger} from "../../../../util/logger.js";
@@ -10,13 +11,6 @@ import type {PublicShare} from "../../signing/shareKeys.js";
 import {validatorRegistrationSigningRoot} from "../../signing/signingRoots.js";
 import {UNKNOWN_VALIDATOR} from "../../tracking/dutyFetchFailures.js";
 import {type DutyOutcome, exchangeFailure} from "../../tracking/outcome.js";
-
-/**
- * The gas limit every registration asks builders to target: the one mainnet's validators signal in 2026 (60M gas,
- * the default of Lodestar's, Teku's and Lighthouse's validator clients since late 2025). Every node of a cluster
- * must sign the same registration, so it is the cluster's constant, not a per-node flag.
- */
-export const REGISTRATION_GAS_LIMIT = 60_000_000;
 
 /**
  * Where in its slot a validator's registration is signed: at 5/6, after the aggregates are fetched (2/3) and
@@ -43,6 +37,8 @@ export interface RegistrationServiceOptions {
   shares: PublicShare[];
   /** The lock's fee recipient of each validator (public key to address, both lower-case hex). */
   feeRecipients: ReadonlyMap<string, string>;
+  /** The lock's gas limit of each validator (public key to gas); DEFAULT_GAS_LIMIT for one not listed. */
+  gasLimits: ReadonlyMap<string, number>;
   n: number;
   logger: Logger;
   onResult(r: RegistrationResult): void;
@@ -56,7 +52,8 @@ export interface RegistrationServiceOptions {
  * Re-signed every epoch, the cluster's registration is always newer than one made before its keys were split
  * (a solo validator client's, with the old fee recipient), which a fixed timestamp (the lock's, say) would lose
  * to. The validators are spread over the epoch's slots by their place in the lock, so an epoch's signatures cost
- * what a slot's attestations do, and a node that starts mid-epoch registers each validator within one epoch.
+ * what a slot's attestations do. At start a node also signs, at its first slot, the validators whose place in the
+ * epoch had passed, so a cluster started mid-epoch is registered before its first proposal.
  */
 export class RegistrationService {
   private readonly timers = new DutyTimers();
@@ -66,40 +63,68 @@ export class RegistrationService {
 
   start(): void {
     const {clock} = this.o.beacon;
-    this.every(clock.currentSlot());
+    this.every(clock.currentSlot(), true);
   }
 
   stop(): void {
     this.timers.stop();
   }
 
-  private every(slot: number): void {
+  /**
+   * Signs at `slot`'s signing moment, or the next one still ahead, and then every slot. The first also catches up
+   * (`atStart`): the validators whose place in this epoch's spread had passed when the node started.
+   */
+  private every(slot: number, atStart = false): void {
     const {clock} = this.o.beacon;
     const at = clock.slotStartMs(slot) + Math.floor(clock.slotMs * SIGN_AT_SLOT_FRACTION);
-    if (at < Date.now()) return this.every(slot + 1);
+    if (at < Date.now()) return this.every(slot + 1, atStart);
     this.timers.at(at, () => {
       this.every(slot + 1);
-      void this.register(slot, at);
+      const place = slot % SLOTS_PER_EPOCH;
+      void this.register(slot, at, (k) => k % SLOTS_PER_EPOCH === place);
+      if (atStart && place > 0) void this.register(slot, at, (k) => k % SLOTS_PER_EPOCH < place, true);
     });
   }
 
   /** The registration every node signs for `pubkey` in `epoch`. */
-  static registration(pubkey: string, feeRecipient: string, epochStartMs: number): bellatrix.ValidatorRegistrationV1 {
+  static registration(
+    pubkey: string,
+    feeRecipient: string,
+    gasLimit: number,
+    epochStartMs: number,
+  ): bellatrix.ValidatorRegistrationV1 {
     return {
       feeRecipient: fromHex(feeRecipient),
-      gasLimit: REGISTRATION_GAS_LIMIT,
+      gasLimit,
       timestamp: Math.floor(epochStartMs / 1000),
       pubkey: fromHex(pubkey),
     };
   }
 
-  private async register(slot: number, startedAt: number): Promise<void> {
+  /**
+   * Signs, recovers and submits the registrations of the validators whose place in the lock `placed` holds, under
+   * `slot`'s exchange key. A catch-up (at a node's start) is signed by every node that started in the same slot,
+   * so a cluster starting together registers every validator at once. A node restarting alone in a running
+   * cluster catches up alone: the others registered those validators at their places already, no threshold
+   * comes, and that is no duty failed (each is registered again at its place next epoch), so it is a log line.
+   */
+  private async register(
+    slot: number,
+    startedAt: number,
+    placed: (k: number) => boolean,
+    catchUp = false,
+  ): Promise<void> {
     const {beacon, exchange, feeRecipients, logger} = this.o;
-    const mine = this.o.shares.filter((_, k) => k % SLOTS_PER_EPOCH === slot % SLOTS_PER_EPOCH);
+    const mine = this.o.shares.filter((_, k) => placed(k));
     if (mine.length === 0) return;
     const epochStartMs = beacon.clock.slotStartMs(beacon.clock.epochOf(slot) * SLOTS_PER_EPOCH);
     const messages = mine.map((share) =>
-      RegistrationService.registration(share.pubkey, feeRecipients.get(share.pubkey) as string, epochStartMs),
+      RegistrationService.registration(
+        share.pubkey,
+        feeRecipients.get(share.pubkey) as string,
+        this.o.gasLimits.get(share.pubkey) ?? DEFAULT_GAS_LIMIT,
+        epochStartMs,
+      ),
     );
     // Two slots, as the exchange accepts partials that far from its current slot: a node a slot behind still counts.
     const deadline = this.timers.deadline(beacon.clock.slotStartMs(slot + 2), "registration window ended");
@@ -114,6 +139,14 @@ export class RegistrationService {
     );
     const settled = await Promise.allSettled(recovered);
     const recoveredAt = Date.now() - startedAt;
+    if (catchUp && settled.every((x) => x.status === "rejected")) {
+      logger.info("start-up builder registrations not recovered; each validator is registered at its place", {
+        slot,
+        validators: mine.length,
+        reason: "the other nodes registered them at their places this epoch, or started in another slot",
+      });
+      return;
+    }
     await this.lookUpIndices(mine.map((s) => s.pubkey));
     const result = (
       k: number,

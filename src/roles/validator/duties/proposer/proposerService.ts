@@ -10,6 +10,7 @@ import {type DutyServiceOptions, SlotDutyService} from "../../schedule/slotDutyS
 import {type DutyOutcome, type FailureReason, exchangeFailure} from "../../tracking/outcome.js";
 import {type ProposalRefusal, type ProposalRefusalReason, checkProposal} from "./proposalCheck.js";
 import {UNKNOWN_VALIDATOR} from "../../tracking/dutyFetchFailures.js";
+import {type ProposalStage, proposalBudgetMs, stagesOverBudget} from "./proposalBudget.js";
 
 /** The graffiti r3dv blocks carry, so a cluster's blocks are recognisable on explorers. */
 const GRAFFITI = "r3dv";
@@ -34,14 +35,6 @@ const RANDAO_AHEAD_AT_SLOT_FRACTION = 1 / 2;
  * (consensus/driver.ts). Tried and reverted: a fixed 1/6, which delayed every round 2, also after fast blocks.
  */
 const PROPOSAL_ROUNDS_FROM_SLOT_FRACTION = 1 / 12;
-/**
- * With the builder API, how far into the slot the builder path may take to give this node its block before it
- * asks its beacon node for a local one instead: 1/6 is 2 s on mainnet, just over the 2 s a beacon node itself gives
- * its builder before it falls back to its own block (Lodestar's block production race cutoff), so a beacon node
- * that races its builder decides, and one that hangs on a relay still leaves the cluster the slot's second sixth
- * to fetch a local block, agree, sign and publish before the attesters vote at 1/3.
- */
-const BUILDER_BLOCK_BY_SLOT_FRACTION = 1 / 6;
 
 export interface ProposalResult extends DutyOutcome {
   duty: "proposer";
@@ -49,7 +42,9 @@ export interface ProposalResult extends DutyOutcome {
   pubkey: string;
   validatorIndex: number;
   /** ms from slot start to the end of each stage reached. */
-  stages: {randao?: number; fetch?: number; consensus?: number; sign?: number; submit?: number};
+  stages: Partial<Record<ProposalStage, number>>;
+  /** The stages that ended after their budget (proposalBudget.ts), in stage order. */
+  overBudget?: ProposalStage[];
   round?: number;
   /** Proposals this node refused in the slot's consensus: whose, in which round, and why. */
   refused?: RefusedProposal[];
@@ -257,8 +252,17 @@ export class ProposerService extends SlotDutyService {
       stages: {},
     };
     const refused = this.refusedIn(slot);
-    const report = (outcome: DutyOutcome) =>
-      this.o.onResult({...result, ...(refused.length > 0 ? {refused: [...refused]} : {}), ...outcome});
+    const report = (outcome: DutyOutcome) => {
+      const overBudget = stagesOverBudget(result.stages, this.clock.slotMs);
+      if (overBudget.length > 0)
+        this.o.logger.warn("proposal stages over budget", {slot, stages: result.stages, overBudget, path: result.path});
+      this.o.onResult({
+        ...result,
+        ...(refused.length > 0 ? {refused: [...refused]} : {}),
+        ...(overBudget.length > 0 ? {overBudget} : {}),
+        ...outcome,
+      });
+    };
     const fail = (reason: FailureReason, e: unknown) => report({status: "failed", reason, detail: errorMessage(e)});
     const deadline = this.timers.deadline(beacon.clock.slotStartMs(slot + 1), "slot ended");
     let randao: Uint8Array;
@@ -323,19 +327,21 @@ export class ProposerService extends SlotDutyService {
 
   /**
    * This node's block for the slot. Without the builder API, its beacon node's own. With it, the beacon node's
-   * choice between its builder's bid and its own block, unless that takes past BUILDER_BLOCK_BY_SLOT_FRACTION of
-   * the slot or fails: then a local block (builder_boost_factor=0), and the result says why.
+   * choice between its builder's bid and its own block, unless that takes past the fetch budget (proposalBudget.ts)
+   * or fails: then the builder request is abandoned (aborted, so a hanging relay holds no socket), a local block is
+   * asked for (builder_boost_factor=0), and the result says why.
    */
   private async fetchBlock(slot: number, randao: Uint8Array, result: ProposalResult): Promise<ProposedBlock> {
     const {beacon, builder} = this.o;
     if (!builder) return beacon.produceBlock(slot, randao, GRAFFITI);
-    const budgetMs = Math.round(this.clock.slotMs * BUILDER_BLOCK_BY_SLOT_FRACTION);
+    const budgetMs = proposalBudgetMs(this.clock.slotMs).fetch;
     const by = this.clock.slotStartMs(slot) + budgetMs;
     let timer: NodeJS.Timeout | undefined;
     const overrun = new Promise<"overrun">((resolve) => {
       timer = setTimeout(() => resolve("overrun"), Math.max(0, by - Date.now()));
     });
-    const viaBuilder = beacon.produceBuilderBlock(slot, randao, GRAFFITI, builder.boostFactor);
+    const abandon = new AbortController();
+    const viaBuilder = beacon.produceBuilderBlock(slot, randao, GRAFFITI, builder.boostFactor, abandon.signal);
     viaBuilder.catch(() => undefined);
     let why: string;
     try {
@@ -344,6 +350,7 @@ export class ProposerService extends SlotDutyService {
         if (!isBlinded(first)) result.pathDetail = "the beacon node's own block beat the builder's bid";
         return first;
       }
+      abandon.abort();
       why = `the builder path gave no block within ${budgetMs} ms of the slot's start`;
     } catch (e) {
       why = `the builder path failed: ${errorMessage(e)}`;

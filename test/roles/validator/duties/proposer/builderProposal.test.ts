@@ -71,6 +71,7 @@ describe("proposals through the builder API", {timeout: 30_000}, () => {
         r.pathDetail ?? "",
         /the builder path gave no block within \d+ ms of the slot's start; proposed a local block/,
       );
+      assert.ok(r.overBudget?.includes("fetch"), `the fetch stage is reported over its budget: ${JSON.stringify(r)}`);
       const published = c.beacon.received.blocks.filter((x) => x.node === node);
       assert.equal(published.length, 1, `node ${node} published one full block`);
       const payload = (published[0]?.item.message.body as {executionPayload: {feeRecipient: Uint8Array}})
