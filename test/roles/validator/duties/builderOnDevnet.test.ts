@@ -1,15 +1,10 @@
 import "../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
-import {rm} from "node:fs/promises";
 import {after, before, describe, it} from "node:test";
 import type {ProposalResult} from "../../../../src/roles/validator/duties/proposer/proposerService.js";
-import type {ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
 import {type AnyDutyResult} from "../../../../src/roles/validator/validatorRole.js";
-import {BlsPool} from "../../../../src/workers/blsPool.js";
-import {tempDir} from "../../../helpers/cli.js";
-import {MemoryHub} from "../../../helpers/memoryTransport.js";
-import {type RunningDevnet, getJson, spawnDevnet} from "../../../devnet/helpers.js";
-import {createTestCluster, startValidatorRoles} from "../../../helpers/validatorRoles.js";
+import {type RunningDevnet, getJson} from "../../../devnet/helpers.js";
+import {type ClusterOnDevnet, startClusterOnDevnet} from "../../../helpers/clusterOnDevnet.js";
 
 const FEE_RECIPIENT = "0x" + "22".repeat(20);
 const SLOT_MS = 2000;
@@ -32,47 +27,24 @@ type BlockAnswer = {data: {message: {body: {execution_payload: {fee_recipient: s
  * paying another address refused in a local block, a withheld payload in a missed slot reported with that reason.
  */
 describe("builder proposals of a 3-of-4 cluster on the devnet with a builder", {timeout: 300_000}, () => {
-  let dir: string;
+  let c: ClusterOnDevnet;
   let devnet: RunningDevnet;
-  const pool = new BlsPool({size: 1});
-  const roles: ValidatorRole[] = [];
-  const results: AnyDutyResult[] = [];
+  let results: AnyDutyResult[];
 
   before(async () => {
-    dir = await tempDir();
-    const {lock} = await createTestCluster(dir, {start: 0, count: CLUSTER_VALIDATORS}, FEE_RECIPIENT);
-    devnet = await spawnDevnet([
-      "--validators",
-      "16",
-      "--own",
-      "8..15",
-      "--slot-ms",
-      String(SLOT_MS),
-      "--genesis-delay",
-      "8",
-      "--builder",
-      "--log-level",
-      "warn",
-    ]);
-    roles.push(
-      ...(await startValidatorRoles({
-        lock,
-        dir,
-        beaconUrls: [devnet.url],
-        pool,
-        hub: new MemoryHub(),
-        onResult: (r) => results.push(r),
-        node: async () => ({builder: {boostFactor: 100n}}),
-      })),
-    );
+    c = await startClusterOnDevnet({
+      validators: {start: 0, count: CLUSTER_VALIDATORS},
+      feeRecipient: FEE_RECIPIENT,
+      devnetArgs: [
+        ...["--validators", "16", "--own", "8..15", "--slot-ms", String(SLOT_MS), "--genesis-delay", "8"],
+        ...["--builder", "--log-level", "warn"],
+      ],
+      node: () => ({builder: {boostFactor: 100n}}),
+    });
+    ({devnet, results} = c);
   });
 
-  after(async () => {
-    await Promise.all(roles.map((r) => r.stop()));
-    await pool.close();
-    await devnet?.stop();
-    await rm(dir, {recursive: true, force: true});
-  });
+  after(() => c?.stop());
 
   const slotStart = (slot: number) => devnet.genesisTime * 1000 + slot * SLOT_MS;
   const until = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())));
@@ -163,7 +135,7 @@ describe("builder proposals of a 3-of-4 cluster on the devnet with a builder", {
     }
     assert.ok(builderBlocks >= 1, `builder blocks at ${ours.filter((s) => s >= FIRST_SLOT && !faultAt.has(s))}`);
     // The cluster stops proposing, and its last block is imported, before its fee recipient's balance is read.
-    await Promise.all(roles.splice(0).map((r) => r.stop()));
+    await Promise.all(c.roles.splice(0).map((r) => r.stop()));
     await until(Date.now() + SLOT_MS);
     const onChainBuilderSlots = new Set<number>();
     for (const r of results)

@@ -1,19 +1,15 @@
 import "../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
-import {rm} from "node:fs/promises";
 import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
 import {ssz} from "@lodestar/types";
 import {BeaconNode} from "../../../../src/roles/validator/beacon/beaconNode.js";
-import type {ValidatorRole} from "../../../../src/roles/validator/validatorRole.js";
 import {type AnyDutyResult} from "../../../../src/roles/validator/validatorRole.js";
 import {SLASHING_DB_DIR, SlashingProtection} from "../../../../src/storage/slashing/slashingProtection.js";
-import {BlsPool} from "../../../../src/workers/blsPool.js";
-import {tempDir} from "../../../helpers/cli.js";
 import {MemoryHub} from "../../../helpers/memoryTransport.js";
 import {decodePartialSigs} from "../../../../src/roles/validator/exchange/partialSigs.js";
-import {type Effectiveness, type RunningDevnet, getJson, spawnDevnet} from "../../../devnet/helpers.js";
-import {createTestCluster, startValidatorRoles} from "../../../helpers/validatorRoles.js";
+import {type Effectiveness, type RunningDevnet, getJson} from "../../../devnet/helpers.js";
+import {type ClusterOnDevnet, startClusterOnDevnet} from "../../../helpers/clusterOnDevnet.js";
 
 /** Not the withdrawal address, and not the devnet's default: blocks paying it were told so by the cluster. */
 const FEE_RECIPIENT = "0x" + "22".repeat(20);
@@ -39,31 +35,16 @@ async function lyingBeacon(url: string): Promise<BeaconNode> {
  * none by the devnet. Judged by the devnet's effectiveness report, read from the chain's own state.
  */
 describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Electra)", {timeout: 600_000}, () => {
-  let dir: string;
+  let c: ClusterOnDevnet;
   let devnet: RunningDevnet;
-  const pool = new BlsPool({size: 1});
-  const roles: ValidatorRole[] = [];
-  const results: AnyDutyResult[] = [];
+  let results: AnyDutyResult[];
+  let dir: string;
   const refusedFrom: number[] = [];
   const blocksRefused: string[] = [];
   /** When each node first published its randao partial, by proposal slot. */
   const randaoSent = new Map<number, {node: number; at: number}[]>();
 
   before(async () => {
-    dir = await tempDir();
-    const {lock} = await createTestCluster(dir, {start: 0, count: 64}, FEE_RECIPIENT);
-    devnet = await spawnDevnet([
-      "--validators",
-      "64",
-      "--own",
-      "none",
-      "--slot-ms",
-      "2000",
-      "--genesis-delay",
-      "8",
-      "--log-level",
-      "warn",
-    ]);
     const hub = new MemoryHub();
     // A fifth hub member that only listens: it hears every node's partials as the nodes' peers do.
     hub.transport(5).subscribe("partial_sig", (origin, _slot, payload) => {
@@ -73,33 +54,36 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
       if (!sent.some((s) => s.node === origin)) sent.push({node: origin, at: Date.now()});
       randaoSent.set(batch.slot, sent);
     });
-    roles.push(
-      ...(await startValidatorRoles({
-        lock,
-        dir,
-        beaconUrls: [devnet.url],
-        pool,
-        hub,
-        onResult: (r) => results.push(r),
-        node: async (i) => ({
-          qbftEvents: {
-            onRejected: (instance, from, reason) =>
-              reason === "invalid proposed value"
-                ? refusedFrom.push(from)
-                : instance.startsWith("proposer/") && blocksRefused.push(`${from}:${reason}`),
-          },
-          ...(i === 1 ? {beacon: await lyingBeacon(devnet.url)} : {}),
-        }),
-      })),
-    );
+    c = await startClusterOnDevnet({
+      validators: {start: 0, count: 64},
+      feeRecipient: FEE_RECIPIENT,
+      devnetArgs: [
+        "--validators",
+        "64",
+        "--own",
+        "none",
+        "--slot-ms",
+        "2000",
+        "--genesis-delay",
+        "8",
+        "--log-level",
+        "warn",
+      ],
+      hub,
+      node: async (i, spawned) => ({
+        qbftEvents: {
+          onRejected: (instance, from, reason) =>
+            reason === "invalid proposed value"
+              ? refusedFrom.push(from)
+              : instance.startsWith("proposer/") && blocksRefused.push(`${from}:${reason}`),
+        },
+        ...(i === 1 ? {beacon: await lyingBeacon(spawned.url)} : {}),
+      }),
+    });
+    ({devnet, results, dir} = c);
   });
 
-  after(async () => {
-    await Promise.all(roles.map((r) => r.stop()));
-    await pool.close();
-    await devnet?.stop();
-    await rm(dir, {recursive: true, force: true});
-  });
+  after(() => c?.stop());
 
   it("finalizes with one lying beacon node, with at least 99% of attestations included on target and a block in every slot", async () => {
     const slotMs = 2000;
@@ -177,7 +161,7 @@ describe("a 3-of-4 cluster running all 64 validators of the embedded devnet (Ele
 
   it("the lying node signed only what the cluster agreed: its slashing history holds honest targets only", async () => {
     // Stop the roles first: their slashing DBs are read here.
-    await Promise.all(roles.map((r) => r.stop()));
+    await Promise.all(c.roles.map((r) => r.stop()));
     const liar = SlashingProtection.open(join(dir, "data-1", SLASHING_DB_DIR));
     try {
       const history = liar.exportInterchange().data;
