@@ -69,6 +69,13 @@ export function registerRun(program: Command): void {
     )
     .addOption(
       opt(
+        "--verify <advisory|off>",
+        "the EVM role: verify every block the first beacon node follows (state transition, signatures, state root) and report each verdict, without holding back signatures (default off)",
+        RUN_FLAGS.verify,
+      ),
+    )
+    .addOption(
+      opt(
         "--builder <on|off>",
         "the builder API (MEV-boost): threshold-sign each validator's builder registration every epoch and propose builders' blocks, with a local block as fallback (default off)",
         RUN_FLAGS.builder,

@@ -29,7 +29,24 @@ export function registerStatus(program: Command): void {
     );
     console.log(formatPeers(s.peers));
     console.log(formatDoppelganger(s.doppelganger));
+    console.log(formatVerification(s.verification, s.slot));
   });
+}
+
+/** Where the EVM role's verification stands: off, not started yet, or its newest verdicts against the slot. */
+export function formatVerification(v: NodeStatus["verification"], slot: number | undefined): string {
+  if (v.mode === "off") return "block verification off (--verify advisory verifies and reports every block)";
+  if (v.anchorSlot === undefined) return `block verification ${v.mode}: not started (no anchor state yet)`;
+  const c = v.counts ?? {verified: 0, invalid: 0, unavailable: 0};
+  const lag =
+    v.lastVerifiedSlot === undefined || slot === undefined ? "" : `, ${slot - v.lastVerifiedSlot} slot(s) behind`;
+  const last = v.last
+    ? `; last ${v.last.status}${v.last.reason ? ` (${v.last.reason})` : ""} at slot ${v.last.slot ?? "?"}`
+    : "";
+  return (
+    `block verification ${v.mode} from slot ${v.anchorSlot}: ${c.verified} verified, ${c.invalid} invalid, ` +
+    `${c.unavailable} unverifiable; newest verified slot ${v.lastVerifiedSlot ?? "none"}${lag}${last}`
+  );
 }
 
 /** A line of counts, then one line per validator not signing (still checked, or live elsewhere) and why. */

@@ -66,7 +66,10 @@ export async function createDevnetCluster(o: {
   return {lock: join(out, LOCK_FILE), nodes, beaconPort, beaconUrl: `http://127.0.0.1:${beaconPort}`};
 }
 
-/** `r3dv run` for one node, the way an operator starts it. */
+/**
+ * `r3dv run` for one node, the way an operator starts it, with block verification on (advisory): the main job
+ * shows the EVM role verifying every block of the devnet, and what it costs beside the duties.
+ */
 export function runArgs(c: DevnetCluster, n: DevnetNode, logLevel: string, builder = false): string[] {
   const http = n.httpUrl.slice("http://".length);
   return [
@@ -85,6 +88,8 @@ export function runArgs(c: DevnetCluster, n: DevnetNode, logLevel: string, build
     n.ipc,
     "--log-level",
     logLevel,
+    "--verify",
+    "advisory",
     ...(builder ? ["--builder", "on"] : []),
   ];
 }

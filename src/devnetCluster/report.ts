@@ -1,6 +1,7 @@
 import type {ChaosEvent} from "./chaos.js";
 import type {DutyRecord, SlotSample} from "./observer.js";
 import type {SlashingAudit} from "./slashingAudit.js";
+import {type VerificationLine, type VerdictRecord, verificationLines} from "./verification.js";
 import {
   PROPOSAL_STAGES,
   type ProposalStage,
@@ -70,6 +71,8 @@ export interface RunFacts {
   /** Processes that ended without being told to (not chaos, not the end of the run). */
   crashes: {node: number; slot: number; exit: string}[];
   slashing: SlashingAudit;
+  /** Every node's block verdicts (the EVM role, `--verify advisory`). */
+  verdicts: VerdictRecord[];
 }
 
 export interface EpochLine {
@@ -153,6 +156,8 @@ export interface Report {
   faults: FaultLine[];
   refusals: {node: number; limiter: string; count: number}[];
   series: {node: number; entries: number; bytes: number}[];
+  /** Each node's block verdicts: verified, invalid, unverifiable, and the time a verified block took. */
+  verification: VerificationLine[];
   /** The cluster's proposals by path (builder, local, missed), each stage's ms from the slot start over every node. */
   proposals: ProposalPath[];
   /** Epochs excused from the sync, aggregate and proposal targets: an injected fault left no quorum in them. */
@@ -297,6 +302,7 @@ export function buildReport(f: RunFacts): Report {
       const s = lastUp(f.samples, node);
       return {node, entries: s?.seriesEntries ?? 0, bytes: s?.seriesBytes ?? 0};
     }),
+    verification: verificationLines(f.nodes, f.verdicts),
   };
   const targets = judge(report, f);
   return {...report, targets, passed: targets.every((t) => t.met)};
@@ -362,6 +368,8 @@ function judge(r: Omit<Report, "targets" | "passed">, f: RunFacts): Target[] {
   const included = judged.reduce((a, e) => a + e.aggregatesIncluded, 0);
   const missed = judged.flatMap((e) => e.missed);
   const s = f.slashing;
+  const verified = r.verification.reduce((a, v) => a + v.verified, 0);
+  const invalid = r.verification.filter((v) => v.invalid > 0);
   return [
     target(
       "effectiveness",
@@ -404,6 +412,16 @@ function judge(r: Omit<Report, "targets" | "passed">, f: RunFacts): Target[] {
       `${s.attestations} attestation and ${s.blocks} block records of ${s.nodes.length} of ${f.nodes} nodes' slashing-protection DBs: ` +
         `${s.slashable.length} slashable pair(s)${s.errors.length ? `; unreadable: ${s.errors.join("; ")}` : ""}`,
       "none, every node's DB read",
+    ),
+    // The devnet's chain is valid: a block judged invalid is a defect of the verifier (or of the devnet).
+    target(
+      "block verification",
+      r.verification.every((v) => v.verified > 0) && invalid.length === 0,
+      `${verified} blocks verified over ${f.nodes} nodes (${r.verification.map((v) => v.verified).join(", ")}); ` +
+        (invalid.length
+          ? `invalid: ${invalid.map((v) => `node ${v.node} slots ${v.invalidSlots.join(", ")}`).join("; ")}`
+          : "none invalid"),
+      "every node verifies the devnet's blocks, none judged invalid",
     ),
   ];
 }

@@ -175,6 +175,20 @@ export function renderMarkdown(r: Report): string {
         r.series.map((s) => [s.node, s.entries, s.bytes]),
       ),
   );
+  out.push(
+    "## Block verification\n\n" +
+      table(
+        ["node", "verified", "invalid", "unverifiable", "time per verified block p50/p99"],
+        r.verification.map((v) => [
+          v.node,
+          v.verified,
+          v.invalid ? `${v.invalid} (slots ${v.invalidSlots.join(", ")})` : 0,
+          v.unavailable,
+          `${ms(v.p50Ms)} / ${ms(v.p99Ms)}`,
+        ]),
+      ) +
+      `\n\nEach node's EVM role (\`--verify advisory\`) ran its own state transition on every block its beacon node followed (signatures, state root) and recorded a verdict; ${r.proposed} blocks were proposed on chain in the run. Advisory: a verdict does not hold back a signature yet.`,
+  );
   const s = f.slashing;
   out.push(
     "## Slashing protection audit\n\n" +

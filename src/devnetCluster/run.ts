@@ -11,6 +11,7 @@ import {LiveView} from "./liveView.js";
 import {KEYS_LOADED_LINE, waitForLogLine} from "./logWatch.js";
 import {deprioritizeWhileStarting} from "./priority.js";
 import {DutyLog, type SlotSample, sampleFinality, sampleNode} from "./observer.js";
+import {type VerdictRecord, pullVerdicts} from "./verification.js";
 import {type DevnetRunOptions, SLOTS_PER_EPOCH} from "./options.js";
 import {type Child, Supervisor} from "./processes.js";
 import {type EffectivenessAnswer, type FaultRecord, type Report, type RunFacts, buildReport} from "./report.js";
@@ -216,11 +217,19 @@ async function orchestrate(
   if (epochs === 0) return undefined;
   if (!io.signal.aborted) await until(genesisMs + slot * slotMs + inclusionTailMs, io.signal);
   const effectiveness = await fetchEffectiveness<EffectivenessAnswer>(beacon.url, 0, epochs - 1);
+  const verdicts: VerdictRecord[] = [];
   for (const n of cluster.nodes)
-    if (running.get(n.index)?.alive())
+    if (running.get(n.index)?.alive()) {
       await duties
         .pull(n, FINAL_TAIL)
         .catch((e: unknown) => io.logger.warn("could not read a node's duty results", {node: n.index}, e));
+      verdicts.push(
+        ...(await pullVerdicts(n, FINAL_TAIL).catch((e: unknown) => {
+          io.logger.warn("could not read a node's block verdicts", {node: n.index}, e);
+          return [];
+        })),
+      );
+    }
   // The DBs are read once their nodes have stopped: complete, and no writer left.
   await sup.stopAll();
   const slashing = await auditSlashing(cluster.nodes, o.threshold, join(o.out, "slashing-protection"));
@@ -241,6 +250,7 @@ async function orchestrate(
     faults,
     crashes,
     slashing,
+    verdicts,
   };
   const report = buildReport(facts);
   const markdown = renderMarkdown(report);

@@ -33,7 +33,16 @@ export interface RunOptions {
   builder: boolean;
   /** builder_boost_factor: a builder's bid counts for this percent of its value against a local block. */
   builderBoostFactor: bigint;
+  /**
+   * The EVM role's block verification (roles/evm): `advisory` verifies every block the first beacon node follows
+   * and reports each verdict (series, metrics, logs, status) without holding back a signature; `off` (the default)
+   * runs none.
+   */
+  verify: VerifyMode;
 }
+
+export const VERIFY_MODES = ["advisory", "off"] as const;
+export type VerifyMode = (typeof VERIFY_MODES)[number];
 
 export type ConfigErrorType = {code: "CONFIG_BAD_FLAG"; flag: string; env: string; reason: string};
 export class ConfigError extends R3dvError<ConfigErrorType> {}
@@ -55,6 +64,7 @@ export const RUN_FLAGS = {
   doppelganger: "R3DV_DOPPELGANGER",
   builder: "R3DV_BUILDER",
   builderBoostFactor: "R3DV_BUILDER_BOOST_FACTOR",
+  verify: "R3DV_VERIFY",
 } as const;
 
 const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
@@ -73,6 +83,7 @@ const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
   doppelganger: "--doppelganger",
   builder: "--builder",
   builderBoostFactor: "--builder-boost-factor",
+  verify: "--verify",
 };
 
 function bad(key: keyof typeof RUN_FLAGS, reason: string): ConfigError {
@@ -183,7 +194,26 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
     doppelganger: onOff("doppelganger", raw.doppelganger, true),
     builder: onOff("builder", raw.builder, false),
     builderBoostFactor: boostFactor(raw.builderBoostFactor),
+    verify: verifyMode(raw.verify),
   };
+}
+
+/**
+ * Off unless asked for while verification only reports: each node then keeps a state and runs a state transition
+ * per block (tens of ms and ~100 MB on the devnet, a mainnet state is gigabytes), which an operator should choose
+ * knowingly until the cluster signs only what it verified (`enforce`, issue 11). `r3dv devnet` runs advisory.
+ */
+function verifyMode(raw: string | undefined): VerifyMode {
+  if (raw === undefined) return "off";
+  const v = raw.trim().toLowerCase();
+  if (v === "enforce")
+    throw bad(
+      "verify",
+      "enforce (signing only what this node verified) is not built yet; use advisory (verify and report) or off",
+    );
+  if (!(VERIFY_MODES as readonly string[]).includes(v))
+    throw bad("verify", `expected ${VERIFY_MODES.join(" or ")}, got ${JSON.stringify(raw)}`);
+  return v as VerifyMode;
 }
 
 /**

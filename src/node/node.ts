@@ -15,7 +15,11 @@ import {
   recordDuty,
   recordInclusion,
   storedChunks,
+  verdictEvents,
 } from "./records.js";
+import {ChainFollower} from "../roles/evm/chainFollower.js";
+import {readChain} from "../roles/validator/beacon/chainConfig.js";
+import {redactUrl} from "../roles/validator/beacon/beaconUrl.js";
 import type {ChunkKind} from "../hotpath/chunk.js";
 import {ValidatorRole} from "../roles/validator/validatorRole.js";
 import {BlsPool} from "../workers/blsPool.js";
@@ -60,6 +64,9 @@ export class R3dvNode {
   private http: HttpApi | null = null;
   private ipc: IpcServer | null = null;
   private clock: SlotClock | undefined;
+  /** The EVM role's chain follower (`--verify advisory`): null until the beacon node told the chain, or when off. */
+  private follower: ChainFollower | null = null;
+  private verification: Promise<void> | null = null;
   private timers: NodeJS.Timeout[] = [];
   private running = false;
   /** The start in progress: a stop that arrives while keys are still being decrypted waits for it (see stop). */
@@ -196,6 +203,7 @@ export class R3dvNode {
     void this.fetchClock();
     // Key shares are decrypted here: a wrong keystore password stops the node at start, with its message.
     await this.validator.start();
+    if (this.opts.verify !== "off") this.verification = this.startVerification();
     this.timers.push(setInterval(() => this.updateGauges(), 1000));
     // The health gauges for Prometheus, and the refusal samples the limiter check compares against.
     this.timers.push(
@@ -239,6 +247,9 @@ export class R3dvNode {
     this.loopDelay.disable();
     await this.ipc?.stop().catch(() => undefined);
     await this.http?.stop().catch(() => undefined);
+    // The follower first: its stop aborts a state download that would otherwise hold the start for minutes.
+    await this.follower?.stop().catch(() => undefined);
+    await this.verification;
     await this.validator.stop().catch(() => undefined);
     await this.blsPool.close().catch(() => undefined);
     await this.store.stop().catch(() => undefined);
@@ -266,6 +277,41 @@ export class R3dvNode {
         await new Promise((r) => setTimeout(r, CLOCK_RETRY_MS));
       }
     }
+  }
+
+  /**
+   * The EVM role: this node's own verdict on every block its first beacon node follows. The chain's config (fork
+   * schedule, genesis validators root) comes from the beacon nodes, asked until one answers. Following one node
+   * is a first step: a verdict on what the cluster signs needs the nodes' verdicts shared (issue 11).
+   */
+  private async startVerification(): Promise<void> {
+    const url = this.opts.beaconNodes[0] as string;
+    while (this.running) {
+      try {
+        const {config} = await readChain(this.beacon.set);
+        if (!this.running) return;
+        this.follower = new ChainFollower({
+          url,
+          label: redactUrl(url),
+          config,
+          logger: this.logger.child({role: "evm"}),
+          events: verdictEvents(this),
+        });
+        await this.follower.start();
+        this.logger.info("block verification started", {mode: this.opts.verify, beacon: redactUrl(url)});
+        return;
+      } catch (e) {
+        this.logger.warn("block verification not started yet; retrying", {beacons: this.beacon.urls}, e);
+        await new Promise((r) => setTimeout(r, CLOCK_RETRY_MS));
+      }
+    }
+  }
+
+  /** This node's newest block verdicts (for status): the last verified block, and the last verdict of any kind. */
+  verificationStatus(): NodeStatus["verification"] {
+    if (this.opts.verify === "off") return {mode: "off"};
+    const f = this.follower;
+    return {mode: this.opts.verify, anchorSlot: f?.anchorInfo?.slot, ...f?.verdicts.summary()};
   }
 
   /** Undefined until a beacon node has told genesis and slot time. */

@@ -84,12 +84,20 @@ export function beaconEvents({metrics, series, logger}: RecordTarget): BeaconSet
 
 /**
  * Each block verdict of the EVM role is a metric and a log line: info when verified (one a slot), warn when
- * invalid (the chain the beacon node follows has a block this node refuses), debug when it could not check.
- * They become series entries with the `eth_block` chunks that carry them to peers (issue 11, step 3).
+ * invalid (the chain the beacon node follows has a block this node refuses), debug when it could not check; and,
+ * given a series, a `block_verdict` entry (`r3dv series --kind block_verdict`). The `eth_block` chunks that will
+ * carry them to peers are issue 11's step 3.
  */
-export function verdictEvents({metrics, logger}: Pick<RecordTarget, "metrics" | "logger">): ChainFollowerEvents {
+export function verdictEvents({
+  metrics,
+  logger,
+  series,
+}: Pick<RecordTarget, "metrics" | "logger"> & {series?: Series}): ChainFollowerEvents {
   return {
     verdict: (v) => {
+      void series
+        ?.append("block_verdict", jsonBody(v), "batched", v.slot)
+        .catch((e: unknown) => logger.error("block verdict not recorded", {root: v.root}, e));
       metrics.blockVerdicts.inc({status: v.status, reason: v.status === "verified" ? "" : v.reason});
       const timings = v.status === "unavailable" ? undefined : v.timings;
       if (timings)

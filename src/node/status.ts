@@ -2,6 +2,8 @@ import type {BeaconEndpointStatus} from "../roles/validator/beacon/beaconSet.js"
 import type {CatchUpReport} from "../roles/store/catchUp.js";
 import type {DoppelgangerState, DoppelgangerStatus} from "../roles/validator/signing/doppelganger.js";
 import type {R3dvNode} from "./node.js";
+import type {VerifyMode} from "./config.js";
+import type {VerdictSummary} from "../roles/evm/verdictBook.js";
 
 /** Validators listed by name in the status when not signing: enough to act on, bounded for 10,000 validators. */
 const DOPPELGANGER_LISTED = 50;
@@ -41,6 +43,8 @@ export interface NodeStatus {
   lastCatchUp?: CatchUpReport;
   /** Validators per doppelganger protection state, and the first of those not signing, with why. */
   doppelganger: {counts: Record<DoppelgangerState, number>; notSigning: DoppelgangerStatus[]};
+  /** The EVM role's block verification (`--verify`): the anchor it started from and its newest verdicts. */
+  verification: {mode: VerifyMode; anchorSlot?: number} & Partial<VerdictSummary>;
 }
 
 export function buildStatus(n: R3dvNode, ready: NodeStatus["ready"], loopP99Ms: number, uptimeMs: number): NodeStatus {
@@ -87,5 +91,6 @@ export function buildStatus(n: R3dvNode, ready: NodeStatus["ready"], loopP99Ms: 
       counts: n.validator.doppelgangerCounts(),
       notSigning: n.validator.doppelgangerNotSigning(DOPPELGANGER_LISTED),
     },
+    verification: n.verificationStatus(),
   };
 }

@@ -19,6 +19,7 @@ export const ENTRY_TYPES = [
   "duty_inclusion",
   "beacon_health",
   "doppelganger",
+  "block_verdict",
 ] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];
 

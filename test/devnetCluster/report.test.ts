@@ -92,6 +92,16 @@ function facts(): RunFacts {
       conflicts: [],
       errors: [],
     },
+    // Every node verified the block of every slot but 0, in 20 + node + slot ms.
+    verdicts: [1, 2, 3, 4].flatMap((node) =>
+      Array.from({length: 15}, (_, k) => ({
+        node,
+        status: "verified" as const,
+        root: `0x${(k + 1).toString(16).padStart(64, "0")}`,
+        slot: k + 1,
+        totalMs: 20 + node + k + 1,
+      })),
+    ),
   };
 }
 
@@ -113,6 +123,7 @@ describe("devnet report", () => {
         ["aggregates included", false],
         ["no missed proposal", false],
         ["no slashable signature", true],
+        ["block verification", true],
       ],
     );
     assert.equal(r.syncParticipation, 128 / 192);
@@ -219,6 +230,35 @@ describe("devnet report", () => {
     );
     f.slashing = {...f.slashing, nodes: [1, 2, 3], errors: ["node 4: cannot open"]};
     assert.equal(buildReport(f).targets.find((t) => t.name === "no slashable signature")?.met, false);
+  });
+
+  it("shows each node's block verdicts, and fails a run where a block was judged invalid or a node verified none", () => {
+    const f = healthy();
+    const r = buildReport(f);
+    assert.deepEqual(r.verification[0], {
+      node: 1,
+      verified: 15,
+      invalid: 0,
+      unavailable: 0,
+      invalidSlots: [],
+      p50Ms: 29,
+      p99Ms: 36,
+    });
+    assert.match(renderMarkdown(r), /## Block verification[\s\S]*\| 1 \| 15 \| 0 \| 0 \| 29 ms \/ 36 ms \|/);
+    // Node 3 judged slot 7's block invalid after first finding it unverifiable: its newest verdict counts.
+    const root7 = `0x${(7).toString(16).padStart(64, "0")}`;
+    f.verdicts = f.verdicts.filter((v) => !(v.node === 3 && v.slot === 7));
+    f.verdicts.push({node: 3, status: "unavailable", root: root7, slot: 7, reason: "fetch_failed"});
+    f.verdicts.push({node: 3, status: "invalid", root: root7, slot: 7, reason: "bad_state_root"});
+    const bad = buildReport(f).targets.find((t) => t.name === "block verification");
+    assert.equal(bad?.met, false);
+    assert.match(bad?.measured ?? "", /invalid: node 3 slots 7/);
+    f.verdicts = f.verdicts.filter((v) => v.node !== 4 && v.status !== "invalid");
+    assert.equal(
+      buildReport(f).targets.find((t) => t.name === "block verification")?.met,
+      false,
+      "node 4 verified none",
+    );
   });
 
   it("fails a run that missed a proposal while 3 of 4 nodes were up", () => {

@@ -56,8 +56,14 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     devnet = await spawnDevnet(devnetArgs({validators: 8, own: "1..7", slotMs: SLOT_MS, genesisDelaySec: 5}));
     proxy = new FaultyProxy(devnet.url);
     await proxy.start();
+    // Node 2 also verifies every block (the EVM role); the others show what `--verify off` says.
     for (let i = 1; i <= 4; i++)
-      nodes.push(await spawnNode(c, i, i === 1 ? proxy.url : devnet.url, ["--builder", "on"]));
+      nodes.push(
+        await spawnNode(c, i, i === 1 ? proxy.url : devnet.url, [
+          ...["--builder", "on"],
+          ...(i === 2 ? ["--verify", "advisory"] : []),
+        ]),
+      );
   });
 
   after(async () => {
@@ -167,6 +173,43 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     await waitFor("ready again", async () => (await fetch(`${node(1).http}/readyz`)).status === 200);
     const again = (await (await fetch(`${node(1).http}/r3dv/v1/health`)).json()) as HealthReport;
     assert.equal(again.checks.find((c) => c.name === "beacon_synced")?.ok, true);
+  });
+
+  it("with --verify advisory a node verifies the devnet's blocks: verdicts in its series, metrics and status", async () => {
+    type Verdict = {status: string; slot?: number; root: string; timings?: {totalMs: number}};
+    const verified = await waitFor(
+      "node 2 verified three blocks",
+      async () => {
+        const {entries} = await ipc<{entries: {body?: Verdict}[]}>(node(2), "series", {
+          tail: 100,
+          kind: "block_verdict",
+        });
+        const ok = entries.flatMap((e) => (e.body?.status === "verified" ? [e.body] : []));
+        return ok.length >= 3 && ok;
+      },
+      MACHINE_MS,
+    );
+    const {entries} = await ipc<{entries: {body?: Verdict}[]}>(node(2), "series", {tail: 100, kind: "block_verdict"});
+    assert.deepEqual(
+      entries.filter((e) => e.body?.status === "invalid"),
+      [],
+      "the devnet's chain is valid",
+    );
+    for (const v of verified) assert.ok((v.timings?.totalMs ?? -1) >= 0, JSON.stringify(v));
+    const metrics = await fetch(`${node(2).http}/metrics`).then((r) => r.text());
+    assert.match(metrics, /r3dv_evm_block_verdicts_total\{status="verified",reason=""\} [1-9]/);
+    const s2 = await runCli(["status", "--ipc", node(2).ipc]);
+    assert.match(
+      s2.stdout,
+      /block verification advisory from slot \d+: [1-9]\d* verified, 0 invalid, \d+ unverifiable; newest verified slot \d+/,
+    );
+    const s3 = await runCli(["status", "--ipc", node(3).ipc]);
+    assert.match(s3.stdout, /block verification off/);
+    assert.equal(
+      (await fetch(`${node(3).http}/metrics`).then((r) => r.text())).match(/r3dv_evm_block_verdicts_total\{/),
+      null,
+      "a node with --verify off judges nothing",
+    );
   });
 
   it("`r3dv peers` and `r3dv status` show the peers with RTT, the series and the limiter counters", async () => {

@@ -35,6 +35,20 @@ describe("run options", () => {
     );
   });
 
+  it("runs block verification only when asked, and refuses enforce until it exists, saying what to use", () => {
+    assert.equal(resolveRunOptions(ok).verify, "off");
+    assert.equal(resolveRunOptions({...ok, verify: " Advisory"}).verify, "advisory");
+    assert.throws(
+      () => resolveRunOptions({...ok, verify: "enforce"}),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.type.flag === "--verify" &&
+        e.type.env === "R3DV_VERIFY" &&
+        /enforce .* is not built yet; use advisory/.test(e.message),
+    );
+    assert.throws(() => resolveRunOptions({...ok, verify: "on"}), /expected advisory or off, got "on"/);
+  });
+
   it("parses sizes", () => {
     assert.equal(parseBytes("4096"), 4096);
     assert.equal(parseBytes("10G"), 10 * 2 ** 30);

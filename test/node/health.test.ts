@@ -42,6 +42,7 @@ function status(change: (s: NodeStatus) => void = () => undefined): NodeStatus {
     },
     eventLoopDelayP99Ms: 10,
     doppelganger: {counts: {checking: 0, safe: 64, live_elsewhere: 0, off: 0}, notSigning: []},
+    verification: {mode: "off"},
   };
   change(s);
   return s;

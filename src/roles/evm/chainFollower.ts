@@ -28,6 +28,8 @@ export interface ChainFollowerEvents {
 export interface ChainFollowerOptions {
   /** The beacon node to follow (its Beacon API base URL). */
   url: string;
+  /** How logs name that node: the URL without its credentials (the URL by default). */
+  label?: string;
   /** The chain as that node describes it (spec and genesis validators root). */
   config: BeaconConfig;
   logger: Logger;
@@ -86,7 +88,11 @@ export class ChainFollower {
   async start(): Promise<void> {
     await this.bootstrap().catch((e: unknown) => {
       if (!this.stopped)
-        this.logger.warn("chain follower not bootstrapped; retried with the next block", {url: this.opts.url}, e);
+        this.logger.warn(
+          "chain follower not bootstrapped; retried with the next block",
+          {beacon: this.opts.label ?? this.opts.url},
+          e,
+        );
     });
     // A stop during the bootstrap (which it aborts) leaves nothing to start.
     if (!this.stopped) this.watcher.start();

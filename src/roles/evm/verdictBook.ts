@@ -31,4 +31,40 @@ export class VerdictBook {
   all(): IterableIterator<BlockVerdict> {
     return this.byRoot.values();
   }
+
+  /**
+   * The newest verified block's slot, the newest verdict's (the last set: blocks are settled oldest first), and
+   * the verdicts kept by status: what `r3dv status` says of verification.
+   */
+  summary(): VerdictSummary {
+    let lastVerifiedSlot: number | undefined;
+    let last: BlockVerdict | undefined;
+    const counts: Record<BlockVerdict["status"], number> = {verified: 0, invalid: 0, unavailable: 0};
+    for (const v of this.byRoot.values()) {
+      counts[v.status]++;
+      last = v;
+      if (v.status === "verified" && (lastVerifiedSlot === undefined || v.slot > lastVerifiedSlot))
+        lastVerifiedSlot = v.slot;
+    }
+    return {
+      counts,
+      ...(lastVerifiedSlot === undefined ? {} : {lastVerifiedSlot}),
+      ...(last
+        ? {
+            last: {
+              status: last.status,
+              root: last.root,
+              slot: last.slot,
+              ...("reason" in last ? {reason: last.reason} : {}),
+            },
+          }
+        : {}),
+    };
+  }
+}
+
+export interface VerdictSummary {
+  counts: Record<BlockVerdict["status"], number>;
+  lastVerifiedSlot?: number;
+  last?: {status: BlockVerdict["status"]; root: string; slot?: number; reason?: string};
 }

@@ -1,0 +1,77 @@
+import {ipcRequest} from "../api/ipc.js";
+import type {DevnetNode} from "./cluster.js";
+
+/** A `block_verdict` series entry as a node recorded it: its EVM role's verdict on one block. */
+export interface VerdictRecord {
+  node: number;
+  status: "verified" | "invalid" | "unavailable";
+  root: string;
+  slot?: number;
+  reason?: string;
+  /** ms the state transition thread spent on the block (verified and invalid blocks). */
+  totalMs?: number;
+}
+
+/** One node's verdicts over the run: what its EVM role made of the devnet's blocks, and what it cost. */
+export interface VerificationLine {
+  node: number;
+  verified: number;
+  invalid: number;
+  unavailable: number;
+  /** Slots of the blocks judged invalid (the devnet's chain is valid: each one is a defect to look at). */
+  invalidSlots: number[];
+  p50Ms: number;
+  p99Ms: number;
+}
+
+interface SeriesAnswer {
+  entries: {type: string; body?: Record<string, unknown>}[];
+}
+
+/** Every block verdict a node's series holds (its whole run, restarts included: the series outlives them). */
+export async function pullVerdicts(n: DevnetNode, tail: number): Promise<VerdictRecord[]> {
+  const answer = await ipcRequest<SeriesAnswer>(n.ipc, "series", {tail, kind: "block_verdict"}, 5000);
+  return answer.entries.flatMap((e) => {
+    const b = e.body;
+    if (e.type !== "block_verdict" || !b) return [];
+    const status = String(b.status);
+    if (status !== "verified" && status !== "invalid" && status !== "unavailable") return [];
+    const timings = b.timings as {totalMs?: unknown} | undefined;
+    return [
+      {
+        node: n.index,
+        status,
+        root: String(b.root),
+        ...(typeof b.slot === "number" ? {slot: b.slot} : {}),
+        ...(typeof b.reason === "string" ? {reason: b.reason} : {}),
+        ...(typeof timings?.totalMs === "number" ? {totalMs: timings.totalMs} : {}),
+      },
+    ];
+  });
+}
+
+/**
+ * Per node, its newest verdict on each block (a block first unavailable, then verified, counts as verified), and
+ * the time its verified blocks took.
+ */
+export function verificationLines(nodes: number, verdicts: VerdictRecord[]): VerificationLine[] {
+  return Array.from({length: nodes}, (_, k) => k + 1).map((node) => {
+    const newest = new Map<string, VerdictRecord>();
+    for (const v of verdicts) if (v.node === node) newest.set(v.root, v);
+    const all = [...newest.values()];
+    const ms = all
+      .filter((v) => v.status === "verified" && v.totalMs !== undefined)
+      .map((v) => v.totalMs as number)
+      .sort((a, b) => a - b);
+    const at = (q: number) => (ms.length ? (ms[Math.min(ms.length - 1, Math.ceil(q * ms.length) - 1)] as number) : NaN);
+    return {
+      node,
+      verified: all.filter((v) => v.status === "verified").length,
+      invalid: all.filter((v) => v.status === "invalid").length,
+      unavailable: all.filter((v) => v.status === "unavailable").length,
+      invalidSlots: all.filter((v) => v.status === "invalid").map((v) => v.slot ?? -1),
+      p50Ms: at(0.5),
+      p99Ms: at(0.99),
+    };
+  });
+}
