@@ -17,7 +17,8 @@ export function registerDevnet(program: Command): void {
       "Creates a cluster of interop validators, starts the devnet beacon node and one `r3dv run` process per node on 127.0.0.1, " +
         "kills and restarts nodes on a schedule, shows the cluster every slot, and ends with a report (stdout, OUT/report.md, OUT/report.html). " +
         "Exit code 0 only if every target in the report's verdict is met: 99% effectiveness, finality, 99% sync committee participation, " +
-        "every accepted aggregate included and no missed proposal (in epochs with a quorum up), no slashable signature.",
+        "every accepted aggregate included and no missed proposal (in epochs with a quorum up), no slashable signature, " +
+        "and every node verifying the devnet's blocks (--verify advisory) with none judged invalid.",
     )
     .option("--nodes <N>", "nodes in the cluster", "4")
     .option("--threshold <M>", "signatures needed (default ceil(2N/3))")
