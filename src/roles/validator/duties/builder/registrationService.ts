@@ -82,8 +82,29 @@ export class RegistrationService {
       this.every(slot + 1);
       const place = slot % SLOTS_PER_EPOCH;
       void this.register(slot, at, (k) => k % SLOTS_PER_EPOCH === place);
-      if (atStart && place > 0) void this.register(slot, at, (k) => k % SLOTS_PER_EPOCH < place, true);
+      if (atStart && place > 0) void this.catchUp(slot, at, place);
     });
+  }
+
+  /**
+   * The validators of every place in this epoch before `place`, signed at `slot`: one batch per place, the size a
+   * slot's registrations always have, so a 10,000-validator cluster's catch-up is never one partial_sig chunk over
+   * the 1 MiB a chunk may carry. A cluster starting together signs it together. A node restarting alone in a
+   * running cluster catches up alone: the others registered those validators at their places already, no
+   * threshold comes, and that is no duty failed (each is registered again at its place next epoch): a log line.
+   */
+  private async catchUp(slot: number, at: number, place: number): Promise<void> {
+    const places = Array.from({length: place}, (_, p) => p);
+    const recovered = await Promise.all(
+      places.map((p) => this.register(slot, at, (k) => k % SLOTS_PER_EPOCH === p, true)),
+    );
+    const validators = recovered.reduce((a, r) => a + r.tried, 0);
+    if (validators > 0 && recovered.every((r) => r.recovered === 0))
+      this.o.logger.info("start-up builder registrations not recovered; each validator is registered at its place", {
+        slot,
+        validators,
+        reason: "the other nodes registered them at their places this epoch, or started in another slot",
+      });
   }
 
   /** The registration every node signs for `pubkey` in `epoch`. */
@@ -103,20 +124,18 @@ export class RegistrationService {
 
   /**
    * Signs, recovers and submits the registrations of the validators whose place in the lock `placed` holds, under
-   * `slot`'s exchange key. A catch-up (at a node's start) is signed by every node that started in the same slot,
-   * so a cluster starting together registers every validator at once. A node restarting alone in a running
-   * cluster catches up alone: the others registered those validators at their places already, no threshold
-   * comes, and that is no duty failed (each is registered again at its place next epoch), so it is a log line.
+   * `slot`'s exchange key; says how many it tried and recovered. A catch-up that recovered none reports no result
+   * (see catchUp).
    */
   private async register(
     slot: number,
     startedAt: number,
     placed: (k: number) => boolean,
     catchUp = false,
-  ): Promise<void> {
+  ): Promise<{tried: number; recovered: number}> {
     const {beacon, exchange, feeRecipients, logger} = this.o;
     const mine = this.o.shares.filter((_, k) => placed(k));
-    if (mine.length === 0) return;
+    if (mine.length === 0) return {tried: 0, recovered: 0};
     const epochStartMs = beacon.clock.slotStartMs(beacon.clock.epochOf(slot) * SLOTS_PER_EPOCH);
     const messages = mine.map((share) =>
       RegistrationService.registration(
@@ -139,14 +158,8 @@ export class RegistrationService {
     );
     const settled = await Promise.allSettled(recovered);
     const recoveredAt = Date.now() - startedAt;
-    if (catchUp && settled.every((x) => x.status === "rejected")) {
-      logger.info("start-up builder registrations not recovered; each validator is registered at its place", {
-        slot,
-        validators: mine.length,
-        reason: "the other nodes registered them at their places this epoch, or started in another slot",
-      });
-      return;
-    }
+    const done = {tried: mine.length, recovered: settled.filter((x) => x.status === "fulfilled").length};
+    if (catchUp && done.recovered === 0) return done;
     await this.lookUpIndices(mine.map((s) => s.pubkey));
     const result = (
       k: number,
@@ -168,7 +181,7 @@ export class RegistrationService {
         return result(k, {...exchangeFailure(this.o.n, s.reason, "builder registration signature"), stages: {}});
       signed.push({k, registration: {message: messages[k] as bellatrix.ValidatorRegistrationV1, signature: s.value}});
     });
-    if (signed.length === 0) return;
+    if (signed.length === 0) return done;
     try {
       await beacon.registerValidator(signed.map((x) => x.registration));
       const submitted = Date.now() - startedAt;
@@ -179,6 +192,7 @@ export class RegistrationService {
         result(k, {status: "failed", reason: "submit_failed", detail, stages: {recover: recoveredAt}});
       logger.warn("builder registrations not submitted", {slot, validators: signed.length}, e);
     }
+    return done;
   }
 
   /** Best effort: a validator's index names it in results; registering it needs none. */
