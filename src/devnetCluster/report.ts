@@ -71,8 +71,10 @@ export interface RunFacts {
   /** Processes that ended without being told to (not chaos, not the end of the run). */
   crashes: {node: number; slot: number; exit: string}[];
   slashing: SlashingAudit;
-  /** Every node's block verdicts (the EVM role, `--verify advisory`). */
+  /** Every node's block verdicts (the EVM role, `--verify advisory`), read from the nodes running at the end. */
   verdicts: VerdictRecord[];
+  /** The nodes whose verdicts were read: a node down at the end is not judged on them. */
+  verdictsFrom: number[];
 }
 
 export interface EpochLine {
@@ -302,7 +304,7 @@ export function buildReport(f: RunFacts): Report {
       const s = lastUp(f.samples, node);
       return {node, entries: s?.seriesEntries ?? 0, bytes: s?.seriesBytes ?? 0};
     }),
-    verification: verificationLines(f.nodes, f.verdicts),
+    verification: verificationLines(f.verdictsFrom, f.verdicts),
   };
   const targets = judge(report, f);
   return {...report, targets, passed: targets.every((t) => t.met)};
@@ -416,8 +418,8 @@ function judge(r: Omit<Report, "targets" | "passed">, f: RunFacts): Target[] {
     // The devnet's chain is valid: a block judged invalid is a defect of the verifier (or of the devnet).
     target(
       "block verification",
-      r.verification.every((v) => v.verified > 0) && invalid.length === 0,
-      `${verified} blocks verified over ${f.nodes} nodes (${r.verification.map((v) => v.verified).join(", ")}); ` +
+      r.verification.length > 0 && r.verification.every((v) => v.verified > 0) && invalid.length === 0,
+      `${verified} blocks verified by nodes ${r.verification.map((v) => `${v.node} (${v.verified})`).join(", ") || "none"}; ` +
         (invalid.length
           ? `invalid: ${invalid.map((v) => `node ${v.node} slots ${v.invalidSlots.join(", ")}`).join("; ")}`
           : "none invalid"),

@@ -218,8 +218,10 @@ async function orchestrate(
   if (!io.signal.aborted) await until(genesisMs + slot * slotMs + inclusionTailMs, io.signal);
   const effectiveness = await fetchEffectiveness<EffectivenessAnswer>(beacon.url, 0, epochs - 1);
   const verdicts: VerdictRecord[] = [];
+  const verdictsFrom: number[] = [];
   for (const n of cluster.nodes)
     if (running.get(n.index)?.alive()) {
+      verdictsFrom.push(n.index);
       await duties
         .pull(n, FINAL_TAIL)
         .catch((e: unknown) => io.logger.warn("could not read a node's duty results", {node: n.index}, e));
@@ -251,6 +253,7 @@ async function orchestrate(
     crashes,
     slashing,
     verdicts,
+    verdictsFrom,
   };
   const report = buildReport(facts);
   const markdown = renderMarkdown(report);

@@ -51,11 +51,11 @@ export async function pullVerdicts(n: DevnetNode, tail: number): Promise<Verdict
 }
 
 /**
- * Per node, its newest verdict on each block (a block first unavailable, then verified, counts as verified), and
- * the time its verified blocks took.
+ * Per node of `nodes`, its newest verdict on each block (a block first unavailable, then verified, counts as
+ * verified), and the time its verified blocks took.
  */
-export function verificationLines(nodes: number, verdicts: VerdictRecord[]): VerificationLine[] {
-  return Array.from({length: nodes}, (_, k) => k + 1).map((node) => {
+export function verificationLines(nodes: number[], verdicts: VerdictRecord[]): VerificationLine[] {
+  return nodes.map((node) => {
     const newest = new Map<string, VerdictRecord>();
     for (const v of verdicts) if (v.node === node) newest.set(v.root, v);
     const all = [...newest.values()];

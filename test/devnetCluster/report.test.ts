@@ -92,6 +92,7 @@ function facts(): RunFacts {
       conflicts: [],
       errors: [],
     },
+    verdictsFrom: [1, 2, 3, 4],
     // Every node verified the block of every slot but 0, in 20 + node + slot ms.
     verdicts: [1, 2, 3, 4].flatMap((node) =>
       Array.from({length: 15}, (_, k) => ({
@@ -254,10 +255,17 @@ describe("devnet report", () => {
     assert.equal(bad?.met, false);
     assert.match(bad?.measured ?? "", /invalid: node 3 slots 7/);
     f.verdicts = f.verdicts.filter((v) => v.node !== 4 && v.status !== "invalid");
+    f.verdictsFrom = [1, 2, 3];
+    assert.equal(
+      buildReport(f).targets.find((t) => t.name === "block verification")?.met,
+      true,
+      "node 4, down at the end (its series not read), is not judged",
+    );
+    f.verdictsFrom = [1, 2, 3, 4];
     assert.equal(
       buildReport(f).targets.find((t) => t.name === "block verification")?.met,
       false,
-      "node 4 verified none",
+      "node 4, read at the end, verified none",
     );
   });
 
