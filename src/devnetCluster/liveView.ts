@@ -1,5 +1,5 @@
 import type {DutyRecord, SlotSample} from "./observer.js";
-import {quantile} from "./report.js";
+import {quantile} from "./quantile.js";
 
 export interface LiveFrame {
   sample: SlotSample;

@@ -83,7 +83,8 @@ export async function sampleFinality(beaconUrl: string): Promise<{justified: num
   }
 }
 
-interface SeriesAnswer {
+/** What a node's `series` IPC method answers. */
+export interface SeriesAnswer {
   entries: {seq: number; type: string; body?: Record<string, unknown>}[];
 }
 

@@ -2,6 +2,7 @@ import type {ChaosEvent} from "./chaos.js";
 import type {DutyRecord, SlotSample} from "./observer.js";
 import type {SlashingAudit} from "./slashingAudit.js";
 import {type VerificationLine, type VerdictRecord, verificationLines} from "./verification.js";
+import {quantile} from "./quantile.js";
 import {
   PROPOSAL_STAGES,
   type ProposalStage,
@@ -211,11 +212,6 @@ function proposalPaths(f: RunFacts, missed: number[]): ProposalPath[] {
     });
     return [{path, slots: p.slots, stages}];
   });
-}
-
-export function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
 }
 
 function lastUp(samples: SlotSample[], node: number) {

@@ -1,5 +1,7 @@
 import {ipcRequest} from "../api/ipc.js";
 import type {DevnetNode} from "./cluster.js";
+import type {SeriesAnswer} from "./observer.js";
+import {quantile} from "./quantile.js";
 
 /** A `block_verdict` series entry as a node recorded it: its EVM role's verdict on one block. */
 export interface VerdictRecord {
@@ -22,10 +24,6 @@ export interface VerificationLine {
   invalidSlots: number[];
   p50Ms: number;
   p99Ms: number;
-}
-
-interface SeriesAnswer {
-  entries: {type: string; body?: Record<string, unknown>}[];
 }
 
 /** Every block verdict a node's series holds (its whole run, restarts included: the series outlives them). */
@@ -63,15 +61,14 @@ export function verificationLines(nodes: number[], verdicts: VerdictRecord[]): V
       .filter((v) => v.status === "verified" && v.totalMs !== undefined)
       .map((v) => v.totalMs as number)
       .sort((a, b) => a - b);
-    const at = (q: number) => (ms.length ? (ms[Math.min(ms.length - 1, Math.ceil(q * ms.length) - 1)] as number) : NaN);
     return {
       node,
       verified: all.filter((v) => v.status === "verified").length,
       invalid: all.filter((v) => v.status === "invalid").length,
       unavailable: all.filter((v) => v.status === "unavailable").length,
       invalidSlots: all.filter((v) => v.status === "invalid").map((v) => v.slot ?? -1),
-      p50Ms: at(0.5),
-      p99Ms: at(0.99),
+      p50Ms: quantile(ms, 0.5),
+      p99Ms: quantile(ms, 0.99),
     };
   });
 }
