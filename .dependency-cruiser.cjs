@@ -5,7 +5,7 @@
  */
 const V = "^src/roles/validator/";
 /** The validator pipeline's steps: each a folder under roles/validator that no duty type owns. */
-const STEPS = `${V}(schedule|beacon|consensus|signing|exchange|tracking)/`;
+const STEPS = `${V}(schedule|beacon|consensus|signing|exchange|tracking|verifiedChain)/`;
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -256,6 +256,12 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 4],
       registers: [register],
     }),
+    headsReplaced: new Counter({
+      name: "r3dv_heads_replaced_total",
+      help: "duty results (--verify enforce) whose beacon node named a head this node had not verified (head_invalid) or not yet (head_unverified), and that voted for the newest verified block instead, by duty and reason",
+      labelNames: ["duty", "reason"],
+      registers: [register],
+    }),
     evmBootstraps: new Counter({
       name: "r3dv_evm_bootstraps_total",
       help: "times the EVM role loaded an anchor (finalized) state: once at start, again after a deep reorg or a failed thread",

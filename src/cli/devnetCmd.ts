@@ -18,12 +18,14 @@ export function registerDevnet(program: Command): void {
         "kills and restarts nodes on a schedule, shows the cluster every slot, and ends with a report (stdout, OUT/report.md, OUT/report.html). " +
         "Exit code 0 only if every target in the report's verdict is met: 99% effectiveness, finality, 99% sync committee participation, " +
         "every accepted aggregate included and no missed proposal (in epochs with a quorum up), no slashable signature, " +
-        "and every node verifying the devnet's blocks (--verify advisory) with none judged invalid.",
+        "every node verifying the devnet's blocks (--verify enforce) and judging invalid exactly the injected invalid heads, " +
+        "and nothing signed over an invalid head.",
     )
     .option("--nodes <N>", "nodes in the cluster", "4")
     .option("--threshold <M>", "signatures needed (default ceil(2N/3))")
     .option("--validators <V>", "interop validators (the whole devnet)", "64")
-    // 6 epochs of 4 s slots: the default chaos (a node down from epoch 2 to 4) and finality advancing after it,
+    // 6 epochs of 4 s slots: the default chaos (an invalid head in epoch 1, a node down from epoch 2 to 4) and
+    // finality advancing after it,
     // and with the build and the cluster's start `npm start` ends within about 4 minutes on a 2-core machine.
     .option("--epochs <E>", "epochs to run (8 slots each)", "6")
     .option(
@@ -34,7 +36,7 @@ export function registerDevnet(program: Command): void {
     .option("--forever", "run until Ctrl-C, then report")
     .option(
       "--chaos <SCHEDULE>",
-      "faults: ACTION:NODE@EPOCH,... with ACTION kill (SIGKILL), start or restart (both at once), and restart-all@EPOCH (one node an epoch, a rolling upgrade)",
+      "faults: ACTION:NODE@EPOCH,... with ACTION kill (SIGKILL), start or restart (both at once), restart-all@EPOCH (one node an epoch, a rolling upgrade), and invalid-head@EPOCH (the devnet makes an invalid block its head at the epoch's third slot, as a buggy client would)",
       DEFAULT_CHAOS,
     )
     .option("--no-chaos", "no faults")

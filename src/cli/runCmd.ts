@@ -69,8 +69,8 @@ export function registerRun(program: Command): void {
     )
     .addOption(
       opt(
-        "--verify <advisory|off>",
-        "the EVM role: verify every block the first beacon node follows (state transition, signatures, state root) and report each verdict, without holding back signatures (default off)",
+        "--verify <enforce|advisory|off>",
+        "the EVM role: verify every block the first beacon node follows (state transition, signatures, state root); enforce signs only for heads this node verified (an invalid head is voted around), advisory only reports each verdict (default off)",
         RUN_FLAGS.verify,
       ),
     )

@@ -35,7 +35,8 @@ export function registerStatus(program: Command): void {
 
 /** Where the EVM role's verification stands: off, not started yet, or its newest verdicts against the slot. */
 export function formatVerification(v: NodeStatus["verification"], slot: number | undefined): string {
-  if (v.mode === "off") return "block verification off (--verify advisory verifies and reports every block)";
+  if (v.mode === "off")
+    return "block verification off (--verify enforce signs only verified heads; advisory only reports)";
   if (v.anchorSlot === undefined) return `block verification ${v.mode}: not started (no anchor state yet)`;
   const c = v.counts ?? {verified: 0, invalid: 0, unavailable: 0};
   const lag =

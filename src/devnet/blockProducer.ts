@@ -7,6 +7,7 @@ import {
   getExpectedWithdrawals,
   getRandaoMix,
   stateTransition,
+  type CachedBeaconStateAllForks,
   type CachedBeaconStateElectra,
 } from "@lodestar/state-transition";
 import {ssz, type electra} from "@lodestar/types";
@@ -19,6 +20,8 @@ import {verifySignature} from "./signatures.js";
 
 export interface ProducedBlock {
   block: electra.BeaconBlock;
+  /** The state after the block, whose root is the block's `state_root`. */
+  postState: CachedBeaconStateAllForks;
   executionPayloadValue: bigint;
   consensusBlockValue: bigint;
 }
@@ -106,6 +109,7 @@ export async function produceBlock(
   const proposerReward = BigInt(postState.proposerRewards.attestations + postState.proposerRewards.syncAggregate);
   return {
     block,
+    postState,
     executionPayloadValue: opts.builder?.payment.value ?? 0n,
     consensusBlockValue: proposerReward * 1_000_000_000n,
   };

@@ -57,6 +57,18 @@ export interface ChainOptions {
  * signatures verified, the op pools, and the head. Fork choice is "highest justified, then highest slot", which
  * is what LMD-GHOST picks on a devnet whose only forks are the ones a test injects.
  */
+/** An invalid block the devnet made its head, and who signed over it: validators' votes, blocks built on it. */
+export interface InvalidHeadRecord {
+  slot: number;
+  root: string;
+  /** Validators whose attestation named it as head. */
+  attesters: number[];
+  /** Validators whose sync committee message signed it. */
+  syncMembers: number[];
+  /** Slots of blocks proposed on it. */
+  childSlots: number[];
+}
+
 export class DevChain extends EventEmitter<ChainEvents> {
   readonly config: BeaconConfig;
   readonly genesisTime: number;
@@ -74,6 +86,8 @@ export class DevChain extends EventEmitter<ChainEvents> {
   readonly genesisBlock: BlockEntry;
   /** validator:epoch -> why the devnet refused that validator's vote; shown by the effectiveness report. */
   readonly rejections = new Map<string, string>();
+  /** The invalid_head fault's blocks by root, with every signature made over them: what a run checks is empty. */
+  readonly invalidHeads = new Map<string, InvalidHeadRecord>();
   private headEntry: BlockEntry;
   private readonly prepared = new Map<string, CachedBeaconStateAllForks>();
   private readonly logger: Logger;
@@ -159,6 +173,7 @@ export class DevChain extends EventEmitter<ChainEvents> {
 
   addSingleAttestation(att: electra.SingleAttestation): void {
     addSingleAttestation(this, att);
+    this.invalidHeads.get(toHex(att.data.beaconBlockRoot))?.attesters.push(att.attesterIndex);
   }
 
   attestationData(slot: number, committeeIndex: number): phase0.AttestationData {
@@ -179,6 +194,7 @@ export class DevChain extends EventEmitter<ChainEvents> {
 
   addSyncCommitteeMessage(msg: altair.SyncCommitteeMessage): void {
     addSyncCommitteeMessage(this, msg);
+    this.invalidHeads.get(toHex(msg.beaconBlockRoot))?.syncMembers.push(msg.validatorIndex);
   }
 
   addVoluntaryExit(exit: phase0.SignedVoluntaryExit): void {
@@ -202,6 +218,7 @@ export class DevChain extends EventEmitter<ChainEvents> {
     if (block.slot <= parent.slot) reject(`block slot ${block.slot} is not after its parent's slot ${parent.slot}`);
     const el = await this.engine.newPayload(block.body.executionPayload, block.parentRoot);
     if (!el.valid) reject(`invalid execution payload: ${el.reason ?? "refused by the execution layer"}`);
+    this.invalidHeads.get(parent.rootHex)?.childSlots.push(block.slot);
     const preState = this.stateAt(parent, block.slot);
     let postState: CachedBeaconStateAllForks;
     try {
@@ -259,6 +276,43 @@ export class DevChain extends EventEmitter<ChainEvents> {
     return out;
   }
 
+  /**
+   * Stores a block without checking anything and makes it the head, as a beacon node with a consensus bug would
+   * (the invalid_head fault): its post-state is the one its proposer computed, so duties are answered on it,
+   * while its own `state_root` says something else.
+   */
+  importUnchecked(signed: SignedBeaconBlock, postState: CachedBeaconStateAllForks): BlockEntry {
+    const block = signed.message as electra.BeaconBlock;
+    const root = this.config.getForkTypes(block.slot).BeaconBlock.hashTreeRoot(block);
+    const entry: BlockEntry = {
+      root,
+      rootHex: toHex(root),
+      slot: block.slot,
+      parentRootHex: toHex(block.parentRoot),
+      signedBlock: signed,
+      stateRoot: block.stateRoot,
+      postState,
+      inclusions: [],
+      receivedAtMs: this.now(),
+    };
+    this.blocks.add(entry);
+    this.invalidHeads.set(entry.rootHex, {
+      slot: entry.slot,
+      root: entry.rootHex,
+      attesters: [],
+      syncMembers: [],
+      childSlots: [],
+    });
+    this.emit("block", {slot: entry.slot, block: entry.rootHex});
+    this.setHead(entry);
+    return entry;
+  }
+
+  /** Makes `entry` the head whatever fork choice says: the end of an invalid_head fault. */
+  forceHead(entry: BlockEntry): void {
+    if (entry !== this.headEntry) this.setHead(entry);
+  }
+
   private maybeUpdateHead(entry: BlockEntry): void {
     const old = this.headEntry;
     const newState = entry.postState as CachedBeaconStateAllForks;
@@ -268,7 +322,13 @@ export class DevChain extends EventEmitter<ChainEvents> {
       newState.currentJustifiedCheckpoint.epoch > oldState.currentJustifiedCheckpoint.epoch ||
       (newState.currentJustifiedCheckpoint.epoch === oldState.currentJustifiedCheckpoint.epoch &&
         entry.slot > old.slot);
-    if (!better) return;
+    if (better) this.setHead(entry);
+  }
+
+  private setHead(entry: BlockEntry): void {
+    const old = this.headEntry;
+    const newState = entry.postState as CachedBeaconStateAllForks;
+    const oldState = old.postState ?? newState;
     this.headEntry = entry;
     const epoch = computeEpochAtSlot(entry.slot);
     this.emit("head", {

@@ -19,7 +19,9 @@ import {DutyRecorder} from "./effectiveness.js";
 import {Faults} from "./faults.js";
 import {buildGenesisState} from "./genesis.js";
 import {SecretKeyCache} from "./keys.js";
-import {FORK_GRAFFITI, OwnValidators} from "./ownValidators.js";
+import {FORK_GRAFFITI, INVALID_GRAFFITI, OwnValidators} from "./ownValidators.js";
+import type {BlockEntry} from "./blockStore.js";
+import {bytesEqual} from "../hotpath/bytes.js";
 
 export interface DevnetOptions {
   validators: number;
@@ -122,6 +124,7 @@ export class Devnet {
       const prepareAt = slotStart + chain.slotMs * PREPARE_NEXT_SLOT_FRACTION;
       if (now >= prepareAt && this.lastPrepared < slot) {
         this.lastPrepared = slot;
+        this.endInvalidHead(slot);
         try {
           chain.stateAt(chain.head(), slot + 1);
         } catch (e) {
@@ -133,6 +136,21 @@ export class Devnet {
       this.timer = setTimeout(tick, Math.max(1, next - Date.now()));
     };
     tick();
+  }
+
+  /**
+   * The invalid_head fault ends once the slot's votes are cast: the valid block of the slot (or its parent, when
+   * none came) is the head again, so the next proposer builds on the valid chain.
+   */
+  private endInvalidHead(slot: number): void {
+    if (this.faults.peek(slot)?.kind !== "invalid_head") return;
+    const head = this.chain.head();
+    if (head.slot !== slot || !bytesEqual(head.signedBlock.message.body.graffiti, INVALID_GRAFFITI)) return;
+    let valid: BlockEntry | undefined;
+    for (const b of this.chain.blocks.all())
+      if (b.slot === slot && b !== head && b.parentRootHex === head.parentRootHex) valid = b;
+    const back = valid ?? this.chain.blocks.get(head.parentRootHex);
+    if (back) this.chain.forceHead(back);
   }
 
   private lastProposed = 0;
@@ -160,6 +178,13 @@ export class Devnet {
     if (fault?.kind === "skip") return;
     if (fault?.kind === "late") await new Promise((r) => setTimeout(r, fault.delayMs));
     const entry = await this.chain.importBlock(signed);
+    if (fault?.kind === "invalid_head") {
+      const parent = this.chain.blocks.get(entry.parentRootHex);
+      if (parent)
+        await this.own
+          .proposeInvalid(slot, parent)
+          .catch((e) => this.logger.warn("Invalid head fault failed", {slot}, errorMessage(e)));
+    }
     if (fault?.kind === "fork") {
       const parent = this.chain.blocks.get(entry.parentRootHex);
       if (parent)

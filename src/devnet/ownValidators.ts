@@ -1,6 +1,6 @@
 import {DOMAIN_BEACON_ATTESTER, DOMAIN_BEACON_PROPOSER, DOMAIN_RANDAO, DOMAIN_SYNC_COMMITTEE} from "@lodestar/params";
-import {computeEpochAtSlot, computeSigningRoot} from "@lodestar/state-transition";
-import {ssz} from "@lodestar/types";
+import {type CachedBeaconStateAllForks, computeEpochAtSlot, computeSigningRoot} from "@lodestar/state-transition";
+import {ssz, type electra} from "@lodestar/types";
 import type {Logger} from "../util/logger.js";
 import {errorMessage} from "../util/errors.js";
 import type {BlockEntry} from "./blockStore.js";
@@ -17,6 +17,8 @@ function graffiti(text: string): Uint8Array {
 /** Graffiti of blocks the devnet proposes itself, and of the competing block of a fork fault: tests tell them apart. */
 const OWN_GRAFFITI = graffiti("r3dv devnet");
 export const FORK_GRAFFITI = graffiti("r3dv devnet fork");
+/** Graffiti of the invalid_head fault's block: a report can tell it from every valid block. */
+export const INVALID_GRAFFITI = graffiti("r3dv devnet invalid");
 
 /**
  * The validators the devnet runs itself (`--own`), like `lodestar dev --startValidators`: it proposes at slot
@@ -44,6 +46,7 @@ export class OwnValidators {
     try {
       await this.proposeOn(slot, parent, OWN_GRAFFITI, fault?.kind === "bad_state_root");
       if (fault?.kind === "fork") await this.proposeOn(slot, parent, FORK_GRAFFITI, false);
+      if (fault?.kind === "invalid_head") await this.proposeInvalid(slot, parent);
     } catch (e) {
       this.logger.warn("Own proposal failed", {slot, proposer}, errorMessage(e));
     }
@@ -54,6 +57,28 @@ export class OwnValidators {
    * the fork fault's competing block when a client proposed the first one: interop keys are public.
    */
   async proposeOn(slot: number, parent: BlockEntry, graffiti: Uint8Array, badStateRoot: boolean): Promise<BlockEntry> {
+    const {signed} = await this.signedBlock(slot, parent, graffiti, badStateRoot);
+    return this.chain.importBlock(signed);
+  }
+
+  /**
+   * The invalid_head fault's block: a sibling of the slot's block on `parent`, signed by the slot's proposer
+   * (so its signatures verify) but carrying a wrong state root, imported unchecked as the head.
+   */
+  async proposeInvalid(slot: number, parent: BlockEntry): Promise<BlockEntry> {
+    const {signed, postState} = await this.signedBlock(slot, parent, INVALID_GRAFFITI, false, (block) => {
+      block.stateRoot = new Uint8Array(32).fill(0xbd);
+    });
+    return this.chain.importUnchecked(signed, postState);
+  }
+
+  private async signedBlock(
+    slot: number,
+    parent: BlockEntry,
+    graffiti: Uint8Array,
+    badStateRoot: boolean,
+    tamper?: (block: electra.BeaconBlock) => void,
+  ): Promise<{signed: electra.SignedBeaconBlock; postState: CachedBeaconStateAllForks}> {
     const chain = this.chain;
     const state = chain.stateAt(parent, slot);
     const proposer = state.epochCtx.getBeaconProposer(slot);
@@ -62,13 +87,17 @@ export class OwnValidators {
       proposer,
       computeSigningRoot(ssz.Epoch, epoch, chain.config.getDomain(state.slot, DOMAIN_RANDAO, slot)),
     );
-    const {block} = await produceBlock(chain, slot, randao, graffiti, this.feeRecipients, {parent, badStateRoot});
+    const {block, postState} = await produceBlock(chain, slot, randao, graffiti, this.feeRecipients, {
+      parent,
+      badStateRoot,
+    });
+    tamper?.(block);
     const signingRoot = computeSigningRoot(
       ssz.electra.BeaconBlock,
       block,
       chain.config.getDomain(state.slot, DOMAIN_BEACON_PROPOSER, slot),
     );
-    return chain.importBlock({message: block, signature: this.keys.sign(proposer, signingRoot)});
+    return {signed: {message: block, signature: this.keys.sign(proposer, signingRoot)}, postState};
   }
 
   attest(slot: number): void {

@@ -79,3 +79,37 @@ export async function fetchEffectiveness<T>(url: string, fromEpoch: number, toEp
     );
   return ((await res.json()) as {data: T}).data;
 }
+
+/** Asks the devnet to make an invalid block its head at `slot` (the invalid_head fault, src/devnet/faults.ts). */
+export async function injectInvalidHead(url: string, slot: number): Promise<void> {
+  const res = await fetch(`${url}/r3dv/v1/faults`, {
+    method: "POST",
+    headers: {"content-type": "application/json"},
+    body: JSON.stringify({kind: "invalid_head", slot}),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!res.ok)
+    throw new DevnetRunError(
+      {code: "DEVNET_RUN_BEACON_FAILED", request: "faults", reason: `HTTP ${res.status}`},
+      `the devnet beacon node refused the invalid_head fault at slot ${slot}: ${await res.text()}`,
+    );
+}
+
+/** An invalid block the devnet made its head, and every signature made over it (`/r3dv/v1/invalid_heads`). */
+export interface InvalidHeadAnswer {
+  slot: number;
+  root: string;
+  attesters: number[];
+  syncMembers: number[];
+  childSlots: number[];
+}
+
+export async function fetchInvalidHeads(url: string): Promise<InvalidHeadAnswer[]> {
+  const res = await fetch(`${url}/r3dv/v1/invalid_heads`, {signal: AbortSignal.timeout(10_000)});
+  if (!res.ok)
+    throw new DevnetRunError(
+      {code: "DEVNET_RUN_BEACON_FAILED", request: "invalid_heads", reason: `HTTP ${res.status}`},
+      `the devnet beacon node answered ${res.status} for invalid_heads: ${await res.text()}`,
+    );
+  return ((await res.json()) as {data: InvalidHeadAnswer[]}).data;
+}

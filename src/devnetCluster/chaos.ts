@@ -1,19 +1,38 @@
 import {badOption} from "./errors.js";
 
-export type ChaosAction = "kill" | "start";
+export type ChaosAction = "kill" | "start" | "invalid_head";
 
 /**
  * One scheduled fault: at the first slot of `epoch`, SIGKILL (kill) or start again (start) node `node`; a restart
- * is both, in that order, at the same epoch.
+ * is both, in that order, at the same epoch. `invalid_head` is the beacon node's fault, not a node's (`node` 0):
+ * at slot INVALID_HEAD_SLOT_IN_EPOCH of the epoch the devnet makes an invalid block its head, as a client with a
+ * consensus bug would, until the slot's votes are cast.
  */
 export interface ChaosEvent {
   action: ChaosAction;
   node: number;
   epoch: number;
+  /**
+   * Part of a rolling restart (`restart-all`), which follows the README's upgrade procedure: a node goes only once
+   * every node restarted before it submits duties again; until then its restart moves to the next epoch.
+   */
+  rolling?: true;
+  /** The epoch a rolling restart's event was scheduled for, when it had to wait (`epoch` is when it ran). */
+  movedFrom?: number;
 }
 
-/** The issue's default: node 2 dies in epoch 2 and comes back in epoch 4, while 3 of 4 keep the quorum. */
-export const DEFAULT_CHAOS = "kill:2@2,start:2@4";
+/**
+ * The invalid head comes at the epoch's third slot: not its first, whose block is the epoch's target (a vote
+ * around it would change the target, which is another test), and not its last, whose block the next epoch's
+ * duties depend on (a head event naming it would refetch them), so the fault tests exactly one thing: heads.
+ */
+export const INVALID_HEAD_SLOT_IN_EPOCH = 2;
+
+/**
+ * The default: the devnet makes an invalid block its head in epoch 1 (every node must vote around it), then node
+ * 2 dies in epoch 2 and comes back in epoch 4, while 3 of 4 keep the quorum.
+ */
+export const DEFAULT_CHAOS = "invalid-head@1,kill:2@2,start:2@4";
 
 /**
  * Parses `kill:2@2,start:2@4` and checks it against the cluster and the run: nodes exist, epochs fall inside
@@ -21,14 +40,29 @@ export const DEFAULT_CHAOS = "kill:2@2,start:2@4";
  */
 export function parseChaos(spec: string, nodes: number, epochs: number | undefined): ChaosEvent[] {
   const events: ChaosEvent[] = [];
-  for (const part of expandRestarts(spec, nodes)) {
+  for (const raw of expandRestarts(spec, nodes)) {
+    const part = raw.replace(/#rolling$/, "");
+    const invalid = /^invalid-head@(\d+)$/.exec(part);
+    if (invalid) {
+      const epoch = Number(invalid[1]);
+      if (epoch < 1)
+        throw badOption("--chaos", `${part}: epoch 0 is the cluster's first; schedule faults from epoch 1`);
+      if (epochs !== undefined && epoch >= epochs)
+        throw badOption(
+          "--chaos",
+          `${part}: the run covers epochs 0 to ${epochs - 1}; raise --epochs or move the fault`,
+        );
+      events.push({action: "invalid_head", node: 0, epoch});
+      continue;
+    }
     const m = /^(kill|start):(\d+)@(\d+)$/.exec(part);
     if (!m)
       throw badOption(
         "--chaos",
-        `${JSON.stringify(part)} is not ACTION:NODE@EPOCH (ACTION kill, start or restart) or restart-all@EPOCH, e.g. kill:2@2,start:2@4`,
+        `${JSON.stringify(part)} is not ACTION:NODE@EPOCH (ACTION kill, start or restart), restart-all@EPOCH or invalid-head@EPOCH, e.g. kill:2@2,start:2@4`,
       );
-    const event = {action: m[1] as ChaosAction, node: Number(m[2]), epoch: Number(m[3])};
+    const event: ChaosEvent = {action: m[1] as ChaosAction, node: Number(m[2]), epoch: Number(m[3])};
+    if (raw !== part) event.rolling = true;
     if (event.node < 1 || event.node > nodes)
       throw badOption("--chaos", `${part}: node ${event.node} does not exist; nodes are 1 to ${nodes}`);
     if (event.epoch < 1)
@@ -41,6 +75,7 @@ export function parseChaos(spec: string, nodes: number, epochs: number | undefin
   events.sort((a, b) => a.epoch - b.epoch);
   const down = new Set<number>();
   for (const e of events) {
+    if (e.action === "invalid_head") continue;
     if (e.action === "kill" && down.has(e.node))
       throw badOption("--chaos", `kill:${e.node}@${e.epoch}: node ${e.node} is already down then`);
     if (e.action === "start" && !down.has(e.node))
@@ -54,7 +89,7 @@ export function parseChaos(spec: string, nodes: number, epochs: number | undefin
 /**
  * `restart:N@E` is a kill and a start of node N at once (an upgrade's restart, or a crash a supervisor restarts);
  * `restart-all@E` restarts node 1 at epoch E, node 2 at E+1, and so on: a rolling upgrade, each node given an
- * epoch to rejoin before the next goes.
+ * epoch to rejoin before the next goes, and more when it needs it (its parts are marked `#rolling`).
  */
 function expandRestarts(spec: string, nodes: number): string[] {
   return spec
@@ -65,8 +100,8 @@ function expandRestarts(spec: string, nodes: number): string[] {
       const all = /^restart-all@(\d+)$/.exec(part);
       if (all)
         return Array.from({length: nodes}, (_, k) => [
-          `kill:${k + 1}@${Number(all[1]) + k}`,
-          `start:${k + 1}@${Number(all[1]) + k}`,
+          `kill:${k + 1}@${Number(all[1]) + k}#rolling`,
+          `start:${k + 1}@${Number(all[1]) + k}#rolling`,
         ]).flat();
       const one = /^restart:(\d+)@(\d+)$/.exec(part);
       return one ? [`kill:${one[1]}@${one[2]}`, `start:${one[1]}@${one[2]}`] : [part];
@@ -79,7 +114,7 @@ export function downAfter(events: ChaosEvent[], epoch: number): Set<number> {
   for (const e of events) {
     if (e.epoch > epoch) break;
     if (e.action === "kill") down.add(e.node);
-    else down.delete(e.node);
+    else if (e.action === "start") down.delete(e.node);
   }
   return down;
 }

@@ -67,8 +67,8 @@ export async function createDevnetCluster(o: {
 }
 
 /**
- * `r3dv run` for one node, the way an operator starts it, with block verification on (advisory): the main job
- * shows the EVM role verifying every block of the devnet, and what it costs beside the duties.
+ * `r3dv run` for one node, the way an operator starts it, with block verification enforced: the main job shows
+ * the EVM role verifying every block of the devnet, every duty signing only verified heads, and what it costs.
  */
 export function runArgs(c: DevnetCluster, n: DevnetNode, logLevel: string, builder = false): string[] {
   const http = n.httpUrl.slice("http://".length);
@@ -89,7 +89,7 @@ export function runArgs(c: DevnetCluster, n: DevnetNode, logLevel: string, build
     "--log-level",
     logLevel,
     "--verify",
-    "advisory",
+    "enforce",
     ...(builder ? ["--builder", "on"] : []),
   ];
 }

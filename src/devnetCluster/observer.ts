@@ -41,7 +41,15 @@ export interface DutyRecord {
   path?: string;
   /** A duty_fetch_failed duty whose slot is unknown: the slots it may have fallen in (`slot` is the first). */
   window?: {from: number; to: number};
+  /** `--verify enforce`: the head the node's beacon node named (from) and the verified block it proposed instead. */
+  headReplaced?: {from: string; to: string};
 }
+
+const isReplacement = (r: unknown): r is {from: string; to: string} =>
+  typeof r === "object" &&
+  r !== null &&
+  typeof (r as {from?: unknown}).from === "string" &&
+  typeof (r as {to?: unknown}).to === "string";
 
 const isWindow = (w: unknown): w is {from: number; to: number} =>
   typeof w === "object" &&
@@ -116,6 +124,7 @@ export class DutyLog {
         ...(typeof b.path === "string" ? {path: b.path} : {}),
         ...(Array.isArray(b.missing) ? {missing: b.missing.map(Number)} : {}),
         ...(isWindow(b.window) ? {window: {from: b.window.from, to: b.window.to}} : {}),
+        ...(isReplacement(b.headReplaced) ? {headReplaced: {from: b.headReplaced.from, to: b.headReplaced.to}} : {}),
       };
       this.byKey.set(key, r);
       fresh.push(r);

@@ -3,6 +3,8 @@ import type {DutyRecord, SlotSample} from "./observer.js";
 import type {SlashingAudit} from "./slashingAudit.js";
 import {type VerificationLine, type VerdictRecord, verificationLines} from "./verification.js";
 import {quantile} from "./quantile.js";
+import type {InvalidHeadAnswer} from "./beacon.js";
+import {type InvalidHeadLine, invalidHeadLines, signaturesOverInvalid} from "./invalidHeads.js";
 import {
   PROPOSAL_STAGES,
   type ProposalStage,
@@ -72,10 +74,12 @@ export interface RunFacts {
   /** Processes that ended without being told to (not chaos, not the end of the run). */
   crashes: {node: number; slot: number; exit: string}[];
   slashing: SlashingAudit;
-  /** Every node's block verdicts (the EVM role, `--verify advisory`), read from the nodes running at the end. */
+  /** Every node's block verdicts (the EVM role, `--verify enforce`), read from the nodes running at the end. */
   verdicts: VerdictRecord[];
   /** The nodes whose verdicts were read: a node down at the end is not judged on them. */
   verdictsFrom: number[];
+  /** The devnet's injected invalid heads (`invalid-head@EPOCH`) and every signature it received over them. */
+  invalidHeads: InvalidHeadAnswer[];
 }
 
 export interface EpochLine {
@@ -161,6 +165,8 @@ export interface Report {
   series: {node: number; entries: number; bytes: number}[];
   /** Each node's block verdicts: verified, invalid, unverifiable, and the time a verified block took. */
   verification: VerificationLine[];
+  /** Each injected invalid head: who judged it invalid, what was signed over it (nothing), what was voted instead. */
+  invalidHeads: InvalidHeadLine[];
   /** The cluster's proposals by path (builder, local, missed), each stage's ms from the slot start over every node. */
   proposals: ProposalPath[];
   /** Epochs excused from the sync, aggregate and proposal targets: an injected fault left no quorum in them. */
@@ -301,6 +307,9 @@ export function buildReport(f: RunFacts): Report {
       return {node, entries: s?.seriesEntries ?? 0, bytes: s?.seriesBytes ?? 0};
     }),
     verification: verificationLines(f.verdictsFrom, f.verdicts),
+    invalidHeads: invalidHeadLines(f.invalidHeads, f.verdicts, f.verdictsFrom, f.duties, (node, slot) =>
+      f.samples.some((s) => s.slot === slot && s.nodes.some((x) => x.node === node && x.up)),
+    ),
   };
   const targets = judge(report, f);
   return {...report, targets, passed: targets.every((t) => t.met)};
@@ -367,7 +376,11 @@ function judge(r: Omit<Report, "targets" | "passed">, f: RunFacts): Target[] {
   const missed = judged.flatMap((e) => e.missed);
   const s = f.slashing;
   const verified = r.verification.reduce((a, v) => a + v.verified, 0);
-  const invalid = r.verification.filter((v) => v.invalid > 0);
+  const injected = new Set(r.invalidHeads.map((h) => h.root));
+  const unexpected = r.verification.flatMap((v) => {
+    const slots = v.invalidSlots.filter((_, k) => !injected.has(v.invalidRoots[k] as string));
+    return slots.length ? [{node: v.node, slots}] : [];
+  });
   return [
     target(
       "effectiveness",
@@ -411,16 +424,42 @@ function judge(r: Omit<Report, "targets" | "passed">, f: RunFacts): Target[] {
         `${s.slashable.length} slashable pair(s)${s.errors.length ? `; unreadable: ${s.errors.join("; ")}` : ""}`,
       "none, every node's DB read",
     ),
-    // The devnet's chain is valid: a block judged invalid is a defect of the verifier (or of the devnet).
+    // The devnet's chain is valid but for the invalid heads it injects: any other block judged invalid is a
+    // defect of the verifier (or of the devnet), and an injected one that a node did not judge invalid is too.
     target(
       "block verification",
-      r.verification.length > 0 && r.verification.every((v) => v.verified > 0) && invalid.length === 0,
+      r.verification.length > 0 &&
+        r.verification.every((v) => v.verified > 0) &&
+        unexpected.length === 0 &&
+        r.invalidHeads.every((h) => h.notJudgedBy.length === 0),
       `${verified} blocks verified by nodes ${r.verification.map((v) => `${v.node} (${v.verified})`).join(", ") || "none"}; ` +
-        (invalid.length
-          ? `invalid: ${invalid.map((v) => `node ${v.node} slots ${v.invalidSlots.join(", ")}`).join("; ")}`
-          : "none invalid"),
-      "every node verifies the devnet's blocks, none judged invalid",
+        (unexpected.length
+          ? `invalid: ${unexpected.map((v) => `node ${v.node} slots ${v.slots.join(", ")}`).join("; ")}`
+          : "none invalid but the injected heads") +
+        r.invalidHeads
+          .filter((h) => h.notJudgedBy.length > 0)
+          .map(
+            (h) =>
+              `; injected invalid head at slot ${h.slot} not judged invalid by node(s) ${h.notJudgedBy.join(", ")}`,
+          )
+          .join(""),
+      "every node verifies the devnet's blocks and judges invalid exactly the injected invalid heads",
     ),
+    ...(r.invalidHeads.length
+      ? [
+          target(
+            "nothing signed over an invalid head",
+            signaturesOverInvalid(r.invalidHeads) === 0,
+            r.invalidHeads
+              .map(
+                (h) =>
+                  `slot ${h.slot}: ${h.attesters} attestation(s), ${h.syncMembers} sync message(s), ${h.childBlocks} block(s) over it`,
+              )
+              .join("; "),
+            "no attestation, sync message or block of the cluster names an injected invalid head",
+          ),
+        ]
+      : []),
   ];
 }
 
@@ -494,7 +533,13 @@ function groupFailures(f: RunFacts): FailureGroup[] {
 function faultLines(f: RunFacts, lastSlot: number): FaultLine[] {
   return f.faults.map((r, i) => {
     const next = f.faults.slice(i + 1).find((x) => x.event.node === r.event.node);
-    const untilSlot = r.event.action === "kill" ? Math.min(next?.slot ?? lastSlot + 1, lastSlot + 1) - 1 : lastSlot;
+    const untilSlot =
+      r.event.action === "kill"
+        ? // A restart's start comes in the kill's own slot: its window is that slot, not an empty one.
+          Math.max(r.slot, Math.min(next?.slot ?? lastSlot + 1, lastSlot + 1) - 1)
+        : r.event.action === "invalid_head"
+          ? r.slot
+          : lastSlot;
     const inWindow = f.duties.filter((d) => lastSlotOf(d) >= r.slot && d.slot <= untilSlot && d.status === "failed");
     const reasons: Record<string, number> = {};
     for (const d of inWindow) reasons[d.reason ?? "unknown"] = (reasons[d.reason ?? "unknown"] ?? 0) + 1;

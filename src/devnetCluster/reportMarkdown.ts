@@ -3,6 +3,8 @@ import {PROPOSAL_STAGES, proposalBudgetMs} from "../roles/validator/duties/propo
 
 const ms = (x: number): string => (Number.isFinite(x) ? `${Math.round(x)} ms` : "n/a");
 const nodeList = (xs: number[]): string => (xs.length ? xs.join(", ") : "none");
+/** A root as the first and last bytes a reader compares: 0x1234…abcd. */
+const short = (root: string): string => `${root.slice(0, 6)}…${root.slice(-4)}`;
 /** A failure reason as a person reads it: `no_quorum` -> "no quorum". */
 export const readable = (reason: string): string => reason.replace(/_/g, " ");
 
@@ -109,21 +111,30 @@ export function renderMarkdown(r: Report): string {
     const what =
       x.event.action === "kill"
         ? `SIGKILL node ${x.event.node} (pid ${x.pid ?? "?"})`
-        : `start node ${x.event.node} (pid ${x.pid ?? "?"})`;
+        : x.event.action === "invalid_head"
+          ? "the devnet made an invalid block its head for the slot's votes"
+          : `start node ${x.event.node} (pid ${x.pid ?? "?"})`;
     const reasons =
       Object.entries(x.reasons)
         .map(([k, v]) => `${v} ${readable(k)}`)
         .join(", ") || "none";
     const effect =
-      x.event.action === "kill"
-        ? `slots ${x.slot}-${x.untilSlot}: ${x.failedDuties} duty failures reported (${reasons}), ${x.missedOnChain} attestations missing on chain`
-        : (x.recoveredSlot !== undefined
-            ? `node ${x.event.node} submitted again from slot ${x.recoveredSlot}, ${x.recoveredAfterSec?.toFixed(1)} s after its start`
-            : `node ${x.event.node} submitted nothing before the run ended`) + (x.note ? `; ${x.note}` : "");
+      x.event.action === "invalid_head"
+        ? `slot ${x.slot}: ${x.failedDuties} duty failures reported (${reasons}), ${x.missedOnChain} attestations missing on chain; see "Invalid heads"`
+        : x.event.action === "kill"
+          ? `slots ${x.slot}-${x.untilSlot}: ${x.failedDuties} duty failures reported (${reasons}), ${x.missedOnChain} attestations missing on chain`
+          : (x.recoveredSlot !== undefined
+              ? `node ${x.event.node} submitted again from slot ${x.recoveredSlot}, ${x.recoveredAfterSec?.toFixed(1)} s after its start`
+              : `node ${x.event.node} submitted nothing before the run ended`) + (x.note ? `; ${x.note}` : "");
     return [
-      `${x.event.action}:${x.event.node}@${x.event.epoch}`,
+      x.event.action === "invalid_head"
+        ? `invalid-head@${x.event.epoch}`
+        : `${x.event.action}:${x.event.node}@${x.event.epoch}`,
       x.slot,
-      x.error ? `${what}: failed: ${x.error}` : what,
+      (x.error ? `${what}: failed: ${x.error}` : what) +
+        (x.event.movedFrom !== undefined
+          ? ` (scheduled for epoch ${x.event.movedFrom}; the rolling restart waited for the node before to submit again)`
+          : ""),
       effect,
     ];
   });
@@ -187,8 +198,23 @@ export function renderMarkdown(r: Report): string {
           `${ms(v.p50Ms)} / ${ms(v.p99Ms)}`,
         ]),
       ) +
-      `\n\nEach node's EVM role (\`--verify advisory\`) ran its own state transition on every block its beacon node followed (signatures, state root) and recorded a verdict; ${r.proposed} blocks were proposed on chain in the run. Advisory: a verdict does not hold back a signature yet.`,
+      `\n\nEach node's EVM role (\`--verify enforce\`) ran its own state transition on every block its beacon node followed (signatures, state root) and recorded a verdict; ${r.proposed} blocks were proposed on chain in the run. Enforced: every attestation, sync message and proposal signed only for a head its node had verified.`,
   );
+  if (r.invalidHeads.length)
+    out.push(
+      "## Invalid heads\n\n" +
+        table(
+          ["slot", "block", "judged invalid by", "signed over it", "the cluster proposed to vote for instead"],
+          r.invalidHeads.map((h) => [
+            h.slot,
+            short(h.root),
+            `nodes ${nodeList(h.judgedInvalidBy)} (${h.reasons.join(", ") || "-"})${h.notJudgedBy.length ? `; not by ${nodeList(h.notJudgedBy)}` : ""}`,
+            `${h.attesters} attestations, ${h.syncMembers} sync messages, ${h.childBlocks} blocks`,
+            h.votedInstead.map((v) => `${short(v.root)} (${v.results} results)`).join(", ") || "nothing replaced",
+          ]),
+        ) +
+        "\n\nThe devnet made each of these blocks its head for one slot's votes, as a beacon node with a consensus bug would: properly signed by the slot's proposer, with a wrong state root. Every node's duties signed for the newest block it had verified instead.",
+    );
   const s = f.slashing;
   out.push(
     "## Slashing protection audit\n\n" +

@@ -4,7 +4,8 @@ import {join} from "node:path";
 import {setTimeout as sleep} from "node:timers/promises";
 import type {Logger} from "../util/logger.js";
 import {errorMessage} from "../util/errors.js";
-import {fetchEffectiveness, startBeacon} from "./beacon.js";
+import {fetchEffectiveness, fetchInvalidHeads, injectInvalidHead, startBeacon} from "./beacon.js";
+import {INVALID_HEAD_SLOT_IN_EPOCH} from "./chaos.js";
 import {type DevnetCluster, type DevnetNode, createDevnetCluster, runArgs} from "./cluster.js";
 import {DevnetRunError} from "./errors.js";
 import {LiveView} from "./liveView.js";
@@ -158,6 +159,24 @@ async function orchestrate(
     if (!(await until(genesisMs + slot * slotMs, io.signal))) break;
     if (slot % SLOTS_PER_EPOCH === 0) {
       for (const e of o.chaos.filter((c) => c.epoch * SLOTS_PER_EPOCH === slot)) {
+        const behind = e.rolling ? notRejoined(faults, duties) : [];
+        if (behind.length > 0) {
+          e.movedFrom ??= e.epoch;
+          e.epoch += 1;
+          view.note(
+            `slot ${slot}: ${e.action === "kill" ? "restarting" : "starting"} node ${e.node} moves to epoch ${e.epoch}: node(s) ${behind.join(", ")} submitted nothing since their restart (a rolling restart waits for them)`,
+          );
+          continue;
+        }
+        if (e.action === "invalid_head") {
+          const record: FaultRecord = {event: e, slot: slot + INVALID_HEAD_SLOT_IN_EPOCH, at: Date.now()};
+          await injectInvalidHead(beacon.url, record.slot).catch((err: unknown) => (record.error = errorMessage(err)));
+          faults.push(record);
+          view.note(
+            `slot ${slot}: the devnet will make an invalid block its head at slot ${record.slot}${record.error ? `: ${record.error}` : ""}`,
+          );
+          continue;
+        }
         const node = cluster.nodes[e.node - 1] as DevnetNode;
         const record: FaultRecord = {event: e, slot, at: Date.now()};
         try {
@@ -217,6 +236,7 @@ async function orchestrate(
   if (epochs === 0) return undefined;
   if (!io.signal.aborted) await until(genesisMs + slot * slotMs + inclusionTailMs, io.signal);
   const effectiveness = await fetchEffectiveness<EffectivenessAnswer>(beacon.url, 0, epochs - 1);
+  const invalidHeads = await fetchInvalidHeads(beacon.url);
   const verdicts: VerdictRecord[] = [];
   const verdictsFrom: number[] = [];
   for (const n of cluster.nodes)
@@ -254,6 +274,7 @@ async function orchestrate(
     slashing,
     verdicts,
     verdictsFrom,
+    invalidHeads,
   };
   const report = buildReport(facts);
   const markdown = renderMarkdown(report);
@@ -269,6 +290,7 @@ async function orchestrate(
         epochs: report.epochs,
         failures: report.failures,
         faults: report.faults,
+        invalidHeads: report.invalidHeads,
         latency: report.latency,
       },
       null,
@@ -276,6 +298,19 @@ async function orchestrate(
     ) + "\n",
   );
   return {report, markdown};
+}
+
+/**
+ * Nodes started by the chaos schedule that have submitted no duty since: a rolling restart takes the next node
+ * down only once this is empty, as the README's upgrade procedure says.
+ */
+function notRejoined(faults: FaultRecord[], duties: DutyLog): number[] {
+  const all = duties.all();
+  const latestStart = new Map<number, FaultRecord>();
+  for (const r of faults) if (r.event.action === "start" && !r.error) latestStart.set(r.event.node, r);
+  return [...latestStart.values()]
+    .filter((r) => !all.some((d) => d.node === r.event.node && d.slot >= r.slot && d.status === "submitted"))
+    .map((r) => r.event.node);
 }
 
 /** Sleeps until `atMs`; false if the run was interrupted first. */

@@ -22,6 +22,8 @@ export interface VerificationLine {
   unavailable: number;
   /** Slots of the blocks judged invalid (the devnet's chain is valid: each one is a defect to look at). */
   invalidSlots: number[];
+  /** Their roots, to tell the devnet's injected invalid heads from defects. */
+  invalidRoots: string[];
   p50Ms: number;
   p99Ms: number;
 }
@@ -67,6 +69,7 @@ export function verificationLines(nodes: number[], verdicts: VerdictRecord[]): V
       invalid: all.filter((v) => v.status === "invalid").length,
       unavailable: all.filter((v) => v.status === "unavailable").length,
       invalidSlots: all.filter((v) => v.status === "invalid").map((v) => v.slot ?? -1),
+      invalidRoots: all.filter((v) => v.status === "invalid").map((v) => v.root.toLowerCase()),
       p50Ms: quantile(ms, 0.5),
       p99Ms: quantile(ms, 0.99),
     };

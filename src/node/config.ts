@@ -41,7 +41,7 @@ export interface RunOptions {
   verify: VerifyMode;
 }
 
-export const VERIFY_MODES = ["advisory", "off"] as const;
+export const VERIFY_MODES = ["enforce", "advisory", "off"] as const;
 export type VerifyMode = (typeof VERIFY_MODES)[number];
 
 export type ConfigErrorType = {code: "CONFIG_BAD_FLAG"; flag: string; env: string; reason: string};
@@ -199,18 +199,14 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
 }
 
 /**
- * Off unless asked for while verification only reports: each node then keeps a state and runs a state transition
- * per block (tens of ms and ~100 MB on the devnet, a mainnet state is gigabytes), which an operator should choose
- * knowingly until the cluster signs only what it verified (`enforce`, issue 11). `r3dv devnet` runs advisory.
+ * Off unless asked for: verifying, each node keeps a state and runs a state transition per block (tens of ms and
+ * ~100 MB on the devnet; a mainnet state is gigabytes and its cost is not measured yet), which an operator should
+ * choose knowingly. `enforce` signs only for heads this node verified; `advisory` verifies and reports only.
+ * `r3dv devnet` runs enforce.
  */
 function verifyMode(raw: string | undefined): VerifyMode {
   if (raw === undefined) return "off";
   const v = raw.trim().toLowerCase();
-  if (v === "enforce")
-    throw bad(
-      "verify",
-      "enforce (signing only what this node verified) is not built yet; use advisory (verify and report) or off",
-    );
   if (!(VERIFY_MODES as readonly string[]).includes(v))
     throw bad("verify", `expected ${VERIFY_MODES.join(" or ")}, got ${JSON.stringify(raw)}`);
   return v as VerifyMode;

@@ -174,6 +174,9 @@ function describeOutcome(r: AnyDutyResult): string {
   // A proposal with the builder API: whose block it was, and why this node's own fetch fell back to a local one.
   if ("path" in r && r.path) parts.push(`${r.path} block${r.pathDetail ? ` (${r.pathDetail})` : ""}`);
   if ("overBudget" in r && r.overBudget?.length) parts.push(`over budget: ${r.overBudget.join(", ")}`);
+  // --verify enforce: the beacon node's head was not signed for; which block was, and why.
+  if ("headReplaced" in r && r.headReplaced)
+    parts.push(`voted for ${r.headReplaced.to} instead of ${r.headReplaced.from} (${r.headReplaced.reason})`);
   return parts.join(" ");
 }
 

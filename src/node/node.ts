@@ -33,6 +33,8 @@ import {LimiterPool} from "../workers/limiterPool.js";
 import {Beacon} from "./beacon.js";
 import type {SlotClock} from "../roles/validator/schedule/slotClock.js";
 import {BeaconSet} from "../roles/validator/beacon/beaconSet.js";
+import {FollowerVerdicts} from "../roles/evm/followerVerdicts.js";
+import {HeadGuard} from "../roles/validator/verifiedChain/headGuard.js";
 import type {RunOptions} from "./config.js";
 import {type NodeStatus, type PeerStatus, buildStatus} from "./status.js";
 import {DutyWindow, type HealthReport, WindowedTotal, healthReport} from "./health.js";
@@ -64,8 +66,10 @@ export class R3dvNode {
   private http: HttpApi | null = null;
   private ipc: IpcServer | null = null;
   private clock: SlotClock | undefined;
-  /** The EVM role's chain follower (`--verify advisory`): null until the beacon node told the chain, or when off. */
+  /** The EVM role's chain follower (`--verify`): null until the beacon node told the chain, or when off. */
   private follower: ChainFollower | null = null;
+  /** The follower's verdicts as the duties read them (`--verify enforce`), handed over before the follower exists. */
+  private readonly verdicts = new FollowerVerdicts();
   private verification: Promise<void> | null = null;
   private timers: NodeJS.Timeout[] = [];
   private running = false;
@@ -135,6 +139,7 @@ export class R3dvNode {
       onPartialExit: (result) => this.metrics.exitPartials.inc({result}),
       storedExits: () => storedChunks(this.series, "partial_exit"),
       ...(opts.builder ? {builder: {boostFactor: opts.builderBoostFactor}} : {}),
+      ...(opts.verify === "enforce" ? {headGuard: new HeadGuard(this.verdicts)} : {}),
       doppelganger: {
         enabled: opts.doppelganger,
         clusterSigned: clusterSignedIn(series),
@@ -297,6 +302,7 @@ export class R3dvNode {
           logger: this.logger.child({role: "evm"}),
           events: verdictEvents(this),
         });
+        this.verdicts.attach(this.follower);
         await this.follower.start();
         this.logger.info("block verification started", {mode: this.opts.verify, beacon: redactUrl(url)});
         return;

@@ -25,6 +25,15 @@ export function recordDuty(r: AnyDutyResult, {metrics, series, logger}: RecordTa
       if (typeof ms === "number") metrics.dutyStageSeconds.observe({duty: r.duty, stage}, ms / 1000);
   if (r.duty === "proposer")
     for (const stage of r.overBudget ?? []) metrics.proposalStagesOverBudget.inc({stage, path: r.path ?? "local"});
+  if ((r.duty === "attester" || r.duty === "sync_message") && r.headReplaced) {
+    metrics.headsReplaced.inc({duty: r.duty, reason: r.headReplaced.reason});
+    logger.debug("voted for a verified head instead of the beacon node's", {
+      duty: r.duty,
+      slot: r.slot,
+      validator: r.validatorIndex,
+      ...r.headReplaced,
+    });
+  }
   void series
     .append("duty_result", jsonBody(r), "batched", r.slot)
     .catch((e: unknown) => logger.error("duty result not recorded", {duty: r.duty, slot: r.slot}, e));

@@ -1,5 +1,5 @@
 import {Piscina} from "piscina";
-import type {AnchorInfo, VerifyOutcome} from "../roles/evm/blockVerifier.js";
+import type {AnchorInfo, AttestationCheckpoints, VerifyOutcome} from "../roles/evm/blockVerifier.js";
 import type {ChainDescription} from "../roles/evm/chainDescription.js";
 import type {StateTransitionTask} from "./stateTransitionTasks.js";
 
@@ -31,6 +31,11 @@ export class StateTransitionPool {
 
   verify(block: Uint8Array): Promise<VerifyOutcome> {
     return this.piscina.run({kind: "verify", block} satisfies StateTransitionTask) as Promise<VerifyOutcome>;
+  }
+
+  checkpoints(root: string, slot: number): Promise<AttestationCheckpoints | null> {
+    const task: StateTransitionTask = {kind: "checkpoints", root, slot};
+    return this.piscina.run(task) as Promise<AttestationCheckpoints | null>;
   }
 
   async close(): Promise<void> {

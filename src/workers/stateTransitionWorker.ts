@@ -18,5 +18,7 @@ export default function run(task: StateTransitionTask): StateTransitionResult {
       if (!verifier)
         throw new EvmError({code: "EVM_BAD_ANCHOR", reason: "no anchor"}, "this thread has no anchor state yet");
       return verifier.verify(task.block);
+    case "checkpoints":
+      return verifier?.attestationCheckpoints(task.root, task.slot) ?? null;
   }
 }

@@ -46,8 +46,24 @@ describe("devnet chaos schedule and options", () => {
         "start:4@6",
       ],
     );
+    assert.deepEqual(
+      parseChaos("kill:2@1,start:2@2,restart-all@3", 4, 8).map((e) => e.rolling ?? false),
+      [false, false, true, true, true, true, true, true, true, true],
+      "only restart-all's parts wait for the node before them",
+    );
     assert.deepEqual([...downAfter(parseChaos("restart-all@1", 4, 8), 4)], []);
     assert.throws(() => parseChaos("restart-all@6", 4, 8), /kill:3@8: the run covers epochs 0 to 7/);
+  });
+
+  it("schedules an invalid head as the beacon node's fault, which takes no node down", () => {
+    const events = parseChaos("invalid-head@3,kill:2@1,start:2@2", 4, 8);
+    assert.deepEqual(
+      events.map((e) => `${e.action}:${e.node}@${e.epoch}`),
+      ["kill:2@1", "start:2@2", "invalid_head:0@3"],
+    );
+    assert.deepEqual([...downAfter(events, 3)], []);
+    assert.throws(() => parseChaos("invalid-head@8", 4, 8), /the run covers epochs 0 to 7/);
+    assert.throws(() => parseChaos("invalid-head@0", 4, 8), /schedule faults from epoch 1/);
   });
 
   it("refuses schedules that cannot run, saying why", () => {
@@ -62,7 +78,10 @@ describe("devnet chaos schedule and options", () => {
   it("checks every flag, and names the default schedule when it does not fit the run", () => {
     const o = parseRunOptions(flags());
     assert.equal(o.threshold, 3);
-    assert.equal(o.chaos.length, 2);
+    assert.deepEqual(
+      o.chaos.map((e) => e.action),
+      ["invalid_head", "kill", "start"],
+    );
     assert.equal(o.slotMs, 2000);
     assert.equal(parseRunOptions(flags({slotSeconds: "4"})).slotMs, 4000);
     assert.throws(() => parseRunOptions(flags({slotSeconds: "1"})), /--slot-seconds: expected an integer from 2 to 12/);
@@ -70,7 +89,7 @@ describe("devnet chaos schedule and options", () => {
     assert.equal(parseRunOptions(flags({forever: true})).epochs, undefined);
     assert.throws(
       () => parseRunOptions(flags({epochs: "4"})),
-      /default schedule kill:2@2,start:2@4 does not fit .* --no-chaos/,
+      /default schedule invalid-head@1,kill:2@2,start:2@4 does not fit .* --no-chaos/,
     );
     assert.throws(() => parseRunOptions(flags({threshold: "2"})), /not a majority/);
     assert.throws(() => parseRunOptions(flags({nodes: "0"})), /--nodes: expected an integer from 1 to 10/);

@@ -103,6 +103,7 @@ function facts(): RunFacts {
         totalMs: 20 + node + k + 1,
       })),
     ),
+    invalidHeads: [],
   };
 }
 
@@ -242,6 +243,7 @@ describe("devnet report", () => {
       invalid: 0,
       unavailable: 0,
       invalidSlots: [],
+      invalidRoots: [],
       p50Ms: 29,
       p99Ms: 36,
     });
@@ -266,6 +268,48 @@ describe("devnet report", () => {
       buildReport(f).targets.find((t) => t.name === "block verification")?.met,
       false,
       "node 4, read at the end, verified none",
+    );
+  });
+
+  it("judges an injected invalid head: every node up must find it invalid, and nothing may be signed over it", () => {
+    const f = healthy();
+    const bad = `0x${"bd".repeat(32)}`;
+    const good = `0x${(5).toString(16).padStart(64, "0")}`;
+    f.invalidHeads = [{slot: 5, root: bad, attesters: [], syncMembers: [], childSlots: []}];
+    for (const node of [1, 2, 3, 4])
+      f.verdicts.push({node, status: "invalid", root: bad, slot: 5, reason: "bad_state_root", totalMs: 30});
+    for (const d of f.duties) if (d.slot === 5) d.headReplaced = {from: bad, to: good};
+    const r = buildReport(f);
+    const met = (name: string, report = r) => report.targets.find((t) => t.name === name)?.met;
+    assert.equal(met("block verification"), true, "the injected head is the one invalid verdict allowed");
+    assert.equal(met("nothing signed over an invalid head"), true);
+    assert.equal(r.passed, true);
+    assert.deepEqual(r.invalidHeads[0]?.judgedInvalidBy, [1, 2, 3, 4]);
+    assert.deepEqual(r.invalidHeads[0]?.votedInstead, [
+      {root: good, results: f.duties.filter((d) => d.slot === 5).length},
+    ]);
+    assert.match(
+      renderMarkdown(r),
+      /## Invalid heads[\s\S]*\| 5 \| 0xbdbd…bdbd \| nodes 1, 2, 3, 4 \(bad_state_root\) \| 0 attestations, 0 sync messages, 0 blocks \| 0x0000…0005 \(\d+ results\) \|/,
+    );
+
+    // Node 2 was down at slot 5 (facts(): nodes 1 and 2 down in slots 4-11): it never heard of the block.
+    f.verdicts = f.verdicts.filter((v) => !(v.node === 2 && v.root === bad));
+    assert.equal(met("block verification", buildReport(f)), true, "node 2, down at slot 5, is not judged on it");
+    f.verdicts = f.verdicts.filter((v) => !(v.node === 3 && v.root === bad));
+    const missed = buildReport(f);
+    assert.equal(met("block verification", missed), false, "node 3 was up at slot 5 and never judged the block");
+    assert.match(
+      missed.targets.find((t) => t.name === "block verification")?.measured ?? "",
+      /not judged invalid by node\(s\) 3/,
+    );
+
+    f.invalidHeads = [{slot: 5, root: bad, attesters: [3], syncMembers: [], childSlots: [6]}];
+    const signed = buildReport(f);
+    assert.equal(met("nothing signed over an invalid head", signed), false);
+    assert.match(
+      signed.targets.find((t) => t.name === "nothing signed over an invalid head")?.measured ?? "",
+      /slot 5: 1 attestation\(s\), 0 sync message\(s\), 1 block\(s\) over it/,
     );
   });
 

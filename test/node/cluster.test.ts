@@ -56,12 +56,13 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     devnet = await spawnDevnet(devnetArgs({validators: 8, own: "1..7", slotMs: SLOT_MS, genesisDelaySec: 5}));
     proxy = new FaultyProxy(devnet.url);
     await proxy.start();
-    // Node 2 also verifies every block (the EVM role); the others show what `--verify off` says.
+    // Node 2 also verifies every block and signs only for heads it verified (the EVM role, enforced); the others
+    // show what `--verify off` says.
     for (let i = 1; i <= 4; i++)
       nodes.push(
         await spawnNode(c, i, i === 1 ? proxy.url : devnet.url, [
           ...["--builder", "on"],
-          ...(i === 2 ? ["--verify", "advisory"] : []),
+          ...(i === 2 ? ["--verify", "enforce"] : []),
         ]),
       );
   });
@@ -175,7 +176,7 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     assert.equal(again.checks.find((c) => c.name === "beacon_synced")?.ok, true);
   });
 
-  it("with --verify advisory a node verifies the devnet's blocks: verdicts in its series, metrics and status", async () => {
+  it("with --verify enforce a node verifies the devnet's blocks and signs for them: verdicts in its series, metrics and status", async () => {
     type Verdict = {status: string; slot?: number; root: string; timings?: {totalMs: number}};
     const verified = await waitFor(
       "node 2 verified three blocks",
@@ -196,12 +197,26 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
       "the devnet's chain is valid",
     );
     for (const v of verified) assert.ok((v.timings?.totalMs ?? -1) >= 0, JSON.stringify(v));
+    // Enforced, it still signs: the devnet's heads are valid, so its attestations go out as the others' do.
+    const after = Math.min(...verified.map((v) => v.slot ?? Infinity));
+    type Result = {duty: string; slot: number; status: string; headReplaced?: unknown};
+    await waitFor(
+      "node 2 submitted an attestation for a verified head",
+      async () => {
+        const r = await ipc<{entries: {body?: Result}[]}>(node(2), "series", {tail: 200, kind: "duty_result"});
+        return r.entries.some(
+          (e) =>
+            e.body?.duty === "attester" && e.body.status === "submitted" && e.body.slot > after && !e.body.headReplaced,
+        );
+      },
+      MACHINE_MS,
+    );
     const metrics = await fetch(`${node(2).http}/metrics`).then((r) => r.text());
     assert.match(metrics, /r3dv_evm_block_verdicts_total\{status="verified",reason=""\} [1-9]/);
     const s2 = await runCli(["status", "--ipc", node(2).ipc]);
     assert.match(
       s2.stdout,
-      /block verification advisory from slot \d+: [1-9]\d* verified, 0 invalid, \d+ unverifiable; newest verified slot \d+/,
+      /block verification enforce from slot \d+: [1-9]\d* verified, 0 invalid, \d+ unverifiable; newest verified slot \d+/,
     );
     const s3 = await runCli(["status", "--ipc", node(3).ipc]);
     assert.match(s3.stdout, /block verification off/);

@@ -154,12 +154,23 @@ export async function startApiServer(
     if (balance === undefined) return {jsonrpc: "2.0", id, error: {code: -32000, message: "head payload unknown"}};
     return {jsonrpc: "2.0", id, result: `0x${balance.toString(16)}`};
   });
+  // The invalid_head fault's blocks and every signature made over them: a run checks that none came from its cluster.
+  server.get("/r3dv/v1/invalid_heads", async () => ({data: [...devnet.chain.invalidHeads.values()]}));
   server.get("/r3dv/v1/builder", async () => ({data: devnet.builder ? devnet.builder.counts : null}));
   // What a relay would hold for each validator: how a run shows that its cluster's registrations arrived.
   server.get("/r3dv/v1/builder/registrations", async () => ({data: devnet.registrations.list()}));
   server.post("/r3dv/v1/faults", async (req) => {
     const body = (req.body ?? {}) as {kind?: string; slot?: number; delay_ms?: number};
-    const kinds = ["skip", "late", "fork", "bad_state_root", "builder_late", "builder_withhold", "builder_wrong_payee"];
+    const kinds = [
+      "skip",
+      "late",
+      "fork",
+      "bad_state_root",
+      "invalid_head",
+      "builder_late",
+      "builder_withhold",
+      "builder_wrong_payee",
+    ];
     if (!body.kind || !kinds.includes(body.kind))
       throw new ApiError(400, `kind must be one of ${kinds.join(", ")}, got ${JSON.stringify(body.kind)}`);
     const delayed = body.kind === "late" || body.kind === "builder_late";

@@ -3,7 +3,10 @@ import type {BeaconConfig} from "@lodestar/config";
 import {
   DataAvailabilityStatus,
   ExecutionPayloadStatus,
+  computeEpochAtSlot,
+  computeStartSlotAtEpoch,
   createCachedBeaconState,
+  getBlockRootAtSlot,
   createPubkeyCache,
   processSlots,
   stateTransition,
@@ -32,6 +35,12 @@ export interface AnchorInfo {
   slot: number;
   stateSlot: number;
   stateRoot: string;
+}
+
+/** An FFG vote's checkpoints (0x roots) as one block's chain sees them at a slot: what an attestation naming it votes for. */
+export interface AttestationCheckpoints {
+  source: {epoch: number; root: string};
+  target: {epoch: number; root: string};
 }
 
 /** A verification's outcome: a verdict, or "I lack the parent's state" for the follower to resolve. */
@@ -162,6 +171,24 @@ export class BlockVerifier {
     this.keep(root, postState);
     timings.totalMs = performance.now() - t0;
     return {kind: "verdict", verdict: {status: "verified", stateRoot: toHex(stateRoot), timings, ...base}};
+  }
+
+  /**
+   * The source and target an attestation at `slot` votes for when its head is the verified block `root`, as a
+   * beacon node's produceAttestationData derives them from its head: the target is the newest block of that
+   * chain at or before the epoch's first slot; the source is the justified checkpoint of the block's state
+   * advanced into the attestation's epoch (an epoch transition on the way may justify a newer one). Null when
+   * the block's state is not kept (never verified here, or evicted).
+   */
+  attestationCheckpoints(root: string, slot: number): AttestationCheckpoints | null {
+    const kept = this.states.get(root);
+    if (!kept || slot < kept.slot) return null;
+    const epoch = computeEpochAtSlot(slot);
+    const epochStart = computeStartSlotAtEpoch(epoch);
+    const targetRoot = kept.slot <= epochStart ? root : toHex(getBlockRootAtSlot(kept, epochStart));
+    const state = kept.slot < epochStart ? processSlots(kept, epochStart) : kept;
+    const cp = state.currentJustifiedCheckpoint;
+    return {source: {epoch: cp.epoch, root: toHex(cp.root)}, target: {epoch, root: targetRoot}};
   }
 
   private keep(root: string, state: CachedBeaconStateAllForks): void {

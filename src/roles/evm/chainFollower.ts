@@ -4,7 +4,7 @@ import {errorMessage} from "../../util/errors.js";
 import type {Logger} from "../../util/logger.js";
 import {StateTransitionPool} from "../../workers/stateTransitionPool.js";
 import {BeaconReader} from "./beaconReader.js";
-import {STATES_KEPT, type AnchorInfo} from "./blockVerifier.js";
+import {STATES_KEPT, type AnchorInfo, type AttestationCheckpoints} from "./blockVerifier.js";
 import {describeChain, type ChainDescription} from "./chainDescription.js";
 import {HeadWatcher, type HeadWatcherOptions} from "./headWatcher.js";
 import {signedBlockHeader} from "./sszFields.js";
@@ -69,6 +69,8 @@ export class ChainFollower {
   private readonly queue: string[] = [];
   private draining: Promise<void> | null = null;
   private stopped = false;
+  /** Who waits for verdicts as they come (the validator role's head guard, in `--verify enforce`). */
+  private readonly listeners = new Set<(v: BlockVerdict) => void>();
 
   constructor(private readonly opts: ChainFollowerOptions) {
     this.logger = opts.logger;
@@ -110,6 +112,22 @@ export class ChainFollower {
   /** This node's verdict on a block root, if it judged the block. */
   verdict(root: string): BlockVerdict | undefined {
     return this.verdicts.get(root);
+  }
+
+  /** Calls `listener` with every verdict recorded from now on (repeats included); returns its removal. */
+  onVerdict(listener: (v: BlockVerdict) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * What an attestation at `slot` naming the verified block `root` votes for, read off the state the thread
+   * keeps for it; null when that state is gone (or the block was never verified here).
+   */
+  async checkpoints(root: string, slot: number): Promise<AttestationCheckpoints | null> {
+    const r = root.toLowerCase();
+    if (this.stopped || !this.kept.has(r)) return null;
+    return this.pool.checkpoints(r, slot);
   }
 
   /** The block the state was bootstrapped from (trusted, not verified). */
@@ -269,6 +287,7 @@ export class ChainFollower {
     if (this.stopped) return;
     const before = this.verdicts.get(v.root);
     this.verdicts.set(v);
+    for (const listener of this.listeners) listener(v);
     if (
       before?.status === v.status &&
       (before.status === "verified" || ("reason" in before && "reason" in v && before.reason === v.reason))

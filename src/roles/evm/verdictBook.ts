@@ -33,6 +33,18 @@ export class VerdictBook {
   }
 
   /**
+   * The verified block with the highest slot at or before `maxSlot` (the latest judged among equals): what a
+   * duty votes for when the beacon node's head is not verified, the tip of the chain this node checked.
+   */
+  newestVerified(maxSlot: number): {root: string; slot: number} | undefined {
+    let best: {root: string; slot: number} | undefined;
+    for (const v of this.byRoot.values())
+      if (v.status === "verified" && v.slot <= maxSlot && (!best || v.slot >= best.slot))
+        best = {root: v.root, slot: v.slot};
+    return best;
+  }
+
+  /**
    * The newest verified block's slot, the newest verdict's (the last set: blocks are settled oldest first), and
    * the verdicts kept by status: what `r3dv status` says of verification.
    */

@@ -25,6 +25,7 @@ import {type InclusionResult, InclusionChecker} from "./tracking/inclusionChecke
 import {DecidedValues} from "./consensus/decidedValues.js";
 import {type QbftEvents, QbftDriver} from "./consensus/driver.js";
 import {ed25519QbftCrypto} from "./consensus/ed25519Crypto.js";
+import type {HeadGuard} from "./verifiedChain/headGuard.js";
 import {ExitService, type ExitResult, type PartialExitResult} from "./duties/exit/exitService.js";
 import {
   DoppelgangerGuard,
@@ -89,6 +90,8 @@ export interface ValidatorRoleOptions {
    * default, as in Lodestar's validator client: a beacon node without a builder has nowhere to send them.
    */
   builder?: {boostFactor: bigint};
+  /** `--verify enforce`: the heads this node verified, the only ones its duties sign for (verifiedChain/). */
+  headGuard?: HeadGuard;
 }
 
 /**
@@ -234,7 +237,15 @@ export class ValidatorRole {
     );
     this.exchange = exchange;
     const decided = new DecidedValues();
-    const common = {beacon, driver, decided, shares: publicShares, n, logger};
+    const common = {
+      beacon,
+      driver,
+      decided,
+      shares: publicShares,
+      n,
+      logger,
+      ...(this.o.headGuard ? {headGuard: this.o.headGuard} : {}),
+    };
     this.aggregator = new AggregatorService({
       ...common,
       exchange,

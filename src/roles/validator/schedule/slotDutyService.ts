@@ -12,6 +12,7 @@ import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import type {PublicShare} from "../signing/shareKeys.js";
 import {roundDeadlines} from "./roundTiming.js";
 import type {SlotClock} from "./slotClock.js";
+import {HEAD_VERIFY_SLOT_FRACTION, type HeadGuard} from "../verifiedChain/headGuard.js";
 
 /** A decided value and the round it was decided in, or why there is none. */
 export type Decision = {value: Uint8Array; round: number; failure?: undefined} | {failure: DutyOutcome};
@@ -25,6 +26,11 @@ export interface DutyServiceOptions {
   /** Where a slot's decisions wait for the duties that build on them. */
   decided: DecidedValues;
   shares: PublicShare[];
+  /**
+   * `--verify enforce`: the heads this node verified, which every duty naming a head (attestations, sync
+   * messages, proposals) signs for only. Absent, duties sign for the beacon nodes' heads as given.
+   */
+  headGuard?: HeadGuard;
   /** Operators in the cluster. */
   n: number;
   logger: Logger;
@@ -75,6 +81,11 @@ export abstract class SlotDutyService {
 
   protected get clock(): SlotClock {
     return this.base.beacon.clock;
+  }
+
+  /** Until when a duty started at `fromMs` waits for its head to be verified (`--verify enforce`). */
+  protected headVerifiedBy(fromMs: number): number {
+    return fromMs + this.clock.slotMs * HEAD_VERIFY_SLOT_FRACTION;
   }
 
   /** When round 1's clock starts: the due time, unless the duty may start later than that. */

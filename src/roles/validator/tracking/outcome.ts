@@ -1,3 +1,4 @@
+import type {HeadRefusalReason} from "../verifiedChain/headGuard.js";
 import {R3dvError, errorMessage} from "../../../util/errors.js";
 import type {QbftDriver} from "../consensus/driver.js";
 import {qbftQuorum} from "../consensus/quorum.js";
@@ -20,6 +21,8 @@ import {BeaconError} from "../beacon/errors.js";
  *   says why.
  * - doppelganger: this node did not sign: doppelganger protection is still checking the validator, or saw it
  *   signing elsewhere; `detail` says which and what to do.
+ * - head_invalid, head_unverified (`--verify enforce`): the head the duty would sign for failed this node's
+ *   block verification, or was not verified in time, and no verified block of its chain could stand in.
  */
 export type FailureReason =
   | "no_quorum"
@@ -32,7 +35,8 @@ export type FailureReason =
   | "late_block"
   | "pool_empty"
   | "duty_fetch_failed"
-  | "doppelganger";
+  | "doppelganger"
+  | HeadRefusalReason;
 
 /**
  * Why a read of a beacon node's pool (an aggregate, a sync contribution) failed: a refusal after every retry

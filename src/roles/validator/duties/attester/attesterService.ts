@@ -1,5 +1,6 @@
 import {type phase0, ssz} from "@lodestar/types";
 import {errorMessage} from "../../../../util/errors.js";
+import {toHex} from "../../../../hotpath/bytes.js";
 import type {AttesterDuty, SignedAttestationInput} from "../../beacon/types.js";
 import {DUTY_TYPES} from "../../dutyTypes.js";
 import {attestationSigningRoot} from "../../signing/signingRoots.js";
@@ -10,6 +11,8 @@ import {EpochDuties} from "../../schedule/epochDuties.js";
 import {type DutyServiceOptions, SlotDutyService} from "../../schedule/slotDutyService.js";
 import type {InclusionChecker} from "../../tracking/inclusionChecker.js";
 import {type DutyOutcome, type FailureReason, exchangeFailure} from "../../tracking/outcome.js";
+import type {ValueRefusal} from "../../consensus/types.js";
+import type {HeadReplacement} from "../../verifiedChain/headGuard.js";
 
 /** A duty still unfinished this many slots after its own is reported failed and forgotten. */
 const DUTY_TTL_SLOTS = 2;
@@ -22,6 +25,8 @@ export interface DutyResult extends DutyOutcome {
   /** ms from the attestation due time to the end of each stage reached. */
   stages: {fetch?: number; consensus?: number; sign?: number; recover?: number; submit?: number};
   round?: number;
+  /** `--verify enforce`: this node's beacon node named a head it did not verify, and it proposed this one. */
+  headReplaced?: HeadReplacement;
 }
 
 export interface AttesterServiceOptions extends DutyServiceOptions {
@@ -115,7 +120,7 @@ export class AttesterService extends SlotDutyService {
     return this.o.beacon.isElectra(slot) ? 0 : d.committeeIndex;
   }
 
-  protected isValidValue(slot: number, value: Uint8Array): boolean {
+  protected isValidValue(slot: number, value: Uint8Array): boolean | ValueRefusal {
     const byCommittee = decodeAttestationValue(value);
     if (!byCommittee) return false;
     const epoch = this.clock.epochOf(slot);
@@ -125,6 +130,8 @@ export class AttesterService extends SlotDutyService {
     }
     const ours = this.duties.at(slot);
     if (ours && !ours.every((d) => byCommittee.has(this.committeeOf(slot, d)))) return false;
+    const unverified = this.o.headGuard?.attestationRefusal(byCommittee);
+    if (unverified) return unverified;
     // Source and target are the same for every honest beacon node within an epoch (the head may differ):
     // a proposal voting for other checkpoints comes from a lying or broken beacon node, and is refused.
     const own = this.ownView.get(slot)?.values().next().value;
@@ -171,6 +178,13 @@ export class AttesterService extends SlotDutyService {
     } catch (e) {
       return fail("beacon_unavailable", errorMessage(e));
     }
+    if (this.o.headGuard) {
+      const guarded = await this.o.headGuard.attestationData(slot, byCommittee, this.headVerifiedBy(Date.now()));
+      if ("refused" in guarded) return fail(guarded.refused.reason, guarded.refused.detail);
+      byCommittee = guarded.byCommittee;
+      const replaced = guarded.replaced;
+      if (replaced) results.forEach((r) => (r.headReplaced = replaced));
+    }
     results.forEach((r) => (r.stages.fetch = Date.now() - due));
     this.ownView.set(slot, byCommittee);
     const expired = this.timers.deadline(
@@ -180,6 +194,11 @@ export class AttesterService extends SlotDutyService {
     const decided = await this.decide(slot, encodeAttestationValue(byCommittee), expired);
     if (decided.failure) return failWith(decided.failure);
     const agreed = decodeAttestationValue(decided.value) as Map<number, phase0.AttestationData>;
+    const unverified = await this.o.headGuard?.signable(
+      [...agreed.values()].map((d) => toHex(d.beaconBlockRoot)),
+      this.headVerifiedBy(Date.now()),
+    );
+    if (unverified) return fail(unverified.reason, unverified.detail);
     this.o.decided.set("attester", slot, {byCommittee: agreed, duties});
     results.forEach((r) => ((r.stages.consensus = Date.now() - due), (r.round = decided.round)));
 

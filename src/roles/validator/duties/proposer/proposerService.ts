@@ -9,6 +9,7 @@ import {EpochDuties} from "../../schedule/epochDuties.js";
 import {type DutyServiceOptions, SlotDutyService} from "../../schedule/slotDutyService.js";
 import {type DutyOutcome, type FailureReason, exchangeFailure} from "../../tracking/outcome.js";
 import {type ProposalRefusal, type ProposalRefusalReason, checkProposal} from "./proposalCheck.js";
+import type {HeadRefusal, HeadRefusalReason} from "../../verifiedChain/headGuard.js";
 import {UNKNOWN_VALIDATOR} from "../../tracking/dutyFetchFailures.js";
 import {type ProposalStage, proposalBudgetMs, stagesOverBudget} from "./proposalBudget.js";
 
@@ -59,7 +60,7 @@ export interface ProposalResult extends DutyOutcome {
 export interface RefusedProposal {
   from: number;
   round: number;
-  reason: ProposalRefusalReason;
+  reason: ProposalRefusalReason | HeadRefusalReason;
   detail: string;
 }
 
@@ -131,7 +132,12 @@ export class ProposerService extends SlotDutyService {
     );
   }
 
-  protected isValidValue(slot: number, value: Uint8Array, from: number, round: number): boolean | ProposalRefusal {
+  protected isValidValue(
+    slot: number,
+    value: Uint8Array,
+    from: number,
+    round: number,
+  ): boolean | ProposalRefusal | HeadRefusal {
     const p = decodeBlockValue(this.o.beacon.config, slot, value);
     const duty = this.duties.at(slot)?.[0];
     if (p === null || blockOf(p).slot !== slot || (duty && blockOf(p).proposerIndex !== duty.validatorIndex))
@@ -143,7 +149,8 @@ export class ProposerService extends SlotDutyService {
     // Proposals are judged after this node started the slot's instance with its own block (so with a duty
     // and a head); a node that never started cannot judge, and only follows a quorum's decision.
     if (!feeRecipient || !heads) return true;
-    const refusal = checkProposal(p, {feeRecipient, heads});
+    const refusal =
+      checkProposal(p, {feeRecipient, heads}) ?? this.o.headGuard?.refusal(toHex(blockOf(p).parentRoot)) ?? null;
     if (!refusal) return true;
     this.refusedIn(slot).push({from, round, ...refusal});
     if (refusal.reason === "wrong_parent") void this.rereadHead(slot);
@@ -281,7 +288,11 @@ export class ProposerService extends SlotDutyService {
     } catch (e) {
       return fail("beacon_unavailable", e);
     }
-    this.heads.set(slot, new Set([toHex(blockOf(mine).parentRoot).toLowerCase()]));
+    const parent = toHex(blockOf(mine).parentRoot).toLowerCase();
+    // A block on a parent this node did not verify would extend a chain it cannot vouch for: not signed.
+    const unverified = await this.o.headGuard?.settle(parent, this.headVerifiedBy(Date.now()));
+    if (unverified) return report({status: "failed", ...unverified});
+    this.heads.set(slot, new Set([parent]));
     const decided = await this.decide(slot, encodeBlockValue(beacon.config, mine), deadline);
     if (decided.failure) return report(decided.failure);
     result.stages.consensus = Date.now() - start;
@@ -289,6 +300,11 @@ export class ProposerService extends SlotDutyService {
     const block = decodeBlockValue(beacon.config, slot, decided.value);
     // Unreachable for honest nodes (validity is checked before deciding); a bug, not a peer, if it happens.
     if (!block) return fail("consensus_timeout", new Error("decided value is not a block"));
+    const unverifiedParent = await this.o.headGuard?.signable(
+      [toHex(blockOf(block).parentRoot)],
+      this.headVerifiedBy(Date.now()),
+    );
+    if (unverifiedParent) return report({status: "failed", ...unverifiedParent});
     if (this.o.builder) result.path = isBlinded(block) ? "builder" : "local";
     const root = isBlinded(block)
       ? blindedBlockSigningRoot(beacon.config, block.blinded)

@@ -8,6 +8,9 @@ import type {PublicShare} from "../../signing/shareKeys.js";
 import {type DutyServiceOptions, SlotDutyService} from "../../schedule/slotDutyService.js";
 import {SubmitBatcher} from "../../beacon/submitBatcher.js";
 import type {SyncDuties} from "./syncDuties.js";
+import {fromHex, toHex} from "../../../../hotpath/bytes.js";
+import type {ValueRefusal} from "../../consensus/types.js";
+import type {HeadReplacement} from "../../verifiedChain/headGuard.js";
 
 /**
  * Attestations first: both are due at 1/3 of the slot and share the node's BLS worker, and an attestation is
@@ -25,6 +28,8 @@ export interface SyncMessageResult extends DutyOutcome {
   /** ms from the message due time (1/3 slot) to the end of each stage reached. */
   stages: {fetch?: number; consensus?: number; recover?: number; submit?: number};
   round?: number;
+  /** `--verify enforce`: this node's beacon node named a head it did not verify, and it proposed this one. */
+  headReplaced?: HeadReplacement;
 }
 
 /** What both sync committee services need. */
@@ -51,9 +56,13 @@ export class SyncCommitteeService extends SlotDutyService {
     this.submitter = new SubmitBatcher((msgs) => o.beacon.submitSyncCommitteeMessages(msgs));
   }
 
-  /** Any 32-byte root: which block is the head is the beacon nodes' view, and a vote for it is not slashable. */
-  protected isValidValue(_slot: number, value: Uint8Array): boolean {
-    return value.length === 32;
+  /**
+   * Any 32-byte root: which block is the head is the beacon nodes' view, and a vote for it is not slashable;
+   * with `--verify enforce`, only a root this node verified.
+   */
+  protected isValidValue(_slot: number, value: Uint8Array): boolean | ValueRefusal {
+    if (value.length !== 32) return false;
+    return this.o.headGuard?.refusal(toHex(value)) ?? true;
   }
 
   protected slot(slot: number): void {
@@ -99,10 +108,19 @@ export class SyncCommitteeService extends SlotDutyService {
   }
 
   private async run(slot: number): Promise<void> {
+    let headReplaced: HeadReplacement | undefined;
     const result = (
       m: {pubkey: string; validatorIndex: number},
       r: Omit<SyncMessageResult, "duty" | "slot" | "pubkey" | "validatorIndex">,
-    ) => this.o.onResult({duty: "sync_message", slot, pubkey: m.pubkey, validatorIndex: m.validatorIndex, ...r});
+    ) =>
+      this.o.onResult({
+        duty: "sync_message",
+        slot,
+        pubkey: m.pubkey,
+        validatorIndex: m.validatorIndex,
+        ...(headReplaced ? {headReplaced} : {}),
+        ...r,
+      });
     const unknown = this.o.duties.fetchFailure(slot);
     if (unknown) {
       for (const v of unknown.validators)
@@ -123,16 +141,30 @@ export class SyncCommitteeService extends SlotDutyService {
     let root: Uint8Array;
     try {
       root = await this.headRoot(slot);
-      stages.fetch = Date.now() - due;
     } catch (e) {
       for (const m of members)
         result(m, {status: "failed", reason: "beacon_unavailable", detail: errorMessage(e), stages});
       return;
     }
+    if (this.o.headGuard) {
+      const choice = await this.o.headGuard.head(toHex(root), slot, this.headVerifiedBy(Date.now()));
+      if ("refused" in choice) {
+        for (const m of members) result(m, {status: "failed", ...choice.refused, stages});
+        return;
+      }
+      root = fromHex(choice.root);
+      headReplaced = choice.replaced;
+    }
+    stages.fetch = Date.now() - due;
     const deadline = this.timers.deadline(beacon.clock.slotStartMs(slot + 1), "slot ended");
     const decided = await this.decide(slot, root, deadline);
     if (decided.failure) {
       for (const m of members) result(m, {...decided.failure, stages});
+      return;
+    }
+    const unverified = await this.o.headGuard?.signable([toHex(decided.value)], this.headVerifiedBy(Date.now()));
+    if (unverified) {
+      for (const m of members) result(m, {status: "failed", ...unverified, stages, round: decided.round});
       return;
     }
     stages.consensus = Date.now() - due;
