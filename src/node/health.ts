@@ -40,6 +40,7 @@ export const HEALTH_CHECK_NAMES = [
   "doppelganger",
   "fee_recipient",
   "memory",
+  "block_verification",
 ] as const;
 export type HealthCheckName = (typeof HEALTH_CHECK_NAMES)[number];
 
@@ -53,7 +54,10 @@ export type HealthCheckName = (typeof HEALTH_CHECK_NAMES)[number];
  * - an event loop whose p99 delay is 200 ms delays every duty step by as much;
  * - a process whose resident memory grew 512 MiB above its lowest of the last hour is leaking (a node's working set
  *   is its validators' keys and duty state, steady after its first epochs; 512 MiB is well above a start's growth
- *   at 1,000 validators).
+ *   at 1,000 validators);
+ * - block verification more than 4 slots behind the clock has fallen behind its beacon node (a run of 4 empty slots
+ *   is rare on mainnet; fewer are normal and must not alarm), and with `--verify enforce` every duty then votes for
+ *   an old block or fails.
  */
 export const HEALTH_LIMITS = {
   beaconLatencyMs: 1000,
@@ -63,6 +67,7 @@ export const HEALTH_LIMITS = {
   storageShare: 0.9,
   eventLoopP99Ms: 200,
   memoryGrowthBytes: 512 * 2 ** 20,
+  verificationLagSlots: 4,
 } as const;
 
 /** Duty results of the last epochs, as the health checks count them. */
@@ -230,6 +235,22 @@ export function healthReport(
     trends.rssBytes - trends.rssLowestBytes <= HEALTH_LIMITS.memoryGrowthBytes,
     `resident memory ${Math.round(trends.rssBytes / MiB)} MiB, lowest in the last hour ${Math.round(trends.rssLowestBytes / MiB)} MiB`,
     "memory keeps growing: restart the node in a quiet moment (one node at a time) and report it with its metrics",
+  );
+
+  const v = s.verification;
+  const lag = s.slot !== undefined && v.lastVerifiedSlot !== undefined ? s.slot - v.lastVerifiedSlot : undefined;
+  check(
+    "block_verification",
+    v.mode === "enforce" ? "critical" : "warning",
+    v.mode === "off" || (lag !== undefined && lag <= HEALTH_LIMITS.verificationLagSlots),
+    v.mode === "off"
+      ? "block verification off"
+      : lag === undefined
+        ? `block verification ${v.mode}: no block verified yet${v.anchorSlot === undefined ? " (no anchor state)" : ""}`
+        : `block verification ${v.mode}: newest verified block ${lag} slot(s) behind the clock`,
+    v.mode === "enforce"
+      ? "duties sign only verified heads and now vote for old blocks or fail: check the first beacon node (it serves the blocks and the anchor state) and the machine's CPU; --verify advisory keeps signing while you look"
+      : "verification lags its beacon node: check the first beacon node and the machine's CPU",
   );
 
   const failing = checks.filter((c) => !c.ok);

@@ -150,6 +150,29 @@ describe("health checks", () => {
         0,
         ["critical doppelganger"],
       ],
+      [
+        "block verification (enforced) 6 slots behind the clock",
+        status((s) => {
+          s.verification = {
+            mode: "enforce",
+            anchorSlot: 0,
+            lastVerifiedSlot: 194,
+            counts: {verified: 190, invalid: 0, unavailable: 0},
+          };
+        }),
+        quiet,
+        0,
+        ["critical block_verification"],
+      ],
+      [
+        "block verification (advisory) with no anchor state yet",
+        status((s) => {
+          s.verification = {mode: "advisory"};
+        }),
+        quiet,
+        0,
+        ["warning block_verification"],
+      ],
     ];
     const MiB = 2 ** 20;
     for (const [what, trends, expected] of [
