@@ -10,8 +10,9 @@ export interface InvalidHeadLine {
   judgedInvalidBy: number[];
   reasons: string[];
   /**
-   * Nodes read at the end, and up at its slot, that did not judge it invalid (no verdict, or another one): each
-   * is a defect. A node down then never heard of the block.
+   * Nodes read at the end that ran attester duties at its slot and did not judge it invalid (no verdict, or
+   * another one): each is a defect, since their duties asked about it. A node down or still starting then never
+   * heard of the block (a restarted node's catch-up verifies the canonical chain, without it).
    */
   notJudgedBy: number[];
   /** Signatures over it the devnet received: votes naming it as head, sync messages, blocks built on it. */
@@ -28,7 +29,6 @@ export function invalidHeadLines(
   verdicts: VerdictRecord[],
   verdictsFrom: number[],
   duties: DutyRecord[],
-  upAt: (node: number, slot: number) => boolean,
 ): InvalidHeadLine[] {
   return heads.map((h) => {
     const root = h.root.toLowerCase();
@@ -44,7 +44,11 @@ export function invalidHeadLines(
       root,
       judgedInvalidBy,
       reasons: [...new Set(judgedInvalidBy.map((n) => newest.get(n)?.reason ?? "?"))],
-      notJudgedBy: verdictsFrom.filter((n) => !judgedInvalidBy.includes(n) && upAt(n, h.slot)),
+      notJudgedBy: verdictsFrom.filter(
+        (n) =>
+          !judgedInvalidBy.includes(n) &&
+          duties.some((d) => d.node === n && d.slot === h.slot && d.duty === "attester"),
+      ),
       attesters: h.attesters.length,
       syncMembers: h.syncMembers.length,
       childBlocks: h.childSlots.length,

@@ -307,9 +307,7 @@ export function buildReport(f: RunFacts): Report {
       return {node, entries: s?.seriesEntries ?? 0, bytes: s?.seriesBytes ?? 0};
     }),
     verification: verificationLines(f.verdictsFrom, f.verdicts),
-    invalidHeads: invalidHeadLines(f.invalidHeads, f.verdicts, f.verdictsFrom, f.duties, (node, slot) =>
-      f.samples.some((s) => s.slot === slot && s.nodes.some((x) => x.node === node && x.up)),
-    ),
+    invalidHeads: invalidHeadLines(f.invalidHeads, f.verdicts, f.verdictsFrom, f.duties),
   };
   const targets = judge(report, f);
   return {...report, targets, passed: targets.every((t) => t.met)};

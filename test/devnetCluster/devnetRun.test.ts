@@ -13,6 +13,15 @@ interface ReportJson {
   epochs: {epoch: number; duties: number; good: number}[];
   failures: {duty: string; reason: string; count: number; slots: [number, number]; missing: number[]}[];
   faults: {event: {action: string; node: number; epoch: number}; slot: number; pid?: number; recoveredSlot?: number}[];
+  invalidHeads: {
+    slot: number;
+    judgedInvalidBy: number[];
+    notJudgedBy: number[];
+    attesters: number;
+    syncMembers: number;
+    childBlocks: number;
+    votedInstead: {root: string; results: number}[];
+  }[];
 }
 
 /**
@@ -45,10 +54,13 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
     await release?.();
   });
 
-  it("keeps validating through a rolling restart of all four, each node waiting for the one before to submit again: exit 0, every fault in the report, at least 99% effectiveness", async () => {
+  it("keeps validating through a rolling restart of all four, each node waiting for the one before to submit again, then an invalid head voted around: exit 0, every fault in the report, at least 99% effectiveness", async () => {
     const out = join(dir, "rolling");
     const res = await runR3dv(
-      ["devnet", "--epochs", "7", "--slot-seconds", SLOT_SECONDS, "--chaos", "restart-all@1", "--out", out],
+      [
+        ...["devnet", "--epochs", "7", "--slot-seconds", SLOT_SECONDS],
+        ...["--chaos", "restart-all@1,invalid-head@5", "--out", out],
+      ],
       {timeoutMs: RUN_TIMEOUT_MS},
     );
     const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as ReportJson;
@@ -75,6 +87,14 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
       }
       before = back;
     }
+    // The invalid head (slot 42): judged invalid by the nodes running duties then, nothing signed over it, and the
+    // slot's votes went to the valid block (every duty of the run is on target, below).
+    const invalid = report.invalidHeads[0];
+    assert.equal(invalid?.slot, 42);
+    assert.ok((invalid?.judgedInvalidBy.length ?? 0) >= 3, JSON.stringify(invalid));
+    assert.deepEqual(invalid?.notJudgedBy, []);
+    assert.equal((invalid?.attesters ?? 1) + (invalid?.syncMembers ?? 1) + (invalid?.childBlocks ?? 1), 0);
+    assert.ok((invalid?.votedInstead.length ?? 0) >= 1, "the nodes say which verified block they voted for");
     const duties = report.epochs.reduce((a, e) => a + e.duties, 0);
     const good = report.epochs.reduce((a, e) => a + e.good, 0);
     assert.equal(duties, 7 * 64);
