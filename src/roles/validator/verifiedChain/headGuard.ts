@@ -76,7 +76,7 @@ export class HeadGuard {
       };
       const off = this.source.onVerdict((v) => v.root === r && done());
       const timer = setTimeout(done, Math.max(0, untilMs - Date.now()));
-      // After listening: a verdict the follower already has settles synchronously inside follow.
+      // Listening first, so the verdict of the judging this asks for cannot come before the listener.
       this.source.follow(r);
     });
     return this.refusal(r);
