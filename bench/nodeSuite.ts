@@ -8,7 +8,7 @@ import type {NodeStatus} from "../src/node/status.js";
 import type {PublishResult} from "../src/roles/store/storeRole.js";
 import {jsonBody} from "../src/storage/entry.js";
 import {Series} from "../src/storage/series.js";
-import {ethBlocksInEpoch} from "../src/storage/views.js";
+import {ethBlocksInEpoch, ethBlocksInSlot} from "../src/storage/views.js";
 import {LimiterPool} from "../src/workers/limiterPool.js";
 import {spawnDevnet} from "../test/devnet/helpers.js";
 import {type NodeProc, ipc, makeCluster, spawnNode, waitFor} from "../test/helpers/cluster.js";
@@ -80,6 +80,7 @@ export const nodeSuite: Suite = {
         currentSlot: 1000,
         chunkSlot: 999,
         ethBlocksThisEpoch: ethBlocksInEpoch(v, 2, 999),
+        ethBlocksThisSlot: ethBlocksInSlot(v, 2, 999),
         isEthBlock: true,
         connectedStorePeers: 3,
       });

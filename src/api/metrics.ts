@@ -262,6 +262,23 @@ export function createMetrics() {
       labelNames: ["duty", "reason"],
       registers: [register],
     }),
+    blockViews: new Counter({
+      name: "r3dv_block_views_total",
+      help: "eth_block chunks (one node's verdict on one block, shared with its peers), by direction (sent; not_sent: a slot's allowance spent; received; malformed: a peer's chunk that is no block view) and verdict (valid, invalid, unverified)",
+      labelNames: ["direction", "verdict"],
+      registers: [register],
+    }),
+    blockViewContradictions: new Counter({
+      name: "r3dv_block_view_contradictions_total",
+      help: "blocks a peer found valid that this node found invalid, or the other way round (a client bug on one side, or a lying peer), by peer",
+      labelNames: ["peer"],
+      registers: [register],
+    }),
+    headsOnPeerViews: new Counter({
+      name: "r3dv_heads_on_peer_views_total",
+      help: "heads (--verify enforce) this node signed for on threshold peers' valid views before its own verification judged them",
+      registers: [register],
+    }),
     evmBootstraps: new Counter({
       name: "r3dv_evm_bootstraps_total",
       help: "times the EVM role loaded an anchor (finalized) state: once at start, again after a deep reorg or a failed thread",

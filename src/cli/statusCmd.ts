@@ -35,6 +35,16 @@ export function registerStatus(program: Command): void {
 
 /** Where the EVM role's verification stands: off, not started yet, or its newest verdicts against the slot. */
 export function formatVerification(v: NodeStatus["verification"], slot: number | undefined): string {
+  const peers = Object.entries(v.peers ?? {});
+  if (peers.length === 0) return ownVerification(v, slot);
+  const views = peers.map(
+    ([o, p]) =>
+      `operator ${o}: ${p.valid} valid, ${p.invalid} invalid, ${p.unverified} unverified to slot ${p.lastSlot}`,
+  );
+  return `${ownVerification(v, slot)}\n  peers' block views: ${views.join("; ")}`;
+}
+
+function ownVerification(v: NodeStatus["verification"], slot: number | undefined): string {
   if (v.mode === "off")
     return "block verification off (--verify enforce signs only verified heads; advisory only reports)";
   if (v.anchorSlot === undefined) return `block verification ${v.mode}: not started (no anchor state yet)`;

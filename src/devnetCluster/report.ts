@@ -2,6 +2,7 @@ import type {ChaosEvent} from "./chaos.js";
 import type {DutyRecord, SlotSample} from "./observer.js";
 import type {SlashingAudit} from "./slashingAudit.js";
 import {type VerificationLine, type VerdictRecord, verificationLines} from "./verification.js";
+import {type SharingLine, type ViewRecord, leastCovered, leastHeld, sharingLines} from "./blockViews.js";
 import {quantile} from "./quantile.js";
 import type {InvalidHeadAnswer} from "./beacon.js";
 import {type InvalidHeadLine, invalidHeadLines, signaturesOverInvalid} from "./invalidHeads.js";
@@ -13,6 +14,11 @@ import {
 
 /** The share of attestations that must be included with the right target for a run to pass (the issue's bar). */
 export const EFFECTIVENESS_TARGET = 0.99;
+/**
+ * Block views (`eth_block` chunks): the issue's bar, 95% of slots. Not 100%: a view of the slot a node restarted
+ * in, or one pushed while a peer was restarting and not fetched back before the run ended, is a real gap.
+ */
+export const VIEWS_SHARED_TARGET = 0.95;
 /**
  * The share of sync committee bits set, over the blocks of epochs where a quorum of nodes was up. `r3dv devnet`
  * runs the devnet with `--own none`, so every seat is one of the cluster's validators. Why 90% and not the 99%
@@ -80,6 +86,8 @@ export interface RunFacts {
   verdictsFrom: number[];
   /** The devnet's injected invalid heads (`invalid-head@EPOCH`) and every signature it received over them. */
   invalidHeads: InvalidHeadAnswer[];
+  /** Every block view (`eth_block` chunk) the nodes of `verdictsFrom` hold, their own and their peers'. */
+  views: ViewRecord[];
 }
 
 export interface EpochLine {
@@ -165,6 +173,8 @@ export interface Report {
   series: {node: number; entries: number; bytes: number}[];
   /** Each node's block verdicts: verified, invalid, unverifiable, and the time a verified block took. */
   verification: VerificationLine[];
+  /** Each node's block views shared with the others, and what each of them holds. */
+  sharing: SharingLine[];
   /** Each injected invalid head: who judged it invalid, what was signed over it (nothing), what was voted instead. */
   invalidHeads: InvalidHeadLine[];
   /** The cluster's proposals by path (builder, local, missed), each stage's ms from the slot start over every node. */
@@ -308,6 +318,7 @@ export function buildReport(f: RunFacts): Report {
     }),
     verification: verificationLines(f.verdictsFrom, f.verdicts),
     invalidHeads: invalidHeadLines(f.invalidHeads, f.verdicts, f.verdictsFrom, f.duties),
+    sharing: sharingLines(f.verdictsFrom, f.views, f.duties),
   };
   const targets = judge(report, f);
   return {...report, targets, passed: targets.every((t) => t.met)};
@@ -442,6 +453,24 @@ function judge(r: Omit<Report, "targets" | "passed">, f: RunFacts): Target[] {
           )
           .join(""),
       "every node verifies the devnet's blocks and judges invalid exactly the injected invalid heads",
+    ),
+    // Every node's verdicts reach every other node: what a lagging node signs on, and the cluster's record of
+    // what each node saw.
+    target(
+      "block views shared",
+      r.sharing.length > 0 &&
+        leastCovered(r.sharing) >= VIEWS_SHARED_TARGET &&
+        leastHeld(r.sharing) >= VIEWS_SHARED_TARGET,
+      r.sharing.length === 0
+        ? "no node read at the end"
+        : r.sharing
+            .map(
+              (l) =>
+                `node ${l.origin}: valid views for ${l.slotsCovered} of ${l.slotsUp} block slots it ran duties in, ` +
+                `held by ${l.heldBy.map((h) => `${h.node} (${l.sent ? pct(h.held / l.sent) : "-"})`).join(", ")}`,
+            )
+            .join("; "),
+      `each node shares a valid view for at least ${pct(VIEWS_SHARED_TARGET)} of the block slots it ran duties in, and every other node holds at least ${pct(VIEWS_SHARED_TARGET)} of them`,
     ),
     ...(r.invalidHeads.length
       ? [

@@ -200,6 +200,25 @@ export function renderMarkdown(r: Report): string {
       ) +
       `\n\nEach node's EVM role (\`--verify enforce\`) ran its own state transition on every block its beacon node followed (signatures, state root) and recorded a verdict; ${r.proposed} blocks were proposed on chain in the run. Enforced: every attestation, sync message and proposal signed only for a head its node had verified.`,
   );
+  out.push(
+    "## Block views shared\n\n" +
+      table(
+        ["node", "valid views shared", "block slots covered", ...r.sharing.map((l) => `held by ${l.origin}`)],
+        r.sharing.map((l) => [
+          l.origin,
+          l.sent,
+          `${l.slotsCovered} of ${l.slotsUp}`,
+          ...r.sharing.map((other) => {
+            if (other.origin === l.origin) return "-";
+            const h = l.heldBy.find((x) => x.node === other.origin);
+            return h ? `${h.held} (${l.sent ? pct(h.held / l.sent) : "-"})` : "-";
+          }),
+        ]),
+      ) +
+      "\n\nEach verdict a node reaches on a recent block is an `eth_block` chunk pushed to every peer " +
+      "(`r3dv series --kind eth_block`): with `--verify enforce`, a node whose own verification lags signs for a head " +
+      "only once threshold peers shared a valid view of it. Block slots covered: slots with a block, while the node ran duties.",
+  );
   if (r.invalidHeads.length)
     out.push(
       "## Invalid heads\n\n" +

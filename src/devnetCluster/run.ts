@@ -13,6 +13,7 @@ import {KEYS_LOADED_LINE, waitForLogLine} from "./logWatch.js";
 import {deprioritizeWhileStarting} from "./priority.js";
 import {DutyLog, type SlotSample, sampleFinality, sampleNode} from "./observer.js";
 import {type VerdictRecord, pullVerdicts} from "./verification.js";
+import {type ViewRecord, pullViews} from "./blockViews.js";
 import {type DevnetRunOptions, SLOTS_PER_EPOCH} from "./options.js";
 import {type Child, Supervisor} from "./processes.js";
 import {type EffectivenessAnswer, type FaultRecord, type Report, type RunFacts, buildReport} from "./report.js";
@@ -239,6 +240,7 @@ async function orchestrate(
   const invalidHeads = await fetchInvalidHeads(beacon.url);
   const verdicts: VerdictRecord[] = [];
   const verdictsFrom: number[] = [];
+  const views: ViewRecord[] = [];
   for (const n of cluster.nodes)
     if (running.get(n.index)?.alive()) {
       verdictsFrom.push(n.index);
@@ -248,6 +250,12 @@ async function orchestrate(
       verdicts.push(
         ...(await pullVerdicts(n, FINAL_TAIL).catch((e: unknown) => {
           io.logger.warn("could not read a node's block verdicts", {node: n.index}, e);
+          return [];
+        })),
+      );
+      views.push(
+        ...(await pullViews(n, FINAL_TAIL).catch((e: unknown) => {
+          io.logger.warn("could not read a node's block views", {node: n.index}, e);
           return [];
         })),
       );
@@ -275,6 +283,7 @@ async function orchestrate(
     verdicts,
     verdictsFrom,
     invalidHeads,
+    views,
   };
   const report = buildReport(facts);
   const markdown = renderMarkdown(report);
@@ -291,6 +300,7 @@ async function orchestrate(
         failures: report.failures,
         faults: report.faults,
         invalidHeads: report.invalidHeads,
+        sharing: report.sharing,
         latency: report.latency,
       },
       null,

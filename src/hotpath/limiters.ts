@@ -19,6 +19,13 @@ export const OBJECTIVE_RECENT_SLOTS = 100;
 export const OBJECTIVE_FUTURE_SLOTS = 1;
 /** One block view per slot of a 32-slot epoch per origin: W-tracking's denominator (DESIGN.md). */
 export const W_EPOCH_ALLOWANCE = 32;
+/**
+ * Block views one origin may send for one slot: a node verifies one block per slot, and a second covers a slot
+ * with two blocks (a proposer's equivocation, which gossips on mainnet until it is slashed, or the devnet's
+ * injected invalid head beside the valid block): a node must be able to report on both. A third is no honest
+ * node's: refused, so a peer cannot spend its whole epoch allowance on one slot.
+ */
+export const W_SLOT_ALLOWANCE = 2;
 /** W-tracking's floor (DESIGN.md): a busy origin is deprioritised, not silenced, until its allowance is spent. */
 export const W_FLOOR = 0.1;
 /** Fewer connected store peers than this and the node may be eclipsed (DESIGN.md): take only what the current duty needs. */
@@ -32,6 +39,8 @@ export interface LimiterInputs {
   chunkSlot: number;
   /** `eth_block` chunks already accepted this epoch from the chunk's origin (0 for other kinds). */
   ethBlocksThisEpoch: number;
+  /** `eth_block` chunks already accepted for the chunk's slot from its origin (0 for other kinds). */
+  ethBlocksThisSlot: number;
   isEthBlock: boolean;
   connectedStorePeers: number;
 }
@@ -73,7 +82,8 @@ export function topologyFactor(peers: number): number {
  * - economic below 0.2 (`storage_full`, the table's rule);
  * - objective at its floor: 100 slots or older is history, which a node fetches, never accepts by push; and
  *   beyond the next slot (`future_slot`): no duty is there yet;
- * - W-tracking when 1 - n/32 reaches 0: the origin's allowance of one block view per slot is spent;
+ * - W-tracking when 1 - n/32 reaches 0: the origin's allowance of one block view per slot is spent; and when
+ *   the origin already sent W_SLOT_ALLOWANCE views of the chunk's slot;
  * - topology while isolated, for everything but the current duty (objective 1.0), which is never starved.
  */
 export function evaluateLimiters(x: LimiterInputs): Admission {
@@ -95,6 +105,7 @@ export function evaluateLimiters(x: LimiterInputs): Admission {
   if (x.currentSlot - x.chunkSlot >= OBJECTIVE_RECENT_SLOTS) return refuse("objective", "too_old");
   if (x.chunkSlot - x.currentSlot > OBJECTIVE_FUTURE_SLOTS) return refuse("objective", "future_slot");
   if (x.isEthBlock && x.ethBlocksThisEpoch >= W_EPOCH_ALLOWANCE) return refuse("w_tracking", "epoch_allowance_spent");
+  if (x.isEthBlock && x.ethBlocksThisSlot >= W_SLOT_ALLOWANCE) return refuse("w_tracking", "slot_allowance_spent");
   if (x.connectedStorePeers < TOPOLOGY_MIN_PEERS && factors.objective < 1.0) return refuse("topology", "too_few_peers");
   return {admit: true, priority, factors};
 }

@@ -2,7 +2,8 @@ import type {IpcHandler} from "../api/ipc.js";
 import {fromHex, toHex} from "../hotpath/bytes.js";
 import {chunkId, decodeChunk, isChunkKind} from "../hotpath/chunk.js";
 import {CHUNK_ENTRY_TYPES, type Entry, parseJsonBody} from "../storage/entry.js";
-import {R3dvError} from "../util/errors.js";
+import {R3dvError, errorMessage} from "../util/errors.js";
+import {type BlockView, decodeBlockView} from "../roles/evm/blockView.js";
 import {buildDutyTrail, windowedResults} from "./dutyTrail.js";
 import {chunkKindOf} from "./records.js";
 import type {R3dvNode} from "./node.js";
@@ -123,6 +124,15 @@ export function ipcMethods(node: IpcNode): IpcHandler {
 }
 
 /** One entry as JSON for local tools: chunk entries decoded, others as their JSON body. */
+/** An `eth_block` chunk's view, so `r3dv series --kind eth_block` shows what every node saw; or why it is none. */
+function blockViewOf(payload: Uint8Array, slot: number): {view: BlockView} | {viewError: string} {
+  try {
+    return {view: decodeBlockView(payload, slot)};
+  } catch (e) {
+    return {viewError: errorMessage(e)};
+  }
+}
+
 export function describeEntry(e: Entry): Record<string, unknown> {
   const base = {seq: e.seq, type: e.type, t: new Date(e.t).toISOString(), prevHash: toHex(e.prevHash)};
   if (CHUNK_ENTRY_TYPES.has(e.type)) {
@@ -139,6 +149,7 @@ export function describeEntry(e: Entry): Record<string, unknown> {
         seq: c.seq,
         bytes: c.payload.length,
       },
+      ...(c.kind === "eth_block" ? blockViewOf(c.payload, c.slot) : {}),
     };
   }
   return {...base, body: parseJsonBody(e)};

@@ -16,6 +16,7 @@ import {
   recordInclusion,
   storedChunks,
   verdictEvents,
+  blockViewEvents,
 } from "./records.js";
 import {ChainFollower} from "../roles/evm/chainFollower.js";
 import {readChain} from "../roles/validator/beacon/chainConfig.js";
@@ -23,7 +24,7 @@ import {redactUrl} from "../roles/validator/beacon/beaconUrl.js";
 import type {ChunkKind} from "../hotpath/chunk.js";
 import {ValidatorRole} from "../roles/validator/validatorRole.js";
 import {BlsPool} from "../workers/blsPool.js";
-import {storeTransport} from "./storeTransport.js";
+import {storeTransport, viewTransport} from "./storeTransport.js";
 import {DhtRole, lockAddressToMultiaddr} from "../roles/dht/dhtRole.js";
 import {type PublishResult, StoreRole} from "../roles/store/storeRole.js";
 import {Series} from "../storage/series.js";
@@ -34,6 +35,7 @@ import {Beacon} from "./beacon.js";
 import type {SlotClock} from "../roles/validator/schedule/slotClock.js";
 import {BeaconSet} from "../roles/validator/beacon/beaconSet.js";
 import {FollowerVerdicts} from "../roles/evm/followerVerdicts.js";
+import {ViewSharing} from "../roles/evm/viewSharing.js";
 import {HeadGuard} from "../roles/validator/verifiedChain/headGuard.js";
 import type {RunOptions} from "./config.js";
 import {type NodeStatus, type PeerStatus, buildStatus} from "./status.js";
@@ -70,6 +72,8 @@ export class R3dvNode {
   private follower: ChainFollower | null = null;
   /** The follower's verdicts as the duties read them (`--verify enforce`), handed over before the follower exists. */
   private readonly verdicts = new FollowerVerdicts();
+  /** This node's verdicts out to its peers as `eth_block` chunks, theirs in (into `verdicts.peers`). */
+  private readonly viewSharing: ViewSharing;
   private verification: Promise<void> | null = null;
   private timers: NodeJS.Timeout[] = [];
   private running = false;
@@ -117,6 +121,12 @@ export class R3dvNode {
       metrics,
       logger: logger.child({role: "store"}),
     });
+    this.viewSharing = new ViewSharing(
+      viewTransport(this.store, series, self, () => this.currentSlot(), logger.child({role: "evm"})),
+      this.verdicts.peers,
+      (root) => this.verdicts.verdict(root),
+      blockViewEvents(this),
+    );
     this.blsPool = new BlsPool({size: opts.workers});
     this.validator = new ValidatorRole({
       lock,
@@ -139,7 +149,17 @@ export class R3dvNode {
       onPartialExit: (result) => this.metrics.exitPartials.inc({result}),
       storedExits: () => storedChunks(this.series, "partial_exit"),
       ...(opts.builder ? {builder: {boostFactor: opts.builderBoostFactor}} : {}),
-      ...(opts.verify === "enforce" ? {headGuard: new HeadGuard(this.verdicts)} : {}),
+      ...(opts.verify === "enforce"
+        ? {
+            headGuard: new HeadGuard(this.verdicts, {
+              threshold: lock.threshold,
+              onPeerAccepted: (root, peers) => {
+                this.metrics.headsOnPeerViews.inc();
+                this.logger.info("signing for a head its peers verified, before this node did", {root, peers});
+              },
+            }),
+          }
+        : {}),
       doppelganger: {
         enabled: opts.doppelganger,
         clusterSigned: clusterSignedIn(series),
@@ -200,6 +220,8 @@ export class R3dvNode {
     await this.ipc.start();
     await this.dht.start();
     await this.store.start();
+    // Peers' views are kept in every mode: `r3dv status` shows what the others verified.
+    this.viewSharing.start();
     if (this.opts.http) {
       this.http = new HttpApi(this, this.logger);
       await this.http.start(this.opts.http.host, this.opts.http.port);
@@ -254,6 +276,7 @@ export class R3dvNode {
     await this.http?.stop().catch(() => undefined);
     // The follower first: its stop aborts a state download that would otherwise hold the start for minutes.
     await this.follower?.stop().catch(() => undefined);
+    this.viewSharing.stop();
     await this.verification;
     await this.validator.stop().catch(() => undefined);
     await this.blsPool.close().catch(() => undefined);
@@ -300,7 +323,12 @@ export class R3dvNode {
           label: redactUrl(url),
           config,
           logger: this.logger.child({role: "evm"}),
-          events: verdictEvents(this),
+          events: verdictEvents({
+            metrics: this.metrics,
+            logger: this.logger,
+            series: this.series,
+            share: (v) => this.viewSharing.share(v),
+          }),
         });
         this.verdicts.attach(this.follower);
         await this.follower.start();
@@ -315,9 +343,10 @@ export class R3dvNode {
 
   /** This node's newest block verdicts (for status): the last verified block, and the last verdict of any kind. */
   verificationStatus(): NodeStatus["verification"] {
-    if (this.opts.verify === "off") return {mode: "off"};
+    const peers = this.verdicts.peers.summary();
+    if (this.opts.verify === "off") return {mode: "off", peers};
     const f = this.follower;
-    return {mode: this.opts.verify, anchorSlot: f?.anchorInfo?.slot, ...f?.verdicts.summary()};
+    return {mode: this.opts.verify, anchorSlot: f?.anchorInfo?.slot, peers, ...f?.verdicts.summary()};
   }
 
   /** Undefined until a beacon node has told genesis and slot time. */

@@ -2,6 +2,8 @@ import type {Metrics} from "../api/metrics.js";
 import type {AnyDutyResult} from "../roles/validator/validatorRole.js";
 import type {InclusionResult} from "../roles/validator/tracking/inclusionChecker.js";
 import type {ChainFollowerEvents} from "../roles/evm/chainFollower.js";
+import type {BlockVerdict} from "../roles/evm/verdict.js";
+import type {ViewSharingEvents} from "../roles/evm/viewSharing.js";
 import type {BeaconSetEvents} from "../roles/validator/beacon/beaconSet.js";
 import {CHUNK_ENTRY_TYPES, type Entry, jsonBody} from "../storage/entry.js";
 import {CHUNK_KINDS, type ChunkKind, decodeChunk, readStoredChunkHeader} from "../hotpath/chunk.js";
@@ -94,16 +96,21 @@ export function beaconEvents({metrics, series, logger}: RecordTarget): BeaconSet
 /**
  * Each block verdict of the EVM role is a metric and a log line: info when verified (one a slot), warn when
  * invalid (the chain the beacon node follows has a block this node refuses), debug when it could not check; and,
- * given a series, a `block_verdict` entry (`r3dv series --kind block_verdict`). The `eth_block` chunks that will
- * carry them to peers are issue 11's step 3.
+ * given a series, a `block_verdict` entry (`r3dv series --kind block_verdict`); `share` hands it to the peers
+ * (an `eth_block` chunk, viewSharing.ts).
  */
 export function verdictEvents({
   metrics,
   logger,
   series,
-}: Pick<RecordTarget, "metrics" | "logger"> & {series?: Series}): ChainFollowerEvents {
+  share,
+}: Pick<RecordTarget, "metrics" | "logger"> & {
+  series?: Series;
+  share?: (v: BlockVerdict) => void;
+}): ChainFollowerEvents {
   return {
     verdict: (v) => {
+      share?.(v);
       void series
         ?.append("block_verdict", jsonBody(v), "batched", v.slot)
         .catch((e: unknown) => logger.error("block verdict not recorded", {root: v.root}, e));
@@ -120,6 +127,33 @@ export function verdictEvents({
     bootstrap: (anchor, seconds) => {
       metrics.evmBootstraps.inc();
       logger.info("verification state bootstrapped", {...anchor, seconds});
+    },
+  };
+}
+
+/**
+ * Block views shared with peers (viewSharing.ts): each a metric; a peer's malformed view a warning; a peer
+ * contradicting this node's verdict a warning and a `block_view_contradiction` entry, since one of the two
+ * runs a buggy client or lies, and an operator must find out which.
+ */
+export function blockViewEvents({metrics, series, logger}: RecordTarget): ViewSharingEvents {
+  return {
+    sent: (v) => metrics.blockViews.inc({direction: "sent", verdict: v.verdict}),
+    notSent: (v) => {
+      metrics.blockViews.inc({direction: "not_sent", verdict: v.verdict});
+      logger.debug("block view not shared: the slot's allowance is spent", {slot: v.slot, root: v.root});
+    },
+    received: (_origin, v) => metrics.blockViews.inc({direction: "received", verdict: v.verdict}),
+    malformed: (peer, slot, reason) => {
+      metrics.blockViews.inc({direction: "malformed", verdict: ""});
+      logger.warn("peer's block view refused: not a block view", {peer, slot, reason});
+    },
+    contradiction: (c) => {
+      metrics.blockViewContradictions.inc({peer: String(c.peer)});
+      logger.warn("a peer's verdict on a block contradicts this node's", {...c});
+      void series
+        .append("block_view_contradiction", jsonBody(c), "batched", c.slot)
+        .catch((e: unknown) => logger.error("contradiction not recorded", {root: c.root}, e));
     },
   };
 }

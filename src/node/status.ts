@@ -4,6 +4,7 @@ import type {DoppelgangerState, DoppelgangerStatus} from "../roles/validator/sig
 import type {R3dvNode} from "./node.js";
 import type {VerifyMode} from "./config.js";
 import type {VerdictSummary} from "../roles/evm/verdictBook.js";
+import type {PeerViewSummary} from "../roles/evm/peerViews.js";
 
 /** Validators listed by name in the status when not signing: enough to act on, bounded for 10,000 validators. */
 const DOPPELGANGER_LISTED = 50;
@@ -44,7 +45,12 @@ export interface NodeStatus {
   /** Validators per doppelganger protection state, and the first of those not signing, with why. */
   doppelganger: {counts: Record<DoppelgangerState, number>; notSigning: DoppelgangerStatus[]};
   /** The EVM role's block verification (`--verify`): the anchor it started from and its newest verdicts. */
-  verification: {mode: VerifyMode; anchorSlot?: number} & Partial<VerdictSummary>;
+  verification: {
+    mode: VerifyMode;
+    anchorSlot?: number;
+    /** Each peer's block views (`eth_block` chunks) heard since start: counts by verdict, the newest slot. */
+    peers?: Record<string, PeerViewSummary>;
+  } & Partial<VerdictSummary>;
 }
 
 export function buildStatus(n: R3dvNode, ready: NodeStatus["ready"], loopP99Ms: number, uptimeMs: number): NodeStatus {

@@ -1,6 +1,9 @@
 import type {ClusterTransport, DutyChunkKind} from "../roles/validator/clusterTransport.js";
 import type {StoreRole} from "../roles/store/storeRole.js";
 import type {Logger} from "../util/logger.js";
+import type {ViewTransport} from "../roles/evm/viewSharing.js";
+import type {Series} from "../storage/series.js";
+import {ethBlocksInSlot} from "../storage/views.js";
 
 /**
  * The duty layer's view of the store role: publishing is pushing a signed chunk to every peer (recorded in
@@ -19,5 +22,32 @@ export function storeTransport(store: StoreRole, self: number, logger: Logger): 
       });
     },
     isConnected: (peer) => store.isConnected(peer),
+  };
+}
+
+/** The EVM role's view of the store role: its block views as `eth_block` chunks, out and in. */
+export function viewTransport(
+  store: StoreRole,
+  series: Series,
+  self: number,
+  currentSlot: () => number | undefined,
+  logger: Logger,
+): ViewTransport {
+  return {
+    self,
+    publish: (slot, payload) =>
+      store.publish("eth_block", payload, slot).then(
+        () => true,
+        (e: unknown) => {
+          logger.warn("block view not pushed", {slot}, e);
+          return false;
+        },
+      ),
+    subscribe: (handler) =>
+      store.onChunk((c) => {
+        if (c.kind === "eth_block") handler(c.origin, c.slot, c.payload);
+      }),
+    sentForSlot: (slot) => ethBlocksInSlot(series.views, self, slot),
+    currentSlot,
   };
 }

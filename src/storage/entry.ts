@@ -20,6 +20,7 @@ export const ENTRY_TYPES = [
   "beacon_health",
   "doppelganger",
   "block_verdict",
+  "block_view_contradiction",
 ] as const;
 export type EntryType = (typeof ENTRY_TYPES)[number];
 

@@ -44,6 +44,11 @@ export interface ViewState {
   peers: Record<string, PeerView>;
   /** `eth_block` chunks accepted per origin in `epoch` (W-tracking's input). */
   ethBlocks: {epoch: number; byOrigin: Record<string, number>};
+  /**
+   * `eth_block` chunks per `slot:origin` over the last SLOT_WINDOW slots, this node's own (sent) included:
+   * W-tracking's per-slot input, and what stops a restarted node sending a slot's views again.
+   */
+  ethBlockSlots: Record<string, number>;
   chunksPerSlot: Record<string, number>;
   accepted: Record<string, number>;
   refused: Record<string, number>;
@@ -61,6 +66,7 @@ export function emptyViews(slotsPerEpoch: number): ViewState {
     slotsPerEpoch,
     peers: {},
     ethBlocks: {epoch: 0, byOrigin: {}},
+    ethBlockSlots: {},
     chunksPerSlot: {},
     accepted: {},
     refused: {},
@@ -105,12 +111,14 @@ export function applyEntry(s: ViewState, e: Entry, storedBytes: number): void {
         const epoch = Math.floor(h.slot / s.slotsPerEpoch);
         if (epoch > s.ethBlocks.epoch) s.ethBlocks = {epoch, byOrigin: {}};
         if (epoch === s.ethBlocks.epoch) s.ethBlocks.byOrigin[h.origin] = (s.ethBlocks.byOrigin[h.origin] ?? 0) + 1;
+        countEthBlock(s, h.slot, h.origin);
       }
       break;
     }
     case "chunk_sent": {
       const h = chunkHeader(e.body);
       s.ownSeq = Math.max(s.ownSeq, h.seq);
+      if (h.kind === "eth_block") countEthBlock(s, h.slot, h.origin);
       countSlot(s, h.slot);
       if (h.slot > s.lastChunkSlot) s.lastChunkSlot = h.slot;
       break;
@@ -155,7 +163,20 @@ function countSlot(s: ViewState, slot: number): void {
   s.chunksPerSlot[key] = (had ?? 0) + 1;
   if (had === undefined) {
     for (const k of Object.keys(s.chunksPerSlot)) if (Number(k) <= slot - SLOT_WINDOW) delete s.chunksPerSlot[k];
+    // Views older than the window are refused as too old anyway (OBJECTIVE_RECENT_SLOTS < SLOT_WINDOW).
+    for (const k of Object.keys(s.ethBlockSlots))
+      if (Number(k.slice(0, k.indexOf(":"))) <= slot - SLOT_WINDOW) delete s.ethBlockSlots[k];
   }
+}
+
+function countEthBlock(s: ViewState, slot: number, origin: number): void {
+  const key = `${slot}:${origin}`;
+  s.ethBlockSlots[key] = (s.ethBlockSlots[key] ?? 0) + 1;
+}
+
+/** W-tracking's per-slot input: the block views of `slot` from `origin` this node holds (sent or accepted). */
+export function ethBlocksInSlot(s: ViewState, origin: number, slot: number): number {
+  return s.ethBlockSlots[`${slot}:${origin}`] ?? 0;
 }
 
 /** W-tracking's input for a chunk: this origin's accepted block views in the chunk's epoch. */

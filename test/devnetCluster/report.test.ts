@@ -104,6 +104,14 @@ function facts(): RunFacts {
       })),
     ),
     invalidHeads: [],
+    // Every node shared a valid view of every block while it was up, and every node holds every view.
+    views: [1, 2, 3, 4].flatMap((holder) =>
+      [1, 2, 3, 4].flatMap((origin) =>
+        Array.from({length: 15}, (_, k) => k + 1)
+          .filter((slot) => origin > 2 || !down(slot))
+          .map((slot) => ({holder, origin, slot, root: `0x${slot.toString(16).padStart(64, "0")}`, verdict: "valid"})),
+      ),
+    ),
   };
 }
 
@@ -126,6 +134,7 @@ describe("devnet report", () => {
         ["no missed proposal", false],
         ["no slashable signature", true],
         ["block verification", true],
+        ["block views shared", true],
       ],
     );
     assert.equal(r.syncParticipation, 128 / 192);
@@ -416,6 +425,46 @@ describe("devnet report: proposals by path", () => {
     assert.match(md, /fetch p50\/p99 \(budget 333\)/);
     assert.match(md, /\| builder \| 1 \| 1 \| 5 ms \/ 5 ms \| 202 ms \/ 204 ms \|/);
     assert.match(md, /\| local \| 1 \| 2 \| 5 ms \/ 5 ms \| 402 ms \/ 404 ms \(4 over\) \|/);
+  });
+
+  it("judges block views: each node shares one per block slot it ran duties in, and every other node holds them", () => {
+    const ok = buildReport(facts());
+    const line = (o: number) => ok.sharing.find((l) => l.origin === o);
+    // Nodes 1 and 2 were down in slots 4-11: 7 block slots of 15 are theirs to cover, and all are.
+    assert.deepEqual(line(1), {
+      origin: 1,
+      sent: 7,
+      slotsUp: 7,
+      slotsCovered: 7,
+      heldBy: [
+        {node: 2, held: 7},
+        {node: 3, held: 7},
+        {node: 4, held: 7},
+      ],
+    });
+    assert.equal(line(4)?.slotsUp, 15);
+    assert.match(renderMarkdown(ok), /## Block views shared[\s\S]*\| 4 \| 15 \| 15 of 15 \| 15 \(100.0%\) \|/);
+
+    // Node 3 holds only the first half of node 4's views (a push path that drops them), and node 2 shared none
+    // for slots 12-15 though it ran duties then.
+    const f = facts();
+    f.views = f.views.filter(
+      (v) => !(v.holder === 3 && v.origin === 4 && v.slot > 7) && !(v.origin === 2 && v.slot >= 12),
+    );
+    const bad = buildReport(f);
+    const t = bad.targets.find((x) => x.name === "block views shared");
+    assert.equal(t?.met, false);
+    assert.match(t?.measured ?? "", /node 2: valid views for 3 of 7 block slots/);
+    assert.match(
+      t?.measured ?? "",
+      /node 4: valid views for 15 of 15 block slots it ran duties in, held by 1 \(100.0%\), 2 \(100.0%\), 3 \(46.7%\)/,
+    );
+
+    const silent = facts();
+    silent.views = silent.views.filter((v) => !(v.origin === 3 && v.slot % 2 === 0));
+    const gap = buildReport(silent).targets.find((x) => x.name === "block views shared");
+    assert.equal(gap?.met, false);
+    assert.match(gap?.measured ?? "", /node 3: valid views for 8 of 15 block slots/);
   });
 });
 

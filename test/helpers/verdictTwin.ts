@@ -1,5 +1,6 @@
 import type {AttestationCheckpoints} from "../../src/roles/evm/blockVerifier.js";
 import type {BlockVerdict} from "../../src/roles/evm/verdict.js";
+import {PeerViews} from "../../src/roles/evm/peerViews.js";
 import {VerdictBook} from "../../src/roles/evm/verdictBook.js";
 import type {VerdictSource} from "../../src/roles/evm/verdictSource.js";
 
@@ -12,6 +13,8 @@ const TIMINGS = {slotsMs: 0, signaturesMs: 0, blockMs: 0, hashMs: 0, totalMs: 0}
  */
 export class VerdictTwin implements VerdictSource {
   readonly verdicts = new VerdictBook();
+  /** Peers' views, recorded by hand as the store would from `eth_block` chunks. */
+  readonly peers = new PeerViews();
   readonly checkpointsOf = new Map<string, AttestationCheckpoints>();
   readonly followed: string[] = [];
   private readonly listeners = new Set<(v: BlockVerdict) => void>();
@@ -40,6 +43,20 @@ export class VerdictTwin implements VerdictSource {
 
   newestVerified(maxSlot: number): {root: string; slot: number} | undefined {
     return this.verdicts.newestVerified(maxSlot);
+  }
+
+  /** Records `origins`' view that `root` is valid, as their `eth_block` chunks would. */
+  validAt(root: string, slot: number, origins: number[]): void {
+    for (const origin of origins)
+      this.peers.record(origin, {slot, root, parentRoot: `0x${"00".repeat(32)}`, verdict: "valid"});
+  }
+
+  validByPeers(root: string): number[] {
+    return this.peers.validBy(root);
+  }
+
+  onPeerView(listener: (root: string) => void): () => void {
+    return this.peers.onView((_o, v) => listener(v.root));
   }
 
   follow(root: string): void {

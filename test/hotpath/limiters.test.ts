@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {describe, it} from "node:test";
 import {
   type LimiterInputs,
+  W_SLOT_ALLOWANCE,
   evaluateLimiters,
   objectiveFactor,
   weakestLimiter,
@@ -15,6 +16,7 @@ const ok: LimiterInputs = {
   currentSlot: 500,
   chunkSlot: 500,
   ethBlocksThisEpoch: 0,
+  ethBlocksThisSlot: 0,
   isEthBlock: false,
   connectedStorePeers: 3,
 };
@@ -62,6 +64,14 @@ describe("limiters", () => {
     const a = evaluateLimiters({...ok, isEthBlock: true, ethBlocksThisEpoch: 32});
     assert.equal(!a.admit && a.limiter, "w_tracking");
     assert.equal(evaluateLimiters({...ok, isEthBlock: false, ethBlocksThisEpoch: 32}).admit, true);
+  });
+
+  it("W-tracking takes two block views of one slot from an origin (two blocks at a slot) and refuses a third", () => {
+    assert.equal(evaluateLimiters({...ok, isEthBlock: true, ethBlocksThisSlot: W_SLOT_ALLOWANCE - 1}).admit, true);
+    const a = evaluateLimiters({...ok, isEthBlock: true, ethBlocksThisSlot: W_SLOT_ALLOWANCE});
+    assert.deepEqual(!a.admit && [a.limiter, a.reason], ["w_tracking", "slot_allowance_spent"]);
+    assert.equal(W_SLOT_ALLOWANCE, 2);
+    assert.equal(evaluateLimiters({...ok, isEthBlock: false, ethBlocksThisSlot: 5}).admit, true);
   });
 
   it("topology with fewer than 3 peers keeps only current-duty chunks", () => {

@@ -8,7 +8,7 @@ import type {ClusterLock} from "../../src/cluster/lockSchema.js";
 import type {NodeStatus, PeerStatus} from "../../src/node/status.js";
 import type {HealthReport} from "../../src/node/health.js";
 import type {PublishResult} from "../../src/roles/store/storeRole.js";
-import {OBJECTIVE_CURRENT_SLOTS, W_EPOCH_ALLOWANCE} from "../../src/hotpath/limiters.js";
+import {OBJECTIVE_CURRENT_SLOTS, W_SLOT_ALLOWANCE} from "../../src/hotpath/limiters.js";
 import type {DutyTrail} from "../../src/node/dutyTrail.js";
 import {type NodeProc, type TestCluster, ipc, makeCluster, runCli, spawnNode, waitFor} from "../helpers/cluster.js";
 import {MULTIPROCESS_LOCK} from "../helpers/cluster.js";
@@ -223,8 +223,37 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
       s2.stdout,
       /block verification enforce from slot \d+: [1-9]\d* verified, 0 invalid, \d+ unverifiable; newest verified slot \d+/,
     );
+    // Its verdicts reach the peers as eth_block chunks: node 3 (--verify off) keeps node 2's views and shows them.
+    type ViewEntry = {chunk?: {origin: number; slot: number}; view?: {verdict: string; root: string; slot: number}};
+    const shared = await waitFor(
+      "node 3 holds node 2's valid block views",
+      async () => {
+        const r = await ipc<{entries: ViewEntry[]}>(node(3), "series", {tail: 100, kind: "eth_block"});
+        const views = r.entries.filter((e) => e.chunk?.origin === 2 && e.view?.verdict === "valid");
+        return views.length >= 2 && views;
+      },
+      MACHINE_MS,
+    );
+    const roots = new Set(verified.map((v) => v.root));
+    const {entries: later} = await ipc<{entries: {body?: Verdict}[]}>(node(2), "series", {
+      tail: 200,
+      kind: "block_verdict",
+    });
+    for (const e of later) if (e.body?.status === "verified") roots.add(e.body.root);
+    for (const e of shared) {
+      assert.ok(roots.has(e.view?.root ?? ""), `a view node 2 shared is a block it verified: ${JSON.stringify(e)}`);
+      assert.equal(e.view?.slot, e.chunk?.slot, "filed under the block's slot");
+    }
+    const cli = await runCli(["series", "--ipc", node(3).ipc, "--kind", "eth_block", "--json", "--tail", "20"]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /"verdict": ?"valid"/);
     const s3 = await runCli(["status", "--ipc", node(3).ipc]);
     assert.match(s3.stdout, /block verification off/);
+    assert.match(s3.stdout, /peers' block views: operator 2: [1-9]\d* valid, 0 invalid/);
+    assert.match(
+      await fetch(`${node(3).http}/metrics`).then((r) => r.text()),
+      /r3dv_block_views_total\{direction="received",verdict="valid"\} [1-9]/,
+    );
     assert.equal(
       (await fetch(`${node(3).http}/metrics`).then((r) => r.text())).match(/r3dv_evm_block_verdicts_total\{/),
       null,
@@ -435,15 +464,16 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     type Limiters = {refused: Record<string, number>; window: {refusedByLimiter: Record<string, number>}};
     const earlier = (await ipc<Limiters>(node(1), "limiters", {window: 100_000})).refused;
     let seq = 100;
-    // W-tracking: 32 block views of one epoch from one origin, then the 33rd is refused.
-    for (let i = 0; i < W_EPOCH_ALLOWANCE; i++) {
+    // W-tracking: two block views of one slot from one origin, then the third is refused. Operator 4's real node
+    // verifies with --verify off, so it sends none of its own.
+    for (let i = 0; i < W_SLOT_ALLOWANCE; i++) {
       const a = await ch.push(await m4.chunk("eth_block", slot, seq++, Buffer.from(`block ${i}`)));
       assert.equal(a.status, "accepted", `eth_block ${i + 1}: ${JSON.stringify(a)}`);
     }
-    assert.deepEqual(await ch.push(await m4.chunk("eth_block", slot, seq++, Buffer.from("block 33"))), {
+    assert.deepEqual(await ch.push(await m4.chunk("eth_block", slot, seq++, Buffer.from("block 3"))), {
       status: "refused",
       limiter: "w_tracking",
-      reason: "epoch_allowance_spent",
+      reason: "slot_allowance_spent",
     });
     // topology: with 3 connected store peers a chunk older than the current duty is taken; with 2 it is not.
     const older = slot - OBJECTIVE_CURRENT_SLOTS;
@@ -464,7 +494,7 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     const lim = await ipc<Limiters>(node(1), "limiters", {window: 100_000});
     const added = (k: string) => (lim.refused[k] ?? 0) - (earlier[k] ?? 0);
     // Only this test's member sends that many block views, or a forged signature (earlier).
-    assert.equal(added("w_tracking:epoch_allowance_spent"), 1);
+    assert.equal(added("w_tracking:slot_allowance_spent"), 1);
     assert.equal(lim.refused["signature:bad_signature"], 1);
     // The nodes' own duty chunks from earlier slots meet the same topology refusal while node 1 has two peers.
     assert.ok(added("topology:too_few_peers") >= 1, JSON.stringify(lim.refused));

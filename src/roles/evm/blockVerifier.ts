@@ -111,7 +111,13 @@ export class BlockVerifier {
     }
     const block = signed.message;
     const parentRoot = toHex(block.parentRoot);
-    const base = {slot: block.slot, root, parentRoot};
+    const payload = (block.body as {executionPayload?: {blockHash: Uint8Array}}).executionPayload;
+    const base = {
+      slot: block.slot,
+      root,
+      parentRoot,
+      ...(payload ? {executionBlockHash: toHex(payload.blockHash)} : {}),
+    };
     const parent = this.states.get(parentRoot);
     if (!parent) return {kind: "no_parent_state", ...base};
     if (block.slot <= parent.slot) {

@@ -6,6 +6,8 @@ export type EvmErrorType =
   /** The anchor (finalized or genesis) state the beacon node served cannot be used. */
   | {code: "EVM_BAD_ANCHOR"; reason: string}
   /** A beacon node request the follower needs failed. */
-  | {code: "EVM_FETCH_FAILED"; url: string; route: string; status?: number; reason: string};
+  | {code: "EVM_FETCH_FAILED"; url: string; route: string; status?: number; reason: string}
+  /** A peer's `eth_block` chunk does not hold a block view: which field is wrong, and how. */
+  | {code: "EVM_BAD_BLOCK_VIEW"; field: string; reason: string};
 
 export class EvmError extends R3dvError<EvmErrorType> {}

@@ -1,15 +1,18 @@
 import type {VerdictSource} from "./verdictSource.js";
 import type {AttestationCheckpoints} from "./blockVerifier.js";
 import type {ChainFollower} from "./chainFollower.js";
+import {PeerViews} from "./peerViews.js";
 import type {BlockVerdict} from "./verdict.js";
 
 /**
  * The chain follower as the validator role's verdict source. The duties start before the follower exists (it
  * waits for the beacon node to describe the chain), so they are handed this stand-in at once: until a follower
- * is attached nothing is verified, which `--verify enforce` treats as unverified.
+ * is attached nothing is verified here, which `--verify enforce` treats as unverified unless enough peers'
+ * views (`peers`, fed from the store's `eth_block` chunks) say the block is valid.
  */
 export class FollowerVerdicts implements VerdictSource {
   private follower: ChainFollower | null = null;
+  readonly peers = new PeerViews();
   private readonly listeners = new Set<(v: BlockVerdict) => void>();
 
   attach(follower: ChainFollower): void {
@@ -30,6 +33,14 @@ export class FollowerVerdicts implements VerdictSource {
 
   newestVerified(maxSlot: number): {root: string; slot: number} | undefined {
     return this.follower?.verdicts.newestVerified(maxSlot);
+  }
+
+  validByPeers(root: string): number[] {
+    return this.peers.validBy(root);
+  }
+
+  onPeerView(listener: (root: string) => void): () => void {
+    return this.peers.onView((_origin, view) => listener(view.root));
   }
 
   follow(root: string): void {

@@ -35,6 +35,8 @@ interface VerdictBase {
   /** 0x-prefixed block root (hash tree root of the BeaconBlock message). */
   root: string;
   parentRoot: string;
+  /** The execution payload's block hash (0x hex), for blocks that carry a payload. */
+  executionBlockHash?: string;
 }
 
 export interface VerifiedBlock extends VerdictBase {

@@ -3,8 +3,8 @@ import type {BlockVerdict} from "./verdict.js";
 
 /**
  * What the EVM role offers the validator role for `--verify enforce` (followerVerdicts.ts answers it from the
- * chain follower): this node's verdict per block root, a way to have a root judged now, and the checkpoints a
- * vote for a verified block carries. The duties see this contract, never the follower, so they are tested on a
+ * chain follower and the peers' `eth_block` chunks): this node's verdict per block root, its peers' views, a way
+ * to have a root judged now, and the checkpoints a vote for a verified block carries. The duties see this contract, never the follower, so they are tested on a
  * twin.
  */
 export interface VerdictSource {
@@ -17,6 +17,10 @@ export interface VerdictSource {
   follow(root: string): void;
   /** Calls `listener` with every verdict from now on; returns its removal. */
   onVerdict(listener: (v: BlockVerdict) => void): () => void;
+  /** The peers (operator indices) whose newest `eth_block` view of `root` is `valid`. */
+  validByPeers(root: string): number[];
+  /** Calls `listener` with the root of every peer view from now on; returns its removal. */
+  onPeerView(listener: (root: string) => void): () => void;
   /** The source and target a vote at `slot` naming the verified block `root` carries; null when unknown. */
   checkpoints(root: string, slot: number): Promise<AttestationCheckpoints | null>;
 }

@@ -8,8 +8,13 @@ import {
   signingBytes,
 } from "../../hotpath/chunk.js";
 import {ed25519Verifier} from "../../hotpath/ed25519.js";
-import {type Admission as LimiterAdmission, evaluateLimiters, weakestLimiter} from "../../hotpath/limiters.js";
-import {ethBlocksInEpoch} from "../../storage/views.js";
+import {
+  type Admission as LimiterAdmission,
+  OBJECTIVE_RECENT_SLOTS,
+  evaluateLimiters,
+  weakestLimiter,
+} from "../../hotpath/limiters.js";
+import {ethBlocksInEpoch, ethBlocksInSlot} from "../../storage/views.js";
 import {errorMessage} from "../../util/errors.js";
 import type {ClusterPeer} from "../dht/dhtRole.js";
 import type {ChunkSource, Reply, StoreComponents} from "./components.js";
@@ -17,6 +22,12 @@ import type {BudgetRefusal} from "./peerBudget.js";
 import type {Refusals} from "./refusals.js";
 import {VerifyBacklog} from "./verifyBacklog.js";
 import type {WritePump} from "./writePump.js";
+
+/**
+ * Pruning the admitted block views starts past this many `slot:origin` keys: the 100 slots the objective limiter
+ * admits, for a 10-node cluster, fit without pruning, so honest load prunes rarely.
+ */
+const ADMITTED_VIEWS_PRUNE_AT = 1024;
 
 /** A chunk past its sender's budget and the size cap, waiting for its signature check. */
 interface ToVerify {
@@ -44,6 +55,12 @@ export interface AdmissionInit {
 export class Admission {
   private readonly backlog = new VerifyBacklog<ToVerify>((item) => this.admit(item));
   private readonly verifySelf: (data: Uint8Array, sig: Uint8Array) => boolean;
+  /**
+   * Block views admitted per `slot:origin` by this process, queued or stored: the series' views count a chunk only
+   * once the write pump stored it, and a flood of one slot's views would all pass W-tracking before the first
+   * is written.
+   */
+  private readonly admittedViews = new Map<string, number>();
 
   constructor(
     private readonly c: StoreComponents,
@@ -96,13 +113,17 @@ export class Admission {
   /** The four limiters on this node's derived state (views are incremental: O(1), whatever the series length). */
   evaluate(c: Pick<Chunk, "kind" | "slot" | "origin">): LimiterAdmission {
     const v = this.c.series.views;
+    const isEthBlock = c.kind === "eth_block";
     return evaluateLimiters({
       bytesStored: v.bytesStored,
       budgetBytes: this.init.budgetBytes,
       currentSlot: this.c.currentSlot() ?? c.slot,
       chunkSlot: c.slot,
-      ethBlocksThisEpoch: c.kind === "eth_block" ? ethBlocksInEpoch(v, c.origin, c.slot) : 0,
-      isEthBlock: c.kind === "eth_block",
+      ethBlocksThisEpoch: isEthBlock ? ethBlocksInEpoch(v, c.origin, c.slot) : 0,
+      ethBlocksThisSlot: isEthBlock
+        ? Math.max(ethBlocksInSlot(v, c.origin, c.slot), this.admittedViews.get(`${c.slot}:${c.origin}`) ?? 0)
+        : 0,
+      isEthBlock,
       connectedStorePeers: this.c.dht.connected().length,
     });
   }
@@ -140,6 +161,7 @@ export class Admission {
       refusals.refuse(from.index, chunk, encoded, a.limiter, a.reason, reply);
       return;
     }
+    if (chunk.kind === "eth_block") this.countView(chunk.slot, chunk.origin);
     const now = performance.now();
     metrics?.admission.observe({stage: "verify"}, (now - t) / 1000);
     const dropped = pump.enqueue({
@@ -153,6 +175,17 @@ export class Admission {
       // Named after the limiter that put it at the back; when every factor is 1, load alone refused it.
       const limiter = f[weakestLimiter(f)] < 1 ? weakestLimiter(f) : "queue";
       refusals.refuse(peer, d.chunk, d.encoded, limiter, "queue_full", d.reply);
+    }
+  }
+
+  private countView(slot: number, origin: number): void {
+    const key = `${slot}:${origin}`;
+    this.admittedViews.set(key, (this.admittedViews.get(key) ?? 0) + 1);
+    // Bounded by the objective limiter: views this old are refused before they are counted.
+    if (this.admittedViews.size > ADMITTED_VIEWS_PRUNE_AT) {
+      const oldest = (this.c.currentSlot() ?? slot) - OBJECTIVE_RECENT_SLOTS;
+      for (const k of this.admittedViews.keys())
+        if (Number(k.slice(0, k.indexOf(":"))) < oldest) this.admittedViews.delete(k);
     }
   }
 }

@@ -12,7 +12,7 @@ import {
   OBJECTIVE_CURRENT_SLOTS,
   OBJECTIVE_RECENT_SLOTS,
   TOPOLOGY_MIN_PEERS,
-  W_EPOCH_ALLOWANCE,
+  W_SLOT_ALLOWANCE,
 } from "../../../src/hotpath/limiters.js";
 import {FETCH_PROTOCOL} from "../../../src/roles/store/pushWire.js";
 import {type TestCluster, makeCluster, waitFor} from "../../helpers/cluster.js";
@@ -93,17 +93,22 @@ describe(
         },
       );
       assert.equal(await refused("objective", "too_old"), 1);
-      // W-tracking: an origin's allowance of block views for the epoch, then the next one is refused.
-      for (let i = 0; i < W_EPOCH_ALLOWANCE; i++) {
+      // W-tracking: an origin's allowance of block views for a slot, then the next one is refused; the next
+      // slot has its own. (The epoch allowance binds on 32-slot epochs only, beyond what is current here.)
+      for (let i = 0; i < W_SLOT_ALLOWANCE; i++) {
         const a = await ch.push(await m4.chunk("eth_block", SLOT, seq++, Buffer.from(`block ${i}`)));
         assert.equal(a.status, "accepted", `eth_block ${i + 1}: ${JSON.stringify(a)}`);
       }
       assert.deepEqual(await ch.push(await m4.chunk("eth_block", SLOT, seq++, Buffer.from("one too many"))), {
         status: "refused",
         limiter: "w_tracking",
-        reason: "epoch_allowance_spent",
+        reason: "slot_allowance_spent",
       });
-      assert.equal(await refused("w_tracking", "epoch_allowance_spent"), 1);
+      assert.equal(await refused("w_tracking", "slot_allowance_spent"), 1);
+      assert.equal(
+        (await ch.push(await m4.chunk("eth_block", SLOT - 1, seq++, Buffer.from("next")))).status,
+        "accepted",
+      );
       // Topology: with one store peer, node 1 may be eclipsed and takes only the current duty's chunks...
       const notCurrent = SLOT - OBJECTIVE_CURRENT_SLOTS;
       assert.deepEqual(await ch.push(await m4.chunk("probe", notCurrent, seq++, Buffer.from("a"))), {

@@ -7,7 +7,7 @@ import type {VerdictSource} from "../../evm/verdictSource.js";
  * Why a node does not sign for a head (a duty failure reason and a consensus refusal label):
  * - head_invalid: this node's state transition found the block, or one of its ancestors, invalid;
  * - head_unverified: this node has no verdict on the block (not fetched, no state, still being verified when the
- *   duty had to go on).
+ *   duty had to go on), and fewer than `threshold` peers shared a `valid` view of it.
  */
 export type HeadRefusalReason = "head_invalid" | "head_unverified";
 
@@ -41,40 +41,76 @@ export type GuardedAttestation =
  */
 export const HEAD_VERIFY_SLOT_FRACTION = 1 / 24;
 
+export interface HeadGuardOptions {
+  /**
+   * How many peers' `valid` views stand in for this node's own verdict while its verification lags: the lock's
+   * threshold, the number of nodes whose signatures make a signature, so a head is signed only when as many
+   * nodes checked it as it takes to sign anything.
+   */
+  threshold: number;
+  /** Told once per head this node signs for on its peers' views, not its own verdict. */
+  onPeerAccepted?(root: string, peers: number[]): void;
+}
+
+/** Heads already reported as accepted on peers' views: a duty asks about the same head once per validator. */
+const PEER_ACCEPTED_KEPT = 256;
+
 /**
  * "Sign only what was verified" (`--verify enforce`): every head a duty signs for (attestation data, sync
- * committee root, a block's parent) must have been verified by this node's EVM role. A vote whose head failed,
+ * committee root, a block's parent) must have been verified by this node's EVM role, or, while this node has no
+ * verdict of its own, found valid by `threshold` peers (their `eth_block` chunks). A head this node found
+ * invalid is never signed, whatever the peers say. A vote whose head failed,
  * or is still unverified when the duty's budget ends, goes to the newest block this node verified instead: the
  * head a correct client on the minority side of a client bug has, since it never imported the invalid block.
  * With none, the duty fails with the reason. A block is proposed only on a verified parent (no stand-in: the
  * beacon node builds on its own head).
  */
 export class HeadGuard {
-  constructor(private readonly source: VerdictSource) {}
+  private readonly peerAccepted = new Set<string>();
 
-  /** Null when `root` is signable (verified here, or the trusted anchor); else why not. */
+  constructor(
+    private readonly source: VerdictSource,
+    private readonly opts: HeadGuardOptions,
+  ) {}
+
+  /** Null when `root` is signable (verified here, or the trusted anchor, or by `threshold` peers); else why not. */
   refusal(root: string): HeadRefusal | null {
     const r = root.toLowerCase();
     if (this.verified(r)) return null;
     const v = this.source.verdict(r);
     if (v?.status === "invalid")
       return {reason: "head_invalid", detail: `block ${r} at slot ${v.slot} is invalid (${v.reason}): ${v.detail}`};
+    const peers = this.source.validByPeers(r);
+    if (peers.length >= this.opts.threshold) {
+      this.notePeerAccepted(r, peers);
+      return null;
+    }
+    const shared = `${peers.length} of the ${this.opts.threshold} peers' valid views it takes instead`;
     if (v?.status === "unavailable")
-      return {reason: "head_unverified", detail: `block ${r} could not be verified here (${v.reason}): ${v.detail}`};
-    return {reason: "head_unverified", detail: `block ${r} was not verified here in time`};
+      return {
+        reason: "head_unverified",
+        detail: `block ${r} could not be verified here (${v.reason}): ${v.detail}; ${shared}`,
+      };
+    return {reason: "head_unverified", detail: `block ${r} was not verified here in time; ${shared}`};
   }
 
-  /** Waits until this node judged `root` (verified, invalid, or unavailable again) or until `untilMs`. */
+  /**
+   * Waits until this node judged `root` (verified, invalid, or unavailable again), or `threshold` peers found it
+   * valid, or until `untilMs`.
+   */
   async settle(root: string, untilMs: number): Promise<HeadRefusal | null> {
     const r = root.toLowerCase();
-    if (this.verified(r) || this.source.verdict(r)?.status === "invalid") return this.refusal(r);
+    if (this.verified(r) || this.source.verdict(r)?.status === "invalid" || this.peersSuffice(r))
+      return this.refusal(r);
     await new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         off();
+        offPeers();
         resolve();
       };
       const off = this.source.onVerdict((v) => v.root === r && done());
+      const offPeers = this.source.onPeerView((viewRoot) => viewRoot === r && this.peersSuffice(r) && done());
       const timer = setTimeout(done, Math.max(0, untilMs - Date.now()));
       // Listening first, so the verdict of the judging this asks for cannot come before the listener.
       this.source.follow(r);
@@ -158,6 +194,18 @@ export class HeadGuard {
       if (refusal) return refusal;
     }
     return null;
+  }
+
+  private peersSuffice(root: string): boolean {
+    return this.source.validByPeers(root).length >= this.opts.threshold;
+  }
+
+  private notePeerAccepted(root: string, peers: number[]): void {
+    if (this.peerAccepted.has(root)) return;
+    this.peerAccepted.add(root);
+    if (this.peerAccepted.size > PEER_ACCEPTED_KEPT)
+      this.peerAccepted.delete(this.peerAccepted.values().next().value as string);
+    this.opts.onPeerAccepted?.(root, peers);
   }
 
   private verified(root: string): boolean {

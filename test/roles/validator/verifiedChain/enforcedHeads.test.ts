@@ -34,7 +34,7 @@ describe("attester duty with --verify enforce (verdicts scripted per node)", {ti
           });
         }
       },
-      node: (i) => ({headGuard: new HeadGuard(twins[i - 1] as VerdictTwin)}),
+      node: (i) => ({headGuard: new HeadGuard(twins[i - 1] as VerdictTwin, {threshold: 3})}),
     });
     await c.awaitResults("attester", all, 6);
 
@@ -90,7 +90,7 @@ describe("attester duty with --verify enforce (verdicts scripted per node)", {ti
         });
       },
       node: (i) => ({
-        headGuard: new HeadGuard(twins[i - 1] as VerdictTwin),
+        headGuard: new HeadGuard(twins[i - 1] as VerdictTwin, {threshold: 3}),
         qbftEvents: {onRejected: (_instance, _from, reason) => rejected.push({node: i, reason})},
       }),
     });

@@ -61,7 +61,7 @@ describe("--verify enforce on a devnet whose head turns invalid (invalid_head fa
     follower = new ChainFollower({url: devnet.url, config: beacon.config, logger: createLogger("error", "test")});
     verdicts.attach(follower);
     await follower.start();
-    guard = new HeadGuard(verdicts);
+    guard = new HeadGuard(verdicts, {threshold: 3});
 
     invalid = await until(
       "the devnet's invalid head",
