@@ -76,6 +76,13 @@ export function registerRun(program: Command): void {
     )
     .addOption(
       opt(
+        "--execution-rpc <URL[,URL]>",
+        "with --verify, an execution client's JSON-RPC (eth_getProof): each block's payload is re-executed on state proven against its parent's state root, so the endpoint need not be trusted (the first URL is used; without one, payloads are taken as given)",
+        RUN_FLAGS.executionRpc,
+      ),
+    )
+    .addOption(
+      opt(
         "--builder <on|off>",
         "the builder API (MEV-boost): threshold-sign each validator's builder registration every epoch and propose builders' blocks, with a local block as fallback (default off)",
         RUN_FLAGS.builder,

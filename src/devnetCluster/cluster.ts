@@ -90,6 +90,9 @@ export function runArgs(c: DevnetCluster, n: DevnetNode, logLevel: string, build
     logLevel,
     "--verify",
     "enforce",
+    // The devnet's own execution layer: each node re-executes every payload on proven state.
+    "--execution-rpc",
+    `${c.beaconUrl}/r3dv/v1/execution`,
     ...(builder ? ["--builder", "on"] : []),
   ];
 }

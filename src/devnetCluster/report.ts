@@ -438,10 +438,11 @@ function judge(r: Omit<Report, "targets" | "passed">, f: RunFacts): Target[] {
     target(
       "block verification",
       r.verification.length > 0 &&
-        r.verification.every((v) => v.verified > 0) &&
+        r.verification.every((v) => v.verified > 0 && v.executed === v.verified) &&
         unexpected.length === 0 &&
         r.invalidHeads.every((h) => h.notJudgedBy.length === 0),
-      `${verified} blocks verified by nodes ${r.verification.map((v) => `${v.node} (${v.verified})`).join(", ") || "none"}; ` +
+      `${verified} blocks verified by nodes ${r.verification.map((v) => `${v.node} (${v.verified})`).join(", ") || "none"}, ` +
+        `${r.verification.reduce((a, v) => a + v.executed, 0)} with their payload re-executed; ` +
         (unexpected.length
           ? `invalid: ${unexpected.map((v) => `node ${v.node} slots ${v.slots.join(", ")}`).join("; ")}`
           : "none invalid but the injected heads") +
@@ -452,7 +453,7 @@ function judge(r: Omit<Report, "targets" | "passed">, f: RunFacts): Target[] {
               `; injected invalid head at slot ${h.slot} not judged invalid by node(s) ${h.notJudgedBy.join(", ")}`,
           )
           .join(""),
-      "every node verifies the devnet's blocks and judges invalid exactly the injected invalid heads",
+      "every node verifies the devnet's blocks (each verified payload re-executed) and judges invalid exactly the injected invalid heads",
     ),
     // Every node's verdicts reach every other node: what a lagging node signs on, and the cluster's record of
     // what each node saw.

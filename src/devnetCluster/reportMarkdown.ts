@@ -189,16 +189,26 @@ export function renderMarkdown(r: Report): string {
   out.push(
     "## Block verification\n\n" +
       table(
-        ["node", "verified", "invalid", "unverifiable", "time per verified block p50/p99"],
+        [
+          "node",
+          "verified",
+          "payloads re-executed",
+          "invalid",
+          "unverifiable",
+          "time per verified block p50/p99",
+          "of which execution p50/p99",
+        ],
         r.verification.map((v) => [
           v.node,
           v.verified,
+          v.executed,
           v.invalid ? `${v.invalid} (slots ${v.invalidSlots.join(", ")})` : 0,
           v.unavailable,
           `${ms(v.p50Ms)} / ${ms(v.p99Ms)}`,
+          `${ms(v.executionP50Ms)} / ${ms(v.executionP99Ms)}`,
         ]),
       ) +
-      `\n\nEach node's EVM role (\`--verify enforce\`) ran its own state transition on every block its beacon node followed (signatures, state root) and recorded a verdict; ${r.proposed} blocks were proposed on chain in the run. Enforced: every attestation, sync message and proposal signed only for a head its node had verified.`,
+      `\n\nEach node's EVM role (\`--verify enforce\`) ran its own state transition on every block its beacon node followed (signatures, state root), re-executed its payload on state proven against the parent's state root (\`--execution-rpc\`: the devnet's own execution JSON-RPC) and recorded a verdict; ${r.proposed} blocks were proposed on chain in the run. Enforced: every attestation, sync message and proposal signed only for a head its node had verified.`,
   );
   out.push(
     "## Block views shared\n\n" +

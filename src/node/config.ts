@@ -39,6 +39,11 @@ export interface RunOptions {
    * runs none.
    */
   verify: VerifyMode;
+  /**
+   * Execution JSON-RPC endpoints (`--execution-rpc`): the EVM role re-executes each payload with the first one's
+   * proofs; none: payloads are taken as given.
+   */
+  executionRpc: string[];
 }
 
 export const VERIFY_MODES = ["enforce", "advisory", "off"] as const;
@@ -65,6 +70,7 @@ export const RUN_FLAGS = {
   builder: "R3DV_BUILDER",
   builderBoostFactor: "R3DV_BUILDER_BOOST_FACTOR",
   verify: "R3DV_VERIFY",
+  executionRpc: "R3DV_EXECUTION_RPC",
 } as const;
 
 const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
@@ -84,6 +90,7 @@ const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
   builder: "--builder",
   builderBoostFactor: "--builder-boost-factor",
   verify: "--verify",
+  executionRpc: "--execution-rpc",
 };
 
 function bad(key: keyof typeof RUN_FLAGS, reason: string): ConfigError {
@@ -119,20 +126,7 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
   for (const key of ["lock", "nodeDir", "dataDir", "beaconNode"] as const) {
     if (!raw[key]) throw bad(key, "is required");
   }
-  const beaconNodes = (raw.beaconNode as string)
-    .split(",")
-    .map((u) => u.trim())
-    .filter(Boolean);
-  for (const u of beaconNodes) {
-    let url: URL;
-    try {
-      url = new URL(u);
-    } catch {
-      throw bad("beaconNode", `${JSON.stringify(u)} is not a URL; expected http(s)://host:port`);
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:")
-      throw bad("beaconNode", `${redactUrl(u)}: expected an http or https URL`);
-  }
+  const beaconNodes = httpUrls("beaconNode", raw.beaconNode as string);
   const twice = beaconNodes.find((u, i) => beaconNodes.indexOf(u) !== i);
   if (twice !== undefined)
     throw bad(
@@ -195,7 +189,27 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
     builder: onOff("builder", raw.builder, false),
     builderBoostFactor: boostFactor(raw.builderBoostFactor),
     verify: verifyMode(raw.verify),
+    executionRpc: raw.executionRpc ? httpUrls("executionRpc", raw.executionRpc) : [],
   };
+}
+
+/** A comma-separated list of http(s) URLs, each checked, with what is wrong said for the first that is not. */
+function httpUrls(key: "beaconNode" | "executionRpc", list: string): string[] {
+  const urls = list
+    .split(",")
+    .map((u) => u.trim())
+    .filter(Boolean);
+  for (const u of urls) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw bad(key, `${JSON.stringify(u)} is not a URL; expected http(s)://host:port`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      throw bad(key, `${redactUrl(u)}: expected an http or https URL`);
+  }
+  return urls;
 }
 
 /**

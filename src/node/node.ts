@@ -323,6 +323,7 @@ export class R3dvNode {
           label: redactUrl(url),
           config,
           logger: this.logger.child({role: "evm"}),
+          ...(this.opts.executionRpc[0] ? {executionRpc: this.opts.executionRpc[0]} : {}),
           events: verdictEvents({
             metrics: this.metrics,
             logger: this.logger,

@@ -101,6 +101,8 @@ function facts(): RunFacts {
         root: `0x${(k + 1).toString(16).padStart(64, "0")}`,
         slot: k + 1,
         totalMs: 20 + node + k + 1,
+        executed: true,
+        executionMs: 10 + k,
       })),
     ),
     invalidHeads: [],
@@ -249,14 +251,26 @@ describe("devnet report", () => {
     assert.deepEqual(r.verification[0], {
       node: 1,
       verified: 15,
+      executed: 15,
       invalid: 0,
       unavailable: 0,
       invalidSlots: [],
       invalidRoots: [],
       p50Ms: 29,
       p99Ms: 36,
+      executionP50Ms: 17,
+      executionP99Ms: 24,
     });
-    assert.match(renderMarkdown(r), /## Block verification[\s\S]*\| 1 \| 15 \| 0 \| 0 \| 29 ms \/ 36 ms \|/);
+    assert.match(
+      renderMarkdown(r),
+      /## Block verification[\s\S]*\| 1 \| 15 \| 15 \| 0 \| 0 \| 29 ms \/ 36 ms \| 17 ms \/ 24 ms \|/,
+    );
+    // A verified block whose payload was taken as given: the devnet's nodes have an execution endpoint.
+    const given = healthy();
+    given.verdicts = given.verdicts.map((v) => (v.node === 2 && v.slot === 3 ? {...v, executed: undefined} : v));
+    const notExecuted = buildReport(given).targets.find((t) => t.name === "block verification");
+    assert.equal(notExecuted?.met, false);
+    assert.match(notExecuted?.measured ?? "", /60 blocks verified by nodes .*, 59 with their payload re-executed/);
     // Node 3 judged slot 7's block invalid after first finding it unverifiable: its newest verdict counts.
     const root7 = `0x${(7).toString(16).padStart(64, "0")}`;
     f.verdicts = f.verdicts.filter((v) => !(v.node === 3 && v.slot === 7));

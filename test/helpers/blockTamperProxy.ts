@@ -1,4 +1,5 @@
-import {type IncomingMessage, type Server, type ServerResponse, createServer} from "node:http";
+import type {IncomingMessage, ServerResponse} from "node:http";
+import {LoopbackProxy} from "./loopbackProxy.js";
 import {signedBlockHeader} from "../../src/roles/evm/sszFields.js";
 
 /** Where a serialized SignedBeaconBlock keeps its signature: after the message's 4-byte offset. */
@@ -10,29 +11,18 @@ const SIGNATURE_OFFSET = 4;
  * one signature byte flipped. The block's root (of its message) is unchanged, so a client asking for it by root
  * gets "that" block, and only the signature check can tell.
  */
-export class BlockTamperProxy {
-  private server: Server | null = null;
-  url = "";
+export class BlockTamperProxy extends LoopbackProxy {
   /** Blocks served tampered, so a test can tell the proxy did its part. */
   tampered = 0;
 
   constructor(
-    private readonly target: string,
+    target: string,
     private readonly slot: number,
-  ) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res).catch(() => res.destroy()));
-    await new Promise<void>((r) => this.server?.listen(0, "127.0.0.1", r));
-    this.url = `http://127.0.0.1:${(this.server?.address() as {port: number}).port}`;
+  ) {
+    super(target);
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const upstream = await fetch(this.target + (req.url ?? "/"), {
       method: req.method,
       headers: req.headers.accept ? {accept: req.headers.accept} : {},

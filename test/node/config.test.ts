@@ -49,6 +49,22 @@ describe("run options", () => {
     );
   });
 
+  it("takes execution endpoints for payload re-execution, each an http(s) URL", () => {
+    assert.deepEqual(resolveRunOptions(ok).executionRpc, []);
+    assert.deepEqual(resolveRunOptions({...ok, executionRpc: "http://127.0.0.1:8545, http://el2:8545"}).executionRpc, [
+      "http://127.0.0.1:8545",
+      "http://el2:8545",
+    ]);
+    assert.throws(
+      () => resolveRunOptions({...ok, executionRpc: "ws://127.0.0.1:8546"}),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.type.flag === "--execution-rpc" &&
+        e.type.env === "R3DV_EXECUTION_RPC" &&
+        /expected an http or https URL/.test(e.message),
+    );
+  });
+
   it("parses sizes", () => {
     assert.equal(parseBytes("4096"), 4096);
     assert.equal(parseBytes("10G"), 10 * 2 ** 30);

@@ -1,7 +1,7 @@
-import {fromHex} from "../../hotpath/bytes.js";
 import {fastify, type FastifyInstance} from "fastify";
 import {registerRoutes, type BeaconApiMethods} from "@lodestar/api/beacon/server";
 import {ApiError, addSszContentTypeParser} from "@lodestar/api/server";
+import {ExecutionRpc} from "./executionRpc.js";
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import type {ChainForkConfig} from "@lodestar/config";
 import type {Logger} from "../../util/logger.js";
@@ -138,21 +138,22 @@ export async function startApiServer(
     return {data: effectivenessReport(devnet.chain, devnet.duties, from, to)};
   });
   server.get("/r3dv/v1/faults", async () => ({data: devnet.faults.list()}));
-  // The execution layer's JSON-RPC, as much of it as a run needs to read what a block paid: eth_getBalance at
-  // the head's payload ("latest"), in wei as a 0x quantity.
+  // The execution layer's JSON-RPC (executionRpc.ts): what a node's EVM role re-executes payloads with.
+  const rpcEngine = devnet.chain.engine.executionRpc?.();
+  const rpc = rpcEngine
+    ? new ExecutionRpc(rpcEngine, () => {
+        const head = devnet.chain.headState() as unknown as {latestExecutionPayloadHeader: {blockHash: Uint8Array}};
+        return head.latestExecutionPayloadHeader.blockHash;
+      })
+    : null;
   server.post("/r3dv/v1/execution", async (req) => {
-    const body = (req.body ?? {}) as {id?: unknown; method?: string; params?: unknown[]};
-    const id = body.id ?? null;
-    const address = typeof body.params?.[0] === "string" ? body.params[0] : "";
-    if (body.method !== "eth_getBalance" || !/^0x[0-9a-fA-F]{40}$/.test(address))
-      return {jsonrpc: "2.0", id, error: {code: -32601, message: 'only eth_getBalance(address, "latest") is served'}};
-    const head = devnet.chain.headState() as unknown as {latestExecutionPayloadHeader: {blockHash: Uint8Array}};
-    const balance = await devnet.chain.engine.balanceAt?.(
-      head.latestExecutionPayloadHeader.blockHash,
-      fromHex(address),
-    );
-    if (balance === undefined) return {jsonrpc: "2.0", id, error: {code: -32000, message: "head payload unknown"}};
-    return {jsonrpc: "2.0", id, result: `0x${balance.toString(16)}`};
+    const body = (req.body ?? {}) as Record<string, unknown> | Record<string, unknown>[];
+    const one = (call: Record<string, unknown>) =>
+      rpc
+        ? rpc.answer(call)
+        : {jsonrpc: "2.0", id: call.id ?? null, error: {code: -32601, message: "this devnet keeps no EL state"}};
+    // A batch (JSON-RPC 2.0 section 6): the answers in one list.
+    return Array.isArray(body) ? Promise.all(body.map(one)) : one(body);
   });
   // The invalid_head fault's blocks and every signature made over them: a run checks that none came from its cluster.
   server.get("/r3dv/v1/invalid_heads", async () => ({data: [...devnet.chain.invalidHeads.values()]}));

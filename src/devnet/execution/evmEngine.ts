@@ -1,10 +1,12 @@
 import {createBlock, createBlockFromExecutionPayload, type Block} from "@ethereumjs/block";
 import {Hardfork, Mainnet, createCustomCommon, type Common} from "@ethereumjs/common";
 import {MerkleStateManager} from "@ethereumjs/statemanager";
-import {Address, createAccount, bytesToHex, hexToBytes, type PrefixedHexString} from "@ethereumjs/util";
+import type {ExecutionRpcEngine} from "../api/executionRpc.js";
+import {createAccount, bytesToHex, hexToBytes, type PrefixedHexString} from "@ethereumjs/util";
 import {buildBlock, createVM, runBlock, type VM} from "@ethereumjs/vm";
 import type {electra} from "@lodestar/types";
 import {errorMessage} from "../../util/errors.js";
+import {type AccessRecord, recordStateAccess} from "../../util/stateAccessRecorder.js";
 import {
   BUILDER_ADDRESS,
   TxStream,
@@ -21,6 +23,10 @@ import type {ExecutionEngine, ExecutionGenesis, PayloadAttributes} from "./types
 export const DEVNET_CHAIN_ID = 1337;
 /** Mainnet's gas limit at the Pectra fork era; the devnet's few transactions per block use a tiny part of it. */
 const GAS_LIMIT = 36_000_000n;
+/** Blocks whose witness keys are kept: nodes ask within a slot or two of a block, and a restarted one within 10. */
+const KEYS_KEPT = 64;
+/** States kept for the JSON-RPC: the parents of the last few blocks, which verifiers ask about. */
+const STATES_KEPT = 8;
 /** 1 gwei genesis base fee: EIP-1559 then moves it block by block from real gas use. */
 const GENESIS_BASE_FEE = 1_000_000_000n;
 
@@ -35,11 +41,16 @@ function hex(b: Uint8Array): PrefixedHexString {
  * carries the real state root, receipts root, logs bloom, gas used, base fee and block hash. `newPayload` rebuilds
  * the block from the payload, checks its hash and re-executes it on the parent state (as engine_newPayload does).
  */
-export class EvmEngine implements ExecutionEngine {
+export class EvmEngine implements ExecutionEngine, ExecutionRpcEngine {
+  readonly chainId = DEVNET_CHAIN_ID;
   private readonly blocks = new Map<string, Block>();
   /** Fault-injected blocks claim a wrong state root; their children execute on the real one they hide. */
   private readonly realStateRoots = new Map<string, Uint8Array>();
   private readonly stream = new TxStream();
+  /** State managers the JSON-RPC reads, per block hash, newest last: each node asks a dozen proofs of one state. */
+  private readonly states = new Map<string, MerkleStateManager>();
+  /** Execution witness keys per block hash, newest last (accessedKeys). */
+  private readonly keys = new Map<string, string[]>();
   private genesisBlock!: Block;
 
   private constructor(
@@ -109,8 +120,11 @@ export class EvmEngine implements ExecutionEngine {
   async buildPayload(a: PayloadAttributes): Promise<electra.ExecutionPayload> {
     const parent = this.blocks.get(hex(a.parentHash));
     if (!parent) throw new Error(`unknown execution parent ${hex(a.parentHash)}`);
-    const vm = await this.vm.shallowCopy();
-    await vm.stateManager.setStateRoot(this.stateRootOf(parent));
+    const copy = await this.vm.shallowCopy();
+    await copy.stateManager.setStateRoot(this.stateRootOf(parent));
+    // Built on a recording state: the block's witness keys are known before any verifier asks (accessedKeys).
+    const {manager, record} = recordStateAccess(copy.stateManager);
+    const vm = await createVM({common: this.common, stateManager: manager});
     const builder = await buildBlock(vm, {
       parentBlock: parent,
       headerData: {
@@ -144,6 +158,7 @@ export class EvmEngine implements ExecutionEngine {
       );
     const {block} = await builder.build();
     this.blocks.set(hex(block.hash()), block);
+    this.keepKeys(hex(block.hash()), keysOf(record));
     return toSszPayload(block);
   }
 
@@ -164,6 +179,8 @@ export class EvmEngine implements ExecutionEngine {
       {common: this.common},
     );
     this.blocks.set(hex(bad.hash()), bad);
+    const keys = this.keys.get(hex(orig.hash()));
+    if (keys) this.keepKeys(hex(bad.hash()), keys);
     this.realStateRoots.set(hex(bad.hash()), orig.header.stateRoot);
     return toSszPayload(bad);
   }
@@ -203,18 +220,65 @@ export class EvmEngine implements ExecutionEngine {
     }
   }
 
-  async balanceAt(blockHash: Uint8Array, address: Uint8Array): Promise<bigint | undefined> {
-    const block = this.blocks.get(hex(blockHash));
-    if (!block) return undefined;
-    const vm = await this.vm.shallowCopy();
-    await vm.stateManager.setStateRoot(this.stateRootOf(block));
-    return (await vm.stateManager.getAccount(new Address(address)))?.balance ?? 0n;
+  /**
+   * The accounts and storage slots block `hash` touches on its parent's state (debug_executionWitness's keys),
+   * found by running it once more on a recording state, then cached: every node of a cluster asks for each block.
+   */
+  async accessedKeys(hash: Uint8Array): Promise<string[] | undefined> {
+    const key = hex(hash);
+    const cached = this.keys.get(key);
+    if (cached) return cached;
+    const block = this.blocks.get(key);
+    const parent = block && this.blocks.get(hex(block.header.parentHash));
+    if (!block || !parent) return undefined;
+    const sm = (this.vm.stateManager as MerkleStateManager).shallowCopy();
+    const {manager, record} = recordStateAccess(sm);
+    const vm = await createVM({common: this.common, stateManager: manager});
+    // A fault-injected block fails its root check at the end: its accesses are all made by then.
+    await runBlock(vm, {
+      block,
+      root: this.stateRootOf(parent),
+      skipHeaderValidation: true,
+      skipBlockValidation: true,
+    }).catch(() => undefined);
+    const keys = keysOf(record);
+    this.keepKeys(key, keys);
+    return keys;
   }
 
-  /** The engine's own block for `hash` (benchmarks re-execute it). */
+  private keepKeys(hash: string, keys: string[]): void {
+    this.keys.set(hash, keys);
+    while (this.keys.size > KEYS_KEPT) this.keys.delete(this.keys.keys().next().value as string);
+  }
+
+  /** Its own state manager on the post-state of block `hash`: what the JSON-RPC answers from. */
+  async stateAt(hash: Uint8Array): Promise<MerkleStateManager | undefined> {
+    const key = hex(hash);
+    const kept = this.states.get(key);
+    if (kept) return kept;
+    const block = this.blocks.get(key);
+    if (!block) return undefined;
+    const sm = (this.vm.stateManager as MerkleStateManager).shallowCopy();
+    await sm.setStateRoot(this.stateRootOf(block));
+    this.states.set(key, sm);
+    while (this.states.size > STATES_KEPT) this.states.delete(this.states.keys().next().value as string);
+    return sm;
+  }
+
+  executionRpc(): ExecutionRpcEngine {
+    return this;
+  }
+
+  /** The engine's own block for `hash` (benchmarks and the JSON-RPC read it). */
   block(hash: Uint8Array): Block | undefined {
     return this.blocks.get(hex(hash));
   }
+}
+
+/** A recorded run's accounts, then its storage slots: debug_executionWitness's `keys`, one flat list as geth's. */
+function keysOf(record: AccessRecord): string[] {
+  const slots = new Set([...record.touched.values()].flatMap((s) => [...s]));
+  return [...record.touched.keys(), ...slots];
 }
 
 function toSszPayload(block: Block): electra.ExecutionPayload {

@@ -1,3 +1,4 @@
+import type {ExecutionRpcEngine} from "../api/executionRpc.js";
 import type {capella, electra} from "@lodestar/types";
 
 /** The execution genesis block, as the beacon genesis state's `latest_execution_payload_header` records it. */
@@ -37,6 +38,6 @@ export interface ExecutionEngine {
     payload: electra.ExecutionPayload,
     parentBeaconBlockRoot: Uint8Array,
   ): Promise<{valid: boolean; reason?: string}>;
-  /** An account's balance in wei after the block `blockHash` (eth_getBalance); undefined for an unknown block. */
-  balanceAt?(blockHash: Uint8Array, address: Uint8Array): Promise<bigint | undefined>;
+  /** What the execution JSON-RPC (eth_getProof and the rest) reads, when the engine keeps its states. */
+  executionRpc?(): ExecutionRpcEngine;
 }

@@ -17,6 +17,8 @@ import {ssz, type SignedBeaconBlock} from "@lodestar/types";
 import {toHex} from "../../hotpath/bytes.js";
 import {errorMessage} from "../../util/errors.js";
 import {checkBlockSignatures} from "./blockSignatures.js";
+import {executionInputOf} from "./executionInput.js";
+import type {ExecutionInput} from "./payloadExecutor.js";
 import {EvmError} from "./errors.js";
 import {signedBlockHeader, stateSlot} from "./sszFields.js";
 import type {BlockVerdict, VerifyTimings} from "./verdict.js";
@@ -45,7 +47,8 @@ export interface AttestationCheckpoints {
 
 /** A verification's outcome: a verdict, or "I lack the parent's state" for the follower to resolve. */
 export type VerifyOutcome =
-  | {kind: "verdict"; verdict: BlockVerdict}
+  /** `execution`: for a block consensus found valid, what re-executing its payload needs (payloadExecutor.ts). */
+  | {kind: "verdict"; verdict: BlockVerdict; execution?: ExecutionInput}
   | {kind: "no_parent_state"; root: string; slot: number; parentRoot: string}
   /** The bytes are no SignedBeaconBlock: the beacon node served garbage, which says nothing of the block asked for. */
   | {kind: "malformed"; detail: string};
@@ -142,6 +145,8 @@ export class BlockVerifier {
       return invalid("state_transition", `advancing to slot ${block.slot} failed: ${errorMessage(e)}`);
     }
     timings.slotsMs = performance.now() - t;
+    // Read before the transition, which writes this block's payload header over the parent's.
+    const execution = executionInputOf(this.config, block, preState);
 
     t = performance.now();
     const badSignature = checkBlockSignatures(this.config, preState, signed);
@@ -176,7 +181,11 @@ export class BlockVerifier {
 
     this.keep(root, postState);
     timings.totalMs = performance.now() - t0;
-    return {kind: "verdict", verdict: {status: "verified", stateRoot: toHex(stateRoot), timings, ...base}};
+    return {
+      kind: "verdict",
+      verdict: {status: "verified", stateRoot: toHex(stateRoot), timings, ...base},
+      ...(execution ? {execution} : {}),
+    };
   }
 
   /**

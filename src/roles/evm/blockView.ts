@@ -21,6 +21,8 @@ export interface BlockView {
   detail?: string;
   /** The post-state root the origin computed (valid blocks). */
   stateRoot?: string;
+  /** True when the origin re-executed the payload too (a valid view without it took the payload as given). */
+  executed?: boolean;
   /** The execution payload's block hash, when the block carries one. */
   executionBlockHash?: string;
   timings?: VerifyTimings;
@@ -45,8 +47,11 @@ const blockViewSchema = z
     reason: z.string().max(64).optional(),
     detail: z.string().max(MAX_DETAIL_CHARS).optional(),
     stateRoot: root.optional(),
+    executed: z.boolean().optional(),
     executionBlockHash: root.optional(),
-    timings: z.strictObject({slotsMs: ms, signaturesMs: ms, blockMs: ms, hashMs: ms, totalMs: ms}).optional(),
+    timings: z
+      .strictObject({slotsMs: ms, signaturesMs: ms, blockMs: ms, hashMs: ms, executionMs: ms.optional(), totalMs: ms})
+      .optional(),
   })
   .refine((v) => v.verdict === "valid" || v.reason !== undefined, {
     message: "an invalid or unverified block needs a reason",
@@ -61,7 +66,14 @@ export function viewOf(v: BlockVerdict): BlockView | null {
   const detail = (d: string) => d.slice(0, MAX_DETAIL_CHARS);
   switch (v.status) {
     case "verified":
-      return {...base, verdict: "valid", stateRoot: v.stateRoot, ...exec, timings: v.timings};
+      return {
+        ...base,
+        verdict: "valid",
+        stateRoot: v.stateRoot,
+        ...(v.executed ? {executed: true} : {}),
+        ...exec,
+        timings: v.timings,
+      };
     case "invalid":
       return {
         ...base,

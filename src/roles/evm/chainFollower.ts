@@ -2,13 +2,15 @@ import {performance} from "node:perf_hooks";
 import type {BeaconConfig} from "@lodestar/config";
 import {errorMessage} from "../../util/errors.js";
 import type {Logger} from "../../util/logger.js";
+import {ExecutionPool} from "../../workers/executionPool.js";
+import type {ExecutionInput, ExecutionOutcome} from "./payloadExecutor.js";
 import {StateTransitionPool} from "../../workers/stateTransitionPool.js";
 import {BeaconReader} from "./beaconReader.js";
 import {STATES_KEPT, type AnchorInfo, type AttestationCheckpoints} from "./blockVerifier.js";
 import {describeChain, type ChainDescription} from "./chainDescription.js";
 import {HeadWatcher, type HeadWatcherOptions} from "./headWatcher.js";
 import {signedBlockHeader} from "./sszFields.js";
-import type {BlockVerdict, UnavailableReason} from "./verdict.js";
+import type {BlockVerdict, UnavailableReason, VerifiedBlock} from "./verdict.js";
 import {VerdictBook} from "./verdictBook.js";
 
 /**
@@ -40,6 +42,11 @@ export interface ChainFollowerOptions {
    */
   anchor?: string;
   watch?: Partial<HeadWatcherOptions>;
+  /**
+   * The execution endpoint (JSON-RPC) a consensus-valid block's payload is re-executed with (payloadExecutor.ts);
+   * without one, payloads are taken as given.
+   */
+  executionRpc?: string;
 }
 
 interface FetchedBlock {
@@ -60,6 +67,7 @@ export class ChainFollower {
   readonly verdicts = new VerdictBook();
   private readonly reader: BeaconReader;
   private readonly pool = new StateTransitionPool();
+  private readonly executor: ExecutionPool | null;
   private readonly watcher: HeadWatcher;
   private readonly chain: ChainDescription;
   private readonly logger: Logger;
@@ -76,6 +84,7 @@ export class ChainFollower {
     this.logger = opts.logger;
     this.reader = new BeaconReader(opts.url, opts.config);
     this.chain = describeChain(opts.config);
+    this.executor = opts.executionRpc ? new ExecutionPool() : null;
     const slotMs = opts.config.SLOT_DURATION_MS;
     this.watcher = new HeadWatcher(
       this.reader,
@@ -107,6 +116,7 @@ export class ChainFollower {
     this.queue.length = 0;
     await this.draining;
     await this.pool.close();
+    await this.executor?.close();
   }
 
   /** This node's verdict on a block root, if it judged the block. */
@@ -263,9 +273,32 @@ export class ChainFollower {
       const v = outcome.verdict;
       if (v.root !== b.root)
         return this.unavailable(rest, "fetch_failed", `asked for block ${b.root}, the node served ${v.root}`);
+      // Kept whatever its payload's fate: the thread keeps the post-state once consensus passed.
       if (v.status === "verified") this.keep(v.root);
-      this.record(v);
+      this.record(v.status === "verified" && outcome.execution ? await this.execute(v, outcome.execution) : v);
     }
+  }
+
+  /**
+   * Re-executes a consensus-valid block's payload, when there is an endpoint to read its parent state from. The
+   * budget is a third of a slot: past it, a vote for the block is due, and the block stays unverified here.
+   */
+  private async execute(v: VerifiedBlock, input: ExecutionInput): Promise<BlockVerdict> {
+    if (!this.executor || !this.opts.executionRpc) return v;
+    const timeoutMs = Math.round(this.opts.config.SLOT_DURATION_MS / 3);
+    const base = {slot: v.slot, root: v.root, parentRoot: v.parentRoot};
+    const ex = await this.executor
+      .execute({rpcUrl: this.opts.executionRpc, input, timeoutMs})
+      .catch((e: unknown): ExecutionOutcome => ({
+        status: "unverified",
+        reason: "execution_unavailable",
+        detail: errorMessage(e),
+      }));
+    if (ex.status === "valid")
+      return {...v, executed: true, timings: {...v.timings, executionMs: ex.ms, totalMs: v.timings.totalMs + ex.ms}};
+    if (ex.status === "invalid")
+      return {status: "invalid", reason: "bad_payload", detail: ex.detail, timings: v.timings, ...base};
+    return {status: "unavailable", reason: ex.reason, detail: ex.detail, ...base};
   }
 
   /** Mirrors BlockVerifier's kept states: same size, same order, so `kept` says what the thread holds. */

@@ -3,8 +3,9 @@
  * signs anything that names the block ("sign only what was verified").
  *
  * - `verified`: the block's consensus checks passed on a state this node derived itself (every signature
- *   batch-verified, the state transition ran, the post-state root it computed equals the block's `state_root`).
- *   The execution payload is taken as valid here: its re-execution is a separate check (issue 11, step 2b).
+ *   batch-verified, the state transition ran, the post-state root it computed equals the block's `state_root`),
+ *   and, with an execution endpoint, its payload re-executed to the same roots (`executed`); without one the
+ *   payload is taken as given.
  * - `invalid`: a check failed; `reason` says which. A block built on an invalid block is invalid too.
  * - `unavailable`: this node could not check the block (not fetched, no parent state): neither valid nor invalid.
  */
@@ -19,7 +20,12 @@ export type InvalidReason =
   /** The state transition refused the block (wrong proposer, a bad attestation, an impossible operation...). */
   | "state_transition"
   /** Everything processed, but the post-state root differs from the block's `state_root`. */
-  | "bad_state_root";
+  | "bad_state_root"
+  /**
+   * The execution payload re-executed here (`--execution-rpc`) does not give the payload's state root, receipts
+   * root, logs bloom or gas used, or does not hash to its block hash.
+   */
+  | "bad_payload";
 
 /** Why a block could not be checked. */
 export type UnavailableReason =
@@ -28,7 +34,11 @@ export type UnavailableReason =
   /** The block's parent is not among the states kept and could not be reached from a fresh bootstrap. */
   | "no_parent_state"
   /** The worker running the state transition failed (crashed, out of memory). */
-  | "worker_failed";
+  | "worker_failed"
+  /** The execution endpoint did not answer what re-executing the payload needs (down, too slow, an error). */
+  | "execution_unavailable"
+  /** The execution endpoint's proofs or code do not prove the parent's state: it lies, or serves another chain. */
+  | "bad_witness";
 
 interface VerdictBase {
   slot: number;
@@ -43,6 +53,8 @@ export interface VerifiedBlock extends VerdictBase {
   status: "verified";
   /** The post-state root this node computed (equal to the block's `state_root`). */
   stateRoot: string;
+  /** True when its payload was re-executed here too (`--execution-rpc`); absent when it was taken as given. */
+  executed?: boolean;
   timings: VerifyTimings;
 }
 
@@ -74,5 +86,7 @@ export interface VerifyTimings {
   blockMs: number;
   /** Hashing the post-state (persistent-merkle-tree): the state root compared with the block's. */
   hashMs: number;
+  /** Re-executing the payload in the execution thread (reading the witness included), when it was. */
+  executionMs?: number;
   totalMs: number;
 }

@@ -4,7 +4,7 @@ import {type BlockView, decodeBlockView, encodeBlockView, viewOf} from "../../..
 import {EvmError} from "../../../src/roles/evm/errors.js";
 
 const root = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
-const timings = {slotsMs: 1, signaturesMs: 2, blockMs: 3, hashMs: 4, totalMs: 10};
+const timings = {slotsMs: 1, signaturesMs: 2, blockMs: 3, hashMs: 4, executionMs: 5, totalMs: 15};
 
 function refusedOn(payload: unknown, field: string, slot = 5): void {
   const bytes = typeof payload === "string" ? Buffer.from(payload) : encodeBlockView(payload as BlockView);
@@ -23,6 +23,7 @@ describe("block views (eth_block chunk payloads)", () => {
       root: root(5).toUpperCase().replace("0X", "0x"),
       parentRoot: root(4),
       stateRoot: root(55),
+      executed: true,
       executionBlockHash: root(555),
       timings,
     });
@@ -32,6 +33,7 @@ describe("block views (eth_block chunk payloads)", () => {
       parentRoot: root(4),
       verdict: "valid",
       stateRoot: root(55),
+      executed: true,
       executionBlockHash: root(555),
       timings,
     });

@@ -6,7 +6,7 @@ import {ChainFollower} from "../../../src/roles/evm/chainFollower.js";
 import type {BlockVerdict} from "../../../src/roles/evm/verdict.js";
 import {BeaconNode} from "../../../src/roles/validator/beacon/beaconNode.js";
 import {createLogger} from "../../../src/util/logger.js";
-import {getJson, sleep, spawnDevnet, type RunningDevnet} from "../../devnet/helpers.js";
+import {getJson, sleep, spawnDevnet, until, type RunningDevnet} from "../../devnet/helpers.js";
 import {BlockTamperProxy} from "../../helpers/blockTamperProxy.js";
 import {FaultyProxy} from "../../helpers/faultyProxy.js";
 
@@ -35,14 +35,6 @@ async function headers(url: string, query: string): Promise<Header[]> {
 
 async function header(url: string, id: string): Promise<Header> {
   return (await getJson<{data: Header}>(`${url}/eth/v1/beacon/headers/${id}`)).body.data;
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 describe("chain follower against a spawned devnet", () => {

@@ -1,0 +1,6 @@
+import {executePayload, type ExecutionOutcome} from "../roles/evm/payloadExecutor.js";
+import type {ExecutionTask} from "./executionPool.js";
+
+export default function run(task: ExecutionTask): Promise<ExecutionOutcome> {
+  return executePayload(task.rpcUrl, task.input, task.timeoutMs);
+}
