@@ -3,6 +3,10 @@ import type {VerifyOutcome} from "../src/roles/evm/blockVerifier.js";
 import {describeChain} from "../src/roles/evm/chainDescription.js";
 import type {VerifyTimings} from "../src/roles/evm/verdict.js";
 import {StateTransitionPool} from "../src/workers/stateTransitionPool.js";
+import {createServer} from "node:http";
+import {ExecutionRpc, type ExecutionRpcEngine} from "../src/devnet/api/executionRpc.js";
+import type {ExecutionInput} from "../src/roles/evm/payloadExecutor.js";
+import {ExecutionPool} from "../src/workers/executionPool.js";
 import {devnetWithBlocks, serializeBlock} from "../test/helpers/devnetBlocks.js";
 import {type BenchRow, type BenchTask, type Suite, latencyStats} from "./harness.js";
 
@@ -20,8 +24,9 @@ const SLOTS = 8;
 const STAGE_SAMPLES = 30;
 
 /**
- * The EVM role's per-block consensus verification on devnet blocks, as the chain follower pays it: one
- * round trip to the state transition thread (signatures batch-verified, state transition, state root). An
+ * The EVM role's per-block verification on devnet blocks, as the chain follower pays it: one round trip to the
+ * state transition thread (signatures batch-verified, state transition, state root), and the payload's
+ * re-execution in the execution thread. An
  * ordinary block (slot 4) and the first block of an epoch (slot 8, which also advances the state through the
  * epoch transition); the stage rows say where the time goes. Against the budget: a mainnet slot's third is 4 s,
  * a 2 s devnet slot's 667 ms.
@@ -30,6 +35,8 @@ export const evmSuite: Suite = {
   name: "evm",
   async setup() {
     const pools: StateTransitionPool[] = [];
+    const executors: ExecutionPool[] = [];
+    const servers: {close(): Promise<void>}[] = [];
     const tasks: BenchTask[] = [];
     for (const validators of SIZES) {
       const {f, chain} = await fixture(validators);
@@ -41,6 +48,24 @@ export const evmSuite: Suite = {
       for (const b of blocks) await verified(pool.verify(b));
       const block4 = blocks[3] as Uint8Array;
       const block8 = blocks[7] as Uint8Array;
+      if (validators === STAGE_SIZE) {
+        // The payload's re-execution as a node with --execution-rpc pays it: the devnet's JSON-RPC on loopback
+        // (witness keys, one batch of proofs, code), the proven state built and the block run, in its thread.
+        const rpc = await serveExecutionRpc(f.chain);
+        servers.push(rpc);
+        const input = (await pool.verify(block4)) as {execution?: ExecutionInput};
+        if (!input.execution) throw new Error("bench block 4 carries no payload");
+        const execution = input.execution;
+        const executor = new ExecutionPool();
+        executors.push(executor);
+        tasks.push({
+          name: `re-execute one payload on proven state in the thread: witness, proofs, run (${validators} validators, slot 4)`,
+          fn: async () => {
+            const o = await executor.execute({rpcUrl: rpc.url, input: execution, timeoutMs: 10_000});
+            if (o.status !== "valid") throw new Error(`bench payload not valid: ${JSON.stringify(o)}`);
+          },
+        });
+      }
       tasks.push(
         {
           name: `verify one block in the thread: signatures, transition, state root (${validators} validators, slot 4)`,
@@ -57,7 +82,8 @@ export const evmSuite: Suite = {
         },
       );
     }
-    return {tasks, teardown: async () => void (await Promise.all(pools.map((p) => p.close())))};
+    const teardown = async () => void (await Promise.all([...pools, ...executors, ...servers].map((p) => p.close())));
+    return {tasks, teardown};
   },
   async measure() {
     const {f, chain} = await fixture(STAGE_SIZE);
@@ -88,6 +114,30 @@ export const evmSuite: Suite = {
     return rows;
   },
 };
+
+/** The devnet engine's execution JSON-RPC on a loopback port, as `r3dv devnet-beacon` serves it. */
+async function serveExecutionRpc(chain: {engine: {executionRpc?(): ExecutionRpcEngine}; headState(): unknown}) {
+  const engine = chain.engine.executionRpc?.();
+  if (!engine) throw new Error("the devnet's engine keeps no state to serve");
+  const rpc = new ExecutionRpc(engine, () => {
+    const head = chain.headState() as {latestExecutionPayloadHeader: {blockHash: Uint8Array}};
+    return head.latestExecutionPayloadHeader.blockHash;
+  });
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
+      const answer = Array.isArray(body) ? Promise.all(body.map((c) => rpc.answer(c))) : rpc.answer(body);
+      void answer.then((a) => res.end(JSON.stringify(a)));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as {port: number}).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
 
 async function fixture(validators: number) {
   const f = await devnetWithBlocks(validators, SLOTS);

@@ -36,7 +36,7 @@ export function registerDevnet(program: Command): void {
     .option("--forever", "run until Ctrl-C, then report")
     .option(
       "--chaos <SCHEDULE>",
-      "faults: ACTION:NODE@EPOCH,... with ACTION kill (SIGKILL), start or restart (both at once), restart-all@EPOCH (one node an epoch, a rolling upgrade), and invalid-head@EPOCH (the devnet makes an invalid block its head at the epoch's third slot, as a buggy client would)",
+      "faults: ACTION:NODE@EPOCH,... with ACTION kill (SIGKILL), start or restart (both at once), restart-all@EPOCH (one node an epoch, a rolling upgrade), invalid-head@EPOCH (the devnet makes an invalid block its head at the epoch's third slot, as a buggy consensus client would) and invalid-payload@EPOCH (the same with a consensus-valid block whose payload is invalid, as a buggy execution client would)",
       DEFAULT_CHAOS,
     )
     .option("--no-chaos", "no faults")

@@ -143,7 +143,8 @@ export class Devnet {
    * none came) is the head again, so the next proposer builds on the valid chain.
    */
   private endInvalidHead(slot: number): void {
-    if (this.faults.peek(slot)?.kind !== "invalid_head") return;
+    const kind = this.faults.peek(slot)?.kind;
+    if (kind !== "invalid_head" && kind !== "invalid_payload_head") return;
     const head = this.chain.head();
     if (head.slot !== slot || !bytesEqual(head.signedBlock.message.body.graffiti, INVALID_GRAFFITI)) return;
     let valid: BlockEntry | undefined;
@@ -178,11 +179,11 @@ export class Devnet {
     if (fault?.kind === "skip") return;
     if (fault?.kind === "late") await new Promise((r) => setTimeout(r, fault.delayMs));
     const entry = await this.chain.importBlock(signed);
-    if (fault?.kind === "invalid_head") {
+    if (fault?.kind === "invalid_head" || fault?.kind === "invalid_payload_head") {
       const parent = this.chain.blocks.get(entry.parentRootHex);
       if (parent)
         await this.own
-          .proposeInvalid(slot, parent)
+          .proposeInvalid(slot, parent, fault.kind === "invalid_payload_head")
           .catch((e) => this.logger.warn("Invalid head fault failed", {slot}, errorMessage(e)));
     }
     if (fault?.kind === "fork") {

@@ -14,6 +14,10 @@ export type Fault =
   // wrong (properly signed by the slot's proposer) is imported unchecked and made the head until 3/4 of the slot,
   // so the slot's attestation data, sync committee head and head events name it. Then the valid block is head again.
   | {kind: "invalid_head"; slot: number}
+  // The same, for an execution client with a bug: the sibling is consensus-valid (its beacon state root, every
+  // signature right) but its payload claims a wrong execution state root (its block hash recomputed over it), so
+  // only re-executing the payload tells it apart.
+  | {kind: "invalid_payload_head"; slot: number}
   // The builder (builder.ts): answers the slot's bid late, withholds its payload once the signed blinded block
   // comes, or bids with a payment to another address than the registered fee recipient (which the relay refuses).
   | {kind: "builder_late"; slot: number; delayMs: number}

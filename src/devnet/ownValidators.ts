@@ -46,7 +46,8 @@ export class OwnValidators {
     try {
       await this.proposeOn(slot, parent, OWN_GRAFFITI, fault?.kind === "bad_state_root");
       if (fault?.kind === "fork") await this.proposeOn(slot, parent, FORK_GRAFFITI, false);
-      if (fault?.kind === "invalid_head") await this.proposeInvalid(slot, parent);
+      if (fault?.kind === "invalid_head" || fault?.kind === "invalid_payload_head")
+        await this.proposeInvalid(slot, parent, fault.kind === "invalid_payload_head");
     } catch (e) {
       this.logger.warn("Own proposal failed", {slot, proposer}, errorMessage(e));
     }
@@ -63,12 +64,20 @@ export class OwnValidators {
 
   /**
    * The invalid_head fault's block: a sibling of the slot's block on `parent`, signed by the slot's proposer
-   * (so its signatures verify) but carrying a wrong state root, imported unchecked as the head.
+   * (so its signatures verify) but carrying a wrong state root, imported unchecked as the head. With `payload`
+   * (invalid_payload_head) the beacon block is right and its payload claims a wrong execution state root instead.
    */
-  async proposeInvalid(slot: number, parent: BlockEntry): Promise<BlockEntry> {
-    const {signed, postState} = await this.signedBlock(slot, parent, INVALID_GRAFFITI, false, (block) => {
+  async proposeInvalid(slot: number, parent: BlockEntry, payload = false): Promise<BlockEntry> {
+    const wrongRoot = (block: electra.BeaconBlock): void => {
       block.stateRoot = new Uint8Array(32).fill(0xbd);
-    });
+    };
+    const {signed, postState} = await this.signedBlock(
+      slot,
+      parent,
+      INVALID_GRAFFITI,
+      payload,
+      payload ? undefined : wrongRoot,
+    );
     return this.chain.importUnchecked(signed, postState);
   }
 

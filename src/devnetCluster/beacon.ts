@@ -80,18 +80,25 @@ export async function fetchEffectiveness<T>(url: string, fromEpoch: number, toEp
   return ((await res.json()) as {data: T}).data;
 }
 
-/** Asks the devnet to make an invalid block its head at `slot` (the invalid_head fault, src/devnet/faults.ts). */
-export async function injectInvalidHead(url: string, slot: number): Promise<void> {
+/**
+ * Asks the devnet to make an invalid block its head at `slot` (the invalid_head fault, src/devnet/faults.ts; or
+ * invalid_payload_head, a consensus-valid block with an invalid payload).
+ */
+export async function injectInvalidHead(
+  url: string,
+  slot: number,
+  kind: "invalid_head" | "invalid_payload_head" = "invalid_head",
+): Promise<void> {
   const res = await fetch(`${url}/r3dv/v1/faults`, {
     method: "POST",
     headers: {"content-type": "application/json"},
-    body: JSON.stringify({kind: "invalid_head", slot}),
+    body: JSON.stringify({kind, slot}),
     signal: AbortSignal.timeout(10_000),
   });
   if (!res.ok)
     throw new DevnetRunError(
       {code: "DEVNET_RUN_BEACON_FAILED", request: "faults", reason: `HTTP ${res.status}`},
-      `the devnet beacon node refused the invalid_head fault at slot ${slot}: ${await res.text()}`,
+      `the devnet beacon node refused the ${kind} fault at slot ${slot}: ${await res.text()}`,
     );
 }
 

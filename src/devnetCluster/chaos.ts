@@ -19,6 +19,11 @@ export interface ChaosEvent {
   rolling?: true;
   /** The epoch a rolling restart's event was scheduled for, when it had to wait (`epoch` is when it ran). */
   movedFrom?: number;
+  /**
+   * `invalid-payload@EPOCH`: the invalid head is consensus-valid and its payload is what is wrong (a wrong
+   * execution state root), as an execution client's bug would make it: only re-executing the payload finds it.
+   */
+  payload?: true;
 }
 
 /**
@@ -30,9 +35,10 @@ export const INVALID_HEAD_SLOT_IN_EPOCH = 2;
 
 /**
  * The default: the devnet makes an invalid block its head in epoch 1 (every node must vote around it), then node
- * 2 dies in epoch 2 and comes back in epoch 4, while 3 of 4 keep the quorum.
+ * 2 dies in epoch 2 and comes back in epoch 4, while 3 of 4 keep the quorum; in epoch 5, with every node back, the
+ * head is a block whose payload is invalid, which only the nodes' re-execution finds.
  */
-export const DEFAULT_CHAOS = "invalid-head@1,kill:2@2,start:2@4";
+export const DEFAULT_CHAOS = "invalid-head@1,kill:2@2,start:2@4,invalid-payload@5";
 
 /**
  * Parses `kill:2@2,start:2@4` and checks it against the cluster and the run: nodes exist, epochs fall inside
@@ -42,9 +48,9 @@ export function parseChaos(spec: string, nodes: number, epochs: number | undefin
   const events: ChaosEvent[] = [];
   for (const raw of expandRestarts(spec, nodes)) {
     const part = raw.replace(/#rolling$/, "");
-    const invalid = /^invalid-head@(\d+)$/.exec(part);
+    const invalid = /^invalid-(head|payload)@(\d+)$/.exec(part);
     if (invalid) {
-      const epoch = Number(invalid[1]);
+      const epoch = Number(invalid[2]);
       if (epoch < 1)
         throw badOption("--chaos", `${part}: epoch 0 is the cluster's first; schedule faults from epoch 1`);
       if (epochs !== undefined && epoch >= epochs)
@@ -52,14 +58,19 @@ export function parseChaos(spec: string, nodes: number, epochs: number | undefin
           "--chaos",
           `${part}: the run covers epochs 0 to ${epochs - 1}; raise --epochs or move the fault`,
         );
-      events.push({action: "invalid_head", node: 0, epoch});
+      events.push({
+        action: "invalid_head",
+        node: 0,
+        epoch,
+        ...(invalid[1] === "payload" ? {payload: true as const} : {}),
+      });
       continue;
     }
     const m = /^(kill|start):(\d+)@(\d+)$/.exec(part);
     if (!m)
       throw badOption(
         "--chaos",
-        `${JSON.stringify(part)} is not ACTION:NODE@EPOCH (ACTION kill, start or restart), restart-all@EPOCH or invalid-head@EPOCH, e.g. kill:2@2,start:2@4`,
+        `${JSON.stringify(part)} is not ACTION:NODE@EPOCH (ACTION kill, start or restart), restart-all@EPOCH, invalid-head@EPOCH or invalid-payload@EPOCH, e.g. kill:2@2,start:2@4`,
       );
     const event: ChaosEvent = {action: m[1] as ChaosAction, node: Number(m[2]), epoch: Number(m[3])};
     if (raw !== part) event.rolling = true;

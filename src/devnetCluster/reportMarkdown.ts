@@ -112,7 +112,9 @@ export function renderMarkdown(r: Report): string {
       x.event.action === "kill"
         ? `SIGKILL node ${x.event.node} (pid ${x.pid ?? "?"})`
         : x.event.action === "invalid_head"
-          ? "the devnet made an invalid block its head for the slot's votes"
+          ? x.event.payload
+            ? "the devnet made a block whose payload is invalid (consensus-valid) its head for the slot's votes"
+            : "the devnet made an invalid block its head for the slot's votes"
           : `start node ${x.event.node} (pid ${x.pid ?? "?"})`;
     const reasons =
       Object.entries(x.reasons)
@@ -128,7 +130,7 @@ export function renderMarkdown(r: Report): string {
               : `node ${x.event.node} submitted nothing before the run ended`) + (x.note ? `; ${x.note}` : "");
     return [
       x.event.action === "invalid_head"
-        ? `invalid-head@${x.event.epoch}`
+        ? `invalid-${x.event.payload ? "payload" : "head"}@${x.event.epoch}`
         : `${x.event.action}:${x.event.node}@${x.event.epoch}`,
       x.slot,
       (x.error ? `${what}: failed: ${x.error}` : what) +

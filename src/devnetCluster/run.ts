@@ -171,10 +171,12 @@ async function orchestrate(
         }
         if (e.action === "invalid_head") {
           const record: FaultRecord = {event: e, slot: slot + INVALID_HEAD_SLOT_IN_EPOCH, at: Date.now()};
-          await injectInvalidHead(beacon.url, record.slot).catch((err: unknown) => (record.error = errorMessage(err)));
+          await injectInvalidHead(beacon.url, record.slot, e.payload ? "invalid_payload_head" : "invalid_head").catch(
+            (err: unknown) => (record.error = errorMessage(err)),
+          );
           faults.push(record);
           view.note(
-            `slot ${slot}: the devnet will make an invalid block its head at slot ${record.slot}${record.error ? `: ${record.error}` : ""}`,
+            `slot ${slot}: the devnet will make ${e.payload ? "a block with an invalid payload" : "an invalid block"} its head at slot ${record.slot}${record.error ? `: ${record.error}` : ""}`,
           );
           continue;
         }

@@ -17,8 +17,13 @@ export const OBJECTIVE_RECENT_SLOTS = 100;
  * "current" for as long as the clock takes to get there.
  */
 export const OBJECTIVE_FUTURE_SLOTS = 1;
-/** One block view per slot of a 32-slot epoch per origin: W-tracking's denominator (DESIGN.md). */
-export const W_EPOCH_ALLOWANCE = 32;
+/**
+ * Block views per origin per epoch: W-tracking's denominator. DESIGN.md's one per slot of a 32-slot epoch, plus a
+ * quarter: an honest node also reports the second block of a slot (an equivocation, a reorg's sibling, the
+ * devnet's invalid heads), and at exactly 32 a devnet run refused honest views every epoch that had one. Two views
+ * a slot, every slot, stays refused (W_SLOT_ALLOWANCE bounds a single slot).
+ */
+export const W_EPOCH_ALLOWANCE = 40;
 /**
  * Block views one origin may send for one slot: a node verifies one block per slot, and a second covers a slot
  * with two blocks (a proposer's equivocation, which gossips on mainnet until it is slashed, or the devnet's
@@ -82,7 +87,7 @@ export function topologyFactor(peers: number): number {
  * - economic below 0.2 (`storage_full`, the table's rule);
  * - objective at its floor: 100 slots or older is history, which a node fetches, never accepts by push; and
  *   beyond the next slot (`future_slot`): no duty is there yet;
- * - W-tracking when 1 - n/32 reaches 0: the origin's allowance of one block view per slot is spent; and when
+ * - W-tracking when 1 - n/W_EPOCH_ALLOWANCE reaches 0: the origin's allowance for the epoch is spent; and when
  *   the origin already sent W_SLOT_ALLOWANCE views of the chunk's slot;
  * - topology while isolated, for everything but the current duty (objective 1.0), which is never starved.
  */

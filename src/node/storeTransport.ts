@@ -3,7 +3,7 @@ import type {StoreRole} from "../roles/store/storeRole.js";
 import type {Logger} from "../util/logger.js";
 import type {ViewTransport} from "../roles/evm/viewSharing.js";
 import type {Series} from "../storage/series.js";
-import {ethBlocksInSlot} from "../storage/views.js";
+import {decodeChunk} from "../hotpath/chunk.js";
 
 /**
  * The duty layer's view of the store role: publishing is pushing a signed chunk to every peer (recorded in
@@ -47,7 +47,12 @@ export function viewTransport(
       store.onChunk((c) => {
         if (c.kind === "eth_block") handler(c.origin, c.slot, c.payload);
       }),
-    sentForSlot: (slot) => ethBlocksInSlot(series.views, self, slot),
+    sentForSlot: (slot) =>
+      series.entriesBySlot(slot).flatMap((e) => {
+        if (e.type !== "chunk_sent") return [];
+        const c = decodeChunk(e.body.subarray(1));
+        return c.kind === "eth_block" ? [c.payload] : [];
+      }),
     currentSlot,
   };
 }

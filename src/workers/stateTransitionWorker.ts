@@ -2,6 +2,9 @@ import {BlockVerifier} from "../roles/evm/blockVerifier.js";
 import {configFromDescription} from "../roles/evm/chainDescription.js";
 import {EvmError} from "../roles/evm/errors.js";
 import type {StateTransitionResult, StateTransitionTask} from "./stateTransitionTasks.js";
+import {VERIFICATION_NICE, lowerThreadPriority} from "./threadPriority.js";
+
+lowerThreadPriority(VERIFICATION_NICE);
 
 /**
  * The thread's verifier and the states it keeps: they live here, between tasks, so a block costs its own

@@ -64,6 +64,11 @@ describe("devnet chaos schedule and options", () => {
     assert.deepEqual([...downAfter(events, 3)], []);
     assert.throws(() => parseChaos("invalid-head@8", 4, 8), /the run covers epochs 0 to 7/);
     assert.throws(() => parseChaos("invalid-head@0", 4, 8), /schedule faults from epoch 1/);
+    // An invalid payload: the same beacon node fault, its block consensus-valid and its payload wrong.
+    assert.deepEqual(parseChaos("invalid-payload@2", 4, 8), [
+      {action: "invalid_head", node: 0, epoch: 2, payload: true},
+    ]);
+    assert.equal(parseChaos("invalid-head@2", 4, 8)[0]?.payload, undefined);
   });
 
   it("refuses schedules that cannot run, saying why", () => {
@@ -80,7 +85,7 @@ describe("devnet chaos schedule and options", () => {
     assert.equal(o.threshold, 3);
     assert.deepEqual(
       o.chaos.map((e) => e.action),
-      ["invalid_head", "kill", "start"],
+      ["invalid_head", "kill", "start", "invalid_head"],
     );
     assert.equal(o.slotMs, 2000);
     assert.equal(parseRunOptions(flags({slotSeconds: "4"})).slotMs, 4000);
@@ -89,7 +94,7 @@ describe("devnet chaos schedule and options", () => {
     assert.equal(parseRunOptions(flags({forever: true})).epochs, undefined);
     assert.throws(
       () => parseRunOptions(flags({epochs: "4"})),
-      /default schedule invalid-head@1,kill:2@2,start:2@4 does not fit .* --no-chaos/,
+      /default schedule invalid-head@1,kill:2@2,start:2@4,invalid-payload@5 does not fit .* --no-chaos/,
     );
     assert.throws(() => parseRunOptions(flags({threshold: "2"})), /not a majority/);
     assert.throws(() => parseRunOptions(flags({nodes: "0"})), /--nodes: expected an integer from 1 to 10/);

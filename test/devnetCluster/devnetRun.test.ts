@@ -16,6 +16,7 @@ interface ReportJson {
   invalidHeads: {
     slot: number;
     judgedInvalidBy: number[];
+    reasons: string[];
     notJudgedBy: number[];
     attesters: number;
     syncMembers: number;
@@ -54,12 +55,12 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
     await release?.();
   });
 
-  it("keeps validating through a rolling restart of all four, each node waiting for the one before to submit again, then an invalid head voted around: exit 0, every fault in the report, at least 99% effectiveness", async () => {
+  it("keeps validating through a rolling restart of all four, each node waiting for the one before to submit again, then a head with an invalid payload voted around: exit 0, every fault in the report, at least 99% effectiveness", async () => {
     const out = join(dir, "rolling");
     const res = await runR3dv(
       [
         ...["devnet", "--epochs", "7", "--slot-seconds", SLOT_SECONDS],
-        ...["--chaos", "restart-all@1,invalid-head@5", "--out", out],
+        ...["--chaos", "restart-all@1,invalid-payload@5", "--out", out],
       ],
       {timeoutMs: RUN_TIMEOUT_MS},
     );
@@ -87,11 +88,13 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
       }
       before = back;
     }
-    // The invalid head (slot 42): judged invalid by the nodes running duties then, nothing signed over it, and the
-    // slot's votes went to the valid block (every duty of the run is on target, below).
+    // The head with an invalid payload (slot 42), consensus-valid: judged invalid (bad_payload, by re-executing it)
+    // by the nodes running duties then, nothing signed over it, and the slot's votes went to the valid block (every
+    // duty of the run is on target, below).
     const invalid = report.invalidHeads[0];
     assert.equal(invalid?.slot, 42);
     assert.ok((invalid?.judgedInvalidBy.length ?? 0) >= 3, JSON.stringify(invalid));
+    assert.deepEqual(invalid?.reasons, ["bad_payload"]);
     assert.deepEqual(invalid?.notJudgedBy, []);
     assert.equal((invalid?.attesters ?? 1) + (invalid?.syncMembers ?? 1) + (invalid?.childBlocks ?? 1), 0);
     assert.ok((invalid?.votedInstead.length ?? 0) >= 1, "the nodes say which verified block they voted for");

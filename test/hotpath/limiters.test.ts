@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {describe, it} from "node:test";
 import {
   type LimiterInputs,
+  W_EPOCH_ALLOWANCE,
   W_SLOT_ALLOWANCE,
   evaluateLimiters,
   objectiveFactor,
@@ -56,14 +57,15 @@ describe("limiters", () => {
     assert.equal(evaluateLimiters({...ok, chunkSlot: 1_000_000}).admit, false);
   });
 
-  it("W-tracking declines to its floor and refuses the 33rd block view of an epoch", () => {
+  it("W-tracking declines to its floor and refuses the view past the epoch's allowance (40)", () => {
+    assert.equal(W_EPOCH_ALLOWANCE, 40);
     assert.equal(wTrackingFactor(0), 1);
-    assert.equal(wTrackingFactor(16), 0.5);
+    assert.equal(wTrackingFactor(20), 0.5);
     assert.equal(wTrackingFactor(40), 0.1);
-    assert.equal(evaluateLimiters({...ok, isEthBlock: true, ethBlocksThisEpoch: 31}).admit, true);
-    const a = evaluateLimiters({...ok, isEthBlock: true, ethBlocksThisEpoch: 32});
-    assert.equal(!a.admit && a.limiter, "w_tracking");
-    assert.equal(evaluateLimiters({...ok, isEthBlock: false, ethBlocksThisEpoch: 32}).admit, true);
+    assert.equal(evaluateLimiters({...ok, isEthBlock: true, ethBlocksThisEpoch: 39}).admit, true);
+    const a = evaluateLimiters({...ok, isEthBlock: true, ethBlocksThisEpoch: 40});
+    assert.deepEqual(!a.admit && [a.limiter, a.reason], ["w_tracking", "epoch_allowance_spent"]);
+    assert.equal(evaluateLimiters({...ok, isEthBlock: false, ethBlocksThisEpoch: 40}).admit, true);
   });
 
   it("W-tracking takes two block views of one slot from an origin (two blocks at a slot) and refuses a third", () => {

@@ -168,6 +168,7 @@ export async function startApiServer(
       "fork",
       "bad_state_root",
       "invalid_head",
+      "invalid_payload_head",
       "builder_late",
       "builder_withhold",
       "builder_wrong_payee",

@@ -77,11 +77,17 @@ export async function executePayload(
   } catch (e) {
     return {status: "invalid", detail: `the payload does not make a block with its block hash: ${errorMessage(e)}`};
   }
-  const deadline = AbortSignal.timeout(timeoutMs);
+  // One budget for every call to the endpoint: each gets what the ones before it left.
+  const end = performance.now() + timeoutMs;
+  const left = (): number => {
+    // Whole milliseconds: timers and AbortSignal.timeout take integers only.
+    const ms = Math.ceil(end - performance.now());
+    if (ms <= 0) throw new WitnessError("execution_unavailable", `no answer within ${timeoutMs} ms`);
+    return ms;
+  };
   try {
-    const touched = await touchedState(rpcUrl, block, common, timeoutMs);
-    if (deadline.aborted) throw new WitnessError("execution_unavailable", `no answer within ${timeoutMs} ms`);
-    const state = await provenState(rpcUrl, input, touched, common, timeoutMs);
+    const touched = await touchedState(rpcUrl, block, common, left);
+    const state = await provenState(rpcUrl, input, touched, common, left);
     const vm = await createVM({common, stateManager: state});
     try {
       await runBlock(vm, {
@@ -117,12 +123,12 @@ async function touchedState(
   rpcUrl: string,
   block: Block,
   common: Common,
-  timeoutMs: number,
+  left: () => number,
 ): Promise<Map<string, Set<string>>> {
   const witness = await fetchFromProvider(
     rpcUrl,
     {method: "debug_executionWitness", params: [bytesToHex(block.hash())]},
-    {timeout: timeoutMs},
+    {timeout: left()},
   ).catch((e: unknown) => e);
   const keys = (witness as {keys?: unknown} | null)?.keys;
   if (Array.isArray(keys) && keys.every((k) => typeof k === "string")) {
@@ -134,7 +140,7 @@ async function touchedState(
   const {manager, record} = recordStateAccess(rpc);
   const vm = await createVM({common, stateManager: manager});
   const run = runBlock(vm, {block, skipHeaderValidation: true, skipBlockValidation: true}).catch(() => undefined);
-  await withTimeout(run, timeoutMs);
+  await withTimeout(run, left());
   if (record.failure !== undefined)
     throw new WitnessError("execution_unavailable", `reading the parent state: ${errorMessage(record.failure)}`);
   return record.touched;
@@ -146,12 +152,12 @@ async function provenState(
   input: ExecutionInput,
   touched: Map<string, Set<string>>,
   common: Common,
-  timeoutMs: number,
+  left: () => number,
 ): Promise<MerkleStateManager> {
   // EIP-1898: state named by block hash, so a reorg between the calls cannot mix two states.
   const at = {blockHash: input.payload.parentHash};
   const batch = (calls: RpcCall[]) =>
-    jsonRpcBatch(rpcUrl, calls, timeoutMs).catch((e: unknown) => {
+    jsonRpcBatch(rpcUrl, calls, left()).catch((e: unknown) => {
       throw new WitnessError("execution_unavailable", errorMessage(e));
     });
   const proofs = (await batch(

@@ -14,8 +14,11 @@ export interface ViewTransport {
   publish(slot: number, payload: Uint8Array): Promise<boolean>;
   /** Calls `handler` with every `eth_block` chunk the store admitted; returns the unsubscribe function. */
   subscribe(handler: (origin: number, slot: number, payload: Uint8Array) => void): () => void;
-  /** This node's `eth_block` chunks of `slot` in its series: a restarted node must not spend a slot's allowance twice. */
-  sentForSlot(slot: number): number;
+  /**
+   * The payloads of this node's `eth_block` chunks of `slot` in its series: a restarted node verifies recent blocks
+   * again, and must neither share them twice nor spend a slot's allowance again.
+   */
+  sentForSlot(slot: number): Uint8Array[];
   currentSlot(): number | undefined;
 }
 
@@ -77,7 +80,16 @@ export class ViewSharing {
     for (const [peer, theirs] of this.peers.viewsOf(view.root)) this.check(peer, theirs, v);
     const now = this.transport.currentSlot();
     if (now === undefined || now - view.slot >= OBJECTIVE_CURRENT_SLOTS) return;
-    const sent = Math.max(this.sentBySlot.get(view.slot) ?? 0, this.transport.sentForSlot(view.slot));
+    const before = this.transport.sentForSlot(view.slot).flatMap((p) => {
+      try {
+        return [decodeBlockView(p, view.slot)];
+      } catch {
+        return [];
+      }
+    });
+    // Shared before this process started: the peers have it.
+    if (before.some((b) => b.root === view.root && b.verdict === view.verdict)) return;
+    const sent = Math.max(this.sentBySlot.get(view.slot) ?? 0, before.length);
     if (sent >= W_SLOT_ALLOWANCE) {
       this.events.notSent?.(view);
       return;

@@ -33,7 +33,7 @@ class TransportTwin implements ViewTransport {
   slot: number | undefined = 20;
   readonly published: {slot: number; view: BlockView}[] = [];
   /** What the series already holds of this node's views per slot (a restart). */
-  readonly inSeries = new Map<number, number>();
+  readonly inSeries = new Map<number, Uint8Array[]>();
   private handler: ((origin: number, slot: number, payload: Uint8Array) => void) | null = null;
 
   publish(slot: number, payload: Uint8Array): Promise<boolean> {
@@ -44,8 +44,8 @@ class TransportTwin implements ViewTransport {
     this.handler = handler;
     return () => (this.handler = null);
   }
-  sentForSlot(slot: number): number {
-    return this.inSeries.get(slot) ?? 0;
+  sentForSlot(slot: number): Uint8Array[] {
+    return this.inSeries.get(slot) ?? [];
   }
   currentSlot(): number | undefined {
     return this.slot;
@@ -89,10 +89,18 @@ describe("block view sharing (the EVM role's eth_block chunks, on an in-memory s
       notSent.map((v) => v.root),
       [root(219)],
     );
-    // After a restart the series says what was sent already.
-    transport.inSeries.set(18, W_SLOT_ALLOWANCE);
+    // After a restart the series says what was sent already: the same verdict is not shared again, another one
+    // is while the slot has room, and none once the slot's allowance is spent.
+    const sentBefore = (slot: number, n: number) =>
+      encodeBlockView({slot, root: root(n), parentRoot: root(n - 1), verdict: "valid"});
+    transport.inSeries.set(18, [sentBefore(18, 18)]);
     sharing.share(verified(18));
-    assert.equal(transport.published.length, W_SLOT_ALLOWANCE);
+    assert.equal(transport.published.length, W_SLOT_ALLOWANCE, "18's view was shared before the restart");
+    sharing.share(verified(18, 118));
+    assert.equal(transport.published.length, W_SLOT_ALLOWANCE + 1, "a second block at 18");
+    transport.inSeries.set(17, [sentBefore(17, 17), sentBefore(17, 117)]);
+    sharing.share(verified(17, 217));
+    assert.equal(transport.published.length, W_SLOT_ALLOWANCE + 1, "17's allowance was spent before the restart");
   });
 
   it("records peers' views, ignores its own coming back, and reports a malformed one", () => {
