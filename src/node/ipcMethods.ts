@@ -123,7 +123,6 @@ export function ipcMethods(node: IpcNode): IpcHandler {
   };
 }
 
-/** One entry as JSON for local tools: chunk entries decoded, others as their JSON body. */
 /** An `eth_block` chunk's view, so `r3dv series --kind eth_block` shows what every node saw; or why it is none. */
 function blockViewOf(payload: Uint8Array, slot: number): {view: BlockView} | {viewError: string} {
   try {
@@ -133,6 +132,7 @@ function blockViewOf(payload: Uint8Array, slot: number): {view: BlockView} | {vi
   }
 }
 
+/** One entry as JSON for local tools: chunk entries decoded, others as their JSON body. */
 export function describeEntry(e: Entry): Record<string, unknown> {
   const base = {seq: e.seq, type: e.type, t: new Date(e.t).toISOString(), prevHash: toHex(e.prevHash)};
   if (CHUNK_ENTRY_TYPES.has(e.type)) {

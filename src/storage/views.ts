@@ -44,10 +44,7 @@ export interface ViewState {
   peers: Record<string, PeerView>;
   /** `eth_block` chunks accepted per origin in `epoch` (W-tracking's input). */
   ethBlocks: {epoch: number; byOrigin: Record<string, number>};
-  /**
-   * `eth_block` chunks per `slot:origin` over the last SLOT_WINDOW slots, this node's own (sent) included:
-   * W-tracking's per-slot input, and what stops a restarted node sending a slot's views again.
-   */
+  /** `eth_block` chunks accepted per `slot:origin` over the last SLOT_WINDOW slots: W-tracking's per-slot input. */
   ethBlockSlots: Record<string, number>;
   chunksPerSlot: Record<string, number>;
   accepted: Record<string, number>;
@@ -118,7 +115,6 @@ export function applyEntry(s: ViewState, e: Entry, storedBytes: number): void {
     case "chunk_sent": {
       const h = chunkHeader(e.body);
       s.ownSeq = Math.max(s.ownSeq, h.seq);
-      if (h.kind === "eth_block") countEthBlock(s, h.slot, h.origin);
       countSlot(s, h.slot);
       if (h.slot > s.lastChunkSlot) s.lastChunkSlot = h.slot;
       break;
@@ -174,7 +170,7 @@ function countEthBlock(s: ViewState, slot: number, origin: number): void {
   s.ethBlockSlots[key] = (s.ethBlockSlots[key] ?? 0) + 1;
 }
 
-/** W-tracking's per-slot input: the block views of `slot` from `origin` this node holds (sent or accepted). */
+/** W-tracking's per-slot input: the block views of `slot` from `origin` this node accepted. */
 export function ethBlocksInSlot(s: ViewState, origin: number, slot: number): number {
   return s.ethBlockSlots[`${slot}:${origin}`] ?? 0;
 }
