@@ -14,6 +14,7 @@ import {type NodeProc, type TestCluster, ipc, makeCluster, runCli, spawnNode, wa
 import {MULTIPROCESS_LOCK} from "../helpers/cluster.js";
 import {acquireExclusive} from "../helpers/exclusive.js";
 import {FaultyProxy} from "../helpers/faultyProxy.js";
+import {WitnessTamperProxy} from "../helpers/witnessTamperProxy.js";
 import {Member} from "../helpers/member.js";
 import {type RunningDevnet, devnetArgs, spawnDevnet} from "../devnet/helpers.js";
 
@@ -39,11 +40,14 @@ function percentile(xs: number[], p: number): number {
  * Four `r3dv run` processes of a 3-of-4 cluster on the embedded devnet, which signs for every genesis validator
  * but the cluster's (validator 0): the nodes run that validator's duties for real while their network is tested.
  * Node 1 reaches the devnet through a fault injector, so a test can make its beacon node say it is syncing.
+ * Nodes 2 and 3 verify every block with `--verify enforce`, re-executing payloads: node 2 on the devnet's execution
+ * JSON-RPC, node 3 on a lying one (every proof tampered), so its own verification never succeeds.
  */
 describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
   let c: TestCluster;
   let devnet: RunningDevnet;
   let proxy: FaultyProxy;
+  let lyingExecution: WitnessTamperProxy;
   let release: (() => Promise<void>) | undefined;
   let lock: ClusterLock;
   const nodes: NodeProc[] = [];
@@ -56,14 +60,18 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     devnet = await spawnDevnet(devnetArgs({validators: 8, own: "1..7", slotMs: SLOT_MS, genesisDelaySec: 5}));
     proxy = new FaultyProxy(devnet.url);
     await proxy.start();
-    // Node 2 also verifies every block and signs only for heads it verified (the EVM role, enforced); the others
-    // show what `--verify off` says.
+    const execution = `${devnet.url}/r3dv/v1/execution`;
+    lyingExecution = new WitnessTamperProxy(execution);
+    await lyingExecution.start();
+    // Nodes 2 and 3 verify every block and sign only for heads they verified (the EVM role, enforced); node 3
+    // reads its witnesses from a lying endpoint. Nodes 1 and 4 show what `--verify off` says.
+    const verify: Record<number, string[]> = {
+      2: ["--verify", "enforce", "--execution-rpc", execution],
+      3: ["--verify", "enforce", "--execution-rpc", lyingExecution.url],
+    };
     for (let i = 1; i <= 4; i++)
       nodes.push(
-        await spawnNode(c, i, i === 1 ? proxy.url : devnet.url, [
-          ...["--builder", "on"],
-          ...(i === 2 ? ["--verify", "enforce"] : []),
-        ]),
+        await spawnNode(c, i, i === 1 ? proxy.url : devnet.url, [...["--builder", "on"], ...(verify[i] ?? [])]),
       );
   });
 
@@ -71,6 +79,7 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     for (const m of members) await m.stop().catch(() => undefined);
     for (const n of nodes) await n.kill("SIGKILL");
     await proxy?.stop();
+    await lyingExecution?.stop();
     await devnet?.stop();
     await c?.cleanup();
     await release?.();
@@ -94,9 +103,10 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     }
   });
 
-  it("the cluster attests for its validator on the devnet, every node's series recording it", async () => {
+  it("the cluster attests for its validator on the devnet, the series of every node that verified or trusts its head recording it", async () => {
     // Validator 0 attests once an epoch; a submitted attestation needs three of the four nodes to agree and sign.
-    for (const n of nodes) {
+    // Node 3 cannot verify any head (its witnesses are forged) and signs none: the other three carry the duty.
+    for (const n of nodes.filter((x) => x.index !== 3)) {
       const r = await waitFor(
         `node ${n.index} submitted an attestation`,
         async () => {
@@ -181,8 +191,8 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     assert.equal(again.checks.find((c) => c.name === "beacon_synced")?.ok, true);
   });
 
-  it("with --verify enforce a node verifies the devnet's blocks and signs for them: verdicts in its series, metrics and status", async () => {
-    type Verdict = {status: string; slot?: number; root: string; timings?: {totalMs: number}};
+  it("with --verify enforce a node verifies and re-executes the devnet's blocks and signs for them: verdicts in its series, metrics and status", async () => {
+    type Verdict = {status: string; slot?: number; root: string; executed?: boolean; timings?: {totalMs: number}};
     const verified = await waitFor(
       "node 2 verified three blocks",
       async () => {
@@ -201,10 +211,20 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
       [],
       "the devnet's chain is valid",
     );
-    for (const v of verified) assert.ok((v.timings?.totalMs ?? -1) >= 0, JSON.stringify(v));
+    for (const v of verified) {
+      assert.ok((v.timings?.totalMs ?? -1) >= 0, JSON.stringify(v));
+      assert.equal(v.executed, true, `each payload was re-executed: ${JSON.stringify(v)}`);
+    }
     // Enforced, it still signs: the devnet's heads are valid, so its attestations go out as the others' do.
     const after = Math.min(...verified.map((v) => v.slot ?? Infinity));
-    type Result = {duty: string; slot: number; status: string; headReplaced?: unknown};
+    type Result = {
+      duty: string;
+      slot: number;
+      status: string;
+      reason?: string;
+      detail?: string;
+      headReplaced?: unknown;
+    };
     await waitFor(
       "node 2 submitted an attestation for a verified head",
       async () => {
@@ -223,12 +243,15 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
       s2.stdout,
       /block verification enforce from slot \d+: [1-9]\d* verified, 0 invalid, \d+ unverifiable; newest verified slot \d+/,
     );
-    // Its verdicts reach the peers as eth_block chunks: node 3 (--verify off) keeps node 2's views and shows them.
-    type ViewEntry = {chunk?: {origin: number; slot: number}; view?: {verdict: string; root: string; slot: number}};
+    // Its verdicts reach the peers as eth_block chunks: node 4 (--verify off) keeps node 2's views and shows them.
+    type ViewEntry = {
+      chunk?: {origin: number; slot: number};
+      view?: {verdict: string; root: string; slot: number; reason?: string};
+    };
     const shared = await waitFor(
-      "node 3 holds node 2's valid block views",
+      "node 4 holds node 2's valid block views",
       async () => {
-        const r = await ipc<{entries: ViewEntry[]}>(node(3), "series", {tail: 100, kind: "eth_block"});
+        const r = await ipc<{entries: ViewEntry[]}>(node(4), "series", {tail: 100, kind: "eth_block"});
         const views = r.entries.filter((e) => e.chunk?.origin === 2 && e.view?.verdict === "valid");
         return views.length >= 2 && views;
       },
@@ -244,20 +267,84 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
       assert.ok(roots.has(e.view?.root ?? ""), `a view node 2 shared is a block it verified: ${JSON.stringify(e)}`);
       assert.equal(e.view?.slot, e.chunk?.slot, "filed under the block's slot");
     }
-    const cli = await runCli(["series", "--ipc", node(3).ipc, "--kind", "eth_block", "--json", "--tail", "20"]);
+    const cli = await runCli(["series", "--ipc", node(4).ipc, "--kind", "eth_block", "--json", "--tail", "20"]);
     assert.equal(cli.code, 0, cli.stderr);
     assert.match(cli.stdout, /"verdict": ?"valid"/);
-    const s3 = await runCli(["status", "--ipc", node(3).ipc]);
-    assert.match(s3.stdout, /block verification off/);
-    assert.match(s3.stdout, /peers' block views: operator 2: [1-9]\d* valid, 0 invalid/);
+    const s4 = await runCli(["status", "--ipc", node(4).ipc]);
+    assert.match(s4.stdout, /block verification off/);
+    assert.match(s4.stdout, /peers' block views: .*operator 2: [1-9]\d* valid, 0 invalid/);
     assert.match(
-      await fetch(`${node(3).http}/metrics`).then((r) => r.text()),
+      await fetch(`${node(4).http}/metrics`).then((r) => r.text()),
       /r3dv_block_views_total\{direction="received",verdict="valid"\} [1-9]/,
     );
     assert.equal(
-      (await fetch(`${node(3).http}/metrics`).then((r) => r.text())).match(/r3dv_evm_block_verdicts_total\{/),
+      (await fetch(`${node(4).http}/metrics`).then((r) => r.text())).match(/r3dv_evm_block_verdicts_total\{/),
       null,
       "a node with --verify off judges nothing",
+    );
+  });
+
+  it("a node whose execution endpoint forges its witnesses leaves every block unverified, says why, signs nothing, and the cluster goes on", async () => {
+    type Verdict = {status: string; slot?: number; root: string; reason?: string; detail?: string};
+    const unverified = await waitFor(
+      "node 3 judged three blocks",
+      async () => {
+        const {entries} = await ipc<{entries: {body?: Verdict}[]}>(node(3), "series", {
+          tail: 100,
+          kind: "block_verdict",
+        });
+        const judged = entries.flatMap((e) => (e.body?.slot !== undefined ? [e.body] : []));
+        return judged.length >= 3 && judged;
+      },
+      MACHINE_MS,
+    );
+    assert.ok(lyingExecution.tampered > 0, "node 3 asked the lying endpoint");
+    for (const v of unverified) {
+      // Consensus passed (the chain is valid); the witness did not hash to the parent's state root.
+      assert.equal(v.status, "unavailable", JSON.stringify(v));
+      assert.equal(v.reason, "bad_witness", JSON.stringify(v));
+      assert.match(v.detail ?? "", /state root 0x[0-9a-f]{64}, the parent payload's is/);
+    }
+    assert.match(
+      await fetch(`${node(3).http}/metrics`).then((r) => r.text()),
+      /r3dv_evm_block_verdicts_total\{status="unavailable",reason="bad_witness"\} [1-9]/,
+    );
+    // Its peers learn why: node 4 keeps node 3's views as unverified, never valid.
+    type ViewEntry = {chunk?: {origin: number}; view?: {verdict: string; reason?: string}};
+    const views = await waitFor(
+      "node 4 holds node 3's views",
+      async () => {
+        const r = await ipc<{entries: ViewEntry[]}>(node(4), "series", {tail: 200, kind: "eth_block"});
+        const from3 = r.entries.filter((e) => e.chunk?.origin === 3);
+        return from3.length >= 2 && from3;
+      },
+      MACHINE_MS,
+    );
+    for (const e of views) assert.deepEqual([e.view?.verdict, e.view?.reason], ["unverified", "bad_witness"]);
+    // Fewer than threshold (3) peers verify (node 2 alone), so node 3 signs no head: its attestation duties end
+    // head_unverified, naming the forged witness once its verdict is in (before, the head was not verified in
+    // time), while nodes 1, 2 and 4 submit.
+    type Result = {duty: string; slot: number; status: string; reason?: string; detail?: string};
+    const forged = (x: Result) => x.reason === "head_unverified" && /\(bad_witness\)/.test(x.detail ?? "");
+    const refused = await waitFor(
+      "node 3 refused an attestation duty for the forged witness",
+      async () => {
+        const r = await ipc<{entries: {body?: Result}[]}>(node(3), "series", {tail: 500, kind: "duty_result"});
+        const att = r.entries.flatMap((e) => (e.body?.duty === "attester" ? [e.body] : []));
+        return att.some(forged) && att;
+      },
+      MACHINE_MS,
+    );
+    assert.deepEqual(
+      refused.filter((x) => x.status !== "failed"),
+      [],
+      "node 3 submitted nothing",
+    );
+    const slot = Math.max(...refused.filter(forged).map((x) => x.slot));
+    const r2 = await ipc<{entries: {body?: Result}[]}>(node(2), "series", {tail: 500, kind: "duty_result"});
+    assert.ok(
+      r2.entries.some((e) => e.body?.duty === "attester" && e.body.slot === slot && e.body.status === "submitted"),
+      `the cluster attested at slot ${slot} without node 3`,
     );
   });
 
