@@ -5,6 +5,7 @@ import {blsSuite} from "./blsSuite.js";
 import {devnetSuite} from "./devnetSuite.js";
 import {dkgSuite} from "./dkgSuite.js";
 import {dutySuite} from "./dutySuite.js";
+import {evmDutyCostSuite} from "./evmDutyCostSuite.js";
 import {evmSuite} from "./evmSuite.js";
 import {floodSuite} from "./floodSuite.js";
 import type {Suite} from "./harness.js";
@@ -21,5 +22,6 @@ export const suites: Suite[] = [
   dutySuite,
   slashingSuite,
   evmSuite,
+  evmDutyCostSuite,
   dkgSuite,
 ];

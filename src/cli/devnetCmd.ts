@@ -2,6 +2,7 @@ import {Option, type Command} from "commander";
 import {DEFAULT_CHAOS} from "../devnetCluster/chaos.js";
 import {DevnetRunError} from "../devnetCluster/errors.js";
 import {DEFAULT_SLOT_SECONDS, type DevnetRunFlags, parseRunOptions} from "../devnetCluster/options.js";
+import {VERIFY_MODES} from "../node/config.js";
 import {createLogger} from "../util/logger.js";
 
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
@@ -18,7 +19,7 @@ export function registerDevnet(program: Command): void {
         "kills and restarts nodes on a schedule, shows the cluster every slot, and ends with a report (stdout, OUT/report.md, OUT/report.html). " +
         "Exit code 0 only if every target in the report's verdict is met: 99% effectiveness, finality, 99% sync committee participation, " +
         "every accepted aggregate included and no missed proposal (in epochs with a quorum up), no slashable signature, " +
-        "every node verifying the devnet's blocks (--verify enforce) and judging invalid exactly the injected invalid heads, " +
+        "every node verifying the devnet's blocks (unless --verify off) and judging invalid exactly the injected invalid heads, " +
         "and nothing signed over an invalid head.",
     )
     .option("--nodes <N>", "nodes in the cluster", "4")
@@ -49,6 +50,14 @@ export function registerDevnet(program: Command): void {
     .option(
       "--builder",
       "the builder API: the devnet beacon node gets a block builder and every node runs with --builder on (registrations, builders' blocks, local fallback)",
+    )
+    .addOption(
+      new Option(
+        "--verify <MODE>",
+        "every node's --verify: enforce (each node verifies and re-executes every block and signs only verified heads), advisory (verifies, signs as off) or off (the baseline: what verification costs and what it protects)",
+      )
+        .choices(VERIFY_MODES)
+        .default("enforce"),
     )
     .option("--keep", "keep the cluster's keys and the nodes' data dirs (a temp folder) instead of deleting them")
     // Not below info: the run reads the nodes' "validator duties started" line to know a restart is over.

@@ -70,7 +70,7 @@ export function registerRun(program: Command): void {
     .addOption(
       opt(
         "--verify <enforce|advisory|off>",
-        "the EVM role: verify every block the first beacon node follows (state transition, signatures, state root); enforce signs only for heads this node verified (an invalid head is voted around), advisory only reports each verdict (default off)",
+        "the EVM role: verify every block the beacon nodes announce (state transition, signatures, state root); enforce signs only for heads this node verified (an invalid head is voted around), advisory only reports each verdict (default off)",
         RUN_FLAGS.verify,
       ),
     )

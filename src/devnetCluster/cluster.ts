@@ -1,5 +1,6 @@
 import {join} from "node:path";
 import {LOCK_FILE, createCluster, nodeDirName} from "../cluster/createCluster.js";
+import type {VerifyMode} from "../node/config.js";
 import {freeLocalPorts} from "./ports.js";
 
 /** Interop keys are public: their withdrawals go to an address everyone knows is burnt. */
@@ -67,10 +68,16 @@ export async function createDevnetCluster(o: {
 }
 
 /**
- * `r3dv run` for one node, the way an operator starts it, with block verification enforced: the main job shows
- * the EVM role verifying every block of the devnet, every duty signing only verified heads, and what it costs.
+ * `r3dv run` for one node, the way an operator starts it, by default with block verification enforced: the main
+ * job shows the EVM role verifying every block of the devnet, every duty signing only verified heads, and what it
+ * costs (a run with `verify` off is the baseline to compare with).
  */
-export function runArgs(c: DevnetCluster, n: DevnetNode, logLevel: string, builder = false): string[] {
+export function runArgs(
+  c: DevnetCluster,
+  n: DevnetNode,
+  o: {logLevel: string; builder?: boolean; verify?: VerifyMode},
+): string[] {
+  const verify = o.verify ?? "enforce";
   const http = n.httpUrl.slice("http://".length);
   return [
     "run",
@@ -87,12 +94,11 @@ export function runArgs(c: DevnetCluster, n: DevnetNode, logLevel: string, build
     "--ipc",
     n.ipc,
     "--log-level",
-    logLevel,
+    o.logLevel,
     "--verify",
-    "enforce",
+    verify,
     // The devnet's own execution layer: each node re-executes every payload on proven state.
-    "--execution-rpc",
-    `${c.beaconUrl}/r3dv/v1/execution`,
-    ...(builder ? ["--builder", "on"] : []),
+    ...(verify === "off" ? [] : ["--execution-rpc", `${c.beaconUrl}/r3dv/v1/execution`]),
+    ...(o.builder ? ["--builder", "on"] : []),
   ];
 }

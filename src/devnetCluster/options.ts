@@ -1,4 +1,5 @@
 import {type ChaosEvent, DEFAULT_CHAOS, parseChaos} from "./chaos.js";
+import {VERIFY_MODES, type VerifyMode} from "../node/config.js";
 import {badOption} from "./errors.js";
 
 /**
@@ -26,6 +27,8 @@ export interface DevnetRunOptions {
   keep: boolean;
   /** A builder behind the devnet beacon node, and every node with `--builder on`. */
   builder: boolean;
+  /** Every node's `--verify`: enforce by default, off or advisory to see what verification costs and gives. */
+  verify: VerifyMode;
   logLevel: string;
 }
 
@@ -42,6 +45,7 @@ export interface DevnetRunFlags {
   genesisDelay: string;
   keep?: boolean;
   builder?: boolean;
+  verify: string;
   logLevel: string;
 }
 
@@ -82,6 +86,9 @@ export function parseRunOptions(f: DevnetRunFlags): DevnetRunOptions {
   }
   const genesisDelaySec = int("--genesis-delay", f.genesisDelay, 5, 600);
   if (!f.out.trim()) throw badOption("--out", "expected a folder for the report");
+  const verify = VERIFY_MODES.find((m) => m === f.verify);
+  if (!verify)
+    throw badOption("--verify", `expected one of ${VERIFY_MODES.join(", ")}, got ${JSON.stringify(f.verify)}`);
   return {
     nodes,
     threshold,
@@ -93,6 +100,7 @@ export function parseRunOptions(f: DevnetRunFlags): DevnetRunOptions {
     genesisDelaySec,
     keep: Boolean(f.keep),
     builder: Boolean(f.builder),
+    verify,
     logLevel: f.logLevel,
   };
 }

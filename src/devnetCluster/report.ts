@@ -3,6 +3,7 @@ import type {DutyRecord, SlotSample} from "./observer.js";
 import type {SlashingAudit} from "./slashingAudit.js";
 import {type VerificationLine, type VerdictRecord, verificationLines} from "./verification.js";
 import {type SharingLine, type ViewRecord, leastCovered, leastHeld, sharingLines} from "./blockViews.js";
+import type {VerifyMode} from "../node/config.js";
 import {quantile} from "./quantile.js";
 import type {InvalidHeadAnswer} from "./beacon.js";
 import {type InvalidHeadLine, invalidHeadLines, signaturesOverInvalid} from "./invalidHeads.js";
@@ -88,6 +89,8 @@ export interface RunFacts {
   invalidHeads: InvalidHeadAnswer[];
   /** Every block view (`eth_block` chunk) the nodes of `verdictsFrom` hold, their own and their peers'. */
   views: ViewRecord[];
+  /** The nodes' `--verify` (enforce when absent): with off there are no verdicts or views to judge. */
+  verify?: VerifyMode;
 }
 
 export interface EpochLine {
@@ -433,6 +436,32 @@ function judge(r: Omit<Report, "targets" | "passed">, f: RunFacts): Target[] {
         `${s.slashable.length} slashable pair(s)${s.errors.length ? `; unreadable: ${s.errors.join("; ")}` : ""}`,
       "none, every node's DB read",
     ),
+    ...(f.verify === "off" ? [] : verificationTargets(r, verified, unexpected)),
+    ...(r.invalidHeads.length
+      ? [
+          target(
+            "nothing signed over an invalid head",
+            signaturesOverInvalid(r.invalidHeads) === 0,
+            r.invalidHeads
+              .map(
+                (h) =>
+                  `slot ${h.slot}: ${h.attesters} attestation(s), ${h.syncMembers} sync message(s), ${h.childBlocks} block(s) over it`,
+              )
+              .join("; "),
+            "no attestation, sync message or block of the cluster names an injected invalid head",
+          ),
+        ]
+      : []),
+  ];
+}
+
+/** What the nodes' EVM roles must show when they verify (`--verify enforce` or advisory). */
+function verificationTargets(
+  r: Omit<Report, "targets" | "passed">,
+  verified: number,
+  unexpected: {node: number; slots: number[]}[],
+): Target[] {
+  return [
     // The devnet's chain is valid but for the invalid heads it injects: any other block judged invalid is a
     // defect of the verifier (or of the devnet), and an injected one that a node did not judge invalid is too.
     target(
@@ -473,21 +502,6 @@ function judge(r: Omit<Report, "targets" | "passed">, f: RunFacts): Target[] {
             .join("; "),
       `each node shares a valid view for at least ${pct(VIEWS_SHARED_TARGET)} of the block slots it ran duties in, and every other node holds at least ${pct(VIEWS_SHARED_TARGET)} of them`,
     ),
-    ...(r.invalidHeads.length
-      ? [
-          target(
-            "nothing signed over an invalid head",
-            signaturesOverInvalid(r.invalidHeads) === 0,
-            r.invalidHeads
-              .map(
-                (h) =>
-                  `slot ${h.slot}: ${h.attesters} attestation(s), ${h.syncMembers} sync message(s), ${h.childBlocks} block(s) over it`,
-              )
-              .join("; "),
-            "no attestation, sync message or block of the cluster names an injected invalid head",
-          ),
-        ]
-      : []),
   ];
 }
 

@@ -188,49 +188,56 @@ export function renderMarkdown(r: Report): string {
         r.series.map((s) => [s.node, s.entries, s.bytes]),
       ),
   );
-  out.push(
-    "## Block verification\n\n" +
-      table(
-        [
-          "node",
-          "verified",
-          "payloads re-executed",
-          "invalid",
-          "unverifiable",
-          "time per verified block p50/p99",
-          "of which execution p50/p99",
-        ],
-        r.verification.map((v) => [
-          v.node,
-          v.verified,
-          v.executed,
-          v.invalid ? `${v.invalid} (slots ${v.invalidSlots.join(", ")})` : 0,
-          v.unavailable,
-          `${ms(v.p50Ms)} / ${ms(v.p99Ms)}`,
-          `${ms(v.executionP50Ms)} / ${ms(v.executionP99Ms)}`,
-        ]),
-      ) +
-      `\n\nEach node's EVM role (\`--verify enforce\`) ran its own state transition on every block its beacon node followed (signatures, state root), re-executed its payload on state proven against the parent's state root (\`--execution-rpc\`: the devnet's own execution JSON-RPC) and recorded a verdict; ${r.proposed} blocks were proposed on chain in the run. Enforced: every attestation, sync message and proposal signed only for a head its node had verified.`,
-  );
-  out.push(
-    "## Block views shared\n\n" +
-      table(
-        ["node", "valid views shared", "block slots covered", ...r.sharing.map((l) => `held by ${l.origin}`)],
-        r.sharing.map((l) => [
-          l.origin,
-          l.sent,
-          `${l.slotsCovered} of ${l.slotsUp}`,
-          ...r.sharing.map((other) => {
-            if (other.origin === l.origin) return "-";
-            const h = l.heldBy.find((x) => x.node === other.origin);
-            return h ? `${h.held} (${l.sent ? pct(h.held / l.sent) : "-"})` : "-";
-          }),
-        ]),
-      ) +
-      "\n\nEach verdict a node reaches on a recent block is an `eth_block` chunk pushed to every peer " +
-      "(`r3dv series --kind eth_block`): with `--verify enforce`, a node whose own verification lags signs for a head " +
-      "only once threshold peers shared a valid view of it. Block slots covered: slots with a block, while the node ran duties.",
-  );
+  if (r.facts.verify === "off")
+    out.push(
+      "## Block verification\n\nOff (`--verify off`): no node verified a block, and every duty signed for whatever " +
+        "head its beacon node named.",
+    );
+  else
+    out.push(
+      "## Block verification\n\n" +
+        table(
+          [
+            "node",
+            "verified",
+            "payloads re-executed",
+            "invalid",
+            "unverifiable",
+            "time per verified block p50/p99",
+            "of which execution p50/p99",
+          ],
+          r.verification.map((v) => [
+            v.node,
+            v.verified,
+            v.executed,
+            v.invalid ? `${v.invalid} (slots ${v.invalidSlots.join(", ")})` : 0,
+            v.unavailable,
+            `${ms(v.p50Ms)} / ${ms(v.p99Ms)}`,
+            `${ms(v.executionP50Ms)} / ${ms(v.executionP99Ms)}`,
+          ]),
+        ) +
+        `\n\nEach node's EVM role (\`--verify ${r.facts.verify ?? "enforce"}\`) ran its own state transition on every block its beacon node followed (signatures, state root), re-executed its payload on state proven against the parent's state root (\`--execution-rpc\`: the devnet's own execution JSON-RPC) and recorded a verdict; ${r.proposed} blocks were proposed on chain in the run. ${r.facts.verify === "advisory" ? "Advisory: duties signed whatever head the beacon node named, verified or not." : "Enforced: every attestation, sync message and proposal signed only for a head its node had verified."}`,
+    );
+  if (r.facts.verify !== "off")
+    out.push(
+      "## Block views shared\n\n" +
+        table(
+          ["node", "valid views shared", "block slots covered", ...r.sharing.map((l) => `held by ${l.origin}`)],
+          r.sharing.map((l) => [
+            l.origin,
+            l.sent,
+            `${l.slotsCovered} of ${l.slotsUp}`,
+            ...r.sharing.map((other) => {
+              if (other.origin === l.origin) return "-";
+              const h = l.heldBy.find((x) => x.node === other.origin);
+              return h ? `${h.held} (${l.sent ? pct(h.held / l.sent) : "-"})` : "-";
+            }),
+          ]),
+        ) +
+        "\n\nEach verdict a node reaches on a recent block is an `eth_block` chunk pushed to every peer " +
+        "(`r3dv series --kind eth_block`): with `--verify enforce`, a node whose own verification lags signs for a head " +
+        "only once threshold peers shared a valid view of it. Block slots covered: slots with a block, while the node ran duties.",
+    );
   if (r.invalidHeads.length)
     out.push(
       "## Invalid heads\n\n" +

@@ -102,7 +102,7 @@ async function orchestrate(
       (st) => st.size,
       () => 0,
     );
-    const child = await sup.start(`node-${n.index}`, runArgs(cluster, n, o.logLevel, o.builder), n.log);
+    const child = await sup.start(`node-${n.index}`, runArgs(cluster, n, o), n.log);
     running.set(n.index, child);
     return {child, from};
   };
@@ -286,6 +286,7 @@ async function orchestrate(
     verdictsFrom,
     invalidHeads,
     views,
+    verify: o.verify,
   };
   const report = buildReport(facts);
   const markdown = renderMarkdown(report);

@@ -34,7 +34,7 @@ export interface RunOptions {
   /** builder_boost_factor: a builder's bid counts for this percent of its value against a local block. */
   builderBoostFactor: bigint;
   /**
-   * The EVM role's block verification (roles/evm): `advisory` verifies every block the first beacon node follows
+   * The EVM role's block verification (roles/evm): `advisory` verifies every block the beacon nodes announce
    * and reports each verdict (series, metrics, logs, status) without holding back a signature; `off` (the default)
    * runs none.
    */

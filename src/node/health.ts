@@ -249,8 +249,8 @@ export function healthReport(
         ? `block verification ${v.mode}: no block verified yet${v.anchorSlot === undefined ? " (no anchor state)" : ""}`
         : `block verification ${v.mode}: newest verified block ${lag} slot(s) behind the clock`,
     v.mode === "enforce"
-      ? "duties sign only verified heads and now vote for old blocks or fail: check the first beacon node (it serves the blocks and the anchor state) and the machine's CPU; --verify advisory keeps signing while you look"
-      : "verification lags its beacon node: check the first beacon node and the machine's CPU",
+      ? "duties sign only verified heads and now vote for old blocks or fail: check the beacon nodes (they serve the blocks and the anchor state) and the machine's CPU; --verify advisory keeps signing while you look"
+      : "verification lags its beacon nodes: check them and the machine's CPU",
   );
 
   const failing = checks.filter((c) => !c.ok);

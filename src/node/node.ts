@@ -1,3 +1,4 @@
+import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import {monitorEventLoopDelay} from "node:perf_hooks";
 import {join} from "node:path";
 import {type ClusterLock} from "../cluster/lockSchema.js";
@@ -153,6 +154,9 @@ export class R3dvNode {
         ? {
             headGuard: new HeadGuard(this.verdicts, {
               threshold: lock.threshold,
+              // An epoch: a head merely late has the previous block as its stand-in; an outage of the node's
+              // own verification longer than that fails its duties rather than voting a stale target.
+              maxStandInAgeSlots: SLOTS_PER_EPOCH,
               onPeerAccepted: (root, peers) => {
                 this.metrics.headsOnPeerViews.inc();
                 this.logger.info("signing for a head its peers verified, before this node did", {root, peers});
@@ -308,19 +312,18 @@ export class R3dvNode {
   }
 
   /**
-   * The EVM role: this node's own verdict on every block its first beacon node follows. The chain's config (fork
-   * schedule, genesis validators root) comes from the beacon nodes, asked until one answers. Following one node
-   * is a first step: a verdict on what the cluster signs needs the nodes' verdicts shared (issue 11).
+   * The EVM role: this node's own verdict on every block any of its beacon nodes announces (a duty may sign for
+   * the head of any of them). The chain's config (fork schedule, genesis validators root) comes from the beacon
+   * nodes, asked until one answers.
    */
   private async startVerification(): Promise<void> {
-    const url = this.opts.beaconNodes[0] as string;
+    const beacons = this.opts.beaconNodes.map((url) => ({url, label: redactUrl(url)}));
     while (this.running) {
       try {
         const {config} = await readChain(this.beacon.set);
         if (!this.running) return;
         this.follower = new ChainFollower({
-          url,
-          label: redactUrl(url),
+          beacons,
           config,
           logger: this.logger.child({role: "evm"}),
           ...(this.opts.executionRpc[0] ? {executionRpc: this.opts.executionRpc[0]} : {}),
@@ -333,7 +336,7 @@ export class R3dvNode {
         });
         this.verdicts.attach(this.follower);
         await this.follower.start();
-        this.logger.info("block verification started", {mode: this.opts.verify, beacon: redactUrl(url)});
+        this.logger.info("block verification started", {mode: this.opts.verify, beacons: beacons.map((b) => b.label)});
         return;
       } catch (e) {
         this.logger.warn("block verification not started yet; retrying", {beacons: this.beacon.urls}, e);

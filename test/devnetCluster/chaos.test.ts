@@ -11,6 +11,7 @@ const flags = (f: Partial<DevnetRunFlags> = {}): DevnetRunFlags => ({
   chaos: DEFAULT_CHAOS,
   out: "x",
   genesisDelay: "15",
+  verify: "enforce",
   logLevel: "info",
   ...f,
 });
@@ -98,5 +99,11 @@ describe("devnet chaos schedule and options", () => {
     );
     assert.throws(() => parseRunOptions(flags({threshold: "2"})), /not a majority/);
     assert.throws(() => parseRunOptions(flags({nodes: "0"})), /--nodes: expected an integer from 1 to 10/);
+    assert.equal(parseRunOptions(flags()).verify, "enforce");
+    assert.equal(parseRunOptions(flags({verify: "off"})).verify, "off");
+    assert.throws(
+      () => parseRunOptions(flags({verify: "on"})),
+      /--verify: expected one of enforce, advisory, off, got "on"/,
+    );
   });
 });

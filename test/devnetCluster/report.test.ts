@@ -294,6 +294,20 @@ describe("devnet report", () => {
     );
   });
 
+  it("with --verify off judges no verdicts or views (there are none), and still judges what was signed over an invalid head", () => {
+    const f = healthy();
+    f.verify = "off";
+    f.verdicts = [];
+    f.views = [];
+    const r = buildReport(f);
+    const names = r.targets.map((t) => t.name);
+    assert.ok(!names.includes("block verification") && !names.includes("block views shared"), names.join(", "));
+    assert.equal(r.passed, true, JSON.stringify(r.targets.filter((t) => !t.met)));
+    assert.match(renderMarkdown(r), /## Block verification\n\nOff \(`--verify off`\)/);
+    f.invalidHeads = [{slot: 5, root: `0x${"bd".repeat(32)}`, attesters: [3], syncMembers: [], childSlots: []}];
+    assert.equal(buildReport(f).targets.find((t) => t.name === "nothing signed over an invalid head")?.met, false);
+  });
+
   it("judges an injected invalid head: every node up must find it invalid, and nothing may be signed over it", () => {
     const f = healthy();
     const bad = `0x${"bd".repeat(32)}`;

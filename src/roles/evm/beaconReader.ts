@@ -23,10 +23,15 @@ export class BeaconReader {
   /** Ends every request in flight at close: a state download may otherwise hold a stopping node for minutes. */
   private readonly abort = new AbortController();
 
+  /** How errors and logs name the node: its URL without credentials. */
+  readonly label: string;
+
   constructor(
     readonly url: string,
     config: ChainForkConfig,
+    label?: string,
   ) {
+    this.label = label ?? url;
     this.api = getClient({baseUrl: url, globalInit: {signal: this.abort.signal}}, {config});
   }
 
@@ -100,8 +105,8 @@ export class BeaconReader {
 
   private failed(route: string, reason: string, status?: number): EvmError {
     return new EvmError(
-      {code: "EVM_FETCH_FAILED", url: this.url, route, status, reason},
-      `${route} on ${this.url} failed${status ? ` (${status})` : ""}: ${reason}`,
+      {code: "EVM_FETCH_FAILED", url: this.label, route, status, reason},
+      `${route} on ${this.label} failed${status ? ` (${status})` : ""}: ${reason}`,
     );
   }
 }

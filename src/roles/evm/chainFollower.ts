@@ -5,7 +5,7 @@ import type {Logger} from "../../util/logger.js";
 import {ExecutionPool} from "../../workers/executionPool.js";
 import type {ExecutionInput, ExecutionOutcome} from "./payloadExecutor.js";
 import {StateTransitionPool} from "../../workers/stateTransitionPool.js";
-import {BeaconReader} from "./beaconReader.js";
+import {BeaconReaders} from "./beaconReaders.js";
 import {STATES_KEPT, type AnchorInfo, type AttestationCheckpoints} from "./blockVerifier.js";
 import {describeChain, type ChainDescription} from "./chainDescription.js";
 import {HeadWatcher, type HeadWatcherOptions} from "./headWatcher.js";
@@ -28,10 +28,11 @@ export interface ChainFollowerEvents {
 }
 
 export interface ChainFollowerOptions {
-  /** The beacon node to follow (its Beacon API base URL). */
-  url: string;
-  /** How logs name that node: the URL without its credentials (the URL by default). */
-  label?: string;
+  /**
+   * The beacon nodes to follow (Beacon API base URLs; each label, how logs name it: the URL without credentials).
+   * Every node's new heads are followed, and a block or the anchor state is read from whichever node serves it.
+   */
+  beacons: {url: string; label?: string}[];
   /** The chain as that node describes it (spec and genesis validators root). */
   config: BeaconConfig;
   logger: Logger;
@@ -65,10 +66,10 @@ interface FetchedBlock {
  */
 export class ChainFollower {
   readonly verdicts = new VerdictBook();
-  private readonly reader: BeaconReader;
+  private readonly readers: BeaconReaders;
   private readonly pool = new StateTransitionPool();
   private readonly executor: ExecutionPool | null;
-  private readonly watcher: HeadWatcher;
+  private readonly watchers: HeadWatcher[];
   private readonly chain: ChainDescription;
   private readonly logger: Logger;
   /** Roots whose post-state the thread keeps, in the thread's own eviction order (see BlockVerifier.keep). */
@@ -82,16 +83,19 @@ export class ChainFollower {
 
   constructor(private readonly opts: ChainFollowerOptions) {
     this.logger = opts.logger;
-    this.reader = new BeaconReader(opts.url, opts.config);
+    this.readers = new BeaconReaders(opts.beacons, opts.config);
     this.chain = describeChain(opts.config);
     this.executor = opts.executionRpc ? new ExecutionPool() : null;
     const slotMs = opts.config.SLOT_DURATION_MS;
-    this.watcher = new HeadWatcher(
-      this.reader,
-      // One poll per slot: a head is new at most once a slot.
-      {events: true, pollIntervalMs: slotMs, ...opts.watch},
-      (root) => this.follow(root),
-      opts.logger,
+    this.watchers = this.readers.all.map(
+      (reader) =>
+        new HeadWatcher(
+          reader,
+          // One poll per slot: a head is new at most once a slot.
+          {events: true, pollIntervalMs: slotMs, ...opts.watch},
+          (root) => this.follow(root),
+          opts.logger,
+        ),
     );
   }
 
@@ -101,18 +105,18 @@ export class ChainFollower {
       if (!this.stopped)
         this.logger.warn(
           "chain follower not bootstrapped; retried with the next block",
-          {beacon: this.opts.label ?? this.opts.url},
+          {beacons: this.readers.all.map((r) => r.label)},
           e,
         );
     });
     // A stop during the bootstrap (which it aborts) leaves nothing to start.
-    if (!this.stopped) this.watcher.start();
+    if (!this.stopped) for (const w of this.watchers) w.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.watcher.stop();
-    this.reader.close();
+    for (const w of this.watchers) w.stop();
+    this.readers.close();
     this.queue.length = 0;
     await this.draining;
     await this.pool.close();
@@ -174,7 +178,7 @@ export class ChainFollower {
     const t0 = performance.now();
     this.anchor = null;
     this.kept.clear();
-    const state = await this.reader.state(id);
+    const state = await this.readers.state(id);
     const anchor = await this.pool.bootstrap(this.chain, state);
     this.anchor = anchor;
     this.kept.add(anchor.root);
@@ -225,7 +229,7 @@ export class ChainFollower {
       }
       let bytes: Uint8Array | null;
       try {
-        bytes = await this.reader.block(root);
+        bytes = await this.readers.block(root);
       } catch (e) {
         return this.unavailable(pending, "fetch_failed", `block ${root}: ${errorMessage(e)}`, root);
       }

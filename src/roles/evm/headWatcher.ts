@@ -29,9 +29,9 @@ export class HeadWatcher {
     if (this.opts.events) {
       this.reader
         .subscribe(this.abort.signal, this.onRoot, (e) =>
-          this.logger.debug("beacon event stream failed; the head poll goes on", {url: this.reader.url}, e),
+          this.logger.debug("beacon event stream failed; the head poll goes on", {url: this.reader.label}, e),
         )
-        .catch((e: unknown) => this.logger.warn("beacon event stream not opened", {url: this.reader.url}, e));
+        .catch((e: unknown) => this.logger.warn("beacon event stream not opened", {url: this.reader.label}, e));
     }
     this.timer = setInterval(() => void this.poll(), this.opts.pollIntervalMs);
     void this.poll();
@@ -50,7 +50,7 @@ export class HeadWatcher {
     try {
       this.onRoot(await this.reader.headRoot());
     } catch (e) {
-      this.logger.debug("head poll failed", {url: this.reader.url}, e);
+      this.logger.debug("head poll failed", {url: this.reader.label}, e);
     } finally {
       this.polling = false;
     }

@@ -22,6 +22,8 @@ const SKIP_SLOT = 6;
 const TAMPER_SLOT = 5;
 /** When the late follower starts, from the head's state: before the epoch boundary it must then verify. */
 const LATE_SLOT = 7;
+/** A beacon node that is down: nothing listens on port 1, so a connection is refused at once. */
+const DOWN_URL = "http://127.0.0.1:1";
 
 type Header = {
   root: string;
@@ -72,16 +74,22 @@ describe("chain follower against a spawned devnet", () => {
     config = beacon.config;
     beacon.close();
     const logger = createLogger("error", "test");
-    onEvents = new ChainFollower({url: devnet.url, config, logger, events: {verdict: (v) => reported.push(v)}});
-    polling = new ChainFollower({url: proxy.url, config, logger, watch: {events: false}});
+    onEvents = new ChainFollower({
+      beacons: [{url: devnet.url}],
+      config,
+      logger,
+      events: {verdict: (v) => reported.push(v)},
+    });
+    polling = new ChainFollower({beacons: [{url: proxy.url}], config, logger, watch: {events: false}});
     await Promise.all([onEvents.start(), polling.start()]);
     await until(
       `the devnet's head to reach slot ${LATE_SLOT}`,
       async () => Number((await headers(devnet.url, ""))[0]?.header.message.slot) >= LATE_SLOT,
       (LATE_SLOT + 10) * SLOT_MS,
     );
+    // Its first beacon node is down (nothing listens on port 1): the state and every block come from the second.
     late = new ChainFollower({
-      url: devnet.url,
+      beacons: [{url: DOWN_URL}, {url: devnet.url}],
       config,
       logger,
       anchor: "head",
@@ -151,7 +159,7 @@ describe("chain follower against a spawned devnet", () => {
     }
   });
 
-  it("started late from a head state, names its anchor from the state itself and verifies every block after it", async () => {
+  it("started late from a head state with its first beacon node down, names its anchor from the state itself and verifies every block after it from the second", async () => {
     const anchor = late.anchorInfo;
     assert.ok(anchor && anchor.slot >= LATE_SLOT, JSON.stringify(anchor));
     const block = canonical.find((h) => Number(h.header.message.slot) === anchor.slot);
@@ -180,7 +188,7 @@ describe("chain follower against a spawned devnet", () => {
     hanging.mode = "timeout";
     hanging.faultOnly = /\/debug\/beacon\/states\//;
     await hanging.start();
-    const stuck = new ChainFollower({url: hanging.url, config, logger: createLogger("error", "test")});
+    const stuck = new ChainFollower({beacons: [{url: hanging.url}], config, logger: createLogger("error", "test")});
     try {
       const started = stuck.start();
       await sleep(300);

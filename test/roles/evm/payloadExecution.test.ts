@@ -57,9 +57,9 @@ describe("payload re-execution (the EVM role's execution half) against a spawned
     const config = beacon.config;
     beacon.close();
     const logger = createLogger("error", "test");
-    executing = new ChainFollower({url: devnet.url, config, logger, executionRpc: executionUrl});
-    lied = new ChainFollower({url: devnet.url, config, logger, executionRpc: proxy.url});
-    consensusOnly = new ChainFollower({url: devnet.url, config, logger});
+    executing = new ChainFollower({beacons: [{url: devnet.url}], config, logger, executionRpc: executionUrl});
+    lied = new ChainFollower({beacons: [{url: devnet.url}], config, logger, executionRpc: proxy.url});
+    consensusOnly = new ChainFollower({beacons: [{url: devnet.url}], config, logger});
     await Promise.all([executing.start(), lied.start(), consensusOnly.start()]);
     await until(
       `the devnet's head to reach slot ${LAST_SLOT}`,

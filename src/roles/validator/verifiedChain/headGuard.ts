@@ -50,6 +50,15 @@ export interface HeadGuardOptions {
   threshold: number;
   /** Told once per head this node signs for on its peers' views, not its own verdict. */
   onPeerAccepted?(root: string, peers: number[]): void;
+  /**
+   * How many slots older than the duty a stand-in for a head this node could not verify (not one it found
+   * invalid) may be; no limit when absent. A head unverifiable here is a local failure (an execution endpoint
+   * down or lying, no state), not a client bug: a vote for a block far behind names a target nobody else votes
+   * for, and the peers refuse it as a proposal (a consensus round lost whenever this node leads), so past this
+   * age the duty fails instead and the nodes that verified sign. A head found invalid keeps its stand-in however
+   * old: that is the minority client's vote.
+   */
+  maxStandInAgeSlots?: number;
 }
 
 /** Heads already reported as accepted on peers' views: a duty asks about the same head once per validator. */
@@ -127,6 +136,14 @@ export class HeadGuard {
     const newest = this.source.newestVerified(slot);
     const instead = newest ?? (anchor && anchor.slot <= slot ? anchor : undefined);
     if (!instead) return {refused: refusal};
+    const age = slot - instead.slot;
+    if (refusal.reason === "head_unverified" && age > (this.opts.maxStandInAgeSlots ?? Infinity))
+      return {
+        refused: {
+          ...refusal,
+          detail: `${refusal.detail}; the newest block verified here (slot ${instead.slot}) is ${age} slots old, too old to vote for instead`,
+        },
+      };
     return {root: instead.root, replaced: {from: r, to: instead.root, toSlot: instead.slot, ...refusal}};
   }
 

@@ -58,7 +58,11 @@ describe("--verify enforce on a devnet whose head turns invalid (invalid_head fa
     assert.equal(res.status, 200, await res.text());
     beacon = await BeaconNode.connect([devnet.url]);
     const verdicts = new FollowerVerdicts();
-    follower = new ChainFollower({url: devnet.url, config: beacon.config, logger: createLogger("error", "test")});
+    follower = new ChainFollower({
+      beacons: [{url: devnet.url}],
+      config: beacon.config,
+      logger: createLogger("error", "test"),
+    });
     verdicts.attach(follower);
     await follower.start();
     guard = new HeadGuard(verdicts, {threshold: 3});

@@ -37,6 +37,31 @@ describe("--verify enforce on peers' block views (eth_block chunks) while a node
     assert.equal(guard.refusal(root(8))?.reason, "head_invalid");
   });
 
+  it("votes around a head it could not verify only for a stand-in at most maxStandInAgeSlots old; around an invalid one, whatever its age", async () => {
+    const twin = new VerdictTwin();
+    const guard = new HeadGuard(twin, {threshold: 3, maxStandInAgeSlots: 8});
+    twin.verified(root(1), 1);
+    const unverifiable = (r: string, slot: number) =>
+      twin.set({
+        status: "unavailable",
+        reason: "bad_witness",
+        detail: "proofs do not hash",
+        root: r,
+        slot,
+        parentRoot: root(1),
+      });
+    unverifiable(root(2), 2);
+    const recent = await guard.head(root(2), 9, Date.now());
+    assert.deepEqual("root" in recent && [recent.root, recent.replaced?.reason], [root(1), "head_unverified"]);
+    unverifiable(root(10), 10);
+    const old = await guard.head(root(10), 10, Date.now());
+    assert.ok("refused" in old, JSON.stringify(old));
+    assert.match(old.refused.detail, /bad_witness.*the newest block verified here \(slot 1\) is 9 slots old, too old/);
+    twin.invalid(root(11), 11);
+    const invalid = await guard.head(root(11), 30, Date.now());
+    assert.deepEqual("root" in invalid && [invalid.root, invalid.replaced?.reason], [root(1), "head_invalid"]);
+  });
+
   it("a duty waiting for a head goes on as soon as the threshold-th peer's view arrives", async () => {
     const twin = new VerdictTwin();
     const guard = new HeadGuard(twin, {threshold: 3});
