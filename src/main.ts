@@ -16,5 +16,7 @@ if (process.env.LODESTAR_PRESET === undefined) {
   const preset = presetForCommand(process.argv.slice(2), process.env);
   if (preset) process.env.LODESTAR_PRESET = preset;
 }
+// Every SSZ tree this process hashes (the devnet's states, the EVM role's) with the native hasher, set first.
+await import("./util/nativeHasher.js");
 const {runCli} = await import("./cli/index.js");
 process.exitCode = await runCli(process.argv);

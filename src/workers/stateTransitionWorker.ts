@@ -1,3 +1,5 @@
+// First: the native hasher must be set before the SSZ code below is loaded.
+import "../util/nativeHasher.js";
 import {BlockVerifier} from "../roles/evm/blockVerifier.js";
 import {configFromDescription} from "../roles/evm/chainDescription.js";
 import {EvmError} from "../roles/evm/errors.js";
