@@ -16,6 +16,7 @@ import {errorMessage} from "../util/errors.js";
 import type {BlockEntry} from "./blockStore.js";
 import type {DevChain} from "./chain.js";
 import {reject} from "./errors.js";
+import type {PayloadFault} from "./faults.js";
 import {verifySignature} from "./signatures.js";
 
 export interface ProducedBlock {
@@ -42,7 +43,8 @@ export async function produceBlock(
   feeRecipients: Map<number, Uint8Array>,
   opts: {
     parent?: BlockEntry;
-    badStateRoot?: boolean;
+    /** A fault: the payload claims a wrong execution state root, or carries a transaction that cannot run. */
+    badPayload?: PayloadFault;
     /** A builder's block: its fee recipient in the payload, and its payment (builder.ts). */
     builder?: {feeRecipient: Uint8Array; payment: {to: Uint8Array; value: bigint}};
   } = {},
@@ -66,7 +68,10 @@ export async function produceBlock(
     parentBeaconBlockRoot: head.root,
     ...(opts.builder ? {payment: opts.builder.payment} : {}),
   });
-  if (opts.badStateRoot && chain.engine.corruptStateRoot) payload = await chain.engine.corruptStateRoot(payload);
+  if (opts.badPayload === "state_root" && chain.engine.corruptStateRoot)
+    payload = await chain.engine.corruptStateRoot(payload);
+  if (opts.badPayload === "failing_tx" && chain.engine.addFailingTransaction)
+    payload = await chain.engine.addFailingTransaction(payload);
 
   // Votes the parent chain already carries (last two epochs): packing them again would waste the block's 8 slots.
   const onChain = new Set<string>();

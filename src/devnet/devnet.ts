@@ -16,7 +16,7 @@ import {devnetBeaconConfig, devnetForkConfig, type DevnetFork} from "./config.js
 import {EvmEngine} from "./execution/evmEngine.js";
 import type {ExecutionEngine} from "./execution/types.js";
 import {DutyRecorder} from "./effectiveness.js";
-import {Faults} from "./faults.js";
+import {Faults, invalidHead} from "./faults.js";
 import {buildGenesisState} from "./genesis.js";
 import {SecretKeyCache} from "./keys.js";
 import {FORK_GRAFFITI, INVALID_GRAFFITI, OwnValidators} from "./ownValidators.js";
@@ -143,8 +143,7 @@ export class Devnet {
    * none came) is the head again, so the next proposer builds on the valid chain.
    */
   private endInvalidHead(slot: number): void {
-    const kind = this.faults.peek(slot)?.kind;
-    if (kind !== "invalid_head" && kind !== "invalid_payload_head") return;
+    if (!invalidHead(this.faults.peek(slot))) return;
     const head = this.chain.head();
     if (head.slot !== slot || !bytesEqual(head.signedBlock.message.body.graffiti, INVALID_GRAFFITI)) return;
     let valid: BlockEntry | undefined;
@@ -179,18 +178,19 @@ export class Devnet {
     if (fault?.kind === "skip") return;
     if (fault?.kind === "late") await new Promise((r) => setTimeout(r, fault.delayMs));
     const entry = await this.chain.importBlock(signed);
-    if (fault?.kind === "invalid_head" || fault?.kind === "invalid_payload_head") {
+    const invalid = invalidHead(fault);
+    if (invalid) {
       const parent = this.chain.blocks.get(entry.parentRootHex);
       if (parent)
         await this.own
-          .proposeInvalid(slot, parent, fault.kind === "invalid_payload_head")
+          .proposeInvalid(slot, parent, invalid.payload)
           .catch((e) => this.logger.warn("Invalid head fault failed", {slot}, errorMessage(e)));
     }
     if (fault?.kind === "fork") {
       const parent = this.chain.blocks.get(entry.parentRootHex);
       if (parent)
         await this.own
-          .proposeOn(slot, parent, FORK_GRAFFITI, false)
+          .proposeOn(slot, parent, FORK_GRAFFITI)
           .catch((e) => this.logger.warn("Fork fault failed", {slot}, errorMessage(e)));
     }
   }

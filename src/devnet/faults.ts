@@ -18,11 +18,31 @@ export type Fault =
   // signature right) but its payload claims a wrong execution state root (its block hash recomputed over it), so
   // only re-executing the payload tells it apart.
   | {kind: "invalid_payload_head"; slot: number}
+  // The same with a payload whose state root is right but that carries one more transaction, which must fail (its
+  // sender has no funds): the block cannot be executed at all, as an execution client that skipped a check would
+  // have accepted it.
+  | {kind: "invalid_tx_head"; slot: number}
   // The builder (builder.ts): answers the slot's bid late, withholds its payload once the signed blinded block
   // comes, or bids with a payment to another address than the registered fee recipient (which the relay refuses).
   | {kind: "builder_late"; slot: number; delayMs: number}
   | {kind: "builder_withhold"; slot: number}
   | {kind: "builder_wrong_payee"; slot: number};
+
+/** What a payload fault makes wrong: the execution state root it claims, or a transaction that cannot run. */
+export type PayloadFault = "state_root" | "failing_tx";
+
+/** The invalid-head faults, and what each makes wrong: the beacon block's state root (none here) or its payload. */
+const INVALID_HEADS = {
+  invalid_head: undefined,
+  invalid_payload_head: "state_root",
+  invalid_tx_head: "failing_tx",
+} as const;
+export type InvalidHeadKind = keyof typeof INVALID_HEADS;
+
+/** The fault's invalid head, if it makes one: with what is wrong in its payload (none: its beacon state root). */
+export function invalidHead(f: Fault | undefined): {payload: PayloadFault | undefined} | undefined {
+  return f && f.kind in INVALID_HEADS ? {payload: INVALID_HEADS[f.kind as InvalidHeadKind]} : undefined;
+}
 
 export class Faults {
   private readonly bySlot = new Map<number, Fault>();

@@ -5,7 +5,7 @@ import type {Logger} from "../util/logger.js";
 import {errorMessage} from "../util/errors.js";
 import type {BlockEntry} from "./blockStore.js";
 import type {DevChain} from "./chain.js";
-import type {Fault} from "./faults.js";
+import {type Fault, type PayloadFault, invalidHead} from "./faults.js";
 import {produceBlock} from "./blockProducer.js";
 import type {SecretKeyCache} from "./keys.js";
 
@@ -44,10 +44,10 @@ export class OwnValidators {
     const proposer = chain.stateAt(parent, slot).epochCtx.getBeaconProposer(slot);
     if (!this.own.has(proposer)) return;
     try {
-      await this.proposeOn(slot, parent, OWN_GRAFFITI, fault?.kind === "bad_state_root");
-      if (fault?.kind === "fork") await this.proposeOn(slot, parent, FORK_GRAFFITI, false);
-      if (fault?.kind === "invalid_head" || fault?.kind === "invalid_payload_head")
-        await this.proposeInvalid(slot, parent, fault.kind === "invalid_payload_head");
+      await this.proposeOn(slot, parent, OWN_GRAFFITI, fault?.kind === "bad_state_root" ? "state_root" : undefined);
+      if (fault?.kind === "fork") await this.proposeOn(slot, parent, FORK_GRAFFITI);
+      const invalid = invalidHead(fault);
+      if (invalid) await this.proposeInvalid(slot, parent, invalid.payload);
     } catch (e) {
       this.logger.warn("Own proposal failed", {slot, proposer}, errorMessage(e));
     }
@@ -57,17 +57,23 @@ export class OwnValidators {
    * Builds, signs (with the proposer's interop key) and imports a block for `slot` on `parent`. Also used for
    * the fork fault's competing block when a client proposed the first one: interop keys are public.
    */
-  async proposeOn(slot: number, parent: BlockEntry, graffiti: Uint8Array, badStateRoot: boolean): Promise<BlockEntry> {
-    const {signed} = await this.signedBlock(slot, parent, graffiti, badStateRoot);
+  async proposeOn(
+    slot: number,
+    parent: BlockEntry,
+    graffiti: Uint8Array,
+    badPayload?: PayloadFault,
+  ): Promise<BlockEntry> {
+    const {signed} = await this.signedBlock(slot, parent, graffiti, badPayload);
     return this.chain.importBlock(signed);
   }
 
   /**
    * The invalid_head fault's block: a sibling of the slot's block on `parent`, signed by the slot's proposer
    * (so its signatures verify) but carrying a wrong state root, imported unchecked as the head. With `payload`
-   * (invalid_payload_head) the beacon block is right and its payload claims a wrong execution state root instead.
+   * the beacon block is right and its payload is what is wrong: a wrong execution state root
+   * (invalid_payload_head) or a transaction that cannot run (invalid_tx_head).
    */
-  async proposeInvalid(slot: number, parent: BlockEntry, payload = false): Promise<BlockEntry> {
+  async proposeInvalid(slot: number, parent: BlockEntry, payload?: PayloadFault): Promise<BlockEntry> {
     const wrongRoot = (block: electra.BeaconBlock): void => {
       block.stateRoot = new Uint8Array(32).fill(0xbd);
     };
@@ -85,7 +91,7 @@ export class OwnValidators {
     slot: number,
     parent: BlockEntry,
     graffiti: Uint8Array,
-    badStateRoot: boolean,
+    badPayload: PayloadFault | undefined,
     tamper?: (block: electra.BeaconBlock) => void,
   ): Promise<{signed: electra.SignedBeaconBlock; postState: CachedBeaconStateAllForks}> {
     const chain = this.chain;
@@ -98,7 +104,7 @@ export class OwnValidators {
     );
     const {block, postState} = await produceBlock(chain, slot, randao, graffiti, this.feeRecipients, {
       parent,
-      badStateRoot,
+      ...(badPayload ? {badPayload} : {}),
     });
     tamper?.(block);
     const signingRoot = computeSigningRoot(

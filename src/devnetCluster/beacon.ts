@@ -1,5 +1,6 @@
 import {readFile} from "node:fs/promises";
 import {join} from "node:path";
+import type {PayloadFault} from "../devnet/faults.js";
 import {DevnetRunError} from "./errors.js";
 import type {Child, Supervisor} from "./processes.js";
 
@@ -81,14 +82,12 @@ export async function fetchEffectiveness<T>(url: string, fromEpoch: number, toEp
 }
 
 /**
- * Asks the devnet to make an invalid block its head at `slot` (the invalid_head fault, src/devnet/faults.ts; or
- * invalid_payload_head, a consensus-valid block with an invalid payload).
+ * Asks the devnet to make an invalid block its head at `slot` (the invalid_head fault, src/devnet/faults.ts; or,
+ * with `payload`, a consensus-valid block with an invalid payload: invalid_payload_head, invalid_tx_head).
  */
-export async function injectInvalidHead(
-  url: string,
-  slot: number,
-  kind: "invalid_head" | "invalid_payload_head" = "invalid_head",
-): Promise<void> {
+export async function injectInvalidHead(url: string, slot: number, payload?: PayloadFault): Promise<void> {
+  const kind =
+    payload === "state_root" ? "invalid_payload_head" : payload === "failing_tx" ? "invalid_tx_head" : "invalid_head";
   const res = await fetch(`${url}/r3dv/v1/faults`, {
     method: "POST",
     headers: {"content-type": "application/json"},

@@ -1,3 +1,4 @@
+import type {PayloadFault} from "../devnet/faults.js";
 import {badOption} from "./errors.js";
 
 export type ChaosAction = "kill" | "start" | "invalid_head";
@@ -20,10 +21,11 @@ export interface ChaosEvent {
   /** The epoch a rolling restart's event was scheduled for, when it had to wait (`epoch` is when it ran). */
   movedFrom?: number;
   /**
-   * `invalid-payload@EPOCH`: the invalid head is consensus-valid and its payload is what is wrong (a wrong
-   * execution state root), as an execution client's bug would make it: only re-executing the payload finds it.
+   * `invalid-payload@EPOCH` and `invalid-tx@EPOCH`: the invalid head is consensus-valid and its payload is what is
+   * wrong (a wrong execution state root; a transaction that cannot run), as an execution client's bug would make
+   * it: only re-executing the payload finds it.
    */
-  payload?: true;
+  payload?: PayloadFault;
 }
 
 /**
@@ -48,7 +50,7 @@ export function parseChaos(spec: string, nodes: number, epochs: number | undefin
   const events: ChaosEvent[] = [];
   for (const raw of expandRestarts(spec, nodes)) {
     const part = raw.replace(/#rolling$/, "");
-    const invalid = /^invalid-(head|payload)@(\d+)$/.exec(part);
+    const invalid = /^invalid-(head|payload|tx)@(\d+)$/.exec(part);
     if (invalid) {
       const epoch = Number(invalid[2]);
       if (epoch < 1)
@@ -62,7 +64,8 @@ export function parseChaos(spec: string, nodes: number, epochs: number | undefin
         action: "invalid_head",
         node: 0,
         epoch,
-        ...(invalid[1] === "payload" ? {payload: true as const} : {}),
+        ...(invalid[1] === "payload" ? {payload: "state_root" as const} : {}),
+        ...(invalid[1] === "tx" ? {payload: "failing_tx" as const} : {}),
       });
       continue;
     }
@@ -70,7 +73,7 @@ export function parseChaos(spec: string, nodes: number, epochs: number | undefin
     if (!m)
       throw badOption(
         "--chaos",
-        `${JSON.stringify(part)} is not ACTION:NODE@EPOCH (ACTION kill, start or restart), restart-all@EPOCH, invalid-head@EPOCH or invalid-payload@EPOCH, e.g. kill:2@2,start:2@4`,
+        `${JSON.stringify(part)} is not ACTION:NODE@EPOCH (ACTION kill, start or restart), restart-all@EPOCH, invalid-head@EPOCH, invalid-payload@EPOCH or invalid-tx@EPOCH, e.g. kill:2@2,start:2@4`,
       );
     const event: ChaosEvent = {action: m[1] as ChaosAction, node: Number(m[2]), epoch: Number(m[3])};
     if (raw !== part) event.rolling = true;

@@ -113,7 +113,7 @@ export function renderMarkdown(r: Report): string {
         ? `SIGKILL node ${x.event.node} (pid ${x.pid ?? "?"})`
         : x.event.action === "invalid_head"
           ? x.event.payload
-            ? "the devnet made a block whose payload is invalid (consensus-valid) its head for the slot's votes"
+            ? `the devnet made a block whose payload is invalid (${x.event.payload === "failing_tx" ? "a transaction that cannot run" : "a wrong state root"}; consensus-valid) its head for the slot's votes`
             : "the devnet made an invalid block its head for the slot's votes"
           : `start node ${x.event.node} (pid ${x.pid ?? "?"})`;
     const reasons =
@@ -130,7 +130,7 @@ export function renderMarkdown(r: Report): string {
               : `node ${x.event.node} submitted nothing before the run ended`) + (x.note ? `; ${x.note}` : "");
     return [
       x.event.action === "invalid_head"
-        ? `invalid-${x.event.payload ? "payload" : "head"}@${x.event.epoch}`
+        ? `invalid-${x.event.payload === "failing_tx" ? "tx" : x.event.payload ? "payload" : "head"}@${x.event.epoch}`
         : `${x.event.action}:${x.event.node}@${x.event.epoch}`,
       x.slot,
       (x.error ? `${what}: failed: ${x.error}` : what) +

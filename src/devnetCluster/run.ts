@@ -171,7 +171,7 @@ async function orchestrate(
         }
         if (e.action === "invalid_head") {
           const record: FaultRecord = {event: e, slot: slot + INVALID_HEAD_SLOT_IN_EPOCH, at: Date.now()};
-          await injectInvalidHead(beacon.url, record.slot, e.payload ? "invalid_payload_head" : "invalid_head").catch(
+          await injectInvalidHead(beacon.url, record.slot, e.payload).catch(
             (err: unknown) => (record.error = errorMessage(err)),
           );
           faults.push(record);

@@ -66,8 +66,9 @@ describe("devnet chaos schedule and options", () => {
     assert.throws(() => parseChaos("invalid-head@8", 4, 8), /the run covers epochs 0 to 7/);
     assert.throws(() => parseChaos("invalid-head@0", 4, 8), /schedule faults from epoch 1/);
     // An invalid payload: the same beacon node fault, its block consensus-valid and its payload wrong.
-    assert.deepEqual(parseChaos("invalid-payload@2", 4, 8), [
-      {action: "invalid_head", node: 0, epoch: 2, payload: true},
+    assert.deepEqual(parseChaos("invalid-payload@2,invalid-tx@3", 4, 8), [
+      {action: "invalid_head", node: 0, epoch: 2, payload: "state_root"},
+      {action: "invalid_head", node: 0, epoch: 3, payload: "failing_tx"},
     ]);
     assert.equal(parseChaos("invalid-head@2", 4, 8)[0]?.payload, undefined);
   });

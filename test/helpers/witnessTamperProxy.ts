@@ -9,6 +9,8 @@ import {LoopbackProxy} from "./loopbackProxy.js";
 export class WitnessTamperProxy extends LoopbackProxy {
   /** eth_getProof answers altered: a test can tell the proxy was really used. */
   tampered = 0;
+  /** False: answers pass through unaltered, as the endpoint once fixed would answer. */
+  lying = true;
 
   protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -22,7 +24,7 @@ export class WitnessTamperProxy extends LoopbackProxy {
     const answers = Array.isArray(answer) ? answer : [answer];
     for (const a of answers) {
       const proof = a.result?.accountProof;
-      if (requests.find((r) => r.id === a.id)?.method !== "eth_getProof" || !proof?.[0]) continue;
+      if (!this.lying || requests.find((r) => r.id === a.id)?.method !== "eth_getProof" || !proof?.[0]) continue;
       const node = proof[0];
       // The last hex digit flipped: still a well-formed node, no longer the one the state root hashes.
       proof[0] = node.slice(0, -1) + (node.endsWith("0") ? "1" : "0");

@@ -169,6 +169,7 @@ export async function startApiServer(
       "bad_state_root",
       "invalid_head",
       "invalid_payload_head",
+      "invalid_tx_head",
       "builder_late",
       "builder_withhold",
       "builder_wrong_payee",

@@ -141,7 +141,7 @@ export function validatorMethods(devnet: Devnet) {
         if (blinded) return {data: blinded, meta: meta(true, built)} as never;
       }
       const built = await build(`local:${fault?.kind === "bad_state_root"}`, {
-        badStateRoot: fault?.kind === "bad_state_root",
+        ...(fault?.kind === "bad_state_root" ? {badPayload: "state_root" as const} : {}),
       });
       return {data: {block: built.block, kzgProofs: [], blobs: []}, meta: meta(false, built)};
     },

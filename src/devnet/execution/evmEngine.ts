@@ -1,4 +1,4 @@
-import {createBlock, createBlockFromExecutionPayload, type Block} from "@ethereumjs/block";
+import {createBlock, createBlockFromExecutionPayload, genTransactionsTrieRoot, type Block} from "@ethereumjs/block";
 import {Hardfork, Mainnet, createCustomCommon, type Common} from "@ethereumjs/common";
 import {MerkleStateManager} from "@ethereumjs/statemanager";
 import type {ExecutionRpcEngine} from "../api/executionRpc.js";
@@ -12,6 +12,7 @@ import {
   TxStream,
   accountAddress,
   builderPayment,
+  unfundedTransfer,
   COUNTER_ADDRESS,
   COUNTER_CODE,
   PREFUNDED_ACCOUNTS,
@@ -167,20 +168,53 @@ export class EvmEngine implements ExecutionEngine, ExecutionRpcEngine {
    * (not hashing) can tell. This engine records it as valid so the consensus side imports it, as a lying EL would.
    */
   async corruptStateRoot(p: electra.ExecutionPayload): Promise<electra.ExecutionPayload> {
+    return this.forge(p, "corruptStateRoot", () => ({header: {stateRoot: new Uint8Array(32).fill(0xbd)}}));
+  }
+
+  /**
+   * Fault injection: `payload` with one more transaction, a transfer from an account that holds nothing (so it
+   * cannot pay its gas), its transactions root and block hash recomputed: every hash checks out and the state root
+   * is the real one, but the block cannot be executed. Recorded as valid, as an EL that skipped the check would.
+   */
+  async addFailingTransaction(p: electra.ExecutionPayload): Promise<electra.ExecutionPayload> {
+    const failing = await unfundedTransfer(this.common);
+    return this.forge(p, "addFailingTransaction", async (orig) => {
+      const transactions = [...orig.transactions, failing];
+      return {
+        header: {transactionsTrie: await genTransactionsTrieRoot(transactions)},
+        transactions,
+        keys: [failing.getSenderAddress().toString(), failing.to?.toString() ?? ""],
+      };
+    });
+  }
+
+  /**
+   * A block built here, changed by `change` (header fields, transactions, witness keys added), rehashed and kept
+   * as valid; its children execute on the state the original block really left.
+   */
+  private async forge(
+    p: electra.ExecutionPayload,
+    what: string,
+    change: (
+      orig: Block,
+    ) =>
+      | {header: Record<string, Uint8Array>; transactions?: Block["transactions"][number][]; keys?: string[]}
+      | Promise<{header: Record<string, Uint8Array>; transactions?: Block["transactions"][number][]; keys?: string[]}>,
+  ): Promise<electra.ExecutionPayload> {
     const orig = this.blocks.get(hex(p.blockHash));
-    if (!orig) throw new Error(`corruptStateRoot: payload ${hex(p.blockHash)} was not built here`);
-    const stateRoot = new Uint8Array(32).fill(0xbd);
+    if (!orig) throw new Error(`${what}: payload ${hex(p.blockHash)} was not built here`);
+    const c = await change(orig);
     const bad = createBlock(
       {
-        header: {...orig.header.toJSON(), stateRoot},
-        transactions: orig.transactions,
+        header: {...orig.header.toJSON(), ...c.header},
+        transactions: c.transactions ?? orig.transactions,
         withdrawals: orig.withdrawals?.map((w) => w.toJSON()),
       },
       {common: this.common},
     );
     this.blocks.set(hex(bad.hash()), bad);
     const keys = this.keys.get(hex(orig.hash()));
-    if (keys) this.keepKeys(hex(bad.hash()), keys);
+    if (keys) this.keepKeys(hex(bad.hash()), [...keys, ...(c.keys ?? []).filter((k) => k && !keys.includes(k))]);
     this.realStateRoots.set(hex(bad.hash()), orig.header.stateRoot);
     return toSszPayload(bad);
   }

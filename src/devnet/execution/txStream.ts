@@ -66,6 +66,33 @@ export async function builderPayment(
   ).sign(BUILDER_KEY);
 }
 
+/** An account no genesis funds and no transaction pays: its transfers cannot pay their gas. */
+const UNFUNDED_KEY = new Uint8Array(createHash("sha256").update("r3dv devnet unfunded account").digest());
+/**
+ * 1,000 gwei: far above any base fee the devnet's few transactions lead to, so the transfer fails for the one
+ * reason meant (its sender cannot pay), not for a fee below the base fee.
+ */
+const UNFUNDED_MAX_FEE = 1_000_000_000_000n;
+
+/**
+ * A transfer of 1 wei from the unfunded account: a transaction that must fail, so a block carrying it is invalid
+ * (the invalid_tx_head fault).
+ */
+export async function unfundedTransfer(common: Common): Promise<FeeMarket1559Tx> {
+  return createFeeMarket1559Tx(
+    {
+      chainId: common.chainId(),
+      nonce: 0n,
+      maxPriorityFeePerGas: 0n,
+      maxFeePerGas: UNFUNDED_MAX_FEE,
+      gasLimit: PAYMENT_GAS,
+      to: accountAddress(0),
+      value: 1n,
+    },
+    {common},
+  ).sign(UNFUNDED_KEY);
+}
+
 /** Deterministic signed transactions for block `number`, with nonces read from the parent state in `vm`. */
 export class TxStream {
   async next(vm: VM, number: bigint, baseFee: bigint, common: Common): Promise<FeeMarket1559Tx[]> {

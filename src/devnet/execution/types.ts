@@ -34,6 +34,8 @@ export interface ExecutionEngine {
   /** VALID when the payload re-executes to the same block hash on top of a known parent. */
   /** Fault injection: the same payload with a wrong state root and a hash that matches it (optional). */
   corruptStateRoot?(payload: electra.ExecutionPayload): Promise<electra.ExecutionPayload>;
+  /** Fault injection: the same payload with one more transaction, which cannot run, and a hash over it (optional). */
+  addFailingTransaction?(payload: electra.ExecutionPayload): Promise<electra.ExecutionPayload>;
   newPayload(
     payload: electra.ExecutionPayload,
     parentBeaconBlockRoot: Uint8Array,

@@ -14,7 +14,11 @@ export class BeaconReaders {
   private preferred = 0;
 
   constructor(beacons: {url: string; label?: string}[], config: ChainForkConfig) {
-    if (beacons.length === 0) throw new Error("the chain follower needs at least one beacon node");
+    if (beacons.length === 0)
+      throw new EvmError(
+        {code: "EVM_NO_BEACON_NODE"},
+        "the chain follower needs at least one beacon node: pass --beacon-node URL",
+      );
     this.all = beacons.map((b) => new BeaconReader(b.url, config, b.label));
   }
 

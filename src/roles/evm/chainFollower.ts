@@ -74,6 +74,13 @@ export class ChainFollower {
   private readonly logger: Logger;
   /** Roots whose post-state the thread keeps, in the thread's own eviction order (see BlockVerifier.keep). */
   private readonly kept = new Set<string>();
+  /**
+   * Consensus-valid blocks whose payload could not be executed (the endpoint down, slow or lying), executed again
+   * whenever the block is asked about (a duty naming it, a head poll): one slow answer must not leave a head
+   * unverified for good, and with it every duty that names it. As many as the thread keeps states: an older head
+   * is not voted for anyway.
+   */
+  private readonly unexecuted = new Map<string, {verified: VerifiedBlock; input: ExecutionInput}>();
   private anchor: AnchorInfo | null = null;
   private readonly queue: string[] = [];
   private draining: Promise<void> | null = null;
@@ -192,6 +199,8 @@ export class ChainFollower {
    * oldest first. A second bootstrap is tried at most once per target.
    */
   private async settle(target: string, rebootstrapped: boolean): Promise<void> {
+    const retry = this.unexecuted.get(target);
+    if (retry) return this.record(await this.executed(retry.verified, retry.input));
     const known = this.verdicts.get(target);
     if ((known && known.status !== "unavailable") || this.kept.has(target)) return;
     if (!this.anchor) {
@@ -279,8 +288,19 @@ export class ChainFollower {
         return this.unavailable(rest, "fetch_failed", `asked for block ${b.root}, the node served ${v.root}`);
       // Kept whatever its payload's fate: the thread keeps the post-state once consensus passed.
       if (v.status === "verified") this.keep(v.root);
-      this.record(v.status === "verified" && outcome.execution ? await this.execute(v, outcome.execution) : v);
+      this.record(v.status === "verified" && outcome.execution ? await this.executed(v, outcome.execution) : v);
     }
+  }
+
+  /** The verdict once `v`'s payload ran; a block left unverified by the endpoint is kept to be tried again. */
+  private async executed(v: VerifiedBlock, input: ExecutionInput): Promise<BlockVerdict> {
+    const judged = await this.execute(v, input);
+    this.unexecuted.delete(v.root);
+    if (judged.status === "unavailable") {
+      this.unexecuted.set(v.root, {verified: v, input});
+      while (this.unexecuted.size > STATES_KEPT) this.unexecuted.delete(this.unexecuted.keys().next().value as string);
+    }
+    return judged;
   }
 
   /**

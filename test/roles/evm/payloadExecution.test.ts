@@ -12,6 +12,8 @@ import {WitnessTamperProxy} from "../../helpers/witnessTamperProxy.js";
 const SLOT_MS = 2000;
 /** The slot whose payload the devnet makes claim a wrong state root (its hash recomputed over it). */
 const BAD_PAYLOAD_SLOT = 4;
+/** The slot where the devnet makes a sibling whose payload carries a transaction that cannot run its head. */
+const FAILING_TX_SLOT = 2;
 const LAST_SLOT = 7;
 
 type Header = {root: string; header: {message: {slot: string; parent_root: string}}};
@@ -45,12 +47,17 @@ describe("payload re-execution (the EVM role's execution half) against a spawned
       ...["--genesis-delay", "2", "--log-level", "warn"],
     ]);
     executionUrl = `${devnet.url}/r3dv/v1/execution`;
-    const res = await fetch(`${devnet.url}/r3dv/v1/faults`, {
-      method: "POST",
-      headers: {"content-type": "application/json"},
-      body: JSON.stringify({kind: "bad_state_root", slot: BAD_PAYLOAD_SLOT}),
-    });
-    assert.equal(res.status, 200, await res.text());
+    for (const fault of [
+      {kind: "bad_state_root", slot: BAD_PAYLOAD_SLOT},
+      {kind: "invalid_tx_head", slot: FAILING_TX_SLOT},
+    ]) {
+      const res = await fetch(`${devnet.url}/r3dv/v1/faults`, {
+        method: "POST",
+        headers: {"content-type": "application/json"},
+        body: JSON.stringify(fault),
+      });
+      assert.equal(res.status, 200, await res.text());
+    }
     proxy = new WitnessTamperProxy(executionUrl);
     await proxy.start();
     const beacon = await BeaconNode.connect([devnet.url]);
@@ -159,6 +166,18 @@ describe("payload re-execution (the EVM role's execution half) against a spawned
     );
   });
 
+  it("finds a head whose payload carries a transaction that cannot run invalid, its hashes and state root all right", async () => {
+    const heads = (await getJson<{data: {root: string; slot: number}[]}>(`${devnet.url}/r3dv/v1/invalid_heads`)).body
+      .data;
+    const failing = heads.find((h) => h.slot === FAILING_TX_SLOT);
+    assert.ok(failing, JSON.stringify(heads));
+    const v = executing.verdict(failing.root);
+    assert.equal(v?.status === "invalid" && v.reason, "bad_payload", JSON.stringify(v));
+    assert.match(v?.status === "invalid" ? v.detail : "", /enough funds|balance/i);
+    const consensus = consensusOnly.verdict(failing.root);
+    assert.equal(consensus?.status, "verified", `consensus alone cannot tell: ${JSON.stringify(consensus)}`);
+  });
+
   it("without an execution endpoint the same payload passes consensus: what re-execution adds", () => {
     const bad = canonical.find((b) => b.slot === BAD_PAYLOAD_SLOT);
     const v = consensusOnly.verdict(bad?.root ?? "");
@@ -174,5 +193,15 @@ describe("payload re-execution (the EVM role's execution half) against a spawned
       assert.equal(v?.status === "unavailable" && v.reason, "bad_witness");
       assert.match(v?.status === "unavailable" ? v.detail : "", /state root 0x[0-9a-f]{64}, the parent payload's is/);
     }
+  });
+
+  it("executes a block left unverified again when it is asked about, once the endpoint answers honestly", async () => {
+    const block = canonical.find((b) => b.slot === BAD_PAYLOAD_SLOT - 1) as {root: string; slot: number};
+    assert.equal(lied.verdict(block.root)?.status, "unavailable");
+    proxy.lying = false;
+    lied.follow(block.root);
+    await lied.idle();
+    const v = lied.verdict(block.root);
+    assert.equal(v?.status === "verified" && v.executed, true, JSON.stringify(v));
   });
 });
