@@ -11,6 +11,7 @@ import {evmDutyCostSuite} from "./evmDutyCostSuite.js";
 import {evmMainnetSuite} from "./evmMainnetSuite.js";
 import {evmSuite} from "./evmSuite.js";
 import {floodSuite} from "./floodSuite.js";
+import {keysSuite} from "./keysSuite.js";
 import type {Suite} from "./harness.js";
 import {nodeSuite} from "./nodeSuite.js";
 import {slashingSuite} from "./slashingSuite.js";
@@ -28,4 +29,5 @@ export const suites: Suite[] = [
   evmDutyCostSuite,
   evmMainnetSuite,
   dkgSuite,
+  keysSuite,
 ];

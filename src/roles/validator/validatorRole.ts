@@ -14,7 +14,9 @@ import {AttesterService, type DutyResult} from "./duties/attester/attesterServic
 import {type RegistrationResult, RegistrationService} from "./duties/builder/registrationService.js";
 import {type PreparationResult, ProposerPreparation} from "./duties/proposer/proposerPreparation.js";
 import {type ProposalResult, ProposerService} from "./duties/proposer/proposerService.js";
+import {SHARE_CACHE_FILE} from "./signing/shareCache.js";
 import {type ShareKey, loadShareKeys} from "./signing/shareKeys.js";
+import {shareLoadLog} from "./signing/shareLoadProgress.js";
 import {Signer} from "./signing/signer.js";
 import {type PartialDropReason, SignatureExchange} from "./exchange/signatureExchange.js";
 import {type SyncMessageResult, SyncCommitteeService} from "./duties/sync/syncCommitteeService.js";
@@ -147,7 +149,12 @@ export class ValidatorRole {
    * peers and report not-ready while its beacon node is still starting.
    */
   async start(): Promise<void> {
-    const shares = this.o.shares ?? (await loadShareKeys(this.o.lock, this.o.nodeDir, this.o.self));
+    const shares =
+      this.o.shares ??
+      (await loadShareKeys(this.o.lock, this.o.nodeDir, this.o.self, {
+        cacheFile: join(this.o.dataDir, SHARE_CACHE_FILE),
+        events: shareLoadLog(this.o.logger),
+      }));
     this.running = true;
     if (this.o.beacon) return this.run(this.o.beacon, shares);
     this.connecting = this.connectLoop(shares);

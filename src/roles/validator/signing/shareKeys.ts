@@ -1,3 +1,4 @@
+import {readFile} from "node:fs/promises";
 import {availableParallelism} from "node:os";
 import {join} from "node:path";
 import {KEYS_DIR, keystoreFileName, passwordFileName} from "../../../cluster/createCluster.js";
@@ -5,7 +6,9 @@ import {assertOwnerOnly} from "../../../cluster/filePermissions.js";
 import {decryptKeystoreFile, readPasswordFile} from "../../../cluster/keystores.js";
 import type {ClusterLock} from "../../../cluster/lockSchema.js";
 import {bytesEqual, fromHex} from "../../../hotpath/bytes.js";
+import {secretToPublicKey} from "../../../hotpath/threshold.js";
 import {R3dvError} from "../../../util/errors.js";
+import {ShareCacheError, readShareCache, shareCacheFingerprint, writeShareCache} from "./shareCache.js";
 
 /** What a duty may know of one validator's shares: no secret (only the Signer holds those). */
 export interface PublicShare {
@@ -30,39 +33,101 @@ const DECRYPT_CONCURRENCY = Math.max(1, Math.min(4, availableParallelism() - 1))
 export type ShareKeyErrorType = {code: "SHARE_KEY_MISMATCH"; file: string; validator: string};
 export class ShareKeyError extends R3dvError<ShareKeyErrorType> {}
 
-/** Decrypts this node's share of every validator in the lock and checks each against the lock's share key. */
-export async function loadShareKeys(lock: ClusterLock, nodeDir: string, self: number): Promise<ShareKey[]> {
+/** What a start that loads its shares reports: progress while decrypting keystores, and the cache's fate. */
+export interface ShareLoadEvents {
+  /** After each keystore decrypted (not called when the cache served every share). */
+  progress?(done: number, total: number): void;
+  /** The cache was used, or could not be (and why), or was written, or could not be. */
+  cache?(outcome: "used" | "written" | ShareCacheError): void;
+}
+
+/**
+ * This node's share of every validator in the lock, each checked against the lock's share key: from the
+ * decrypted-share cache (`cacheFile`, one scrypt run) when it was made from these very keystores and passwords,
+ * else decrypted keystore by keystore (one scrypt run each), after which the cache is written for the next start.
+ */
+export async function loadShareKeys(
+  lock: ClusterLock,
+  nodeDir: string,
+  self: number,
+  opts: {cacheFile?: string; events?: ShareLoadEvents} = {},
+): Promise<ShareKey[]> {
   const dir = join(nodeDir, KEYS_DIR);
-  const load = async (j: number): Promise<ShareKey> => {
-    const v = lock.validators[j] as ClusterLock["validators"][number];
+  const n = lock.validators.length;
+  const keystores: Uint8Array[] = [];
+  const passwords: string[] = [];
+  for (let j = 0; j < n; j++) {
     // Here, not in decryptKeystoreFile: create-cluster also reads the user's own keystores (deposit-cli writes 0440).
     for (const f of [keystoreFileName(j), passwordFileName(j)]) await assertOwnerOnly(join(dir, f), "keystore file");
-    const ks = await decryptKeystoreFile(
-      join(dir, keystoreFileName(j)),
-      await readPasswordFile(join(dir, passwordFileName(j))),
-    );
+    passwords.push(await readPasswordFile(join(dir, passwordFileName(j))));
+    keystores.push(await readFile(join(dir, keystoreFileName(j))).catch(() => new Uint8Array(0)));
+  }
+  const share = (j: number, secret: Uint8Array): ShareKey => {
+    const v = lock.validators[j] as ClusterLock["validators"][number];
+    return {
+      pubkey: v.pubkey.toLowerCase(),
+      secret,
+      sharePubkeys: Object.fromEntries(v.share_pubkeys.map((p, i) => [i + 1, fromHex(p)])),
+    };
+  };
+  const events = opts.events ?? {};
+  const fingerprint = shareCacheFingerprint(keystores, passwords);
+  if (opts.cacheFile) {
+    try {
+      const secrets = await readShareCache(opts.cacheFile, fingerprint, passwords);
+      const shares = secrets.map((secret, j) => {
+        const v = lock.validators[j] as ClusterLock["validators"][number];
+        if (!bytesEqual(secretToPublicKey(secret), fromHex(v.share_pubkeys[self - 1] as string)))
+          throw new ShareCacheError(
+            {code: "SHARE_CACHE_UNUSABLE", file: opts.cacheFile as string, reason: `share ${j} is not the lock's`},
+            `share cache ${opts.cacheFile}: share ${j} is not the lock's share ${self} of validator ${v.pubkey}`,
+          );
+        return share(j, secret);
+      });
+      events.cache?.("used");
+      return shares;
+    } catch (e) {
+      if (!(e instanceof ShareCacheError)) throw e;
+      events.cache?.(e);
+    }
+  }
+  const load = async (j: number): Promise<ShareKey> => {
+    const v = lock.validators[j] as ClusterLock["validators"][number];
+    const ks = await decryptKeystoreFile(join(dir, keystoreFileName(j)), passwords[j] as string);
     if (!bytesEqual(ks.pubkey, fromHex(v.share_pubkeys[self - 1] as string))) {
       throw new ShareKeyError(
         {code: "SHARE_KEY_MISMATCH", file: ks.file, validator: v.pubkey},
         `${ks.file} is not share ${self} of validator ${v.pubkey}: is this node dir the lock's operator ${self}?`,
       );
     }
-    return {
-      pubkey: v.pubkey.toLowerCase(),
-      secret: ks.secret,
-      sharePubkeys: Object.fromEntries(v.share_pubkeys.map((p, i) => [i + 1, fromHex(p)])),
-    };
+    return share(j, ks.secret);
   };
-  const out = new Array<ShareKey>(lock.validators.length);
+  const out = new Array<ShareKey>(n);
   let next = 0;
+  let done = 0;
   // Node's KDFs run on libuv's thread pool, so several at once use every core; scrypt at EIP-2335's
   // n = 2^18 takes 256 MiB each, so no more than DECRYPT_CONCURRENCY run together.
-  const workers = Array.from({length: Math.min(DECRYPT_CONCURRENCY, lock.validators.length)}, async () => {
-    while (next < lock.validators.length) {
+  const workers = Array.from({length: Math.min(DECRYPT_CONCURRENCY, n)}, async () => {
+    while (next < n) {
       const j = next++;
       out[j] = await load(j);
+      events.progress?.(++done, n);
     }
   });
   await Promise.all(workers);
+  if (opts.cacheFile) {
+    try {
+      await writeShareCache(
+        opts.cacheFile,
+        fingerprint,
+        passwords,
+        out.map((s) => s.secret),
+      );
+      events.cache?.("written");
+    } catch (e) {
+      if (!(e instanceof ShareCacheError)) throw e;
+      events.cache?.(e);
+    }
+  }
   return out;
 }
