@@ -69,7 +69,10 @@ export async function readShareCache(file: string, fingerprint: string, password
     throw unusable(errorMessage(e));
   }
   if (all.length !== cache.shares * SECRET_BYTES) throw unusable(`${all.length} bytes, not ${cache.shares} shares`);
-  return Array.from({length: cache.shares}, (_, i) => all.slice(i * SECRET_BYTES, (i + 1) * SECRET_BYTES));
+  const shares = Array.from({length: cache.shares}, (_, i) => all.slice(i * SECRET_BYTES, (i + 1) * SECRET_BYTES));
+  // Each share is a copy now: the concatenation is not left for the garbage collector to hand out.
+  all.fill(0);
+  return shares;
 }
 
 /** Writes the cache atomically (a new owner-only file renamed over the old one): a crash leaves the old or none. */
