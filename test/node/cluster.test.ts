@@ -284,7 +284,7 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     );
   });
 
-  it("a node whose execution endpoint forges its witnesses leaves every block unverified, says why, signs nothing, and the cluster goes on", async () => {
+  it("a node whose execution endpoint forges its witnesses leaves every block unverified, says why, signs no head it did not verify, and the cluster goes on", async () => {
     type Verdict = {status: string; slot?: number; root: string; reason?: string; detail?: string};
     const unverified = await waitFor(
       "node 3 judged three blocks",
@@ -299,12 +299,15 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
       MACHINE_MS,
     );
     assert.ok(lyingExecution.tampered > 0, "node 3 asked the lying endpoint");
+    // Never valid, never invalid: consensus passed (the chain is valid) and the payload was not proven. The
+    // witness did not hash to the parent's state root; on a loaded machine an answer may also come too late.
     for (const v of unverified) {
-      // Consensus passed (the chain is valid); the witness did not hash to the parent's state root.
       assert.equal(v.status, "unavailable", JSON.stringify(v));
-      assert.equal(v.reason, "bad_witness", JSON.stringify(v));
-      assert.match(v.detail ?? "", /state root 0x[0-9a-f]{64}, the parent payload's is/);
+      assert.ok(["bad_witness", "execution_unavailable"].includes(v.reason ?? ""), JSON.stringify(v));
     }
+    const forgedWitness = unverified.filter((v) => v.reason === "bad_witness");
+    assert.ok(forgedWitness.length > 0, JSON.stringify(unverified));
+    for (const v of forgedWitness) assert.match(v.detail ?? "", /state root 0x[0-9a-f]{64}, the parent payload's is/);
     assert.match(
       await fetch(`${node(3).http}/metrics`).then((r) => r.text()),
       /r3dv_evm_block_verdicts_total\{status="unavailable",reason="bad_witness"\} [1-9]/,
@@ -320,11 +323,22 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
       },
       MACHINE_MS,
     );
-    for (const e of views) assert.deepEqual([e.view?.verdict, e.view?.reason], ["unverified", "bad_witness"]);
+    for (const e of views) assert.equal(e.view?.verdict, "unverified", JSON.stringify(e));
+    assert.ok(
+      views.some((e) => e.view?.reason === "bad_witness"),
+      JSON.stringify(views),
+    );
     // Fewer than threshold (3) peers verify (node 2 alone), so node 3 signs no head: its attestation duties end
     // head_unverified, naming the forged witness once its verdict is in (before, the head was not verified in
     // time), while nodes 1, 2 and 4 submit.
-    type Result = {duty: string; slot: number; status: string; reason?: string; detail?: string};
+    type Result = {
+      duty: string;
+      slot: number;
+      status: string;
+      reason?: string;
+      detail?: string;
+      headReplaced?: {reason: string};
+    };
     const forged = (x: Result) => x.reason === "head_unverified" && /\(bad_witness\)/.test(x.detail ?? "");
     const refused = await waitFor(
       "node 3 refused an attestation duty for the forged witness",
@@ -335,11 +349,15 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
       },
       MACHINE_MS,
     );
-    assert.deepEqual(
-      refused.filter((x) => x.status !== "failed"),
-      [],
-      "node 3 submitted nothing",
-    );
+    // What node 3 did sign is a vote for a block it verified (its anchor, within the epoch a stand-in may be
+    // old), never the head it could not verify: early on, with node 2 still verifying too, the cluster may decide
+    // that vote.
+    for (const x of refused.filter((y) => y.status !== "failed"))
+      assert.equal(
+        x.headReplaced?.reason,
+        "head_unverified",
+        `node 3 signed a head it did not verify: ${JSON.stringify(x)}`,
+      );
     const slot = Math.max(...refused.filter(forged).map((x) => x.slot));
     const r2 = await ipc<{entries: {body?: Result}[]}>(node(2), "series", {tail: 500, kind: "duty_result"});
     assert.ok(
