@@ -26,6 +26,7 @@ import {getHeapStatistics} from "node:v8";
 import {PublicKey, SecretKey, aggregatePublicKeys} from "@chainsafe/blst";
 import {BitArray} from "@chainsafe/ssz";
 import {createBeaconConfig, type BeaconConfig} from "@lodestar/config";
+import {forksFromGenesis} from "../src/devnet/config.js";
 import {mainnetChainConfig} from "@lodestar/config/configs";
 import {
   ACTIVE_PRESET,
@@ -279,15 +280,9 @@ function chainConfig(): BeaconConfig {
   return createBeaconConfig(
     {
       ...mainnetChainConfig,
-      ALTAIR_FORK_EPOCH: 0,
-      BELLATRIX_FORK_EPOCH: 0,
-      CAPELLA_FORK_EPOCH: 0,
-      DENEB_FORK_EPOCH: 0,
-      ELECTRA_FORK_EPOCH: 0,
-      FULU_FORK_EPOCH: fork === "fulu" ? 0 : Infinity,
+      ...forksFromGenesis(fork),
       GLOAS_FORK_EPOCH: Infinity,
       HEZE_FORK_EPOCH: Infinity,
-      TERMINAL_TOTAL_DIFFICULTY: 0n,
     },
     GENESIS_VALIDATORS_ROOT,
   );

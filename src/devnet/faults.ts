@@ -39,6 +39,11 @@ const INVALID_HEADS = {
 } as const;
 export type InvalidHeadKind = keyof typeof INVALID_HEADS;
 
+/** The invalid-head fault that makes `payload` wrong (none: the beacon block's state root). */
+export function invalidHeadKind(payload: PayloadFault | undefined): InvalidHeadKind {
+  return (Object.keys(INVALID_HEADS) as InvalidHeadKind[]).find((k) => INVALID_HEADS[k] === payload) as InvalidHeadKind;
+}
+
 /** The fault's invalid head, if it makes one: with what is wrong in its payload (none: its beacon state root). */
 export function invalidHead(f: Fault | undefined): {payload: PayloadFault | undefined} | undefined {
   return f && f.kind in INVALID_HEADS ? {payload: INVALID_HEADS[f.kind as InvalidHeadKind]} : undefined;

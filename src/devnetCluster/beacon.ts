@@ -1,6 +1,6 @@
 import {readFile} from "node:fs/promises";
 import {join} from "node:path";
-import type {PayloadFault} from "../devnet/faults.js";
+import {type PayloadFault, invalidHeadKind} from "../devnet/faults.js";
 import {DevnetRunError} from "./errors.js";
 import type {Child, Supervisor} from "./processes.js";
 
@@ -86,8 +86,7 @@ export async function fetchEffectiveness<T>(url: string, fromEpoch: number, toEp
  * with `payload`, a consensus-valid block with an invalid payload: invalid_payload_head, invalid_tx_head).
  */
 export async function injectInvalidHead(url: string, slot: number, payload?: PayloadFault): Promise<void> {
-  const kind =
-    payload === "state_root" ? "invalid_payload_head" : payload === "failing_tx" ? "invalid_tx_head" : "invalid_head";
+  const kind = invalidHeadKind(payload);
   const res = await fetch(`${url}/r3dv/v1/faults`, {
     method: "POST",
     headers: {"content-type": "application/json"},

@@ -31,6 +31,16 @@ const DEVNET_SLOTS_PER_EPOCH = 8;
 /** Waits that only measure the machine (four processes decrypting keys, dialing, a devnet starting on two shared cores). */
 const MACHINE_MS = 90_000;
 
+/** A duty result as a node's series holds it (the fields the tests read). */
+type Result = {
+  duty: string;
+  slot: number;
+  status: string;
+  reason?: string;
+  detail?: string;
+  headReplaced?: {reason: string};
+};
+
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
@@ -217,14 +227,6 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     }
     // Enforced, it still signs: the devnet's heads are valid, so its attestations go out as the others' do.
     const after = Math.min(...verified.map((v) => v.slot ?? Infinity));
-    type Result = {
-      duty: string;
-      slot: number;
-      status: string;
-      reason?: string;
-      detail?: string;
-      headReplaced?: unknown;
-    };
     await waitFor(
       "node 2 submitted an attestation for a verified head",
       async () => {
@@ -331,14 +333,6 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     // Fewer than threshold (3) peers verify (node 2 alone), so node 3 signs no head: its attestation duties end
     // head_unverified, naming the forged witness once its verdict is in (before, the head was not verified in
     // time), while nodes 1, 2 and 4 submit.
-    type Result = {
-      duty: string;
-      slot: number;
-      status: string;
-      reason?: string;
-      detail?: string;
-      headReplaced?: {reason: string};
-    };
     const forged = (x: Result) => x.reason === "head_unverified" && /\(bad_witness\)/.test(x.detail ?? "");
     const refused = await waitFor(
       "node 3 refused an attestation duty for the forged witness",

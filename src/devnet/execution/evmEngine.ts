@@ -42,6 +42,13 @@ function hex(b: Uint8Array): PrefixedHexString {
  * carries the real state root, receipts root, logs bloom, gas used, base fee and block hash. `newPayload` rebuilds
  * the block from the payload, checks its hash and re-executes it on the parent state (as engine_newPayload does).
  */
+/** A fault-injected block's changes: header fields, its transactions, and witness keys they add. */
+interface Forgery {
+  header: Record<string, Uint8Array>;
+  transactions?: Block["transactions"][number][];
+  keys?: string[];
+}
+
 export class EvmEngine implements ExecutionEngine, ExecutionRpcEngine {
   readonly chainId = DEVNET_CHAIN_ID;
   private readonly blocks = new Map<string, Block>();
@@ -195,11 +202,7 @@ export class EvmEngine implements ExecutionEngine, ExecutionRpcEngine {
   private async forge(
     p: electra.ExecutionPayload,
     what: string,
-    change: (
-      orig: Block,
-    ) =>
-      | {header: Record<string, Uint8Array>; transactions?: Block["transactions"][number][]; keys?: string[]}
-      | Promise<{header: Record<string, Uint8Array>; transactions?: Block["transactions"][number][]; keys?: string[]}>,
+    change: (orig: Block) => Forgery | Promise<Forgery>,
   ): Promise<electra.ExecutionPayload> {
     const orig = this.blocks.get(hex(p.blockHash));
     if (!orig) throw new Error(`${what}: payload ${hex(p.blockHash)} was not built here`);
