@@ -320,6 +320,13 @@ export class ExitService {
       p.submitted = {slot, ok: true};
       result({status: "submitted"});
     } catch (e) {
+      // Another node's submission may have reached the chain first (each node that recovers submits): a beacon
+      // node then refuses this one as already exited. The cluster's exit is done, so that is no failure.
+      if (await this.readChain(p)) {
+        p.submitted = {slot, ok: true, detail: `already on chain (exit epoch ${p.exitEpoch})`};
+        result({status: "submitted", detail: `the chain already holds the exit (exit epoch ${p.exitEpoch})`});
+        return;
+      }
       p.submitted = {slot, ok: false, detail: errorMessage(e)};
       result({status: "failed", reason: "submit_failed", detail: errorMessage(e)});
     }

@@ -163,4 +163,36 @@ describe("voluntary exits signed by the operators, with no central party", {time
     assert.equal(c.beacon.received.exits.length, 1, "not on chain: submitted once asked");
     assert.deepEqual([results[0]?.status, results[0]?.signers], ["submitted", [1, 2, 3]]);
   });
+
+  it("a node whose submission comes after another's reached the chain records the exit done, not failed", async (t) => {
+    const c = await DutyCluster.start(t, {validators: 1});
+    await waitFor("every node's exits", async () => c.roles.every((r) => r.exits !== null), 10_000, 20);
+    const exits = (i: number) => c.roles[i - 1]?.exits as ExitService;
+    // Node 4's submission reaches its beacon node after the block with another node's: refused, as a real beacon
+    // node refuses an exit for a validator already exiting, and the chain shows the exit.
+    c.beacon.fault("submitPoolVoluntaryExit", {
+      nodes: [4],
+      refuse: () => {
+        c.beacon.exitEpochs.set(0, 5);
+        return "validator 0 has already exited";
+      },
+    });
+    for (const i of [1, 2, 3]) await exits(i).sign("0", {epoch: EPOCH, submit: true});
+    await waitFor(
+      "every node's exit result",
+      async () => c.results.filter((r) => r.duty === "voluntary_exit").length === 4,
+      5_000,
+      20,
+    );
+    const node4 = c.results.filter((r) => r.node === 4 && r.duty === "voluntary_exit");
+    assert.deepEqual(
+      node4.map((r) => [r.status, r.reason, r.detail]),
+      [["submitted", undefined, "the chain already holds the exit (exit epoch 5)"]],
+    );
+    assert.ok(
+      c.beacon.received.exits.some((r) => r.node === 4 && r.refused),
+      "node 4's submission was refused",
+    );
+    assert.equal((await exits(4).status("0"))[0]?.exitEpoch, 5);
+  });
 });
