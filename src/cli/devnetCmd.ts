@@ -34,6 +34,7 @@ export function registerDevnet(program: Command): void {
       "the devnet's slot length; 2 halves the run on a fast machine, 12 is mainnet's",
       String(DEFAULT_SLOT_SECONDS),
     )
+    .option("--slot-ms <MS>", "the slot length in milliseconds (a whole number of seconds), instead of --slot-seconds")
     .option("--forever", "run until Ctrl-C, then report")
     .option(
       "--chaos <SCHEDULE>",

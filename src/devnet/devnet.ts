@@ -80,10 +80,13 @@ export class Devnet {
     }
     const keys = new SecretKeyCache();
     const forkConfig = devnetForkConfig(opts.fork, opts.slotMs);
-    // Genesis time is fixed before the (slow) genesis build so the EL genesis block can carry it.
-    const genesisTime = Math.ceil(Date.now() / 1000) + opts.genesisDelaySec;
-    const engine = opts.engine ? await opts.engine(genesisTime) : await EvmEngine.create(genesisTime);
-    const state = buildGenesisState(forkConfig, keys, opts.validators, engine.genesis(), genesisTime);
+    // The EL genesis block carries the time the build starts, and genesis is set once the (slow) build is done:
+    // 2,500 validators' deposits took longer than the default delay, and genesis passed before the node served.
+    // Only a child's timestamp must exceed its parent's, and the first block's is genesis plus a slot.
+    const elGenesisTime = Math.ceil(Date.now() / 1000);
+    const engine = opts.engine ? await opts.engine(elGenesisTime) : await EvmEngine.create(elGenesisTime);
+    const state = buildGenesisState(forkConfig, keys, opts.validators, engine.genesis(), elGenesisTime);
+    state.genesisTime = Math.ceil(Date.now() / 1000) + opts.genesisDelaySec;
     const config = devnetBeaconConfig(opts.fork, opts.slotMs, state.genesisValidatorsRoot);
     const cached = createCachedBeaconState(state, {config, pubkeyCache: createPubkeyCache()});
     const chain = new DevChain({

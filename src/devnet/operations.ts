@@ -24,6 +24,11 @@ export function addSingleAttestation(chain: DevChain, att: electra.SingleAttesta
   if (data.slot + SLOTS_PER_EPOCH < current)
     refuse(`attestation slot ${data.slot} is older than one epoch (current slot ${current})`);
   if (data.index !== 0) refuse(`attestation data index must be 0 after Electra, got ${data.index}`);
+  // A vote this validator already gave for the same data is ignored before any BLS work, as a beacon node's
+  // already-known check does: every node of a cluster submits the same recovered vote, and at 2,500 validators
+  // verifying all four copies (1,250 a slot) left the devnet's submissions timing out.
+  const seenKey = `att:${att.attesterIndex}:${toHex(ssz.phase0.AttestationData.hashTreeRoot(data))}`;
+  if (chain.seen.has(data.slot, seenKey)) return;
   if (data.target.epoch !== epoch) refuse(`target epoch ${data.target.epoch} does not match the slot's epoch ${epoch}`);
   if (!chain.blocks.getByRoot(data.beaconBlockRoot)) refuse(`unknown beacon block root ${toHex(data.beaconBlockRoot)}`);
   const state = chain.dutyState(epoch);
@@ -46,6 +51,7 @@ export function addSingleAttestation(chain: DevChain, att: electra.SingleAttesta
   );
   chain.attestationPool.add(data, committee, att.committeeIndex, [position], signature);
   chain.markLive(data.slot, att.attesterIndex);
+  chain.seen.add(data.slot, seenKey);
   chain.rejections.delete(`${att.attesterIndex}:${data.target.epoch}`);
 }
 

@@ -26,8 +26,8 @@ export interface DevnetCluster {
 
 /**
  * A cluster of the devnet's interop validators in `work` (keys, then one data dir per node), each node on its
- * own free p2p and HTTP ports on 127.0.0.1. pbkdf2: the devnet's keys are public, and scrypt would add a minute
- * of key derivation to every start.
+ * own free p2p and HTTP ports on 127.0.0.1. pbkdf2 at few rounds: the devnet's keys are public, and EIP-2335's work
+ * factors would add minutes of key derivation to every start with thousands of validators.
  */
 export async function createDevnetCluster(o: {
   work: string;
@@ -46,7 +46,7 @@ export async function createDevnetCluster(o: {
     keys: {kind: "interop", start: 0, count: o.validators},
     network: "devnet",
     withdrawalAddress: DEVNET_WITHDRAWAL,
-    kdf: "pbkdf2",
+    kdf: "pbkdf2-public",
     out,
     name: "r3dv-devnet",
     operators: p2p.map((p) => `127.0.0.1:${p}`),

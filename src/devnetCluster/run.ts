@@ -40,8 +40,11 @@ const FINAL_TAIL = 10_000;
  */
 const INCLUSION_MARGIN_MS = 1000;
 
-/** Key derivation for 64 pbkdf2 shares takes a node a few seconds; a minute means it is stuck or this machine is far too busy. */
-const KEYS_TIMEOUT_MS = 90_000;
+/**
+ * Loading 64 shares takes a node a few seconds; a minute and a half means it is stuck or this machine is far too
+ * busy. Each share adds its checks (its public key derived and compared, ~1 ms of a shared core): 20 ms more each.
+ */
+const keysTimeoutMs = (validators: number) => 90_000 + 20 * validators;
 
 export interface RunIo {
   out: NodeJS.WriteStream;
@@ -118,7 +121,7 @@ async function orchestrate(
         (started[k] as {from: number}).from,
         KEYS_LOADED_LINE,
         (started[k] as {child: Child}).child,
-        Date.now() + KEYS_TIMEOUT_MS,
+        Date.now() + keysTimeoutMs(o.validators),
         io.signal,
       ),
     ),
@@ -128,7 +131,7 @@ async function orchestrate(
   if (stuck.length) {
     throw new DevnetRunError(
       {code: "DEVNET_RUN_START_FAILED", process: `node ${stuck.join(", ")}`, reason: "keys not loaded"},
-      `node(s) ${stuck.join(", ")} did not load their key shares within ${KEYS_TIMEOUT_MS / 1000} s; see ${logs}`,
+      `node(s) ${stuck.join(", ")} did not load their key shares within ${keysTimeoutMs(o.validators) / 1000} s; see ${logs}`,
     );
   }
   const beacon = await startBeacon(sup, {
@@ -192,7 +195,7 @@ async function orchestrate(
             const {child, from} = await startNode(node);
             record.pid = child.pid;
             record.note = "deprioritized until its duties start";
-            void deprioritizeWhileStarting(child, node.log, from, io.signal, KEYS_TIMEOUT_MS).then(
+            void deprioritizeWhileStarting(child, node.log, from, io.signal, keysTimeoutMs(o.validators)).then(
               (note) => (record.note = note),
             );
           }

@@ -2,6 +2,7 @@ import {PublicKey, SecretKey, Signature, verify} from "@chainsafe/blst";
 import {randomBytes} from "node:crypto";
 import {R3dvError} from "../util/errors.js";
 import {herumi} from "./herumi.js";
+import {combine, recoveryPlan} from "./lagrange.js";
 
 /**
  * m-of-n threshold BLS over BLS12-381: Shamir shares of the secret key (share i is the polynomial at x = i,
@@ -102,15 +103,22 @@ export function sign(secret: Uint8Array, message: Uint8Array): Uint8Array {
   return SecretKey.fromBytes(secret).sign(message).toBytes();
 }
 
-/** Lagrange interpolation at x = 0 over signatures: any `threshold` distinct partials give the full one. */
+/**
+ * Lagrange interpolation at x = 0 over signatures: any `threshold` distinct partials give the full one. Partials
+ * are decompressed by blst and handed to herumi uncompressed: herumi's own decompression (a square root in WebAssembly)
+ * cost 0.33 ms a partial against blst's 0.05, two thirds of a 3-of-4 recovery. The combination uses the index set's
+ * cached small-integer coefficients (lagrange.ts) where it has them.
+ */
 export function recoverSignature(partials: PartialSignature[]): Uint8Array {
   if (partials.length === 0) throw new ThresholdError({code: "THRESHOLD_NOT_ENOUGH_PARTIALS", have: 0, need: 1});
-  checkDistinct(partials.map((p) => p.shareIndex));
+  const indices = partials.map((p) => p.shareIndex);
+  checkDistinct(indices);
   const bls = herumi();
   const sigs = partials.map((p) => {
     const s = new bls.Signature();
     try {
-      s.deserialize(p.signature);
+      // Not group-checked here (a recovered signature is verified whole); a point off the curve throws.
+      s.deserializeUncompressed(Signature.fromBytes(p.signature).toBytes(false));
     } catch {
       throw new ThresholdError(
         {code: "THRESHOLD_MALFORMED_POINT", what: "signature", shareIndex: p.shareIndex},
@@ -119,9 +127,11 @@ export function recoverSignature(partials: PartialSignature[]): Uint8Array {
     }
     return s;
   });
-  const ids = partials.map((p) => {
+  const plan = recoveryPlan(bls, indices);
+  if (plan) return combine(bls, plan, sigs).serialize();
+  const ids = indices.map((i) => {
     const id = new bls.Id();
-    id.setInt(p.shareIndex);
+    id.setInt(i);
     return id;
   });
   const out = new bls.Signature();

@@ -2,9 +2,9 @@ import "../../src/devnet/preset.js";
 import assert from "node:assert/strict";
 import {before, describe, it} from "node:test";
 import {aggregateSignatures, SecretKey} from "@chainsafe/blst";
-import {DOMAIN_RANDAO} from "@lodestar/params";
+import {DOMAIN_BEACON_ATTESTER, DOMAIN_RANDAO} from "@lodestar/params";
 import {computeSigningRoot} from "@lodestar/state-transition";
-import {ssz, type electra} from "@lodestar/types";
+import {ssz, type electra, type phase0} from "@lodestar/types";
 import {produceBlock} from "../../src/devnet/blockProducer.js";
 import {Devnet} from "../../src/devnet/devnet.js";
 import {DevnetError} from "../../src/devnet/errors.js";
@@ -68,6 +68,38 @@ describe("devnet chain, driven slot by slot", () => {
       32,
       "all 32 positions held by own validators",
     );
+  });
+
+  it("ignores a vote it already holds before any signature check, and checks every other", () => {
+    nowMs = devnet.chain.slotStartMs(4) + SLOT_MS / 3;
+    const chain = devnet.chain;
+    const data = chain.attestationData(4, 0);
+    const attesterIndex = chain.dutyState(0).epochCtx.getBeaconCommittee(4, 0)[0] as number;
+    const domain = chain.config.getDomain(4, DOMAIN_BEACON_ATTESTER, 4);
+    const signature = devnet.keys.sign(attesterIndex, computeSigningRoot(ssz.phase0.AttestationData, data, domain));
+    const vote = (d: phase0.AttestationData, sig: Uint8Array): electra.SingleAttestation => ({
+      committeeIndex: 0,
+      attesterIndex,
+      data: d,
+      signature: sig,
+    });
+    const garbage = new Uint8Array(96);
+    // Unseen, a bad signature is refused.
+    assert.throws(() => chain.addSingleAttestation(vote(data, garbage)), /signature/);
+    chain.addSingleAttestation(vote(data, signature));
+    // The same vote again (every node of a cluster submits it) is ignored: even a bad signature costs no check.
+    chain.addSingleAttestation(vote(data, garbage));
+    // Other data is checked: a signature over the first vote does not pass for it.
+    // Built field by field: a spread would copy the root ssz caches on the first object.
+    const {slot, index, source, target} = data;
+    const other = {
+      slot,
+      index,
+      source,
+      target,
+      beaconBlockRoot: chain.blocks.atOrBefore(chain.head(), 2)?.root as Uint8Array,
+    };
+    assert.throws(() => chain.addSingleAttestation(vote(other, signature)), /signature/);
   });
 
   it("refuses a randao reveal from the wrong key with a reason", async () => {

@@ -92,6 +92,13 @@ describe("devnet chaos schedule and options", () => {
     assert.equal(o.slotMs, 2000);
     assert.equal(parseRunOptions(flags({slotSeconds: "4"})).slotMs, 4000);
     assert.throws(() => parseRunOptions(flags({slotSeconds: "1"})), /--slot-seconds: expected an integer from 2 to 12/);
+    assert.equal(parseRunOptions(flags({slotMs: "12000", validators: "2500"})).slotMs, 12000);
+    assert.throws(() => parseRunOptions(flags({slotMs: "2500"})), /--slot-ms: expected a whole number of seconds/);
+    assert.throws(() => parseRunOptions(flags({slotMs: "13000"})), /--slot-ms: expected an integer from 2000 to 12000/);
+    assert.throws(
+      () => parseRunOptions(flags({validators: "10001"})),
+      /--validators: expected an integer from 8 to 10000/,
+    );
     assert.deepEqual(parseRunOptions(flags({chaos: false})).chaos, []);
     assert.equal(parseRunOptions(flags({forever: true})).epochs, undefined);
     assert.throws(
