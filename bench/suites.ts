@@ -14,6 +14,7 @@ import {floodSuite} from "./floodSuite.js";
 import {keysSuite} from "./keysSuite.js";
 import type {Suite} from "./harness.js";
 import {nodeSuite} from "./nodeSuite.js";
+import {scaleSuite} from "./scaleSuite.js";
 import {slashingSuite} from "./slashingSuite.js";
 
 /** Every benchmark suite `npm run bench` runs; `npm run bench -- NAME` runs only the suites whose name contains NAME. */
@@ -30,4 +31,5 @@ export const suites: Suite[] = [
   evmMainnetSuite,
   dkgSuite,
   keysSuite,
+  scaleSuite,
 ];
