@@ -1,4 +1,4 @@
-import {mkdir, writeFile} from "node:fs/promises";
+import {mkdir, rename, writeFile} from "node:fs/promises";
 import {join} from "node:path";
 import {Option, type Command} from "commander";
 import {createLogger} from "../util/logger.js";
@@ -55,7 +55,10 @@ export function registerDevnetBeacon(program: Command): void {
       };
       if (flags.dataDir) {
         await mkdir(flags.dataDir, {recursive: true});
-        await writeFile(join(flags.dataDir, "genesis.json"), JSON.stringify(info, null, 2) + "\n");
+        // Written whole, then renamed: `r3dv devnet` polls for this file and must never read half of it.
+        const file = join(flags.dataDir, "genesis.json");
+        await writeFile(`${file}.tmp`, JSON.stringify(info, null, 2) + "\n");
+        await rename(`${file}.tmp`, file);
       }
       console.log(`devnet beacon node listening on ${url}`);
       console.log(

@@ -25,6 +25,7 @@ const PLANS_MAX = 1024;
 
 type SecretKey = InstanceType<Herumi["SecretKey"]>;
 type Signature = InstanceType<Herumi["Signature"]>;
+type PublicKey = InstanceType<Herumi["PublicKey"]>;
 
 /** How to combine partials of one index set, in the order the indices were given. */
 export interface RecoveryPlan {
@@ -100,30 +101,39 @@ export function recoveryPlan(bls: Herumi, indices: number[]): RecoveryPlan | nul
   return plan;
 }
 
+/** The two groups' in-place C functions, which herumi's JS wrapper does not expose (its C API does). */
+const OPS = {
+  signature: {mul: "_blsSignatureMul", sub: "_blsSignatureSub"},
+  publicKey: {mul: "_blsPublicKeyMul", sub: "_blsPublicKeySub"},
+} as const;
+
+type Point = Signature | PublicKey;
+
 /**
- * sum(c_i * sigs_i) / D with the plan's small c_i. herumi's JS wrapper has no Signature.mul though its C API does
- * (blsSignatureMul), so the call goes through the wrapper's own in-place update helper.
+ * sum(c_i * points_i) / D with the plan's small c_i, in G2 (signatures) or G1 (public keys); `zero` makes the
+ * group's point at infinity (a new herumi point is one), the sum's start.
  */
-export function combine(bls: Herumi, plan: RecoveryPlan, sigs: Signature[]): Signature {
-  // A new Signature is the point at infinity, the sum's start.
-  const out = new bls.Signature();
+export function combine<T extends Point>(
+  bls: Herumi,
+  group: keyof typeof OPS,
+  plan: RecoveryPlan,
+  points: T[],
+  zero: () => T,
+): T {
+  const ops = OPS[group];
+  const out = zero();
   plan.terms.forEach((t, k) => {
-    const term = (sigs[k] as Signature).clone() as Signature;
-    update(bls, term, "_blsSignatureMul", t.scalar);
-    if (t.negative) update(bls, out, "_blsSignatureSub", term);
-    else out.add(term);
+    const term = (points[k] as T).clone() as T;
+    update(bls, term, ops.mul, t.scalar);
+    if (t.negative) update(bls, out, ops.sub, term);
+    else (out as {add(rhs: T): void}).add(term);
   });
-  if (plan.inverseDenominator) update(bls, out, "_blsSignatureMul", plan.inverseDenominator);
+  if (plan.inverseDenominator) update(bls, out, ops.mul, plan.inverseDenominator);
   return out;
 }
 
-/** `target = f(target, rhs)` through the wrapper's helper, for C functions (in place) the wrapper does not expose. */
-function update(
-  bls: Herumi,
-  target: Signature,
-  f: "_blsSignatureMul" | "_blsSignatureSub",
-  rhs: SecretKey | Signature,
-): void {
-  const mod = (bls as unknown as {mod: Record<typeof f, unknown>}).mod;
+/** `target = f(target, rhs)` in place, through the wrapper's own helper. */
+function update(bls: Herumi, target: Point, f: string, rhs: SecretKey | Point): void {
+  const mod = (bls as unknown as {mod: Record<string, unknown>}).mod;
   (target as unknown as {_update(func: unknown, rhs: unknown): void})._update(mod[f], rhs);
 }

@@ -4,7 +4,13 @@ import {before, describe, it} from "node:test";
 import {SecretKey} from "@chainsafe/blst";
 import {herumi, initHerumi} from "../../src/hotpath/herumi.js";
 import {recoveryPlan} from "../../src/hotpath/lagrange.js";
-import {recoverSignature, sign, splitSecretKey} from "../../src/hotpath/threshold.js";
+import {
+  recoverPublicKey,
+  recoverSignature,
+  secretToPublicKey,
+  sign,
+  splitSecretKey,
+} from "../../src/hotpath/threshold.js";
 
 before(() => initHerumi());
 
@@ -40,7 +46,7 @@ describe("recovery with cached small-integer Lagrange coefficients", () => {
     [5, 7],
     [7, 10],
   ] as const) {
-    it(`${m}-of-${n}: every subset, in any order, gives herumi's signature and the validator's`, () => {
+    it(`${m}-of-${n}: every subset, in any order, gives herumi's signature, the validator's, and its public key`, () => {
       const secret = SecretKey.fromKeygen(randomBytes(32)).toBytes();
       const shares = splitSecretKey(secret, m, n);
       const message = randomBytes(32);
@@ -50,6 +56,15 @@ describe("recovery with cached small-integer Lagrange coefficients", () => {
         for (const order of [partials, [...partials].reverse()]) {
           assert.deepEqual(recoverSignature(order), herumiRecover(order), `subset ${subset.join(",")}`);
           assert.deepEqual(recoverSignature(order), whole);
+          const sharePubkeys = order.map((p) => ({
+            shareIndex: p.shareIndex,
+            pubkey: secretToPublicKey(shares[p.shareIndex - 1] as Uint8Array),
+          }));
+          assert.deepEqual(
+            recoverPublicKey(sharePubkeys),
+            secretToPublicKey(secret),
+            `pubkey, subset ${subset.join(",")}`,
+          );
         }
       }
     });
