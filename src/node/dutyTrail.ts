@@ -238,7 +238,7 @@ export function formatDutyTrail(t: DutyTrail): string {
   for (const r of t.results) {
     const stages =
       "stages" in r
-        ? Object.entries(r.stages)
+        ? Object.entries(r.stages ?? {})
             .map(([k, v]) => `${k} ${String(v)} ms`)
             .join(", ")
         : "";

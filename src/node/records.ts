@@ -23,7 +23,7 @@ export interface RecordTarget {
 export function recordDuty(r: AnyDutyResult, {metrics, series, logger}: RecordTarget): void {
   metrics.dutyResults.inc({duty: r.duty, status: r.status, reason: r.reason ?? ""});
   if ("stages" in r)
-    for (const [stage, ms] of Object.entries(r.stages))
+    for (const [stage, ms] of Object.entries(r.stages ?? {}))
       if (typeof ms === "number") metrics.dutyStageSeconds.observe({duty: r.duty, stage}, ms / 1000);
   if (r.duty === "proposer")
     for (const stage of r.overBudget ?? []) metrics.proposalStagesOverBudget.inc({stage, path: r.path ?? "local"});

@@ -14,6 +14,8 @@ export interface AggregationResult extends DutyOutcome {
   slot: number;
   pubkey: string;
   validatorIndex: number;
+  /** A published aggregate's ms from the aggregate due time (2/3 slot) to its submission. */
+  stages?: {submit: number};
 }
 
 export interface AggregatorServiceOptions extends DutyServiceOptions {
@@ -150,9 +152,13 @@ export class AggregatorService extends SlotDutyService {
     if (signed.length === 0) return;
     try {
       const refused = await beacon.publishAggregates(slot, signed);
+      const stages = {submit: Date.now() - this.dueMs(slot)};
       published.forEach((d, k) => {
         const why = refused.get(k);
-        result(d, why ? {status: "failed", reason: "submit_failed", detail: errorMessage(why)} : {status: "submitted"});
+        result(
+          d,
+          why ? {status: "failed", reason: "submit_failed", detail: errorMessage(why)} : {status: "submitted", stages},
+        );
       });
     } catch (e) {
       for (const d of published) result(d, {status: "failed", reason: "submit_failed", detail: errorMessage(e)});

@@ -9,6 +9,7 @@ import {
   selectionProofSigningRoot,
 } from "../../../../../src/roles/validator/signing/signingRoots.js";
 import {DutyCluster} from "../../../../helpers/dutyHarness/dutyCluster.js";
+import {MEMORY_SLOT_MS} from "../../../../helpers/dutyHarness/memoryBeacon.js";
 import {signedAs, signedBy} from "../../../../helpers/dutyHarness/signatures.js";
 
 /**
@@ -29,6 +30,9 @@ describe("aggregator duty", {timeout: 30_000}, () => {
     for (const node of [1, 2, 3, 4]) {
       const r = c.resultOf("aggregator", 1, node, 0);
       assert.equal(r.status, "submitted", JSON.stringify(r));
+      // Published after the aggregate due time (2/3 slot) and within the slot: the latency reports read it.
+      const submitMs = (r as {stages?: {submit?: number}}).stages?.submit ?? -1;
+      assert.ok(submitMs >= 0 && submitMs < MEMORY_SLOT_MS / 3, `submit stage ${submitMs} ms`);
       assert.equal(c.resultOf("aggregator", 1, node, 1).status, "not_selected");
       const published = c.beacon.received.aggregates.filter((a) => a.node === node);
       assert.equal(published.length, 1, `node ${node} published one aggregate: ${published.length}`);
