@@ -7,8 +7,8 @@ import {R3dvError, errorMessage} from "../util/errors.js";
 
 /**
  * `pbkdf2-public` is for keys that are public anyway (the devnet's interop keys) and never offered to users:
- * EIP-2335 leaves the work factor to the writer, and at 2^18 the 10,000 share keystores of a 2,500-validator devnet
- * took 11 minutes of both cores to write and as long to read (67 ms each), for keys anyone can derive.
+ * EIP-2335 leaves the work factor to the writer, and at 2^18 (67 ms a keystore here) the 10,000 share keystores of a
+ * 2,500-validator devnet cost 11 minutes of CPU to write and as much to read, for keys anyone can derive.
  */
 export type Kdf = "scrypt" | "pbkdf2" | "pbkdf2-public";
 export const KDFS: readonly Kdf[] = ["scrypt", "pbkdf2"];

@@ -373,11 +373,6 @@ function target(name: string, met: boolean, measured: string, wanted: string): T
 }
 
 /**
- * The verdict. Sync committee, aggregate and proposal duties are judged in the epochs where a quorum was up
- * (the default chaos keeps 3 of 4 nodes up: every epoch); a target with nothing to judge fails, because a
- * run that measured nothing proves nothing.
- */
-/**
  * Epochs a run needs before finality can advance on a perfect chain: the spec skips justification until the end of
  * epoch 1, justifies epochs 1 and 2 at the end of epoch 2, and finalizes epoch 2 at the end of epoch 3. A shorter
  * run of 3 epochs (the scale runs, 12 s slots) is judged on its last epoch being justified instead, and one of 2 on
@@ -385,6 +380,11 @@ function target(name: string, met: boolean, measured: string, wanted: string): T
  */
 const FIRST_FINALITY_EPOCHS = 4;
 
+/**
+ * The verdict. Sync committee, aggregate and proposal duties are judged in the epochs where a quorum was up
+ * (the default chaos keeps 3 of 4 nodes up: every epoch); a target with nothing to judge fails, because a
+ * run that measured nothing proves nothing.
+ */
 function judge(r: Omit<Report, "targets" | "passed">, f: RunFacts): Target[] {
   const judged = r.epochs.filter((e) => e.quorum);
   const excused = r.epochs.filter((e) => !e.quorum).map((e) => e.epoch);

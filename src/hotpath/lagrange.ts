@@ -5,7 +5,8 @@ import type {Herumi} from "./herumi.js";
  * denominator, computed once per index set: a cluster's recoveries use the same few sets all day (3-of-4 has four).
  *
  * Why not herumi's own `Signature.recover`: it multiplies each partial by its coefficient as a full 255-bit field
- * element, three G2 multiplications of ~0.3 ms each in WebAssembly, the bulk of a recovery. The coefficients are
+ * element, three G2 multiplications of ~0.3 ms each in WebAssembly on this project's 2-core machine, the bulk of a
+ * recovery once the partials are decompressed (threshold.ts). The coefficients are
  * fractions of small integers (for shares 1, 2, 3 they are 3, -3 and 1), and a G2 multiplication by a scalar of a
  * few bits costs ~0.02 ms, so sum(c_i * sigma_i) with small c_i, then one full multiplication by the inverse of the
  * common denominator, and none when it is 1 (three of the four 3-of-4 sets). Exact arithmetic, so the signature is
@@ -15,9 +16,9 @@ import type {Herumi} from "./herumi.js";
 /** BLS12-381's scalar field order r. */
 const R = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n;
 /**
- * Above this a coefficient is no longer "small": the multiplication's cost grows with the scalar's bits, and at 2^64
- * it is already a quarter of a full one. Index sets that give bigger ones (large indices, high thresholds) use
- * herumi's recovery.
+ * Above this a coefficient is no longer "small": a multiplication's cost grows with the scalar's bit length, and 64
+ * bits are already a quarter of a full scalar's. Index sets that give bigger ones (large indices, high thresholds)
+ * use herumi's recovery.
  */
 const SMALL_LIMIT = 1n << 64n;
 /** Index sets kept: C(10, 7) = 120 for the largest cluster the devnet runs; cleared when full, refilled in microseconds. */
@@ -67,8 +68,8 @@ function scalar(bls: Herumi, x: bigint): SecretKey {
 }
 
 /**
- * The plan for `indices` (distinct, 1-based), or null when its coefficients are not small (then herumi's own
- * recovery is as fast).
+ * The plan for `indices` (distinct, 1-based), or null when its coefficients are not small (then the plan would gain
+ * little over herumi's own recovery).
  */
 export function recoveryPlan(bls: Herumi, indices: number[]): RecoveryPlan | null {
   const key = indices.join(",");
