@@ -60,6 +60,8 @@ class Sampler {
   private readonly first = new Map<string, NodeUsage & {t: number}>();
   private readonly last = new Map<string, NodeUsage & {t: number}>();
   private readonly peakRss = new Map<string, number>();
+  /** Each node's HTTP address, read once from its log: logs grow by megabytes a run, a sample must not reread them. */
+  private readonly http = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private from = 0;
 
@@ -82,9 +84,12 @@ class Sampler {
       return;
     }
     for (const p of procs.filter((x) => x.name.startsWith("node-"))) {
-      const log = await readFile(join(this.out, "logs", `${p.name}.log`), "utf8").catch(() => "");
-      const http = /"address":"(http:\/\/[^"]+)","msg":"http listening"/.exec(log)?.[1];
-      const u = await readUsage(p.pid, http);
+      if (!this.http.has(p.name)) {
+        const log = await readFile(join(this.out, "logs", `${p.name}.log`), "utf8").catch(() => "");
+        const http = /"address":"(http:\/\/[^"]+)","msg":"http listening"/.exec(log)?.[1];
+        if (http) this.http.set(p.name, http);
+      }
+      const u = await readUsage(p.pid, this.http.get(p.name));
       if (!u) continue;
       const now = Date.now();
       this.peakRss.set(p.name, Math.max(this.peakRss.get(p.name) ?? 0, u.rssBytes));
