@@ -46,7 +46,7 @@ export interface BeaconEndpointStatus {
   url: string;
   health: BeaconHealth;
   reason?: BenchReason;
-  /** Consecutive failures: the bench doubles with each. */
+  /** Consecutive failed checks (benches and failed probes), syncing ones included. */
   failures: number;
   /** When benched: how long until the next probe. */
   retryInMs?: number;
@@ -85,6 +85,8 @@ export class BeaconEndpoint implements BeaconTarget {
   health: BeaconHealth = "unknown";
   reason: BenchReason | undefined;
   failures = 0;
+  /** Consecutive failures that were not syncing: the bench doubles with each (a syncing node answers, so costs nothing to probe). */
+  strikes = 0;
   benchedUntil = 0;
   healthySince = 0;
   latencyMs: number | undefined;
@@ -370,7 +372,7 @@ export class BeaconSet {
       e.syncDistance = Number(res.data.sync_distance);
       if (res.data.is_syncing) {
         this.events.request?.(e.label, "probe", "syncing", ms / 1000, PROBE_ROUTE);
-        this.bench(e, "syncing", `syncing: head slot ${e.headSlot}, ${e.syncDistance} slots behind`);
+        this.bench(e, "syncing", `syncing: head slot ${e.headSlot}, ${e.syncDistance} slots behind`, true);
       } else {
         this.events.request?.(e.label, "probe", "ok", ms / 1000, PROBE_ROUTE);
         this.markHealthy(e);
@@ -408,7 +410,7 @@ export class BeaconSet {
     const result = classify(err);
     this.events.request?.(e.label, kind, result, (performance.now() - t0) / 1000, route, err);
     if (bench && (result === "unreachable" || result === "syncing" || result === "bad_response"))
-      this.bench(e, result, errorMessage(err));
+      this.bench(e, result, errorMessage(err), kind === "probe");
     return err;
   }
 
@@ -421,14 +423,26 @@ export class BeaconSet {
     this.events.health?.(e.status(), previous);
   }
 
-  private bench(e: BeaconEndpoint, reason: BenchReason, detail: string): void {
+  /**
+   * Benches a node, or extends its bench when its probe failed again. A request that fails while the node is
+   * already benched (one in flight when the bench began, or a long shot taken because no node is healthy)
+   * only updates the last error: counting each would double the bench per concurrent request, so one short
+   * outage under a slot's burst of requests benched a single beacon node for 30 s and the node reported
+   * itself unsynced long after its beacon node was back.
+   */
+  private bench(e: BeaconEndpoint, reason: BenchReason, detail: string, probe: boolean): void {
     const now = Date.now();
-    if (e.health === "healthy" && now - e.healthySince > STABLE_MS) e.failures = 0;
+    if (e.health === "benched" && !probe) {
+      e.lastError = detail.slice(0, 300);
+      return;
+    }
+    if (e.health === "healthy" && now - e.healthySince > STABLE_MS) e.failures = e.strikes = 0;
     e.failures++;
+    if (reason !== "syncing") e.strikes++;
     // A syncing node answers at once, so probing it costs nothing: it is checked again after the base bench
     // every time and is back as soon as it is synced. A failing one backs off.
     const backoff =
-      reason === "syncing" ? this.benchBaseMs : Math.min(BENCH_MAX_MS, this.benchBaseMs * 2 ** (e.failures - 1));
+      reason === "syncing" ? this.benchBaseMs : Math.min(BENCH_MAX_MS, this.benchBaseMs * 2 ** (e.strikes - 1));
     e.benchedUntil = now + backoff;
     e.lastError = detail.slice(0, 300);
     const previous = e.health;

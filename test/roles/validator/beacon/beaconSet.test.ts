@@ -100,6 +100,33 @@ describe("BeaconSet over real HTTP servers", () => {
     assert.equal(await read(set), a.url, "reads go to the first node again");
   });
 
+  it("counts a burst of requests failing together as one failure, and a syncing spell does not lengthen the next outage's bench", async () => {
+    const a = await stub();
+    const set = new BeaconSet([a.url], {}, {benchBaseMs: BENCH_MS});
+    await set.probe();
+    // A slot's burst against the only node while it answers 503: one bench, not one per request.
+    a.behaviour.syncing = "503";
+    await Promise.allSettled(Array.from({length: 8}, () => read(set)));
+    assert.equal(endpoint(set, 1).failures, 1, JSON.stringify(set.status()));
+    await sleep(BENCH_MS + 20);
+    await set.probe();
+    assert.equal(endpoint(set, 1).failures, 2, "a failed probe counts");
+    a.behaviour.syncing = "no";
+    await sleep(BENCH_MS + 20);
+    await set.probe();
+    assert.equal(endpoint(set, 1).health, "healthy");
+    // Then one outage, met by a burst: the bench is the first one's, not doubled by the syncing spell or the burst.
+    await a.stop();
+    await Promise.allSettled(Array.from({length: 8}, () => read(set)));
+    const out = endpoint(set, 1);
+    assert.deepEqual([out.health, out.reason], ["benched", "unreachable"]);
+    assert.ok((out.retryInMs ?? Infinity) <= BENCH_MS, `bench ${out.retryInMs} ms after one outage`);
+    await a.start();
+    await sleep(BENCH_MS + 20);
+    await set.probe();
+    assert.equal(endpoint(set, 1).health, "healthy", "back at the first probe after its bench");
+  });
+
   for (const syncing of ["flag", "503"] as const) {
     it(`benches a syncing node (${syncing === "flag" ? "is_syncing true" : "503 on every route"}), probes it without backoff, and brings it back once synced`, async () => {
       const [a, b] = [await stub(), await stub()];
