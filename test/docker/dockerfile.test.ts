@@ -51,8 +51,8 @@ function healthcheck(ins: Instruction[]): string[] {
 }
 
 /**
- * No Docker engine runs here, so this checks what the image is made of and runs the image's own command
- * line (ENTRYPOINT + CMD) against output built exactly as the Dockerfile builds it.
+ * What the image is made of, and the image's own command line (ENTRYPOINT + CMD) against output built exactly
+ * as the Dockerfile builds it: quick, and without podman. imageInPodman.test.ts runs the image itself.
  */
 describe("Dockerfile", () => {
   after(() => rm(OUT, {recursive: true, force: true}));
