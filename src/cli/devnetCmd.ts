@@ -38,7 +38,7 @@ export function registerDevnet(program: Command): void {
     .option("--forever", "run until Ctrl-C, then report")
     .option(
       "--chaos <SCHEDULE>",
-      "faults: ACTION:NODE@EPOCH,... with ACTION kill (SIGKILL), start or restart (both at once), restart-all@EPOCH (one node an epoch, a rolling upgrade), invalid-head@EPOCH (the devnet makes an invalid block its head at the epoch's third slot, as a buggy consensus client would), invalid-payload@EPOCH (the same with a consensus-valid block whose payload claims a wrong state root, as a buggy execution client would) and invalid-tx@EPOCH (a consensus-valid block whose payload carries a transaction that cannot run)",
+      "faults: ACTION:NODE@EPOCH,... with ACTION kill (SIGKILL; kill:N@0 is a node down from genesis), start or restart (both at once), restart-all@EPOCH (one node an epoch, a rolling upgrade), invalid-head@EPOCH (the devnet makes an invalid block its head at the epoch's third slot, as a buggy consensus client would), invalid-payload@EPOCH (the same with a consensus-valid block whose payload claims a wrong state root, as a buggy execution client would) and invalid-tx@EPOCH (a consensus-valid block whose payload carries a transaction that cannot run)",
       DEFAULT_CHAOS,
     )
     .option("--no-chaos", "no faults")

@@ -1,6 +1,6 @@
 import {randomBytes} from "node:crypto";
 import {readFile} from "node:fs/promises";
-import {Keystore, defaultPbkdfModule, defaultScryptModule} from "@chainsafe/bls-keystore";
+import {type IKeystore, Keystore, create, defaultPbkdfModule, defaultScryptModule} from "@chainsafe/bls-keystore";
 import {bytesEqual, fromHex, toHex} from "../hotpath/bytes.js";
 import {secretToPublicKey} from "../hotpath/threshold.js";
 import {R3dvError, errorMessage} from "../util/errors.js";
@@ -38,6 +38,15 @@ export async function encryptKeystore(
   if (kdf === "pbkdf2-public") (kdfModule.params as {c: number}).c = PUBLIC_KEY_PBKDF2_ROUNDS;
   // An empty path: a share is not derived from a seed, so no EIP-2334 path describes it.
   return Keystore.create(password, secret, secretToPublicKey(secret), "", description, kdfModule);
+}
+
+/**
+ * The decrypted-share cache's keystore: every share's secret concatenated (longer than the EIP's 32 bytes, so
+ * made with the library's functions, not its class), scrypt at the EIP's work factor like the keystores it stands
+ * for, and no public key (each share is checked against the lock when it is read).
+ */
+export function cacheKeystore(secret: Uint8Array, password: string): Promise<IKeystore> {
+  return create(password, secret, new Uint8Array(0), "", "r3dv share cache", defaultScryptModule());
 }
 
 /** 32 random bytes as hex: as strong as the key it protects, and plain ASCII so no normalisation applies. */

@@ -79,8 +79,13 @@ export function parseChaos(spec: string, nodes: number, epochs: number | undefin
     if (raw !== part) event.rolling = true;
     if (event.node < 1 || event.node > nodes)
       throw badOption("--chaos", `${part}: node ${event.node} does not exist; nodes are 1 to ${nodes}`);
-    if (event.epoch < 1)
-      throw badOption("--chaos", `${part}: epoch 0 is the cluster's first; schedule faults from epoch 1`);
+    // A kill at epoch 0 is a node down from genesis (an operator whose machine is off when the cluster starts);
+    // nothing can be started or restarted before the cluster's first epoch.
+    if (event.epoch < 1 && event.action !== "kill")
+      throw badOption(
+        "--chaos",
+        `${part}: epoch 0 is the cluster's first; schedule starts and restarts from epoch 1 (kill:N@0 is a node down from genesis)`,
+      );
     if (epochs !== undefined && event.epoch >= epochs)
       throw badOption("--chaos", `${part}: the run covers epochs 0 to ${epochs - 1}; raise --epochs or move the fault`);
     events.push(event);

@@ -146,7 +146,20 @@ async function orchestrate(
   });
   view.note(`devnet beacon node on ${beacon.url}, genesis in ${Math.round(beacon.genesisTime - Date.now() / 1000)} s`);
   const genesisMs = beacon.genesisTime * 1000;
-  const readyAt = await waitReady(cluster, genesisMs + slotMs * SLOTS_PER_EPOCH, io.signal);
+  const faults: FaultRecord[] = [];
+  const chaosKilled = new Set<Child>();
+  // Nodes down from genesis (kill:N@0) go before the chain starts, as operators' machines that are off: the
+  // others never run a duty beside them, and readiness is awaited of the others only.
+  const fromGenesis = o.chaos.filter((e) => e.epoch === 0 && e.action === "kill");
+  for (const e of fromGenesis) {
+    const child = running.get(e.node) as Child;
+    chaosKilled.add(child);
+    faults.push({event: e, slot: 0, at: Date.now(), pid: child.pid});
+    await sup.kill(child);
+    view.note(`before genesis: SIGKILL node ${e.node} (pid ${child.pid ?? "?"}), down from genesis`);
+  }
+  const awaited = cluster.nodes.filter((n) => !fromGenesis.some((e) => e.node === n.index));
+  const readyAt = await waitReady(awaited, genesisMs + slotMs * SLOTS_PER_EPOCH, io.signal);
   view.note(
     readyAt
       ? `every node ready ${readyWhen(readyAt - genesisMs)}`
@@ -155,15 +168,13 @@ async function orchestrate(
 
   const totalSlots = o.epochs === undefined ? undefined : o.epochs * SLOTS_PER_EPOCH;
   const samples: SlotSample[] = [];
-  const faults: FaultRecord[] = [];
   const crashes: RunFacts["crashes"] = [];
-  const chaosKilled = new Set<Child>();
   const duties = new DutyLog();
   let slot = 0;
   for (; totalSlots === undefined || slot < totalSlots; slot++) {
     if (!(await until(genesisMs + slot * slotMs, io.signal))) break;
     if (slot % SLOTS_PER_EPOCH === 0) {
-      for (const e of o.chaos.filter((c) => c.epoch * SLOTS_PER_EPOCH === slot)) {
+      for (const e of o.chaos.filter((c) => c.epoch * SLOTS_PER_EPOCH === slot && !fromGenesis.includes(c))) {
         const behind = e.rolling ? notRejoined(faults, duties) : [];
         if (behind.length > 0) {
           e.movedFrom ??= e.epoch;
@@ -338,11 +349,11 @@ async function until(atMs: number, signal: AbortSignal): Promise<boolean> {
   return !signal.aborted;
 }
 
-async function waitReady(cluster: DevnetCluster, deadlineMs: number, signal: AbortSignal): Promise<number | undefined> {
+async function waitReady(nodes: DevnetNode[], deadlineMs: number, signal: AbortSignal): Promise<number | undefined> {
   const ready = new Set<number>();
   while (Date.now() < deadlineMs && !signal.aborted) {
     await Promise.all(
-      cluster.nodes.map(async (n) => {
+      nodes.map(async (n) => {
         if (ready.has(n.index)) return;
         const ok = await fetch(`${n.httpUrl}/readyz`, {signal: AbortSignal.timeout(1000)}).then(
           (r) => r.ok,
@@ -351,7 +362,7 @@ async function waitReady(cluster: DevnetCluster, deadlineMs: number, signal: Abo
         if (ok) ready.add(n.index);
       }),
     );
-    if (ready.size === cluster.nodes.length) return Date.now();
+    if (ready.size === nodes.length) return Date.now();
     await sleep(250);
   }
   return undefined;

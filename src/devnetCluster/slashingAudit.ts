@@ -44,11 +44,12 @@ export async function auditSlashing(nodes: DevnetNode[], threshold: number, outD
   const votes = new Map<string, Map<string, Vote>>();
   const blocks = new Map<string, Map<string, Set<number>>>();
   for (const n of nodes) {
-    let file: Interchange;
+    let file: Interchange | undefined;
     try {
       const db = SlashingProtection.open(join(n.dataDir, SLASHING_DB_DIR));
       try {
-        file = db.exportInterchange();
+        // A node down from genesis never saw the chain: its DB is read, and it signed nothing.
+        file = db.genesisValidatorsRoot() === undefined ? undefined : db.exportInterchange();
       } finally {
         await db.close();
       }
@@ -56,8 +57,9 @@ export async function auditSlashing(nodes: DevnetNode[], threshold: number, outD
       audit.errors.push(`node ${n.index}: ${errorMessage(e)}`);
       continue;
     }
-    await writeFile(join(outDir, `node-${n.index}.json`), JSON.stringify(file, null, 2) + "\n");
     audit.nodes.push(n.index);
+    if (file === undefined) continue;
+    await writeFile(join(outDir, `node-${n.index}.json`), JSON.stringify(file, null, 2) + "\n");
     for (const d of file.data) {
       for (const a of d.signed_attestations) {
         audit.attestations++;

@@ -170,8 +170,13 @@ export class R3dvNode {
         onChange: (s) => recordDoppelganger(s, this),
       },
       qbftEvents: {
-        onRoundChange: () => this.metrics.consensusRounds.inc(),
-        onRejected: (_instance, _from, reason) => {
+        onRoundChange: (instance, round) => {
+          this.metrics.consensusRounds.inc();
+          this.logger.debug("consensus round change", {instance, round});
+        },
+        onRejected: (instance, from, reason) => {
+          // Debug, not info: a message for an instance already closed is refused every slot in normal running.
+          this.logger.debug("consensus message refused", {instance, from, reason});
           this.metrics.consensusRejected.inc({reason});
           if (reason === "fee_recipient_mismatch") this.feeRecipientMismatches++;
         },

@@ -78,7 +78,13 @@ describe("devnet chaos schedule and options", () => {
     assert.throws(() => parseChaos("start:2@1", 4, 8), /node 2 is running then; kill it first/);
     assert.throws(() => parseChaos("kill:2@1,kill:2@2", 4, 8), /already down/);
     assert.throws(() => parseChaos("kill:2@9", 4, 8), /the run covers epochs 0 to 7/);
-    assert.throws(() => parseChaos("kill:2@0", 4, 8), /schedule faults from epoch 1/);
+    assert.throws(() => parseChaos("start:2@0", 4, 8), /schedule starts and restarts from epoch 1/);
+    assert.throws(() => parseChaos("restart:2@0", 4, 8), /schedule starts and restarts from epoch 1/);
+    // Down from genesis: an operator's machine off when the cluster starts.
+    assert.deepEqual(
+      parseChaos("kill:6@0,kill:7@0", 7, 3).map((e) => `${e.action}:${e.node}@${e.epoch}`),
+      ["kill:6@0", "kill:7@0"],
+    );
     assert.throws(() => parseChaos("stop:2@1", 4, 8), /not ACTION:NODE@EPOCH \(ACTION kill, start or restart\)/);
   });
 

@@ -357,7 +357,11 @@ export class BeaconSet {
    */
   async probe(): Promise<void> {
     const now = Date.now();
-    const due = this.endpoints.filter((e) => !e.probing && (e.health !== "benched" || now >= e.benchedUntil));
+    // With no node healthy every benched one is probed, bench or not: the backoff spares the duty path a dead
+    // node while another serves, and with none serving a small GET costs nothing. A node started before its
+    // beacon node otherwise waited out a bench grown to BENCH_MAX_MS before it saw the beacon node up.
+    const none = !this.anySynced();
+    const due = this.endpoints.filter((e) => !e.probing && (e.health !== "benched" || none || now >= e.benchedUntil));
     await Promise.all(due.map((e) => this.probeOne(e)));
   }
 

@@ -1,6 +1,8 @@
 import {createHash, randomBytes} from "node:crypto";
 import {readFile, rename, rm} from "node:fs/promises";
-import {type IKeystore, create, decrypt, defaultScryptModule} from "@chainsafe/bls-keystore";
+import {type IKeystore, decrypt} from "@chainsafe/bls-keystore";
+import {cacheKeystore} from "../../../cluster/keystores.js";
+import type {CacheKdf} from "../../../workers/keystorePool.js";
 import {writeSecretFile} from "../../../cluster/fsSecure.js";
 import {R3dvError, errorMessage} from "../../../util/errors.js";
 
@@ -45,13 +47,21 @@ interface CacheFile {
   keystore: IKeystore;
 }
 
+/** The cache's KDF on the calling thread: for tools and tests; a starting node runs it on KeystoreThreads. */
+const inProcess: CacheKdf = {decrypt, create: cacheKeystore};
+
 /**
  * Decrypting each share's EIP-2335 keystore costs one scrypt run (about a second of a core): 10,000 shares
  * are hours. The cache is one keystore for them all, as Lodestar's validator client caches its keystores: one
  * scrypt run at each start. Its password is every share's password concatenated, so whoever can open it could
  * open every keystore already; nothing secret is ever on disk in the clear.
  */
-export async function readShareCache(file: string, fingerprint: string, passwords: string[]): Promise<Uint8Array[]> {
+export async function readShareCache(
+  file: string,
+  fingerprint: string,
+  passwords: string[],
+  kdf: CacheKdf = inProcess,
+): Promise<Uint8Array[]> {
   const unusable = (reason: string) =>
     new ShareCacheError({code: "SHARE_CACHE_UNUSABLE", file, reason}, `share cache ${file} not used: ${reason}`);
   let cache: CacheFile;
@@ -64,7 +74,7 @@ export async function readShareCache(file: string, fingerprint: string, password
     throw unusable("made from other keystores or passwords, or by another r3dv version");
   let all: Uint8Array;
   try {
-    all = await decrypt(cache.keystore, passwords.join(""));
+    all = await kdf.decrypt(cache.keystore, passwords.join(""));
   } catch (e) {
     throw unusable(errorMessage(e));
   }
@@ -81,18 +91,11 @@ export async function writeShareCache(
   fingerprint: string,
   passwords: string[],
   secrets: Uint8Array[],
+  kdf: CacheKdf = inProcess,
 ): Promise<void> {
   const all = new Uint8Array(secrets.length * SECRET_BYTES);
   secrets.forEach((s, i) => all.set(s, i * SECRET_BYTES));
-  // No public key: the cache stands for many; each share is checked against the lock when it is read.
-  const keystore = await create(
-    passwords.join(""),
-    all,
-    new Uint8Array(0),
-    "",
-    "r3dv share cache",
-    defaultScryptModule(),
-  );
+  const keystore = await kdf.create(all, passwords.join(""));
   all.fill(0);
   const body: CacheFile = {version: CACHE_VERSION, fingerprint, shares: secrets.length, keystore};
   const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;

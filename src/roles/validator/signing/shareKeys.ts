@@ -3,11 +3,12 @@ import {availableParallelism} from "node:os";
 import {join} from "node:path";
 import {KEYS_DIR, keystoreFileName, passwordFileName} from "../../../cluster/createCluster.js";
 import {assertOwnerOnly} from "../../../cluster/filePermissions.js";
-import {decryptKeystoreFile, readPasswordFile} from "../../../cluster/keystores.js";
+import {readPasswordFile} from "../../../cluster/keystores.js";
 import type {ClusterLock} from "../../../cluster/lockSchema.js";
 import {bytesEqual, fromHex} from "../../../hotpath/bytes.js";
 import {secretToPublicKey} from "../../../hotpath/threshold.js";
 import {R3dvError} from "../../../util/errors.js";
+import {KeystoreThreads} from "../../../workers/keystorePool.js";
 import {ShareCacheError, readShareCache, shareCacheFingerprint, writeShareCache} from "./shareCache.js";
 
 /** What a duty may know of one validator's shares: no secret (only the Signer holds those). */
@@ -24,9 +25,9 @@ export interface ShareKey extends PublicShare {
 }
 
 /**
- * Keystores decrypted at once when a node starts: one core stays free for the event loop (the node is
- * already joining its peers and its beacon node), at most 4 because libuv's default pool has 4 threads and
- * 4 scrypt runs take 1 GiB at EIP-2335's work factor, the most a node should ask for at start.
+ * Keystores decrypted at once when a node starts, each on its own worker thread: one core stays free for the
+ * event loop (the node is already joining its peers and its beacon node), at most 4 because 4 scrypt runs take
+ * 1 GiB at EIP-2335's work factor, the most a node should ask for at start.
  */
 const DECRYPT_CONCURRENCY = Math.max(1, Math.min(4, availableParallelism() - 1));
 
@@ -45,6 +46,7 @@ export interface ShareLoadEvents {
  * This node's share of every validator in the lock, each checked against the lock's share key: from the
  * decrypted-share cache (`cacheFile`, one scrypt run) when it was made from these very keystores and passwords,
  * else decrypted keystore by keystore (one scrypt run each), after which the cache is written for the next start.
+ * Every KDF runs on worker threads (KeystoreThreads), never on the caller's.
  */
 export async function loadShareKeys(
   lock: ClusterLock,
@@ -62,6 +64,24 @@ export async function loadShareKeys(
     passwords.push(await readPasswordFile(join(dir, passwordFileName(j))));
     keystores.push(await readFile(join(dir, keystoreFileName(j))).catch(() => new Uint8Array(0)));
   }
+  const threads = new KeystoreThreads(DECRYPT_CONCURRENCY);
+  try {
+    return await decryptShares(lock, dir, self, keystores, passwords, threads, opts);
+  } finally {
+    await threads.close();
+  }
+}
+
+async function decryptShares(
+  lock: ClusterLock,
+  dir: string,
+  self: number,
+  keystores: Uint8Array[],
+  passwords: string[],
+  threads: KeystoreThreads,
+  opts: {cacheFile?: string; events?: ShareLoadEvents},
+): Promise<ShareKey[]> {
+  const n = lock.validators.length;
   const share = (j: number, secret: Uint8Array): ShareKey => {
     const v = lock.validators[j] as ClusterLock["validators"][number];
     return {
@@ -74,7 +94,7 @@ export async function loadShareKeys(
   const fingerprint = shareCacheFingerprint(keystores, passwords);
   if (opts.cacheFile) {
     try {
-      const secrets = await readShareCache(opts.cacheFile, fingerprint, passwords);
+      const secrets = await readShareCache(opts.cacheFile, fingerprint, passwords, threads);
       const shares = secrets.map((secret, j) => {
         const v = lock.validators[j] as ClusterLock["validators"][number];
         if (!bytesEqual(secretToPublicKey(secret), fromHex(v.share_pubkeys[self - 1] as string)))
@@ -93,7 +113,7 @@ export async function loadShareKeys(
   }
   const load = async (j: number): Promise<ShareKey> => {
     const v = lock.validators[j] as ClusterLock["validators"][number];
-    const ks = await decryptKeystoreFile(join(dir, keystoreFileName(j)), passwords[j] as string);
+    const ks = await threads.decryptFile(join(dir, keystoreFileName(j)), passwords[j] as string);
     if (!bytesEqual(ks.pubkey, fromHex(v.share_pubkeys[self - 1] as string))) {
       throw new ShareKeyError(
         {code: "SHARE_KEY_MISMATCH", file: ks.file, validator: v.pubkey},
@@ -105,8 +125,6 @@ export async function loadShareKeys(
   const out = new Array<ShareKey>(n);
   let next = 0;
   let done = 0;
-  // Node's KDFs run on libuv's thread pool, so several at once use every core; scrypt at EIP-2335's
-  // n = 2^18 takes 256 MiB each, so no more than DECRYPT_CONCURRENCY run together.
   const workers = Array.from({length: Math.min(DECRYPT_CONCURRENCY, n)}, async () => {
     while (next < n) {
       const j = next++;
@@ -122,6 +140,7 @@ export async function loadShareKeys(
         fingerprint,
         passwords,
         out.map((s) => s.secret),
+        threads,
       );
       events.cache?.("written");
     } catch (e) {

@@ -127,6 +127,36 @@ describe("BeaconSet over real HTTP servers", () => {
     assert.equal(endpoint(set, 1).health, "healthy", "back at the first probe after its bench");
   });
 
+  it("with no node healthy, probes a benched node before its bench ends: a beacon node started after the validator is used at once", async () => {
+    const a = await stub();
+    const set = new BeaconSet([a.url], {}, {benchBaseMs: BENCH_MS});
+    await a.stop();
+    for (let i = 0; i < 4; i++) {
+      await set.probe();
+      await sleep(20);
+    }
+    const down = endpoint(set, 1);
+    assert.equal(down.health, "benched");
+    assert.equal(down.failures, 4, "every probe counted while none is healthy");
+    assert.ok((down.retryInMs ?? 0) > 2 * BENCH_MS, `the bench grew: ${down.retryInMs} ms`);
+    await a.start();
+    await set.probe();
+    assert.equal(endpoint(set, 1).health, "healthy", "back at the next probe, not at the bench's end");
+  });
+
+  it("with another node healthy, leaves a benched node alone until its bench ends", async () => {
+    const [a, b] = [await stub(), await stub()];
+    const set = new BeaconSet([a.url, b.url], {}, {benchBaseMs: BENCH_MS});
+    await set.probe();
+    await a.stop();
+    await read(set);
+    const probes = a.hits.probes;
+    await a.start();
+    await set.probe();
+    assert.equal(endpoint(set, 1).health, "benched");
+    assert.equal(a.hits.probes, probes, "not probed before its bench ends");
+  });
+
   for (const syncing of ["flag", "503"] as const) {
     it(`benches a syncing node (${syncing === "flag" ? "is_syncing true" : "503 on every route"}), probes it without backoff, and brings it back once synced`, async () => {
       const [a, b] = [await stub(), await stub()];
