@@ -5,7 +5,7 @@ import {setTimeout as sleep} from "node:timers/promises";
 import type {Logger} from "../util/logger.js";
 import {errorMessage} from "../util/errors.js";
 import {fetchEffectiveness, fetchInvalidHeads, injectInvalidHead, startBeacon} from "./beacon.js";
-import {INVALID_HEAD_SLOT_IN_EPOCH} from "./chaos.js";
+import {type ChaosEvent, INVALID_HEAD_SLOT_IN_EPOCH} from "./chaos.js";
 import {type DevnetCluster, type DevnetNode, createDevnetCluster, runArgs} from "./cluster.js";
 import {DevnetRunError} from "./errors.js";
 import {LiveView} from "./liveView.js";
@@ -148,15 +148,23 @@ async function orchestrate(
   const genesisMs = beacon.genesisTime * 1000;
   const faults: FaultRecord[] = [];
   const chaosKilled = new Set<Child>();
+  /** SIGKILLs a kill event's node and records it: its pid, or the error that stopped the kill. */
+  const killNode = async (e: ChaosEvent, slot: number): Promise<FaultRecord> => {
+    const child = running.get(e.node) as Child;
+    const record: FaultRecord = {event: e, slot, at: Date.now(), pid: child.pid};
+    chaosKilled.add(child);
+    await sup.kill(child).catch((err: unknown) => (record.error = errorMessage(err)));
+    faults.push(record);
+    return record;
+  };
   // Nodes down from genesis (kill:N@0) go before the chain starts, as operators' machines that are off: the
   // others never run a duty beside them, and readiness is awaited of the others only.
   const fromGenesis = o.chaos.filter((e) => e.epoch === 0 && e.action === "kill");
   for (const e of fromGenesis) {
-    const child = running.get(e.node) as Child;
-    chaosKilled.add(child);
-    faults.push({event: e, slot: 0, at: Date.now(), pid: child.pid});
-    await sup.kill(child);
-    view.note(`before genesis: SIGKILL node ${e.node} (pid ${child.pid ?? "?"}), down from genesis`);
+    const record = await killNode(e, 0);
+    view.note(
+      `before genesis: SIGKILL node ${e.node} (pid ${record.pid ?? "?"}), down from genesis${record.error ? `: ${record.error}` : ""}`,
+    );
   }
   const awaited = cluster.nodes.filter((n) => !fromGenesis.some((e) => e.node === n.index));
   const readyAt = await waitReady(awaited, genesisMs + slotMs * SLOTS_PER_EPOCH, io.signal);
@@ -196,25 +204,23 @@ async function orchestrate(
           continue;
         }
         const node = cluster.nodes[e.node - 1] as DevnetNode;
-        const record: FaultRecord = {event: e, slot, at: Date.now()};
-        try {
-          if (e.action === "kill") {
-            const child = running.get(e.node) as Child;
-            chaosKilled.add(child);
-            record.pid = child.pid;
-            await sup.kill(child);
-          } else {
+        let record: FaultRecord;
+        if (e.action === "kill") record = await killNode(e, slot);
+        else {
+          const started: FaultRecord = {event: e, slot, at: Date.now()};
+          try {
             const {child, from} = await startNode(node);
-            record.pid = child.pid;
-            record.note = "deprioritized until its duties start";
+            started.pid = child.pid;
+            started.note = "deprioritized until its duties start";
             void deprioritizeWhileStarting(child, node.log, from, io.signal, keysTimeoutMs(o.validators)).then(
-              (note) => (record.note = note),
+              (note) => (started.note = note),
             );
+          } catch (err) {
+            started.error = errorMessage(err);
           }
-        } catch (err) {
-          record.error = errorMessage(err);
+          faults.push(started);
+          record = started;
         }
-        faults.push(record);
         view.note(
           `slot ${slot}: ${e.action === "kill" ? "SIGKILL" : "started"} node ${e.node} (pid ${record.pid ?? "?"})${record.error ? `: ${record.error}` : ""}`,
         );

@@ -124,11 +124,11 @@ export class SlashingProtection {
 
   /**
    * Runs `txn` in a write transaction and resolves once its commit is on disk. lmdb-js commits with
-   * `overlappingSync` (its default off Windows): a transaction's promise resolves when the commit is visible,
-   * and the fsync finishes later, outside the writer lock. A verdict released then could let a signature
-   * leave the node while its record is still only in the page cache; a power cut would then forget it and
-   * the node could sign a conflicting message after restart. So the verdict also waits for `db.flushed`,
-   * captured right after queueing so it is this transaction's flush (or a later one, which covers it).
+   * `overlappingSync` (its default off Windows): a commit can be visible while its fsync finishes later,
+   * outside the writer lock. A verdict released then could let a signature leave the node while its record is
+   * still only in the page cache; a power cut would then forget it and the node could sign a conflicting
+   * message after restart. So the verdict also waits for `db.flushed`, read right after the commit so it is
+   * this transaction's flush (or a later one, which covers it).
    */
   private async durably<T>(txn: () => T): Promise<T> {
     // transactionSync, not transaction: the check and the record must run under LMDB's write lock, reading
