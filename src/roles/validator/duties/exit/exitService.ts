@@ -313,6 +313,17 @@ export class ExitService {
         signers: p.signers ?? [],
         ...r,
       });
+    // An exit a beacon node already took, sent again because no block holds it yet (refresh): a re-broadcast, not
+    // a second duty. Counted as one, an exit waiting an epoch in the pool read as two exits in the duty results.
+    if (p.submitted?.ok) {
+      try {
+        await this.o.beacon.submitVoluntaryExit({message: p.exit, signature: p.signature});
+        this.o.logger.debug("exit sent again, not on chain yet", {validator: p.exit.validatorIndex, slot});
+      } catch (e) {
+        this.o.logger.warn("exit not sent again", {validator: p.exit.validatorIndex, slot}, e);
+      }
+      return;
+    }
     // Marked before the request: a partial arriving meanwhile must not start a second submission.
     p.submitted = {slot, ok: false, detail: "in flight"};
     try {

@@ -102,6 +102,12 @@ describe("voluntary exits signed by the operators, with no central party", {time
       assert.equal((await read(i, 0))?.submitted?.ok, true);
     }
 
+    // An epoch passes with the exit still in the pool, not in a block: every node sends it again, and it is still
+    // one exit per node in the duty results.
+    for (let i = 1; i <= 4; i++) await exits(i).refresh();
+    assert.equal(c.beacon.received.exits.length, 8, "each node sent it again");
+    assert.equal(c.results.filter((x) => x.duty === "voluntary_exit").length, 4, JSON.stringify(c.results));
+
     // Once the chain shows the exit, a node says so, and no operator can sign it again.
     c.beacon.exitEpochs.set(0, 5);
     assert.equal((await read(2, 0))?.exitEpoch, 5);
