@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  {ignores: ["dist/", "dist-docker-test/", "node_modules/", "bench/results/", "test/harness/lodestar/node_modules/"]},
+  {ignores: ["dist/", "dist-docker-test/", "dist-scale/", "dist-bench/", "node_modules/", "bench/results/", "test/harness/lodestar/node_modules/"]},
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

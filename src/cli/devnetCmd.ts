@@ -60,6 +60,10 @@ export function registerDevnet(program: Command): void {
         .choices(VERIFY_MODES)
         .default("enforce"),
     )
+    .option(
+      "--latency <RTT[/JITTER]>",
+      "far-apart operators: a delay proxy in front of every node's p2p port adds this round trip between nodes, in ms, with this much jitter (e.g. 100/20)",
+    )
     .option("--keep", "keep the cluster's keys and the nodes' data dirs (a temp folder) instead of deleting them")
     // Not below info: the run reads the nodes' "validator duties started" line to know a restart is over.
     .addOption(

@@ -10,7 +10,10 @@ export interface DevnetNode {
   index: number;
   nodeDir: string;
   dataDir: string;
+  /** The port the lock names for this node: its own, or with --latency the delay proxy's in front of it. */
   p2pPort: number;
+  /** With --latency, the port the node itself listens on behind the proxy. */
+  listenPort?: number;
   httpUrl: string;
   ipc: string;
   log: string;
@@ -35,10 +38,13 @@ export async function createDevnetCluster(o: {
   nodes: number;
   threshold: number;
   validators: number;
+  /** Every node listens behind a proxy on the port the lock names (--latency). */
+  proxied?: boolean;
 }): Promise<DevnetCluster> {
-  const ports = await freeLocalPorts(2 * o.nodes + 1);
+  const ports = await freeLocalPorts(2 * o.nodes + 1 + (o.proxied ? o.nodes : 0));
   const beaconPort = ports[2 * o.nodes] as number;
   const p2p = ports.slice(0, o.nodes);
+  const behind = o.proxied ? ports.slice(2 * o.nodes + 1) : [];
   const out = join(o.work, "cluster");
   await createCluster({
     nodes: o.nodes,
@@ -59,6 +65,7 @@ export async function createDevnetCluster(o: {
       nodeDir: join(out, nodeDirName(index)),
       dataDir,
       p2pPort,
+      ...(behind[k] !== undefined ? {listenPort: behind[k]} : {}),
       httpUrl: `http://127.0.0.1:${ports[o.nodes + k] as number}`,
       ipc: join(dataDir, "r3dv.sock"),
       log: join(o.logs, `node-${index}.log`),
@@ -100,5 +107,6 @@ export function runArgs(
     // The devnet's own execution layer: each node re-executes every payload on proven state.
     ...(verify === "off" ? [] : ["--execution-rpc", `${c.beaconUrl}/r3dv/v1/execution`]),
     ...(o.builder ? ["--builder", "on"] : []),
+    ...(n.listenPort !== undefined ? ["--p2p-listen", `/ip4/127.0.0.1/tcp/${n.listenPort}`] : []),
   ];
 }

@@ -11,6 +11,8 @@ export interface NodeSample {
   seriesBytes?: number;
   /** Chunks this node refused since it started, by limiter. */
   refused?: Record<string, number>;
+  /** Round trips to its connected peers (libp2p ping), as it last measured them. */
+  peerRttMs?: number[];
 }
 
 export interface SlotSample {
@@ -73,6 +75,7 @@ export async function sampleNode(n: DevnetNode, running: boolean): Promise<NodeS
       seriesEntries: s.series.entries,
       seriesBytes: s.series.bytes,
       refused: s.limiters.refused,
+      peerRttMs: s.peers.flatMap((p) => (p.connected && p.rttMs !== undefined ? [p.rttMs] : [])),
     };
   } catch {
     return {node: n.index, up: false};

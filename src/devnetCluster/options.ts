@@ -1,6 +1,7 @@
 import {type ChaosEvent, DEFAULT_CHAOS, parseChaos} from "./chaos.js";
 import {VERIFY_MODES, type VerifyMode} from "../node/config.js";
 import {badOption} from "./errors.js";
+import {type Latency, parseLatency} from "./linkDelay.js";
 
 /**
  * The devnet's default slot length: a whole number of seconds (the Beacon API's SECONDS_PER_SLOT), short enough
@@ -13,6 +14,8 @@ export const DEFAULT_SLOT_SECONDS = 4;
 const MAX_SLOT_SECONDS = 12;
 /** Four times the 2,500 that carry mainnet's 10,000 validators' attestations per slot on the minimal preset. */
 const MAX_VALIDATORS = 10_000;
+/** Far above the 235 ms between the farthest regions operators report; more measures nothing useful. */
+const MAX_LATENCY_MS = 1000;
 /** Minimal preset. */
 export const SLOTS_PER_EPOCH = 8;
 
@@ -32,6 +35,8 @@ export interface DevnetRunOptions {
   /** Every node's `--verify`: enforce by default, off or advisory to see what verification costs and gives. */
   verify: VerifyMode;
   logLevel: string;
+  /** `--latency`: a delay proxy in front of every node's p2p port, as between operators far apart. */
+  latency?: Latency;
 }
 
 export interface DevnetRunFlags {
@@ -51,6 +56,7 @@ export interface DevnetRunFlags {
   builder?: boolean;
   verify: string;
   logLevel: string;
+  latency?: string;
 }
 
 function int(option: string, v: string, min: number, max: number): number {
@@ -99,6 +105,13 @@ export function parseRunOptions(f: DevnetRunFlags): DevnetRunOptions {
   const verify = VERIFY_MODES.find((m) => m === f.verify);
   if (!verify)
     throw badOption("--verify", `expected one of ${VERIFY_MODES.join(", ")}, got ${JSON.stringify(f.verify)}`);
+  // A round trip of a second leaves no time for consensus before a 4 s slot's due time; regions are 50-235 ms apart.
+  const latency = f.latency === undefined ? undefined : parseLatency(f.latency);
+  if (f.latency !== undefined && (!latency || latency.rttMs > MAX_LATENCY_MS))
+    throw badOption(
+      "--latency",
+      `expected RTT or RTT/JITTER in ms, RTT up to ${MAX_LATENCY_MS} and JITTER at most RTT (e.g. 100/20), got ${JSON.stringify(f.latency)}`,
+    );
   return {
     nodes,
     threshold,
@@ -112,5 +125,6 @@ export function parseRunOptions(f: DevnetRunFlags): DevnetRunOptions {
     builder: Boolean(f.builder),
     verify,
     logLevel: f.logLevel,
+    ...(latency ? {latency} : {}),
   };
 }

@@ -5,6 +5,7 @@ import {type VerificationLine, type VerdictRecord, verificationLines} from "./ve
 import {type SharingLine, type ViewRecord, leastCovered, leastHeld, sharingLines} from "./blockViews.js";
 import type {VerifyMode} from "../node/config.js";
 import {quantile} from "./quantile.js";
+import type {Latency} from "./linkDelay.js";
 import type {InvalidHeadAnswer} from "./beacon.js";
 import {type InvalidHeadLine, invalidHeadLines, signaturesOverInvalid} from "./invalidHeads.js";
 import {
@@ -91,6 +92,8 @@ export interface RunFacts {
   views: ViewRecord[];
   /** The nodes' `--verify` (enforce when absent): with off there are no verdicts or views to judge. */
   verify?: VerifyMode;
+  /** `--latency`: the round trip the delay proxies added between nodes. */
+  latency?: Latency;
 }
 
 export interface EpochLine {
@@ -167,6 +170,8 @@ export interface Report {
     consensusP50: number;
     consensusP99: number;
   };
+  /** Round trips between nodes as the nodes measured them (libp2p ping), over every sample; null: none measured. */
+  peerRtt: {p50: number; p99: number; count: number} | null;
   /** Per slot: the cluster's attester duties submitted (by any node) and failed (by every node that reported). */
   timeline: {slot: number; submitted: number; failed: number; p50: number | null}[];
   outcomes: {duty: string; status: string; reason: string; perNode: Record<number, number>}[];
@@ -279,8 +284,10 @@ export function buildReport(f: RunFacts): Report {
   const finalizedAtStart = f.samples.find((s) => s.finalized !== undefined)?.finalized ?? 0;
 
   const failures = groupFailures(f);
+  const rtts = f.samples.flatMap((s) => s.nodes.flatMap((n) => n.peerRttMs ?? [])).sort((a, b) => a - b);
   const report: Omit<Report, "targets" | "passed"> = {
     facts: f,
+    peerRtt: rtts.length ? {p50: quantile(rtts, 0.5), p99: quantile(rtts, 0.99), count: rtts.length} : null,
     epochs,
     effectiveness: attestationDuties ? attestationsGood / attestationDuties : 0,
     attestationDuties,

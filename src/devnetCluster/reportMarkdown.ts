@@ -32,6 +32,15 @@ export function renderMarkdown(r: Report): string {
         ? `, every node ready ${readyWhen(f.readyAt - f.genesisTime * 1000)}`
         : ", not every node became ready in epoch 0"),
   );
+  if (f.latency || r.peerRtt)
+    out.push(
+      (f.latency
+        ? `Links between nodes: ${f.latency.rttMs} ms round trips, jitter ${f.latency.jitterMs} ms, added by a delay proxy in front of every node. `
+        : "") +
+        (r.peerRtt
+          ? `Round trips the nodes measured to each other (libp2p ping, ${r.peerRtt.count} readings): p50 ${Math.round(r.peerRtt.p50)} ms, p99 ${Math.round(r.peerRtt.p99)} ms.`
+          : "The nodes measured no round trip to each other."),
+    );
   out.push(
     "## Verdict\n\n" +
       table(

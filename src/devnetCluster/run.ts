@@ -8,6 +8,7 @@ import {fetchEffectiveness, fetchInvalidHeads, injectInvalidHead, startBeacon} f
 import {type ChaosEvent, INVALID_HEAD_SLOT_IN_EPOCH} from "./chaos.js";
 import {type DevnetCluster, type DevnetNode, createDevnetCluster, runArgs} from "./cluster.js";
 import {DevnetRunError} from "./errors.js";
+import {DelayedLink} from "./linkDelay.js";
 import {LiveView} from "./liveView.js";
 import {KEYS_LOADED_LINE, waitForLogLine} from "./logWatch.js";
 import {deprioritizeWhileStarting} from "./priority.js";
@@ -67,10 +68,12 @@ export async function runDevnet(o: DevnetRunOptions, io: RunIo): Promise<RunResu
   const killNow = () => sup.killAllNow();
   process.once("exit", killNow);
   const view = new LiveView(io.out);
+  const links: DelayedLink[] = [];
   try {
-    return await orchestrate(o, io, sup, view, work);
+    return await orchestrate(o, io, sup, view, work, links);
   } finally {
     await sup.stopAll();
+    await Promise.all(links.map((l) => l.stop()));
     process.off("exit", killNow);
     if (o.keep) view.note(`kept the cluster and the nodes' data in ${work}`);
     else await rm(work, {recursive: true, force: true});
@@ -83,6 +86,7 @@ async function orchestrate(
   sup: Supervisor,
   view: LiveView,
   work: string,
+  links: DelayedLink[],
 ): Promise<RunResult | undefined> {
   const startedAt = Date.now();
   const {slotMs} = o;
@@ -99,7 +103,18 @@ async function orchestrate(
     nodes: o.nodes,
     threshold: o.threshold,
     validators: o.validators,
+    proxied: o.latency !== undefined,
   });
+  if (o.latency) {
+    for (const n of cluster.nodes) {
+      const link = new DelayedLink(o.latency, n.p2pPort, n.listenPort as number);
+      links.push(link);
+      await link.start();
+    }
+    view.note(
+      `every connection between nodes goes through a delay proxy: ${o.latency.rttMs} ms round trips ± ${o.latency.jitterMs / 2} ms each way`,
+    );
+  }
   const running = new Map<number, Child>();
   const startNode = async (n: DevnetNode): Promise<{child: Child; from: number}> => {
     const from = await stat(n.log).then(
@@ -308,6 +323,7 @@ async function orchestrate(
     invalidHeads,
     views,
     verify: o.verify,
+    ...(o.latency ? {latency: o.latency} : {}),
   };
   const report = buildReport(facts);
   const markdown = renderMarkdown(report);
@@ -326,6 +342,7 @@ async function orchestrate(
         invalidHeads: report.invalidHeads,
         sharing: report.sharing,
         latency: report.latency,
+        peerRtt: report.peerRtt,
       },
       null,
       2,
