@@ -119,5 +119,9 @@ describe("devnet chaos schedule and options", () => {
       () => parseRunOptions(flags({verify: "on"})),
       /--verify: expected one of enforce, advisory, off, got "on"/,
     );
+    assert.equal(parseRunOptions(flags()).latency, undefined);
+    assert.deepEqual(parseRunOptions(flags({latency: "100/20"})).latency, {rttMs: 100, jitterMs: 20});
+    assert.throws(() => parseRunOptions(flags({latency: "100ms"})), /--latency: expected RTT or RTT\/JITTER in ms/);
+    assert.throws(() => parseRunOptions(flags({latency: "2000"})), /RTT up to 1000/);
   });
 });
