@@ -6,6 +6,7 @@ import {after, before, describe, it} from "node:test";
 import {MAIN, runR3dv, tempDir} from "../helpers/cli.js";
 import {MULTIPROCESS_LOCK} from "../helpers/cluster.js";
 import {acquireExclusive, alive} from "../helpers/exclusive.js";
+import {startCpuHog} from "../helpers/cpuHog.js";
 
 interface ReportJson {
   passed: boolean;
@@ -207,6 +208,23 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
     // consensus, exchange and submission fit in the 1,333 ms before its deadline.
     assert.equal(report.latency.overDeadline, 0, JSON.stringify(report.latency));
     for (const pid of await startedPids(out)) assert.equal(alive(pid), false, `pid ${pid} still alive after the run`);
+  });
+
+  it("`npm start`'s run keeps every target while another process keeps one of the two cores busy", async () => {
+    const out = join(dir, "busy");
+    const hog = startCpuHog();
+    try {
+      // Exactly what `npm start` runs, its default chaos and verification included.
+      const res = await runR3dv(["devnet", "--out", out], {timeoutMs: RUN_TIMEOUT_MS});
+      const took = await hog.stop();
+      assert.equal(res.code, 0, `exit ${res.code}\n${res.stdout.slice(-4000)}\n${res.stderr.slice(-2000)}`);
+      const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as ReportJson;
+      assert.equal(report.passed, true);
+      // The other program really competed: most of a core for the whole run.
+      assert.ok(took.cpuMs >= 0.8 * took.wallMs, `the hog took ${took.cpuMs} ms of CPU in ${took.wallMs} ms`);
+    } finally {
+      hog.kill();
+    }
   });
 
   it("stops every process it started on SIGINT", async () => {
