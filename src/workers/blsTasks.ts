@@ -29,5 +29,16 @@ export interface RecoverManyTask {
   items: RecoverInput[];
 }
 
-export type BlsTask = VerifySetsTask | RecoverManyTask;
+/**
+ * Many share signatures in one task: a slot's attesters or selection proofs. `secrets` holds the i-th secret at
+ * bytes 32i..32i+32 in a buffer of its own, transferred (not copied) to the worker, which zeroes it once used:
+ * no copy of a secret stays behind in either thread's heap.
+ */
+export interface SignManyTask {
+  kind: "signMany";
+  secrets: Uint8Array;
+  messages: Uint8Array[];
+}
+
+export type BlsTask = VerifySetsTask | RecoverManyTask | SignManyTask;
 export type {RecoverOutcome, RecoverResult};

@@ -1,7 +1,7 @@
 import {PublicKey, Signature, verifyMultipleAggregateSignatures, type SignatureSet} from "@chainsafe/blst";
 import {recoverAndVerifyMany} from "../hotpath/batchRecover.js";
 import {initHerumi} from "../hotpath/herumi.js";
-import {verifySignature} from "../hotpath/threshold.js";
+import {sign, verifySignature} from "../hotpath/threshold.js";
 import type {BlsTask, RecoverOutcome, SerializedSignatureSet, VerifySetsResult} from "./blsTasks.js";
 
 // Instantiate the wasm module when the worker loads, so no task pays for it.
@@ -39,8 +39,18 @@ function verifySets(jobs: SerializedSignatureSet[][]): VerifySetsResult {
   return {jobValid, batchedSets: sets.length, fellBack: true};
 }
 
-export default function run(task: BlsTask): VerifySetsResult | RecoverOutcome[] {
+function signMany(secrets: Uint8Array, messages: Uint8Array[]): Uint8Array[] {
+  try {
+    return messages.map((message, i) => sign(secrets.subarray(32 * i, 32 * i + 32), message));
+  } finally {
+    secrets.fill(0);
+  }
+}
+
+export default function run(task: BlsTask): VerifySetsResult | RecoverOutcome[] | Uint8Array[] {
   switch (task.kind) {
+    case "signMany":
+      return signMany(task.secrets, task.messages);
     case "verifySets":
       return verifySets(task.jobs);
     case "recoverMany":

@@ -110,6 +110,22 @@ describe("BLS worker pool", () => {
     );
   });
 
+  it("signs a batch in the workers, spread over them: each signature the main thread's, the caller's secrets kept", async () => {
+    const items = Array.from({length: 40}, () => ({
+      secret: SecretKey.fromKeygen(randomBytes(32)).toBytes(),
+      message: randomBytes(32),
+    }));
+    const copies = items.map((i) => Uint8Array.from(i.secret));
+    const before = pool.stats();
+    const signed = await pool.signMany(items);
+    assert.equal(pool.stats().tasksRun - before.tasksRun, 2, "40 signatures on 2 workers: 2 tasks");
+    assert.equal(pool.stats().signatures - before.signatures, 40);
+    signed.forEach((s, k) => assert.deepEqual(s, sign(items[k]!.secret, items[k]!.message), `signature ${k}`));
+    // The workers zero what was moved to them, never the caller's own keys.
+    items.forEach((i, k) => assert.deepEqual(i.secret, copies[k]));
+    await assert.rejects(pool.signMany([{secret: new Uint8Array(31), message: randomBytes(32)}]), RangeError);
+  });
+
   it("rejects work after close", async () => {
     const p = new BlsPool({size: 1});
     await p.close();

@@ -218,7 +218,7 @@ export class ValidatorRole {
       : null;
     this.doppelganger = guard;
     // The Signer alone keeps the share secrets; the duties see the public halves.
-    const signer = new Signer(shares, slashing, (pubkey) => guard?.refusal(pubkey));
+    const signer = new Signer(shares, slashing, (pubkey) => guard?.refusal(pubkey), this.o.pool);
     const publicShares = signer.publicShares();
     const exchange = new SignatureExchange(
       this.o.transport,
