@@ -11,6 +11,8 @@ export interface Latency {
  * minus half the jitter: the delay far-apart operators see (50-235 ms between regions). Written here because this
  * kernel has no netem and a devnet user has no root for tc: it runs in the devnet's own process, on loopback.
  * Chunks never overtake each other (TCP's order holds); a chunk drawn shorter than the one before it waits for it.
+ * No backpressure: what a side sends is held until its time, as a link's queue holds it; a devnet's few MB a slot
+ * fit in memory.
  */
 export class DelayedLink {
   private server: Server | null = null;
