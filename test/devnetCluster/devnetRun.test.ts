@@ -220,8 +220,9 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
       assert.equal(res.code, 0, `exit ${res.code}\n${res.stdout.slice(-4000)}\n${res.stderr.slice(-2000)}`);
       const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as ReportJson;
       assert.equal(report.passed, true);
-      // The other program really competed: most of a core for the whole run.
-      assert.ok(took.cpuMs >= 0.8 * took.wallMs, `the hog took ${took.cpuMs} ms of CPU in ${took.wallMs} ms`);
+      // The other program really competed, runnable the whole run: alone it takes a whole core; beside the five
+      // processes of the run the scheduler's fair share gave it 77% of one in a clean-clone CI run here.
+      assert.ok(took.cpuMs >= 0.6 * took.wallMs, `the hog took ${took.cpuMs} ms of CPU in ${took.wallMs} ms`);
     } finally {
       hog.kill();
     }
