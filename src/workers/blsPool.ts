@@ -187,16 +187,16 @@ export class BlsPool {
    */
   async signMany(items: {secret: Uint8Array; message: Uint8Array}[]): Promise<Uint8Array[]> {
     if (this.closed) throw new BlsPoolError({code: "BLS_POOL_CLOSED"}, "BLS worker pool is closed");
+    // Checked before any secret is copied or any task sent: nothing half done to undo.
+    const bad = items.find((it) => it.secret.length !== 32);
+    if (bad) throw new RangeError(`a BLS secret key is 32 bytes, got ${bad.secret.length}`);
     const tasks = Math.max(1, Math.min(this.size, Math.floor(items.length / SIGN_IN_POOL_MIN)));
     const per = Math.ceil(items.length / tasks);
     const parts: Promise<Uint8Array[]>[] = [];
     for (let i = 0; i < items.length; i += per) {
       const slice = items.slice(i, i + per);
       const secrets = new Uint8Array(32 * slice.length);
-      slice.forEach((it, k) => {
-        if (it.secret.length !== 32) throw new RangeError(`a BLS secret key is 32 bytes, got ${it.secret.length}`);
-        secrets.set(it.secret, 32 * k);
-      });
+      slice.forEach((it, k) => secrets.set(it.secret, 32 * k));
       const task: BlsTask = {kind: "signMany", secrets, messages: slice.map((it) => it.message)};
       parts.push(this.piscina.run(task, {transferList: [secrets.buffer]}) as Promise<Uint8Array[]>);
     }
