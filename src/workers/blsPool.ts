@@ -157,9 +157,7 @@ export class BlsPool {
   private flushRecoveries(): void {
     const all = this.recoveries;
     this.recoveries = [];
-    const tasks = Math.max(1, Math.min(this.size, Math.floor(all.length / MIN_RECOVERIES_PER_TASK)));
-    const per = Math.ceil(all.length / tasks);
-    for (let i = 0; i < all.length; i += per) void this.runRecoveries(all.slice(i, i + per));
+    for (const part of this.spread(all, MIN_RECOVERIES_PER_TASK)) void this.runRecoveries(part);
   }
 
   private async runRecoveries(batch: PendingRecovery[]): Promise<void> {
@@ -190,11 +188,8 @@ export class BlsPool {
     // Checked before any secret is copied or any task sent: nothing half done to undo.
     const bad = items.find((it) => it.secret.length !== 32);
     if (bad) throw new RangeError(`a BLS secret key is 32 bytes, got ${bad.secret.length}`);
-    const tasks = Math.max(1, Math.min(this.size, Math.floor(items.length / SIGN_IN_POOL_MIN)));
-    const per = Math.ceil(items.length / tasks);
     const parts: Promise<Uint8Array[]>[] = [];
-    for (let i = 0; i < items.length; i += per) {
-      const slice = items.slice(i, i + per);
+    for (const slice of this.spread(items, SIGN_IN_POOL_MIN)) {
       const secrets = new Uint8Array(32 * slice.length);
       slice.forEach((it, k) => secrets.set(it.secret, 32 * k));
       const task: BlsTask = {kind: "signMany", secrets, messages: slice.map((it) => it.message)};
@@ -204,6 +199,15 @@ export class BlsPool {
     this.counters.tasksRun += parts.length;
     this.counters.signatures += signed.length;
     return signed;
+  }
+
+  /** `items` in one part per worker at most, each of at least `minPerTask` (one part when there are fewer). */
+  private spread<T>(items: T[], minPerTask: number): T[][] {
+    const tasks = Math.max(1, Math.min(this.size, Math.floor(items.length / minPerTask)));
+    const per = Math.ceil(items.length / tasks);
+    const parts: T[][] = [];
+    for (let i = 0; i < items.length; i += per) parts.push(items.slice(i, i + per));
+    return parts;
   }
 
   stats(): BlsPoolStats {
