@@ -3,6 +3,7 @@ import type {PrivateKey} from "@libp2p/interface";
 import {type DkgAuthenticator, identityAuthenticator} from "../../src/cluster/dkg/authenticator.js";
 import {DkgCeremony} from "../../src/cluster/dkg/ceremony.js";
 import type {DkgMessage} from "../../src/cluster/dkg/messages.js";
+import type {CeremonyRoles} from "../../src/cluster/dkg/roles.js";
 import {DkgError, type DkgResult} from "../../src/cluster/dkg/outcome.js";
 import {generateIdentity} from "../../src/cluster/identity.js";
 import {initHerumi} from "../../src/hotpath/herumi.js";
@@ -24,6 +25,8 @@ export interface DkgNetOptions {
   identities?: {privateKey: PrivateKey; peerId: string}[];
   /** The hash every operator holds unless `definitionHashes` says otherwise (default: random). */
   definitionHash?: Uint8Array;
+  /** Each participant's roles (1-based participant): a reshare; default a DKG. `threshold` is then the new one. */
+  roles?: (self: number) => CeremonyRoles;
 }
 
 export interface DkgNet {
@@ -60,6 +63,7 @@ export async function runDkgNet(opts: DkgNetOptions): Promise<DkgNet> {
         self: k + 1,
         auth,
         random: (bytes) => new Uint8Array(randomBytes(bytes)),
+        roles: opts.roles?.(k + 1),
       }),
   );
   const outcomes: (DkgResult | DkgError | undefined)[] = new Array(n).fill(undefined);

@@ -1,8 +1,8 @@
 import {bytesEqual, toHex} from "../../hotpath/bytes.js";
-import {combineKeys} from "./combineKeys.js";
 import {DigestBook} from "./digestBook.js";
 import {type CommitmentPoints, deal, verifyShare} from "./feldman.js";
 import {type CheckContext, parseDeal, shapeProblem} from "./messageChecks.js";
+import {type CeremonyRoles, dkgRoles} from "./roles.js";
 import {
   type Complaint,
   DKG_ROUNDS,
@@ -24,10 +24,15 @@ import {
   type DisqualifyReason,
 } from "./outcome.js";
 
-/** The ceremony's parameters (definition hash, n, t, V, this operator, its signer) and its entropy. */
+/**
+ * The ceremony's parameters (definition hash, participants, the new threshold, V, this participant, its signer)
+ * and its entropy. `operators` counts every participant.
+ */
 export interface DkgConfig extends CheckContext {
   /** The polynomials' entropy: the OS CSPRNG in a ceremony; tests may pass a seeded one to replay a run. */
   random: (bytes: number) => Uint8Array;
+  /** Who deals and who receives: default a DKG, every participant both. */
+  roles?: CeremonyRoles;
 }
 
 /** A message to send: to one operator, or to every other operator when `to` is absent. */
@@ -72,13 +77,21 @@ export class DkgCeremony {
   private readonly points = new Map<number, CommitmentPoints[]>();
   /** Complaints in force after the complaint round: dealer -> complainer -> complaint. */
   private readonly complaints = new Map<number, Map<number, Complaint>>();
+  private readonly roles: CeremonyRoles;
 
   constructor(private readonly cfg: DkgConfig) {
     this.digests = new DigestBook(cfg.auth);
     const {operators: n, threshold: t, validators: v, self} = cfg;
+    this.roles = cfg.roles ?? dkgRoles(n, t, v);
+    const {dealers, receivers, ownSecrets} = this.roles;
     const bad = (reason: string) => new DkgError({code: "DKG_BAD_CONFIG", reason}, `DKG configuration: ${reason}`);
     if (!Number.isInteger(n) || n < 1 || n > 0xffff) throw bad(`operators must be 1..65535, got ${n}`);
-    if (!Number.isInteger(t) || t < 1 || t > n) throw bad(`threshold must be 1..${n}, got ${t}`);
+    if (!Number.isInteger(receivers) || receivers < 1 || receivers > n) throw bad(`receivers must be 1..${n}`);
+    if (dealers.length === 0 || dealers.some((d) => !Number.isInteger(d) || d < 1 || d > n))
+      throw bad(`dealers must be participants 1..${n}`);
+    if (ownSecrets !== undefined && (!dealers.includes(self) || ownSecrets.length !== v))
+      throw bad("only a dealer deals given secrets, one per validator");
+    if (!Number.isInteger(t) || t < 1 || t > receivers) throw bad(`threshold must be 1..${receivers}, got ${t}`);
     if (!Number.isInteger(v) || v < 1 || v > 0xffff) throw bad(`validators must be 1..65535, got ${v}`);
     if (!Number.isInteger(self) || self < 1 || self > n) throw bad(`self must be 1..${n}, got ${self}`);
     if (cfg.definitionHash.length !== 32) throw bad("the definition hash must be 32 bytes");
@@ -131,12 +144,12 @@ export class DkgCeremony {
   waitingFor(): number[] {
     const round = this.currentRound;
     if (round === "done") return [];
-    const out: number[] = [];
-    for (let i = 1; i <= this.cfg.operators; i++) {
-      const has = round === "deal" ? this.got.deal.has(i) && this.got.share.has(i) : this.got[round].has(i);
-      if (!has) out.push(i);
+    if (round === "deal") {
+      // Only dealers send in this round: their deal, and this participant's shares if it receives.
+      const receiving = this.receives(this.cfg.self);
+      return this.roles.dealers.filter((i) => !this.got.deal.has(i) || (receiving && !this.got.share.has(i)));
     }
-    return out;
+    return this.operators().filter((i) => !this.got[round].has(i));
   }
 
   /**
@@ -176,6 +189,8 @@ export class DkgCeremony {
 
   /** Stores a well-formed message; a deal only once its commitments parse and its signature verifies. */
   private store(message: DkgMessage): string | undefined {
+    if ((message.kind === "deal" || message.kind === "share") && !this.deals(message.from))
+      return `operator ${message.from} is no dealer of this ceremony`;
     if (message.kind === "deal") {
       const parsed = parseDeal(message, this.cfg);
       if (typeof parsed === "string") return parsed;
@@ -197,8 +212,16 @@ export class DkgCeremony {
     return Array.from({length: this.cfg.operators}, (_, k) => k + 1);
   }
 
+  private receives(participant: number): boolean {
+    return participant <= this.roles.receivers;
+  }
+
+  private deals(participant: number): boolean {
+    return this.roles.dealers.includes(participant);
+  }
+
   private closeHello(): Outgoing[] {
-    const {definitionHash, auth, threshold: t, operators: n, validators: v, self} = this.cfg;
+    const {definitionHash, auth, threshold: t, validators: v, self} = this.cfg;
     // In operator order, not arrival order: every operator's error then reads the same.
     const hellos = [...this.got.hello.values()].sort((a, b) => a.from - b.from);
     const mismatched = hellos.filter((h) => !bytesEqual(h.definitionHash, definitionHash));
@@ -219,11 +242,14 @@ export class DkgCeremony {
       );
     }
     this.throwIfMissing("hello");
-    const perValidator = Array.from({length: v}, () => deal(t, n, this.cfg.random));
+    if (!this.deals(self)) return [];
+    const {receivers, ownSecrets} = this.roles;
+    const perValidator = Array.from({length: v}, (_, j) => deal(t, receivers, this.cfg.random, ownSecrets?.[j]));
     const commitments = perValidator.map((d) => d.commitments);
-    this.dealt = this.operators().map((i) => perValidator.map((d) => d.shares[i - 1] as Uint8Array));
+    const to = Array.from({length: receivers}, (_, k) => k + 1);
+    this.dealt = to.map((i) => perValidator.map((d) => d.shares[i - 1] as Uint8Array));
     const signature = auth.sign(dealDigest(definitionHash, self, commitments));
-    const shares = this.operators().map((to) => {
+    const shares = to.map((to) => {
       const s = this.dealt[to - 1] as Uint8Array[];
       return {
         kind: "share" as const,
@@ -270,12 +296,13 @@ export class DkgCeremony {
     }
     const complaints: Complaint[] = [];
     const equivocations: Equivocation[] = [];
-    for (const dealer of this.operators()) {
+    for (const dealer of this.roles.dealers) {
       const proof = this.digests.equivocation(dealer);
       if (proof !== undefined) {
         equivocations.push(proof);
         continue;
       }
+      if (!this.receives(this.cfg.self)) continue;
       const reason = this.ownComplaint(dealer);
       if (reason !== undefined) complaints.push(reason);
     }
@@ -309,12 +336,21 @@ export class DkgCeremony {
         this.digests.see(e.dealer, e.b);
       }
     }
-    for (const dealer of this.operators()) {
+    for (const dealer of this.roles.dealers) {
       if (this.digests.equivocation(dealer) !== undefined)
         this.disqualify(dealer, "equivocated", [], `operator ${dealer} signed two different sets of commitments`);
     }
     for (const c of received) {
       for (const complaint of c.complaints) {
+        if (!this.receives(c.from) || !this.deals(complaint.dealer)) {
+          this.fault(
+            c.from,
+            "complaint",
+            "malformed",
+            `complained about operator ${complaint.dealer}'s shares it does not receive`,
+          );
+          continue;
+        }
         let against = this.complaints.get(complaint.dealer);
         if (against === undefined) this.complaints.set(complaint.dealer, (against = new Map()));
         against.set(c.from, complaint);
@@ -353,9 +389,17 @@ export class DkgCeremony {
         this.disqualify(dealer, outcome.reason, [...against.keys()], outcome.detail);
       }
     }
-    const qualified = this.operators().filter((i) => !this.disqualified.has(i));
+    for (const dealer of this.roles.dealers) {
+      if (this.disqualified.has(dealer)) continue;
+      // A receiver holds every qualified dealer's deal (it complained otherwise); a participant that only deals
+      // may have missed one, and its view does not matter: it gets no keys and signs no lock.
+      const points = this.points.get(dealer);
+      const wrong = points === undefined ? undefined : this.roles.wrongSecret(dealer, points);
+      if (wrong !== undefined) this.disqualify(dealer, "wrong_secret", [], wrong);
+    }
+    const qualified = this.roles.dealers.filter((i) => !this.disqualified.has(i));
     const disqualified = [...this.disqualified.values()].sort((a, b) => a.dealer - b.dealer);
-    const {threshold} = this.cfg;
+    const threshold = this.roles.minQualified;
     if (qualified.length < threshold) {
       throw new DkgError(
         {code: "DKG_TOO_FEW_QUALIFIED", threshold, qualified, disqualified},
@@ -363,7 +407,8 @@ export class DkgCeremony {
           `${threshold}: ${disqualified.map((d) => `operator ${d.dealer} disqualified (${d.reason}: ${d.detail})`).join("; ")}`,
       );
     }
-    return {qualified, disqualified, answered, faults: this.faults, validators: this.keys(qualified)};
+    const validators = this.receives(this.cfg.self) ? this.keys(qualified) : [];
+    return {qualified, disqualified, answered, faults: this.faults, validators};
   }
 
   /**
@@ -408,12 +453,13 @@ export class DkgCeremony {
     return undefined;
   }
 
-  /** Sums the qualified dealers' commitments and this operator's shares from them, and checks the two agree. */
+  /** Combines the qualified dealers' commitments and this operator's shares from them, and checks the two agree. */
   private keys(qualified: number[]): DkgResult["validators"] {
-    return combineKeys(
+    return this.roles.combine(
+      qualified,
       qualified.map((i) => this.points.get(i) as CommitmentPoints[]),
       qualified.map((i) => (this.got.share.get(i) as {shares: Uint8Array[]}).shares),
-      this.cfg,
+      this.cfg.self,
     );
   }
 }

@@ -31,12 +31,23 @@ function id(index: number): InstanceType<Herumi["Id"]> {
 
 /**
  * A random polynomial of degree t-1 evaluated at 1..n, with its commitments. The coefficients exist only here
- * and are wiped before returning: a dealer later reveals shares, never the polynomial.
+ * and are wiped before returning: a dealer later reveals shares, never the polynomial. `secret` fixes the
+ * constant term (a reshare deals the dealer's old share, 32 bytes big-endian); a DKG draws it at random.
  */
-export function deal(threshold: number, operators: number, random: (bytes: number) => Uint8Array): Dealing {
+export function deal(
+  threshold: number,
+  operators: number,
+  random: (bytes: number) => Uint8Array,
+  secret?: Uint8Array,
+): Dealing {
   const bls = herumi();
   const coefficients: InstanceType<typeof bls.SecretKey>[] = [];
   try {
+    if (secret !== undefined) {
+      const c = new bls.SecretKey();
+      coefficients.push(c);
+      c.deserialize(secret);
+    }
     while (coefficients.length < threshold) {
       const c = new bls.SecretKey();
       c.setLittleEndianMod(random(COEFFICIENT_ENTROPY));
@@ -119,6 +130,46 @@ export function addCommitments(sets: CommitmentPoints[]): CommitmentPoints {
     for (const set of sets.slice(1)) acc.add(set[k] as (typeof set)[number]);
     return acc;
   });
+}
+
+function ids(indices: number[]): InstanceType<Herumi["Id"]>[] {
+  return indices.map(id);
+}
+
+/**
+ * Coefficient-wise Lagrange combination at x = 0 of several dealers' commitments, dealer k weighted for its
+ * x coordinate `at[k]`: a reshare's new public polynomial, whose constant term is the old one's value at 0.
+ */
+export function interpolateCommitments(sets: CommitmentPoints[], at: number[]): CommitmentPoints {
+  const first = sets[0];
+  if (first === undefined) throw new Error("interpolateCommitments needs at least one set");
+  const xs = ids(at);
+  return first.map((_, k) => {
+    const out = new (herumi().PublicKey)();
+    out.recover(
+      sets.map((set) => set[k] as (typeof set)[number]),
+      xs,
+    );
+    return out;
+  });
+}
+
+/** Lagrange combination at x = 0 of scalars, share k weighted for x = at[k]: a reshare receiver's new share. */
+export function interpolateShares(shares: Uint8Array[], at: number[]): Uint8Array {
+  const bls = herumi();
+  const secrets = shares.map((b) => {
+    const s = new bls.SecretKey();
+    s.deserialize(b);
+    return s;
+  });
+  const out = new bls.SecretKey();
+  try {
+    out.recover(secrets, ids(at));
+    return out.serialize();
+  } finally {
+    out.clear();
+    for (const s of secrets) s.clear();
+  }
 }
 
 /** Sum of scalars mod r: an operator's final share is the sum of the shares qualified dealers gave it. */

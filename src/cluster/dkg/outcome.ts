@@ -11,7 +11,9 @@ export type DisqualifyReason =
   /** Accused (missing or bad share, or no deal) and did not reveal what it owes in the answer round. */
   | "unanswered_complaint"
   /** Revealed a share that does not match its own commitments, or a deal that is not the one it signed. */
-  | "bad_answer";
+  | "bad_answer"
+  /** A reshare dealer whose polynomial's constant term is not its old share: it would change the validator's key. */
+  | "wrong_secret";
 
 export interface Disqualification {
   dealer: number;
