@@ -6,6 +6,7 @@ import {registerCreateIdentity} from "./createIdentityCmd.js";
 import {registerDevnetBeacon} from "./devnetBeaconCmd.js";
 import {registerDevnet} from "./devnetCmd.js";
 import {registerDkg} from "./dkgCmd.js";
+import {registerReshare} from "./reshareCmd.js";
 import {registerDuty} from "./dutyCmd.js";
 import {registerExit} from "./exitCmd.js";
 import {registerHealth} from "./healthCmd.js";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerCreateIdentity(program);
   registerCreateDefinition(program);
   registerDkg(program);
+  registerReshare(program);
   registerVerifyCluster(program);
   registerSlashingProtection(program);
   registerDevnetBeacon(program);

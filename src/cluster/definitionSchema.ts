@@ -18,6 +18,18 @@ export const definitionBodySchema = z.strictObject({
   fee_recipient: hex(20),
   /** Every validator's builder registration gas limit; definitions made before it default to 60M. */
   gas_limit: gasLimitSchema.optional(),
+  /**
+   * Present for a reshare (r3dv reshare): the lock whose validators get new shares, the old operators (their
+   * indices in that lock) that deal their shares, at least its threshold of them, and the epoch from which the
+   * new lock signs instead of the old (0: at once, for a cluster that is stopped).
+   */
+  reshare: z
+    .strictObject({
+      lock_hash: hex(32),
+      dealers: z.array(z.number().int().min(1)).min(1),
+      switch_epoch: z.number().int().min(0),
+    })
+    .optional(),
 });
 
 /** `definition_hash` is over the body; every operator signs it before the ceremony starts. */

@@ -40,6 +40,11 @@ export const lockBodySchema = z.strictObject({
   version: z.literal(LOCK_VERSION),
   ...clusterFields,
   validators: z.array(validatorSchema).min(1),
+  /**
+   * A lock made by `r3dv reshare`: the lock it replaces, whose validators' keys it keeps, and the epoch from
+   * which it signs instead of that lock.
+   */
+  reshared_from: z.strictObject({lock_hash: hex(32), switch_epoch: z.number().int().min(0)}).optional(),
 });
 
 /**

@@ -1,4 +1,4 @@
-import {toHex} from "../../hotpath/bytes.js";
+import {fromHex, toHex} from "../../hotpath/bytes.js";
 import {type PartialSignature, recoverAndVerify, sign} from "../../hotpath/threshold.js";
 import type {ClusterDefinition} from "../definitionSchema.js";
 import {DEFAULT_DEPOSIT_GWEI, type DepositDataJson, buildDepositData, depositSigningRoot} from "../deposit.js";
@@ -29,9 +29,19 @@ export interface DkgOutput {
  * The lock every operator builds from the definition and the DKG's public output alone: name, uuid and
  * created_at come from the definition, so the lock is byte-identical on every machine, and its hash covers every
  * group key and public share, which makes every operator's signature a check that all ended with the same keys.
+ * A reshare's lock carries each validator's settings over from the old lock and names that lock.
  */
-export function lockBodyFor(definition: ClusterDefinition, keys: DkgResult): LockBody {
+export function lockBodyFor(definition: ClusterDefinition, keys: DkgResult, oldLock?: ClusterLock): LockBody {
   const creds = toHex(withdrawalCredentials(definition.withdrawal_address, definition.compounding));
+  const carried = (j: number) => {
+    const old = oldLock?.validators[j];
+    if (old === undefined) {
+      const gas = definition.gas_limit === undefined ? {} : {gas_limit: definition.gas_limit};
+      return {fee_recipient: definition.fee_recipient, withdrawal_credentials: creds, ...gas};
+    }
+    const gas = old.gas_limit === undefined ? {} : {gas_limit: old.gas_limit};
+    return {fee_recipient: old.fee_recipient, withdrawal_credentials: old.withdrawal_credentials, ...gas};
+  };
   return {
     version: LOCK_VERSION,
     name: definition.name,
@@ -41,13 +51,14 @@ export function lockBodyFor(definition: ClusterDefinition, keys: DkgResult): Loc
     fork_version: definition.fork_version,
     threshold: definition.threshold,
     operators: definition.operators,
-    validators: keys.validators.map((v) => ({
+    validators: keys.validators.map((v, j) => ({
       pubkey: toHex(v.groupPubkey),
       share_pubkeys: v.sharePubkeys.map(toHex),
-      fee_recipient: definition.fee_recipient,
-      withdrawal_credentials: creds,
-      ...(definition.gas_limit === undefined ? {} : {gas_limit: definition.gas_limit}),
+      ...carried(j),
     })),
+    ...(oldLock === undefined
+      ? {}
+      : {reshared_from: {lock_hash: oldLock.lock_hash, switch_epoch: definition.reshare?.switch_epoch ?? 0}}),
   };
 }
 
@@ -60,20 +71,26 @@ export class LockRound {
   private readonly body: LockBody;
   private readonly lockHash: string;
   private readonly roots: Uint8Array[];
-  private readonly creds: Uint8Array;
+  /** Per validator: the withdrawal credentials its deposit names, as the lock carries them. */
+  private readonly creds: Uint8Array[];
   private readonly got = new Map<number, LockMessage>();
 
+  /**
+   * `oldLock`: a reshare's, whose validators keep their settings. Its operators sign the same deposits again
+   * with their new shares: a deposit that recovers and verifies under the unchanged key proves the shares work.
+   */
   constructor(
     private readonly definition: ClusterDefinition,
     private readonly keys: DkgResult,
     private readonly self: number,
     private readonly auth: DkgAuthenticator,
+    oldLock?: ClusterLock,
   ) {
-    this.body = lockBodyFor(definition, keys);
+    this.body = lockBodyFor(definition, keys, oldLock);
     this.lockHash = computeLockHash(this.body);
-    this.creds = withdrawalCredentials(definition.withdrawal_address, definition.compounding);
-    this.roots = keys.validators.map((v) =>
-      depositSigningRoot(definition.network, v.groupPubkey, this.creds, DEFAULT_DEPOSIT_GWEI),
+    this.creds = this.body.validators.map((v) => fromHex(v.withdrawal_credentials));
+    this.roots = keys.validators.map((v, j) =>
+      depositSigningRoot(definition.network, v.groupPubkey, this.creds[j] as Uint8Array, DEFAULT_DEPOSIT_GWEI),
     );
   }
 
@@ -159,6 +176,7 @@ export class LockRound {
           `${result.badShares.join(", ") || "none"}: ${result.reason})`,
       );
     }
-    return buildDepositData(this.definition.network, v.groupPubkey, this.creds, DEFAULT_DEPOSIT_GWEI, result.signature);
+    const creds = this.creds[j] as Uint8Array;
+    return buildDepositData(this.definition.network, v.groupPubkey, creds, DEFAULT_DEPOSIT_GWEI, result.signature);
   }
 }

@@ -1,4 +1,5 @@
 import {randomBytes} from "node:crypto";
+import type {PrivateKey} from "@libp2p/interface";
 import {mkdir, mkdtemp, readdir, rename, rm} from "node:fs/promises";
 import {join, resolve} from "node:path";
 import {fromHex} from "../../hotpath/bytes.js";
@@ -8,25 +9,15 @@ import type {Logger} from "../../util/logger.js";
 import {DEPOSIT_FILE, KEYS_DIR, LOCK_FILE, shareDescription, writeShareKeystores} from "../createCluster.js";
 import type {ClusterDefinition} from "../definitionSchema.js";
 import {writePublicFile} from "../fsSecure.js";
-import {IDENTITY_FILE, loadIdentity} from "../identity.js";
+import {IDENTITY_FILE, loadIdentity, writeIdentity} from "../identity.js";
 import type {Kdf} from "../keystores.js";
 import {identityAuthenticator} from "./authenticator.js";
-import {DkgCeremony, type Outgoing} from "./ceremony.js";
-import {DkgSession} from "./dkgSession.js";
-import {type DkgOutput, type LockMessage, LockRound} from "./lockRound.js";
-import {DkgError, type DkgResult} from "./outcome.js";
+import {DkgCeremony} from "./ceremony.js";
+import {type DkgOutput, LockRound} from "./lockRound.js";
+import type {DkgResult} from "./outcome.js";
 
-/**
- * How long to wait for every operator to connect before the first round. Operators start `r3dv dkg` by hand on
- * their own machines, so minutes apart; the missing ones are logged every few seconds meanwhile.
- */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 5 * 60_000;
-/**
- * A round ends as soon as every operator's message is in; this deadline only matters when one is not. It must
- * outlast the slowest honest operator's work between rounds: checking 1,000 validators' deals from 7 dealers
- * takes about 5 s of CPU on this project's machine.
- */
-export const DEFAULT_ROUND_TIMEOUT_MS = 60_000;
+export {DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_ROUND_TIMEOUT_MS} from "./runCeremony.js";
+import {DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_ROUND_TIMEOUT_MS, runCeremony} from "./runCeremony.js";
 
 export type RunDkgErrorType =
   | {code: "DKG_BAD_OPTION"; option: string; reason: string}
@@ -34,9 +25,8 @@ export type RunDkgErrorType =
   | {code: "DKG_NODE_DIR_NOT_EMPTY"; nodeDir: string; found: string[]};
 export class RunDkgError extends R3dvError<RunDkgErrorType> {}
 
-export interface RunDkgOptions {
-  definition: ClusterDefinition;
-  nodeDir: string;
+/** What every ceremony run takes besides its definition and node dir. */
+export interface CeremonyRunOptions {
   listen?: string;
   kdf: Kdf;
   logger: Logger;
@@ -46,8 +36,13 @@ export interface RunDkgOptions {
   signal?: AbortSignal;
 }
 
+export interface RunDkgOptions extends CeremonyRunOptions {
+  definition: ClusterDefinition;
+  nodeDir: string;
+}
+
 /** What a DKG leaves in the node dir (besides identity.key): never overwritten. */
-const OUTPUTS = [LOCK_FILE, DEPOSIT_FILE, KEYS_DIR];
+export const OUTPUTS = [LOCK_FILE, DEPOSIT_FILE, KEYS_DIR];
 
 /**
  * Runs this operator's side of the DKG over libp2p and writes what create-cluster gives an operator:
@@ -88,94 +83,46 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
     auth,
     random: (n) => new Uint8Array(randomBytes(n)),
   });
-  const early: LockMessage[] = [];
-  let lockRound: LockRound | undefined;
-  const session = new DkgSession({
-    definition,
+  const {result, output} = await runCeremony({
+    network: definition,
     self,
     privateKey: identity.privateKey,
+    ceremony,
+    lockRound: (result) => new LockRound(definition, result, self, auth),
+    signers: definition.operators.map((o) => o.index),
     listen: opts.listen,
     logger,
+    connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     roundTimeoutMs: opts.roundTimeoutMs ?? DEFAULT_ROUND_TIMEOUT_MS,
     signal: opts.signal,
-    onMessage: (m) => {
-      if (m.kind !== "lock") ceremony.receive(m);
-      else if (lockRound) lockRound.receive(m);
-      else early.push(m);
-    },
-    stopReason: () => {
-      const restarted = ceremony.restarted();
-      if (restarted.length === 0) return undefined;
-      return new DkgError(
-        {code: "DKG_PEER_RESTARTED", operators: restarted},
-        `operator(s) ${restarted.join(", ")} restarted during the ceremony and lost its state: run the ceremony ` +
-          `again, every operator at about the same time`,
-      );
-    },
   });
-  const roundTimeout = opts.roundTimeoutMs ?? DEFAULT_ROUND_TIMEOUT_MS;
-
-  await session.start();
-  try {
-    await session.connectAll(opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
-    let out: Outgoing[] | DkgResult = ceremony.start();
-    for (;;) {
-      session.send(out);
-      const round = ceremony.currentRound;
-      await session.waitUntil(
-        () => ceremony.waitingFor().length === 0,
-        roundTimeout,
-        () => ceremony.waitingFor(),
-        round,
-      );
-      logger.info("DKG round done", {round, missing: ceremony.waitingFor()});
-      session.checkStopped();
-      out = ceremony.advance();
-      if (!Array.isArray(out)) break;
-    }
-    const result = out;
-    for (const d of result.disqualified) logger.warn("DKG dealer disqualified", {...d});
-    for (const f of result.faults) logger.warn("DKG fault", {...f});
-    const lr = new LockRound(definition, result, self, auth);
-    lockRound = lr;
-    const mine = lr.start();
-    for (const m of early) lr.receive(m);
-    session.send([{message: mine}]);
-    await session.waitUntil(
-      () => lr.waitingFor().length === 0,
-      roundTimeout,
-      () => lr.waitingFor(),
-      "lock",
-    );
-    const output = lr.finish();
-    logger.info("DKG lock signed by every operator; encrypting this operator's share keystores", {
-      lockHash: output.lock.lock_hash,
-      keystores: output.lock.validators.length,
-    });
-    await writeOutput(nodeDir, output, result, self, definition, opts.kdf);
-    return {output, result, self};
-  } catch (e) {
-    session.abortOthers(e);
-    throw e;
-  } finally {
-    await session.close();
-  }
+  if (output === undefined) throw new Error("every DKG operator receives keys and signs the lock");
+  await writeOutput(nodeDir, output, result, self, definition, opts.kdf);
+  return {output, result, self};
 }
 
 /**
  * Writes in a temp folder inside the node dir, then moves the keys, the deposits and last the lock into place:
- * a failure leaves no lock, and a node never starts without one.
+ * a failure leaves no lock, and a node never starts without one. `identity`: written too (a reshare's new node
+ * dir, so that the node there runs as the same operator).
  */
-async function writeOutput(
+export async function writeOutput(
   nodeDir: string,
   output: DkgOutput,
   result: DkgResult,
   self: number,
   definition: ClusterDefinition,
   kdf: Kdf,
+  identity?: PrivateKey,
 ): Promise<void> {
+  await mkdir(nodeDir, {recursive: true, mode: 0o700});
   const tmp = await mkdtemp(join(nodeDir, ".dkg-partial-"));
   try {
+    const files = [KEYS_DIR, DEPOSIT_FILE, LOCK_FILE];
+    if (identity !== undefined) {
+      await writeIdentity(join(tmp, IDENTITY_FILE), identity);
+      files.unshift(IDENTITY_FILE);
+    }
     await mkdir(join(tmp, KEYS_DIR), {mode: 0o700});
     const n = definition.operators.length;
     await writeShareKeystores(
@@ -190,7 +137,7 @@ async function writeOutput(
     for (const v of result.validators) v.secretShare.fill(0);
     await writePublicFile(join(tmp, DEPOSIT_FILE), JSON.stringify(output.deposits, null, 2) + "\n");
     await writePublicFile(join(tmp, LOCK_FILE), JSON.stringify(output.lock, null, 2) + "\n");
-    for (const f of [KEYS_DIR, DEPOSIT_FILE, LOCK_FILE]) await rename(join(tmp, f), join(nodeDir, f));
+    for (const f of files) await rename(join(tmp, f), join(nodeDir, f));
   } finally {
     await rm(tmp, {recursive: true, force: true});
   }
