@@ -7,6 +7,7 @@ import {registerDevnetBeacon} from "./devnetBeaconCmd.js";
 import {registerDevnet} from "./devnetCmd.js";
 import {registerDkg} from "./dkgCmd.js";
 import {registerReshare} from "./reshareCmd.js";
+import {registerRetire} from "./retireCmd.js";
 import {registerDuty} from "./dutyCmd.js";
 import {registerExit} from "./exitCmd.js";
 import {registerHealth} from "./healthCmd.js";
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerCreateDefinition(program);
   registerDkg(program);
   registerReshare(program);
+  registerRetire(program);
   registerVerifyCluster(program);
   registerSlashingProtection(program);
   registerDevnetBeacon(program);

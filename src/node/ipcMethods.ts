@@ -18,7 +18,7 @@ export class IpcRequestError extends R3dvError<IpcRequestErrorType> {}
  */
 export type IpcNode = Pick<
   R3dvNode,
-  "self" | "series" | "pool" | "metrics" | "store" | "status" | "health" | "peers" | "publish" | "validator"
+  "self" | "series" | "pool" | "metrics" | "store" | "status" | "health" | "peers" | "publish" | "validator" | "logger"
 > & {
   slotStartMs(slot: number): number | undefined;
 };
@@ -35,6 +35,7 @@ const METHODS = [
   "catchup",
   "exit_sign",
   "exit_status",
+  "retire",
 ] as const;
 
 /** The IPC methods local tools call (`r3dv status`, `series`, `duty`, ...). Params come from a JSON line: every field is checked. */
@@ -116,6 +117,16 @@ export function ipcMethods(node: IpcNode): IpcHandler {
         if (epoch !== undefined && (!Number.isSafeInteger(epoch) || epoch < 0))
           throw bad(`epoch must be a non-negative integer, got ${String(params.epoch)}`);
         return exits.sign(validator, {...(epoch === undefined ? {} : {epoch}), submit: params.submit !== false});
+      }
+      case "retire": {
+        const term = node.validator.signingTerm;
+        if (!term) throw bad("the validator role has not started yet: see `r3dv status`");
+        const epoch = Number(params.epoch);
+        if (params.epoch === undefined || !Number.isSafeInteger(epoch) || epoch < 0)
+          throw bad(`epoch must be a non-negative integer, got ${String(params.epoch)}`);
+        await term.retire(epoch);
+        node.logger.warn("retired: this node signs nothing from the epoch on (r3dv retire)", {epoch});
+        return {retiredFromEpoch: term.untilEpoch, signsFromEpoch: term.fromEpoch};
       }
       default:
         throw bad(`unknown method ${method}; methods: ${METHODS.join(", ")}`);

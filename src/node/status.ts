@@ -22,7 +22,16 @@ export interface PeerStatus {
 }
 
 export interface NodeStatus {
-  cluster: {name: string; lockHash: string; threshold: number; operators: number};
+  cluster: {
+    name: string;
+    lockHash: string;
+    threshold: number;
+    operators: number;
+    /** A reshared lock's predecessor; the epochs this node signs in (from the switch, until a retirement). */
+    resharedFrom?: string;
+    signsFromEpoch?: number;
+    retiredFromEpoch?: number;
+  };
   node: {operator: number; peerId: string; listen: string[]; http?: string; ipc: string; uptimeSec: number};
   slot?: number;
   ready: {ready: boolean; peersConnected: number; peersNeeded: number; beaconSynced: boolean};
@@ -61,6 +70,10 @@ export function buildStatus(n: R3dvNode, ready: NodeStatus["ready"], loopP99Ms: 
       lockHash: n.lock.lock_hash,
       threshold: n.lock.threshold,
       operators: n.lock.operators.length,
+      ...(n.lock.reshared_from ? {resharedFrom: n.lock.reshared_from.lock_hash} : {}),
+      ...(n.validator.signingTerm
+        ? {signsFromEpoch: n.validator.signingTerm.fromEpoch, retiredFromEpoch: n.validator.signingTerm.untilEpoch}
+        : {}),
     },
     node: {
       operator: n.self,

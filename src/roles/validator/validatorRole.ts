@@ -36,6 +36,7 @@ import {
   type DoppelgangerStatus,
   noDoppelgangerCounts,
 } from "./signing/doppelganger.js";
+import {SigningTerm} from "./signing/signingTerm.js";
 
 /** How often a node retries a beacon node that is not answering (or not the right chain) before duties start. */
 const BEACON_RETRY_MS = 2000;
@@ -116,6 +117,7 @@ export class ValidatorRole {
   private syncContributions: SyncContributionService | null = null;
   private exitService: ExitService | null = null;
   private doppelganger: DoppelgangerGuard | null = null;
+  private term: SigningTerm | null = null;
   private running = false;
   /** The background connect-and-start (see start); stop waits for it, so nothing it opens outlives the stop. */
   private connecting: Promise<void> | null = null;
@@ -131,6 +133,11 @@ export class ValidatorRole {
   /** Voluntary exits (`r3dv exit`); null until the duties have started (the beacon node answered). */
   get exits(): ExitService | null {
     return this.exitService;
+  }
+
+  /** The epochs this node signs in for its lock (`r3dv retire` ends it); null before start. */
+  get signingTerm(): SigningTerm | null {
+    return this.term;
   }
 
   /** Validators per doppelganger protection state (all zero until the duties have started). */
@@ -149,6 +156,8 @@ export class ValidatorRole {
    * peers and report not-ready while its beacon node is still starting.
    */
   async start(): Promise<void> {
+    // Before any key is loaded: a retirement the node cannot read stops it here.
+    this.term = await SigningTerm.load(this.o.lock, this.o.dataDir);
     const shares =
       this.o.shares ??
       (await loadShareKeys(this.o.lock, this.o.nodeDir, this.o.self, {
@@ -214,11 +223,13 @@ export class ValidatorRole {
           validatorIndices: (pubkeys) => beacon.validatorIndices(pubkeys),
           liveness: (epoch, indices) => beacon.liveness(epoch, indices),
           logger,
+          signsFromEpoch: this.term?.fromEpoch,
         })
       : null;
     this.doppelganger = guard;
     // The Signer alone keeps the share secrets; the duties see the public halves.
-    const signer = new Signer(shares, slashing, (pubkey) => guard?.refusal(pubkey), this.o.pool);
+    const term = this.term ?? undefined;
+    const signer = new Signer(shares, slashing, (pubkey) => guard?.refusal(pubkey), this.o.pool, term);
     const publicShares = signer.publicShares();
     const exchange = new SignatureExchange(
       this.o.transport,
@@ -251,6 +262,7 @@ export class ValidatorRole {
       shares: publicShares,
       n,
       logger,
+      term,
       ...(this.o.headGuard ? {headGuard: this.o.headGuard} : {}),
     };
     this.aggregator = new AggregatorService({

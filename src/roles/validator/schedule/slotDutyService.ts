@@ -10,6 +10,7 @@ import type {ValueRefusal} from "../consensus/types.js";
 import {DUTY_TYPES, type DutyType} from "../dutyTypes.js";
 import {DutyTimers, instanceSlot} from "./dutyClock.js";
 import type {PublicShare} from "../signing/shareKeys.js";
+import type {SigningTerm} from "../signing/signingTerm.js";
 import {roundDeadlines} from "./roundTiming.js";
 import type {SlotClock} from "./slotClock.js";
 import {HEAD_VERIFY_SLOT_FRACTION, type HeadGuard} from "../verifiedChain/headGuard.js";
@@ -33,6 +34,8 @@ export interface DutyServiceOptions {
   headGuard?: HeadGuard;
   /** Operators in the cluster. */
   n: number;
+  /** The slots this lock signs in (signing/signingTerm.ts); absent, every slot. */
+  term?: Pick<SigningTerm, "covers">;
   logger: Logger;
 }
 
@@ -76,6 +79,8 @@ export abstract class SlotDutyService {
   /** Every slot from now on: arm the next slot, then this one's duty. */
   private onSlot(slot: number): void {
     this.timers.at(this.clock.slotStartMs(slot + 1), () => this.onSlot(slot + 1));
+    // Another lock's slot (before a reshared lock's switch, after a retirement): nothing to do, nothing failed.
+    if (this.base.term && !this.base.term.covers(slot)) return;
     this.slot(slot);
   }
 

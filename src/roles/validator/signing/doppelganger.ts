@@ -64,6 +64,11 @@ export interface DoppelgangerOptions {
    */
   clusterSigned(fromSlot: number, toSlot: number): Map<string, Set<number>>;
   logger: Logger;
+  /**
+   * The first epoch this lock signs in (a lock made by `r3dv reshare`: its switch epoch). Before it the lock it
+   * reshared signs for the same keys, so liveness there is that cluster's, not another signer's.
+   */
+  signsFromEpoch?: number;
   /** Each change of a validator's state: a metric and a series entry in the node. */
   onChange?(s: DoppelgangerStatus): void;
   now?(): number;
@@ -137,8 +142,14 @@ export class DoppelgangerGuard {
       this.summarize();
       return;
     }
-    this.pending.add(this.startEpoch - 1);
-    this.pending.add(this.startEpoch);
+    const from = this.o.signsFromEpoch ?? 0;
+    for (const epoch of [this.startEpoch - 1, this.startEpoch]) if (epoch >= from) this.pending.add(epoch);
+    if (this.pending.size === 0) {
+      for (const s of this.states.values())
+        this.set(s, "safe", `before this lock's switch epoch ${from} the lock it reshared signs: liveness is its`);
+      this.summarize();
+      return;
+    }
     this.o.logger.info("doppelganger protection: checking validators before signing", {
       validators: this.states.size,
       epochs: [...this.pending],

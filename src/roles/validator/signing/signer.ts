@@ -4,6 +4,7 @@ import type {SlashingProtection} from "../../../storage/slashing/slashingProtect
 import {R3dvError, errorMessage} from "../../../util/errors.js";
 import {type BlsPool, SIGN_IN_POOL_MIN} from "../../../workers/blsPool.js";
 import type {PublicShare, ShareKey} from "./shareKeys.js";
+import type {SigningTerm} from "./signingTerm.js";
 
 /** What makes a message slashable (EIP-3076): slashing protection judges it before the share signs. */
 export type Slashable = {kind: "attestation"; sourceEpoch: number; targetEpoch: number} | {kind: "block"; slot: number};
@@ -19,7 +20,8 @@ export interface SignRequest {
 export type SignerErrorType =
   | {code: "SLASHING_REFUSED"; pubkey: string; reason: string}
   | {code: "UNKNOWN_VALIDATOR"; pubkey: string}
-  | {code: "DOPPELGANGER"; pubkey: string; reason: string};
+  | {code: "DOPPELGANGER"; pubkey: string; reason: string}
+  | {code: "OUTSIDE_TERM"; pubkey: string; reason: string};
 export class SignerError extends R3dvError<SignerErrorType> {}
 
 export type SignOutcome = {ok: true; signature: Uint8Array} | {ok: false; error: SignerError};
@@ -42,6 +44,8 @@ export class Signer {
     private readonly gate: (pubkey: string) => string | undefined = () => undefined,
     /** Where big batches are signed; without one (tests of the layers above) everything is signed here. */
     private readonly pool?: Pick<BlsPool, "signMany">,
+    /** The epochs this lock signs in (signingTerm.ts): a reshared lock's and a retired node's limits. */
+    private readonly term?: Pick<SigningTerm, "refusal">,
   ) {
     this.shares = new Map(shares.map((s) => [s.pubkey, s]));
   }
@@ -65,6 +69,9 @@ export class Signer {
             `no share of validator ${r.pubkey} on this node`,
           ),
         };
+      const outside = r.slashable === undefined ? undefined : this.term?.refusal(r.slashable);
+      if (outside !== undefined)
+        return {ok: false, error: new SignerError({code: "OUTSIDE_TERM", pubkey: r.pubkey, reason: outside}, outside)};
       const reason = this.gate(r.pubkey);
       return reason === undefined
         ? undefined

@@ -41,6 +41,7 @@ function guardAt(
     failLiveness?: () => boolean;
     failIndices?: () => boolean;
     enabled?: boolean;
+    signsFromEpoch?: number;
   } = {},
 ): Fake {
   const genesisMs = Date.now() - (startEpoch * SLOTS_PER_EPOCH + 1) * SLOT_MS - 10;
@@ -65,6 +66,7 @@ function guardAt(
     clusterSigned: (from, to) => new Map((o.signed?.(from, to) ?? []).map(([p, members]) => [p, new Set(members)])),
     logger: createLogger("error", "test"),
     onChange: (s) => changes.push(s),
+    ...(o.signsFromEpoch === undefined ? {} : {signsFromEpoch: o.signsFromEpoch}),
   };
   const guard = new DoppelgangerGuard(opts);
   guard.start();
@@ -95,6 +97,23 @@ describe("doppelganger protection", () => {
     assert.equal(f.guard.refusal(A), undefined);
     assert.match(f.changes[0]?.detail ?? "", /genesis epoch/);
     assert.deepEqual(f.livenessAsked, []);
+  });
+
+  it("a reshared lock started before its switch epoch takes the liveness it sees for the old lock's: no epoch to check", () => {
+    // Both validators live (the old cluster attests); the new lock signs from epoch 5, the node starts in epoch 3.
+    const f = track(guardAt(3, {live: () => true, signsFromEpoch: 5}));
+    assert.deepEqual(
+      f.guard.statuses().map((s) => s.state),
+      ["safe", "safe"],
+    );
+    assert.match(f.changes[0]?.detail ?? "", /before this lock's switch epoch 5 the lock it reshared signs/);
+    assert.deepEqual(f.livenessAsked, []);
+  });
+
+  it("a reshared lock started in its switch epoch checks that epoch only: the old lock's liveness before it is expected", async () => {
+    const f = track(guardAt(3, {live: (epoch) => epoch === 2, signsFromEpoch: 3}));
+    await untilChecked(f, ["safe", "safe"]);
+    assert.deepEqual([...new Set(f.livenessAsked)], [3]);
   });
 
   it("refuses a validator live elsewhere, for good, and lets the one not live sign after the start's epoch", async () => {
