@@ -33,10 +33,11 @@ export function registerReshare(program: Command): void {
     console.log(`  dealers     qualified ${o.result.qualified.join(", ")} (ceremony numbers)`);
     for (const d of o.result.disqualified)
       console.log(`  disqualified participant ${d.dealer}: ${d.reason}: ${d.detail}`);
+    const epoch = definition.reshare?.switch_epoch ?? 0;
+    if (o.oldIndex !== undefined && epoch > 0)
+      console.log(`retire the old lock's running node at the switch: r3dv retire --epoch ${epoch} --data-dir DATA_DIR`);
     if (o.output === undefined) {
-      console.log(
-        `this operator holds no share of the new lock; stop its node at epoch ${definition.reshare?.switch_epoch}`,
-      );
+      console.log(`this operator holds no share of the new lock; stop its old node after epoch ${epoch} has begun`);
       return;
     }
     console.log(`  lock_hash   ${o.output.lock.lock_hash} (threshold ${definition.threshold} of ${n})`);

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import {type ChildProcess, spawn} from "node:child_process";
+import {readFile} from "node:fs/promises";
+import {join} from "node:path";
 import {after, before, describe, it} from "node:test";
 import {
   MAIN,
@@ -69,5 +71,21 @@ describe("four r3dv run processes against the embedded devnet beacon node", {tim
       assert.match(r.stdout, /^limiters received \d+/m);
       assert.equal(r.stdout.split("\n").filter((l) => /^\d\tconnected\t/.test(l)).length, 3);
     }
+  });
+
+  it("`r3dv retire` stops a node signing from an epoch, durably, shown in its status; never moved later", async () => {
+    const n = nodes[3] as NodeProc;
+    // Far ahead: the other checks of this run are done, but the node keeps its duties until then.
+    const r = await runCli(["retire", "--epoch", "1000", "--ipc", n.ipc]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /signs nothing slashable from epoch 1000 on/);
+    const file = JSON.parse(await readFile(join(c.dataDir(4), "retirement.json"), "utf8"));
+    const {lock_hash} = JSON.parse(await readFile(c.lock, "utf8"));
+    assert.deepEqual(file, {lock_hash, epoch: 1000});
+    const status = await runCli(["status", "--ipc", n.ipc, "--json"]);
+    assert.equal(JSON.parse(status.stdout).cluster.retiredFromEpoch, 1000);
+    const later = await runCli(["retire", "--epoch", "2000", "--ipc", n.ipc]);
+    assert.notEqual(later.code, 0);
+    assert.match(later.stderr, /already retired from epoch 1000; a retirement never moves later/);
   });
 });
