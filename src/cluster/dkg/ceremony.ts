@@ -1,7 +1,7 @@
-import {bytesEqual, toHex} from "../../hotpath/bytes.js";
+import {bytesEqual} from "../../hotpath/bytes.js";
 import {DigestBook} from "./digestBook.js";
 import {type CommitmentPoints, deal, verifyShare} from "./feldman.js";
-import {type CheckContext, parseDeal, shapeProblem} from "./messageChecks.js";
+import {type CheckContext, checkHellos, configProblem, parseDeal, shapeProblem} from "./messageChecks.js";
 import {type CeremonyRoles, dkgRoles} from "./roles.js";
 import {
   type Complaint,
@@ -81,20 +81,11 @@ export class DkgCeremony {
 
   constructor(private readonly cfg: DkgConfig) {
     this.digests = new DigestBook(cfg.auth);
-    const {operators: n, threshold: t, validators: v, self} = cfg;
+    const {operators: n, threshold: t, validators: v} = cfg;
     this.roles = cfg.roles ?? dkgRoles(n, t, v);
-    const {dealers, receivers, ownSecrets} = this.roles;
-    const bad = (reason: string) => new DkgError({code: "DKG_BAD_CONFIG", reason}, `DKG configuration: ${reason}`);
-    if (!Number.isInteger(n) || n < 1 || n > 0xffff) throw bad(`operators must be 1..65535, got ${n}`);
-    if (!Number.isInteger(receivers) || receivers < 1 || receivers > n) throw bad(`receivers must be 1..${n}`);
-    if (dealers.length === 0 || dealers.some((d) => !Number.isInteger(d) || d < 1 || d > n))
-      throw bad(`dealers must be participants 1..${n}`);
-    if (ownSecrets !== undefined && (!dealers.includes(self) || ownSecrets.length !== v))
-      throw bad("only a dealer deals given secrets, one per validator");
-    if (!Number.isInteger(t) || t < 1 || t > receivers) throw bad(`threshold must be 1..${receivers}, got ${t}`);
-    if (!Number.isInteger(v) || v < 1 || v > 0xffff) throw bad(`validators must be 1..65535, got ${v}`);
-    if (!Number.isInteger(self) || self < 1 || self > n) throw bad(`self must be 1..${n}, got ${self}`);
-    if (cfg.definitionHash.length !== 32) throw bad("the definition hash must be 32 bytes");
+    const problem = configProblem(cfg, this.roles);
+    if (problem !== undefined)
+      throw new DkgError({code: "DKG_BAD_CONFIG", reason: problem}, `DKG configuration: ${problem}`);
   }
 
   get currentRound(): DkgRound | "done" {
@@ -222,25 +213,7 @@ export class DkgCeremony {
 
   private closeHello(): Outgoing[] {
     const {definitionHash, auth, threshold: t, validators: v, self} = this.cfg;
-    // In operator order, not arrival order: every operator's error then reads the same.
-    const hellos = [...this.got.hello.values()].sort((a, b) => a.from - b.from);
-    const mismatched = hellos.filter((h) => !bytesEqual(h.definitionHash, definitionHash));
-    if (mismatched.length > 0) {
-      const operators = mismatched.map((h) => ({operator: h.from, definitionHash: toHex(h.definitionHash)}));
-      throw new DkgError(
-        {code: "DKG_DEFINITION_MISMATCH", expected: toHex(definitionHash), operators},
-        `operator(s) ${operators.map((o) => `${o.operator} (hash ${o.definitionHash})`).join(", ")} hold a different ` +
-          `definition than ours (${toHex(definitionHash)}); every operator must run the same cluster-definition.json`,
-      );
-    }
-    const forged = hellos.filter((h) => !auth.verify(h.from, helloBytes(h.definitionHash), h.signature));
-    if (forged.length > 0) {
-      const operators = forged.map((h) => h.from);
-      throw new DkgError(
-        {code: "DKG_DEFINITION_SIGNATURE_INVALID", operators},
-        `the definition signature of operator(s) ${operators.join(", ")} does not verify under their peer id`,
-      );
-    }
+    checkHellos([...this.got.hello.values()], definitionHash, auth);
     this.throwIfMissing("hello");
     if (!this.deals(self)) return [];
     const {receivers, ownSecrets} = this.roles;

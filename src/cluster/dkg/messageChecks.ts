@@ -1,6 +1,9 @@
+import {bytesEqual, toHex} from "../../hotpath/bytes.js";
 import type {DkgAuthenticator} from "./authenticator.js";
 import {type CommitmentPoints, parseCommitments} from "./feldman.js";
-import {type Deal, type DkgMessage, SESSION_BYTES, dealDigest} from "./messages.js";
+import {type Deal, type DkgMessage, SESSION_BYTES, dealDigest, helloBytes} from "./messages.js";
+import {DkgError} from "./outcome.js";
+import type {CeremonyRoles} from "./roles.js";
 
 /** A BLS12-381 scalar (a secret share), big-endian. */
 const SHARE_BYTES = 32;
@@ -59,4 +62,50 @@ export function parseDeal(d: Deal & {from: number}, c: CheckContext): Commitment
     points.push(parsed);
   }
   return points;
+}
+
+/** Why a ceremony cannot run with these parameters, or undefined. */
+export function configProblem(c: CheckContext, roles: CeremonyRoles): string | undefined {
+  const {operators: n, threshold: t, validators: v, self} = c;
+  const {dealers, receivers, ownSecrets} = roles;
+  if (!Number.isInteger(n) || n < 1 || n > 0xffff) return `operators must be 1..65535, got ${n}`;
+  if (!Number.isInteger(receivers) || receivers < 1 || receivers > n) return `receivers must be 1..${n}`;
+  if (dealers.length === 0 || dealers.some((d) => !Number.isInteger(d) || d < 1 || d > n))
+    return `dealers must be participants 1..${n}`;
+  if (ownSecrets !== undefined && (!dealers.includes(self) || ownSecrets.length !== v))
+    return "only a dealer deals given secrets, one per validator";
+  if (!Number.isInteger(t) || t < 1 || t > receivers) return `threshold must be 1..${receivers}, got ${t}`;
+  if (!Number.isInteger(v) || v < 1 || v > 0xffff) return `validators must be 1..65535, got ${v}`;
+  if (!Number.isInteger(self) || self < 1 || self > n) return `self must be 1..${n}, got ${self}`;
+  if (c.definitionHash.length !== 32) return "the definition hash must be 32 bytes";
+  return undefined;
+}
+
+/**
+ * The hello round's checks: every operator holds our definition hash and signed it. Throws naming the operators
+ * (in operator order, not arrival order, so every operator's error reads the same).
+ */
+export function checkHellos(
+  received: Extract<DkgMessage, {kind: "hello"}>[],
+  definitionHash: Uint8Array,
+  auth: DkgAuthenticator,
+): void {
+  const hellos = [...received].sort((a, b) => a.from - b.from);
+  const mismatched = hellos.filter((h) => !bytesEqual(h.definitionHash, definitionHash));
+  if (mismatched.length > 0) {
+    const operators = mismatched.map((h) => ({operator: h.from, definitionHash: toHex(h.definitionHash)}));
+    throw new DkgError(
+      {code: "DKG_DEFINITION_MISMATCH", expected: toHex(definitionHash), operators},
+      `operator(s) ${operators.map((o) => `${o.operator} (hash ${o.definitionHash})`).join(", ")} hold a different ` +
+        `definition than ours (${toHex(definitionHash)}); every operator must run the same cluster-definition.json`,
+    );
+  }
+  const forged = hellos.filter((h) => !auth.verify(h.from, helloBytes(h.definitionHash), h.signature));
+  if (forged.length > 0) {
+    const operators = forged.map((h) => h.from);
+    throw new DkgError(
+      {code: "DKG_DEFINITION_SIGNATURE_INVALID", operators},
+      `the definition signature of operator(s) ${operators.join(", ")} does not verify under their peer id`,
+    );
+  }
 }
