@@ -1,4 +1,3 @@
-import {bytesEqual} from "../../hotpath/bytes.js";
 import {DigestBook} from "./digestBook.js";
 import {type CommitmentPoints, deal, verifyShare} from "./feldman.js";
 import {type CheckContext, checkHellos, configProblem, parseDeal, shapeProblem} from "./messageChecks.js";
@@ -68,7 +67,6 @@ export class DkgCeremony {
     answer: new Map(),
   };
   private readonly faults: DkgFault[] = [];
-  private readonly restarts = new Set<number>();
   private readonly disqualified = new Map<number, Disqualification>();
   /** Shares this operator dealt: [recipient-1][validator], kept to answer complaints (the polynomial is gone). */
   private dealt: Uint8Array[][] = [];
@@ -111,13 +109,6 @@ export class DkgCeremony {
     const {from} = message;
     const round = roundOf(message.kind);
     if (!Number.isInteger(from) || from < 1 || from > this.cfg.operators) return;
-    const heard = this.got.hello.get(from);
-    if (message.kind === "hello" && heard !== undefined && !bytesEqual(heard.session, message.session)) {
-      // Its state (its polynomials, what it received) is gone: it cannot finish this ceremony, and it will
-      // wait in the hello round of a new one. The transport stops this ceremony and tells it why.
-      this.restarts.add(from);
-      return;
-    }
     const index = DKG_ROUNDS.indexOf(round);
     if (this.finished || index < this.round) return this.fault(from, round, "late", `${message.kind} after its round`);
     if ((this.got[message.kind] as Map<number, DkgMessage>).has(from))
@@ -126,9 +117,15 @@ export class DkgCeremony {
     if (problem !== undefined) this.fault(from, round, "malformed", `${message.kind}: ${problem}`);
   }
 
-  /** Operators that said hello again with a new session: they restarted, and this ceremony cannot finish. */
-  restarted(): number[] {
-    return [...this.restarts].sort((a, b) => a - b);
+  /**
+   * Drops everything received from `operator`: it started again during the hello round (the transport tells
+   * its runs apart), and what its earlier run sent must not count in this ceremony.
+   */
+  forget(operator: number): void {
+    if (this.round !== 0) throw new DkgError({code: "DKG_FINISHED", round: this.currentRound}, "forget after hello");
+    for (const kind of Object.keys(this.got) as DkgMessage["kind"][])
+      (this.got[kind] as Map<number, unknown>).delete(operator);
+    this.points.delete(operator);
   }
 
   /** Operators whose message for the current round has not arrived: the transport waits for them, then names them. */

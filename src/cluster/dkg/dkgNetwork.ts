@@ -4,10 +4,13 @@ import {DhtRole, lockAddressToMultiaddr} from "../../roles/dht/dhtRole.js";
 import {errorMessage} from "../../util/errors.js";
 import type {Logger} from "../../util/logger.js";
 import type {ClusterDefinition} from "../definitionSchema.js";
-import {type WireMessage, decodeWireMessage, encodeWireMessage} from "./wire.js";
+import {type Envelope, decodeEnvelope, encodeEnvelope} from "./wire.js";
 
-/** One stream per message: a ceremony sends a few dozen, so a long-lived channel would buy nothing. */
-export const DKG_PROTOCOL = "/r3dv/dkg/1";
+/**
+ * One stream per message: a ceremony sends a few dozen, so a long-lived channel would buy nothing. Version 2:
+ * every message in an envelope with its sender's attempt (a release with version 1 is refused at negotiation).
+ */
+export const DKG_PROTOCOL = "/r3dv/dkg/2";
 /**
  * A deal is V x t points of 48 bytes, base64 in JSON: 10,000 validators at threshold 10 is 6.4 MB. 32 MiB leaves
  * room for that and refuses a peer that streams without end.
@@ -23,7 +26,7 @@ export interface DkgNetworkOptions {
   /** Multiaddr to listen on; default this operator's definition address. */
   listen?: string;
   logger: Logger;
-  onMessage: (message: WireMessage) => void;
+  onMessage: (envelope: Envelope) => void;
 }
 
 /**
@@ -64,13 +67,13 @@ export class DkgNetwork {
   }
 
   /** Sends one message; throws if it could not be handed to the peer's stream. */
-  async send(to: number, message: WireMessage): Promise<void> {
+  async send(to: number, envelope: Envelope): Promise<void> {
     const peer = this.dht.byIndex(to);
     if (!peer) throw new Error(`operator ${to} is not in the definition`);
     const stream = await this.dht.libp2p.dialProtocol(peer.peerId, DKG_PROTOCOL, {
       signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
     });
-    if (!stream.send(frame(encodeWireMessage(message))))
+    if (!stream.send(frame(encodeEnvelope(envelope))))
       await stream.onDrain({signal: AbortSignal.timeout(SEND_TIMEOUT_MS)});
     await stream.close({signal: AbortSignal.timeout(SEND_TIMEOUT_MS)});
   }
@@ -80,12 +83,13 @@ export class DkgNetwork {
     try {
       for await (const chunk of stream) {
         for (const f of decoder.push(chunk)) {
-          const message = decodeWireMessage(f);
-          if (message.from !== from) {
-            this.opts.logger.warn("DKG message claims another sender; dropped", {peer: from, claimed: message.from});
+          const envelope = decodeEnvelope(f);
+          if (envelope.message.from !== from) {
+            const claimed = envelope.message.from;
+            this.opts.logger.warn("DKG message claims another sender; dropped", {peer: from, claimed});
             continue;
           }
-          this.opts.onMessage(message);
+          this.opts.onMessage(envelope);
         }
       }
     } catch (e) {

@@ -6,7 +6,8 @@ import {DkgNetwork} from "./dkgNetwork.js";
 import type {LockMessage} from "./lockRound.js";
 import type {DkgMessage} from "./messages.js";
 import {DkgError} from "./outcome.js";
-import {MAX_ABORT_REASON, type WireMessage} from "./wire.js";
+import {type Attempt, AttemptFilter, nextAttempt} from "./attempts.js";
+import {type Envelope, MAX_ABORT_REASON, type WireMessage} from "./wire.js";
 
 /** How often the operators still missing are logged while waiting. */
 const WAIT_LOG_INTERVAL_MS = 5000;
@@ -27,10 +28,14 @@ export interface DkgSessionOptions {
   /** How long a send is retried; the round deadline. */
   roundTimeoutMs: number;
   signal?: AbortSignal;
-  /** Every ceremony and lock message from a peer (abort messages are the session's own). */
+  /** Every ceremony and lock message of a peer's current attempt (abort messages are the session's own). */
   onMessage: (message: DkgMessage | LockMessage) => void;
-  /** Why the ceremony cannot go on, checked at every wake-up (an operator that restarted). */
-  stopReason: () => DkgError | undefined;
+  /** Whether this participant's ceremony is still in its hello round (nothing dealt yet). */
+  helloOpen: () => boolean;
+  /** A peer started anew during the hello round: the ceremony forgets what it holds from it. */
+  onReplaced: (from: number) => void;
+  /** This participant's attempts' entropy. */
+  random: (bytes: number) => Uint8Array;
 }
 
 /**
@@ -45,8 +50,13 @@ export class DkgSession {
   private closed = false;
   /** Set when another operator stopped: every wait ends at once and the ceremony fails with its reason. */
   private peerAborted: DkgError | undefined;
+  private attempt: Attempt;
+  private readonly filter = new AttemptFilter();
+  /** Messages of peers' new attempts that arrived after this one had dealt: kept for this participant's next attempt. */
+  private restartedBy: Envelope[] = [];
 
   constructor(private readonly o: DkgSessionOptions) {
+    this.attempt = nextAttempt(o.random);
     const {definition, self, privateKey, listen, logger} = o;
     this.others = definition.operators.map((op) => op.index).filter((i) => i !== self);
     this.net = new DkgNetwork({definition, self, privateKey, listen, logger, onMessage: (m) => this.receive(m)});
@@ -76,8 +86,14 @@ export class DkgSession {
   /** Throws if the ceremony cannot go on: another operator stopped or restarted, or this one was cancelled. */
   checkStopped(): void {
     if (this.peerAborted) throw this.peerAborted;
-    const reason = this.o.stopReason();
-    if (reason) throw reason;
+    if (this.restartedBy.length > 0) {
+      const operators = [...new Set(this.restartedBy.map((e) => e.message.from))].sort((a, b) => a - b);
+      throw new DkgError(
+        {code: "DKG_PEER_RESTARTED", operators},
+        `operator(s) ${operators.join(", ")} restarted during the ceremony and lost its state: every operator starts ` +
+          "it again",
+      );
+    }
     if (this.o.signal?.aborted) throw new DkgError({code: "DKG_CANCELLED"}, "the DKG ceremony was cancelled");
   }
 
@@ -105,13 +121,27 @@ export class DkgSession {
    */
   send(out: {to?: number; message: WireMessage}[]): void {
     const deadline = Date.now() + this.o.roundTimeoutMs;
+    // The attempt of when it was sent: a retry that lands after a restart is then dropped as stale.
+    const attempt = this.attempt;
     const sending = Promise.all(
       out.flatMap(({to, message}) =>
-        (to === undefined ? this.others : [to]).map((dest) => this.sendUntil(dest, message, deadline)),
+        (to === undefined ? this.others : [to]).map((dest) => this.sendUntil(dest, {attempt, message}, deadline)),
       ),
     );
     this.inflight.add(sending);
     void sending.finally(() => this.inflight.delete(sending));
+  }
+
+  /**
+   * Starts this participant's next attempt: every peer's attempt so far is left behind (its late messages are
+   * dropped) and the new attempts' messages that caused the restart go to the new ceremony.
+   */
+  newAttempt(): void {
+    this.attempt = nextAttempt(this.o.random, this.attempt);
+    this.filter.restart();
+    const kept = this.restartedBy;
+    this.restartedBy = [];
+    for (const e of kept) this.receive(e);
   }
 
   /** Tells the others why this operator stops, so they stop now rather than at a deadline (not back to one that stopped us). */
@@ -129,14 +159,15 @@ export class DkgSession {
     await this.net.stop();
   }
 
-  private async sendUntil(dest: number, message: WireMessage, deadline: number): Promise<void> {
+  private async sendUntil(dest: number, envelope: Envelope, deadline: number): Promise<void> {
     for (;;) {
       try {
-        return await this.net.send(dest, message);
+        return await this.net.send(dest, envelope);
       } catch (e) {
         if (this.closed) return;
         if (Date.now() > deadline) {
-          this.o.logger.warn("DKG message not delivered", {peer: dest, kind: message.kind, reason: errorMessage(e)});
+          const kind = envelope.message.kind;
+          this.o.logger.warn("DKG message not delivered", {peer: dest, kind, reason: errorMessage(e)});
           return;
         }
         await new Promise((r) => setTimeout(r, RETRY_MS));
@@ -144,7 +175,24 @@ export class DkgSession {
     }
   }
 
-  private receive(m: WireMessage): void {
+  private receive(envelope: Envelope): void {
+    const m = envelope.message;
+    const verdict = this.filter.judge(m.from, envelope.attempt, this.o.helloOpen());
+    if (verdict === "stale") {
+      this.o.logger.debug("DKG message of an earlier attempt dropped", {peer: m.from, kind: m.kind});
+      return;
+    }
+    if (verdict === "restart") {
+      this.restartedBy.push(envelope);
+      this.wake();
+      return;
+    }
+    if (verdict === "replaced") {
+      this.o.logger.info("DKG: an operator started again before anything was dealt; its new run replaces the old", {
+        peer: m.from,
+      });
+      this.o.onReplaced(m.from);
+    }
     if (m.kind === "abort") {
       // A peer's text reaches this operator's terminal: control characters (escape sequences) are replaced.
       const reason = m.reason.replace(/\p{Cc}/gu, "?");

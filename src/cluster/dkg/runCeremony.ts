@@ -1,3 +1,4 @@
+import {randomBytes} from "node:crypto";
 import type {PrivateKey} from "@libp2p/interface";
 import type {Logger} from "../../util/logger.js";
 import type {ClusterDefinition} from "../definitionSchema.js";
@@ -17,13 +18,20 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5 * 60_000;
  * takes about 5 s of CPU on this project's machine.
  */
 export const DEFAULT_ROUND_TIMEOUT_MS = 60_000;
+/**
+ * How often a ceremony starts over because an operator restarted mid-way (its state lost) before it gives up:
+ * one restart is the common case (a crash, a reboot); more in one ceremony means a machine that keeps failing,
+ * better named than waited for.
+ */
+export const MAX_RESTARTS = 3;
 
 export interface RunCeremonyOptions {
   /** Who takes part, as operators of a definition: the DKG's definition, or a reshare's participants. */
   network: ClusterDefinition;
   self: number;
   privateKey: PrivateKey;
-  ceremony: DkgCeremony;
+  /** A fresh ceremony for each attempt (its own polynomials): the first, and one after each restart. */
+  newCeremony: () => DkgCeremony;
   /** The lock round for this participant's keys, or undefined when it receives none (a reshare's leaving dealer). */
   lockRound: (result: DkgResult) => LockRound | undefined;
   /** The participants that sign the lock: the lock messages go to them only. */
@@ -37,11 +45,14 @@ export interface RunCeremonyOptions {
 
 /**
  * One participant's side of a ceremony over libp2p: connect to every participant, run the rounds, then the lock
- * round among the signers. Whatever stops it is sent to the others so that they stop at once too.
+ * round among the signers. An operator that restarts mid-way (a crash, a reboot) lost its polynomials: every
+ * participant then starts the ceremony over with new ones, up to MAX_RESTARTS times. Whatever else stops it is sent
+ * to the others so that they stop at once too.
  */
 export async function runCeremony(o: RunCeremonyOptions): Promise<{result: DkgResult; output?: DkgOutput}> {
-  const {ceremony, logger, roundTimeoutMs} = o;
-  const early: LockMessage[] = [];
+  const {logger, roundTimeoutMs} = o;
+  let ceremony = o.newCeremony();
+  let early: LockMessage[] = [];
   let lockRound: LockRound | undefined;
   const session = new DkgSession({
     definition: o.network,
@@ -56,20 +67,34 @@ export async function runCeremony(o: RunCeremonyOptions): Promise<{result: DkgRe
       else if (lockRound) lockRound.receive(m);
       else early.push(m);
     },
-    stopReason: () => {
-      const restarted = ceremony.restarted();
-      if (restarted.length === 0) return undefined;
-      return new DkgError(
-        {code: "DKG_PEER_RESTARTED", operators: restarted},
-        `operator(s) ${restarted.join(", ")} restarted during the ceremony and lost its state: run the ceremony ` +
-          `again, every operator at about the same time`,
-      );
-    },
+    helloOpen: () => ceremony.currentRound === "hello",
+    onReplaced: (from) => ceremony.forget(from),
+    random: (n) => new Uint8Array(randomBytes(n)),
   });
 
   await session.start();
   try {
     await session.connectAll(o.connectTimeoutMs);
+    for (let restarts = 0; ; restarts++) {
+      try {
+        return await attempt();
+      } catch (e) {
+        if (!(e instanceof DkgError && e.type.code === "DKG_PEER_RESTARTED") || restarts >= MAX_RESTARTS) throw e;
+        logger.warn("DKG: starting the ceremony over", {operators: e.type.operators, restarts: restarts + 1});
+        ceremony = o.newCeremony();
+        lockRound = undefined;
+        early = [];
+        session.newAttempt();
+      }
+    }
+  } catch (e) {
+    session.abortOthers(e);
+    throw e;
+  } finally {
+    await session.close();
+  }
+
+  async function attempt(): Promise<{result: DkgResult; output?: DkgOutput}> {
     let out: Outgoing[] | DkgResult = ceremony.start();
     for (;;) {
       session.send(out);
@@ -106,10 +131,5 @@ export async function runCeremony(o: RunCeremonyOptions): Promise<{result: DkgRe
       keystores: output.lock.validators.length,
     });
     return {result, output};
-  } catch (e) {
-    session.abortOthers(e);
-    throw e;
-  } finally {
-    await session.close();
   }
 }

@@ -74,20 +74,21 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
     identity.privateKey,
     definition.operators.map((o) => o.peer_id),
   );
-  const ceremony = new DkgCeremony({
-    definitionHash: fromHex(definition.definition_hash),
-    operators: definition.operators.length,
-    threshold: definition.threshold,
-    validators: definition.validators,
-    self,
-    auth,
-    random: (n) => new Uint8Array(randomBytes(n)),
-  });
+  const newCeremony = () =>
+    new DkgCeremony({
+      definitionHash: fromHex(definition.definition_hash),
+      operators: definition.operators.length,
+      threshold: definition.threshold,
+      validators: definition.validators,
+      self,
+      auth,
+      random: (n) => new Uint8Array(randomBytes(n)),
+    });
   const {result, output} = await runCeremony({
     network: definition,
     self,
     privateKey: identity.privateKey,
-    ceremony,
+    newCeremony,
     lockRound: (result) => new LockRound(definition, result, self, auth),
     signers: definition.operators.map((o) => o.index),
     listen: opts.listen,

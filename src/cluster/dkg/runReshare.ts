@@ -72,28 +72,29 @@ export async function runReshare(opts: RunReshareOptions): Promise<ReshareOutcom
     identity.privateKey,
     participants.map((p) => p.peer_id),
   );
-  const ceremony = new DkgCeremony({
-    definitionHash: fromHex(definition.definition_hash),
-    operators: participants.length,
-    threshold: definition.threshold,
-    validators: oldLock.validators.length,
-    self,
-    auth,
-    random: (n) => new Uint8Array(randomBytes(n)),
-    roles: reshareRoles({
-      dealers,
-      receivers,
-      oldThreshold: oldLock.threshold,
-      validators: oldValidators(oldLock),
-      ownSecrets,
-    }),
-  });
+  const newCeremony = () =>
+    new DkgCeremony({
+      definitionHash: fromHex(definition.definition_hash),
+      operators: participants.length,
+      threshold: definition.threshold,
+      validators: oldLock.validators.length,
+      self,
+      auth,
+      random: (n) => new Uint8Array(randomBytes(n)),
+      roles: reshareRoles({
+        dealers,
+        receivers,
+        oldThreshold: oldLock.threshold,
+        validators: oldValidators(oldLock),
+        ownSecrets,
+      }),
+    });
   try {
     const {result, output} = await runCeremony({
       network: {...definition, operators: participants},
       self,
       privateKey: identity.privateKey,
-      ceremony,
+      newCeremony,
       lockRound: (result) => (receives ? new LockRound(definition, result, self, auth, oldLock) : undefined),
       signers: Array.from({length: receivers}, (_, k) => k + 1),
       listen: opts.listen,

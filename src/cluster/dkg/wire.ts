@@ -1,5 +1,6 @@
 import {z} from "zod";
 import {R3dvError, errorMessage} from "../../util/errors.js";
+import type {Attempt} from "./attempts.js";
 import type {LockMessage} from "./lockRound.js";
 import type {DkgMessage} from "./messages.js";
 
@@ -62,6 +63,25 @@ const wireSchema = z.discriminatedUnion("kind", [
   }),
 ]);
 
+/** A message as it crosses the wire: with its sender's attempt (attempts.ts), which the transport judges first. */
+export interface Envelope {
+  attempt: Attempt;
+  message: WireMessage;
+}
+
+const envelopeSchema = z.strictObject({
+  attempt: z.strictObject({session: bytes, startedAt: z.number().int().min(0)}),
+  message: wireSchema,
+});
+
+export function encodeEnvelope(e: Envelope): Uint8Array {
+  return encodeWireMessage(e as unknown as WireMessage);
+}
+
+export function decodeEnvelope(frame: Uint8Array): Envelope {
+  return parseWire(frame, envelopeSchema);
+}
+
 export function encodeWireMessage(message: WireMessage): Uint8Array {
   // The holder's own value, not `value`: JSON.stringify has already turned a Buffer into {type, data} by toJSON.
   const json = JSON.stringify(message, function (this: Record<string, unknown>, key: string, value: unknown) {
@@ -72,13 +92,17 @@ export function encodeWireMessage(message: WireMessage): Uint8Array {
 }
 
 export function decodeWireMessage(frame: Uint8Array): WireMessage {
+  return parseWire(frame, wireSchema);
+}
+
+function parseWire<T>(frame: Uint8Array, schema: z.ZodType<T>): T {
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(frame).toString("utf8"));
   } catch (e) {
     throw new DkgWireError({code: "DKG_WIRE_MALFORMED", reason: errorMessage(e)}, `DKG message: ${errorMessage(e)}`);
   }
-  const parsed = wireSchema.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const reason = `${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`;
