@@ -23,6 +23,10 @@ export function registerDevnetBeacon(program: Command): void {
       "--builder",
       "a block builder behind the beacon node: for a validator registered with register_validator, produceBlockV3 offers its blinded block, paying 0.1 ETH to the registered fee recipient",
     )
+    .option(
+      "--deposits <FILE>",
+      "a deposit-data.json (create-cluster, dkg) whose validators join at genesis after the interop ones",
+    )
     .option("--data-dir <DIR>", "folder to write genesis.json (url, genesis time, validators) into")
     .option("--log-level <level>", "error, warn, info or debug", "info")
     .action(async (flags: DevnetCliFlags & {logLevel: string; dataDir?: string}) => {

@@ -18,6 +18,7 @@ import type {ExecutionEngine} from "./execution/types.js";
 import {DutyRecorder} from "./effectiveness.js";
 import {Faults, invalidHead} from "./faults.js";
 import {buildGenesisState} from "./genesis.js";
+import {readExtraDeposits} from "./extraDeposits.js";
 import {SecretKeyCache} from "./keys.js";
 import {FORK_GRAFFITI, INVALID_GRAFFITI, OwnValidators} from "./ownValidators.js";
 import type {BlockEntry} from "./blockStore.js";
@@ -36,6 +37,8 @@ export interface DevnetOptions {
   engine?: (genesisTime: number) => Promise<ExecutionEngine> | ExecutionEngine;
   /** A block builder behind the beacon node (builder.ts). */
   builder?: boolean;
+  /** A deposit-data.json whose validators join at genesis after the interop ones (extraDeposits.ts). */
+  deposits?: string;
 }
 
 /** The attestation deadline as a fraction of the slot (1/3), the spec's ATTESTATION_DUE_BPS of 3333. */
@@ -85,7 +88,8 @@ export class Devnet {
     // Only a child's timestamp must exceed its parent's, and the first block's is genesis plus a slot.
     const elGenesisTime = Math.ceil(Date.now() / 1000);
     const engine = opts.engine ? await opts.engine(elGenesisTime) : await EvmEngine.create(elGenesisTime);
-    const state = buildGenesisState(forkConfig, keys, opts.validators, engine.genesis(), elGenesisTime);
+    const extra = opts.deposits === undefined ? [] : await readExtraDeposits(opts.deposits);
+    const state = buildGenesisState(forkConfig, keys, opts.validators, engine.genesis(), elGenesisTime, extra);
     state.genesisTime = Math.ceil(Date.now() / 1000) + opts.genesisDelaySec;
     const config = devnetBeaconConfig(opts.fork, opts.slotMs, state.genesisValidatorsRoot);
     const cached = createCachedBeaconState(state, {config, pubkeyCache: createPubkeyCache()});

@@ -25,11 +25,19 @@ export function buildGenesisState(
   validatorCount: number,
   el: ExecutionGenesis,
   genesisTime: number,
+  /** Deposits after the interop validators' (extraDeposits.ts), with their own signatures. */
+  extra: phase0.DepositData[] = [],
 ): BeaconStateAllForks {
   const depositTree = ssz.phase0.DepositDataRootList.defaultViewDU();
   const depth = depositTree.type.depth;
   const domain = computeDomain(DOMAIN_DEPOSIT, config.GENESIS_FORK_VERSION, ZERO_HASH);
   const deposits: phase0.Deposit[] = [];
+  const push = (data: phase0.DepositData) => {
+    depositTree.push(ssz.phase0.DepositData.hashTreeRoot(data));
+    depositTree.commit();
+    const proof = new Tree(depositTree.node).getSingleProof(toGindex(depth, BigInt(deposits.length)));
+    deposits.push({proof, data});
+  };
   for (let i = 0; i < validatorCount; i++) {
     const pubkey = keys.pubkey(i);
     const withdrawalCredentials = new Uint8Array(createHash("sha256").update(pubkey).digest());
@@ -42,10 +50,9 @@ export function buildGenesisState(
       signature: new Uint8Array(96),
     };
     data.signature = keys.sign(i, computeSigningRoot(ssz.phase0.DepositMessage, data, domain));
-    depositTree.push(ssz.phase0.DepositData.hashTreeRoot(data));
-    depositTree.commit();
-    deposits.push({proof: new Tree(depositTree.node).getSingleProof(toGindex(depth, BigInt(i))), data});
+    push(data);
   }
+  for (const data of extra) push(data);
   // Electra and Fulu share the Deneb-shaped execution payload header.
   const header = ssz.electra.ExecutionPayloadHeader.defaultViewDU();
   header.parentHash = el.parentHash;

@@ -9,6 +9,7 @@ export interface DevnetCliFlags {
   fork: string;
   genesisDelay: string;
   builder?: boolean;
+  deposits?: string;
 }
 
 export interface DevnetParsedOptions {
@@ -20,6 +21,8 @@ export interface DevnetParsedOptions {
   genesisDelaySec: number;
   /** A block builder behind the beacon node (builder.ts): builders' blocks for registered validators. */
   builder: boolean;
+  /** A deposit-data.json whose validators join at genesis after the interop ones (extraDeposits.ts). */
+  deposits?: string;
 }
 
 /**
@@ -83,5 +86,6 @@ export function parseDevnetOptions(f: DevnetCliFlags): DevnetParsedOptions {
     fork: f.fork,
     genesisDelaySec: int("--genesis-delay", f.genesisDelay, 0, 86_400),
     builder: Boolean(f.builder),
+    ...(f.deposits === undefined ? {} : {deposits: f.deposits}),
   };
 }

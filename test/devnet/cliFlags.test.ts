@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import {mkdtemp, rm, writeFile} from "node:fs/promises";
 import {createServer, type AddressInfo} from "node:net";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
 import {after, describe, it} from "node:test";
 import {runCli} from "./helpers.js";
 
@@ -26,6 +29,19 @@ describe("devnet-beacon flags", () => {
     const r = await runCli(["devnet-beacon", "--validators", "16", "--slot-ms", "1500", "--port", "0"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /not a multiple of 1000/);
+  });
+
+  it("refuses a --deposits file that is no deposit-data.json, saying so", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "r3dv-deposits-"));
+    try {
+      const file = join(dir, "deposit-data.json");
+      await writeFile(file, JSON.stringify([{pubkey: "0x00"}]));
+      const r = await runCli(["devnet-beacon", "--validators", "16", "--deposits", file, "--port", "0"]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /--deposits .*deposit-data\.json: not a deposit-data\.json/);
+    } finally {
+      await rm(dir, {recursive: true, force: true});
+    }
   });
 
   describe("port in use", () => {
