@@ -14,8 +14,10 @@ const WAIT_LOG_INTERVAL_MS = 5000;
 /** A failed send is retried this often until its round's deadline: a peer that is still starting comes up. */
 const RETRY_MS = 500;
 /**
- * At the end, success or not, messages still on their way out get this long before the host closes: an operator
- * that stops at a definition mismatch must still deliver its hello, or the others wait out a round for it.
+ * After a failure, messages still on their way out get this long before the host closes: an operator that stops
+ * at a definition mismatch must still deliver its hello, or the others wait out a round for it. After a success
+ * they get until their round's deadline (close's `flushMs`): the last messages (a leaving dealer's answer, a
+ * lock signature) are what the others still wait for, and on a loaded machine 5 s did not always deliver them.
  */
 const FLUSH_MS = 5000;
 
@@ -150,9 +152,9 @@ export class DkgSession {
     this.send([{message: {kind: "abort", from: this.o.self, reason: errorMessage(e).slice(0, MAX_ABORT_REASON)}}]);
   }
 
-  async close(): Promise<void> {
+  async close(flushMs = FLUSH_MS): Promise<void> {
     let flushTimer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled(this.inflight), new Promise((r) => (flushTimer = setTimeout(r, FLUSH_MS)))]);
+    await Promise.race([Promise.allSettled(this.inflight), new Promise((r) => (flushTimer = setTimeout(r, flushMs)))]);
     clearTimeout(flushTimer);
     // Retries to peers that are gone end here; left running they would hold the process up to a round deadline.
     this.closed = true;

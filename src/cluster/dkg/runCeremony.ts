@@ -73,11 +73,14 @@ export async function runCeremony(o: RunCeremonyOptions): Promise<{result: DkgRe
   });
 
   await session.start();
+  let done = false;
   try {
     await session.connectAll(o.connectTimeoutMs);
     for (let restarts = 0; ; restarts++) {
       try {
-        return await attempt();
+        const outcome = await attempt();
+        done = true;
+        return outcome;
       } catch (e) {
         if (!(e instanceof DkgError && e.type.code === "DKG_PEER_RESTARTED") || restarts >= MAX_RESTARTS) throw e;
         logger.warn("DKG: starting the ceremony over", {operators: e.type.operators, restarts: restarts + 1});
@@ -91,7 +94,8 @@ export async function runCeremony(o: RunCeremonyOptions): Promise<{result: DkgRe
     session.abortOthers(e);
     throw e;
   } finally {
-    await session.close();
+    // Done: every send is retried until delivered or its round's deadline (the others may still wait for it).
+    await session.close(done ? roundTimeoutMs : undefined);
   }
 
   async function attempt(): Promise<{result: DkgResult; output?: DkgOutput}> {
