@@ -1,6 +1,5 @@
-import {readFile, rename, writeFile} from "node:fs/promises";
-import {open} from "node:fs/promises";
-import {join} from "node:path";
+import {open, readFile, rename, writeFile} from "node:fs/promises";
+import {dirname, join} from "node:path";
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import {R3dvError, errorMessage} from "../../../util/errors.js";
 import type {Slashable} from "./signer.js";
@@ -98,6 +97,13 @@ export class SigningTerm {
         await handle.close();
       }
       await rename(tmp, this.file);
+      // The rename is durable once the folder is: a crash right after must not bring the node back unretired.
+      const dir = await open(dirname(this.file), "r");
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
     }
     this.until = epoch;
   }
