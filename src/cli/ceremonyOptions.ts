@@ -2,7 +2,8 @@ import type {Command} from "commander";
 import {type ClusterDefinition} from "../cluster/definitionSchema.js";
 import {loadDefinition} from "../cluster/definition.js";
 import {KDFS, type Kdf} from "../cluster/keystores.js";
-import {DEFAULT_CONNECT_TIMEOUT_MS, RunDkgError} from "../cluster/dkg/runDkg.js";
+import {RunDkgError} from "../cluster/dkg/runDkg.js";
+import {DEFAULT_CONNECT_TIMEOUT_MS} from "../cluster/dkg/runCeremony.js";
 import {createLogger} from "../util/logger.js";
 
 /** The flags `dkg` and `reshare` share, as commander gives them. */

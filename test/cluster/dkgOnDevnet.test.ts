@@ -6,14 +6,15 @@ import {after, before, describe, it} from "node:test";
 import {SLOTS_PER_EPOCH} from "@lodestar/params";
 import {buildDefinition} from "../../src/cluster/definition.js";
 import {runDkg} from "../../src/cluster/dkg/runDkg.js";
-import {createIdentityFile, loadIdentity} from "../../src/cluster/identity.js";
+import {createIdentityFile} from "../../src/cluster/identity.js";
 import {loadLock} from "../../src/cluster/lock.js";
-import {type AnyDutyResult, ValidatorRole} from "../../src/roles/validator/validatorRole.js";
+import type {ValidatorRole} from "../../src/roles/validator/validatorRole.js";
+import {type AnyDutyResult} from "../../src/roles/validator/validatorRole.js";
 import {createLogger} from "../../src/util/logger.js";
 import {BlsPool} from "../../src/workers/blsPool.js";
 import {type Effectiveness, type RunningDevnet, getJson, spawnDevnet} from "../devnet/helpers.js";
 import {tempDir} from "../helpers/cli.js";
-import {MemoryHub} from "../helpers/memoryTransport.js";
+import {startValidatorRoles} from "../helpers/validatorRoles.js";
 
 const SLOT_MS = 2000;
 /** The devnet's own interop validators: the chain runs on them whatever the cluster does. */
@@ -66,24 +67,16 @@ describe("a cluster made by r3dv dkg, on the devnet", {timeout: 600_000}, () => 
       ],
     ]);
     devnet = d;
-    const hub = new MemoryHub();
-    for (const [k, nodeDir] of nodeDirs.entries()) {
-      const {privateKey} = await loadIdentity(join(nodeDir, "identity.key"));
-      const role = new ValidatorRole({
+    roles.push(
+      ...(await startValidatorRoles({
         lock,
-        self: k + 1,
-        nodeDir,
-        dataDir: join(dir, `data-${k + 1}`),
+        dir,
+        nodeDirs,
         beaconUrls: [d.url],
-        privateKey,
-        transport: hub.transport(k + 1),
         pool,
-        logger: createLogger("error", "test"),
         onResult: (r) => results.push(r),
-      });
-      roles.push(role);
-      await role.start();
-    }
+      })),
+    );
     const until = d.genesisTime * 1000 + 4 * SLOTS_PER_EPOCH * SLOT_MS + 1000;
     await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())));
     const {body} = await getJson<Effectiveness>(`${d.url}/r3dv/v1/effectiveness?from_epoch=1&to_epoch=2`);

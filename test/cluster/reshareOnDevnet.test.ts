@@ -9,7 +9,8 @@ import {createIdentityFile, loadIdentity} from "../../src/cluster/identity.js";
 import {loadLock} from "../../src/cluster/lock.js";
 import type {ClusterLock} from "../../src/cluster/lockSchema.js";
 import {buildReshareDefinition} from "../../src/cluster/reshareDefinition.js";
-import {type AnyDutyResult, ValidatorRole} from "../../src/roles/validator/validatorRole.js";
+import type {ValidatorRole} from "../../src/roles/validator/validatorRole.js";
+import {type AnyDutyResult} from "../../src/roles/validator/validatorRole.js";
 import {createLogger} from "../../src/util/logger.js";
 import {BlsPool} from "../../src/workers/blsPool.js";
 import {type Effectiveness, type RunningDevnet, getJson, spawnDevnet} from "../devnet/helpers.js";
@@ -119,26 +120,18 @@ describe(
 
       // Every old node is retired at the switch (r3dv retire does this over IPC), then the new nodes start.
       await Promise.all(roles.map((r) => r.signingTerm?.retire(SWITCH_EPOCH)));
-      const hub = new MemoryHub();
-      for (const [k, nodeDir] of newDirs.entries()) {
-        const {privateKey} = await loadIdentity(join(nodeDir, "identity.key"));
-        const role = new ValidatorRole({
+      roles.push(
+        ...(await startValidatorRoles({
           lock: newLock,
-          self: k + 1,
-          nodeDir,
-          dataDir: join(dir, `new-data-${k + 1}`),
+          dir: join(dir, "new-data"),
+          nodeDirs: newDirs,
           beaconUrls: [d.url],
-          privateKey,
-          transport: hub.transport(k + 1),
           pool,
-          logger: createLogger("error", "test"),
-          onResult: (r) => newResults.push({...r, node: k + 1}),
+          onResult: (r) => newResults.push(r),
           // On, as `r3dv run` has it: the old cluster's liveness before the switch must not stop the new one.
-          doppelganger: {enabled: true, clusterSigned: () => new Map()},
-        });
-        roles.push(role);
-        await role.start();
-      }
+          node: () => ({doppelganger: {enabled: true, clusterSigned: () => new Map()}}),
+        })),
+      );
 
       // Epoch 1 (the old lock's last) and 2 (the new lock's first), and one more for their inclusion.
       const until = d.genesisTime * 1000 + 4 * SLOTS_PER_EPOCH * SLOT_MS + 1000;

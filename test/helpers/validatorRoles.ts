@@ -54,13 +54,15 @@ export async function memoryCluster(validators: number): Promise<MemoryCluster> 
 /**
  * The validator roles of every node of a cluster, started on the given beacon node(s) and one in-process hub (the
  * caller's, if it listens on it too), each result tagged with its node. The cluster is either made in `dir` (by
- * createCluster into `dir/cluster`: keys decrypted from its keystores) or `memory` (keys split in memory, data dirs
- * in `dir`). `node` adds or replaces options of node i: a faulty beacon client, a corrupting transport, QBFT events.
+ * createCluster into `dir/cluster`: keys decrypted from its keystores), in `nodeDirs` (a ceremony's, one per
+ * operator), or `memory` (keys split in memory); data dirs in `dir`. `node` adds or replaces options of node i: a faulty beacon client, a corrupting transport, QBFT events.
  */
 export async function startValidatorRoles(o: {
   lock: ClusterLock;
   dir: string;
   memory?: MemoryCluster;
+  /** Node i's dir is `nodeDirs[i - 1]` (a DKG's or a reshare's), not `dir/cluster/node-i`. */
+  nodeDirs?: string[];
   nodes?: number;
   beaconUrls: string[];
   pool: BlsPool;
@@ -71,8 +73,8 @@ export async function startValidatorRoles(o: {
   const hub = o.hub ?? new MemoryHub();
   const logger = createLogger("error", "test");
   const roles: ValidatorRole[] = [];
-  for (let i = 1; i <= (o.nodes ?? 4); i++) {
-    const nodeDir = join(o.dir, "cluster", nodeDirName(i));
+  for (let i = 1; i <= (o.nodeDirs?.length ?? o.nodes ?? 4); i++) {
+    const nodeDir = o.nodeDirs?.[i - 1] ?? join(o.dir, "cluster", nodeDirName(i));
     const {privateKey} = o.memory
       ? (o.memory.identities[i - 1] as MemoryCluster["identities"][number])
       : await loadIdentity(join(nodeDir, IDENTITY_FILE));

@@ -63,8 +63,12 @@ export class AttemptFilter {
   }
 }
 
+/** Enough that two runs of one operator never share an id. */
+const ATTEMPT_ID_BYTES = 16;
+
 /** A new attempt of this participant, later than `previous` even within one millisecond. */
 export function nextAttempt(random: (bytes: number) => Uint8Array, previous?: Attempt): Attempt {
   const now = Date.now();
-  return {session: random(16), startedAt: previous === undefined ? now : Math.max(now, previous.startedAt + 1)};
+  const startedAt = previous === undefined ? now : Math.max(now, previous.startedAt + 1);
+  return {session: random(ATTEMPT_ID_BYTES), startedAt};
 }

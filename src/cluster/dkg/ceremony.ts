@@ -9,7 +9,6 @@ import {
   type DkgRound,
   type Equivocation,
   dealDigest,
-  SESSION_BYTES,
   helloBytes,
   roundOf,
   shareDigest,
@@ -98,7 +97,6 @@ export class DkgCeremony {
       from: self,
       definitionHash,
       signature: auth.sign(helloBytes(definitionHash)),
-      session: this.cfg.random(SESSION_BYTES),
     };
     this.store(hello);
     return [{message: hello}];

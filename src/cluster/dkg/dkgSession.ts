@@ -1,3 +1,4 @@
+import {randomBytes} from "node:crypto";
 import type {PrivateKey} from "@libp2p/interface";
 import {errorMessage} from "../../util/errors.js";
 import type {Logger} from "../../util/logger.js";
@@ -8,6 +9,8 @@ import type {DkgMessage} from "./messages.js";
 import {DkgError} from "./outcome.js";
 import {type Attempt, AttemptFilter, nextAttempt} from "./attempts.js";
 import {type Envelope, MAX_ABORT_REASON, type WireMessage} from "./wire.js";
+
+const randomId = (bytes: number) => new Uint8Array(randomBytes(bytes));
 
 /** How often the operators still missing are logged while waiting. */
 const WAIT_LOG_INTERVAL_MS = 5000;
@@ -36,8 +39,6 @@ export interface DkgSessionOptions {
   helloOpen: () => boolean;
   /** A peer started anew during the hello round: the ceremony forgets what it holds from it. */
   onReplaced: (from: number) => void;
-  /** This participant's attempts' entropy. */
-  random: (bytes: number) => Uint8Array;
 }
 
 /**
@@ -58,7 +59,7 @@ export class DkgSession {
   private restartedBy: Envelope[] = [];
 
   constructor(private readonly o: DkgSessionOptions) {
-    this.attempt = nextAttempt(o.random);
+    this.attempt = nextAttempt(randomId);
     const {definition, self, privateKey, listen, logger} = o;
     this.others = definition.operators.map((op) => op.index).filter((i) => i !== self);
     this.net = new DkgNetwork({definition, self, privateKey, listen, logger, onMessage: (m) => this.receive(m)});
@@ -139,7 +140,7 @@ export class DkgSession {
    * dropped) and the new attempts' messages that caused the restart go to the new ceremony.
    */
   newAttempt(): void {
-    this.attempt = nextAttempt(this.o.random, this.attempt);
+    this.attempt = nextAttempt(randomId, this.attempt);
     this.filter.restart();
     const kept = this.restartedBy;
     this.restartedBy = [];

@@ -1,7 +1,7 @@
 import {bytesEqual, toHex} from "../../hotpath/bytes.js";
 import type {DkgAuthenticator} from "./authenticator.js";
 import {type CommitmentPoints, parseCommitments} from "./feldman.js";
-import {type Deal, type DkgMessage, SESSION_BYTES, dealDigest, helloBytes} from "./messages.js";
+import {type Deal, type DkgMessage, dealDigest, helloBytes} from "./messages.js";
 import {DkgError} from "./outcome.js";
 import type {CeremonyRoles} from "./roles.js";
 
@@ -28,7 +28,6 @@ export function shapeProblem(m: DkgMessage, c: CheckContext): string | undefined
   const sharesOk = (shares: Uint8Array[]) => shares.length === v && shares.every((s) => s.length === SHARE_BYTES);
   switch (m.kind) {
     case "hello":
-      if (m.session.length !== SESSION_BYTES) return `session id is not ${SESSION_BYTES} bytes`;
       return m.definitionHash.length === 32 ? undefined : "definition hash is not 32 bytes";
     case "deal":
       return undefined;

@@ -49,10 +49,10 @@ export interface Deal {
 
 export type DkgMessage =
   /**
-   * Every operator signs the definition hash it holds; any difference stops the ceremony. `session` is random
-   * per run: a hello with another session from an operator already heard from means that operator restarted.
+   * Every operator signs the definition hash it holds; any difference stops the ceremony. Which run of an operator
+   * sent it is the transport's business (attempts.ts).
    */
-  | {kind: "hello"; from: number; definitionHash: Uint8Array; signature: Uint8Array; session: Uint8Array}
+  | {kind: "hello"; from: number; definitionHash: Uint8Array; signature: Uint8Array}
   /** Broadcast. */
   | ({kind: "deal"; from: number} & Deal)
   /** Point to point, over the encrypted channel: the recipient's shares from this dealer. */
@@ -69,9 +69,6 @@ export const roundOf = (kind: DkgMessage["kind"]): DkgRound => (kind === "share"
 const HELLO_DOMAIN = Buffer.from("r3dv-dkg-definition/v1");
 const DEAL_DOMAIN = Buffer.from("r3dv-dkg-deal/v1");
 const SHARE_DOMAIN = Buffer.from("r3dv-dkg-share/v1");
-
-/** Enough that two runs of one operator never share a session id. */
-export const SESSION_BYTES = 16;
 
 const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
 

@@ -1,4 +1,3 @@
-import {randomBytes} from "node:crypto";
 import type {PrivateKey} from "@libp2p/interface";
 import type {Logger} from "../../util/logger.js";
 import type {ClusterDefinition} from "../definitionSchema.js";
@@ -25,7 +24,19 @@ export const DEFAULT_ROUND_TIMEOUT_MS = 60_000;
  */
 export const MAX_RESTARTS = 3;
 
-export interface RunCeremonyOptions {
+/** How a participant reaches the others, shared by every ceremony command (`dkg`, `reshare`). */
+export interface CeremonyLinkOptions {
+  listen?: string;
+  logger: Logger;
+  /** Default DEFAULT_CONNECT_TIMEOUT_MS. */
+  connectTimeoutMs?: number;
+  /** Default DEFAULT_ROUND_TIMEOUT_MS. */
+  roundTimeoutMs?: number;
+  /** Stops the ceremony (Ctrl-C): the others are told, nothing is written. */
+  signal?: AbortSignal;
+}
+
+export interface RunCeremonyOptions extends CeremonyLinkOptions {
   /** Who takes part, as operators of a definition: the DKG's definition, or a reshare's participants. */
   network: ClusterDefinition;
   self: number;
@@ -36,11 +47,6 @@ export interface RunCeremonyOptions {
   lockRound: (result: DkgResult) => LockRound | undefined;
   /** The participants that sign the lock: the lock messages go to them only. */
   signers: number[];
-  listen?: string;
-  logger: Logger;
-  connectTimeoutMs: number;
-  roundTimeoutMs: number;
-  signal?: AbortSignal;
 }
 
 /**
@@ -50,7 +56,8 @@ export interface RunCeremonyOptions {
  * to the others so that they stop at once too.
  */
 export async function runCeremony(o: RunCeremonyOptions): Promise<{result: DkgResult; output?: DkgOutput}> {
-  const {logger, roundTimeoutMs} = o;
+  const {logger} = o;
+  const roundTimeoutMs = o.roundTimeoutMs ?? DEFAULT_ROUND_TIMEOUT_MS;
   let ceremony = o.newCeremony();
   let early: LockMessage[] = [];
   let lockRound: LockRound | undefined;
@@ -69,13 +76,12 @@ export async function runCeremony(o: RunCeremonyOptions): Promise<{result: DkgRe
     },
     helloOpen: () => ceremony.currentRound === "hello",
     onReplaced: (from) => ceremony.forget(from),
-    random: (n) => new Uint8Array(randomBytes(n)),
   });
 
   await session.start();
   let done = false;
   try {
-    await session.connectAll(o.connectTimeoutMs);
+    await session.connectAll(o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
     for (let restarts = 0; ; restarts++) {
       try {
         const outcome = await attempt();

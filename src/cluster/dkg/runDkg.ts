@@ -5,7 +5,6 @@ import {join, resolve} from "node:path";
 import {fromHex} from "../../hotpath/bytes.js";
 import {initHerumi} from "../../hotpath/herumi.js";
 import {R3dvError} from "../../util/errors.js";
-import type {Logger} from "../../util/logger.js";
 import {DEPOSIT_FILE, KEYS_DIR, LOCK_FILE, shareDescription, writeShareKeystores} from "../createCluster.js";
 import type {ClusterDefinition} from "../definitionSchema.js";
 import {writePublicFile} from "../fsSecure.js";
@@ -16,8 +15,7 @@ import {DkgCeremony} from "./ceremony.js";
 import {type DkgOutput, LockRound} from "./lockRound.js";
 import type {DkgResult} from "./outcome.js";
 
-export {DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_ROUND_TIMEOUT_MS} from "./runCeremony.js";
-import {DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_ROUND_TIMEOUT_MS, runCeremony} from "./runCeremony.js";
+import {type CeremonyLinkOptions, runCeremony} from "./runCeremony.js";
 
 export type RunDkgErrorType =
   | {code: "DKG_BAD_OPTION"; option: string; reason: string}
@@ -25,15 +23,9 @@ export type RunDkgErrorType =
   | {code: "DKG_NODE_DIR_NOT_EMPTY"; nodeDir: string; found: string[]};
 export class RunDkgError extends R3dvError<RunDkgErrorType> {}
 
-/** What every ceremony run takes besides its definition and node dir. */
-export interface CeremonyRunOptions {
-  listen?: string;
+/** What every ceremony command takes besides its definition and node dir. */
+export interface CeremonyRunOptions extends CeremonyLinkOptions {
   kdf: Kdf;
-  logger: Logger;
-  connectTimeoutMs?: number;
-  roundTimeoutMs?: number;
-  /** Stops the ceremony (Ctrl-C): the others are told, nothing is written. */
-  signal?: AbortSignal;
 }
 
 export interface RunDkgOptions extends CeremonyRunOptions {
@@ -50,7 +42,7 @@ export const OUTPUTS = [LOCK_FILE, DEPOSIT_FILE, KEYS_DIR];
  * shares) and deposit-data.json. Nothing is written unless the whole ceremony succeeds.
  */
 export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; result: DkgResult; self: number}> {
-  const {definition, logger} = opts;
+  const {definition} = opts;
   const nodeDir = resolve(opts.nodeDir);
   const identity = await loadIdentity(join(nodeDir, IDENTITY_FILE));
   const operator = definition.operators.find((o) => o.peer_id === identity.peerId);
@@ -85,17 +77,13 @@ export async function runDkg(opts: RunDkgOptions): Promise<{output: DkgOutput; r
       random: (n) => new Uint8Array(randomBytes(n)),
     });
   const {result, output} = await runCeremony({
+    ...opts,
     network: definition,
     self,
     privateKey: identity.privateKey,
     newCeremony,
     lockRound: (result) => new LockRound(definition, result, self, auth),
     signers: definition.operators.map((o) => o.index),
-    listen: opts.listen,
-    logger,
-    connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    roundTimeoutMs: opts.roundTimeoutMs ?? DEFAULT_ROUND_TIMEOUT_MS,
-    signal: opts.signal,
   });
   if (output === undefined) throw new Error("every DKG operator receives keys and signs the lock");
   await writeOutput(nodeDir, output, result, self, definition, opts.kdf);

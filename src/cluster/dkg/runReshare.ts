@@ -15,7 +15,7 @@ import {DkgCeremony} from "./ceremony.js";
 import {type DkgOutput, LockRound} from "./lockRound.js";
 import type {DkgResult} from "./outcome.js";
 import {reshareRoles} from "./roles.js";
-import {DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_ROUND_TIMEOUT_MS, runCeremony} from "./runCeremony.js";
+import {runCeremony} from "./runCeremony.js";
 import {type CeremonyRunOptions, OUTPUTS, RunDkgError, writeOutput} from "./runDkg.js";
 
 export interface RunReshareOptions extends CeremonyRunOptions {
@@ -48,7 +48,7 @@ export interface ReshareOutcome {
  * unless the whole ceremony succeeds, and an old node dir is never touched.
  */
 export async function runReshare(opts: RunReshareOptions): Promise<ReshareOutcome> {
-  const {definition, logger} = opts;
+  const {definition} = opts;
   const nodeDir = resolve(opts.nodeDir);
   const identity = await loadIdentity(join(nodeDir, IDENTITY_FILE));
   const oldLock = await loadLock(opts.oldLock ?? join(nodeDir, LOCK_FILE));
@@ -91,17 +91,13 @@ export async function runReshare(opts: RunReshareOptions): Promise<ReshareOutcom
     });
   try {
     const {result, output} = await runCeremony({
+      ...opts,
       network: {...definition, operators: participants},
       self,
       privateKey: identity.privateKey,
       newCeremony,
       lockRound: (result) => (receives ? new LockRound(definition, result, self, auth, oldLock) : undefined),
       signers: Array.from({length: receivers}, (_, k) => k + 1),
-      listen: opts.listen,
-      logger,
-      connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      roundTimeoutMs: opts.roundTimeoutMs ?? DEFAULT_ROUND_TIMEOUT_MS,
-      signal: opts.signal,
     });
     if (output !== undefined && outDir !== undefined) {
       const identityCopy = outDir === nodeDir ? undefined : identity.privateKey;

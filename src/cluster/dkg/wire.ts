@@ -31,7 +31,7 @@ const shares = z.array(bytes);
 const deal = {commitments: z.array(z.array(bytes)), signature: bytes};
 
 const wireSchema = z.discriminatedUnion("kind", [
-  z.strictObject({kind: z.literal("hello"), from: index, definitionHash: bytes, signature: bytes, session: bytes}),
+  z.strictObject({kind: z.literal("hello"), from: index, definitionHash: bytes, signature: bytes}),
   z.strictObject({kind: z.literal("deal"), from: index, ...deal}),
   z.strictObject({kind: z.literal("share"), from: index, to: index, shares, signature: bytes}),
   z.strictObject({kind: z.literal("echo"), from: index, deals: z.array(signedDigest.nullable())}),
