@@ -132,10 +132,6 @@ export function addCommitments(sets: CommitmentPoints[]): CommitmentPoints {
   });
 }
 
-function ids(indices: number[]): InstanceType<Herumi["Id"]>[] {
-  return indices.map(id);
-}
-
 /**
  * Coefficient-wise Lagrange combination at x = 0 of several dealers' commitments, dealer k weighted for its
  * x coordinate `at[k]`: a reshare's new public polynomial, whose constant term is the old one's value at 0.
@@ -143,7 +139,7 @@ function ids(indices: number[]): InstanceType<Herumi["Id"]>[] {
 export function interpolateCommitments(sets: CommitmentPoints[], at: number[]): CommitmentPoints {
   const first = sets[0];
   if (first === undefined) throw new Error("interpolateCommitments needs at least one set");
-  const xs = ids(at);
+  const xs = at.map(id);
   return first.map((_, k) => {
     const out = new (herumi().PublicKey)();
     out.recover(
@@ -164,7 +160,7 @@ export function interpolateShares(shares: Uint8Array[], at: number[]): Uint8Arra
   });
   const out = new bls.SecretKey();
   try {
-    out.recover(secrets, ids(at));
+    out.recover(secrets, at.map(id));
     return out.serialize();
   } finally {
     out.clear();

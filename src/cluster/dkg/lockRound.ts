@@ -34,13 +34,13 @@ export interface DkgOutput {
 export function lockBodyFor(definition: ClusterDefinition, keys: DkgResult, oldLock?: ClusterLock): LockBody {
   const creds = toHex(withdrawalCredentials(definition.withdrawal_address, definition.compounding));
   const carried = (j: number) => {
-    const old = oldLock?.validators[j];
-    if (old === undefined) {
-      const gas = definition.gas_limit === undefined ? {} : {gas_limit: definition.gas_limit};
-      return {fee_recipient: definition.fee_recipient, withdrawal_credentials: creds, ...gas};
-    }
-    const gas = old.gas_limit === undefined ? {} : {gas_limit: old.gas_limit};
-    return {fee_recipient: old.fee_recipient, withdrawal_credentials: old.withdrawal_credentials, ...gas};
+    const from = oldLock?.validators[j] ?? {
+      fee_recipient: definition.fee_recipient,
+      withdrawal_credentials: creds,
+      gas_limit: definition.gas_limit,
+    };
+    const gas = from.gas_limit === undefined ? {} : {gas_limit: from.gas_limit};
+    return {fee_recipient: from.fee_recipient, withdrawal_credentials: from.withdrawal_credentials, ...gas};
   };
   return {
     version: LOCK_VERSION,

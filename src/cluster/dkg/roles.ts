@@ -1,7 +1,6 @@
 import {bytesEqual, toHex} from "../../hotpath/bytes.js";
-import {secretToPublicKey} from "../../hotpath/threshold.js";
 import {combineKeys} from "./combineKeys.js";
-import {type CommitmentPoints, evaluateCommitments, interpolateCommitments, interpolateShares} from "./feldman.js";
+import {type CommitmentPoints, interpolateCommitments, interpolateShares} from "./feldman.js";
 import {DkgError, type DkgValidatorKeys} from "./outcome.js";
 
 /**
@@ -70,31 +69,22 @@ export function reshareRoles(input: ReshareRolesInput): CeremonyRoles {
     },
     combine(qualified, points, shares, self) {
       const at = qualified.map(oldIndex);
-      return input.validators.map((old, v) => {
-        const combined = interpolateCommitments(
-          points.map((p) => p[v] as CommitmentPoints),
-          at,
-        );
-        const groupPubkey = (combined[0] as CommitmentPoints[number]).serialize();
-        if (!bytesEqual(groupPubkey, old.pubkey)) {
+      const keys = combineKeys(
+        points,
+        shares,
+        {validators: input.validators.length, operators: input.receivers, self},
+        {commitments: (sets) => interpolateCommitments(sets, at), shares: (s) => interpolateShares(s, at)},
+      );
+      keys.forEach(({groupPubkey}, v) => {
+        const old = input.validators[v]?.pubkey ?? new Uint8Array();
+        if (!bytesEqual(groupPubkey, old)) {
           throw new DkgError(
             {code: "DKG_SELF_CHECK_FAILED", validator: v},
-            `validator ${v}: the reshared key ${toHex(groupPubkey)} is not the validator's key ${toHex(old.pubkey)}`,
+            `validator ${v}: the reshared key ${toHex(groupPubkey)} is not the validator's key ${toHex(old)}`,
           );
         }
-        const sharePubkeys = Array.from({length: input.receivers}, (_, k) => evaluateCommitments(combined, k + 1));
-        const secretShare = interpolateShares(
-          shares.map((s) => s[v] as Uint8Array),
-          at,
-        );
-        if (!bytesEqual(secretToPublicKey(secretShare), sharePubkeys[self - 1] as Uint8Array)) {
-          throw new DkgError(
-            {code: "DKG_SELF_CHECK_FAILED", validator: v},
-            `validator ${v}: this operator's new share does not match its public share`,
-          );
-        }
-        return {groupPubkey, sharePubkeys, secretShare};
       });
+      return keys;
     },
   };
 }
