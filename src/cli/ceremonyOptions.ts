@@ -2,7 +2,7 @@ import type {Command} from "commander";
 import {type ClusterDefinition} from "../cluster/definitionSchema.js";
 import {loadDefinition} from "../cluster/definition.js";
 import {KDFS, type Kdf} from "../cluster/keystores.js";
-import {RunDkgError} from "../cluster/dkg/runDkg.js";
+import {RunDkgError, type RunDkgOptions} from "../cluster/dkg/runDkg.js";
 import {DEFAULT_CONNECT_TIMEOUT_MS} from "../cluster/dkg/runCeremony.js";
 import {createLogger} from "../util/logger.js";
 
@@ -34,15 +34,7 @@ export function ceremonyFlags(command: Command): Command {
 export async function runCeremonyCommand<T>(
   raw: RawCeremonyOptions,
   component: string,
-  run: (o: {
-    definition: ClusterDefinition;
-    nodeDir: string;
-    listen?: string;
-    kdf: Kdf;
-    logger: ReturnType<typeof createLogger>;
-    connectTimeoutMs: number;
-    signal: AbortSignal;
-  }) => Promise<T>,
+  run: (o: RunDkgOptions) => Promise<T>,
 ): Promise<{definition: ClusterDefinition; outcome: T}> {
   const bad = (option: string, reason: string) =>
     new RunDkgError({code: "DKG_BAD_OPTION", option, reason}, `${option}: ${reason}`);
