@@ -75,7 +75,7 @@ const envelopeSchema = z.strictObject({
 });
 
 export function encodeEnvelope(e: Envelope): Uint8Array {
-  return encodeWireMessage(e as unknown as WireMessage);
+  return encodeJson(e);
 }
 
 export function decodeEnvelope(frame: Uint8Array): Envelope {
@@ -83,8 +83,13 @@ export function decodeEnvelope(frame: Uint8Array): Envelope {
 }
 
 export function encodeWireMessage(message: WireMessage): Uint8Array {
+  return encodeJson(message);
+}
+
+/** JSON with every byte array as {b64}: what decoding's `bytes` reads back. */
+function encodeJson(value: Envelope | WireMessage): Uint8Array {
   // The holder's own value, not `value`: JSON.stringify has already turned a Buffer into {type, data} by toJSON.
-  const json = JSON.stringify(message, function (this: Record<string, unknown>, key: string, value: unknown) {
+  const json = JSON.stringify(value, function (this: Record<string, unknown>, key: string, value: unknown) {
     const raw = this[key];
     return raw instanceof Uint8Array ? {b64: Buffer.from(raw).toString("base64")} : value;
   });
