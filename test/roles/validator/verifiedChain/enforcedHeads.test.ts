@@ -121,4 +121,32 @@ describe("attester duty with --verify enforce (verdicts scripted per node)", {ti
       b.received.attestations.every((a) => ssz.phase0.AttestationData.equals(a.item.data, b.attestationData(slot))),
     );
   });
+
+  it("a proposal whose parent is verified only a fifth of a slot in waits for it and is published on time", async (t) => {
+    const slot = 2;
+    const proposer = 1;
+    const twins = [1, 2, 3, 4].map(() => new VerdictTwin());
+    const c = await DutyCluster.start(t, {
+      validators: 2,
+      script: (b) => b.proposers.set(slot, proposer),
+      node: (i) => ({headGuard: new HeadGuard(twins[i - 1] as VerdictTwin, {threshold: 3})}),
+    });
+    const b = c.beacon;
+    // A loaded machine: the parent's verdict comes 1/5 of the slot after the slot starts, well past the wait a
+    // vote allows for its head (1/24) and before the block would be late (1/3).
+    const verdictAt = b.slotStartMs(slot) + b.slotMs / 5;
+    setTimeout(() => {
+      for (const twin of twins) twin.verified(toHex(b.blockRoot(slot - 1)), slot - 1);
+    }, verdictAt - Date.now());
+    await c.awaitResults("proposer", [{slot, validatorIndex: proposer}], slot + 2);
+    for (const node of [1, 2, 3, 4]) {
+      const r = c.resultOf("proposer", slot, node, proposer);
+      assert.equal(r.status, "submitted", JSON.stringify(r));
+    }
+    assert.equal(b.received.blocks.length, 4, "every node published the block");
+    assert.ok(
+      twins.every((tw) => tw.followed.includes(toHex(b.blockRoot(slot - 1)))),
+      "each node asked its EVM role to judge the parent before proposing on it",
+    );
+  });
 });

@@ -37,6 +37,13 @@ const RANDAO_AHEAD_AT_SLOT_FRACTION = 1 / 2;
  */
 const PROPOSAL_ROUNDS_FROM_SLOT_FRACTION = 1 / 12;
 
+/**
+ * What of the slot a proposal whose parent was verified late keeps for consensus, signing and publishing before
+ * its block would be late (1/12: 1 s on mainnet, 333 ms at the devnet's 4 s slots, where a proposal takes
+ * 100-250 ms from its block to its publication).
+ */
+const PARENT_VERIFY_MARGIN_SLOT_FRACTION = 1 / 12;
+
 export interface ProposalResult extends DutyOutcome {
   duty: "proposer";
   slot: number;
@@ -122,6 +129,17 @@ export class ProposerService extends SlotDutyService {
           ...outcome,
         }),
     });
+  }
+
+  /**
+   * Until when a proposal waits for its parent to be verified (`--verify enforce`). Unlike a vote, a block has no
+   * stand-in (the beacon node builds on its own head), so giving up loses the proposal: it waits until just before
+   * the block would be late, leaving PARENT_VERIFY_MARGIN_SLOT_FRACTION of the slot for consensus, signing and
+   * publishing. On a loaded machine a block's verification can take seconds (2.3 s p99 with a core busy).
+   */
+  private parentVerifiedBy(slot: number): number {
+    const lateMs = this.clock.dueMs(DUTY_TYPES.proposer.lateAt, slot);
+    return Math.max(this.headVerifiedBy(Date.now()), lateMs - this.clock.slotMs * PARENT_VERIFY_MARGIN_SLOT_FRACTION);
   }
 
   /** Asked only once this node started the instance, that is once it has its block (QbftInstance). */
@@ -284,14 +302,15 @@ export class ProposerService extends SlotDutyService {
     try {
       mine = await this.fetchBlock(slot, randao, result);
       result.stages.fetch = Date.now() - start;
-      this.blockAt.set(slot, Date.now());
     } catch (e) {
       return fail("beacon_unavailable", e);
     }
     const parent = toHex(blockOf(mine).parentRoot).toLowerCase();
     // A block on a parent this node did not verify would extend a chain it cannot vouch for: not signed.
-    const unverified = await this.o.headGuard?.settle(parent, this.headVerifiedBy(Date.now()));
+    const unverified = await this.o.headGuard?.settle(parent, this.parentVerifiedBy(slot));
     if (unverified) return report({status: "failed", ...unverified});
+    // Round 1 counts from when this node can propose: a parent verified late must not have eaten its round.
+    this.blockAt.set(slot, Date.now());
     this.heads.set(slot, new Set([parent]));
     const decided = await this.decide(slot, encodeBlockValue(beacon.config, mine), deadline);
     if (decided.failure) return report(decided.failure);
@@ -302,7 +321,7 @@ export class ProposerService extends SlotDutyService {
     if (!block) return fail("consensus_timeout", new Error("decided value is not a block"));
     const unverifiedParent = await this.o.headGuard?.signable(
       [toHex(blockOf(block).parentRoot)],
-      this.headVerifiedBy(Date.now()),
+      this.parentVerifiedBy(slot),
     );
     if (unverifiedParent) return report({status: "failed", ...unverifiedParent});
     if (this.o.builder) result.path = isBlinded(block) ? "builder" : "local";

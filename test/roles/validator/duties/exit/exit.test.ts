@@ -85,9 +85,12 @@ describe("voluntary exits signed by the operators, with no central party", {time
 
     // Operator 3 signs: every node recovers, verifies and submits the same exit.
     await exits(3).sign("0", {epoch: EPOCH, submit: true});
+    // A node reports its duty result once the beacon node answered, after the beacon node has the exit.
     await waitFor(
-      "every node submitted the exit",
-      async () => new Set(c.beacon.received.exits.map((r) => r.node)).size === 4,
+      "every node submitted the exit and reported it",
+      async () =>
+        new Set(c.beacon.received.exits.map((r) => r.node)).size === 4 &&
+        new Set(c.results.filter((x) => x.duty === "voluntary_exit").map((x) => x.node)).size === 4,
       5_000,
       20,
     );
