@@ -18,6 +18,7 @@ import type {Logger} from "../../util/logger.js";
 import {errorMessage} from "../../util/errors.js";
 import {ed25519Verifier} from "../../hotpath/ed25519.js";
 import {clusterGater} from "./gater.js";
+import {CompactDatastore} from "./compactDatastore.js";
 import {OperatorAddresses, hostOf} from "./operatorAddresses.js";
 
 /**
@@ -36,6 +37,14 @@ export const DIAL_BACKOFF_MAX_MS = 5000;
  */
 export const MAX_STREAM_WINDOW_BYTES = 2 * 1024 * 1024;
 const DHT_LOOKUP_AFTER_FAILURES = 3;
+/**
+ * How long a provider record ("this node holds slot S") lives, and how often expired ones are dropped. Catch-up
+ * looks back CATCHUP_MAX_SLOTS (100) slots, 20 minutes at 12 s slots: an hour covers it, and keeps at most an
+ * hour of records in memory (kad-dht's default, 48 hours, kept every slot's records that long).
+ */
+export const PROVIDER_RECORD_VALIDITY_MS = 60 * 60_000;
+const PROVIDER_RECORD_CHECK_MS = 5 * 60_000;
+
 /** Ping and time exchange every 2 s: a 12 s slot sees six samples per peer, and it costs ~100 bytes per peer per second. */
 export const MEASURE_INTERVAL_MS = 2000;
 /**
@@ -152,6 +161,7 @@ export class DhtRole {
     await this.operatorAddresses.start();
     this.libp2p = await createLibp2p<Services>({
       privateKey: this.opts.privateKey,
+      datastore: new CompactDatastore(),
       addresses: {listen: [this.opts.listen]},
       transports: [tcp()],
       connectionEncrypters: [noise()],
@@ -183,6 +193,9 @@ export class DhtRole {
           protocol: `/r3dv/${lock.lock_hash.slice(2, 18)}/kad/1.0.0`,
           clientMode: false,
           peerInfoMapper: passthroughMapper,
+          // Records name slots that catch-up asks for only while recent: peers' expire and are dropped, and
+          // this node cancels its own (cancelProvide) before they expire, or they would be provided again.
+          reprovide: {validity: PROVIDER_RECORD_VALIDITY_MS, interval: PROVIDER_RECORD_CHECK_MS, threshold: 0},
         }),
       },
     });
@@ -342,6 +355,15 @@ export class DhtRole {
     } catch (e) {
       this.opts.metrics?.dhtOps.inc({op: "provide", result: "error"});
       this.opts.logger.debug("provide failed", {slot, reason: errorMessage(e)});
+    }
+  }
+
+  /** Stops announcing `slot` (ProviderRecords, once the slot is past catch-up): its record is deleted here. */
+  async cancelProvide(lockHash: string, slot: number): Promise<void> {
+    try {
+      await this.libp2p.contentRouting.cancelReprovide(await slotKey(lockHash, slot));
+    } catch (e) {
+      this.opts.logger.debug("cancelling a provider record failed", {slot, reason: errorMessage(e)});
     }
   }
 

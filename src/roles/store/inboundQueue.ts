@@ -16,8 +16,13 @@ export interface Queued<T> {
   bytes?: number;
 }
 
+/**
+ * A queue with O(1) shift. A consumed slot is cleared at once: an item is a chunk holding its bytes, and a
+ * consumed prefix that still referenced them kept every written chunk of a peer alive until the prefix was
+ * reclaimed, up to a thousand per peer and priority (the node's RSS grew by 25 MB a minute on the devnet).
+ */
 class Fifo<T> {
-  private items: T[] = [];
+  private items: (T | undefined)[] = [];
   private head = 0;
   bytes = 0;
   get length(): number {
@@ -28,9 +33,14 @@ class Fifo<T> {
   }
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
-    const x = this.items[this.head++];
-    // Reclaim the consumed prefix once it is half the array: amortised O(1), no unbounded growth.
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
+    const x = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      // Drained, as the queue is most of the time: start over on an empty array.
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      // Reclaim the consumed prefix once it is half the array: amortised O(1), no unbounded growth.
       this.items = this.items.slice(this.head);
       this.head = 0;
     }

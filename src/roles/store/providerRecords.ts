@@ -3,7 +3,9 @@ import {CATCHUP_MAX_SLOTS} from "./fetchServer.js";
 
 /**
  * One provider record per slot with durable chunks: "this node holds slot S" is what catch-up asks. Slots
- * already announced are remembered for twice the catch-up window, so a slot's many chunks cost one record.
+ * already announced are remembered for twice the catch-up window, so a slot's many chunks cost one record; a slot
+ * that leaves the window is no longer announced (its record would otherwise be provided again forever). Twice
+ * 100 slots is 40 minutes at 12 s slots, within a record's validity (PROVIDER_RECORD_VALIDITY_MS).
  */
 export class ProviderRecords {
   private readonly provided = new Set<number>();
@@ -16,7 +18,11 @@ export class ProviderRecords {
   announce(slot: number): void {
     if (this.provided.has(slot)) return;
     this.provided.add(slot);
-    if (this.provided.size > CATCHUP_MAX_SLOTS * 2) this.provided.delete(this.provided.values().next().value as number);
+    if (this.provided.size > CATCHUP_MAX_SLOTS * 2) {
+      const oldest = this.provided.values().next().value as number;
+      this.provided.delete(oldest);
+      void this.dht.cancelProvide(this.lockHash, oldest);
+    }
     void this.dht.provide(this.lockHash, slot);
   }
 }

@@ -1,8 +1,33 @@
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
+import {setFlagsFromString} from "node:v8";
+import {runInNewContext} from "node:vm";
 import {InboundQueue} from "../../../src/roles/store/inboundQueue.js";
 
+/** A full garbage collection, for a test of what the queue still references (--expose-gc for this isolate). */
+function collectGarbage(): void {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
+
 describe("inbound queue", () => {
+  it("keeps no reference to an item once it has been served, drained or not", async () => {
+    const q = new InboundQueue<{bytes: Uint8Array}>(10_000);
+    const served: WeakRef<object>[] = [];
+    // Two in, one out: the queue never drains, as under a steady backlog; then it drains.
+    for (let i = 0; i < 600; i++) {
+      q.push({peer: 1 + (i % 3), priority: 0.5, item: {bytes: new Uint8Array(1024)}});
+      if (i % 2 === 1) served.push(new WeakRef(q.shift()?.item as object));
+    }
+    for (let x = q.shift(); x; x = q.shift()) served.push(new WeakRef(x.item));
+    assert.equal(served.length, 600);
+    // WeakRef targets live until the end of the job that made them.
+    await new Promise((r) => setImmediate(r));
+    collectGarbage();
+    const alive = served.filter((w) => w.deref() !== undefined).length;
+    assert.equal(alive, 0, `${alive} served items still referenced by the queue`);
+  });
+
   it("serves the highest priority first, and peers in turn within a priority", () => {
     const q = new InboundQueue<string>(100);
     for (let i = 0; i < 5; i++) q.push({peer: 1, priority: 0.5, item: `flood${i}`});
