@@ -42,7 +42,7 @@ const DHT_LOOKUP_AFTER_FAILURES = 3;
  * looks back CATCHUP_MAX_SLOTS (100) slots, 20 minutes at 12 s slots: an hour covers it, and keeps at most an
  * hour of records in memory (kad-dht's default, 48 hours, kept every slot's records that long).
  */
-export const PROVIDER_RECORD_VALIDITY_MS = 60 * 60_000;
+const PROVIDER_RECORD_VALIDITY_MS = 60 * 60_000;
 const PROVIDER_RECORD_CHECK_MS = 5 * 60_000;
 
 /** Ping and time exchange every 2 s: a 12 s slot sees six samples per peer, and it costs ~100 bytes per peer per second. */

@@ -5,7 +5,7 @@ import {CATCHUP_MAX_SLOTS} from "./fetchServer.js";
  * One provider record per slot with durable chunks: "this node holds slot S" is what catch-up asks. Slots
  * already announced are remembered for twice the catch-up window, so a slot's many chunks cost one record; a slot
  * that leaves the window is no longer announced (its record would otherwise be provided again forever). Twice
- * 100 slots is 40 minutes at 12 s slots, within a record's validity (PROVIDER_RECORD_VALIDITY_MS).
+ * 100 slots is 40 minutes at 12 s slots, within a record's validity (dhtRole's PROVIDER_RECORD_VALIDITY_MS).
  */
 export class ProviderRecords {
   private readonly provided = new Set<number>();

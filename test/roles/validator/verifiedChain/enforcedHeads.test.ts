@@ -15,7 +15,7 @@ import {VerdictTwin} from "../../../helpers/verdictTwin.js";
 const duties = (slot: number) =>
   [0, 1, 2, 3].map((v) => ({slot, validatorIndex: v + 4 * (slot - 2), committeeIndex: 0, validatorCommitteeIndex: v}));
 
-describe("attester duty with --verify enforce (verdicts scripted per node)", {timeout: 60_000}, () => {
+describe("duties with --verify enforce (verdicts scripted per node)", {timeout: 60_000}, () => {
   it("votes around a head every node found invalid, and around one none verified, for the newest verified block", async (t) => {
     const twins = [1, 2, 3, 4].map(() => new VerdictTwin());
     const all = [...duties(2), ...duties(3)];
@@ -135,9 +135,10 @@ describe("attester duty with --verify enforce (verdicts scripted per node)", {ti
     // A loaded machine: the parent's verdict comes 1/5 of the slot after the slot starts, well past the wait a
     // vote allows for its head (1/24) and before the block would be late (1/3).
     const verdictAt = b.slotStartMs(slot) + b.slotMs / 5;
-    setTimeout(() => {
+    const verdict = setTimeout(() => {
       for (const twin of twins) twin.verified(toHex(b.blockRoot(slot - 1)), slot - 1);
     }, verdictAt - Date.now());
+    t.after(() => clearTimeout(verdict));
     await c.awaitResults("proposer", [{slot, validatorIndex: proposer}], slot + 2);
     for (const node of [1, 2, 3, 4]) {
       const r = c.resultOf("proposer", slot, node, proposer);
