@@ -51,6 +51,8 @@ export class DkgSession {
   private readonly inflight = new Set<Promise<unknown>>();
   private wake = () => {};
   private closed = false;
+  /** Set once this participant is done (either way): a send to a peer whose host is gone then ends (sendUntil). */
+  private closing = false;
   /** Set when another operator stopped: every wait ends at once and the ceremony fails with its reason. */
   private peerAborted: DkgError | undefined;
   private attempt: Attempt;
@@ -154,6 +156,7 @@ export class DkgSession {
   }
 
   async close(flushMs = FLUSH_MS): Promise<void> {
+    this.closing = true;
     let flushTimer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled(this.inflight), new Promise((r) => (flushTimer = setTimeout(r, flushMs)))]);
     clearTimeout(flushTimer);
@@ -168,6 +171,14 @@ export class DkgSession {
         return await this.net.send(dest, envelope);
       } catch (e) {
         if (this.closed) return;
+        // A peer closes its host only once it is done: it finished, so it had this message (every message of
+        // the last round is in before anyone finishes), or it failed and no message helps it. Retrying to the
+        // deadline would hold this participant's exit for a round; an acknowledgement lost in the peer's close
+        // is the common case.
+        if (this.closing && !this.net.connected().includes(dest)) {
+          this.o.logger.debug("DKG send to a peer that has left ends", {peer: dest, kind: envelope.message.kind});
+          return;
+        }
         if (Date.now() > deadline) {
           const kind = envelope.message.kind;
           this.o.logger.warn("DKG message not delivered", {peer: dest, kind, reason: errorMessage(e)});
