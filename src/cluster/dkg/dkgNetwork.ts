@@ -20,7 +20,11 @@ const ACK = 0x06;
  * room for that and refuses a peer that streams without end.
  */
 const MAX_DKG_FRAME = 32 * 1024 * 1024;
-/** Long enough for a 6 MB deal on a slow link, short enough that a dead peer is retried within a round. */
+/**
+ * Long enough for a 6 MB deal on a slow link and its acknowledgement (sent once the receiver has checked the deal),
+ * short enough that a dead peer is retried within a round; a copy sent again after a late acknowledgement is
+ * acknowledged at once.
+ */
 const SEND_TIMEOUT_MS = 10_000;
 
 export interface DkgNetworkOptions {
