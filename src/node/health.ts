@@ -52,9 +52,10 @@ export type HealthCheckName = (typeof HEALTH_CHECK_NAMES)[number];
  * - a quarter of decisions needing a second round means a leader is slow or down most of the time;
  * - the series is compacted past its budget, so at 90% compaction is near;
  * - an event loop whose p99 delay is 200 ms delays every duty step by as much;
- * - a process whose resident memory grew 512 MiB above its lowest of the last hour is leaking (a node's working set
- *   is its validators' keys and duty state, steady after its first epochs; 512 MiB is well above a start's growth
- *   at 1,000 validators);
+ * - a process whose anonymous resident memory grew 512 MiB above its lowest of the last hour is leaking (a node's
+ *   working set is its validators' keys and duty state, steady after its first epochs; 512 MiB is well above a
+ *   start's growth at 1,000 validators). The series' mapped pages are left out (residentMemory.ts): they grow with
+ *   the series and the kernel reclaims them;
  * - block verification more than 4 slots behind the clock has fallen behind its beacon node (a run of 4 empty slots
  *   is rare on mainnet; fewer are normal and must not alarm), and with `--verify enforce` every duty then votes for
  *   an old block or fails.
@@ -85,11 +86,12 @@ export interface RefusalCounts {
   windowAgo: number;
 }
 
-/** What the process measured over time: blocks refused for their fee recipient in the window, resident memory. */
+/** What the process measured over time: blocks refused for their fee recipient in the window, anonymous resident memory. */
 export interface ProcessTrends {
   feeRecipientMismatches: number;
+  /** Anonymous resident memory (residentMemory.ts): the series' mapped pages left out. */
   rssBytes: number;
-  /** The lowest resident memory of the last hour. */
+  /** Its lowest of the last hour. */
   rssLowestBytes: number;
 }
 
@@ -233,7 +235,7 @@ export function healthReport(
     "memory",
     "warning",
     trends.rssBytes - trends.rssLowestBytes <= HEALTH_LIMITS.memoryGrowthBytes,
-    `resident memory ${Math.round(trends.rssBytes / MiB)} MiB, lowest in the last hour ${Math.round(trends.rssLowestBytes / MiB)} MiB`,
+    `anonymous resident memory ${Math.round(trends.rssBytes / MiB)} MiB, lowest in the last hour ${Math.round(trends.rssLowestBytes / MiB)} MiB`,
     "memory keeps growing: restart the node in a quiet moment (one node at a time) and report it with its metrics",
   );
 

@@ -41,6 +41,7 @@ import {HeadGuard} from "../roles/validator/verifiedChain/headGuard.js";
 import type {RunOptions} from "./config.js";
 import {type NodeStatus, type PeerStatus, buildStatus} from "./status.js";
 import {DutyWindow, type HealthReport, WindowedTotal, healthReport} from "./health.js";
+import {anonymousResidentBytes} from "./residentMemory.js";
 
 /** How often the node retries the beacon node for genesis and spec until it answers. */
 const CLOCK_RETRY_MS = 2000;
@@ -89,7 +90,7 @@ export class R3dvNode {
   /** Blocks refused in consensus for their fee recipient, since start, by the slot they were counted at. */
   private feeRecipientMismatches = 0;
   private readonly feeMismatchesAt = new WindowedTotal();
-  /** Resident memory at each health refresh of the last hour (MEMORY_WINDOW_MS): its lowest is the baseline. */
+  /** Anonymous resident memory at each health refresh of the last hour (MEMORY_WINDOW_MS): its lowest is the baseline. */
   private readonly rssSamples: {at: number; bytes: number}[] = [];
 
   private constructor(
@@ -417,7 +418,7 @@ export class R3dvNode {
     const windowAgo = this.refusedAt.record(slot, refused);
     const mismatchesAgo = this.feeMismatchesAt.record(slot, this.feeRecipientMismatches);
     const now = Date.now();
-    const rss = process.memoryUsage.rss();
+    const rss = anonymousResidentBytes();
     this.rssSamples.push({at: now, bytes: rss});
     while ((this.rssSamples[0]?.at ?? now) < now - MEMORY_WINDOW_MS) this.rssSamples.shift();
     const report = healthReport(
