@@ -3,7 +3,7 @@ import {readFileSync} from "node:fs";
 /**
  * The process's anonymous resident memory: what it allocated itself (JS heaps, native buffers, malloc), the part that
  * a leak grows and that the kernel cannot take back. Total RSS also counts the pages of the LMDB series mapped into
- * the process: every entry read maps its pages, so RSS rises with the series (about 15 MB a minute with 64
+ * the process: every entry read maps its pages, so RSS rises with the series (about 13 MB a minute with 64
  * validators and 2 s slots, measured) although those are clean file pages the kernel drops under memory pressure.
  * Read by hand from /proc because neither Node nor a maintained library exposes RssAnon; elsewhere (no /proc),
  * total RSS stands in.
