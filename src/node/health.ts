@@ -90,12 +90,12 @@ export interface RefusalCounts {
 export interface ProcessTrends {
   feeRecipientMismatches: number;
   /** Anonymous resident memory (residentMemory.ts): the series' mapped pages left out. */
-  rssBytes: number;
+  anonResidentBytes: number;
   /** Its lowest of the last hour. */
-  rssLowestBytes: number;
+  anonResidentLowestBytes: number;
 }
 
-const STEADY: ProcessTrends = {feeRecipientMismatches: 0, rssBytes: 0, rssLowestBytes: 0};
+const STEADY: ProcessTrends = {feeRecipientMismatches: 0, anonResidentBytes: 0, anonResidentLowestBytes: 0};
 
 export function healthReport(
   s: NodeStatus,
@@ -234,8 +234,8 @@ export function healthReport(
   check(
     "memory",
     "warning",
-    trends.rssBytes - trends.rssLowestBytes <= HEALTH_LIMITS.memoryGrowthBytes,
-    `anonymous resident memory ${Math.round(trends.rssBytes / MiB)} MiB, lowest in the last hour ${Math.round(trends.rssLowestBytes / MiB)} MiB`,
+    trends.anonResidentBytes - trends.anonResidentLowestBytes <= HEALTH_LIMITS.memoryGrowthBytes,
+    `anonymous resident memory ${Math.round(trends.anonResidentBytes / MiB)} MiB, lowest in the last hour ${Math.round(trends.anonResidentLowestBytes / MiB)} MiB`,
     "memory keeps growing: restart the node in a quiet moment (one node at a time) and report it with its metrics",
   );
 

@@ -91,7 +91,7 @@ export class R3dvNode {
   private feeRecipientMismatches = 0;
   private readonly feeMismatchesAt = new WindowedTotal();
   /** Anonymous resident memory at each health refresh of the last hour (MEMORY_WINDOW_MS): its lowest is the baseline. */
-  private readonly rssSamples: {at: number; bytes: number}[] = [];
+  private readonly anonResidentSamples: {at: number; bytes: number}[] = [];
 
   private constructor(
     readonly opts: RunOptions,
@@ -418,17 +418,17 @@ export class R3dvNode {
     const windowAgo = this.refusedAt.record(slot, refused);
     const mismatchesAgo = this.feeMismatchesAt.record(slot, this.feeRecipientMismatches);
     const now = Date.now();
-    const rss = anonymousResidentBytes();
-    this.rssSamples.push({at: now, bytes: rss});
-    while ((this.rssSamples[0]?.at ?? now) < now - MEMORY_WINDOW_MS) this.rssSamples.shift();
+    const resident = anonymousResidentBytes();
+    this.anonResidentSamples.push({at: now, bytes: resident});
+    while ((this.anonResidentSamples[0]?.at ?? now) < now - MEMORY_WINDOW_MS) this.anonResidentSamples.shift();
     const report = healthReport(
       status,
       this.dutyWindow.counts(slot),
       {now: refused, windowAgo},
       {
         feeRecipientMismatches: this.feeRecipientMismatches - mismatchesAgo,
-        rssBytes: rss,
-        rssLowestBytes: Math.min(...this.rssSamples.map((r) => r.bytes)),
+        anonResidentBytes: resident,
+        anonResidentLowestBytes: Math.min(...this.anonResidentSamples.map((r) => r.bytes)),
       },
     );
     for (const c of report.checks) this.metrics.healthFailing.set({check: c.name, severity: c.severity}, c.ok ? 0 : 1);

@@ -178,12 +178,12 @@ describe("health checks", () => {
     for (const [what, trends, expected] of [
       [
         "a block refused for its fee recipient",
-        {feeRecipientMismatches: 1, rssBytes: 300 * MiB, rssLowestBytes: 300 * MiB},
+        {feeRecipientMismatches: 1, anonResidentBytes: 300 * MiB, anonResidentLowestBytes: 300 * MiB},
         "warning fee_recipient",
       ],
       [
         "memory 600 MiB above the hour's lowest",
-        {feeRecipientMismatches: 0, rssBytes: 900 * MiB, rssLowestBytes: 300 * MiB},
+        {feeRecipientMismatches: 0, anonResidentBytes: 900 * MiB, anonResidentLowestBytes: 300 * MiB},
         "warning memory",
       ],
     ] as const) {
@@ -196,7 +196,7 @@ describe("health checks", () => {
       status(),
       quiet,
       {now: 0, windowAgo: 0},
-      {feeRecipientMismatches: 0, rssBytes: 400 * MiB, rssLowestBytes: 120 * MiB},
+      {feeRecipientMismatches: 0, anonResidentBytes: 400 * MiB, anonResidentLowestBytes: 120 * MiB},
     );
     assert.equal(grown.status, "ok");
     for (const [what, s, duties, refused, expected] of cases) {
