@@ -23,6 +23,11 @@ const MAINNET_PER_MINIMAL = 32 / 8;
 const SLOT_MS = 12_000;
 /** Three epochs: the first slots carry the start's work (nodes ready after genesis), the last two are steady. */
 const EPOCHS = 3;
+/**
+ * Every node's `--recoverers` (`R3DV_BENCH_RECOVERERS=designated` to measure n - t + 1 recoverers per attestation);
+ * `all`, the nodes' default, by default so runs compare with the README's table.
+ */
+const RECOVERERS = process.env.R3DV_BENCH_RECOVERERS ?? "all";
 /** Node processes sampled this often: enough for peak RSS; each sample reads /proc and one /metrics page a node. */
 const SAMPLE_MS = 3000;
 /** Linux's USER_HZ: /proc/PID/stat counts CPU in these ticks on every architecture Node runs on. */
@@ -165,6 +170,7 @@ async function run(mainnet: number): Promise<ScaleNumbers> {
       out,
       genesisDelay: "8",
       verify: "enforce",
+      recoverers: RECOVERERS,
       logLevel: "info",
     });
     // The run's own line "genesis in N s" gives genesis; CPU is counted from there.
@@ -231,7 +237,7 @@ export const scaleSuite: Suite = {
       const perValidatorDay = (perSlot * (86_400_000 / SLOT_MS)) / x.validators / MAINNET_PER_MINIMAL;
       const rssMb = x.usage.peakRssBytes.map((b) => Math.round(b / 2 ** 20));
       const kbPerSlot = x.usage.pushBytes / 4 / slots / 1024;
-      const label = `${x.mainnet} mainnet-equivalent (${x.validators} devnet validators, 12 s slots)`;
+      const label = `${x.mainnet} mainnet-equivalent (${x.validators} devnet validators, 12 s slots, --recoverers ${RECOVERERS})`;
       console.log(
         [
           `scale ${label}: report ${r.passed ? "passed" : "FAILED"}, effectiveness ${(100 * r.effectiveness).toFixed(1)}%`,

@@ -3,6 +3,7 @@ import {DEFAULT_CHAOS} from "../devnetCluster/chaos.js";
 import {DevnetRunError} from "../devnetCluster/errors.js";
 import {DEFAULT_SLOT_SECONDS, type DevnetRunFlags, parseRunOptions} from "../devnetCluster/options.js";
 import {VERIFY_MODES} from "../node/config.js";
+import {RECOVERER_MODES} from "../roles/validator/exchange/recoverers.js";
 import {createLogger} from "../util/logger.js";
 
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
@@ -59,6 +60,12 @@ export function registerDevnet(program: Command): void {
       )
         .choices(VERIFY_MODES)
         .default("enforce"),
+    )
+    .addOption(
+      new Option(
+        "--recoverers <MODE>",
+        "every node's --recoverers: all (the nodes' default: every node recovers and submits every attestation) or designated (n-t+1 of them per validator and slot)",
+      ).choices(RECOVERER_MODES),
     )
     .option(
       "--latency <RTT[/JITTER]>",

@@ -83,6 +83,13 @@ export function registerRun(program: Command): void {
     )
     .addOption(
       opt(
+        "--recoverers <all|designated>",
+        "which nodes recover and submit each attestation: all (default, the most redundancy) or designated (n-t+1 per validator and slot, rotating, always one up while a quorum is: half the recovery work at 3-of-4, for thousands of validators)",
+        RUN_FLAGS.recoverers,
+      ),
+    )
+    .addOption(
+      opt(
         "--builder <on|off>",
         "the builder API (MEV-boost): threshold-sign each validator's builder registration every epoch and propose builders' blocks, with a local block as fallback (default off)",
         RUN_FLAGS.builder,

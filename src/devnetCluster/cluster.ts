@@ -1,6 +1,7 @@
 import {join} from "node:path";
 import {LOCK_FILE, createCluster, nodeDirName} from "../cluster/createCluster.js";
 import type {VerifyMode} from "../node/config.js";
+import type {RecovererMode} from "../roles/validator/exchange/recoverers.js";
 import {freeLocalPorts} from "./ports.js";
 
 /** Interop keys are public: their withdrawals go to an address everyone knows is burnt. */
@@ -82,7 +83,7 @@ export async function createDevnetCluster(o: {
 export function runArgs(
   c: DevnetCluster,
   n: DevnetNode,
-  o: {logLevel: string; builder?: boolean; verify?: VerifyMode},
+  o: {logLevel: string; builder?: boolean; verify?: VerifyMode; recoverers?: RecovererMode},
 ): string[] {
   const verify = o.verify ?? "enforce";
   const http = n.httpUrl.slice("http://".length);
@@ -107,6 +108,7 @@ export function runArgs(
     // The devnet's own execution layer: each node re-executes every payload on proven state.
     ...(verify === "off" ? [] : ["--execution-rpc", `${c.beaconUrl}/r3dv/v1/execution`]),
     ...(o.builder ? ["--builder", "on"] : []),
+    ...(o.recoverers ? ["--recoverers", o.recoverers] : []),
     ...(n.listenPort !== undefined ? ["--p2p-listen", `/ip4/127.0.0.1/tcp/${n.listenPort}`] : []),
   ];
 }

@@ -26,8 +26,9 @@ function perNode(frame: LiveFrame, node: number) {
     .filter((x): x is number => typeof x === "number")
     .sort((a, b) => a - b);
   return {
-    ok: ok.length,
-    failed: mine.length - ok.length,
+    // --recoverers designated: an attestation shared for another operator to submit is this node's part done.
+    ok: ok.length + mine.filter((d) => d.status === "delegated").length,
+    failed: mine.filter((d) => d.status === "failed" || d.status === "late").length,
     round: mine.reduce((r, d) => Math.max(r, d.round ?? 0), 0),
     consensus: consensus.length ? `${Math.round(quantile(consensus, 0.5))} ms` : "-",
     latency: submit.length ? `${Math.round(quantile(submit, 0.5))} ms` : "-",
@@ -42,6 +43,8 @@ export function plainLine(frame: LiveFrame): string {
   const att = frame.fresh.filter((d) => d.duty === "attester");
   const ok = att.filter((d) => d.status === "submitted").length;
   const late = att.filter((d) => d.status === "late").length;
+  // --recoverers designated: a node's part of an attestation another operator submits.
+  const delegated = att.filter((d) => d.status === "delegated").length;
   const lat = att
     .map((d) => d.stages.submit)
     .filter((x): x is number => typeof x === "number")
@@ -49,7 +52,7 @@ export function plainLine(frame: LiveFrame): string {
   const failed = [...new Set(att.filter((d) => d.status === "failed").map((d) => d.reason ?? "unknown"))];
   return (
     `slot ${s.slot} epoch ${frame.epoch}: up ${up.join(",") || "none"}${down.length ? ` down ${down.join(",")}` : ""}; ` +
-    `attester results ${ok} submitted${late ? ` ${late} late` : ""} ${att.length - ok - late} failed${failed.length ? ` (${failed.join(", ")})` : ""}` +
+    `attester results ${ok} submitted${delegated ? ` ${delegated} delegated` : ""}${late ? ` ${late} late` : ""} ${att.length - ok - late - delegated} failed${failed.length ? ` (${failed.join(", ")})` : ""}` +
     `${lat.length ? `, p50 ${Math.round(quantile(lat, 0.5))} ms` : ""}${late > 0 ? ` (stages p50 ${stagesP50(att)})` : ""}; ` +
     `justified ${s.justified ?? "?"} finalized ${s.finalized ?? "?"}${proposals(frame.fresh)}`
   );

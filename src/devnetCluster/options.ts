@@ -1,5 +1,6 @@
 import {type ChaosEvent, DEFAULT_CHAOS, parseChaos} from "./chaos.js";
 import {VERIFY_MODES, type VerifyMode} from "../node/config.js";
+import {RECOVERER_MODES, type RecovererMode} from "../roles/validator/exchange/recoverers.js";
 import {badOption} from "./errors.js";
 import {type Latency, parseLatency} from "./linkDelay.js";
 
@@ -34,6 +35,8 @@ export interface DevnetRunOptions {
   builder: boolean;
   /** Every node's `--verify`: enforce by default, off or advisory to see what verification costs and gives. */
   verify: VerifyMode;
+  /** Every node's `--recoverers`; absent, the nodes' default (all). */
+  recoverers?: RecovererMode;
   logLevel: string;
   /** `--latency`: a delay proxy in front of every node's p2p port, as between operators far apart. */
   latency?: Latency;
@@ -55,6 +58,7 @@ export interface DevnetRunFlags {
   keep?: boolean;
   builder?: boolean;
   verify: string;
+  recoverers?: string;
   logLevel: string;
   latency?: string;
 }
@@ -105,6 +109,12 @@ export function parseRunOptions(f: DevnetRunFlags): DevnetRunOptions {
   const verify = VERIFY_MODES.find((m) => m === f.verify);
   if (!verify)
     throw badOption("--verify", `expected one of ${VERIFY_MODES.join(", ")}, got ${JSON.stringify(f.verify)}`);
+  const recoverers = RECOVERER_MODES.find((m) => m === f.recoverers);
+  if (f.recoverers !== undefined && !recoverers)
+    throw badOption(
+      "--recoverers",
+      `expected one of ${RECOVERER_MODES.join(", ")}, got ${JSON.stringify(f.recoverers)}`,
+    );
   // A round trip of a second leaves no time for consensus before a 4 s slot's due time; regions are 50-235 ms apart.
   const latency = f.latency === undefined ? undefined : parseLatency(f.latency);
   if (f.latency !== undefined && (!latency || latency.rttMs > MAX_LATENCY_MS))
@@ -124,6 +134,7 @@ export function parseRunOptions(f: DevnetRunFlags): DevnetRunOptions {
     keep: Boolean(f.keep),
     builder: Boolean(f.builder),
     verify,
+    ...(recoverers ? {recoverers} : {}),
     logLevel: f.logLevel,
     ...(latency ? {latency} : {}),
   };

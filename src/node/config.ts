@@ -5,6 +5,7 @@ import {R3dvError, errorMessage} from "../util/errors.js";
 import type {LogLevel} from "../util/logger.js";
 import {PEER_RATE_PER_SEC} from "../roles/store/peerBudget.js";
 import {redactUrl} from "../roles/validator/beacon/beaconUrl.js";
+import {RECOVERER_MODES, type RecovererMode} from "../roles/validator/exchange/recoverers.js";
 
 /** DESIGN.md: the economic limiter's default budget. */
 export const DEFAULT_STORAGE_BUDGET = 10 * 2 ** 30;
@@ -44,6 +45,8 @@ export interface RunOptions {
    * proofs; none: payloads are taken as given.
    */
   executionRpc: string[];
+  /** Which nodes recover and submit each attestation (exchange/recoverers.ts): every node (the default), or n - t + 1. */
+  recoverers: RecovererMode;
 }
 
 export const VERIFY_MODES = ["enforce", "advisory", "off"] as const;
@@ -71,6 +74,7 @@ export const RUN_FLAGS = {
   builderBoostFactor: "R3DV_BUILDER_BOOST_FACTOR",
   verify: "R3DV_VERIFY",
   executionRpc: "R3DV_EXECUTION_RPC",
+  recoverers: "R3DV_RECOVERERS",
 } as const;
 
 const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
@@ -91,6 +95,7 @@ const FLAG_NAMES: Record<keyof typeof RUN_FLAGS, string> = {
   builderBoostFactor: "--builder-boost-factor",
   verify: "--verify",
   executionRpc: "--execution-rpc",
+  recoverers: "--recoverers",
 };
 
 function bad(key: keyof typeof RUN_FLAGS, reason: string): ConfigError {
@@ -188,9 +193,30 @@ export function resolveRunOptions(raw: RawRunFlags): RunOptions {
     doppelganger: onOff("doppelganger", raw.doppelganger, true),
     builder: onOff("builder", raw.builder, false),
     builderBoostFactor: boostFactor(raw.builderBoostFactor),
-    verify: verifyMode(raw.verify),
+    // Off unless asked for: verifying, each node keeps a state and runs a state transition per block (tens of ms
+    // and ~100 MB on the devnet; a mainnet state is gigabytes and its cost is not measured yet), which an operator
+    // should choose knowingly. `enforce` signs only for heads this node verified; `advisory` verifies and reports
+    // only. `r3dv devnet` runs enforce.
+    verify: oneOf("verify", raw.verify, VERIFY_MODES, "off"),
     executionRpc: raw.executionRpc ? httpUrls("executionRpc", raw.executionRpc) : [],
+    // `all` by default: a small cluster's recovery is cheap and every node submitting is the most redundancy;
+    // `designated` halves a 3-of-4 node's recoveries, what thousands of validators on small machines need.
+    recoverers: oneOf("recoverers", raw.recoverers, RECOVERER_MODES, "all"),
   };
+}
+
+/** A flag naming one of `modes` (case and surrounding spaces ignored), `fallback` when absent. */
+function oneOf<M extends string>(
+  key: keyof typeof RUN_FLAGS,
+  raw: string | undefined,
+  modes: readonly M[],
+  fallback: M,
+): M {
+  if (raw === undefined) return fallback;
+  const v = raw.trim().toLowerCase();
+  if (!(modes as readonly string[]).includes(v))
+    throw bad(key, `expected ${modes.join(" or ")}, got ${JSON.stringify(raw)}`);
+  return v as M;
 }
 
 /** A comma-separated list of http(s) URLs, each checked, with what is wrong said for the first that is not. */
@@ -210,20 +236,6 @@ function httpUrls(key: "beaconNode" | "executionRpc", list: string): string[] {
       throw bad(key, `${redactUrl(u)}: expected an http or https URL`);
   }
   return urls;
-}
-
-/**
- * Off unless asked for: verifying, each node keeps a state and runs a state transition per block (tens of ms and
- * ~100 MB on the devnet; a mainnet state is gigabytes and its cost is not measured yet), which an operator should
- * choose knowingly. `enforce` signs only for heads this node verified; `advisory` verifies and reports only.
- * `r3dv devnet` runs enforce.
- */
-function verifyMode(raw: string | undefined): VerifyMode {
-  if (raw === undefined) return "off";
-  const v = raw.trim().toLowerCase();
-  if (!(VERIFY_MODES as readonly string[]).includes(v))
-    throw bad("verify", `expected ${VERIFY_MODES.join(" or ")}, got ${JSON.stringify(raw)}`);
-  return v as VerifyMode;
 }
 
 /**

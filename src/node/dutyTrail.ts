@@ -197,6 +197,9 @@ const dutyRank = (duty: string): number => {
   return i < 0 ? HEADLINE_ORDER.length : i;
 };
 
+/** Outcomes that are this node's part done: submitted, or (`--recoverers designated`) shared for others to submit. */
+const DONE = new Set(["submitted", "delegated"]);
+
 function headline(
   slot: number,
   validator: number | undefined,
@@ -217,7 +220,7 @@ function headline(
   const all = [...groups.values()];
   // A submitted duty that met an invalid partial is news too: some node is signing wrong.
   const bad = all
-    .filter((g) => g.r.status !== "submitted" || (g.r.invalidPartials?.length ?? 0) > 0)
+    .filter((g) => !DONE.has(g.r.status) || (g.r.invalidPartials?.length ?? 0) > 0)
     .sort((a, b) => dutyRank(a.r.duty) - dutyRank(b.r.duty) || b.n - a.n);
   const first = bad[0];
   if (!first) {

@@ -151,6 +151,7 @@ export class R3dvNode {
       onPartialExit: (result) => this.metrics.exitPartials.inc({result}),
       storedExits: () => storedChunks(this.series, "partial_exit"),
       ...(opts.builder ? {builder: {boostFactor: opts.builderBoostFactor}} : {}),
+      recoverers: opts.recoverers,
       ...(opts.verify === "enforce"
         ? {
             headGuard: new HeadGuard(this.verdicts, {

@@ -123,5 +123,11 @@ describe("devnet chaos schedule and options", () => {
     assert.deepEqual(parseRunOptions(flags({latency: "100/20"})).latency, {rttMs: 100, jitterMs: 20});
     assert.throws(() => parseRunOptions(flags({latency: "100ms"})), /--latency: expected RTT or RTT\/JITTER in ms/);
     assert.throws(() => parseRunOptions(flags({latency: "2000"})), /RTT up to 1000/);
+    assert.equal(parseRunOptions(flags()).recoverers, undefined);
+    assert.equal(parseRunOptions(flags({recoverers: "designated"})).recoverers, "designated");
+    assert.throws(
+      () => parseRunOptions(flags({recoverers: "some"})),
+      /--recoverers: expected one of all, designated, got "some"/,
+    );
   });
 });

@@ -49,6 +49,19 @@ describe("run options", () => {
     );
   });
 
+  it("has every node recover every attestation unless told designated, and refuses other modes", () => {
+    assert.equal(resolveRunOptions(ok).recoverers, "all");
+    assert.equal(resolveRunOptions({...ok, recoverers: " Designated"}).recoverers, "designated");
+    assert.throws(
+      () => resolveRunOptions({...ok, recoverers: "2"}),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.type.flag === "--recoverers" &&
+        e.type.env === "R3DV_RECOVERERS" &&
+        /expected all or designated, got "2"/.test(e.message),
+    );
+  });
+
   it("takes execution endpoints for payload re-execution, each an http(s) URL", () => {
     assert.deepEqual(resolveRunOptions(ok).executionRpc, []);
     assert.deepEqual(resolveRunOptions({...ok, executionRpc: "http://127.0.0.1:8545, http://el2:8545"}).executionRpc, [

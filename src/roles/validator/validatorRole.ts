@@ -11,6 +11,7 @@ import type {BeaconSet} from "./beacon/beaconSet.js";
 import {redactUrl} from "./beacon/beaconUrl.js";
 import {type AggregationResult, AggregatorService} from "./duties/aggregator/aggregatorService.js";
 import {AttesterService, type DutyResult} from "./duties/attester/attesterService.js";
+import {type RecovererMode, Recoverers} from "./exchange/recoverers.js";
 import {type RegistrationResult, RegistrationService} from "./duties/builder/registrationService.js";
 import {type PreparationResult, ProposerPreparation} from "./duties/proposer/proposerPreparation.js";
 import {type ProposalResult, ProposerService} from "./duties/proposer/proposerService.js";
@@ -95,6 +96,8 @@ export interface ValidatorRoleOptions {
   builder?: {boostFactor: bigint};
   /** `--verify enforce`: the heads this node verified, the only ones its duties sign for (verifiedChain/). */
   headGuard?: HeadGuard;
+  /** `--recoverers`: which nodes recover and submit each attestation (exchange/recoverers.ts); absent, all. */
+  recoverers?: RecovererMode;
 }
 
 /**
@@ -293,6 +296,7 @@ export class ValidatorRole {
       exchange,
       onResult: this.o.onResult,
       ...(this.o.onInclusion ? {inclusion: new InclusionChecker(beacon, this.o.onInclusion, logger)} : {}),
+      recoverers: new Recoverers(this.o.recoverers ?? "all", n, lock.threshold, self),
     });
     const feeRecipients = new Map(lock.validators.map((v) => [v.pubkey.toLowerCase(), v.fee_recipient.toLowerCase()]));
     this.preparation = new ProposerPreparation({beacon, feeRecipients, logger, onResult: this.o.onPreparation});

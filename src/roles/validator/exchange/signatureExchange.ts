@@ -60,6 +60,8 @@ interface Fresh {
   key: string;
   item: ExchangeItem;
   refuse: (e: unknown) => void;
+  /** Set for a partial shared but not recovered here: told once it is published. */
+  shared?: () => void;
 }
 
 /**
@@ -78,6 +80,8 @@ export class SignatureExchange {
    * the collector when this node awaits their root; until then a flooding member fills only its own buffer.
    */
   private readonly early = new Map<number, Map<string, {slot: number; sig: Uint8Array}>>();
+  /** Signatures this node signs and shares but leaves to other operators to recover (key to slot): peers' partials for them are not kept. */
+  private readonly sharedOnly = new Map<string, number>();
   private readonly earlyCap: number;
   private readonly maxSigs: number;
   readonly dropped: Record<PartialDropReason, number> = {
@@ -124,6 +128,7 @@ export class SignatureExchange {
         continue;
       }
       const key = PartialSigCollector.key(batch.duty, batch.slot, s.pubkey, s.root);
+      if (this.sharedOnly.has(key)) continue;
       const sig = Buffer.from(s.sig.slice(2), "hex");
       // Awaited, or signed by this node already (its own partial is in the collector): the collector keeps it.
       if (this.waiters.has(key) || this.collector.has(key)) this.add(key, origin, sig);
@@ -224,6 +229,23 @@ export class SignatureExchange {
     return out;
   }
 
+  /**
+   * Signs and shares partials that other operators recover (`--recoverers designated`, exchange/recoverers.ts):
+   * the same Signer call and `partial_sig` chunk as signAndExchangeAll, but no recovery here, and peers'
+   * partials for these signatures are dropped unread. One promise per item: resolved once this node's partial
+   * is published, rejected with the Signer's error when it refuses (slashing protection).
+   */
+  signAndShareAll(duty: string, slot: number, items: ExchangeItem[]): Promise<void>[] {
+    const fresh: Fresh[] = [];
+    const out = items.map((item) => {
+      const key = PartialSigCollector.key(duty, slot, item.share.pubkey, toHex(item.message));
+      this.sharedOnly.set(key, slot);
+      return new Promise<void>((resolve, reject) => fresh.push({key, item, refuse: reject, shared: resolve}));
+    });
+    if (fresh.length > 0) void this.signAndPublish(duty, slot, fresh);
+    return out;
+  }
+
   private async signAndPublish(duty: string, slot: number, fresh: Fresh[]): Promise<void> {
     let outcomes;
     try {
@@ -247,6 +269,7 @@ export class SignatureExchange {
     }
     const sigs: {pubkey: string; root: string; sig: string}[] = [];
     const own: [string, Uint8Array][] = [];
+    const shared: Fresh[] = [];
     fresh.forEach((f, k) => {
       const o = outcomes[k];
       if (!o?.ok) {
@@ -256,9 +279,14 @@ export class SignatureExchange {
       }
       f.item.onSigned?.();
       sigs.push({pubkey: f.item.share.pubkey, root: toHex(f.item.message), sig: toHex(o.signature)});
-      own.push([f.key, o.signature]);
+      if (f.shared) shared.push(f);
+      else own.push([f.key, o.signature]);
     });
     if (sigs.length > 0) this.transport.publish("partial_sig", slot, encodePartialSigs({duty, slot, sigs}));
+    for (const f of shared) {
+      for (const buf of this.early.values()) buf.delete(f.key);
+      f.shared?.();
+    }
     for (const [key, sig] of own) {
       const w = this.waiters.get(key);
       if (w) w.signed = true;
@@ -278,6 +306,7 @@ export class SignatureExchange {
     this.collector.prune(beforeSlot);
     for (const k of this.invalid.keys()) if (Number(k.split("/")[1]) < beforeSlot) this.invalid.delete(k);
     for (const buf of this.early.values()) for (const [k, e] of buf) if (e.slot < beforeSlot) buf.delete(k);
+    for (const [k, slot] of this.sharedOnly) if (slot < beforeSlot) this.sharedOnly.delete(k);
   }
 
   stop(): void {

@@ -46,7 +46,11 @@ export function poolReadFailure(e: unknown): FailureReason {
   return e instanceof BeaconError && e.code === "BEACON_REFUSED" ? "pool_empty" : "beacon_unavailable";
 }
 
-export type DutyStatus = "submitted" | "late" | "failed" | "not_selected";
+/**
+ * - delegated: `--recoverers designated` and this node is not one of the operators that recover and submit
+ *   this validator's attestation at this slot: it signed and shared its partial, and its part is done.
+ */
+export type DutyStatus = "submitted" | "late" | "failed" | "not_selected" | "delegated";
 
 /** What every duty's result carries besides its own stages. */
 export interface DutyOutcome {

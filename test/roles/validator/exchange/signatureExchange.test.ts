@@ -109,6 +109,23 @@ describe("SignatureExchange against a flooding member", () => {
     for (const x of [x1, x2, x3]) x.stop();
   });
 
+  it("shares a partial it leaves to others to recover, which counts in their recovery, and keeps none of theirs", async () => {
+    const {v, make, share} = cluster();
+    const [x1, x2, x3] = [make(1), make(2), make(3)];
+    const message = v.message;
+    const never = new Promise<never>(() => {});
+    // Node 2 signs first: its partial reaches node 1 before node 1 has signed (an early arrival).
+    const recovered = x2.signAndExchangeAll("sync_message", 5, [{share: share(2), message}], never)[0];
+    await settle();
+    await Promise.all(x1.signAndShareAll("sync_message", 5, [{share: share(1), message}]));
+    // Node 3's partial reaches node 1 after it shared its own.
+    void x3.signAndExchangeAll("sync_message", 5, [{share: share(3), message}], never);
+    assert.ok(verifySignature(v.pubkey, message, (await recovered) as Uint8Array), "node 1's partial counted");
+    await settle();
+    assert.equal(x1.earlyHeld, 0, "node 1 kept partials for a signature it does not recover");
+    for (const x of [x1, x2, x3]) x.stop();
+  });
+
   it("never resolves a signature this node's slashing protection refused, though the others' partials recover it", async () => {
     const {v, hub, pubkey, share} = cluster();
     const signAll = ["attester"];

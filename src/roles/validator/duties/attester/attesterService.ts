@@ -13,6 +13,8 @@ import type {InclusionChecker} from "../../tracking/inclusionChecker.js";
 import {type DutyOutcome, type FailureReason, exchangeFailure} from "../../tracking/outcome.js";
 import type {ValueRefusal} from "../../consensus/types.js";
 import type {HeadReplacement} from "../../verifiedChain/headGuard.js";
+import type {ExchangeItem} from "../../exchange/signatureExchange.js";
+import type {Recoverers} from "../../exchange/recoverers.js";
 
 /** A duty still unfinished this many slots after its own is reported failed and forgotten. */
 const DUTY_TTL_SLOTS = 2;
@@ -33,7 +35,17 @@ export interface AttesterServiceOptions extends DutyServiceOptions {
   onResult(result: DutyResult): void;
   /** Checks submitted attestations against the chain a few slots later. */
   inclusion?: InclusionChecker;
+  /** `--recoverers designated`: which attestations this node recovers and submits; absent, all of them. */
+  recoverers?: Recoverers;
 }
+
+type SlotItem = {
+  d: AttesterDuty;
+  data: phase0.AttestationData;
+  root: Uint8Array;
+  share: PublicShare;
+  result: DutyResult;
+};
 
 /**
  * The attester duty, end to end (DESIGN.md): duties per epoch, attestation data at the due time, one QBFT
@@ -213,18 +225,35 @@ export class AttesterService extends SlotDutyService {
       };
     });
     const deadline = this.timers.deadline(this.clock.slotStartMs(slot + DUTY_TTL_SLOTS), "the duty expired");
-    const recovered = this.o.exchange.signAndExchangeAll(
-      "attester",
-      slot,
-      items.map((i) => ({
-        share: i.share,
-        message: i.root,
-        slashable: {kind: "attestation" as const, sourceEpoch: i.data.source.epoch, targetEpoch: i.data.target.epoch},
-        onSigned: () => (i.result.stages.sign = Date.now() - due),
-      })),
-      deadline,
-    );
-    items.forEach((i, k) => void this.submit(slot, i, recovered[k] as Promise<Uint8Array>));
+    const toExchange = (i: SlotItem): ExchangeItem => ({
+      share: i.share,
+      message: i.root,
+      slashable: {kind: "attestation" as const, sourceEpoch: i.data.source.epoch, targetEpoch: i.data.target.epoch},
+      onSigned: () => (i.result.stages.sign = Date.now() - due),
+    });
+    const recovers = (i: SlotItem) => this.o.recoverers?.recovers(slot, i.d.validatorIndex) ?? true;
+    const mine = items.filter(recovers);
+    const others = items.filter((i) => !recovers(i));
+    const recovered = this.o.exchange.signAndExchangeAll("attester", slot, mine.map(toExchange), deadline);
+    mine.forEach((i, k) => void this.submit(slot, i, recovered[k] as Promise<Uint8Array>));
+    if (others.length === 0) return;
+    const shared = this.o.exchange.signAndShareAll("attester", slot, others.map(toExchange));
+    others.forEach((i, k) => void this.delegate(slot, i, shared[k] as Promise<void>));
+  }
+
+  /** An attestation other operators recover and submit (`--recoverers designated`): done once this node's partial is out. */
+  private async delegate(slot: number, i: SlotItem, shared: Promise<void>): Promise<void> {
+    try {
+      await shared;
+    } catch (e) {
+      return this.o.onResult({...i.result, ...exchangeFailure(this.o.n, e, "attestation signature")});
+    }
+    const by = this.o.recoverers?.of(slot, i.d.validatorIndex) ?? [];
+    this.o.onResult({
+      ...i.result,
+      status: "delegated",
+      detail: `partial signed and shared; operator(s) ${by.join(", ")} recover and submit it (--recoverers designated)`,
+    });
   }
 
   /** One attestation, once recovered, into the slot's batch for the beacon nodes: submitted, late, or why not. */
