@@ -152,7 +152,7 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
     for (const pid of await startedPids(out)) assert.equal(alive(pid), false, `pid ${pid} still alive after the run`);
   });
 
-  it("a 7-node cluster (threshold 5) with 2 nodes down from genesis keeps every duty: exit 0, every attestation on target, nothing slashable", async () => {
+  it("a 7-node cluster (threshold 5) with 2 nodes down from genesis and 3 designated recoverers per attestation keeps every duty: exit 0, every attestation on target, nothing slashable", async () => {
     const out = join(dir, "seven");
     const res = await runR3dv(
       [
@@ -164,6 +164,8 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
         // duties, more than two cores keep on time at each epoch's start. Verification is per node and is
         // tested on the 4-node runs; this run is about a threshold with no node to spare.
         ...["--verify", "off"],
+        // 3 of 7 designated per attestation: with 2 down, every attestation still needs one of its 3 to be up.
+        ...["--recoverers", "designated"],
       ],
       {timeoutMs: RUN_TIMEOUT_MS},
     );
@@ -173,6 +175,11 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
     assert.deepEqual(
       report.faults.map((f) => `${f.event.action}:${f.event.node}@${f.event.epoch}`),
       ["kill:6@0", "kill:7@0"],
+    );
+    assert.match(
+      await readFile(join(out, "report.md"), "utf8"),
+      /\| attester \| delegated \| - \| [1-9]/,
+      "the nodes left attestations to their designated recoverers",
     );
     // Every epoch ran on exactly the threshold: five of seven, every one of them needed for each signature.
     assert.equal(report.epochs.length, 3);
