@@ -8,6 +8,7 @@ import {parseRunOptions} from "../src/devnetCluster/options.js";
 import type {Report} from "../src/devnetCluster/report.js";
 import {runDevnet} from "../src/devnetCluster/run.js";
 import {initHerumi} from "../src/hotpath/herumi.js";
+import {parseRssAnon} from "../src/node/residentMemory.js";
 import {recoverSignature, sign, splitSecretKey, verifySignature} from "../src/hotpath/threshold.js";
 import {createLogger} from "../src/util/logger.js";
 import {type BenchRow, latencyStats} from "./harness.js";
@@ -21,8 +22,11 @@ import type {Suite} from "./harness.js";
 const DEFAULT_SCALES = [1000, 3000, 10_000];
 const MAINNET_PER_MINIMAL = 32 / 8;
 const SLOT_MS = 12_000;
-/** Three epochs: the first slots carry the start's work (nodes ready after genesis), the last two are steady. */
-const EPOCHS = 3;
+/**
+ * Three epochs: the first slots carry the start's work (nodes ready after genesis), the last two are steady.
+ * `R3DV_BENCH_SCALE_EPOCHS=38` is issue 14's one-hour run (38 epochs of 8 slots of 12 s): whether memory stays flat.
+ */
+const EPOCHS = Number(process.env.R3DV_BENCH_SCALE_EPOCHS ?? 3);
 /**
  * Every node's `--recoverers` (`R3DV_BENCH_RECOVERERS=designated` to measure n - t + 1 recoverers per attestation);
  * `all`, the nodes' default, by default so runs compare with the README's table.
@@ -38,6 +42,8 @@ const CRYPTO_CALLS = 300;
 interface NodeUsage {
   cpuTicks: number;
   rssBytes: number;
+  /** Anonymous resident memory (RssAnon): the heap and native allocations, without the series' mapped file pages. */
+  anonBytes: number;
   pushBytesRead: number;
 }
 
@@ -54,7 +60,12 @@ async function readUsage(pid: number, http: string | undefined): Promise<NodeUsa
       for (const m of metrics.matchAll(/^r3dv_push_bytes_read_total(?:\{[^}]*\})? (\d+(?:\.\d+)?)/gm))
         pushBytesRead += Number(m[1]);
     }
-    return {cpuTicks: Number(fields[11]) + Number(fields[12]), rssBytes: rssKb * 1024, pushBytesRead};
+    return {
+      cpuTicks: Number(fields[11]) + Number(fields[12]),
+      rssBytes: rssKb * 1024,
+      anonBytes: parseRssAnon(status) ?? rssKb * 1024,
+      pushBytesRead,
+    };
   } catch {
     return undefined;
   }
@@ -65,6 +76,9 @@ class Sampler {
   private readonly first = new Map<string, NodeUsage & {t: number}>();
   private readonly last = new Map<string, NodeUsage & {t: number}>();
   private readonly peakRss = new Map<string, number>();
+  private readonly peakAnon = new Map<string, number>();
+  /** Every node's anonymous memory at each sample after genesis: the memory trend over the run. */
+  private readonly anonAfterGenesis: {node: string; t: number; bytes: number}[] = [];
   /** Each node's HTTP address, read once from its log: logs grow by megabytes a run, a sample must not reread them. */
   private readonly http = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
@@ -98,15 +112,39 @@ class Sampler {
       if (!u) continue;
       const now = Date.now();
       this.peakRss.set(p.name, Math.max(this.peakRss.get(p.name) ?? 0, u.rssBytes));
+      this.peakAnon.set(p.name, Math.max(this.peakAnon.get(p.name) ?? 0, u.anonBytes));
       if (fromMs === undefined || now < fromMs) continue;
+      this.anonAfterGenesis.push({node: p.name, t: now, bytes: u.anonBytes});
       if (!this.first.has(p.name)) this.first.set(p.name, {...u, t: now});
       this.last.set(p.name, {...u, t: now});
       this.from = this.from || now;
     }
   }
 
+  /**
+   * Anonymous memory over the nodes in the first and the last quarter of the run after genesis: the lowest (close
+   * to what a full GC leaves) and the highest (V8 collects lazily, so it swings ~100 MB above the lowest). A leak
+   * raises both from the first quarter to the last.
+   */
+  anonTrend(): {first: {low: number; high: number}; last: {low: number; high: number}; minutes: number} | undefined {
+    const s = this.anonAfterGenesis;
+    if (s.length < 8) return undefined;
+    const from = s[0]?.t as number;
+    const to = s[s.length - 1]?.t as number;
+    const quarter = (to - from) / 4;
+    const range = (xs: typeof s) => ({
+      low: Math.min(...xs.map((x) => x.bytes)),
+      high: Math.max(...xs.map((x) => x.bytes)),
+    });
+    return {
+      first: range(s.filter((x) => x.t <= from + quarter)),
+      last: range(s.filter((x) => x.t >= to - quarter)),
+      minutes: (to - from) / 60_000,
+    };
+  }
+
   /** Over every node: CPU seconds and push bytes received between the first and last samples after genesis. */
-  totals(): {cpuSeconds: number; pushBytes: number; seconds: number; peakRssBytes: number[]} {
+  totals(): {cpuSeconds: number; pushBytes: number; seconds: number; peakRssBytes: number[]; peakAnonBytes: number[]} {
     let cpu = 0;
     let bytes = 0;
     let seconds = 0;
@@ -116,7 +154,13 @@ class Sampler {
       bytes += b.pushBytesRead - a.pushBytesRead;
       seconds = Math.max(seconds, (b.t - a.t) / 1000);
     }
-    return {cpuSeconds: cpu, pushBytes: bytes, seconds, peakRssBytes: [...this.peakRss.values()]};
+    return {
+      cpuSeconds: cpu,
+      pushBytes: bytes,
+      seconds,
+      peakRssBytes: [...this.peakRss.values()],
+      peakAnonBytes: [...this.peakAnon.values()],
+    };
   }
 }
 
@@ -151,6 +195,7 @@ interface ScaleNumbers {
   report: Report;
   crypto: {sign: number; recover: number; verify: number};
   usage: ReturnType<Sampler["totals"]>;
+  anonTrend: ReturnType<Sampler["anonTrend"]>;
 }
 
 async function run(mainnet: number): Promise<ScaleNumbers> {
@@ -189,7 +234,14 @@ async function run(mainnet: number): Promise<ScaleNumbers> {
     sampler.start(() => genesisMs);
     const result = await runDevnet(o, io);
     if (!result) throw new Error(`the ${mainnet}-validator run ended without a report`);
-    return {mainnet, validators, report: result.report, crypto, usage: sampler.totals()};
+    return {
+      mainnet,
+      validators,
+      report: result.report,
+      crypto,
+      usage: sampler.totals(),
+      anonTrend: sampler.anonTrend(),
+    };
   } finally {
     sampler.stop();
     view.end();
@@ -209,6 +261,11 @@ function seriesBytesPerSlot(r: Report): number {
   if (!first || !last || last.slot === first.slot) return NaN;
   const sum = (s: typeof first) => s.nodes.reduce((a, n) => a + (n.seriesBytes ?? 0), 0);
   return (sum(last) - sum(first)) / first.nodes.length / (last.slot - first.slot);
+}
+
+function anonTrendLine(a: NonNullable<ScaleNumbers["anonTrend"]>): string {
+  const mb = (b: number) => Math.round(b / 2 ** 20);
+  return `  anonymous memory of the nodes over ${a.minutes.toFixed(0)} min, first quarter -> last quarter: lowest ${mb(a.first.low)} -> ${mb(a.last.low)} MB, highest ${mb(a.first.high)} -> ${mb(a.last.high)} MB`;
 }
 
 /**
@@ -236,6 +293,7 @@ export const scaleSuite: Suite = {
       const perSlot = seriesBytesPerSlot(r);
       const perValidatorDay = (perSlot * (86_400_000 / SLOT_MS)) / x.validators / MAINNET_PER_MINIMAL;
       const rssMb = x.usage.peakRssBytes.map((b) => Math.round(b / 2 ** 20));
+      const anonMb = x.usage.peakAnonBytes.map((b) => Math.round(b / 2 ** 20));
       const kbPerSlot = x.usage.pushBytes / 4 / slots / 1024;
       const label = `${x.mainnet} mainnet-equivalent (${x.validators} devnet validators, 12 s slots, --recoverers ${RECOVERERS})`;
       console.log(
@@ -244,7 +302,8 @@ export const scaleSuite: Suite = {
           `  attestations: ${(100 * onTime).toFixed(2)}% of ${r.latency.count} submissions on time, p50 ${att.p50} ms, p99 ${att.p99} ms after the due time (deadline ${r.latency.deadlineMs} ms)`,
           `  aggregates: p50 ${agg.p50} ms, p99 ${agg.p99} ms (${agg.count}); sync messages: p50 ${sync.p50} ms, p99 ${sync.p99} ms (${sync.count})`,
           `  CPU ${cpuPerDuty.toFixed(1)} ms per attestation duty for the four nodes (${x.usage.cpuSeconds.toFixed(0)} s over ${slots.toFixed(0)} slots); crypto on this machine: sign ${x.crypto.sign.toFixed(2)} ms, recover 3-of-4 ${x.crypto.recover.toFixed(2)} ms, verify ${x.crypto.verify.toFixed(2)} ms`,
-          `  peak RSS per node ${rssMb.join(", ")} MB; each node received ${kbPerSlot.toFixed(0)} KiB a slot; series +${(perSlot / 1024).toFixed(0)} KiB a slot per node, ${(perValidatorDay / 1024).toFixed(1)} KiB per mainnet validator per day`,
+          `  peak RSS per node ${rssMb.join(", ")} MB, of it anonymous (heap and native; the rest is the series' mapped pages) at most ${anonMb.join(", ")} MB; each node received ${kbPerSlot.toFixed(0)} KiB a slot; series +${(perSlot / 1024).toFixed(0)} KiB a slot per node, ${(perValidatorDay / 1024).toFixed(1)} KiB per mainnet validator per day`,
+          ...(x.anonTrend ? [anonTrendLine(x.anonTrend)] : []),
         ].join("\n"),
       );
       const row = (task: string, s: {p50: number; p99: number; count: number}): BenchRow => ({
@@ -275,6 +334,26 @@ export const scaleSuite: Suite = {
           p99Ms: NaN,
           samples: rssMb.length,
         },
+        {
+          suite: "scale",
+          task: `peak anonymous RSS MiB per node, without mapped series pages (max of ${anonMb.join(", ")}), ${label}`,
+          opsPerSec: NaN,
+          meanMs: Math.max(...anonMb),
+          p99Ms: NaN,
+          samples: anonMb.length,
+        },
+        ...(x.anonTrend
+          ? [
+              {
+                suite: "scale",
+                task: `anonymous memory MiB, lowest in the last quarter minus lowest in the first, over ${x.anonTrend.minutes.toFixed(0)} min, ${label}`,
+                opsPerSec: NaN,
+                meanMs: (x.anonTrend.last.low - x.anonTrend.first.low) / 2 ** 20,
+                p99Ms: NaN,
+                samples: 1,
+              },
+            ]
+          : []),
       );
     }
     return rows;
