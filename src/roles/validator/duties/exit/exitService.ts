@@ -105,6 +105,8 @@ interface Pending {
   exitEpoch?: number;
   /** This node's own partial, as pushed (pushed again each refresh until the chain shows the exit). */
   own?: PartialExit;
+  /** A request to the beacon nodes is under way (a first submission or a re-broadcast). */
+  sending?: boolean;
 }
 
 /**
@@ -301,7 +303,18 @@ export class ExitService {
   }
 
   private async submit(p: Pending): Promise<void> {
-    if (!p.signature || !this.shouldSubmit(p)) return;
+    // One request at a time: a refresh firing while the first submission is in flight sent the exit again and,
+    // both answered, recorded two results for one exit (CI saw a node's "submitted" counted twice).
+    if (!p.signature || !this.shouldSubmit(p) || p.sending) return;
+    p.sending = true;
+    try {
+      await this.send(p, p.signature);
+    } finally {
+      p.sending = false;
+    }
+  }
+
+  private async send(p: Pending, signature: Uint8Array): Promise<void> {
     const slot = this.o.beacon.clock.currentSlot();
     const result = (r: Pick<ExitResult, "status" | "reason" | "detail">) =>
       this.o.onResult({
@@ -317,7 +330,7 @@ export class ExitService {
     // a second duty. Counted as one, an exit waiting an epoch in the pool read as two exits in the duty results.
     if (p.submitted?.ok) {
       try {
-        await this.o.beacon.submitVoluntaryExit({message: p.exit, signature: p.signature});
+        await this.o.beacon.submitVoluntaryExit({message: p.exit, signature});
         this.o.logger.debug("exit sent again, not on chain yet", {validator: p.exit.validatorIndex, slot});
       } catch (e) {
         this.o.logger.warn("exit not sent again", {validator: p.exit.validatorIndex, slot}, e);
@@ -327,7 +340,7 @@ export class ExitService {
     // Marked before the request: a partial arriving meanwhile must not start a second submission.
     p.submitted = {slot, ok: false, detail: "in flight"};
     try {
-      await this.o.beacon.submitVoluntaryExit({message: p.exit, signature: p.signature});
+      await this.o.beacon.submitVoluntaryExit({message: p.exit, signature});
       p.submitted = {slot, ok: true};
       result({status: "submitted"});
     } catch (e) {

@@ -117,6 +117,37 @@ describe("voluntary exits signed by the operators, with no central party", {time
     await assert.rejects(exits(1).sign("0", {submit: true}), {code: "EXIT_NOT_EXITABLE"});
   });
 
+  it("a refresh while a node's submission is still in flight sends nothing more: one request, one result", async (t) => {
+    const c = await DutyCluster.start(t, {validators: 1});
+    await waitFor("every node's exits", async () => c.roles.every((r) => r.exits !== null), 10_000, 20);
+    const exits = (i: number) => c.roles[i - 1]?.exits as ExitService;
+    // Node 4's beacon node answers exits late: its epoch's refresh fires while its submission waits for the answer.
+    c.beacon.fault("submitPoolVoluntaryExit", {delayMs: 500, nodes: [4]});
+    for (const i of [1, 2, 3]) await exits(i).sign("0", {epoch: EPOCH, submit: true});
+    await waitFor(
+      "node 4's submission in flight",
+      async () => (await exits(4).status("0"))[0]?.submitted?.detail === "in flight",
+      5_000,
+      5,
+    );
+    await exits(4).refresh();
+    await waitFor(
+      "node 4's result",
+      async () => c.results.some((x) => x.node === 4 && x.duty === "voluntary_exit"),
+      5_000,
+      20,
+    );
+    // Long enough for a second request the refresh might have started to be answered and reported.
+    await new Promise((r) => setTimeout(r, 700));
+    const results = c.results.filter((x) => x.node === 4 && x.duty === "voluntary_exit");
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ["submitted"],
+      JSON.stringify(results),
+    );
+    assert.equal(c.beacon.received.exits.filter((r) => r.node === 4).length, 1, "node 4 sent the exit twice");
+  });
+
   it("a pre-signed exit (`--out`) is recovered and kept by every node, and submitted by none", async (t) => {
     const c = await DutyCluster.start(t, {validators: 1});
     await waitFor("every node's exits", async () => c.roles.every((r) => r.exits !== null), 10_000, 20);
