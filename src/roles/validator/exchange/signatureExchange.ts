@@ -231,8 +231,8 @@ export class SignatureExchange {
 
   /**
    * Signs and shares partials that other operators recover (`--recoverers designated`, exchange/recoverers.ts):
-   * the same Signer call and `partial_sig` chunk as signAndExchangeAll, but no recovery here, and peers'
-   * partials for these signatures are dropped unread. One promise per item: resolved once this node's partial
+   * one Signer call and one `partial_sig` chunk for all of them, as signAndExchangeAll makes, but no recovery
+   * here, and peers' partials for these signatures are dropped unread. One promise per item: resolved once this node's partial
    * is published, rejected with the Signer's error when it refuses (slashing protection).
    */
   signAndShareAll(duty: string, slot: number, items: ExchangeItem[]): Promise<void>[] {
