@@ -132,10 +132,12 @@ class Sampler {
     const from = s[0]?.t as number;
     const to = s[s.length - 1]?.t as number;
     const quarter = (to - from) / 4;
-    const range = (xs: typeof s) => ({
-      low: Math.min(...xs.map((x) => x.bytes)),
-      high: Math.max(...xs.map((x) => x.bytes)),
-    });
+    // Loops, not Math.min(...): an hour's samples of four nodes may pass the argument limit.
+    const range = (xs: typeof s) =>
+      xs.reduce((a, x) => ({low: Math.min(a.low, x.bytes), high: Math.max(a.high, x.bytes)}), {
+        low: Infinity,
+        high: 0,
+      });
     return {
       first: range(s.filter((x) => x.t <= from + quarter)),
       last: range(s.filter((x) => x.t >= to - quarter)),

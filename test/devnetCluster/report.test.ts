@@ -205,6 +205,21 @@ describe("devnet report", () => {
     assert.equal((renderHtml(r).match(/<svg/g) ?? []).length, 3);
   });
 
+  it("draws the chart of an hour-long run at 10,000 validators (hundreds of thousands of attestations)", () => {
+    const f = facts();
+    for (let k = 0; k < 300_000; k++)
+      f.duties.push({
+        node: 1 + (k % 4),
+        seq: 10_000 + k,
+        duty: "attester",
+        slot: k % 16,
+        validatorIndex: k % 8,
+        status: "submitted",
+        stages: {consensus: 100, submit: 200 + (k % 900)},
+      });
+    assert.equal((renderHtml(buildReport(f)).match(/<svg/g) ?? []).length, 3);
+  });
+
   it("counts duties whose duty fetch failed over the slots they may have fallen in", () => {
     const f = facts();
     let seq = 1000;
