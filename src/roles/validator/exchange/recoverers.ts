@@ -36,8 +36,6 @@ export class Recoverers {
 
   /** Whether this node recovers and submits this validator's attestation at this slot. */
   recovers(slot: number, validatorIndex: number): boolean {
-    if (this.count === this.n) return true;
-    const offset = (this.self - 1 - ((slot + validatorIndex) % this.n) + this.n) % this.n;
-    return offset < this.count;
+    return this.count === this.n || this.of(slot, validatorIndex).includes(this.self);
   }
 }
