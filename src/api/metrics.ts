@@ -129,6 +129,11 @@ export function createMetrics() {
       labelNames: ["result"],
       registers: [register],
     }),
+    slashingCommitRetries: new Counter({
+      name: "r3dv_slashing_commit_retries_total",
+      help: "slashing-protection commits LMDB refused and that were tried again (its free-space bookkeeping, under load)",
+      registers: [register],
+    }),
     fetchServed: new Counter({
       name: "r3dv_fetch_served_chunks_total",
       help: "chunks served to peers by /r3dv/fetch/1",

@@ -147,6 +147,7 @@ export class R3dvNode {
       },
       onInclusion: (r) => recordInclusion(r, this),
       onPreparation: (r) => this.metrics.proposerPreparations.inc({result: r.result}),
+      onSlashingCommitRetry: () => this.metrics.slashingCommitRetries.inc(),
       onPartialsDropped: (reason, count) => this.metrics.partialSigsDropped.inc({reason}, count),
       onPartialExit: (result) => this.metrics.exitPartials.inc({result}),
       storedExits: () => storedChunks(this.series, "partial_exit"),

@@ -66,6 +66,8 @@ export interface ValidatorRoleOptions {
   onInclusion?(r: InclusionResult): void;
   /** Each epoch's telling of the lock's fee recipients to the beacon nodes. */
   onPreparation?(r: PreparationResult): void;
+  /** A slashing-protection commit LMDB refused and that was tried again (a metric in the node). */
+  onSlashingCommitRetry?(): void;
   qbftEvents?: QbftEvents;
   /** What became of each partial exit signed or heard (a metric in the node). */
   onPartialExit?(result: PartialExitResult): void;
@@ -195,7 +197,12 @@ export class ValidatorRole {
     // A stop that lands while the beacon node was answering: start nothing (stop has already run).
     if (!this.running) return beacon.close();
     this.beacon = beacon;
-    const slashing = SlashingProtection.open(join(this.o.dataDir, SLASHING_DB_DIR));
+    const slashing = SlashingProtection.open(join(this.o.dataDir, SLASHING_DB_DIR), {
+      commitRetried: (attempt, e) => {
+        logger.warn("slashing protection commit refused by LMDB, trying again", {attempt}, e);
+        this.o.onSlashingCommitRetry?.();
+      },
+    });
     this.slashing = slashing;
     await slashing.ensureGenesisValidatorsRoot(toHex(beacon.genesisValidatorsRoot));
     const n = lock.operators.length;

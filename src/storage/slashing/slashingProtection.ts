@@ -49,6 +49,26 @@ const GVR_KEY = ["meta", "genesis_validators_root"];
 
 const MAX_EPOCH = Number.MAX_SAFE_INTEGER;
 
+/**
+ * Tries of one check-and-insert whose commit LMDB refused. lmdb 3.5.6's own free-space bookkeeping fails a commit
+ * now and then under a heavy write load ("MDB_BAD_TXN: ... reserved freelist had a data entry with zero-size":
+ * once in a 12-minute run at 10,000 validators here, which refused a whole slot's 149 attestations; lmdb-js issues
+ * #321 and HarperFast/harper#686 report the same family). A failed commit aborts the whole transaction, so the next
+ * try runs the same checks on the same state; the one after it succeeded in every case seen. Three, so a
+ * persistent failure (a broken disk) still refuses within a few milliseconds.
+ */
+const COMMIT_TRIES = 3;
+
+/** An error LMDB itself raised (lmdb-js sets its numeric status as `code`; the project's errors have string codes). */
+function isLmdbStatus(e: unknown): e is Error & {code: number} {
+  return e instanceof Error && typeof (e as {code?: unknown}).code === "number";
+}
+
+export interface SlashingProtectionEvents {
+  /** A commit LMDB refused and that is tried again (`attempt` is the one that failed, from 1). */
+  commitRetried?(attempt: number, error: Error): void;
+}
+
 export type SlashingDbErrorType = {code: "SLASHING_DB_OPEN_FAILED"; path: string; reason: string};
 export class SlashingDbError extends R3dvError<SlashingDbErrorType> {}
 
@@ -62,12 +82,13 @@ export class SlashingProtection {
   constructor(
     private readonly env: RootDatabase,
     private readonly db: Database,
+    private readonly events: SlashingProtectionEvents = {},
   ) {}
 
-  static open(path: string): SlashingProtection {
+  static open(path: string, events: SlashingProtectionEvents = {}): SlashingProtection {
     try {
       const env = open({path, compression: false});
-      return new SlashingProtection(env, env.openDB({name: "slashing", encoding: "msgpack"}));
+      return new SlashingProtection(env, env.openDB({name: "slashing", encoding: "msgpack"}), events);
     } catch (e) {
       throw new SlashingDbError(
         {code: "SLASHING_DB_OPEN_FAILED", path, reason: errorMessage(e)},
@@ -135,9 +156,24 @@ export class SlashingProtection {
     // what the write transaction sees. With lmdb-js's asynchronous transaction two processes sharing one DB
     // were both allowed the same target about once in five runs of the cross-process test (a double vote);
     // with the synchronous one, never in 40. It holds the event loop for one commit (a few ms a slot).
-    const result = this.db.transactionSync(txn);
+    const result = this.commitWithRetries(txn);
     await new Promise<void>((resolve, reject) => void this.db.flushed.then(() => resolve(), reject));
     return result;
+  }
+
+  /**
+   * `transactionSync(txn)`, tried again when LMDB refuses the commit (COMMIT_TRIES). Errors `txn` throws itself
+   * (a genesis mismatch) are not LMDB's and pass through at once.
+   */
+  private commitWithRetries<T>(txn: () => T): T {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return this.db.transactionSync(txn);
+      } catch (e) {
+        if (!isLmdbStatus(e) || attempt >= COMMIT_TRIES) throw e;
+        this.events.commitRetried?.(attempt, e);
+      }
+    }
   }
 
   private watermark(pk: string): Watermark {

@@ -32,6 +32,37 @@ function gatedFlush(real: Database): {db: Database; open: () => void} {
   return {db, open};
 }
 
+/**
+ * The real LMDB database, except that its first `failures` commits fail as lmdb 3.5.6's free-space bookkeeping
+ * failed one in a 10,000-validator run: the transaction runs, then LMDB refuses its commit with a numeric status,
+ * and lmdb-js aborts it (none of its writes land).
+ */
+function failingCommits(real: Database, failures: number): {db: Database; tries: () => number} {
+  let tries = 0;
+  const db = new Proxy(real, {
+    get(target, prop) {
+      if (prop === "transactionSync") {
+        return <T>(txn: () => T): T =>
+          target.transactionSync(() => {
+            tries++;
+            const out = txn();
+            if (tries <= failures) {
+              const e = new Error("MDB_BAD_TXN: Transaction must abort, has a child, or is invalid") as Error & {
+                code: number;
+              };
+              e.code = -30782;
+              throw e;
+            }
+            return out;
+          });
+      }
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return {db, tries: () => tries};
+}
+
 describe("slashing protection durability", () => {
   let dir: string;
   let env: RootDatabase;
@@ -69,5 +100,48 @@ describe("slashing protection durability", () => {
       sp.checkAndInsertBlock({pubkey: PK, slot: 7, signingRoot: root(2)}),
       (e: Error & {code?: string}) => e.code === "SLASHING_DOUBLE_PROPOSAL",
     );
+  });
+
+  it("a commit LMDB refuses is tried again: the verdicts come back signed and the records hold", async () => {
+    const {db, tries} = failingCommits(real, 1);
+    const retried: number[] = [];
+    const sp = new SlashingProtection(env, db, {commitRetried: (attempt) => retried.push(attempt)});
+    const reqs = [1, 2, 3].map((k) => ({
+      pubkey: "0x" + String(k).repeat(96),
+      sourceEpoch: 4,
+      targetEpoch: 5,
+      signingRoot: root(k),
+    }));
+    assert.deepEqual(
+      await sp.checkAndInsertAttestations(reqs),
+      reqs.map(() => ({ok: true, repeat: false})),
+    );
+    assert.equal(tries(), 2);
+    assert.deepEqual(retried, [1]);
+    // Recorded once, by the second try: another vote for the same target is a double vote.
+    const [again] = await new SlashingProtection(env, real).checkAndInsertAttestations([
+      {...reqs[0]!, signingRoot: root(9)},
+    ]);
+    assert.equal(again?.ok === false && again.error.code, "SLASHING_DOUBLE_VOTE");
+  });
+
+  it("a commit LMDB keeps refusing is refused after three tries, and nothing is recorded", async () => {
+    const {db, tries} = failingCommits(real, 3);
+    const sp = new SlashingProtection(env, db);
+    const req = {pubkey: "0x" + "b2".repeat(48), sourceEpoch: 4, targetEpoch: 5, signingRoot: root(1)};
+    await assert.rejects(sp.checkAndInsertAttestations([req]), /MDB_BAD_TXN/);
+    assert.equal(tries(), 3);
+    assert.equal(real.get(["att", req.pubkey, 5]), undefined);
+  });
+
+  it("an error of the check itself is not tried again", async () => {
+    const {db, tries} = failingCommits(real, 0);
+    const sp = new SlashingProtection(env, db);
+    await sp.ensureGenesisValidatorsRoot(root(1));
+    await assert.rejects(
+      sp.ensureGenesisValidatorsRoot(root(2)),
+      (e: Error & {code?: string}) => e.code === "INTERCHANGE_GENESIS_MISMATCH",
+    );
+    assert.equal(tries(), 2);
   });
 });
