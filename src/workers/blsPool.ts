@@ -3,6 +3,7 @@ import {Piscina} from "piscina";
 import {type RecoverInput, type RecoverResult, ThresholdError} from "../hotpath/threshold.js";
 import {R3dvError} from "../util/errors.js";
 import type {BlsTask, RecoverOutcome, SerializedSignatureSet, VerifySetsResult} from "./blsTasks.js";
+import {WORKER_EVENT_LOOP} from "./workerEventLoop.js";
 
 /**
  * Buffer small verification jobs up to this many signature sets before sending them to a worker. blst's
@@ -118,6 +119,7 @@ export class BlsPool {
       maxThreads: size,
       // Keep workers alive: spawning one costs ~50 ms (wasm + blst load), far more than any job.
       idleTimeout: Number.POSITIVE_INFINITY,
+      ...WORKER_EVENT_LOOP,
     });
   }
 

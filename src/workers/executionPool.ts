@@ -1,5 +1,6 @@
 import {Piscina} from "piscina";
 import type {ExecutionInput, ExecutionOutcome} from "../roles/evm/payloadExecutor.js";
+import {WORKER_EVENT_LOOP} from "./workerEventLoop.js";
 
 export interface ExecutionTask {
   rpcUrl: string;
@@ -17,6 +18,7 @@ export class ExecutionPool {
     filename: new URL("./executionWorker.js", import.meta.url).href,
     minThreads: 1,
     maxThreads: 1,
+    ...WORKER_EVENT_LOOP,
   });
 
   execute(task: ExecutionTask): Promise<ExecutionOutcome> {

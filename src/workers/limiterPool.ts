@@ -1,6 +1,7 @@
 import {Piscina} from "piscina";
 import type {ChainReport} from "../storage/series.js";
 import type {LimiterTask, WindowReport} from "./limiterTasks.js";
+import {WORKER_EVENT_LOOP} from "./workerEventLoop.js";
 
 /**
  * Long-window limiter evaluation and chain audits: scans of up to the whole series, which would stall the
@@ -17,6 +18,7 @@ export class LimiterPool {
       maxThreads: size,
       // Opening LMDB in a worker costs a few ms: keep idle workers for a minute between operator queries.
       idleTimeout: 60_000,
+      ...WORKER_EVENT_LOOP,
     });
   }
 

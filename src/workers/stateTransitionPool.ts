@@ -2,6 +2,7 @@ import {Piscina} from "piscina";
 import type {AnchorInfo, AttestationCheckpoints, VerifyOutcome} from "../roles/evm/blockVerifier.js";
 import type {ChainDescription} from "../roles/evm/chainDescription.js";
 import type {StateTransitionTask} from "./stateTransitionTasks.js";
+import {WORKER_EVENT_LOOP} from "./workerEventLoop.js";
 
 /**
  * The EVM role's state transition thread: bootstraps from an anchor state, then verifies blocks on the states it
@@ -19,6 +20,7 @@ export class StateTransitionPool {
       maxThreads: 1,
       // The thread holds the kept states: letting it idle out would throw them away and force a re-bootstrap.
       idleTimeout: Number.POSITIVE_INFINITY,
+      ...WORKER_EVENT_LOOP,
     });
   }
 
