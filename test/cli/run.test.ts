@@ -44,13 +44,11 @@ describe("r3dv run refuses to start, with a clear message", {timeout: 120_000}, 
       [[...base(), "--p2p-listen", "/ip4/127.0.0.1/udp/9"], /--p2p-listen \(or R3DV_P2P_LISTEN\)/],
       [[...base(), "--storage-budget", "lots"], /--storage-budget \(or R3DV_STORAGE_BUDGET\): expected a size/],
     ];
-    // Side by side: each case is a process that only parses its flags (about 2 s of Node start each here).
-    const results = await Promise.all(cases.map(([args]) => runCli(args)));
-    results.forEach((r, k) => {
-      const [args, re] = cases[k]!;
+    for (const [args, re] of cases) {
+      const r = await runCli(args);
       assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
       assert.match(r.stderr, re);
-    });
+    }
   });
 
   it("reads every flag from its R3DV_* variable", async () => {
