@@ -6,7 +6,7 @@
  * without ever returning to its event loop. Node runs native addons' finalizers from that event loop (N-API defers
  * them with `SetImmediate`), so in a busy pool they never ran: each blst `PublicKey`/`Signature` a task made
  * kept its native memory after V8 had collected the object. At 10,000 validators that was ~10 MB a minute of
- * blst allocations per node, the whole of the one-hour run's growth (jemalloc's heap profile, this repository's
- * scale bench). A port message costs tens of microseconds, against tasks of a millisecond or more.
+ * live blst allocations per node, most of the anonymous memory growth seen at that size (jemalloc's heap profile of
+ * the scale bench). A port message costs tens of microseconds, against tasks of a millisecond or more.
  */
 export const WORKER_EVENT_LOOP = {atomics: "disabled"} as const;
