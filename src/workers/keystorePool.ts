@@ -3,6 +3,7 @@ import type {IKeystore} from "@chainsafe/bls-keystore";
 import {Piscina} from "piscina";
 import {type DecryptedKeystore, KeystoreError} from "../cluster/keystores.js";
 import type {DecryptFileOutcome, EncryptKeystoreTask} from "./keystoreWorker.js";
+import {WORKER_EVENT_LOOP} from "./workerEventLoop.js";
 
 const WORKER = new URL("./keystoreWorker.js", import.meta.url).href;
 
@@ -15,7 +16,7 @@ export async function encryptKeystores(
   tasks: EncryptKeystoreTask[],
   threads = availableParallelism(),
 ): Promise<string[]> {
-  const pool = new Piscina({filename: WORKER, minThreads: 1, maxThreads: Math.max(1, threads)});
+  const pool = new Piscina({filename: WORKER, minThreads: 1, maxThreads: Math.max(1, threads), ...WORKER_EVENT_LOOP});
   try {
     return await Promise.all(tasks.map((t) => pool.run(t) as Promise<string>));
   } finally {
@@ -39,7 +40,7 @@ export class KeystoreThreads implements CacheKdf {
   private readonly pool: Piscina;
 
   constructor(threads: number) {
-    this.pool = new Piscina({filename: WORKER, minThreads: 0, maxThreads: Math.max(1, threads)});
+    this.pool = new Piscina({filename: WORKER, minThreads: 0, maxThreads: Math.max(1, threads), ...WORKER_EVENT_LOOP});
   }
 
   async decryptFile(file: string, password: string): Promise<DecryptedKeystore> {

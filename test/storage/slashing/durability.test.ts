@@ -10,6 +10,17 @@ import {tempDir} from "../../helpers/cli.js";
 const PK = "0x" + "a1".repeat(48);
 const root = (n: number) => "0x" + n.toString(16).padStart(64, "0");
 
+/** The real LMDB database with one property answered by `value()`; every other one is the real database's. */
+function overriding(real: Database, name: string, value: () => unknown): Database {
+  return new Proxy(real, {
+    get(target, prop) {
+      if (prop === name) return value();
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 /**
  * The real LMDB database, except that its `flushed` promise also waits for the test to open a gate: the test
  * can hold a commit in the "committed, not yet on disk" state for as long as it needs to look at the verdict.
@@ -19,15 +30,9 @@ const root = (n: number) => "0x" + n.toString(16).padStart(64, "0");
 function gatedFlush(real: Database): {db: Database; open: () => void} {
   let open!: () => void;
   const gate = new Promise<void>((resolve) => (open = resolve));
-  const db = new Proxy(real, {
-    get(target, prop) {
-      if (prop === "flushed") {
-        const flushed = target.flushed;
-        return {then: (ok: () => unknown, err: (e: unknown) => unknown) => Promise.all([flushed, gate]).then(ok, err)};
-      }
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
+  const db = overriding(real, "flushed", () => {
+    const flushed = real.flushed;
+    return {then: (ok: () => unknown, err: (e: unknown) => unknown) => Promise.all([flushed, gate]).then(ok, err)};
   });
   return {db, open};
 }
@@ -39,27 +44,24 @@ function gatedFlush(real: Database): {db: Database; open: () => void} {
  */
 function failingCommits(real: Database, failures: number): {db: Database; tries: () => number} {
   let tries = 0;
-  const db = new Proxy(real, {
-    get(target, prop) {
-      if (prop === "transactionSync") {
-        return <T>(txn: () => T): T =>
-          target.transactionSync(() => {
-            tries++;
-            const out = txn();
-            if (tries <= failures) {
-              const e = new Error("MDB_BAD_TXN: Transaction must abort, has a child, or is invalid") as Error & {
-                code: number;
-              };
-              e.code = -30782;
-              throw e;
-            }
-            return out;
-          });
-      }
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
+  const db = overriding(
+    real,
+    "transactionSync",
+    () =>
+      <T>(txn: () => T): T =>
+        real.transactionSync(() => {
+          tries++;
+          const out = txn();
+          if (tries <= failures) {
+            const e = new Error("MDB_BAD_TXN: Transaction must abort, has a child, or is invalid") as Error & {
+              code: number;
+            };
+            e.code = -30782;
+            throw e;
+          }
+          return out;
+        }),
+  );
   return {db, tries: () => tries};
 }
 
