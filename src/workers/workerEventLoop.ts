@@ -1,6 +1,6 @@
 /**
  * Options every Piscina pool of this project takes: tasks reach a worker as port messages, so the worker's event
- * loop runs between tasks.
+ * loop runs whenever its queue of task messages is empty (between tasks, at the latest after a slot's burst).
  *
  * Piscina's default (`atomics: "sync"`) makes an idle worker block in `Atomics.wait` and read its next task
  * without ever returning to its event loop. Node runs native addons' finalizers from that event loop (N-API defers
