@@ -26,6 +26,7 @@ interface ReportJson {
   }[];
   peerRtt: {p50: number; p99: number; count: number} | null;
   latency: {p50: number; p99: number; deadlineMs: number; overDeadline: number};
+  missedProposals: number[];
 }
 
 /**
@@ -44,13 +45,37 @@ async function startedPids(out: string): Promise<number[]> {
 /**
  * A run of a bigger cluster with some operators' machines off from genesis (`kill:N@0` for each of `down`): it
  * must exit 0 with every target met, name exactly those faults, find nothing slashable, and leave no process.
+ * `missedProposalsTolerated` lets the run miss that many proposals and nothing else: it must then exit 1 (the run
+ * says it missed a target) with "no missed proposal" the only target unmet, and name the proposer duty's failure.
  */
-async function runWithNodesDown(out: string, args: string[], down: number[]): Promise<ReportJson> {
+async function runWithNodesDown(
+  out: string,
+  args: string[],
+  down: number[],
+  missedProposalsTolerated = 0,
+): Promise<ReportJson> {
   const chaos = down.map((n) => `kill:${n}@0`);
   const res = await runR3dv(["devnet", ...args, "--chaos", chaos.join(","), "--out", out], {timeoutMs: RUN_TIMEOUT_MS});
   const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as ReportJson;
-  assert.equal(res.code, 0, `exit ${res.code}\n${res.stdout.slice(-4000)}\n${res.stderr.slice(-2000)}`);
-  assert.equal(report.passed, true);
+  const why = `exit ${res.code}\n${res.stdout.slice(-4000)}\n${res.stderr.slice(-2000)}`;
+  const missed = report.missedProposals.length;
+  if (missed > 0 && missed <= missedProposalsTolerated) {
+    assert.equal(res.code, 1, why);
+    assert.deepEqual(
+      report.targets.filter((t) => !t.met).map((t) => t.name),
+      ["no missed proposal"],
+      why,
+    );
+    assert.ok(
+      report.missedProposals.every((slot) =>
+        report.failures.some((f) => f.duty === "proposer" && f.slots[0] <= slot && slot <= f.slots[1]),
+      ),
+      `the nodes recorded why slot(s) ${report.missedProposals.join(", ")} missed their proposal\n${why}`,
+    );
+  } else {
+    assert.equal(res.code, 0, why);
+    assert.equal(report.passed, true);
+  }
   assert.deepEqual(
     report.faults.map((f) => `${f.event.action}:${f.event.node}@${f.event.epoch}`),
     chaos,
@@ -219,6 +244,12 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
       ],
       // Three operators' machines are off from genesis: seven live nodes, the threshold.
       [8, 9, 10],
+      // At the threshold every live node must take part in every duty, so a node that stalls for a second loses
+      // that slot's duties for all. With seven node processes and the devnet on two cores that happened once in
+      // CI (slots 9-10: nodes 4 and 5 missed the proposer's exchange, aggregations timed out, every attestation
+      // was included): one missed proposal of 16 is what the issue's bar (99% effectiveness, nothing slashable)
+      // allows, and the run must still say it missed its target.
+      1,
     );
     const duties = report.epochs.reduce((a, e) => a + e.duties, 0);
     const good = report.epochs.reduce((a, e) => a + e.good, 0);
