@@ -7,23 +7,22 @@ import {
   type Epoch,
   type Slot,
   type altair,
-  type electra,
   type bellatrix,
   type phase0,
   ssz,
   sszTypesFor,
 } from "@lodestar/types";
-import type {ForkName, ForkPostElectra} from "@lodestar/params";
+import type {ForkPostElectra} from "@lodestar/params";
 import {BitArray} from "@chainsafe/ssz";
 import {fromHex, toHex} from "../../../hotpath/bytes.js";
-import {errorMessage} from "../../../util/errors.js";
-import {BEACON_TIMEOUT_MS, getJson, httpError, postJson, postJsonFor} from "./beaconHttp.js";
+import {BeaconCalls, readSsz} from "./beaconCalls.js";
+import {BEACON_TIMEOUT_MS, getJson, postJson, postJsonFor} from "./beaconHttp.js";
+import {BlockProduction} from "./blockProduction.js";
 import {type BeaconEndpoint, BeaconSet} from "./beaconSet.js";
-import {scrubUrl} from "./beaconUrl.js";
 import {cappedFetch} from "./cappedFetch.js";
 import {emptyPoolAsRefusal} from "./emptyPool.js";
 import {BeaconError} from "./errors.js";
-import {type ItemFailures, itemsRefused} from "./submitFailures.js";
+import type {ItemFailures} from "./submitFailures.js";
 import {
   attesterDutiesResponse,
   committeesResponse,
@@ -41,9 +40,6 @@ import {readChain} from "./chainConfig.js";
 import type {
   AttesterDuty,
   BeaconCommitteeSubscription,
-  ProducedBlock,
-  ProducedBlindedBlock,
-  ProposedBlock,
   ProposerDuty,
   ProposerPreparation,
   SignedAttestationInput,
@@ -53,17 +49,8 @@ import type {
 
 export {BEACON_TIMEOUT_MS} from "./beaconHttp.js";
 
-/** Graffiti is 32 bytes; the API takes it as hex. */
-function encodeGraffiti(text: string): string {
-  const b = Buffer.alloc(32);
-  Buffer.from(text, "utf8").copy(b, 0, 0, 32);
-  return "0x" + b.toString("hex");
-}
-
-/** Lodestar's typed client answers with this shape; `value()` throws on a bad body. */
-type ApiResponse<T> = {ok: boolean; status: number; value(): T; error(): unknown};
-/** A submission's answer, whose error body (read once by the client, then cached) names the refused items. */
-type BatchResponse = ApiResponse<unknown> & {errorBody(): Promise<string>};
+/** The spec's FAR_FUTURE_EPOCH (2^64 - 1) as the Beacon API writes it: no exit initiated. */
+const FAR_FUTURE_EPOCH = "18446744073709551615";
 
 /**
  * The validator's view of its beacon nodes (a `BeaconSet`: reads fail over in health and latency order,
@@ -73,21 +60,26 @@ type BatchResponse = ApiResponse<unknown> & {errorBody(): Promise<string>};
  *
  * Every request goes through `read` or `submit` with a function of one node (`e`). Reads are raw routes,
  * `getJson(e, …)` with a schema that requires what the duty needs and tolerates metadata (dutySchema.ts);
- * submissions, whose answers carry nothing to parse, go through `this.call(e, route, () => this.api(e).…(args))`.
+ * submissions, whose answers carry nothing to parse, go through Lodestar's client (`this.calls.call(e, route, …)`,
+ * beaconCalls.ts). A proposal's block calls are blockProduction.ts's.
  */
-/** The spec's FAR_FUTURE_EPOCH (2^64 - 1) as the Beacon API writes it: no exit initiated. */
-const FAR_FUTURE_EPOCH = "18446744073709551615";
-
 export class BeaconNode {
   private constructor(
     readonly set: BeaconSet,
     readonly config: BeaconConfig,
     /** The chain's time, from this node's genesis and spec: every duty reads the slot and its due times here. */
     readonly clock: SlotClock,
-    private readonly apis: Map<BeaconEndpoint, ApiClient>,
+    apis: Map<BeaconEndpoint, ApiClient>,
     /** Whether this client started the set's probe (and so stops it on close). */
     private readonly ownsSet: boolean,
-  ) {}
+  ) {
+    this.calls = new BeaconCalls(config, apis);
+    this.blocks = new BlockProduction(set, config, this.calls);
+  }
+
+  private readonly calls: BeaconCalls;
+  /** A proposal's calls: the block to sign, local or a builder's, and its publication. */
+  readonly blocks: BlockProduction;
 
   /**
    * Reads genesis and spec from the first node that answers. Given URLs, the client owns a new set and its
@@ -183,7 +175,7 @@ export class BeaconNode {
   async submitVoluntaryExit(signedVoluntaryExit: phase0.SignedVoluntaryExit): Promise<void> {
     const route = "submitPoolVoluntaryExit";
     return this.submit(route, (e) =>
-      this.call(e, route, () => this.api(e).beacon.submitPoolVoluntaryExit({signedVoluntaryExit})),
+      this.calls.call(e, route, () => this.calls.api(e).beacon.submitPoolVoluntaryExit({signedVoluntaryExit})),
     );
   }
 
@@ -245,8 +237,8 @@ export class BeaconNode {
       }));
       const route = "submitPoolAttestationsV2";
       return this.set.submitItems(route, signedAttestations, (e, items) =>
-        this.callBatch(e, route, items.length, () =>
-          this.api(e).beacon.submitPoolAttestationsV2({signedAttestations: items}),
+        this.calls.callBatch(e, route, items.length, () =>
+          this.calls.api(e).beacon.submitPoolAttestationsV2({signedAttestations: items}),
         ),
       );
     }
@@ -268,7 +260,7 @@ export class BeaconNode {
       const route = `/eth/v2/validator/aggregate_attestation?${query}&committee_index=${committeeIndex}`;
       return this.read(route, async (e) => {
         const res = await getJson(e, route, versionedData).catch(emptyPoolAsRefusal);
-        const fork = this.forkOf(e, route, slot, res.version);
+        const fork = this.calls.forkOf(e, route, slot, res.version);
         return readSsz(e, route, "aggregate", () =>
           sszTypesFor(fork as ForkPostElectra).Attestation.fromJson(res.data),
         );
@@ -287,144 +279,14 @@ export class BeaconNode {
     if (this.isElectra(slot)) {
       const route = "publishAggregateAndProofsV2";
       return this.set.submitItems(route, signed, (e, items) =>
-        this.callBatch(e, route, items.length, () =>
-          this.api(e).validator.publishAggregateAndProofsV2({signedAggregateAndProofs: items as never}),
+        this.calls.callBatch(e, route, items.length, () =>
+          this.calls.api(e).validator.publishAggregateAndProofsV2({signedAggregateAndProofs: items as never}),
         ),
       );
     }
     const route = "/eth/v1/validator/aggregate_and_proofs";
     const body = signed.map((s) => ssz.phase0.SignedAggregateAndProof.toJson(s as never));
     return this.set.submitItems(route, body, (e, items) => postJson(e, route, items));
-  }
-
-  /**
-   * Asks a beacon node for a block. Before Electra through the v2 route (the one every such node serves),
-   * from Electra on through v3 with a locally built (never blinded) payload, returning its block contents.
-   * `local` asks for a block built by the beacon node itself even if it has a builder (builder_boost_factor=0):
-   * the fallback when the builder path failed or ran over its time.
-   */
-  async produceBlock(slot: Slot, randaoReveal: Uint8Array, graffiti: string, local = false): Promise<ProducedBlock> {
-    const query = `randao_reveal=${toHex(randaoReveal)}&graffiti=${encodeGraffiti(graffiti)}`;
-    if (this.isElectra(slot)) {
-      return (await this.produceBlockV3(slot, randaoReveal, graffiti, local ? 0n : undefined, false)) as ProducedBlock;
-    }
-    const route = `/eth/v2/validator/blocks/${slot}?${query}`;
-    return this.read(route, async (e) => {
-      const res = await getJson(e, route, versionedData);
-      const fork = this.forkOf(e, route, slot, res.version);
-      return {
-        fork,
-        block: readSsz(e, route, "block", () => this.config.getForkTypes(slot).BeaconBlock.fromJson(res.data)),
-      };
-    });
-  }
-
-  /**
-   * Electra on, through the builder API: the beacon node's choice between its builder's bid (weighted by
-   * `boostFactor` percent against its local block, as `builder_boost_factor` says) and a local block, blinded
-   * when the builder's won. Before Electra, a local block. `signal` abandons the request (the proposal fell back to
-   * a local block): no other beacon node is asked, and the one asked is not held at fault.
-   */
-  async produceBuilderBlock(
-    slot: Slot,
-    randaoReveal: Uint8Array,
-    graffiti: string,
-    boostFactor: bigint,
-    signal?: AbortSignal,
-  ): Promise<ProposedBlock> {
-    // Before Electra, builders' blocks are not offered: r3dv's consensus value for a blinded block is Electra's.
-    if (!this.isElectra(slot)) return this.produceBlock(slot, randaoReveal, graffiti);
-    return this.produceBlockV3(slot, randaoReveal, graffiti, boostFactor, true, signal);
-  }
-
-  /**
-   * Through the client, which asks for SSZ: a block with its execution payload in JSON costs a proposal a few
-   * hundred ms of parsing on a busy node (enough to push consensus into round 2 on 2 s slots). Beacon nodes new
-   * enough for Electra send this route's metadata; the lenient JSON path is for older ones.
-   */
-  private produceBlockV3(
-    slot: Slot,
-    randaoReveal: Uint8Array,
-    graffiti: string,
-    builderBoostFactor: bigint | undefined,
-    acceptBlinded: boolean,
-    signal?: AbortSignal,
-  ): Promise<ProposedBlock> {
-    const route = "produceBlockV3";
-    const read = async (e: BeaconEndpoint): Promise<ProposedBlock> => {
-      const res = await this.request(e, route, () =>
-        this.api(e).validator.produceBlockV3(
-          {
-            slot,
-            randaoReveal,
-            graffiti,
-            blindedLocal: false,
-            ...(builderBoostFactor === undefined ? {} : {builderBoostFactor}),
-          },
-          signal ? {signal} : undefined,
-        ),
-      );
-      const value = this.value(e, route, res);
-      const fork = this.config.getForkName(slot);
-      if ((res.meta() as {executionPayloadBlinded: boolean}).executionPayloadBlinded) {
-        if (!acceptBlinded)
-          throw new BeaconError(
-            {code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: "blinded block"},
-            `beacon node ${e.label} returned a blinded block where a local one was asked for; run with --builder on to propose builders' blocks`,
-          );
-        return {fork, blinded: value as electra.BlindedBeaconBlock};
-      }
-      const contents = value as electra.BlockContents;
-      return {fork, block: contents.block, contents};
-    };
-    return this.set.read(route, read, signal ? {signal} : {});
-  }
-
-  /** The fork an answer is in: its `version` if it names one (and it must be the slot's), else the slot's. */
-  private forkOf(e: BeaconEndpoint, route: string, slot: Slot, version: string | undefined): ForkName {
-    const fork = this.config.getForkName(slot);
-    if (version !== undefined && version !== fork) {
-      throw new BeaconError(
-        {code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: `${version} answer, expected ${fork}`},
-        `beacon node ${e.label} answered ${route} for a ${fork} slot in the ${version} format`,
-      );
-    }
-    return fork;
-  }
-
-  /**
-   * A signed builder block: its beacon node hands it to the builder, which reveals the payload and broadcasts the
-   * full block (`publishBlindedBlockV2`). Every healthy beacon node is asked, as for a full block.
-   */
-  async publishBlindedBlock(produced: ProducedBlindedBlock, signature: Uint8Array): Promise<void> {
-    const route = "publishBlindedBlockV2";
-    return this.submit(route, (e) =>
-      this.call(e, route, () =>
-        this.api(e).beacon.publishBlindedBlockV2({signedBlindedBlock: {message: produced.blinded, signature}}),
-      ),
-    );
-  }
-
-  async publishBlock(produced: ProducedBlock, signature: Uint8Array): Promise<void> {
-    const slot = produced.block.slot;
-    if (produced.contents) {
-      const signedBlockOrContents = {
-        signedBlock: {message: produced.block, signature},
-        kzgProofs: produced.contents.kzgProofs,
-        blobs: produced.contents.blobs,
-      };
-      const route = "publishBlockV2";
-      return this.submit(route, (e) =>
-        this.call(e, route, () =>
-          this.api(e).beacon.publishBlockV2({signedBlockContents: signedBlockOrContents as never}),
-        ),
-      );
-    }
-    const signed = this.config
-      .getForkTypes(slot)
-      .SignedBeaconBlock.toJson({message: produced.block as never, signature});
-    const route = "/eth/v1/beacon/blocks";
-    return this.submit(route, (e) => postJson(e, route, signed));
   }
 
   /** A read: the first healthy node (latency-aware order) that answers; the next on failure. */
@@ -460,58 +322,10 @@ export class BeaconNode {
       });
       if (res === null) return null;
       const type = electra
-        ? sszTypesFor(this.forkOf(e, route, blockSlot, res.version) as ForkPostElectra).Attestation
+        ? sszTypesFor(this.calls.forkOf(e, route, blockSlot, res.version) as ForkPostElectra).Attestation
         : ssz.phase0.Attestation;
       return readSsz(e, route, "attestation list", () => res.data.map((a) => type.fromJson(a)));
     });
-  }
-
-  private api(e: BeaconEndpoint): ApiClient {
-    return this.apis.get(e) as ApiClient;
-  }
-
-  private async call<T>(e: BeaconEndpoint, route: string, f: () => Promise<ApiResponse<T>>): Promise<T> {
-    return this.value(e, route, await this.request(e, route, f));
-  }
-
-  /** A batch submission of `count` items through the client: a refusal keeps the failures of its items. */
-  private async callBatch(
-    e: BeaconEndpoint,
-    route: string,
-    count: number,
-    f: () => Promise<BatchResponse>,
-  ): Promise<void> {
-    const res = await this.request(e, route, f);
-    if (!res.ok)
-      throw (
-        itemsRefused(e, route, res.status, await res.errorBody(), count) ??
-        httpError(e, route, res.status, scrubUrl(e, errorMessage(res.error())))
-      );
-  }
-
-  /** Network failures and timeouts become typed errors naming the node (by label: the library quotes the real URL). */
-  private async request<R>(e: BeaconEndpoint, route: string, f: () => Promise<R>): Promise<R> {
-    try {
-      return await f();
-    } catch (err) {
-      const reason = scrubUrl(e, errorMessage(err));
-      throw new BeaconError(
-        {code: "BEACON_UNREACHABLE", urls: [e.label], reason},
-        `beacon node ${e.label} call ${route} failed: ${reason}`,
-      );
-    }
-  }
-
-  private value<T>(e: BeaconEndpoint, route: string, res: ApiResponse<T>): T {
-    if (!res.ok) throw httpError(e, route, res.status, scrubUrl(e, errorMessage(res.error())));
-    try {
-      return res.value();
-    } catch (err) {
-      throw new BeaconError(
-        {code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: errorMessage(err)},
-        `beacon node ${e.label} answered ${route} with an invalid body: ${errorMessage(err)}`,
-      );
-    }
   }
 
   // ---- sync committee and subnet subscriptions ----
@@ -549,8 +363,8 @@ export class BeaconNode {
     if (signatures.length === 0) return new Map();
     const route = "submitPoolSyncCommitteeSignatures";
     return this.set.submitItems(route, signatures, (e, items) =>
-      this.callBatch(e, route, items.length, () =>
-        this.api(e).beacon.submitPoolSyncCommitteeSignatures({signatures: items}),
+      this.calls.callBatch(e, route, items.length, () =>
+        this.calls.api(e).beacon.submitPoolSyncCommitteeSignatures({signatures: items}),
       ),
     );
   }
@@ -573,8 +387,8 @@ export class BeaconNode {
     if (contributionAndProofs.length === 0) return new Map();
     const route = "publishContributionAndProofs";
     return this.set.submitItems(route, contributionAndProofs, (e, items) =>
-      this.callBatch(e, route, items.length, () =>
-        this.api(e).validator.publishContributionAndProofs({contributionAndProofs: items}),
+      this.calls.callBatch(e, route, items.length, () =>
+        this.calls.api(e).validator.publishContributionAndProofs({contributionAndProofs: items}),
       ),
     );
   }
@@ -587,7 +401,7 @@ export class BeaconNode {
     if (subscriptions.length === 0) return;
     const route = "prepareBeaconCommitteeSubnet";
     return this.submit(route, (e) =>
-      this.call(e, route, () => this.api(e).validator.prepareBeaconCommitteeSubnet({subscriptions})),
+      this.calls.call(e, route, () => this.calls.api(e).validator.prepareBeaconCommitteeSubnet({subscriptions})),
     );
   }
 
@@ -596,14 +410,10 @@ export class BeaconNode {
     if (subscriptions.length === 0) return;
     const route = "prepareSyncCommitteeSubnets";
     return this.submit(route, (e) =>
-      this.call(e, route, () => this.api(e).validator.prepareSyncCommitteeSubnets({subscriptions})),
+      this.calls.call(e, route, () => this.calls.api(e).validator.prepareSyncCommitteeSubnets({subscriptions})),
     );
   }
 
-  /**
-   * `POST /eth/v1/validator/prepare_beacon_proposer`: the fee recipient each validator's blocks must pay. Sent
-   * to every beacon node, since whichever one serves the block must know it; a node keeps it until restarted.
-   */
   /**
    * `POST /eth/v1/validator/register_validator`, to every healthy beacon node: each passes the registrations on to
    * its builder (MEV-boost or a relay), which pays the registered fee recipient in the blocks it builds for them.
@@ -612,15 +422,19 @@ export class BeaconNode {
     if (registrations.length === 0) return;
     const route = "registerValidator";
     return this.submit(route, (e) =>
-      this.call(e, route, () => this.api(e).validator.registerValidator({registrations})),
+      this.calls.call(e, route, () => this.calls.api(e).validator.registerValidator({registrations})),
     );
   }
 
+  /**
+   * `POST /eth/v1/validator/prepare_beacon_proposer`: the fee recipient each validator's blocks must pay. Sent
+   * to every beacon node, since whichever one serves the block must know it; a node keeps it until restarted.
+   */
   async prepareBeaconProposer(proposers: ProposerPreparation[]): Promise<void> {
     if (proposers.length === 0) return;
     const route = "prepareBeaconProposer";
     return this.submit(route, (e) =>
-      this.call(e, route, () => this.api(e).validator.prepareBeaconProposer({proposers})),
+      this.calls.call(e, route, () => this.calls.api(e).validator.prepareBeaconProposer({proposers})),
     );
   }
 }
@@ -633,16 +447,4 @@ export class BeaconNode {
 function dependentKey(dependentRoot: unknown, duties: unknown): string {
   if (typeof dependentRoot === "string" && /^0x[0-9a-fA-F]{64}$/.test(dependentRoot)) return dependentRoot;
   return `duties:${createHash("sha256").update(JSON.stringify(duties)).digest("hex")}`;
-}
-
-/** An SSZ type's reading of a body that passed its envelope check; what it refuses is a typed error naming the node. */
-function readSsz<T>(e: BeaconEndpoint, route: string, what: string, read: () => T): T {
-  try {
-    return read();
-  } catch (err) {
-    throw new BeaconError(
-      {code: "BEACON_BAD_RESPONSE", url: e.label, route, reason: errorMessage(err)},
-      `beacon node ${e.label} answered ${route} with an unreadable ${what}: ${errorMessage(err)}`,
-    );
-  }
 }

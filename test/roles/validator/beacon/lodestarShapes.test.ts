@@ -55,7 +55,7 @@ async function readEveryDuty(bn: BeaconNode): Promise<{dependentRoots: string[]}
   );
   const aggregate = await bn.aggregateAttestation(HEAD_SLOT - 1, new Uint8Array(32), 0);
   assert.equal(aggregate.data.slot, HEAD_SLOT - 1);
-  const produced = await bn.produceBlock(HEAD_SLOT + 1, new Uint8Array(96), "r3dv");
+  const produced = await bn.blocks.produceBlock(HEAD_SLOT + 1, new Uint8Array(96), "r3dv");
   assert.equal(produced.fork, "altair");
   assert.equal(produced.block.slot, HEAD_SLOT + 1);
   return {dependentRoots: [attester.dependentRoot, proposer.dependentRoot]};
@@ -132,7 +132,7 @@ describe("beacon node client on the answers of a real Lodestar 1.5.1", () => {
     );
     await assert.rejects(bn.syncCommitteeDuties(0, [5]), typed(/duties\/sync\/0/, /invalid body: data/));
     await assert.rejects(
-      bn.produceBlock(HEAD_SLOT + 1, new Uint8Array(96), "r3dv"),
+      bn.blocks.produceBlock(HEAD_SLOT + 1, new Uint8Array(96), "r3dv"),
       typed(/validator\/blocks/, /phase0 format/),
     );
   });

@@ -343,8 +343,8 @@ export class ProposerService extends SlotDutyService {
     const invalid = this.o.exchange.invalidPartials("proposer", slot, duty.pubkey, root);
     if (invalid.length > 0) result.invalidPartials = invalid;
     try {
-      if (isBlinded(block)) await beacon.publishBlindedBlock(block, signature);
-      else await beacon.publishBlock(block, signature);
+      if (isBlinded(block)) await beacon.blocks.publishBlindedBlock(block, signature);
+      else await beacon.blocks.publishBlock(block, signature);
       const after = Date.now() - start;
       result.stages.submit = after;
       // The slot's attesters have voted for its parent already: likely orphaned, or at least short of their votes.
@@ -368,7 +368,7 @@ export class ProposerService extends SlotDutyService {
    */
   private async fetchBlock(slot: number, randao: Uint8Array, result: ProposalResult): Promise<ProposedBlock> {
     const {beacon, builder} = this.o;
-    if (!builder) return beacon.produceBlock(slot, randao, GRAFFITI);
+    if (!builder) return beacon.blocks.produceBlock(slot, randao, GRAFFITI);
     const budgetMs = proposalBudgetMs(this.clock.slotMs).fetch;
     const by = this.clock.slotStartMs(slot) + budgetMs;
     let timer: NodeJS.Timeout | undefined;
@@ -376,7 +376,7 @@ export class ProposerService extends SlotDutyService {
       timer = setTimeout(() => resolve("overrun"), Math.max(0, by - Date.now()));
     });
     const abandon = new AbortController();
-    const viaBuilder = beacon.produceBuilderBlock(slot, randao, GRAFFITI, builder.boostFactor, abandon.signal);
+    const viaBuilder = beacon.blocks.produceBuilderBlock(slot, randao, GRAFFITI, builder.boostFactor, abandon.signal);
     viaBuilder.catch(() => undefined);
     let why: string;
     try {
@@ -394,6 +394,6 @@ export class ProposerService extends SlotDutyService {
     }
     result.pathDetail = `${why}; proposed a local block`;
     this.o.logger.warn("builder block not used; proposing a local block", {slot, reason: why});
-    return beacon.produceBlock(slot, randao, GRAFFITI, true);
+    return beacon.blocks.produceBlock(slot, randao, GRAFFITI, true);
   }
 }
