@@ -1,4 +1,5 @@
-import {type Report, pct} from "./report.js";
+import type {Report} from "./report.js";
+import {pct} from "./reportTargets.js";
 import {PROPOSAL_STAGES, proposalBudgetMs} from "../roles/validator/duties/proposer/proposalBudget.js";
 
 const ms = (x: number): string => (Number.isFinite(x) ? `${Math.round(x)} ms` : "n/a");
