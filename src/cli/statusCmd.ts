@@ -1,7 +1,7 @@
 import type {Command} from "commander";
 import {ipcRequest} from "../api/ipc.js";
 import type {NodeStatus} from "../node/status.js";
-import type {BeaconEndpointStatus} from "../roles/validator/beacon/beaconSet.js";
+import type {BeaconEndpointStatus} from "../roles/validator/beacon/beaconEndpoint.js";
 import {socketPath, withIpcOptions} from "./ipcOptions.js";
 import {formatPeers} from "./peersCmd.js";
 

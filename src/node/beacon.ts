@@ -1,7 +1,8 @@
 import {z} from "zod";
 import type {NetworkName} from "../cluster/network.js";
 import {getJson} from "../roles/validator/beacon/beaconHttp.js";
-import type {BeaconEndpointStatus, BeaconSet} from "../roles/validator/beacon/beaconSet.js";
+import type {BeaconEndpointStatus} from "../roles/validator/beacon/beaconEndpoint.js";
+import type {BeaconSet} from "../roles/validator/beacon/beaconSet.js";
 import {genesisResponse} from "../roles/validator/beacon/specSchema.js";
 import {SlotClock} from "../roles/validator/schedule/slotClock.js";
 import {BeaconError} from "../roles/validator/beacon/errors.js";

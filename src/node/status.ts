@@ -1,4 +1,4 @@
-import type {BeaconEndpointStatus} from "../roles/validator/beacon/beaconSet.js";
+import type {BeaconEndpointStatus} from "../roles/validator/beacon/beaconEndpoint.js";
 import type {CatchUpReport} from "../roles/store/catchUp.js";
 import type {DoppelgangerState, DoppelgangerStatus} from "../roles/validator/signing/doppelganger.js";
 import type {R3dvNode} from "./node.js";

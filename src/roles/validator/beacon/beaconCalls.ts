@@ -4,7 +4,7 @@ import type {ForkName} from "@lodestar/params";
 import type {Slot} from "@lodestar/types";
 import {errorMessage} from "../../../util/errors.js";
 import {httpError} from "./beaconHttp.js";
-import type {BeaconEndpoint} from "./beaconSet.js";
+import type {BeaconEndpoint} from "./beaconEndpoint.js";
 import {scrubUrl} from "./beaconUrl.js";
 import {BeaconError} from "./errors.js";
 import {itemsRefused} from "./submitFailures.js";

@@ -2,11 +2,8 @@ import assert from "node:assert/strict";
 import {after, afterEach, describe, it} from "node:test";
 import {z} from "zod";
 import {getJson, postJson} from "../../../../src/roles/validator/beacon/beaconHttp.js";
-import {
-  type BeaconEndpointStatus,
-  BeaconSet,
-  type RequestResult,
-} from "../../../../src/roles/validator/beacon/beaconSet.js";
+import type {BeaconEndpointStatus, RequestResult} from "../../../../src/roles/validator/beacon/beaconEndpoint.js";
+import {BeaconSet} from "../../../../src/roles/validator/beacon/beaconSet.js";
 import {redactUrl} from "../../../../src/roles/validator/beacon/beaconUrl.js";
 import {BeaconError} from "../../../../src/roles/validator/beacon/errors.js";
 import {waitFor} from "../../../helpers/cluster.js";
