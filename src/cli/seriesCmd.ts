@@ -1,6 +1,6 @@
 import {type Command, InvalidArgumentError} from "commander";
 import {ipcRequest} from "../api/ipc.js";
-import type {ChainReport} from "../storage/series.js";
+import type {ChainReport} from "../storage/chainVerify.js";
 import {socketPath, withIpcOptions} from "./ipcOptions.js";
 
 function intArg(v: string): number {

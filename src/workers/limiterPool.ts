@@ -1,5 +1,5 @@
 import {Piscina} from "piscina";
-import type {ChainReport} from "../storage/series.js";
+import type {ChainReport} from "../storage/chainVerify.js";
 import type {LimiterTask, WindowReport} from "./limiterTasks.js";
 import {WORKER_EVENT_LOOP} from "./workerEventLoop.js";
 

@@ -1,4 +1,4 @@
-import type {ChainReport} from "../storage/series.js";
+import type {ChainReport} from "../storage/chainVerify.js";
 
 export type LimiterTask = {kind: "verifyChain"; dir: string} | {kind: "window"; dir: string; entries: number};
 

@@ -1,7 +1,7 @@
 import {type Database, open, type RootDatabase} from "lmdb";
 import {CHUNK_KINDS} from "../hotpath/chunk.js";
 import {decodeEntryValue, keySeq, parseJsonBody} from "../storage/entry.js";
-import {verifyChain} from "../storage/series.js";
+import {verifyChain} from "../storage/chainVerify.js";
 import type {RefusedEntryBody} from "../storage/views.js";
 import type {LimiterTask, LimiterTaskResult, WindowReport} from "./limiterTasks.js";
 

@@ -5,7 +5,7 @@ import {toHex} from "../../src/hotpath/bytes.js";
 import {chunkId} from "../../src/hotpath/chunk.js";
 import type {NodeStatus} from "../../src/node/status.js";
 import type {PublishResult} from "../../src/roles/store/storeRole.js";
-import type {ChainReport} from "../../src/storage/series.js";
+import type {ChainReport} from "../../src/storage/chainVerify.js";
 import {type NodeProc, type TestCluster, ipc, makeCluster, spawnNode, waitFor} from "../helpers/cluster.js";
 import {MULTIPROCESS_LOCK} from "../helpers/cluster.js";
 import {acquireExclusive} from "../helpers/exclusive.js";

@@ -4,7 +4,8 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {after, describe, it} from "node:test";
 import {chunkId, encodeChunk} from "../../src/hotpath/chunk.js";
-import {Series, SeriesError, verifyChain} from "../../src/storage/series.js";
+import {verifyChain} from "../../src/storage/chainVerify.js";
+import {Series, SeriesError} from "../../src/storage/series.js";
 import {jsonBody} from "../../src/storage/entry.js";
 
 const dirs: string[] = [];
