@@ -11,8 +11,8 @@ import {startCpuHog} from "../helpers/cpuHog.js";
 interface ReportJson {
   passed: boolean;
   targets: {name: string; met: boolean; detail: string}[];
-  /** `missed`: the slots of the epoch whose proposal did not make it on chain. */
-  epochs: {epoch: number; duties: number; good: number; missed: number[]}[];
+  /** `missed`: the slots of the epoch whose proposal did not make it on chain; `quorum`: whether the run judged them. */
+  epochs: {epoch: number; duties: number; good: number; missed: number[]; quorum: boolean}[];
   failures: {duty: string; reason: string; count: number; slots: [number, number]; missing: number[]}[];
   faults: {event: {action: string; node: number; epoch: number}; slot: number; pid?: number; recoveredSlot?: number}[];
   invalidHeads: {
@@ -46,7 +46,8 @@ async function startedPids(out: string): Promise<number[]> {
  * A run of a bigger cluster with some operators' machines off from genesis (`kill:N@0` for each of `down`): it
  * must exit 0 with every target met, name exactly those faults, find nothing slashable, and leave no process.
  * `missedProposalsTolerated` lets the run miss that many proposals and nothing else: it must then exit 1 (the run
- * says it missed a target) with "no missed proposal" the only target unmet, and name the proposer duty's failure.
+ * says it missed a target) with "no missed proposal" the only target unmet, and the nodes must have recorded a
+ * proposer failure whose slot range (the report groups failures by duty and reason, first to last slot) holds it.
  */
 async function runWithNodesDown(
   out: string,
@@ -58,7 +59,8 @@ async function runWithNodesDown(
   const res = await runR3dv(["devnet", ...args, "--chaos", chaos.join(","), "--out", out], {timeoutMs: RUN_TIMEOUT_MS});
   const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as ReportJson;
   const why = `exit ${res.code}\n${res.stdout.slice(-4000)}\n${res.stderr.slice(-2000)}`;
-  const missed = report.epochs.flatMap((e) => e.missed);
+  // Only epochs with a quorum up are judged: a proposal missed without one fails no target.
+  const missed = report.epochs.filter((e) => e.quorum).flatMap((e) => e.missed);
   if (missed.length > 0 && missed.length <= missedProposalsTolerated) {
     assert.equal(res.code, 1, why);
     assert.deepEqual(
@@ -229,7 +231,7 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
       assert.equal(e.good, e.duties, `epoch ${e.epoch}: ${e.good} of ${e.duties} on target`);
   });
 
-  it("a 10-node cluster (threshold 7) with 3 nodes down from genesis keeps its duties: exit 0, at least 99% effectiveness, nothing slashable", async () => {
+  it("a 10-node cluster (threshold 7) with 3 nodes down from genesis keeps its duties: at least 99% effectiveness, nothing slashable, every target met but at most one proposal", async () => {
     const report = await runWithNodesDown(
       join(dir, "ten"),
       [
@@ -245,11 +247,12 @@ describe("r3dv devnet", {timeout: 3 * RUN_TIMEOUT_MS}, () => {
       ],
       // Three operators' machines are off from genesis: seven live nodes, the threshold.
       [8, 9, 10],
-      // At the threshold every live node must take part in every duty, so a node that stalls for a second loses
-      // that slot's duties for all. With seven node processes and the devnet on two cores that happened once in
-      // CI (slots 9-10: nodes 4 and 5 missed the proposer's exchange, aggregations timed out, every attestation
-      // was included): one missed proposal of 16 is what the issue's bar (99% effectiveness, nothing slashable)
-      // allows, and the run must still say it missed its target.
+      // A tolerance of this test, not of the run (which exits 1 on any missed proposal): at the threshold every
+      // live node must take part in every duty, so a node that stalls for a second loses that slot's duties for
+      // all. With seven node processes and the devnet on two cores that happened once in CI (slots 9-10: nodes 4
+      // and 5 missed the proposer's exchange, aggregations timed out, every attestation was included). One of the
+      // run's 15 proposals (slot 0 has none) may miss; the issue's bar for this run, 99% of attestations and
+      // nothing slashable, still holds.
       1,
     );
     const duties = report.epochs.reduce((a, e) => a + e.duties, 0);

@@ -114,6 +114,7 @@ export class BlockProduction {
     };
     return this.set.read(route, read, signal ? {signal} : {});
   }
+
   /**
    * A signed builder block: its beacon node hands it to the builder, which reveals the payload and broadcasts the
    * full block (`publishBlindedBlockV2`). Every healthy beacon node is asked, as for a full block.

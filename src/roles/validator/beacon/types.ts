@@ -1,7 +1,7 @@
 import type {BeaconBlock, Epoch, Slot, electra, phase0} from "@lodestar/types";
 import type {ForkName} from "@lodestar/params";
 
-/* What the Beacon API client (beaconNode.ts) gives the duties and takes from them, in the duties' own terms. */
+/* What the Beacon API client (beaconNode.ts, blockProduction.ts) gives the duties and takes from them, in the duties' own terms. */
 
 export interface AttesterDuty {
   pubkey: string;
