@@ -345,8 +345,9 @@ describe("a four-node cluster of real processes", {timeout: 420_000}, () => {
     );
     // What node 3 did sign is a vote for a block it verified (its anchor, within the epoch a stand-in may be
     // old), never the head it could not verify: early on, with node 2 still verifying too, the cluster may decide
-    // that vote.
-    for (const x of refused.filter((y) => y.status !== "failed"))
+    // that vote. At slot 0 the head is the genesis block, the anchor itself: signed as it is, nothing replaced
+    // (CI saw it once, when the nodes were ready before slot 0's duties).
+    for (const x of refused.filter((y) => y.status !== "failed" && y.slot > 0))
       assert.equal(
         x.headReplaced?.reason,
         "head_unverified",
