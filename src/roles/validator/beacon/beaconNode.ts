@@ -1,6 +1,5 @@
 import {type ApiClient, getClient} from "@lodestar/api";
 import type {BeaconConfig} from "@lodestar/config";
-import {ForkSeq} from "@lodestar/params";
 import {createHash} from "node:crypto";
 import {
   type Attestation,
@@ -37,7 +36,7 @@ import {
 } from "./dutySchema.js";
 import {syncingResponse, validatorResponse, validatorsResponse} from "./specSchema.js";
 import type {SlotClock} from "../schedule/slotClock.js";
-import {readChain} from "./chainConfig.js";
+import {isElectraAt, readChain} from "./chainConfig.js";
 import type {
   AttesterDuty,
   BeaconCommitteeSubscription,
@@ -124,7 +123,7 @@ export class BeaconNode {
   }
 
   isElectra(slot: Slot): boolean {
-    return this.config.getForkSeq(slot) >= ForkSeq.electra;
+    return isElectraAt(this.config, slot);
   }
 
   async syncing(): Promise<{headSlot: number; syncDistance: number; isSyncing: boolean; isOptimistic: boolean}> {

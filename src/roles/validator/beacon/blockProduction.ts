@@ -1,9 +1,9 @@
 import type {BeaconConfig} from "@lodestar/config";
-import {ForkSeq} from "@lodestar/params";
 import type {Slot, electra} from "@lodestar/types";
 import {toHex} from "../../../hotpath/bytes.js";
 import {type BeaconCalls, readSsz} from "./beaconCalls.js";
 import {getJson, postJson} from "./beaconHttp.js";
+import {isElectraAt} from "./chainConfig.js";
 import type {BeaconEndpoint} from "./beaconEndpoint.js";
 import type {BeaconSet} from "./beaconSet.js";
 import {versionedData} from "./dutySchema.js";
@@ -28,10 +28,6 @@ export class BlockProduction {
     private readonly calls: BeaconCalls,
   ) {}
 
-  private isElectra(slot: Slot): boolean {
-    return this.config.getForkSeq(slot) >= ForkSeq.electra;
-  }
-
   /**
    * Asks a beacon node for a block. Before Electra through the v2 route (the one every such node serves),
    * from Electra on through v3 with a locally built (never blinded) payload, returning its block contents.
@@ -40,7 +36,7 @@ export class BlockProduction {
    */
   async produceBlock(slot: Slot, randaoReveal: Uint8Array, graffiti: string, local = false): Promise<ProducedBlock> {
     const query = `randao_reveal=${toHex(randaoReveal)}&graffiti=${encodeGraffiti(graffiti)}`;
-    if (this.isElectra(slot)) {
+    if (isElectraAt(this.config, slot)) {
       return (await this.produceBlockV3(slot, randaoReveal, graffiti, local ? 0n : undefined, false)) as ProducedBlock;
     }
     const route = `/eth/v2/validator/blocks/${slot}?${query}`;
@@ -68,7 +64,7 @@ export class BlockProduction {
     signal?: AbortSignal,
   ): Promise<ProposedBlock> {
     // Before Electra, builders' blocks are not offered: r3dv's consensus value for a blinded block is Electra's.
-    if (!this.isElectra(slot)) return this.produceBlock(slot, randaoReveal, graffiti);
+    if (!isElectraAt(this.config, slot)) return this.produceBlock(slot, randaoReveal, graffiti);
     return this.produceBlockV3(slot, randaoReveal, graffiti, boostFactor, true, signal);
   }
 

@@ -1,6 +1,7 @@
 import {type BeaconConfig, chainConfigFromJson, createBeaconConfig, createChainForkConfig} from "@lodestar/config";
 import {mainnetChainConfig, minimalChainConfig} from "@lodestar/config/configs";
-import {ACTIVE_PRESET} from "@lodestar/params";
+import {ACTIVE_PRESET, ForkSeq} from "@lodestar/params";
+import type {Slot} from "@lodestar/types";
 import {fromHex} from "../../../hotpath/bytes.js";
 import {SlotClock} from "../schedule/slotClock.js";
 import {getJson} from "./beaconHttp.js";
@@ -40,4 +41,9 @@ export async function readChain(set: BeaconSet): Promise<{config: BeaconConfig; 
     config: createBeaconConfig(chainConfig, fromHex(genesis.data.genesis_validators_root)),
     clock: SlotClock.fromSpec(genesis.data.genesis_time, spec.data as Record<string, unknown>),
   };
+}
+
+/** Whether `slot` is in Electra or a later fork: where the Beacon API's block, attestation and aggregate routes change. */
+export function isElectraAt(config: BeaconConfig, slot: Slot): boolean {
+  return config.getForkSeq(slot) >= ForkSeq.electra;
 }
