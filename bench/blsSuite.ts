@@ -52,6 +52,8 @@ export const blsSuite: Suite = {
     const r710 = recoveryFixture(7, 10);
     const slotMessage = randomBytes(32);
     const slot34 = Array.from({length: SLOT_RECOVERIES}, () => recoveryFixture(3, 4, slotMessage));
+    // A slot's aggregates: each AggregateAndProof signs its own message.
+    const distinct34 = Array.from({length: SLOT_RECOVERIES}, () => recoveryFixture(3, 4));
     const parallel =
       <T>(f: () => Promise<T>) =>
       () =>
@@ -99,6 +101,16 @@ export const blsSuite: Suite = {
       {
         name: `recover+verify 3-of-4 x${SLOT_RECOVERIES}, one message (main, batched)`,
         fn: () => void recoverAndVerifyMany(slot34),
+        opsPerCall: SLOT_RECOVERIES,
+      },
+      {
+        name: `recover+verify 3-of-4 x${SLOT_RECOVERIES}, each its own message (main, one by one)`,
+        fn: () => distinct34.forEach((r) => recoverAndVerify(r)),
+        opsPerCall: SLOT_RECOVERIES,
+      },
+      {
+        name: `recover+verify 3-of-4 x${SLOT_RECOVERIES}, each its own message (main, batched)`,
+        fn: () => void recoverAndVerifyMany(distinct34),
         opsPerCall: SLOT_RECOVERIES,
       },
       {

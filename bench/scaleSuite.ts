@@ -256,6 +256,17 @@ const submitted = (r: Report, duty: string) =>
     .filter((d) => d.duty === duty && d.status === "submitted" && typeof d.stages.submit === "number")
     .map((d) => d.stages.submit as number);
 
+/** Each stage's end after the due time, p50/p99 over the submitted attestations: where the latency goes. */
+function attestationStages(r: Report): string {
+  const done = r.facts.duties.filter((d) => d.duty === "attester" && d.status === "submitted");
+  return ["fetch", "consensus", "sign", "recover", "submit"]
+    .map((stage) => {
+      const s = latencyStats(done.flatMap((d) => (typeof d.stages[stage] === "number" ? [d.stages[stage]] : [])));
+      return `${stage} ${s.p50}/${s.p99}`;
+    })
+    .join(", ");
+}
+
 /** Series bytes a node added per slot, over the run's samples (mean of the nodes). */
 function seriesBytesPerSlot(r: Report): number {
   const first = r.facts.samples.find((s) => s.nodes.every((n) => n.seriesBytes !== undefined));
@@ -302,6 +313,7 @@ export const scaleSuite: Suite = {
         [
           `scale ${label}: report ${r.passed ? "passed" : "FAILED"}, effectiveness ${(100 * r.effectiveness).toFixed(1)}%`,
           `  attestations: ${(100 * onTime).toFixed(2)}% of ${r.latency.count} submissions on time, p50 ${att.p50} ms, p99 ${att.p99} ms after the due time (deadline ${r.latency.deadlineMs} ms)`,
+          `  attestation stages, ms after the due time at each one's end, p50/p99: ${attestationStages(r)}`,
           `  aggregates: p50 ${agg.p50} ms, p99 ${agg.p99} ms (${agg.count}); sync messages: p50 ${sync.p50} ms, p99 ${sync.p99} ms (${sync.count})`,
           `  CPU ${cpuPerDuty.toFixed(1)} ms per attestation duty for the four nodes (${x.usage.cpuSeconds.toFixed(0)} s over ${slots.toFixed(0)} slots); crypto on this machine: sign ${x.crypto.sign.toFixed(2)} ms, recover 3-of-4 ${x.crypto.recover.toFixed(2)} ms, verify ${x.crypto.verify.toFixed(2)} ms`,
           `  peak RSS per node ${rssMb.join(", ")} MB, of it anonymous (heap and native; the rest is the series' mapped pages) at most ${anonMb.join(", ")} MB; each node received ${kbPerSlot.toFixed(0)} KiB a slot; series +${(perSlot / 1024).toFixed(0)} KiB a slot per node, ${(perValidatorDay / 1024).toFixed(1)} KiB per mainnet validator per day`,

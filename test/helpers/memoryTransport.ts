@@ -11,6 +11,8 @@ export class MemoryHub {
     Map<DutyChunkKind, Set<(origin: number, slot: number, payload: Uint8Array) => void>>
   >();
   readonly down = new Set<number>();
+  /** Every chunk a node published, in order: what a test counts to see how a duty's partials travel. */
+  readonly published: {from: number; kind: DutyChunkKind; slot: number; payload: Uint8Array}[] = [];
 
   transport(self: number): ClusterTransport {
     const mine = new Map<DutyChunkKind, Set<(origin: number, slot: number, payload: Uint8Array) => void>>();
@@ -19,6 +21,7 @@ export class MemoryHub {
       self,
       publish: (kind, slot, payload) => {
         if (this.down.has(self)) return;
+        this.published.push({from: self, kind, slot, payload});
         for (const [node, kinds] of this.subs) {
           if (node === self || this.down.has(node)) continue;
           for (const h of kinds.get(kind) ?? []) setImmediate(() => h(self, slot, payload));

@@ -73,6 +73,17 @@ describe("recoverAndVerifyMany", () => {
     assert.ok(verifySignature(items[2]!.pubkey, m, okSignature(out[2]!)));
   });
 
+  it("checks items that each sign their own message (a slot's aggregates) together, and names a wrong partial among them", () => {
+    const items = Array.from({length: 6}, () => validator(randomBytes(32)));
+    // Node 1 sends item 3's partial signed over item 2's message: a valid point, the wrong message.
+    items[3]!.partials[0] = {shareIndex: 1, signature: sign(items[3]!.shares[0]!, items[2]!.message)};
+    const out = recoverAndVerifyMany(items);
+    const named = out[3]!;
+    assert.ok("result" in named && named.result.ok, JSON.stringify(named));
+    assert.deepEqual(named.result.badShares, [1]);
+    out.forEach((o, i) => assert.ok(verifySignature(items[i]!.pubkey, items[i]!.message, okSignature(o)), `item ${i}`));
+  });
+
   it("answers a malformed item with its own typed error and the rest with signatures", () => {
     const m = randomBytes(32);
     const items = [validator(m), validator(m)];

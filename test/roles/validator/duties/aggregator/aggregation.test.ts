@@ -8,6 +8,7 @@ import {
   aggregateAndProofSigningRoot,
   selectionProofSigningRoot,
 } from "../../../../../src/roles/validator/signing/signingRoots.js";
+import {decodePartialSigs} from "../../../../../src/roles/validator/exchange/partialSigs.js";
 import {DutyCluster} from "../../../../helpers/dutyHarness/dutyCluster.js";
 import {MEMORY_SLOT_MS} from "../../../../helpers/dutyHarness/memoryBeacon.js";
 import {signedAs, signedBy} from "../../../../helpers/dutyHarness/signatures.js";
@@ -47,6 +48,25 @@ describe("aggregator duty", {timeout: 30_000}, () => {
       assert.ok(
         signedBy(0, aggregateAndProofSigningRoot(c.beacon.config, 1, message), signature),
         "signed by validator 0",
+      );
+    }
+  });
+
+  it("signs and exchanges a slot's aggregates in one partial_sig chunk per node", async (t) => {
+    // Committees of 4: both validators aggregate, each for its own committee.
+    const second = {...SELECTED, validatorIndex: 1, committeeIndex: 1, validatorCommitteeIndex: 0};
+    const c = await DutyCluster.start(t, {validators: 2, script: (b) => b.attesterDuties.push(SELECTED, second)});
+    await c.awaitResults("aggregator", [SELECTED, second], 4);
+    for (const node of [1, 2, 3, 4]) {
+      for (const v of [0, 1]) assert.equal(c.resultOf("aggregator", 1, node, v).status, "submitted");
+      const chunks = c.hub.published
+        .filter((p) => p.from === node && p.kind === "partial_sig")
+        .map((p) => decodePartialSigs(p.payload))
+        .filter((b) => b?.duty === "aggregate");
+      assert.deepEqual(
+        chunks.map((b) => b?.sigs.length),
+        [2],
+        `node ${node}: one chunk with both aggregates' partials`,
       );
     }
   });
