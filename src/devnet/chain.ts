@@ -19,7 +19,7 @@ import {AttestationPool} from "./attestationPool.js";
 import {BlockStore, type BlockEntry, type Inclusion} from "./blockStore.js";
 import {reject} from "./errors.js";
 import type {ExecutionEngine} from "./execution/types.js";
-import {addSingleAttestation, addSyncCommitteeMessage, attestationData} from "./operations.js";
+import {addSingleAttestation, addSingleAttestations, addSyncCommitteeMessage, attestationData} from "./operations.js";
 import {SeenCache} from "./seen.js";
 import {SubmissionLog} from "./submissions.js";
 import {SyncPool} from "./syncPool.js";
@@ -174,6 +174,16 @@ export class DevChain extends EventEmitter<ChainEvents> {
   addSingleAttestation(att: electra.SingleAttestation): void {
     addSingleAttestation(this, att);
     this.invalidHeads.get(toHex(att.data.beaconBlockRoot))?.attesters.push(att.attesterIndex);
+  }
+
+  /** A submission's votes with one signature check per signed root: each vote's refusal, if any. */
+  addSingleAttestations(atts: electra.SingleAttestation[]): (string | undefined)[] {
+    const refusals = addSingleAttestations(this, atts);
+    atts.forEach((att, k) => {
+      if (refusals[k] === undefined)
+        this.invalidHeads.get(toHex(att.data.beaconBlockRoot))?.attesters.push(att.attesterIndex);
+    });
+    return refusals;
   }
 
   attestationData(slot: number, committeeIndex: number): phase0.AttestationData {

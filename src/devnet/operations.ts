@@ -1,9 +1,11 @@
 import {DOMAIN_BEACON_ATTESTER, DOMAIN_SYNC_COMMITTEE, SLOTS_PER_EPOCH} from "@lodestar/params";
-import {computeEpochAtSlot, computeStartSlotAtEpoch} from "@lodestar/state-transition";
+import {Signature, aggregateWithRandomness, verify} from "@chainsafe/blst";
+import {computeEpochAtSlot, computeSigningRoot, computeStartSlotAtEpoch} from "@lodestar/state-transition";
 import {ssz, type altair, type electra, type phase0} from "@lodestar/types";
 import {toHex} from "../hotpath/bytes.js";
 import type {DevChain} from "./chain.js";
 import {reject} from "./errors.js";
+import {errorMessage} from "../util/errors.js";
 import {verifySignature} from "./signatures.js";
 
 /*
@@ -11,8 +13,18 @@ import {verifySignature} from "./signatures.js";
  * attester. Every refusal says why; the API turns it into a 400.
  */
 
-/** Gossip-style checks on an Electra `SingleAttestation`, then signature, then into the pool. */
-export function addSingleAttestation(chain: DevChain, att: electra.SingleAttestation): void {
+/** A vote that passed the gossip checks: what its signature check and its entry into the pool need. */
+interface CheckedVote {
+  att: electra.SingleAttestation;
+  committee: Uint32Array;
+  position: number;
+  seenKey: string;
+  domain: Uint8Array;
+  refuse: (reason: string) => never;
+}
+
+/** Gossip-style checks on an Electra `SingleAttestation` before any BLS work; undefined when already seen. */
+function checkVote(chain: DevChain, att: electra.SingleAttestation): CheckedVote | undefined {
   const {data} = att;
   const epoch = computeEpochAtSlot(data.slot);
   const refuse = (reason: string): never => {
@@ -28,7 +40,7 @@ export function addSingleAttestation(chain: DevChain, att: electra.SingleAttesta
   // already-known check does: every node of a cluster submits the same recovered vote, and at 2,500 validators
   // verifying all four copies (1,250 a slot) left the devnet's submissions timing out.
   const seenKey = `att:${att.attesterIndex}:${toHex(ssz.phase0.AttestationData.hashTreeRoot(data))}`;
-  if (chain.seen.has(data.slot, seenKey)) return;
+  if (chain.seen.has(data.slot, seenKey)) return undefined;
   if (data.target.epoch !== epoch) refuse(`target epoch ${data.target.epoch} does not match the slot's epoch ${epoch}`);
   if (!chain.blocks.getByRoot(data.beaconBlockRoot)) refuse(`unknown beacon block root ${toHex(data.beaconBlockRoot)}`);
   const state = chain.dutyState(epoch);
@@ -40,19 +52,91 @@ export function addSingleAttestation(chain: DevChain, att: electra.SingleAttesta
   if (position < 0)
     refuse(`validator ${att.attesterIndex} is not in committee ${att.committeeIndex} of slot ${data.slot}`);
   const domain = chain.config.getDomain(state.slot, DOMAIN_BEACON_ATTESTER, data.slot);
+  return {att, committee, position, seenKey, domain, refuse};
+}
+
+function acceptVote(chain: DevChain, v: CheckedVote, signature: Signature): void {
+  const {data} = v.att;
+  chain.attestationPool.add(data, v.committee, v.att.committeeIndex, [v.position], signature);
+  chain.markLive(data.slot, v.att.attesterIndex);
+  chain.seen.add(data.slot, v.seenKey);
+  chain.rejections.delete(`${v.att.attesterIndex}:${data.target.epoch}`);
+}
+
+/** The gossip checks, then the signature, then into the pool; refuses with a reason that names the failure. */
+export function addSingleAttestation(chain: DevChain, att: electra.SingleAttestation): void {
+  const v = checkVote(chain, att);
+  if (!v) return;
+  const state = chain.dutyState(computeEpochAtSlot(att.data.slot));
   const signature = verifySignature(
     state,
     att.attesterIndex,
     ssz.phase0.AttestationData,
-    data,
-    domain,
+    att.data,
+    v.domain,
     att.signature,
-    refuse,
+    v.refuse,
   );
-  chain.attestationPool.add(data, committee, att.committeeIndex, [position], signature);
-  chain.markLive(data.slot, att.attesterIndex);
-  chain.seen.add(data.slot, seenKey);
-  chain.rejections.delete(`${att.attesterIndex}:${data.target.epoch}`);
+  acceptVote(chain, v, signature);
+}
+
+/**
+ * A submission's votes, as `addSingleAttestation` takes each, with one signature check for all the votes over the
+ * same data, as a beacon node batches its gossip checks: a slot's votes all sign one root from Electra, and one
+ * by one the devnet spent 0.8 ms a vote (250 ms a slot at 2,500 validators) on the cores the cluster shares. The
+ * votes are weighed with random scalars (`aggregateWithRandomness`), so wrong signatures cannot cancel out; when
+ * the batch fails, each vote is checked alone and a wrong one refused by name. Returns each vote's refusal.
+ */
+export function addSingleAttestations(chain: DevChain, atts: electra.SingleAttestation[]): (string | undefined)[] {
+  const refusals: (string | undefined)[] = atts.map(() => undefined);
+  const byRoot = new Map<string, {k: number; v: CheckedVote; root: Uint8Array}[]>();
+  const inThisBatch = new Set<string>();
+  atts.forEach((att, k) => {
+    try {
+      const v = checkVote(chain, att);
+      if (!v || inThisBatch.has(v.seenKey)) return;
+      inThisBatch.add(v.seenKey);
+      const root = computeSigningRoot(ssz.phase0.AttestationData, att.data, v.domain);
+      const key = toHex(root);
+      const group = byRoot.get(key);
+      if (group) group.push({k, v, root});
+      else byRoot.set(key, [{k, v, root}]);
+    } catch (e) {
+      refusals[k] = errorMessage(e);
+    }
+  });
+  for (const group of byRoot.values()) {
+    const together = group.length > 1 ? groupHolds(chain, group) : undefined;
+    for (const {k, v} of group) {
+      try {
+        if (together) acceptVote(chain, v, together.get(k) as Signature);
+        else addSingleAttestation(chain, v.att);
+      } catch (e) {
+        refusals[k] = errorMessage(e);
+      }
+    }
+  }
+  return refusals;
+}
+
+/** Each vote's decoded signature when the group's random combination verifies; undefined when it does not. */
+function groupHolds(
+  chain: DevChain,
+  group: {k: number; v: CheckedVote; root: Uint8Array}[],
+): Map<number, Signature> | undefined {
+  try {
+    const state = chain.dutyState(computeEpochAtSlot(group[0]?.v.att.data.slot ?? 0));
+    const sets = group.map(({v}) => {
+      const pk = state.epochCtx.getPubkey(v.att.attesterIndex);
+      if (!pk) throw new Error(`unknown validator index ${v.att.attesterIndex}`);
+      return {pk, sig: v.att.signature};
+    });
+    const agg = aggregateWithRandomness(sets);
+    if (!verify(group[0]?.root as Uint8Array, agg.pk, agg.sig)) return undefined;
+    return new Map(group.map(({k, v}) => [k, Signature.fromBytes(v.att.signature)]));
+  } catch {
+    return undefined;
+  }
 }
 
 /** What an honest attester votes for at `slot`: the head, its target checkpoint and the justified source. */

@@ -102,6 +102,46 @@ describe("devnet chain, driven slot by slot", () => {
     assert.throws(() => chain.addSingleAttestation(vote(other, signature)), /signature/);
   });
 
+  it("checks a submission's votes over one root together, and refuses by index only the one signed with a wrong key", () => {
+    const chain = devnet.chain;
+    const votesAt = (slot: number, signers?: number[]) => {
+      nowMs = chain.slotStartMs(slot) + SLOT_MS / 3;
+      const data = chain.attestationData(slot, 0);
+      const root = computeSigningRoot(
+        ssz.phase0.AttestationData,
+        data,
+        chain.config.getDomain(slot, DOMAIN_BEACON_ATTESTER, slot),
+      );
+      const members = [...chain.dutyState(0).epochCtx.getBeaconCommittee(slot, 0)];
+      return members.map((attesterIndex, k): electra.SingleAttestation => ({
+        committeeIndex: 0,
+        attesterIndex,
+        data,
+        signature: devnet.keys.sign(signers?.[k] ?? attesterIndex, root),
+      }));
+    };
+    const seen = (v: electra.SingleAttestation) => {
+      try {
+        // A vote already held is ignored before its signature is looked at; an unheld one with this signature is refused.
+        chain.addSingleAttestation({...v, signature: new Uint8Array(96)});
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const good = votesAt(5);
+    assert.ok(good.length >= 2, "two votes over one root");
+    assert.deepEqual(chain.addSingleAttestations(good), [undefined, undefined]);
+    assert.ok(good.every(seen), "both votes in the pool");
+
+    const first = votesAt(6)[0]?.attesterIndex as number;
+    const mixed = votesAt(6, [first, first]);
+    const refusals = chain.addSingleAttestations(mixed);
+    assert.equal(refusals[0], undefined);
+    assert.match(refusals[1] ?? "", /invalid signature of validator/);
+    assert.deepEqual(mixed.map(seen), [true, false]);
+  });
+
   it("refuses a randao reveal from the wrong key with a reason", async () => {
     nowMs = devnet.chain.slotStartMs(4);
     const bad = devnet.keys.sign(0, new Uint8Array(32));

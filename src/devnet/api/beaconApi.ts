@@ -172,7 +172,10 @@ export function beaconMethods(devnet: Devnet) {
       return {data, meta: {version: versionOf(current)}};
     },
     submitPoolAttestationsV2: async ({signedAttestations}: {signedAttestations: electra.SingleAttestation[]}) => {
-      rejectFailures(signedAttestations, (a) => chain.addSingleAttestation(a));
+      const failures = chain
+        .addSingleAttestations(signedAttestations)
+        .flatMap((why, i) => (why === undefined ? [] : [`index ${i}: ${why}`]));
+      if (failures.length > 0) reject(`some submissions were refused: ${failures.join("; ")}`);
     },
     submitPoolSyncCommitteeSignatures: async ({signatures}: {signatures: altair.SyncCommitteeMessage[]}) => {
       rejectFailures(signatures, (m) => chain.addSyncCommitteeMessage(m));
