@@ -187,6 +187,39 @@ export class SignatureExchange {
     deadline: Promise<never>,
   ): Promise<Uint8Array>[] {
     const fresh: Fresh[] = [];
+    const out = this.awaitAll(duty, slot, items, deadline, fresh);
+    if (fresh.length > 0) void this.signAndPublish(duty, slot, fresh);
+    return out;
+  }
+
+  /**
+   * A slot's attestations under `--recoverers designated`: those this node recovers (as signAndExchangeAll) and
+   * those it only shares (as signAndShareAll), signed in one Signer call (one slashing-protection commit) and
+   * published in one chunk. Two calls made two commits and two chunks a slot, and recovery waits for peers'
+   * shared partials anyway.
+   */
+  signRecoverAndShare(
+    duty: string,
+    slot: number,
+    recover: ExchangeItem[],
+    share: ExchangeItem[],
+    deadline: Promise<never>,
+  ): {recovered: Promise<Uint8Array>[]; shared: Promise<void>[]} {
+    const fresh: Fresh[] = [];
+    const recovered = this.awaitAll(duty, slot, recover, deadline, fresh);
+    const shared = this.shareAll(duty, slot, share, fresh);
+    if (fresh.length > 0) void this.signAndPublish(duty, slot, fresh);
+    return {recovered, shared};
+  }
+
+  /** A recovery waiter per item (one per distinct signature), the ones to sign added to `fresh`. */
+  private awaitAll(
+    duty: string,
+    slot: number,
+    items: ExchangeItem[],
+    deadline: Promise<never>,
+    fresh: Fresh[],
+  ): Promise<Uint8Array>[] {
     const byKey = new Map<string, Promise<Uint8Array>>();
     const out = items.map((item) => {
       const key = PartialSigCollector.key(duty, slot, item.share.pubkey, toHex(item.message));
@@ -225,7 +258,6 @@ export class SignatureExchange {
       fresh.push({key, item, refuse});
       return p;
     });
-    if (fresh.length > 0) void this.signAndPublish(duty, slot, fresh);
     return out;
   }
 
@@ -237,13 +269,17 @@ export class SignatureExchange {
    */
   signAndShareAll(duty: string, slot: number, items: ExchangeItem[]): Promise<void>[] {
     const fresh: Fresh[] = [];
-    const out = items.map((item) => {
+    const out = this.shareAll(duty, slot, items, fresh);
+    if (fresh.length > 0) void this.signAndPublish(duty, slot, fresh);
+    return out;
+  }
+
+  private shareAll(duty: string, slot: number, items: ExchangeItem[], fresh: Fresh[]): Promise<void>[] {
+    return items.map((item) => {
       const key = PartialSigCollector.key(duty, slot, item.share.pubkey, toHex(item.message));
       this.sharedOnly.set(key, slot);
       return new Promise<void>((resolve, reject) => fresh.push({key, item, refuse: reject, shared: resolve}));
     });
-    if (fresh.length > 0) void this.signAndPublish(duty, slot, fresh);
-    return out;
   }
 
   private async signAndPublish(duty: string, slot: number, fresh: Fresh[]): Promise<void> {

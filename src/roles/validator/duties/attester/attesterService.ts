@@ -234,10 +234,14 @@ export class AttesterService extends SlotDutyService {
     const recovers = (i: SlotItem) => this.o.recoverers?.recovers(slot, i.d.validatorIndex) ?? true;
     const mine = items.filter(recovers);
     const others = items.filter((i) => !recovers(i));
-    const recovered = this.o.exchange.signAndExchangeAll("attester", slot, mine.map(toExchange), deadline);
+    const {recovered, shared} = this.o.exchange.signRecoverAndShare(
+      "attester",
+      slot,
+      mine.map(toExchange),
+      others.map(toExchange),
+      deadline,
+    );
     mine.forEach((i, k) => void this.submit(slot, i, recovered[k] as Promise<Uint8Array>));
-    if (others.length === 0) return;
-    const shared = this.o.exchange.signAndShareAll("attester", slot, others.map(toExchange));
     others.forEach((i, k) => void this.delegate(slot, i, shared[k] as Promise<void>));
   }
 

@@ -2,6 +2,7 @@ import "../../../../helpers/minimalPreset.js";
 import assert from "node:assert/strict";
 import {describe, it} from "node:test";
 import {toHex} from "../../../../../src/hotpath/bytes.js";
+import {decodePartialSigs} from "../../../../../src/roles/validator/exchange/partialSigs.js";
 import {Recoverers} from "../../../../../src/roles/validator/exchange/recoverers.js";
 import {attestationSigningRoot} from "../../../../../src/roles/validator/signing/signingRoots.js";
 import {DutyCluster} from "../../../../helpers/dutyHarness/dutyCluster.js";
@@ -54,6 +55,19 @@ describe("attester duty with --recoverers designated", {timeout: 30_000}, () => 
       assert.equal(c.pool.started.filter((s) => s.message === root).length, 8, `slot ${slot}`);
     }
     assert.equal(c.beacon.received.attestations.length, DUTIES.length * 2);
+    // What a node recovers and what it only shares are signed together: one attester chunk a slot with all four.
+    for (const node of [1, 2, 3, 4])
+      for (const slot of [1, 2]) {
+        const chunks = c.hub.published
+          .filter((p) => p.from === node && p.kind === "partial_sig" && p.slot === slot)
+          .map((p) => decodePartialSigs(p.payload))
+          .filter((b) => b?.duty === "attester");
+        assert.deepEqual(
+          chunks.map((b) => b?.sigs.length),
+          [4],
+          `node ${node} slot ${slot}`,
+        );
+      }
   });
 
   it("with one node down, every attestation is still submitted by a designated node that is up", async (t) => {
