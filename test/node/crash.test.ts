@@ -91,7 +91,11 @@ describe("SIGKILL during heavy writes, then restart", {timeout: 300_000}, () => 
     const missedSlots = new Set<number>();
     for (let i = 0; i < 20; i++) {
       const r = await ipc<PublishResult>(n2, "publish", {kind: "probe", payload: `while 1 was down ${i}`});
-      assert.equal(r.answers.find((a) => a.peer === 3)?.status, "accepted");
+      // Held by node 3 either way: "duplicate" when its copy came first by another path (replication's push).
+      assert.ok(
+        ["accepted", "duplicate"].includes(r.answers.find((a) => a.peer === 3)?.status ?? ""),
+        JSON.stringify(r),
+      );
       missed.push(r.id);
       missedSlots.add(r.slot);
     }
@@ -120,10 +124,11 @@ describe("SIGKILL during heavy writes, then restart", {timeout: 300_000}, () => 
       MACHINE_MS,
       250,
     );
-    // The chunks are visible a moment before the catch-up that wrote them reports: wait for its record.
+    // The chunks are visible a moment before the catch-up that wrote them reports: wait for its record (a try that
+    // met the fetch budget is followed by another, and the report counts what the tries added in all).
     const st = await waitFor("catch-up report", async () => {
       const s = await ipc<NodeStatus>(again, "status");
-      return s.lastCatchUp !== undefined && s;
+      return s.lastCatchUp !== undefined && s.lastCatchUp.added >= missed.length && s;
     });
     assert.ok(st.limiters.fetched >= missed.length, JSON.stringify(st.lastCatchUp));
     assert.ok(st.lastCatchUp && st.lastCatchUp.added >= missed.length);

@@ -26,6 +26,11 @@ export interface FetchResult {
   added: number;
   duplicate: number;
   refused: number;
+  /**
+   * Of the refused, those a later fetch may pass: over the peer's budget, a full queue, a failed write. The
+   * chunk itself was not judged, so a catch-up that met one has not caught up.
+   */
+  retryable: number;
 }
 
 export interface FetchOptions {
@@ -73,14 +78,17 @@ export async function fetchChunks(
       `fetch from peer ${peer.index} still running after ${deadlineMs} ms`,
     );
   const ids = req.ids ? new Set(req.ids) : undefined;
-  const result: FetchResult = {added: 0, duplicate: 0, refused: 0};
+  const result: FetchResult = {added: 0, duplicate: 0, refused: 0, retryable: 0};
   let stream: Stream | undefined;
   let pending: Promise<void>[] = [];
   const count = (a: PushAnswer) => {
     const result_ = a.status === "accepted" ? "stored" : a.status === "duplicate" ? "duplicate" : "refused";
     if (a.status === "accepted") result.added++;
     else if (a.status === "duplicate") result.duplicate++;
-    else result.refused++;
+    else {
+      result.refused++;
+      if (a.limiter === "rate" || a.limiter === "queue" || a.reason === "write_failed") result.retryable++;
+    }
     o.metrics?.catchUp.inc({result: result_});
   };
   try {

@@ -2,7 +2,7 @@ import type {ClusterPeer} from "../dht/dhtRole.js";
 import type {Admission} from "./admission.js";
 import {CatchUp} from "./catchUp.js";
 import type {StoreComponents} from "./components.js";
-import {fetchChunks} from "./fetchClient.js";
+import {type FetchResult, fetchChunks} from "./fetchClient.js";
 import {type FetchRequest, serveFetch} from "./fetchServer.js";
 import {FETCH_PROTOCOL, type PushAnswer} from "./pushWire.js";
 
@@ -32,7 +32,7 @@ export class FetchService {
     private readonly c: StoreComponents,
     private readonly init: FetchServiceInit,
   ) {
-    this.catchUps = new CatchUp({...c, fetchFrom: (p, req) => this.fetchFrom(p, req)});
+    this.catchUps = new CatchUp({...c, fetch: (p, req) => this.fetch(p, req)});
   }
 
   /** Serves members' fetch requests from the series. */
@@ -68,6 +68,11 @@ export class FetchService {
    * client enforces its request, a chunk cap and a deadline (fetchClient.ts). Returns how many were new.
    */
   async fetchFrom(p: ClusterPeer, req: FetchRequest): Promise<number> {
+    return (await this.fetch(p, req)).added;
+  }
+
+  /** As fetchFrom, with what became of every chunk of the answer (what a catch-up needs to know it is done). */
+  async fetch(p: ClusterPeer, req: FetchRequest): Promise<FetchResult> {
     const {admission, fetchDeadlineMs, fetchMaxChunks} = this.init;
     const {budgets, metrics} = this.c;
     const r = await fetchChunks(
@@ -83,6 +88,6 @@ export class FetchService {
     );
     await this.c.series.flush();
     this.c.stats.fetched += r.added;
-    return r.added;
+    return r;
   }
 }

@@ -21,7 +21,7 @@ describe("catch-up after a restart", () => {
       series: {views: {lastChunkSlot: 10}},
       currentSlot: () => now,
       logger: createLogger("error", "test"),
-      fetchFrom: async (_p: ClusterPeer, req: FetchRequest) => (asked.push(req), 0),
+      fetch: async (_p: ClusterPeer, req: FetchRequest) => (asked.push(req), {added: 0, retryable: 0}),
     } as unknown as CatchUpOptions;
     const catchUp = new CatchUp(o);
     try {
@@ -52,7 +52,7 @@ describe("catch-up after a restart", () => {
       series: {views: {lastChunkSlot: 0}},
       currentSlot: () => 100,
       logger: createLogger("error", "test"),
-      fetchFrom: async (_p: ClusterPeer, req: FetchRequest) => (asked.push(req), 0),
+      fetch: async (_p: ClusterPeer, req: FetchRequest) => (asked.push(req), {added: 0, retryable: 0}),
     } as unknown as CatchUpOptions;
     const catchUp = new CatchUp(o);
     catchUp.start(0);
@@ -61,5 +61,38 @@ describe("catch-up after a restart", () => {
     // The gap is 100 slots; stopping lets only the lookups in flight (4 at a time) end.
     assert.ok(lookups < 50, `${lookups} of the gap's 100 lookups ran before the stop returned`);
     assert.deepEqual(asked, [], "nothing fetched after the stop");
+  });
+
+  it("asks again when a fetch met refusals a later one may pass, and reports what the tries added in all", async () => {
+    const peer = {index: 3, connected: true} as ClusterPeer;
+    const asked: FetchRequest[] = [];
+    // The first answer: 19 chunks stored, 1 refused over the fetch budget; the second stores that one.
+    const answers = [
+      {added: 19, retryable: 1},
+      {added: 1, retryable: 0},
+    ];
+    const o = {
+      lock: {lock_hash: "0x00"},
+      dht: {routingTableSize: () => 1, connected: () => [peer], findProviders: async () => []},
+      series: {views: {lastChunkSlot: 10}},
+      currentSlot: () => 12,
+      logger: createLogger("error", "test"),
+      fetch: async (_p: ClusterPeer, req: FetchRequest) => (
+        asked.push(req),
+        answers[asked.length - 1] ?? {added: 0, retryable: 0}
+      ),
+    } as unknown as CatchUpOptions;
+    const catchUp = new CatchUp(o);
+    try {
+      catchUp.start(0);
+      await waitFor("the range fetched again", async () => asked.length >= 2 && catchUp.last?.added === 20, 10_000, 50);
+      assert.deepEqual(asked[1], asked[0], "the same range, still open");
+      assert.equal(catchUp.last?.added, 20);
+      // Done now: a later catch-up starts where this one ended.
+      await catchUp.run();
+      assert.deepEqual(asked[2], {fromSlot: 12, toSlot: 12, durableOnly: true});
+    } finally {
+      await catchUp.stop();
+    }
   });
 });
