@@ -91,10 +91,14 @@ export function addSingleAttestations(chain: DevChain, atts: electra.SingleAttes
   const refusals: (string | undefined)[] = atts.map(() => undefined);
   const byRoot = new Map<string, {k: number; v: CheckedVote; root: Uint8Array}[]>();
   const inThisBatch = new Set<string>();
+  // A vote repeated in one submission is taken after the others, as a beacon node takes a repeat: ignored once
+  // the first is held, checked on its own when the first was refused.
+  const repeats: number[] = [];
   atts.forEach((att, k) => {
     try {
       const v = checkVote(chain, att);
-      if (!v || inThisBatch.has(v.seenKey)) return;
+      if (!v) return;
+      if (inThisBatch.has(v.seenKey)) return void repeats.push(k);
       inThisBatch.add(v.seenKey);
       const root = computeSigningRoot(ssz.phase0.AttestationData, att.data, v.domain);
       const key = toHex(root);
@@ -114,6 +118,13 @@ export function addSingleAttestations(chain: DevChain, atts: electra.SingleAttes
       } catch (e) {
         refusals[k] = errorMessage(e);
       }
+    }
+  }
+  for (const k of repeats) {
+    try {
+      addSingleAttestation(chain, atts[k] as electra.SingleAttestation);
+    } catch (e) {
+      refusals[k] = errorMessage(e);
     }
   }
   return refusals;

@@ -140,6 +140,14 @@ describe("devnet chain, driven slot by slot", () => {
     assert.equal(refusals[0], undefined);
     assert.match(refusals[1] ?? "", /invalid signature of validator/);
     assert.deepEqual(mixed.map(seen), [true, false]);
+
+    // The same vote twice in one submission, the first copy's signature wrong: the second is still checked, and held.
+    const [vote] = votesAt(7);
+    const twice = [{...vote!, signature: new Uint8Array(96)}, vote!];
+    const answers = chain.addSingleAttestations(twice);
+    assert.match(answers[0] ?? "", /signature/);
+    assert.equal(answers[1], undefined);
+    assert.ok(seen(vote!), "the good copy is in the pool");
   });
 
   it("refuses a randao reveal from the wrong key with a reason", async () => {
