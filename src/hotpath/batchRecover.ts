@@ -99,10 +99,15 @@ function holds(sets: SignatureSet[]): boolean {
  * per message and one final exponentiation for the whole batch, where one-by-one checks cost two Miller loops
  * and a final exponentiation each. A wrong signature passes only with probability 2^-64, and a set of wrong
  * ones cannot cancel out because the scalars are unknown to whoever made them. If the batch fails, each
- * message is checked on its own, and a failing message's items go the one-by-one way (`recoverAndVerify`),
- * which names the bad partials.
+ * message is checked on its own; a failing message's first item goes the one-by-one way (`recoverAndVerify`),
+ * which names the bad partials, and the others are recovered once more without them (see below).
  */
 export function recoverAndVerifyMany(items: RecoverInput[]): RecoverOutcome[] {
+  return recoverMany(items, true);
+}
+
+/** `mayRetry`: whether a failing message's items get one more batch without the shares its first item named. */
+function recoverMany(items: RecoverInput[], mayRetry: boolean): RecoverOutcome[] {
   if (items.length === 1) return [alone(items[0] as RecoverInput)];
   const out = new Array<RecoverOutcome | undefined>(items.length);
   const byMessage = new Map<string, {message: Uint8Array; group: Recovered[]}>();
@@ -148,12 +153,21 @@ export function recoverAndVerifyMany(items: RecoverInput[]): RecoverOutcome[] {
     const firstOutcome = alone(items[first.i] as RecoverInput);
     out[first.i] = firstOutcome;
     const bad = new Set("result" in firstOutcome ? firstOutcome.result.badShares : []);
-    if (bad.size === 0 || rest.length === 0) {
-      for (const r of rest) out[r.i] = alone(items[r.i] as RecoverInput);
-      continue;
-    }
-    const again = recoverAndVerifyMany(rest.map((r) => badLast(items[r.i] as RecoverInput, bad)));
-    rest.forEach((r, j) => (out[r.i] = again[j] as RecoverOutcome));
+    // Once only, and only for items with enough partials besides the named ones: a second failure (another liar)
+    // or an item short of partials goes one by one, so the cost stays at most what one-by-one checks of all cost.
+    const spare = (r: Recovered) => {
+      const item = items[r.i] as RecoverInput;
+      return item.partials.filter((p) => !bad.has(p.shareIndex)).length >= item.threshold;
+    };
+    const retry = mayRetry && bad.size > 0 ? rest.filter(spare) : [];
+    const retried = new Set(retry);
+    for (const r of rest) if (!retried.has(r)) out[r.i] = alone(items[r.i] as RecoverInput);
+    if (retry.length === 0) continue;
+    const again = recoverMany(
+      retry.map((r) => badLast(items[r.i] as RecoverInput, bad)),
+      false,
+    );
+    retry.forEach((r, j) => (out[r.i] = again[j] as RecoverOutcome));
   }
   return out as RecoverOutcome[];
 }

@@ -96,6 +96,20 @@ describe("recoverAndVerifyMany", () => {
       assert.ok("result" in o && o.result.ok && (o.result.badShares.includes(2) || !o.result.usedShares.includes(2)));
   });
 
+  it("with no partial to spare, names the liar in every item and recovers none", () => {
+    const m = randomBytes(32);
+    const items = Array.from({length: 6}, () => validator(m));
+    // Node 4 is away (three partials each, the threshold) and node 2 lies in every one.
+    items.forEach((it, k) => {
+      it.partials = it.partials.slice(0, 3);
+      it.partials[1] = {shareIndex: 2, signature: sign(items[(k + 1) % 6]!.shares[1]!, m)};
+    });
+    for (const o of recoverAndVerifyMany(items)) {
+      assert.ok("result" in o && !o.result.ok, JSON.stringify(o));
+      assert.deepEqual(o.result.badShares, [2]);
+    }
+  });
+
   it("checks items that each sign their own message (a slot's aggregates) together, and names a wrong partial among them", () => {
     const items = Array.from({length: 6}, () => validator(randomBytes(32)));
     // Node 1 sends item 3's partial signed over item 2's message: a valid point, the wrong message.
