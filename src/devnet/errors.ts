@@ -14,14 +14,21 @@ export function reject(reason: string): never {
 
 /** Runs `fn` on every submitted item; one bad item does not hide the others: the 400 lists them all. */
 export function rejectFailures<T>(items: T[], fn: (item: T) => void): void {
-  const failures: string[] = [];
-  items.forEach((item, i) => {
-    try {
-      fn(item);
-    } catch (e) {
-      failures.push(`index ${i}: ${(e as Error).message}`);
-    }
-  });
+  rejectRefusals(
+    items.map((item) => {
+      try {
+        fn(item);
+        return undefined;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    }),
+  );
+}
+
+/** A submission's refusal per item (undefined when taken): a 400 listing every refused item, if any. */
+export function rejectRefusals(refusals: (string | undefined)[]): void {
+  const failures = refusals.flatMap((why, i) => (why === undefined ? [] : [`index ${i}: ${why}`]));
   if (failures.length > 0) reject(`some submissions were refused: ${failures.join("; ")}`);
 }
 

@@ -109,24 +109,21 @@ export function addSingleAttestations(chain: DevChain, atts: electra.SingleAttes
       refusals[k] = errorMessage(e);
     }
   });
-  for (const group of byRoot.values()) {
-    const together = group.length > 1 ? groupHolds(chain, group) : undefined;
-    for (const {k, v} of group) {
-      try {
-        if (together) acceptVote(chain, v, together.get(k) as Signature);
-        else addSingleAttestation(chain, v.att);
-      } catch (e) {
-        refusals[k] = errorMessage(e);
-      }
-    }
-  }
-  for (const k of repeats) {
+  const take = (k: number, add: () => void) => {
     try {
-      addSingleAttestation(chain, atts[k] as electra.SingleAttestation);
+      add();
     } catch (e) {
       refusals[k] = errorMessage(e);
     }
+  };
+  for (const group of byRoot.values()) {
+    const together = group.length > 1 ? groupHolds(chain, group) : undefined;
+    for (const {k, v} of group)
+      take(k, () =>
+        together ? acceptVote(chain, v, together.get(k) as Signature) : addSingleAttestation(chain, v.att),
+      );
   }
+  for (const k of repeats) take(k, () => addSingleAttestation(chain, atts[k] as electra.SingleAttestation));
   return refusals;
 }
 

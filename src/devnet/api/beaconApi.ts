@@ -8,7 +8,7 @@ import {
 } from "@lodestar/state-transition";
 import type {SignedBeaconBlock, altair, electra, phase0} from "@lodestar/types";
 import type {BlockEntry} from "../blockStore.js";
-import {reject, rejectFailures} from "../errors.js";
+import {reject, rejectFailures, rejectRefusals} from "../errors.js";
 import type {Devnet} from "../devnet.js";
 import {isCanonical, resolveBlock, resolveState, resolveValidatorIds, validatorStatus} from "./resolve.js";
 
@@ -172,10 +172,7 @@ export function beaconMethods(devnet: Devnet) {
       return {data, meta: {version: versionOf(current)}};
     },
     submitPoolAttestationsV2: async ({signedAttestations}: {signedAttestations: electra.SingleAttestation[]}) => {
-      const failures = chain
-        .addSingleAttestations(signedAttestations)
-        .flatMap((why, i) => (why === undefined ? [] : [`index ${i}: ${why}`]));
-      if (failures.length > 0) reject(`some submissions were refused: ${failures.join("; ")}`);
+      rejectRefusals(chain.addSingleAttestations(signedAttestations));
     },
     submitPoolSyncCommitteeSignatures: async ({signatures}: {signatures: altair.SyncCommitteeMessage[]}) => {
       rejectFailures(signatures, (m) => chain.addSyncCommitteeMessage(m));

@@ -186,10 +186,7 @@ export class SignatureExchange {
     items: ExchangeItem[],
     deadline: Promise<never>,
   ): Promise<Uint8Array>[] {
-    const fresh: Fresh[] = [];
-    const out = this.awaitAll(duty, slot, items, deadline, fresh);
-    if (fresh.length > 0) void this.signAndPublish(duty, slot, fresh);
-    return out;
+    return this.signRecoverAndShare(duty, slot, items, [], deadline).recovered;
   }
 
   /**
@@ -268,10 +265,8 @@ export class SignatureExchange {
    * is published, rejected with the Signer's error when it refuses (slashing protection).
    */
   signAndShareAll(duty: string, slot: number, items: ExchangeItem[]): Promise<void>[] {
-    const fresh: Fresh[] = [];
-    const out = this.shareAll(duty, slot, items, fresh);
-    if (fresh.length > 0) void this.signAndPublish(duty, slot, fresh);
-    return out;
+    // Nothing recovered here, so nothing waits on a deadline.
+    return this.signRecoverAndShare(duty, slot, [], items, new Promise<never>(() => {})).shared;
   }
 
   private shareAll(duty: string, slot: number, items: ExchangeItem[], fresh: Fresh[]): Promise<void>[] {
